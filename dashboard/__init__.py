@@ -1,0 +1,1 @@
+"""Offender to Rehab (O2R) programme dashboard."""

@@ -1,0 +1,155 @@
+"""Command line: python -m dashboard ingest|query|demo (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from dashboard import config, queries, service, store
+from dashboard.ingest import UploadRejected
+
+MAX_PROBLEMS_PRINTED = 1000
+
+
+def uk_or_iso_date(text: str) -> dt.date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD")
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__)
+    sub = main.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="validate and store a tracker or Connect export")
+    ingest.add_argument("kind", choices=["tracker", "connect"])
+    ingest.add_argument("file", type=Path)
+    ingest.add_argument("--as-at", type=uk_or_iso_date, default=None,
+                        help="the date the export was taken (default: today)")
+    ingest.add_argument("--uploader", default=None, help="who is uploading (default: login name)")
+    ingest.add_argument("--errors-csv", type=Path, default=None,
+                        help="if rejected, also write the full problem list to this CSV")
+    ingest.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
+
+    query = sub.add_parser("query", help="run a named query from queries/")
+    query.add_argument("name", help="one of: " + ", ".join(queries.names()))
+    query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="a query parameter, e.g. --param from_date=2021-06-01")
+    query.add_argument("--format", choices=["csv", "json"], default="csv")
+    query.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
+
+    demo = sub.add_parser("demo", help="build the database from the synthetic demo data")
+    demo.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
+    return main
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    db = config.db_path(args.db)
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"Cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        report = service.ingest_bytes(db, args.kind, args.file.name, data, as_at=args.as_at,
+                                      uploaded_by=args.uploader)
+    except UploadRejected as rejected:
+        print_rejection(rejected.report, args.errors_csv)
+        return 1
+    for line in describe(report):
+        print(line)
+    return 0
+
+
+def describe(report) -> list[str]:
+    lines = [report.summary()]
+    if report.matched:
+        lines.append("Columns matched: " + "; ".join(f"{theirs} -> {ours}"
+                                                     for theirs, ours in report.matched.items()))
+    if report.dropped_identifying:
+        lines.append("Identifying columns dropped (never stored): "
+                     + ", ".join(report.dropped_identifying))
+    lines += [f"Warning: {w}" for w in report.warnings]
+    return lines
+
+
+def print_rejection(report, errors_csv: Path | None) -> None:
+    print(report.summary(), file=sys.stderr)
+    problems = report.problems
+    for record in problems.head(MAX_PROBLEMS_PRINTED).itertuples(index=False):
+        where = f"row {int(record.row)}" if record.row == record.row and record.row is not None \
+            else "file"
+        column = f", column '{record.column}'" if record.column else ""
+        value = f", value '{record.value}'" if record.value else ""
+        print(f"  {where}{column}{value}: {record.problem}. Fix: {record.fix}.", file=sys.stderr)
+    if len(problems) > MAX_PROBLEMS_PRINTED:
+        print(f"  ... and {len(problems) - MAX_PROBLEMS_PRINTED} more; use --errors-csv FILE for "
+              "the full list.", file=sys.stderr)
+    if errors_csv is not None:
+        errors_csv.write_bytes(report.problems_csv())
+        print(f"Problem list written to {errors_csv}", file=sys.stderr)
+
+
+def run_query(args: argparse.Namespace) -> int:
+    params = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            print(f"--param {item!r}: write it as NAME=VALUE", file=sys.stderr)
+            return 2
+        params[name.strip()] = parse_value(value.strip())
+    db = config.db_path(args.db)
+    service.ensure_database(db)
+    con = store.connect_read_only(db)
+    try:
+        result = queries.run(con, args.name, **params)
+    except (queries.UnknownQuery, TypeError, ValueError) as exc:
+        print(str(exc).strip("'\""), file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    if args.format == "json":
+        print(json.dumps(json.loads(result.to_json(orient="records", date_format="iso")),
+                         indent=2))
+    else:
+        sys.stdout.write(result.to_csv(index=False))
+    return 0
+
+
+def parse_value(text: str) -> object:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("", "null", "none"):
+        return None
+    if text.isdigit():
+        return int(text)
+    return text
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    db = config.db_path(args.db)
+    for report in service.build_demo(db):
+        print(report.summary())
+    print(f"Demo database: {db}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    handlers = {"ingest": run_ingest, "query": run_query, "demo": run_demo}
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        print("Interrupted: nothing was changed.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

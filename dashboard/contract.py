@@ -1,0 +1,229 @@
+"""The data contract: the columns of each export, their aliases, vocabularies and checks."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def header_key(text: object) -> str:
+    """Compare headers and category values without regard to case, spacing or punctuation."""
+    return re.sub(r"[^0-9a-z]", "", str(text).lower())
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "id", "date", "category", "text" or "money"
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    # A closed vocabulary rejects any other value; None means any value, shown in one spelling.
+    vocabulary: tuple[str, ...] | None = None
+    value_aliases: dict[str, str] = field(default_factory=dict)
+    stored: bool = True
+    blank_as: str | None = None
+    help: str = ""
+
+
+STATUSES = ("Referral/Waiting", "Active", "Inactive", "Withdrawn")
+REFERRAL_SOURCES = (
+    "O2R officer outreach",
+    "Retail business",
+    "Neighbourhood policing team",
+    "Probation",
+    "Custody",
+    "Partner agency",
+    "Word of mouth",
+)
+EXIT_REASONS = ("Completed", "Self-discharged", "Discharged - rule breach", "Discharged - other")
+OUTCOMES = (
+    "Not interested",
+    "Did not meet criteria",
+    "Diverted - partner agency",
+    "Diverted - prison",
+    "Ongoing engagement",
+    "Withdrawn",
+    "Deceased",
+)
+STATUS_NOT_RECORDED = "Not recorded"
+UNALLOCATED = "Unallocated"
+
+TRACKER = (
+    Column("nominal_id", "id", True, ("nominal", "nominal ref", "nominal reference", "person id",
+                                       "nominal number", "nominal no")),
+    Column("referral_date", "date", True, ("date referred", "referred", "date of referral")),
+    Column("officer", "category", aliases=("o2r officer", "assigned officer", "officer name",
+                                            "allocated officer"), blank_as=UNALLOCATED),
+    Column("referral_source", "category", True, ("source", "referral route", "referred by",
+                                                  "source of referral"),
+           vocabulary=REFERRAL_SOURCES,
+           value_aliases={"officer outreach": "O2R officer outreach",
+                          "outreach": "O2R officer outreach",
+                          "o2r outreach": "O2R officer outreach",
+                          "retail": "Retail business", "retailer": "Retail business",
+                          "shop": "Retail business", "npt": "Neighbourhood policing team",
+                          "neighbourhood team": "Neighbourhood policing team",
+                          "neighbourhood policing": "Neighbourhood policing team",
+                          "partner": "Partner agency", "word of mouth referral": "Word of mouth",
+                          "self referral": "Word of mouth"}),
+    Column("referral_source_detail", "category", aliases=("source detail", "referral detail",
+                                                           "npt retailer", "referrer")),
+    Column("offending_area", "category", aliases=("primary offending area", "area",
+                                                   "offending location")),
+    Column("status", "category", aliases=("current status", "nominal status",
+                                           "current nominal status"),
+           vocabulary=STATUSES, blank_as=STATUS_NOT_RECORDED,
+           value_aliases={"waiting": "Referral/Waiting", "referral": "Referral/Waiting",
+                          "referrals waiting": "Referral/Waiting",
+                          "referrals/waiting": "Referral/Waiting",
+                          "referred": "Referral/Waiting"}),
+    Column("first_contact_date", "date", aliases=("first contact", "date of first contact",
+                                                   "contact date")),
+    Column("assessment_date", "date", aliases=("police assessment date", "wmp assessment date",
+                                                "o2r assessment date", "assessed")),
+    Column("pre_admission_start_date", "date", aliases=("pre admission start",
+                                                         "pre admission course start",
+                                                         "pre admission date")),
+    Column("rehab_assessment_date", "date", aliases=("rehab assessment",)),
+    Column("rehab_admission_date", "date", aliases=("rehab admission", "admission date",
+                                                     "date admitted", "rehab start date")),
+    Column("rehab_facility", "category", aliases=("facility", "rehab", "rehab centre",
+                                                   "rehabilitation facility")),
+    Column("rehab_exit_date", "date", aliases=("rehab exit", "exit date", "discharge date",
+                                                "date discharged")),
+    Column("rehab_exit_reason", "category", aliases=("exit reason", "discharge reason",
+                                                      "reason for exit"),
+           vocabulary=EXIT_REASONS,
+           value_aliases={"completed 12 weeks": "Completed", "complete": "Completed",
+                          "self discharge": "Self-discharged", "self discharged": "Self-discharged",
+                          "rule breach": "Discharged - rule breach",
+                          "discharged rule breach": "Discharged - rule breach",
+                          "discharged for breaking rules": "Discharged - rule breach",
+                          "discharged": "Discharged - other", "other": "Discharged - other"}),
+    Column("outcome", "category", vocabulary=OUTCOMES,
+           value_aliases={"did not meet the criteria": "Did not meet criteria",
+                          "not eligible": "Did not meet criteria",
+                          "diverted partner": "Diverted - partner agency",
+                          "partner agency": "Diverted - partner agency",
+                          "diverted cgl": "Diverted - partner agency",
+                          "prison": "Diverted - prison", "diverted to prison": "Diverted - prison",
+                          "ongoing": "Ongoing engagement", "engaging": "Ongoing engagement",
+                          "still engaging": "Ongoing engagement", "dead": "Deceased"}),
+    # Read only to derive an age band at referral; never stored.
+    Column("date_of_birth", "date", aliases=("dob", "birth date", "d o b"), stored=False),
+)
+
+CONNECT = (
+    Column("crime_reference", "id", True, ("crime ref", "crime number", "crime no", "crn",
+                                            "crime reference number", "occurrence number")),
+    Column("nominal_id", "id", True, ("nominal", "nominal ref", "nominal reference", "person id",
+                                       "nominal number", "nominal no")),
+    Column("offence_date", "date", True, ("date of offence", "committed date", "offence date from",
+                                           "date committed")),
+    Column("offence_type", "category", True, ("offence", "crime type", "offence description",
+                                               "type")),
+    Column("offence_area", "category", aliases=("area", "location", "neighbourhood",
+                                                 "offence location")),
+    Column("value_stolen", "money", aliases=("value", "property value", "value stolen gbp",
+                                              "value of goods", "amount")),
+)
+
+CONTRACTS = {"tracker": TRACKER, "connect": CONNECT}
+
+# Headers that identify a person or hold free text: matched and dropped, never stored.
+IDENTIFYING_KEYS = {
+    "name", "names", "fullname", "firstname", "forename", "forenames", "surname", "lastname",
+    "familyname", "givenname", "clientname", "nominalname", "offendername", "personname",
+    "alias", "aliases", "address", "homeaddress", "currentaddress", "postcode", "postalcode",
+    "phone", "phonenumber", "telephone", "telephonenumber", "tel", "mobile", "mobilenumber",
+    "email", "emailaddress", "pnc", "pncid", "pncnumber", "pncno", "cro", "cronumber",
+    "ni", "nino", "ninumber", "nationalinsurance", "nationalinsurancenumber", "notes", "note",
+    "comments", "comment", "freetext", "remarks", "narrative", "summary", "description",
+    "casenotes", "updates", "update", "nhsnumber",
+}
+IDENTIFYING_FRAGMENTS = ("name", "address", "postcode", "phone", "email", "pnc", "nationalins",
+                         "note", "comment", "birth", "dob")
+
+
+@dataclass
+class Contract:
+    """One export's columns, with a force's own header and value mappings applied."""
+
+    kind: str
+    columns: tuple[Column, ...]
+    extra_header_aliases: dict[str, str] = field(default_factory=dict)
+    extra_value_aliases: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def header_lookup(self) -> dict[str, str]:
+        """Normalised header -> canonical column name."""
+        lookup: dict[str, str] = {}
+        for col in self.columns:
+            lookup[header_key(col.name)] = col.name
+            for alias in col.aliases:
+                lookup[header_key(alias)] = col.name
+        for header, name in self.extra_header_aliases.items():
+            lookup[header_key(header)] = name
+        return lookup
+
+    def value_lookup(self, col: Column) -> dict[str, str]:
+        """Normalised value -> the one spelling shown, for a closed vocabulary."""
+        lookup = {header_key(v): v for v in col.vocabulary or ()}
+        for alias, value in {**col.value_aliases,
+                             **self.extra_value_aliases.get(col.name, {})}.items():
+            lookup[header_key(alias)] = value
+        return lookup
+
+
+def classify_header(header: str, lookup: dict[str, str]) -> tuple[str, str | None]:
+    """('column', name), ('identifying', None), ('blank', None) or ('unknown', None)."""
+    key = header_key(header)
+    if not key:
+        return "blank", None
+    if key in lookup:
+        return "column", lookup[key]
+    if key in IDENTIFYING_KEYS or any(fragment in key for fragment in IDENTIFYING_FRAGMENTS):
+        return "identifying", None
+    return "unknown", None
+
+
+class ColumnMapError(ValueError):
+    """The mapping file is unreadable or names a column that does not exist."""
+
+
+def load_contract(kind: str, map_file: Path | None = None) -> Contract:
+    """The contract for 'tracker' or 'connect', with the force's mapping file applied."""
+    contract = Contract(kind, CONTRACTS[kind])
+    if map_file is None:
+        return contract
+    try:
+        settings = tomllib.loads(Path(map_file).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ColumnMapError(f"Column map {map_file} could not be read: {exc}") from exc
+    known = {c.name for c in contract.columns}
+    section = settings.get(kind, {})
+    headers = section.get("headers", {})
+    values = section.get("values", {})
+    for header, name in headers.items():
+        if name not in known:
+            raise ColumnMapError(
+                f"Column map {map_file}: [{kind}.headers] maps {header!r} to {name!r}, "
+                f"which is not one of: {', '.join(sorted(known))}")
+    for name, mapping in values.items():
+        col = next((c for c in contract.columns if c.name == name), None)
+        if col is None or col.vocabulary is None:
+            raise ColumnMapError(
+                f"Column map {map_file}: [{kind}.values.{name}] is not a column with a fixed "
+                "list of values")
+        for alias, value in mapping.items():
+            if value not in col.vocabulary:
+                raise ColumnMapError(
+                    f"Column map {map_file}: [{kind}.values.{name}] maps {alias!r} to "
+                    f"{value!r}, which is not one of: {', '.join(col.vocabulary)}")
+    contract.extra_header_aliases = dict(headers)
+    contract.extra_value_aliases = {k: dict(v) for k, v in values.items()}
+    return contract

@@ -1,0 +1,408 @@
+"""Validate an uploaded export and turn it into clean rows, listing every problem found."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from dashboard import config
+from dashboard.contract import (
+    STATUS_NOT_RECORDED,
+    Column,
+    ColumnMapError,
+    Contract,
+    classify_header,
+    header_key,
+    load_contract,
+)
+from dashboard.readers import UnreadableFile, read_table
+from dashboard.sql import quote_ident
+
+PROBLEM_COLUMNS = ["row", "column", "value", "problem", "fix"]
+
+DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S",
+                "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %b %Y",
+                "%d %B %Y", "%d-%b-%Y"]
+
+# later column, earlier column: the later one may not fall before the earlier one.
+DATE_ORDER = {
+    "tracker": [
+        ("first_contact_date", "referral_date"),
+        ("assessment_date", "referral_date"),
+        ("assessment_date", "first_contact_date"),
+        ("pre_admission_start_date", "referral_date"),
+        ("rehab_assessment_date", "referral_date"),
+        ("rehab_admission_date", "referral_date"),
+        ("rehab_admission_date", "assessment_date"),
+        ("rehab_admission_date", "rehab_assessment_date"),
+        ("rehab_exit_date", "rehab_admission_date"),
+        ("referral_date", "date_of_birth"),
+    ],
+    "connect": [],
+}
+
+# Categories with open vocabularies share one spelling per label group across uploads.
+LABEL_GROUPS = {
+    "officer": "officer",
+    "referral_source_detail": "referral_source_detail",
+    "offending_area": "area",
+    "offence_area": "area",
+    "rehab_facility": "rehab_facility",
+    "offence_type": "offence_type",
+}
+
+AGE_BANDS_SQL = """
+case
+    when date_of_birth is null then null
+    when age_years < 18 then 'Under 18'
+    when age_years < 25 then '18-24'
+    when age_years < 30 then '25-29'
+    when age_years < 40 then '30-39'
+    when age_years < 50 then '40-49'
+    else '50 and over'
+end
+"""
+
+
+class UploadRejected(Exception):
+    """The upload was refused; `report` lists why. Nothing stored has changed."""
+
+    def __init__(self, report: IngestReport):
+        super().__init__(report.summary())
+        self.report = report
+
+
+@dataclass
+class IngestReport:
+    """What happened to one upload, in the user's terms."""
+
+    file_name: str
+    kind: str
+    as_at: dt.date
+    sha256: str = ""
+    header_row: int | None = None
+    matched: dict[str, str] = field(default_factory=dict)  # their header -> our column
+    dropped_identifying: list[str] = field(default_factory=list)
+    ignored_unknown: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+    rows: int = 0
+    upload_id: int | None = None
+    duplicate_of: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problems.empty
+
+    def summary(self) -> str:
+        if not self.ok:
+            return (f"{self.file_name} was rejected: {len(self.problems)} problem(s) found. "
+                    "Nothing was stored.")
+        if self.duplicate_of is not None:
+            return (f"{self.file_name} was already uploaded (upload {self.duplicate_of}); "
+                    "nothing was changed.")
+        return f"{self.file_name}: {self.rows} {self.kind} rows accepted (as at " \
+               f"{self.as_at:%d/%m/%Y})."
+
+    def problems_csv(self) -> bytes:
+        return self.problems.to_csv(index=False).encode("utf-8-sig")
+
+
+@dataclass
+class PreparedUpload:
+    """A validated upload, ready to be stored in one transaction."""
+
+    report: IngestReport
+    clean: pa.Table
+    is_demo: bool = False
+
+
+def reject(report: IngestReport, problems: list[dict]) -> UploadRejected:
+    report.problems = pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
+    return UploadRejected(report)
+
+
+def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None,
+            map_file: Path | None = None, max_bytes: int | None = None,
+            use_column_map: bool = True) -> PreparedUpload:
+    """Read and validate one export; raise UploadRejected listing every problem found."""
+    as_at = as_at or dt.date.today()
+    report = IngestReport(file_name=file_name, kind=kind, as_at=as_at,
+                          sha256=hashlib.sha256(data).hexdigest())
+    limit = max_bytes if max_bytes is not None else config.max_upload_bytes()
+    if len(data) > limit:
+        raise reject(report, [file_problem(
+            f"The file is {len(data) / 1048576:.1f} MB, over the {limit / 1048576:.0f} MB limit",
+            "Split the export into smaller date ranges, or ask an administrator to raise "
+            "O2R_MAX_UPLOAD_MB")])
+    try:
+        if map_file is None and use_column_map:
+            map_file = config.column_map_path()
+        contract = load_contract(kind, map_file if use_column_map else None)
+    except ColumnMapError as exc:
+        raise reject(report, [file_problem(str(exc), "Correct the column map file")]) from exc
+    con = duckdb.connect()
+    try:
+        return validate(con, contract, report, data)
+    except UnreadableFile as exc:
+        raise reject(report, [file_problem(str(exc), "See the message")]) from exc
+    finally:
+        con.close()
+
+
+def file_problem(problem: str, fix: str) -> dict:
+    return {"row": None, "column": "", "value": "", "problem": problem, "fix": fix}
+
+
+def validate(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
+             data: bytes) -> PreparedUpload:
+    lookup = contract.header_lookup()
+    raw = read_table(con, report.file_name, data, lookup)
+    report.header_row = raw.header_row
+    positions, problems = match_headers(contract, raw.headers, raw.header_row, report)
+    if problems:
+        raise reject(report, problems)
+    drop_blank_rows(con, len(raw.headers))
+    if con.execute("select count(*) from raw").fetchone()[0] == 0:
+        raise reject(report, [file_problem(
+            f"{report.file_name} has a header row (row {raw.header_row}) but no data rows",
+            "Check that you exported the sheet with its data, then upload again")])
+    build_typed(con, contract, positions)
+    problems = collect_problems(con, contract, report, raw.headers, positions)
+    if problems:
+        raise reject(report, problems)
+    report.warnings += collect_warnings(con, contract, positions)
+    clean = con.sql(clean_select(contract)).to_arrow_table()
+    report.rows = clean.num_rows
+    return PreparedUpload(report, clean)
+
+
+def match_headers(contract: Contract, headers: list[str], header_row: int,
+                  report: IngestReport) -> tuple[dict[str, int], list[dict]]:
+    """Our column -> its position in the file; problems for missing or repeated columns."""
+    lookup = contract.header_lookup()
+    positions: dict[str, int] = {}
+    problems = []
+    for index, header in enumerate(headers):
+        what, name = classify_header(header, lookup)
+        if what == "column":
+            if name in positions:
+                problems.append({
+                    "row": header_row, "column": header, "value": header,
+                    "problem": f"Two columns both mean '{name}' "
+                               f"('{headers[positions[name]]}' and '{header}')",
+                    "fix": "Delete or rename one of them"})
+                continue
+            positions[name] = index
+            if contract.column(name).stored:
+                report.matched[header] = name
+            else:
+                report.matched[header] = f"{name} (read to derive age band, not stored)"
+                report.dropped_identifying.append(header)
+        elif what == "identifying":
+            report.dropped_identifying.append(header)
+        elif what == "unknown":
+            report.ignored_unknown.append(header)
+    for col in contract.columns:
+        if col.required and col.name not in positions:
+            examples = ", ".join(f"'{a.title()}'" for a in col.aliases[:3])
+            problems.append({
+                "row": header_row, "column": col.name, "value": "",
+                "problem": f"Required column '{col.name}' was not found in the header row",
+                "fix": f"Add a column headed '{col.name.replace('_', ' ').title()}'"
+                       + (f" (or {examples})" if examples else "")
+                       + ", or map your own header to it in the column map file"})
+    if report.ignored_unknown:
+        report.warnings.append("Ignored columns not in the data contract: "
+                               + ", ".join(report.ignored_unknown))
+    return positions, problems
+
+
+def drop_blank_rows(con: duckdb.DuckDBPyConnection, width: int) -> None:
+    blank = " and ".join(f"nullif(trim(c{i}), '') is null" for i in range(width)) or "true"
+    con.execute(f"delete from raw where {blank}")  # noqa: S608 - generated column names
+
+
+def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract,
+                positions: dict[str, int]) -> None:
+    """Stage `typed`: for each column the raw text (raw_x) and its typed value (x)."""
+    con.execute("create or replace temp macro norm_key(v) as "
+                "regexp_replace(lower(v), '[^0-9a-z]', '', 'g')")
+    con.execute("create or replace temp macro uk_date(v) as "
+                "(select case when year(d) between 1900 and 2100 then d end "
+                f"from (select try_strptime(v, {sql_list(DATE_FORMATS)})::date as d))")
+    vocab = [(col.name, key, label) for col in contract.columns if col.vocabulary
+             for key, label in contract.value_lookup(col).items()]
+    con.execute("create or replace temp table vocab (field varchar, key varchar, label varchar)")
+    if vocab:
+        con.executemany("insert into vocab values (?, ?, ?)", vocab)
+    selects = ["source_row"]
+    for col in contract.columns:
+        raw_name = quote_ident(f"raw_{col.name}")
+        name = quote_ident(col.name)
+        if col.name in positions:
+            raw = f"nullif(trim(c{positions[col.name]}), '')"
+        else:
+            raw = "null::varchar"
+        selects.append(f"{raw} as {raw_name}")
+        selects.append(f"{typed_expression(col, raw)} as {name}")
+    con.execute(f"create or replace temp table typed as select {', '.join(selects)} from raw")
+
+
+def sql_list(values: list[str]) -> str:
+    # Constants of our own, not user input: quoted for SQL here once.
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def typed_expression(col: Column, raw: str) -> str:
+    if col.kind == "date":
+        return f"uk_date({raw})"
+    if col.kind == "money":
+        return (f"try_cast(regexp_replace({raw}, '[£,\\s]|GBP', '', 'g') as decimal(14, 2))")
+    if col.kind == "category" and col.vocabulary:
+        field_literal = "'" + col.name + "'"
+        return (f"(select label from vocab where field = {field_literal} "
+                f"and key = norm_key({raw}))")
+    if col.kind == "category":
+        return f"regexp_replace({raw}, '\\s+', ' ', 'g')"
+    return raw
+
+
+@dataclass
+class Check:
+    column: str
+    condition: str
+    problem: str  # may use {value} and {detail}
+    fix: str
+    detail: str = "null"
+
+
+def checks_for(contract: Contract, positions: dict[str, int]) -> list[Check]:
+    checks: list[Check] = []
+    for col in contract.columns:
+        raw, name = f"raw_{col.name}", col.name
+        if col.required:
+            checks.append(Check(name, f"{raw} is null", "Required value is missing",
+                                f"Enter the {label(name)} on this row"))
+        if col.kind == "date":
+            checks.append(Check(name, f"{raw} is not null and {name} is null",
+                                "'{value}' is not a date we can read",
+                                "Write dates as dd/mm/yyyy with a four-digit year, e.g. "
+                                "03/04/2022 for 3 April 2022"))
+            checks.append(Check(name, f"{name} > $as_at",
+                                "The date {detail} is after the upload's as-at date",
+                                "Correct the date, or upload with a later as-at date",
+                                detail=f"strftime({name}, '%d/%m/%Y')"))
+        if col.kind == "category" and col.vocabulary:
+            checks.append(Check(name, f"{raw} is not null and {name} is null",
+                                f"'{{value}}' is not a recognised {label(name)}",
+                                "Use one of: " + "; ".join(col.vocabulary)
+                                + " (or map your own term in the column map file)"))
+        if col.kind == "money":
+            checks.append(Check(name, f"{raw} is not null and ({name} is null or {name} < 0)",
+                                "'{value}' is not an amount in pounds",
+                                "Write amounts as numbers, e.g. 1234.50 or £1,234.50"))
+    for later, earlier in DATE_ORDER[contract.kind]:
+        if later in positions and earlier in positions:
+            checks.append(Check(later, f"{later} < {earlier}",
+                                f"{label(later).capitalize()} {{value}} is before the "
+                                f"{label(earlier)} ({{detail}})",
+                                f"Check both dates: the {label(later)} cannot come before the "
+                                f"{label(earlier)}",
+                                detail=f"strftime({earlier}, '%d/%m/%Y')"))
+    if contract.kind == "tracker":
+        checks += [
+            Check("rehab_facility", "rehab_admission_date is not null and raw_rehab_facility is null",
+                  "A rehab admission date is given but no rehab facility",
+                  "Enter the rehab facility the person was admitted to"),
+            Check("rehab_exit_reason",
+                  "rehab_exit_date is not null and raw_rehab_exit_reason is null",
+                  "A rehab exit date is given but no exit reason",
+                  "Enter the exit reason: " + "; ".join(contract.column("rehab_exit_reason")
+                                                         .vocabulary or ())),
+            Check("rehab_exit_date",
+                  "rehab_exit_date is not null and rehab_admission_date is null",
+                  "A rehab exit date is given but no rehab admission date",
+                  "Enter the admission date, or remove the exit date"),
+            Check("referral_date", "duplicate_of is not null",
+                  "The same nominal ID and referral date as row {detail}",
+                  "Remove the repeated row, or correct the referral date if it is a new referral",
+                  detail="duplicate_of"),
+        ]
+    else:
+        checks.append(Check("crime_reference", "duplicate_of is not null",
+                            "The crime reference {value} also appears on row {detail}",
+                            "Each crime reference may appear once: remove the repeated row",
+                            detail="duplicate_of"))
+    return checks
+
+
+def label(name: str) -> str:
+    return name.replace("_", " ").replace("rehab ", "rehab ").lower()
+
+
+def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
+                     headers: list[str], positions: dict[str, int]) -> list[dict]:
+    key = ("nominal_id, referral_date" if contract.kind == "tracker" else "crime_reference")
+    con.execute(f"""
+        create or replace temp table checked as
+        select *, case when row_number() over w > 1 then first_value(source_row) over w end
+                  as duplicate_of
+        from typed
+        window w as (partition by {key} order by source_row)
+    """)  # noqa: S608 - constant key columns
+    problems: list[dict] = []
+    for check in checks_for(contract, positions):
+        header = headers[positions[check.column]] if check.column in positions else check.column
+        rows = con.execute(
+            f"select source_row, {quote_ident('raw_' + check.column)}, ({check.detail})::varchar "
+            f"from checked where {check.condition} order by source_row",
+            {"as_at": report.as_at} if "$as_at" in check.condition else None).fetchall()
+        for source_row, value, detail in rows:
+            problems.append({
+                "row": source_row, "column": header, "value": value or "",
+                "problem": check.problem.format(value=value or "", detail=detail or ""),
+                "fix": check.fix})
+    problems.sort(key=lambda p: (p["row"] or 0, headers.index(p["column"])
+                                 if p["column"] in headers else len(headers)))
+    return problems
+
+
+def collect_warnings(con: duckdb.DuckDBPyConnection, contract: Contract,
+                     positions: dict[str, int]) -> list[str]:
+    warnings = []
+    if contract.kind == "tracker":
+        missing_status = con.execute("select count(*) from typed where raw_status is null"
+                                     ).fetchone()[0]
+        if missing_status:
+            warnings.append(f"{missing_status} row(s) have no status: they are counted as "
+                            f"'{STATUS_NOT_RECORDED}'")
+        no_exit_date = con.execute("select count(*) from typed where rehab_exit_reason is not "
+                                   "null and rehab_exit_date is null").fetchone()[0]
+        if no_exit_date:
+            warnings.append(f"{no_exit_date} row(s) have an exit reason but no exit date "
+                            "(listed on the data-quality view)")
+    return warnings
+
+
+def clean_select(contract: Contract) -> str:
+    stored = [c.name for c in contract.columns if c.stored]
+    if contract.kind == "tracker":
+        return f"""
+            select source_row, {', '.join(stored)}, {AGE_BANDS_SQL} as age_band
+            from (select *, date_part('year', age(referral_date, date_of_birth)) as age_years
+                  from typed)
+            order by source_row
+        """  # noqa: S608 - contract column names
+    return f"select source_row, {', '.join(stored)} from typed order by source_row"  # noqa: S608
+
+
+def header_matches(kind: str, header: str) -> str | None:
+    """Our column name for a header, if any (used by the Data page to explain matching)."""
+    return load_contract(kind).header_lookup().get(header_key(header))

@@ -1,0 +1,60 @@
+"""Run the named queries in queries/*.sql with bound parameters; pages never build SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+
+import duckdb
+import pandas as pd
+
+from dashboard.config import QUERIES_DIR
+
+PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
+COMMON_PARAMETERS = ("from_date", "to_date", "officer", "area", "referral_source",
+                     "snapshot_id")
+
+
+class UnknownQuery(KeyError):
+    """No queries/NAME.sql exists."""
+
+
+def names() -> list[str]:
+    """Every named query, alphabetically."""
+    return sorted(p.stem for p in QUERIES_DIR.glob("*.sql"))
+
+
+@functools.cache
+def sql_text(name: str) -> str:
+    path = QUERIES_DIR / f"{name}.sql"
+    if name not in names():
+        raise UnknownQuery(f"No query named {name!r}; known queries: {', '.join(names())}")
+    return path.read_text(encoding="utf-8")
+
+
+def parameters(name: str) -> list[str]:
+    """The parameters a query takes, in order of first use."""
+    return list(dict.fromkeys(PARAMETER.findall(sql_text(name))))
+
+
+def latest_snapshot_id(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The newest tracker snapshot by as-at date (the later upload on a tie)."""
+    row = con.execute("select upload_id from uploads where kind = 'tracker' "
+                      "order by as_at_date desc, upload_id desc limit 1").fetchone()
+    return row[0] if row else None
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pd.DataFrame:
+    """Result of queries/NAME.sql; unspecified parameters are null (no filter)."""
+    wanted = parameters(name)
+    unknown = set(params) - set(wanted)
+    if unknown:
+        raise TypeError(f"Query {name!r} takes {wanted}, not {sorted(unknown)}")
+    bound = {p: params.get(p) for p in wanted}
+    if "snapshot_id" in bound and bound["snapshot_id"] is None:
+        bound["snapshot_id"] = latest_snapshot_id(con)
+    for key in ("from_date", "to_date"):
+        if isinstance(bound.get(key), str):
+            bound[key] = dt.date.fromisoformat(bound[key])
+    return con.execute(sql_text(name), bound).df()

@@ -1,0 +1,213 @@
+"""Turn an uploaded file's bytes into a table of text cells with the row numbers Excel shows."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+import python_calamine
+
+from dashboard.contract import classify_header
+
+HEADER_SEARCH_ROWS = 30
+
+
+class UnreadableFile(ValueError):
+    """A file that is not a data file we can read; the message says what to do."""
+
+
+@dataclass
+class RawTable:
+    """Cells as text in staging table `raw` (c0..cN, source_row); headers as the user wrote them."""
+
+    headers: list[str]
+    header_row: int  # the header's row number as Excel shows it
+    data_rows: int
+
+
+def sniff_kind(file_name: str, data: bytes) -> str:
+    """'xlsx' or 'csv' from the content (the file name is only a hint)."""
+    name = file_name.lower()
+    if not data:
+        raise UnreadableFile(f"{file_name} is empty (0 bytes). Export the data again and "
+                             "upload the saved file.")
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00" in data[:1 << 20] or \
+                name.endswith(".xlsx"):
+            raise UnreadableFile(
+                f"{file_name} is a password-protected (encrypted) workbook. Open it in Excel, "
+                "remove the password (File > Info > Protect Workbook), save and upload again.")
+        raise UnreadableFile(
+            f"{file_name} is an old-style Excel 97-2003 (.xls) workbook. Open it in Excel and "
+            "save it as .xlsx or CSV, then upload that.")
+    for magic, what in ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+                        (b"GIF8", "a GIF image"), (b"%PDF", "a PDF document"),
+                        (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive")):
+        if data.startswith(magic):
+            raise UnreadableFile(f"{file_name} is {what}, not a spreadsheet. Upload the tracker "
+                                 "or Connect export as .xlsx or .csv.")
+    if b"\x00" in data[:65536]:
+        raise UnreadableFile(f"{file_name} is not a spreadsheet or a text (CSV) file. Upload "
+                             "the export as .xlsx or .csv.")
+    return "csv"
+
+
+def decode_text(file_name: str, data: bytes) -> str:
+    """UTF-8 (with or without BOM), else the Windows code page Excel writes (cp1252)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(
+            f"{file_name} is not readable text in UTF-8 or Windows-1252 (byte "
+            f"0x{data[exc.start]:02X} at position {exc.start}). Save it from Excel as "
+            "'CSV UTF-8 (Comma delimited)' and upload again.") from exc
+
+
+def find_header(rows: list[list[str]], lookup: dict[str, str]) -> int:
+    """Index of the row among the first few that names the most contract columns."""
+    best_index, best_score = -1, 0
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        score = len({classify_header(c, lookup)[1] for c in row
+                     if classify_header(c, lookup)[0] == "column"})
+        if score > best_score:
+            best_index, best_score = index, score
+    return best_index
+
+
+def cell_text(value: object) -> str | None:
+    """One spreadsheet cell as text: dates in ISO form, whole numbers without '.0'."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    text = str(value)
+    return text if text.strip() else None
+
+
+def load_rows(con: duckdb.DuckDBPyConnection, header_row: int, headers: list[str],
+              rows: list[list[object]]) -> int:
+    """Stage data rows (already below the header) into `raw`; returns how many were loaded."""
+    width = len(headers)
+    columns = {f"c{i}": [cell_text(r[i]) if i < len(r) else None for r in rows]
+               for i in range(width)}
+    columns["source_row"] = list(range(header_row + 1, header_row + 1 + len(rows)))
+    frame = pd.DataFrame(columns).astype({f"c{i}": "object" for i in range(width)})
+    con.register("raw_frame", frame)
+    casts = ", ".join(f"c{i}::varchar as c{i}" for i in range(width))
+    con.execute(f"create or replace temp table raw as select {casts}, "  # noqa: S608 - generated names
+                "source_row::integer as source_row from raw_frame")
+    con.unregister("raw_frame")
+    return len(rows)
+
+
+def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
+              lookup: dict[str, str]) -> RawTable:
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = workbook.get_sheet_by_index(0)
+        cells = sheet.to_python(skip_empty_area=False)
+    except python_calamine.PasswordError as exc:
+        raise UnreadableFile(f"{file_name} is password-protected. Remove the password in Excel "
+                             "and upload again.") from exc
+    except Exception as exc:  # calamine raises several unrelated types for damaged files
+        raise UnreadableFile(f"{file_name} could not be read as an Excel workbook ({exc}). Open "
+                             "it in Excel, save it as .xlsx and upload again.") from exc
+    text_rows = [[cell_text(c) or "" for c in row] for row in cells[:HEADER_SEARCH_ROWS]]
+    header_index = find_header(text_rows, lookup)
+    if header_index < 0:
+        raise UnreadableFile(no_header_message(file_name))
+    headers = [h.strip() for h in text_rows[header_index]]
+    count = load_rows(con, header_index + 1, headers, cells[header_index + 1:])
+    return RawTable(headers, header_index + 1, count)
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
+             lookup: dict[str, str]) -> RawTable:
+    text = decode_text(file_name, data)
+    head = text[:256 * 1024]
+    try:
+        dialect = csv.Sniffer().sniff(head.split("\n", 1)[0] if "\n" in head else head,
+                                      delimiters=",;\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    head_rows = list(csv.reader(io.StringIO(head), delimiter=delimiter))[:HEADER_SEARCH_ROWS]
+    header_index = find_header(head_rows, lookup)
+    if header_index < 0:
+        raise UnreadableFile(no_header_message(file_name))
+    headers = [h.strip() for h in head_rows[header_index]]
+    if has_empty_lines(text) or header_index > 0:
+        # DuckDB's reader skips empty lines, which would shift the row numbers we report.
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        count = load_rows(con, header_index + 1, headers, rows[header_index + 1:])
+        return RawTable(headers, header_index + 1, count)
+    count = bulk_load_csv(con, text, data, delimiter, len(headers))
+    return RawTable(headers, 1, count)
+
+
+def has_empty_lines(text: str) -> bool:
+    return "\n\n" in text or "\n\r\n" in text or text.startswith(("\n", "\r\n"))
+
+
+def bulk_load_csv(con: duckdb.DuckDBPyConnection, text: str, data: bytes, delimiter: str,
+                  width: int) -> int:
+    """Large files: DuckDB's own reader, from a UTF-8 copy, preserving file order as rowid."""
+    payload = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        payload = text.encode("utf-8")
+    handle = tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False)
+    try:
+        with handle:
+            handle.write(payload)
+        columns = {f"c{i}": "VARCHAR" for i in range(width)}
+        con.execute(
+            "create or replace temp table raw_scan as select * from read_csv($path, header=false,"
+            " skip=1, columns=$columns, delim=$delim, quote='\"', escape='\"', auto_detect=false,"
+            " strict_mode=false, null_padding=false, all_varchar=true)",
+            {"path": handle.name, "columns": columns, "delim": delimiter})
+    except duckdb.Error as exc:
+        raise UnreadableFile(f"The CSV file could not be read: {str(exc).splitlines()[0]}. Check "
+                             "that every row has the same number of columns as the header.") \
+            from exc
+    finally:
+        os.unlink(handle.name)
+    con.execute("create or replace temp table raw as select *, (rowid + 2)::integer as source_row "
+                "from raw_scan")
+    con.execute("drop table raw_scan")
+    return con.execute("select count(*) from raw").fetchone()[0]
+
+
+def no_header_message(file_name: str) -> str:
+    return (f"{file_name}: no header row was found in the first {HEADER_SEARCH_ROWS} rows. The "
+            "export needs a row of column headers such as 'Nominal ID' and 'Referral Date'; if "
+            "your headers have other names, map them in the column map file (see README).")
+
+
+def read_table(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
+               lookup: dict[str, str]) -> RawTable:
+    """Stage the file's cells into `raw` on `con` and return its headers."""
+    if sniff_kind(file_name, data) == "xlsx":
+        return read_xlsx(con, file_name, data, lookup)
+    return read_csv(con, file_name, data, lookup)

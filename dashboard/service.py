@@ -1,0 +1,64 @@
+"""What the app and the command line do with data: upload a file, build the demo database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+from dashboard import config, store
+from dashboard.ingest import IngestReport, UploadRejected, prepare
+
+DEMO_UPLOADER = "demo (synthetic data)"
+
+
+def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes,
+                 as_at: dt.date | None = None, uploaded_by: str | None = None,
+                 map_file: Path | None = None, use_column_map: bool = True,
+                 is_demo: bool = False) -> IngestReport:
+    """Validate and store one export; raises UploadRejected (nothing changed) with the report."""
+    prepared = prepare(kind, file_name, data, as_at=as_at, map_file=map_file,
+                       use_column_map=use_column_map)
+    prepared.is_demo = is_demo
+    try:
+        store.store_upload(db, prepared, uploaded_by)
+    except store.DuplicateUpload:
+        pass  # the report says which upload it repeats
+    return prepared.report
+
+
+def ingest_path(db: Path, kind: str, path: Path, **kwargs) -> IngestReport:
+    return ingest_bytes(db, kind, path.name, path.read_bytes(), **kwargs)
+
+
+def load_demo_generator():
+    spec = importlib.util.spec_from_file_location("o2r_demo_generator",
+                                                  config.ROOT / "data" / "generate_demo.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_demo(db: Path) -> list[IngestReport]:
+    """Store the synthetic demo exports (every snapshot, then Connect) through normal ingest."""
+    with tempfile.TemporaryDirectory() as folder:
+        files = load_demo_generator().generate(Path(folder))
+        return [ingest_path(db, f.kind, f.path, as_at=f.as_at, uploaded_by=DEMO_UPLOADER,
+                            is_demo=True, use_column_map=False)
+                for f in files]
+
+
+def ensure_database(db: Path) -> bool:
+    """Build the demo database if there is none; True if it was built now."""
+    if db.exists():
+        return False
+    # Two processes starting at once both build it; the demo files are identical bytes, so
+    # the second one's uploads are recognised as repeats and change nothing.
+    build_demo(db)
+    return True
+
+
+__all__ = ["UploadRejected", "build_demo", "ensure_database", "ingest_bytes", "ingest_path"]

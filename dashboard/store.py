@@ -1,0 +1,256 @@
+"""The DuckDB file: schema, atomic copy-on-write uploads, and read-only connections.
+
+DuckDB 2.0 lets only one process hold a database file for writing, and none may write while
+another reads it. So nothing ever writes the live file: a writer copies it, changes the copy
+in one transaction, checkpoints, and renames the copy over the live file. Readers open the
+file read-only and keep whatever version they opened; a crash mid-write leaves only a stray
+copy, and the live file as it was. Writers take turns through an exclusive lock file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import getpass
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from dashboard.ingest import LABEL_GROUPS, PreparedUpload
+from dashboard.sql import quote_ident
+
+SCHEMA = [
+    """create table if not exists uploads (
+        upload_id integer primary key,
+        kind varchar not null,              -- 'tracker' (a snapshot) or 'connect'
+        file_name varchar not null,
+        sha256 varchar not null,
+        as_at_date date not null,
+        row_count integer not null,
+        uploaded_at timestamp not null,
+        uploaded_by varchar not null,
+        is_demo boolean not null default false
+    )""",
+    """create table if not exists referrals (
+        snapshot_id integer not null,       -- the tracker upload this row came from
+        source_row integer not null,        -- row number in that upload, as Excel shows it
+        nominal_id varchar not null,
+        referral_date date not null,
+        officer varchar not null,
+        referral_source varchar not null,
+        referral_source_detail varchar,
+        offending_area varchar,
+        status varchar not null,
+        first_contact_date date,
+        assessment_date date,
+        pre_admission_start_date date,
+        rehab_assessment_date date,
+        rehab_admission_date date,
+        rehab_facility varchar,
+        rehab_exit_date date,
+        rehab_exit_reason varchar,
+        outcome varchar,
+        age_band varchar,
+        primary key (snapshot_id, nominal_id, referral_date)
+    )""",
+    """create table if not exists crimes (
+        crime_reference varchar primary key,
+        nominal_id varchar not null,
+        offence_date date not null,
+        offence_type varchar not null,
+        offence_area varchar,
+        value_stolen_gbp decimal(14, 2),
+        upload_id integer not null
+    )""",
+    """create table if not exists labels (
+        label_group varchar not null,
+        key varchar not null,
+        label varchar not null,
+        primary key (label_group, key)
+    )""",
+]
+
+TRACKER_COLUMNS = [
+    "nominal_id", "referral_date", "officer", "referral_source", "referral_source_detail",
+    "offending_area", "status", "first_contact_date", "assessment_date",
+    "pre_admission_start_date", "rehab_assessment_date", "rehab_admission_date",
+    "rehab_facility", "rehab_exit_date", "rehab_exit_reason", "outcome", "age_band",
+]
+
+
+def data_version(path: Path) -> tuple[int, int, int] | None:
+    """Changes whenever an upload lands (each lands as a new file); None if no database."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the version of the database current now."""
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("set enable_external_access = false")
+    return con
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a private copy; on clean exit the copy replaces the live file."""
+    with writer_lock(path):
+        remove_stale_copies(path)
+        copy = path.with_name(f"{path.name}.writing-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        if path.exists():
+            shutil.copyfile(path, copy)
+        con = duckdb.connect(str(copy))
+        try:
+            for statement in SCHEMA:
+                con.execute(statement)
+            install_macros(con)
+            yield con
+            con.execute("checkpoint")
+            con.close()
+            with open(copy, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(copy, path)
+            directory = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except BaseException:
+            con.close()
+            for leftover in (copy, Path(f"{copy}.wal")):
+                leftover.unlink(missing_ok=True)
+            raise
+
+
+def remove_stale_copies(path: Path) -> None:
+    # We hold the writer lock, so any copy still lying about belongs to a writer that died.
+    for stale in path.parent.glob(f"{path.name}.writing-*"):
+        stale.unlink(missing_ok=True)
+
+
+def find_duplicate(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> int | None:
+    row = con.execute("select min(upload_id) from uploads where kind = $kind and sha256 = $sha",
+                      {"kind": kind, "sha": sha256}).fetchone()
+    return row[0] if row else None
+
+
+def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None = None) -> int:
+    """Store a validated upload in one transaction; returns its upload id (existing if repeated)."""
+    report = prepared.report
+    with writing(path) as con:
+        duplicate = find_duplicate(con, report.kind, report.sha256)
+        if duplicate is not None:
+            report.duplicate_of = duplicate
+            raise DuplicateUpload(duplicate)
+        con.begin()
+        upload_id = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads"
+                                ).fetchone()[0]
+        con.execute(
+            "insert into uploads values ($id, $kind, $file, $sha, $as_at, $rows, $at, $by, $demo)",
+            {"id": upload_id, "kind": report.kind, "file": report.file_name,
+             "sha": report.sha256, "as_at": report.as_at, "rows": report.rows,
+             "at": dt.datetime.now().replace(microsecond=0),
+             "by": uploaded_by or getpass.getuser(), "demo": prepared.is_demo})
+        con.register("incoming", prepared.clean)
+        assign_labels(con, prepared.clean.column_names)
+        if report.kind == "tracker":
+            insert_referrals(con, upload_id)
+        else:
+            merge_crimes(con, upload_id)
+        con.unregister("incoming")
+        con.commit()
+    report.upload_id = upload_id
+    return upload_id
+
+
+class DuplicateUpload(Exception):
+    """This exact file was stored before; nothing was changed."""
+
+    def __init__(self, upload_id: int):
+        super().__init__(f"already stored as upload {upload_id}")
+        self.upload_id = upload_id
+
+
+def assign_labels(con: duckdb.DuckDBPyConnection, columns: list[str]) -> None:
+    """Give each new spelling-insensitive value one display spelling: the upload's commonest."""
+    for column, group in LABEL_GROUPS.items():
+        if column not in columns:
+            continue
+        col = quote_ident(column)
+        con.execute(f"""
+            insert into labels
+            with spellings as (
+                select norm_key({col}) as key, {col} as spelling,
+                       count(*) as n, min(source_row) as first_row
+                from incoming where {col} is not null and norm_key({col}) <> ''
+                group by all
+            ), ranked as (
+                select key, spelling,
+                       row_number() over (partition by key order by n desc, first_row) as rank
+                from spellings
+            )
+            select $group, key, spelling from ranked
+            where rank = 1
+              and key not in (select key from labels where label_group = $group)
+        """, {"group": group})  # noqa: S608 - identifiers via quote_ident
+
+
+def labelled(column: str, fallback: str = "null") -> str:
+    col = quote_ident(column)
+    group = LABEL_GROUPS[column]
+    return (f"coalesce((select label from labels where label_group = '{group}' "
+            f"and key = norm_key(i.{col})), {fallback})")
+
+
+def insert_referrals(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
+    values = []
+    for column in TRACKER_COLUMNS:
+        if column == "officer":
+            values.append(labelled(column, "'Unallocated'"))
+        elif column == "status":
+            values.append("coalesce(i.status, 'Not recorded')")
+        elif column in LABEL_GROUPS:
+            values.append(labelled(column))
+        else:
+            values.append(f"i.{quote_ident(column)}")
+    con.execute(f"""
+        insert into referrals (snapshot_id, source_row, {', '.join(TRACKER_COLUMNS)})
+        select $upload_id, i.source_row, {', '.join(values)} from incoming i
+    """, {"upload_id": upload_id})  # noqa: S608 - identifiers via quote_ident
+
+
+def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
+    # The newer upload wins for a crime reference it shares with what is stored.
+    con.execute("delete from crimes where crime_reference in "
+                "(select crime_reference from incoming)")
+    con.execute(f"""
+        insert into crimes
+        select i.crime_reference, i.nominal_id, i.offence_date,
+               {labelled('offence_type')}, {labelled('offence_area')},
+               i.value_stolen, $upload_id
+        from incoming i
+    """, {"upload_id": upload_id})  # noqa: S608 - identifiers via quote_ident
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create or replace temp macro norm_key(v) as "
+                "regexp_replace(lower(v), '[^0-9a-z]', '', 'g')")

@@ -1,0 +1,27 @@
+-- one row per primary offending area: referrals in the latest snapshot.
+-- params: $snapshot_id, $from_date, $to_date, $officer, $area, $assessed_only
+-- With $assessed_only true, only referrals that reached a police assessment count, and the
+-- period applies to the assessment date.
+with scoped as (
+    select *
+    from referrals
+    where snapshot_id = $snapshot_id
+      and (not coalesce($assessed_only::boolean, false) or assessment_date is not null)
+      and ($from_date::date is null
+           or (case when coalesce($assessed_only::boolean, false) then assessment_date
+                    else referral_date end) >= $from_date::date)
+      and ($to_date::date is null
+           or (case when coalesce($assessed_only::boolean, false) then assessment_date
+                    else referral_date end) <= $to_date::date)
+      and ($officer::varchar is null or officer = $officer::varchar)
+      and ($area::varchar is null or offending_area = $area::varchar)
+),
+
+final as (
+    select coalesce(offending_area, 'Not recorded') as offending_area, count(*) as referrals
+    from scoped
+    group by all
+)
+
+select * from final
+order by referrals desc, offending_area

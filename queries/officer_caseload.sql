@@ -1,0 +1,20 @@
+-- one row per officer per status: referrals in the snapshot (the latest unless $snapshot_id).
+-- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area
+with scoped as (
+    select *
+    from referrals
+    where snapshot_id = $snapshot_id
+      and ($from_date::date is null or referral_date >= $from_date::date)
+      and ($to_date::date is null or referral_date <= $to_date::date)
+      and ($officer::varchar is null or officer = $officer::varchar)
+      and ($area::varchar is null or offending_area = $area::varchar)
+),
+
+final as (
+    select officer, status, count(*) as referrals
+    from scoped
+    group by officer, status
+)
+
+select * from final
+order by officer, status

@@ -1,0 +1,21 @@
+-- one row per rehab facility: referrals admitted to it, in the latest snapshot.
+-- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area
+with scoped as (
+    select *
+    from referrals
+    where snapshot_id = $snapshot_id
+      and rehab_admission_date is not null
+      and ($from_date::date is null or referral_date >= $from_date::date)
+      and ($to_date::date is null or referral_date <= $to_date::date)
+      and ($officer::varchar is null or officer = $officer::varchar)
+      and ($area::varchar is null or offending_area = $area::varchar)
+),
+
+final as (
+    select rehab_facility, count(*) as referrals
+    from scoped
+    group by rehab_facility
+)
+
+select * from final
+order by referrals desc, rehab_facility
