@@ -169,7 +169,7 @@ def validate(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestR
     if problems:
         raise reject(report, problems)
     drop_blank_rows(con, len(raw.headers))
-    if con.execute("select count(*) from raw").fetchone()[0] == 0:
+    if con.execute("select count(*) from raw").fetchall()[0][0] == 0:
         raise reject(report, [file_problem(
             f"{report.file_name} has a header row (row {raw.header_row}) but no data rows",
             "Check that you exported the sheet with its data, then upload again")])
@@ -379,12 +379,12 @@ def collect_warnings(con: duckdb.DuckDBPyConnection, contract: Contract,
     warnings = []
     if contract.kind == "tracker":
         missing_status = con.execute("select count(*) from typed where raw_status is null"
-                                     ).fetchone()[0]
+                                     ).fetchall()[0][0]
         if missing_status:
             warnings.append(f"{missing_status} row(s) have no status: they are counted as "
                             f"'{STATUS_NOT_RECORDED}'")
         no_exit_date = con.execute("select count(*) from typed where rehab_exit_reason is not "
-                                   "null and rehab_exit_date is null").fetchone()[0]
+                                   "null and rehab_exit_date is null").fetchall()[0][0]
         if no_exit_date:
             warnings.append(f"{no_exit_date} row(s) have an exit reason but no exit date "
                             "(listed on the data-quality view)")

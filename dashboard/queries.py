@@ -40,9 +40,9 @@ def parameters(name: str) -> list[str]:
 
 def latest_snapshot_id(con: duckdb.DuckDBPyConnection) -> int | None:
     """The newest tracker snapshot by as-at date (the later upload on a tie)."""
-    row = con.execute("select upload_id from uploads where kind = 'tracker' "
-                      "order by as_at_date desc, upload_id desc limit 1").fetchone()
-    return row[0] if row else None
+    rows = con.execute("select upload_id from uploads where kind = 'tracker' "
+                       "order by as_at_date desc, upload_id desc limit 1").fetchall()
+    return rows[0][0] if rows else None
 
 
 def run(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pd.DataFrame:

@@ -196,7 +196,7 @@ def bulk_load_csv(con: duckdb.DuckDBPyConnection, text: str, data: bytes, delimi
     con.execute("create or replace temp table raw as select *, (rowid + 2)::integer as source_row "
                 "from raw_scan")
     con.execute("drop table raw_scan")
-    return con.execute("select count(*) from raw").fetchone()[0]
+    return con.execute("select count(*) from raw").fetchall()[0][0]
 
 
 def no_header_message(file_name: str) -> str:

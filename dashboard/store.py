@@ -148,9 +148,8 @@ def remove_stale_copies(path: Path) -> None:
 
 
 def find_duplicate(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> int | None:
-    row = con.execute("select min(upload_id) from uploads where kind = $kind and sha256 = $sha",
-                      {"kind": kind, "sha": sha256}).fetchone()
-    return row[0] if row else None
+    return con.execute("select min(upload_id) from uploads where kind = $kind and sha256 = $sha",
+                       {"kind": kind, "sha": sha256}).fetchall()[0][0]
 
 
 def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None = None) -> int:
@@ -163,7 +162,7 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
             raise DuplicateUpload(duplicate)
         con.begin()
         upload_id = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads"
-                                ).fetchone()[0]
+                                ).fetchall()[0][0]
         con.execute(
             "insert into uploads values ($id, $kind, $file, $sha, $as_at, $rows, $at, $by, $demo)",
             {"id": upload_id, "kind": report.kind, "file": report.file_name,
