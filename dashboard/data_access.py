@@ -22,7 +22,7 @@ def current_version() -> tuple[int, int, int]:
 
 @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
 def _cached_query(path: str, version: tuple[int, int, int], name: str, params: tuple):
-    cursor = _connection(path, version).cursor()  # a connection is not shared across threads
+    cursor = store.read_cursor(_connection(path, version))  # one per thread's run
     try:
         return queries.run(cursor, name, **dict(params))
     finally:

@@ -93,10 +93,22 @@ def data_version(path: Path) -> tuple[int, int, int] | None:
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the version of the database current now."""
-    con = duckdb.connect(str(path), read_only=True)
+    """A read-only connection to the version of the database file current now."""
+    # duckdb.connect(path) would hand back the process's cached instance of the file, which
+    # still shows the version it first opened; a fresh in-memory instance attaching the file
+    # reads the file as it is now.
+    con = duckdb.connect(":memory:")
+    con.execute("attach $path as o2r (read_only)", {"path": str(path)})
+    con.execute("use o2r")
     con.execute("set enable_external_access = false")
     return con
+
+
+def read_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor for one thread's work on a shared read-only connection."""
+    cursor = con.cursor()
+    cursor.execute("use o2r")
+    return cursor
 
 
 @contextlib.contextmanager

@@ -1,0 +1,101 @@
+"""An upload is one transaction: killing an ingest half-way leaves the previous state intact."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dashboard import service
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONNECT_HEADER = "Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area,Value Stolen\n"
+
+
+def connect_csv(rows: int, prefix: str = "KILL") -> bytes:
+    lines = [f"20{prefix}/{i:07d}/22,SYN{i % 136 + 1:04d},0{i % 9 + 1}/03/2022,Shoplifting,"
+             f"City Centre,\"£{i % 500}.50\"\n" for i in range(rows)]
+    return (CONNECT_HEADER + "".join(lines)).encode("utf-8")
+
+
+def contents(db: Path) -> dict:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {table: con.execute(f"select * from {table} order by all").fetchall()
+                for table in ("uploads", "referrals", "crimes", "labels")}
+    finally:
+        con.close()
+
+
+def digest(db: Path) -> str:
+    return hashlib.sha256(db.read_bytes()).hexdigest()
+
+
+# The child stops inside the write (the new rows are in the copy, not yet committed) and tells
+# the parent, which kills it there with SIGKILL: no cleanup code of ours can run.
+CHILD = textwrap.dedent("""
+    import sys, time, datetime
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    from dashboard import service, store
+    original = store.{stage}
+    def stall(*args, **kwargs):
+        original(*args, **kwargs)
+        Path({marker!r}).write_text("inside the write")
+        time.sleep(60)
+    store.{stage} = stall
+    service.ingest_path(Path({db!r}), "connect", Path({csv!r}),
+                        as_at=datetime.date(2022, 7, 31), uploaded_by="test")
+""")
+
+
+@pytest.mark.parametrize("stage", ["merge_crimes", "assign_labels"])
+def test_kill_mid_ingest_leaves_previous_state(demo_db, tmp_path, stage):
+    before, before_digest = contents(demo_db), digest(demo_db)
+    csv = tmp_path / "connect.csv"
+    csv.write_bytes(connect_csv(50_000))
+    marker = tmp_path / "marker"
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(
+        root=str(ROOT), stage=stage, marker=str(marker), db=str(demo_db), csv=str(csv))])
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert child.poll() is None, "the ingest ended before reaching the write"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+
+    assert digest(demo_db) == before_digest
+    assert contents(demo_db) == before
+    # The next upload clears the dead writer's copy and succeeds.
+    report = service.ingest_path(demo_db, "connect", csv, uploaded_by="test")
+    assert report.rows == 50_000
+    assert not list(tmp_path.glob("o2r.duckdb.writing-*"))
+    assert len(contents(demo_db)["crimes"]) == len(before["crimes"]) + 50_000
+
+
+def test_kill_at_random_moments_never_half_writes(demo_db, tmp_path):
+    before = contents(demo_db)
+    csv = tmp_path / "connect.csv"
+    csv.write_bytes(connect_csv(200_000, prefix="RND"))
+    for delay in (0.05, 0.3, 0.6, 0.9, 1.2):
+        child = subprocess.Popen([sys.executable, "-m", "dashboard", "ingest", "connect",
+                                  str(csv), "--as-at", "2022-07-31", "--db", str(demo_db)],
+                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        after = contents(demo_db)
+        if after != before:  # it finished before the kill: then all of it is there
+            assert len(after["crimes"]) == len(before["crimes"]) + 200_000
+            assert len(after["uploads"]) == len(before["uploads"]) + 1
+            break

@@ -1,0 +1,598 @@
+"""Bad and awkward uploads: each is rejected with every problem listed in the user's terms
+(Excel row number, their own header, the value, what is wrong, how to fix it), and a
+rejected upload changes nothing already stored.
+
+Files are small inline byte strings (XLSX built in memory with xlsxwriter).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import random
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import xlsxwriter
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from dashboard import service  # noqa: E402
+from dashboard.ingest import PROBLEM_COLUMNS, UploadRejected, prepare  # noqa: E402
+
+AS_AT = dt.date(2022, 7, 31)
+D = dt.date
+
+DATE_FIX = "Write dates as dd/mm/yyyy with a four-digit year, e.g. 03/04/2022 for 3 April 2022"
+STATUS_FIX = ("Use one of: Referral/Waiting; Active; Inactive; Withdrawn "
+              "(or map your own term in the column map file)")
+SOURCE_FIX = ("Use one of: O2R officer outreach; Retail business; Neighbourhood policing team; "
+              "Probation; Custody; Partner agency; Word of mouth "
+              "(or map your own term in the column map file)")
+MONEY_FIX = "Write amounts as numbers, e.g. 1234.50 or £1,234.50"
+
+TRACKER_HEADER = b"Nominal ID,Referral Date,Referral Source,Status\n"
+CONNECT_HEADER = b"Crime Reference,Nominal ID,Offence Date,Offence Type,Value Stolen\n"
+GOOD_TRACKER = (b"Nominal ID,Referral Date,Officer,Referral Source,Status\n"
+                b"N100,01/02/2022,PC Jones,Probation,Active\n"
+                b"N101,02/02/2022,PC Jones,Custody,Referral/Waiting\n")
+
+
+# ---------------------------------------------------------------- helpers and fixtures
+
+@pytest.fixture(autouse=True)
+def _no_site_settings(monkeypatch):
+    """A force's column map or size limit in the environment must not change these tests."""
+    monkeypatch.delenv("O2R_COLUMN_MAP", raising=False)
+    monkeypatch.delenv("O2R_MAX_UPLOAD_MB", raising=False)
+
+
+def rejected(kind: str, data: bytes, file_name: str = "upload.csv", **kwargs) -> UploadRejected:
+    kwargs.setdefault("use_column_map", False)
+    with pytest.raises(UploadRejected) as info:
+        prepare(kind, file_name, data, as_at=AS_AT, **kwargs)
+    return info.value
+
+
+def problems(kind: str, data: bytes, file_name: str = "upload.csv", **kwargs) -> list[dict]:
+    return rejected(kind, data, file_name, **kwargs).report.problems.to_dict("records")
+
+
+def accepted(kind: str, data: bytes, file_name: str = "upload.csv", **kwargs):
+    kwargs.setdefault("use_column_map", False)
+    return prepare(kind, file_name, data, as_at=AS_AT, **kwargs)
+
+
+def clean_rows(prepared) -> list[dict]:
+    return prepared.clean.to_pylist()
+
+
+def ingest(db: Path, kind: str, data: bytes, file_name: str = "upload.csv", **kwargs):
+    kwargs.setdefault("use_column_map", False)
+    return service.ingest_bytes(db, kind, file_name, data, as_at=AS_AT, uploaded_by="pytest",
+                                **kwargs)
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def db_state(db: Path) -> tuple[str, dict[str, list[tuple]]]:
+    """The database file's hash and the full contents of every table."""
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()
+    tables = {t: query(db, f"select * from {t} order by all")  # noqa: S608 - fixed names
+              for t in ("uploads", "referrals", "crimes", "labels")}
+    return digest, tables
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    """A database holding one good tracker upload."""
+    path = tmp_path / "o2r.duckdb"
+    report = ingest(path, "tracker", GOOD_TRACKER, "good_tracker.csv")
+    assert report.upload_id == 1 and report.rows == 2
+    return path
+
+
+def assert_rejected_and_unchanged(db: Path, kind: str, data: bytes,
+                                  file_name: str = "bad.csv") -> UploadRejected:
+    before = db_state(db)
+    with pytest.raises(UploadRejected) as info:
+        ingest(db, kind, data, file_name)
+    assert db_state(db) == before
+    assert not list(db.parent.glob("*.writing-*")), "a half-written copy was left behind"
+    return info.value
+
+
+def xlsx_bytes(rows: list[list | None], title_rows: tuple[str | None, ...] = ()) -> bytes:
+    """An in-memory workbook: title lines, then the rows; None is a blank row.
+
+    Dates are written as real date cells with a dd/mm/yyyy format.
+    """
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet("Tracker")
+    date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})
+    excel_row = 0
+    for title in title_rows:
+        if title is not None:
+            sheet.write(excel_row, 0, title)
+        excel_row += 1
+    for row in rows:
+        for col, value in enumerate(row or []):
+            if isinstance(value, dt.date):
+                sheet.write_datetime(excel_row, col, dt.datetime.combine(value, dt.time()),
+                                     date_format)
+            elif value is not None:
+                sheet.write(excel_row, col, value)
+        excel_row += 1
+    workbook.close()
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- missing columns and values
+
+def test_tracker_without_referral_source_is_rejected_on_the_header_row(db):
+    data = (b"Nominal ID,Referral Date,Officer,Status\n"
+            b"N1,03/04/2022,PC Jones,Active\n")
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 1, "column": "referral_source", "value": "",
+        "problem": "Required column 'referral_source' was not found in the header row",
+        "fix": "Add a column headed 'Referral Source' (or 'Source', 'Referral Route', "
+               "'Referred By'), or map your own header to it in the column map file"}]
+
+
+def test_connect_without_crime_reference_is_rejected_on_the_header_row(db):
+    data = b"Nominal ID,Offence Date,Offence Type\nN1,03/04/2022,Theft\n"
+    error = assert_rejected_and_unchanged(db, "connect", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 1, "column": "crime_reference", "value": "",
+        "problem": "Required column 'crime_reference' was not found in the header row",
+        "fix": "Add a column headed 'Crime Reference' (or 'Crime Ref', 'Crime Number', "
+               "'Crime No'), or map your own header to it in the column map file"}]
+
+
+def test_one_problem_per_missing_required_column():
+    found = problems("connect", b"Nominal ID,Value\nN1,5\n")
+    assert [(p["row"], p["column"]) for p in found] == [
+        (1, "crime_reference"), (1, "offence_date"), (1, "offence_type")]
+
+
+def test_missing_required_value(db):
+    data = TRACKER_HEADER + b"N1,03/04/2022,Probation,Active\n,04/04/2022,Custody,Active\n"
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 3, "column": "Nominal ID", "value": "", "problem": "Required value is missing",
+        "fix": "Enter the nominal id on this row"}]
+
+
+@pytest.mark.parametrize("bad_date", ["31/02/2022", "2022/13/01", "03/04/22"])
+def test_unparseable_dates_are_rejected(db, bad_date):
+    data = TRACKER_HEADER + b"N1,03/04/2022,Probation,Active\n" \
+        + f"N2,{bad_date},Probation,Active\n".encode()
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 3, "column": "Referral Date", "value": bad_date,
+        "problem": f"'{bad_date}' is not a date we can read", "fix": DATE_FIX}]
+
+
+def test_uk_date_is_read_day_first(db):
+    ingest(db, "tracker", TRACKER_HEADER + b"N1,03/04/2022,Probation,Active\n")
+    assert query(db, "select nominal_id, referral_date from referrals where snapshot_id = 2") \
+        == [("N1", D(2022, 4, 3))]
+
+
+# ---------------------------------------------------------------- vocabularies
+
+def test_values_outside_a_vocabulary_are_rejected(db):
+    data = TRACKER_HEADER + b"N1,03/04/2022,Carrier pigeon,Waitlist\n"
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    assert error.report.problems.to_dict("records") == [
+        {"row": 2, "column": "Referral Source", "value": "Carrier pigeon",
+         "problem": "'Carrier pigeon' is not a recognised referral source", "fix": SOURCE_FIX},
+        {"row": 2, "column": "Status", "value": "Waitlist",
+         "problem": "'Waitlist' is not a recognised status", "fix": STATUS_FIX},
+    ]
+
+
+def test_category_matching_ignores_case_spacing_and_punctuation(db):
+    data = (b"Nominal ID,Referral Date,Officer,Referral Source,Status\n"
+            b"N1,03/04/2022,OFFICER 1 ,probation,referral / waiting\n"
+            b"N2,04/04/2022,Officer 1,CUSTODY,ACTIVE \n")
+    ingest(db, "tracker", data)
+    assert query(db, "select nominal_id, officer, referral_source, status from referrals "
+                     "where snapshot_id = 2 order by nominal_id") == [
+        ("N1", "OFFICER 1", "Probation", "Referral/Waiting"),
+        ("N2", "OFFICER 1", "Custody", "Active"),
+    ]
+
+
+# ---------------------------------------------------------------- row-level consistency
+
+def test_repeated_nominal_and_referral_date_names_the_first_row(db):
+    data = TRACKER_HEADER + (b"N1,03/04/2022,Probation,Active\n"
+                             b"N2,03/04/2022,Probation,Active\n"
+                             b"N1,03/04/2022,Custody,Inactive\n")
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 4, "column": "Referral Date", "value": "03/04/2022",
+        "problem": "The same nominal ID and referral date as row 2",
+        "fix": "Remove the repeated row, or correct the referral date if it is a new referral"}]
+
+
+def test_dates_out_of_order(db):
+    data = (b"Nominal ID,Referral Date,Referral Source,First Contact Date,"
+            b"Rehab Admission Date,Rehab Facility,Rehab Exit Date,Rehab Exit Reason\n"
+            b"N1,03/04/2022,Probation,02/04/2022,,,,\n"
+            b"N2,03/04/2022,Probation,,10/05/2022,Hope House,09/05/2022,Completed\n")
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    assert error.report.problems.to_dict("records") == [
+        {"row": 2, "column": "First Contact Date", "value": "02/04/2022",
+         "problem": "First contact date 02/04/2022 is before the referral date (03/04/2022)",
+         "fix": "Check both dates: the first contact date cannot come before the referral date"},
+        {"row": 3, "column": "Rehab Exit Date", "value": "09/05/2022",
+         "problem": "Rehab exit date 09/05/2022 is before the rehab admission date (10/05/2022)",
+         "fix": "Check both dates: the rehab exit date cannot come before the rehab admission "
+                "date"},
+    ]
+
+
+def test_date_after_the_as_at_date(db):
+    data = TRACKER_HEADER + b"N1,31/07/2022,Probation,Active\nN2,01/08/2022,Probation,Active\n"
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 3, "column": "Referral Date", "value": "01/08/2022",
+        "problem": "The date 01/08/2022 is after the upload's as-at date",
+        "fix": "Correct the date, or upload with a later as-at date"}]
+
+
+def test_admission_without_facility_and_exit_without_reason(db):
+    data = (b"Nominal ID,Referral Date,Referral Source,Rehab Admission Date,Rehab Facility,"
+            b"Rehab Exit Date,Rehab Exit Reason\n"
+            b"N1,03/04/2022,Probation,10/05/2022,,,\n"
+            b"N2,03/04/2022,Probation,10/05/2022,Hope House,20/06/2022,\n")
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    assert error.report.problems.to_dict("records") == [
+        {"row": 2, "column": "Rehab Facility", "value": "",
+         "problem": "A rehab admission date is given but no rehab facility",
+         "fix": "Enter the rehab facility the person was admitted to"},
+        {"row": 3, "column": "Rehab Exit Reason", "value": "",
+         "problem": "A rehab exit date is given but no exit reason",
+         "fix": "Enter the exit reason: Completed; Self-discharged; Discharged - rule breach; "
+                "Discharged - other"},
+    ]
+
+
+def test_every_problem_is_listed_sorted_by_row(db):
+    # Bad cells placed right-to-left so the sort is doing real work.
+    data = TRACKER_HEADER + (b"N1,03/04/2022,Probation,Waitlist\n"
+                             b"N2,03/04/2022,Probation,Active\n"
+                             b"N3,2022/13/01,Probation,Active\n"
+                             b",03/04/2022,Carrier pigeon,Active\n")
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    found = error.report.problems.to_dict("records")
+    assert [(p["row"], p["column"], p["value"]) for p in found] == [
+        (2, "Status", "Waitlist"),
+        (4, "Referral Date", "2022/13/01"),
+        (5, "Nominal ID", ""),
+        (5, "Referral Source", "Carrier pigeon"),
+    ]
+    assert all(p["problem"] and p["fix"] for p in found)
+    assert "4 problem(s)" in str(error)
+
+
+def test_problems_csv_round_trips_through_pandas():
+    error = rejected("tracker", TRACKER_HEADER + (b"N1,03/04/2022,Probation,Waitlist\n"
+                                                  b"N2,31/02/2022,Probation,Active\n"))
+    frame = pd.read_csv(io.BytesIO(error.report.problems_csv()), encoding="utf-8-sig",
+                        dtype=str, keep_default_na=False)
+    assert list(frame.columns) == PROBLEM_COLUMNS
+    assert frame.to_dict("records") == [
+        {k: str(v) for k, v in p.items()}
+        for p in error.report.problems.to_dict("records")]
+    assert len(frame) == 2
+
+
+# ---------------------------------------------------------------- Connect
+
+def test_connect_duplicate_crime_reference_in_one_file(db):
+    data = CONNECT_HEADER + (b"CR1,N1,03/04/2022,Theft,5\n"
+                             b"CR2,N1,03/04/2022,Theft,5\n"
+                             b"CR1,N2,04/04/2022,Burglary,7\n")
+    error = assert_rejected_and_unchanged(db, "connect", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 4, "column": "Crime Reference", "value": "CR1",
+        "problem": "The crime reference CR1 also appears on row 2",
+        "fix": "Each crime reference may appear once: remove the repeated row"}]
+
+
+def test_connect_pound_amount_with_thousands_separator_is_stored(db):
+    ingest(db, "connect", CONNECT_HEADER + 'CR1,N1,03/04/2022,Theft,"£1,234.50"\n'.encode())
+    assert query(db, "select crime_reference, value_stolen_gbp::varchar from crimes") == [
+        ("CR1", "1234.50")]
+
+
+def test_connect_amount_with_letters_is_rejected(db):
+    data = CONNECT_HEADER + "CR1,N1,03/04/2022,Theft,£12abc\n".encode()
+    error = assert_rejected_and_unchanged(db, "connect", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 2, "column": "Value Stolen", "value": "£12abc",
+        "problem": "'£12abc' is not an amount in pounds", "fix": MONEY_FIX}]
+
+
+def test_second_connect_upload_replaces_overlapping_crimes(db):
+    ingest(db, "connect", CONNECT_HEADER + (b"CR1,N1,03/04/2022,Theft,10\n"
+                                            b"CR2,N1,04/04/2022,Theft,20\n"), "connect_1.csv")
+    ingest(db, "connect", CONNECT_HEADER + (b"CR2,N1,04/04/2022,Burglary,25\n"
+                                            b"CR3,N2,05/04/2022,Theft,30\n"), "connect_2.csv")
+    assert query(db, "select crime_reference, nominal_id, offence_type, "
+                     "value_stolen_gbp::varchar, upload_id from crimes order by 1") == [
+        ("CR1", "N1", "Theft", "10.00", 2),
+        ("CR2", "N1", "Burglary", "25.00", 3),
+        ("CR3", "N2", "Theft", "30.00", 3),
+    ]
+
+
+# ---------------------------------------------------------------- encodings
+
+def test_cp1252_csv_with_pound_and_en_dash(db):
+    data = (b"Nominal ID,Referral Date,Referral Source,Offending Area,Status\n"
+            b"N1,03/04/2022,Probation,Town Centre \x96 \xa35 zone,Active\n")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")  # really a Windows-1252 file
+    ingest(db, "tracker", data)
+    assert query(db, "select offending_area from referrals where snapshot_id = 2") == [
+        ("Town Centre – £5 zone",)]
+
+
+def test_utf8_bom_header_is_recognised():
+    prepared = accepted("tracker", b"\xef\xbb\xbf" + TRACKER_HEADER
+                        + b"N1,03/04/2022,Probation,Active\n")
+    assert prepared.report.matched == {
+        "Nominal ID": "nominal_id", "Referral Date": "referral_date",
+        "Referral Source": "referral_source", "Status": "status"}
+    assert [(r["nominal_id"], r["referral_date"]) for r in clean_rows(prepared)] == [
+        ("N1", D(2022, 4, 3))]
+
+
+# ---------------------------------------------------------------- XLSX layout and row numbers
+
+XLSX_HEADER = ["Nominal ID", "Referral Date", "Referral Source", "Status"]
+XLSX_TITLES = ("Offender to Rehab tracker", "As at 31/07/2022", None)  # rows 1-3
+
+
+def test_xlsx_with_title_lines_and_date_cells_is_accepted():
+    data = xlsx_bytes([XLSX_HEADER,
+                       [1001, D(2022, 4, 3), "Probation", "Active"],
+                       None,
+                       [1002, D(2022, 4, 4), "Custody", "Inactive"]], XLSX_TITLES)
+    prepared = accepted("tracker", data, "tracker.xlsx")
+    assert prepared.report.header_row == 4
+    assert [(r["source_row"], r["nominal_id"], r["referral_date"])
+            for r in clean_rows(prepared)] == [(5, "1001", D(2022, 4, 3)),
+                                               (7, "1002", D(2022, 4, 4))]
+
+
+def test_xlsx_problem_rows_match_excel_despite_titles_and_blank_row(db):
+    data = xlsx_bytes([XLSX_HEADER,                                   # row 4
+                       [1001, D(2022, 4, 3), "Probation", "Active"],  # row 5
+                       None,                                          # row 6, blank
+                       [1002, D(2022, 4, 4), "Carrier pigeon", "Active"],  # row 7
+                       [1003, D(2022, 8, 1), "Probation", "Active"]],      # row 8
+                      XLSX_TITLES)
+    error = assert_rejected_and_unchanged(db, "tracker", data, "tracker.xlsx")
+    assert error.report.problems.to_dict("records") == [
+        {"row": 7, "column": "Referral Source", "value": "Carrier pigeon",
+         "problem": "'Carrier pigeon' is not a recognised referral source", "fix": SOURCE_FIX},
+        {"row": 8, "column": "Referral Date", "value": "2022-08-01",
+         "problem": "The date 01/08/2022 is after the upload's as-at date",
+         "fix": "Correct the date, or upload with a later as-at date"},
+    ]
+
+
+@pytest.mark.parametrize("blank_line", [b"\n", b",,,\n"], ids=["empty-line", "empty-cells"])
+def test_csv_blank_row_does_not_shift_row_numbers(blank_line):
+    data = TRACKER_HEADER + b"N1,03/04/2022,Probation,Active\n" + blank_line \
+        + b"N2,03/04/2022,Probation,Waitlist\n"
+    assert [(p["row"], p["value"]) for p in problems("tracker", data)] == [(4, "Waitlist")]
+
+
+def test_csv_title_lines_shift_row_numbers():
+    data = b"Offender to Rehab tracker\n\n" + TRACKER_HEADER \
+        + b"N1,03/04/2022,Probation,Active\nN2,03/04/2022,Probation,Waitlist\n"
+    assert [(p["row"], p["column"], p["value"]) for p in problems("tracker", data)] == [
+        (5, "Status", "Waitlist")]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG readers.read_csv: the delimiter is sniffed from the first line only; when that is a "
+    "title line containing ';' (or '|' or a tab) the comma header is never found"))
+def test_csv_title_line_with_semicolon_does_not_confuse_the_delimiter():
+    data = b"O2R tracker; exported 31/07/2022\n\n" + TRACKER_HEADER \
+        + b"N1,03/04/2022,Probation,Active\n"
+    assert accepted("tracker", data).report.header_row == 3
+
+
+# ---------------------------------------------------------------- headers
+
+@pytest.mark.parametrize("header", ["REFERRAL DATE", "referral_date", "Referral Date",
+                                    " referral-date "])
+def test_headers_match_regardless_of_case_spacing_and_punctuation(header):
+    data = f"Nominal Ref,{header},Referral Source,Status\n".encode() \
+        + b"N1,03/04/2022,Probation,Active\n"
+    prepared = accepted("tracker", data)
+    assert prepared.report.matched == {
+        "Nominal Ref": "nominal_id", header.strip(): "referral_date",
+        "Referral Source": "referral_source", "Status": "status"}
+    assert [(r["nominal_id"], r["referral_date"]) for r in clean_rows(prepared)] == [
+        ("N1", D(2022, 4, 3))]
+
+
+def test_identifying_columns_are_dropped_and_unknown_columns_warned(db):
+    data = (b"Nominal ID,Name,Date of Birth,PNC ID,Address,Notes,Favourite Colour,"
+            b"Referral Date,Referral Source,Status\n"
+            b"N1,John Smith,01/01/1990,12/345678A,1 Acacia Avenue,Likes cats,Blue,"
+            b"03/04/2022,Probation,Active\n")
+    report = ingest(db, "tracker", data)
+    assert report.dropped_identifying == ["Name", "Date of Birth", "PNC ID", "Address", "Notes"]
+    assert report.ignored_unknown == ["Favourite Colour"]
+    assert report.warnings == ["Ignored columns not in the data contract: Favourite Colour"]
+    # Only the age band derived from the date of birth is kept.
+    assert query(db, "select nominal_id, age_band from referrals where snapshot_id = 2") == [
+        ("N1", "30-39")]
+    columns = {name for (name,) in query(
+        db, "select column_name from information_schema.columns")}
+    assert not columns & {"name", "date_of_birth", "pnc_id", "address", "notes"}
+    raw = db.read_bytes()
+    for secret in (b"John Smith", b"12/345678A", b"Acacia", b"Likes cats"):
+        assert secret not in raw
+
+
+# ---------------------------------------------------------------- files that are not data
+
+NOT_DATA = {
+    "empty": ("tracker.xlsx", b"", "is empty (0 bytes)"),
+    "png-renamed-xlsx": ("tracker.xlsx", b"\x89PNG\r\n\x1a\n" + bytes(64), "is a PNG image"),
+    "header-only-csv": ("tracker.csv", TRACKER_HEADER, "has a header row (row 1) but no data rows"),
+    "encrypted-workbook": (
+        "tracker.xlsx",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(120) + "EncryptionInfo".encode("utf-16-le")
+        + bytes(120),
+        "password-protected (encrypted) workbook"),
+    "binary-garbage": ("tracker.csv", random.Random(0).randbytes(4096),
+                       "is not a spreadsheet or a text (CSV) file"),
+    "truncated-zip": ("tracker.xlsx", b"PK\x03\x04" + b"junk" * 20,
+                      "could not be read as an Excel workbook"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_DATA.values(), ids=NOT_DATA.keys())
+def test_non_data_files_get_one_clear_message(db, case):
+    file_name, data, phrase = case
+    error = assert_rejected_and_unchanged(db, "tracker", data, file_name)
+    found = error.report.problems.to_dict("records")
+    assert len(found) == 1
+    assert found[0]["row"] is None
+    assert phrase in found[0]["problem"]
+    assert found[0]["fix"]
+    for text in (found[0]["problem"], found[0]["fix"], str(error)):
+        assert "Traceback" not in text and 'File "' not in text
+
+
+def test_truncated_real_workbook_gets_one_clear_message():
+    whole = xlsx_bytes([XLSX_HEADER, [1001, D(2022, 4, 3), "Probation", "Active"]])
+    found = problems("tracker", whole[: len(whole) // 2], "tracker.xlsx")
+    assert len(found) == 1
+    assert "could not be read as an Excel workbook" in found[0]["problem"]
+    assert "Traceback" not in found[0]["problem"]
+
+
+def test_file_over_the_size_limit():
+    data = TRACKER_HEADER + b"N1,03/04/2022,Probation,Active\n" * 10
+    found = problems("tracker", data, max_bytes=100)
+    assert len(found) == 1
+    assert found[0]["row"] is None
+    assert "limit" in found[0]["problem"]
+    assert "O2R_MAX_UPLOAD_MB" in found[0]["fix"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG ingest.prepare: the size message rounds both sizes to MB, so a small limit reads "
+    "'The file is 0.0 MB, over the 0 MB limit'"))
+def test_size_limit_message_distinguishes_file_size_from_limit():
+    data = TRACKER_HEADER + b"N1,03/04/2022,Probation,Active\n" * 10
+    problem = problems("tracker", data, max_bytes=100)[0]["problem"]
+    assert "0.0 MB, over the 0 MB" not in problem
+
+
+# ---------------------------------------------------------------- column map
+
+COLUMN_MAP = """
+[tracker.headers]
+"Ref Number" = "nominal_id"
+"When Referred" = "referral_date"
+"How They Came To Us" = "referral_source"
+"Where Are They Now" = "status"
+
+[tracker.values.status]
+"On the list" = "Referral/Waiting"
+"Engaged" = "Active"
+
+[tracker.values.referral_source]
+"Jail" = "Custody"
+"""
+
+FORCE_OWN_FILE = (b"Ref Number,When Referred,How They Came To Us,Where Are They Now\n"
+                  b"N1,03/04/2022,Jail,On the list\n"
+                  b"N2,04/04/2022,Probation,engaged\n")
+
+
+def test_column_map_lets_a_force_use_its_own_headers_and_terms(db, tmp_path):
+    map_file = tmp_path / "column_map.toml"
+    map_file.write_text(COLUMN_MAP, encoding="utf-8")
+    # Without the map the file means nothing to us ...
+    assert "no header row was found" in problems("tracker", FORCE_OWN_FILE)[0]["problem"]
+    # ... with it, the same bytes are accepted and stored in our terms.
+    ingest(db, "tracker", FORCE_OWN_FILE, use_column_map=True, map_file=map_file)
+    assert query(db, "select nominal_id, referral_date, referral_source, status from referrals "
+                     "where snapshot_id = 2 order by nominal_id") == [
+        ("N1", D(2022, 4, 3), "Custody", "Referral/Waiting"),
+        ("N2", D(2022, 4, 4), "Probation", "Active"),
+    ]
+
+
+def test_column_map_naming_an_unknown_column_is_rejected(tmp_path):
+    map_file = tmp_path / "column_map.toml"
+    map_file.write_text('[tracker.headers]\n"Ref Number" = "nominal_number"\n', encoding="utf-8")
+    found = problems("tracker", FORCE_OWN_FILE, use_column_map=True, map_file=map_file)
+    assert len(found) == 1
+    assert "'nominal_number', which is not one of" in found[0]["problem"]
+    assert found[0]["fix"] == "Correct the column map file"
+
+
+# ---------------------------------------------------------------- bugs found
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG ingest.typed_expression (money): every comma is stripped, so '12,50' (a typo or a "
+    "European decimal comma) is silently stored as £1,250.00 instead of being rejected"))
+def test_money_comma_not_in_thousands_position_is_rejected():
+    found = problems("connect", CONNECT_HEADER + b'CR1,N1,03/04/2022,Theft,"12,50"\n')
+    assert [(p["row"], p["column"], p["value"]) for p in found] == [(2, "Value Stolen", "12,50")]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG store.merge_crimes/assign_labels: an offence type made only of punctuation ('-') "
+    "passes validation, gets no label (its key is empty), and the NOT NULL insert raises a "
+    "raw duckdb ConstraintException instead of UploadRejected"))
+def test_punctuation_only_offence_type_is_rejected_not_a_database_error(db):
+    data = CONNECT_HEADER + b"CR1,N1,03/04/2022,-,5\n"
+    error = assert_rejected_and_unchanged(db, "connect", data)
+    assert [(p["row"], p["column"], p["value"]) for p in
+            error.report.problems.to_dict("records")] == [(2, "Offence Type", "-")]
+
+
+def test_punctuation_only_offence_type_still_leaves_the_database_unchanged(db):
+    """Whether rejected or (bug above) failing in the store, the live file is unchanged."""
+    before = db_state(db)
+    with pytest.raises((UploadRejected, duckdb.Error)):
+        ingest(db, "connect", CONNECT_HEADER + b"CR1,N1,03/04/2022,-,5\n")
+    assert db_state(db) == before
+    assert not list(db.parent.glob("*.writing-*"))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG ingest.collect_problems: rows with a blank crime reference are grouped as duplicates "
+    "of each other, adding 'The crime reference  also appears on row N' (empty reference)"))
+def test_blank_crime_references_are_not_reported_as_duplicates():
+    found = problems("connect", CONNECT_HEADER + (b",N1,03/04/2022,Theft,1\n"
+                                                  b",N1,03/04/2022,Theft,1\n"))
+    assert [(p["row"], p["problem"]) for p in found] == [
+        (2, "Required value is missing"), (3, "Required value is missing")]
