@@ -149,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted: nothing was changed.", file=sys.stderr)
         return 130
+    except Exception as exc:  # the user gets a message, never a traceback
+        print(f"Unexpected error ({type(exc).__name__}: {exc}). Nothing was changed; please "
+              "report this with the command you ran.", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

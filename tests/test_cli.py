@@ -1,0 +1,69 @@
+"""The command line: exit codes, problem lists on stderr, queries as CSV or JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, env_db: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_query_starts_on_demo_data_when_no_database_exists(tmp_path):
+    db = tmp_path / "fresh.duckdb"
+    result = cli("query", "rehab_placements", "--format", "json", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {"rehab_facility": "Seasons", "referrals": 14},
+        {"rehab_facility": "Livingstone House", "referrals": 12},
+        {"rehab_facility": "Changes UK", "referrals": 1}]
+
+
+def test_rejected_upload_exits_non_zero_with_every_problem_on_stderr(demo_db, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Nominal ID,Referral Date,Referral Source,Status\n"
+                   "A1,31/02/2022,Custody,Active\n"
+                   "A2,01/03/2022,Carrier pigeon,Waitlist\n")
+    errors = tmp_path / "problems.csv"
+    before = demo_db.read_bytes()
+    result = cli("ingest", "tracker", str(bad), "--as-at", "2022-07-31", "--db", str(demo_db),
+                 "--errors-csv", str(errors))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "row 2, column 'Referral Date', value '31/02/2022'" in result.stderr
+    assert "row 3, column 'Referral Source', value 'Carrier pigeon'" in result.stderr
+    assert "row 3, column 'Status', value 'Waitlist'" in result.stderr
+    assert errors.read_text(encoding="utf-8-sig").count("\n") == 4  # header + 3 problems
+    assert demo_db.read_bytes() == before
+
+
+def test_query_params_and_csv_output(demo_db):
+    result = cli("query", "officer_caseload", "--param", "officer=Officer 2", "--db",
+                 str(demo_db))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "officer,status,referrals", "Officer 2,Active,9", "Officer 2,Inactive,3",
+        "Officer 2,Referral/Waiting,19", "Officer 2,Withdrawn,9"]
+
+
+def test_bad_query_name_and_parameter_give_a_message_not_a_traceback(demo_db):
+    for args in (["query", "nope"], ["query", "officer_caseload", "--param", "bogus=1"],
+                 ["query", "officer_caseload", "--param", "from_date=31/13/2022"]):
+        result = cli(*args, "--db", str(demo_db))
+        assert result.returncode == 2, args
+        assert "Traceback" not in result.stderr and result.stderr.strip(), args
+
+
+def test_uploading_the_same_file_twice_is_recognised(demo_db, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("Nominal ID,Referral Date,Referral Source\nB1,01/03/2022,Custody\n")
+    first = cli("ingest", "tracker", str(good), "--as-at", "2022-08-31", "--db", str(demo_db))
+    second = cli("ingest", "tracker", str(good), "--as-at", "2022-08-31", "--db", str(demo_db))
+    assert first.returncode == 0 and second.returncode == 0
+    assert "already uploaded (upload 7)" in second.stdout
