@@ -139,6 +139,16 @@ def xlsx_bytes(rows: list[list | None], title_rows: tuple[str | None, ...] = ())
 
 # ---------------------------------------------------------------- missing columns and values
 
+def test_unchanged_check_is_not_vacuous(db):
+    """Control: a good upload does change what db_state sees, so equality means something."""
+    before = db_state(db)
+    ingest(db, "tracker", TRACKER_HEADER + b"N9,03/04/2022,Probation,Active\n")
+    after = db_state(db)
+    assert after[0] != before[0]
+    assert len(after[1]["referrals"]) == len(before[1]["referrals"]) + 1
+
+
+
 def test_tracker_without_referral_source_is_rejected_on_the_header_row(db):
     data = (b"Nominal ID,Referral Date,Officer,Status\n"
             b"N1,03/04/2022,PC Jones,Active\n")
