@@ -138,7 +138,7 @@ def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None
     limit = max_bytes if max_bytes is not None else config.max_upload_bytes()
     if len(data) > limit:
         raise reject(report, [file_problem(
-            f"The file is {len(data) / 1048576:.1f} MB, over the {limit / 1048576:.0f} MB limit",
+            f"The file is {human_size(len(data))}, over the {human_size(limit)} limit",
             "Split the export into smaller date ranges, or ask an administrator to raise "
             "O2R_MAX_UPLOAD_MB")])
     try:
@@ -154,6 +154,14 @@ def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None
         raise reject(report, [file_problem(str(exc), "See the message")]) from exc
     finally:
         con.close()
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1048576:.1f} MB"
 
 
 def file_problem(problem: str, fix: str) -> dict:
@@ -264,13 +272,17 @@ def typed_expression(col: Column, raw: str) -> str:
     if col.kind == "date":
         return f"uk_date({raw})"
     if col.kind == "money":
-        return (f"try_cast(regexp_replace({raw}, '[£,\\s]|GBP', '', 'g') as decimal(14, 2))")
+        # Commas only as thousands separators: "12,50" must not become 1250.
+        return (f"case when regexp_full_match({raw}, '£?\\s*(\\d{{1,3}}(,\\d{{3}})+|\\d+)"
+                f"(\\.\\d{{1,2}})?') then regexp_replace({raw}, '[£,\\s]', '', 'g')"
+                "::decimal(14, 2) end")
     if col.kind == "category" and col.vocabulary:
         field_literal = "'" + col.name + "'"
         return (f"(select label from vocab where field = {field_literal} "
                 f"and key = norm_key({raw}))")
     if col.kind == "category":
-        return f"regexp_replace({raw}, '\\s+', ' ', 'g')"
+        # A cell of punctuation only ("-", "?") names nothing: treat it as blank.
+        return f"case when norm_key({raw}) <> '' then regexp_replace({raw}, '\\s+', ' ', 'g') end"
     return raw
 
 
@@ -288,7 +300,9 @@ def checks_for(contract: Contract, positions: dict[str, int]) -> list[Check]:
     for col in contract.columns:
         raw, name = f"raw_{col.name}", col.name
         if col.required:
-            checks.append(Check(name, f"{raw} is null", "Required value is missing",
+            open_category = col.kind == "category" and not col.vocabulary
+            missing = f"({raw} is null or {name} is null)" if open_category else f"{raw} is null"
+            checks.append(Check(name, missing, "Required value is missing",
                                 f"Enter the {label(name)} on this row"))
         if col.kind == "date":
             checks.append(Check(name, f"{raw} is not null and {name} is null",
@@ -350,10 +364,11 @@ def label(name: str) -> str:
 def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
                      headers: list[str], positions: dict[str, int]) -> list[dict]:
     key = ("nominal_id, referral_date" if contract.kind == "tracker" else "crime_reference")
+    not_null = " and ".join(f"{k.strip()} is not null" for k in key.split(","))
     con.execute(f"""
         create or replace temp table checked as
-        select *, case when row_number() over w > 1 then first_value(source_row) over w end
-                  as duplicate_of
+        select *, case when row_number() over w > 1 and ({not_null})
+                       then first_value(source_row) over w end as duplicate_of
         from typed
         window w as (partition by {key} order by source_row)
     """)  # noqa: S608 - constant key columns

@@ -81,11 +81,16 @@ def find_header(rows: list[list[str]], lookup: dict[str, str]) -> int:
     """Index of the row among the first few that names the most contract columns."""
     best_index, best_score = -1, 0
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        score = len({classify_header(c, lookup)[1] for c in row
-                     if classify_header(c, lookup)[0] == "column"})
+        score = header_score(row, lookup)
         if score > best_score:
             best_index, best_score = index, score
     return best_index
+
+
+def header_score(row: list[str], lookup: dict[str, str]) -> int:
+    """How many different contract columns a row names."""
+    return len({name for what, name in (classify_header(c, lookup) for c in row)
+                if what == "column"})
 
 
 def cell_text(value: object) -> str | None:
@@ -145,14 +150,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
              lookup: dict[str, str]) -> RawTable:
     text = decode_text(file_name, data)
     head = text[:256 * 1024]
-    try:
-        dialect = csv.Sniffer().sniff(head.split("\n", 1)[0] if "\n" in head else head,
-                                      delimiters=",;\t|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    head_rows = list(csv.reader(io.StringIO(head), delimiter=delimiter))[:HEADER_SEARCH_ROWS]
-    header_index = find_header(head_rows, lookup)
+    delimiter, head_rows, header_index = best_delimiter(head, lookup)
     if header_index < 0:
         raise UnreadableFile(no_header_message(file_name))
     headers = [h.strip() for h in head_rows[header_index]]
@@ -163,6 +161,18 @@ def read_csv(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
         return RawTable(headers, header_index + 1, count)
     count = bulk_load_csv(con, text, data, delimiter, len(headers))
     return RawTable(headers, 1, count)
+
+
+def best_delimiter(head: str, lookup: dict[str, str]) -> tuple[str, list[list[str]], int]:
+    """The delimiter under which a header row names the most contract columns."""
+    best = (",", [], -1, 0)
+    for delimiter in (",", ";", "\t", "|"):
+        rows = list(csv.reader(io.StringIO(head), delimiter=delimiter))[:HEADER_SEARCH_ROWS]
+        index = find_header(rows, lookup)
+        score = header_score(rows[index], lookup) if index >= 0 else 0
+        if score > best[3]:
+            best = (delimiter, rows, index, score)
+    return best[0], best[1], best[2]
 
 
 def has_empty_lines(text: str) -> bool:

@@ -422,9 +422,6 @@ def test_csv_title_lines_shift_row_numbers():
         (5, "Status", "Waitlist")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG readers.read_csv: the delimiter is sniffed from the first line only; when that is a "
-    "title line containing ';' (or '|' or a tab) the comma header is never found"))
 def test_csv_title_line_with_semicolon_does_not_confuse_the_delimiter():
     data = b"O2R tracker; exported 31/07/2022\n\n" + TRACKER_HEADER \
         + b"N1,03/04/2022,Probation,Active\n"
@@ -514,9 +511,6 @@ def test_file_over_the_size_limit():
     assert "O2R_MAX_UPLOAD_MB" in found[0]["fix"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG ingest.prepare: the size message rounds both sizes to MB, so a small limit reads "
-    "'The file is 0.0 MB, over the 0 MB limit'"))
 def test_size_limit_message_distinguishes_file_size_from_limit():
     data = TRACKER_HEADER + b"N1,03/04/2022,Probation,Active\n" * 10
     problem = problems("tracker", data, max_bytes=100)[0]["problem"]
@@ -570,18 +564,11 @@ def test_column_map_naming_an_unknown_column_is_rejected(tmp_path):
 
 # ---------------------------------------------------------------- bugs found
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG ingest.typed_expression (money): every comma is stripped, so '12,50' (a typo or a "
-    "European decimal comma) is silently stored as £1,250.00 instead of being rejected"))
 def test_money_comma_not_in_thousands_position_is_rejected():
     found = problems("connect", CONNECT_HEADER + b'CR1,N1,03/04/2022,Theft,"12,50"\n')
     assert [(p["row"], p["column"], p["value"]) for p in found] == [(2, "Value Stolen", "12,50")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG store.merge_crimes/assign_labels: an offence type made only of punctuation ('-') "
-    "passes validation, gets no label (its key is empty), and the NOT NULL insert raises a "
-    "raw duckdb ConstraintException instead of UploadRejected"))
 def test_punctuation_only_offence_type_is_rejected_not_a_database_error(db):
     data = CONNECT_HEADER + b"CR1,N1,03/04/2022,-,5\n"
     error = assert_rejected_and_unchanged(db, "connect", data)
@@ -598,9 +585,6 @@ def test_punctuation_only_offence_type_still_leaves_the_database_unchanged(db):
     assert not list(db.parent.glob("*.writing-*"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG ingest.collect_problems: rows with a blank crime reference are grouped as duplicates "
-    "of each other, adding 'The crime reference  also appears on row N' (empty reference)"))
 def test_blank_crime_references_are_not_reported_as_duplicates():
     found = problems("connect", CONNECT_HEADER + (b",N1,03/04/2022,Theft,1\n"
                                                   b",N1,03/04/2022,Theft,1\n"))
