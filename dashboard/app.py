@@ -11,10 +11,21 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # streamlit runs this file as a script, not as a package module
     sys.path.insert(0, str(ROOT))
 
+from dashboard import filters, layout  # noqa: E402
+
 st.set_page_config(page_title="O2R programme dashboard", page_icon="📊", layout="wide")
 
 PAGES = [
     st.Page(ROOT / "pages" / "overview.py", title="Overview", icon="🏠", default=True),
+    st.Page(ROOT / "pages" / "officer_caseloads.py", title="Officer caseloads", icon="👮",
+            url_path="officer-caseloads"),
+    st.Page(ROOT / "pages" / "journey_flow.py", title="Journey flow", icon="🔀",
+            url_path="journey-flow"),
+    st.Page(ROOT / "pages" / "cost_savings.py", title="Cost savings", icon="💷",
+            url_path="cost-savings"),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+st.session_state["filters"] = filters.sidebar()
+layout.data_banner()
+page.run()

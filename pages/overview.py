@@ -1,25 +1,42 @@
-"""Overview: what data the dashboard holds and the caseload by officer (Table 1)."""
+"""Overview: headline figures for the period, each against the period before."""
 
 import streamlit as st
 
-from dashboard import data_access
+from dashboard import data_access, filters, layout
 
-snapshots = data_access.run("snapshots")
-st.title("Offender to Rehab: programme dashboard")
-if snapshots.empty:
-    st.info("No tracker data has been uploaded yet.")
-    st.stop()
-latest = snapshots.iloc[0]
-if bool(snapshots["is_demo"].all()):
-    st.warning("Demo data: every figure here comes from SYNTHETIC records, not real people.",
-               icon="⚠️")
-st.caption(f"Data as at {latest['as_at_date']:%d/%m/%Y} (tracker snapshot "
-           f"{latest['snapshot_id']}, {latest['referrals']} referrals).")
+chosen = filters.current()
+st.title("Offender to Rehab: programme overview")
+st.caption(f"Showing: {chosen.describe()}")
 
-caseload = data_access.run("officer_caseload")
-st.subheader("Referrals by officer and status")
-table = caseload.pivot_table(index="status", columns="officer", values="referrals",
-                             aggfunc="sum", fill_value=0, margins=True, margins_name="Total")
-st.dataframe(table, width="stretch")
-st.subheader("Snapshots held")
-st.dataframe(snapshots, hide_index=True, width="stretch")
+PARAMS = ("from_date", "to_date", "officer", "area", "referral_source")
+now = data_access.run("headline_figures", **chosen.params(*PARAMS))
+previous_period = chosen.period.previous()
+before = None
+if previous_period is not None:
+    before = data_access.run("headline_figures", **{
+        **chosen.params(*PARAMS), "from_date": previous_period.start,
+        "to_date": previous_period.end})
+
+columns = st.columns(len(now))
+for column, row in zip(columns, now.itertuples(index=False), strict=True):
+    delta = None
+    if before is not None and row.step != "Active caseload":
+        delta = int(row.referrals - before.loc[before["step"] == row.step, "referrals"].iloc[0])
+    column.metric(row.step, f"{row.referrals:,}", delta=delta,
+                  help=layout.DEFINITIONS[row.step])
+if previous_period is not None:
+    st.caption(f"Changes are against {previous_period.label} "
+               f"({previous_period.start:%d/%m/%Y} to {previous_period.end:%d/%m/%Y}).")
+
+st.subheader("Conversion between steps")
+steps = now[now["step"] != "Active caseload"].reset_index(drop=True)
+conversion = [
+    {"From": a.step, "To": b.step, "From count": a.referrals, "To count": b.referrals,
+     "Conversion": f"{b.referrals / a.referrals:.0%}" if a.referrals else "no base"}
+    for a, b in zip(steps.itertuples(), steps.iloc[1:].itertuples())
+]
+st.dataframe(conversion, hide_index=True)
+st.caption("Each step is counted by its own event date, so in a short period a later step can "
+           "include people whose earlier step fell before it: read conversions over a year or "
+           "more.")
+layout.csv_download(now, "headline_figures")

@@ -1,0 +1,110 @@
+"""The sidebar filters: drawn once in the entry script, kept across pages and in the URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+
+from dashboard import data_access
+from dashboard.periods import ALL_TIME, Period, quick_picks
+
+ALL = "All"
+CUSTOM = "Custom dates"
+URL_KEYS = ("period", "from", "to", "officer", "area", "source")
+
+
+@dataclass(frozen=True)
+class Filters:
+    period: Period
+    officer: str | None
+    area: str | None
+    referral_source: str | None
+
+    def params(self, *names: str) -> dict:
+        """The query parameters among `names` that these filters set."""
+        values = {"from_date": self.period.start, "to_date": self.period.end,
+                  "officer": self.officer, "area": self.area,
+                  "referral_source": self.referral_source}
+        return {name: values[name] for name in names}
+
+    def describe(self) -> str:
+        parts = [self.period.label]
+        parts += [f"{what}: {value}" for what, value in (
+            ("officer", self.officer), ("area", self.area), ("source", self.referral_source))
+            if value]
+        return "; ".join(parts)
+
+
+def _options() -> dict[str, list[str]]:
+    frame = data_access.run("filter_options")
+    return {field: list(group["value"]) for field, group in frame.groupby("field")}
+
+
+def _url_default(key: str, choices: list[str]) -> int:
+    value = st.query_params.get(key)
+    return choices.index(value) if value in choices else 0
+
+
+def sidebar() -> Filters:
+    """Draw the filters in the sidebar and return the choice; mirrors it into the URL."""
+    options = _options()
+    if "first_referral_date" not in options:
+        return Filters(ALL_TIME, None, None, None)
+    first = dt.date.fromisoformat(options["first_referral_date"][0])
+    last = dt.date.fromisoformat(options["last_referral_date"][0])
+    picks = quick_picks(first, last)
+    labels = [p.label for p in picks] + [CUSTOM]
+    with st.sidebar:
+        st.header("Filters")
+        label = st.selectbox("Period", labels, index=_url_default("period", labels),
+                             key="filter_period",
+                             help="UK financial years (April to March) and their quarters")
+        if label == CUSTOM:
+            start = _url_date("from", first)
+            end = _url_date("to", last)
+            chosen = st.date_input("From and to", value=(start, end), format="DD/MM/YYYY",
+                                   key="filter_dates")
+            if isinstance(chosen, tuple) and len(chosen) == 2:
+                start, end = chosen
+            period = Period(f"{start:%d/%m/%Y} to {end:%d/%m/%Y}", start, end)
+        else:
+            period = picks[labels.index(label)]
+        officer = _choice("Officer", options.get("officer", []), "officer")
+        area = _choice("Offending area", options.get("area", []), "area")
+        source = _choice("Referral source", options.get("referral_source", []), "source")
+    filters = Filters(period, officer, area, source)
+    _to_url(label, filters)
+    return filters
+
+
+def _choice(title: str, values: list[str], url_key: str) -> str | None:
+    choices = [ALL, *values]
+    picked = st.selectbox(title, choices, index=_url_default(url_key, choices),
+                          key=f"filter_{url_key}")
+    return None if picked == ALL else picked
+
+
+def _url_date(key: str, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(st.query_params.get(key, ""))
+    except ValueError:
+        return default
+
+
+def _to_url(label: str, filters: Filters) -> None:
+    wanted = {"period": label, "officer": filters.officer, "area": filters.area,
+              "source": filters.referral_source}
+    if label == CUSTOM:
+        wanted["from"] = filters.period.start.isoformat()
+        wanted["to"] = filters.period.end.isoformat()
+    wanted = {k: v for k, v in wanted.items() if v and v != ALL_TIME.label}
+    current = {k: st.query_params.get(k) for k in URL_KEYS if k in st.query_params}
+    if current != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def current() -> Filters:
+    """The filters chosen in the sidebar on this run."""
+    return st.session_state.get("filters") or Filters(ALL_TIME, None, None, None)

@@ -1,0 +1,37 @@
+"""Pieces every page shares: the data banner, definitions, and download buttons."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data_access
+
+DEFINITIONS = {
+    "Referrals": "referrals received (by referral date)",
+    "Contacted": "referrals with a first contact date in the period",
+    "Assessed": "referrals given a police (WMP) assessment in the period",
+    "Active caseload": "referrals whose status is Active in the latest snapshot (not period-bound)",
+    "Entered rehab": "admissions to residential rehab in the period (by admission date)",
+    "Completed 12 weeks": "exits from rehab with reason Completed in the period (by exit date)",
+}
+
+
+def data_banner() -> None:
+    """The as-at date of the data shown, and a banner whenever it is the synthetic demo data."""
+    snapshots = data_access.run("snapshots")
+    if snapshots.empty:
+        st.info("No tracker data has been uploaded yet: an administrator can upload one on the "
+                "Data page.")
+        return
+    latest = snapshots.iloc[0]
+    if bool(snapshots["is_demo"].all()):
+        st.warning("**Demo data.** Every figure here comes from synthetic records made to match "
+                   "the 2022 evaluation's published figures, not from real people.", icon="⚠️")
+    st.caption(f"Data as at {latest['as_at_date']:%d/%m/%Y} (tracker snapshot "
+               f"{latest['snapshot_id']}, {latest['referrals']} referrals).")
+
+
+def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:
+    st.download_button(label, frame.to_csv(index=False).encode("utf-8-sig"),
+                       file_name=f"{name}.csv", mime="text/csv", key=f"download_{name}")

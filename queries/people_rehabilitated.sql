@@ -1,0 +1,77 @@
+-- one row per UK financial year (April-March) from the first referral in scope to the as-at date:
+-- rehab entrants (by admission date) and 12-week completions (by exit date, reason Completed).
+-- params: $snapshot_id, $officer, $area
+-- A year is complete once the snapshot's as-at date has reached its 31 March; the covered
+-- dates say how much of a year the programme (or the scope) was actually running.
+with scoped as (
+    select *
+    from referrals
+    where snapshot_id = $snapshot_id
+      and ($officer::varchar is null or officer = $officer::varchar)
+      and ($area::varchar is null or offending_area = $area::varchar)
+),
+
+snapshot as (
+    select as_at_date
+    from uploads
+    where upload_id = $snapshot_id
+),
+
+bounds as (
+    -- Financial year starting 1 April of the year before, for dates in January to March.
+    select
+        min(scoped.referral_date) as first_referral_date,
+        any_value(snapshot.as_at_date) as as_at_date,
+        year(min(scoped.referral_date)) - (month(min(scoped.referral_date)) < 4)::int
+            as first_fy,
+        year(any_value(snapshot.as_at_date)) - (month(any_value(snapshot.as_at_date)) < 4)::int
+            as last_fy
+    from scoped
+    cross join snapshot
+),
+
+financial_years as (
+    select
+        fy.fy as fy_start_year,
+        make_date(fy.fy, 4, 1) as fy_start_date,
+        make_date(fy.fy + 1, 3, 31) as fy_end_date,
+        bounds.first_referral_date,
+        bounds.as_at_date
+    from bounds
+    cross join unnest(generate_series(bounds.first_fy, bounds.last_fy)) as fy(fy)
+),
+
+events as (
+    select
+        year(rehab_admission_date) - (month(rehab_admission_date) < 4)::int as fy_start_year,
+        1 as is_entrant,
+        0 as is_completion
+    from scoped
+    where rehab_admission_date is not null
+    union all
+    select
+        year(rehab_exit_date) - (month(rehab_exit_date) < 4)::int,
+        0,
+        1
+    from scoped
+    where rehab_exit_date is not null and rehab_exit_reason = 'Completed'
+),
+
+final as (
+    select
+        fy.fy_start_year::varchar || '/' || lpad(((fy.fy_start_year + 1) % 100)::varchar, 2, '0')
+            as financial_year,
+        fy.fy_start_date,
+        fy.fy_end_date,
+        greatest(fy.fy_start_date, fy.first_referral_date) as covered_from_date,
+        least(fy.fy_end_date, fy.as_at_date) as covered_to_date,
+        fy.fy_end_date <= fy.as_at_date as is_complete_year,
+        coalesce(sum(events.is_entrant), 0)::integer as n_rehab_entrants,
+        coalesce(sum(events.is_completion), 0)::integer as n_completions
+    from financial_years as fy
+    left join events on events.fy_start_year = fy.fy_start_year
+    group by all
+)
+
+select * from final
+order by fy_start_date
