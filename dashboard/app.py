@@ -17,6 +17,10 @@ st.set_page_config(page_title="O2R programme dashboard", page_icon="📊", layou
 
 PAGES = [
     st.Page(ROOT / "pages" / "overview.py", title="Overview", icon="🏠", default=True),
+    st.Page(ROOT / "pages" / "referral_sources.py", title="Referral sources", icon="📥",
+            url_path="referral-sources"),
+    st.Page(ROOT / "pages" / "offending_areas.py", title="Offending areas", icon="📍",
+            url_path="offending-areas"),
     st.Page(ROOT / "pages" / "officer_caseloads.py", title="Officer caseloads", icon="👮",
             url_path="officer-caseloads"),
     st.Page(ROOT / "pages" / "journey_flow.py", title="Journey flow", icon="🔀",

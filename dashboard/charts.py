@@ -85,3 +85,70 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
             "label": {"fontSize": 13}, "left": 10, "right": 220, "top": 20, "bottom": 20,
         }],
     }
+
+
+def count_bars(frame: pd.DataFrame, category: str, title: str, axis_title: str,
+               count: str = "referrals", count_title: str = "Referrals") -> alt.Chart:
+    """Horizontal bars, largest first, each with its count at the end."""
+    base = alt.Chart(frame).encode(
+        alt.Y(f"{category}:N").title(axis_title).sort("-x"),
+        alt.X(f"{count}:Q").title(count_title),
+    )
+    bars = base.mark_bar(color=OKABE_ITO[0]).encode(
+        tooltip=[alt.Tooltip(f"{category}:N", title=axis_title),
+                 alt.Tooltip(f"{count}:Q", title=count_title, format=",")])
+    labels = base.mark_text(align="left", dx=4).encode(text=alt.Text(f"{count}:Q", format=","))
+    return (bars + labels).properties(title=title, height=max(120, 28 * len(frame)))
+
+
+def referrals_by_quarter(frame: pd.DataFrame) -> alt.Chart:
+    """Stacked bars: referrals per financial-year quarter, split by source."""
+    return alt.Chart(frame).mark_bar().encode(
+        alt.X("quarter:O").title("Financial-year quarter (Q1 = April to June)")
+        .sort(alt.SortField("quarter_start")),
+        alt.Y("sum(referrals):Q").title("Referrals"),
+        alt.Color("referral_source:N").title("Referral source").scale(range=OKABE_ITO),
+        tooltip=[alt.Tooltip("quarter:O", title="Quarter"),
+                 alt.Tooltip("referral_source:N", title="Source"),
+                 alt.Tooltip("referrals:Q", title="Referrals")],
+    ).properties(title="Referrals per quarter by source", height=320)
+
+
+def rate_with_interval(frame: pd.DataFrame, category: str, rate: str, axis_title: str,
+                       title: str, base_title: str) -> alt.Chart:
+    """A dot per group at its rate, with a 95% Wilson interval; hollow when the base is < 10."""
+    base = alt.Chart(frame).encode(
+        alt.Y(f"{category}:N").title(axis_title).sort(alt.SortField(rate, order="descending")))
+    tooltip = [alt.Tooltip(f"{category}:N", title=axis_title),
+               alt.Tooltip(f"{rate}:Q", title="Rate", format=".0%"),
+               alt.Tooltip(f"{rate}_low:Q", title="95% interval from", format=".0%"),
+               alt.Tooltip(f"{rate}_high:Q", title="95% interval to", format=".0%"),
+               alt.Tooltip("base:Q", title=base_title)]
+    interval = base.mark_rule(strokeWidth=2, color="#888888").encode(
+        alt.X(f"{rate}_low:Q").title("Rate (dot) with 95% interval (line)")
+        .axis(format="%").scale(domain=[0, 1]),
+        alt.X2(f"{rate}_high:Q"), tooltip=tooltip)
+    dots = base.mark_point(size=90, filled=True, color=OKABE_ITO[5]).encode(
+        alt.X(f"{rate}:Q"), alt.Shape("small_base:N").title("Base under 10")
+        .scale(domain=[False, True], range=["circle", "triangle"]),
+        tooltip=tooltip)
+    return (interval + dots).properties(title=title, height=max(120, 30 * len(frame)))
+
+
+def offences_heatmap(frame: pd.DataFrame) -> alt.Chart:
+    """Grid: recorded offences by area and offence type, with counts in the cells."""
+    base = alt.Chart(frame).encode(
+        alt.X("offence_type:N").title("Offence type").sort("-color"),
+        alt.Y("offence_area:N").title("Offence area").sort("-color"),
+    )
+    cells = base.mark_rect().encode(
+        alt.Color("offences:Q").title("Offences").scale(scheme="blues"),
+        tooltip=[alt.Tooltip("offence_area:N", title="Area"),
+                 alt.Tooltip("offence_type:N", title="Offence type"),
+                 alt.Tooltip("offences:Q", title="Offences", format=","),
+                 alt.Tooltip("value_stolen_gbp:Q", title="Value stolen (£)", format=",.2f")])
+    text = base.mark_text(fontSize=11).encode(
+        alt.Text("offences:Q", format=","),
+        color=alt.condition("datum.offences > 300", alt.value("white"), alt.value("black")))
+    return (cells + text).properties(title="Recorded offences by area and type (Connect)",
+                                     height=max(160, 26 * frame["offence_area"].nunique()))

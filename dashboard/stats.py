@@ -1,0 +1,35 @@
+"""Rates on small numbers, with honest intervals."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+Z_95 = 1.959963984540054
+SMALL_BASE = 10
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion; (nan, nan) when there are no trials."""
+    # Wilson rather than the normal approximation: it stays inside 0-1 and behaves at n < 10.
+    if trials == 0:
+        return (math.nan, math.nan)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def with_rates(frame: pd.DataFrame, successes: str, trials: str, name: str) -> pd.DataFrame:
+    """Adds name, name_low, name_high (Wilson 95%) and small_base (base under 10)."""
+    out = frame.copy()
+    bounds = [wilson_interval(int(s), int(n)) for s, n in zip(out[successes], out[trials],
+                                                              strict=True)]
+    out[name] = [s / n if n else math.nan for s, n in zip(out[successes], out[trials],
+                                                          strict=True)]
+    out[f"{name}_low"] = [b[0] for b in bounds]
+    out[f"{name}_high"] = [b[1] for b in bounds]
+    out["small_base"] = out[trials] < SMALL_BASE
+    return out

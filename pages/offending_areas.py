@@ -1,0 +1,58 @@
+"""Offending areas: where referrals offend, and whether City Centre referrals reach rehab."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data_access, filters, layout, stats
+
+chosen = filters.current()
+st.title("Offending areas")
+st.caption(f"Primary offending area recorded on the tracker ({chosen.describe()}).")
+
+areas = data_access.run("offending_areas",
+                        **chosen.params("from_date", "to_date", "officer", "area"))
+if areas.empty:
+    st.info("No referrals match these filters.")
+    st.stop()
+st.altair_chart(charts.count_bars(areas, "offending_area", "Referrals by primary offending area",
+                                  "Offending area"), width="stretch")
+layout.csv_download(areas, "offending_areas")
+
+st.subheader("Do City Centre referrals reach rehab less often?")
+st.caption("Referrals assessed in the period (by assessment date) and the share that entered "
+           "residential rehab, with 95% Wilson intervals. The 2022 evaluation found city-centre "
+           "referrals progress less well than those from the neighbourhoods.")
+progress = data_access.run("area_progress",
+                           **chosen.params("from_date", "to_date", "officer", "referral_source"))
+if progress.empty:
+    st.info("No referrals were assessed in this period with these filters.")
+else:
+    grouped = (progress.assign(group=progress["is_city_centre"].map(
+        {True: "City Centre", False: "Neighbourhoods (all other areas)"}))
+        .groupby("group", as_index=False)[["assessed", "entered_rehab"]].sum())
+    comparison = stats.with_rates(grouped.assign(base=grouped["assessed"]), "entered_rehab",
+                                  "assessed", "rate")
+    columns = st.columns(len(comparison))
+    for column, row in zip(columns, comparison.itertuples(index=False), strict=True):
+        column.metric(f"{row.group}: entered rehab", f"{row.rate:.0%}",
+                      help="Share of assessed referrals that entered residential rehab")
+        column.caption(f"{row.entered_rehab} of {row.assessed} assessed; 95% interval "
+                       f"{row.rate_low:.0%} to {row.rate_high:.0%}"
+                       + (" (base under 10: treat with caution)" if row.small_base else ""))
+    by_area = stats.with_rates(progress.assign(base=progress["assessed"]), "entered_rehab",
+                               "assessed", "rate")
+    st.altair_chart(charts.rate_with_interval(
+        pd.concat([comparison.rename(columns={"group": "offending_area"}), by_area]),
+        "offending_area", "rate", "Offending area",
+        "Share of assessed referrals entering rehab, by area", "Assessed"), width="stretch")
+    layout.csv_download(by_area, "area_progress")
+
+offences = data_access.run("offences_by_area",
+                           **chosen.params("from_date", "to_date", "officer", "area"))
+st.subheader("Recorded offences (Connect)")
+if offences.empty:
+    st.info("No Connect crime records match these filters.")
+else:
+    st.caption("Crime records linked to people on the tracker, by offence date and area.")
+    st.altair_chart(charts.offences_heatmap(offences), width="stretch")
+    layout.csv_download(offences, "offences_by_area")

@@ -1,0 +1,61 @@
+"""Referral sources: where referrals come from, and which routes lead to rehab."""
+
+import streamlit as st
+
+from dashboard import charts, data_access, filters, layout, stats
+
+chosen = filters.current()
+PARAMS = ("from_date", "to_date", "officer", "area")
+st.title("Referral sources")
+st.caption(f"Referrals by referral date ({chosen.describe()}).")
+
+sources = data_access.run("referral_sources", **chosen.params(*PARAMS))
+if chosen.referral_source:
+    sources = sources[sources["referral_source"] == chosen.referral_source]
+if sources.empty:
+    st.info("No referrals match these filters.")
+    st.stop()
+
+totals = sources.groupby("referral_source", as_index=False)["referrals"].sum()
+left, right = st.columns(2)
+with left:
+    st.altair_chart(charts.count_bars(totals, "referral_source", "Referrals by source",
+                                      "Referral source"), width="stretch")
+    layout.csv_download(sources, "referral_sources")
+with right:
+    names = list(totals.sort_values("referrals", ascending=False)["referral_source"])
+    picked = st.selectbox("Drill down into a source", names, key="source_drill")
+    detail = sources[sources["referral_source"] == picked]
+    st.altair_chart(charts.count_bars(detail, "referral_source_detail",
+                                      f"{picked}: which team, retailer or route",
+                                      "Detail"), width="stretch")
+
+quarters = data_access.run("referrals_by_quarter",
+                           **chosen.params(*PARAMS, "referral_source"))
+st.altair_chart(charts.referrals_by_quarter(quarters), width="stretch")
+layout.csv_download(quarters, "referrals_by_quarter")
+
+st.subheader("How far each route's referrals get")
+st.caption("Of the referrals from each source in the period: how many have been assessed, "
+           "entered rehab, and completed 12 weeks by the snapshot date. Rates carry a 95% "
+           "Wilson interval; a triangle marks a base under 10 referrals, where the rate says "
+           "little.")
+progress = data_access.run("referral_source_progress",
+                           **chosen.params(*PARAMS, "referral_source"))
+measure = st.radio("Rate to compare", ["Entered rehab", "Assessed", "Completed 12 weeks"],
+                   horizontal=True, key="source_rate")
+column = {"Entered rehab": "entered_rehab", "Assessed": "assessed",
+          "Completed 12 weeks": "completed"}[measure]
+rates = stats.with_rates(progress.assign(base=progress["referrals"]), column, "referrals",
+                         "rate")
+st.altair_chart(charts.rate_with_interval(
+    rates, "referral_source", "rate", "Referral source",
+    f"Share of each source's referrals that {measure.lower()}", "Referrals"), width="stretch")
+st.dataframe(progress.rename(columns={
+    "referral_source": "Referral source", "referrals": "Referrals", "assessed": "Assessed",
+    "entered_rehab": "Entered rehab", "completed": "Completed 12 weeks"}),
+    hide_index=True, width="stretch")
+if rates["small_base"].any():
+    st.caption("Note: " + ", ".join(rates.loc[rates["small_base"], "referral_source"])
+               + " had fewer than 10 referrals in the period.")
+layout.csv_download(progress, "referral_source_progress")

@@ -1,0 +1,26 @@
+-- one row per primary offending area: referrals assessed in the period (by assessment date)
+-- and how many of them entered rehab; is_city_centre marks the City Centre.
+-- params: $snapshot_id, $from_date, $to_date, $officer, $referral_source
+with scoped as (
+    select *
+    from referrals
+    where snapshot_id = $snapshot_id
+      and assessment_date is not null
+      and ($from_date::date is null or assessment_date >= $from_date::date)
+      and ($to_date::date is null or assessment_date <= $to_date::date)
+      and ($officer::varchar is null or officer = $officer::varchar)
+      and ($referral_source::varchar is null or referral_source = $referral_source::varchar)
+),
+
+final as (
+    select
+        coalesce(offending_area, 'Not recorded') as offending_area,
+        coalesce(offending_area = 'City Centre', false) as is_city_centre,
+        count(*) as assessed,
+        count(rehab_admission_date) as entered_rehab
+    from scoped
+    group by all
+)
+
+select * from final
+order by assessed desc, offending_area

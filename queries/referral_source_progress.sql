@@ -1,0 +1,27 @@
+-- one row per referral source: referrals (by referral date) and how many of them were
+-- assessed, entered rehab and completed 12 weeks (by the snapshot date).
+-- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source
+with scoped as (
+    select *
+    from referrals
+    where snapshot_id = $snapshot_id
+      and ($from_date::date is null or referral_date >= $from_date::date)
+      and ($to_date::date is null or referral_date <= $to_date::date)
+      and ($officer::varchar is null or officer = $officer::varchar)
+      and ($area::varchar is null or offending_area = $area::varchar)
+      and ($referral_source::varchar is null or referral_source = $referral_source::varchar)
+),
+
+final as (
+    select
+        referral_source,
+        count(*) as referrals,
+        count(assessment_date) as assessed,
+        count(rehab_admission_date) as entered_rehab,
+        count(*) filter (where rehab_exit_reason = 'Completed') as completed
+    from scoped
+    group by referral_source
+)
+
+select * from final
+order by referrals desc, referral_source

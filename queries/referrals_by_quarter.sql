@@ -1,0 +1,28 @@
+-- one row per UK financial-year quarter (Q1 = April-June) per referral source: referrals.
+-- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source
+with scoped as (
+    select *,
+        case when month(referral_date) >= 4 then year(referral_date)
+             else year(referral_date) - 1 end as fy_start
+    from referrals
+    where snapshot_id = $snapshot_id
+      and ($from_date::date is null or referral_date >= $from_date::date)
+      and ($to_date::date is null or referral_date <= $to_date::date)
+      and ($officer::varchar is null or officer = $officer::varchar)
+      and ($area::varchar is null or offending_area = $area::varchar)
+      and ($referral_source::varchar is null or referral_source = $referral_source::varchar)
+),
+
+final as (
+    select
+        fy_start::varchar || '/' || lpad(((fy_start + 1) % 100)::varchar, 2, '0')
+            || ' Q' || ((month(referral_date) + 8) % 12 // 3 + 1)::varchar as quarter,
+        min(date_trunc('quarter', referral_date))::date as quarter_start,
+        referral_source,
+        count(*) as referrals
+    from scoped
+    group by all
+)
+
+select * from final
+order by quarter_start, referral_source
