@@ -28,7 +28,7 @@ def caseload_by_officer(frame: pd.DataFrame) -> alt.Chart:
     ).transform_calculate(status_rank=f"indexof({statuses!r}, datum.status)")
     totals = base.mark_text(dy=-8, fontWeight="bold").encode(text=alt.Text("sum(referrals):Q"))
     return (bars + totals).properties(
-        title="Referrals by officer and current status", height=360)
+        title="Referrals by officer and current status", height=440)
 
 
 def caseload_over_time(frame: pd.DataFrame) -> alt.Chart:
@@ -40,7 +40,7 @@ def caseload_over_time(frame: pd.DataFrame) -> alt.Chart:
         tooltip=[alt.Tooltip("as_at_date:T", title="As at", format="%d/%m/%Y"),
                  alt.Tooltip("officer:N", title="Officer"),
                  alt.Tooltip("referrals:Q", title="Referrals")],
-    ).properties(title="Caseload per officer at each snapshot", height=300)
+    ).properties(title="Caseload per officer at each snapshot", height=380)
 
 
 def placements_by_facility(frame: pd.DataFrame) -> alt.Chart:
@@ -53,7 +53,17 @@ def placements_by_facility(frame: pd.DataFrame) -> alt.Chart:
         tooltip=[alt.Tooltip("rehab_facility:N", title="Facility"),
                  alt.Tooltip("referrals:Q", title="Admissions")])
         + base.mark_text(align="left", dx=4).encode(text="referrals:Q")
-    ).properties(title="Rehab placements by facility", height=160)
+    ).properties(title="Rehab placements by facility", height=alt.Step(32))
+
+
+NODE_COLOURS = {
+    "Referrals": "#0072B2", "Being worked with": "#56B4E9", "Inactive/withdrawn": "#999999",
+    "Not interested": "#999999", "Did not meet criteria": "#999999", "Withdrawn": "#999999",
+    "Deceased": "#000000", "Diverted to other services": "#CC79A7", "Partner agency": "#CC79A7",
+    "Prison": "#CC79A7", "Residential rehab": "#009E73", "In rehab": "#009E73",
+    "Completed 12 weeks": "#007A5A", "Discharged early": "#E69F00",
+    "Ongoing engagement": "#56B4E9", "Preparing for rehab": "#56B4E9",
+}
 
 
 def journey_sankey(flow: pd.DataFrame) -> dict:
@@ -61,28 +71,33 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
     # Withdrawn and Deceased appear at two stages; a node is a name at a depth, and the
     # deeper copy gets invisible zero-width spaces so ECharts keeps the two apart.
     depth = {"Referrals": 0}
+    order = {"Referrals": (0,)}
     ids = {("Referrals", 0): "Referrals"}
     totals = {"Referrals": int(flow.loc[flow["source"] == "Referrals", "referrals"].sum())}
     links = []
-    for row in flow.itertuples(index=False):
+    for position, row in enumerate(flow.itertuples(index=False)):
         source = next(ids[key] for key in ids if key[0] == row.source)
         level = depth[source] + 1
         target = ids.setdefault((row.target, level), row.target + "\u200b" * sum(
             1 for name, _ in ids if name == row.target))
         depth[target] = level
+        # Children sit in their parents' order, so the bands do not cross.
+        order.setdefault(target, (*order[source], position))
         totals[target] = totals.get(target, 0) + int(row.referrals)
         links.append({"source": source, "target": target, "value": int(row.referrals)})
-    nodes = [{"name": node, "depth": level,
+    nodes = [{"name": node, "depth": depth[node],
+              "itemStyle": {"color": NODE_COLOURS.get(node.rstrip("\u200b"), "#888888")},
               "label": {"formatter": f"{node.rstrip(chr(0x200B))} ({totals[node]})"}}
-             for node, level in depth.items()]
+             for node in sorted(depth, key=lambda n: (depth[n], order[n]))]
     return {
         "tooltip": {"trigger": "item"},
-        "color": OKABE_ITO,
         "series": [{
             "type": "sankey", "data": nodes, "links": links, "nodeAlign": "left",
+            "layoutIterations": 0, "nodeGap": 14,
             "emphasis": {"focus": "adjacency"},
             "lineStyle": {"color": "gradient", "opacity": 0.35},
-            "label": {"fontSize": 13}, "left": 10, "right": 220, "top": 20, "bottom": 20,
+            "label": {"fontSize": 13, "color": "#31333F"},
+            "left": 10, "right": 220, "top": 20, "bottom": 20,
         }],
     }
 
@@ -91,14 +106,14 @@ def count_bars(frame: pd.DataFrame, category: str, title: str, axis_title: str,
                count: str = "referrals", count_title: str = "Referrals") -> alt.Chart:
     """Horizontal bars, largest first, each with its count at the end."""
     base = alt.Chart(frame).encode(
-        alt.Y(f"{category}:N").title(axis_title).sort("-x"),
+        alt.Y(f"{category}:N").title(axis_title).sort("-x").axis(labelLimit=240),
         alt.X(f"{count}:Q").title(count_title),
     )
     bars = base.mark_bar(color=OKABE_ITO[0]).encode(
         tooltip=[alt.Tooltip(f"{category}:N", title=axis_title),
                  alt.Tooltip(f"{count}:Q", title=count_title, format=",")])
     labels = base.mark_text(align="left", dx=4).encode(text=alt.Text(f"{count}:Q", format=","))
-    return (bars + labels).properties(title=title, height=max(120, 28 * len(frame)))
+    return (bars + labels).properties(title=title, height=alt.Step(28))
 
 
 def referrals_by_quarter(frame: pd.DataFrame) -> alt.Chart:
@@ -111,14 +126,15 @@ def referrals_by_quarter(frame: pd.DataFrame) -> alt.Chart:
         tooltip=[alt.Tooltip("quarter:O", title="Quarter"),
                  alt.Tooltip("referral_source:N", title="Source"),
                  alt.Tooltip("referrals:Q", title="Referrals")],
-    ).properties(title="Referrals per quarter by source", height=320)
+    ).properties(title="Referrals per quarter by source", height=420)
 
 
 def rate_with_interval(frame: pd.DataFrame, category: str, rate: str, axis_title: str,
                        title: str, base_title: str) -> alt.Chart:
     """A dot per group at its rate, with a 95% Wilson interval; hollow when the base is < 10."""
     base = alt.Chart(frame).encode(
-        alt.Y(f"{category}:N").title(axis_title).sort(alt.SortField(rate, order="descending")))
+        alt.Y(f"{category}:N").title(axis_title).sort(alt.SortField(rate, order="descending"))
+        .axis(labelLimit=240))
     tooltip = [alt.Tooltip(f"{category}:N", title=axis_title),
                alt.Tooltip(f"{rate}:Q", title="Rate", format=".0%"),
                alt.Tooltip(f"{rate}_low:Q", title="95% interval from", format=".0%"),
@@ -132,7 +148,7 @@ def rate_with_interval(frame: pd.DataFrame, category: str, rate: str, axis_title
         alt.X(f"{rate}:Q"), alt.Shape("small_base:N").title("Base under 10")
         .scale(domain=[False, True], range=["circle", "triangle"]),
         tooltip=tooltip)
-    return (interval + dots).properties(title=title, height=max(120, 30 * len(frame)))
+    return (interval + dots).properties(title=title, height=alt.Step(30))
 
 
 def offences_heatmap(frame: pd.DataFrame) -> alt.Chart:
@@ -151,4 +167,4 @@ def offences_heatmap(frame: pd.DataFrame) -> alt.Chart:
         alt.Text("offences:Q", format=","),
         color=alt.condition("datum.offences > 300", alt.value("white"), alt.value("black")))
     return (cells + text).properties(title="Recorded offences by area and type (Connect)",
-                                     height=max(160, 26 * frame["offence_area"].nunique()))
+                                     height=alt.Step(28))

@@ -14,7 +14,7 @@ if flow.empty:
     st.info("No referrals were assessed in this period with these filters.")
     st.stop()
 
-st.echarts_chart(charts.journey_sankey(flow), height=480,
+st.echarts_chart(charts.journey_sankey(flow), height=560,
                  alt="Flow diagram of the client journey; the same numbers are in the table below")
 st.dataframe(flow.rename(columns={"source": "From", "target": "To", "referrals": "Referrals"}),
              hide_index=True, width="stretch")

@@ -1,0 +1,235 @@
+"""Data: upload a tracker or Connect export, see what is stored, and check the latest snapshot."""
+
+import datetime as dt
+import hashlib
+import logging
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import config, data_access, layout, store
+from dashboard.ingest import IngestReport, UploadRejected, prepare
+
+# Text that came from an uploaded file (headers, values, its name, messages quoting them) is
+# shown only in tables (st.dataframe), never in markdown: a file name such as
+# "[x](https://…).csv" must not become a link or an image.
+
+KINDS = {"Tracker": "tracker", "Connect export": "connect"}
+DROPPED_WHY = "never stored: identifies a person or is free text"
+DERIVED_WHY = "read only to work out an age band at referral, then dropped: never stored"
+IGNORED_WHY = "not in the data contract: not read"
+PREVIEW_ROWS = 20
+STATE_KEY = "data_page_upload"
+FAILED = ("Something went wrong while {what}; nothing was changed. Try again, and if it happens "
+          "again tell the dashboard administrator.")
+CHECKS = [
+    "A rehab exit reason with no exit date",
+    "Status Active but an outcome that ends the case (Withdrawn, Deceased, Not interested, "
+    "Did not meet criteria)",
+    "Status Referral/Waiting but already assessed or admitted to rehab",
+    "Admitted to rehab with no police assessment date, or with no first contact date",
+    "In rehab (admitted, not exited) for more than 12 weeks (84 days) by the as-at date",
+    "No offending area; officer Unallocated; status not recorded",
+]
+COLUMNS = {
+    "snapshot_id": st.column_config.NumberColumn("Snapshot"),
+    "upload_id": st.column_config.NumberColumn("Upload"),
+    "kind": "Kind",
+    "file_name": "File",
+    "sha256": "SHA-256",
+    "referrals": st.column_config.NumberColumn("Referrals", format="localized"),
+    "row_count": st.column_config.NumberColumn("Rows", format="localized"),
+    "uploaded_at": st.column_config.DatetimeColumn("Uploaded", format="DD/MM/YYYY HH:mm"),
+    "uploaded_by": "Uploaded by",
+    "is_demo": st.column_config.CheckboxColumn("Demo data"),
+    "nominal_id": "Nominal ID",
+    "issue": "Issue",
+    "detail": "Detail",
+    "source_row": st.column_config.NumberColumn("Tracker row"),
+    "row": st.column_config.NumberColumn("Row"),
+    "column": "Column",
+    "value": "Value",
+    "problem": "Problem",
+    "fix": "How to fix it",
+}
+log = logging.getLogger(__name__)
+
+
+def column_config(frame: pd.DataFrame) -> dict:
+    """Readable column titles, and every date shown as dd/mm/yyyy."""
+    dates = {c: st.column_config.DateColumn(c.replace("_", " ").capitalize(), format="DD/MM/YYYY")
+             for c in frame.columns if c.endswith("_date")}
+    return {**{c: v for c, v in COLUMNS.items() if c in frame.columns}, **dates}
+
+
+def table(frame: pd.DataFrame) -> None:
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config(frame))
+
+
+def checked(kind: str, as_at: dt.date, file_name: str, data: bytes) -> dict:
+    """The validation of this file, done once and kept in the session across reruns."""
+    key = (hashlib.sha256(data).hexdigest(), kind, as_at, file_name)
+    held = st.session_state.get(STATE_KEY)
+    if held is not None and held["key"] == key:
+        return held
+    held = {"key": key, "sha256": key[0], "prepared": None, "report": None, "stored_as": None}
+    try:
+        with st.spinner("Checking the file…"):
+            held["prepared"] = prepare(kind, file_name, data, as_at=as_at)
+        held["report"] = held["prepared"].report
+    except UploadRejected as exc:
+        held["report"] = exc.report
+    except Exception:  # never a traceback on screen; the server log has it
+        log.exception("validating an upload failed")
+    st.session_state[STATE_KEY] = held  # only the latest file: a prepared upload can be large
+    return held
+
+
+def show_matching(report: IngestReport) -> None:
+    matched = pd.DataFrame({"Your header": list(report.matched),
+                            "Our column": list(report.matched.values())})
+    dropped = pd.DataFrame({"Dropped column": report.dropped_identifying,
+                            "Why": [DERIVED_WHY if "not stored" in report.matched.get(h, "")
+                                    else DROPPED_WHY for h in report.dropped_identifying]})
+    ignored = pd.DataFrame({"Ignored column": report.ignored_unknown, "Why": IGNORED_WHY})
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**How your columns were matched**")
+        st.dataframe(matched, hide_index=True, width="stretch")
+    with right:
+        st.markdown("**Columns dropped or ignored**")
+        if dropped.empty and ignored.empty:
+            st.caption("None: every column was matched.")
+        if not dropped.empty:
+            st.dataframe(dropped, hide_index=True, width="stretch")
+        if not ignored.empty:
+            st.dataframe(ignored, hide_index=True, width="stretch")
+    # The ignored columns already have their own table above.
+    warnings = [w for w in report.warnings if not w.startswith("Ignored columns")]
+    if warnings:
+        st.warning(f"{len(warnings)} warning(s): these do not stop the upload.", icon="⚠️")
+        st.dataframe(pd.DataFrame({"Warning": warnings}), hide_index=True, width="stretch")
+
+
+def show_rejection(report: IngestReport) -> None:
+    problems = report.problems.astype({"row": "Int64"})
+    if problems["row"].isna().all():
+        st.error("This file could not be used, so nothing was stored. What is wrong and how "
+                 "to fix it:")
+    else:
+        st.error(f"This file was rejected: {len(problems)} problem(s) found. Nothing was "
+                 "stored. Correct every row listed (rows as Excel numbers them) and upload the "
+                 "file again.")
+    table(problems)
+    st.download_button("Download the problems (CSV)", report.problems_csv(),
+                       file_name="upload_problems.csv", mime="text/csv",
+                       key="download_upload_problems")
+
+
+def show_valid(held: dict, kind: str) -> None:
+    prepared, report = held["prepared"], held["report"]
+    if kind == "tracker":
+        st.success(f"The file is valid: storing it adds a tracker snapshot of {report.rows:,} "
+                   f"referrals as at {report.as_at:%d/%m/%Y}.")
+    else:
+        st.success(f"The file is valid: {report.rows:,} crime rows. Storing it adds them; a "
+                   "stored crime with the same crime reference is replaced by the newer row.")
+    preview = prepared.clean.slice(0, PREVIEW_ROWS).to_pandas(date_as_object=False)
+    st.markdown(f"**Preview: the first {len(preview)} of {report.rows:,} rows as they would be "
+                "stored** (identifying columns are already removed)")
+    table(preview)
+    store_button(held)
+
+
+def store_button(held: dict) -> None:
+    if held["stored_as"] is not None:
+        st.success(f"Stored as upload {held['stored_as']}. Every page now shows the new data.")
+        return
+    uploads = data_access.run("uploads")
+    repeat = uploads[(uploads["kind"] == held["report"].kind)
+                     & (uploads["sha256"] == held["sha256"])]
+    if not repeat.empty:
+        first = repeat.iloc[-1]
+        st.info(f"This exact file was already uploaded as upload {first['upload_id']} on "
+                f"{first['uploaded_at']:%d/%m/%Y}; storing it again would change nothing.")
+        return
+    if not st.button("Store this upload", type="primary"):
+        return
+    try:
+        with st.spinner("Storing…"):
+            held["stored_as"] = store.store_upload(config.db_path(), held["prepared"],
+                                                   uploaded_by=uploader())
+    except store.DuplicateUpload as exc:
+        st.info(f"This file was already uploaded as upload {exc.upload_id}; nothing changed.")
+        return
+    except Exception:
+        log.exception("storing an upload failed")
+        st.error(FAILED.format(what="storing the upload"))
+        return
+    st.rerun()  # so the sidebar filters and the data banner show the new data too
+
+
+def uploader() -> str:
+    try:
+        email = st.user.get("email")
+    except Exception:  # no sign-in configured
+        email = None
+    return str(email) if email else "dashboard user"
+
+
+st.title("Data")
+st.caption("Upload a new export, see what is stored, and check the latest tracker snapshot. "
+           "The sidebar filters do not apply on this page.")
+
+st.header("Upload an export")
+left, right = st.columns(2)
+kind = KINDS[left.radio("What is the file?", list(KINDS), horizontal=True,
+                        help="Tracker: the O2R referrals spreadsheet (each upload is a "
+                        "snapshot). Connect export: crimes by nominal.")]
+as_at = right.date_input("Data as at", value=dt.date.today(), max_value=dt.date.today(),
+                         format="DD/MM/YYYY",
+                         help="The date the export was taken; no date in the file may be later")
+uploaded = st.file_uploader("Drag and drop the export here, or browse", type=["csv", "xlsx"],
+                            help="An .xlsx workbook or a .csv file. Names, addresses, dates of "
+                            "birth and free-text notes are dropped before anything is stored.")
+if uploaded is not None:
+    held = checked(kind, as_at, uploaded.name, uploaded.getvalue())
+    report = held["report"]
+    if report is None:
+        st.error(FAILED.format(what="checking the file"))
+    else:
+        if report.matched:
+            show_matching(report)
+        if held["prepared"] is None:
+            show_rejection(report)
+        else:
+            show_valid(held, kind)
+
+st.header("Snapshots and uploads")
+snapshots = data_access.run("snapshots")
+st.subheader("Tracker snapshots")
+st.caption("Each tracker upload is a snapshot; pages show the latest by as-at date.")
+table(snapshots)
+st.subheader("All uploads")
+table(data_access.run("uploads"))
+
+st.header("Data quality of the latest snapshot")
+if snapshots.empty:
+    st.info("No tracker snapshot has been uploaded yet.")
+    st.stop()
+latest = snapshots.iloc[0]
+st.caption(f"Snapshot {latest['snapshot_id']}, as at {latest['as_at_date']:%d/%m/%Y}. These "
+           "did not stop the upload but deserve a look in the tracker: correct them there and "
+           "upload the next snapshot.")
+with st.expander("What is checked"):
+    st.markdown("\n".join(f"- {check}" for check in CHECKS))
+issues = data_access.run("data_quality", snapshot_id=int(latest["snapshot_id"]))
+if issues.empty:
+    st.success("No data-quality issues found in the latest snapshot.")
+    st.stop()
+counts = issues.groupby("issue").size().rename("referrals").reset_index()
+st.dataframe(counts.sort_values("referrals", ascending=False), hide_index=True,
+             column_config={"issue": "Issue", "referrals": "Referrals"})
+st.markdown(f"**Every issue found ({len(issues):,})**")
+table(issues)
+layout.csv_download(issues, "data_quality")

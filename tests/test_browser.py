@@ -1,0 +1,247 @@
+"""Browser tests: the real Streamlit server driven by headless Chromium (Playwright).
+
+Each page is opened in a fresh browser page, left to finish its script run, checked
+for errors and for key published figures, and screenshotted to
+test-artifacts/screenshots/ (git-ignored) so a person can eyeball the renders.
+
+Uses Debian's /usr/bin/chromium; no Playwright browser download is needed or wanted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+sync_playwright = sync_api.sync_playwright
+PlaywrightTimeoutError = sync_api.TimeoutError
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+SERVER_START_TIMEOUT_S = 60
+PAGE_TIMEOUT_MS = 30_000
+
+# (url path, sidebar title, texts that must appear on the rendered page).
+# Add a row here when a page is added to dashboard/app.py. Texts are looked for in the
+# page's visible text and in st.dataframe cells (see page_text); text drawn only on a
+# canvas (ECharts charts) or inside a Vega chart cannot be found.
+PAGES: list[tuple[str, str, list[str]]] = [
+    ("/", "Overview", ["Offender to Rehab", "136"]),
+    ("/referral-sources", "Referral sources", ["Referral sources"]),
+    ("/offending-areas", "Offending areas", ["Offending areas"]),
+    ("/officer-caseloads", "Officer caseloads", ["Officer 1", "43", "136"]),
+    ("/journey-flow", "Journey flow", ["Residential rehab", "27", "Completed 12 weeks"]),
+    ("/cost-savings", "Cost savings", ["£760,000", "£1,140,000", "£1,520,000", "£2,280,000"]),
+]
+
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _screenshot_name(path: str) -> str:
+    return path.strip("/") or "overview"
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """The end of the server's output: the app shows no error details in the browser
+        (client.showErrorDetails = "none"), so tracebacks are only found here."""
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError as exc:
+            return f"(no server log: {exc})"
+
+
+@pytest.fixture(scope="module")
+def app_server(demo_db_template, tmp_path_factory):
+    """A real `streamlit run dashboard/app.py` server over a private copy of the demo DB."""
+    workdir = tmp_path_factory.mktemp("browser")
+    db = workdir / "o2r.duckdb"
+    shutil.copyfile(demo_db_template, db)
+    port = _free_port()
+    env = {**os.environ, "O2R_DB": str(db)}
+    log_path = workdir / "streamlit.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed in the finaliser below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+         "--server.port", str(port),
+         "--server.address", "127.0.0.1",
+         "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n"
+                            f"{log_path.read_text(errors='replace')}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
+                    if resp.read().decode().strip() == "ok":
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT_S}s:\n"
+                            f"{log_path.read_text(errors='replace')}")
+            time.sleep(0.25)
+        yield Server(base, log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+_IDLE_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || !document.querySelector('[data-testid="stMain"]')) return false;
+    if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
+    const status = document.querySelector('[data-testid="stStatusWidget"]');
+    if (status && /Running/i.test(status.innerText)) return false;
+    // Elements whose frontend code is still loading (charts, data frames) show as skeletons
+    // for a moment after the script run has finished.
+    return document.querySelector('[data-testid="stSkeleton"]') === null;
+}"""
+
+# Visible text plus the cells of st.dataframe grids: those are drawn on a canvas, and their
+# text lives only in an accessibility <table> inside it, which innerText skips.
+_TEXT_JS = """() => [document.body.innerText,
+    ...[...document.querySelectorAll('canvas table td, canvas table th')]
+        .map(cell => cell.textContent)].join('\\n')"""
+
+IDLE_STABLE_S = 0.5
+
+
+def wait_until_idle(pg, timeout_ms: int = PAGE_TIMEOUT_MS) -> None:
+    """Wait until the app is connected, its script run has finished and nothing is still
+    loading, and has stayed so for IDLE_STABLE_S (stApp's data-test-script-state goes
+    "initial" -> "running" -> "notRunning", and can flicker between reruns)."""
+    pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    idle_since = None
+    while True:
+        now = time.monotonic()
+        if pg.evaluate(_IDLE_JS):
+            idle_since = idle_since or now
+            if now - idle_since >= IDLE_STABLE_S:
+                return
+        else:
+            idle_since = None
+        if now > deadline:
+            raise PlaywrightTimeoutError(f"{pg.url} still running/loading after {timeout_ms} ms")
+        time.sleep(0.1)
+
+
+def page_text(pg) -> str:
+    return pg.evaluate(_TEXT_JS)
+
+
+def assert_no_errors(pg, server: Server) -> None:
+    exceptions = pg.locator('[data-testid="stException"]')
+    if exceptions.count():
+        pytest.fail(f"Streamlit exception on {pg.url}:\n{exceptions.first.inner_text()}\n"
+                    f"--- server log (tail) ---\n{server.log_tail()}")
+    body = pg.inner_text("body")
+    assert "Traceback" not in body, body[:2000]
+
+
+@pytest.mark.parametrize(("path", "title", "expected"), PAGES,
+                         ids=[_screenshot_name(p) for p, _, _ in PAGES])
+def test_page_renders(app_server, page, path, title, expected):
+    page.goto(app_server.url + path)
+    wait_until_idle(page)
+    # Grid cells can be filled in just after loading ends; give them a short grace period.
+    missing: list[str] = []
+    deadline = time.monotonic() + 3
+    while True:
+        body = page_text(page)
+        missing = [t for t in expected if t not in body]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{_screenshot_name(path)}.png"), full_page=True)
+    assert_no_errors(page, app_server)
+    assert not missing, f"{title} ({path}) is missing {missing!r}"
+
+
+def test_sidebar_navigation(app_server, page):
+    page.goto(app_server.url + "/")
+    wait_until_idle(page)
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    titles = [links.nth(i).inner_text() for i in range(links.count())]
+    missing = [t for _, t, _ in PAGES if not any(t in link for link in titles)]
+    assert not missing, (f"no sidebar link for {missing}; sidebar links: {titles}\n"
+                         f"--- server log (tail) ---\n{app_server.log_tail()}")
+
+    # Visit every page by clicking its sidebar link (skip the first: we are on it), then back.
+    order = PAGES[1:] + PAGES[:1]
+    for path, title, _ in order:
+        link = page.locator('[data-testid="stSidebarNav"] a', has_text=title)
+        assert link.count() == 1, f"no single sidebar link titled {title!r}"
+        link.click()
+        page.wait_for_url(lambda url, p=path: urlparse(url).path == p, timeout=PAGE_TIMEOUT_MS)
+        wait_until_idle(page)
+        assert urlparse(page.url).path == path
+        active = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
+        if active.count():  # marker present in current Streamlit; don't fail if it moves
+            assert title in active.first.inner_text()

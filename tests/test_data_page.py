@@ -1,0 +1,202 @@
+"""The Data page: upload, validate and store an export; snapshots, uploads and data quality."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import queries, service, store
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+PAGE = "../pages/data.py"
+
+GOOD_TRACKER = (b"Nominal ID,Referral Date,Officer,Referral Source,Offending Area,Status\n"
+                b"NEW100,01/08/2022,PC Jones,Probation,Erdington,Active\n"
+                b"NEW101,02/08/2022,PC Jones,Custody,Erdington,Referral/Waiting\n")
+BAD_TRACKER = (b"Nominal ID,Referral Date,Referral Source,Status\n"
+               b"NEW200,31/02/2022,Probation,Active\n")
+# A name and free-text notes: both must be dropped, and their values shown nowhere.
+NAMED_TRACKER = (b"Nominal ID,Full Name,Referral Date,Referral Source,Status,Notes\n"
+                 b"NEW300,Jane Example,01/08/2022,Probation,Active,lives at the hostel\n")
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+@pytest.fixture(autouse=True)
+def _no_site_settings(monkeypatch):
+    monkeypatch.delenv("O2R_COLUMN_MAP", raising=False)
+    monkeypatch.delenv("O2R_MAX_UPLOAD_MB", raising=False)
+
+
+@pytest.fixture
+def page(demo_db, monkeypatch) -> AppTest:
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
+    at.file_uploader[0].set_value((name, data, mime)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def frame_with(at: AppTest, *columns: str):
+    """The first table on the page that has all these columns."""
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+def all_text(at: AppTest) -> str:
+    """Every piece of markdown-rendered text on the page (titles, captions, alerts, markdown)."""
+    elements = [*at.title, *at.header, *at.subheader, *at.caption, *at.markdown, *at.success,
+                *at.info, *at.warning, *at.error]
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_page_renders_and_lists_the_data_quality_issues(page):
+    assert page.title[0].value == "Data"
+    issues = frame_with(page, "nominal_id", "issue", "detail")
+    assert sorted(zip(issues["nominal_id"], issues["issue"], strict=True)) == [
+        (nominal, "Status not recorded")
+        for nominal in ["SYN0003", "SYN0023", "SYN0030", "SYN0036", "SYN0038"]]
+    counts = frame_with(page, "issue", "referrals")
+    assert counts.to_dict("records") == [{"issue": "Status not recorded", "referrals": 5}]
+    snapshots = frame_with(page, "snapshot_id", "as_at_date")
+    assert list(snapshots["snapshot_id"]) == [5, 4, 3, 2, 1]
+
+
+def test_valid_tracker_is_checked_then_stored(page, demo_db):
+    # AppTest's st.user is {"email": "test@example.com"}: the uploader is recorded by email.
+    upload(page, "tracker_august.csv", GOOD_TRACKER)
+    assert "storing it adds a tracker snapshot of 2 referrals" in page.success[0].value
+    assert not page.error
+    matched = frame_with(page, "Your header", "Our column")
+    assert dict(zip(matched["Your header"], matched["Our column"], strict=True)) == {
+        "Nominal ID": "nominal_id", "Referral Date": "referral_date", "Officer": "officer",
+        "Referral Source": "referral_source", "Offending Area": "offending_area",
+        "Status": "status"}
+    preview = frame_with(page, "source_row", "nominal_id")
+    assert list(preview["nominal_id"]) == ["NEW100", "NEW101"]
+
+    store_button = next(b for b in page.button if b.label == "Store this upload")
+    store_button.click().run()
+    assert not page.exception, page.exception
+    assert any("Stored as upload 7" in s.value for s in page.success)
+    assert not any(b.label == "Store this upload" for b in page.button)
+    snapshots = frame_with(page, "snapshot_id", "as_at_date")
+    assert snapshots.iloc[0][["snapshot_id", "file_name", "referrals"]].tolist() == [
+        7, "tracker_august.csv", 2]
+
+    con = store.connect_read_only(demo_db)
+    try:
+        assert con.execute("select kind, file_name, row_count, as_at_date, uploaded_by "
+                           "from uploads where upload_id = 7").fetchall() == [
+            ("tracker", "tracker_august.csv", 2, dt.date.today(), "test@example.com")]
+    finally:
+        con.close()
+
+    # The same file again is recognised, and offers nothing to store.
+    upload(page, "tracker_august_again.csv", GOOD_TRACKER)
+    assert any("already uploaded as upload 7" in i.value for i in page.info)
+    assert not any(b.label == "Store this upload" for b in page.button)
+
+
+def test_invalid_tracker_lists_every_problem_and_changes_nothing(page, demo_db):
+    before = demo_db.read_bytes()
+    upload(page, "bad.csv", BAD_TRACKER)
+    assert "rejected: 1 problem(s) found" in page.error[0].value
+    problems = frame_with(page, "row", "column", "value", "problem", "fix")
+    assert problems[["row", "column", "value"]].to_dict("records") == [
+        {"row": 2, "column": "Referral Date", "value": "31/02/2022"}]
+    assert problems["problem"].tolist() == ["'31/02/2022' is not a date we can read"]
+    assert any(b.label == "Download the problems (CSV)" for b in page.get("download_button"))
+    assert not any(b.label == "Store this upload" for b in page.button)
+    assert demo_db.read_bytes() == before
+
+
+def test_png_renamed_csv_is_refused_clearly(page, demo_db):
+    before = demo_db.read_bytes()
+    upload(page, "photo.csv", PNG)
+    assert "could not be used, so nothing was stored" in page.error[0].value
+    problems = frame_with(page, "problem", "fix")
+    assert "is a PNG image, not a spreadsheet" in problems["problem"].iloc[0]
+    assert demo_db.read_bytes() == before
+
+
+def test_identifying_columns_are_dropped_and_uploaded_text_is_never_markdown(page):
+    name = "[click](https://example.invalid)**bold**.csv"
+    upload(page, name, NAMED_TRACKER)
+    dropped = frame_with(page, "Dropped column", "Why")
+    assert dropped.to_dict("records") == [
+        {"Dropped column": "Full Name",
+         "Why": "never stored: identifies a person or is free text"},
+        {"Dropped column": "Notes", "Why": "never stored: identifies a person or is free text"}]
+    preview = frame_with(page, "source_row", "nominal_id")
+    assert "Jane Example" not in preview.to_csv()
+    text = all_text(page)
+    for uploaded_text in ("example.invalid", "Jane Example", "hostel", "Full Name"):
+        assert uploaded_text not in text
+
+
+def test_kind_and_date_changes_revalidate(page):
+    upload(page, "tracker_august.csv", GOOD_TRACKER)
+    assert page.success
+    page.date_input[0].set_value(dt.date(2022, 7, 31)).run()
+    # Referral dates in August are now after the as-at date.
+    assert "rejected: 2 problem(s) found" in page.error[0].value
+    page.radio[0].set_value("Connect export").run()
+    problems = frame_with(page, "row", "column", "problem")
+    assert "Required column 'crime_reference' was not found" in problems["problem"].iloc[0]
+
+
+# ---------------------------------------------------------------- the data-quality query
+
+QUALITY_TRACKER = (
+    b"Nominal ID,Referral Date,Officer,Referral Source,Offending Area,Status,First Contact Date,"
+    b"Assessment Date,Rehab Admission Date,Rehab Facility,Rehab Exit Date,Rehab Exit Reason,"
+    b"Outcome\n"
+    b"Q1,01/02/2022,PC Jones,Probation,Erdington,Active,02/02/2022,03/02/2022,,,,,\n"
+    b"Q2,02/02/2022,PC Jones,Probation,Erdington,Inactive,02/02/2022,03/02/2022,01/03/2022,"
+    b"Oak House,,Completed,\n"
+    b"Q3,03/02/2022,PC Jones,Probation,Erdington,Active,04/02/2022,,,,,,Withdrawn\n"
+    b"Q4,04/02/2022,PC Jones,Probation,Erdington,Referral/Waiting,05/02/2022,06/02/2022,,,,,\n"
+    b"Q5,05/02/2022,PC Jones,Probation,Erdington,Active,06/02/2022,,01/07/2022,Oak House,,,\n"
+    b"Q6,06/02/2022,PC Jones,Probation,Erdington,Active,,07/02/2022,01/07/2022,Oak House,,,\n"
+    b"Q7,07/02/2022,PC Jones,Probation,Erdington,Active,08/02/2022,09/02/2022,01/04/2022,"
+    b"Oak House,,,\n"
+    b"Q8,08/02/2022,PC Jones,Probation,Erdington,Active,09/02/2022,10/02/2022,08/05/2022,"
+    b"Oak House,,,\n"
+    b"Q9,09/02/2022,,Probation,,,,,,,,,\n"
+)
+
+
+def test_data_quality_finds_each_kind_of_issue_once(tmp_path):
+    db = tmp_path / "quality.duckdb"
+    service.ingest_bytes(db, "tracker", "quality.csv", QUALITY_TRACKER,
+                         as_at=dt.date(2022, 7, 31), use_column_map=False)
+    con = store.connect_read_only(db)
+    try:
+        found = queries.run(con, "data_quality")
+    finally:
+        con.close()
+    assert sorted(zip(found["nominal_id"], found["issue"], found["detail"], strict=True)) == [
+        ("Q2", "Exit reason but no exit date", "Exit reason Completed, no rehab exit date"),
+        ("Q3", "Active but outcome says the case ended", "Status Active, outcome Withdrawn"),
+        ("Q4", "Referral/Waiting but already assessed or admitted",
+         "Status Referral/Waiting; assessed 06/02/2022"),
+        ("Q5", "Admitted to rehab with no police assessment date",
+         "Admitted to rehab 01/07/2022"),
+        ("Q6", "Admitted to rehab with no first contact date", "Admitted to rehab 01/07/2022"),
+        ("Q7", "In rehab for more than 12 weeks",
+         "Admitted 01/04/2022, no exit date: 121 days by the as-at date 31/07/2022"),
+        # Q8 has been in rehab exactly 84 days: not yet more than 12 weeks.
+        ("Q9", "No offending area", "Offending area is blank"),
+        ("Q9", "Officer unallocated", "No officer assigned"),
+        ("Q9", "Status not recorded", "Status is blank"),
+    ]
+    assert list(found["source_row"][found["nominal_id"] == "Q9"]) == [10, 10, 10]
