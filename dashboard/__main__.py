@@ -58,7 +58,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         return 2
     try:
         report = service.ingest_bytes(db, args.kind, args.file.name, data, as_at=args.as_at,
-                                      uploaded_by=args.uploader)
+                                      uploaded_by=args.uploader, source_path=args.file)
     except UploadRejected as rejected:
         print_rejection(rejected.report, args.errors_csv)
         return 1

@@ -130,7 +130,7 @@ def reject(report: IngestReport, problems: list[dict]) -> UploadRejected:
 
 def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None,
             map_file: Path | None = None, max_bytes: int | None = None,
-            use_column_map: bool = True) -> PreparedUpload:
+            use_column_map: bool = True, source_path: Path | None = None) -> PreparedUpload:
     """Read and validate one export; raise UploadRejected listing every problem found."""
     as_at = as_at or dt.date.today()
     report = IngestReport(file_name=file_name, kind=kind, as_at=as_at,
@@ -149,7 +149,7 @@ def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None
         raise reject(report, [file_problem(str(exc), "Correct the column map file")]) from exc
     con = duckdb.connect()
     try:
-        return validate(con, contract, report, data)
+        return validate(con, contract, report, data, source_path)
     except UnreadableFile as exc:
         raise reject(report, [file_problem(str(exc), "See the message")]) from exc
     finally:
@@ -169,19 +169,18 @@ def file_problem(problem: str, fix: str) -> dict:
 
 
 def validate(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
-             data: bytes) -> PreparedUpload:
+             data: bytes, source_path: Path | None = None) -> PreparedUpload:
     lookup = contract.header_lookup()
-    raw = read_table(con, report.file_name, data, lookup)
+    raw = read_table(con, report.file_name, data, lookup, source_path)
     report.header_row = raw.header_row
     positions, problems = match_headers(contract, raw.headers, raw.header_row, report)
     if problems:
         raise reject(report, problems)
-    drop_blank_rows(con, len(raw.headers))
-    if con.execute("select count(*) from raw").fetchall()[0][0] == 0:
+    build_typed(con, contract, positions, len(raw.headers), raw.first_data_row)
+    if con.execute("select count(*) from typed").fetchall()[0][0] == 0:
         raise reject(report, [file_problem(
             f"{report.file_name} has a header row (row {raw.header_row}) but no data rows",
             "Check that you exported the sheet with its data, then upload again")])
-    build_typed(con, contract, positions)
     problems = collect_problems(con, contract, report, raw.headers, positions)
     if problems:
         raise reject(report, problems)
@@ -232,25 +231,25 @@ def match_headers(contract: Contract, headers: list[str], header_row: int,
     return positions, problems
 
 
-def drop_blank_rows(con: duckdb.DuckDBPyConnection, width: int) -> None:
-    blank = " and ".join(f"nullif(trim(c{i}), '') is null" for i in range(width)) or "true"
-    con.execute(f"delete from raw where {blank}")  # noqa: S608 - generated column names
+def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: dict[str, int],
+                width: int, first_data_row: int) -> None:
+    """Stage `typed`: for each column the raw text (raw_x) and its typed value (x).
 
-
-def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract,
-                positions: dict[str, int]) -> None:
-    """Stage `typed`: for each column the raw text (raw_x) and its typed value (x)."""
+    Blank rows are left out here; source_row keeps the row number Excel shows.
+    """
     con.execute("create or replace temp macro norm_key(v) as "
                 "regexp_replace(lower(v), '[^0-9a-z]', '', 'g')")
+    formats = sql_list(DATE_FORMATS)
+    # A plain expression, not a subquery: DuckDB would turn a subquery into a join per row.
     con.execute("create or replace temp macro uk_date(v) as "
-                "(select case when year(d) between 1900 and 2100 then d end "
-                f"from (select try_strptime(v, {sql_list(DATE_FORMATS)})::date as d))")
+                f"case when year(try_strptime(v, {formats})) between 1900 and 2100 "
+                f"then try_strptime(v, {formats})::date end")
     vocab = [(col.name, key, label) for col in contract.columns if col.vocabulary
              for key, label in contract.value_lookup(col).items()]
     con.execute("create or replace temp table vocab (field varchar, key varchar, label varchar)")
     if vocab:
         con.executemany("insert into vocab values (?, ?, ?)", vocab)
-    selects = ["source_row"]
+    selects = [f"(rowid + {int(first_data_row)})::integer as source_row"]
     for col in contract.columns:
         raw_name = quote_ident(f"raw_{col.name}")
         name = quote_ident(col.name)
@@ -260,7 +259,9 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract,
             raw = "null::varchar"
         selects.append(f"{raw} as {raw_name}")
         selects.append(f"{typed_expression(col, raw)} as {name}")
-    con.execute(f"create or replace temp table typed as select {', '.join(selects)} from raw")
+    blank = " and ".join(f"nullif(trim(c{i}), '') is null" for i in range(width)) or "false"
+    con.execute(f"create or replace temp table typed as select {', '.join(selects)} "
+                f"from raw where not ({blank})")  # noqa: S608 - generated names only
 
 
 def sql_list(values: list[str]) -> str:
@@ -363,17 +364,31 @@ def label(name: str) -> str:
 
 def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
                      headers: list[str], positions: dict[str, int]) -> list[dict]:
-    key = ("nominal_id, referral_date" if contract.kind == "tracker" else "crime_reference")
-    not_null = " and ".join(f"{k.strip()} is not null" for k in key.split(","))
-    con.execute(f"""
-        create or replace temp table checked as
-        select *, case when row_number() over w > 1 and ({not_null})
-                       then first_value(source_row) over w end as duplicate_of
-        from typed
-        window w as (partition by {key} order by source_row)
-    """)  # noqa: S608 - constant key columns
+    key = ["nominal_id", "referral_date"] if contract.kind == "tracker" else ["crime_reference"]
+    not_null = " and ".join(f"{k} is not null" for k in key)
+    keys = ", ".join(key)
+    repeats = con.execute(f"select count(*) - count(distinct ({keys})) from typed "
+                          f"where {not_null}").fetchall()[0][0]  # noqa: S608 - constant names
+    if repeats:
+        con.execute(f"""
+            create or replace temp table checked as
+            select *, case when row_number() over w > 1 and ({not_null})
+                           then first_value(source_row) over w end as duplicate_of
+            from typed
+            window w as (partition by {keys} order by source_row)
+        """)  # noqa: S608 - constant key columns
+    else:
+        con.execute("create or replace temp view checked as "
+                    "select *, null::integer as duplicate_of from typed")
+    checks = checks_for(contract, positions)
+    # One pass counts every check; only checks that fail are then listed row by row.
+    counts = con.execute(
+        "select " + ", ".join(f"count_if({c.condition})" for c in checks) + " from checked",
+        {"as_at": report.as_at}).fetchall()[0]
     problems: list[dict] = []
-    for check in checks_for(contract, positions):
+    for check, count in zip(checks, counts, strict=True):
+        if not count:
+            continue
         header = headers[positions[check.column]] if check.column in positions else check.column
         rows = con.execute(
             f"select source_row, {quote_ident('raw_' + check.column)}, ({check.detail})::varchar "
@@ -413,9 +428,8 @@ def clean_select(contract: Contract) -> str:
             select source_row, {', '.join(stored)}, {AGE_BANDS_SQL} as age_band
             from (select *, date_part('year', age(referral_date, date_of_birth)) as age_years
                   from typed)
-            order by source_row
         """  # noqa: S608 - contract column names
-    return f"select source_row, {', '.join(stored)} from typed order by source_row"  # noqa: S608
+    return f"select source_row, {', '.join(stored)} from typed"  # noqa: S608
 
 
 def header_matches(kind: str, header: str) -> str | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -24,11 +24,19 @@ class UnreadableFile(ValueError):
 
 @dataclass
 class RawTable:
-    """Cells as text in staging table `raw` (c0..cN, source_row); headers as the user wrote them."""
+    """Cells as text in staging table `raw` (c0..cN); headers as the user wrote them.
+
+    Every line below the header is a row of `raw`, blank ones included, in file order, so a
+    row's number as Excel shows it is its rowid + first_data_row.
+    """
 
     headers: list[str]
     header_row: int  # the header's row number as Excel shows it
     data_rows: int
+
+    @property
+    def first_data_row(self) -> int:
+        return self.header_row + 1
 
 
 def sniff_kind(file_name: str, data: bytes) -> str:
@@ -60,16 +68,17 @@ def sniff_kind(file_name: str, data: bytes) -> str:
     return "csv"
 
 
-def decode_text(file_name: str, data: bytes) -> str:
-    """UTF-8 (with or without BOM), else the Windows code page Excel writes (cp1252)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+def decode_text(file_name: str, data: bytes) -> tuple[str, bool]:
+    """The text, and whether it was UTF-8 (else the Windows code page Excel writes, cp1252).
+
+    Any byte-order mark is already removed.
+    """
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), True
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("cp1252")
+        return data.decode("cp1252"), False
     except UnicodeDecodeError as exc:
         raise UnreadableFile(
             f"{file_name} is not readable text in UTF-8 or Windows-1252 (byte "
@@ -93,6 +102,11 @@ def header_score(row: list[str], lookup: dict[str, str]) -> int:
                 if what == "column"})
 
 
+def column_text(values: list[object]) -> list[str | None]:
+    """A column of cells as text; plain text cells, the common case, pass straight through."""
+    return [v if type(v) is str and v else cell_text(v) for v in values]
+
+
 def cell_text(value: object) -> str | None:
     """One spreadsheet cell as text: dates in ISO form, whole numbers without '.0'."""
     if value is None:
@@ -113,14 +127,13 @@ def load_rows(con: duckdb.DuckDBPyConnection, header_row: int, headers: list[str
               rows: list[list[object]]) -> int:
     """Stage data rows (already below the header) into `raw`; returns how many were loaded."""
     width = len(headers)
-    columns = {f"c{i}": [cell_text(r[i]) if i < len(r) else None for r in rows]
+    columns = {f"c{i}": column_text([r[i] if i < len(r) else None for r in rows])
                for i in range(width)}
-    columns["source_row"] = list(range(header_row + 1, header_row + 1 + len(rows)))
     frame = pd.DataFrame(columns).astype({f"c{i}": "object" for i in range(width)})
     con.register("raw_frame", frame)
     casts = ", ".join(f"c{i}::varchar as c{i}" for i in range(width))
-    con.execute(f"create or replace temp table raw as select {casts}, "  # noqa: S608 - generated names
-                "source_row::integer as source_row from raw_frame")
+    con.execute(f"create or replace temp table raw as select {casts} "  # noqa: S608 - generated names
+                "from raw_frame")
     con.unregister("raw_frame")
     return len(rows)
 
@@ -147,19 +160,27 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
 
 
 def read_csv(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
-             lookup: dict[str, str]) -> RawTable:
-    text = decode_text(file_name, data)
+             lookup: dict[str, str], source_path: Path | None = None) -> RawTable:
+    has_bom = data.startswith(b"\xef\xbb\xbf")
+    body = data[3:] if has_bom else data
+    text, is_utf8 = decode_text(file_name, body)
     head = text[:256 * 1024]
     delimiter, head_rows, header_index = best_delimiter(head, lookup)
     if header_index < 0:
         raise UnreadableFile(no_header_message(file_name))
     headers = [h.strip() for h in head_rows[header_index]]
-    if has_empty_lines(text) or header_index > 0:
+    if b"\n\n" in body or b"\n\r\n" in body or header_index > 0:
         # DuckDB's reader skips empty lines, which would shift the row numbers we report.
         rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
         count = load_rows(con, header_index + 1, headers, rows[header_index + 1:])
         return RawTable(headers, header_index + 1, count)
-    count = bulk_load_csv(con, text, data, delimiter, len(headers))
+    if is_utf8 and not has_bom and source_path is not None:
+        count = bulk_load_csv(con, source_path, delimiter, len(headers))
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            copy = Path(folder) / "upload.csv"
+            copy.write_bytes(body if is_utf8 else text.encode("utf-8"))
+            count = bulk_load_csv(con, copy, delimiter, len(headers))
     return RawTable(headers, 1, count)
 
 
@@ -175,37 +196,20 @@ def best_delimiter(head: str, lookup: dict[str, str]) -> tuple[str, list[list[st
     return best[0], best[1], best[2]
 
 
-def has_empty_lines(text: str) -> bool:
-    return "\n\n" in text or "\n\r\n" in text or text.startswith(("\n", "\r\n"))
-
-
-def bulk_load_csv(con: duckdb.DuckDBPyConnection, text: str, data: bytes, delimiter: str,
+def bulk_load_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str,
                   width: int) -> int:
-    """Large files: DuckDB's own reader, from a UTF-8 copy, preserving file order as rowid."""
-    payload = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    """Large files: DuckDB's own reader; rows stay in file order, so rowid gives the row."""
+    columns = {f"c{i}": "VARCHAR" for i in range(width)}
     try:
-        payload.decode("utf-8")
-    except UnicodeDecodeError:
-        payload = text.encode("utf-8")
-    handle = tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False)
-    try:
-        with handle:
-            handle.write(payload)
-        columns = {f"c{i}": "VARCHAR" for i in range(width)}
         con.execute(
-            "create or replace temp table raw_scan as select * from read_csv($path, header=false,"
+            "create or replace temp table raw as select * from read_csv($path, header=false,"
             " skip=1, columns=$columns, delim=$delim, quote='\"', escape='\"', auto_detect=false,"
             " strict_mode=false, null_padding=false, all_varchar=true)",
-            {"path": handle.name, "columns": columns, "delim": delimiter})
+            {"path": str(path), "columns": columns, "delim": delimiter})
     except duckdb.Error as exc:
         raise UnreadableFile(f"The CSV file could not be read: {str(exc).splitlines()[0]}. Check "
                              "that every row has the same number of columns as the header.") \
             from exc
-    finally:
-        os.unlink(handle.name)
-    con.execute("create or replace temp table raw as select *, (rowid + 2)::integer as source_row "
-                "from raw_scan")
-    con.execute("drop table raw_scan")
     return con.execute("select count(*) from raw").fetchall()[0][0]
 
 
@@ -216,8 +220,11 @@ def no_header_message(file_name: str) -> str:
 
 
 def read_table(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
-               lookup: dict[str, str]) -> RawTable:
-    """Stage the file's cells into `raw` on `con` and return its headers."""
+               lookup: dict[str, str], source_path: Path | None = None) -> RawTable:
+    """Stage the file's cells into `raw` on `con` and return its headers.
+
+    `source_path`, if given, is a file holding exactly `data`: DuckDB may read it directly.
+    """
     if sniff_kind(file_name, data) == "xlsx":
         return read_xlsx(con, file_name, data, lookup)
-    return read_csv(con, file_name, data, lookup)
+    return read_csv(con, file_name, data, lookup, source_path)

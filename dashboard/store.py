@@ -58,8 +58,11 @@ SCHEMA = [
         age_band varchar,
         primary key (snapshot_id, nominal_id, referral_date)
     )""",
+    # No primary key on crime_reference: it costs seconds per million rows, and uniqueness
+    # already holds (validation refuses repeats within an upload; merge_crimes replaces stored
+    # rows under the writer lock).
     """create table if not exists crimes (
-        crime_reference varchar primary key,
+        crime_reference varchar not null,
         nominal_id varchar not null,
         offence_date date not null,
         offence_type varchar not null,
@@ -210,14 +213,15 @@ def assign_labels(con: duckdb.DuckDBPyConnection, columns: list[str]) -> None:
         con.execute(f"""
             insert into labels
             with spellings as (
-                select norm_key({col}) as key, {col} as spelling,
-                       count(*) as n, min(source_row) as first_row
-                from incoming where {col} is not null and norm_key({col}) <> ''
+                select {col} as spelling, count(*) as n, min(source_row) as first_row
+                from incoming where {col} is not null
                 group by all
             ), ranked as (
-                select key, spelling,
-                       row_number() over (partition by key order by n desc, first_row) as rank
+                select norm_key(spelling) as key, spelling,
+                       row_number() over (partition by norm_key(spelling)
+                                          order by n desc, first_row) as rank
                 from spellings
+                where norm_key(spelling) <> ''
             )
             select $group, key, spelling from ranked
             where rank = 1
@@ -225,27 +229,32 @@ def assign_labels(con: duckdb.DuckDBPyConnection, columns: list[str]) -> None:
         """, {"group": group})  # noqa: S608 - identifiers via quote_ident
 
 
-def labelled(column: str, fallback: str = "null") -> str:
-    col = quote_ident(column)
-    group = LABEL_GROUPS[column]
-    return (f"coalesce((select label from labels where label_group = '{group}' "
-            f"and key = norm_key(i.{col})), {fallback})")
+def labelled_select(columns: list[str], defaults: dict[str, str]) -> str:
+    """SELECT over `incoming` with each labelled column replaced by its one display spelling."""
+    # Each distinct value is looked up once, not once per row.
+    ctes, joins, values = [], [], []
+    for index, column in enumerate(columns):
+        col = quote_ident(column)
+        if column not in LABEL_GROUPS:
+            values.append(f"i.{col}")
+            continue
+        group = LABEL_GROUPS[column]
+        ctes.append(f"""m{index} as (
+            select v.value, l.label
+            from (select distinct {col} as value from incoming) v
+            join labels l on l.label_group = '{group}' and l.key = norm_key(v.value))""")
+        joins.append(f"left join m{index} on m{index}.value = i.{col}")
+        values.append(f"coalesce(m{index}.label, {defaults.get(column, 'null')})")
+    with_clause = ("with " + ", ".join(ctes)) if ctes else ""
+    return f"{with_clause} select {', '.join(values)} from incoming i {' '.join(joins)}"
 
 
 def insert_referrals(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
-    values = []
-    for column in TRACKER_COLUMNS:
-        if column == "officer":
-            values.append(labelled(column, "'Unallocated'"))
-        elif column == "status":
-            values.append("coalesce(i.status, 'Not recorded')")
-        elif column in LABEL_GROUPS:
-            values.append(labelled(column))
-        else:
-            values.append(f"i.{quote_ident(column)}")
+    select = labelled_select(["source_row", *TRACKER_COLUMNS], {"officer": "'Unallocated'"})
     con.execute(f"""
         insert into referrals (snapshot_id, source_row, {', '.join(TRACKER_COLUMNS)})
-        select $upload_id, i.source_row, {', '.join(values)} from incoming i
+        select $upload_id, * replace (coalesce(status, 'Not recorded') as status)
+        from ({select})
     """, {"upload_id": upload_id})  # noqa: S608 - identifiers via quote_ident
 
 
@@ -253,13 +262,10 @@ def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
     # The newer upload wins for a crime reference it shares with what is stored.
     con.execute("delete from crimes where crime_reference in "
                 "(select crime_reference from incoming)")
-    con.execute(f"""
-        insert into crimes
-        select i.crime_reference, i.nominal_id, i.offence_date,
-               {labelled('offence_type')}, {labelled('offence_area')},
-               i.value_stolen, $upload_id
-        from incoming i
-    """, {"upload_id": upload_id})  # noqa: S608 - identifiers via quote_ident
+    select = labelled_select(["crime_reference", "nominal_id", "offence_date", "offence_type",
+                              "offence_area", "value_stolen"], {})
+    con.execute(f"insert into crimes select *, $upload_id from ({select})",
+                {"upload_id": upload_id})  # noqa: S608 - identifiers via quote_ident
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -36,7 +36,7 @@ COLUMNS = {
     "upload_id": st.column_config.NumberColumn("Upload"),
     "kind": "Kind",
     "file_name": "File",
-    "sha256": "SHA-256",
+    "sha256": st.column_config.TextColumn("SHA-256", width="small"),
     "referrals": st.column_config.NumberColumn("Referrals", format="localized"),
     "row_count": st.column_config.NumberColumn("Rows", format="localized"),
     "uploaded_at": st.column_config.DatetimeColumn("Uploaded", format="DD/MM/YYYY HH:mm"),
@@ -49,21 +49,30 @@ COLUMNS = {
     "row": st.column_config.NumberColumn("Row"),
     "column": "Column",
     "value": "Value",
-    "problem": "Problem",
-    "fix": "How to fix it",
+    "problem": st.column_config.TextColumn("Problem", width="large"),
+    "fix": st.column_config.TextColumn("How to fix it", width="large"),
+    "as_at_date": "As at",
 }
 log = logging.getLogger(__name__)
 
 
 def column_config(frame: pd.DataFrame) -> dict:
     """Readable column titles, and every date shown as dd/mm/yyyy."""
-    dates = {c: st.column_config.DateColumn(c.replace("_", " ").capitalize(), format="DD/MM/YYYY")
-             for c in frame.columns if c.endswith("_date")}
-    return {**{c: v for c, v in COLUMNS.items() if c in frame.columns}, **dates}
+    config_ = {}
+    for column in frame.columns:
+        named = COLUMNS.get(column, column.replace("_", " ").capitalize())
+        if column.endswith("_date"):
+            config_[column] = st.column_config.DateColumn(named, format="DD/MM/YYYY")
+        else:
+            config_[column] = named
+    return config_
 
 
 def table(frame: pd.DataFrame) -> None:
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config(frame))
+    # A long hash would push the useful columns out of view: it goes last.
+    order = [c for c in frame.columns if c != "sha256"] + (["sha256"] if "sha256" in frame else [])
+    st.dataframe(frame, hide_index=True, width="stretch", column_order=order,
+                 column_config=column_config(frame))
 
 
 def checked(kind: str, as_at: dt.date, file_name: str, data: bytes) -> dict:
@@ -113,11 +122,14 @@ def show_matching(report: IngestReport) -> None:
 
 def show_rejection(report: IngestReport) -> None:
     problems = report.problems.astype({"row": "Int64"})
-    if problems["row"].isna().all():
-        st.error("This file could not be used, so nothing was stored. What is wrong and how "
-                 "to fix it:")
-    else:
-        st.error(f"This file was rejected: {len(problems)} problem(s) found. Nothing was "
+    if problems["row"].isna().all():  # about the whole file, not its rows: plain sentences
+        st.error("This file could not be used, so nothing was stored.")
+        for problem in problems.itertuples():
+            st.text(problem.problem)
+            if problem.fix and problem.fix != "See the message":
+                st.text(f"To fix it: {problem.fix}")
+        return
+    st.error(f"This file was rejected: {len(problems)} problem(s) found. Nothing was "
                  "stored. Correct every row listed (rows as Excel numbers them) and upload the "
                  "file again.")
     table(problems)

@@ -45,5 +45,5 @@ final as (
     select 4, 'Active caseload', count(*) from scoped where status = 'Active'
 )
 
-select * from final
+select step, referrals from final
 order by step_order

@@ -53,6 +53,8 @@ PAGES: list[tuple[str, str, list[str]]] = [
     ("/officer-caseloads", "Officer caseloads", ["Officer 1", "43", "136"]),
     ("/journey-flow", "Journey flow", ["Residential rehab", "27", "Completed 12 weeks"]),
     ("/cost-savings", "Cost savings", ["£760,000", "£1,140,000", "£1,520,000", "£2,280,000"]),
+    ("/data", "Data", ["Upload an export", "Snapshots and uploads"]),
+    ("/methodology", "Methodology", ["Methodology and definitions"]),
 ]
 
 if not os.path.exists(CHROMIUM):
@@ -98,7 +100,10 @@ def app_server(demo_db_template, tmp_path_factory):
          "--server.port", str(port),
          "--server.address", "127.0.0.1",
          "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
+         "--browser.gatherUsageStats", "false",
+         # Others edit the source while tests run: no "File change. Rerun" prompts, no
+         # watcher load. Each run still executes the page files as they are on disk.
+         "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -130,24 +135,27 @@ def app_server(demo_db_template, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser_context():
+    """One browser and one context for the module, so the app's JavaScript bundle is
+    fetched once; each test still gets its own tab, hence its own Streamlit session."""
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
         try:
-            yield b
+            yield context
         finally:
-            b.close()
+            context.close()
+            browser.close()
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(PAGE_TIMEOUT_MS)
+def page(browser_context):
+    pg = browser_context.new_page()
     try:
         yield pg
     finally:
-        context.close()
+        pg.close()
 
 
 _IDLE_JS = """() => {
@@ -168,7 +176,7 @@ _TEXT_JS = """() => [document.body.innerText,
     ...[...document.querySelectorAll('canvas table td, canvas table th')]
         .map(cell => cell.textContent)].join('\\n')"""
 
-IDLE_STABLE_S = 0.5
+IDLE_STABLE_S = 0.3
 
 
 def wait_until_idle(pg, timeout_ms: int = PAGE_TIMEOUT_MS) -> None:
@@ -195,6 +203,26 @@ def page_text(pg) -> str:
     return pg.evaluate(_TEXT_JS)
 
 
+def full_page_screenshot(pg, path: Path) -> None:
+    """Streamlit scrolls inside stMain, not the document, so Playwright's full_page alone
+    captures one viewport: grow the viewport to the content's height first."""
+    size = pg.viewport_size
+    height = pg.evaluate("""() => Math.max(document.documentElement.scrollHeight,
+        ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebarContent"]')]
+            .map(e => e.scrollHeight))""")
+    height = min(max(int(height), size["height"]), 12_000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if height > size["height"]:
+        pg.set_viewport_size({"width": size["width"], "height": height})
+        try:
+            wait_until_idle(pg)  # charts re-lay themselves out for the new size
+            pg.screenshot(path=str(path), full_page=True)
+        finally:
+            pg.set_viewport_size(size)
+    else:
+        pg.screenshot(path=str(path), full_page=True)
+
+
 def assert_no_errors(pg, server: Server) -> None:
     exceptions = pg.locator('[data-testid="stException"]')
     if exceptions.count():
@@ -218,8 +246,7 @@ def test_page_renders(app_server, page, path, title, expected):
         if not missing or time.monotonic() > deadline:
             break
         time.sleep(0.25)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{_screenshot_name(path)}.png"), full_page=True)
+    full_page_screenshot(page, SCREENSHOTS / f"{_screenshot_name(path)}.png")
     assert_no_errors(page, app_server)
     assert not missing, f"{title} ({path}) is missing {missing!r}"
 

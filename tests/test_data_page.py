@@ -122,9 +122,10 @@ def test_invalid_tracker_lists_every_problem_and_changes_nothing(page, demo_db):
 def test_png_renamed_csv_is_refused_clearly(page, demo_db):
     before = demo_db.read_bytes()
     upload(page, "photo.csv", PNG)
-    assert "could not be used, so nothing was stored" in page.error[0].value
-    problems = frame_with(page, "problem", "fix")
-    assert "is a PNG image, not a spreadsheet" in problems["problem"].iloc[0]
+    assert page.error[0].value == "This file could not be used, so nothing was stored."
+    assert [t.value for t in page.text] == [
+        "photo.csv is a PNG image, not a spreadsheet. Upload the tracker or Connect export as "
+        ".xlsx or .csv."]
     assert demo_db.read_bytes() == before
 
 
