@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from dashboard import config
+from dashboard import config, exports
 from dashboard.contract import (
     STATUS_NOT_RECORDED,
     Column,
@@ -111,7 +111,7 @@ class IngestReport:
                f"{self.as_at:%d/%m/%Y})."
 
     def problems_csv(self) -> bytes:
-        return self.problems.to_csv(index=False).encode("utf-8-sig")
+        return exports.safe_csv(self.problems)
 
 
 @dataclass
@@ -249,19 +249,33 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
     con.execute("create or replace temp table vocab (field varchar, key varchar, label varchar)")
     if vocab:
         con.executemany("insert into vocab values (?, ?, ?)", vocab)
-    selects = [f"(rowid + {int(first_data_row)})::integer as source_row"]
-    for col in contract.columns:
-        raw_name = quote_ident(f"raw_{col.name}")
-        name = quote_ident(col.name)
-        if col.name in positions:
-            raw = f"nullif(trim(c{positions[col.name]}), '')"
-        else:
-            raw = "null::varchar"
-        selects.append(f"{raw} as {raw_name}")
-        selects.append(f"{typed_expression(col, raw)} as {name}")
-    blank = " and ".join(f"nullif(trim(c{i}), '') is null" for i in range(width)) or "false"
+    # coalesce stops at the first filled cell, so most rows cost one trim here.
+    filled = ", ".join(f"nullif(trim(c{i}), '')" for i in range(width)) or "null"
+    # Values repeat (a few officers, areas, offence types, days): each distinct value is
+    # typed once in a small lookup table, and rows pick their typed value up by a join.
+    selects = [f"(r.rowid + {int(first_data_row)})::integer as source_row"]
+    joins = []
+    for index, col in enumerate(contract.columns):
+        raw_name, name = quote_ident(f"raw_{col.name}"), quote_ident(col.name)
+        if col.name not in positions:
+            selects += [f"null::varchar as {raw_name}",
+                        f"{typed_expression(col, 'null::varchar')} as {name}"]
+            continue
+        cell = f"nullif(trim(r.c{positions[col.name]}), '')"
+        selects.append(f"{cell} as {raw_name}")
+        if col.kind in ("id", "text"):
+            selects.append(f"{cell} as {name}")
+            continue
+        con.execute(f"create or replace temp table map{index} as "
+                    f"select value, {typed_expression(col, 'value')} as typed "
+                    f"from (select distinct {cell} as value from raw r) "
+                    "where value is not null")  # noqa: S608 - generated names
+        selects.append(f"m{index}.typed as {name}")
+        joins.append(f"left join map{index} m{index} on m{index}.value = {cell}")
     con.execute(f"create or replace temp table typed as select {', '.join(selects)} "
-                f"from raw where not ({blank})")  # noqa: S608 - generated names only
+                f"from raw r {' '.join(joins)} "
+                f"where coalesce({filled}) is not null")  # noqa: S608 - generated names
+    con.execute("drop table raw")
 
 
 def sql_list(values: list[str]) -> str:

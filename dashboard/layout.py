@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_access
+from dashboard import data_access, exports
 
 DEFINITIONS = {
     "Referrals": "referrals received (by referral date)",
@@ -33,5 +33,5 @@ def data_banner() -> None:
 
 
 def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:
-    st.download_button(label, frame.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button(label, exports.safe_csv(frame),
                        file_name=f"{name}.csv", mime="text/csv", key=f"download_{name}")

@@ -240,8 +240,8 @@ if issues.empty:
     st.success("No data-quality issues found in the latest snapshot.")
     st.stop()
 counts = issues.groupby("issue").size().rename("referrals").reset_index()
-st.dataframe(counts.sort_values("referrals", ascending=False), hide_index=True,
+st.dataframe(counts.sort_values("referrals", ascending=False), hide_index=True, width="content",
              column_config={"issue": "Issue", "referrals": "Referrals"})
 st.markdown(f"**Every issue found ({len(issues):,})**")
 table(issues)
-layout.csv_download(issues, "data_quality")
+layout.csv_download(issues, "data_quality", label="Download the issues (CSV)")

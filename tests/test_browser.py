@@ -42,7 +42,7 @@ CHROMIUM_ARGS = [
 SERVER_START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 30_000
 
-# (url path, sidebar title, texts that must appear on the rendered page).
+# (url path, sidebar title, texts that must appear in the page's main area).
 # Add a row here when a page is added to dashboard/app.py. Texts are looked for in the
 # page's visible text and in st.dataframe cells (see page_text); text drawn only on a
 # canvas (ECharts charts) or inside a Vega chart cannot be found.
@@ -170,11 +170,15 @@ _IDLE_JS = """() => {
     return document.querySelector('[data-testid="stSkeleton"]') === null;
 }"""
 
-# Visible text plus the cells of st.dataframe grids: those are drawn on a canvas, and their
-# text lives only in an accessibility <table> inside it, which innerText skips.
-_TEXT_JS = """() => [document.body.innerText,
-    ...[...document.querySelectorAll('canvas table td, canvas table th')]
-        .map(cell => cell.textContent)].join('\\n')"""
+# The main area's visible text (not the sidebar, whose links name every page) plus the
+# cells of st.dataframe grids: those are drawn on a canvas, and their text lives only in an
+# accessibility <table> inside it, which innerText skips.
+_TEXT_JS = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    if (!main) return '';
+    return [main.innerText, ...[...main.querySelectorAll('canvas table td, canvas table th')]
+        .map(cell => cell.textContent)].join('\\n');
+}"""
 
 IDLE_STABLE_S = 0.3
 
@@ -263,12 +267,14 @@ def test_sidebar_navigation(app_server, page):
     # Visit every page by clicking its sidebar link (skip the first: we are on it), then back.
     order = PAGES[1:] + PAGES[:1]
     for path, title, _ in order:
-        link = page.locator('[data-testid="stSidebarNav"] a', has_text=title)
+        link = page.locator('[data-testid="stSidebarNav"] a').filter(
+            has=page.get_by_text(title, exact=True))
         assert link.count() == 1, f"no single sidebar link titled {title!r}"
         link.click()
         page.wait_for_url(lambda url, p=path: urlparse(url).path == p, timeout=PAGE_TIMEOUT_MS)
         wait_until_idle(page)
         assert urlparse(page.url).path == path
         active = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
-        if active.count():  # marker present in current Streamlit; don't fail if it moves
-            assert title in active.first.inner_text()
+        assert active.count() == 1 and title in active.inner_text(), (
+            f"after clicking {title!r} the sidebar marks "
+            f"{[active.nth(i).inner_text() for i in range(active.count())]} as current")

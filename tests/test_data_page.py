@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
+import xlsxwriter
 from streamlit.testing.v1 import AppTest
 
 from dashboard import queries, service, store
@@ -142,6 +144,19 @@ def test_identifying_columns_are_dropped_and_uploaded_text_is_never_markdown(pag
     text = all_text(page)
     for uploaded_text in ("example.invalid", "Jane Example", "hostel", "Full Name"):
         assert uploaded_text not in text
+
+
+def test_xlsx_upload_is_read(page):
+    book = io.BytesIO()
+    with xlsxwriter.Workbook(book, {"in_memory": True}) as workbook:
+        sheet = workbook.add_worksheet("Tracker")
+        for row, line in enumerate(GOOD_TRACKER.decode().splitlines()):
+            sheet.write_row(row, 0, line.split(","))
+    upload(page, "tracker.xlsx", book.getvalue(),
+           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert "storing it adds a tracker snapshot of 2 referrals" in page.success[0].value
+    assert list(frame_with(page, "source_row", "nominal_id")["nominal_id"]) == ["NEW100",
+                                                                                "NEW101"]
 
 
 def test_kind_and_date_changes_revalidate(page):
