@@ -47,7 +47,7 @@ def placements_by_facility(frame: pd.DataFrame) -> alt.Chart:
     """Bars: rehab admissions by facility, with direct counts."""
     base = alt.Chart(frame).encode(
         alt.Y("rehab_facility:N").title("Rehab facility").sort("-x"),
-        alt.X("referrals:Q").title("Admissions"),
+        alt.X("referrals:Q").title("Admissions").axis(tickMinStep=1, format="d"),
     )
     return (base.mark_bar(color=OKABE_ITO[0]).encode(
         tooltip=[alt.Tooltip("rehab_facility:N", title="Facility"),
@@ -107,7 +107,7 @@ def count_bars(frame: pd.DataFrame, category: str, title: str, axis_title: str,
     """Horizontal bars, largest first, each with its count at the end."""
     base = alt.Chart(frame).encode(
         alt.Y(f"{category}:N").title(axis_title).sort("-x").axis(labelLimit=240),
-        alt.X(f"{count}:Q").title(count_title),
+        alt.X(f"{count}:Q").title(count_title).axis(tickMinStep=1, format=",d"),
     )
     bars = base.mark_bar(color=OKABE_ITO[0]).encode(
         tooltip=[alt.Tooltip(f"{category}:N", title=axis_title),
@@ -168,3 +168,50 @@ def offences_heatmap(frame: pd.DataFrame) -> alt.Chart:
         color=alt.condition("datum.offences > 300", alt.value("white"), alt.value("black")))
     return (cells + text).properties(title="Recorded offences by area and type (Connect)",
                                      height=alt.Step(28))
+
+
+EXIT_COLOURS = {"Self-discharged": "#E69F00", "Discharged - rule breach": "#D55E00",
+                "Discharged - other": "#CC79A7", "Completed 12 weeks": "#009E73"}
+
+
+def weeks_in_rehab(frame: pd.DataFrame) -> alt.Chart:
+    """Bars: whole weeks spent in rehab before leaving, by way of leaving; the detox marked."""
+    ways = [w for w in EXIT_COLOURS if w in set(frame["way_of_leaving"])]
+    bars = alt.Chart(frame).mark_bar().encode(
+        alt.X("weeks:O").title("Whole weeks in rehab before leaving (12 = 12 or more)")
+        .scale(domain=list(range(13))).axis(labelAngle=0),
+        alt.Y("sum(referrals):Q").title("People leaving rehab").axis(tickMinStep=1),
+        alt.Color("way_of_leaving:N").title("How they left")
+        .scale(domain=ways, range=[EXIT_COLOURS[w] for w in ways]),
+        tooltip=[alt.Tooltip("weeks:O", title="Whole weeks"),
+                 alt.Tooltip("way_of_leaving:N", title="How they left"),
+                 alt.Tooltip("referrals:Q", title="People")],
+    )
+    detox = alt.Chart(pd.DataFrame({"weeks": [3], "label": ["3-week detox ends"]})).encode(
+        alt.X("weeks:O"))
+    marker = detox.mark_rule(strokeDash=[4, 4], color="#000000").encode() + detox.mark_text(
+        align="left", baseline="top", dx=4, fontSize=12).encode(text="label:N", y=alt.value(4))
+    return (bars + marker).properties(
+        title="When people leave rehab: most early exits come around the 3-week detox",
+        height=380)
+
+
+def journey_durations(frame: pd.DataFrame) -> alt.Chart:
+    """Interquartile range bars with the median marked, in days, for each journey interval."""
+    base = alt.Chart(frame).encode(
+        alt.Y("interval_name:N").title(None).sort(alt.SortField("order")).axis(labelLimit=260))
+    tooltip = [alt.Tooltip("interval_name:N", title="Interval"),
+               alt.Tooltip("referrals:Q", title="Referrals"),
+               alt.Tooltip("days_q1:Q", title="Quarter took at most (days)", format=".0f"),
+               alt.Tooltip("days_median:Q", title="Median (days)", format=".0f"),
+               alt.Tooltip("days_q3:Q", title="Three-quarters took at most (days)",
+                           format=".0f")]
+    band = base.mark_bar(color="#56B4E9", height=18).encode(
+        alt.X("days_q1:Q").title("Days (bar: middle half of people; tick: median)"),
+        alt.X2("days_q3:Q"), tooltip=tooltip)
+    tick = base.mark_tick(color="#000000", thickness=3, size=24).encode(
+        alt.X("days_median:Q"), tooltip=tooltip)
+    label = base.mark_text(align="left", dx=6, dy=-16).encode(
+        alt.X("days_median:Q"), text=alt.Text("days_median:Q", format=".0f"))
+    return (band + tick + label).transform_window(order="row_number()").properties(
+        title="How long each step of the journey takes (days)", height=alt.Step(48))

@@ -33,3 +33,12 @@ def with_rates(frame: pd.DataFrame, successes: str, trials: str, name: str) -> p
     out[f"{name}_high"] = [b[1] for b in bounds]
     out["small_base"] = out[trials] < SMALL_BASE
     return out
+
+
+def describe_rate(successes: int, trials: int) -> str:
+    """'45% (95% CI 30% to 60%)', with a warning when the base is under 10."""
+    if not trials:
+        return "no base"
+    low, high = wilson_interval(int(successes), int(trials))
+    text = f"{successes / trials:.0%} (95% CI {low:.0%} to {high:.0%})"
+    return text + (" - base under 10" if trials < SMALL_BASE else "")

@@ -25,3 +25,21 @@ placements = data_access.run("rehab_placements",
 if not placements.empty:
     st.altair_chart(charts.placements_by_facility(placements), width="stretch")
     layout.csv_download(placements, "rehab_placements")
+
+st.subheader("How long the journey takes")
+durations = data_access.run("journey_durations",
+                            **chosen.params("from_date", "to_date", "officer", "area"))
+st.altair_chart(charts.journey_durations(durations), width="stretch")
+st.caption("For referrals assessed in the period. The bar spans the middle half of people "
+           "(25th to 75th percentile); the tick is the median.")
+layout.csv_download(durations, "journey_durations")
+
+weeks = data_access.run("days_in_rehab", **chosen.params("from_date", "to_date", "officer",
+                                                         "area"))
+if weeks.empty:
+    st.info("Nobody admitted in this period has left rehab yet.")
+else:
+    st.altair_chart(charts.weeks_in_rehab(weeks), width="stretch")
+    st.caption("For admissions in the period that have ended. Clients describe finishing the "
+               "3-week detox as the milestone they aim for; the dashed line marks it.")
+    layout.csv_download(weeks, "days_in_rehab")

@@ -1,8 +1,9 @@
 """Overview: headline figures for the period, each against the period before."""
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import data_access, filters, layout
+from dashboard import data_access, filters, layout, stats
 
 chosen = filters.current()
 st.title("Offender to Rehab: programme overview")
@@ -30,12 +31,16 @@ if previous_period is not None:
 
 st.subheader("Conversion between steps")
 steps = now[now["step"] != "Active caseload"].reset_index(drop=True)
-conversion = [
-    {"From": a.step, "To": b.step, "From count": a.referrals, "To count": b.referrals,
-     "Conversion": f"{b.referrals / a.referrals:.0%}" if a.referrals else "no base"}
-    for a, b in zip(steps.itertuples(), steps.iloc[1:].itertuples())
-]
-st.dataframe(conversion, hide_index=True)
+pairs = pd.DataFrame({"From": steps["step"].iloc[:-1].to_numpy(),
+                      "To": steps["step"].iloc[1:].to_numpy(),
+                      "base": steps["referrals"].iloc[:-1].to_numpy(),
+                      "reached": steps["referrals"].iloc[1:].to_numpy()})
+rates = stats.with_rates(pairs, "reached", "base", "rate")
+st.dataframe(pd.DataFrame({
+    "From": rates["From"], "To": rates["To"], "From count": rates["base"],
+    "To count": rates["reached"],
+    "Conversion": [stats.describe_rate(r.reached, r.base) for r in rates.itertuples()],
+}), hide_index=True, width="stretch")
 st.caption("Each step is counted by its own event date, so in a short period a later step can "
            "include people whose earlier step fell before it: read conversions over a year or "
            "more.")

@@ -1,0 +1,41 @@
+-- one row per journey interval: how many referrals made it, and the median and quartiles of
+-- days taken (referral -> police assessment -> rehab admission), for referrals assessed in the
+-- period (by assessment date). params: $snapshot_id, $from_date, $to_date, $officer, $area
+with assessed as (
+    select *
+    from referrals
+    where snapshot_id = $snapshot_id
+      and assessment_date is not null
+      and ($from_date::date is null or assessment_date >= $from_date::date)
+      and ($to_date::date is null or assessment_date <= $to_date::date)
+      and ($officer::varchar is null or officer = $officer::varchar)
+      and ($area::varchar is null or offending_area = $area::varchar)
+),
+
+intervals as (
+    select 1 as step_order, 'Referral to police assessment' as interval_name,
+           date_diff('day', referral_date, assessment_date) as days
+    from assessed
+    union all
+    select 2, 'Police assessment to rehab admission',
+           date_diff('day', assessment_date, rehab_admission_date)
+    from assessed where rehab_admission_date is not null
+    union all
+    select 3, 'Referral to rehab admission',
+           date_diff('day', referral_date, rehab_admission_date)
+    from assessed where rehab_admission_date is not null
+),
+
+final as (
+    select
+        step_order, interval_name,
+        count(*) as referrals,
+        quantile_cont(days, 0.25) as days_q1,
+        median(days) as days_median,
+        quantile_cont(days, 0.75) as days_q3
+    from intervals
+    group by all
+)
+
+select interval_name, referrals, days_q1, days_median, days_q3 from final
+order by step_order
