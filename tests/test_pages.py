@@ -1,0 +1,151 @@
+"""Every page renders under AppTest with several filter combinations, and shows the queries'
+numbers; filters survive page switches and come back from the URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import queries, store
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+PAGE_FILES = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
+
+FILTER_COMBINATIONS = {
+    "everything": {},
+    "a quarter": {"filter_period": "2022/23 Q1"},
+    "an officer and a year": {"filter_period": "2021/22", "filter_officer": "Officer 2"},
+    "an area and a source": {"filter_area": "City Centre",
+                             "filter_source": "Retail business"},
+    "matching nothing": {"filter_period": "2021/22 Q1", "filter_officer": "New recruit 1"},
+}
+
+
+@pytest.fixture
+def app(demo_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    return AppTest.from_file(APP, default_timeout=90)
+
+
+def choose(at: AppTest, filters: dict[str, str]) -> None:
+    for key, value in filters.items():
+        at.selectbox(key=key).select(value)
+    at.run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_every_page_file_is_in_the_navigation():
+    text = Path(APP).read_text()
+    assert all(f'"{name}"' in text for name in PAGE_FILES), PAGE_FILES
+
+
+@pytest.mark.parametrize("combination", FILTER_COMBINATIONS)
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_page_renders_without_error(app, page, combination):
+    app.run()
+    choose(app, FILTER_COMBINATIONS[combination])
+    app.switch_page(f"../pages/{page}")
+    app.run()
+    assert_clean(app)
+    assert app.title, "every page has a title"
+
+
+def test_empty_results_are_said_in_words(app):
+    app.run()
+    choose(app, FILTER_COMBINATIONS["matching nothing"])
+    for page in ("officer_caseloads.py", "journey_flow.py", "referral_sources.py",
+                 "offending_areas.py"):
+        app.switch_page(f"../pages/{page}")
+        app.run()
+        assert any("No referrals" in i.value for i in app.info), page
+
+
+def test_overview_metrics_equal_the_query(app, demo_db):
+    app.run()
+    choose(app, {"filter_period": "2021/22"})
+    con = store.connect_read_only(demo_db)
+    expected = queries.run(con, "headline_figures", from_date=dt.date(2021, 4, 1),
+                           to_date=dt.date(2022, 3, 31))
+    before = queries.run(con, "headline_figures", from_date=dt.date(2020, 4, 1),
+                         to_date=dt.date(2021, 3, 31))
+    con.close()
+    shown = {m.label: m.value for m in app.metric}
+    assert shown == {row.step: f"{row.referrals:,}" for row in expected.itertuples()}
+    deltas = {m.label: m.delta for m in app.metric if m.label != "Active caseload"}
+    assert deltas == {row.step: str(row.referrals - prior)
+                      for row, prior in zip(expected.itertuples(), before["referrals"],
+                                            strict=True) if row.step != "Active caseload"}
+
+
+def test_officer_caseloads_shows_table_1(app):
+    app.run()
+    app.switch_page("../pages/officer_caseloads.py")
+    app.run()
+    table = app.dataframe[0].value
+    assert table.loc["Total", "Overall"] == 136
+    assert table["Officer 1"].to_dict() == {"Referral/Waiting": 8, "Active": 14, "Inactive": 5,
+                                            "Withdrawn": 16, "Not recorded": 0, "Total": 43}
+    assert table.loc["Total"].to_dict() == {"Former officer": 5, "New recruit 1": 21,
+                                            "New recruit 2": 27, "Officer 1": 43,
+                                            "Officer 2": 40, "Overall": 136}
+    assert table["Overall"].to_dict() == {"Referral/Waiting": 46, "Active": 33, "Inactive": 16,
+                                          "Withdrawn": 36, "Not recorded": 5, "Total": 136}
+
+
+def test_journey_flow_shows_figure_3(app, demo_db):
+    app.run()
+    app.switch_page("../pages/journey_flow.py")
+    app.run()
+    shown = app.dataframe[0].value
+    con = store.connect_read_only(demo_db)
+    expected = queries.run(con, "journey_flow")
+    con.close()
+    assert shown.values.tolist() == expected.values.tolist()
+    sankey = app.get("echarts_chart")[0]
+    assert "Residential rehab (27)" in sankey.proto.spec
+    assert "Completed 12 weeks (4)" in sankey.proto.spec
+
+
+def test_offending_areas_compares_city_centre_with_intervals(app):
+    app.run()
+    app.switch_page("../pages/offending_areas.py")
+    app.run()
+    assert [m.value for m in app.metric] == ["20%", "53%"]
+    captions = " ".join(c.value for c in app.caption)
+    assert "3 of 15 assessed; 95% interval 7% to 45%" in captions
+    assert "24 of 45 assessed; 95% interval 39% to 67%" in captions
+
+
+def test_filters_persist_across_pages_and_come_from_the_url(demo_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["period"] = "2021/22"
+    at.query_params["officer"] = "Officer 1"
+    at.run()
+    assert at.selectbox(key="filter_period").value == "2021/22"
+    assert at.selectbox(key="filter_officer").value == "Officer 1"
+    at.switch_page("../pages/officer_caseloads.py")
+    at.run()
+    assert at.selectbox(key="filter_officer").value == "Officer 1"
+    assert list(at.dataframe[0].value.columns) == ["Officer 1", "Overall"]
+
+
+def test_a_new_upload_shows_without_a_restart(app, demo_db):
+    from dashboard import service
+
+    app.run()
+    assert "as at 31/07/2022" in app.caption[0].value
+    service.ingest_bytes(demo_db, "tracker", "august.csv",
+                         b"Nominal ID,Referral Date,Referral Source,Officer,Status\n"
+                         b"AUG1,01/08/2022,Custody,Officer 1,Active\n",
+                         as_at=dt.date(2022, 8, 31))
+    app.run()
+    assert "as at 31/08/2022" in app.caption[0].value
