@@ -249,31 +249,33 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
     con.execute("create or replace temp table vocab (field varchar, key varchar, label varchar)")
     if vocab:
         con.executemany("insert into vocab values (?, ?, ?)", vocab)
-    # coalesce stops at the first filled cell, so most rows cost one trim here.
-    filled = ", ".join(f"nullif(trim(c{i}), '')" for i in range(width)) or "null"
+    # Each cell is trimmed once, in the inner select; blank rows are dropped after.
+    cells = [f"(rowid + {int(first_data_row)})::integer as source_row"]
+    cells += [f"nullif(trim(c{i}), '') as cell{i}" for i in range(width)]
+    inner = f"select {', '.join(cells)} from raw"  # noqa: S608 - generated names
+    filled = ", ".join(f"cell{i}" for i in range(width)) or "null"
     # Values repeat (a few officers, areas, offence types, days): each distinct value is
     # typed once in a small lookup table, and rows pick their typed value up by a join.
-    selects = [f"(r.rowid + {int(first_data_row)})::integer as source_row"]
-    joins = []
+    selects, joins = ["t.source_row"], []
     for index, col in enumerate(contract.columns):
         raw_name, name = quote_ident(f"raw_{col.name}"), quote_ident(col.name)
         if col.name not in positions:
             selects += [f"null::varchar as {raw_name}",
                         f"{typed_expression(col, 'null::varchar')} as {name}"]
             continue
-        cell = f"nullif(trim(r.c{positions[col.name]}), '')"
+        cell = f"t.cell{positions[col.name]}"
         selects.append(f"{cell} as {raw_name}")
         if col.kind in ("id", "text"):
             selects.append(f"{cell} as {name}")
             continue
         con.execute(f"create or replace temp table map{index} as "
                     f"select value, {typed_expression(col, 'value')} as typed "
-                    f"from (select distinct {cell} as value from raw r) "
-                    "where value is not null")  # noqa: S608 - generated names
+                    f"from (select distinct nullif(trim(c{positions[col.name]}), '') as value "
+                    "from raw) where value is not null")  # noqa: S608 - generated names
         selects.append(f"m{index}.typed as {name}")
         joins.append(f"left join map{index} m{index} on m{index}.value = {cell}")
     con.execute(f"create or replace temp table typed as select {', '.join(selects)} "
-                f"from raw r {' '.join(joins)} "
+                f"from ({inner}) t {' '.join(joins)} "
                 f"where coalesce({filled}) is not null")  # noqa: S608 - generated names
     con.execute("drop table raw")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 import python_calamine
 
 from dashboard.contract import classify_header
@@ -103,8 +103,9 @@ def header_score(row: list[str], lookup: dict[str, str]) -> int:
 
 
 def column_text(values: list[object]) -> list[str | None]:
-    """A column of cells as text; plain text cells, the common case, pass straight through."""
-    return [v if type(v) is str and v else cell_text(v) for v in values]
+    """A column of cells as text; text cells, blank ones included, pass straight through
+    (blanks become nulls later, in SQL)."""
+    return [v if type(v) is str else cell_text(v) for v in values]
 
 
 def cell_text(value: object) -> str | None:
@@ -127,13 +128,14 @@ def load_rows(con: duckdb.DuckDBPyConnection, header_row: int, headers: list[str
               rows: list[list[object]]) -> int:
     """Stage data rows (already below the header) into `raw`; returns how many were loaded."""
     width = len(headers)
-    columns = {f"c{i}": column_text([r[i] if i < len(r) else None for r in rows])
-               for i in range(width)}
-    frame = pd.DataFrame(columns).astype({f"c{i}": "object" for i in range(width)})
-    con.register("raw_frame", frame)
-    casts = ", ".join(f"c{i}::varchar as c{i}" for i in range(width))
-    con.execute(f"create or replace temp table raw as select {casts} "  # noqa: S608 - generated names
-                "from raw_frame")
+    if rows and all(len(r) >= width for r in rows):
+        cells = list(zip(*rows, strict=False))[:width]  # transposes in C, not cell by cell
+    else:
+        cells = [[r[i] if i < len(r) else None for r in rows] for i in range(width)]
+    table = pa.table({f"c{i}": pa.array(column_text(cells[i]) if rows else [], pa.string())
+                      for i in range(width)})
+    con.register("raw_frame", table)
+    con.execute("create or replace temp table raw as select * from raw_frame")
     con.unregister("raw_frame")
     return len(rows)
 

@@ -18,6 +18,7 @@ if caseload.empty:
 table = caseload.pivot_table(index="status", columns="officer", values="referrals",
                              aggfunc="sum", fill_value=0)
 table = table.reindex([s for s in charts.STATUS_ORDER if s in table.index])
+table = table[table.sum().sort_values(ascending=False, kind="stable").index]  # biggest first
 table["Overall"] = table.sum(axis=1)
 table.loc["Total"] = table.sum()
 st.subheader("Referrals by officer (Table 1)")
