@@ -1,14 +1,15 @@
-"""Command line: python -m dashboard ingest|query|demo (see --help)."""
+"""Command line: python -m dashboard ingest|query|demo|users (see --help)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
 import sys
 from pathlib import Path
 
-from dashboard import config, queries, service, store
+from dashboard import access, config, queries, security, service, store
 from dashboard.ingest import UploadRejected
 
 MAX_PROBLEMS_PRINTED = 1000
@@ -42,10 +43,33 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a query parameter, e.g. --param from_date=2021-06-01")
     query.add_argument("--format", choices=["csv", "json"], default="csv")
+    query.add_argument("--as-user", default=None, metavar="NAME",
+                       help="see only what this dashboard user may see (default: everything, "
+                       "as whoever holds the database file can read it all)")
     query.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
 
     demo = sub.add_parser("demo", help="build the database from the synthetic demo data")
     demo.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
+
+    users = sub.add_parser("users", help="add, list, revoke or set the password of users")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a user; the password is read from stdin if "
+                               "piped, else asked for twice")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=security.ROLES)
+    add.add_argument("--officer", action="append", default=[], metavar="OFFICER_NAME",
+                     help="a name the tracker uses for this officer (repeat for each spelling)")
+    add.add_argument("--email", default=None, help="the address single sign-on reports")
+    add.add_argument("--no-password", action="store_true",
+                     help="no local password: the user signs in by single sign-on only")
+    users_sub.add_parser("list", help="every user, with role, officer names and status")
+    users_sub.add_parser("revoke", help="deactivate a user (kept for the access log)") \
+        .add_argument("name")
+    users_sub.add_parser("set-password", help="replace a user's password") \
+        .add_argument("name")
+    for command in users_sub.choices.values():
+        command.add_argument("--security-db", default=None,
+                             help=security.SETTINGS_HELP["O2R_SECURITY_DB"])
     return main
 
 
@@ -104,11 +128,25 @@ def run_query(args: argparse.Namespace) -> int:
             print(f"--param {item!r}: write it as NAME=VALUE", file=sys.stderr)
             return 2
         params[name.strip()] = parse_value(value.strip())
+    viewer = access.COMMAND_LINE
+    if args.as_user:
+        user = security.get_user(security.security_db_path(), args.as_user)
+        if user is None or not user.active:
+            print(f"No active dashboard user {args.as_user!r}", file=sys.stderr)
+            return 2
+        viewer = access.Viewer(user.name, user.role, tuple(user.officer_names))
     db = config.db_path(args.db)
     service.ensure_database(db)
     con = store.connect_read_only(db)
     try:
-        result = queries.run(con, args.name, **params)
+        if queries.access_level(args.name) == "person" and viewer is not access.COMMAND_LINE:
+            security.log_event(security.security_db_path(), viewer.name, viewer.role, "view",
+                               target=args.name, filters={k: str(v) for k, v in params.items()},
+                               detail="command line")
+        result = queries.run(con, viewer, args.name, **params)
+    except access.AccessDenied as exc:
+        print(f"Not allowed: {exc}", file=sys.stderr)
+        return 4
     except (queries.UnknownQuery, TypeError, ValueError) as exc:
         print(str(exc).strip("'\""), file=sys.stderr)
         return 2
@@ -141,9 +179,58 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_users(args: argparse.Namespace) -> int:
+    path = security.security_db_path(args.security_db)
+    actor = f"{security.COMMAND_LINE} ({login_name()})"
+    try:
+        if args.users_command == "add":
+            password = None if args.no_password else read_password()
+            user = security.add_user(path, args.name, args.role, password, args.officer,
+                                     args.email, actor=actor)
+            print(f"Added {user.name} ({user.role}) to {path}")
+        elif args.users_command == "set-password":
+            security.set_password(path, args.name, read_password(), actor=actor)
+            print(f"Password changed for {args.name}")
+        elif args.users_command == "revoke":
+            security.revoke_user(path, args.name, actor=actor)
+            print(f"Revoked {args.name}: they can no longer sign in")
+        else:
+            print_users(security.list_users(path, actor=actor))
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return 0
+
+
+def login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown login"
+
+
+def read_password() -> str:
+    """One line from stdin when piped; otherwise asked for twice without echo."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Same password again: ") != password:
+        raise ValueError("The two passwords differ: nothing was changed")
+    return password
+
+
+def print_users(users: list[security.User]) -> None:
+    rows = [("name", "role", "officer names", "email", "status")] + [
+        (u.name, u.role, "; ".join(u.officer_names), u.email or "",
+         "active" if u.active else "revoked") for u in users]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    handlers = {"ingest": run_ingest, "query": run_query, "demo": run_demo}
+    handlers = {"ingest": run_ingest, "query": run_query, "demo": run_demo, "users": run_users}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -11,29 +11,48 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # streamlit runs this file as a script, not as a package module
     sys.path.insert(0, str(ROOT))
 
-from dashboard import filters, layout  # noqa: E402
+from dashboard import auth, data_access, filters, layout  # noqa: E402
 
-st.set_page_config(page_title="O2R programme dashboard", page_icon=":material/monitoring:", layout="wide")
+EVERYONE = {"officer", "steering", "scrutiny", "admin"}
+PEOPLE = {"officer", "steering", "admin"}
+ADMIN = {"admin"}
 
+# file, title, icon, url path, roles that see it
 PAGES = [
-    st.Page(ROOT / "pages" / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page(ROOT / "pages" / "referral_sources.py", title="Referral sources", icon=":material/call_received:",
-            url_path="referral-sources"),
-    st.Page(ROOT / "pages" / "offending_areas.py", title="Offending areas", icon=":material/location_on:",
-            url_path="offending-areas"),
-    st.Page(ROOT / "pages" / "officer_caseloads.py", title="Officer caseloads", icon=":material/badge:",
-            url_path="officer-caseloads"),
-    st.Page(ROOT / "pages" / "journey_flow.py", title="Journey flow", icon=":material/account_tree:",
-            url_path="journey-flow"),
-    st.Page(ROOT / "pages" / "cost_savings.py", title="Cost savings", icon=":material/currency_pound:",
-            url_path="cost-savings"),
-    st.Page(ROOT / "pages" / "data.py", title="Data", icon=":material/upload_file:",
-            url_path="data"),
-    st.Page(ROOT / "pages" / "methodology.py", title="Methodology", icon=":material/menu_book:",
-            url_path="methodology"),
+    ("overview.py", "Overview", "dashboard", "", EVERYONE),
+    ("referral_sources.py", "Referral sources", "call_received", "referral-sources", EVERYONE),
+    ("offending_areas.py", "Offending areas", "location_on", "offending-areas", EVERYONE),
+    ("officer_caseloads.py", "Officer caseloads", "badge", "officer-caseloads", EVERYONE),
+    ("journey_flow.py", "Journey flow", "account_tree", "journey-flow", EVERYONE),
+    ("cost_savings.py", "Cost savings", "currency_pound", "cost-savings", EVERYONE),
+    ("referral_list.py", "Referrals", "list_alt", "referrals", PEOPLE),
+    ("data.py", "Data", "upload_file", "data", ADMIN),
+    ("access_log.py", "Access log", "policy", "access-log", ADMIN),
+    ("users.py", "Users", "group", "users", ADMIN),
+    ("methodology.py", "Methodology", "menu_book", "methodology", EVERYONE),
 ]
 
-page = st.navigation(PAGES)
+st.set_page_config(page_title="O2R programme dashboard", page_icon=":material/monitoring:",
+                   layout="wide")
+
+viewer = auth.current_viewer(demo_allowed=data_access.demo_only())
+if viewer is None:
+    st.session_state.pop("viewer", None)
+    st.navigation([st.Page(ROOT / "pages" / "sign_in.py", title="Sign in",
+                           icon=":material/login:")], position="hidden").run()
+    st.stop()
+st.session_state["viewer"] = viewer
+
+# Built for this viewer on every rerun: a page their role may not see does not exist for them.
+page = st.navigation([
+    st.Page(ROOT / "pages" / file, title=title, icon=f":material/{icon}:",
+            url_path=url_path or None, default=not url_path)
+    for file, title, icon, url_path, roles in PAGES if viewer.role in roles])
+with st.sidebar:
+    st.text(f"Signed in as {viewer.name} ({viewer.role})")
+    if st.button("Sign out", key="sign_out"):
+        auth.sign_out()
+        st.rerun()
 st.session_state["filters"] = filters.sidebar()
 layout.data_banner()
 page.run()

@@ -73,7 +73,11 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
     depth = {"Referrals": 0}
     order = {"Referrals": (0,)}
     ids = {("Referrals", 0): "Referrals"}
-    totals = {"Referrals": int(flow.loc[flow["source"] == "Referrals", "referrals"].sum())}
+    # A suppressed link (a count under 5, shown to the scrutiny panel as "<5") is not drawn,
+    # and any total that would include it is withheld.
+    totals: dict[str, float] = {
+        "Referrals": flow.loc[flow["source"] == "Referrals", "referrals"].sum(min_count=1)
+        if not flow.loc[flow["source"] == "Referrals", "referrals"].isna().any() else None}
     links = []
     for position, row in enumerate(flow.itertuples(index=False)):
         source = next(ids[key] for key in ids if key[0] == row.source)
@@ -83,11 +87,15 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
         depth[target] = level
         # Children sit in their parents' order, so the bands do not cross.
         order.setdefault(target, (*order[source], position))
-        totals[target] = totals.get(target, 0) + int(row.referrals)
-        links.append({"source": source, "target": target, "value": int(row.referrals)})
+        suppressed = pd.isna(row.referrals)
+        known = totals.get(target, 0)
+        totals[target] = None if suppressed or known is None else known + int(row.referrals)
+        links.append({"source": source, "target": target,
+                      "value": 0 if suppressed else int(row.referrals)})
     nodes = [{"name": node, "depth": depth[node],
               "itemStyle": {"color": NODE_COLOURS.get(node.rstrip("\u200b"), "#888888")},
-              "label": {"formatter": f"{node.rstrip(chr(0x200B))} ({totals[node]})"}}
+              "label": {"formatter": f"{node.rstrip(chr(0x200B))} "
+                                     f"({'<5 or withheld' if totals[node] is None else int(totals[node])})"}}
              for node in sorted(depth, key=lambda n: (depth[n], order[n]))]
     return {
         "tooltip": {"trigger": "item"},

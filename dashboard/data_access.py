@@ -1,10 +1,15 @@
-"""The app's way to read data: one read-only connection per data version, queries cached on it."""
+"""The app's way to read data: through the access rules, cached per data version and viewer,
+with every view of person-level rows logged before it is shown."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import config, queries, service, store
+from dashboard import config, queries, security, service, store
+from dashboard.access import Viewer
+
+# Checks made before anyone signs in (is this demo data?) run with the narrowest role.
+SYSTEM = Viewer("system", "scrutiny")
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -20,16 +25,46 @@ def current_version() -> tuple[int, int, int]:
     return store.data_version(db)
 
 
-@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
-def _cached_query(path: str, version: tuple[int, int, int], name: str, params: tuple):
+@st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
+def _cached_query(path: str, version: tuple[int, int, int], viewer: Viewer, name: str,
+                  params: tuple):
     cursor = store.read_cursor(_connection(path, version))  # one per thread's run
     try:
-        return queries.run(cursor, name, **dict(params))
+        return queries.run(cursor, viewer, name, **dict(params))
     finally:
         cursor.close()
 
 
-def run(name: str, **params: object):
-    """The named query's result on the current data (re-read whenever an upload lands)."""
+def current_viewer() -> Viewer:
+    viewer = st.session_state.get("viewer")
+    if viewer is None:
+        st.error("Please sign in.")
+        st.stop()
+    return viewer
+
+
+def run(name: str, viewer: Viewer | None = None, **params: object):
+    """The named query's result on the current data, as the signed-in viewer may see it."""
+    viewer = viewer or current_viewer()
+    if queries.access_level(name) == "person" and viewer.sees_people:
+        log_view(viewer, name, params)
     version = current_version()
-    return _cached_query(str(config.db_path()), version, name, tuple(sorted(params.items())))
+    return _cached_query(str(config.db_path()), version, viewer, name,
+                         tuple(sorted(params.items())))
+
+
+def log_view(viewer: Viewer, name: str, params: dict) -> None:
+    """Records a view of person-level rows; if it cannot be recorded, it is not shown."""
+    try:
+        security.log_event(security.security_db_path(), viewer.name, viewer.role, "view",
+                           target=name, filters={k: str(v) for k, v in params.items()
+                                                 if v is not None})
+    except security.AccessLogError:
+        st.error("This view could not be recorded in the access log, so it is not shown. "
+                 "Please tell an administrator.")
+        st.stop()
+
+
+def demo_only() -> bool:
+    """True while the database holds only the synthetic demo data."""
+    return bool(run("demo_only", viewer=SYSTEM)["demo_only"].iloc[0])

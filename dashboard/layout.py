@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_access, exports
+from dashboard import data_access, exports, security
 
 DEFINITIONS = {
     "Referrals": "referrals received (by referral date)",
@@ -19,6 +19,16 @@ DEFINITIONS = {
 
 def data_banner() -> None:
     """The as-at date of the data shown, and a banner whenever it is the synthetic demo data."""
+    viewer = data_access.current_viewer()
+    if viewer.role == "officer":
+        options = data_access.run("filter_options")
+        if not (options["field"] == "officer").any():
+            st.warning("Your account is not linked to any officer name on the current tracker, "
+                       "so no figures are shown. Ask an administrator to link your account to "
+                       "the name (or names) the tracker uses for you.")
+    if viewer.role == "scrutiny":
+        st.info("Counts from 1 to 4 are shown as <5 (or left blank), and rates and totals that "
+                "would reveal them are not shown.", icon=":material/visibility_off:")
     snapshots = data_access.run("snapshots")
     if snapshots.empty:
         st.info("No tracker data has been uploaded yet: an administrator can upload one on the "
@@ -33,5 +43,15 @@ def data_banner() -> None:
 
 
 def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:
-    st.download_button(label, exports.safe_csv(frame),
-                       file_name=f"{name}.csv", mime="text/csv", key=f"download_{name}")
+    """A download button for the frame; each download is recorded in the access log."""
+    viewer = data_access.current_viewer()
+    st.download_button(label, exports.safe_csv(frame), file_name=f"{name}.csv",
+                       mime="text/csv", key=f"download_{name}", on_click=log_export,
+                       args=(viewer, name))
+
+
+def log_export(viewer, name: str) -> None:
+    filters = st.session_state.get("filters")
+    security.log_event(security.security_db_path(), viewer.name, viewer.role, "export",
+                       target=f"{name}.csv",
+                       filters={"filters": filters.describe()} if filters else None)

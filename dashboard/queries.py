@@ -9,6 +9,7 @@ import re
 import duckdb
 import pandas as pd
 
+from dashboard import access
 from dashboard.config import QUERIES_DIR
 
 PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -45,9 +46,16 @@ def latest_snapshot_id(con: duckdb.DuckDBPyConnection) -> int | None:
     return rows[0][0] if rows else None
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pd.DataFrame:
-    """Result of queries/NAME.sql; unspecified parameters are null (no filter)."""
+def access_level(name: str) -> str:
+    return access.level_of(sql_text(name), name)
+
+
+def run(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, name: str,
+        **params: object) -> pd.DataFrame:
+    """Result of queries/NAME.sql as `viewer` may see it; unspecified parameters are null."""
     wanted = parameters(name)
+    level = access_level(name)
+    params = access.authorise(viewer, name, level, wanted, params)
     unknown = set(params) - set(wanted)
     if unknown:
         raise TypeError(f"Query {name!r} takes {wanted}, not {sorted(unknown)}")
@@ -57,4 +65,4 @@ def run(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pd.DataF
     for key in ("from_date", "to_date"):
         if isinstance(bound.get(key), str):
             bound[key] = dt.date.fromisoformat(bound[key])
-    return con.execute(sql_text(name), bound).df()
+    return access.protect(viewer, level, con.execute(sql_text(name), bound).df())

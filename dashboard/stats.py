@@ -25,20 +25,30 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
 def with_rates(frame: pd.DataFrame, successes: str, trials: str, name: str) -> pd.DataFrame:
     """Adds name, name_low, name_high (Wilson 95%) and small_base (base under 10)."""
     out = frame.copy()
-    bounds = [wilson_interval(int(s), int(n)) for s, n in zip(out[successes], out[trials],
-                                                              strict=True)]
-    out[name] = [s / n if n else math.nan for s, n in zip(out[successes], out[trials],
-                                                          strict=True)]
+    pairs = list(zip(out[successes], out[trials], strict=True))
+    # A suppressed count (shown as "<5") leaves its rate unknown too.
+    bounds = [(math.nan, math.nan) if pd.isna(s) or pd.isna(n) else wilson_interval(int(s), int(n))
+              for s, n in pairs]
+    out[name] = [math.nan if pd.isna(s) or pd.isna(n) or not n else s / n for s, n in pairs]
     out[f"{name}_low"] = [b[0] for b in bounds]
     out[f"{name}_high"] = [b[1] for b in bounds]
-    out["small_base"] = out[trials] < SMALL_BASE
+    out["small_base"] = out[trials].fillna(0) < SMALL_BASE
     return out
 
 
 def describe_rate(successes: int, trials: int) -> str:
     """'45% (95% CI 30% to 60%)', with a warning when the base is under 10."""
+    if pd.isna(successes) or pd.isna(trials):
+        return "not shown (a count under 5)"
     if not trials:
         return "no base"
     low, high = wilson_interval(int(successes), int(trials))
     text = f"{successes / trials:.0%} (95% CI {low:.0%} to {high:.0%})"
     return text + (" - base under 10" if trials < SMALL_BASE else "")
+
+
+def interval_text(low: float, high: float) -> str:
+    """'7% to 45%', or 'not shown' when the interval is unknown."""
+    if math.isnan(low) or math.isnan(high):
+        return "not shown"
+    return f"{low:.0%} to {high:.0%}"

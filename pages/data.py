@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard import config, data_access, layout, store
+from dashboard import config, data_access, layout, security, store
 from dashboard.ingest import IngestReport, UploadRejected, prepare
 
 # Text that came from an uploaded file (headers, values, its name, messages quoting them) is
@@ -167,10 +167,16 @@ def store_button(held: dict) -> None:
         return
     if not st.button("Store this upload", type="primary"):
         return
+    viewer = data_access.current_viewer()
     try:
         with st.spinner("Storing…"):
             held["stored_as"] = store.store_upload(config.db_path(), held["prepared"],
-                                                   uploaded_by=uploader())
+                                                   uploaded_by=viewer.name)
+        security.log_event(security.security_db_path(), viewer.name, viewer.role, "upload",
+                           target=held["report"].file_name,
+                           detail=f"{held['report'].kind} upload {held['stored_as']}, "
+                                  f"{held['report'].rows} rows, as at "
+                                  f"{held['report'].as_at:%d/%m/%Y}")
     except store.DuplicateUpload as exc:
         st.info(f"This file was already uploaded as upload {exc.upload_id}; nothing changed.")
         return
@@ -179,14 +185,6 @@ def store_button(held: dict) -> None:
         st.error(FAILED.format(what="storing the upload"))
         return
     st.rerun()  # so the sidebar filters and the data banner show the new data too
-
-
-def uploader() -> str:
-    try:
-        email = st.user.get("email")
-    except Exception:  # no sign-in configured
-        email = None
-    return str(email) if email else "dashboard user"
 
 
 st.title("Data")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_access, filters, layout, stats
+from dashboard import access, data_access, filters, layout, stats
 
 chosen = filters.current()
 st.title("Offender to Rehab: programme overview")
@@ -22,8 +22,10 @@ columns = st.columns(len(now))
 for column, row in zip(columns, now.itertuples(index=False), strict=True):
     delta = None
     if before is not None and row.step != "Active caseload":
-        delta = int(row.referrals - before.loc[before["step"] == row.step, "referrals"].iloc[0])
-    column.metric(row.step, f"{row.referrals:,}", delta=delta,
+        prior = before.loc[before["step"] == row.step, "referrals"].iloc[0]
+        if not (pd.isna(prior) or pd.isna(row.referrals)):
+            delta = int(row.referrals - prior)
+    column.metric(row.step, access.format_count(row.referrals), delta=delta,
                   help=layout.DEFINITIONS[row.step])
 if previous_period is not None:
     st.caption(f"Changes are against {previous_period.label} "

@@ -1,6 +1,7 @@
 -- one row per primary offending area: referrals assessed in the period (by assessment date)
 -- and how many of them entered rehab; is_city_centre marks the City Centre.
--- params: $snapshot_id, $from_date, $to_date, $officer, $referral_source
+-- params: $snapshot_id, $from_date, $to_date, $officer, $referral_source, $scope_officers
+-- access: referrals
 with scoped as (
     select *
     from referrals
@@ -9,6 +10,8 @@ with scoped as (
       and ($from_date::date is null or assessment_date >= $from_date::date)
       and ($to_date::date is null or assessment_date <= $to_date::date)
       and ($officer::varchar is null or officer = $officer::varchar)
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
       and ($referral_source::varchar is null or referral_source = $referral_source::varchar)
 ),
 

@@ -1,11 +1,14 @@
 -- one row per referral per data-quality issue in the snapshot (the latest unless $snapshot_id).
--- params: $snapshot_id
+-- params: $snapshot_id, $scope_officers
 -- These checks do not reject an upload (ingest does that) but the rows deserve a look.
+-- access: person
 with snapshot as (
     select referrals.*, uploads.as_at_date
     from referrals
     inner join uploads on uploads.upload_id = referrals.snapshot_id
     where referrals.snapshot_id = $snapshot_id
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], referrals.officer))
 ),
 
 issues as (

@@ -1,6 +1,7 @@
 -- one row per completed week in rehab per way of leaving: referrals who left rehab after that
 -- many whole weeks (weeks 12+ grouped), for admissions in the period (by admission date).
--- params: $snapshot_id, $from_date, $to_date, $officer, $area
+-- params: $snapshot_id, $from_date, $to_date, $officer, $area, $scope_officers
+-- access: referrals
 with left_rehab as (
     select
         least(date_diff('day', rehab_admission_date, rehab_exit_date) // 7, 12) as weeks,
@@ -13,6 +14,8 @@ with left_rehab as (
       and ($from_date::date is null or rehab_admission_date >= $from_date::date)
       and ($to_date::date is null or rehab_admission_date <= $to_date::date)
       and ($officer::varchar is null or officer = $officer::varchar)
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
       and ($area::varchar is null or offending_area = $area::varchar)
 ),
 

@@ -1,7 +1,11 @@
 -- one row per filter field and value offered in the sidebar (officers, areas, referral
--- sources), plus the span of referral dates. params: $snapshot_id
+-- sources), plus the span of referral dates. params: $snapshot_id, $scope_officers
+-- access: referrals
 with scoped as (
-    select * from referrals where snapshot_id = $snapshot_id
+    select * from referrals
+    where snapshot_id = $snapshot_id
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
 ),
 
 final as (

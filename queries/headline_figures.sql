@@ -1,12 +1,15 @@
 -- one row per journey step: referrals reaching it in the period, each step counted by its
 -- own event date (referred, first contacted, assessed, entered rehab, completed 12 weeks), and
 -- the active caseload at the snapshot date.
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source
+-- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source, $scope_officers
+-- access: referrals
 with scoped as (
     select *
     from referrals
     where snapshot_id = $snapshot_id
       and ($officer::varchar is null or officer = $officer::varchar)
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
       and ($area::varchar is null or offending_area = $area::varchar)
       and ($referral_source::varchar is null or referral_source = $referral_source::varchar)
 ),

@@ -1,6 +1,7 @@
 -- one row per journey interval: how many referrals made it, and the median and quartiles of
 -- days taken (referral -> police assessment -> rehab admission), for referrals assessed in the
--- period (by assessment date). params: $snapshot_id, $from_date, $to_date, $officer, $area
+-- period (by assessment date). params: $snapshot_id, $from_date, $to_date, $officer, $area, $scope_officers
+-- access: referrals
 with assessed as (
     select *
     from referrals
@@ -9,6 +10,8 @@ with assessed as (
       and ($from_date::date is null or assessment_date >= $from_date::date)
       and ($to_date::date is null or assessment_date <= $to_date::date)
       and ($officer::varchar is null or officer = $officer::varchar)
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
       and ($area::varchar is null or offending_area = $area::varchar)
 ),
 

@@ -1,7 +1,8 @@
 -- one row per link of the client journey (source -> target) with the referrals on it:
 -- referrals that reached a police assessment in the period (period = assessment date).
--- params: $snapshot_id, $from_date, $to_date (assessment date), $officer, $area
+-- params: $snapshot_id, $from_date, $to_date (assessment date), $officer, $area, $scope_officers
 -- Entering rehab outranks any outcome; nodes with no one on them do not appear.
+-- access: referrals
 with assessed as (
     select *
     from referrals
@@ -10,6 +11,8 @@ with assessed as (
       and ($from_date::date is null or assessment_date >= $from_date::date)
       and ($to_date::date is null or assessment_date <= $to_date::date)
       and ($officer::varchar is null or officer = $officer::varchar)
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
       and ($area::varchar is null or offending_area = $area::varchar)
 ),
 

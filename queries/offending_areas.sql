@@ -1,7 +1,8 @@
 -- one row per primary offending area: referrals in the latest snapshot.
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $assessed_only
+-- params: $snapshot_id, $from_date, $to_date, $officer, $area, $assessed_only, $scope_officers
 -- With $assessed_only true, only referrals that reached a police assessment count, and the
 -- period applies to the assessment date.
+-- access: referrals
 with scoped as (
     select *
     from referrals
@@ -14,6 +15,8 @@ with scoped as (
            or (case when coalesce($assessed_only::boolean, false) then assessment_date
                     else referral_date end) <= $to_date::date)
       and ($officer::varchar is null or officer = $officer::varchar)
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
       and ($area::varchar is null or offending_area = $area::varchar)
 ),
 

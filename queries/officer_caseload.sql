@@ -1,5 +1,6 @@
 -- one row per officer per status: referrals in the snapshot (the latest unless $snapshot_id).
--- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area
+-- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area, $scope_officers
+-- access: referrals
 with scoped as (
     select *
     from referrals
@@ -7,6 +8,8 @@ with scoped as (
       and ($from_date::date is null or referral_date >= $from_date::date)
       and ($to_date::date is null or referral_date <= $to_date::date)
       and ($officer::varchar is null or officer = $officer::varchar)
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
       and ($area::varchar is null or offending_area = $area::varchar)
 ),
 

@@ -1,13 +1,16 @@
 -- one row per UK financial year (April-March) from the first referral in scope to the as-at date:
 -- rehab entrants (by admission date) and 12-week completions (by exit date, reason Completed).
--- params: $snapshot_id, $officer, $area
+-- params: $snapshot_id, $officer, $area, $scope_officers
 -- A year is complete once the snapshot's as-at date has reached its 31 March; the covered
 -- dates say how much of a year the programme (or the scope) was actually running.
+-- access: referrals
 with scoped as (
     select *
     from referrals
     where snapshot_id = $snapshot_id
       and ($officer::varchar is null or officer = $officer::varchar)
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
       and ($area::varchar is null or offending_area = $area::varchar)
 ),
 

@@ -1,5 +1,6 @@
 -- one row per UK financial-year quarter (Q1 = April-June) per referral source: referrals.
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source
+-- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source, $scope_officers
+-- access: referrals
 with scoped as (
     select *,
         case when month(referral_date) >= 4 then year(referral_date)
@@ -9,6 +10,8 @@ with scoped as (
       and ($from_date::date is null or referral_date >= $from_date::date)
       and ($to_date::date is null or referral_date <= $to_date::date)
       and ($officer::varchar is null or officer = $officer::varchar)
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
       and ($area::varchar is null or offending_area = $area::varchar)
       and ($referral_source::varchar is null or referral_source = $referral_source::varchar)
 ),

@@ -1,4 +1,5 @@
 -- one row per tracker snapshot, newest first. params: none
+-- access: programme
 with final as (
     select
         upload_id as snapshot_id, as_at_date, file_name, row_count as referrals,

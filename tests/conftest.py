@@ -12,7 +12,35 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dashboard import service, store  # noqa: E402
+import datetime as dt  # noqa: E402
+
+from dashboard import auth, security, service, store  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def security_db(tmp_path, monkeypatch) -> Path:
+    """Each test gets its own users table and access log."""
+    path = tmp_path / "o2r-security.sqlite"
+    monkeypatch.setenv("O2R_SECURITY_DB", str(path))
+    return path
+
+
+def signed_in_demo(at, role: str = "admin"):
+    """An AppTest whose session is signed in with a demo account (demo data only)."""
+    at.session_state[auth.SESSION_KEY] = {
+        "name": auth.DEMO_VIEWERS[role].name, "demo": role, "via": "demo",
+        "last_activity": dt.datetime.now(dt.UTC)}
+    return at
+
+
+def signed_in_as(at, security_path: Path, name: str, role: str, officers=()):
+    """An AppTest signed in with a real local account, created here."""
+    if security.get_user(security_path, name) is None:
+        security.add_user(security_path, name, role, password="correct horse battery",
+                          officer_names=officers)
+    at.session_state[auth.SESSION_KEY] = {"name": name, "via": "local",
+                                          "last_activity": dt.datetime.now(dt.UTC)}
+    return at
 
 
 @pytest.fixture(scope="session")

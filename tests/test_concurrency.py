@@ -9,6 +9,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from conftest import signed_in_as
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
 
@@ -26,9 +28,10 @@ def caption(at: AppTest) -> str:
 
 
 def test_app_serves_during_cli_ingest_and_shows_new_data_on_refresh(demo_db, tmp_path,
-                                                                    monkeypatch):
+                                                                    monkeypatch, security_db):
     monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = signed_in_as(AppTest.from_file(APP, default_timeout=60), security_db, "Test admin",
+                      "admin").run()
     assert "as at 31/07/2022" in caption(at)
 
     tracker = tmp_path / "tracker_august.csv"
@@ -52,9 +55,10 @@ def test_app_serves_during_cli_ingest_and_shows_new_data_on_refresh(demo_db, tmp
     assert "60000 referrals" in caption(at)
 
 
-def test_cli_query_while_app_holds_the_database(demo_db, monkeypatch):
+def test_cli_query_while_app_holds_the_database(demo_db, monkeypatch, security_db):
     monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = signed_in_as(AppTest.from_file(APP, default_timeout=60), security_db, "Test admin",
+                      "admin").run()
     caption(at)
     result = subprocess.run(
         [sys.executable, "-m", "dashboard", "query", "officer_caseload", "--format", "json",

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import signed_in_demo
+
+from dashboard.access import COMMAND_LINE
 from dashboard import cost_model, queries
 from dashboard.cost_model import Assumptions, goods_not_stolen
 
@@ -80,7 +83,7 @@ def test_chart_validates_against_vega_lite(assumptions):
 
 
 def test_people_rehabilitated_per_financial_year(demo_con):
-    per_year = queries.run(demo_con, "people_rehabilitated")
+    per_year = queries.run(demo_con, COMMAND_LINE, "people_rehabilitated")
     counts = per_year[["financial_year", "is_complete_year", "n_rehab_entrants",
                        "n_completions"]]
     # Demo data as at 31/07/2022: referrals from June 2021, 2022/23 only four months old.
@@ -97,7 +100,7 @@ def test_people_rehabilitated_per_financial_year(demo_con):
 
 
 def test_people_per_year_uses_complete_years_and_says_which(demo_con):
-    per_year = queries.run(demo_con, "people_rehabilitated")
+    per_year = queries.run(demo_con, COMMAND_LINE, "people_rehabilitated")
     people, how = cost_model.people_per_year_from_data(per_year, "n_completions")
     assert people == 3
     assert "2021/22" in how and "2022/23" not in how
@@ -105,11 +108,11 @@ def test_people_per_year_uses_complete_years_and_says_which(demo_con):
 
 
 def test_people_per_year_annualises_when_no_year_is_complete(demo_con):
-    first = queries.run(demo_con, "people_rehabilitated", snapshot_id=1)  # as at 30/09/2021
+    first = queries.run(demo_con, COMMAND_LINE, "people_rehabilitated", snapshot_id=1)  # as at 30/09/2021
     people, how = cost_model.people_per_year_from_data(first, "n_rehab_entrants")
     assert people == pytest.approx(11 * 365.25 / 112)
     assert "No complete financial year" in how
-    empty = queries.run(demo_con, "people_rehabilitated", officer="Nobody at all")
+    empty = queries.run(demo_con, COMMAND_LINE, "people_rehabilitated", officer="Nobody at all")
     assert cost_model.people_per_year_from_data(empty, "n_completions")[0] == 0
 
 
@@ -123,7 +126,7 @@ def page_text(at: AppTest) -> str:
 
 def test_page_shows_the_evaluations_figures_and_follows_its_inputs(demo_db, monkeypatch):
     monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = signed_in_demo(AppTest.from_file(APP, default_timeout=60))
     at.run()
     at.switch_page("../pages/cost_savings.py")
     at.run()

@@ -10,6 +10,10 @@ import pytest
 import xlsxwriter
 from streamlit.testing.v1 import AppTest
 
+from conftest import signed_in_as
+
+from dashboard.access import COMMAND_LINE
+from dashboard import security
 from dashboard import queries, service, store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +40,15 @@ def _no_site_settings(monkeypatch):
 @pytest.fixture
 def page(demo_db, monkeypatch) -> AppTest:
     monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = signed_in_as(AppTest.from_file(APP, default_timeout=60), security_path(), "Test admin",
+                      "admin").run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at
+
+
+def security_path():
+    return security.security_db_path()
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
@@ -73,7 +82,7 @@ def test_page_renders_and_lists_the_data_quality_issues(page):
 
 
 def test_valid_tracker_is_checked_then_stored(page, demo_db):
-    # AppTest's st.user is {"email": "test@example.com"}: the uploader is recorded by email.
+    # The uploader is recorded by the signed-in account's name.
     upload(page, "tracker_august.csv", GOOD_TRACKER)
     assert "storing it adds a tracker snapshot of 2 referrals" in page.success[0].value
     assert not page.error
@@ -98,7 +107,7 @@ def test_valid_tracker_is_checked_then_stored(page, demo_db):
     try:
         assert con.execute("select kind, file_name, row_count, as_at_date, uploaded_by "
                            "from uploads where upload_id = 7").fetchall() == [
-            ("tracker", "tracker_august.csv", 2, dt.date.today(), "test@example.com")]
+            ("tracker", "tracker_august.csv", 2, dt.date.today(), "Test admin")]
     finally:
         con.close()
 
@@ -125,7 +134,7 @@ def test_png_renamed_csv_is_refused_clearly(page, demo_db):
     before = demo_db.read_bytes()
     upload(page, "photo.csv", PNG)
     assert page.error[0].value == "This file could not be used, so nothing was stored."
-    assert [t.value for t in page.text] == [
+    assert [t.value for t in page.main.text] == [
         "photo.csv is a PNG image, not a spreadsheet. Upload the tracker or Connect export as "
         ".xlsx or .csv."]
     assert demo_db.read_bytes() == before
@@ -197,7 +206,7 @@ def test_data_quality_finds_each_kind_of_issue_once(tmp_path):
                          as_at=dt.date(2022, 7, 31), use_column_map=False)
     con = store.connect_read_only(db)
     try:
-        found = queries.run(con, "data_quality")
+        found = queries.run(con, COMMAND_LINE, "data_quality")
     finally:
         con.close()
     assert sorted(zip(found["nominal_id"], found["issue"], found["detail"], strict=True)) == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dashboard.access import COMMAND_LINE
 from dashboard import queries
 
 TABLE_1 = {
@@ -43,7 +44,7 @@ def as_dict(frame, *keys):
 
 
 def test_table_1_referrals_by_officer_and_status(demo_con):
-    caseload = queries.run(demo_con, "officer_caseload")
+    caseload = queries.run(demo_con, COMMAND_LINE, "officer_caseload")
     assert as_dict(caseload, "officer", "status") == TABLE_1
     by_status = caseload.groupby("status")["referrals"].sum().to_dict()
     assert by_status == {"Referral/Waiting": 46, "Active": 33, "Inactive": 16,
@@ -52,19 +53,19 @@ def test_table_1_referrals_by_officer_and_status(demo_con):
 
 
 def test_figure_3_client_journey_of_the_first_60_assessed(demo_con):
-    flow = queries.run(demo_con, "journey_flow", **FIGURE_3_PERIOD)
+    flow = queries.run(demo_con, COMMAND_LINE, "journey_flow", **FIGURE_3_PERIOD)
     assert as_dict(flow, "source", "target") == FIGURE_3
     assert "Preparing for rehab" not in set(flow["target"])
 
 
 def test_figure_3_rehab_placements(demo_con):
-    placements = queries.run(demo_con, "rehab_placements")
+    placements = queries.run(demo_con, COMMAND_LINE, "rehab_placements")
     assert as_dict(placements, "rehab_facility") == {
         ("Seasons",): 14, ("Livingstone House",): 12, ("Changes UK",): 1}
 
 
 def test_referral_sources_among_the_60_led_by_outreach_and_retail_then_npts(demo_con):
-    sources = queries.run(demo_con, "referral_sources", assessed_only=True, **FIGURE_3_PERIOD)
+    sources = queries.run(demo_con, COMMAND_LINE, "referral_sources", assessed_only=True, **FIGURE_3_PERIOD)
     totals = sources.groupby("referral_source")["referrals"].sum().sort_values(ascending=False)
     assert totals.sum() == 60
     assert totals.iloc[:2].to_dict() == {"O2R officer outreach": 16, "Retail business": 16}
@@ -75,12 +76,12 @@ def test_referral_sources_among_the_60_led_by_outreach_and_retail_then_npts(demo
 
 
 def test_top_three_offending_areas_and_city_centre_progresses_less(demo_con):
-    areas = queries.run(demo_con, "offending_areas", assessed_only=True, **FIGURE_3_PERIOD)
+    areas = queries.run(demo_con, COMMAND_LINE, "offending_areas", assessed_only=True, **FIGURE_3_PERIOD)
     assert list(areas["offending_area"][:3]) == ["City Centre", "Sutton Coldfield", "Erdington"]
     assert areas["referrals"].iloc[2] > areas["referrals"].iloc[3]
     rehab = {}
     for _, row in areas.iterrows():
-        flow = queries.run(demo_con, "journey_flow", area=row["offending_area"],
+        flow = queries.run(demo_con, COMMAND_LINE, "journey_flow", area=row["offending_area"],
                            **FIGURE_3_PERIOD)
         entered = flow[flow["target"] == "Residential rehab"]["referrals"].sum()
         rehab[row["offending_area"]] = (entered, row["referrals"])
@@ -91,14 +92,14 @@ def test_top_three_offending_areas_and_city_centre_progresses_less(demo_con):
 
 
 def test_pre_admission_course_since_january_2022(demo_con):
-    course = queries.run(demo_con, "pre_admission_course", from_date=dt.date(2022, 1, 1))
+    course = queries.run(demo_con, COMMAND_LINE, "pre_admission_course", from_date=dt.date(2022, 1, 1))
     assert course.to_dict("records") == [{"attendees": 23, "admitted_after_course": 8}]
 
 
 def test_earlier_snapshot_is_still_reproducible(demo_con):
-    snapshots = queries.run(demo_con, "snapshots")
+    snapshots = queries.run(demo_con, COMMAND_LINE, "snapshots")
     assert list(snapshots["as_at_date"].astype(str)) == [
         "2022-07-31", "2022-06-30", "2022-03-31", "2021-12-31", "2021-09-30"]
     june = int(snapshots.loc[snapshots["as_at_date"].astype(str) == "2022-06-30",
                              "snapshot_id"].iloc[0])
-    assert queries.run(demo_con, "officer_caseload", snapshot_id=june)["referrals"].sum() == 121
+    assert queries.run(demo_con, COMMAND_LINE, "officer_caseload", snapshot_id=june)["referrals"].sum() == 121

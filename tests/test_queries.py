@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from dashboard.access import COMMAND_LINE
 from dashboard import queries
 from dashboard.config import QUERIES_DIR
 
@@ -37,12 +38,12 @@ def test_query_file_opens_with_grain_and_parameters(name):
 
 @pytest.mark.parametrize("name", ALL)
 def test_query_runs_with_and_without_filters(demo_con, name):
-    everything = queries.run(demo_con, name)
+    everything = queries.run(demo_con, COMMAND_LINE, name)
     assert not everything.empty
     filters = {"from_date": dt.date(2022, 1, 1), "to_date": dt.date(2022, 3, 31),
                "officer": "Officer 1", "area": "City Centre"}
     taken = {k: v for k, v in filters.items() if k in queries.parameters(name)}
-    narrowed = queries.run(demo_con, name, **taken)
+    narrowed = queries.run(demo_con, COMMAND_LINE, name, **taken)
     if "referrals" in everything and taken:
         assert narrowed["referrals"].sum() <= everything["referrals"].sum()
     if name in GRAIN:
@@ -51,19 +52,19 @@ def test_query_runs_with_and_without_filters(demo_con, name):
 
 @pytest.mark.parametrize("name", [n for n in ALL if "officer" in queries.parameters(n)])
 def test_filter_matching_nothing_gives_an_empty_result(demo_con, name):
-    result = queries.run(demo_con, name, officer="Nobody at all")
+    result = queries.run(demo_con, COMMAND_LINE, name, officer="Nobody at all")
     assert result.empty or result.select_dtypes("number").fillna(0).sum().sum() == 0
 
 
 def test_unknown_parameter_and_query_are_refused(demo_con):
     with pytest.raises(TypeError):
-        queries.run(demo_con, "officer_caseload", offcer="Officer 1")
+        queries.run(demo_con, COMMAND_LINE, "officer_caseload", offcer="Officer 1")
     with pytest.raises(queries.UnknownQuery):
-        queries.run(demo_con, "no_such_query")
+        queries.run(demo_con, COMMAND_LINE, "no_such_query")
 
 
 def test_journey_totals_balance(demo_con):
-    flow = queries.run(demo_con, "journey_flow")
+    flow = queries.run(demo_con, COMMAND_LINE, "journey_flow")
     into = flow.groupby("target")["referrals"].sum()
     out_of = flow.groupby("source")["referrals"].sum()
     for node, outgoing in out_of.items():

@@ -1,0 +1,96 @@
+"""Sign-in for the app: single sign-on (st.login) or local accounts, and the demo accounts.
+
+Whoever is signed in, their role and officer names are re-read from the users table on every
+rerun, so revoking an account takes effect on that person's next click.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import security
+from dashboard.access import Viewer
+
+SESSION_KEY = "signed_in"
+DEMO_VIEWERS = {
+    "steering": Viewer("Demo steering-group member", "steering", is_demo=True),
+    "officer": Viewer("Demo officer (Officer 1)", "officer", ("Officer 1",), is_demo=True),
+    "scrutiny": Viewer("Demo scrutiny-panel member", "scrutiny", is_demo=True),
+    "admin": Viewer("Demo administrator", "admin", is_demo=True),
+}
+
+
+def single_sign_on_configured() -> bool:
+    """True when .streamlit/secrets.toml has an [auth] section for st.login."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError):
+        return False
+    except Exception:  # st.secrets raises its own parse errors for a damaged file
+        return False
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def current_viewer(demo_allowed: bool) -> Viewer | None:
+    """The signed-in viewer, or None (with the reason in session state for the sign-in page)."""
+    session = st.session_state.get(SESSION_KEY)
+    if session is None and single_sign_on_configured() and st.user.get("is_logged_in"):
+        session = {"name": st.user.get("email"), "via": "sso", "last_activity": now()}
+        st.session_state[SESSION_KEY] = session
+        security.log_event(security.security_db_path(), session["name"], None, "sign-in",
+                           outcome="ok", detail="single sign-on")
+    if session is None:
+        return None
+    if security.session_expired(session["last_activity"], now()):
+        sign_out("Your session ended after a period of inactivity: please sign in again.")
+        return None
+    if session.get("demo"):
+        if not demo_allowed:
+            sign_out("Demo accounts work only while the dashboard holds demo data.")
+            return None
+        viewer = DEMO_VIEWERS[session["demo"]]
+    else:
+        user = security.get_user(security.security_db_path(), session["name"])
+        if user is None or not user.active:
+            sign_out("Your account is not active: ask an administrator.")
+            return None
+        viewer = Viewer(user.name, user.role, tuple(user.officer_names))
+    session["last_activity"] = now()
+    return viewer
+
+
+def sign_in_local(name: str, password: str) -> str | None:
+    """Signs in with a local account; returns the reason on failure."""
+    result = security.sign_in(security.security_db_path(), name, password)
+    if not result.ok:
+        return {"locked": "Too many failed attempts: this account is locked for "
+                          f"{security.lockout_minutes()} minutes.",
+                "revoked": "This account is not active: ask an administrator."
+                }.get(result.reason, "Wrong name or password.")
+    st.session_state[SESSION_KEY] = {"name": result.user.name, "via": "local",
+                                     "last_activity": now()}
+    return None
+
+
+def sign_in_demo(role: str) -> None:
+    viewer = DEMO_VIEWERS[role]
+    security.log_event(security.security_db_path(), viewer.name, role, "sign-in",
+                       outcome="ok", detail="demo account")
+    st.session_state[SESSION_KEY] = {"name": viewer.name, "demo": role, "via": "demo",
+                                     "last_activity": now()}
+
+
+def sign_out(message: str | None = None) -> None:
+    session = st.session_state.pop(SESSION_KEY, None)
+    if session:
+        security.log_event(security.security_db_path(), session["name"], None, "sign-out",
+                           outcome="ok", detail=message)
+    if message:
+        st.session_state["sign_in_message"] = message
+    if session and session.get("via") == "sso":
+        st.logout()

@@ -1,0 +1,439 @@
+"""Users and the append-only access log, kept in a SQLite file beside the data.
+
+Why SQLite and not the DuckDB data file: the data file is only ever replaced whole on upload
+(copy-on-write) and DuckDB allows one writing process, while the access log is written on every
+page view by many Streamlit server threads and by the command line at once. SQLite in WAL mode
+with a busy timeout lets all of them append safely, and survives the data file being replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from dashboard import config
+
+ROLES = ("officer", "steering", "scrutiny", "admin")
+LOCKOUT_ATTEMPTS = 5
+LOCKOUT_MINUTES = 15
+SESSION_IDLE_MINUTES = 30
+MIN_PASSWORD_LENGTH = 8
+BUSY_TIMEOUT_MS = 10_000
+SCHEMA_VERSION = 1
+COMMAND_LINE = "command line"
+SIGN_IN_REASONS = ("ok", "wrong name or password", "locked", "revoked")
+
+SETTINGS_HELP = {
+    "O2R_SECURITY_DB": "path of the SQLite file of users and the access log "
+    "(default: data/o2r-security.sqlite)",
+    "O2R_LOCKOUT_ATTEMPTS": "failed sign-ins in a row that lock a name "
+    f"(default: {LOCKOUT_ATTEMPTS})",
+    "O2R_LOCKOUT_MINUTES": "how long a lock lasts after the last failure "
+    f"(default: {LOCKOUT_MINUTES})",
+    "O2R_SESSION_IDLE_MINUTES": "minutes of inactivity that end a session "
+    f"(default: {SESSION_IDLE_MINUTES})",
+}
+
+SCHEMA = f"""
+create table if not exists users (
+    name text primary key collate nocase,
+    role text not null check (role in ({", ".join(f"'{role}'" for role in ROLES)})),
+    password_hash text,
+    email text unique collate nocase,
+    active integer not null default 1,
+    created_at text,
+    updated_at text
+);
+create table if not exists user_officers (
+    name text references users(name),
+    officer_name text,
+    primary key (name, officer_name)
+);
+create table if not exists access_log (
+    id integer primary key autoincrement,
+    at text not null,
+    who text not null,
+    role text,
+    action text not null,
+    target text,
+    filters text,
+    outcome text,
+    detail text
+);
+create index if not exists access_log_by_who on access_log (lower(who), action, at);
+create index if not exists access_log_by_at on access_log (at);
+create trigger if not exists access_log_no_update before update on access_log
+begin
+    select raise(abort, 'access_log is append-only');
+end;
+create trigger if not exists access_log_no_delete before delete on access_log
+begin
+    select raise(abort, 'access_log is append-only');
+end;
+pragma user_version = {SCHEMA_VERSION};
+"""
+
+USER_COLUMNS = "name, role, email, active"
+
+
+class AccessLogError(RuntimeError):
+    """The access log could not be written: the view or change must not go ahead."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    officer_names: tuple[str, ...]
+    email: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    ok: bool
+    user: User | None
+    reason: str
+
+
+def security_db_path(override: str | os.PathLike | None = None) -> Path:
+    """The security file: an explicit path, else $O2R_SECURITY_DB, else data/o2r-security.sqlite."""
+    chosen = (override or os.environ.get("O2R_SECURITY_DB")
+              or config.ROOT / "data" / "o2r-security.sqlite")
+    return Path(chosen).expanduser().resolve()
+
+
+def positive_int_setting(variable: str, default: int) -> int:
+    """An environment setting that must be a whole number above zero; a typo fails loudly."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{variable}={text!r}: it must be a whole number above zero")
+    return int(text)
+
+
+def lockout_attempts() -> int:
+    """How many failed sign-ins in a row lock a name."""
+    return positive_int_setting("O2R_LOCKOUT_ATTEMPTS", LOCKOUT_ATTEMPTS)
+
+
+def lockout_minutes() -> int:
+    """How long, after the last failure, a locked name stays locked."""
+    return positive_int_setting("O2R_LOCKOUT_MINUTES", LOCKOUT_MINUTES)
+
+
+def session_idle_minutes() -> int:
+    """How many idle minutes end a session."""
+    return positive_int_setting("O2R_SESSION_IDLE_MINUTES", SESSION_IDLE_MINUTES)
+
+
+def connect(path: str | os.PathLike) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), with the schema in place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Password hashes and who-saw-what: readable by the server's account only. SQLite gives
+    # the -wal and -shm files the same permissions as the database file.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        con.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+        con.execute("pragma journal_mode = wal")
+        con.execute("pragma synchronous = full")  # an audit record survives a power cut
+        con.execute("pragma foreign_keys = on")
+        if con.execute("pragma user_version").fetchone()[0] < SCHEMA_VERSION:
+            con.executescript(f"begin immediate; {SCHEMA} commit;")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+@contextmanager
+def transaction(path: str | os.PathLike) -> Iterator[sqlite3.Connection]:
+    """A write transaction: the lock is taken at the start, so reads inside it stay true."""
+    with closing(connect(path)) as con:
+        con.execute("begin immediate")
+        try:
+            yield con
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
+
+
+def utc_text(moment: dt.datetime | None = None) -> str:
+    """A moment as fixed-width UTC ISO text, so text order is time order. Naive means local."""
+    moment = moment or dt.datetime.now(dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def append_log(con: sqlite3.Connection, at: str, who: str, role: str | None, action: str,
+               target: str | None = None, filters: object = None, outcome: str | None = "ok",
+               detail: str | None = None) -> None:
+    filters_json = None if filters is None else json.dumps(filters, default=str, sort_keys=True)
+    con.execute("insert into access_log (at, who, role, action, target, filters, outcome, "
+                "detail) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                (at, who, role, action, target, filters_json, outcome, detail))
+
+
+def log_event(path: str | os.PathLike, who: str, role: str | None, action: str,
+              target: str | None = None, filters: object = None, outcome: str | None = "ok",
+              detail: str | None = None) -> None:
+    """Appends one entry to the access log; raises AccessLogError if it could not be written."""
+    try:
+        with transaction(path) as con:
+            append_log(con, utc_text(), who, role, action, target, filters, outcome, detail)
+    except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
+        raise AccessLogError(f"The access log could not be written ({exc}); nothing was "
+                             "shown.") from exc
+
+
+def read_log(path: str | os.PathLike, who: str | None = None, action: str | None = None,
+             since: dt.datetime | dt.date | None = None,
+             until: dt.datetime | dt.date | None = None, limit: int = 10000) -> pd.DataFrame:
+    """Log entries, newest first. `who` ignores case; since is inclusive, until exclusive; a
+    date (not a datetime) means that whole day in UTC."""
+    where, params = [], []
+    if who is not None:
+        where.append("lower(who) = lower(?)")
+        params.append(who)
+    if action is not None:
+        where.append("action = ?")
+        params.append(action)
+    if since is not None:
+        where.append("at >= ?")
+        params.append(bound_text(since, day_end=False))
+    if until is not None:
+        where.append("at < ?")
+        params.append(bound_text(until, day_end=True))
+    sql = ("select id, at, who, role, action, target, filters, outcome, detail from access_log"
+           + (" where " + " and ".join(where) if where else "")
+           + " order by at desc, id desc limit ?")
+    with closing(connect(path)) as con:
+        rows = con.execute(sql, [*params, int(limit)]).fetchall()
+    frame = pd.DataFrame(rows, columns=["id", "at", "who", "role", "action", "target",
+                                        "filters", "outcome", "detail"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
+    return frame
+
+
+def bound_text(moment: dt.datetime | dt.date, day_end: bool) -> str:
+    if not isinstance(moment, dt.datetime):
+        moment = dt.datetime.combine(moment + dt.timedelta(days=int(day_end)), dt.time(),
+                                     tzinfo=dt.timezone.utc)
+    return utc_text(moment)
+
+
+def session_expired(last_activity: dt.datetime, now: dt.datetime | None = None) -> bool:
+    """True when the session has been idle for session_idle_minutes() or more."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    idle = now.astimezone(dt.timezone.utc) - last_activity.astimezone(dt.timezone.utc)
+    return idle >= dt.timedelta(minutes=session_idle_minutes())
+
+
+# Users -------------------------------------------------------------------------------------
+
+@cache
+def hasher() -> PasswordHasher:
+    return PasswordHasher()
+
+
+@cache
+def dummy_hash() -> str:
+    """A hash no password matches, verified for unknown names so they take as long as known."""
+    return hasher().hash(os.urandom(32).hex())
+
+
+def hash_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"A password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return hasher().hash(password)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    try:
+        return hasher().verify(password_hash or dummy_hash(), password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def clean_user(name: str, role: str, officer_names: Sequence[str],
+               email: str | None) -> tuple[str, tuple[str, ...], str | None]:
+    """The stripped name, officer names and email, or ValueError saying what is wrong."""
+    name = (name or "").strip()
+    if not name:
+        raise ValueError("A user needs a name")
+    if role not in ROLES:
+        raise ValueError(f"Unknown role {role!r}; roles are {', '.join(ROLES)}")
+    if isinstance(officer_names, str):
+        officer_names = [officer_names]
+    officers = tuple(dict.fromkeys(o.strip() for o in officer_names if o and o.strip()))
+    if role == "officer" and not officers:
+        raise ValueError(f"Officer {name!r} needs at least one officer name: the name(s) the "
+                         "tracker uses for them, e.g. --officer \"Officer 1\"")
+    if role != "officer" and officers:
+        raise ValueError(f"Only officers have officer names; {name!r} is {role}")
+    email = (email or "").strip() or None
+    if email is not None and ("@" not in email or any(c.isspace() for c in email)):
+        raise ValueError(f"{email!r} is not an email address")
+    return name, officers, email
+
+
+def actor_role(con: sqlite3.Connection, actor: str) -> str | None:
+    row = con.execute("select role from users where name = ?", (actor,)).fetchone()
+    return row[0] if row else None
+
+
+def find_user(con: sqlite3.Connection, name_or_email: str) -> tuple[User, str | None] | None:
+    """The user and their password hash; a name match wins over an email match."""
+    key = (name_or_email or "").strip()
+    row = con.execute(
+        f"select {USER_COLUMNS}, password_hash from users where name = ? or email = ? "
+        "order by name = ? desc limit 1", (key, key, key)).fetchone()
+    if row is None:
+        return None
+    officers = tuple(o for (o,) in con.execute(
+        "select officer_name from user_officers where name = ? order by rowid", (row[0],)))
+    return User(row[0], row[1], officers, row[2], bool(row[3])), row[4]
+
+
+def add_user(path: str | os.PathLike, name: str, role: str, password: str | None = None,
+             officer_names: Sequence[str] = (), email: str | None = None, *,
+             actor: str = COMMAND_LINE) -> User:
+    """Creates a user and returns it. No password means single sign-on only."""
+    name, officers, email = clean_user(name, role, officer_names, email)
+    password_hash = None if password is None else hash_password(password)
+    now = utc_text()
+    with transaction(path) as con:
+        for key in filter(None, (name, email)):
+            if find_user(con, key) is not None:
+                raise ValueError(f"There is already a user with the name or email {key!r}")
+        con.execute("insert into users (name, role, password_hash, email, active, created_at, "
+                    "updated_at) values (?, ?, ?, ?, 1, ?, ?)",
+                    (name, role, password_hash, email, now, now))
+        con.executemany("insert into user_officers (name, officer_name) values (?, ?)",
+                        [(name, officer) for officer in officers])
+        append_log(con, now, actor, actor_role(con, actor), "user-add", target=name,
+                   detail=f"role {role}; " + ("password" if password_hash else "single sign-on")
+                   + (f"; officer names {', '.join(officers)}" if officers else ""))
+        return find_user(con, name)[0]
+
+
+def existing_name(con: sqlite3.Connection, name: str) -> str:
+    found = find_user(con, name)
+    if found is None:
+        raise ValueError(f"There is no user {name!r}")
+    return found[0].name
+
+
+def set_password(path: str | os.PathLike, name: str, password: str, *,
+                 actor: str = COMMAND_LINE) -> None:
+    """Replaces a user's password."""
+    password_hash = hash_password(password)
+    now = utc_text()
+    with transaction(path) as con:
+        name = existing_name(con, name)
+        con.execute("update users set password_hash = ?, updated_at = ? where name = ?",
+                    (password_hash, now, name))
+        append_log(con, now, actor, actor_role(con, actor), "user-set-password", target=name)
+
+
+def revoke_user(path: str | os.PathLike, name: str, *, actor: str = COMMAND_LINE) -> None:
+    """Deactivates a user; the row stays so the access log still names them."""
+    now = utc_text()
+    with transaction(path) as con:
+        name = existing_name(con, name)
+        con.execute("update users set active = 0, updated_at = ? where name = ?", (now, name))
+        append_log(con, now, actor, actor_role(con, actor), "user-revoke", target=name)
+
+
+def get_user(path: str | os.PathLike, name_or_email: str) -> User | None:
+    """The user with this name or email (either case), or None. Not logged: called per rerun."""
+    with closing(connect(path)) as con:
+        found = find_user(con, name_or_email)
+    return found[0] if found else None
+
+
+def list_users(path: str | os.PathLike, *, actor: str = COMMAND_LINE) -> list[User]:
+    """Every user, revoked ones included, by name."""
+    with transaction(path) as con:
+        names = [n for (n,) in con.execute("select name from users order by name collate nocase")]
+        users = [find_user(con, n)[0] for n in names]
+        append_log(con, utc_text(), actor, actor_role(con, actor), "user-list")
+    return users
+
+
+# Signing in --------------------------------------------------------------------------------
+
+def locked(con: sqlite3.Connection, key: str, now: dt.datetime) -> bool:
+    """True after lockout_attempts() failures in a row within lockout_minutes() of each other,
+    until lockout_minutes() have passed since the last. Attempts refused as locked don't count,
+    so a lock cannot be extended by hammering it."""
+    attempts, window = lockout_attempts(), dt.timedelta(minutes=lockout_minutes())
+    rows = con.execute(
+        "select at, outcome from access_log where lower(who) = lower(?) and action = 'sign-in' "
+        "and outcome in ('ok', 'failed') order by at desc, id desc limit ?",
+        (key, attempts)).fetchall()
+    if len(rows) < attempts or any(outcome != "failed" for _, outcome in rows):
+        return False
+    last, first = (dt.datetime.fromisoformat(rows[i][0]) for i in (0, -1))
+    return last - first <= window and now - last < window
+
+
+def sign_in(path: str | os.PathLike, name: str, password: str,
+            now: dt.datetime | None = None) -> SignInResult:
+    """Checks a name (or email) and password; every attempt is logged. Never says whether a
+    name exists: unknown names cost the same hash check and lock out the same way."""
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    with closing(connect(path)) as con:
+        found = find_user(con, name)
+        key = found[0].name if found else (name or "").strip()[:254]
+        if locked(con, key, now):  # skip the costly hash check while locked
+            return record_sign_in(path, key, found, "locked", now)
+    user, password_hash = found or (None, None)
+    matches = password_matches(password_hash, password or "")
+    if not matches:
+        return record_sign_in(path, key, found, "wrong name or password", now,
+                              "wrong password" if password_hash else
+                              "no password (single sign-on only)" if found else "unknown name")
+    if not user.active:
+        return record_sign_in(path, key, found, "revoked", now)
+    return record_sign_in(path, key, found, "ok", now, new_hash=rehashed(password_hash, password))
+
+
+def rehashed(password_hash: str, password: str) -> str | None:
+    """A fresh hash if the stored one used weaker settings than today's."""
+    return hasher().hash(password) if hasher().check_needs_rehash(password_hash) else None
+
+
+def record_sign_in(path: str | os.PathLike, key: str, found: tuple[User, str | None] | None,
+                   reason: str, now: dt.datetime, detail: str | None = None,
+                   new_hash: str | None = None) -> SignInResult:
+    """Logs the attempt and returns its result. The lock is checked again inside the write
+    transaction, so attempts made in parallel cannot get more than lockout_attempts() answers."""
+    user = found[0] if found else None
+    try:
+        with transaction(path) as con:
+            if reason != "locked" and locked(con, key, now):
+                reason, detail = "locked", None
+            outcome = {"ok": "ok", "locked": "locked"}.get(reason, "failed")
+            if new_hash and reason == "ok":
+                con.execute("update users set password_hash = ? where name = ?",
+                            (new_hash, user.name))
+            append_log(con, utc_text(now), key, user.role if user else None, "sign-in",
+                       outcome=outcome, detail=detail or (reason if reason != "ok" else None))
+    except sqlite3.Error as exc:
+        raise AccessLogError(f"The sign-in could not be logged ({exc}); try again.") from exc
+    return SignInResult(reason == "ok", user if reason == "ok" else None, reason)

@@ -1,0 +1,21 @@
+"""Referrals: one row per referral with its dates and stage (person-level; every view logged)."""
+
+import streamlit as st
+
+from dashboard import data_access, filters, layout
+
+chosen = filters.current()
+viewer = data_access.current_viewer()
+st.title("My referrals" if viewer.role == "officer" else "Referral list")
+st.caption("One row per referral in the latest snapshot, to reconcile with your own records "
+           f"({chosen.describe()}). Each view of this list is recorded in the access log.")
+referrals = data_access.run("referral_list", **chosen.params(
+    "from_date", "to_date", "officer", "area", "referral_source"))
+if referrals.empty:
+    st.info("No referrals match these filters.")
+    st.stop()
+st.dataframe(referrals, hide_index=True, width="stretch", column_config={
+    column: st.column_config.DateColumn(column.replace("_", " ").capitalize(),
+                                        format="DD/MM/YYYY")
+    for column in referrals.columns if column.endswith("_date")})
+layout.csv_download(referrals, "referral_list")

@@ -1,0 +1,39 @@
+"""Sign in: single sign-on, a local account, or (on demo data only) a demo account."""
+
+import streamlit as st
+
+from dashboard import auth, data_access
+
+st.title("Offender to Rehab dashboard")
+message = st.session_state.pop("sign_in_message", None)
+if message:
+    st.info(message)
+
+if auth.single_sign_on_configured():
+    st.subheader("Sign in with your force account")
+    if st.button("Sign in", type="primary", key="sso_sign_in"):
+        st.login()
+    st.divider()
+
+st.subheader("Sign in with a dashboard account")
+with st.form("local_sign_in"):
+    name = st.text_input("Name", key="sign_in_name")
+    password = st.text_input("Password", type="password", key="sign_in_password")
+    submitted = st.form_submit_button("Sign in")
+if submitted:
+    problem = auth.sign_in_local(name.strip(), password)
+    if problem:
+        st.error(problem)
+    else:
+        st.rerun()
+
+if data_access.demo_only():
+    st.divider()
+    st.subheader("Or try it with a demo account")
+    st.warning("This dashboard holds only SYNTHETIC demo data, made to match the 2022 "
+               "evaluation's published figures. No real person's data is shown.", icon="⚠️")
+    columns = st.columns(len(auth.DEMO_VIEWERS))
+    for column, (role, viewer) in zip(columns, auth.DEMO_VIEWERS.items(), strict=True):
+        if column.button(viewer.name, key=f"demo_{role}", width="stretch"):
+            auth.sign_in_demo(role)
+            st.rerun()

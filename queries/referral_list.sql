@@ -1,0 +1,37 @@
+-- one row per referral (person-level: nominal IDs) in the latest snapshot, with its dates,
+-- furthest stage reached and status, for reconciling with an officer's own records.
+-- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area,
+-- $referral_source, $scope_officers
+-- access: person
+with scoped as (
+    select *
+    from referrals
+    where snapshot_id = $snapshot_id
+      and ($from_date::date is null or referral_date >= $from_date::date)
+      and ($to_date::date is null or referral_date <= $to_date::date)
+      and ($officer::varchar is null or officer = $officer::varchar)
+      and ($scope_officers::varchar[] is null
+           or list_contains($scope_officers::varchar[], officer))
+      and ($area::varchar is null or offending_area = $area::varchar)
+      and ($referral_source::varchar is null or referral_source = $referral_source::varchar)
+),
+
+final as (
+    select
+        nominal_id, officer, referral_date, referral_source, offending_area, status,
+        case
+            when rehab_exit_reason = 'Completed' then 'Completed 12 weeks'
+            when rehab_exit_date is not null then 'Left rehab early'
+            when rehab_admission_date is not null then 'In rehab'
+            when pre_admission_start_date is not null then 'Pre-admission course'
+            when assessment_date is not null then 'Assessed'
+            when first_contact_date is not null then 'Contacted'
+            else 'Referred'
+        end as stage,
+        first_contact_date, assessment_date, pre_admission_start_date,
+        rehab_admission_date, rehab_facility, rehab_exit_date, rehab_exit_reason, outcome
+    from scoped
+)
+
+select * from final
+order by referral_date desc, nominal_id

@@ -1,0 +1,293 @@
+"""Who sees what: officers only their own referrals, the scrutiny panel no person and no small
+count, administration for admins; through every page, filter, URL, download and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import signed_in_as, signed_in_demo
+from dashboard import access, exports, queries, security, store
+from dashboard.access import COMMAND_LINE, AccessDenied, Viewer
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+OFFICER_1 = Viewer("PC One", "officer", ("Officer 1",))
+UNMAPPED = Viewer("PC Nobody", "officer", ())
+SCRUTINY = Viewer("Panel member", "scrutiny")
+STEERING = Viewer("Steering member", "steering")
+SCOPED = [n for n in queries.names() if queries.access_level(n) in ("referrals", "person")]
+COMMON_PAGES = ["overview.py", "referral_sources.py", "offending_areas.py",
+                "officer_caseloads.py", "journey_flow.py", "cost_savings.py", "methodology.py"]
+
+
+@pytest.fixture
+def officer_1_nominals(demo_con) -> set[str]:
+    rows = queries.run(demo_con, COMMAND_LINE, "referral_list", officer="Officer 1")
+    return set(rows["nominal_id"])
+
+
+# --- the rule, at the one place every query passes through --------------------------------
+
+@pytest.mark.parametrize("name", [n for n in SCOPED if "officer" in queries.parameters(n)])
+def test_an_officer_sees_exactly_what_an_officer_filter_gives(demo_con, name):
+    mine = queries.run(demo_con, OFFICER_1, name)
+    filtered = queries.run(demo_con, COMMAND_LINE, name, officer="Officer 1")
+    pd.testing.assert_frame_equal(mine, filtered)
+
+
+@pytest.mark.parametrize("name", [n for n in SCOPED if "officer" in queries.parameters(n)])
+def test_an_officer_filtering_for_someone_else_gets_nothing(demo_con, name):
+    theirs = queries.run(demo_con, OFFICER_1, name, officer="Officer 2")
+    nobody = queries.run(demo_con, COMMAND_LINE, name, officer="Nobody at all")
+    pd.testing.assert_frame_equal(theirs, nobody)
+
+
+@pytest.mark.parametrize("name", SCOPED)
+def test_an_officer_with_no_tracker_name_sees_nothing(demo_con, name):
+    result = queries.run(demo_con, UNMAPPED, name)
+    counts = result.select_dtypes("number").drop(columns=["weeks", "days_q1", "days_median",
+                                                          "days_q3"], errors="ignore")
+    assert result.empty or counts.fillna(0).to_numpy().sum() == 0 or name == "filter_options"
+    if name == "filter_options":
+        assert set(result["field"]) <= {"first_referral_date", "last_referral_date"}
+
+
+def test_filter_options_offer_an_officer_only_their_own_name(demo_con):
+    options = queries.run(demo_con, OFFICER_1, "filter_options")
+    assert list(options.loc[options["field"] == "officer", "value"]) == ["Officer 1"]
+
+
+def test_callers_cannot_set_the_scope_themselves(demo_con):
+    with pytest.raises(AccessDenied):
+        queries.run(demo_con, OFFICER_1, "officer_caseload", scope_officers=["Officer 2"])
+
+
+@pytest.mark.parametrize("name", [n for n in queries.names()
+                                  if queries.access_level(n) in ("person", "admin")])
+def test_scrutiny_may_not_run_person_or_admin_queries(demo_con, name):
+    with pytest.raises(AccessDenied):
+        queries.run(demo_con, SCRUTINY, name)
+
+
+@pytest.mark.parametrize("name", [n for n in queries.names()
+                                  if queries.access_level(n) in ("programme", "referrals")])
+def test_scrutiny_results_hold_no_person_and_no_count_under_five(demo_con, name):
+    result = queries.run(demo_con, SCRUTINY, name)
+    assert "nominal_id" not in result.columns
+    for column in result.columns:
+        if access.COUNT_COLUMNS.match(column):
+            values = result[column].dropna()
+            assert not ((values > 0) & (values < 5)).any(), (name, column)
+
+
+def test_scrutiny_suppression_hides_small_counts_but_keeps_large_ones(demo_con):
+    exact = queries.run(demo_con, COMMAND_LINE, "officer_caseload")
+    shown = queries.run(demo_con, SCRUTINY, "officer_caseload")
+    small = exact["referrals"].between(1, 4)
+    assert small.any()
+    assert shown.loc[small, "referrals"].isna().all()
+    assert (shown.loc[~small, "referrals"] == exact.loc[~small, "referrals"]).all()
+
+
+def test_every_query_declares_its_access_level():
+    for name in queries.names():
+        assert queries.access_level(name) in access.LEVELS
+
+
+def test_admin_only_queries(demo_con):
+    with pytest.raises(AccessDenied):
+        queries.run(demo_con, STEERING, "uploads")
+    with pytest.raises(AccessDenied):
+        queries.run(demo_con, OFFICER_1, "uploads")
+
+
+# --- through the app -----------------------------------------------------------------------
+
+@pytest.fixture
+def app(demo_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    return AppTest.from_file(APP, default_timeout=90)
+
+
+def page_titles(at: AppTest) -> list[str]:
+    return [t.value for t in at.title]
+
+
+def every_frame(at: AppTest) -> list[pd.DataFrame]:
+    return [d.value for d in at.dataframe] + [pd.DataFrame(t.value) for t in at.table]
+
+
+@pytest.mark.parametrize("role, visible, hidden", [
+    ("officer", ["referral_list.py"], ["data.py", "access_log.py", "users.py"]),
+    ("steering", ["referral_list.py"], ["data.py", "access_log.py", "users.py"]),
+    ("scrutiny", [], ["referral_list.py", "data.py", "access_log.py", "users.py"]),
+    ("admin", ["referral_list.py", "data.py", "access_log.py", "users.py"], []),
+])
+def test_each_role_gets_its_pages_and_not_the_others(app, role, visible, hidden):
+    signed_in_demo(app, role).run()
+    for page in COMMON_PAGES + visible:
+        app.switch_page(f"../pages/{page}")
+        app.run()
+        assert not app.exception, (role, page)
+        assert page_titles(app), (role, page)
+    for page in hidden:
+        # A page the role may not see is not registered for this session at all.
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            app.switch_page(f"../pages/{page}")
+
+
+def test_an_officer_sees_no_other_officer_anywhere(app, officer_1_nominals, monkeypatch):
+    downloads: list[pd.DataFrame] = []
+    real_safe_csv = exports.safe_csv
+    monkeypatch.setattr(exports, "safe_csv",
+                        lambda frame: downloads.append(frame) or real_safe_csv(frame))
+    signed_in_demo(app, "officer")
+    app.query_params["officer"] = "Officer 2"  # a link made by someone else
+    app.run()
+    assert app.selectbox(key="filter_officer").options == ["All", "Officer 1"]
+    for page in [*COMMON_PAGES, "referral_list.py"]:
+        app.switch_page(f"../pages/{page}")
+        app.run()
+        assert not app.exception, page
+        for frame in every_frame(app) + downloads:
+            text = frame.to_csv()
+            for other in ("Officer 2", "New recruit 1", "New recruit 2", "Former officer"):
+                assert other not in text, (page, other)
+            if "nominal_id" in frame.columns:
+                assert set(frame["nominal_id"]) <= officer_1_nominals, page
+    assert downloads, "the pages offered downloads"
+
+
+def test_scrutiny_sees_no_nominal_id_on_any_page_or_download(app, monkeypatch):
+    downloads: list[pd.DataFrame] = []
+    real_safe_csv = exports.safe_csv
+    monkeypatch.setattr(exports, "safe_csv",
+                        lambda frame: downloads.append(frame) or real_safe_csv(frame))
+    signed_in_demo(app, "scrutiny").run()
+    for page in COMMON_PAGES:
+        app.switch_page(f"../pages/{page}")
+        app.run()
+        assert not app.exception, page
+        for frame in every_frame(app) + downloads:
+            assert "nominal_id" not in frame.columns, page
+            assert not frame.astype(str).apply(lambda c: c.str.match(r"^SYN\d{4}$")).any().any()
+
+
+def test_viewing_person_level_rows_is_logged(app, security_db):
+    signed_in_demo(app, "steering").run()
+    app.switch_page("../pages/referral_list.py")
+    app.run()
+    log = security.read_log(security_db, action="view")
+    assert list(log["target"]) == ["referral_list"]
+    assert log["who"].iloc[0] == "Demo steering-group member"
+
+
+def test_a_view_that_cannot_be_logged_is_not_shown(app, monkeypatch):
+    def broken(*args, **kwargs):
+        raise security.AccessLogError("disk full")
+    monkeypatch.setattr(security, "log_event", broken)
+    signed_in_demo(app, "steering").run()
+    app.switch_page("../pages/referral_list.py")
+    app.run()
+    assert not app.dataframe
+    assert "could not be recorded" in app.error[0].value
+
+
+def test_an_unmapped_officer_is_told_why_they_see_nothing(app, security_db):
+    signed_in_as(app, security_db, "PC New", "officer", officers=["Officer 9"])
+    app.run()
+    assert any("not linked to any officer name" in w.value for w in app.warning)
+    assert [m.value for m in app.metric][:1] == ["0"]
+
+
+def test_revoking_an_account_takes_effect_on_the_next_click(app, security_db, demo_db):
+    signed_in_as(app, security_db, "Steering Sam", "steering").run()
+    assert "Offender to Rehab: programme overview" in page_titles(app)
+    security.revoke_user(security_db, "Steering Sam")
+    app.run()
+    assert page_titles(app) == ["Offender to Rehab dashboard"]  # the sign-in page
+    assert "not active" in app.info[0].value
+
+
+def test_failed_sign_in_is_logged_and_repeated_failures_lock_the_account(app, security_db):
+    security.add_user(security_db, "Admin Ann", "admin", password="the right password")
+    app.run()
+    for _ in range(security.lockout_attempts()):
+        app.text_input(key="sign_in_name").input("Admin Ann")
+        app.text_input(key="sign_in_password").input("wrong")
+        app.get("form_submit_button")[0].click()
+        app.run()
+        assert app.error[0].value == "Wrong name or password."
+    app.text_input(key="sign_in_name").input("Admin Ann")
+    app.text_input(key="sign_in_password").input("the right password")
+    app.get("form_submit_button")[0].click()
+    app.run()
+    assert "locked" in app.error[0].value
+    log = security.read_log(security_db, action="sign-in")
+    assert list(log["outcome"]).count("failed") == security.lockout_attempts()
+    assert "locked" in list(log["outcome"])
+
+
+def test_demo_accounts_only_while_the_data_is_demo(app, demo_db, security_db):
+    app.run()
+    assert any(b.key == "demo_officer" for b in app.button)
+    from dashboard import service
+    service.ingest_bytes(demo_db, "tracker", "real.csv",
+                         b"Nominal ID,Referral Date,Referral Source\nR1,01/08/2022,Custody\n",
+                         as_at=dt.date(2022, 8, 31))
+    app.run()
+    assert not any(b.key == "demo_officer" for b in app.button)
+
+
+def test_a_demo_session_ends_when_real_data_arrives(app, demo_db):
+    signed_in_demo(app, "admin").run()
+    assert "Offender to Rehab: programme overview" in page_titles(app)
+    from dashboard import service
+    service.ingest_bytes(demo_db, "tracker", "real.csv",
+                         b"Nominal ID,Referral Date,Referral Source\nR1,01/08/2022,Custody\n",
+                         as_at=dt.date(2022, 8, 31))
+    app.run()
+    assert page_titles(app) == ["Offender to Rehab dashboard"]
+
+
+def test_an_idle_session_expires(app):
+    signed_in_demo(app, "admin")
+    app.session_state["signed_in"]["last_activity"] = (
+        dt.datetime.now(dt.UTC) - dt.timedelta(minutes=security.session_idle_minutes() + 1))
+    app.run()
+    assert page_titles(app) == ["Offender to Rehab dashboard"]
+    assert "inactivity" in app.info[0].value
+
+
+# --- through the command line --------------------------------------------------------------
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_as_an_officer_reads_only_their_rows(demo_db, security_db):
+    security.add_user(security_db, "PC One", "officer", officer_names=["Officer 1"],
+                      password="long enough password")
+    result = cli("query", "officer_caseload", "--as-user", "PC One", "--param",
+                 "officer=Officer 2", "--format", "json", "--db", str(demo_db))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    result = cli("query", "officer_caseload", "--as-user", "PC One", "--format", "json",
+                 "--db", str(demo_db))
+    assert {r["officer"] for r in json.loads(result.stdout)} == {"Officer 1"}
+
+
+def test_cli_as_scrutiny_cannot_list_people(demo_db, security_db):
+    security.add_user(security_db, "Panel Pat", "scrutiny", password="long enough password")
+    result = cli("query", "referral_list", "--as-user", "Panel Pat", "--db", str(demo_db))
+    assert result.returncode == 4
+    assert "Not allowed" in result.stderr and "SYN0" not in result.stdout
