@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import tempfile
 from dataclasses import dataclass
@@ -11,15 +10,18 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import python_calamine
 
 from dashboard.contract import classify_header
+from dashboard.spreadsheet_guard import (
+    UnreadableFile,
+    cell_text,
+    check_xlsx_archive,
+    check_xlsx_xml,
+    limit,
+    parse_in_subprocess,
+)
 
 HEADER_SEARCH_ROWS = 30
-
-
-class UnreadableFile(ValueError):
-    """A file that is not a data file we can read; the message says what to do."""
 
 
 @dataclass
@@ -108,22 +110,6 @@ def column_text(values: list[object]) -> list[str | None]:
     return [v if type(v) is str else cell_text(v) for v in values]
 
 
-def cell_text(value: object) -> str | None:
-    """One spreadsheet cell as text: dates in ISO form, whole numbers without '.0'."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    text = str(value)
-    return text if text.strip() else None
-
-
 def load_rows(con: duckdb.DuckDBPyConnection, header_row: int, headers: list[str],
               rows: list[list[object]]) -> int:
     """Stage data rows (already below the header) into `raw`; returns how many were loaded."""
@@ -142,16 +128,13 @@ def load_rows(con: duckdb.DuckDBPyConnection, header_row: int, headers: list[str
 
 def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
               lookup: dict[str, str]) -> RawTable:
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheet = workbook.get_sheet_by_index(0)
-        cells = sheet.to_python(skip_empty_area=False)
-    except python_calamine.PasswordError as exc:
-        raise UnreadableFile(f"{file_name} is password-protected. Remove the password in Excel "
-                             "and upload again.") from exc
-    except Exception as exc:  # calamine raises several unrelated types for damaged files
-        raise UnreadableFile(f"{file_name} could not be read as an Excel workbook ({exc}). Open "
-                             "it in Excel, save it as .xlsx and upload again.") from exc
+    # Hostile archives and XML are refused before calamine sees the bytes, and calamine runs
+    # in a separate process with a memory and time limit, so no workbook can take the server.
+    check_xlsx_archive(file_name, data)
+    check_xlsx_xml(file_name, data)
+    # as_text: cells come back as column_text would make them, so far less to unpickle.
+    cells = parse_in_subprocess(data, limit("O2R_XLSX_TIMEOUT_S", float),
+                                limit("O2R_XLSX_MEMORY_MB"), file_name=file_name, as_text=True)
     text_rows = [[cell_text(c) or "" for c in row] for row in cells[:HEADER_SEARCH_ROWS]]
     header_index = find_header(text_rows, lookup)
     if header_index < 0:

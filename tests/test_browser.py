@@ -54,7 +54,10 @@ PAGES: list[tuple[str, str, list[str]]] = [
     ("/officer-caseloads", "Officer caseloads", ["Officer 1", "43", "136"]),
     ("/journey-flow", "Journey flow", ["Residential rehab", "27", "Completed 12 weeks"]),
     ("/cost-savings", "Cost savings", ["£760,000", "£1,140,000", "£1,520,000", "£2,280,000"]),
+    ("/referrals", "Referrals", ["Referral list", "SYN0"]),
     ("/data", "Data", ["Upload an export", "Snapshots and uploads"]),
+    ("/access-log", "Access log", ["Access log", "sign-in"]),
+    ("/users", "Users", ["Users"]),
     ("/methodology", "Methodology", ["Methodology and definitions"]),
 ]
 
@@ -237,11 +240,75 @@ def assert_no_errors(pg, server: Server) -> None:
     assert "Traceback" not in body, body[:2000]
 
 
+DEMO_BUTTONS = {"steering": "Demo steering-group member", "officer": "Demo officer (Officer 1)",
+                "scrutiny": "Demo scrutiny-panel member", "admin": "Demo administrator"}
+
+
+def sign_in_demo(pg, server: Server, role: str) -> None:
+    """Open the app and sign in with a demo account (a new tab is a new, signed-out session)."""
+    pg.goto(server.url + "/")
+    wait_until_idle(pg)
+    pg.get_by_role("button", name=DEMO_BUTTONS[role]).click()
+    pg.wait_for_selector('[data-testid="stSidebarNav"]', timeout=PAGE_TIMEOUT_MS)
+    wait_until_idle(pg)
+
+
+def open_page(pg, title: str, path: str) -> None:
+    """Go to a page by its sidebar link: a page load would start a new, signed-out session."""
+    if urlparse(pg.url).path != path:
+        pg.locator('[data-testid="stSidebarNav"] a').filter(
+            has=pg.get_by_text(title, exact=True)).click()
+        pg.wait_for_url(lambda url: urlparse(url).path == path, timeout=PAGE_TIMEOUT_MS)
+    wait_until_idle(pg)
+
+
+def sidebar_titles(pg) -> list[str]:
+    links = pg.locator('[data-testid="stSidebarNav"] a')
+    # The link text also holds the icon's ligature name on its own line before the title.
+    return [links.nth(i).inner_text().strip().split("\n")[-1].strip()
+            for i in range(links.count())]
+
+
+def test_sign_in_page_offers_demo_accounts_and_says_it_is_demo_data(app_server, page):
+    page.goto(app_server.url + "/")
+    wait_until_idle(page)
+    text = page_text(page)
+    assert "SYNTHETIC demo data" in text
+    for label in DEMO_BUTTONS.values():
+        assert page.get_by_role("button", name=label).count() == 1
+    assert "136" not in text  # no figures before signing in
+    full_page_screenshot(page, SCREENSHOTS / "sign-in.png")
+
+
+@pytest.mark.parametrize(("role", "visible", "hidden"), [
+    ("officer", ["Referrals"], ["Data", "Access log", "Users"]),
+    ("steering", ["Referrals"], ["Data", "Access log", "Users"]),
+    ("scrutiny", [], ["Referrals", "Data", "Access log", "Users"]),
+    ("admin", ["Referrals", "Data", "Access log", "Users"], []),
+])
+def test_each_demo_role_sees_its_pages(app_server, page, role, visible, hidden):
+    sign_in_demo(page, app_server, role)
+    titles = sidebar_titles(page)
+    assert all(any(v == t for t in titles) for v in ["Overview", "Journey flow", *visible]), titles
+    assert not any(h == t for h in hidden for t in titles), titles
+    if role == "officer":
+        open_page(page, "Officer caseloads", "/officer-caseloads")
+        text = page_text(page)
+        assert "Officer 1" in text and "43" in text
+        assert "Officer 2" not in text and "New recruit" not in text
+    if role == "scrutiny":
+        open_page(page, "Officer caseloads", "/officer-caseloads")
+        text = page_text(page)
+        assert "<5" in text and "withheld" in text
+        assert "SYN0" not in text
+    assert_no_errors(page, app_server)
+
+
 @pytest.mark.parametrize(("path", "title", "expected"), PAGES,
                          ids=[_screenshot_name(p) for p, _, _ in PAGES])
 def test_page_renders(app_server, page, path, title, expected):
-    page.goto(app_server.url + path)
-    wait_until_idle(page)
+    sign_in_demo(page, app_server, "admin")
+    open_page(page, title, path)
     # Grid cells can be filled in just after loading ends; give them a short grace period.
     missing: list[str] = []
     deadline = time.monotonic() + 3
@@ -257,8 +324,7 @@ def test_page_renders(app_server, page, path, title, expected):
 
 
 def test_sidebar_navigation(app_server, page):
-    page.goto(app_server.url + "/")
-    wait_until_idle(page)
+    sign_in_demo(page, app_server, "admin")
     links = page.locator('[data-testid="stSidebarNav"] a')
     titles = [links.nth(i).inner_text() for i in range(links.count())]
     missing = [t for _, t, _ in PAGES if not any(t in link for link in titles)]

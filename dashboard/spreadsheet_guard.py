@@ -1,0 +1,352 @@
+"""Refuse hostile workbooks before they are opened, and open the rest in a bounded process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import IO
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser, ParseError
+from defusedxml.ElementTree import fromstring as safe_fromstring
+
+MB = 1024 * 1024
+
+# Limits, each overridable by the environment variable of the same name (read per upload,
+# so an administrator's change applies without a restart). Real exports are far inside them:
+# the 50,000-row benchmark tracker unpacks to 23 MB in 9 parts at 10:1.
+O2R_XLSX_MAX_ENTRIES = 10_000
+O2R_XLSX_MAX_UNCOMPRESSED_MB = 500
+O2R_XLSX_MAX_RATIO = 200  # per part, for parts of RATIO_FLOOR_BYTES or more when unpacked
+O2R_XLSX_TIMEOUT_S = 60
+O2R_XLSX_MEMORY_MB = 2048
+RATIO_FLOOR_BYTES = 1 * MB
+# Parts we read whole to look inside ([Content_Types].xml, xl/workbook.xml) are small.
+SMALL_PART_BYTES = 16 * MB
+XML_CHUNK_BYTES = 64 * 1024
+# How a Rust panic in the reader says it ran out of memory (zlib-rs, the allocator, Vec).
+OUT_OF_MEMORY_SIGNS = ("MemError", "memory allocation", "capacity overflow", "out of memory")
+
+NESTED_ARCHIVE_SUFFIXES = (".zip", ".xlsx", ".xlsm", ".xlsb", ".xltx", ".xltm", ".docx",
+                           ".pptx", ".jar", ".7z", ".gz", ".rar")
+XML_SUFFIXES = (".xml", ".rels")  # not .vml (comment boxes): calamine never reads it
+FIX_RESAVE = "Open it in Excel, save it as .xlsx and upload again."
+
+
+class UnreadableFile(ValueError):
+    """A file that is not a data file we can read; the message says what to do."""
+
+
+def limit(name: str, cast: type = int) -> int | float:
+    """A limit: the environment's value if set, else this module's default of that name."""
+    raw = os.environ.get(name)
+    if raw:
+        try:
+            return cast(float(raw)) if cast is int else cast(raw)
+        except ValueError:
+            pass  # a mistyped setting must not make every upload fail: use the default
+    return globals()[name]
+
+
+# ---------------------------------------------------------------- the archive
+
+def damaged(file_name: str, detail: str = "") -> UnreadableFile:
+    return UnreadableFile(
+        f"{file_name} could not be read as an Excel workbook: it is not a valid .xlsx "
+        f"(damaged or not a workbook{'; ' + detail if detail else ''}). {FIX_RESAVE}")
+
+
+def open_archive(file_name: str, data: bytes) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except Exception as exc:  # BadZipFile, and struct/OSError/ValueError for odd headers
+        raise damaged(file_name) from exc
+
+
+def check_xlsx_archive(file_name: str, data: bytes) -> None:
+    """Refuse a .xlsx whose zip archive is damaged, oversized, a bomb or not a workbook.
+
+    Only the archive's directory is read here; no part is unpacked.
+    """
+    with open_archive(file_name, data) as archive:
+        entries = archive.infolist()
+        max_entries = limit("O2R_XLSX_MAX_ENTRIES")
+        if len(entries) > max_entries:
+            raise UnreadableFile(
+                f"{file_name} holds {len(entries):,} parts, over the {max_entries:,} a "
+                f"workbook may have. {FIX_RESAVE}")
+        names = [entry.filename for entry in entries]
+        if len(set(names)) != len(names):
+            raise damaged(file_name, "a part appears twice")
+        check_workbook_parts(file_name, set(names))
+        for entry in entries:
+            check_entry(file_name, entry)
+        total = sum(entry.file_size for entry in entries)
+        max_total = limit("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB
+        if total > max_total:
+            raise UnreadableFile(
+                f"{file_name} would unpack to {total / MB:,.0f} MB, over the "
+                f"{max_total / MB:,.0f} MB limit for a workbook, so it was not opened. Split "
+                "the export into smaller date ranges and upload each.")
+
+
+def check_workbook_parts(file_name: str, names: set[str]) -> None:
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise UnreadableFile(f"{file_name} is a zip archive but not an Excel workbook"
+                             f"{what_instead(names)}. Upload the tracker or Connect export "
+                             "saved from Excel as .xlsx, or as .csv.")
+    if "xl/vbaProject.bin" in names:
+        raise UnreadableFile(f"{file_name} contains macros: save as a plain .xlsx (Excel "
+                             "Workbook, without macros) and upload that.")
+
+
+def what_instead(names: set[str]) -> str:
+    """' (it looks like ...)' when the archive is another known kind of document."""
+    for part, what in (("xl/workbook.bin", "an Excel binary workbook (.xlsb)"),
+                       ("word/document.xml", "a Word document"),
+                       ("ppt/presentation.xml", "a PowerPoint presentation"),
+                       ("content.xml", "an OpenDocument (.ods) file")):
+        if part in names:
+            return f" (it looks like {what})"
+    return ""
+
+
+def check_entry(file_name: str, entry: zipfile.ZipInfo) -> None:
+    if entry.flag_bits & 0x1:
+        raise UnreadableFile(f"{file_name} has password-protected (encrypted) parts. Remove "
+                             "the password in Excel, save it as .xlsx and upload again.")
+    if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise damaged(file_name, f"part {entry.filename} uses a compression Excel never writes")
+    if entry.filename.lower().endswith(NESTED_ARCHIVE_SUFFIXES):
+        raise UnreadableFile(
+            f"{file_name} has another archive or document embedded in it "
+            f"({entry.filename}), which a tracker or Connect export never has. Copy the data "
+            "into a new workbook, save it as .xlsx and upload that.")
+    ratio = entry.file_size / max(entry.compress_size, 1)
+    max_ratio = limit("O2R_XLSX_MAX_RATIO", float)
+    if entry.file_size >= RATIO_FLOOR_BYTES and ratio > max_ratio:
+        raise UnreadableFile(
+            f"{file_name} looks like a 'zip bomb': part {entry.filename} would unpack to "
+            f"{entry.file_size / MB:,.0f} MB from {entry.compress_size / MB:,.2f} MB "
+            f"({ratio:,.0f} to 1; a genuine export is under {max_ratio:,.0f} to 1), so it was "
+            f"not opened. {FIX_RESAVE}")
+
+
+# ---------------------------------------------------------------- the XML inside
+
+class CappedReader:
+    """Reads a zip part, refusing more than `cap` bytes actually unpacked (headers can lie)."""
+
+    def __init__(self, stream: IO[bytes], cap: int, file_name: str, part: str):
+        self.stream, self.left, self.file_name, self.part = stream, cap, file_name, part
+
+    def read(self, size: int) -> bytes:
+        chunk = self.stream.read(min(size, self.left + 1))
+        self.left -= len(chunk)
+        if self.left < 0:
+            raise damaged(self.file_name, f"part {self.part} is larger than the archive says")
+        return chunk
+
+
+class PrologReached(Exception):
+    """The root element has started: no DTD, so no entity declarations, can follow."""
+
+
+class StopAtRoot:
+    """Parser target that stops at the root element: a DTD may only come before it."""
+
+    def start(self, tag, attrib):
+        raise PrologReached
+
+
+def check_xlsx_xml(file_name: str, data: bytes) -> None:
+    """Refuse a workbook whose XML parts declare a DTD or entities (billion laughs, XXE).
+
+    Every XML part is checked with defusedxml. A DTD may only stand before a document's root
+    element, so large parts (sheets, shared strings) are read only up to their root element;
+    the small parts we look inside are parsed whole.
+    """
+    with open_archive(file_name, data) as archive:
+        try:
+            for entry in archive.infolist():
+                if entry.filename in ("[Content_Types].xml", "xl/workbook.xml"):
+                    parse_small_part(file_name, archive, entry)
+                elif entry.filename.lower().endswith(XML_SUFFIXES):
+                    check_prolog(file_name, archive, entry)
+        except DefusedXmlException as exc:
+            raise UnreadableFile(
+                f"{file_name} contains XML entity declarations, which a genuine Excel export "
+                "never has (a DTD, as used by 'billion laughs' and external-entity attacks), "
+                f"so it was not opened. {FIX_RESAVE}") from exc
+        except ParseError as exc:
+            raise damaged(file_name, f"its XML is not well-formed ({exc})") from exc
+        except UnreadableFile:
+            raise
+        except Exception as exc:  # zlib.error, BadZipFile (bad CRC), EOFError on damage
+            raise damaged(file_name) from exc
+
+
+def parse_small_part(file_name: str, archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
+    if entry.file_size > SMALL_PART_BYTES:
+        raise damaged(file_name, f"part {entry.filename} is far larger than Excel writes")
+    with archive.open(entry) as stream:
+        text = CappedReader(stream, SMALL_PART_BYTES, file_name, entry.filename).read(
+            SMALL_PART_BYTES + 1)
+    safe_fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+
+
+def check_prolog(file_name: str, archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
+    parser = DefusedXMLParser(target=StopAtRoot(), forbid_dtd=True, forbid_entities=True,
+                              forbid_external=True)
+    cap = limit("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB
+    with archive.open(entry) as stream:
+        reader = CappedReader(stream, cap, file_name, entry.filename)
+        try:
+            while chunk := reader.read(XML_CHUNK_BYTES):
+                parser.feed(chunk)
+            parser.close()
+        except PrologReached:
+            return
+
+
+# ---------------------------------------------------------------- the bounded reader process
+
+# The reader is a fresh interpreter running `serve_one` (python -c).
+# Not a fork: the Streamlit server is multi-threaded, and a forked copy could inherit a lock
+# another thread held. Not multiprocessing's spawn or forkserver either: both re-run the
+# server's __main__ (the `streamlit` script, which imports all of Streamlit, ~0.9 s) in every
+# reader. A bare interpreter importing this module and calamine starts in ~0.1 s.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+READER_COMMAND = (f"import sys; sys.path.insert(0, {str(PROJECT_ROOT)!r}); "
+                  "from dashboard.spreadsheet_guard import serve_one; serve_one()")
+# Only these classes may come back from the reader: its output is not trusted to be a
+# harmless pickle, since the reader has just parsed a hostile file.
+READER_CLASSES = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"),
+                  ("datetime", "timedelta")}
+
+
+def serve_one() -> None:
+    """The reader process: argv memory_mb cpu_s values|text; the workbook on stdin; the
+    result on stdout."""
+    set_limits(int(sys.argv[1]), int(sys.argv[2]))
+    as_text = sys.argv[3] == "text"
+    sys.stdout.buffer.write(read_first_sheet(sys.stdin.buffer.read(), as_text))
+    sys.stdout.flush()
+
+
+def read_first_sheet(data: bytes, as_text: bool) -> bytes:
+    """The first sheet's rows, or what went wrong, as a pickled (status, value) pair."""
+    try:
+        import python_calamine
+
+        try:
+            workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+            rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+            if as_text:
+                rows = [[v if type(v) is str else cell_text(v) for v in row] for row in rows]
+            return pickle.dumps(("ok", rows), protocol=pickle.HIGHEST_PROTOCOL)
+        except python_calamine.PasswordError as exc:
+            return pickle.dumps(("password", str(exc)))
+        except MemoryError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException
+            # Out of memory, calamine's libraries often panic rather than raise MemoryError.
+            if any(sign in str(exc) for sign in OUT_OF_MEMORY_SIGNS):
+                return pickle.dumps(("memory", ""))
+            return pickle.dumps(("error", str(exc)[:500]))
+    except MemoryError:
+        return pickle.dumps(("memory", ""))
+
+
+def set_limits(memory_mb: int, cpu_s: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not on Windows: the wall-clock timeout still applies
+        return
+    for which, value in ((resource.RLIMIT_AS, memory_mb * MB),
+                         # CPU too, so a reader orphaned by a dying server cannot spin on.
+                         (resource.RLIMIT_CPU, cpu_s),
+                         (resource.RLIMIT_CORE, 0)):
+        hard = resource.getrlimit(which)[1]
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+
+class ReaderUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) in READER_CLASSES:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"the reader sent an unexpected {module}.{name}")
+
+
+def cell_text(value: object) -> str | None:
+    """One spreadsheet cell as text: dates in ISO form, whole numbers without '.0'."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    text = str(value)
+    return text if text.strip() else None
+
+
+def parse_in_subprocess(data: bytes, timeout_s: float, memory_mb: int, *,
+                        file_name: str = "The workbook",
+                        as_text: bool = False) -> list[list[object]]:
+    """The first sheet's cells, read by calamine in a separate process.
+
+    The process may use at most `memory_mb` of address space and `timeout_s` seconds; it is
+    killed at the deadline. Whatever happens to it, this process carries on. With `as_text`,
+    text cells come back as they are and other cells through `cell_text` (a third of the
+    time to send 50,000 rows of dates: a date is costly to unpickle).
+    """
+    too_big = UnreadableFile(
+        f"{file_name} is too large or too complex to read safely within {memory_mb:,} MB / "
+        f"{timeout_s:g} s; split the export into smaller date ranges and upload each.")
+    command = [sys.executable, "-c", READER_COMMAND, str(memory_mb),
+               str(math.ceil(timeout_s) + 1), "text" if as_text else "values"]
+    try:
+        reader = subprocess.Popen(command, stdin=subprocess.PIPE,  # noqa: S603 - fixed command
+                                  stdout=subprocess.PIPE)
+    except OSError as exc:
+        raise UnreadableFile(f"{file_name} could not be read: the server could not start "
+                             f"a reader ({exc}). Try again; if this persists, tell an "
+                             "administrator.") from exc
+    try:
+        output, _ = reader.communicate(data, timeout=timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        raise too_big from exc
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.communicate()
+    if reader.returncode != 0 or not output:  # killed by the memory limit, or crashed
+        raise too_big
+    # `output` is no larger than the pickle the reader held within its memory limit, and the
+    # rows it unpickles to no larger than those the reader held.
+    try:
+        status, value = ReaderUnpickler(io.BytesIO(output)).load()
+    except Exception as exc:
+        raise too_big from exc
+    if status == "ok":
+        return value
+    if status == "password":
+        raise UnreadableFile(f"{file_name} is password-protected. Remove the password in Excel "
+                             "and upload again.")
+    if status == "memory":
+        raise too_big
+    raise UnreadableFile(f"{file_name} could not be read as an Excel workbook ({value}). "
+                         f"{FIX_RESAVE}")
