@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import sqlite3
 import subprocess
 import sys
@@ -206,20 +205,22 @@ def test_read_log_filters_and_order(db):
     assert security.read_log(db, limit=1)["action"].tolist() == ["download"]
 
 
-def write_events(path: str, worker: int) -> None:
-    for i in range(50):
-        security.log_event(path, f"worker {worker}", None, "view", target=str(i))
+WRITER = """
+import sys
+sys.path.insert(0, {root!r})
+from dashboard import security
+for i in range(50):
+    security.log_event({path!r}, "worker {worker}", None, "view", target=str(i))
+"""
 
 
 def test_four_processes_writing_at_once_all_land(db):
+    # Separate interpreters, not multiprocessing: under AppTest, __main__ is the app script,
+    # which a spawned child would run again.
     security.connect(db).close()
-    context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=write_events, args=(str(db), w)) for w in range(4)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(120)
-    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    processes = [subprocess.Popen([sys.executable, "-c", WRITER.format(
+        root=str(ROOT), path=str(db), worker=w)]) for w in range(4)]
+    assert [p.wait(120) for p in processes] == [0, 0, 0, 0]
     log = security.read_log(db)
     assert log.groupby("who")["target"].nunique().to_dict() == {
         f"worker {w}": 50 for w in range(4)}
