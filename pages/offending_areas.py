@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, charts, data_access, filters, layout, stats
+from dashboard import access, charts, data_access, filters, layout, stats, text
 
 chosen = filters.current()
 st.title("Offending areas")
-st.caption(f"Primary offending area recorded on the tracker ({chosen.describe()}).")
+st.caption(f"Primary offending area recorded on the tracker ({text.plain(chosen.describe())}).")
 
 areas = data_access.run("offending_areas",
                         **chosen.params("from_date", "to_date", "officer", "area"))

@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, data_access, filters, layout, stats
+from dashboard import access, data_access, filters, layout, stats, text
 
 chosen = filters.current()
 st.title("Offender to Rehab: programme overview")
-st.caption(f"Showing: {chosen.describe()}")
+st.caption(f"Showing: {text.plain(chosen.describe())}")
 
 PARAMS = ("from_date", "to_date", "officer", "area", "referral_source")
 now = data_access.run("headline_figures", **chosen.params(*PARAMS))

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from dashboard import data_access, filters, layout
+from dashboard import data_access, filters, layout, text
 
 chosen = filters.current()
 viewer = data_access.current_viewer()
 st.title("My referrals" if viewer.role == "officer" else "Referral list")
 st.caption("One row per referral in the latest snapshot, to reconcile with your own records "
-           f"({chosen.describe()}). Each view of this list is recorded in the access log.")
+           f"({text.plain(chosen.describe())}). Each view of this list is recorded in the access log.")
 referrals = data_access.run("referral_list", **chosen.params(
     "from_date", "to_date", "officer", "area", "referral_source"))
 if referrals.empty:

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from dashboard import charts, data_access, filters, layout, stats
+from dashboard import charts, data_access, filters, layout, stats, text
 
 chosen = filters.current()
 PARAMS = ("from_date", "to_date", "officer", "area")
 st.title("Referral sources")
-st.caption(f"Referrals by referral date ({chosen.describe()}).")
+st.caption(f"Referrals by referral date ({text.plain(chosen.describe())}).")
 
 sources = data_access.run("referral_sources", **chosen.params(*PARAMS))
 if chosen.referral_source:

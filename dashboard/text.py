@@ -1,0 +1,13 @@
+"""Text from uploaded data shown inside Markdown (captions, alerts) as plain text."""
+
+from __future__ import annotations
+
+import re
+
+# Every character Markdown (or Streamlit's extensions: colours, icons, maths) could act on.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
+
+
+def plain(value: object) -> str:
+    """The value with Markdown's special characters escaped: shown, never interpreted."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value)).replace("\n", " ")
