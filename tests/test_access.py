@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -291,3 +292,34 @@ def test_cli_as_scrutiny_cannot_list_people(demo_db, security_db):
     result = cli("query", "referral_list", "--as-user", "Panel Pat", "--db", str(demo_db))
     assert result.returncode == 4
     assert "Not allowed" in result.stderr and "SYN0" not in result.stdout
+
+
+# --- hostile text from uploads -------------------------------------------------------------
+
+HOSTILE_OFFICER = "[click](javascript:alert(1))"
+HOSTILE_AREA = "<img src=x onerror=alert(1)> **bold**"
+
+
+def test_uploaded_text_is_never_rendered_as_markdown_or_html(app, demo_db, security_db):
+    from dashboard import service
+    service.ingest_bytes(
+        demo_db, "tracker", "hostile.csv",
+        ("Nominal ID,Referral Date,Referral Source,Officer,Offending Area,Status\n"
+         f"H1,01/08/2022,Custody,\"{HOSTILE_OFFICER}\",\"{HOSTILE_AREA}\",Active\n").encode(),
+        as_at=dt.date(2022, 8, 31))
+    signed_in_as(app, security_db, "Admin Ann", "admin").run()
+    app.selectbox(key="filter_officer").select(HOSTILE_OFFICER)
+    app.selectbox(key="filter_area").select(HOSTILE_AREA)
+    app.run()
+    for page in [*COMMON_PAGES, "referral_list.py", "data.py"]:
+        app.switch_page(f"../pages/{page}")
+        app.run()
+        assert not app.exception, page
+        rendered = [e.value for kind in ("markdown", "caption", "info", "warning", "error",
+                                         "success", "title", "subheader")
+                    for e in app.get(kind) if isinstance(getattr(e, "value", None), str)]
+        for value in rendered:
+            # Shown text may contain the characters, but only escaped, so never interpreted.
+            assert not re.search(r"(?<!\\)\]\(javascript", value), (page, value)
+            assert not re.search(r"(?<!\\)<img", value), (page, value)
+        assert not app.get("html"), page
