@@ -30,6 +30,7 @@ COUNT_COLUMNS = re.compile(
     r"^(referrals|assessed|entered_rehab|completed|attendees|admitted_after_course|offences|"
     r"n_.*|count_.*)$")
 LEVEL_LINE = re.compile(r"^--\s*access:\s*([a-z]+)\s*$", re.MULTILINE)
+RAW_REFERRALS = re.compile(r"\b(from|join)\s+(o2r\.)?(main\.)?referrals\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,17 @@ def level_of(sql: str, name: str) -> str:
     return match.group(1)
 
 
+def check_query(name: str, sql: str, level: str, parameters: list[str]) -> None:
+    """A query that reads referrals must read them through scoped_referrals(..., $scope_officers,
+    ...), the one place the scope is applied, and never from the table itself."""
+    if level not in ("referrals", "person"):
+        return
+    if RAW_REFERRALS.search(sql) or "scoped_referrals(" not in sql \
+            or SCOPE_PARAMETER not in parameters:
+        raise ValueError(f"queries/{name}.sql must read referrals only through "
+                         f"scoped_referrals(..., ${SCOPE_PARAMETER}, ...)")
+
+
 def authorise(viewer: Viewer, name: str, level: str, parameters: list[str],
               params: dict) -> dict:
     """The parameters to bind for this viewer, or AccessDenied."""
@@ -77,9 +89,6 @@ def authorise(viewer: Viewer, name: str, level: str, parameters: list[str],
         raise AccessDenied(f"{SCOPE_PARAMETER} is set by access rules, not by callers")
     bound = dict(params)
     if level in ("referrals", "person"):
-        if SCOPE_PARAMETER not in parameters:
-            raise ValueError(f"queries/{name}.sql reads referrals but takes no "
-                             f"${SCOPE_PARAMETER}: it cannot be scoped")
         # An officer with no tracker names mapped gets an empty list: they see nothing.
         bound[SCOPE_PARAMETER] = list(viewer.officer_names) if viewer.role == "officer" \
             else None

@@ -53,6 +53,11 @@ def run(name: str, viewer: Viewer | None = None, **params: object):
                          tuple(sorted(params.items())))
 
 
+def filtered(name: str, filters, **overrides: object):
+    """The named query with every sidebar filter it takes applied (and any overrides)."""
+    return run(name, **{**filters.for_query(name), **overrides})
+
+
 def log_view(viewer: Viewer, name: str, params: dict) -> None:
     """Records a view of person-level rows; if it cannot be recorded, it is not shown."""
     try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from dashboard import data_access
+from dashboard import data_access, queries
 from dashboard.periods import ALL_TIME, Period, quick_picks
 
 ALL = "All"
@@ -28,6 +28,12 @@ class Filters:
                   "officer": self.officer, "area": self.area,
                   "referral_source": self.referral_source}
         return {name: values[name] for name in names}
+
+    def for_query(self, name: str) -> dict:
+        """Every filter the named query takes, so each page applies all that fit."""
+        return self.params(*[p for p in queries.parameters(name)
+                             if p in ("from_date", "to_date", "officer", "area",
+                                      "referral_source")])
 
     def describe(self) -> str:
         parts = [self.period.label]

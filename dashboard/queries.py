@@ -55,6 +55,7 @@ def run(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, name: str,
     """Result of queries/NAME.sql as `viewer` may see it; unspecified parameters are null."""
     wanted = parameters(name)
     level = access_level(name)
+    access.check_query(name, sql_text(name), level, wanted)
     params = access.authorise(viewer, name, level, wanted, params)
     unknown = set(params) - set(wanted)
     if unknown:

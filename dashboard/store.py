@@ -21,8 +21,11 @@ from pathlib import Path
 
 import duckdb
 
+from dashboard.config import QUERIES_DIR
 from dashboard.ingest import LABEL_GROUPS, PreparedUpload
 from dashboard.sql import quote_ident
+
+MACROS_DIR = QUERIES_DIR / "macros"
 
 SCHEMA = [
     """create table if not exists uploads (
@@ -76,6 +79,19 @@ SCHEMA = [
         label varchar not null,
         primary key (label_group, key)
     )""",
+    # Signed-off quarterly packs, frozen as JSON (dashboard/pack.py), so a pack can be issued
+    # again exactly as signed off after newer uploads; the latest per key is the current one.
+    """create table if not exists packs (
+        pack_id integer primary key,
+        quarter varchar not null,           -- '2022/23 Q1' or '2022 Q2'
+        scheme varchar not null,            -- 'financial' or 'calendar'
+        disclosure varchar not null,        -- 'controlled' or 'exact'
+        snapshot_id integer,                -- the tracker snapshot its stock came from
+        connect_upload_id integer,
+        signed_off_by varchar not null,
+        signed_off_at timestamp not null,
+        pack_json varchar not null
+    )""",
 ]
 
 TRACKER_COLUMNS = [
@@ -84,6 +100,10 @@ TRACKER_COLUMNS = [
     "pre_admission_start_date", "rehab_assessment_date", "rehab_admission_date",
     "rehab_facility", "rehab_exit_date", "rehab_exit_reason", "outcome", "age_band",
 ]
+
+
+# Tables come from the attached file; the shared macros (queries/macros/) from memory.
+SEARCH_PATH = "set search_path = 'o2r.main,memory.main'"
 
 
 def data_version(path: Path) -> tuple[int, int, int] | None:
@@ -102,7 +122,9 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     # reads the file as it is now.
     con = duckdb.connect(":memory:")
     con.execute("attach $path as o2r (read_only)", {"path": str(path)})
-    con.execute("use o2r")
+    for macro in sorted(MACROS_DIR.glob("*.sql")):
+        con.execute(macro.read_text(encoding="utf-8"))  # into the in-memory catalog
+    con.execute(SEARCH_PATH)
     con.execute("set enable_external_access = false")
     return con
 
@@ -110,7 +132,7 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
 def read_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A cursor for one thread's work on a shared read-only connection."""
     cursor = con.cursor()
-    cursor.execute("use o2r")
+    cursor.execute(SEARCH_PATH)
     return cursor
 
 
@@ -271,3 +293,20 @@ def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create or replace temp macro norm_key(v) as "
                 "regexp_replace(lower(v), '[^0-9a-z]', '', 'g')")
+
+
+def store_pack(path: Path, *, quarter: str, scheme: str, disclosure: str,
+               snapshot_id: int | None, connect_upload_id: int | None, signed_off_by: str,
+               pack_json: str) -> int:
+    """Store a signed-off pack in one transaction; returns its pack id."""
+    with writing(path) as con:
+        con.begin()
+        pack_id = con.execute("select coalesce(max(pack_id), 0) + 1 from packs").fetchall()[0][0]
+        con.execute(
+            "insert into packs values ($id, $quarter, $scheme, $disclosure, $snapshot, "
+            "$connect, $by, $at, $json)",
+            {"id": pack_id, "quarter": quarter, "scheme": scheme, "disclosure": disclosure,
+             "snapshot": snapshot_id, "connect": connect_upload_id, "by": signed_off_by,
+             "at": dt.datetime.now().replace(microsecond=0), "json": pack_json})
+        con.commit()
+    return pack_id

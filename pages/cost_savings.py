@@ -65,7 +65,7 @@ if basis == "scenario":
     st.caption(CITATIONS["people_per_year"])
 else:
     chosen = filters.current()
-    per_year = data_access.run("people_rehabilitated", **chosen.params("officer", "area"))
+    per_year = data_access.filtered("people_rehabilitated", chosen)
     people, how = cost_model.people_per_year_from_data(per_year, basis)
     st.metric(PEOPLE_BASES[basis], cost_model.people_label(people))
     scope = "; ".join(f"{what}: {value}" for what, value in (

@@ -9,7 +9,7 @@ st.title("Client journey")
 st.caption("Referrals that reached a police assessment, by assessment date "
            f"({chosen.period.label}); entering rehab outranks any later outcome.")
 
-flow = data_access.run("journey_flow", **chosen.params("from_date", "to_date", "officer", "area"))
+flow = data_access.filtered("journey_flow", chosen)
 if flow.empty:
     st.info("No referrals were assessed in this period with these filters.")
     st.stop()
@@ -21,22 +21,19 @@ st.dataframe(flow.assign(referrals=flow["referrals"].map(access.format_count)).r
     hide_index=True, width="stretch")
 layout.csv_download(flow, "journey_flow")
 
-placements = data_access.run("rehab_placements",
-                             **chosen.params("from_date", "to_date", "officer", "area"))
+placements = data_access.filtered("rehab_placements", chosen)
 if not placements.empty:
     st.altair_chart(charts.placements_by_facility(placements), width="stretch")
     layout.csv_download(placements, "rehab_placements")
 
 st.subheader("How long the journey takes")
-durations = data_access.run("journey_durations",
-                            **chosen.params("from_date", "to_date", "officer", "area"))
+durations = data_access.filtered("journey_durations", chosen)
 st.altair_chart(charts.journey_durations(durations), width="stretch")
 st.caption("For referrals assessed in the period. The bar spans the middle half of people "
            "(25th to 75th percentile); the tick is the median.")
 layout.csv_download(durations, "journey_durations")
 
-weeks = data_access.run("days_in_rehab", **chosen.params("from_date", "to_date", "officer",
-                                                         "area"))
+weeks = data_access.filtered("days_in_rehab", chosen)
 if weeks.empty:
     st.info("Nobody admitted in this period has left rehab yet.")
 else:

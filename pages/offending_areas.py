@@ -9,8 +9,7 @@ chosen = filters.current()
 st.title("Offending areas")
 st.caption(f"Primary offending area recorded on the tracker ({text.plain(chosen.describe())}).")
 
-areas = data_access.run("offending_areas",
-                        **chosen.params("from_date", "to_date", "officer", "area"))
+areas = data_access.filtered("offending_areas", chosen)
 if areas.empty:
     st.info("No referrals match these filters.")
     st.stop()
@@ -22,8 +21,7 @@ st.subheader("Do City Centre referrals reach rehab less often?")
 st.caption("Referrals assessed in the period (by assessment date) and the share that entered "
            "residential rehab, with 95% Wilson intervals. The 2022 evaluation found city-centre "
            "referrals progress less well than those from the neighbourhoods.")
-progress = data_access.run("area_progress",
-                           **chosen.params("from_date", "to_date", "officer", "referral_source"))
+progress = data_access.filtered("area_progress", chosen)
 if progress.empty:
     st.info("No referrals were assessed in this period with these filters.")
 else:
@@ -49,8 +47,7 @@ else:
         "Share of assessed referrals entering rehab, by area", "Assessed"), width="stretch")
     layout.csv_download(by_area, "area_progress")
 
-offences = data_access.run("offences_by_area",
-                           **chosen.params("from_date", "to_date", "officer", "area"))
+offences = data_access.filtered("offences_by_area", chosen)
 st.subheader("Recorded offences (Connect)")
 if offences.empty:
     st.info("No Connect crime records match these filters.")

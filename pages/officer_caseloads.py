@@ -10,8 +10,7 @@ st.title("Officer caseloads")
 st.caption("Referrals by assigned officer and current status in the latest snapshot "
            f"(referral date in: {chosen.period.label}).")
 
-caseload = data_access.run("officer_caseload",
-                           **chosen.params("from_date", "to_date", "officer", "area"))
+caseload = data_access.filtered("officer_caseload", chosen)
 if caseload.empty:
     st.info("No referrals match these filters.")
     st.stop()
@@ -40,7 +39,7 @@ layout.csv_download(caseload, "officer_caseload")
 
 st.altair_chart(charts.caseload_by_officer(caseload), width="stretch")
 
-history = data_access.run("caseload_history", **chosen.params("officer", "area"))
+history = data_access.filtered("caseload_history", chosen)
 if len(history["as_at_date"].unique()) > 1:
     st.altair_chart(charts.caseload_over_time(history), width="stretch")
     layout.csv_download(history, "caseload_history")

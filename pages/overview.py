@@ -9,14 +9,12 @@ chosen = filters.current()
 st.title("Offender to Rehab: programme overview")
 st.caption(f"Showing: {text.plain(chosen.describe())}")
 
-PARAMS = ("from_date", "to_date", "officer", "area", "referral_source")
-now = data_access.run("headline_figures", **chosen.params(*PARAMS))
+now = data_access.filtered("headline_figures", chosen)
 previous_period = chosen.period.previous()
 before = None
 if previous_period is not None:
-    before = data_access.run("headline_figures", **{
-        **chosen.params(*PARAMS), "from_date": previous_period.start,
-        "to_date": previous_period.end})
+    before = data_access.filtered("headline_figures", chosen, from_date=previous_period.start,
+                                  to_date=previous_period.end)
 
 columns = st.columns(len(now))
 for column, row in zip(columns, now.itertuples(index=False), strict=True):

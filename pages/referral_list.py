@@ -9,8 +9,7 @@ viewer = data_access.current_viewer()
 st.title("My referrals" if viewer.role == "officer" else "Referral list")
 st.caption("One row per referral in the latest snapshot, to reconcile with your own records "
            f"({text.plain(chosen.describe())}). Each view of this list is recorded in the access log.")
-referrals = data_access.run("referral_list", **chosen.params(
-    "from_date", "to_date", "officer", "area", "referral_source"))
+referrals = data_access.filtered("referral_list", chosen)
 if referrals.empty:
     st.info("No referrals match these filters.")
     st.stop()

@@ -5,13 +5,10 @@ import streamlit as st
 from dashboard import charts, data_access, filters, layout, stats, text
 
 chosen = filters.current()
-PARAMS = ("from_date", "to_date", "officer", "area")
 st.title("Referral sources")
 st.caption(f"Referrals by referral date ({text.plain(chosen.describe())}).")
 
-sources = data_access.run("referral_sources", **chosen.params(*PARAMS))
-if chosen.referral_source:
-    sources = sources[sources["referral_source"] == chosen.referral_source]
+sources = data_access.filtered("referral_sources", chosen)
 if sources.empty:
     st.info("No referrals match these filters.")
     st.stop()
@@ -30,8 +27,7 @@ with right:
                                       f"{picked}: which team, retailer or route",
                                       "Detail"), width="stretch")
 
-quarters = data_access.run("referrals_by_quarter",
-                           **chosen.params(*PARAMS, "referral_source"))
+quarters = data_access.filtered("referrals_by_quarter", chosen)
 st.altair_chart(charts.referrals_by_quarter(quarters), width="stretch")
 layout.csv_download(quarters, "referrals_by_quarter")
 
@@ -40,8 +36,7 @@ st.caption("Of the referrals from each source in the period: how many have been 
            "entered rehab, and completed 12 weeks by the snapshot date. Rates carry a 95% "
            "Wilson interval; a triangle marks a base under 10 referrals, where the rate says "
            "little.")
-progress = data_access.run("referral_source_progress",
-                           **chosen.params(*PARAMS, "referral_source"))
+progress = data_access.filtered("referral_source_progress", chosen)
 measure = st.radio("Rate to compare", ["Entered rehab", "Assessed", "Completed 12 weeks"],
                    horizontal=True, key="source_rate")
 column = {"Entered rehab": "entered_rehab", "Assessed": "assessed",

@@ -4,15 +4,10 @@
 -- access: referrals
 with scoped as (
     select *
-    from referrals
-    where snapshot_id = $snapshot_id
-      and assessment_date is not null
+    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
+    where assessment_date is not null
       and ($from_date::date is null or assessment_date >= $from_date::date)
       and ($to_date::date is null or assessment_date <= $to_date::date)
-      and ($officer::varchar is null or officer = $officer::varchar)
-      and ($scope_officers::varchar[] is null
-           or list_contains($scope_officers::varchar[], officer))
-      and ($referral_source::varchar is null or referral_source = $referral_source::varchar)
 ),
 
 final as (

@@ -3,12 +3,9 @@
 -- These checks do not reject an upload (ingest does that) but the rows deserve a look.
 -- access: person
 with snapshot as (
-    select referrals.*, uploads.as_at_date
-    from referrals
-    inner join uploads on uploads.upload_id = referrals.snapshot_id
-    where referrals.snapshot_id = $snapshot_id
-      and ($scope_officers::varchar[] is null
-           or list_contains($scope_officers::varchar[], referrals.officer))
+    select r.*, uploads.as_at_date
+    from scoped_referrals($snapshot_id, $scope_officers, null, null, null) r
+    inner join uploads on uploads.upload_id = r.snapshot_id
 ),
 
 issues as (

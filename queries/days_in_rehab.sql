@@ -7,16 +7,11 @@ with left_rehab as (
         least(date_diff('day', rehab_admission_date, rehab_exit_date) // 7, 12) as weeks,
         case when rehab_exit_reason = 'Completed' then 'Completed 12 weeks'
              else rehab_exit_reason end as way_of_leaving
-    from referrals
-    where snapshot_id = $snapshot_id
-      and rehab_admission_date is not null
+    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
+    where rehab_admission_date is not null
       and rehab_exit_date is not null
       and ($from_date::date is null or rehab_admission_date >= $from_date::date)
       and ($to_date::date is null or rehab_admission_date <= $to_date::date)
-      and ($officer::varchar is null or officer = $officer::varchar)
-      and ($scope_officers::varchar[] is null
-           or list_contains($scope_officers::varchar[], officer))
-      and ($area::varchar is null or offending_area = $area::varchar)
 ),
 
 final as (

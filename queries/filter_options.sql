@@ -2,10 +2,7 @@
 -- sources), plus the span of referral dates. params: $snapshot_id, $scope_officers
 -- access: referrals
 with scoped as (
-    select * from referrals
-    where snapshot_id = $snapshot_id
-      and ($scope_officers::varchar[] is null
-           or list_contains($scope_officers::varchar[], officer))
+    select * from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
 ),
 
 final as (

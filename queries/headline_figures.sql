@@ -5,13 +5,7 @@
 -- access: referrals
 with scoped as (
     select *
-    from referrals
-    where snapshot_id = $snapshot_id
-      and ($officer::varchar is null or officer = $officer::varchar)
-      and ($scope_officers::varchar[] is null
-           or list_contains($scope_officers::varchar[], officer))
-      and ($area::varchar is null or offending_area = $area::varchar)
-      and ($referral_source::varchar is null or referral_source = $referral_source::varchar)
+    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
 ),
 
 events as (

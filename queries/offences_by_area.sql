@@ -1,14 +1,12 @@
 -- one row per offence area per offence type: recorded offences (Connect) and value stolen,
 -- by offence date, for people in the latest tracker snapshot who match the filters.
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $scope_officers
+-- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source,
+-- $scope_officers
 -- access: referrals
 with people as (
     select distinct nominal_id
-    from referrals
-    where snapshot_id = $snapshot_id
-      and ($officer::varchar is null or officer = $officer::varchar)
-      and ($scope_officers::varchar[] is null
-           or list_contains($scope_officers::varchar[], officer))
+    -- the area filter applies to where each offence happened, below
+    from scoped_referrals($snapshot_id, $scope_officers, $officer, null, $referral_source)
 ),
 
 final as (

@@ -5,15 +5,9 @@
 -- access: person
 with scoped as (
     select *
-    from referrals
-    where snapshot_id = $snapshot_id
-      and ($from_date::date is null or referral_date >= $from_date::date)
+    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
+    where ($from_date::date is null or referral_date >= $from_date::date)
       and ($to_date::date is null or referral_date <= $to_date::date)
-      and ($officer::varchar is null or officer = $officer::varchar)
-      and ($scope_officers::varchar[] is null
-           or list_contains($scope_officers::varchar[], officer))
-      and ($area::varchar is null or offending_area = $area::varchar)
-      and ($referral_source::varchar is null or referral_source = $referral_source::varchar)
 ),
 
 final as (

@@ -5,19 +5,14 @@
 -- access: referrals
 with scoped as (
     select *
-    from referrals
-    where snapshot_id = $snapshot_id
-      and (not coalesce($assessed_only::boolean, false) or assessment_date is not null)
+    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
+    where (not coalesce($assessed_only::boolean, false) or assessment_date is not null)
       and ($from_date::date is null
            or (case when coalesce($assessed_only::boolean, false) then assessment_date
                     else referral_date end) >= $from_date::date)
       and ($to_date::date is null
            or (case when coalesce($assessed_only::boolean, false) then assessment_date
                     else referral_date end) <= $to_date::date)
-      and ($officer::varchar is null or officer = $officer::varchar)
-      and ($scope_officers::varchar[] is null
-           or list_contains($scope_officers::varchar[], officer))
-      and ($area::varchar is null or offending_area = $area::varchar)
 ),
 
 final as (

@@ -1,0 +1,38 @@
+-- one row per primary offending area, plus the total row (is_total): referrals received,
+-- police assessments and rehab admissions in the period, each counted by its own event date.
+-- params: $snapshot_id, $from_date, $to_date, $scope_officers
+-- Areas with none of the three in the period are left out; the total row is always there.
+-- access: referrals
+with scoped as (
+    select
+        coalesce(offending_area, 'Not recorded') as offending_area,
+        referral_date, assessment_date, rehab_admission_date
+    from scoped_referrals($snapshot_id, $scope_officers, null, null, null)
+),
+
+counted as (
+    select
+        offending_area,
+        grouping(offending_area) = 1 as is_total,
+        count(*) filter (where referral_date between coalesce($from_date::date, referral_date)
+                                                 and coalesce($to_date::date, referral_date))
+            as referrals,
+        count(*) filter (where assessment_date between coalesce($from_date::date, assessment_date)
+                                                   and coalesce($to_date::date, assessment_date))
+            as assessed,
+        count(*) filter (
+            where rehab_admission_date between coalesce($from_date::date, rehab_admission_date)
+                                           and coalesce($to_date::date, rehab_admission_date))
+            as entered_rehab
+    from scoped
+    group by grouping sets ((offending_area), ())
+),
+
+final as (
+    select offending_area, is_total, referrals, assessed, entered_rehab
+    from counted
+    where is_total or referrals + assessed + entered_rehab > 0
+)
+
+select * from final
+order by is_total, referrals desc, offending_area

@@ -1,0 +1,11 @@
+-- one row per upload (tracker snapshot or Connect extract): its id, kind and as-at date,
+-- newest first. params: none
+-- Unlike uploads.sql (admin only) it holds no file names, hashes or uploaders.
+-- access: programme
+with final as (
+    select upload_id, kind, as_at_date, is_demo
+    from uploads
+)
+
+select * from final
+order by kind, as_at_date desc, upload_id desc

@@ -1,0 +1,23 @@
+-- one row per reason for leaving rehab other than Completed, plus the total row (is_total):
+-- rehab exits in the period, by exit date. An exit date with no reason counts as
+-- 'Reason not recorded'. params: $snapshot_id, $from_date, $to_date, $scope_officers
+-- access: referrals
+with exits as (
+    select coalesce(rehab_exit_reason, 'Reason not recorded') as exit_reason
+    from scoped_referrals($snapshot_id, $scope_officers, null, null, null)
+    where rehab_exit_reason is distinct from 'Completed'
+      and rehab_exit_date between coalesce($from_date::date, rehab_exit_date)
+                              and coalesce($to_date::date, rehab_exit_date)
+),
+
+final as (
+    select
+        exit_reason,
+        grouping(exit_reason) = 1 as is_total,
+        count(*) as referrals
+    from exits
+    group by grouping sets ((exit_reason), ())
+)
+
+select * from final
+order by is_total, referrals desc, exit_reason
