@@ -8,6 +8,7 @@ import math
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import pandas as pd
@@ -53,8 +54,12 @@ def uk_date(day: dt.date | None) -> str:
 
 
 def uk_datetime(moment: dt.datetime | None) -> str:
-    """dd/mm/yyyy HH:MM, or an empty string."""
-    return "" if moment is None or pd.isna(moment) else moment.strftime("%d/%m/%Y %H:%M")
+    """dd/mm/yyyy HH:MM in UK local time (naive times are taken as already local)."""
+    if moment is None or pd.isna(moment):
+        return ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZoneInfo("Europe/London"))
+    return moment.strftime("%d/%m/%Y %H:%M")
 
 
 def long_date(day: dt.date) -> str:
@@ -174,7 +179,8 @@ def trend_chart(pack: Pack) -> alt.ConcatChart | None:
         base = alt.Chart(part).encode(
             alt.X("quarter:O").title(None).sort(quarters).scale(domain=quarters)
             .axis(labelAngle=-45, labelFontSize=9),
-            alt.Y("value:Q").title(None).scale(zero=True)
+            alt.Y("value:Q").title(None)
+            .scale(**({"zero": True} if part["value"].max() > 0 else {"domain": [0, 1]}))
             .axis(tickCount=4, labelFontSize=9, **_axis_format(pack, measure, part["value"])),
         )
         panels.append((base.mark_line(color=OKABE_ITO[0], strokeWidth=2)
@@ -356,13 +362,20 @@ class PackPDF(FPDF):
             widths = [w * self.epw / sum(widths) for w in widths]
         return widths
 
-    def picture(self, png: bytes, alt_text: str, max_height: float) -> None:
-        """The PNG at page width (or less, to fit max_height), on a new page if need be."""
+    def picture_height(self, png: bytes, max_height: float) -> float:
+        """How tall picture() will draw the PNG, in mm."""
+        return self._picture_size(png, max_height)[1]
+
+    def _picture_size(self, png: bytes, max_height: float) -> tuple[float, float]:
         from PIL import Image  # Pillow comes with fpdf2
         with Image.open(io.BytesIO(png)) as image:
             ratio = image.height / image.width
         width = min(self.epw, max_height / ratio)
-        height = width * ratio
+        return width, width * ratio
+
+    def picture(self, png: bytes, alt_text: str, max_height: float) -> None:
+        """The PNG at page width (or less, to fit max_height), on a new page if need be."""
+        width, height = self._picture_size(png, max_height)
         if self.will_page_break(height):
             self.add_page()
         self.image(io.BytesIO(png), x=self.l_margin, w=width, h=height, alt_text=alt_text)
@@ -432,10 +445,8 @@ def _cover(pdf: PackPDF, pack: Pack) -> None:
     pdf.set_y(-40)
     pdf.font(8.5, colour=GREY)
     pdf.multi_cell(0, 4.5, pdf.t(
-        "Counts are of people referred to the programme. Figures for the quarter use the "
-        "dates events happened; stock figures are from the tracker snapshot named above. "
-        "Definitions, caveats and the cost-model assumptions are at the end of this pack."),
-        align="L", new_x="LMARGIN", new_y="NEXT")
+        "Each figure's definition and source, the caveats and the cost-model assumptions "
+        "are at the end of this pack."), align="L", new_x="LMARGIN", new_y="NEXT")
 
 
 def _headline(pdf: PackPDF, pack: Pack) -> None:
@@ -455,29 +466,40 @@ def _headline(pdf: PackPDF, pack: Pack) -> None:
     if not rows:
         pdf.para("There are no headline figures for this quarter.")
         return
-    widths = [58, 46, 24, 24, 22]
+    # Narrow comparison columns suit numbers; long text (a snapshot's name) widens them.
+    pdf.font(8.5)
+    longest = [max(pdf.get_string_width(pdf.t(r[i])) for r in rows) + 4 for i in range(4)]
+    widths = [58, min(max(longest[1], 30), 48), min(max(longest[2], 24), 38),
+              min(max(longest[3], 24), 38), 22]
+    widths = [w * min(1, pdf.epw / sum(widths)) for w in widths]
     pdf.grid(header, rows, [False, True, True, True, False], widths=widths, size=8.5,
              section_rows=sections)
 
 
 def _charts(pdf: PackPDF, pack: Pack) -> None:
     journey, trend = journey_chart(pack), trend_chart(pack)
-    pdf.heading("The journey this quarter", need=80)
-    if journey is None:
+    journey_png = chart_png(journey) if journey is not None else None
+    trend_png = chart_png(trend) if trend is not None else None
+    if journey_png is None:
+        pdf.heading("The journey this quarter")
         pdf.para("No flow figures to draw for this quarter.", colour=GREY)
     else:
+        # The heading goes to a new page with its chart rather than be left behind.
+        pdf.heading("The journey this quarter", need=pdf.picture_height(journey_png, 90) + 22)
         pdf.para(f"People at each step in {pack.quarter}. A suppressed count is shown as "
                  "text with no bar.", colour=GREY)
-        pdf.picture(chart_png(journey), f"Bar chart of the journey in {pack.quarter}",
-                    max_height=90)
-    pdf.heading("Trends over the last eight quarters", need=120)
-    if trend is None:
+        pdf.picture(journey_png, f"Bar chart of the journey in {pack.quarter}", max_height=90)
+    if trend_png is None:
+        pdf.heading("Trends over the last eight quarters")
         pdf.para("No trend data to draw for this pack.", colour=GREY)
     else:
+        tall = pdf.eph - 30
+        pdf.heading("Trends over the last eight quarters",
+                    need=pdf.picture_height(trend_png, tall) + 22)
         pdf.para("Each panel has its own scale. A gap is a quarter whose figure was "
                  "suppressed or is not available.", colour=GREY)
-        pdf.picture(chart_png(trend), "Line charts of each headline measure over eight "
-                                      "quarters", max_height=pdf.eph - 20)
+        pdf.picture(trend_png, "Line charts of each headline measure over eight quarters",
+                    max_height=tall)
 
 
 def _tables(pdf: PackPDF, pack: Pack) -> None:
@@ -705,9 +727,11 @@ def _trend_sheet(book, formats, pack: Pack) -> None:
         start = record.get("quarter_start")
         if isinstance(start, str):
             start = pd.to_datetime(start, errors="coerce")
-        for c, value in enumerate([record.get("quarter"), start, record.get("measure"),
-                                   record.get("value")]):
-            sheet.write(r, c, value)
+        value = record.get("value")
+        if _missing(value) and not _missing(record.get("display")):
+            value = record["display"]  # a suppressed quarter reads "<5", as printed
+        for c, cell in enumerate([record.get("quarter"), start, record.get("measure"), value]):
+            sheet.write(r, c, cell)
     sheet.fit()
     sheet.ws.set_column(1, 1, 13)
 

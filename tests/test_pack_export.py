@@ -130,7 +130,8 @@ def sample_trend() -> pd.DataFrame:
                                        640_000, 712_500, 760_000],
     }
     return pd.DataFrame([
-        {"quarter": q, "quarter_start": start, "measure": measure, "value": values[i]}
+        {"quarter": q, "quarter_start": start, "measure": measure, "value": values[i],
+         "display": "<5" if values[i] is None else f"{values[i]:,}"}
         for measure, values in series.items() for i, (q, start) in enumerate(QUARTERS)])
 
 
@@ -175,7 +176,8 @@ def empty_pack() -> Pack:
 def pdf_text(pdf: bytes, tmp_path: Path) -> list[str]:
     """Each page's text, by poppler's pdftotext (CI installs poppler-utils)."""
     if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+        pytest.fail("pdftotext is missing: run bin/setup --with-browser (installs poppler-utils)",
+                    pytrace=False)
     path = tmp_path / "pack.pdf"
     path.write_bytes(pdf)
     out = subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True,
@@ -365,6 +367,8 @@ def test_trend_sheet_is_long_form(workbook):
     assert len(rows) == len(sample_trend())
     assert rows[0] == {"Quarter": "2020/21 Q2", "Quarter start": dt.date(2020, 7, 1),
                        "Measure": "Referrals received", "Value": 27}
+    completed = [row["Value"] for row in rows if row["Measure"] == "Completed 12 weeks"]
+    assert completed == ["<5", 5, "<5", "<5", 6, 5, 5, "<5"]
 
 
 def test_notes_sheet_has_dates_disclosure_sign_off_and_the_words(workbook):
