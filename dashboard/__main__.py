@@ -48,6 +48,22 @@ def parser() -> argparse.ArgumentParser:
                        "as whoever holds the database file can read it all)")
     query.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
 
+    pack = sub.add_parser("pack", help="write the quarterly scrutiny pack (PDF or workbook); "
+                          "a signed-off pack is issued as it was signed off")
+    pack.add_argument("--quarter", required=True,
+                      help="e.g. 2022/23-Q1 (financial year, Q1 = April to June) or 2022-Q2 "
+                      "(calendar year)")
+    pack.add_argument("--format", choices=["pdf", "xlsx"], default=None,
+                      help="default: from the --out file name, else pdf")
+    pack.add_argument("--out", type=Path, default=None,
+                      help="file to write (default: o2r-pack-QUARTER-DISCLOSURE.FORMAT here)")
+    pack.add_argument("--scheme", choices=["financial", "calendar"], default=None,
+                      help="quarter scheme (default: as the --quarter label is written)")
+    pack.add_argument("--exact", action="store_true",
+                      help="exact counts, small ones included: steering group and internal use "
+                      "only (default: counts under 5 shown as <5, for circulation)")
+    pack.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
+
     demo = sub.add_parser("demo", help="build the database from the synthetic demo data")
     demo.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
 
@@ -171,6 +187,35 @@ def parse_value(text: str) -> object:
     return text
 
 
+def run_pack(args: argparse.Namespace) -> int:
+    from dashboard import pack, pack_export  # only this command needs the writers
+
+    try:
+        quarter = pack.parse_quarter(args.quarter, args.scheme)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    disclosure = "exact" if args.exact else "controlled"
+    fmt = args.format or (args.out.suffix.lower().lstrip(".") if args.out is not None
+                          and args.out.suffix.lower() in (".pdf", ".xlsx") else "pdf")
+    out = args.out or Path(f"o2r-pack-{quarter.label.replace('/', '-').replace(' ', '-')}"
+                           f"-{disclosure}.{fmt}")
+    db = config.db_path(args.db)
+    service.ensure_database(db)
+    issued = pack.issue(db, access.COMMAND_LINE, quarter, quarter.scheme, disclosure)
+    writer = pack_export.write_pdf if fmt == "pdf" else pack_export.write_xlsx
+    writer(issued, out)
+    if issued.pack_id is None:
+        print(f"Wrote the {quarter.label} pack ({disclosure}), not signed off, to {out}")
+    else:
+        print(f"Wrote signed-off pack {issued.pack_id} for {quarter.label} ({disclosure}), "
+              f"signed off by {issued.signed_off_by} on {issued.signed_off_at:%d/%m/%Y}, "
+              f"to {out}")
+        for line in issued.differences:
+            print(f"  Now differs: {line}")
+    return 0
+
+
 def run_demo(args: argparse.Namespace) -> int:
     db = config.db_path(args.db)
     for report in service.build_demo(db):
@@ -230,7 +275,8 @@ def print_users(users: list[security.User]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    handlers = {"ingest": run_ingest, "query": run_query, "demo": run_demo, "users": run_users}
+    handlers = {"ingest": run_ingest, "query": run_query, "demo": run_demo, "users": run_users,
+                "pack": run_pack}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

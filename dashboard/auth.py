@@ -14,6 +14,7 @@ from dashboard import security
 from dashboard.access import Viewer
 
 SESSION_KEY = "signed_in"
+SSO_REFUSED = "single_sign_on_refused"
 DEMO_VIEWERS = {
     "steering": Viewer("Demo steering-group member", "steering", is_demo=True),
     "officer": Viewer("Demo officer (Officer 1)", "officer", ("Officer 1",), is_demo=True),
@@ -39,11 +40,9 @@ def now() -> dt.datetime:
 def current_viewer(demo_allowed: bool) -> Viewer | None:
     """The signed-in viewer, or None (with the reason in session state for the sign-in page)."""
     session = st.session_state.get(SESSION_KEY)
-    if session is None and single_sign_on_configured() and st.user.get("is_logged_in"):
-        session = {"name": st.user.get("email"), "via": "sso", "last_activity": now()}
-        st.session_state[SESSION_KEY] = session
-        security.log_event(security.security_db_path(), session["name"], None, "sign-in",
-                           outcome="ok", detail="single sign-on")
+    if session is None and single_sign_on_configured() and st.user.get("is_logged_in") \
+            and SSO_REFUSED not in st.session_state:
+        session = sign_in_single_sign_on()
     if session is None:
         return None
     if security.session_expired(session["last_activity"], now()):
@@ -62,6 +61,33 @@ def current_viewer(demo_allowed: bool) -> Viewer | None:
         viewer = Viewer(user.name, user.role, tuple(user.officer_names))
     session["last_activity"] = now()
     return viewer
+
+
+def sign_in_single_sign_on() -> dict | None:
+    """Match the force account st.login signed in to a dashboard user, by email alone."""
+    email = st.user.get("email")
+    path = security.security_db_path()
+    user = security.get_user_by_email(path, email) if email else None
+    if user is None or not user.active:
+        reason = ("Your force account did not share an email address with the dashboard."
+                  if not email else "Your force account is not set up for this dashboard, or "
+                  "has been revoked: ask an administrator.")
+        security.log_event(path, email or f"single sign-on subject {st.user.get('sub')}", None,
+                           "sign-in", outcome="failed", detail="single sign-on: " + reason)
+        refuse_single_sign_on(reason)
+        return None
+    session = {"name": user.name, "via": "sso", "last_activity": now()}
+    st.session_state[SESSION_KEY] = session
+    security.log_event(path, user.name, user.role, "sign-in", outcome="ok",
+                       detail=f"single sign-on ({email})")
+    return session
+
+
+def refuse_single_sign_on(reason: str) -> None:
+    # The identity provider's cookie would sign them straight back in: remember the refusal
+    # for this session and let the sign-in page offer to sign out of the force account.
+    st.session_state[SSO_REFUSED] = True
+    st.session_state["sign_in_message"] = reason
 
 
 def sign_in_local(name: str, password: str) -> str | None:
@@ -93,4 +119,7 @@ def sign_out(message: str | None = None) -> None:
     if message:
         st.session_state["sign_in_message"] = message
     if session and session.get("via") == "sso":
-        st.logout()
+        if message:  # refused or timed out: say why before leaving the force account
+            refuse_single_sign_on(message)
+        else:
+            st.logout()

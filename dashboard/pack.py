@@ -23,7 +23,7 @@ import pandas as pd
 
 from dashboard import access, contract, cost_model, periods, queries, store
 from dashboard import disclosure as rules
-from dashboard.disclosure import CONTROLLED, EXACT, NOT_APPLICABLE, NOT_SHOWN  # noqa: F401
+from dashboard.disclosure import CONTROLLED, NOT_APPLICABLE, NOT_SHOWN
 from dashboard.pack_model import Figure, Pack, Table
 
 FINANCIAL, CALENDAR = "financial", "calendar"
@@ -231,9 +231,6 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
     rates = queries.run(con, viewer, "quarter_rates", **at_flows).set_index("rate")
     data.rates = {rate: (_number(row.n_reached), _number(row.n_base))
                   for rate, row in rates.iterrows()}
-    offences = queries.run(con, viewer, "quarter_offences", **at_flows)
-    data.counts["Recorded offences (Connect)"] = _one(offences, "offences") \
-        if connect is not None else None
     data.data_quality = queries.run(con, viewer, "quarter_data_quality", **at_flows)
 
     stock = data.stock_snapshot
@@ -330,9 +327,6 @@ DEFINITIONS = {
                    "quarter (the tracker has no outcome date).",
     "Deaths": "Referrals with outcome Deceased whose latest dated event falls in the quarter "
               "(the tracker has no outcome date); never broken down by officer or area.",
-    "Recorded offences (Connect)": "Offences recorded on Connect in the quarter, by offence "
-                                   "date, by people with a referral in the tracker, whenever "
-                                   "they were referred.",
     "Caseload at quarter end": "All referrals held in the quarter-end tracker snapshot, "
                                "whatever their status.",
     "Active caseload at quarter end": "Referrals with status Active in the quarter-end "
@@ -354,12 +348,12 @@ DEFINITIONS = {
                                             "come from: the latest when the pack was built.",
     "Tracker snapshot for stock": "The latest tracker upload as at the quarter's last day or "
                                   "before, if taken within the quarter.",
-    "Connect upload": "The latest Connect extract when the pack was built.",
+    "Connect upload": "The latest Connect extract when the pack was built (no figure in this "
+                      "pack is drawn from Connect yet).",
 }
 FLOW_MEASURES = ["Referrals received", "First contacts", "Police assessments",
                  "Pre-admission course starts", "Rehab admissions", "Completions of 12 weeks",
-                 "Early discharges", "Diversions", "Withdrawals", "Deaths",
-                 "Recorded offences (Connect)"]
+                 "Early discharges", "Diversions", "Withdrawals", "Deaths"]
 STOCK_MEASURES = ["Caseload at quarter end", "Active caseload at quarter end",
                   "People in rehab at quarter end"]
 RATE_MEASURES = ["Assessed to admitted", "Admitted to completed"]
@@ -419,9 +413,6 @@ def shown_figures(data: QuarterData, how: str, threshold: int,
         values[measure] = count_shown(data.counts[measure], how, threshold,
                                       hidden.get(measure, False))
         sources[measure] = stock_source(data) if measure in STOCK_MEASURES else flows_source(data)
-    sources["Recorded offences (Connect)"] = (
-        f"{data.connect.describe('Connect upload')}; people from {flows_source(data)}"
-        if data.connect else "no Connect upload")
     reached, base = data.rates.get("Assessed to admitted", (0, 0))
     values["Assessed to admitted"] = rules.rate_display(
         reached, base, how, threshold, hidden_parts=hidden.get("Police assessments", False))
@@ -469,11 +460,16 @@ def figures(now: Shown, previous: Shown, year_ago: Shown) -> list[Figure]:
     return out
 
 
-def trend(history: list[QuarterData], how: str, threshold: int) -> pd.DataFrame:
+def trend(history: list[QuarterData], how: str, threshold: int,
+          current: Shown) -> pd.DataFrame:
+    """Long form: quarter, quarter_start, measure, value (NaN when hidden), display.
+
+    The current quarter is printed exactly as its figures are."""
     rows = []
     for data in history:
         for measure in TREND_MEASURES:
-            value, display = count_shown(data.counts[measure], how, threshold)
+            value, display = current.values[measure] if data is history[-1] else count_shown(
+                data.counts[measure], how, threshold)
             rows.append({"quarter": data.quarter.label,
                          "quarter_start": pd.Timestamp(data.quarter.start),
                          "measure": measure, "value": math.nan if value is None else value,
@@ -509,7 +505,8 @@ def coverage_table(data: QuarterData) -> pd.DataFrame:
             "tracker snapshot", "no tracker snapshot"),
         row("Stock at quarter end", data.stock_snapshot, "tracker snapshot",
             "no tracker snapshot taken in the quarter"),
-        row("Recorded offences", data.connect, "Connect upload", "no Connect upload"),
+        row("None yet: latest Connect extract", data.connect, "Connect upload",
+            "no Connect upload"),
     ]).astype("str")
 
 
@@ -544,8 +541,6 @@ def caveats(data: QuarterData, viewer_note: str | None, how: str, threshold: int
     elif stock.as_at < quarter.end:
         out.append(f"Stock figures are as at {stock.as_at:%d/%m/%Y}, "
                    f"{(quarter.end - stock.as_at).days} days before the quarter's end.")
-    if data.connect is None:
-        out.append("No Connect extract has been uploaded: recorded offences are not available.")
     for record in quality.itertuples(index=False):
         out.append(f"Data quality: {record.Referrals} referral(s) with an event in the "
                    f"quarter: {record.Issue.lower()}.")
@@ -621,7 +616,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
         disclosure=how, threshold=threshold,
         figures=figures(shown, shown_figures(previous, how, threshold),
                         shown_figures(year_ago, how, threshold)),
-        tables=tables, trend=trend(history, how, threshold),
+        tables=tables, trend=trend(history, how, threshold, shown),
         assumptions=assumptions(shown.values["Completions of 12 weeks"][1]),
         caveats=caveats(now, None, how, threshold, quality, demo))
 

@@ -296,12 +296,17 @@ def actor_role(con: sqlite3.Connection, actor: str) -> str | None:
     return row[0] if row else None
 
 
-def find_user(con: sqlite3.Connection, name_or_email: str) -> tuple[User, str | None] | None:
+def find_user(con: sqlite3.Connection, name_or_email: str, *, email_only: bool = False
+              ) -> tuple[User, str | None] | None:
     """The user and their password hash; a name match wins over an email match."""
     key = (name_or_email or "").strip()
-    row = con.execute(
-        f"select {USER_COLUMNS}, password_hash from users where name = ? or email = ? "
-        "order by name = ? desc limit 1", (key, key, key)).fetchone()
+    if email_only:
+        row = con.execute(f"select {USER_COLUMNS}, password_hash from users where email = ?",
+                          (key,)).fetchone()
+    else:
+        row = con.execute(
+            f"select {USER_COLUMNS}, password_hash from users where name = ? or email = ? "
+            "order by name = ? desc limit 1", (key, key, key)).fetchone()
     if row is None:
         return None
     officers = tuple(o for (o,) in con.execute(
@@ -363,6 +368,13 @@ def get_user(path: str | os.PathLike, name_or_email: str) -> User | None:
     """The user with this name or email (either case), or None. Not logged: called per rerun."""
     with closing(connect(path)) as con:
         found = find_user(con, name_or_email)
+    return found[0] if found else None
+
+
+def get_user_by_email(path: str | os.PathLike, email: str) -> User | None:
+    """The user whose email this is (single sign-on matches on email alone), or None."""
+    with closing(connect(path)) as con:
+        found = find_user(con, email, email_only=True)
     return found[0] if found else None
 
 

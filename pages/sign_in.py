@@ -11,7 +11,11 @@ if message:
 
 if auth.single_sign_on_configured():
     st.subheader("Sign in with your force account")
-    if st.button("Sign in", type="primary", key="sso_sign_in"):
+    if st.session_state.get(auth.SSO_REFUSED):
+        if st.button("Sign out of the force account and try another", key="sso_sign_out"):
+            st.session_state.pop(auth.SSO_REFUSED, None)
+            st.logout()
+    elif st.button("Sign in", type="primary", key="sso_sign_in"):
         st.login()
     st.divider()
 

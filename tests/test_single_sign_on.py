@@ -47,7 +47,7 @@ STREAMLIT_USER_COOKIE = "_streamlit_user"  # the identity cookie st.login sets
 SAM = ("Sam Steering", "steering", "sam@force.example")
 RITA = ("Rita Revoked", "scrutiny", "rita@force.example")
 STRANGER = ("Nobody Known", "nobody@elsewhere.example")
-REFUSED_MESSAGE = "Your account is not active"  # what auth.current_viewer says on refusal
+REFUSED_MESSAGE = "not set up for this dashboard"  # what auth says to an unknown email
 
 if not os.path.exists(CHROMIUM):
     pytest.fail(f"{CHROMIUM} is not installed: run bin/setup --with-browser", pytrace=False)
@@ -320,10 +320,19 @@ def test_known_email_is_signed_in_with_its_role(sso_server, page):
     page.wait_for_url(lambda url: urlparse(url).path == "/methodology")
     wait_until_idle(page)
     assert f"Signed in as {name} ({role})" in sidebar_text(page)
-    assert ("sign-in", "ok") in access_log(sso_server, email)
+    # Logged under the dashboard name, like every later view of theirs.
+    assert ("sign-in", "ok") in access_log(sso_server, name)
 
 
-def test_unknown_email_ends_on_the_sign_in_page(sso_server, page):
+def sign_out_of_force_account(page, server: Server) -> None:
+    page.get_by_role("button", name="Sign out of the force account and try another").click()
+    wait_until(lambda: identity_cookie(page) is None, "the identity cookie to be cleared",
+               page, server)
+    assert "/logout" in server.provider.paths()
+    wait_for_sign_in_page(page, server)
+
+
+def test_unknown_email_is_refused_told_why_and_logged(sso_server, page):
     name, email = STRANGER
     single_sign_on(page, sso_server, email, name)
     wait_for_sign_in_page(page, sso_server)
@@ -331,43 +340,22 @@ def test_unknown_email_ends_on_the_sign_in_page(sso_server, page):
     assert "Signed in as" not in sidebar_text(page)
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0
     assert "programme overview" not in main_text(page)
-    # Refused and signed out of single sign-on (st.logout, through the provider's
-    # end_session_endpoint): reloading does not sign the stranger back in.
-    wait_until(lambda: identity_cookie(page) is None, "the identity cookie to be cleared",
-               page, sso_server)
-    assert "/logout" in sso_server.provider.paths()
+    assert REFUSED_MESSAGE in main_text(page), main_text(page)
+    assert access_log(sso_server, email) == [("sign-in", "failed")]
+    # Reloading does not sign the stranger in; signing out of the force account works.
     page.reload()
     wait_for_sign_in_page(page, sso_server)
     assert "Signed in as" not in sidebar_text(page)
+    sign_out_of_force_account(page, sso_server)
+    assert "Signed in as" not in sidebar_text(page)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "auth.sign_out() puts the refusal in st.session_state['sign_in_message'] and then calls "
-    "st.logout(), which sends the browser to /auth/logout and back: a new session, so the "
-    "message is lost. And auth.current_viewer logs 'sign-in ok' for any email the provider "
-    "vouches for, before looking it up in the users table"))
-def test_unknown_email_is_told_why_and_logged_as_refused(sso_server, page):
-    name, email = STRANGER
-    single_sign_on(page, sso_server, email, name)
-    wait_for_sign_in_page(page, sso_server)
-    problems = []
-    if REFUSED_MESSAGE not in main_text(page):
-        problems.append(f"no {REFUSED_MESSAGE!r} on the sign-in page:\n{main_text(page)}")
-    if ("sign-in", "ok") in access_log(sso_server, email):
-        problems.append(f"the access log says an unknown email signed in: "
-                        f"{access_log(sso_server, email)}")
-    assert not problems, "\n".join(problems)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "auth.current_viewer stores st.user.get('email') (None when the provider sends no email "
-    "claim) as the session's name and logs it: access_log.who is NOT NULL, so AccessLogError "
-    "is raised on every rerun and the page shows an error instead of the sign-in page"))
-def test_provider_without_email_claim_ends_on_the_sign_in_page(sso_server, page):
+def test_provider_without_email_claim_is_refused_with_a_message(sso_server, page):
     single_sign_on(page, sso_server, None, "No Email Claim")
     assert page.locator('[data-testid="stException"]').count() == 0, sso_server.diagnostics()
     wait_for_sign_in_page(page, sso_server)
     assert "Signed in as" not in sidebar_text(page)
+    assert "did not share an email address" in main_text(page)
 
 
 def test_revoked_while_signed_in_is_signed_out_on_next_click(sso_server, page):
@@ -385,8 +373,8 @@ def test_revoked_while_signed_in_is_signed_out_on_next_click(sso_server, page):
 
     assert "Signed in as" not in sidebar_text(page)
     assert "Methodology and definitions" not in main_text(page)
-    wait_until(lambda: identity_cookie(page) is None, "the identity cookie to be cleared",
-               page, sso_server)
-    page.reload()
+    assert "not active" in main_text(page), main_text(page)
+    page.reload()  # the force cookie is still valid: the revoked account is refused again
     wait_for_sign_in_page(page, sso_server)
     assert "Signed in as" not in sidebar_text(page)
+    sign_out_of_force_account(page, sso_server)
