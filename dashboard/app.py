@@ -26,6 +26,8 @@ PAGES = [
     ("journey_flow.py", "Journey flow", "account_tree", "journey-flow", EVERYONE),
     ("cost_savings.py", "Cost savings", "currency_pound", "cost-savings", EVERYONE),
     ("referral_list.py", "Referrals", "list_alt", "referrals", PEOPLE),
+    ("quarterly_pack.py", "Quarterly pack", "summarize", "quarterly-pack",
+     {"steering", "scrutiny", "admin"}),
     ("data.py", "Data", "upload_file", "data", ADMIN),
     ("access_log.py", "Access log", "policy", "access-log", ADMIN),
     ("users.py", "Users", "group", "users", ADMIN),

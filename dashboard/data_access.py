@@ -73,3 +73,17 @@ def log_view(viewer: Viewer, name: str, params: dict) -> None:
 def demo_only() -> bool:
     """True while the database holds only the synthetic demo data."""
     return bool(run("demo_only", viewer=SYSTEM)["demo_only"].iloc[0])
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner="Building the pack…")
+def _pack(path: str, version: tuple[int, int, int], viewer: Viewer, quarter: str, scheme: str,
+          disclosure: str):
+    from dashboard import pack  # the pack pulls in the chart renderer: load it when asked
+
+    return pack.issue(config.db_path(path), viewer, quarter, scheme, disclosure)
+
+
+def quarterly_pack(quarter: str, scheme: str, disclosure: str):
+    """The signed-off pack for the quarter (with how current data differs), else a fresh one."""
+    viewer = current_viewer()
+    return _pack(str(config.db_path()), current_version(), viewer, quarter, scheme, disclosure)

@@ -55,6 +55,8 @@ PAGES: list[tuple[str, str, list[str]]] = [
     ("/journey-flow", "Journey flow", ["Residential rehab", "27", "Completed 12 weeks"]),
     ("/cost-savings", "Cost savings", ["£760,000", "£1,140,000", "£1,520,000", "£2,280,000"]),
     ("/referrals", "Referrals", ["Referral list", "SYN0"]),
+    ("/quarterly-pack", "Quarterly pack", ["Quarterly scrutiny pack", "Referrals received",
+                                           "Download the pack (PDF)"]),
     ("/data", "Data", ["Upload an export", "Snapshots and uploads"]),
     ("/access-log", "Access log", ["Access log", "sign-in"]),
     ("/users", "Users", ["Users"]),
@@ -281,10 +283,10 @@ def test_sign_in_page_offers_demo_accounts_and_says_it_is_demo_data(app_server, 
 
 
 @pytest.mark.parametrize(("role", "visible", "hidden"), [
-    ("officer", ["Referrals"], ["Data", "Access log", "Users"]),
-    ("steering", ["Referrals"], ["Data", "Access log", "Users"]),
-    ("scrutiny", [], ["Referrals", "Data", "Access log", "Users"]),
-    ("admin", ["Referrals", "Data", "Access log", "Users"], []),
+    ("officer", ["Referrals"], ["Quarterly pack", "Data", "Access log", "Users"]),
+    ("steering", ["Referrals", "Quarterly pack"], ["Data", "Access log", "Users"]),
+    ("scrutiny", ["Quarterly pack"], ["Referrals", "Data", "Access log", "Users"]),
+    ("admin", ["Referrals", "Quarterly pack", "Data", "Access log", "Users"], []),
 ])
 def test_each_demo_role_sees_its_pages(app_server, page, role, visible, hidden):
     sign_in_demo(page, app_server, role)

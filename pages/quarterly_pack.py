@@ -1,0 +1,110 @@
+"""Quarterly scrutiny pack: preview the quarter's figures, export them, sign them off."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import config, data_access, disclosure, layout, pack, pack_export, security
+
+
+
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells as printed in the pack: numbers with separators, suppressed ones as "<5"."""
+    def cell(value: object) -> str:
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+        if isinstance(value, (dt.date, pd.Timestamp)):
+            return f"{value:%d/%m/%Y}"
+        return str(value)
+    return frame.map(cell)
+
+
+viewer = data_access.current_viewer()
+st.title("Quarterly scrutiny pack")
+st.caption("The quarter's figures as the scrutiny panel receives them: flows by event date, "
+           "stock at quarter end, rates with 95% intervals, each beside the previous quarter "
+           "and the same quarter a year before. The sidebar filters do not apply here.")
+
+options = data_access.run("filter_options")
+dates = options.set_index("field")["value"]
+if "first_referral_date" not in dates:
+    st.info("No tracker data has been uploaded yet.")
+    st.stop()
+
+left, middle, right = st.columns(3)
+scheme = left.radio("Quarters", [pack.FINANCIAL, pack.CALENDAR], horizontal=True,
+                    key="pack_scheme", format_func={
+                        pack.FINANCIAL: "Financial year (Q1 = April to June)",
+                        pack.CALENDAR: "Calendar year"}.get)
+first = pack.quarter_containing(dt.date.fromisoformat(dates["first_referral_date"]), scheme)
+last = pack.quarter_containing(dt.date.fromisoformat(dates["last_referral_date"]), scheme)
+quarters = [last.shift(-i) for i in range((last.year - first.year) * 4 + last.number
+                                          - first.number + 1)]
+quarter = middle.selectbox("Quarter", [q.label for q in quarters], key="pack_quarter")
+if viewer.role == "scrutiny":
+    how = disclosure.CONTROLLED
+    right.text("For circulation: counts under 5 suppressed")
+else:
+    how = right.radio("Counts", [disclosure.CONTROLLED, disclosure.EXACT], horizontal=True,
+                      key="pack_disclosure", format_func={
+                          disclosure.CONTROLLED: "For circulation (under 5 suppressed)",
+                          disclosure.EXACT: "Internal (exact)"}.get)
+
+issued = data_access.quarterly_pack(quarter, scheme, how)
+
+if issued.signed_off_at:
+    st.success(f"Signed off by {issued.signed_off_by} on {issued.signed_off_at:%d/%m/%Y}: "
+               "these are the figures as they were then.")
+    if issued.differences:
+        with st.expander(f"Current data would now differ in {len(issued.differences)} "
+                         "place(s)"):
+            st.dataframe(pd.DataFrame({"Difference": issued.differences}), hide_index=True)
+else:
+    st.info("Draft: not signed off. An administrator's sign-off freezes these figures.")
+st.caption(f"{issued.quarter}: {issued.start:%d/%m/%Y} to {issued.end:%d/%m/%Y}. Stock from "
+           + (f"tracker snapshot {issued.snapshot_id} (as at {issued.snapshot_as_at:%d/%m/%Y})"
+              if issued.snapshot_id else "no snapshot on or before the quarter end") + ".")
+
+export_pdf, export_xlsx, sign = st.columns(3)
+for column, label, kind, render, mime in (
+        (export_pdf, "Download the pack (PDF)", "pdf", pack_export.pdf_bytes, "application/pdf"),
+        (export_xlsx, "Download the pack (Excel)", "xlsx", pack_export.xlsx_bytes,
+         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+    name = f"o2r-pack-{issued.quarter.replace('/', '-').replace(' ', '-')}-{how}.{kind}"
+    column.download_button(label, render(issued), file_name=name, mime=mime,
+                           key=f"pack_{kind}", on_click=layout.log_export, args=(viewer, name))
+if viewer.role == "admin" and not issued.signed_off_at:
+    if sign.button("Sign off these figures", type="primary", key="pack_sign_off"):
+        pack_id = pack.sign_off(config.db_path(), issued, viewer.name)
+        security.log_event(security.security_db_path(), viewer.name, viewer.role, "sign-off",
+                           target=f"pack {pack_id}", detail=f"{issued.quarter} ({how})")
+        st.rerun()
+
+st.subheader("Headline figures")
+st.dataframe(pd.DataFrame([{
+    "Section": f.section, "Measure": f.measure, "This quarter": f.display,
+    "Previous quarter": f.previous_display, "Same quarter last year": f.year_ago_display,
+    "Direction": {"up": "↑ up", "down": "↓ down", "same": "→ same"}.get(f.direction, "n/a"),
+    "Definition": f.definition} for f in issued.figures]), hide_index=True, width="stretch")
+
+trend = pack_export.trend_chart(issued)
+if trend is not None:
+    st.subheader("The last eight quarters")
+    st.altair_chart(trend)
+
+for table in issued.tables:
+    st.subheader(table.title)
+    if table.note:
+        st.caption(table.note)
+    st.dataframe(shown(table.frame), hide_index=True, width="stretch")
+
+st.subheader("Caveats")
+for caveat in issued.caveats:
+    st.text(f"• {caveat}")
+st.subheader("Assumptions (cost savings)")
+st.dataframe(pd.DataFrame({"Input": list(issued.assumptions),
+                           "Value": list(issued.assumptions.values())}),
+             hide_index=True, width="stretch")

@@ -1,0 +1,90 @@
+"""The quarterly pack page: preview, exports, sign-off and re-issue, per role."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import signed_in_as, signed_in_demo
+from dashboard import queries, security, service, store
+from dashboard.access import COMMAND_LINE
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+PAGE = "../pages/quarterly_pack.py"
+Q1 = {"from_date": dt.date(2022, 4, 1), "to_date": dt.date(2022, 6, 30)}
+
+
+def open_pack(at: AppTest, quarter: str = "2022/23 Q1") -> AppTest:
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    at.selectbox(key="pack_quarter").select(quarter)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def headline(at: AppTest) -> dict[str, str]:
+    frame = next(d.value for d in at.dataframe if "Measure" in d.value.columns)
+    return dict(zip(frame["Measure"], frame["This quarter"], strict=True))
+
+
+@pytest.fixture
+def app(demo_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    return AppTest.from_file(APP, default_timeout=120)
+
+
+def test_internal_pack_figures_equal_the_dashboard_for_the_quarter(app, demo_con):
+    signed_in_demo(app, "steering")
+    open_pack(app).radio(key="pack_disclosure").set_value("exact").run()
+    shown = headline(app)
+    dashboard = queries.run(demo_con, COMMAND_LINE, "headline_figures", **Q1)
+    counts = dict(zip(dashboard["step"], dashboard["referrals"], strict=True))
+    assert shown["Referrals received"] == f"{counts['Referrals']:,}"
+    assert shown["First contacts"] == f"{counts['Contacted']:,}"
+    assert shown["Police assessments"] == f"{counts['Assessed']:,}"
+    assert shown["Rehab admissions"] == f"{counts['Entered rehab']:,}"
+    assert shown["Completions of 12 weeks"] == f"{counts['Completed 12 weeks']:,}"
+    labels = [b.label for b in app.get("download_button")]
+    assert labels == ["Download the pack (PDF)", "Download the pack (Excel)"]
+
+
+def test_scrutiny_gets_only_the_circulation_pack_with_small_counts_hidden(app):
+    signed_in_demo(app, "scrutiny")
+    open_pack(app)
+    assert not [r for r in app.radio if r.key == "pack_disclosure"]
+    for value in headline(app).values():
+        assert value not in {"1", "2", "3", "4"}
+    assert not [b for b in app.button if b.key == "pack_sign_off"]
+
+
+def test_officers_have_no_pack_page(app):
+    signed_in_demo(app, "officer").run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        app.switch_page(PAGE)
+
+
+def test_signed_off_pack_is_reissued_unchanged_after_new_data(app, demo_db, security_db):
+    signed_in_as(app, security_db, "Admin Ann", "admin")
+    open_pack(app)
+    before = headline(app)
+    app.button(key="pack_sign_off").click().run()
+    assert "Signed off by Admin Ann" in app.success[0].value
+    assert [e for e in security.read_log(security_db, action="sign-off")["target"]]
+
+    service.ingest_bytes(demo_db, "tracker", "late.csv",
+                         b"Nominal ID,Referral Date,Referral Source\n"
+                         b"L1,10/05/2022,Custody\nL2,11/05/2022,Custody\n"
+                         b"L3,12/05/2022,Custody\n", as_at=dt.date(2022, 8, 31))
+    open_pack(app)
+    assert headline(app) == before
+    assert "would now differ" in app.expander[0].label
+    con = store.connect_read_only(demo_db)
+    fresh = queries.run(con, COMMAND_LINE, "headline_figures", **Q1)
+    con.close()
+    assert int(fresh.loc[fresh["step"] == "Referrals", "referrals"].iloc[0]) == 3
