@@ -34,7 +34,12 @@ def data_banner() -> None:
         st.info("No tracker data has been uploaded yet: an administrator can upload one on the "
                 "Data page.")
         return
-    latest = snapshots.iloc[0]
+    in_force = snapshots[~snapshots["is_withdrawn"]]
+    if in_force.empty:
+        st.info("Every tracker snapshot has been withdrawn: an administrator can upload a new "
+                "one on the Data page.")
+        return
+    latest = in_force.iloc[0]
     if bool(snapshots["is_demo"].all()):
         st.warning("**Demo data.** Every figure here comes from synthetic records made to match "
                    "the 2022 evaluation's published figures, not from real people.", icon="⚠️")

@@ -40,8 +40,9 @@ def parameters(name: str) -> list[str]:
 
 
 def latest_snapshot_id(con: duckdb.DuckDBPyConnection) -> int | None:
-    """The newest tracker snapshot by as-at date (the later upload on a tie)."""
+    """The newest tracker snapshot still in force, by as-at date (the later upload on a tie)."""
     rows = con.execute("select upload_id from uploads where kind = 'tracker' "
+                       "and upload_id not in (select snapshot_id from snapshot_withdrawals) "
                        "order by as_at_date desc, upload_id desc limit 1").fetchall()
     return rows[0][0] if rows else None
 

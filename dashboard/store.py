@@ -73,6 +73,14 @@ SCHEMA = [
         value_stolen_gbp decimal(14, 2),
         upload_id integer not null
     )""",
+    # A snapshot found to be wrong is withdrawn, never deleted: it stays on record, and no
+    # figure reads it (queries/macros/scoped_referrals.sql, queries.latest_snapshot_id).
+    """create table if not exists snapshot_withdrawals (
+        snapshot_id integer primary key,
+        withdrawn_at timestamp not null,
+        withdrawn_by varchar not null,
+        reason varchar not null
+    )""",
     """create table if not exists labels (
         label_group varchar not null,
         key varchar not null,
@@ -288,6 +296,23 @@ def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
                               "offence_area", "value_stolen"], {})
     con.execute(f"insert into crimes select *, $upload_id from ({select})",
                 {"upload_id": upload_id})  # noqa: S608 - identifiers via quote_ident
+
+
+def withdraw_snapshot(path: Path, snapshot_id: int, who: str, reason: str) -> None:
+    """Withdraw a tracker snapshot: kept on record, but no figure reads it any more."""
+    if not reason.strip():
+        raise ValueError("Give a reason for withdrawing the snapshot")
+    with writing(path) as con:
+        kind = con.execute("select kind from uploads where upload_id = $id",
+                           {"id": snapshot_id}).fetchall()
+        if not kind or kind[0][0] != "tracker":
+            raise ValueError(f"There is no tracker snapshot {snapshot_id}")
+        if con.execute("select count(*) from snapshot_withdrawals where snapshot_id = $id",
+                       {"id": snapshot_id}).fetchall()[0][0]:
+            raise ValueError(f"Snapshot {snapshot_id} is already withdrawn")
+        con.execute("insert into snapshot_withdrawals values ($id, $at, $who, $reason)",
+                    {"id": snapshot_id, "at": dt.datetime.now().replace(microsecond=0),
+                     "who": who, "reason": reason.strip()})
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -12,7 +12,9 @@ st.caption("Every sign-in (and failure), upload, export and view of person-level
 left, middle, right = st.columns(3)
 who = left.text_input("Who (exact name)", key="log_who") or None
 action = middle.selectbox("Action", ["All", "sign-in", "sign-out", "view", "export", "upload",
-                                     "user"], key="log_action")
+                                     "sign-off", "snapshot-withdraw", "user-add",
+                                     "user-set-password", "user-revoke", "user-list"],
+                          key="log_action")
 since = right.date_input("Since", value=dt.date.today() - dt.timedelta(days=30),
                          format="DD/MM/YYYY", key="log_since")
 log = security.read_log(security.security_db_path(), who=who,

@@ -42,6 +42,9 @@ COLUMNS = {
     "uploaded_at": st.column_config.DatetimeColumn("Uploaded", format="DD/MM/YYYY HH:mm"),
     "uploaded_by": "Uploaded by",
     "is_demo": st.column_config.CheckboxColumn("Demo data"),
+    "is_withdrawn": st.column_config.CheckboxColumn("Withdrawn"),
+    "withdrawn_by": st.column_config.TextColumn("Withdrawn by"),
+    "withdrawn_reason": st.column_config.TextColumn("Why withdrawn"),
     "nominal_id": "Nominal ID",
     "issue": "Issue",
     "detail": "Detail",
@@ -187,6 +190,30 @@ def store_button(held: dict) -> None:
     st.rerun()  # so the sidebar filters and the data banner show the new data too
 
 
+def withdraw_form(snapshots: pd.DataFrame) -> None:
+    """Withdraw a snapshot found to be wrong: it is kept on record, but no figure uses it."""
+    in_force = snapshots[~snapshots["is_withdrawn"]]
+    if in_force.empty:
+        return
+    with st.expander("Withdraw a snapshot"), st.form("withdraw_snapshot"):
+        choice = st.selectbox("Snapshot", list(in_force["snapshot_id"]), format_func=lambda i: (
+            f"Snapshot {i}, as at "
+            f"{in_force.loc[in_force['snapshot_id'] == i, 'as_at_date'].iloc[0]:%d/%m/%Y}"),
+            key="withdraw_id")
+        reason = st.text_input("Why (recorded in the access log)", key="withdraw_reason")
+        if not st.form_submit_button("Withdraw this snapshot"):
+            return
+    viewer = data_access.current_viewer()
+    try:
+        store.withdraw_snapshot(config.db_path(), int(choice), viewer.name, reason)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    security.log_event(security.security_db_path(), viewer.name, viewer.role,
+                       "snapshot-withdraw", target=f"snapshot {choice}", detail=reason)
+    st.rerun()
+
+
 st.title("Data")
 st.caption("Upload a new export, see what is stored, and check the latest tracker snapshot. "
            "The sidebar filters do not apply on this page.")
@@ -218,8 +245,10 @@ if uploaded is not None:
 st.header("Snapshots and uploads")
 snapshots = data_access.run("snapshots")
 st.subheader("Tracker snapshots")
-st.caption("Each tracker upload is a snapshot; pages show the latest by as-at date.")
+st.caption("Each tracker upload is a snapshot; pages show the latest by as-at date that has "
+           "not been withdrawn.")
 table(snapshots)
+withdraw_form(snapshots)
 st.subheader("All uploads")
 table(data_access.run("uploads"))
 
@@ -227,7 +256,11 @@ st.header("Data quality of the latest snapshot")
 if snapshots.empty:
     st.info("No tracker snapshot has been uploaded yet.")
     st.stop()
-latest = snapshots.iloc[0]
+in_force = snapshots[~snapshots["is_withdrawn"]]
+if in_force.empty:
+    st.info("Every tracker snapshot has been withdrawn.")
+    st.stop()
+latest = in_force.iloc[0]
 st.caption(f"Snapshot {latest['snapshot_id']}, as at {latest['as_at_date']:%d/%m/%Y}. These "
            "did not stop the upload but deserve a look in the tracker: correct them there and "
            "upload the next snapshot.")

@@ -5,6 +5,7 @@
 with final as (
     select upload_id, kind, as_at_date, is_demo
     from uploads
+    where upload_id not in (select snapshot_id from snapshot_withdrawals)
 )
 
 select * from final

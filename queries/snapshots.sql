@@ -1,12 +1,15 @@
--- one row per tracker snapshot, newest first. params: none
+-- one row per tracker snapshot: those in force first, newest first, then any withdrawn.
+-- params: none
 -- access: programme
 with final as (
     select
-        upload_id as snapshot_id, as_at_date, file_name, row_count as referrals,
-        uploaded_at, uploaded_by, is_demo
-    from uploads
-    where kind = 'tracker'
+        u.upload_id as snapshot_id, u.as_at_date, u.file_name, u.row_count as referrals,
+        u.uploaded_at, u.uploaded_by, u.is_demo,
+        w.snapshot_id is not null as is_withdrawn, w.withdrawn_by, w.reason as withdrawn_reason
+    from uploads u
+    left join snapshot_withdrawals w on w.snapshot_id = u.upload_id
+    where u.kind = 'tracker'
 )
 
 select * from final
-order by as_at_date desc, snapshot_id desc
+order by is_withdrawn, as_at_date desc, snapshot_id desc

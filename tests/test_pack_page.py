@@ -88,3 +88,23 @@ def test_signed_off_pack_is_reissued_unchanged_after_new_data(app, demo_db, secu
     fresh = queries.run(con, COMMAND_LINE, "headline_figures", **Q1)
     con.close()
     assert int(fresh.loc[fresh["step"] == "Referrals", "referrals"].iloc[0]) == 3
+
+
+def test_withdrawing_a_snapshot_falls_back_to_the_one_before_and_is_logged(app, demo_db,
+                                                                        security_db):
+    signed_in_as(app, security_db, "Admin Ann", "admin").run()
+    assert "as at 31/07/2022" in app.caption[0].value
+    app.switch_page("../pages/data.py")
+    app.run()
+    app.selectbox(key="withdraw_id").select(5)
+    app.text_input(key="withdraw_reason").input("Uploaded with the wrong as-at date")
+    next(b for b in app.get("form_submit_button") if b.label == "Withdraw this snapshot").click()
+    app.run()
+    assert not app.exception
+    assert "as at 30/06/2022" in app.caption[0].value
+    log = security.read_log(security_db, action="snapshot-withdraw")
+    assert list(log["target"]) == ["snapshot 5"]
+    con = store.connect_read_only(demo_db)
+    assert queries.run(con, COMMAND_LINE, "officer_caseload", snapshot_id=5).empty
+    assert queries.run(con, COMMAND_LINE, "officer_caseload")["referrals"].sum() == 121
+    con.close()
