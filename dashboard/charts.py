@@ -94,8 +94,7 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
                       "value": 0 if suppressed else int(row.referrals)})
     nodes = [{"name": node, "depth": depth[node],
               "itemStyle": {"color": NODE_COLOURS.get(node.rstrip("\u200b"), "#888888")},
-              "label": {"formatter": f"{node.rstrip(chr(0x200B))} "
-                                     f"({'<5 or withheld' if totals[node] is None else int(totals[node])})"}}
+              "label": {"formatter": f"{node.rstrip(chr(0x200B))} ({count_label(totals[node])})"}}
              for node in sorted(depth, key=lambda n: (depth[n], order[n]))]
     return {
         "tooltip": {"trigger": "item"},
@@ -108,6 +107,10 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
             "left": 10, "right": 220, "top": 20, "bottom": 20,
         }],
     }
+
+
+def count_label(total: float | None) -> str:
+    return "<5 or withheld" if total is None else str(int(total))
 
 
 def count_bars(frame: pd.DataFrame, category: str, title: str, axis_title: str,

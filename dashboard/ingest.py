@@ -349,7 +349,8 @@ def checks_for(contract: Contract, positions: dict[str, int]) -> list[Check]:
                                 detail=f"strftime({earlier}, '%d/%m/%Y')"))
     if contract.kind == "tracker":
         checks += [
-            Check("rehab_facility", "rehab_admission_date is not null and raw_rehab_facility is null",
+            Check("rehab_facility",
+                  "rehab_admission_date is not null and raw_rehab_facility is null",
                   "A rehab admission date is given but no rehab facility",
                   "Enter the rehab facility the person was admitted to"),
             Check("rehab_exit_reason",

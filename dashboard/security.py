@@ -175,8 +175,8 @@ def transaction(path: str | os.PathLike) -> Iterator[sqlite3.Connection]:
 
 def utc_text(moment: dt.datetime | None = None) -> str:
     """A moment as fixed-width UTC ISO text, so text order is time order. Naive means local."""
-    moment = moment or dt.datetime.now(dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    moment = moment or dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def append_log(con: sqlite3.Connection, at: str, who: str, role: str | None, action: str,
@@ -232,14 +232,14 @@ def read_log(path: str | os.PathLike, who: str | None = None, action: str | None
 def bound_text(moment: dt.datetime | dt.date, day_end: bool) -> str:
     if not isinstance(moment, dt.datetime):
         moment = dt.datetime.combine(moment + dt.timedelta(days=int(day_end)), dt.time(),
-                                     tzinfo=dt.timezone.utc)
+                                     tzinfo=dt.UTC)
     return utc_text(moment)
 
 
 def session_expired(last_activity: dt.datetime, now: dt.datetime | None = None) -> bool:
     """True when the session has been idle for session_idle_minutes() or more."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    idle = now.astimezone(dt.timezone.utc) - last_activity.astimezone(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
+    idle = now.astimezone(dt.UTC) - last_activity.astimezone(dt.UTC)
     return idle >= dt.timedelta(minutes=session_idle_minutes())
 
 
@@ -408,7 +408,7 @@ def sign_in(path: str | os.PathLike, name: str, password: str,
             now: dt.datetime | None = None) -> SignInResult:
     """Checks a name (or email) and password; every attempt is logged. Never says whether a
     name exists: unknown names cost the same hash check and lock out the same way."""
-    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     with closing(connect(path)) as con:
         found = find_user(con, name)
         key = found[0].name if found else (name or "").strip()[:254]

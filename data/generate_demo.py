@@ -1,4 +1,4 @@
-"""Generate the deterministic SYNTHETIC O2R tracker snapshots and Connect export used by the demo."""
+"""Generate the deterministic SYNTHETIC O2R tracker snapshots and Connect export for the demo."""
 
 from __future__ import annotations
 
@@ -28,23 +28,65 @@ CONNECT_START, CONNECT_END = D(2019, 1, 1), FINAL_AS_AT
 WORKBOOK_CREATED = dt.datetime(2022, 8, 1, 9, 0, 0)
 
 TRACKER_HEADERS = [
-    "Nominal ID", "Name", "Date of Birth", "PNC ID", "Referral Date", "Officer",
-    "Referral Source", "Referral Source Detail", "Offending Area", "Status",
-    "First Contact Date", "Assessment Date", "Pre-admission Start Date",
-    "Rehab Assessment Date", "Rehab Admission Date", "Rehab Facility",
-    "Rehab Exit Date", "Rehab Exit Reason", "Outcome", "Notes",
+    "Nominal ID",
+    "Name",
+    "Date of Birth",
+    "PNC ID",
+    "Referral Date",
+    "Officer",
+    "Referral Source",
+    "Referral Source Detail",
+    "Offending Area",
+    "Status",
+    "First Contact Date",
+    "Assessment Date",
+    "Pre-admission Start Date",
+    "Rehab Assessment Date",
+    "Rehab Admission Date",
+    "Rehab Facility",
+    "Rehab Exit Date",
+    "Rehab Exit Reason",
+    "Outcome",
+    "Notes",
 ]
-CONNECT_HEADERS = ["Crime Reference", "Nominal ID", "Offence Date", "Offence Type", "Offence Area", "Value Stolen"]
+CONNECT_HEADERS = [
+    "Crime Reference",
+    "Nominal ID",
+    "Offence Date",
+    "Offence Type",
+    "Offence Area",
+    "Value Stolen",
+]
 
 OFFICER_1, OFFICER_2, RECRUIT_1, RECRUIT_2, FORMER = (
-    "Officer 1", "Officer 2", "New recruit 1", "New recruit 2", "Former officer")
+    "Officer 1",
+    "Officer 2",
+    "New recruit 1",
+    "New recruit 2",
+    "Former officer",
+)
 WAITING, ACTIVE, INACTIVE, WITHDRAWN = "Referral/Waiting", "Active", "Inactive", "Withdrawn"
 
 OUTREACH, RETAIL, NPT, PROBATION, CUSTODY, PARTNER, WORD = (
-    "O2R officer outreach", "Retail business", "Neighbourhood policing team",
-    "Probation", "Custody", "Partner agency", "Word of mouth")
-AREAS = ["City Centre", "Sutton Coldfield", "Erdington", "Harborne", "Selly Oak",
-         "Northfield", "Aston", "Perry Barr", "Small Heath"]
+    "O2R officer outreach",
+    "Retail business",
+    "Neighbourhood policing team",
+    "Probation",
+    "Custody",
+    "Partner agency",
+    "Word of mouth",
+)
+AREAS = [
+    "City Centre",
+    "Sutton Coldfield",
+    "Erdington",
+    "Harborne",
+    "Selly Oak",
+    "Northfield",
+    "Aston",
+    "Perry Barr",
+    "Small Heath",
+]
 RETAILERS = ["Co-op", "Boots", "Tesco", "Sainsbury's", "Superdrug", "Poundland"]
 OTHER_NPTS = ["Erdington", "Erdington", "Selly Oak", "Northfield", "Aston", "Perry Barr"]
 OTHER_DETAIL = {
@@ -54,39 +96,96 @@ OTHER_DETAIL = {
     PARTNER: ["CGL", "SIFA Fireside", "Change Grow Live outreach"],
     WORD: ["", "Former O2R client"],
 }
-NOTE_PLACES = ["Bull Ring", "New Street station", "Corporation Street", "Sutton Parade",
-               "Erdington High Street", "Harborne High Street", "Selly Oak triangle", "custody suite"]
+NOTE_PLACES = [
+    "Bull Ring",
+    "New Street station",
+    "Corporation Street",
+    "Sutton Parade",
+    "Erdington High Street",
+    "Harborne High Street",
+    "Selly Oak triangle",
+    "custody suite",
+]
 
 # The status each person's Figure 3 journey allows; the mix per officer reproduces Table 1.
 # Category codes: in_rehab / completed / early_ongoing / early_withdrawn / early_deceased are the
-# 27 admissions; not_interested / dnmc / div_partner / div_prison the other assessed; n_* unassessed.
+# 27 admissions; not_interested / dnmc / div_partner / div_prison the other assessed;
+# n_* unassessed.
 OFFICER_PLAN = {
-    OFFICER_1: {"completed": 3, "early_ongoing": 7, "n_active": 4, "early_withdrawn": 4,
-                "early_deceased": 2, "not_interested": 7, "dnmc": 3, "div_partner": 1,
-                "div_prison": 1, "n_inactive": 3, "n_waiting": 8},
-    OFFICER_2: {"completed": 1, "early_ongoing": 4, "n_active": 4, "early_withdrawn": 2,
-                "early_deceased": 1, "not_interested": 3, "dnmc": 2, "div_partner": 1,
-                "div_prison": 1, "n_inactive": 2, "n_waiting": 19},
-    RECRUIT_1: {"in_rehab": 2, "n_active": 4, "not_interested": 2, "dnmc": 1, "div_partner": 1,
-                "n_inactive": 1, "n_waiting": 10},
-    RECRUIT_2: {"in_rehab": 1, "n_active": 3, "not_interested": 5, "dnmc": 4, "div_prison": 1,
-                "n_inactive": 4, "n_waiting": 9},
+    OFFICER_1: {
+        "completed": 3,
+        "early_ongoing": 7,
+        "n_active": 4,
+        "early_withdrawn": 4,
+        "early_deceased": 2,
+        "not_interested": 7,
+        "dnmc": 3,
+        "div_partner": 1,
+        "div_prison": 1,
+        "n_inactive": 3,
+        "n_waiting": 8,
+    },
+    OFFICER_2: {
+        "completed": 1,
+        "early_ongoing": 4,
+        "n_active": 4,
+        "early_withdrawn": 2,
+        "early_deceased": 1,
+        "not_interested": 3,
+        "dnmc": 2,
+        "div_partner": 1,
+        "div_prison": 1,
+        "n_inactive": 2,
+        "n_waiting": 19,
+    },
+    RECRUIT_1: {
+        "in_rehab": 2,
+        "n_active": 4,
+        "not_interested": 2,
+        "dnmc": 1,
+        "div_partner": 1,
+        "n_inactive": 1,
+        "n_waiting": 10,
+    },
+    RECRUIT_2: {
+        "in_rehab": 1,
+        "n_active": 3,
+        "not_interested": 5,
+        "dnmc": 4,
+        "div_prison": 1,
+        "n_inactive": 4,
+        "n_waiting": 9,
+    },
     FORMER: {"n_former": 5},
 }
 # Table 1 Inactive counts; the remaining inactive/withdrawn rows are Withdrawn.
 INACTIVE_PER_OFFICER = {OFFICER_1: 5, OFFICER_2: 3, RECRUIT_1: 3, RECRUIT_2: 5}
 # Inactive is given first to the journeys where it fits best (deceased must be Inactive).
-INACTIVE_PREFERENCE = ["early_deceased", "dnmc", "div_partner", "div_prison", "n_inactive", "not_interested"]
+INACTIVE_PREFERENCE = [
+    "early_deceased",
+    "dnmc",
+    "div_partner",
+    "div_prison",
+    "n_inactive",
+    "not_interested",
+]
 # Real exports lag: two withdrawn clients whose Status still says Inactive (the brief's
 # "2 assessed rows whose Status is set" quirk); swapped with a dnmc row so Table 1 is unchanged.
 STATUS_LAG_OFFICERS = [OFFICER_1, OFFICER_2]
 
 ADMITTED = ("in_rehab", "completed", "early_ongoing", "early_withdrawn", "early_deceased")
 ASSESSED = ADMITTED + ("not_interested", "dnmc", "div_partner", "div_prison")
-EARLY_OUTCOME = {"early_ongoing": "Ongoing engagement", "early_withdrawn": "Withdrawn",
-                 "early_deceased": "Deceased"}
-OTHER_OUTCOME = {"not_interested": "Not interested", "dnmc": "Did not meet criteria",
-                 "div_partner": "Diverted - partner agency", "div_prison": "Diverted - prison"}
+EARLY_OUTCOME = {
+    "early_ongoing": "Ongoing engagement",
+    "early_withdrawn": "Withdrawn",
+    "early_deceased": "Deceased",
+}
+OTHER_OUTCOME = {
+    "not_interested": "Not interested",
+    "dnmc": "Did not meet criteria",
+    "div_partner": "Diverted - partner agency",
+    "div_prison": "Diverted - prison",
+}
 
 
 class DemoFile(NamedTuple):
@@ -140,7 +239,11 @@ def _admission_window(p: Person, with_course: bool) -> tuple[dt.date, dt.date]:
     if p.category == "in_rehab":
         return LAST_COMPLETABLE_ADMISSION + dt.timedelta(days=1), FINAL_AS_AT - dt.timedelta(days=3)
     if with_course:
-        hi = LAST_COMPLETABLE_ADMISSION if p.category == "completed" else FINAL_AS_AT - dt.timedelta(days=12)
+        hi = (
+            LAST_COMPLETABLE_ADMISSION
+            if p.category == "completed"
+            else FINAL_AS_AT - dt.timedelta(days=12)
+        )
         return D(2022, 2, 1), hi
     return D(2021, 7, 1), D(2021, 12, 31)
 
@@ -239,13 +342,23 @@ def _spread(rng: random.Random, counts: dict[str, int]) -> list[str]:
 
 
 def _build_people(rng: random.Random) -> list[Person]:
-    people = [Person(category=cat, officer=officer)
-              for officer, plan in OFFICER_PLAN.items() for cat, n in plan.items() for _ in range(n)]
+    people = [
+        Person(category=cat, officer=officer)
+        for officer, plan in OFFICER_PLAN.items()
+        for cat, n in plan.items()
+        for _ in range(n)
+    ]
     _assign_statuses(people)
 
     admitted = [p for p in people if p.category in ADMITTED]
     # Mandatory course from 2022: the 3 still in rehab, 1 completer and 4 early leavers took it.
-    course_picks = {"in_rehab": 3, "completed": 1, "early_ongoing": 2, "early_withdrawn": 1, "early_deceased": 1}
+    course_picks = {
+        "in_rehab": 3,
+        "completed": 1,
+        "early_ongoing": 2,
+        "early_withdrawn": 1,
+        "early_deceased": 1,
+    }
     early = [p for p in admitted if p.category in EARLY_OUTCOME]
     # Most early leavers walk out around the end of the 3-week detox; one passed six weeks.
     stays = [max(10, min(35, round(rng.triangular(10, 35, 21)))) for _ in range(17)] + [38, 40, 50]
@@ -268,7 +381,9 @@ def _build_people(rng: random.Random) -> list[Person]:
     facilities = _spread(rng, {"Seasons": 14, "Livingstone House": 12, "Changes UK": 1})
     for p, fac in zip(admitted, facilities):
         p.facility = fac
-    reasons = _spread(rng, {"Self-discharged": 7, "Discharged - rule breach": 2, "Discharged - other": 11})
+    reasons = _spread(
+        rng, {"Self-discharged": 7, "Discharged - rule breach": 2, "Discharged - other": 11}
+    )
     for p, reason in zip(early, reasons):
         p.exit_reason = reason
         p.outcome = EARLY_OUTCOME[p.category]
@@ -292,17 +407,38 @@ def _build_people(rng: random.Random) -> list[Person]:
     assessed = [p for p in people if p.category in ASSESSED]
     unassessed = [p for p in people if p.category not in ASSESSED]
     _assign_areas(rng, assessed, unassessed)
-    _assign_sources(rng, assessed, {OUTREACH: 16, RETAIL: 16, NPT: 14, PROBATION: 5, CUSTODY: 4, PARTNER: 3, WORD: 2},
-                    ["Harborne"] * 5 + ["Sutton Coldfield"] * 4 + ["Erdington", "Erdington", "Selly Oak", "Northfield", "Aston"])
-    _assign_sources(rng, unassessed, {OUTREACH: 20, RETAIL: 19, NPT: 15, PROBATION: 8, CUSTODY: 6, PARTNER: 5, WORD: 3},
-                    None)
+    _assign_sources(
+        rng,
+        assessed,
+        {OUTREACH: 16, RETAIL: 16, NPT: 14, PROBATION: 5, CUSTODY: 4, PARTNER: 3, WORD: 2},
+        ["Harborne"] * 5
+        + ["Sutton Coldfield"] * 4
+        + ["Erdington", "Erdington", "Selly Oak", "Northfield", "Aston"],
+    )
+    _assign_sources(
+        rng,
+        unassessed,
+        {OUTREACH: 20, RETAIL: 19, NPT: 15, PROBATION: 8, CUSTODY: 6, PARTNER: 5, WORD: 3},
+        None,
+    )
     return people
 
 
 def _assign_areas(rng: random.Random, assessed: list[Person], unassessed: list[Person]) -> None:
     # City Centre clients progress poorly: 3 of its 15 assessed reach rehab, about half elsewhere.
-    others = _spread(rng, {"Sutton Coldfield": 11, "Erdington": 9, "Harborne": 6, "Selly Oak": 5,
-                           "Northfield": 5, "Aston": 4, "Perry Barr": 3, "Small Heath": 2})
+    others = _spread(
+        rng,
+        {
+            "Sutton Coldfield": 11,
+            "Erdington": 9,
+            "Harborne": 6,
+            "Selly Oak": 5,
+            "Northfield": 5,
+            "Aston": 4,
+            "Perry Barr": 3,
+            "Small Heath": 2,
+        },
+    )
     admitted = [p for p in assessed if p.category in ADMITTED]
     not_admitted = [p for p in assessed if p.category not in ADMITTED]
     admitted_areas = ["City Centre"] * 3 + others[:24]
@@ -318,11 +454,15 @@ def _assign_areas(rng: random.Random, assessed: list[Person], unassessed: list[P
         p.area = area
 
 
-def _assign_sources(rng: random.Random, group: list[Person], counts: dict[str, int],
-                    npt_names: list[str] | None) -> None:
+def _assign_sources(
+    rng: random.Random, group: list[Person], counts: dict[str, int], npt_names: list[str] | None
+) -> None:
     sources = _spread(rng, counts)
-    npts = list(npt_names) if npt_names else [rng.choice(["Harborne", "Sutton Coldfield"] + OTHER_NPTS)
-                                              for _ in range(counts[NPT])]
+    npts = (
+        list(npt_names)
+        if npt_names
+        else [rng.choice(["Harborne", "Sutton Coldfield"] + OTHER_NPTS) for _ in range(counts[NPT])]
+    )
     rng.shuffle(npts)
     for p, src in zip(group, sources):
         p.source = src
@@ -341,8 +481,11 @@ def _age_on(born: dt.date, on: dt.date) -> int:
 def _identify(rng: random.Random, people: list[Person]) -> list[Person]:
     people.sort(key=lambda p: (p.referral, p.officer, p.category))
     # 110 of 136 (81%) aged 30-49 at referral; the rest split between their 20s and 50s.
-    ages = [rng.randint(30, 49) for _ in range(110)] + [rng.randint(22, 29) for _ in range(13)] + \
-           [rng.randint(50, 58) for _ in range(13)]
+    ages = (
+        [rng.randint(30, 49) for _ in range(110)]
+        + [rng.randint(22, 29) for _ in range(13)]
+        + [rng.randint(50, 58) for _ in range(13)]
+    )
     rng.shuffle(ages)
     used_pnc: set[str] = set()
     for i, (p, age) in enumerate(zip(people, ages), start=1):
@@ -362,7 +505,15 @@ def _identify(rng: random.Random, people: list[Person]) -> list[Person]:
     return people
 
 
-_DATE_FIELDS = ("referral", "first_contact", "assessment", "pre_admission", "rehab_assessment", "admission", "exit")
+_DATE_FIELDS = (
+    "referral",
+    "first_contact",
+    "assessment",
+    "pre_admission",
+    "rehab_assessment",
+    "admission",
+    "exit",
+)
 
 
 def _as_at(p: Person, as_at: dt.date) -> Person | None:
@@ -372,7 +523,9 @@ def _as_at(p: Person, as_at: dt.date) -> Person | None:
     if as_at >= FINAL_AS_AT:
         return p
     final_dates = [getattr(p, f) for f in _DATE_FIELDS if getattr(p, f)]
-    known = {f: (v if v and v <= as_at else None) for f, v in ((f, getattr(p, f)) for f in _DATE_FIELDS)}
+    known = {
+        f: (v if v and v <= as_at else None) for f, v in ((f, getattr(p, f)) for f in _DATE_FIELDS)
+    }
     q = replace(p, **known)
     if q.admission is None:
         q.facility = ""
@@ -392,15 +545,39 @@ def _as_at(p: Person, as_at: dt.date) -> Person | None:
 
 
 def _row(p: Person) -> list:
-    return [p.nominal_id, p.name, p.dob, p.pnc, p.referral, p.officer, p.source, p.source_detail,
-            p.area, p.status, p.first_contact, p.assessment, p.pre_admission, p.rehab_assessment,
-            p.admission, p.facility, p.exit, p.exit_reason, p.outcome, p.notes]
+    return [
+        p.nominal_id,
+        p.name,
+        p.dob,
+        p.pnc,
+        p.referral,
+        p.officer,
+        p.source,
+        p.source_detail,
+        p.area,
+        p.status,
+        p.first_contact,
+        p.assessment,
+        p.pre_admission,
+        p.rehab_assessment,
+        p.admission,
+        p.facility,
+        p.exit,
+        p.exit_reason,
+        p.outcome,
+        p.notes,
+    ]
 
 
 def _write_tracker(path: Path, as_at: dt.date, rows: list[Person]) -> None:
     wb = xlsxwriter.Workbook(str(path))
-    wb.set_properties({"title": "O2R tracker export (synthetic)", "author": "O2R demo generator",
-                       "created": WORKBOOK_CREATED})
+    wb.set_properties(
+        {
+            "title": "O2R tracker export (synthetic)",
+            "author": "O2R demo generator",
+            "created": WORKBOOK_CREATED,
+        }
+    )
     ws = wb.add_worksheet("Tracker")
     bold = wb.add_format({"bold": True})
     date_fmt = wb.add_format({"num_format": "dd/mm/yyyy"})

@@ -8,7 +8,6 @@ import streamlit as st
 from dashboard import config, data_access, disclosure, layout, pack, pack_export, security
 
 
-
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
     """Cells as printed in the pack: numbers with separators, suppressed ones as "<5"."""
     def cell(value: object) -> str:

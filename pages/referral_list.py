@@ -8,7 +8,8 @@ chosen = filters.current()
 viewer = data_access.current_viewer()
 st.title("My referrals" if viewer.role == "officer" else "Referral list")
 st.caption("One row per referral in the latest snapshot, to reconcile with your own records "
-           f"({text.plain(chosen.describe())}). Each view of this list is recorded in the access log.")
+           f"({text.plain(chosen.describe())}). Each view of this list is recorded in the "
+           "access log.")
 referrals = data_access.filtered("referral_list", chosen)
 if referrals.empty:
     st.info("No referrals match these filters.")

@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import signed_in_as, signed_in_demo
-from dashboard import access, exports, queries, security, store
+from dashboard import access, exports, queries, security
 from dashboard.access import COMMAND_LINE, AccessDenied, Viewer
+
+from conftest import signed_in_as, signed_in_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")

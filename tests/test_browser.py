@@ -22,7 +22,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: N812
 from playwright.sync_api import sync_playwright
 
@@ -218,7 +217,8 @@ def full_page_screenshot(pg, path: Path) -> None:
     captures one viewport: grow the viewport to the content's height first."""
     size = pg.viewport_size
     height = pg.evaluate("""() => Math.max(document.documentElement.scrollHeight,
-        ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebarContent"]')]
+        ...[...document.querySelectorAll(
+            '[data-testid="stMain"], [data-testid="stSidebarContent"]')]
             .map(e => e.scrollHeight))""")
     height = min(max(int(height), size["height"]), 12_000)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import signed_in_demo
-
-from dashboard.access import COMMAND_LINE
 from dashboard import cost_model, queries
+from dashboard.access import COMMAND_LINE
 from dashboard.cost_model import Assumptions, goods_not_stolen
+
+from conftest import signed_in_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -108,7 +108,8 @@ def test_people_per_year_uses_complete_years_and_says_which(demo_con):
 
 
 def test_people_per_year_annualises_when_no_year_is_complete(demo_con):
-    first = queries.run(demo_con, COMMAND_LINE, "people_rehabilitated", snapshot_id=1)  # as at 30/09/2021
+    # snapshot 1 is as at 30/09/2021
+    first = queries.run(demo_con, COMMAND_LINE, "people_rehabilitated", snapshot_id=1)
     people, how = cost_model.people_per_year_from_data(first, "n_rehab_entrants")
     assert people == pytest.approx(11 * 365.25 / 112)
     assert "No complete financial year" in how

@@ -10,11 +10,10 @@ import pytest
 import xlsxwriter
 from streamlit.testing.v1 import AppTest
 
-from conftest import signed_in_as
-
+from dashboard import queries, security, service, store
 from dashboard.access import COMMAND_LINE
-from dashboard import security
-from dashboard import queries, service, store
+
+from conftest import signed_in_as
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import signed_in_as, signed_in_demo
 from dashboard import queries, security, service, store
 from dashboard.access import COMMAND_LINE
+
+from conftest import signed_in_as, signed_in_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import signed_in_demo
-
-from dashboard.access import COMMAND_LINE
 from dashboard import queries, store
+from dashboard.access import COMMAND_LINE
+
+from conftest import signed_in_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -142,8 +142,9 @@ def test_filters_persist_across_pages_and_come_from_the_url(demo_db, monkeypatch
 
 
 def test_a_new_upload_shows_without_a_restart(demo_db, monkeypatch, security_db):
-    from conftest import signed_in_as
     from dashboard import service
+
+    from conftest import signed_in_as
 
     monkeypatch.setenv("O2R_DB", str(demo_db))
     app = signed_in_as(AppTest.from_file(APP, default_timeout=90), security_db, "Test admin",

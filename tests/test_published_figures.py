@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dashboard.access import COMMAND_LINE
 from dashboard import queries
+from dashboard.access import COMMAND_LINE
 
 TABLE_1 = {
     ("Officer 1", "Referral/Waiting"): 8, ("Officer 1", "Active"): 14,
@@ -65,7 +65,8 @@ def test_figure_3_rehab_placements(demo_con):
 
 
 def test_referral_sources_among_the_60_led_by_outreach_and_retail_then_npts(demo_con):
-    sources = queries.run(demo_con, COMMAND_LINE, "referral_sources", assessed_only=True, **FIGURE_3_PERIOD)
+    sources = queries.run(demo_con, COMMAND_LINE, "referral_sources", assessed_only=True,
+                          **FIGURE_3_PERIOD)
     totals = sources.groupby("referral_source")["referrals"].sum().sort_values(ascending=False)
     assert totals.sum() == 60
     assert totals.iloc[:2].to_dict() == {"O2R officer outreach": 16, "Retail business": 16}
@@ -76,7 +77,8 @@ def test_referral_sources_among_the_60_led_by_outreach_and_retail_then_npts(demo
 
 
 def test_top_three_offending_areas_and_city_centre_progresses_less(demo_con):
-    areas = queries.run(demo_con, COMMAND_LINE, "offending_areas", assessed_only=True, **FIGURE_3_PERIOD)
+    areas = queries.run(demo_con, COMMAND_LINE, "offending_areas", assessed_only=True,
+                        **FIGURE_3_PERIOD)
     assert list(areas["offending_area"][:3]) == ["City Centre", "Sutton Coldfield", "Erdington"]
     assert areas["referrals"].iloc[2] > areas["referrals"].iloc[3]
     rehab = {}
@@ -92,7 +94,8 @@ def test_top_three_offending_areas_and_city_centre_progresses_less(demo_con):
 
 
 def test_pre_admission_course_since_january_2022(demo_con):
-    course = queries.run(demo_con, COMMAND_LINE, "pre_admission_course", from_date=dt.date(2022, 1, 1))
+    course = queries.run(demo_con, COMMAND_LINE, "pre_admission_course",
+                         from_date=dt.date(2022, 1, 1))
     assert course.to_dict("records") == [{"attendees": 23, "admitted_after_course": 8}]
 
 
@@ -102,4 +105,5 @@ def test_earlier_snapshot_is_still_reproducible(demo_con):
         "2022-07-31", "2022-06-30", "2022-03-31", "2021-12-31", "2021-09-30"]
     june = int(snapshots.loc[snapshots["as_at_date"].astype(str) == "2022-06-30",
                              "snapshot_id"].iloc[0])
-    assert queries.run(demo_con, COMMAND_LINE, "officer_caseload", snapshot_id=june)["referrals"].sum() == 121
+    june_caseload = queries.run(demo_con, COMMAND_LINE, "officer_caseload", snapshot_id=june)
+    assert june_caseload["referrals"].sum() == 121

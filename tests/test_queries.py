@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from dashboard.access import COMMAND_LINE
 from dashboard import queries
+from dashboard.access import COMMAND_LINE
 from dashboard.config import QUERIES_DIR
 
 ALL = queries.names()

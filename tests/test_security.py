@@ -15,7 +15,7 @@ from dashboard import security
 from dashboard.security import SignInResult, User
 
 ROOT = Path(__file__).resolve().parent.parent
-T0 = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery"
 
 
@@ -199,7 +199,7 @@ def test_read_log_filters_and_order(db):
     security.log_event(db, "Alice", None, "download")
     assert security.read_log(db, who="ALICE", action="view")["who"].tolist() == ["alice",
                                                                                  "Alice"]
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     assert len(security.read_log(db, since=today, until=today)) == 4
     assert len(security.read_log(db, until=today - dt.timedelta(days=1))) == 0
     assert security.read_log(db, limit=1)["action"].tolist() == ["download"]
@@ -274,7 +274,7 @@ def test_session_expired(monkeypatch):
     monkeypatch.delenv("O2R_SESSION_IDLE_MINUTES", raising=False)
     assert not security.session_expired(T0, T0 + dt.timedelta(minutes=29, seconds=59))
     assert security.session_expired(T0, T0 + dt.timedelta(minutes=30))
-    assert not security.session_expired(dt.datetime.now(dt.timezone.utc))
+    assert not security.session_expired(dt.datetime.now(dt.UTC))
     assert not security.session_expired(dt.datetime.now())  # naive means local time
     monkeypatch.setenv("O2R_SESSION_IDLE_MINUTES", "5")
     assert security.session_expired(T0, T0 + dt.timedelta(minutes=5))

@@ -30,11 +30,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from oidc_mock import OIDCProvider
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: N812
 from playwright.sync_api import sync_playwright
 
 from dashboard import security
+
+from oidc_mock import OIDCProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
