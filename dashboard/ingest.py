@@ -18,7 +18,6 @@ from dashboard.contract import (
     ColumnMapError,
     Contract,
     classify_header,
-    header_key,
     load_contract,
 )
 from dashboard.readers import UnreadableFile, read_table
@@ -376,7 +375,7 @@ def checks_for(contract: Contract, positions: dict[str, int]) -> list[Check]:
 
 
 def label(name: str) -> str:
-    return name.replace("_", " ").replace("rehab ", "rehab ").lower()
+    return name.replace("_", " ").lower()
 
 
 def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
@@ -447,8 +446,3 @@ def clean_select(contract: Contract) -> str:
                   from typed)
         """  # noqa: S608 - contract column names
     return f"select source_row, {', '.join(stored)} from typed"  # noqa: S608
-
-
-def header_matches(kind: str, header: str) -> str | None:
-    """Our column name for a header, if any (used by the Data page to explain matching)."""
-    return load_contract(kind).header_lookup().get(header_key(header))
