@@ -11,34 +11,27 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: N812
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PAGE_TIMEOUT_MS,
+    free_port,
+    require_chromium,
+    streamlit_server,
+    wait_until_idle,
+)
 
-SERVER_START_TIMEOUT_S = 60
-PAGE_TIMEOUT_MS = 30_000
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+
 
 # (url path, sidebar title, texts that must appear in the page's main area).
 # Add a row here when a page is added to dashboard/app.py. Texts are looked for in the
@@ -62,14 +55,7 @@ PAGES: list[tuple[str, str, list[str]]] = [
     ("/methodology", "Methodology", ["Methodology and definitions"]),
 ]
 
-if not os.path.exists(CHROMIUM):  # never skipped: bin/setup --with-browser installs it
-    pytest.fail(f"{CHROMIUM} is not installed: run bin/setup --with-browser", pytrace=False)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+require_chromium()
 
 
 def _screenshot_name(path: str) -> str:
@@ -96,47 +82,12 @@ def app_server(demo_db_template, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("browser")
     db = workdir / "o2r.duckdb"
     shutil.copyfile(demo_db_template, db)
-    port = _free_port()
-    env = {**os.environ, "O2R_DB": str(db)}
     log_path = workdir / "streamlit.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed in the finaliser below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-         "--server.port", str(port),
-         "--server.address", "127.0.0.1",
-         "--server.headless", "true",
-         "--browser.gatherUsageStats", "false",
-         # Others edit the source while tests run: no "File change. Rerun" prompts, no
-         # watcher load. Each run still executes the page files as they are on disk.
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n"
-                            f"{log_path.read_text(errors='replace')}")
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
-                    if resp.read().decode().strip() == "ok":
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT_S}s:\n"
-                            f"{log_path.read_text(errors='replace')}")
-            time.sleep(0.25)
+    server = Server("", log_path)
+    with streamlit_server(ROOT / "dashboard" / "app.py", free_port(), ROOT,
+                          {**os.environ, "O2R_DB": str(db)}, log_path,
+                          server.log_tail) as base:
         yield Server(base, log_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -163,18 +114,6 @@ def page(browser_context):
         pg.close()
 
 
-_IDLE_JS = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || !document.querySelector('[data-testid="stMain"]')) return false;
-    if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-    if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
-    const status = document.querySelector('[data-testid="stStatusWidget"]');
-    if (status && /Running/i.test(status.innerText)) return false;
-    // Elements whose frontend code is still loading (charts, data frames) show as skeletons
-    // for a moment after the script run has finished.
-    return document.querySelector('[data-testid="stSkeleton"]') === null;
-}"""
-
 # The main area's visible text (not the sidebar, whose links name every page) plus the
 # cells of st.dataframe grids: those are drawn on a canvas, and their text lives only in an
 # accessibility <table> inside it, which innerText skips.
@@ -184,28 +123,6 @@ _TEXT_JS = """() => {
     return [main.innerText, ...[...main.querySelectorAll('canvas table td, canvas table th')]
         .map(cell => cell.textContent)].join('\\n');
 }"""
-
-IDLE_STABLE_S = 0.3
-
-
-def wait_until_idle(pg, timeout_ms: int = PAGE_TIMEOUT_MS) -> None:
-    """Wait until the app is connected, its script run has finished and nothing is still
-    loading, and has stayed so for IDLE_STABLE_S (stApp's data-test-script-state goes
-    "initial" -> "running" -> "notRunning", and can flicker between reruns)."""
-    pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    deadline = time.monotonic() + timeout_ms / 1000
-    idle_since = None
-    while True:
-        now = time.monotonic()
-        if pg.evaluate(_IDLE_JS):
-            idle_since = idle_since or now
-            if now - idle_since >= IDLE_STABLE_S:
-                return
-        else:
-            idle_since = None
-        if now > deadline:
-            raise PlaywrightTimeoutError(f"{pg.url} still running/loading after {timeout_ms} ms")
-        time.sleep(0.1)
 
 
 def page_text(pg) -> str:

@@ -17,12 +17,7 @@ import os
 import re
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -30,19 +25,22 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: N812
 from playwright.sync_api import sync_playwright
 
 from dashboard import security
 
+from browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PAGE_TIMEOUT_MS,
+    free_port,
+    require_chromium,
+    streamlit_server,
+)
+from browser_support import wait_until_idle as settle
 from oidc_mock import OIDCProvider
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-SERVER_START_TIMEOUT_S = 60
-PAGE_TIMEOUT_MS = 30_000
 STREAMLIT_USER_COOKIE = "_streamlit_user"  # the identity cookie st.login sets
 
 SAM = ("Sam Steering", "steering", "sam@force.example")
@@ -50,19 +48,12 @@ RITA = ("Rita Revoked", "scrutiny", "rita@force.example")
 STRANGER = ("Nobody Known", "nobody@elsewhere.example")
 REFUSED_MESSAGE = "not set up for this dashboard"  # what auth says to an unknown email
 
-if not os.path.exists(CHROMIUM):
-    pytest.fail(f"{CHROMIUM} is not installed: run bin/setup --with-browser", pytrace=False)
+require_chromium()
 try:  # st.login needs Authlib *and* httpx (streamlit[auth]); without httpx /auth/login fails
     import httpx  # noqa: F401
 except ModuleNotFoundError:
     pytest.fail("httpx is not installed, so st.login cannot work: install streamlit[auth] "
                 "(Authlib and httpx), e.g. add httpx to requirements.txt", pytrace=False)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -110,7 +101,7 @@ def sso_server(demo_db_template, tmp_path_factory, provider) -> Iterator[Server]
     security.add_user(security_db, SAM[0], SAM[1], email=SAM[2])
     security.add_user(security_db, RITA[0], RITA[1], email=RITA[2])
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = workdir / ".streamlit"
     settings.mkdir()
@@ -128,38 +119,10 @@ def sso_server(demo_db_template, tmp_path_factory, provider) -> Iterator[Server]
            # never through a proxy that may be set in the environment.
            "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
     log_path = workdir / "streamlit.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(base, log_path, security_db, provider)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{server.diagnostics()}")
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
-                    if resp.read().decode().strip() == "ok":
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT_S}s:\n"
-                            f"{server.diagnostics()}")
-            time.sleep(0.25)
+    with streamlit_server(ROOT / "dashboard" / "app.py", port, workdir, env, log_path,
+                          server.diagnostics):
         yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -183,37 +146,9 @@ def page(browser):
         context.close()
 
 
-_IDLE_JS = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || !document.querySelector('[data-testid="stMain"]')) return false;
-    if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-    if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
-    const status = document.querySelector('[data-testid="stStatusWidget"]');
-    if (status && /Running/i.test(status.innerText)) return false;
-    return document.querySelector('[data-testid="stSkeleton"]') === null;
-}"""
-
-
 def wait_until_idle(pg, timeout_ms: int = PAGE_TIMEOUT_MS, stable_s: float = 0.5) -> None:
-    """Wait until the app is connected and its script run has finished, and has stayed so
-    for stable_s (a redirect ordered by st.login/st.logout starts a new page meanwhile)."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    idle_since = None
-    while True:
-        now = time.monotonic()
-        try:
-            idle = pg.evaluate(_IDLE_JS)
-        except Exception:  # the page navigated away mid-evaluation (a redirect)
-            idle = False
-        if idle:
-            idle_since = idle_since or now
-            if now - idle_since >= stable_s:
-                return
-        else:
-            idle_since = None
-        if now > deadline:
-            raise PlaywrightTimeoutError(f"{pg.url} still running/loading after {timeout_ms} ms")
-        time.sleep(0.1)
+    # Longer than the page tests' settle time: st.login and st.logout redirect in between.
+    settle(pg, timeout_ms, stable_s=stable_s)
 
 
 def sidebar_text(pg) -> str:

@@ -1,0 +1,115 @@
+"""What the browser tests share: a real Streamlit server, Debian's Chromium, and waiting for
+the app to settle."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: N812
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium tries to reach the internet at every start.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SERVER_START_TIMEOUT_S = 60
+PAGE_TIMEOUT_MS = 30_000
+
+
+def require_chromium() -> None:
+    """Never skipped: bin/setup --with-browser installs it."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is not installed: run bin/setup --with-browser", pytrace=False)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(app: Path, port: int, cwd: Path, env: dict, log_path: Path,
+                     diagnostics: Callable[[], str]) -> Iterator[str]:
+    """`streamlit run APP` on 127.0.0.1:PORT, yielding its base URL once /_stcore/health is ok."""
+    base = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false",
+             # Others may edit the source while tests run: no "File change. Rerun" prompts.
+             "--server.fileWatcherType", "none"],
+            cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_healthy(proc, base, diagnostics)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def wait_until_healthy(proc: subprocess.Popen, base: str, diagnostics: Callable[[], str]) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{diagnostics()}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
+                if resp.read().decode().strip() == "ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT_S}s:\n"
+                        f"{diagnostics()}")
+        time.sleep(0.25)
+
+
+IDLE_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || !document.querySelector('[data-testid="stMain"]')) return false;
+    if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
+    const status = document.querySelector('[data-testid="stStatusWidget"]');
+    if (status && /Running/i.test(status.innerText)) return false;
+    // Elements whose frontend code is still loading (charts, data frames) show as skeletons
+    // for a moment after the script run has finished.
+    return document.querySelector('[data-testid="stSkeleton"]') === null;
+}"""
+
+
+def wait_until_idle(pg, timeout_ms: int = PAGE_TIMEOUT_MS, stable_s: float = 0.3) -> None:
+    """Wait until the app is connected, its script run has finished and nothing is still
+    loading, and has stayed so for stable_s (stApp's data-test-script-state goes "initial" ->
+    "running" -> "notRunning", and a redirect by st.login/st.logout starts a new page)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    idle_since = None
+    while True:
+        now = time.monotonic()
+        try:
+            idle = pg.evaluate(IDLE_JS)
+        except Exception:  # the page navigated away mid-evaluation (a redirect)
+            idle = False
+        if idle:
+            idle_since = idle_since or now
+            if now - idle_since >= stable_s:
+                return
+        else:
+            idle_since = None
+        if now > deadline:
+            raise PlaywrightTimeoutError(f"{pg.url} still running/loading after {timeout_ms} ms")
+        time.sleep(0.1)
