@@ -21,7 +21,7 @@ from dashboard.contract import (
     load_contract,
 )
 from dashboard.readers import UnreadableFile, read_table
-from dashboard.sql import quote_ident
+from dashboard.sql import NORM_KEY_MACRO, quote_ident, quote_literal_list
 
 PROBLEM_COLUMNS = ["row", "column", "value", "problem", "fix"]
 
@@ -236,9 +236,8 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
 
     Blank rows are left out here; source_row keeps the row number Excel shows.
     """
-    con.execute("create or replace temp macro norm_key(v) as "
-                "regexp_replace(lower(v), '[^0-9a-z]', '', 'g')")
-    formats = sql_list(DATE_FORMATS)
+    con.execute(NORM_KEY_MACRO)
+    formats = quote_literal_list(DATE_FORMATS)
     # A plain expression, not a subquery: DuckDB would turn a subquery into a join per row.
     con.execute("create or replace temp macro uk_date(v) as "
                 f"case when year(try_strptime(v, {formats})) between 1900 and 2100 "
@@ -277,11 +276,6 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
                 f"from ({inner}) t {' '.join(joins)} "
                 f"where coalesce({filled}) is not null")  # noqa: S608 - generated names
     con.execute("drop table raw")
-
-
-def sql_list(values: list[str]) -> str:
-    # Constants of our own, not user input: quoted for SQL here once.
-    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
 def typed_expression(col: Column, raw: str) -> str:

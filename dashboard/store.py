@@ -23,7 +23,7 @@ import duckdb
 
 from dashboard.config import QUERIES_DIR
 from dashboard.ingest import LABEL_GROUPS, PreparedUpload
-from dashboard.sql import quote_ident
+from dashboard.sql import NORM_KEY_MACRO, quote_ident
 
 MACROS_DIR = QUERIES_DIR / "macros"
 
@@ -167,7 +167,7 @@ def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             for statement in SCHEMA:
                 con.execute(statement)
-            install_macros(con)
+            con.execute(NORM_KEY_MACRO)
             yield con
             con.execute("checkpoint")
             con.close()
@@ -315,9 +315,6 @@ def withdraw_snapshot(path: Path, snapshot_id: int, who: str, reason: str) -> No
                      "who": who, "reason": reason.strip()})
 
 
-def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create or replace temp macro norm_key(v) as "
-                "regexp_replace(lower(v), '[^0-9a-z]', '', 'g')")
 
 
 def store_pack(path: Path, *, quarter: str, scheme: str, disclosure: str,
