@@ -2,8 +2,8 @@
 
 Each query file declares its access level in a `-- access: LEVEL` line:
 - programme: figures about the data itself (snapshot dates); every role.
-- referrals: aggregates over referrals; an officer's are limited to their own referrals, the
-  scrutiny panel's have small counts suppressed.
+- referrals: aggregates over referrals; an officer's are limited to their own referrals. The
+  scrutiny panel runs none: it sees them only through the protected quarterly pack.
 - person: one row per person (nominal IDs); officers (their own only), steering, admin.
 - admin: administration (the upload log); admin only.
 Scoping is bound as a query parameter ($scope_officers), never left to hiding a widget.
@@ -14,23 +14,45 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import pandas as pd
-
 ROLES = ("officer", "steering", "scrutiny", "admin")
 LEVELS = ("programme", "referrals", "person", "admin")
-ALLOWED = {
-    "programme": {"officer", "steering", "scrutiny", "admin"},
-    "referrals": {"officer", "steering", "scrutiny", "admin"},
-    "person": {"officer", "steering", "admin"},
-    "admin": {"admin"},
-}
 SCOPE_PARAMETER = "scope_officers"
-SUPPRESS_BELOW = 5  # the scrutiny panel sees counts of 1 to 4 as "<5"
-COUNT_COLUMNS = re.compile(
-    r"^(referrals|assessed|entered_rehab|completed|attendees|admitted_after_course|offences|"
-    r"n_.*|count_.*)$")
 LEVEL_LINE = re.compile(r"^--\s*access:\s*([a-z]+)\s*$", re.MULTILINE)
 RAW_REFERRALS = re.compile(r"\b(from|join)\s+(o2r\.)?(main\.)?referrals\b", re.IGNORECASE)
+
+# Pages, by file stem in pages/.
+CHART_PAGES = frozenset({"overview", "referral_sources", "offending_areas", "officer_caseloads",
+                         "journey_flow", "cost_savings"})
+ADMIN_PAGES = frozenset({"data", "access_log", "users"})
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What a role may do: the one table app.py, the pack and the command line read."""
+
+    pages: frozenset[str]          # pages in its navigation (file stems in pages/)
+    query_levels: frozenset[str]   # the `-- access:` levels of queries it may run
+    pack_modes: tuple[str, ...]    # quarterly pack disclosures it may have
+    logged_levels: frozenset[str]  # query levels whose every view is written to the access log
+    filters: bool                  # whether it has the sidebar's free filters
+
+
+# The scrutiny panel sees published-style figures only: the quarterly pack, protected as one
+# publication per quarter (docs/disclosure.md). Free filters and the chart pages would let
+# hidden counts be worked out by differencing one view against another.
+CAPABILITIES = {
+    "officer": Capability(CHART_PAGES | {"referral_list", "methodology"},
+                          frozenset({"programme", "referrals", "person"}), (),
+                          frozenset({"person"}), True),
+    "steering": Capability(CHART_PAGES | {"referral_list", "quarterly_pack", "methodology"},
+                           frozenset({"programme", "referrals", "person"}),
+                           ("controlled", "exact"), frozenset({"person"}), True),
+    "scrutiny": Capability(frozenset({"quarterly_pack", "methodology"}),
+                           frozenset({"programme"}), ("controlled",), frozenset(), False),
+    "admin": Capability(CHART_PAGES | ADMIN_PAGES | {"referral_list", "quarterly_pack",
+                                                     "methodology"},
+                        frozenset(LEVELS), ("controlled", "exact"), frozenset({"person"}), True),
+}
 
 
 @dataclass(frozen=True)
@@ -48,7 +70,7 @@ class Viewer:
 
     @property
     def sees_people(self) -> bool:
-        return self.role in ALLOWED["person"]
+        return "person" in CAPABILITIES[self.role].query_levels
 
     def cache_key(self) -> tuple:
         return (self.role, self.officer_names)
@@ -56,6 +78,17 @@ class Viewer:
 
 # The command line is used by whoever holds the database file itself.
 COMMAND_LINE = Viewer("command line", "admin")
+# The quarterly pack reads exact programme-wide counts, then protects them for its reader.
+PUBLICATION = Viewer("quarterly pack", "steering")
+
+
+def capability(viewer: Viewer) -> Capability:
+    return CAPABILITIES[viewer.role]
+
+
+def is_logged(viewer: Viewer, level: str) -> bool:
+    """Whether each view of this query level by this viewer goes to the access log."""
+    return level in CAPABILITIES[viewer.role].logged_levels
 
 
 class AccessDenied(PermissionError):
@@ -83,7 +116,7 @@ def check_query(name: str, sql: str, level: str, parameters: list[str]) -> None:
 def authorise(viewer: Viewer, name: str, level: str, parameters: list[str],
               params: dict) -> dict:
     """The parameters to bind for this viewer, or AccessDenied."""
-    if viewer.role not in ALLOWED[level]:
+    if level not in CAPABILITIES[viewer.role].query_levels:
         raise AccessDenied(f"The {viewer.role} role may not see {name.replace('_', ' ')}")
     if SCOPE_PARAMETER in params:
         raise AccessDenied(f"{SCOPE_PARAMETER} is set by access rules, not by callers")
@@ -93,22 +126,3 @@ def authorise(viewer: Viewer, name: str, level: str, parameters: list[str],
         bound[SCOPE_PARAMETER] = list(viewer.officer_names) if viewer.role == "officer" \
             else None
     return bound
-
-
-def protect(viewer: Viewer, level: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """The result as this viewer may see it: small counts suppressed for the scrutiny panel."""
-    if viewer.role != "scrutiny" or level != "referrals":
-        return frame
-    out = frame.copy()
-    for column in out.columns:
-        if COUNT_COLUMNS.match(column) and pd.api.types.is_numeric_dtype(out[column]):
-            values = out[column].astype("Int64")
-            out[column] = values.mask((values > 0) & (values < SUPPRESS_BELOW))
-    return out
-
-
-def format_count(value: object) -> str:
-    """A count as shown: thousands separated, '<5' where suppressed."""
-    if value is None or pd.isna(value):
-        return f"<{SUPPRESS_BELOW}"
-    return f"{int(value):,}"

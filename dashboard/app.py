@@ -11,27 +11,22 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # streamlit runs this file as a script, not as a package module
     sys.path.insert(0, str(ROOT))
 
-from dashboard import auth, data_access, filters, layout  # noqa: E402
+from dashboard import access, auth, data_access, filters, layout  # noqa: E402
 
-EVERYONE = {"officer", "steering", "scrutiny", "admin"}
-PEOPLE = {"officer", "steering", "admin"}
-ADMIN = {"admin"}
-
-# file, title, icon, url path, roles that see it
+# page (file stem in pages/), title, icon, url path; who sees which is access.CAPABILITIES
 PAGES = [
-    ("overview.py", "Overview", "dashboard", "", EVERYONE),
-    ("referral_sources.py", "Referral sources", "call_received", "referral-sources", EVERYONE),
-    ("offending_areas.py", "Offending areas", "location_on", "offending-areas", EVERYONE),
-    ("officer_caseloads.py", "Officer caseloads", "badge", "officer-caseloads", EVERYONE),
-    ("journey_flow.py", "Journey flow", "account_tree", "journey-flow", EVERYONE),
-    ("cost_savings.py", "Cost savings", "currency_pound", "cost-savings", EVERYONE),
-    ("referral_list.py", "Referrals", "list_alt", "referrals", PEOPLE),
-    ("quarterly_pack.py", "Quarterly pack", "summarize", "quarterly-pack",
-     {"steering", "scrutiny", "admin"}),
-    ("data.py", "Data", "upload_file", "data", ADMIN),
-    ("access_log.py", "Access log", "policy", "access-log", ADMIN),
-    ("users.py", "Users", "group", "users", ADMIN),
-    ("methodology.py", "Methodology", "menu_book", "methodology", EVERYONE),
+    ("overview", "Overview", "dashboard", "overview"),
+    ("referral_sources", "Referral sources", "call_received", "referral-sources"),
+    ("offending_areas", "Offending areas", "location_on", "offending-areas"),
+    ("officer_caseloads", "Officer caseloads", "badge", "officer-caseloads"),
+    ("journey_flow", "Journey flow", "account_tree", "journey-flow"),
+    ("cost_savings", "Cost savings", "currency_pound", "cost-savings"),
+    ("referral_list", "Referrals", "list_alt", "referrals"),
+    ("quarterly_pack", "Quarterly pack", "summarize", "quarterly-pack"),
+    ("data", "Data", "upload_file", "data"),
+    ("access_log", "Access log", "policy", "access-log"),
+    ("users", "Users", "group", "users"),
+    ("methodology", "Methodology", "menu_book", "methodology"),
 ]
 
 st.set_page_config(page_title="O2R programme dashboard", page_icon=":material/monitoring:",
@@ -46,15 +41,17 @@ if viewer is None:
 st.session_state["viewer"] = viewer
 
 # Built for this viewer on every rerun: a page their role may not see does not exist for them.
+capability = access.capability(viewer)
+shown = [page for page in PAGES if page[0] in capability.pages]
 page = st.navigation([
-    st.Page(ROOT / "pages" / file, title=title, icon=f":material/{icon}:",
-            url_path=url_path or None, default=not url_path)
-    for file, title, icon, url_path, roles in PAGES if viewer.role in roles])
+    st.Page(ROOT / "pages" / f"{stem}.py", title=title, icon=f":material/{icon}:",
+            url_path=url_path, default=index == 0)
+    for index, (stem, title, icon, url_path) in enumerate(shown)])
 with st.sidebar:
     st.text(f"Signed in as {viewer.name} ({viewer.role})")
     if st.button("Sign out", key="sign_out"):
         auth.sign_out()
         st.rerun()
-st.session_state["filters"] = filters.sidebar()
+st.session_state["filters"] = filters.sidebar() if capability.filters else None
 layout.data_banner()
 page.run()

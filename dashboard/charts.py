@@ -73,11 +73,8 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
     depth = {"Referrals": 0}
     order = {"Referrals": (0,)}
     ids = {("Referrals", 0): "Referrals"}
-    # A suppressed link (a count under 5, shown to the scrutiny panel as "<5") is not drawn,
-    # and any total that would include it is withheld.
-    totals: dict[str, float] = {
-        "Referrals": flow.loc[flow["source"] == "Referrals", "referrals"].sum(min_count=1)
-        if not flow.loc[flow["source"] == "Referrals", "referrals"].isna().any() else None}
+    totals: dict[str, int] = {
+        "Referrals": int(flow.loc[flow["source"] == "Referrals", "referrals"].sum())}
     links = []
     for position, row in enumerate(flow.itertuples(index=False)):
         source = next(ids[key] for key in ids if key[0] == row.source)
@@ -87,14 +84,11 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
         depth[target] = level
         # Children sit in their parents' order, so the bands do not cross.
         order.setdefault(target, (*order[source], position))
-        suppressed = pd.isna(row.referrals)
-        known = totals.get(target, 0)
-        totals[target] = None if suppressed or known is None else known + int(row.referrals)
-        links.append({"source": source, "target": target,
-                      "value": 0 if suppressed else int(row.referrals)})
+        totals[target] = totals.get(target, 0) + int(row.referrals)
+        links.append({"source": source, "target": target, "value": int(row.referrals)})
     nodes = [{"name": node, "depth": depth[node],
               "itemStyle": {"color": NODE_COLOURS.get(node.rstrip("\u200b"), "#888888")},
-              "label": {"formatter": f"{node.rstrip(chr(0x200B))} ({count_label(totals[node])})"}}
+              "label": {"formatter": f"{node.rstrip(chr(0x200B))} ({totals[node]:,})"}}
              for node in sorted(depth, key=lambda n: (depth[n], order[n]))]
     return {
         "tooltip": {"trigger": "item"},
@@ -107,10 +101,6 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
             "left": 10, "right": 220, "top": 20, "bottom": 20,
         }],
     }
-
-
-def count_label(total: float | None) -> str:
-    return "<5 or withheld" if total is None else str(int(total))
 
 
 def count_bars(frame: pd.DataFrame, category: str, title: str, axis_title: str,
@@ -226,3 +216,26 @@ def journey_durations(frame: pd.DataFrame) -> alt.Chart:
         alt.X("days_median:Q"), text=alt.Text("days_median:Q", format=".0f"))
     return (band + tick + label).transform_window(order="row_number()").properties(
         title="How long each step of the journey takes (days)", height=alt.Step(48))
+
+
+def cohort_funnel(frame: pd.DataFrame) -> alt.Chart:
+    """Horizontal bars, one per step in journey order: how many of the cohort got at least
+    that far, the part still in progress drawn lighter; frame from funnel_table."""
+    long = pd.concat([
+        frame.assign(part="Went further or stopped",
+                     people=frame["reached"] - frame["in_progress"]),
+        frame.assign(part="Stopped here, case still open", people=frame["in_progress"]),
+    ])[["step", "step_order", "part", "people", "reached", "share_text"]]
+    base = alt.Chart(long).encode(alt.Y("step:N").title(None).sort(list(frame["step"]))
+                                  .axis(labelLimit=200))
+    bars = base.mark_bar().encode(
+        alt.X("sum(people):Q").title("People in the cohort").axis(tickMinStep=1, format=",d"),
+        alt.Color("part:N").title(None).scale(
+            domain=["Went further or stopped", "Stopped here, case still open"],
+            range=[OKABE_ITO[0], OKABE_ITO[4]]).legend(orient="bottom"),
+        alt.Order("part:N", sort="descending"),
+        tooltip=[alt.Tooltip("step:N", title="Step"), alt.Tooltip("part:N", title="Part"),
+                 alt.Tooltip("people:Q", title="People", format=",")])
+    labels = base.transform_filter(alt.datum.part == "Went further or stopped").mark_text(
+        align="left", dx=4).encode(alt.X("reached:Q"), text="share_text:N")
+    return (bars + labels).properties(title="How far the cohort has got", height=alt.Step(34))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import config, queries, security, service, store
+from dashboard import access, config, queries, security, service, store
 from dashboard.access import Viewer
 
 # Checks made before anyone signs in (is this demo data?) run with the narrowest role.
@@ -46,7 +46,7 @@ def current_viewer() -> Viewer:
 def run(name: str, viewer: Viewer | None = None, **params: object):
     """The named query's result on the current data, as the signed-in viewer may see it."""
     viewer = viewer or current_viewer()
-    if queries.access_level(name) == "person" and viewer.sees_people:
+    if access.is_logged(viewer, queries.access_level(name)):
         log_view(viewer, name, params)
     version = current_version()
     return _cached_query(str(config.db_path()), version, viewer, name,

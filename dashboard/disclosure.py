@@ -1,20 +1,29 @@
-"""Small-number disclosure control for packs in circulation: primary and secondary suppression.
+"""Disclosure control: the one module that decides which counts a circulated figure may show.
 
-A "controlled" pack shows counts from 1 to threshold-1 as "<threshold" (primary suppression),
-then hides further cells wherever a shown total would let a reader recover a hidden one
-(secondary suppression, the classic rule: in any row or column with exactly one hidden cell,
-also hide the smallest non-zero shown cell in that line; repeat until nothing changes). An
-"exact" pack (steering group, internal) shows every count. Everything here is a pure function
-on numbers or DataFrames; a missing value (NaN) is a count already hidden upstream, value
-unknown (the scrutiny role's query results arrive like that).
+Everything the scrutiny panel sees is a `Publication`: the exact counts of one quarter (every
+table cell, every headline figure, the parts of every rate) and the sums that hold between
+them (a table's cells add up to its total, the total is the headline figure, a rate's base is
+its reached plus not-reached). `Publication.protect` decides what is withheld:
+
+1. primary: a count from 1 to threshold-1 is shown as "<5";
+2. secondary: while a line of a sum has exactly one withheld cell, its smallest non-zero
+   shown cell is withheld as well (shown as "[c]"), the GSS rule of thumb;
+3. audit: for each withheld cell, the smallest and largest values consistent with everything
+   shown are worked out by linear programming (what a reader with a spreadsheet could do);
+   if only one whole number fits, one more cell on one of its lines is withheld, and the
+   audit runs again.
+
+A reader knows more than the sums: "<5" means 1 to 4, and "[c]" means 5 or more (zeros are
+never withheld and a count under 5 would read "<5"), so the audit gives the solver those
+bounds too. Rates, totals and comparisons are computed from the exact values and then shown
+only where every count they rest on is shown. `docs/disclosure.md` explains the choice.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from dashboard import stats
@@ -23,176 +32,228 @@ CONTROLLED = "controlled"
 EXACT = "exact"
 DISCLOSURES = (CONTROLLED, EXACT)
 DEFAULT_THRESHOLD = 5
-NOT_SHOWN = "not shown"
-NOT_APPLICABLE = "n/a"
+SECONDARY = "[c]"
+NOT_APPLICABLE = "[z]"
+NOT_AVAILABLE = "[x]"
 TOTAL = "Total"
+
+
+def primary_marker(threshold: int = DEFAULT_THRESHOLD) -> str:
+    """How a count from 1 to threshold-1 is printed: '<5'."""
+    return f"<{threshold}"
+
+
+def legend(threshold: int = DEFAULT_THRESHOLD) -> dict[str, str]:
+    """Every marker a controlled figure can carry, and what it means (printed with each pack)."""
+    return {
+        primary_marker(threshold): f"a count from 1 to {threshold - 1}, not shown exactly",
+        SECONDARY: f"confidential: a count of {threshold} or more (or a rate) withheld so that a "
+                   f"hidden count cannot be worked out from the totals",
+        NOT_APPLICABLE: "not applicable (for example a rate with nothing to divide by)",
+        NOT_AVAILABLE: "not available (for example no tracker snapshot for the quarter)",
+    }
 
 
 def check(disclosure: str, threshold: int) -> None:
     if disclosure not in DISCLOSURES:
         raise ValueError(f"Disclosure must be one of {', '.join(DISCLOSURES)}, not {disclosure!r}")
-    if int(threshold) != threshold or threshold < 1:
-        raise ValueError(f"The threshold must be a whole number of at least 1, not {threshold!r}")
+    if int(threshold) != threshold or threshold < 2:
+        raise ValueError(f"The threshold must be a whole number of at least 2, not {threshold!r}")
 
 
-def hidden_text(threshold: int) -> str:
-    """How a hidden count is printed: '<5'."""
-    return f"<{threshold}"
+def is_primary(value: int, threshold: int = DEFAULT_THRESHOLD) -> bool:
+    return 0 < value < threshold
 
 
-def is_missing(value: object) -> bool:
-    """None, NaN or pd.NA: a count hidden before it reached us."""
-    if value is None:
+def count_text(value: int) -> str:
+    return f"{int(value):,}"
+
+
+@dataclass
+class Publication:
+    """The exact counts a reader sees together, and the sums that hold between them."""
+
+    threshold: int = DEFAULT_THRESHOLD
+    values: dict[Hashable, int] = field(default_factory=dict)
+    sums: list[tuple[tuple[Hashable, ...], Hashable]] = field(default_factory=list)
+
+    def count(self, key: Hashable, value: object) -> Hashable:
+        """Adds one exact count (the same key twice must carry the same value)."""
+        number = int(value)
+        if number < 0:
+            raise ValueError(f"A count cannot be negative: {key!r} = {number}")
+        if key in self.values and self.values[key] != number:
+            raise ValueError(f"{key!r} is {self.values[key]} and {number}")
+        self.values[key] = number
+        return key
+
+    def total(self, parts: Iterable[Hashable], total: Hashable) -> None:
+        """Declares that the parts add up to the total (all already counted)."""
+        parts = tuple(parts)
+        missing = [k for k in (*parts, total) if k not in self.values]
+        if missing:
+            raise KeyError(f"Count these first: {missing}")
+        if sum(self.values[p] for p in parts) != self.values[total]:
+            raise ValueError(f"{parts} do not add up to {total!r}")
+        self.sums.append((parts, total))
+
+    def same(self, one: Hashable, other: Hashable) -> None:
+        """Declares two keys to be the same number shown in two places."""
+        self.total([one], other)
+
+    def table(self, name: str, counts: pd.DataFrame, *, total_row: bool = False,
+              total_column: bool = False) -> None:
+        """Adds a table of counts (labels in its index and columns) under keys
+        (name, row, column); with totals, the last row / column holds them."""
+        for row in counts.index:
+            for column in counts.columns:
+                self.count((name, row, column), counts.at[row, column])
+        rows, columns = list(counts.index), list(counts.columns)
+        if total_column:
+            for row in rows:
+                self.total([(name, row, c) for c in columns[:-1]], (name, row, columns[-1]))
+        if total_row:
+            for column in columns:
+                self.total([(name, r, column) for r in rows[:-1]], (name, rows[-1], column))
+
+    def protect(self, disclosure: str = CONTROLLED) -> Protected:
+        """What may be shown: nothing is withheld from an exact (internal) publication."""
+        check(disclosure, self.threshold)
+        if disclosure == EXACT:
+            return Protected(self, {})
+        withheld = {k: primary_marker(self.threshold) for k, v in self.values.items()
+                    if is_primary(v, self.threshold)}
+        while True:
+            self._widen(withheld)
+            determined = audit(self.values, self.sums, withheld, self.threshold)
+            if not determined:
+                return Protected(self, withheld)
+            if not self._hide_beside(determined[0], withheld):
+                # Everything tied to it is withheld already, yet the bounds pin it down.
+                raise RuntimeError(f"No cell left to protect {determined[0]!r}")
+
+    def _lines(self) -> list[tuple[Hashable, ...]]:
+        return [(*parts, total) for parts, total in self.sums]
+
+    def _hide_smallest(self, line: tuple[Hashable, ...], withheld: dict) -> bool:
+        candidates = [k for k in line if k not in withheld and self.values[k] > 0]
+        if not candidates:
+            return False
+        # The smallest keeps most information; the key's text breaks ties, so the choice
+        # never depends on the order figures were added in.
+        pick = min(candidates, key=lambda k: (self.values[k], repr(k)))
+        withheld[pick] = SECONDARY
         return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
+
+    def _widen(self, withheld: dict) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for line in self._lines():
+                if sum(k in withheld for k in line) == 1 and self._hide_smallest(line, withheld):
+                    changed = True
+
+    def _hide_beside(self, key: Hashable, withheld: dict) -> bool:
+        """Withholds one more cell near `key`: on its own lines if any is left, else on the
+        lines of the withheld cells it is tied to, and so on outwards."""
+        reached, frontier = set(), {key}
+        lines = self._lines()
+        while frontier:
+            reached |= frontier
+            near = [line for line in lines if any(k in frontier for k in line)]
+            for line in sorted(near, key=len):
+                if self._hide_smallest(line, withheld):
+                    return True
+            frontier = {k for line in near for k in line if k in withheld} - reached
         return False
 
 
-def is_small(value: object, threshold: int) -> bool:
-    """True for a count from 1 to threshold-1, or one already hidden upstream (missing)."""
-    return is_missing(value) or 0 < float(value) < threshold
+def audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
+          withheld: dict[Hashable, str], threshold: int) -> list[Hashable]:
+    """The withheld keys whose value a reader can work out from what is shown, the sums and
+    what the markers say (primary 1..threshold-1, secondary threshold or more)."""
+    hidden = [k for k in values if k in withheld]
+    if not hidden:
+        return []
+    return [k for k, (low, high) in bounds(values, sums, withheld, threshold).items()
+            if _one_whole_number(low, high)]
 
 
-# --- single counts and rates --------------------------------------------------------------
+def bounds(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
+           withheld: dict[Hashable, str], threshold: int
+           ) -> dict[Hashable, tuple[float, float]]:
+    """For each withheld key, the least and greatest value consistent with what is shown."""
+    from scipy.optimize import linprog  # only a circulated publication needs the solver
 
-def count_display(value: object, disclosure: str, threshold: int = DEFAULT_THRESHOLD,
-                  hidden: bool = False) -> tuple[float | None, str]:
-    """(value as printed or None if hidden, text): '42', '<5', '0'.
-
-    `hidden` forces the count hidden (secondary suppression decided elsewhere)."""
-    if disclosure == EXACT and not is_missing(value) and not hidden:
-        return value, f"{int(value):,}"
-    if hidden or is_small(value, threshold):
-        return None, hidden_text(threshold)
-    return value, f"{int(value):,}"
-
-
-def rate_display(reached: object, base: object, disclosure: str,
-                 threshold: int = DEFAULT_THRESHOLD,
-                 hidden_parts: bool = False) -> tuple[float | None, str]:
-    """(proportion or None, text): '45% (95% CI 30% to 60%)', 'not shown' or 'n/a'.
-
-    In a controlled pack a rate is not shown when its numerator, its denominator or the
-    difference between them is a hidden count: any one of them, with the rate and the
-    other, gives the hidden one back. `hidden_parts` says a count shown elsewhere in the pack
-    that equals one of these was hidden there (by secondary suppression)."""
-    if is_missing(base) or is_missing(reached):
-        return None, NOT_SHOWN
-    base, reached = int(base), int(reached)
-    if base == 0:
-        return None, NOT_APPLICABLE
-    if disclosure == CONTROLLED and (hidden_parts or any(
-            is_small(part, threshold) for part in (reached, base, base - reached))):
-        return None, NOT_SHOWN
-    return reached / base, stats.describe_rate(reached, base)
-
-
-# --- tables ---------------------------------------------------------------------------------
-
-def add_totals(counts: pd.DataFrame, row: bool = True, column: bool = True,
-               label: str = TOTAL) -> pd.DataFrame:
-    """The table with a total row (last) and/or a total column (last), summed from the cells.
-
-    Only for exact counts: a sum over cells hidden upstream would be wrong (NaN stays NaN)."""
-    out = counts.copy()
-    if column:
-        out[label] = out.sum(axis=1, skipna=False)
-    if row:
-        out.loc[label] = out.sum(axis=0, skipna=False)
+    hidden = [k for k in values if k in withheld]
+    column = {k: i for i, k in enumerate(hidden)}
+    rows, targets = [], []
+    for parts, total in sums:
+        if not any(k in column for k in (*parts, total)):
+            continue
+        row, constant = [0.0] * len(hidden), 0.0
+        for key, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
+            if key in column:
+                row[column[key]] += sign
+            else:
+                constant += sign * values[key]
+        rows.append(row)
+        targets.append(-constant)
+    limits = [(1, threshold - 1) if withheld[k] == primary_marker(threshold) else (threshold, None)
+              for k in hidden]
+    out = {}
+    for key, index in column.items():
+        found = []
+        for sign in (1.0, -1.0):
+            objective = [0.0] * len(hidden)
+            objective[index] = sign
+            result = linprog(objective, A_eq=rows or None, b_eq=targets or None, bounds=limits,
+                             method="highs")
+            found.append(sign * result.fun if result.status == 0 else
+                         (float("inf") if sign < 0 else limits[index][0]))
+        out[key] = (found[0], found[1])
     return out
 
 
-def primary_mask(counts: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """True where a cell is a count from 1 to threshold-1, or already hidden (missing)."""
-    values = counts.astype("float64")
-    return values.isna() | ((values > 0) & (values < threshold))
+def _one_whole_number(low: float, high: float) -> bool:
+    import math
+
+    return math.ceil(low - 1e-6) >= math.floor(high + 1e-6)
 
 
-def _lines(shape: tuple[int, int], total_row: bool, total_column: bool) -> list[list[tuple]]:
-    """Every row and column that sums to a shown total, as cell positions, the total last."""
-    rows, columns = shape
-    lines = []
-    if total_column:  # each row (the total row too) adds up to its last cell
-        lines += [[(r, c) for c in range(columns)] for r in range(rows)]
-    if total_row:  # each column (the total column too) adds up to its last cell
-        lines += [[(r, c) for r in range(rows)] for c in range(columns)]
-    return lines
+@dataclass
+class Protected:
+    """A publication after protection: what each count, total and rate may show."""
 
+    publication: Publication
+    withheld: dict[Hashable, str]
 
-def secondary_mask(counts: pd.DataFrame, mask: pd.DataFrame, *, total_row: bool,
-                   total_column: bool) -> pd.DataFrame:
-    """`mask` widened until no line with a total has exactly one hidden cell.
+    def is_withheld(self, key: Hashable) -> bool:
+        return key in self.withheld
 
-    The total row (if any) is the last row and the total column the last column. A line
-    with one hidden cell gets its smallest non-zero shown cell hidden too (the first on a
-    tie); if it has none left but its total, the total is hidden. Repeats across rows and
-    columns until stable; it always stops, as each pass only adds hidden cells."""
-    values = counts.astype("float64").to_numpy()
-    hidden = mask.to_numpy(dtype=bool).copy()
-    lines = _lines(values.shape, total_row, total_column)
-    changed = True
-    while changed:
-        changed = False
-        for line in lines:
-            if sum(hidden[p] for p in line) != 1:
-                continue
-            inner, total = line[:-1], line[-1]
-            candidates = [p for p in inner if not hidden[p] and values[p] > 0]
-            if candidates:
-                pick = min(candidates, key=lambda p: values[p])
-            elif not hidden[total] and values[total] > 0:
-                pick = total
-            else:
-                continue  # only zeros left: the hidden cell is itself a known zero sum
-            hidden[pick] = True
-            changed = True
-    return pd.DataFrame(hidden, index=mask.index, columns=mask.columns)
+    def value(self, key: Hashable) -> int | None:
+        """The count as shown, or None where it is withheld."""
+        return None if key in self.withheld else self.publication.values[key]
 
+    def text(self, key: Hashable) -> str:
+        """The count as printed: '42', '0', '<5' or '[c]'."""
+        return self.withheld.get(key) or count_text(self.publication.values[key])
 
-def suppression_mask(counts: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD, *,
-                     total_row: bool = False, total_column: bool = False) -> pd.DataFrame:
-    """Primary then secondary suppression: True for every cell a controlled table hides."""
-    return secondary_mask(counts, primary_mask(counts, threshold), total_row=total_row,
-                          total_column=total_column)
+    def rate(self, reached: Hashable, not_reached: Hashable, base: Hashable
+             ) -> tuple[float | None, str]:
+        """(proportion or None, text): shown only where its base, reached and not-reached
+        counts are all shown, since any of them with the rate gives the others back."""
+        n_reached, n_base = self.publication.values[reached], self.publication.values[base]
+        if n_base == 0:
+            return None, NOT_APPLICABLE
+        if any(k in self.withheld for k in (reached, not_reached, base)):
+            return None, SECONDARY
+        return n_reached / n_base, stats.describe_rate(n_reached, n_base)
 
-
-def protect_table(counts: pd.DataFrame, disclosure: str, threshold: int = DEFAULT_THRESHOLD,
-                  *, total_row: bool = False, total_column: bool = False
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(cells as shown, hidden mask): whole numbers, with hidden cells as the text '<5'.
-
-    `counts` holds numbers only (labels in the index and column names); with total_row /
-    total_column its last row / column are the totals. Exact disclosure hides nothing, except
-    a count already hidden upstream."""
-    check(disclosure, threshold)
-    if disclosure == EXACT:
-        mask = counts.isna()
-    else:
-        mask = suppression_mask(counts, threshold, total_row=total_row,
-                                total_column=total_column)
-    shown = counts.astype(object).copy()
-    for column in counts.columns:
-        shown[column] = [hidden_text(threshold) if hide else int(value)
-                         for value, hide in zip(counts[column], mask[column], strict=True)]
-    return shown, mask
-
-
-def visible_small_counts(frame: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> list:
-    """Every cell of a table as shown that is a count from 1 to threshold-1 (should be none)."""
-    found = []
-    for column in frame.columns:
-        for value in frame[column]:
-            if isinstance(value, (bool, np.bool_)):
-                continue
-            number = value
-            if isinstance(value, str):
-                text = value.replace(",", "").strip()
-                if not text.isdigit():
-                    continue
-                number = int(text)
-            if isinstance(number, numbers.Real) and not math.isnan(number) \
-                    and 0 < number < threshold and float(number).is_integer():
-                found.append((column, value))
-    return found
+    def table(self, name: str, counts: pd.DataFrame) -> pd.DataFrame:
+        """The table as printed: whole numbers, withheld cells as their markers."""
+        shown = counts.astype(object).copy()
+        for column in counts.columns:
+            shown[column] = [self.withheld.get((name, row, column), int(counts.at[row, column]))
+                             for row in counts.index]
+        return shown

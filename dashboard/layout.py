@@ -26,9 +26,6 @@ def data_banner() -> None:
             st.warning("Your account is not linked to any officer name on the current tracker, "
                        "so no figures are shown. Ask an administrator to link your account to "
                        "the name (or names) the tracker uses for you.")
-    if viewer.role == "scrutiny":
-        st.info("Counts from 1 to 4 are shown as <5 (or left blank), and rates and totals that "
-                "would reveal them are not shown.", icon=":material/visibility_off:")
     snapshots = data_access.run("snapshots")
     if snapshots.empty:
         st.info("No tracker data has been uploaded yet: an administrator can upload one on the "
@@ -43,8 +40,10 @@ def data_banner() -> None:
     if bool(snapshots["is_demo"].all()):
         st.warning("**Demo data.** Every figure here comes from synthetic records made to match "
                    "the 2022 evaluation's published figures, not from real people.", icon="⚠️")
+    # No referral count here: the scrutiny panel sees this line too, and an all-time total
+    # beside the quarterly figures would let a hidden quarter be worked out.
     st.caption(f"Data as at {latest['as_at_date']:%d/%m/%Y} (tracker snapshot "
-               f"{latest['snapshot_id']}, {latest['referrals']} referrals).")
+               f"{latest['snapshot_id']}).")
 
 
 def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:

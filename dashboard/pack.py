@@ -3,7 +3,9 @@
 Flows (referrals received, admissions, completions...) are counted by event date in the
 latest tracker snapshot, exactly as the dashboard counts them; stock (caseload, people in
 rehab) comes from the latest snapshot taken on or before the quarter's last day. Every count
-goes through queries.run as the viewer, then through disclosure.py for a pack in circulation.
+is read exact and programme-wide, then each quarter is protected once, as one publication,
+through disclosure.py (for a pack in circulation); a pack shows other quarters (comparisons,
+trend) exactly as their own packs do.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from dashboard import access, contract, cost_model, periods, queries, store
+from dashboard import access, cost_model, periods, queries, store
+from dashboard import caseload as caseload_table
 from dashboard import disclosure as rules
-from dashboard.disclosure import CONTROLLED, NOT_APPLICABLE, NOT_SHOWN
+from dashboard.disclosure import CONTROLLED, NOT_AVAILABLE
 from dashboard.pack_model import Figure, Pack, Table
 
 FINANCIAL, CALENDAR = "financial", "calendar"
@@ -163,10 +166,8 @@ DIVERSIONS = ("Diverted - partner agency", "Diverted - prison")
 TOTAL = rules.TOTAL
 
 
-def _number(value: object) -> object:
-    """A plain int (or NaN when hidden upstream) from whatever a query returned."""
-    if rules.is_missing(value):
-        return math.nan
+def _number(value: object) -> int:
+    """A plain int from whatever a query returned (counts are read exact)."""
     return int(value)
 
 
@@ -251,61 +252,120 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
     return data
 
 
-# --- tables as shown --------------------------------------------------------------------------
+# --- one quarter's publication ----------------------------------------------------------------
 
-def _shown(counts: pd.DataFrame, label: str, how: str, threshold: int, **totals
-           ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    shown, mask = rules.protect_table(counts, how, threshold, **totals)
-    frame = shown.rename_axis(label).reset_index()
-    frame[label] = frame[label].astype("str")
-    return frame, mask
+AREA_TABLE, EARLY_TABLE, DIVERSION_TABLE, CASELOAD_TABLE, QUALITY_TABLE = (
+    "Flows by area", "Early discharges", "Diversions", "Caseload", "Data quality")
+ASSESSED_TO_ADMITTED, ADMITTED_TO_COMPLETED = "Assessed to admitted", "Admitted to completed"
 
 
-def area_table(data: QuarterData, how: str, threshold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def figure_key(measure: str) -> tuple[str, str]:
+    return ("figure", measure)
+
+
+def rate_keys(rate: str) -> tuple[tuple, tuple, tuple]:
+    """(reached, not reached, base) keys of a rate's counts."""
+    return ("rate", rate, "reached"), ("rate", rate, "not reached"), ("rate", rate, "base")
+
+
+def area_counts(data: QuarterData) -> pd.DataFrame:
     rows = data.area_flows
     counts = rows[~rows["is_total"]].set_index("offending_area")[list(AREA_COLUMNS)]
     total = rows[rows["is_total"]][list(AREA_COLUMNS)].rename(index=lambda _: TOTAL)
-    counts = pd.concat([counts, total]).astype("float64").rename(columns=AREA_COLUMNS)
-    return _shown(counts, "Offending area", how, threshold, total_row=True)
+    counts = pd.concat([counts, total]).astype("int64").rename(columns=AREA_COLUMNS)
+    counts.index = counts.index.astype("str")
+    return counts
 
 
-def one_way_table(rows: pd.DataFrame, label_column: str, label: str, column: str,
-                  how: str, threshold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A list of counts with its total row (is_total) last; totals come from the query, as
-    a sum of counts hidden upstream would be wrong."""
+def one_way_counts(rows: pd.DataFrame, label_column: str, column: str) -> pd.DataFrame:
+    """A list of counts with its total row (is_total) last, as the query counted it."""
     counts = rows[~rows["is_total"]].set_index(label_column)[["referrals"]]
     total = rows[rows["is_total"]][["referrals"]].rename(index=lambda _: TOTAL)
-    counts = pd.concat([counts, total]).astype("float64").rename(columns={"referrals": column})
-    return _shown(counts, label, how, threshold, total_row=True)
+    if total.empty:
+        total = pd.DataFrame({"referrals": [0]}, index=[TOTAL])
+    counts = pd.concat([counts, total]).astype("int64").rename(columns={"referrals": column})
+    counts.index = counts.index.astype("str")
+    return counts
 
 
-def status_order(statuses: list[str]) -> list[str]:
-    known = [s for s in (*contract.STATUSES, contract.STATUS_NOT_RECORDED) if s in statuses]
-    return known + sorted(s for s in statuses if s not in known)
+def caseload_counts(caseload: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 at quarter end, from quarter_caseload's rows (its own totals left aside)."""
+    cells = caseload[~caseload["is_all_officers"] & ~caseload["is_all_statuses"]]
+    if cells.empty:
+        return pd.DataFrame({TOTAL: [0]}, index=[TOTAL])
+    return caseload_table.table_one(cells)
 
 
-def caseload_table(data: QuarterData, how: str, threshold: int
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = data.caseload.copy()
-    rows["officer"] = rows["officer"].where(~rows["is_all_officers"], TOTAL)
-    rows["status"] = rows["status"].where(~rows["is_all_statuses"], TOTAL)
-    # A missing officer/status pair is a true zero; a NaN count was hidden upstream.
-    counts = rows.set_index(["officer", "status"])["referrals"].astype("float64") \
-        .unstack(fill_value=0.0)
-    statuses = status_order([s for s in counts.columns if s != TOTAL]) + [TOTAL]
-    officers = [o for o in counts.index if o != TOTAL] + [TOTAL]
-    counts = counts.reindex(index=officers, columns=statuses)
-    counts.columns.name = None
-    return _shown(counts, "Officer", how, threshold, total_row=True, total_column=True)
+def quality_counts(data: QuarterData) -> pd.DataFrame:
+    counts = data.data_quality.set_index("issue")[["referrals"]].astype("int64")
+    counts.index = counts.index.astype("str")
+    return counts.rename(columns={"referrals": "Referrals"})
 
 
-def data_quality_table(data: QuarterData, how: str, threshold: int) -> pd.DataFrame:
-    rows = data.data_quality
-    counts = rows.set_index("issue")[["referrals"]].astype("float64").rename(
-        columns={"referrals": "Referrals"})
-    # Issues overlap (one referral can have several), so there is no total to protect.
-    frame, _ = _shown(counts, "Issue", how, threshold)
-    return frame
+@dataclass
+class QuarterFigures:
+    """One quarter's counts, protected once: every pack that shows any of them (its own, or
+    a later one as a comparison or in its trend) shows them exactly so."""
+
+    data: QuarterData
+    counts: dict[str, pd.DataFrame]      # count tables by name (exact)
+    protected: rules.Protected
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.protected.table(name, self.counts[name])
+
+    def count(self, measure: str) -> tuple[float | None, str]:
+        if self.data.counts.get(measure) is None:
+            return None, NOT_AVAILABLE
+        key = figure_key(measure)
+        value = self.protected.value(key)
+        return (None if value is None else float(value)), self.protected.text(key)
+
+
+def publication(data: QuarterData, threshold: int) -> tuple[rules.Publication,
+                                                            dict[str, pd.DataFrame]]:
+    """Every count a quarter's pack shows, and the sums a reader can rely on between them."""
+    out = rules.Publication(threshold)
+    for measure, value in data.counts.items():
+        if value is not None:
+            out.count(figure_key(measure), value)
+    counts = {AREA_TABLE: area_counts(data),
+              EARLY_TABLE: one_way_counts(data.early_discharges, "exit_reason", EARLY_TABLE),
+              DIVERSION_TABLE: one_way_counts(data.diversions, "outcome", DIVERSION_TABLE),
+              QUALITY_TABLE: quality_counts(data)}
+    if data.caseload is not None:
+        counts[CASELOAD_TABLE] = caseload_counts(data.caseload)
+    for name, table in counts.items():
+        totals = name != QUALITY_TABLE  # issues overlap: no total to protect
+        out.table(name, table, total_row=totals, total_column=name == CASELOAD_TABLE)
+    for column in AREA_COLUMNS.values():
+        out.same((AREA_TABLE, TOTAL, column), figure_key(column))
+    out.same((EARLY_TABLE, TOTAL, EARLY_TABLE), figure_key("Early discharges"))
+    out.same((DIVERSION_TABLE, TOTAL, DIVERSION_TABLE), figure_key("Diversions"))
+    if data.caseload is not None:
+        table = counts[CASELOAD_TABLE]
+        out.same((CASELOAD_TABLE, TOTAL, TOTAL), figure_key("Caseload at quarter end"))
+        if "Active" in table.columns:
+            out.same((CASELOAD_TABLE, TOTAL, "Active"),
+                     figure_key("Active caseload at quarter end"))
+    # A rate printed with its interval gives back its base and reached counts exactly.
+    reached, base = data.rates.get(ASSESSED_TO_ADMITTED, (0, 0))
+    r, n, b = rate_keys(ASSESSED_TO_ADMITTED)
+    out.count(r, reached), out.count(n, base - reached), out.count(b, base)
+    out.total([r, n], b)
+    out.same(b, figure_key("Police assessments"))
+    reached, base = data.rates.get(ADMITTED_TO_COMPLETED, (0, 0))
+    r, n, b = rate_keys(ADMITTED_TO_COMPLETED)
+    out.count(r, reached), out.count(n, base - reached), out.count(b, base)
+    out.total([r, n], b)
+    out.same(r, figure_key("Completions of 12 weeks"))
+    out.same(n, figure_key("Early discharges"))
+    return out, counts
+
+
+def protect_quarter(data: QuarterData, how: str, threshold: int) -> QuarterFigures:
+    published, counts = publication(data, threshold)
+    return QuarterFigures(data, counts, published.protect(how))
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -365,19 +425,13 @@ def direction(value: float | None, previous: float | None) -> str:
     return "up" if value > previous else "down" if value < previous else "same"
 
 
-def count_shown(value: object, how: str, threshold: int, hidden: bool = False
-                ) -> tuple[float | None, str]:
-    if value is None:
-        return None, NOT_APPLICABLE
-    return rules.count_display(value, how, threshold, hidden)
-
-
-def quarter_cost(completions: object, how: str, threshold: int, hidden: bool = False
-                 ) -> dict[str, tuple[float | None, str]]:
-    """Low and high goods-not-stolen estimates for one quarter's completions."""
-    shown, _ = count_shown(completions, how, threshold, hidden)
+def quarter_cost(completions: tuple[float | None, str]) -> dict[str, tuple[float | None, str]]:
+    """Low and high goods-not-stolen estimates for one quarter's completions as shown (the
+    estimate gives the count back, so it is withheld wherever the count is)."""
+    shown, display = completions
     if shown is None:
-        return {k: (None, NOT_SHOWN) for k in ("low", "high")}
+        marker = display if display == NOT_AVAILABLE else rules.SECONDARY
+        return {k: (None, marker) for k in ("low", "high")}
     year_one = cost_model.goods_not_stolen(
         cost_model.Assumptions(people_per_year=float(shown), years=1)).iloc[0]
     # One quarter is a quarter of a year: the evaluation's annual figure divided by four.
@@ -404,28 +458,19 @@ def stock_source(data: QuarterData) -> str:
     return data.stock_snapshot.describe("tracker snapshot")
 
 
-def shown_figures(data: QuarterData, how: str, threshold: int,
-                  hidden: dict[str, bool] | None = None) -> Shown:
-    """Every figure of a quarter as printed; `hidden` marks counts a table hid (secondary)."""
-    hidden = hidden or {}
+def shown_figures(quarter: QuarterFigures) -> Shown:
+    """Every figure of a quarter as printed, from its one protection."""
+    data = quarter.data
     values, sources = {}, {}
     for measure in FLOW_MEASURES + STOCK_MEASURES:
-        values[measure] = count_shown(data.counts[measure], how, threshold,
-                                      hidden.get(measure, False))
+        values[measure] = quarter.count(measure)
         sources[measure] = stock_source(data) if measure in STOCK_MEASURES else flows_source(data)
-    reached, base = data.rates.get("Assessed to admitted", (0, 0))
-    values["Assessed to admitted"] = rules.rate_display(
-        reached, base, how, threshold, hidden_parts=hidden.get("Police assessments", False))
-    reached, base = data.rates.get("Admitted to completed", (0, 0))
-    values["Admitted to completed"] = rules.rate_display(
-        reached, base, how, threshold, hidden_parts=hidden.get("Early discharges", False)
-        or hidden.get("Completions of 12 weeks", False))
-    cost = quarter_cost(data.counts["Completions of 12 weeks"], how, threshold,
-                        hidden.get("Completions of 12 weeks", False))
+    for rate in RATE_MEASURES:
+        values[rate] = quarter.protected.rate(*rate_keys(rate))
+        sources[rate] = flows_source(data)
+    cost = quarter_cost(values["Completions of 12 weeks"])
     values["Goods not stolen, low estimate"] = cost["low"]
     values["Goods not stolen, high estimate"] = cost["high"]
-    for measure in RATE_MEASURES:
-        sources[measure] = flows_source(data)
     for measure in ("Goods not stolen, low estimate", "Goods not stolen, high estimate"):
         sources[measure] = f"{flows_source(data)}; {cost_model.EVALUATION}"
     values["Tracker snapshot for flows and rates"] = (None, flows_source(data))
@@ -460,18 +505,14 @@ def figures(now: Shown, previous: Shown, year_ago: Shown) -> list[Figure]:
     return out
 
 
-def trend(history: list[QuarterData], how: str, threshold: int,
-          current: Shown) -> pd.DataFrame:
-    """Long form: quarter, quarter_start, measure, value (NaN when hidden), display.
-
-    The current quarter is printed exactly as its figures are."""
+def trend(history: list[Shown], quarters: list[Quarter]) -> pd.DataFrame:
+    """Long form: quarter, quarter_start, measure, value (NaN when withheld), display; each
+    quarter printed exactly as its own pack prints it."""
     rows = []
-    for data in history:
+    for shown, quarter in zip(history, quarters, strict=True):
         for measure in TREND_MEASURES:
-            value, display = current.values[measure] if data is history[-1] else count_shown(
-                data.counts[measure], how, threshold)
-            rows.append({"quarter": data.quarter.label,
-                         "quarter_start": pd.Timestamp(data.quarter.start),
+            value, display = shown.values[measure]
+            rows.append({"quarter": quarter.label, "quarter_start": pd.Timestamp(quarter.start),
                          "measure": measure, "value": math.nan if value is None else value,
                          "display": display})
     return pd.DataFrame(rows).astype({"value": "float64"})
@@ -517,9 +558,11 @@ def caveats(data: QuarterData, viewer_note: str | None, how: str, threshold: int
         out.append("These figures come from the synthetic demo data, not real referrals.")
     if how == CONTROLLED:
         out.append(f"For circulation: counts from 1 to {threshold - 1} are shown as "
-                   f"{rules.hidden_text(threshold)}, further cells are hidden where a "
-                   "total would give them away, and rates resting on a hidden count are "
-                   "'not shown'. Deaths are never broken down by officer or area.")
+                   f"{rules.primary_marker(threshold)}; further counts of {threshold} or more "
+                   f"are withheld as {rules.SECONDARY} wherever the totals, the other tables "
+                   "or a rate would give a hidden count away, and a rate resting on a "
+                   f"withheld count is {rules.SECONDARY} too. Deaths are never broken down by "
+                   "officer or area.")
     else:
         out.append("Exact counts, including small ones: for the steering group and internal "
                    "use only, not for circulation.")
@@ -548,11 +591,12 @@ def caveats(data: QuarterData, viewer_note: str | None, how: str, threshold: int
 
 
 def check_viewer(viewer: access.Viewer, how: str) -> None:
-    if viewer.role == "officer":
-        raise access.AccessDenied("A quarterly pack covers the whole programme; the officer "
-                                  "role sees only its own referrals")
-    if viewer.role == "scrutiny" and how != CONTROLLED:
-        raise access.AccessDenied("The scrutiny role may have only the controlled pack")
+    modes = access.capability(viewer).pack_modes
+    if how not in modes:
+        raise access.AccessDenied(
+            f"The {viewer.role} role may not have the {how} pack" if modes else
+            f"A quarterly pack covers the whole programme; the {viewer.role} role may not "
+            "have one")
 
 
 def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: str | Quarter,
@@ -560,65 +604,67 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
                threshold: int = rules.DEFAULT_THRESHOLD) -> Pack:
     """The quarter's pack computed now from the data `con` holds, as `viewer` may see it.
 
-    `disclosure` is "controlled" (for circulation: small counts hidden) or "exact"."""
+    `disclosure` is "controlled" (for circulation: small counts hidden) or "exact". Counts
+    are read exact and programme-wide (the viewer's role decides only which disclosure it
+    may have), then protected quarter by quarter."""
     how = disclosure
     rules.check(how, threshold)
     check_viewer(viewer, how)
     quarter = parse_quarter(quarter, scheme)
-    snapshots, connect = data_sources(con, viewer)
-    history = [quarter_data(con, viewer, quarter.shift(k - TREND_QUARTERS + 1), snapshots,
-                            connect) for k in range(TREND_QUARTERS)]
-    now, previous, year_ago = history[-1], history[-2], history[-5]
-
-    areas, area_mask = area_table(now, how, threshold)
-    early, early_mask = one_way_table(now.early_discharges, "exit_reason", "Reason",
-                                      "Early discharges", how, threshold)
-    diversions, diversion_mask = one_way_table(now.diversions, "outcome", "Outcome",
-                                               "Diversions", how, threshold)
-    hidden = {measure: bool(area_mask.loc[TOTAL, measure]) for measure in AREA_COLUMNS.values()}
-    hidden["Early discharges"] = bool(early_mask.loc[TOTAL, "Early discharges"])
-    hidden["Diversions"] = bool(diversion_mask.loc[TOTAL, "Diversions"])
+    reader = access.PUBLICATION
+    snapshots, connect = data_sources(con, reader)
+    quarters = [quarter.shift(k - TREND_QUARTERS + 1) for k in range(TREND_QUARTERS)]
+    history = [protect_quarter(quarter_data(con, reader, q, snapshots, connect), how, threshold)
+               for q in quarters]
+    shown = [shown_figures(q) for q in history]
+    now = history[-1]
     tables = [
         Table("Flows by area", "Referrals, police assessments and rehab admissions in the "
               "quarter by offending area", "Each counted by its own event date; areas with "
-              "none of the three are left out.", areas),
+              "none of the three are left out.", _labelled(now.table(AREA_TABLE),
+                                                           "Offending area")),
         Table("Early discharges", "Early discharges from rehab in the quarter by reason",
-              DEFINITIONS["Early discharges"], early),
+              DEFINITIONS["Early discharges"], _labelled(now.table(EARLY_TABLE), "Reason")),
         Table("Diversions", "Diversions in the quarter by kind", DEFINITIONS["Diversions"],
-              diversions),
+              _labelled(now.table(DIVERSION_TABLE), "Outcome")),
     ]
-    if now.caseload is not None:
-        caseload, caseload_mask = caseload_table(now, how, threshold)
-        hidden["Caseload at quarter end"] = bool(caseload_mask.loc[TOTAL, TOTAL])
-        if "Active" in caseload_mask.columns:
-            hidden["Active caseload at quarter end"] = bool(caseload_mask.loc[TOTAL, "Active"])
+    if CASELOAD_TABLE in now.counts:
         tables.append(Table("Caseload", "Caseload at quarter end by officer and status",
-                            f"Every referral held in {stock_source(now)}, by its status then.",
-                            caseload))
-    quality = data_quality_table(now, how, threshold)
+                            f"Every referral held in {stock_source(now.data)}, by its status "
+                            "then.", _labelled(now.table(CASELOAD_TABLE), "Officer")))
+    quality = _labelled(now.table(QUALITY_TABLE), "Issue")
     tables += [
         Table("Data coverage", "Where each group of figures comes from",
               "Flows use the latest snapshot when the pack was built; stock the latest taken "
-              "in the quarter.", coverage_table(now)),
+              "in the quarter.", coverage_table(now.data)),
         Table("Data quality", "Data-quality warnings for referrals with an event in the "
               "quarter", "A referral can have more than one issue; the Data page lists them.",
               quality),
     ]
-    shown = shown_figures(now, how, threshold, hidden)
-    demo = bool(queries.run(con, viewer, "demo_only")["demo_only"].iloc[0]) if snapshots \
+    if how == CONTROLLED:
+        tables.append(Table("Symbols", "What the symbols in this pack mean",
+                            "Government Statistical Service symbols for tables.",
+                            pd.DataFrame({"Symbol": list(rules.legend(threshold)),
+                                          "Meaning": list(rules.legend(threshold).values())})))
+    demo = bool(queries.run(con, reader, "demo_only")["demo_only"].iloc[0]) if snapshots \
         else False
     return Pack(
         quarter=quarter.label, start=quarter.start, end=quarter.end, scheme=quarter.scheme,
-        snapshot_id=now.stock_snapshot.upload_id if now.stock_snapshot else None,
-        snapshot_as_at=now.stock_snapshot.as_at if now.stock_snapshot else None,
+        snapshot_id=now.data.stock_snapshot.upload_id if now.data.stock_snapshot else None,
+        snapshot_as_at=now.data.stock_snapshot.as_at if now.data.stock_snapshot else None,
         connect_upload_id=connect.upload_id if connect else None,
         generated_at=dt.datetime.now().replace(microsecond=0),
         disclosure=how, threshold=threshold,
-        figures=figures(shown, shown_figures(previous, how, threshold),
-                        shown_figures(year_ago, how, threshold)),
-        tables=tables, trend=trend(history, how, threshold, shown),
-        assumptions=assumptions(shown.values["Completions of 12 weeks"][1]),
-        caveats=caveats(now, None, how, threshold, quality, demo))
+        figures=figures(shown[-1], shown[-2], shown[-5]),
+        tables=tables, trend=trend(shown, quarters),
+        assumptions=assumptions(shown[-1].values["Completions of 12 weeks"][1]),
+        caveats=caveats(now.data, None, how, threshold, quality, demo))
+
+
+def _labelled(shown: pd.DataFrame, label: str) -> pd.DataFrame:
+    frame = shown.rename_axis(label).reset_index()
+    frame[label] = frame[label].astype("str")
+    return frame
 
 
 def comparison_quarters(quarter: str | Quarter, scheme: str = FINANCIAL
@@ -631,7 +677,7 @@ def comparison_quarters(quarter: str | Quarter, scheme: str = FINANCIAL
 # --- frozen packs -----------------------------------------------------------------------------
 
 def _encode(value: object) -> object:
-    if rules.is_missing(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return None
     if isinstance(value, (bool, np.bool_)):
         return bool(value)

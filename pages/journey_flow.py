@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import access, charts, data_access, filters, layout
+from dashboard import charts, data_access, filters, layout
 
 chosen = filters.current()
 st.title("Client journey")
@@ -16,7 +16,7 @@ if flow.empty:
 
 st.echarts_chart(charts.journey_sankey(flow), height=560,
                  alt="Flow diagram of the client journey; the same numbers are in the table below")
-st.dataframe(flow.assign(referrals=flow["referrals"].map(access.format_count)).rename(
+st.dataframe(flow.rename(
     columns={"source": "From", "target": "To", "referrals": "Referrals"}),
     hide_index=True, width="stretch")
 layout.csv_download(flow, "journey_flow")

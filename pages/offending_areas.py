@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, charts, data_access, filters, layout, stats, text
+from dashboard import charts, data_access, filters, layout, stats, text
 
 chosen = filters.current()
 st.title("Offending areas")
@@ -35,8 +35,7 @@ else:
         column.metric(f"{row.group}: entered rehab",
                       "not shown" if pd.isna(row.rate) else f"{row.rate:.0%}",
                       help="Share of assessed referrals that entered residential rehab")
-        column.caption(f"{access.format_count(row.entered_rehab)} of "
-                       f"{access.format_count(row.assessed)} assessed; 95% interval "
+        column.caption(f"{row.entered_rehab:,} of {row.assessed:,} assessed; 95% interval "
                        f"{stats.interval_text(row.rate_low, row.rate_high)}"
                        + (" (base under 10: treat with caution)" if row.small_base else ""))
     by_area = stats.with_rates(progress.assign(base=progress["assessed"]), "entered_rehab",

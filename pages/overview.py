@@ -1,9 +1,9 @@
-"""Overview: headline figures for the period, each against the period before."""
+"""Overview: headline figures for the period, each against the period before, and how far
+the period's referrals have got."""
 
-import pandas as pd
 import streamlit as st
 
-from dashboard import access, data_access, filters, layout, stats, text
+from dashboard import charts, data_access, filters, funnel, layout, stats, text
 
 chosen = filters.current()
 st.title("Offender to Rehab: programme overview")
@@ -21,27 +21,32 @@ for column, row in zip(columns, now.itertuples(index=False), strict=True):
     delta = None
     if before is not None and row.step != "Active caseload":
         prior = before.loc[before["step"] == row.step, "referrals"].iloc[0]
-        if not (pd.isna(prior) or pd.isna(row.referrals)):
-            delta = int(row.referrals - prior)
-    column.metric(row.step, access.format_count(row.referrals), delta=delta,
-                  help=layout.DEFINITIONS[row.step])
+        delta = int(row.referrals - prior)
+    column.metric(row.step, f"{row.referrals:,}", delta=delta, help=layout.DEFINITIONS[row.step])
 if previous_period is not None:
     st.caption(f"Changes are against {previous_period.label} "
                f"({previous_period.start:%d/%m/%Y} to {previous_period.end:%d/%m/%Y}).")
-
-st.subheader("Conversion between steps")
-steps = now[now["step"] != "Active caseload"].reset_index(drop=True)
-pairs = pd.DataFrame({"From": steps["step"].iloc[:-1].to_numpy(),
-                      "To": steps["step"].iloc[1:].to_numpy(),
-                      "base": steps["referrals"].iloc[:-1].to_numpy(),
-                      "reached": steps["referrals"].iloc[1:].to_numpy()})
-rates = stats.with_rates(pairs, "reached", "base", "rate")
-st.dataframe(pd.DataFrame({
-    "From": rates["From"], "To": rates["To"], "From count": rates["base"],
-    "To count": rates["reached"],
-    "Conversion": [stats.describe_rate(r.reached, r.base) for r in rates.itertuples()],
-}), hide_index=True, width="stretch")
-st.caption("Each step is counted by its own event date, so in a short period a later step can "
-           "include people whose earlier step fell before it: read conversions over a year or "
-           "more.")
 layout.csv_download(now, "headline_figures")
+
+st.subheader("How far have the period's referrals got?")
+cohort = st.radio("Cohort", ["referrals", "assessments"], horizontal=True, key="overview_cohort",
+                  format_func={"referrals": "Referrals received in the period",
+                               "assessments": "Police assessments in the period"}.get)
+rows = data_access.filtered("cohort_funnel", chosen, cohort=cohort)
+table = funnel.funnel_table(rows)
+if table.empty or not table["cohort_size"].iloc[0]:
+    st.info(f"No {cohort} in this period with these filters.")
+else:
+    st.altair_chart(charts.cohort_funnel(table), width="stretch")
+    st.dataframe(table.assign(
+        of_cohort=[stats.describe_rate(r.reached, r.cohort_size) for r in table.itertuples()],
+        of_previous=[stats.describe_rate(r.reached, r.previous) for r in table.itertuples()],
+    )[["step", "reached", "in_progress", "of_cohort", "of_previous"]].rename(columns={
+        "step": "Step", "reached": "Got at least this far",
+        "in_progress": "Stopped here, case still open", "of_cohort": "Share of the cohort",
+        "of_previous": "Share of the step before"}), hide_index=True, width="stretch")
+    st.caption("Each person in the cohort is followed to the data's as-at date: a step counts "
+               "once its date (or a later step's) is recorded, so no share can pass 100%. "
+               "People whose case is still open may yet go further, so a recent cohort's "
+               "later steps are not final. Definitions are on the Methodology page.")
+    layout.csv_download(rows, "cohort_funnel")

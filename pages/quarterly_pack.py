@@ -5,11 +5,11 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import config, data_access, disclosure, layout, pack, pack_export, security
+from dashboard import access, config, data_access, disclosure, layout, pack, pack_export, security
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells as printed in the pack: numbers with separators, suppressed ones as "<5"."""
+    """Cells as printed in the pack: numbers with separators, withheld ones as their marker."""
     def cell(value: object) -> str:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return ""
@@ -27,9 +27,8 @@ st.caption("The quarter's figures as the scrutiny panel receives them: flows by 
            "stock at quarter end, rates with 95% intervals, each beside the previous quarter "
            "and the same quarter a year before. The sidebar filters do not apply here.")
 
-options = data_access.run("filter_options")
-dates = options.set_index("field")["value"]
-if "first_referral_date" not in dates:
+span = data_access.run("referral_date_span")
+if span.empty or span["first_referral_date"].isna().all():
     st.info("No tracker data has been uploaded yet.")
     st.stop()
 
@@ -38,19 +37,20 @@ scheme = left.radio("Quarters", [pack.FINANCIAL, pack.CALENDAR], horizontal=True
                     key="pack_scheme", format_func={
                         pack.FINANCIAL: "Financial year (Q1 = April to June)",
                         pack.CALENDAR: "Calendar year"}.get)
-first = pack.quarter_containing(dt.date.fromisoformat(dates["first_referral_date"]), scheme)
-last = pack.quarter_containing(dt.date.fromisoformat(dates["last_referral_date"]), scheme)
+first = pack.quarter_containing(span["first_referral_date"].iloc[0].date(), scheme)
+last = pack.quarter_containing(span["last_referral_date"].iloc[0].date(), scheme)
 quarters = [last.shift(-i) for i in range((last.year - first.year) * 4 + last.number
                                           - first.number + 1)]
 quarter = middle.selectbox("Quarter", [q.label for q in quarters], key="pack_quarter")
-if viewer.role == "scrutiny":
-    how = disclosure.CONTROLLED
-    right.text("For circulation: counts under 5 suppressed")
+modes = access.capability(viewer).pack_modes
+labels = {disclosure.CONTROLLED: "For circulation (small counts protected)",
+          disclosure.EXACT: "Internal (exact)"}
+if len(modes) == 1:
+    how = modes[0]
+    right.text(labels[how])
 else:
-    how = right.radio("Counts", [disclosure.CONTROLLED, disclosure.EXACT], horizontal=True,
-                      key="pack_disclosure", format_func={
-                          disclosure.CONTROLLED: "For circulation (under 5 suppressed)",
-                          disclosure.EXACT: "Internal (exact)"}.get)
+    how = right.radio("Counts", list(modes), horizontal=True, key="pack_disclosure",
+                      format_func=labels.get)
 
 issued = data_access.quarterly_pack(quarter, scheme, how)
 

@@ -3,7 +3,7 @@
 -- access: programme
 with final as (
     select
-        u.upload_id as snapshot_id, u.as_at_date, u.file_name, u.row_count as referrals,
+        u.upload_id as snapshot_id, u.as_at_date, u.file_name,
         u.uploaded_at, u.uploaded_by, u.is_demo,
         w.snapshot_id is not null as is_withdrawn, w.withdrawn_by, w.reason as withdrawn_reason
     from uploads u
