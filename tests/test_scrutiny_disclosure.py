@@ -1,0 +1,280 @@
+"""Attacks on what the scrutiny panel sees: every quarterly pack it can ask for, read as a
+spreadsheet user would, with the sums that must hold written down and solved.
+
+The model here is written from the pack as printed, not from dashboard/disclosure.py: cells
+are what the pages and files show, the sums are the ones a reader knows (a table adds up to
+its Total row and column, the totals are the headline figures, a rate's base is its reached
+plus not-reached), and the markers mean what their legend says ("<5" is 1 to 4, "[c]" is 5
+or more). A withheld cell is disclosed when only one whole number fits."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import pytest
+from scipy.optimize import linprog
+
+from dashboard import pack, queries
+from dashboard.access import COMMAND_LINE, Viewer
+
+SCRUTINY = Viewer("Panel member", "scrutiny")
+MARKERS = {"<5": (1, 4), "[c]": (5, None)}
+WITHHELD = set(MARKERS)
+# A withheld rate says nothing of its counts but that they are counts.
+UNSEEN = "?"
+BOUNDS = {**MARKERS, UNSEEN: (0, None)}
+COUNT_SECTIONS = (pack.FLOWS, pack.STOCK)
+
+
+def demo_quarters(con) -> list[str]:
+    span = queries.run(con, COMMAND_LINE, "referral_date_span").iloc[0]
+    first = pack.quarter_containing(span["first_referral_date"].date())
+    last = pack.quarter_containing(span["last_referral_date"].date()).shift(1)
+    out, quarter = [], first
+    while quarter <= last:
+        out.append(quarter.label)
+        quarter = quarter.shift(1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def packs(demo_db_template):
+    """(controlled as the panel gets it, exact) for every quarter the data touches."""
+    from dashboard import store
+
+    con = store.connect_read_only(demo_db_template)
+    try:
+        return {label: (pack.build_pack(con, SCRUTINY, label),
+                        pack.build_pack(con, COMMAND_LINE, label, disclosure="exact"))
+                for label in demo_quarters(con)}
+    finally:
+        con.close()
+
+
+def number(text: object) -> int:
+    if isinstance(text, numbers.Real):
+        assert float(text).is_integer(), text
+        return int(text)
+    return int(str(text).replace(",", ""))
+
+
+class Reader:
+    """What a reader holds: each cell's printed text, its exact value (for checking only),
+    and the sums between cells."""
+
+    def __init__(self) -> None:
+        self.printed: dict[tuple, str] = {}
+        self.exact: dict[tuple, int] = {}
+        self.sums: list[tuple[list[tuple], tuple]] = []
+
+    def see(self, key: tuple, printed: object, exact: object) -> None:
+        printed = str(printed)
+        if key in self.printed:  # the same number shown twice must be shown alike
+            assert self.printed[key] == printed, (key, self.printed[key], printed)
+        self.printed[key] = printed
+        self.exact[key] = number(exact)
+
+    def add_up(self, parts: list[tuple], total: tuple) -> None:
+        self.sums.append((parts, total))
+
+    def unknown(self) -> list[tuple]:
+        return [k for k, text in self.printed.items() if text in BOUNDS]
+
+    def check_exact_values_fit(self) -> None:
+        for parts, total in self.sums:
+            assert sum(self.exact[p] for p in parts) == self.exact[total], (parts, total)
+        for key in self.unknown():
+            low, high = BOUNDS[self.printed[key]]
+            assert low <= self.exact[key] and (high is None or self.exact[key] <= high), key
+
+    def disclosed(self) -> list[tuple]:
+        """Withheld cells that only one whole number fits."""
+        unknown = self.unknown()
+        column = {k: i for i, k in enumerate(unknown)}
+        rows, targets = [], []
+        for parts, total in self.sums:
+            row, constant = [0.0] * len(unknown), 0.0
+            for key, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
+                if key in column:
+                    row[column[key]] += sign
+                else:
+                    constant += sign * number(self.printed[key])
+            if any(row):
+                rows.append(row)
+                targets.append(-constant)
+            else:
+                assert constant == 0, (parts, total)
+        limits = [BOUNDS[self.printed[k]] for k in unknown]
+        found = []
+        for key, index in column.items():
+            ends = []
+            for sign in (1.0, -1.0):
+                objective = [0.0] * len(unknown)
+                objective[index] = sign
+                result = linprog(objective, A_eq=rows or None, b_eq=targets or None,
+                                 bounds=limits, method="highs")
+                assert result.status in (0, 3), (key, result.message)
+                ends.append(sign * result.fun if result.status == 0 else math.inf)
+            pinned = math.ceil(ends[0] - 1e-6) >= math.floor(ends[1] + 1e-6)
+            # A withheld rate's own count matters only if it is a small one.
+            if pinned and (self.printed[key] != UNSEEN or 1 <= self.exact[key] <= 4):
+                found.append((key, self.exact[key]))
+        return found
+
+
+def count_tables(built: pack.Pack) -> list[pack.Table]:
+    return [t for t in built.tables if t.name not in ("Data coverage", "Symbols")]
+
+
+def read_pack(reader: Reader, controlled: pack.Pack, exact: pack.Pack) -> None:
+    q = controlled.quarter
+    exact_figures = {f.measure: f for f in exact.figures}
+    for f in controlled.figures:
+        if f.section in COUNT_SECTIONS and f.display not in ("[x]",):
+            reader.see((q, f.measure), f.display, exact_figures[f.measure].value)
+    for shown, full in zip(count_tables(controlled), count_tables(exact), strict=True):
+        label = shown.frame.columns[0]
+        frame = shown.frame.set_index(label)
+        truth = full.frame.set_index(label)
+        for row in frame.index:
+            for column in frame.columns:
+                reader.see((q, shown.name, row, column), frame.at[row, column],
+                           truth.at[row, column])
+        if "Total" in frame.index:
+            for column in frame.columns:
+                reader.add_up([(q, shown.name, r, column) for r in frame.index if r != "Total"],
+                              (q, shown.name, "Total", column))
+        if "Total" in frame.columns:
+            for row in frame.index:
+                reader.add_up([(q, shown.name, row, c) for c in frame.columns if c != "Total"],
+                              (q, shown.name, row, "Total"))
+        links = {"Flows by area": {c: c for c in frame.columns},
+                 "Early discharges": {"Early discharges": "Early discharges"},
+                 "Diversions": {"Diversions": "Diversions"},
+                 "Caseload": {"Total": "Caseload at quarter end",
+                              "Active": "Active caseload at quarter end"}}.get(shown.name, {})
+        for column, measure in links.items():
+            if column in frame.columns:
+                reader.add_up([(q, shown.name, "Total", column)], (q, measure))
+    # A rate printed with its interval gives back its counts; assume the reader has them.
+    rates = dict(zip(["Assessed to admitted", "Admitted to completed"],
+                     [pack.rate_keys(r) for r in pack.RATE_MEASURES], strict=True))
+    con_rates = exact_rates(exact)
+    for rate in rates:
+        display = next(f.display for f in controlled.figures if f.measure == rate)
+        reached, base = con_rates[rate]
+        for part, value in (("reached", reached), ("not reached", base - reached),
+                            ("base", base)):
+            reader.see((q, rate, part), UNSEEN if display in WITHHELD else value, value)
+        reader.add_up([(q, rate, "reached"), (q, rate, "not reached")], (q, rate, "base"))
+    reader.add_up([(q, "Assessed to admitted", "base")], (q, "Police assessments"))
+    reader.add_up([(q, "Admitted to completed", "reached")], (q, "Completions of 12 weeks"))
+    reader.add_up([(q, "Admitted to completed", "not reached")], (q, "Early discharges"))
+
+
+RATES_BY_PACK: dict[str, dict] = {}
+
+
+def exact_rates(exact: pack.Pack) -> dict[str, tuple[int, int]]:
+    return RATES_BY_PACK[exact.quarter]
+
+
+@pytest.fixture(scope="module")
+def reader(packs, demo_db_template):
+    from dashboard import store
+
+    con = store.connect_read_only(demo_db_template)
+    try:
+        for label, (_, exact) in packs.items():
+            rates = queries.run(con, COMMAND_LINE, "quarter_rates", from_date=exact.start,
+                                to_date=exact.end).set_index("rate")
+            RATES_BY_PACK[label] = {r: (int(row.n_reached), int(row.n_base))
+                                    for r, row in rates.iterrows()}
+    finally:
+        con.close()
+    out = Reader()
+    for controlled, exact in packs.values():
+        read_pack(out, controlled, exact)
+    return out
+
+
+def test_the_sums_written_down_hold_for_the_exact_values(reader):
+    reader.check_exact_values_fit()
+    assert len(reader.unknown()) > 20, "the demo data has small numbers to protect"
+
+
+def test_no_withheld_count_can_be_worked_out_from_everything_the_panel_sees(reader):
+    assert reader.disclosed() == []
+
+
+def test_every_figure_of_a_quarter_is_printed_alike_wherever_it_appears(packs):
+    own = {(c.quarter, f.measure): f.display for c, _ in packs.values() for f in c.figures}
+    for controlled, _ in packs.values():
+        quarter = pack.parse_quarter(controlled.quarter)
+        for f in controlled.figures:
+            for other, printed in ((quarter.previous(), f.previous_display),
+                                   (quarter.year_ago(), f.year_ago_display)):
+                if (other.label, f.measure) in own:
+                    assert own[(other.label, f.measure)] == printed, (controlled.quarter,
+                                                                      other.label, f.measure)
+        for row in controlled.trend.itertuples():
+            if (row.quarter, row.measure) in own:
+                assert own[(row.quarter, row.measure)] == row.display, (controlled.quarter, row)
+
+
+def test_every_rate_the_panel_sees_is_exact_or_withheld(packs):
+    seen = 0
+    for controlled, exact in packs.values():
+        truth = {f.measure: f.display for f in exact.figures}
+        for f in controlled.figures:
+            if f.section == pack.RATES or f.section == pack.COST:
+                assert f.display in (truth[f.measure], "[c]", "[z]", "[x]"), (
+                    controlled.quarter, f.measure, f.display, truth[f.measure])
+                seen += f.display == truth[f.measure] and f.value is not None
+    assert seen, "some rates and costs are shown"
+
+
+def test_no_circulated_cell_reads_less_than_five_unless_it_is_one_to_four(packs):
+    checked = 0
+    for controlled, exact in packs.values():
+        truth = {f.measure: f for f in exact.figures}
+        for f in controlled.figures:
+            if f.section in COUNT_SECTIONS and f.display == "<5":
+                assert 1 <= truth[f.measure].value <= 4, (controlled.quarter, f.measure)
+                checked += 1
+            if f.section in COUNT_SECTIONS and f.display not in ("<5", "[c]", "[x]"):
+                assert number(f.display) == truth[f.measure].value
+                assert not 1 <= truth[f.measure].value <= 4
+        for shown, full in zip(count_tables(controlled), count_tables(exact), strict=True):
+            cells = shown.frame.iloc[:, 1:].to_numpy().ravel()
+            values = full.frame.iloc[:, 1:].to_numpy().ravel()
+            for cell, value in zip(cells, values, strict=True):
+                assert (cell == "<5") == (1 <= value <= 4), (controlled.quarter, shown.name)
+                assert cell != "[c]" or value >= 5
+                checked += 1
+    assert checked > 100
+
+
+def test_the_panel_never_sees_deaths_below_programme_level(packs):
+    for controlled, _ in packs.values():
+        for table in controlled.tables:
+            text = table.frame.to_csv().lower()
+            assert "deceased" not in text and "death" not in text, (controlled.quarter,
+                                                                    table.name)
+
+
+def test_every_withheld_marker_is_explained_in_the_pack(packs):
+    for controlled, _ in packs.values():
+        symbols = next(t for t in controlled.tables if t.name == "Symbols").frame
+        assert {"<5", "[c]"} <= set(symbols["Symbol"])
+        assert any("[c]" in c for c in controlled.caveats)
+
+
+def test_frame_cells_are_numbers_or_markers(packs):
+    for controlled, _ in packs.values():
+        for table in controlled.tables:
+            if table.name in ("Data coverage", "Symbols"):
+                continue
+            for cell in table.frame.iloc[:, 1:].to_numpy().ravel():
+                assert isinstance(cell, numbers.Integral) or cell in WITHHELD, (table.name, cell)
