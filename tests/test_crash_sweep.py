@@ -1,0 +1,130 @@
+"""No page crashes: for each role, every page in its navigation under every Period entry,
+every officer and every area it is offered, and every option of each radio, on the demo data
+and on a data set of another shape (one officer, one quarter, no Connect upload).
+
+One AppTest per role and data set, reused across pages and options, keeps it cheap."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import access, service
+from tests.conftest import ROOT, signed_in_as, signed_in_demo
+
+APP = str(ROOT / "dashboard" / "app.py")
+DEMO = ROOT / "data" / "demo"
+# Every radio's options as the page's code knows them (AppTest shows only their labels); a
+# radio missing here fails the sweep, so a new one cannot go unswept.
+RADIOS = {
+    "overview_cohort": ["referrals", "assessments"],
+    "source_rate": ["Entered rehab", "Assessed", "Completed 12 weeks"],
+    "people_basis": ["scenario", "n_completions", "n_rehab_entrants"],
+    "pack_scheme": ["financial", "calendar"],
+    "pack_disclosure": ["controlled", "exact"],
+}
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory) -> Path:
+    """One officer, one quarter of referrals (2022/23 Q1), no Connect upload."""
+    tracker = pd.read_excel(DEMO / "o2r_tracker_synthetic_as_at_2022-07-31.xlsx",
+                            engine="calamine", header=None, dtype=object)
+    header_row = next(i for i, row in tracker.iterrows()
+                      if any(str(v).strip().lower() == "nominal id" for v in row))
+    frame = tracker.iloc[header_row + 1:].set_axis(tracker.iloc[header_row], axis=1)
+    referral = pd.to_datetime(frame["Referral Date"], dayfirst=True)
+    frame = frame[(frame["Officer"] == "Officer 1")
+                  & referral.between("2022-04-01", "2022-06-30")].copy()
+    assert 5 <= len(frame) < 40
+    for column in frame.columns:
+        if "date" in str(column).lower() or str(column).lower() == "dob":
+            frame[column] = pd.to_datetime(frame[column], dayfirst=True).dt.strftime("%d/%m/%Y")
+    db = tmp_path_factory.mktemp("small") / "o2r.duckdb"
+    service.ingest_bytes(db, "tracker", "small.csv", frame.to_csv(index=False).encode(),
+                         as_at=dt.date(2022, 7, 31))
+    return db
+
+
+def run_clean(at: AppTest, what: str) -> None:
+    at.run()
+    assert not at.exception, (what, [e.value for e in at.exception])
+    assert not at.error, (what, [e.value for e in at.error])
+    assert at.title, what
+    shown = at.get("vega_lite_chart") or at.get("echarts_chart") or at.dataframe or at.metric
+    words = [e.value for e in at.info] + [e.value for e in at.warning] + \
+        [m.value for m in at.markdown]
+    assert shown or words, (what, "an empty result is said in words")
+
+
+def sweep(at: AppTest, role: str) -> int:
+    """Every page of the role under every filter value and radio option; runs made."""
+    runs = 0
+    pages = [stem for stem in PAGE_ORDER if stem in access.CAPABILITIES[role].pages]
+    for page in pages:
+        at.switch_page(f"../pages/{page}.py")
+        run_clean(at, (role, page))
+        runs += 1
+        if access.CAPABILITIES[role].filters:
+            period = at.selectbox(key="filter_period")
+            officers = at.selectbox(key="filter_officer").options
+            areas = at.selectbox(key="filter_area").options
+            for label in period.options:
+                if label == "Custom dates":
+                    continue
+                at.selectbox(key="filter_period").select(label)
+                run_clean(at, (role, page, label))
+                runs += 1
+            at.selectbox(key="filter_period").select(period.options[0])
+            count = max(len(officers), len(areas))
+            for index in range(count):
+                # each officer and each area at least once, and pairs of the two
+                at.selectbox(key="filter_officer").select(officers[index % len(officers)])
+                at.selectbox(key="filter_area").select(areas[index % len(areas)])
+                run_clean(at, (role, page, officers[index % len(officers)],
+                               areas[index % len(areas)]))
+                runs += 1
+            at.selectbox(key="filter_officer").select("All")
+            at.selectbox(key="filter_area").select("All")
+            at.run()
+        # The Data page's file-kind radio only changes the upload form (test_data_page.py).
+        for key in [r.key for r in at.radio if r.label != "What is the file?"]:
+            assert key in RADIOS, (page, key, "add the radio's options to RADIOS")
+            assert len(RADIOS[key]) == len(at.radio(key=key).options), key
+            for option in RADIOS[key]:
+                at.radio(key=key).set_value(option)
+                run_clean(at, (role, page, key, option))
+                runs += 1
+        if page == "quarterly_pack":
+            for quarter in at.selectbox(key="pack_quarter").options:
+                at.selectbox(key="pack_quarter").select(quarter)
+                run_clean(at, (role, page, quarter))
+                runs += 1
+    return runs
+
+
+PAGE_ORDER = ["overview", "referral_sources", "offending_areas", "officer_caseloads",
+              "journey_flow", "cost_savings", "referral_list", "quarterly_pack", "data",
+              "access_log", "users", "methodology"]
+
+
+@pytest.mark.parametrize("role", access.ROLES)
+def test_no_page_crashes_on_the_demo_data(demo_db, monkeypatch, role):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    at = signed_in_demo(AppTest.from_file(APP, default_timeout=120), role)
+    at.run()
+    assert sweep(at, role) > 3
+
+
+@pytest.mark.parametrize("role", access.ROLES)
+def test_no_page_crashes_on_one_officer_one_quarter_and_no_connect(small_db, security_db,
+                                                                  monkeypatch, role):
+    monkeypatch.setenv("O2R_DB", str(small_db))
+    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, f"Sweep {role}",
+                      role, officers=("Officer 1",) if role == "officer" else ())
+    at.run()
+    assert sweep(at, role) > 3
