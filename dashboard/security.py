@@ -392,8 +392,8 @@ def entry_problems(entry: Sequence[object], prev_hash: str | None, stored_hash: 
     if not isinstance(entry_id, int) or entry_id <= previous_id:
         problems.append(f"its id {entry_id!r} is out of order")
     elif entry_id > previous_id + 1:
-        missing = span(previous_id + 1, entry_id - 1)
-        problems.append(f"it follows entry {previous_id}, so {missing} before it "
+        follows = f"it follows entry {previous_id}" if previous_id else "it is the first entry"
+        problems.append(f"{follows}, so {span(previous_id + 1, entry_id - 1)} before it "
                         f"{'is' if entry_id == previous_id + 2 else 'are'} missing (deleted)")
     elif prev_hash != previous_hash:
         problems.append(

@@ -132,6 +132,9 @@ def tampered_cases(path: Path) -> dict[str, tuple[str, list[str], tuple[str, ...
         "DELETE from the middle": ("access_log_no_delete", ["delete from access_log where id = 3"],
                                    ("Entry 4: it follows entry 2, so entry 3 before it is "
                                     "missing (deleted).",)),
+        "DELETE from the start": ("access_log_no_delete", ["delete from access_log where id <= 2"],
+                                  ("Entry 3: it is the first entry, so entries 1 to 2 before it "
+                                   "are missing (deleted).",)),
         "DELETE from the end": ("access_log_no_delete", ["delete from access_log where id >= 4"],
                                 # the entry recording the trigger's return follows the gap
                                 ("Entry 6: it follows entry 3, so entries 4 to 5 before it are "
@@ -163,7 +166,7 @@ def tampered_cases(path: Path) -> dict[str, tuple[str, list[str], tuple[str, ...
     }
 
 
-TAMPERED = ["DELETE from the middle", "DELETE from the end", "UPDATE",
+TAMPERED = ["DELETE from the middle", "DELETE from the start", "DELETE from the end", "UPDATE",
             "UPDATE with the hash recomputed", "REPLACE INTO an existing id, hashes copied",
             "INSERT OR REPLACE without an id", "an explicit id out of turn"]
 
