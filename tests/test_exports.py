@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit import config
+from streamlit.testing.v1 import AppTest
 
 from dashboard import exports, security
 from dashboard.exports import neutralise, safe_csv
+
+from conftest import signed_in_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,3 +110,19 @@ def test_uploaded_text_shown_in_markdown_is_escaped():
     assert "<script>" not in escaped
     assert "**" not in escaped
     assert escaped.replace("\\", "") == hostile
+
+
+def test_the_referral_list_turns_the_grids_own_export_off_if_the_server_left_it_on(
+        demo_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    before = config.get_option("client.disableDataExport")
+    config.set_option("client.disableDataExport", False)  # as if started without our config
+    try:
+        app = signed_in_demo(AppTest.from_file(str(ROOT / "dashboard" / "app.py"),
+                                               default_timeout=90), "steering").run()
+        app.switch_page("../pages/referral_list.py")
+        app.run()
+        assert config.get_option("client.disableDataExport") is True
+        assert not app.exception and len(app.dataframe) == 1
+    finally:
+        config.set_option("client.disableDataExport", before)
