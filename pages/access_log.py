@@ -27,7 +27,8 @@ else:
         st.caption(f"The first {len(check.breaks)} are listed.")
 if check.restored:
     st.warning("A trigger that stops the log being changed was found removed and put back "
-               f"(entries {', '.join(map(str, check.restored))}): someone altered the log file "
+               f"({'entry' if len(check.restored) == 1 else 'entries'} "
+               f"{', '.join(map(str, check.restored))}): someone altered the log file "
                "outside the dashboard.", icon=":material/warning:")
 if check.last_id is not None:
     st.caption(f"Last entry {check.last_id}, hash {check.last_hash}. Note it from time to "
