@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from dashboard import access, config, queries, security, service, store
+from dashboard import access, config, exports, queries, security, service, store
 from dashboard.ingest import UploadRejected
 
 MAX_PROBLEMS_PRINTED = 1000
@@ -172,7 +172,8 @@ def run_query(args: argparse.Namespace) -> int:
         print(json.dumps(json.loads(result.to_json(orient="records", date_format="iso")),
                          indent=2))
     else:
-        sys.stdout.write(result.to_csv(index=False))
+        # The same neutralising as the dashboard's downloads: this output is opened in Excel.
+        sys.stdout.write(exports.neutralised(result).to_csv(index=False))
     return 0
 
 

@@ -1,24 +1,91 @@
-"""CSV downloads that a spreadsheet cannot mistake for formulas."""
+"""CSV downloads that a spreadsheet cannot mistake for formulas, given out only when logged."""
 
 from __future__ import annotations
 
+import threading
+import unicodedata
+from collections.abc import Callable
+
 import pandas as pd
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from dashboard import security
+
+# What Excel, LibreOffice and Google Sheets start a formula with (OWASP's list). NFKC folds the
+# full-width and small forms (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫) onto these; U+2212 is the minus sign.
+FORMULA_STARTS = frozenset("=+-@\u2212")
+# A tab or carriage return at the very start is OWASP's advice whatever follows it.
+CONTROL_STARTS = ("\t", "\r")
+# How long the /media/... URL of a download works after its click (O2R_DOWNLOAD_URL_SECONDS).
+DOWNLOAD_URL_SECONDS = 30
+# Blanks a spreadsheet may skip before the first character it reads: spaces of every kind
+# (str.isspace) and the zero-width ones.
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
 
 def neutralise(value: object) -> object:
-    """Text that Excel would run as a formula gets a leading apostrophe (OWASP's advice)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe, including
+    after leading blanks and in full-width forms. Anything not text is returned as it is."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(CONTROL_STARTS):
+        return "'" + value
+    first = next((c for c in value if not (c.isspace() or c in ZERO_WIDTH)), "")
+    if unicodedata.normalize("NFKC", first)[:1] in FORMULA_STARTS:
         return "'" + value
     return value
 
 
-def safe_csv(frame: pd.DataFrame) -> bytes:
-    """The frame as UTF-8 CSV (with BOM, so Excel reads £ correctly), text neutralised."""
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the frame with every text cell and column name passed through neutralise."""
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
     safe.columns = [neutralise(str(c)) for c in safe.columns]
-    return safe.to_csv(index=False).encode("utf-8-sig")
+    return safe
+
+
+def safe_csv(frame: pd.DataFrame) -> bytes:
+    """The frame as UTF-8 CSV (with BOM, so Excel reads £ correctly), text neutralised."""
+    return neutralised(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def logged_csv(frame: pd.DataFrame, name: str, who: str, role: str | None,
+               filters: object = None) -> Callable[[], bytes]:
+    """The CSV of the frame, to be given out by calling the returned function, which first
+    records the export in the access log (raising AccessLogError, so nothing is given out,
+    if it cannot). For st.download_button's data: Streamlit calls it when the button is
+    clicked, so no download URL exists before then and each click is one log entry."""
+    data, log_path = safe_csv(frame), security.security_db_path()
+
+    def give_out() -> bytes:
+        lifetime = security.positive_int_setting("O2R_DOWNLOAD_URL_SECONDS",
+                                                 DOWNLOAD_URL_SECONDS)
+        security.log_event(log_path, who, role, "export", target=f"{name}.csv",
+                           filters=filters)
+        forget_downloads_later(lifetime)
+        return data
+
+    return give_out
+
+
+def forget_downloads_later(seconds: float) -> None:
+    """Deletes the file behind a download's /media/... URL a little after it was made.
+
+    Streamlit serves that URL to anyone who has it, with no session or sign-in, and keeps the
+    file until two of its clean-ups (the end of any script run, the end of any session) have
+    passed since no session showed it; on a quiet server that can be hours, well after the
+    session that made it ended. Running both clean-ups ourselves bounds it."""
+    timer = threading.Timer(seconds, forget_handed_over_files)
+    timer.daemon = True
+    timer.start()
+
+
+def forget_handed_over_files() -> None:
+    from streamlit import runtime  # only in the app: the command line has no Streamlit runtime
+
+    if runtime.exists():
+        files = runtime.get_instance().media_file_mgr
+        # The first clean-up only marks a download no session shows; the second deletes it.
+        files.remove_orphaned_files()
+        files.remove_orphaned_files()

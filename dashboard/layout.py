@@ -47,11 +47,14 @@ def data_banner() -> None:
 
 
 def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:
-    """A download button for the frame; each download is recorded in the access log."""
+    """A download button for the frame. The file is handed over only when the button is
+    clicked, and only once that export is in the access log (exports.logged_csv)."""
     viewer = data_access.current_viewer()
-    st.download_button(label, exports.safe_csv(frame), file_name=f"{name}.csv",
-                       mime="text/csv", key=f"download_{name}", on_click=log_export,
-                       args=(viewer, name))
+    filters = st.session_state.get("filters")
+    st.download_button(label, exports.logged_csv(
+        frame, name, viewer.name, viewer.role,
+        filters={"filters": filters.describe()} if filters else None),
+        file_name=f"{name}.csv", mime="text/csv", key=f"download_{name}")
 
 
 def log_export(viewer, name: str) -> None:
@@ -59,3 +62,14 @@ def log_export(viewer, name: str) -> None:
     security.log_event(security.security_db_path(), viewer.name, viewer.role, "export",
                        target=f"{name}.csv",
                        filters={"filters": filters.describe()} if filters else None)
+
+
+def person_table(frame: pd.DataFrame, **options) -> None:
+    """A grid of person-level rows without the grid's own "Download as CSV" or cell copying,
+    so csv_download (logged, neutralised) is the only way out. .streamlit/config.toml turns
+    them off; a server started without that file gets them turned off here, for every
+    session from its next run, and this run starts again before anything is shown."""
+    if not st.get_option("client.disableDataExport"):
+        st.set_option("client.disableDataExport", True)
+        st.rerun()
+    st.dataframe(frame, **options)

@@ -9,6 +9,7 @@ with a busy timeout lets all of them append safely, and survives the data file b
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import sqlite3
@@ -30,8 +31,9 @@ LOCKOUT_MINUTES = 15
 SESSION_IDLE_MINUTES = 30
 MIN_PASSWORD_LENGTH = 8
 BUSY_TIMEOUT_MS = 10_000
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the access log is a hash chain
 COMMAND_LINE = "command line"
+SYSTEM = "dashboard (log check)"
 SIGN_IN_REASONS = ("ok", "wrong name or password", "locked", "revoked")
 
 SETTINGS_HELP = {
@@ -45,7 +47,15 @@ SETTINGS_HELP = {
     f"(default: {SESSION_IDLE_MINUTES})",
 }
 
-SCHEMA = f"""
+# Entry 1 chains from this fixed value, so a log cut short at its start is caught too.
+GENESIS_HASH = "0" * 64
+LOG_COLUMNS = ("id", "at", "who", "role", "action", "target", "filters", "outcome", "detail")
+# The audit actions, declared once: the Access log page offers these as its filter.
+ACTIONS = ("sign-in", "sign-out", "view", "export", "upload", "sign-off", "snapshot-withdraw",
+           "user-add", "user-set-password", "user-revoke", "user-list",
+           "log-protection-restored")
+
+TABLES = f"""
 create table if not exists users (
     name text primary key collate nocase,
     role text not null check (role in ({", ".join(f"'{role}'" for role in ROLES)})),
@@ -69,20 +79,42 @@ create table if not exists access_log (
     target text,
     filters text,
     outcome text,
-    detail text
+    detail text,
+    prev_hash text,
+    entry_hash text
 );
 create index if not exists access_log_by_who on access_log (lower(who), action, at);
 create index if not exists access_log_by_at on access_log (at);
+"""
+
+# SQLite's REPLACE deletes the row it conflicts with without firing delete triggers, so the
+# insert trigger is what stops it: an entry must take the next id and carry the last entry's
+# hash. REPLACE on an existing id, an explicit id out of turn and an insert without an id
+# (SQLite shows it to the trigger as -1) are all refused before any row is touched. The next
+# id comes after the highest SQLite ever gave out (sqlite_sequence), not after the last entry
+# left: entries deleted from the end then show as a gap before the next one.
+TRIGGERS = {
+    "access_log_no_update": """
 create trigger if not exists access_log_no_update before update on access_log
 begin
     select raise(abort, 'access_log is append-only');
-end;
+end""",
+    "access_log_no_delete": """
 create trigger if not exists access_log_no_delete before delete on access_log
 begin
     select raise(abort, 'access_log is append-only');
-end;
-pragma user_version = {SCHEMA_VERSION};
-"""
+end""",
+    "access_log_chained_insert": f"""
+create trigger if not exists access_log_chained_insert before insert on access_log
+when new.id is not max(coalesce((select max(id) from access_log), 0),
+                      coalesce((select seq from sqlite_sequence where name = 'access_log'), 0)) + 1
+    or new.prev_hash is not coalesce(
+        (select entry_hash from access_log order by id desc limit 1), '{GENESIS_HASH}')
+    or new.entry_hash is null
+begin
+    select raise(abort, 'access_log is append-only: next id and last hash only');
+end""",
+}
 
 USER_COLUMNS = "name, role, email, active"
 
@@ -140,7 +172,8 @@ def session_idle_minutes() -> int:
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), with the schema in place."""
+    """A connection in autocommit mode (transactions are explicit), with the schema in place
+    and every protecting trigger of the access log present."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Password hashes and who-saw-what: readable by the server's account only. SQLite gives
@@ -152,12 +185,62 @@ def connect(path: str | os.PathLike) -> sqlite3.Connection:
         con.execute("pragma journal_mode = wal")
         con.execute("pragma synchronous = full")  # an audit record survives a power cut
         con.execute("pragma foreign_keys = on")
-        if con.execute("pragma user_version").fetchone()[0] < SCHEMA_VERSION:
-            con.executescript(f"begin immediate; {SCHEMA} commit;")
+        if (con.execute("pragma user_version").fetchone()[0] < SCHEMA_VERSION
+                or missing_triggers(con)):
+            ensure_schema(con)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def missing_triggers(con: sqlite3.Connection) -> list[str]:
+    present = {name for (name,) in con.execute(
+        "select name from sqlite_master where type = 'trigger' and tbl_name = 'access_log'")}
+    return [name for name in TRIGGERS if name not in present]
+
+
+def ensure_schema(con: sqlite3.Connection) -> None:
+    """Creates what is missing, in one write transaction: the tables; on a log written before
+    the hash chain, the hash columns, with its entries chained once as they stand; and any
+    trigger someone removed, which is put back and recorded in the log itself."""
+    con.execute("begin immediate")
+    try:
+        version = con.execute("pragma user_version").fetchone()[0]  # another may have won
+        for statement in TABLES.split(";"):
+            if statement.strip():
+                con.execute(statement)
+        if version < 2:
+            chain_existing_entries(con)
+        missing = missing_triggers(con)
+        for name in missing:
+            con.execute(TRIGGERS[name])
+        if missing and version >= SCHEMA_VERSION:
+            append_log(con, utc_text(), SYSTEM, None, "log-protection-restored",
+                       target=", ".join(missing), outcome="restored",
+                       detail="removed outside the dashboard; put back when next opened")
+        con.execute(f"pragma user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+def chain_existing_entries(con: sqlite3.Connection) -> None:
+    """Adds the hash columns to a log from before the chain and chains its entries in id order.
+    They are vouched for as found at this upgrade: a change made before it cannot be seen."""
+    columns = {row[1] for row in con.execute("pragma table_info(access_log)")}
+    for column in ("prev_hash", "entry_hash"):
+        if column not in columns:
+            con.execute(f"alter table access_log add column {column} text")
+    con.execute("drop trigger if exists access_log_no_update")  # put back by the caller
+    previous = GENESIS_HASH
+    for entry in con.execute(f"select {', '.join(LOG_COLUMNS)} from access_log "
+                             "order by id").fetchall():
+        current = entry_hash(entry, previous)
+        con.execute("update access_log set prev_hash = ?, entry_hash = ? where id = ?",
+                    (previous, current, entry[0]))
+        previous = current
 
 
 @contextmanager
@@ -179,13 +262,28 @@ def utc_text(moment: dt.datetime | None = None) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+def entry_hash(entry: Sequence[object], prev_hash: str) -> str:
+    """The SHA-256 (hex) of an entry's values, in LOG_COLUMNS order, and the hash before it."""
+    canonical = json.dumps([*entry, prev_hash], separators=(",", ":"), default=repr)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def append_log(con: sqlite3.Connection, at: str, who: str, role: str | None, action: str,
                target: str | None = None, filters: object = None, outcome: str | None = "ok",
                detail: str | None = None) -> None:
+    """Appends one entry chained to the last. Call inside a write transaction (`transaction`
+    begins immediate), so no other writer can slip in between reading the last hash and
+    inserting."""
     filters_json = None if filters is None else json.dumps(filters, default=str, sort_keys=True)
-    con.execute("insert into access_log (at, who, role, action, target, filters, outcome, "
-                "detail) values (?, ?, ?, ?, ?, ?, ?, ?)",
-                (at, who, role, action, target, filters_json, outcome, detail))
+    last = con.execute("select id, entry_hash from access_log order by id desc limit 1").fetchone()
+    given_out = con.execute("select seq from sqlite_sequence where name = 'access_log'"
+                            ).fetchone()
+    entry_id = max(last[0] if last else 0, given_out[0] if given_out else 0) + 1
+    prev_hash = (last[1] if last else None) or GENESIS_HASH  # as the insert trigger reads it
+    entry = (entry_id, at, who, role, action, target, filters_json, outcome, detail)
+    con.execute(f"insert into access_log ({', '.join(LOG_COLUMNS)}, prev_hash, entry_hash) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*entry, prev_hash, entry_hash(entry, prev_hash)))
 
 
 def log_event(path: str | os.PathLike, who: str, role: str | None, action: str,
@@ -218,13 +316,12 @@ def read_log(path: str | os.PathLike, who: str | None = None, action: str | None
     if until is not None:
         where.append("at < ?")
         params.append(bound_text(until, day_end=True))
-    sql = ("select id, at, who, role, action, target, filters, outcome, detail from access_log"
+    sql = (f"select {', '.join(LOG_COLUMNS)} from access_log"
            + (" where " + " and ".join(where) if where else "")
            + " order by at desc, id desc limit ?")
     with closing(connect(path)) as con:
         rows = con.execute(sql, [*params, int(limit)]).fetchall()
-    frame = pd.DataFrame(rows, columns=["id", "at", "who", "role", "action", "target",
-                                        "filters", "outcome", "detail"])
+    frame = pd.DataFrame(rows, columns=list(LOG_COLUMNS))
     frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
     return frame
 
@@ -234,6 +331,86 @@ def bound_text(moment: dt.datetime | dt.date, day_end: bool) -> str:
         moment = dt.datetime.combine(moment + dt.timedelta(days=int(day_end)), dt.time(),
                                      tzinfo=dt.UTC)
     return utc_text(moment)
+
+
+@dataclass(frozen=True)
+class LogCheck:
+    """What a walk along the access log's hash chain found."""
+    entries: int
+    last_id: int | None
+    last_hash: str
+    breaks: tuple[str, ...]  # one sentence per broken entry, oldest first (the first few)
+    break_count: int
+    restored: tuple[int, ...]  # entries recording a protecting trigger found removed
+
+    @property
+    def intact(self) -> bool:
+        return self.break_count == 0
+
+
+def verify_log(path: str | os.PathLike, max_listed: int = 50) -> LogCheck:
+    """Walks the log in id order, checking each entry's hash against its content and its link
+    to the entry before, and that none is missing from the end (SQLite remembers the highest
+    id it ever gave out)."""
+    breaks: list[str] = []
+    count = entries = 0
+    restored: list[int] = []
+    previous_id, previous_hash = 0, GENESIS_HASH
+    with closing(connect(path)) as con:
+        con.execute("begin")  # one snapshot, whatever is appended meanwhile
+        rows = con.execute(f"select {', '.join(LOG_COLUMNS)}, prev_hash, entry_hash "
+                           "from access_log order by id")
+        for row in rows:
+            entry, prev_hash, stored_hash = row[:-2], row[-2], row[-1]
+            problems = entry_problems(entry, prev_hash, stored_hash, previous_id, previous_hash)
+            if problems:
+                count += 1
+                if len(breaks) < max_listed:
+                    breaks.append(f"Entry {entry[0]}: " + "; ".join(problems) + ".")
+            if entry[4] == "log-protection-restored":
+                restored.append(entry[0])
+            entries += 1
+            # as append_log reads it, so one entry stripped of its hash is one break, not two
+            previous_id, previous_hash = entry[0], stored_hash or GENESIS_HASH
+        highest = con.execute("select seq from sqlite_sequence where name = 'access_log'"
+                              ).fetchone()
+        con.rollback()
+    if highest and highest[0] > previous_id:
+        count += 1
+        breaks.append(f"The end of the log: it stops at entry {previous_id}, but it once reached "
+                      f"entry {highest[0]}, so {span(previous_id + 1, highest[0])} "
+                      f"{'was' if highest[0] == previous_id + 1 else 'were'} deleted.")
+    return LogCheck(entries, previous_id or None, previous_hash, tuple(breaks), count,
+                    tuple(restored))
+
+
+def entry_problems(entry: Sequence[object], prev_hash: str | None, stored_hash: str | None,
+                   previous_id: int, previous_hash: str | None) -> list[str]:
+    """What is wrong with one entry, in words (nothing when it is sound)."""
+    entry_id = entry[0]
+    problems = []
+    if not isinstance(entry_id, int) or entry_id <= previous_id:
+        problems.append(f"its id {entry_id!r} is out of order")
+    elif entry_id > previous_id + 1:
+        follows = f"it follows entry {previous_id}" if previous_id else "it is the first entry"
+        problems.append(f"{follows}, so {span(previous_id + 1, entry_id - 1)} before it "
+                        f"{'is' if entry_id == previous_id + 2 else 'are'} missing (deleted)")
+    elif prev_hash != previous_hash:
+        problems.append(
+            "it does not carry the log's start value, as the first entry must"
+            if previous_id == 0 else
+            f"it does not carry the hash of entry {previous_id}, so entry {previous_id} was "
+            "changed or replaced after this entry was written")
+    if stored_hash is None or prev_hash is None:
+        problems.append("it has no hash: it was written without the dashboard")
+    elif entry_hash(entry, prev_hash) != stored_hash:
+        problems.append("its content does not match its hash: it was changed after it was "
+                        "written, or written without the dashboard")
+    return problems
+
+
+def span(first: int, last: int) -> str:
+    return f"entry {first}" if first == last else f"entries {first} to {last}"
 
 
 def session_expired(last_activity: dt.datetime, now: dt.datetime | None = None) -> bool:

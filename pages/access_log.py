@@ -1,4 +1,5 @@
-"""Access log (administrators only): who signed in, uploaded, exported or viewed people."""
+"""Access log (administrators only): who signed in, uploaded, exported or viewed people, and
+whether the log's hash chain shows any entry changed, removed or slipped in."""
 
 import datetime as dt
 
@@ -8,17 +9,38 @@ from dashboard import layout, security
 
 st.title("Access log")
 st.caption("Every sign-in (and failure), upload, export and view of person-level rows, as "
-           "the Data Protection Act 2018 (s.62) requires. The log can only be added to.")
+           "the Data Protection Act 2018 (s.62) requires. The log can only be added to, and "
+           "each entry carries the hash of the one before it, so a change is seen below.")
+path = security.security_db_path()
+check = security.verify_log(path)
+if check.intact:
+    st.success(f"The log is intact: all {check.entries:,} entries are unchanged and none is "
+               "missing, each chained to the one before it.", icon=":material/verified:")
+else:
+    st.error(f"The log has been tampered with: {check.break_count:,} "
+             f"{'break' if check.break_count == 1 else 'breaks'} in its hash chain. Keep a copy "
+             "of the file as it is and tell your information security team.",
+             icon=":material/gpp_bad:")
+    st.dataframe({"Where the chain breaks": list(check.breaks)}, hide_index=True,
+                 width="stretch")
+    if check.break_count > len(check.breaks):
+        st.caption(f"The first {len(check.breaks)} are listed.")
+if check.restored:
+    st.warning("A trigger that stops the log being changed was found removed and put back "
+               f"({'entry' if len(check.restored) == 1 else 'entries'} "
+               f"{', '.join(map(str, check.restored))}): someone altered the log file "
+               "outside the dashboard.", icon=":material/warning:")
+if check.last_id is not None:
+    st.caption(f"Last entry {check.last_id}, hash {check.last_hash}. Note it from time to "
+               "time: entries removed from the end of the log, with SQLite's record of the "
+               "highest id edited too, can only be seen against a noted last entry.")
+
 left, middle, right = st.columns(3)
 who = left.text_input("Who (exact name)", key="log_who") or None
-action = middle.selectbox("Action", ["All", "sign-in", "sign-out", "view", "export", "upload",
-                                     "sign-off", "snapshot-withdraw", "user-add",
-                                     "user-set-password", "user-revoke", "user-list"],
-                          key="log_action")
+action = middle.selectbox("Action", ["All", *security.ACTIONS], key="log_action")
 since = right.date_input("Since", value=dt.date.today() - dt.timedelta(days=30),
                          format="DD/MM/YYYY", key="log_since")
-log = security.read_log(security.security_db_path(), who=who,
-                        action=None if action == "All" else action,
+log = security.read_log(path, who=who, action=None if action == "All" else action,
                         since=dt.datetime.combine(since, dt.time()))
 st.dataframe(log, hide_index=True, width="stretch")
 layout.csv_download(log, "access_log")

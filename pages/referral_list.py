@@ -14,7 +14,7 @@ referrals = data_access.filtered("referral_list", chosen)
 if referrals.empty:
     st.info("No referrals match these filters.")
     st.stop()
-st.dataframe(referrals, hide_index=True, width="stretch", column_config={
+layout.person_table(referrals, hide_index=True, width="stretch", column_config={
     column: st.column_config.DateColumn(column.replace("_", " ").capitalize(),
                                         format="DD/MM/YYYY")
     for column in referrals.columns if column.endswith("_date")})

@@ -1,12 +1,25 @@
-"""CSV exports never carry a live spreadsheet formula taken from uploaded text."""
+"""CSV exports never carry a live spreadsheet formula taken from uploaded text, and the
+dashboard gives a CSV out only once the export is in the access log."""
 
 from __future__ import annotations
 
+import csv
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
+import pytest
+from streamlit import config
+from streamlit.testing.v1 import AppTest
 
-from dashboard.exports import safe_csv
+from dashboard import exports, security
+from dashboard.exports import neutralise, safe_csv
+
+from conftest import signed_in_demo
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_formula_like_text_is_neutralised_and_numbers_are_not():
@@ -21,6 +34,73 @@ def test_formula_like_text_is_neutralised_and_numbers_are_not():
     assert list(back["referrals"]) == [1, -2, 3, 4, 5, 6]
 
 
+@pytest.mark.parametrize("text", [
+    "=1+1", "+1", "-1", "@SUM(A1)", "\t1", "\rx", "\t", "\r",
+    " =1+1", "   @SUM(A1)", "\n=1+1", "\u00a0=1+1", "\u3000+1", " \u200b =1+1", "\ufeff=1",
+    "＝1+1", "＋1", "－1", "＠SUM(A1)", " ＝1+1", "﹦1", "﹢1", "﹣1", "﹫x", "\u22121",
+])
+def test_text_a_spreadsheet_would_run_gets_an_apostrophe(text):
+    assert neutralise(text) == "'" + text
+
+
+@pytest.mark.parametrize("value", ["Officer 1", "a=b", "x@example.org", "", "   ", "'=1",
+                                   "£1,000", 5, -5, 2.5, None])
+def test_anything_else_is_left_as_it_is(value):
+    assert neutralise(value) == value
+
+
+def test_column_names_are_neutralised_too():
+    frame = pd.DataFrame({" =cmd": ["a"], "ok": ["b"]})
+    assert next(csv.reader(io.StringIO(safe_csv(frame).decode("utf-8-sig")))) == [
+        "' =cmd", "ok"]
+
+
+def test_a_download_is_logged_when_given_out_not_when_offered(security_db):
+    frame = pd.DataFrame({"nominal_id": ["SYN0001"], "officer": ["＝1+1"]})
+    give_out = exports.logged_csv(frame, "referral_list", "Alice", "steering",
+                                  filters={"filters": "all"})
+    assert security.read_log(security_db).empty
+    assert give_out() == safe_csv(frame)
+    assert give_out() == safe_csv(frame)
+    log = security.read_log(security_db)
+    assert log[["who", "role", "action", "target", "filters"]].values.tolist() == [
+        ["Alice", "steering", "export", "referral_list.csv", '{"filters": "all"}']] * 2
+
+
+def test_a_download_that_cannot_be_logged_is_not_given_out(tmp_path, monkeypatch):
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setenv("O2R_SECURITY_DB", str(blocker / "security.sqlite"))
+    give_out = exports.logged_csv(pd.DataFrame({"a": [1]}), "x", "Alice", "admin")
+    with pytest.raises(security.AccessLogError):
+        give_out()
+
+
+TRACKER = ("Nominal ID,Referral Date,Referral Source,Officer\n"
+           + "".join(f"B{i},0{i}/03/2022,Custody,{officer}\n" for i, officer in enumerate(
+               [" =1+1", "＠SUM(A1)", "-2+3", "Officer 1"] * 2, start=1)))
+
+
+def test_query_csv_on_the_command_line_neutralises_as_the_app_does(tmp_path):
+    tracker, db = tmp_path / "tracker.csv", tmp_path / "o2r.duckdb"
+    tracker.write_text(TRACKER, encoding="utf-8")
+    run = [sys.executable, "-m", "dashboard"]
+    stored = subprocess.run([*run, "ingest", "tracker", str(tracker), "--as-at", "2022-08-31",
+                             "--db", str(db)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert stored.returncode == 0, stored.stderr
+    result = subprocess.run([*run, "query", "officer_caseload", "--db", str(db)], cwd=ROOT,
+                            capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout.decode("utf-8"))))
+    officers = {row[0]: neutralise(row[0].removeprefix("'")) for row in rows[1:]}
+    assert len(officers) == 4 and "Officer 1" in officers
+    # Each written exactly as exports.neutralise, the function the app's downloads use, has it
+    # (however the ingest trimmed the leading space), so every formula got its apostrophe.
+    assert all(written == neutralised for written, neutralised in officers.items())
+    assert sum(written.startswith("'") for written in officers) == 3
+
+
 def test_uploaded_text_shown_in_markdown_is_escaped():
     from dashboard.text import plain
 
@@ -30,3 +110,19 @@ def test_uploaded_text_shown_in_markdown_is_escaped():
     assert "<script>" not in escaped
     assert "**" not in escaped
     assert escaped.replace("\\", "") == hostile
+
+
+def test_the_referral_list_turns_the_grids_own_export_off_if_the_server_left_it_on(
+        demo_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    before = config.get_option("client.disableDataExport")
+    config.set_option("client.disableDataExport", False)  # as if started without our config
+    try:
+        app = signed_in_demo(AppTest.from_file(str(ROOT / "dashboard" / "app.py"),
+                                               default_timeout=90), "steering").run()
+        app.switch_page("../pages/referral_list.py")
+        app.run()
+        assert config.get_option("client.disableDataExport") is True
+        assert not app.exception and len(app.dataframe) == 1
+    finally:
+        config.set_option("client.disableDataExport", before)

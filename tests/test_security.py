@@ -225,6 +225,8 @@ def test_four_processes_writing_at_once_all_land(db):
     assert log.groupby("who")["target"].nunique().to_dict() == {
         f"worker {w}": 50 for w in range(4)}
     assert log["id"].is_unique and len(log) == 200
+    check = security.verify_log(db)  # each writer read the last hash and appended in one go
+    assert (check.intact, check.entries, check.last_id) == (True, 200, 200)
 
 
 def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
