@@ -23,7 +23,7 @@ import duckdb
 
 from dashboard.config import QUERIES_DIR
 from dashboard.ingest import LABEL_GROUPS, PreparedUpload
-from dashboard.sql import NORM_KEY_MACRO, quote_ident
+from dashboard.sql import install_text_functions, quote_ident
 
 MACROS_DIR = QUERIES_DIR / "macros"
 
@@ -167,7 +167,7 @@ def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             for statement in SCHEMA:
                 con.execute(statement)
-            con.execute(NORM_KEY_MACRO)
+            install_text_functions(con)
             yield con
             con.execute("checkpoint")
             con.close()

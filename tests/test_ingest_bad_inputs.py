@@ -235,7 +235,8 @@ def test_repeated_nominal_and_referral_date_names_the_first_row(db):
     assert error.report.problems.to_dict("records") == [{
         "row": 4, "column": "Referral Date", "value": "03/04/2022",
         "problem": "The same nominal ID and referral date as row 2",
-        "fix": "Remove the repeated row, or correct the referral date if it is a new referral"}]
+        "fix": "Remove the repeated row, or correct the referral date if it is a new referral "
+               "(nominal IDs that differ only in capitals or character width are one person)"}]
 
 
 def test_dates_out_of_order(db):
