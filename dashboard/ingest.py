@@ -450,9 +450,40 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
                 "row": source_row, "column": header, "value": shown,
                 "problem": check.problem.format(value=shown, detail=visible(detail or "")),
                 "fix": check.fix})
+    if contract.kind == "tracker" and "officer" in positions:
+        people = officer_column_problem(con, report, headers[positions["officer"]])
+        if people is not None:
+            # The column's values are not repeated back: they may be people's names.
+            problems = [p for p in problems if p["column"] != people["column"]] + [people]
     problems.sort(key=lambda p: (p["row"] or 0, headers.index(p["column"])
                                  if p["column"] in headers else len(headers)))
     return problems
+
+
+# An O2R team is a handful of officers, each holding many referrals. A column taken as the
+# officer with more distinct values than half its filled rows (an average caseload under two),
+# once there are enough rows to tell, is a list of people, e.g. the referred people's names.
+OFFICER_LIST_MIN_ROWS = 20
+OFFICER_LIST_MAX_SHARE = 0.5
+
+
+def officer_column_problem(con: duckdb.DuckDBPyConnection, report: IngestReport,
+                           header: str) -> dict | None:
+    """A file-level problem if the officer column looks like people rather than staff."""
+    filled, distinct = con.execute("select count(officer), count(distinct norm_key(officer)) "
+                                   "from typed").fetchall()[0]
+    if filled < OFFICER_LIST_MIN_ROWS or distinct <= OFFICER_LIST_MAX_SHARE * filled:
+        return None
+    return {"row": None, "column": header, "value": "",
+            "problem": f"In {report.file_name}, the column '{header}' was taken as the "
+                       f"officer, but its {filled} filled rows hold {distinct} different values. "
+                       "An O2R team is a handful of officers, each with many referrals, so this "
+                       "looks like a list of people (such as the referred people's own names), "
+                       "and nothing in it was stored",
+            "fix": "If the column holds anyone's names other than the O2R officers', delete "
+                   "it or rename its header, then upload again (people's names are never "
+                   "stored). The officer column should hold the O2R officer allocated to each "
+                   "referral"}
 
 
 def collect_warnings(con: duckdb.DuckDBPyConnection, contract: Contract,

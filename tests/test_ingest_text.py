@@ -4,6 +4,7 @@
   letters and digits of every script, in Python and SQL alike.
 - A value that names nothing, control characters and text-direction overrides are refused.
 - Nominal IDs differing only in case or width are one person.
+- An officer column holding people rather than a handful of staff is refused.
 
 Files are small inline byte strings, through the same ingest code the app uses.
 """
@@ -261,3 +262,40 @@ def test_crime_references_differing_only_in_case_are_one_crime():
     assert [(p["row"], p["problem"]) for p in problems(data, "connect")] == [
         (3, "The crime reference 20/123/22 also appears on row 2"),
         (5, "The crime reference CR9 also appears on row 4")]
+
+
+# ---------------------------------------------------------------- officer column of people
+
+PEOPLE = [f"{first} {last}" for first in ("Jane", "John", "Amir", "Wei", "Olga")
+          for last in ("Example", "Sample", "Test", "Demo", "Specimen")]
+
+
+@pytest.mark.parametrize("header", ["Officer Name", "O2R Officer", "Officer"])
+def test_an_officer_column_of_people_is_refused_whatever_its_header(header):
+    data = tracker([(f"N{i}", name) for i, name in enumerate(PEOPLE)],
+                   header=HEADER.replace("Officer", header, 1))
+    found = problems(data, file_name="tracker_june.csv")
+    assert found == [{
+        "row": None, "column": header, "value": "",
+        "problem": f"In tracker_june.csv, the column '{header}' was taken as the officer, but "
+                   "its 25 filled rows hold 25 different values. An O2R team is a handful of "
+                   "officers, each with many referrals, so this looks like a list of people "
+                   "(such as the referred people's own names), and nothing in it was stored",
+        "fix": "If the column holds anyone's names other than the O2R officers', delete it or "
+               "rename its header, then upload again (people's names are never stored). The "
+               "officer column should hold the O2R officer allocated to each referral"}]
+
+
+@pytest.mark.parametrize("rows, distinct, refused", [
+    (20, 10, False),  # an average caseload of two: a (very) small team
+    (20, 11, True),
+    (19, 19, False),  # too few rows to tell
+    (40, 5, False),
+])
+def test_the_officer_column_rule_at_its_edges(rows, distinct, refused):
+    data = tracker([(f"N{i}", f"Officer {i % distinct}") for i in range(rows)])
+    if refused:
+        assert [p["column"] for p in problems(data)] == ["Officer"]
+    else:
+        prepared = prepare("tracker", "upload.csv", data, as_at=AS_AT, use_column_map=False)
+        assert len({r["officer"] for r in prepared.clean.to_pylist()}) == distinct
