@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -113,6 +113,50 @@ class IngestReport:
 
     def problems_csv(self) -> bytes:
         return exports.safe_csv(self.problems)
+
+
+class SnapshotShrinks(UploadRejected):
+    """A tracker snapshot much smaller than the one before it: stored only once confirmed."""
+
+    def __init__(self, report: IngestReport, previous_id: int, previous_as_at: dt.date,
+                 previous_rows: int, threshold: float):
+        self.previous_id, self.previous_as_at = previous_id, previous_as_at
+        self.previous_rows, self.new_rows, self.threshold = previous_rows, report.rows, threshold
+        # A copy carries the problem: the prepared upload itself stays valid, to be stored
+        # when the uploader confirms.
+        refused = replace(report, problems=pd.DataFrame([file_problem(
+            f"{report.file_name} has {report.rows:,} referrals, fewer than "
+            f"{threshold:.0%} of the {previous_rows:,} in snapshot {previous_id} (as at "
+            f"{previous_as_at:%d/%m/%Y}), the snapshot in force before it. A tracker lists "
+            "every referral, so a snapshot this much smaller usually means a cut-off or "
+            "filtered export",
+            "Check that the export is the whole tracker (no filter, hidden rows or cut-off "
+            "file). If the programme really has fewer referrals now, confirm it: tick the "
+            "confirmation on the Data page, or add --allow-shrink to the ingest command")],
+            columns=PROBLEM_COLUMNS))
+        super().__init__(refused)
+
+
+# The snapshot a new one is compared with: the latest still in force as at the same date or
+# earlier, of the same provenance (the first real upload is not compared with demo data).
+PREVIOUS_SNAPSHOT_SQL = """
+    select upload_id, as_at_date, row_count
+    from uploads
+    where kind = 'tracker' and is_demo = $is_demo and as_at_date <= $as_at
+      and upload_id not in (select snapshot_id from snapshot_withdrawals)
+    order by as_at_date desc, upload_id desc
+    limit 1
+"""
+
+
+def refuse_if_shrinking(con: duckdb.DuckDBPyConnection, prepared: PreparedUpload) -> None:
+    """Raise SnapshotShrinks if this snapshot has under O2R_SHRINK_THRESHOLD of the previous."""
+    threshold = config.shrink_threshold()
+    report = prepared.report
+    previous = con.execute(PREVIOUS_SNAPSHOT_SQL, {"is_demo": prepared.is_demo,
+                                                   "as_at": report.as_at}).fetchall()
+    if previous and report.rows < threshold * previous[0][2]:
+        raise SnapshotShrinks(report, *previous[0], threshold)
 
 
 @dataclass

@@ -1,10 +1,11 @@
-"""Text kept as people wrote it.
+"""Text kept as people wrote it, and uploads that would quietly lose data refused.
 
 - Matching (headers, categories, officer names) is Unicode NFKC and case-folded, keeping the
   letters and digits of every script, in Python and SQL alike.
 - A value that names nothing, control characters and text-direction overrides are refused.
 - Nominal IDs differing only in case or width are one person.
 - An officer column holding people rather than a handful of staff is refused.
+- A much smaller tracker snapshot is stored only when the uploader confirms it.
 
 Files are small inline byte strings, through the same ingest code the app uses.
 """
@@ -18,10 +19,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import __main__ as cli  # noqa: E402
-from dashboard import queries, service, store  # noqa: E402
+from dashboard import config, queries, security, service, store  # noqa: E402
 from dashboard.access import Viewer  # noqa: E402
 from dashboard.contract import (  # noqa: E402
     FORBIDDEN,
@@ -30,8 +32,10 @@ from dashboard.contract import (  # noqa: E402
     names_nothing,
     visible,
 )
-from dashboard.ingest import UploadRejected, prepare  # noqa: E402
+from dashboard.ingest import SnapshotShrinks, UploadRejected, prepare  # noqa: E402
 from dashboard.sql import install_text_functions  # noqa: E402
+
+from conftest import signed_in_as  # noqa: E402
 
 AS_AT = dt.date(2022, 7, 31)
 HEADER = "Nominal ID,Referral Date,Officer,Referral Source,Status\n"
@@ -45,6 +49,7 @@ FORBIDDEN_PROBLEM = ("contains an invisible control or text-direction character 
 def _no_site_settings(monkeypatch):
     monkeypatch.delenv("O2R_COLUMN_MAP", raising=False)
     monkeypatch.delenv("O2R_MAX_UPLOAD_MB", raising=False)
+    monkeypatch.delenv("O2R_SHRINK_THRESHOLD", raising=False)
 
 
 def tracker(rows: list[tuple[str, str]], header: str = HEADER) -> bytes:
@@ -195,7 +200,7 @@ def test_a_punctuation_only_area_is_refused_not_taken_as_blank():
 def test_control_and_direction_characters_are_refused_and_shown_safely(db, raw, shown):
     before = db_state(db)
     with pytest.raises(UploadRejected) as info:
-        ingest(db, tracker([("N1", "PC Jones"), ("N2", raw)]))
+        ingest(db, tracker([("N1", "PC Jones"), ("N2", raw)]), allow_shrink=True)
     assert info.value.report.problems.to_dict("records") == [{
         "row": 3, "column": "Officer", "value": shown,
         "problem": f"'{shown}' {FORBIDDEN_PROBLEM}", "fix": FORBIDDEN_FIX}]
@@ -299,3 +304,105 @@ def test_the_officer_column_rule_at_its_edges(rows, distinct, refused):
     else:
         prepared = prepare("tracker", "upload.csv", data, as_at=AS_AT, use_column_map=False)
         assert len({r["officer"] for r in prepared.clean.to_pylist()}) == distinct
+
+
+# ---------------------------------------------------------------- a much smaller snapshot
+
+@pytest.fixture
+def ten(tmp_path) -> Path:
+    """A database whose snapshot in force (as at 30/06/2022) has ten referrals."""
+    path = tmp_path / "o2r.duckdb"
+    ingest(path, referrals(10), as_at=dt.date(2022, 6, 30), file_name="june.csv")
+    return path
+
+
+def test_a_much_smaller_snapshot_is_refused_unless_confirmed(ten):
+    before = db_state(ten)
+    with pytest.raises(SnapshotShrinks) as info:
+        ingest(ten, referrals(7), file_name="july.csv")
+    assert db_state(ten) == before
+    assert not list(ten.parent.glob("*.writing-*"))
+    refusal = info.value
+    assert (refusal.previous_id, refusal.previous_as_at, refusal.previous_rows,
+            refusal.new_rows) == (1, dt.date(2022, 6, 30), 10, 7)
+    assert refusal.report.problems.to_dict("records") == [{
+        "row": None, "column": "", "value": "",
+        "problem": "july.csv has 7 referrals, fewer than 80% of the 10 in snapshot 1 (as at "
+                   "30/06/2022), the snapshot in force before it. A tracker lists every "
+                   "referral, so a snapshot this much smaller usually means a cut-off or "
+                   "filtered export",
+        "fix": "Check that the export is the whole tracker (no filter, hidden rows or cut-off "
+               "file). If the programme really has fewer referrals now, confirm it: tick the "
+               "confirmation on the Data page, or add --allow-shrink to the ingest command"}]
+    report = ingest(ten, referrals(7), file_name="july.csv", allow_shrink=True)
+    assert (report.upload_id, report.rows) == (2, 7)
+
+
+@pytest.mark.parametrize("setting, new_rows, refused", [
+    (None, 8, False),   # exactly 80%: not fewer
+    (None, 7, True),
+    ("0.5", 7, False),
+    ("75%", 7, True),
+    ("0", 1, False),    # the check turned off
+])
+def test_the_shrink_threshold_setting(ten, monkeypatch, setting, new_rows, refused):
+    if setting is not None:
+        monkeypatch.setenv("O2R_SHRINK_THRESHOLD", setting)
+    if refused:
+        with pytest.raises(SnapshotShrinks):
+            ingest(ten, referrals(new_rows))
+    else:
+        assert ingest(ten, referrals(new_rows)).upload_id == 2
+
+
+@pytest.mark.parametrize("setting", ["eighty", "1.5", "-0.1"])
+def test_a_shrink_threshold_that_is_not_a_share_is_named(monkeypatch, setting):
+    monkeypatch.setenv("O2R_SHRINK_THRESHOLD", setting)
+    with pytest.raises(ValueError, match="O2R_SHRINK_THRESHOLD"):
+        config.shrink_threshold()
+
+
+def test_only_the_snapshot_in_force_before_it_is_compared(ten, tmp_path):
+    # An older snapshot filled in later is compared with what came before it, not after.
+    assert ingest(ten, referrals(3, "OLD"), as_at=dt.date(2022, 4, 30)).upload_id == 2
+    # A withdrawn snapshot is no longer the one before: the April one (3) is.
+    store.withdraw_snapshot(ten, 1, "pytest", "wrong export")
+    assert ingest(ten, referrals(3, "NEW")).upload_id == 3
+    # The first real snapshot is not compared with the demo data it replaces.
+    demo = tmp_path / "demo.duckdb"
+    ingest(demo, referrals(10), as_at=dt.date(2022, 6, 30), is_demo=True)
+    assert ingest(demo, referrals(2)).upload_id == 2
+
+
+def test_allow_shrink_on_the_command_line(ten, tmp_path, capsys):
+    path = tmp_path / "july.csv"
+    path.write_bytes(referrals(3))
+    command = ["ingest", "tracker", str(path), "--as-at", "2022-07-31", "--db", str(ten)]
+    assert cli.main(command) == 1
+    err = capsys.readouterr().err
+    assert "july.csv has 3 referrals, fewer than 80% of the 10 in snapshot 1" in err
+    assert "add --allow-shrink to the ingest command" in err
+    assert cli.main([*command, "--allow-shrink"]) == 0
+    assert "3 tracker rows accepted" in capsys.readouterr().out
+
+
+def test_the_data_page_stores_a_smaller_snapshot_only_once_confirmed(ten, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(ten))
+    app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+    at = signed_in_as(AppTest.from_file(app, default_timeout=60),
+                      security.security_db_path(), "Test admin", "admin").run()
+    at.switch_page("../pages/data.py").run()
+    at.file_uploader[0].set_value(("july.csv", referrals(7), "text/csv")).run()
+    next(b for b in at.button if b.label == "Store this upload").click().run()
+    assert not at.exception, at.exception
+    warning = at.warning[0].value
+    assert "this snapshot has 7 referrals, but snapshot 1 before it (as at 30/06/2022) has 10" \
+        in warning
+    confirm = next(b for b in at.button if b.label == "Store the smaller snapshot")
+    assert confirm.disabled
+    assert query(ten, "select count(*) from uploads") == [(1,)]
+    at.checkbox[0].check().run()
+    next(b for b in at.button if b.label == "Store the smaller snapshot").click().run()
+    assert not at.exception, at.exception
+    assert any("Stored as upload 2" in s.value for s in at.success)
+    assert query(ten, "select upload_id, row_count from uploads order by 1") == [(1, 10), (2, 7)]
