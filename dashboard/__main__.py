@@ -36,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--uploader", default=None, help="who is uploading (default: login name)")
     ingest.add_argument("--errors-csv", type=Path, default=None,
                         help="if rejected, also write the full problem list to this CSV")
+    ingest.add_argument("--allow-shrink", action="store_true",
+                        help="store a tracker snapshot even though it has fewer referrals than "
+                        "O2R_SHRINK_THRESHOLD (default 80%%) of the snapshot before it")
     ingest.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
 
     query = sub.add_parser("query", help="run a named query from queries/")
@@ -98,7 +101,8 @@ def run_ingest(args: argparse.Namespace) -> int:
         return 2
     try:
         report = service.ingest_bytes(db, args.kind, args.file.name, data, as_at=args.as_at,
-                                      uploaded_by=args.uploader, source_path=args.file)
+                                      uploaded_by=args.uploader, source_path=args.file,
+                                      allow_shrink=args.allow_shrink)
     except UploadRejected as rejected:
         print_rejection(rejected.report, args.errors_csv)
         return 1

@@ -14,6 +14,9 @@ SETTINGS_HELP = {
     "O2R_MAX_UPLOAD_MB": "largest upload accepted, in megabytes (default: 250)",
     "O2R_COLUMN_MAP": "TOML file mapping a force's own column headers and values to ours "
     "(default: column_map.toml in the project folder, if present)",
+    "O2R_SHRINK_THRESHOLD": "a tracker snapshot with fewer referrals than this share of the "
+    "snapshot before it is refused unless the uploader confirms it (default: 0.8, i.e. 80%; "
+    "0 turns the check off)",
 }
 
 
@@ -35,3 +38,16 @@ def column_map_path() -> Path | None:
         return Path(configured).expanduser()
     default = ROOT / "column_map.toml"
     return default if default.exists() else None
+
+
+def shrink_threshold() -> float:
+    """The share of the previous snapshot's referrals a new snapshot may not fall below."""
+    text = os.environ.get("O2R_SHRINK_THRESHOLD", "0.8").strip()
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ValueError(f"O2R_SHRINK_THRESHOLD is {text!r}: set it to a share between 0 and 1 "
+                         "(e.g. 0.8) or a percentage (e.g. 80%)")
+    return share

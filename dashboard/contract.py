@@ -4,13 +4,68 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Variation selectors only choose how a character is drawn (text or emoji style): ignored.
+_VARIATION_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF))
+
+
+def _kept_in_key(char: str) -> bool:
+    # Letters, combining marks (part of the letter in Arabic, Indic and other scripts) and
+    # digits of every script, and pictographic symbols such as emoji: "Officer 1 😈" is
+    # someone other than "Officer 1". Spaces, punctuation and other symbols are ignored.
+    category = unicodedata.category(char)
+    if category[0] not in "LMN" and category != "So":
+        return False
+    code = ord(char)
+    return not any(low <= code <= high for low, high in _VARIATION_SELECTORS)
+
 
 def header_key(text: object) -> str:
-    """Compare headers and category values without regard to case, spacing or punctuation."""
-    return re.sub(r"[^0-9a-z]", "", str(text).lower())
+    """The matching key of a header or category value: the one rule, in Python and SQL.
+
+    Unicode NFKC (full-width and compatibility forms become ordinary ones), case-folded, and
+    only letters, marks, digits and pictographic symbols kept, so "OFFICER 1 " is "Officer 1"
+    and "Ｏｆｆｉｃｅｒ １" is too, while "Officer 1 😈" and names in any script stay distinct.
+    SQL reaches this same function as norm_key (dashboard/sql.py).
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", str(text)).casefold())
+    return "".join(char for char in folded if _kept_in_key(char))
+
+
+def names_nothing(text: object) -> bool:
+    """True if the value has no letter or digit once normalised: only punctuation or symbols."""
+    return not any(unicodedata.category(char)[0] in "LN" for char in header_key(text))
+
+
+def id_form(text: object) -> str:
+    """The stored form of a nominal ID or crime reference: NFKC, one case (capitals), trimmed.
+
+    IDs that differ only in case or width ("n100", "N100", "Ｎ１００") are the same person;
+    punctuation and inner spaces are kept, as they may be part of the reference.
+    """
+    return unicodedata.normalize("NFKC", str(text)).casefold().upper().strip(" ")
+
+
+# Characters refused in any header or cell, before anything is stored: C0 and C1 controls
+# other than tab, line feed and carriage return (ESC starts terminal escape sequences, BEL
+# rings, NEL breaks a line), the line and paragraph separators, and the bidirectional
+# embeddings, overrides and isolates, which make text display in an order other than the one
+# it is stored in (so "Officer 1" plus an override can look like another name).
+FORBIDDEN_RANGES = ((0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F),
+                    (0x2028, 0x202E), (0x2066, 0x2069))
+FORBIDDEN = re.compile("[" + "".join(f"\\U{low:08x}-\\U{high:08x}"
+                                     for low, high in FORBIDDEN_RANGES) + "]")
+# The same class for DuckDB's regular expressions (RE2 syntax).
+FORBIDDEN_RE2 = "[" + "".join(f"\\x{{{low:x}}}-\\x{{{high:x}}}"
+                              for low, high in FORBIDDEN_RANGES) + "]"
+
+
+def visible(text: object) -> str:
+    """The text with each refused character written out as <U+XXXX>, safe to print or show."""
+    return FORBIDDEN.sub(lambda found: f"<U+{ord(found.group()):04X}>", str(text))
 
 
 @dataclass(frozen=True)

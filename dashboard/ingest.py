@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -13,15 +13,17 @@ import pyarrow as pa
 
 from dashboard import config, exports
 from dashboard.contract import (
+    FORBIDDEN,
     STATUS_NOT_RECORDED,
     Column,
     ColumnMapError,
     Contract,
     classify_header,
     load_contract,
+    visible,
 )
 from dashboard.readers import UnreadableFile, read_table
-from dashboard.sql import NORM_KEY_MACRO, quote_ident, quote_literal_list
+from dashboard.sql import install_text_functions, quote_ident, quote_literal_list
 
 PROBLEM_COLUMNS = ["row", "column", "value", "problem", "fix"]
 
@@ -113,6 +115,50 @@ class IngestReport:
         return exports.safe_csv(self.problems)
 
 
+class SnapshotShrinks(UploadRejected):
+    """A tracker snapshot much smaller than the one before it: stored only once confirmed."""
+
+    def __init__(self, report: IngestReport, previous_id: int, previous_as_at: dt.date,
+                 previous_rows: int, threshold: float):
+        self.previous_id, self.previous_as_at = previous_id, previous_as_at
+        self.previous_rows, self.new_rows, self.threshold = previous_rows, report.rows, threshold
+        # A copy carries the problem: the prepared upload itself stays valid, to be stored
+        # when the uploader confirms.
+        refused = replace(report, problems=pd.DataFrame([file_problem(
+            f"{report.file_name} has {report.rows:,} referrals, fewer than "
+            f"{threshold:.0%} of the {previous_rows:,} in snapshot {previous_id} (as at "
+            f"{previous_as_at:%d/%m/%Y}), the snapshot in force before it. A tracker lists "
+            "every referral, so a snapshot this much smaller usually means a cut-off or "
+            "filtered export",
+            "Check that the export is the whole tracker (no filter, hidden rows or cut-off "
+            "file). If the programme really has fewer referrals now, confirm it: tick the "
+            "confirmation on the Data page, or add --allow-shrink to the ingest command")],
+            columns=PROBLEM_COLUMNS))
+        super().__init__(refused)
+
+
+# The snapshot a new one is compared with: the latest still in force as at the same date or
+# earlier, of the same provenance (the first real upload is not compared with demo data).
+PREVIOUS_SNAPSHOT_SQL = """
+    select upload_id, as_at_date, row_count
+    from uploads
+    where kind = 'tracker' and is_demo = $is_demo and as_at_date <= $as_at
+      and upload_id not in (select snapshot_id from snapshot_withdrawals)
+    order by as_at_date desc, upload_id desc
+    limit 1
+"""
+
+
+def refuse_if_shrinking(con: duckdb.DuckDBPyConnection, prepared: PreparedUpload) -> None:
+    """Raise SnapshotShrinks if this snapshot has under O2R_SHRINK_THRESHOLD of the previous."""
+    threshold = config.shrink_threshold()
+    report = prepared.report
+    previous = con.execute(PREVIOUS_SNAPSHOT_SQL, {"is_demo": prepared.is_demo,
+                                                   "as_at": report.as_at}).fetchall()
+    if previous and report.rows < threshold * previous[0][2]:
+        raise SnapshotShrinks(report, *previous[0], threshold)
+
+
 @dataclass
 class PreparedUpload:
     """A validated upload, ready to be stored in one transaction."""
@@ -197,12 +243,17 @@ def match_headers(contract: Contract, headers: list[str], header_row: int,
     problems = []
     for index, header in enumerate(headers):
         what, name = classify_header(header, lookup)
+        if FORBIDDEN.search(header):
+            problems.append({"row": header_row, "column": visible(header),
+                             "value": visible(header), "problem": FORBIDDEN_PROBLEM,
+                             "fix": FORBIDDEN_FIX})
+            header = visible(header)  # the report lists it as shown, never as it would act
         if what == "column":
             if name in positions:
                 problems.append({
                     "row": header_row, "column": header, "value": header,
                     "problem": f"Two columns both mean '{name}' "
-                               f"('{headers[positions[name]]}' and '{header}')",
+                               f"('{visible(headers[positions[name]])}' and '{header}')",
                     "fix": "Delete or rename one of them"})
                 continue
             positions[name] = index
@@ -236,7 +287,7 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
 
     Blank rows are left out here; source_row keeps the row number Excel shows.
     """
-    con.execute(NORM_KEY_MACRO)
+    install_text_functions(con)
     formats = quote_literal_list(DATE_FORMATS)
     # A plain expression, not a subquery: DuckDB would turn a subquery into a join per row.
     con.execute("create or replace temp macro uk_date(v) as "
@@ -263,7 +314,11 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
             continue
         cell = f"t.cell{positions[col.name]}"
         selects.append(f"{cell} as {raw_name}")
-        if col.kind in ("id", "text"):
+        if col.kind == "id":
+            # One stored form, so IDs differing only in case or width are one person.
+            selects.append(f"id_form({cell}) as {name}")
+            continue
+        if col.kind == "text":
             selects.append(f"{cell} as {name}")
             continue
         con.execute(f"create or replace temp table map{index} as "
@@ -291,8 +346,9 @@ def typed_expression(col: Column, raw: str) -> str:
         return (f"(select label from vocab where field = {field_literal} "
                 f"and key = norm_key({raw}))")
     if col.kind == "category":
-        # A cell of punctuation only ("-", "?") names nothing: treat it as blank.
-        return f"case when norm_key({raw}) <> '' then regexp_replace({raw}, '\\s+', ' ', 'g') end"
+        # A cell of punctuation only ("-", "?") names nothing: null here, refused by a check.
+        return (f"case when not names_nothing({raw}) "
+                f"then regexp_replace({raw}, '\\s+', ' ', 'g') end")
     return raw
 
 
@@ -305,15 +361,23 @@ class Check:
     detail: str = "null"
 
 
-def checks_for(contract: Contract, positions: dict[str, int]) -> list[Check]:
+def checks_for(contract: Contract, positions: dict[str, int],
+               forbidden_found: bool = True) -> list[Check]:
     checks: list[Check] = []
     for col in contract.columns:
         raw, name = f"raw_{col.name}", col.name
+        if col.name in positions and forbidden_found:
+            checks.append(Check(name, f"has_forbidden({raw})", FORBIDDEN_PROBLEM.replace(
+                "The text", "'{value}'"), FORBIDDEN_FIX))
         if col.required:
-            open_category = col.kind == "category" and not col.vocabulary
-            missing = f"({raw} is null or {name} is null)" if open_category else f"{raw} is null"
-            checks.append(Check(name, missing, "Required value is missing",
+            checks.append(Check(name, f"{raw} is null", "Required value is missing",
                                 f"Enter the {label(name)} on this row"))
+        if col.kind == "id" or (col.kind == "category" and not col.vocabulary):
+            # Only punctuation or symbols ("-", "?", "😈"): it names no one and nothing.
+            nothing = f"names_nothing({raw})" if col.kind == "id" else f"{name} is null"
+            checks.append(Check(name, f"{raw} is not null and {nothing}",
+                                f"'{{value}}' has no letters or digits, so it names no "
+                                f"{label(name)}", nameless_fix(col)))
         if col.kind == "date":
             checks.append(Check(name, f"{raw} is not null and {name} is null",
                                 "'{value}' is not a date we can read",
@@ -357,7 +421,8 @@ def checks_for(contract: Contract, positions: dict[str, int]) -> list[Check]:
                   "Enter the admission date, or remove the exit date"),
             Check("referral_date", "duplicate_of is not null",
                   "The same nominal ID and referral date as row {detail}",
-                  "Remove the repeated row, or correct the referral date if it is a new referral",
+                  "Remove the repeated row, or correct the referral date if it is a new referral "
+                  "(nominal IDs that differ only in capitals or character width are one person)",
                   detail="duplicate_of"),
         ]
     else:
@@ -370,6 +435,21 @@ def checks_for(contract: Contract, positions: dict[str, int]) -> list[Check]:
 
 def label(name: str) -> str:
     return name.replace("_", " ").lower()
+
+
+FORBIDDEN_PROBLEM = ("The text contains an invisible control or text-direction character "
+                     "(shown here as <U+code>), which could change how it prints or reads")
+FORBIDDEN_FIX = ("Delete the cell's text and type it again by hand: such characters come from "
+                 "text pasted out of another program or from a damaged export")
+
+
+def nameless_fix(col: Column) -> str:
+    if col.required:
+        return f"Enter the {label(col.name)} on this row"
+    if col.blank_as:
+        return (f"Enter the {label(col.name)}, or leave the cell empty (an empty cell counts as "
+                f"'{col.blank_as}')")
+    return f"Enter the {label(col.name)}, or leave the cell empty if it is not known"
 
 
 def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
@@ -390,7 +470,11 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
     else:
         con.execute("create or replace temp view checked as "
                     "select *, null::integer as duplicate_of from typed")
-    checks = checks_for(contract, positions)
+    # One look at each row's cells together; the cells are looked at one by one only if needed.
+    cells = ", ".join(quote_ident(f"raw_{name}") for name in positions)
+    forbidden_found = con.execute(f"select count(*) from typed where has_forbidden(concat({cells}))"
+                                  ).fetchall()[0][0] > 0  # noqa: S608 - generated names
+    checks = checks_for(contract, positions, forbidden_found)
     # One pass counts every check; only checks that fail are then listed row by row.
     counts = con.execute(
         "select " + ", ".join(f"count_if({c.condition})" for c in checks) + " from checked",
@@ -405,13 +489,45 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
             f"from checked where {check.condition} order by source_row",
             {"as_at": report.as_at} if "$as_at" in check.condition else None).fetchall()
         for source_row, value, detail in rows:
+            shown = visible(value or "")  # a control character is named, never sent on
             problems.append({
-                "row": source_row, "column": header, "value": value or "",
-                "problem": check.problem.format(value=value or "", detail=detail or ""),
+                "row": source_row, "column": header, "value": shown,
+                "problem": check.problem.format(value=shown, detail=visible(detail or "")),
                 "fix": check.fix})
+    if contract.kind == "tracker" and "officer" in positions:
+        people = officer_column_problem(con, report, headers[positions["officer"]])
+        if people is not None:
+            # The column's values are not repeated back: they may be people's names.
+            problems = [p for p in problems if p["column"] != people["column"]] + [people]
     problems.sort(key=lambda p: (p["row"] or 0, headers.index(p["column"])
                                  if p["column"] in headers else len(headers)))
     return problems
+
+
+# An O2R team is a handful of officers, each holding many referrals. A column taken as the
+# officer with more distinct values than half its filled rows (an average caseload under two),
+# once there are enough rows to tell, is a list of people, e.g. the referred people's names.
+OFFICER_LIST_MIN_ROWS = 20
+OFFICER_LIST_MAX_SHARE = 0.5
+
+
+def officer_column_problem(con: duckdb.DuckDBPyConnection, report: IngestReport,
+                           header: str) -> dict | None:
+    """A file-level problem if the officer column looks like people rather than staff."""
+    filled, distinct = con.execute("select count(officer), count(distinct norm_key(officer)) "
+                                   "from typed").fetchall()[0]
+    if filled < OFFICER_LIST_MIN_ROWS or distinct <= OFFICER_LIST_MAX_SHARE * filled:
+        return None
+    return {"row": None, "column": header, "value": "",
+            "problem": f"In {report.file_name}, the column '{header}' was taken as the "
+                       f"officer, but its {filled} filled rows hold {distinct} different values. "
+                       "An O2R team is a handful of officers, each with many referrals, so this "
+                       "looks like a list of people (such as the referred people's own names), "
+                       "and nothing in it was stored",
+            "fix": "If the column holds anyone's names other than the O2R officers', delete "
+                   "it or rename its header, then upload again (people's names are never "
+                   "stored). The officer column should hold the O2R officer allocated to each "
+                   "referral"}
 
 
 def collect_warnings(con: duckdb.DuckDBPyConnection, contract: Contract,

@@ -4,12 +4,44 @@ from __future__ import annotations
 
 import re
 
+import duckdb
+
+from dashboard.contract import FORBIDDEN_RE2, header_key, id_form, names_nothing
+
 _SAFE = re.compile(r"^[a-z_][a-z0-9_]*$")
 
+# DuckDB 2.0 has NFC (nfc_normalize) and simple lower/upper, but no NFKC and no case folding,
+# so the text rules of dashboard/contract.py are not written twice: SQL calls those very
+# functions. An ASCII value skips the call (strlen = length only when every character is one
+# byte): for ASCII, NFKC changes nothing, folding is lower-casing and the only letters and
+# digits are [0-9A-Za-z], so the SQL branch gives the same answer, faster
+# (tests/test_ingest_text.py checks that both agree on a list of awkward strings).
+_PYTHON_FUNCTIONS = {"py_norm_key": (header_key, "VARCHAR"),
+                     "py_names_nothing": (names_nothing, "BOOLEAN"),
+                     "py_id_form": (id_form, "VARCHAR")}
+TEXT_MACROS = [
+    "create or replace temp macro norm_key(v) as case when strlen(v) = length(v) "
+    "then regexp_replace(lower(v), '[^0-9a-z]', '', 'g') else py_norm_key(v) end",
+    "create or replace temp macro names_nothing(v) as case when strlen(v) = length(v) "
+    "then not regexp_matches(v, '[0-9A-Za-z]') else py_names_nothing(v) end",
+    "create or replace temp macro id_form(v) as case when strlen(v) = length(v) "
+    # Cells reach id_form trimmed of spaces; NFKC can make new ones (from no-break spaces),
+    # which the Python branch trims.
+    "then upper(v) else py_id_form(v) end",
+    f"create or replace temp macro has_forbidden(v) as regexp_matches(v, '{FORBIDDEN_RE2}')",
+]
 
-# The SQL twin of contract.header_key: values compared without case, spacing or punctuation.
-NORM_KEY_MACRO = ("create or replace temp macro norm_key(v) as "
-                  "regexp_replace(lower(v), '[^0-9a-z]', '', 'g')")
+
+def install_text_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the connection norm_key, names_nothing, id_form and has_forbidden (see contract)."""
+    existing = {name for (name,) in con.execute(
+        "select function_name from duckdb_functions() where function_name like 'py\\_%' "
+        "escape '\\'").fetchall()}
+    for name, (function, returns) in _PYTHON_FUNCTIONS.items():
+        if name not in existing:
+            con.create_function(name, function, ["VARCHAR"], returns, side_effects=False)
+    for macro in TEXT_MACROS:
+        con.execute(macro)
 
 
 def quote_literal_list(values: list[str]) -> str:

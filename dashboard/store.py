@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 
 from dashboard.config import QUERIES_DIR
-from dashboard.ingest import LABEL_GROUPS, PreparedUpload
-from dashboard.sql import NORM_KEY_MACRO, quote_ident
+from dashboard.ingest import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
+from dashboard.sql import install_text_functions, quote_ident
 
 MACROS_DIR = QUERIES_DIR / "macros"
 
@@ -167,7 +167,7 @@ def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             for statement in SCHEMA:
                 con.execute(statement)
-            con.execute(NORM_KEY_MACRO)
+            install_text_functions(con)
             yield con
             con.execute("checkpoint")
             con.close()
@@ -197,14 +197,21 @@ def find_duplicate(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> in
                        {"kind": kind, "sha": sha256}).fetchall()[0][0]
 
 
-def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None = None) -> int:
-    """Store a validated upload in one transaction; returns its upload id (existing if repeated)."""
+def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None = None,
+                 allow_shrink: bool = False) -> int:
+    """Store a validated upload in one transaction; returns its upload id (existing if repeated).
+
+    A tracker snapshot much smaller than the one before it raises ingest.SnapshotShrinks
+    (nothing changed) unless allow_shrink says the uploader confirmed it.
+    """
     report = prepared.report
     with writing(path) as con:
         duplicate = find_duplicate(con, report.kind, report.sha256)
         if duplicate is not None:
             report.duplicate_of = duplicate
             raise DuplicateUpload(duplicate)
+        if report.kind == "tracker" and not allow_shrink:
+            refuse_if_shrinking(con, prepared)  # under the writer lock: no upload slips between
         con.begin()
         upload_id = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads"
                                 ).fetchall()[0][0]

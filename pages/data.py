@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import config, data_access, layout, security, store
-from dashboard.ingest import IngestReport, UploadRejected, prepare
+from dashboard.ingest import IngestReport, SnapshotShrinks, UploadRejected, prepare
 
 # Text that came from an uploaded file (headers, values, its name, messages quoting them) is
 # shown only in tables (st.dataframe), never in markdown: a file name such as
@@ -84,7 +84,8 @@ def checked(kind: str, as_at: dt.date, file_name: str, data: bytes) -> dict:
     held = st.session_state.get(STATE_KEY)
     if held is not None and held["key"] == key:
         return held
-    held = {"key": key, "sha256": key[0], "prepared": None, "report": None, "stored_as": None}
+    held = {"key": key, "sha256": key[0], "prepared": None, "report": None, "stored_as": None,
+            "shrink": None}
     try:
         with st.spinner("Checking the file…"):
             held["prepared"] = prepare(kind, file_name, data, as_at=as_at)
@@ -168,18 +169,26 @@ def store_button(held: dict) -> None:
         st.info(f"This exact file was already uploaded as upload {first['upload_id']} on "
                 f"{first['uploaded_at']:%d/%m/%Y}; storing it again would change nothing.")
         return
-    if not st.button("Store this upload", type="primary"):
+    shrink = held["shrink"]
+    if shrink is None:
+        if not st.button("Store this upload", type="primary"):
+            return
+    elif not shrink_confirmed(shrink, held["sha256"]):
         return
     viewer = data_access.current_viewer()
     try:
         with st.spinner("Storing…"):
             held["stored_as"] = store.store_upload(config.db_path(), held["prepared"],
-                                                   uploaded_by=viewer.name)
+                                                   uploaded_by=viewer.name,
+                                                   allow_shrink=shrink is not None)
         security.log_event(security.security_db_path(), viewer.name, viewer.role, "upload",
                            target=held["report"].file_name,
                            detail=f"{held['report'].kind} upload {held['stored_as']}, "
                                   f"{held['report'].rows} rows, as at "
                                   f"{held['report'].as_at:%d/%m/%Y}")
+    except SnapshotShrinks as exc:
+        held["shrink"] = exc  # nothing stored: ask for the confirmation on the next run
+        st.rerun()
     except store.DuplicateUpload as exc:
         st.info(f"This file was already uploaded as upload {exc.upload_id}; nothing changed.")
         return
@@ -188,6 +197,19 @@ def store_button(held: dict) -> None:
         st.error(FAILED.format(what="storing the upload"))
         return
     st.rerun()  # so the sidebar filters and the data banner show the new data too
+
+
+def shrink_confirmed(shrink: SnapshotShrinks, sha256: str) -> bool:
+    """A much smaller snapshot is stored only once the uploader has seen both counts and ticked."""
+    st.warning(f"Not stored yet: this snapshot has {shrink.new_rows:,} referrals, but snapshot "
+               f"{shrink.previous_id} before it (as at {shrink.previous_as_at:%d/%m/%Y}) has "
+               f"{shrink.previous_rows:,}. That is under {shrink.threshold:.0%} of it: a tracker "
+               "lists every referral, so this usually means a cut-off or filtered export. Check "
+               "that the export is the whole tracker (no filter, hidden rows or cut-off file).",
+               icon="⚠️")
+    confirmed = st.checkbox(f"The programme really has {shrink.new_rows:,} referrals now: store "
+                            "this smaller snapshot", key=f"confirm_shrink_{sha256[:16]}")
+    return st.button("Store the smaller snapshot", type="primary", disabled=not confirmed)
 
 
 def withdraw_form(snapshots: pd.DataFrame) -> None:

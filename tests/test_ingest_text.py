@@ -1,0 +1,408 @@
+"""Text kept as people wrote it, and uploads that would quietly lose data refused.
+
+- Matching (headers, categories, officer names) is Unicode NFKC and case-folded, keeping the
+  letters and digits of every script, in Python and SQL alike.
+- A value that names nothing, control characters and text-direction overrides are refused.
+- Nominal IDs differing only in case or width are one person.
+- An officer column holding people rather than a handful of staff is refused.
+- A much smaller tracker snapshot is stored only when the uploader confirms it.
+
+Files are small inline byte strings, through the same ingest code the app uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from dashboard import __main__ as cli  # noqa: E402
+from dashboard import config, queries, security, service, store  # noqa: E402
+from dashboard.access import Viewer  # noqa: E402
+from dashboard.contract import (  # noqa: E402
+    FORBIDDEN,
+    header_key,
+    id_form,
+    names_nothing,
+    visible,
+)
+from dashboard.ingest import SnapshotShrinks, UploadRejected, prepare  # noqa: E402
+from dashboard.sql import install_text_functions  # noqa: E402
+
+from conftest import signed_in_as  # noqa: E402
+
+AS_AT = dt.date(2022, 7, 31)
+HEADER = "Nominal ID,Referral Date,Officer,Referral Source,Status\n"
+FORBIDDEN_FIX = ("Delete the cell's text and type it again by hand: such characters come from "
+                 "text pasted out of another program or from a damaged export")
+FORBIDDEN_PROBLEM = ("contains an invisible control or text-direction character (shown here as "
+                     "<U+code>), which could change how it prints or reads")
+
+
+@pytest.fixture(autouse=True)
+def _no_site_settings(monkeypatch):
+    monkeypatch.delenv("O2R_COLUMN_MAP", raising=False)
+    monkeypatch.delenv("O2R_MAX_UPLOAD_MB", raising=False)
+    monkeypatch.delenv("O2R_SHRINK_THRESHOLD", raising=False)
+
+
+def tracker(rows: list[tuple[str, str]], header: str = HEADER) -> bytes:
+    """A tracker CSV: one (nominal ID, officer) per row, referred on successive days."""
+    lines = [f"{nominal},{dt.date(2022, 4, 1) + dt.timedelta(days=i):%d/%m/%Y},{officer},"
+             "Probation,Active\n" for i, (nominal, officer) in enumerate(rows)]
+    return (header + "".join(lines)).encode("utf-8")
+
+
+def referrals(count: int, prefix: str = "N") -> bytes:
+    return tracker([(f"{prefix}{i}", "PC Jones") for i in range(count)])
+
+
+def problems(data: bytes, kind: str = "tracker", file_name: str = "upload.csv") -> list[dict]:
+    with pytest.raises(UploadRejected) as info:
+        prepare(kind, file_name, data, as_at=AS_AT, use_column_map=False)
+    return info.value.report.problems.to_dict("records")
+
+
+def ingest(db: Path, data: bytes, as_at: dt.date = AS_AT, file_name: str = "upload.csv",
+           **kwargs):
+    return service.ingest_bytes(db, "tracker", file_name, data, as_at=as_at,
+                                uploaded_by="pytest", use_column_map=False, **kwargs)
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def db_state(db: Path) -> tuple[str, list[tuple]]:
+    return hashlib.sha256(db.read_bytes()).hexdigest(), query(db, "select * from uploads")
+
+
+# ---------------------------------------------------------------- one rule, Python and SQL
+
+TRICKY = [
+    "OFFICER 1 ", "Officer 1", "referral / waiting", "-", "?", "", "  ", "N100", "n100",
+    "a\tb", "\x1b[31mred", "bell\x07", "del\x7f",
+    "Ｏｆｆｉｃｅｒ １", "Ｎ１００", "Officer 1 😈", "Officer 1 😈\ufe0f", "😈", "👩‍⚕️ nurse",
+    "محمد علي", "ﻣﺤﻤﺪ", "王伟", "Иван Петров", "क्षत्रिय", "Straße", "STRASSE", "ﬁnance",
+    "İstanbul", "ΣΊΣΥΦΟΣ", "σίσυφος", "café", "cafe\u0301", "Ⅻ", "x²", "\u212aelvin",
+    "PC\u00a0Jones", "\u00a0N100\u00a0", "line\u0085next", "Officer\u202e1",
+    "left\u2066isolate\u2069",
+    "Arabic mark\u061c", "zero\u200bwidth", "—", "…", "£5", "１２３", "٣٤٥", "10%",
+]
+
+
+def test_python_and_sql_apply_the_same_text_rules_to_awkward_strings():
+    con = duckdb.connect()
+    install_text_functions(con)
+    try:
+        con.execute("create table t (i integer, v varchar)")
+        con.executemany("insert into t values (?, ?)", list(enumerate(TRICKY)))
+        # Cells are trimmed of spaces before an ID is put in its stored form.
+        in_sql = con.execute("select norm_key(v), names_nothing(v), id_form(trim(v)), "
+                             "has_forbidden(v) from t order by i").fetchall()
+    finally:
+        con.close()
+    in_python = [(header_key(v), names_nothing(v), id_form(v.strip(" ")),
+                  bool(FORBIDDEN.search(v))) for v in TRICKY]
+    assert in_sql == in_python
+    # Non-ASCII values reach the Python functions and ASCII ones the SQL branch: both ran.
+    assert {v for v in TRICKY if not v.isascii()} and {v for v in TRICKY if v.isascii()}
+
+
+def test_the_matching_key_folds_width_and_case_and_keeps_every_script():
+    assert {v: header_key(v) for v in [
+        "OFFICER 1 ", "Ｏｆｆｉｃｅｒ １", "Officer 1 😈", "Officer 1 😈\ufe0f", "محمد علي",
+        "ﻣﺤﻤﺪ", "王伟", "Straße", "ﬁnance", "cafe\u0301", "Officer\u202e1", "—"]} == {
+        "OFFICER 1 ": "officer1", "Ｏｆｆｉｃｅｒ １": "officer1",
+        "Officer 1 😈": "officer1😈", "Officer 1 😈\ufe0f": "officer1😈",
+        "محمد علي": "محمدعلي", "ﻣﺤﻤﺪ": "محمد", "王伟": "王伟", "Straße": "strasse",
+        "ﬁnance": "finance", "cafe\u0301": "café", "Officer\u202e1": "officer1", "—": ""}
+    assert [v for v in TRICKY if v.strip() and names_nothing(v)] == [
+        "-", "?", "😈", "—", "…"]
+    assert [id_form(v) for v in ["n100", "Ｎ１００", " N-100 "]] == ["N100", "N100", "N-100"]
+    assert visible("a\x1b[2Jb\u202e") == "a<U+001B>[2Jb<U+202E>"
+
+
+# ---------------------------------------------------------------- names kept distinct
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    """A database holding one real tracker snapshot of two referrals."""
+    path = tmp_path / "o2r.duckdb"
+    ingest(path, referrals(2, prefix="OLD"), as_at=dt.date(2022, 6, 30))
+    return path
+
+
+def test_officer_names_in_any_script_or_with_an_emoji_stay_distinct(db):
+    ingest(db, tracker([("N1", "محمد علي"), ("N2", "王伟"), ("N3", "Officer 1"),
+                        ("N4", "Officer 1"), ("N5", "OFFICER 1"), ("N6", "Ｏｆｆｉｃｅｒ １"),
+                        ("N7", "Officer 1 😈"), ("N8", "")]))
+    assert query(db, "select nominal_id, officer from referrals where snapshot_id = 2 "
+                     "order by nominal_id") == [
+        ("N1", "محمد علي"), ("N2", "王伟"), ("N3", "Officer 1"), ("N4", "Officer 1"),
+        ("N5", "Officer 1"), ("N6", "Officer 1"), ("N7", "Officer 1 😈"), ("N8", "Unallocated")]
+    # An officer linked to a name in Arabic script sees their own referral, and only that.
+    con = store.connect_read_only(db)
+    try:
+        seen = queries.run(con, Viewer("pytest officer", "officer", ("محمد علي",)),
+                           "referral_list")
+    finally:
+        con.close()
+    assert list(seen["nominal_id"]) == ["N1"]
+
+
+@pytest.mark.parametrize("column, value, fix", [
+    ("Officer", "-", "Enter the officer, or leave the cell empty (an empty cell counts as "
+                     "'Unallocated')"),
+    ("Officer", "😈", "Enter the officer, or leave the cell empty (an empty cell counts as "
+                      "'Unallocated')"),
+    ("Officer", "…", "Enter the officer, or leave the cell empty (an empty cell counts as "
+                     "'Unallocated')"),
+    ("Nominal ID", "?", "Enter the nominal id on this row"),
+])
+def test_a_value_that_names_nothing_is_refused_with_its_row_and_column(column, value, fix):
+    rows = [("N1", "PC Jones"), ("N2", value) if column == "Officer" else (value, "PC Jones")]
+    label = "officer" if column == "Officer" else "nominal id"
+    assert problems(tracker(rows)) == [{
+        "row": 3, "column": column, "value": value,
+        "problem": f"'{value}' has no letters or digits, so it names no {label}", "fix": fix}]
+
+
+def test_a_punctuation_only_area_is_refused_not_taken_as_blank():
+    data = (b"Nominal ID,Referral Date,Referral Source,Offending Area\n"
+            b"N1,03/04/2022,Probation,?\n")
+    assert problems(data) == [{
+        "row": 2, "column": "Offending Area", "value": "?",
+        "problem": "'?' has no letters or digits, so it names no offending area",
+        "fix": "Enter the offending area, or leave the cell empty if it is not known"}]
+
+
+# ---------------------------------------------------------------- control characters
+
+@pytest.mark.parametrize("raw, shown", [
+    ("PC \x1b[31mJones", "PC <U+001B>[31mJones"),          # ANSI colour escape
+    ("PC Jones\x07", "PC Jones<U+0007>"),                   # BEL
+    ("PC\x85Jones", "PC<U+0085>Jones"),                     # NEL, a C1 line break
+    ("Officer 1\u202e", "Officer 1<U+202E>"),               # right-to-left override
+    ("\u2066Officer 1\u2069", "<U+2066>Officer 1<U+2069>"),  # isolate
+    ("PC\u2028Jones", "PC<U+2028>Jones"),                   # line separator
+])
+def test_control_and_direction_characters_are_refused_and_shown_safely(db, raw, shown):
+    before = db_state(db)
+    with pytest.raises(UploadRejected) as info:
+        ingest(db, tracker([("N1", "PC Jones"), ("N2", raw)]), allow_shrink=True)
+    assert info.value.report.problems.to_dict("records") == [{
+        "row": 3, "column": "Officer", "value": shown,
+        "problem": f"'{shown}' {FORBIDDEN_PROBLEM}", "fix": FORBIDDEN_FIX}]
+    assert db_state(db) == before
+
+
+def test_a_tab_inside_a_name_is_whitespace_not_refused(db):
+    ingest(db, tracker([("N1", "PC\tJones"), ("N2", "PC Jones")]))
+    assert query(db, "select distinct officer from referrals where snapshot_id = 2") == [
+        ("PC Jones",)]
+
+
+def test_control_characters_in_an_id_a_date_or_a_header_are_refused():
+    found = problems(b"Nominal ID,Referral Date,Referral Source,Status\x1b[2J\n"
+                     b"N1\x07,03/04/2022,Probation,Active\n")
+    assert [(p["row"], p["column"], p["value"]) for p in found] == [
+        (1, "Status<U+001B>[2J", "Status<U+001B>[2J")]
+    found = problems(b"Nominal ID,Referral Date,Referral Source\n"
+                     b"N1\x07,03/04/2022\x1b,Probation\n")
+    assert [(p["row"], p["column"], p["value"], p["problem"]) for p in found] == [
+        (2, "Nominal ID", "N1<U+0007>", f"'N1<U+0007>' {FORBIDDEN_PROBLEM}"),
+        (2, "Referral Date", "03/04/2022<U+001B>", f"'03/04/2022<U+001B>' {FORBIDDEN_PROBLEM}"),
+        (2, "Referral Date", "03/04/2022<U+001B>",
+         "'03/04/2022<U+001B>' is not a date we can read"),
+    ]
+
+
+def test_the_command_line_never_prints_a_control_character(tmp_path, capsys):
+    path = tmp_path / "escape.csv"
+    path.write_bytes(tracker([("N1", "PC \x1b]0;owned\x07Jones")]))
+    assert cli.main(["ingest", "tracker", str(path), "--as-at", "2022-07-31",
+                     "--db", str(tmp_path / "o2r.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert "value 'PC <U+001B>]0;owned<U+0007>Jones'" in err
+    assert not FORBIDDEN.search(err.replace("\n", ""))
+    assert not (tmp_path / "o2r.duckdb").exists()
+
+
+# ---------------------------------------------------------------- nominal IDs
+
+@pytest.mark.parametrize("repeat", ["n100", "Ｎ１００", "ｎ100"])
+def test_nominal_ids_differing_only_in_case_or_width_are_the_same_person(repeat):
+    data = (b"Nominal ID,Referral Date,Referral Source\n"
+            b"N100,03/04/2022,Probation\n" + f"{repeat},03/04/2022,Custody\n".encode())
+    assert [(p["row"], p["column"], p["problem"]) for p in problems(data)] == [
+        (3, "Referral Date", "The same nominal ID and referral date as row 2")]
+
+
+def test_ids_are_stored_in_one_form_so_tracker_and_connect_agree(db):
+    ingest(db, tracker([("n100", "PC Jones"), ("Ｎ１０１", "PC Jones")]))
+    service.ingest_bytes(db, "connect", "connect.csv",
+                         b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
+                         b"cr/1,N100,03/04/2022,Theft\ncr/2,n101,04/04/2022,Theft\n",
+                         as_at=AS_AT, use_column_map=False)
+    assert query(db, "select c.crime_reference, r.nominal_id from crimes c "
+                     "join referrals r using (nominal_id) order by 1") == [
+        ("CR/1", "N100"), ("CR/2", "N101")]
+
+
+def test_crime_references_differing_only_in_case_are_one_crime():
+    data = (b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
+            b"20/123/22,N1,03/04/2022,Theft\n20/123/22,N1,03/04/2022,Theft\n"
+            b"cr9,N1,03/04/2022,Theft\nCR9,N1,03/04/2022,Theft\n")
+    assert [(p["row"], p["problem"]) for p in problems(data, "connect")] == [
+        (3, "The crime reference 20/123/22 also appears on row 2"),
+        (5, "The crime reference CR9 also appears on row 4")]
+
+
+# ---------------------------------------------------------------- officer column of people
+
+PEOPLE = [f"{first} {last}" for first in ("Jane", "John", "Amir", "Wei", "Olga")
+          for last in ("Example", "Sample", "Test", "Demo", "Specimen")]
+
+
+@pytest.mark.parametrize("header", ["Officer Name", "O2R Officer", "Officer"])
+def test_an_officer_column_of_people_is_refused_whatever_its_header(header):
+    data = tracker([(f"N{i}", name) for i, name in enumerate(PEOPLE)],
+                   header=HEADER.replace("Officer", header, 1))
+    found = problems(data, file_name="tracker_june.csv")
+    assert found == [{
+        "row": None, "column": header, "value": "",
+        "problem": f"In tracker_june.csv, the column '{header}' was taken as the officer, but "
+                   "its 25 filled rows hold 25 different values. An O2R team is a handful of "
+                   "officers, each with many referrals, so this looks like a list of people "
+                   "(such as the referred people's own names), and nothing in it was stored",
+        "fix": "If the column holds anyone's names other than the O2R officers', delete it or "
+               "rename its header, then upload again (people's names are never stored). The "
+               "officer column should hold the O2R officer allocated to each referral"}]
+
+
+@pytest.mark.parametrize("rows, distinct, refused", [
+    (20, 10, False),  # an average caseload of two: a (very) small team
+    (20, 11, True),
+    (19, 19, False),  # too few rows to tell
+    (40, 5, False),
+])
+def test_the_officer_column_rule_at_its_edges(rows, distinct, refused):
+    data = tracker([(f"N{i}", f"Officer {i % distinct}") for i in range(rows)])
+    if refused:
+        assert [p["column"] for p in problems(data)] == ["Officer"]
+    else:
+        prepared = prepare("tracker", "upload.csv", data, as_at=AS_AT, use_column_map=False)
+        assert len({r["officer"] for r in prepared.clean.to_pylist()}) == distinct
+
+
+# ---------------------------------------------------------------- a much smaller snapshot
+
+@pytest.fixture
+def ten(tmp_path) -> Path:
+    """A database whose snapshot in force (as at 30/06/2022) has ten referrals."""
+    path = tmp_path / "o2r.duckdb"
+    ingest(path, referrals(10), as_at=dt.date(2022, 6, 30), file_name="june.csv")
+    return path
+
+
+def test_a_much_smaller_snapshot_is_refused_unless_confirmed(ten):
+    before = db_state(ten)
+    with pytest.raises(SnapshotShrinks) as info:
+        ingest(ten, referrals(7), file_name="july.csv")
+    assert db_state(ten) == before
+    assert not list(ten.parent.glob("*.writing-*"))
+    refusal = info.value
+    assert (refusal.previous_id, refusal.previous_as_at, refusal.previous_rows,
+            refusal.new_rows) == (1, dt.date(2022, 6, 30), 10, 7)
+    assert refusal.report.problems.to_dict("records") == [{
+        "row": None, "column": "", "value": "",
+        "problem": "july.csv has 7 referrals, fewer than 80% of the 10 in snapshot 1 (as at "
+                   "30/06/2022), the snapshot in force before it. A tracker lists every "
+                   "referral, so a snapshot this much smaller usually means a cut-off or "
+                   "filtered export",
+        "fix": "Check that the export is the whole tracker (no filter, hidden rows or cut-off "
+               "file). If the programme really has fewer referrals now, confirm it: tick the "
+               "confirmation on the Data page, or add --allow-shrink to the ingest command"}]
+    report = ingest(ten, referrals(7), file_name="july.csv", allow_shrink=True)
+    assert (report.upload_id, report.rows) == (2, 7)
+
+
+@pytest.mark.parametrize("setting, new_rows, refused", [
+    (None, 8, False),   # exactly 80%: not fewer
+    (None, 7, True),
+    ("0.5", 7, False),
+    ("75%", 7, True),
+    ("0", 1, False),    # the check turned off
+])
+def test_the_shrink_threshold_setting(ten, monkeypatch, setting, new_rows, refused):
+    if setting is not None:
+        monkeypatch.setenv("O2R_SHRINK_THRESHOLD", setting)
+    if refused:
+        with pytest.raises(SnapshotShrinks):
+            ingest(ten, referrals(new_rows))
+    else:
+        assert ingest(ten, referrals(new_rows)).upload_id == 2
+
+
+@pytest.mark.parametrize("setting", ["eighty", "1.5", "-0.1"])
+def test_a_shrink_threshold_that_is_not_a_share_is_named(monkeypatch, setting):
+    monkeypatch.setenv("O2R_SHRINK_THRESHOLD", setting)
+    with pytest.raises(ValueError, match="O2R_SHRINK_THRESHOLD"):
+        config.shrink_threshold()
+
+
+def test_only_the_snapshot_in_force_before_it_is_compared(ten, tmp_path):
+    # An older snapshot filled in later is compared with what came before it, not after.
+    assert ingest(ten, referrals(3, "OLD"), as_at=dt.date(2022, 4, 30)).upload_id == 2
+    # A withdrawn snapshot is no longer the one before: the April one (3) is.
+    store.withdraw_snapshot(ten, 1, "pytest", "wrong export")
+    assert ingest(ten, referrals(3, "NEW")).upload_id == 3
+    # The first real snapshot is not compared with the demo data it replaces.
+    demo = tmp_path / "demo.duckdb"
+    ingest(demo, referrals(10), as_at=dt.date(2022, 6, 30), is_demo=True)
+    assert ingest(demo, referrals(2)).upload_id == 2
+
+
+def test_allow_shrink_on_the_command_line(ten, tmp_path, capsys):
+    path = tmp_path / "july.csv"
+    path.write_bytes(referrals(3))
+    command = ["ingest", "tracker", str(path), "--as-at", "2022-07-31", "--db", str(ten)]
+    assert cli.main(command) == 1
+    err = capsys.readouterr().err
+    assert "july.csv has 3 referrals, fewer than 80% of the 10 in snapshot 1" in err
+    assert "add --allow-shrink to the ingest command" in err
+    assert cli.main([*command, "--allow-shrink"]) == 0
+    assert "3 tracker rows accepted" in capsys.readouterr().out
+
+
+def test_the_data_page_stores_a_smaller_snapshot_only_once_confirmed(ten, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(ten))
+    app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+    at = signed_in_as(AppTest.from_file(app, default_timeout=60),
+                      security.security_db_path(), "Test admin", "admin").run()
+    at.switch_page("../pages/data.py").run()
+    at.file_uploader[0].set_value(("july.csv", referrals(7), "text/csv")).run()
+    next(b for b in at.button if b.label == "Store this upload").click().run()
+    assert not at.exception, at.exception
+    warning = at.warning[0].value
+    assert "this snapshot has 7 referrals, but snapshot 1 before it (as at 30/06/2022) has 10" \
+        in warning
+    confirm = next(b for b in at.button if b.label == "Store the smaller snapshot")
+    assert confirm.disabled
+    assert query(ten, "select count(*) from uploads") == [(1,)]
+    at.checkbox[0].check().run()
+    next(b for b in at.button if b.label == "Store the smaller snapshot").click().run()
+    assert not at.exception, at.exception
+    assert any("Stored as upload 2" in s.value for s in at.success)
+    assert query(ten, "select upload_id, row_count from uploads order by 1") == [(1, 10), (2, 7)]
