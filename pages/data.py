@@ -29,6 +29,8 @@ CHECKS = [
     "Status Referral/Waiting but already assessed or admitted to rehab",
     "Admitted to rehab with no police assessment date, or with no first contact date",
     "In rehab (admitted, not exited) for more than 12 weeks (84 days) by the as-at date",
+    "Exit reason Completed after fewer than 84 days in rehab (figures still count it as "
+    "completed, as recorded)",
     "No offending area; officer Unallocated; status not recorded",
 ]
 COLUMNS = {

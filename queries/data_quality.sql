@@ -62,6 +62,16 @@ issues as (
 
     union all
     select nominal_id, referral_date, source_row,
+           'Completed 12 weeks in fewer than 84 days',
+           'Exit reason Completed after ' || (rehab_exit_date - rehab_admission_date)
+           || ' days in rehab (admitted ' || strftime(rehab_admission_date, '%d/%m/%Y')
+           || ', left ' || strftime(rehab_exit_date, '%d/%m/%Y') || ')'
+    from snapshot
+    where rehab_exit_reason = 'Completed'
+      and rehab_exit_date - rehab_admission_date < 84
+
+    union all
+    select nominal_id, referral_date, source_row,
            'No offending area',
            'Offending area is blank'
     from snapshot

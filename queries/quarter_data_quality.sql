@@ -64,6 +64,12 @@ issues as (
       and as_at_date - rehab_admission_date > 84
 
     union all
+    select 'Completed 12 weeks in fewer than 84 days'
+    from snapshot
+    where rehab_exit_reason = 'Completed'
+      and rehab_exit_date - rehab_admission_date < 84
+
+    union all
     select 'No offending area'
     from snapshot
     where offending_area is null
