@@ -11,6 +11,23 @@ st.table({"Measure": list(layout.DEFINITIONS), "Definition": list(layout.DEFINIT
 st.markdown("""
 - **Snapshot**: each tracker upload is kept unchanged with its as-at date. Pages use the latest
   snapshot, so a person's current status is as recorded on that date.
+- **Cohort funnel (Overview)**: of the referrals received in the period (by referral date),
+  or of the police assessments made in it (by assessment date), how many have got at least as
+  far as each later step by the snapshot's as-at date. A step counts once its date, or a later
+  step's date, is recorded (contacted: a first contact, assessment or admission date;
+  assessed: an assessment or admission date; entered rehab: an admission date; completed 12
+  weeks: exit reason Completed). So each step is part of the one before and no share passes
+  100%. *Stopped here, case still open* counts people with no later step whose case nothing
+  has closed (status Active or Referral/Waiting, no ending outcome, no rehab exit): they may
+  yet go further, so a recent cohort's later steps are not final. This replaced, on purpose,
+  the earlier "conversion between steps", which divided counts dated by different events and
+  could pass 100%; the headline figures above it are unchanged.
+- **Rates in the quarterly pack**: *assessed to admitted* is the assessments cohort of the
+  quarter (the same definition as the funnel's); *admitted to completed* is of rehab stays
+  that ended in the quarter, the share with exit reason Completed.
+- **Completed 12 weeks** is the tracker's exit reason *Completed*, as recorded. A Completed
+  exit after fewer than 84 days in rehab is still counted as a completion, and is listed on the
+  Data page's data-quality list so it can be checked and corrected at source.
 - **Period**: quick picks are UK financial years (1 April to 31 March) and their quarters
   (Q1 = April to June). Each measure is counted by its own event date, as stated beside it.
 - **Client journey**: referrals that reached a police (WMP) assessment in the period, by
@@ -23,6 +40,19 @@ st.markdown("""
   behaves with small bases. A base under 10 is marked: such rates say little on their own.
 - **Cost savings**: the 2022 evaluation's retail-theft model; its inputs and their sources are
   on the Cost savings page. It estimates goods not stolen, not cash saved by the force.
+""")
+
+st.subheader("Small numbers and the scrutiny panel")
+st.markdown("""
+- Steering-group members, administrators and officers (for their own referrals) see exact
+  counts. The scrutiny panel sees the quarterly pack only, prepared for circulation: a count
+  from 1 to 4 reads **<5**; a count of 5 or more withheld so that a hidden count cannot be
+  worked out from the totals, another table or a rate reads **[c]**; a rate resting on a
+  withheld count reads **[c]**; **[z]** is not applicable and **[x]** not available.
+- Every total and rate is computed from exact counts first, then withheld if it would give a
+  hidden count away; nothing shown is added up from hidden cells. Each quarter is protected
+  once, so every pack shows a quarter's figures alike. Deaths are never shown below programme
+  level. `docs/disclosure.md` in the repository explains the method and its limits.
 """)
 
 st.subheader("Data and its limits")
