@@ -202,13 +202,16 @@ def test_sign_in_page_offers_demo_accounts_and_says_it_is_demo_data(app_server, 
 @pytest.mark.parametrize(("role", "visible", "hidden"), [
     ("officer", ["Referrals"], ["Quarterly pack", "Data", "Access log", "Users"]),
     ("steering", ["Referrals", "Quarterly pack"], ["Data", "Access log", "Users"]),
-    ("scrutiny", ["Quarterly pack"], ["Referrals", "Data", "Access log", "Users"]),
+    ("scrutiny", ["Quarterly pack", "Methodology"],
+     ["Overview", "Journey flow", "Offending areas", "Officer caseloads", "Referrals", "Data",
+      "Access log", "Users"]),
     ("admin", ["Referrals", "Quarterly pack", "Data", "Access log", "Users"], []),
 ])
 def test_each_demo_role_sees_its_pages(app_server, page, role, visible, hidden):
     sign_in_demo(page, app_server, role)
     titles = sidebar_titles(page)
-    assert all(any(v == t for t in titles) for v in ["Overview", "Journey flow", *visible]), titles
+    common = ["Overview", "Journey flow"] if role != "scrutiny" else []
+    assert all(any(v == t for t in titles) for v in [*common, *visible]), titles
     assert not any(h == t for h in hidden for t in titles), titles
     if role == "officer":
         open_page(page, "Officer caseloads", "/officer-caseloads")
@@ -216,9 +219,10 @@ def test_each_demo_role_sees_its_pages(app_server, page, role, visible, hidden):
         assert "Officer 1" in text and "43" in text
         assert "Officer 2" not in text and "New recruit" not in text
     if role == "scrutiny":
-        open_page(page, "Officer caseloads", "/officer-caseloads")
+        # The pack is the panel's first page, so it is served at the root.
+        open_page(page, "Quarterly pack", "/")
         text = page_text(page)
-        assert "<5" in text and "withheld" in text
+        assert "Quarterly scrutiny pack" in text and "<5" in text and "[c]" in text
         assert "SYN0" not in text
     assert_no_errors(page, app_server)
 
