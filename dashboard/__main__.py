@@ -12,9 +12,6 @@ from pathlib import Path
 from dashboard import access, config, queries, security, service, store
 from dashboard.ingest import UploadRejected
 
-MAX_PROBLEMS_PRINTED = 1000
-
-
 def uk_or_iso_date(text: str) -> dt.date:
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
@@ -35,7 +32,7 @@ def parser() -> argparse.ArgumentParser:
                         help="the date the export was taken (default: today)")
     ingest.add_argument("--uploader", default=None, help="who is uploading (default: login name)")
     ingest.add_argument("--errors-csv", type=Path, default=None,
-                        help="if rejected, also write the full problem list to this CSV")
+                        help="if rejected, also write the problem list to this CSV")
     ingest.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
 
     query = sub.add_parser("query", help="run a named query from queries/")
@@ -98,7 +95,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         return 2
     try:
         report = service.ingest_bytes(db, args.kind, args.file.name, data, as_at=args.as_at,
-                                      uploaded_by=args.uploader, source_path=args.file)
+                                      uploaded_by=args.uploader)
     except UploadRejected as rejected:
         print_rejection(rejected.report, args.errors_csv)
         return 1
@@ -122,15 +119,15 @@ def describe(report) -> list[str]:
 def print_rejection(report, errors_csv: Path | None) -> None:
     print(report.summary(), file=sys.stderr)
     problems = report.problems
-    for record in problems.head(MAX_PROBLEMS_PRINTED).itertuples(index=False):
+    for record in problems.itertuples(index=False):
         where = f"row {int(record.row)}" if record.row == record.row and record.row is not None \
             else "file"
         column = f", column '{record.column}'" if record.column else ""
         value = f", value '{record.value}'" if record.value else ""
         print(f"  {where}{column}{value}: {record.problem}. Fix: {record.fix}.", file=sys.stderr)
-    if len(problems) > MAX_PROBLEMS_PRINTED:
-        print(f"  ... and {len(problems) - MAX_PROBLEMS_PRINTED} more; use --errors-csv FILE for "
-              "the full list.", file=sys.stderr)
+    if report.problems_total > len(problems):
+        print(f"  ... and {report.problems_total - len(problems):,} more problem(s), not "
+              "listed: correct those listed, and upload again to see the rest.", file=sys.stderr)
     if errors_csv is not None:
         errors_csv.write_bytes(report.problems_csv())
         print(f"Problem list written to {errors_csv}", file=sys.stderr)
