@@ -12,6 +12,7 @@ from pathlib import Path
 from dashboard import access, config, queries, security, service, store
 from dashboard.ingest import UploadRejected
 
+
 def uk_or_iso_date(text: str) -> dt.date:
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -234,10 +235,18 @@ def read_csv(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
         table = read_regular(body, delimiter, head_rows[0])
     if table is None:
         table = read_carefully(file_name, text, delimiter, header_index, headers)
+    # A cell can hold a line break only if the file has more lines than rows.
+    records = header_index + 1 + table.num_rows
     check_cells(file_name, table, headers, header_index + 2, lookup,
-                delimiter if b'"' in body else None)
+                delimiter if count_lines(body) > records else None)
     stage(con, table, headers, lookup)
     return RawTable(headers, header_index + 1, table.num_rows)
+
+
+def count_lines(body: bytes) -> int:
+    """Lines as the CSV readers count them: any of \\r\\n, \\n and \\r ends one."""
+    ends = body.count(b"\n") + body.count(b"\r") - body.count(b"\r\n")
+    return ends + (1 if body and not body.endswith((b"\n", b"\r")) else 0)
 
 
 def best_delimiter(head: str, lookup: dict[str, str]) -> tuple[str, list[list[str]], int]:
@@ -269,8 +278,14 @@ def quotes_are_simple(body: bytes, delimiter: str) -> bool:
         return True
     if count % 2:
         return False
-    other = re.escape(delimiter.encode())
-    return re.search(b'[^"' + other + b'\\r\\n]"[^"' + other + b'\\r\\n]', body) is None
+    # Vectorised (a regex over every byte of a 66 MB file takes a second).
+    octets = np.frombuffer(body, dtype=np.uint8)
+    quotes = np.flatnonzero(octets == ord('"'))
+    bounds = (b'"' + delimiter.encode() + b"\r\n")
+    before = np.isin(octets[np.maximum(quotes - 1, 0)], list(bounds)) | (quotes == 0)
+    after = np.isin(octets[np.minimum(quotes + 1, len(octets) - 1)], list(bounds)) | \
+        (quotes == len(octets) - 1)
+    return not np.any(~before & ~after)
 
 
 def read_regular(body: bytes, delimiter: str, header: list[str]) -> pa.Table | None:
@@ -413,11 +428,12 @@ def check_cells(file_name: str, table: pa.Table, headers: list[str], first_data_
     for index, header in enumerate(headers):
         column = table.column(index)
         lengths = pc.utf8_length(column)
-        add(header, pc.greater(lengths, max_chars), lengths, lambda n: f"{n:,} characters",
-            lambda n: f"The cell holds {n / 1024:,.0f} KB of text, over the "
-                      f"{max_chars // 1024:,} KB a cell may hold",
-            "Shorten the cell; notes and other free text are never stored, so they may "
-            "simply be deleted")
+        if (pc.max(lengths).as_py() or 0) > max_chars:
+            add(header, pc.greater(lengths, max_chars), lengths, lambda n: f"{n:,} characters",
+                lambda n: f"The cell holds {n / 1024:,.0f} KB of text, over the "
+                          f"{max_chars // 1024:,} KB a cell may hold",
+                "Shorten the cell; notes and other free text are never stored, so they may "
+                "simply be deleted")
         if delimiter is None:
             continue
         if classify_header(header, lookup)[0] == "column":
