@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -99,3 +101,65 @@ def test_kill_at_random_moments_never_half_writes(demo_db, tmp_path):
             assert len(after["crimes"]) == len(before["crimes"]) + 200_000
             assert len(after["uploads"]) == len(before["uploads"]) + 1
             break
+
+
+# Values a tracker export holds that must never reach the disk: a name, a PNC ID and a note.
+CANARIES = ("Zebedee Quartermaine", "99/424242Z", "xyzzy canary note")
+
+
+def canary_tracker(rows: int, delimiter: str = ",") -> str:
+    header = ["Nominal ID", "Name", "Date of Birth", "PNC ID", "Referral Date", "Officer",
+              "Referral Source", "Status", "Notes"]
+    lines = [delimiter.join([f"CAN{i:06d}", CANARIES[0], "03/12/1991", CANARIES[1],
+                             f"{i % 28 + 1:02d}/0{i % 6 + 1}/2022", f"Officer {i % 3 + 1}",
+                             "Probation", "Active", f"{CANARIES[2]} – {i}"])
+             for i in range(rows)]
+    return "\r\n".join([delimiter.join(header), *lines]) + "\r\n"
+
+
+def canaries_found(folders: list[Path]) -> list[str]:
+    needles = {c.encode(encoding) for c in CANARIES
+               for encoding in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "cp1252")}
+    return [f"{path}: {needle!r}" for folder in folders for path in folder.rglob("*")
+            if path.is_file() for needle in needles if needle in path.read_bytes()]
+
+
+def test_kill_at_random_moments_leaves_no_upload_content_on_disk(demo_db_template, tmp_path):
+    """Whatever the encoding, and wherever the ingest is killed, no file under the temporary
+    folder or the data folder holds a value from the upload, and the database is old or new."""
+    rows = 20_000
+    sources = tmp_path / "sources"  # the uploaded files themselves: not scanned
+    sources.mkdir()
+    files = {"cp1252": canary_tracker(rows).encode("cp1252"),
+             "utf-16": canary_tracker(rows, "\t").encode("utf-16"),
+             "utf-8": canary_tracker(rows).encode("utf-8")}
+    rng = random.Random(20221231)
+    runs = [(encoding, rng.uniform(0.3, 2.5)) for encoding in files for _ in range(2)]
+    runs.append(("cp1252", None))  # and once to the end
+    for run, (encoding, delay) in enumerate(runs):
+        data, temp = tmp_path / f"data{run}", tmp_path / f"tmp{run}"
+        data.mkdir()
+        temp.mkdir()
+        db = data / "o2r.duckdb"
+        shutil.copyfile(demo_db_template, db)
+        before = contents(db)
+        source = sources / f"tracker-{encoding}.csv"
+        source.write_bytes(files[encoding])
+        child = subprocess.Popen(
+            [sys.executable, "-m", "dashboard", "ingest", "tracker", str(source), "--as-at",
+             "2022-07-31", "--db", str(db)], cwd=ROOT, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(temp)})
+        if delay is None:
+            assert child.wait(timeout=120) == 0, child.stderr.read()
+        else:
+            time.sleep(delay)
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+        child.stderr.close()
+        assert canaries_found([temp, data]) == []
+        after = contents(db)
+        if after != before:  # it finished before the kill: then all of it is there
+            assert len(after["uploads"]) == len(before["uploads"]) + 1
+            assert len(after["referrals"]) == len(before["referrals"]) + rows
+        else:
+            assert delay is not None, "the run to the end stored nothing"
