@@ -160,7 +160,7 @@ def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None
     limit = max_bytes if max_bytes is not None else config.max_upload_bytes()
     if len(data) > limit:
         raise reject(report, [file_problem(
-            f"The file is {human_size(len(data))}, over the {human_size(limit)} limit",
+            f"{file_name} is {human_size(len(data))}, over the {human_size(limit)} limit",
             "Split the export into smaller date ranges, or ask an administrator to raise "
             "O2R_MAX_UPLOAD_MB")])
     try:
