@@ -33,7 +33,8 @@ def parser() -> argparse.ArgumentParser:
                         help="the date the export was taken (default: today)")
     ingest.add_argument("--uploader", default=None, help="who is uploading (default: login name)")
     ingest.add_argument("--errors-csv", type=Path, default=None,
-                        help="if rejected, also write the problem list to this CSV")
+                        help="if rejected, also write the problems listed (the first "
+                        "200) to this CSV")
     ingest.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
 
     query = sub.add_parser("query", help="run a named query from queries/")
