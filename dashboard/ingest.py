@@ -96,7 +96,7 @@ class IngestReport:
     # Every row below the header is read, blank, or refused or stored: nothing else.
     rows_read: int | None = None  # data rows below the header, blank rows not included
     blank_rows: int = 0
-    rows_refused: int = 0  # rows with at least one problem
+    rows_refused: int = 0  # rows with at least one problem (if rejected, all are refused)
     upload_id: int | None = None
     duplicate_of: int | None = None
 
@@ -123,8 +123,10 @@ class IngestReport:
         blank = (f"; {self.blank_rows:,} blank row(s) skipped" if self.blank_rows else "")
         if self.ok:
             return (f"Rows read: {self.rows_read:,}; stored: {self.rows:,}; refused: 0{blank}. ")
-        return (f"Rows read: {self.rows_read:,}; with problems: {self.rows_refused:,}; "
-                f"without: {self.rows_read - self.rows_refused:,}{blank}. ")
+        # A file is stored whole or not at all: every row is refused, those listed and the
+        # rest.
+        return (f"Rows read: {self.rows_read:,}; stored: 0; refused: {self.rows_read:,} "
+                f"({self.rows_refused:,} with problems){blank}. ")
 
     def problems_csv(self) -> bytes:
         return exports.safe_csv(self.problems)

@@ -82,13 +82,13 @@ def test_the_command_line_reports_rows_read_stored_refused_and_blank(demo_db, tm
             f"{len(ROWS) - len(FILLED)} blank row(s) skipped.") in out
 
 
-def test_a_rejection_says_how_many_rows_had_problems_and_how_many_did_not():
+def test_a_rejection_refuses_every_row_and_says_how_many_had_problems():
     rows = [list(row) for row in ROWS]
     for i in FILLED[:3]:
         rows[i][HEADER.index("Referral Date")] = "31/02/2022"
     report = rejected(corpus.write_csv(HEADER, rows))
     assert (report.rows_read, report.rows_refused, report.rows) == (len(FILLED), 3, 0)
-    assert f"Rows read: {len(FILLED)}; with problems: 3; without: {len(FILLED) - 3}" \
+    assert f"Rows read: {len(FILLED)}; stored: 0; refused: {len(FILLED)} (3 with problems)" \
         in report.summary()
 
 
