@@ -167,3 +167,46 @@ def test_kill_at_random_moments_leaves_no_upload_content_on_disk(demo_db_templat
             assert len(after["referrals"]) == len(before["referrals"]) + rows
         else:
             assert fraction is not None, "the run to the end stored nothing"
+
+
+# The child stops with the whole upload read and staged in DuckDB (where the old reader had
+# it in a temporary upload.csv) and is killed there.
+STALL_WHILE_STAGED = textwrap.dedent("""
+    import sys, time, datetime
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    from dashboard import readers, service
+    original = readers.stage
+    def stall(*args, **kwargs):
+        original(*args, **kwargs)
+        Path({marker!r}).write_text("staged")
+        time.sleep(60)
+    readers.stage = stall
+    service.ingest_path(Path({db!r}), "tracker", Path({source!r}),
+                        as_at=datetime.date(2022, 7, 31), uploaded_by="test")
+""")
+
+
+def test_kill_with_the_upload_staged_leaves_no_upload_content_on_disk(demo_db_template,
+                                                                     tmp_path):
+    temp, sources, data = tmp_path / "tmp", tmp_path / "sources", tmp_path / "data"
+    for folder in (temp, sources, data):
+        folder.mkdir()
+    demo_db = data / "o2r.duckdb"
+    shutil.copyfile(demo_db_template, demo_db)
+    source = sources / "tracker.csv"
+    source.write_bytes(canary_tracker(2_000).encode("cp1252"))
+    marker = sources / "marker"
+    before = contents(demo_db)
+    child = subprocess.Popen([sys.executable, "-c", STALL_WHILE_STAGED.format(
+        root=str(ROOT), marker=str(marker), db=str(demo_db), source=str(source))],
+        env={**os.environ, "TMPDIR": str(temp)})
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert child.poll() is None, "the ingest ended before the upload was staged"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert canaries_found([temp, data]) == []
+    assert contents(demo_db) == before
