@@ -270,9 +270,11 @@ def best_delimiter(head: str, lookup: dict[str, str]) -> tuple[str, list[list[st
 
 
 def quotes_are_simple(body: bytes, delimiter: str) -> bool:
-    """Whether every quote can only open or close a cell, so a fast lenient reader reads the
-    file exactly as the strict one would. An odd number of quotes means one is left open; a
-    quote with text on both sides is stray (or text follows a closing quote)."""
+    """Whether every quote can only open or close a cell, so the fast, lenient reader splits
+    the file into the rows the strict one would. An odd number of quotes means one is left
+    open; a quote with text on both sides is stray (or text follows a closing quote). What
+    is left (text after an empty quoted cell, "") changes one cell's value, never the rows:
+    rows swallowed into a cell are caught by check_cells."""
     count = body.count(b'"')
     if count == 0:
         return True
