@@ -12,8 +12,6 @@ from pathlib import Path
 from dashboard import access, config, exports, queries, security, service, store
 from dashboard.ingest import UploadRejected
 
-MAX_PROBLEMS_PRINTED = 1000
-
 
 def uk_or_iso_date(text: str) -> dt.date:
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
@@ -35,7 +33,8 @@ def parser() -> argparse.ArgumentParser:
                         help="the date the export was taken (default: today)")
     ingest.add_argument("--uploader", default=None, help="who is uploading (default: login name)")
     ingest.add_argument("--errors-csv", type=Path, default=None,
-                        help="if rejected, also write the full problem list to this CSV")
+                        help="if rejected, also write the problems listed (the first "
+                        "200) to this CSV")
     ingest.add_argument("--allow-shrink", action="store_true",
                         help="store a tracker snapshot even though it has fewer referrals than "
                         "O2R_SHRINK_THRESHOLD (default 80%%) of the snapshot before it")
@@ -101,7 +100,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         return 2
     try:
         report = service.ingest_bytes(db, args.kind, args.file.name, data, as_at=args.as_at,
-                                      uploaded_by=args.uploader, source_path=args.file,
+                                      uploaded_by=args.uploader,
                                       allow_shrink=args.allow_shrink)
     except UploadRejected as rejected:
         print_rejection(rejected.report, args.errors_csv)
@@ -126,15 +125,15 @@ def describe(report) -> list[str]:
 def print_rejection(report, errors_csv: Path | None) -> None:
     print(report.summary(), file=sys.stderr)
     problems = report.problems
-    for record in problems.head(MAX_PROBLEMS_PRINTED).itertuples(index=False):
+    for record in problems.itertuples(index=False):
         where = f"row {int(record.row)}" if record.row == record.row and record.row is not None \
             else "file"
         column = f", column '{record.column}'" if record.column else ""
         value = f", value '{record.value}'" if record.value else ""
         print(f"  {where}{column}{value}: {record.problem}. Fix: {record.fix}.", file=sys.stderr)
-    if len(problems) > MAX_PROBLEMS_PRINTED:
-        print(f"  ... and {len(problems) - MAX_PROBLEMS_PRINTED} more; use --errors-csv FILE for "
-              "the full list.", file=sys.stderr)
+    if report.problems_total > len(problems):
+        print(f"  ... and {report.problems_total - len(problems):,} more problem(s), not "
+              "listed: correct those listed, and upload again to see the rest.", file=sys.stderr)
     if errors_csv is not None:
         errors_csv.write_bytes(report.problems_csv())
         print(f"Problem list written to {errors_csv}", file=sys.stderr)

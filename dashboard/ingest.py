@@ -22,7 +22,7 @@ from dashboard.contract import (
     load_contract,
     visible,
 )
-from dashboard.readers import UnreadableFile, read_table
+from dashboard.readers import MAX_PROBLEMS_LISTED, RowProblems, UnreadableFile, read_table
 from dashboard.sql import install_text_functions, quote_ident, quote_literal_list
 
 PROBLEM_COLUMNS = ["row", "column", "value", "problem", "fix"]
@@ -93,7 +93,12 @@ class IngestReport:
     ignored_unknown: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
-    rows: int = 0
+    problems_total: int = 0  # `problems` lists the first MAX_PROBLEMS_LISTED
+    rows: int = 0  # rows stored (or that would be)
+    # Every row below the header is read, blank, or refused or stored: nothing else.
+    rows_read: int | None = None  # data rows below the header, blank rows not included
+    blank_rows: int = 0
+    rows_refused: int = 0  # rows with at least one problem (if rejected, all are refused)
     upload_id: int | None = None
     duplicate_of: int | None = None
 
@@ -103,13 +108,27 @@ class IngestReport:
 
     def summary(self) -> str:
         if not self.ok:
-            return (f"{self.file_name} was rejected: {len(self.problems)} problem(s) found. "
-                    "Nothing was stored.")
+            listed = (f" (the first {len(self.problems):,} are listed)"
+                      if self.problems_total > len(self.problems) else "")
+            return (f"{self.file_name} was rejected: {self.problems_total:,} problem(s) "
+                    f"found{listed}. {self.row_counts()}Nothing was stored.")
         if self.duplicate_of is not None:
             return (f"{self.file_name} was already uploaded (upload {self.duplicate_of}); "
                     "nothing was changed.")
-        return f"{self.file_name}: {self.rows} {self.kind} rows accepted (as at " \
-               f"{self.as_at:%d/%m/%Y})."
+        return f"{self.file_name}: {self.rows:,} {self.kind} rows accepted (as at " \
+               f"{self.as_at:%d/%m/%Y}). {self.row_counts()}".rstrip()
+
+    def row_counts(self) -> str:
+        """Where every row below the header went, in one sentence (empty if not read)."""
+        if self.rows_read is None:
+            return ""
+        blank = (f"; {self.blank_rows:,} blank row(s) skipped" if self.blank_rows else "")
+        if self.ok:
+            return (f"Rows read: {self.rows_read:,}; stored: {self.rows:,}; refused: 0{blank}. ")
+        # A file is stored whole or not at all: every row is refused, those listed and the
+        # rest.
+        return (f"Rows read: {self.rows_read:,}; stored: 0; refused: {self.rows_read:,} "
+                f"({self.rows_refused:,} with problems){blank}. ")
 
     def problems_csv(self) -> bytes:
         return exports.safe_csv(self.problems)
@@ -168,14 +187,20 @@ class PreparedUpload:
     is_demo: bool = False
 
 
-def reject(report: IngestReport, problems: list[dict]) -> UploadRejected:
-    report.problems = pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
+def reject(report: IngestReport, problems: list[dict], total: int | None = None) -> UploadRejected:
+    """The rejection, listing the first MAX_PROBLEMS_LISTED problems and counting the rest
+    (`total`, when the caller has counted more problems than it passes)."""
+    report.problems_total = max(total or 0, len(problems))
+    report.rows_refused = len({p["row"] for p in problems if p["row"] is not None})
+    if report.rows_read is not None:
+        report.rows_refused = min(report.rows_refused, report.rows_read)
+    report.problems = pd.DataFrame(problems[:MAX_PROBLEMS_LISTED], columns=PROBLEM_COLUMNS)
     return UploadRejected(report)
 
 
 def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None,
             map_file: Path | None = None, max_bytes: int | None = None,
-            use_column_map: bool = True, source_path: Path | None = None) -> PreparedUpload:
+            use_column_map: bool = True) -> PreparedUpload:
     """Read and validate one export; raise UploadRejected listing every problem found."""
     as_at = as_at or dt.date.today()
     report = IngestReport(file_name=file_name, kind=kind, as_at=as_at,
@@ -183,7 +208,7 @@ def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None
     limit = max_bytes if max_bytes is not None else config.max_upload_bytes()
     if len(data) > limit:
         raise reject(report, [file_problem(
-            f"The file is {human_size(len(data))}, over the {human_size(limit)} limit",
+            f"{file_name} is {human_size(len(data))}, over the {human_size(limit)} limit",
             "Split the export into smaller date ranges, or ask an administrator to raise "
             "O2R_MAX_UPLOAD_MB")])
     try:
@@ -192,11 +217,15 @@ def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None
         contract = load_contract(kind, map_file if use_column_map else None)
     except ColumnMapError as exc:
         raise reject(report, [file_problem(str(exc), "Correct the column map file")]) from exc
-    con = duckdb.connect()
+    # No spilling to disk: the upload's cells stay in this process's memory.
+    con = duckdb.connect(config={"temp_directory": ""})
     try:
-        return validate(con, contract, report, data, source_path)
+        return validate(con, contract, report, data)
+    except RowProblems as exc:
+        raise reject(report, exc.problems, exc.total) from exc
     except UnreadableFile as exc:
-        raise reject(report, [file_problem(str(exc), "See the message")]) from exc
+        raise reject(report, [{"row": exc.row, "column": exc.column, "value": exc.value,
+                               "problem": exc.problem, "fix": exc.fix}]) from exc
     finally:
         con.close()
 
@@ -214,15 +243,17 @@ def file_problem(problem: str, fix: str) -> dict:
 
 
 def validate(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
-             data: bytes, source_path: Path | None = None) -> PreparedUpload:
+             data: bytes) -> PreparedUpload:
     lookup = contract.header_lookup()
-    raw = read_table(con, report.file_name, data, lookup, source_path)
+    raw = read_table(con, report.file_name, data, lookup)
     report.header_row = raw.header_row
     positions, problems = match_headers(contract, raw.headers, raw.header_row, report)
     if problems:
         raise reject(report, problems)
     build_typed(con, contract, positions, len(raw.headers), raw.first_data_row)
-    if con.execute("select count(*) from typed").fetchall()[0][0] == 0:
+    report.rows_read = con.execute("select count(*) from typed").fetchall()[0][0]
+    report.blank_rows = raw.data_rows - report.rows_read
+    if report.rows_read == 0:
         raise reject(report, [file_problem(
             f"{report.file_name} has a header row (row {raw.header_row}) but no data rows",
             "Check that you exported the sheet with its data, then upload again")])
@@ -339,8 +370,8 @@ def typed_expression(col: Column, raw: str) -> str:
     if col.kind == "money":
         # Commas only as thousands separators: "12,50" must not become 1250.
         return (f"case when regexp_full_match({raw}, '£?\\s*(\\d{{1,3}}(,\\d{{3}})+|\\d+)"
-                f"(\\.\\d{{1,2}})?') then regexp_replace({raw}, '[£,\\s]', '', 'g')"
-                "::decimal(14, 2) end")
+                f"(\\.\\d{{1,2}})?') then try_cast(regexp_replace({raw}, '[£,\\s]', '', 'g')"
+                " as decimal(14, 2)) end")  # too many digits: not an amount, not an error
     if col.kind == "category" and col.vocabulary:
         field_literal = "'" + col.name + "'"
         return (f"(select label from vocab where field = {field_literal} "

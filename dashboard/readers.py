@@ -1,40 +1,72 @@
-"""Turn an uploaded file's bytes into a table of text cells with the row numbers Excel shows."""
+"""Turn an uploaded file's bytes into a table of text cells with the row numbers Excel shows.
+
+Everything happens in memory, from the bytes uploaded: no part of an upload is ever written
+to a file (a temporary file would hold names and notes, and a crash would leave it behind).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-import tempfile
+import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from dashboard.contract import classify_header
 from dashboard.spreadsheet_guard import (
     UnreadableFile,
     cell_text,
     check_xlsx_archive,
+    check_xlsx_rows,
     check_xlsx_xml,
     limit,
     parse_in_subprocess,
 )
 
 HEADER_SEARCH_ROWS = 30
+HEAD_CHARS = 256 * 1024
+# Problems listed, per kind of reading problem and in a rejection's report; the rest counted.
+MAX_PROBLEMS_LISTED = 200
+# Our own cap on a cell is O2R_MAX_CELL_KB, checked after reading with the row and column, so
+# the csv module's own limit (131,072 characters, which it reports without either) is lifted.
+csv.field_size_limit(2**31 - 1)
+
+# Longest first: UTF-32's little-endian mark begins with UTF-16's.
+BYTE_ORDER_MARKS = ((b"\xef\xbb\xbf", "utf-8", "UTF-8"),
+                    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+                    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+                    (b"\xff\xfe", "utf-16-le", "UTF-16"),
+                    (b"\xfe\xff", "utf-16-be", "UTF-16"))
+FIX_QUOTE = ("Remove the stray quote (\") or close it; a quote inside a cell is written as two "
+             "quotes (\"\"). If the file was cut off, export it again")
+
+
+class RowProblems(Exception):
+    """Problems found while reading, each with its row and column (ingest.PROBLEM_COLUMNS);
+    `total` counts them all when only the first MAX_PROBLEMS_LISTED of a kind are listed."""
+
+    def __init__(self, problems: list[dict], total: int | None = None):
+        super().__init__(f"{total or len(problems)} problem(s) found while reading the file")
+        self.problems, self.total = problems, total if total is not None else len(problems)
 
 
 @dataclass
 class RawTable:
     """Cells as text in staging table `raw` (c0..cN); headers as the user wrote them.
 
-    Every line below the header is a row of `raw`, blank ones included, in file order, so a
-    row's number as Excel shows it is its rowid + first_data_row.
+    Every row below the header is a row of `raw`, blank ones included, in file order, so a
+    row's number as Excel shows it is its rowid + first_data_row. Only the columns the
+    contract reads hold cells; the others (names, notes, unknown columns) are left null.
     """
 
     headers: list[str]
     header_row: int  # the header's row number as Excel shows it
-    data_rows: int
+    data_rows: int  # rows below the header, blank ones included
 
     @property
     def first_data_row(self) -> int:
@@ -45,47 +77,63 @@ def sniff_kind(file_name: str, data: bytes) -> str:
     """'xlsx' or 'csv' from the content (the file name is only a hint)."""
     name = file_name.lower()
     if not data:
-        raise UnreadableFile(f"{file_name} is empty (0 bytes). Export the data again and "
-                             "upload the saved file.")
+        raise UnreadableFile(f"{file_name} is empty (0 bytes)",
+                             "Export the data again and upload the saved file")
     if data.startswith(b"PK\x03\x04"):
         return "xlsx"
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00" in data[:1 << 20] or \
                 name.endswith(".xlsx"):
             raise UnreadableFile(
-                f"{file_name} is a password-protected (encrypted) workbook. Open it in Excel, "
-                "remove the password (File > Info > Protect Workbook), save and upload again.")
+                f"{file_name} is a password-protected (encrypted) workbook",
+                "Open it in Excel, remove the password (File > Info > Protect Workbook), save "
+                "and upload again")
         raise UnreadableFile(
-            f"{file_name} is an old-style Excel 97-2003 (.xls) workbook. Open it in Excel and "
-            "save it as .xlsx or CSV, then upload that.")
+            f"{file_name} is an old-style Excel 97-2003 (.xls) workbook",
+            "Open it in Excel and save it as .xlsx or CSV, then upload that")
     for magic, what in ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
                         (b"GIF8", "a GIF image"), (b"%PDF", "a PDF document"),
                         (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive")):
         if data.startswith(magic):
-            raise UnreadableFile(f"{file_name} is {what}, not a spreadsheet. Upload the tracker "
-                                 "or Connect export as .xlsx or .csv.")
+            raise UnreadableFile(f"{file_name} is {what}, not a spreadsheet",
+                                 "Upload the tracker or Connect export as .xlsx or .csv")
+    if any(data.startswith(mark) for mark, _, _ in BYTE_ORDER_MARKS):
+        return "csv"  # UTF-16 and UTF-32 text is full of zero bytes
     if b"\x00" in data[:65536]:
-        raise UnreadableFile(f"{file_name} is not a spreadsheet or a text (CSV) file. Upload "
-                             "the export as .xlsx or .csv.")
+        raise UnreadableFile(f"{file_name} is not a spreadsheet or a text (CSV) file",
+                             "Upload the export as .xlsx or .csv")
     return "csv"
 
 
-def decode_text(file_name: str, data: bytes) -> tuple[str, bool]:
-    """The text, and whether it was UTF-8 (else the Windows code page Excel writes, cp1252).
+def decode_text(file_name: str, data: bytes) -> tuple[str, bytes | None]:
+    """The text (any byte-order mark removed), and its UTF-8 bytes if the file was UTF-8.
 
-    Any byte-order mark is already removed.
+    A byte-order mark names the encoding (Excel's "Unicode text" is UTF-16); without one the
+    text is UTF-8, else the Windows code page Excel writes (cp1252).
     """
+    for mark, encoding, name in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            body = data[len(mark):]
+            try:
+                return body.decode(encoding), body if encoding == "utf-8" else None
+            except UnicodeDecodeError as exc:
+                raise UnreadableFile(
+                    f"{file_name} starts with a {name} byte-order mark but is not {name} text "
+                    f"(bad bytes at position {exc.start + len(mark):,}; the file may be cut "
+                    "off or damaged)",
+                    "Save it from Excel again as 'CSV UTF-8 (Comma delimited)' and upload "
+                    "that") from exc
     try:
-        return data.decode("utf-8"), True
+        return data.decode("utf-8"), data
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("cp1252"), False
+        return data.decode("cp1252"), None
     except UnicodeDecodeError as exc:
         raise UnreadableFile(
             f"{file_name} is not readable text in UTF-8 or Windows-1252 (byte "
-            f"0x{data[exc.start]:02X} at position {exc.start}). Save it from Excel as "
-            "'CSV UTF-8 (Comma delimited)' and upload again.") from exc
+            f"0x{data[exc.start]:02X} at position {exc.start:,})",
+            "Save it from Excel as 'CSV UTF-8 (Comma delimited)' and upload again") from exc
 
 
 def find_header(rows: list[list[str]], lookup: dict[str, str]) -> int:
@@ -99,9 +147,47 @@ def find_header(rows: list[list[str]], lookup: dict[str, str]) -> int:
 
 
 def header_score(row: list[str], lookup: dict[str, str]) -> int:
-    """How many different contract columns a row names."""
-    return len({name for what, name in (classify_header(c, lookup) for c in row)
+    """How many different contract columns a row names (among its first cells only: a
+    header wider than the cap is refused anyway, and scoring it whole is slow)."""
+    cells = row[:limit("O2R_MAX_COLUMNS") + 1]
+    return len({name for what, name in (classify_header(c, lookup) for c in cells)
                 if what == "column"})
+
+
+def check_width(file_name: str, headers: list[str], header_row: int) -> None:
+    max_columns = limit("O2R_MAX_COLUMNS")
+    if len(headers) > max_columns:
+        raise UnreadableFile(
+            f"{file_name} has {len(headers):,} columns in its header row (row {header_row}), "
+            f"more than the {max_columns:,} an export may have, so it was not read",
+            "Delete the columns you do not need (the tracker has about 20) and upload again; "
+            "an administrator can raise O2R_MAX_COLUMNS", row=header_row)
+
+
+# ---------------------------------------------------------------- workbooks
+
+def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
+              lookup: dict[str, str]) -> RawTable:
+    # Hostile archives and XML are refused before calamine sees the bytes, and calamine runs
+    # in a separate process with a memory and time limit, so no workbook can take the server.
+    check_xlsx_archive(file_name, data)
+    check_xlsx_xml(file_name, data)
+    check_xlsx_rows(file_name, data)
+    # as_text: cells come back as column_text would make them, so far less to unpickle.
+    cells = parse_in_subprocess(data, limit("O2R_XLSX_TIMEOUT_S", float),
+                                limit("O2R_XLSX_MEMORY_MB"), file_name=file_name, as_text=True)
+    text_rows = [[cell_text(c) or "" for c in row[:limit("O2R_MAX_COLUMNS") + 1]]
+                 for row in cells[:HEADER_SEARCH_ROWS]]
+    header_index = find_header(text_rows, lookup)
+    if header_index < 0:
+        raise UnreadableFile(*no_header_message(file_name))
+    header_cells = cells[header_index]
+    check_width(file_name, header_cells, header_index + 1)
+    headers = [(cell_text(h) or "").strip() for h in header_cells]
+    table = rows_table(cells[header_index + 1:], len(headers))
+    check_cells(file_name, table, headers, header_index + 2, lookup)
+    stage(con, table, headers, lookup)
+    return RawTable(headers, header_index + 1, table.num_rows)
 
 
 def column_text(values: list[object]) -> list[str | None]:
@@ -110,70 +196,72 @@ def column_text(values: list[object]) -> list[str | None]:
     return [v if type(v) is str else cell_text(v) for v in values]
 
 
-def load_rows(con: duckdb.DuckDBPyConnection, header_row: int, headers: list[str],
-              rows: list[list[object]]) -> int:
-    """Stage data rows (already below the header) into `raw`; returns how many were loaded."""
-    width = len(headers)
+def rows_table(rows: list[list[object]], width: int) -> pa.Table:
+    """Rows of cells (already below the header) as a table of text columns c0..c{width-1}."""
     if rows and all(len(r) >= width for r in rows):
         cells = list(zip(*rows, strict=False))[:width]  # transposes in C, not cell by cell
     else:
         cells = [[r[i] if i < len(r) else None for r in rows] for i in range(width)]
-    table = pa.table({f"c{i}": pa.array(column_text(cells[i]) if rows else [], pa.string())
-                      for i in range(width)})
-    con.register("raw_frame", table)
+    return pa.table({f"c{i}": pa.array(column_text(cells[i]) if rows else [], pa.string())
+                     for i in range(width)})
+
+
+def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, headers: list[str],
+          lookup: dict[str, str]) -> None:
+    """Copy into `raw` only the columns the contract reads; the rest (names, notes, unknown
+    columns) become null, so they never reach DuckDB, whose memory may spill to disk."""
+    columns = [table.column(i) if classify_header(header, lookup)[0] == "column"
+               else pa.nulls(table.num_rows, pa.string())
+               for i, header in enumerate(headers)]
+    staged = pa.table(columns, names=[f"c{i}" for i in range(len(headers))])
+    con.register("raw_frame", staged)
     con.execute("create or replace temp table raw as select * from raw_frame")
     con.unregister("raw_frame")
-    return len(rows)
 
 
-def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
-              lookup: dict[str, str]) -> RawTable:
-    # Hostile archives and XML are refused before calamine sees the bytes, and calamine runs
-    # in a separate process with a memory and time limit, so no workbook can take the server.
-    check_xlsx_archive(file_name, data)
-    check_xlsx_xml(file_name, data)
-    # as_text: cells come back as column_text would make them, so far less to unpickle.
-    cells = parse_in_subprocess(data, limit("O2R_XLSX_TIMEOUT_S", float),
-                                limit("O2R_XLSX_MEMORY_MB"), file_name=file_name, as_text=True)
-    text_rows = [[cell_text(c) or "" for c in row] for row in cells[:HEADER_SEARCH_ROWS]]
-    header_index = find_header(text_rows, lookup)
-    if header_index < 0:
-        raise UnreadableFile(no_header_message(file_name))
-    headers = [h.strip() for h in text_rows[header_index]]
-    count = load_rows(con, header_index + 1, headers, cells[header_index + 1:])
-    return RawTable(headers, header_index + 1, count)
-
+# ---------------------------------------------------------------- text (CSV, tab-delimited)
 
 def read_csv(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
-             lookup: dict[str, str], source_path: Path | None = None) -> RawTable:
-    has_bom = data.startswith(b"\xef\xbb\xbf")
-    body = data[3:] if has_bom else data
-    text, is_utf8 = decode_text(file_name, body)
-    head = text[:256 * 1024]
-    delimiter, head_rows, header_index = best_delimiter(head, lookup)
+             lookup: dict[str, str]) -> RawTable:
+    text, utf8 = decode_text(file_name, data)
+    delimiter, head_rows, header_index = best_delimiter(text[:HEAD_CHARS], lookup)
     if header_index < 0:
-        raise UnreadableFile(no_header_message(file_name))
+        raise UnreadableFile(*no_header_message(file_name))
+    check_width(file_name, head_rows[header_index], header_index + 1)
     headers = [h.strip() for h in head_rows[header_index]]
-    if b"\n\n" in body or b"\n\r\n" in body or header_index > 0:
-        # DuckDB's reader skips empty lines, which would shift the row numbers we report.
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-        count = load_rows(con, header_index + 1, headers, rows[header_index + 1:])
-        return RawTable(headers, header_index + 1, count)
-    if is_utf8 and not has_bom and source_path is not None:
-        count = bulk_load_csv(con, source_path, delimiter, len(headers))
-    else:
-        with tempfile.TemporaryDirectory() as folder:
-            copy = Path(folder) / "upload.csv"
-            copy.write_bytes(body if is_utf8 else text.encode("utf-8"))
-            count = bulk_load_csv(con, copy, delimiter, len(headers))
-    return RawTable(headers, 1, count)
+    body = utf8 if utf8 is not None else text.encode("utf-8")
+    table = None
+    if header_index == 0 and quotes_are_simple(body, delimiter):
+        table = read_regular(body, delimiter, head_rows[0])
+    if table is None:
+        table = read_carefully(file_name, text, delimiter, header_index, headers)
+    # A cell can hold a line break only if the file has more lines than rows.
+    records = header_index + 1 + table.num_rows
+    check_cells(file_name, table, headers, header_index + 2, lookup,
+                delimiter if count_lines(body) > records else None)
+    stage(con, table, headers, lookup)
+    return RawTable(headers, header_index + 1, table.num_rows)
+
+
+def count_lines(body: bytes) -> int:
+    """Lines as the CSV readers count them: any of \\r\\n, \\n and \\r ends one."""
+    ends = body.count(b"\n") + body.count(b"\r") - body.count(b"\r\n")
+    return ends + (1 if body and not body.endswith((b"\n", b"\r")) else 0)
 
 
 def best_delimiter(head: str, lookup: dict[str, str]) -> tuple[str, list[list[str]], int]:
     """The delimiter under which a header row names the most contract columns."""
     best = (",", [], -1, 0)
     for delimiter in (",", ";", "\t", "|"):
-        rows = list(csv.reader(io.StringIO(head), delimiter=delimiter))[:HEADER_SEARCH_ROWS]
+        reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
+        rows = []
+        try:
+            for row in reader:
+                rows.append(row)
+                if len(rows) == HEADER_SEARCH_ROWS:
+                    break
+        except csv.Error:
+            pass  # a quoting fault near the top: the careful read reports it with its row
         index = find_header(rows, lookup)
         score = header_score(rows[index], lookup) if index >= 0 else 0
         if score > best[3]:
@@ -181,35 +269,210 @@ def best_delimiter(head: str, lookup: dict[str, str]) -> tuple[str, list[list[st
     return best[0], best[1], best[2]
 
 
-def bulk_load_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str,
-                  width: int) -> int:
-    """Large files: DuckDB's own reader; rows stay in file order, so rowid gives the row."""
-    columns = {f"c{i}": "VARCHAR" for i in range(width)}
+def quotes_are_simple(body: bytes, delimiter: str) -> bool:
+    """Whether every quote can only open or close a cell, so the fast, lenient reader splits
+    the file into the rows the strict one would. An odd number of quotes means one is left
+    open; a quote with text on both sides is stray (or text follows a closing quote). What
+    is left (text after an empty quoted cell, "") changes one cell's value, never the rows:
+    rows swallowed into a cell are caught by check_cells."""
+    count = body.count(b'"')
+    if count == 0:
+        return True
+    if count % 2:
+        return False
+    # Vectorised (a regex over every byte of a 66 MB file takes a second).
+    octets = np.frombuffer(body, dtype=np.uint8)
+    quotes = np.flatnonzero(octets == ord('"'))
+    bounds = (b'"' + delimiter.encode() + b"\r\n")
+    before = np.isin(octets[np.maximum(quotes - 1, 0)], list(bounds)) | (quotes == 0)
+    after = np.isin(octets[np.minimum(quotes + 1, len(octets) - 1)], list(bounds)) | \
+        (quotes == len(octets) - 1)
+    return not np.any(~before & ~after)
+
+
+def read_regular(body: bytes, delimiter: str, header: list[str]) -> pa.Table | None:
+    """The data rows by Arrow's CSV reader, straight from the bytes in memory; None if any row
+    is not as wide as the header (the careful reader then says which)."""
+    names = [f"c{i}" for i in range(len(header))]
     try:
-        con.execute(
-            "create or replace temp table raw as select * from read_csv($path, header=false,"
-            " skip=1, columns=$columns, delim=$delim, quote='\"', escape='\"', auto_detect=false,"
-            " strict_mode=false, null_padding=false, all_varchar=true)",
-            {"path": str(path), "columns": columns, "delim": delimiter})
-    except duckdb.Error as exc:
-        raise UnreadableFile(f"The CSV file could not be read: {str(exc).splitlines()[0]}. Check "
-                             "that every row has the same number of columns as the header.") \
-            from exc
-    return con.execute("select count(*) from raw").fetchall()[0][0]
+        table = pacsv.read_csv(
+            pa.BufferReader(body),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except pa.ArrowException:  # a row of another width, mostly: the careful reader says
+        return None
+    if table.num_rows == 0 or [table.column(i)[0].as_py() for i in range(len(names))] != header:
+        return None
+    return table.slice(1)
 
 
-def no_header_message(file_name: str) -> str:
-    return (f"{file_name}: no header row was found in the first {HEADER_SEARCH_ROWS} rows. The "
-            "export needs a row of column headers such as 'Nominal ID' and 'Referral Date'; if "
-            "your headers have other names, map them in the column map file (see README).")
+def read_carefully(file_name: str, text: str, delimiter: str, header_index: int,
+                   headers: list[str]) -> pa.Table:
+    """The data rows by Python's csv module in strict mode: a quote left open, or text after
+    a closing quote, is refused with its row rather than read as it happens to fall."""
+    records: list[list[str]] = []
+    try:
+        records.extend(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
+                                  strict=True))
+    except csv.Error as exc:
+        raise quoting_problem(file_name, text, delimiter, len(records), header_index,
+                              headers) from exc
+    rows = records[header_index + 1:]
+    width = len(headers)
+    too_wide = [(index, row) for index, row in enumerate(rows)
+                if len(row) > width and any(cell.strip() for cell in row[width:])]
+    if too_wide:
+        raise RowProblems([{
+            "row": header_index + 2 + index, "column": "", "value": "",
+            "problem": f"The row has {len(row):,} cells but the header has {width:,}, so its "
+                       "cells may be shifted (a stray quote or delimiter in it or just above "
+                       "it)",
+            "fix": "Check the row in a text editor: remove the stray quote or delimiter, or "
+                   "quote the cell that contains it"}
+            for index, row in too_wide[:MAX_PROBLEMS_LISTED]], len(too_wide))
+    return rows_table(rows, width)
+
+
+def quoting_problem(file_name: str, text: str, delimiter: str, record_index: int,
+                    header_index: int, headers: list[str]) -> UnreadableFile:
+    """Where the csv module stopped: the cell whose quote was never closed, or that has
+    text after its closing quote, by its row as Excel counts rows and its column."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    for _ in range(record_index):
+        next(reader)
+    start = line_offset(text, reader.line_num)
+    column, opened_line, left_open = locate_quote(text, start, delimiter)
+    row = record_index + 1
+    name = headers[column] if record_index > header_index and column < len(headers) \
+        else f"column {column + 1}"
+    line = reader.line_num + 1 + opened_line
+    where = f"row {row}" + (f" (line {line:,} of the file)" if line != row else "")
+    if left_open:
+        rest = text.count("\n", start) + text.count("\r", start) - text.count("\r\n", start)
+        problem = (f"{file_name}: a quote (\") opens the cell in {where}, column '{name}', and "
+                   f"is never closed, so the rest of the file ({rest:,} line break(s)) would be "
+                   "read into that one cell")
+    else:
+        problem = (f"{file_name}: the quoted cell that starts in {where}, column '{name}', has "
+                   "text after its closing quote (\"), so its rows cannot be told apart")
+    return UnreadableFile(problem, FIX_QUOTE, row=row, column=name)
+
+
+def line_offset(text: str, lines: int) -> int:
+    """Where line `lines` + 1 starts (any of \\r\\n, \\n, \\r ends a line)."""
+    offset = 0
+    for _ in range(lines):
+        found = LINE_END.search(text, offset)
+        if found is None:
+            return len(text)
+        offset = found.end()
+    return offset
+
+
+LINE_END = re.compile(r"\r\n|\r|\n")
+QUOTED = re.compile(r'"(?:[^"]|"")*(")?')
+
+
+def locate_quote(text: str, start: int, delimiter: str) -> tuple[int, int, bool]:
+    """(column, lines into the record, left open) of the first cell from `start` that
+    is quoted and either never closed or followed by text."""
+    unquoted = re.compile(f"[^{re.escape(delimiter)}\\r\\n]+")
+    column, lines, position, cell_start = 0, 0, start, True
+    while position < len(text):
+        char = text[position]
+        if char == '"' and cell_start:
+            quoted = QUOTED.match(text, position)
+            if quoted.group(1) is None:
+                return column, lines, True
+            position = quoted.end()
+            if position < len(text) and text[position] not in (delimiter, "\r", "\n"):
+                return column, lines, False
+            lines += len(LINE_END.findall(quoted.group()))
+            cell_start = False
+        elif char == delimiter:
+            column, position, cell_start = column + 1, position + 1, True
+        elif char in "\r\n":
+            # The record ended cleanly; the fault is in a later one (not expected).
+            return column, lines, False
+        else:
+            position = unquoted.match(text, position).end()
+            cell_start = False
+    return column, lines, False
+
+
+# ---------------------------------------------------------------- every cell
+
+def check_cells(file_name: str, table: pa.Table, headers: list[str], first_data_row: int,
+                lookup: dict[str, str], delimiter: str | None = None) -> None:
+    """Refuse cells over the size cap and, in text files (`delimiter` given), line breaks in
+    cells of the columns we read (each is one line: the break is a quote left open) and free
+    text (notes) holding lines that look like whole rows (rows swallowed by an open quote)."""
+    max_chars = limit("O2R_MAX_CELL_KB") * 1024
+    problems: list[dict] = []
+    total = 0
+
+    def add(header: str, mask: pa.ChunkedArray, values: pa.ChunkedArray, show, problem,
+            fix: str) -> None:
+        nonlocal total
+        if not pc.any(mask).as_py():
+            return
+        indices = pc.indices_nonzero(pc.fill_null(mask, False))
+        total += len(indices)
+        listed = indices.slice(0, MAX_PROBLEMS_LISTED)
+        for index, value in zip(listed.to_pylist(), pc.take(values, listed).to_pylist()):
+            problems.append({"row": first_data_row + index, "column": header,
+                             "value": show(value), "problem": problem(value), "fix": fix})
+
+    for index, header in enumerate(headers):
+        column = table.column(index)
+        lengths = pc.utf8_length(column)
+        if (pc.max(lengths).as_py() or 0) > max_chars:
+            add(header, pc.greater(lengths, max_chars), lengths, lambda n: f"{n:,} characters",
+                lambda n: f"The cell holds {n / 1024:,.0f} KB of text, over the "
+                          f"{max_chars // 1024:,} KB a cell may hold",
+                "Shorten the cell; notes and other free text are never stored, so they may "
+                "simply be deleted")
+        if delimiter is None:
+            continue
+        if classify_header(header, lookup)[0] == "column":
+            add(header, pc.match_substring_regex(column, "[\r\n]"), column, shown,
+                lambda _: "A line break inside the cell: this column holds one line per row, "
+                          "so a quote (\") that opens the cell and is closed rows later has "
+                          "joined rows together",
+                "Remove the line break, or the stray quote that opens the cell")
+        elif len(headers) >= 3:
+            other = re.escape(delimiter)
+            whole_row = "[\r\n][^\r\n]*" + f"{other}[^\r\n]*" * (len(headers) - 1)
+            add(header, pc.match_substring_regex(column, whole_row), column, lambda _: "",
+                lambda _: "The cell holds lines that look like whole rows of the file: a "
+                          "quote (\") that opens the cell is not closed where it should be, "
+                          "so the rows after it were read into this cell",
+                "Remove the stray quote at the start of the cell, or close it")
+    if problems:
+        problems.sort(key=lambda p: p["row"])
+        raise RowProblems(problems[:MAX_PROBLEMS_LISTED], total)
+
+
+def shown(value: str, width: int = 60) -> str:
+    """A cell as a problem list shows it: on one line, and no longer than a line."""
+    flat = value.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+    return flat if len(flat) <= width else flat[:width] + "…"
+
+
+def no_header_message(file_name: str) -> tuple[str, str]:
+    return (f"{file_name}: no header row was found in the first {HEADER_SEARCH_ROWS} rows",
+            "The export needs a row of column headers such as 'Nominal ID' and 'Referral "
+            "Date'; if your headers have other names, map them in the column map file (see "
+            "README)")
 
 
 def read_table(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
-               lookup: dict[str, str], source_path: Path | None = None) -> RawTable:
-    """Stage the file's cells into `raw` on `con` and return its headers.
-
-    `source_path`, if given, is a file holding exactly `data`: DuckDB may read it directly.
-    """
+               lookup: dict[str, str]) -> RawTable:
+    """Stage the file's cells into `raw` on `con` and return its headers."""
     if sniff_kind(file_name, data) == "xlsx":
         return read_xlsx(con, file_name, data, lookup)
-    return read_csv(con, file_name, data, lookup, source_path)
+    return read_csv(con, file_name, data, lookup)

@@ -17,14 +17,13 @@ DEMO_UPLOADER = "demo (synthetic data)"
 def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes,
                  as_at: dt.date | None = None, uploaded_by: str | None = None,
                  map_file: Path | None = None, use_column_map: bool = True,
-                 is_demo: bool = False, source_path: Path | None = None,
-                 allow_shrink: bool = False) -> IngestReport:
+                 is_demo: bool = False, allow_shrink: bool = False) -> IngestReport:
     """Validate and store one export; raises UploadRejected (nothing changed) with the report.
 
     allow_shrink: the uploader confirmed a tracker snapshot much smaller than the one before.
     """
     prepared = prepare(kind, file_name, data, as_at=as_at, map_file=map_file,
-                       use_column_map=use_column_map, source_path=source_path)
+                       use_column_map=use_column_map)
     prepared.is_demo = is_demo
     try:
         store.store_upload(db, prepared, uploaded_by, allow_shrink=allow_shrink)
@@ -34,7 +33,7 @@ def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes,
 
 
 def ingest_path(db: Path, kind: str, path: Path, **kwargs) -> IngestReport:
-    return ingest_bytes(db, kind, path.name, path.read_bytes(), source_path=path, **kwargs)
+    return ingest_bytes(db, kind, path.name, path.read_bytes(), **kwargs)
 
 
 def load_demo_generator():

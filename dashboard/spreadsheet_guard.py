@@ -7,6 +7,7 @@ import io
 import math
 import os
 import pickle
+import re
 import subprocess
 import sys
 import zipfile
@@ -27,6 +28,12 @@ O2R_XLSX_MAX_UNCOMPRESSED_MB = 500
 O2R_XLSX_MAX_RATIO = 200  # per part, for parts of RATIO_FLOOR_BYTES or more when unpacked
 O2R_XLSX_TIMEOUT_S = 60
 O2R_XLSX_MEMORY_MB = 2048
+# Every upload, CSV or workbook: checked on the header and each cell before any heavy work.
+O2R_MAX_COLUMNS = 500  # the tracker has about 20 columns; 16,400 once took minutes to refuse
+O2R_MAX_CELL_KB = 128  # no cell we read is longer than a paragraph of notes
+# Rows in a workbook's first sheet, counted from its XML before the sheet is read: calamine
+# took 156 s and 1.2 GB to read a one-million-row, 5 MB workbook. CSV has no such limit.
+O2R_XLSX_MAX_ROWS = 200_000
 RATIO_FLOOR_BYTES = 1 * MB
 # Parts we read whole to look inside ([Content_Types].xml, xl/workbook.xml) are small.
 SMALL_PART_BYTES = 16 * MB
@@ -37,11 +44,21 @@ OUT_OF_MEMORY_SIGNS = ("MemError", "memory allocation", "capacity overflow", "ou
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".xlsx", ".xlsm", ".xlsb", ".xltx", ".xltm", ".docx",
                            ".pptx", ".jar", ".7z", ".gz", ".rar")
 XML_SUFFIXES = (".xml", ".rels")  # not .vml (comment boxes): calamine never reads it
-FIX_RESAVE = "Open it in Excel, save it as .xlsx and upload again."
+FIX_RESAVE = "Open it in Excel, save it as .xlsx and upload again"
 
 
 class UnreadableFile(ValueError):
-    """A file that is not a data file we can read; the message says what to do."""
+    """A file (or a row of it) we cannot read: what is wrong, and how to fix it, in words.
+
+    `row` and `column` say where, when the problem has a place (the row as Excel shows it,
+    the column by the user's own header).
+    """
+
+    def __init__(self, problem: str, fix: str, *, row: int | None = None, column: str = "",
+                 value: str = ""):
+        self.problem, self.fix = problem.rstrip(". "), fix.rstrip(". ")
+        self.row, self.column, self.value = row, column, value
+        super().__init__(f"{self.problem}. {self.fix}.")
 
 
 def limit(name: str, cast: type = int) -> int | float:
@@ -60,7 +77,7 @@ def limit(name: str, cast: type = int) -> int | float:
 def damaged(file_name: str, detail: str = "") -> UnreadableFile:
     return UnreadableFile(
         f"{file_name} could not be read as an Excel workbook: it is not a valid .xlsx "
-        f"(damaged or not a workbook{'; ' + detail if detail else ''}). {FIX_RESAVE}")
+        f"(damaged or not a workbook{'; ' + detail if detail else ''})", FIX_RESAVE)
 
 
 def open_archive(file_name: str, data: bytes) -> zipfile.ZipFile:
@@ -81,7 +98,7 @@ def check_xlsx_archive(file_name: str, data: bytes) -> None:
         if len(entries) > max_entries:
             raise UnreadableFile(
                 f"{file_name} holds {len(entries):,} parts, over the {max_entries:,} a "
-                f"workbook may have. {FIX_RESAVE}")
+                "workbook may have", FIX_RESAVE)
         names = [entry.filename for entry in entries]
         if len(set(names)) != len(names):
             raise damaged(file_name, "a part appears twice")
@@ -93,18 +110,20 @@ def check_xlsx_archive(file_name: str, data: bytes) -> None:
         if total > max_total:
             raise UnreadableFile(
                 f"{file_name} would unpack to {total / MB:,.0f} MB, over the "
-                f"{max_total / MB:,.0f} MB limit for a workbook, so it was not opened. Split "
-                "the export into smaller date ranges and upload each.")
+                f"{max_total / MB:,.0f} MB limit for a workbook, so it was not opened",
+                "Split the export into smaller date ranges and upload each")
 
 
 def check_workbook_parts(file_name: str, names: set[str]) -> None:
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise UnreadableFile(f"{file_name} is a zip archive but not an Excel workbook"
-                             f"{what_instead(names)}. Upload the tracker or Connect export "
-                             "saved from Excel as .xlsx, or as .csv.")
+                             f"{what_instead(names)}",
+                             "Upload the tracker or Connect export saved from Excel as .xlsx, "
+                             "or as .csv")
     if "xl/vbaProject.bin" in names:
-        raise UnreadableFile(f"{file_name} contains macros: save as a plain .xlsx (Excel "
-                             "Workbook, without macros) and upload that.")
+        raise UnreadableFile(f"{file_name} contains macros",
+                             "Save it as a plain .xlsx (Excel Workbook, without macros) and "
+                             "upload that")
 
 
 def what_instead(names: set[str]) -> str:
@@ -120,15 +139,15 @@ def what_instead(names: set[str]) -> str:
 
 def check_entry(file_name: str, entry: zipfile.ZipInfo) -> None:
     if entry.flag_bits & 0x1:
-        raise UnreadableFile(f"{file_name} has password-protected (encrypted) parts. Remove "
-                             "the password in Excel, save it as .xlsx and upload again.")
+        raise UnreadableFile(f"{file_name} has password-protected (encrypted) parts",
+                             "Remove the password in Excel, save it as .xlsx and upload again")
     if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise damaged(file_name, f"part {entry.filename} uses a compression Excel never writes")
     if entry.filename.lower().endswith(NESTED_ARCHIVE_SUFFIXES):
         raise UnreadableFile(
             f"{file_name} has another archive or document embedded in it "
-            f"({entry.filename}), which a tracker or Connect export never has. Copy the data "
-            "into a new workbook, save it as .xlsx and upload that.")
+            f"({entry.filename}), which a tracker or Connect export never has",
+            "Copy the data into a new workbook, save it as .xlsx and upload that")
     ratio = entry.file_size / max(entry.compress_size, 1)
     max_ratio = limit("O2R_XLSX_MAX_RATIO", float)
     if entry.file_size >= RATIO_FLOOR_BYTES and ratio > max_ratio:
@@ -136,7 +155,7 @@ def check_entry(file_name: str, entry: zipfile.ZipInfo) -> None:
             f"{file_name} looks like a 'zip bomb': part {entry.filename} would unpack to "
             f"{entry.file_size / MB:,.0f} MB from {entry.compress_size / MB:,.2f} MB "
             f"({ratio:,.0f} to 1; a genuine export is under {max_ratio:,.0f} to 1), so it was "
-            f"not opened. {FIX_RESAVE}")
+            "not opened", FIX_RESAVE)
 
 
 # ---------------------------------------------------------------- the XML inside
@@ -184,13 +203,63 @@ def check_xlsx_xml(file_name: str, data: bytes) -> None:
             raise UnreadableFile(
                 f"{file_name} contains XML entity declarations, which a genuine Excel export "
                 "never has (a DTD, as used by 'billion laughs' and external-entity attacks), "
-                f"so it was not opened. {FIX_RESAVE}") from exc
+                "so it was not opened", FIX_RESAVE) from exc
         except ParseError as exc:
             raise damaged(file_name, f"its XML is not well-formed ({exc})") from exc
         except UnreadableFile:
             raise
         except Exception as exc:  # zlib.error, BadZipFile (bad CRC), EOFError on damage
             raise damaged(file_name) from exc
+
+
+ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+
+
+def check_xlsx_rows(file_name: str, data: bytes) -> None:
+    """Refuse a workbook whose first sheet has more rows than we read, counting its row tags
+    as the XML is unpacked (without parsing it), and stopping as soon as the limit is passed."""
+    max_rows = limit("O2R_XLSX_MAX_ROWS")
+    with open_archive(file_name, data) as archive:
+        part = first_sheet_part(archive)
+        if part is None:
+            return  # calamine will say the workbook has no sheet
+        rows, tail = 0, b""
+        try:
+            with archive.open(part) as stream:
+                reader = CappedReader(stream, limit("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB,
+                                      file_name, part)
+                while chunk := reader.read(MB):
+                    window = tail + chunk
+                    # Tags wholly inside the carried tail were counted with the last chunk.
+                    rows += len(ROW_TAG.findall(window)) - len(ROW_TAG.findall(tail))
+                    tail = window[-16:]
+                    if rows > max_rows:
+                        break
+        except UnreadableFile:
+            raise
+        except Exception as exc:  # zlib.error, BadZipFile (bad CRC), EOFError on damage
+            raise damaged(file_name) from exc
+    if rows > max_rows:
+        raise UnreadableFile(
+            f"{file_name} has more than {max_rows:,} rows in its first sheet, more than a "
+            "workbook upload may have, so it was not read",
+            "Save the sheet as CSV (a CSV upload has no row limit) or split the export into "
+            "smaller date ranges, and upload that")
+
+
+def first_sheet_part(archive: zipfile.ZipFile) -> str | None:
+    """The part holding the workbook's first sheet, as its relationships name it."""
+    names = set(archive.namelist())
+    try:
+        workbook = safe_fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
+        sheet = next(e for e in workbook.iter() if e.tag.endswith("}sheet"))
+        rel_id = next(v for k, v in sheet.attrib.items() if k.endswith("}id"))
+        rels = safe_fromstring(archive.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
+        target = next(e.get("Target") for e in rels.iter() if e.get("Id") == rel_id)
+    except Exception:  # noqa: BLE001 - any oddity: fall back on Excel's usual name
+        return "xl/worksheets/sheet1.xml" if "xl/worksheets/sheet1.xml" in names else None
+    part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return part if part in names else None
 
 
 def parse_small_part(file_name: str, archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
@@ -315,16 +384,18 @@ def parse_in_subprocess(data: bytes, timeout_s: float, memory_mb: int, *,
     """
     too_big = UnreadableFile(
         f"{file_name} is too large or too complex to read safely within {memory_mb:,} MB / "
-        f"{timeout_s:g} s; split the export into smaller date ranges and upload each.")
+        f"{timeout_s:g} s", "Split the export into smaller date ranges and upload each")
     command = [sys.executable, "-c", READER_COMMAND, str(memory_mb),
                str(math.ceil(timeout_s) + 1), "text" if as_text else "values"]
     try:
+        # Its stderr is dropped: a panic's backtrace there means nothing to the uploader,
+        # and the exit status already says it failed.
         reader = subprocess.Popen(command, stdin=subprocess.PIPE,  # noqa: S603 - fixed command
-                                  stdout=subprocess.PIPE)
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError as exc:
         raise UnreadableFile(f"{file_name} could not be read: the server could not start "
-                             f"a reader ({exc}). Try again; if this persists, tell an "
-                             "administrator.") from exc
+                             f"a reader ({exc})",
+                             "Try again; if this persists, tell an administrator") from exc
     try:
         output, _ = reader.communicate(data, timeout=timeout_s)
     except subprocess.TimeoutExpired as exc:
@@ -344,9 +415,9 @@ def parse_in_subprocess(data: bytes, timeout_s: float, memory_mb: int, *,
     if status == "ok":
         return value
     if status == "password":
-        raise UnreadableFile(f"{file_name} is password-protected. Remove the password in Excel "
-                             "and upload again.")
+        raise UnreadableFile(f"{file_name} is password-protected",
+                             "Remove the password in Excel and upload again")
     if status == "memory":
         raise too_big
-    raise UnreadableFile(f"{file_name} could not be read as an Excel workbook ({value}). "
-                         f"{FIX_RESAVE}")
+    raise UnreadableFile(f"{file_name} could not be read as an Excel workbook ({value})",
+                         FIX_RESAVE)

@@ -135,9 +135,9 @@ def show_rejection(report: IngestReport) -> None:
             if problem.fix and problem.fix != "See the message":
                 st.text(f"To fix it: {problem.fix}")
         return
-    st.error(f"This file was rejected: {len(problems)} problem(s) found. Nothing was "
-                 "stored. Correct every row listed (rows as Excel numbers them) and upload the "
-                 "file again.")
+    st.error(f"This file was rejected: {report.problems_total:,} problem(s) found. "
+             f"{report.row_counts()}Nothing was stored. Correct every row listed (rows as Excel "
+             "numbers them) and upload the file again.")
     table(problems)
     st.download_button("Download the problems (CSV)", report.problems_csv(),
                        file_name="upload_problems.csv", mime="text/csv",
@@ -152,6 +152,7 @@ def show_valid(held: dict, kind: str) -> None:
     else:
         st.success(f"The file is valid: {report.rows:,} crime rows. Storing it adds them; a "
                    "stored crime with the same crime reference is replaced by the newer row.")
+    st.caption(report.row_counts())
     preview = prepared.clean.slice(0, PREVIEW_ROWS).to_pandas(date_as_object=False)
     st.markdown(f"**Preview: the first {len(preview)} of {report.rows:,} rows as they would be "
                 "stored** (identifying columns are already removed)")

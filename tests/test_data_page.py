@@ -134,8 +134,8 @@ def test_png_renamed_csv_is_refused_clearly(page, demo_db):
     upload(page, "photo.csv", PNG)
     assert page.error[0].value == "This file could not be used, so nothing was stored."
     assert [t.value for t in page.main.text] == [
-        "photo.csv is a PNG image, not a spreadsheet. Upload the tracker or Connect export as "
-        ".xlsx or .csv."]
+        "photo.csv is a PNG image, not a spreadsheet",
+        "To fix it: Upload the tracker or Connect export as .xlsx or .csv"]
     assert demo_db.read_bytes() == before
 
 
