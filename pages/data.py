@@ -76,7 +76,7 @@ def column_config(frame: pd.DataFrame) -> dict:
 def table(frame: pd.DataFrame) -> None:
     # A long hash would push the useful columns out of view: it goes last.
     order = [c for c in frame.columns if c != "sha256"] + (["sha256"] if "sha256" in frame else [])
-    st.dataframe(frame, hide_index=True, width="stretch", column_order=order,
+    layout.person_table(frame, hide_index=True, width="stretch", column_order=order,
                  column_config=column_config(frame))
 
 
@@ -139,9 +139,8 @@ def show_rejection(report: IngestReport) -> None:
              f"{report.row_counts()}Nothing was stored. Correct every row listed (rows as Excel "
              "numbers them) and upload the file again.")
     table(problems)
-    st.download_button("Download the problems (CSV)", report.problems_csv(),
-                       file_name="upload_problems.csv", mime="text/csv",
-                       key="download_upload_problems")
+    # The problems quote the file's own values: logged and neutralised like any export.
+    layout.csv_download(problems, "upload_problems", label="Download the problems (CSV)")
 
 
 def show_valid(held: dict, kind: str) -> None:
