@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_access, exports, security
+from dashboard import access, data_access, exports, security
 
 DEFINITIONS = {
     "Referrals": "referrals received (by referral date)",
@@ -40,10 +40,14 @@ def data_banner() -> None:
     if bool(snapshots["is_demo"].all()):
         st.warning("**Demo data.** Every figure here comes from synthetic records made to match "
                    "the 2022 evaluation's published figures, not from real people.", icon="⚠️")
-    # No referral count here: the scrutiny panel sees this line too, and an all-time total
+    size = ""
+    # The scrutiny panel gets no referral count outside the protected pack: an all-time total
     # beside the quarterly figures would let a hidden quarter be worked out.
+    if "referrals" in access.capability(viewer).query_levels:
+        sizes = data_access.run("snapshot_referrals").set_index("snapshot_id")["referrals"]
+        size = f", {int(sizes.get(latest['snapshot_id'], 0)):,} referrals"
     st.caption(f"Data as at {latest['as_at_date']:%d/%m/%Y} (tracker snapshot "
-               f"{latest['snapshot_id']}).")
+               f"{latest['snapshot_id']}{size}).")
 
 
 def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:

@@ -268,6 +268,8 @@ if uploaded is not None:
 
 st.header("Snapshots and uploads")
 snapshots = data_access.run("snapshots")
+snapshots.insert(3, "referrals", snapshots["snapshot_id"].map(
+    data_access.run("snapshot_referrals").set_index("snapshot_id")["referrals"]).astype("Int64"))
 st.subheader("Tracker snapshots")
 st.caption("Each tracker upload is a snapshot; pages show the latest by as-at date that has "
            "not been withdrawn.")

@@ -52,7 +52,7 @@ def test_app_serves_during_cli_ingest_and_shows_new_data_on_refresh(demo_db, tmp
 
     at.run()
     assert "as at 31/08/2022" in caption(at)
-    assert "60000 referrals" in caption(at)
+    assert "60,000 referrals" in caption(at)
 
 
 def test_cli_query_while_app_holds_the_database(demo_db, monkeypatch, security_db):
