@@ -41,7 +41,16 @@ first = pack.quarter_containing(span["first_referral_date"].iloc[0].date(), sche
 last = pack.quarter_containing(span["last_referral_date"].iloc[0].date(), scheme)
 quarters = [last.shift(-i) for i in range((last.year - first.year) * 4 + last.number
                                           - first.number + 1)]
-quarter = middle.selectbox("Quarter", [q.label for q in quarters], key="pack_quarter")
+snapshots = data_access.run("snapshots")
+in_force = snapshots[~snapshots["is_withdrawn"]]
+as_at = in_force["as_at_date"].iloc[0].date() if len(in_force) else dt.date.max
+# A quarter the data does not yet cover to its end would show falls that are only missing data.
+complete = [q for q in quarters if q.end <= as_at]
+quarter = middle.selectbox(
+    "Quarter", [q.label for q in quarters], key="pack_quarter",
+    index=quarters.index(complete[0]) if complete else 0,
+    format_func=lambda label: label if any(q.label == label for q in complete)
+    else f"{label} (incomplete: data to {as_at:%d/%m/%Y})")
 modes = access.capability(viewer).pack_modes
 labels = {disclosure.CONTROLLED: "For circulation (small counts protected)",
           disclosure.EXACT: "Internal (exact)"}

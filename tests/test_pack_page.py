@@ -109,3 +109,13 @@ def test_withdrawing_a_snapshot_falls_back_to_the_one_before_and_is_logged(app, 
     assert queries.run(con, COMMAND_LINE, "officer_caseload", snapshot_id=5).empty
     assert queries.run(con, COMMAND_LINE, "officer_caseload")["referrals"].sum() == 121
     con.close()
+
+
+def test_the_pack_opens_on_the_latest_complete_quarter(app):
+    # The demo data runs to 31/07/2022: 2022/23 Q2 is offered but marked incomplete.
+    signed_in_demo(app, "scrutiny").run()
+    assert not app.exception
+    quarter = app.selectbox(key="pack_quarter")
+    assert quarter.value == "2022/23 Q1"
+    assert quarter.options[0] == "2022/23 Q2 (incomplete: data to 31/07/2022)"
+    assert headline(app)["Referrals received"] == "40"
