@@ -22,7 +22,8 @@ from dashboard.pack_model import SECTIONS, Figure, Pack, Table
 
 PROGRAMME = "Offender to Rehab"
 FORCE = "West Midlands Police"
-DISCLOSURE_LABELS = {"controlled": "For circulation: counts under {threshold} suppressed",
+DISCLOSURE_LABELS = {"controlled": "For circulation: counts under {threshold} read <{threshold}, "
+                                   "counts withheld to protect them [c]",
                      "exact": "Internal: exact counts"}
 DIRECTION_WORDS = {"up": "up", "down": "down", "same": "same", "n/a": "n/a"}
 ARROWS = {"up": "\u2191", "down": "\u2193", "same": "\u2192"}
@@ -486,8 +487,8 @@ def _charts(pdf: PackPDF, pack: Pack) -> None:
     else:
         # The heading goes to a new page with its chart rather than be left behind.
         pdf.heading("The journey this quarter", need=pdf.picture_height(journey_png, 90) + 22)
-        pdf.para(f"People at each step in {pack.quarter}. A suppressed count is shown as "
-                 "text with no bar.", colour=GREY)
+        pdf.para(f"People at each step in {pack.quarter}. A withheld count is shown as its "
+                 "symbol (<5 or [c]) with no bar.", colour=GREY)
         pdf.picture(journey_png, f"Bar chart of the journey in {pack.quarter}", max_height=90)
     if trend_png is None:
         pdf.heading("Trends over the last eight quarters")
@@ -497,7 +498,7 @@ def _charts(pdf: PackPDF, pack: Pack) -> None:
         pdf.heading("Trends over the last eight quarters",
                     need=pdf.picture_height(trend_png, tall) + 22)
         pdf.para("Each panel has its own scale. A gap is a quarter whose figure was "
-                 "suppressed or is not available.", colour=GREY)
+                 "withheld (<5 or [c]) or is not available.", colour=GREY)
         pdf.picture(trend_png, "Line charts of each headline measure over eight quarters",
                     max_height=tall)
 

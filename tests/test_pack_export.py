@@ -234,7 +234,8 @@ def test_pdf_cover_says_what_the_pack_is(pdf, tmp_path):
     for expected in ["Offender to Rehab", "Quarterly scrutiny pack",
                      "2022/23 Q1: 1 April to 30 June 2022", "as at 31/07/2022",
                      "Generated 03/08/2022 10:30", "Supt Jane Doe on 04/08/2022 14:05",
-                     "For circulation: counts under 5 suppressed"]:
+                     "For circulation: counts under 5 read <5, counts withheld to protect "
+                     "them [c]"]:
         assert expected in cover
 
 
@@ -376,7 +377,8 @@ def test_notes_sheet_has_dates_disclosure_sign_off_and_the_words(workbook):
     assert notes["Quarter"] == "2022/23 Q1: 1 April to 30 June 2022"
     assert notes["Quarter starts"] == dt.date(2022, 4, 1)
     assert notes["Snapshot as at"] == dt.date(2022, 7, 31)
-    assert notes["Disclosure"] == "For circulation: counts under 5 suppressed"
+    assert notes["Disclosure"] == ("For circulation: counts under 5 read <5, counts withheld "
+                                   "to protect them [c]")
     assert notes["Signed off by"] == "Supt Jane Doe"
     assert notes["Signed off at"] == dt.datetime(2022, 8, 4, 14, 5)
     cells = {cell for row in workbook["Notes"] for cell in row}
