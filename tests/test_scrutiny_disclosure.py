@@ -278,3 +278,23 @@ def test_frame_cells_are_numbers_or_markers(packs):
                 continue
             for cell in table.frame.iloc[:, 1:].to_numpy().ravel():
                 assert isinstance(cell, numbers.Integral) or cell in WITHHELD, (table.name, cell)
+
+
+@pytest.mark.parametrize(("financial", "calendar"), [("2021/22 Q4", "2022 Q1"),
+                                                      ("2022/23 Q1", "2022 Q2")])
+def test_calendar_quarters_are_the_same_periods_printed_alike(packs, demo_db_template,
+                                                              financial, calendar):
+    from dashboard import store
+
+    con = store.connect_read_only(demo_db_template)
+    try:
+        other = pack.build_pack(con, SCRUTINY, calendar, scheme="calendar")
+    finally:
+        con.close()
+    mine = packs[financial][0]
+    assert [(f.measure, f.display, f.previous_display, f.year_ago_display)
+            for f in other.figures if f.section != pack.COVERAGE] == [
+        (f.measure, f.display, f.previous_display, f.year_ago_display)
+        for f in mine.figures if f.section != pack.COVERAGE]
+    for theirs, ours in zip(count_tables(other), count_tables(mine), strict=True):
+        assert theirs.frame.equals(ours.frame), theirs.name
