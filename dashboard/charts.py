@@ -222,7 +222,7 @@ def cohort_funnel(frame: pd.DataFrame) -> alt.Chart:
     """Horizontal bars, one per step in journey order: how many of the cohort got at least
     that far, the part still in progress drawn lighter; frame from funnel_table."""
     long = pd.concat([
-        frame.assign(part="Went further or stopped",
+        frame.assign(part="Went further, or case closed here",
                      people=frame["reached"] - frame["in_progress"]),
         frame.assign(part="Stopped here, case still open", people=frame["in_progress"]),
     ])[["step", "step_order", "part", "people", "reached", "share_text"]]
@@ -231,11 +231,11 @@ def cohort_funnel(frame: pd.DataFrame) -> alt.Chart:
     bars = base.mark_bar().encode(
         alt.X("sum(people):Q").title("People in the cohort").axis(tickMinStep=1, format=",d"),
         alt.Color("part:N").title(None).scale(
-            domain=["Went further or stopped", "Stopped here, case still open"],
-            range=[OKABE_ITO[0], OKABE_ITO[4]]).legend(orient="bottom"),
+            domain=["Went further, or case closed here", "Stopped here, case still open"],
+            range=[OKABE_ITO[0], OKABE_ITO[4]]).legend(orient="bottom", labelLimit=400),
         alt.Order("part:N", sort="descending"),
         tooltip=[alt.Tooltip("step:N", title="Step"), alt.Tooltip("part:N", title="Part"),
                  alt.Tooltip("people:Q", title="People", format=",")])
-    labels = base.transform_filter(alt.datum.part == "Went further or stopped").mark_text(
+    labels = base.transform_filter(alt.datum.part == "Went further, or case closed here").mark_text(
         align="left", dx=4).encode(alt.X("reached:Q"), text="share_text:N")
     return (bars + labels).properties(title="How far the cohort has got", height=alt.Step(34))
