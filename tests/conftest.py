@@ -14,6 +14,8 @@ if str(ROOT) not in sys.path:
 
 import datetime as dt  # noqa: E402
 
+import pandas as pd  # noqa: E402
+
 from dashboard import auth, security, service, store  # noqa: E402
 
 
@@ -63,3 +65,24 @@ def demo_con(demo_db_template):
     con = store.connect_read_only(demo_db_template)
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def small_db(tmp_path_factory) -> Path:
+    """One officer, one quarter of referrals (2022/23 Q1), no Connect upload."""
+    tracker = pd.read_excel(ROOT / "data" / "demo" / "o2r_tracker_synthetic_as_at_2022-07-31.xlsx",
+                            engine="calamine", header=None, dtype=object)
+    header_row = next(i for i, row in tracker.iterrows()
+                      if any(str(v).strip().lower() == "nominal id" for v in row))
+    frame = tracker.iloc[header_row + 1:].set_axis(tracker.iloc[header_row], axis=1)
+    referral = pd.to_datetime(frame["Referral Date"], dayfirst=True)
+    frame = frame[(frame["Officer"] == "Officer 1")
+                  & referral.between("2022-04-01", "2022-06-30")].copy()
+    assert 5 <= len(frame) < 40
+    for column in frame.columns:
+        if "date" in str(column).lower() or str(column).lower() == "dob":
+            frame[column] = pd.to_datetime(frame[column], dayfirst=True).dt.strftime("%d/%m/%Y")
+    db = tmp_path_factory.mktemp("small") / "o2r.duckdb"
+    service.ingest_bytes(db, "tracker", "small.csv", frame.to_csv(index=False).encode(),
+                         as_at=dt.date(2022, 7, 31))
+    return db

@@ -6,19 +6,14 @@ One AppTest per role and data set, reused across pages and options, keeps it che
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import access, service
+from dashboard import access
 
 from conftest import ROOT, signed_in_as, signed_in_demo
 
 APP = str(ROOT / "dashboard" / "app.py")
-DEMO = ROOT / "data" / "demo"
 # Every radio's options as the page's code knows them (AppTest shows only their labels); a
 # radio missing here fails the sweep, so a new one cannot go unswept.
 RADIOS = {
@@ -28,27 +23,6 @@ RADIOS = {
     "pack_scheme": ["financial", "calendar"],
     "pack_disclosure": ["controlled", "exact"],
 }
-
-
-@pytest.fixture(scope="module")
-def small_db(tmp_path_factory) -> Path:
-    """One officer, one quarter of referrals (2022/23 Q1), no Connect upload."""
-    tracker = pd.read_excel(DEMO / "o2r_tracker_synthetic_as_at_2022-07-31.xlsx",
-                            engine="calamine", header=None, dtype=object)
-    header_row = next(i for i, row in tracker.iterrows()
-                      if any(str(v).strip().lower() == "nominal id" for v in row))
-    frame = tracker.iloc[header_row + 1:].set_axis(tracker.iloc[header_row], axis=1)
-    referral = pd.to_datetime(frame["Referral Date"], dayfirst=True)
-    frame = frame[(frame["Officer"] == "Officer 1")
-                  & referral.between("2022-04-01", "2022-06-30")].copy()
-    assert 5 <= len(frame) < 40
-    for column in frame.columns:
-        if "date" in str(column).lower() or str(column).lower() == "dob":
-            frame[column] = pd.to_datetime(frame[column], dayfirst=True).dt.strftime("%d/%m/%Y")
-    db = tmp_path_factory.mktemp("small") / "o2r.duckdb"
-    service.ingest_bytes(db, "tracker", "small.csv", frame.to_csv(index=False).encode(),
-                         as_at=dt.date(2022, 7, 31))
-    return db
 
 
 def run_clean(at: AppTest, what: str) -> None:
