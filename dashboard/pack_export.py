@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import math
 import re
@@ -28,11 +29,12 @@ DISCLOSURE_LABELS = {"controlled": "For circulation: counts under {threshold} re
 DIRECTION_WORDS = {"up": "up", "down": "down", "same": "same", "n/a": "n/a"}
 ARROWS = {"up": "\u2191", "down": "\u2193", "same": "\u2192"}
 
-# A TTF with £, the en dash and the arrows; fpdf2's core fonts are latin-1 only.
-# Debian/Ubuntu: fonts-dejavu-core.
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+# A TTF with £, the en dash and the arrows (fpdf2's core fonts are latin-1 only), shipped in
+# the repository so every machine draws the pack the same way (DejaVu's licence allows it:
+# fonts/LICENSE-DejaVu.txt).
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
-NEEDED_GLYPHS = "£\u2013\u2191\u2193\u2192\u00b7"
+NEEDED_GLYPHS = "£\u2013\u2191\u2193\u2192\u00b7"  # what the pack prints beyond ASCII
 
 # The workbook's own sheets; a table may not take these names.
 FIXED_SHEETS = ("Headline", "Trend", "Notes")
@@ -114,9 +116,9 @@ def cell_text(value: object, money: bool = False) -> str:
     return str(value)
 
 
-def direction_text(direction: str, arrows: bool) -> str:
+def direction_text(direction: str) -> str:
     word = DIRECTION_WORDS.get(direction, direction or "n/a")
-    return f"{ARROWS[direction]} {word}" if arrows and direction in ARROWS else word
+    return f"{ARROWS[direction]} {word}" if direction in ARROWS else word
 
 
 def ordered_figures(pack: Pack) -> list[tuple[str, list[Figure]]]:
@@ -216,26 +218,17 @@ def chart_png(chart: alt.TopLevelMixin) -> bytes:
     spec = chart.to_dict()  # inline values (Altair may put them under top-level "datasets")
     config = spec.setdefault("config", {})
     config.setdefault("background", "white")
-    if _font_paths():  # the PDF's own font, so chart text matches the page
-        config.setdefault("font", "DejaVu Sans")
+    _register_chart_fonts()
+    config.setdefault("font", "DejaVu Sans")  # the PDF's own font, so chart text matches
     return vl_convert.vegalite_to_png(spec, scale=2)
 
 
 # ---------------------------------------------------------------- PDF
 
 
-def _font_paths() -> dict[str, Path] | None:
-    paths = {style: FONT_DIR / name for style, name in FONT_FILES.items()}
-    return paths if all(p.is_file() for p in paths.values()) else None
-
-
-def _has_glyphs(path: Path, text: str) -> bool:
-    try:
-        from fontTools.ttLib import TTFont  # fpdf2 depends on fontTools
-        cmap = TTFont(str(path), lazy=True).getBestCmap()
-    except Exception:  # an unreadable font: treat as lacking the glyphs
-        return False
-    return all(ord(ch) in cmap for ch in text)
+@functools.cache
+def _register_chart_fonts() -> None:
+    vl_convert.register_font_directory(str(FONT_DIR))
 
 
 class PackPDF(FPDF):
@@ -244,17 +237,9 @@ class PackPDF(FPDF):
     def __init__(self, pack: Pack):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.pack = pack
-        fonts = _font_paths()
-        if fonts:
-            for style, path in fonts.items():
-                self.add_font("DejaVu", style, str(path))
-            self.family = "DejaVu"
-            self.unicode = True
-            self.arrows = _has_glyphs(fonts[""], NEEDED_GLYPHS)
-        else:
-            self.family = "Helvetica"
-            self.unicode = False
-            self.arrows = False
+        for style, name in FONT_FILES.items():
+            self.add_font("DejaVu", style, str(FONT_DIR / name))
+        self.family = "DejaVu"
         self.set_margins(18, 18, 18)
         self.set_auto_page_break(True, margin=20)
         self.set_title(f"{PROGRAMME} quarterly scrutiny pack {pack.quarter}")
@@ -264,15 +249,7 @@ class PackPDF(FPDF):
         self.set_creation_date(_aware(pack.generated_at))
 
     def t(self, text: object) -> str:
-        """Text the current font can draw: core fonts get plain latin-1 substitutes."""
-        text = "" if text is None else str(text)
-        if self.unicode:
-            return text
-        for fancy, plain in {"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'",
-                             "\u201c": '"', "\u201d": '"', "\u2026": "...", "\u00b7": "-",
-                             "\u2191": "", "\u2193": "", "\u2192": ""}.items():
-            text = text.replace(fancy, plain)
-        return text.encode("latin-1", "replace").decode("latin-1")
+        return "" if text is None else str(text)
 
     def font(self, size: float, style: str = "", colour=(0, 0, 0)) -> None:
         self.set_font(self.family, style, size)
@@ -285,8 +262,10 @@ class PackPDF(FPDF):
         self.set_draw_color(*RULE)
         self.line(self.l_margin, self.get_y() - 1.5, self.w - self.r_margin, self.get_y() - 1.5)
         self.font(8, colour=GREY)
-        left = f"{PROGRAMME} scrutiny pack \u00b7 {self.pack.quarter} \u00b7 " \
-               f"{disclosure_label(self.pack)}"
+        # The whole disclosure wording is on the cover and each table's note; the footer has room
+        # only for which kind of pack this is.
+        kind = "For circulation" if self.pack.disclosure == "controlled" else "Internal"
+        left = f"{PROGRAMME} scrutiny pack \u00b7 {self.pack.quarter} \u00b7 {kind}"
         self.cell(0, 5, self.t(left), align="L")
         self.set_x(self.l_margin)
         self.cell(0, 5, self.t(f"Page {self.page_no()} of {{nb}}"), align="R")
@@ -463,7 +442,7 @@ def _headline(pdf: PackPDF, pack: Pack) -> None:
         sections[len(rows)] = section
         for f in figures:
             rows.append([f.measure, f.display or "n/a", f.previous_display or "n/a",
-                         f.year_ago_display or "n/a", direction_text(f.direction, pdf.arrows)])
+                         f.year_ago_display or "n/a", direction_text(f.direction)])
     if not rows:
         pdf.para("There are no headline figures for this quarter.")
         return
@@ -696,7 +675,7 @@ def _headline_sheet(book, formats, pack: Pack) -> None:
                      (f.year_ago, f.year_ago_display)], start=3):
                 sheet.write(row, col, _figure_cell(value, printed), money=money,
                             percent=percent)
-            sheet.write(row, 6, direction_text(f.direction, arrows=True))
+            sheet.write(row, 6, direction_text(f.direction))
             sheet.write(row, 7, f.source)
             sheet.write(row, 8, display)
             row += 1

@@ -279,21 +279,23 @@ def test_pdf_long_table_breaks_across_pages_with_its_header_repeated(tmp_path):
 def test_pdf_says_internal_when_counts_are_exact(tmp_path):
     text = pdf_text(pack_export.pdf_bytes(sample_pack(disclosure="exact")), tmp_path)
     assert "Internal: exact counts" in " ".join(text[0].split())
-    assert "Internal: exact counts" in text[-1]
+    assert "2022/23 Q1 \u00b7 Internal" in text[-1]  # every page's footer says which kind
 
 
 def test_pdf_embeds_both_charts(pdf):
     assert len(re.findall(rb"/Subtype\s*/Image", pdf)) == 2
 
 
-def test_pdf_falls_back_to_a_core_font_with_words_for_arrows(tmp_path, monkeypatch):
-    monkeypatch.setattr(pack_export, "FONT_DIR", tmp_path / "no-fonts-here")
+def test_the_shipped_font_draws_every_character_the_pack_prints(tmp_path):
+    from fontTools.ttLib import TTFont
+
+    for name in pack_export.FONT_FILES.values():
+        cmap = TTFont(str(pack_export.FONT_DIR / name), lazy=True).getBestCmap()
+        assert all(ord(ch) in cmap for ch in pack_export.NEEDED_GLYPHS), name
     pack = sample_pack(caveats=["An en dash – and a → arrow and ‘quotes’."])
     text = " ".join(" ".join(pdf_text(pack_export.pdf_bytes(pack), tmp_path)).split())
-    assert "Referrals received 42 38 29 up" in text
-    assert "£760,000" in text
-    assert "An en dash - and a arrow and 'quotes'." in text
-    assert "↑" not in text
+    assert "£760,000" in text and "An en dash – and a → arrow and ‘quotes’." in text
+    assert "↑ up" in text
 
 
 @pytest.mark.parametrize("build", [pack_export.trend_chart, pack_export.journey_chart])
