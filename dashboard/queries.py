@@ -34,9 +34,30 @@ def sql_text(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def header(name: str) -> dict[str, str]:
+    """The query's header lines by key: grain, params and access (`-- key: value`)."""
+    out: dict[str, str] = {}
+    for line in sql_text(name).splitlines():
+        if not line.startswith("--"):
+            break
+        key, _, value = line[2:].strip().partition(":")
+        if key in ("grain", "params", "access") and key not in out:
+            out[key] = value.strip()
+    return out
+
+
 def parameters(name: str) -> list[str]:
-    """The parameters a query takes, in order of first use."""
-    return list(dict.fromkeys(PARAMETER.findall(sql_text(name))))
+    """The parameters a query takes, as its `-- params:` line declares them."""
+    declared = header(name).get("params", "none")
+    return [] if declared == "none" else PARAMETER.findall(declared)
+
+
+def used_parameters(name: str) -> list[str]:
+    """The parameters the query's SQL (its header aside) uses, in order of first use."""
+    lines = sql_text(name).splitlines()
+    body = "\n".join(lines[next((i for i, line in enumerate(lines)
+                                  if not line.startswith("--")), len(lines)):])
+    return list(dict.fromkeys(PARAMETER.findall(body)))
 
 
 def latest_snapshot_id(con: duckdb.DuckDBPyConnection) -> int | None:

@@ -1,6 +1,6 @@
--- one row per primary offending area: referrals assessed in the period (by assessment date)
--- and how many of them entered rehab; is_city_centre marks the City Centre.
--- params: $snapshot_id, $from_date, $to_date, $officer, $referral_source, $scope_officers
+-- grain: one row per primary offending area: referrals assessed in the period (by assessment
+--   date) and how many of them entered rehab; is_city_centre marks the City Centre.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- access: referrals
 with scoped as (
     select *

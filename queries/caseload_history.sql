@@ -1,5 +1,5 @@
--- one row per snapshot per officer: referrals held in that snapshot (all statuses).
--- params: $officer, $area, $referral_source, $scope_officers
+-- grain: one row per snapshot per officer: referrals held in that snapshot (all statuses).
+-- params: $scope_officers, $officer, $area, $referral_source
 -- access: referrals
 with final as (
     select u.as_at_date, r.officer, count(*) as referrals

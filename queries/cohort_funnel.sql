@@ -1,13 +1,12 @@
--- one row per journey step for a cohort: of the referrals received in the period ($cohort
--- 'referrals', by referral date) or the police assessments made in it ($cohort 'assessments',
--- by assessment date), how many have got at least as far as each step by the snapshot's as-at
--- date (reached), and of those how many stopped there with their case still open
--- (in_progress: they may yet go further). A step counts as reached when its date, or any later
--- step's date, is recorded (the pre-admission course and the rehab's own assessment are not
--- steps here: people join the course before or without a police assessment), so each step
--- is part of the one before and no rate exceeds 100%.
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source, $cohort,
--- $scope_officers
+-- grain: one row per journey step for a cohort: of the referrals received in the period
+--   ($cohort 'referrals', by referral date) or the police assessments made in it ($cohort
+--   'assessments', by assessment date), how many have got at least as far as each step by the
+--   snapshot's as-at date (reached), and of those how many stopped there with their case still
+--   open (in_progress: they may yet go further). A step counts as reached when its date, or any
+--   later step's date, is recorded (the pre-admission course and the rehab's own assessment are
+--   not steps here: people join the course before or without a police assessment), so each step
+--   is part of the one before and no rate exceeds 100%.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $cohort, $from_date, $to_date
 -- access: referrals
 with scoped as (
     select *

@@ -1,7 +1,8 @@
--- one row per referral per data-quality issue in the snapshot (the latest unless $snapshot_id).
+-- grain: one row per referral per data-quality issue in the snapshot (the latest unless
+--   $snapshot_id).
 -- params: $snapshot_id, $scope_officers
--- These checks do not reject an upload (ingest does that) but the rows deserve a look.
 -- access: person
+-- These checks do not reject an upload (ingest does that) but the rows deserve a look.
 with snapshot as (
     select r.*, uploads.as_at_date
     from scoped_referrals($snapshot_id, $scope_officers, null, null, null) r

@@ -1,6 +1,7 @@
--- one row per completed week in rehab per way of leaving: referrals who left rehab after that
--- many whole weeks (weeks 12+ grouped), for admissions in the period (by admission date).
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $scope_officers
+-- grain: one row per completed week in rehab per way of leaving: referrals who left rehab after
+--   that many whole weeks (weeks 12+ grouped), for admissions in the period (by admission
+--   date).
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- access: referrals
 with left_rehab as (
     select

@@ -1,4 +1,4 @@
--- one row: whether everything stored is the synthetic demo data (true when nothing is).
+-- grain: one row: whether everything stored is the synthetic demo data (true when nothing is).
 -- params: none
 -- access: programme
 with final as (

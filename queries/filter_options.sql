@@ -1,5 +1,6 @@
--- one row per filter field and value offered in the sidebar (officers, areas, referral
--- sources), plus the span of referral dates. params: $snapshot_id, $scope_officers
+-- grain: one row per filter field and value offered in the sidebar (officers, areas, referral
+--   sources), plus the span of referral dates.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source
 -- access: referrals
 with scoped as (
     select * from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)

@@ -1,7 +1,7 @@
--- one row per journey step: referrals reaching it in the period, each step counted by its
--- own event date (referred, first contacted, assessed, entered rehab, completed 12 weeks), and
--- the active caseload at the snapshot date.
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source, $scope_officers
+-- grain: one row per journey step: referrals reaching it in the period, each step counted by
+--   its own event date (referred, first contacted, assessed, entered rehab, completed 12
+--   weeks), and the active caseload at the snapshot date.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- access: referrals
 with scoped as (
     select *

@@ -1,6 +1,7 @@
--- one row per journey interval: how many referrals made it, and the median and quartiles of
--- days taken (referral -> police assessment -> rehab admission), for referrals assessed in the
--- period (by assessment date). params: $snapshot_id, $from_date, $to_date, $officer, $area, $scope_officers
+-- grain: one row per journey interval: how many referrals made it, and the median and quartiles
+--   of days taken (referral -> police assessment -> rehab admission), for referrals assessed in
+--   the period (by assessment date).
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- access: referrals
 with assessed as (
     select *

@@ -1,8 +1,9 @@
--- one row per link of the client journey (source -> target) with the referrals on it:
--- referrals that reached a police assessment in the period (period = assessment date).
--- params: $snapshot_id, $from_date, $to_date (assessment date), $officer, $area, $scope_officers
--- Entering rehab outranks any outcome; nodes with no one on them do not appear.
+-- grain: one row per link of the client journey (source -> target) with the referrals on it:
+--   referrals that reached a police assessment in the period (period = assessment date).
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
+-- $to_date is the assessment date
 -- access: referrals
+-- Entering rehab outranks any outcome; nodes with no one on them do not appear.
 with assessed as (
     select *
     from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)

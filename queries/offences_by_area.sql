@@ -1,7 +1,6 @@
--- one row per offence area per offence type: recorded offences (Connect) and value stolen,
--- by offence date, for people in the latest tracker snapshot who match the filters.
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source,
--- $scope_officers
+-- grain: one row per offence area per offence type: recorded offences (Connect) and value
+--   stolen, by offence date, for people in the latest tracker snapshot who match the filters.
+-- params: $snapshot_id, $scope_officers, $officer, $referral_source, $from_date, $to_date, $area
 -- access: referrals
 with people as (
     select distinct nominal_id

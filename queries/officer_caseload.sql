@@ -1,5 +1,7 @@
--- one row per officer per status: referrals in the snapshot (the latest unless $snapshot_id).
--- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area, $scope_officers
+-- grain: one row per officer per status: referrals in the snapshot (the latest unless
+--   $snapshot_id).
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
+-- $to_date is the referral date
 -- access: referrals
 with scoped as (
     select *

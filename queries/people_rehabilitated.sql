@@ -1,9 +1,10 @@
--- one row per UK financial year (April-March) from the first referral in scope to the as-at date:
--- rehab entrants (by admission date) and 12-week completions (by exit date, reason Completed).
--- params: $snapshot_id, $officer, $area, $scope_officers
--- A year is complete once the snapshot's as-at date has reached its 31 March; the covered
--- dates say how much of a year the programme (or the scope) was actually running.
+-- grain: one row per UK financial year (April-March) from the first referral in scope to the
+--   as-at date: rehab entrants (by admission date) and 12-week completions (by exit date,
+--   reason Completed).
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source
 -- access: referrals
+-- A year is complete once the snapshot's as-at date has reached its 31 March; the covered dates
+-- say how much of a year the programme (or the scope) was actually running.
 with scoped as (
     select *
     from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)

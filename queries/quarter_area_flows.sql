@@ -1,8 +1,8 @@
--- one row per primary offending area, plus the total row (is_total): referrals received,
--- police assessments and rehab admissions in the period, each counted by its own event date.
--- params: $snapshot_id, $from_date, $to_date, $scope_officers
--- Areas with none of the three in the period are left out; the total row is always there.
+-- grain: one row per primary offending area, plus the total row (is_total): referrals received,
+--   police assessments and rehab admissions in the period, each counted by its own event date.
+-- params: $snapshot_id, $scope_officers, $from_date, $to_date
 -- access: referrals
+-- Areas with none of the three in the period are left out; the total row is always there.
 with scoped as (
     select
         coalesce(offending_area, 'Not recorded') as offending_area,

@@ -1,8 +1,9 @@
--- one row per recorded outcome, plus one total row per outcome group (is_group_total; the two
--- diversions, partner agency and prison, form the group 'Diversions'): referrals whose latest
--- dated event falls in the period. params: $snapshot_id, $from_date, $to_date, $scope_officers
--- The tracker gives outcomes no date, so the latest of a referral's journey dates stands in.
+-- grain: one row per recorded outcome, plus one total row per outcome group (is_group_total;
+--   the two diversions, partner agency and prison, form the group 'Diversions'): referrals
+--   whose latest dated event falls in the period.
+-- params: $snapshot_id, $scope_officers, $from_date, $to_date
 -- access: referrals
+-- The tracker gives outcomes no date, so the latest of a referral's journey dates stands in.
 with dated as (
     select
         outcome,

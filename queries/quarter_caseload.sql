@@ -1,8 +1,8 @@
--- one row per officer per status in the snapshot, plus each officer's total
--- (is_all_statuses), each status's total (is_all_officers) and the grand total (both).
+-- grain: one row per officer per status in the snapshot, plus each officer's total
+--   (is_all_statuses), each status's total (is_all_officers) and the grand total (both).
 -- params: $snapshot_id, $scope_officers
--- Stock, not flow: every referral the snapshot holds, whatever its dates.
 -- access: referrals
+-- Stock, not flow: every referral the snapshot holds, whatever its dates.
 with scoped as (
     select officer, status
     from scoped_referrals($snapshot_id, $scope_officers, null, null, null)

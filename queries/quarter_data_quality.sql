@@ -1,6 +1,6 @@
--- one row per data-quality issue: referrals in the snapshot with a dated event in the period
--- that show it (the checks of data_quality.sql, counted: no nominal IDs).
--- params: $snapshot_id, $from_date, $to_date, $scope_officers
+-- grain: one row per data-quality issue: referrals in the snapshot with a dated event in the
+--   period that show it (the checks of data_quality.sql, counted: no nominal IDs).
+-- params: $snapshot_id, $scope_officers, $from_date, $to_date
 -- access: referrals
 with scoped as (
     select r.*, uploads.as_at_date

@@ -1,6 +1,7 @@
--- one row per reason for leaving rehab other than Completed, plus the total row (is_total):
--- rehab exits in the period, by exit date. An exit date with no reason counts as
--- 'Reason not recorded'. params: $snapshot_id, $from_date, $to_date, $scope_officers
+-- grain: one row per reason for leaving rehab other than Completed, plus the total row
+--   (is_total): rehab exits in the period, by exit date. An exit date with no reason counts as
+--   'Reason not recorded'.
+-- params: $snapshot_id, $scope_officers, $from_date, $to_date
 -- access: referrals
 with exits as (
     select coalesce(rehab_exit_reason, 'Reason not recorded') as exit_reason

@@ -1,8 +1,9 @@
--- one row: referrals in residential rehab at the end of the period in the snapshot, that is
--- admitted on or before $to_date and not yet left by then (with no $to_date: not yet left).
--- params: $snapshot_id, $to_date, $scope_officers
--- An exit reason with no exit date counts as left: the snapshot says so by its as-at date.
+-- grain: one row: referrals in residential rehab at the end of the period in the snapshot, that
+--   is admitted on or before $to_date and not yet left by then (with no $to_date: not yet
+--   left).
+-- params: $snapshot_id, $scope_officers, $to_date
 -- access: referrals
+-- An exit reason with no exit date counts as left: the snapshot says so by its as-at date.
 with scoped as (
     select rehab_admission_date, rehab_exit_date, rehab_exit_reason
     from scoped_referrals($snapshot_id, $scope_officers, null, null, null)

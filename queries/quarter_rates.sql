@@ -1,8 +1,8 @@
--- one row per conversion: its base (n_base) and how many of the base reached the next step
--- (n_reached). Assessed to admitted: referrals assessed in the period (by assessment date),
--- of them those admitted to rehab by the snapshot date. Admitted to completed: rehab stays
--- that ended in the period (by exit date), of them those completing 12 weeks.
--- params: $snapshot_id, $from_date, $to_date, $scope_officers
+-- grain: one row per conversion: its base (n_base) and how many of the base reached the next
+--   step (n_reached). Assessed to admitted: referrals assessed in the period (by assessment
+--   date), of them those admitted to rehab by the snapshot date. Admitted to completed: rehab
+--   stays that ended in the period (by exit date), of them those completing 12 weeks.
+-- params: $snapshot_id, $scope_officers, $from_date, $to_date
 -- access: referrals
 with scoped as (
     select assessment_date, rehab_admission_date, rehab_exit_date, rehab_exit_reason

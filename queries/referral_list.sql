@@ -1,7 +1,7 @@
--- one row per referral (person-level: nominal IDs) in the latest snapshot, with its dates,
--- furthest stage reached and status, for reconciling with an officer's own records.
--- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area,
--- $referral_source, $scope_officers
+-- grain: one row per referral (person-level: nominal IDs) in the latest snapshot, with its
+--   dates, furthest stage reached and status, for reconciling with an officer's own records.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
+-- $to_date is the referral date
 -- access: person
 with scoped as (
     select *

@@ -1,6 +1,6 @@
--- one row per referral source: referrals (by referral date) and how many of them were
--- assessed, entered rehab and completed 12 weeks (by the snapshot date).
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source, $scope_officers
+-- grain: one row per referral source: referrals (by referral date) and how many of them were
+--   assessed, entered rehab and completed 12 weeks (by the snapshot date).
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- access: referrals
 with scoped as (
     select *

@@ -1,8 +1,8 @@
--- one row per referral source and detail: referrals in the latest snapshot.
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $assessed_only, $scope_officers
+-- grain: one row per referral source and detail: referrals in the latest snapshot.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $assessed_only, $from_date, $to_date
+-- access: referrals
 -- With $assessed_only true, only referrals that reached a police assessment count, and the
 -- period applies to the assessment date (the evaluation's "first 60" basis).
--- access: referrals
 with scoped as (
     select *
     from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)

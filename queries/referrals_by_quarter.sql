@@ -1,5 +1,6 @@
--- one row per UK financial-year quarter (Q1 = April-June) per referral source: referrals.
--- params: $snapshot_id, $from_date, $to_date, $officer, $area, $referral_source, $scope_officers
+-- grain: one row per UK financial-year quarter (Q1 = April-June) per referral source:
+--   referrals.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- access: referrals
 with scoped as (
     select *,

@@ -1,5 +1,6 @@
--- one row per rehab facility: referrals admitted to it, in the latest snapshot.
--- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area, $scope_officers
+-- grain: one row per rehab facility: referrals admitted to it, in the latest snapshot.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
+-- $to_date is the referral date
 -- access: referrals
 with scoped as (
     select *

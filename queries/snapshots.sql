@@ -1,4 +1,4 @@
--- one row per tracker snapshot: those in force first, newest first, then any withdrawn.
+-- grain: one row per tracker snapshot: those in force first, newest first, then any withdrawn.
 -- params: none
 -- access: programme
 with final as (

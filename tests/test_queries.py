@@ -31,7 +31,12 @@ def test_the_issue_named_queries_exist():
 @pytest.mark.parametrize("name", ALL)
 def test_query_file_opens_with_grain_and_parameters(name):
     first = (QUERIES_DIR / f"{name}.sql").read_text().splitlines()[0]
-    assert first.startswith("-- one row"), first
+    assert first.startswith("-- grain: one row"), first
+    declared = queries.header(name)
+    assert set(declared) == {"grain", "params", "access"}, declared
+    # the params line lists exactly the parameters the SQL uses, each once
+    assert sorted(queries.parameters(name)) == sorted(queries.used_parameters(name)), name
+    assert len(set(queries.parameters(name))) == len(queries.parameters(name))
     text = queries.sql_text(name)
     assert not re.search(r"\{[a-z_]*\}|%s|\?", text), "values must be bound as $name"
 
