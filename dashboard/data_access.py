@@ -4,6 +4,8 @@ person-level rows logged for that viewer before the cache is asked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from dashboard import access, config, queries, security, service, store
@@ -93,3 +95,23 @@ def quarterly_pack(quarter: str, scheme: str, disclosure: str):
     viewer = current_viewer()
     return _pack(str(config.db_path()), current_version(), viewer.cache_key(), quarter, scheme,
                  disclosure, viewer.as_scope())
+
+
+# One rendering per issued pack and file kind, whoever asks and however often the page reruns.
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def _pack_file(path: str, version: tuple[int, int, int], scope: tuple, quarter: str,
+               scheme: str, disclosure: str, kind: str, _viewer: Viewer) -> bytes:
+    from dashboard import pack_export
+
+    issued = _pack(path, version, scope, quarter, scheme, disclosure, _viewer)
+    return pack_export.pdf_bytes(issued) if kind == "pdf" else pack_export.xlsx_bytes(issued)
+
+
+def quarterly_pack_file(kind: str, quarter: str, scheme: str, disclosure: str
+                        ) -> Callable[[], bytes]:
+    """The pack's PDF or workbook, rendered only when called (a download button's click),
+    for the data version on screen now."""
+    viewer = current_viewer()
+    path, version = str(config.db_path()), current_version()
+    return lambda: _pack_file(path, version, viewer.cache_key(), quarter, scheme, disclosure,
+                              kind, viewer.as_scope())

@@ -68,12 +68,14 @@ st.caption(f"{issued.quarter}: {issued.start:%d/%m/%Y} to {issued.end:%d/%m/%Y}.
               if issued.snapshot_id else "no snapshot on or before the quarter end") + ".")
 
 export_pdf, export_xlsx, sign = st.columns(3)
-for column, label, kind, render, mime in (
-        (export_pdf, "Download the pack (PDF)", "pdf", pack_export.pdf_bytes, "application/pdf"),
-        (export_xlsx, "Download the pack (Excel)", "xlsx", pack_export.xlsx_bytes,
+for column, label, kind, mime in (
+        (export_pdf, "Download the pack (PDF)", "pdf", "application/pdf"),
+        (export_xlsx, "Download the pack (Excel)", "xlsx",
          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
     name = f"o2r-pack-{issued.quarter.replace('/', '-').replace(' ', '-')}-{how}.{kind}"
-    column.download_button(label, render(issued), file_name=name, mime=mime,
+    # Rendered on the click, once per issued pack (data_access.quarterly_pack_file).
+    column.download_button(label, data_access.quarterly_pack_file(kind, quarter, scheme, how),
+                           file_name=name, mime=mime,
                            key=f"pack_{kind}", on_click=layout.log_export, args=(viewer, name))
 if viewer.role == "admin" and not issued.signed_off_at:
     if sign.button("Sign off these figures", type="primary", key="pack_sign_off"):
