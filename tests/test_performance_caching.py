@@ -108,3 +108,17 @@ def test_pack_files_are_rendered_on_click_only_and_once_per_pack(demo_db, monkey
     assert first.startswith(b"%PDF") and again == first
     assert rendered == ["pdf_bytes"]
     st.cache_data.clear()
+
+
+def test_the_command_line_starts_without_pandas_duckdb_or_streamlit():
+    import subprocess
+    import sys
+
+    probe = ("import runpy, sys\nsys.argv = ['dashboard', '--help']\n"
+             "try:\n    runpy.run_module('dashboard', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('pandas', 'duckdb', 'streamlit') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent.parent, check=True)
+    assert "usage: python -m dashboard" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
