@@ -1,7 +1,7 @@
 """National-scale test data (run by hand, not a test): a tracker CSV and a Connect CSV that pass
 every contract rule, written by DuckDB SQL (no Python loop over rows).
 
-    .venv/bin/python benchmarks/generate.py --referrals 100000 --crimes 10000000 --dir benchmarks/out
+    .venv/bin/python benchmarks/generate.py --referrals 100000 --crimes 10000000
 
 Deterministic: the same sizes give the same bytes. Rules kept (README, "The data contract"):
 one (nominal_id, referral_date) per referral; 60 officers (a handful per caseload, never "one
