@@ -9,7 +9,7 @@ Cases, on benchmarks/generate.py's files:
   facts) into a database already holding the tracker;
 - command line: `python -m dashboard --help`, to show what starting costs.
 CPU is the child's user + system time (all its threads), peak memory its maximum resident
-set (getrusage), so the two loads are compared in one run on the same machine.
+set (/proc's VmHWM), so the two loads are compared in one run on the same machine.
 """
 
 from __future__ import annotations
@@ -34,9 +34,12 @@ sys.path.insert(0, {root!r})
 start = time.perf_counter()
 {body}
 usage = resource.getrusage(resource.RUSAGE_SELF)
+# VmHWM, not ru_maxrss: after fork and exec, ru_maxrss still counts the parent's memory.
+peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status")
+                if line.startswith("VmHWM:"))
 print(json.dumps({{"cpu": usage.ru_utime + usage.ru_stime,
                    "wall": time.perf_counter() - start,
-                   "peak_mib": usage.ru_maxrss / 1024}}))
+                   "peak_mib": peak_kib / 1024}}))
 """
 
 DUCKDB_LOAD = """

@@ -115,3 +115,22 @@ def quarterly_pack_file(kind: str, quarter: str, scheme: str, disclosure: str
     path, version = str(config.db_path()), current_version()
     return lambda: _pack_file(path, version, viewer.cache_key(), quarter, scheme, disclosure,
                               kind, viewer.as_scope())
+
+
+# The trend chart as Vega-Lite, built and checked by Altair once per issued pack: building and
+# validating it again on every rerun was most of the pack page's warm cost.
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def _pack_trend(path: str, version: tuple[int, int, int], scope: tuple, quarter: str,
+                scheme: str, disclosure: str, _viewer: Viewer) -> dict | None:
+    from dashboard import pack_export
+
+    chart = pack_export.trend_chart(_pack(path, version, scope, quarter, scheme, disclosure,
+                                          _viewer))
+    return None if chart is None else chart.to_dict()
+
+
+def quarterly_pack_trend(quarter: str, scheme: str, disclosure: str) -> dict | None:
+    """The pack's trend chart as a Vega-Lite spec (for st.vega_lite_chart), or None."""
+    viewer = current_viewer()
+    return _pack_trend(str(config.db_path()), current_version(), viewer.cache_key(), quarter,
+                       scheme, disclosure, viewer.as_scope())

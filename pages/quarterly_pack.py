@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, config, data_access, disclosure, layout, pack, pack_export, security
+from dashboard import access, config, data_access, disclosure, layout, pack, security
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
@@ -91,10 +91,10 @@ st.dataframe(pd.DataFrame([{
     "Direction": {"up": "↑ up", "down": "↓ down", "same": "→ same"}.get(f.direction, "n/a"),
     "Definition": f.definition} for f in issued.figures]), hide_index=True, width="stretch")
 
-trend = pack_export.trend_chart(issued)
+trend = data_access.quarterly_pack_trend(quarter, scheme, how)  # built once per pack
 if trend is not None:
     st.subheader("The last eight quarters")
-    st.altair_chart(trend)
+    st.vega_lite_chart(trend)
 
 for table in issued.tables:
     st.subheader(table.title)

@@ -100,6 +100,7 @@ def test_pack_files_are_rendered_on_click_only_and_once_per_pack(demo_db, monkey
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert rendered == []  # shown, rerun, changed quarter: nothing rendered yet
+    assert at.get("vega_lite_chart"), "the trend chart (built once per pack) is shown"
     viewer = Viewer("Steering one", "steering")
     key = (str(config.db_path()), data_access.current_version(), viewer.cache_key(),
            "2022/23 Q1", "financial", "controlled")
