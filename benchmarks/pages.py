@@ -51,6 +51,8 @@ def build_database(folder: Path, referrals: int, crimes: int) -> tuple[Path, dic
         timings[kind] = {"cpu": time.process_time() - start,
                          "wall": time.perf_counter() - wall, "rows": report.rows}
     partial.rename(db)
+    for leftover in (Path(f"{partial}.lock"), Path(f"{partial}.wal")):
+        leftover.unlink(missing_ok=True)
     return db, timings
 
 
