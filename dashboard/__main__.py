@@ -9,8 +9,9 @@ import json
 import sys
 from pathlib import Path
 
-from dashboard import access, config, exports, queries, security, service, store
-from dashboard.ingest import UploadRejected
+# Only what --help needs is imported here; each command imports the rest (DuckDB, pandas)
+# when it runs, so the command line starts in a fraction of a second.
+from dashboard import access, config, queries, security
 
 
 def uk_or_iso_date(text: str) -> dt.date:
@@ -92,6 +93,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
+    from dashboard import service
+    from dashboard.ingest import UploadRejected
+
     db = config.db_path(args.db)
     try:
         data = args.file.read_bytes()
@@ -140,6 +144,8 @@ def print_rejection(report, errors_csv: Path | None) -> None:
 
 
 def run_query(args: argparse.Namespace) -> int:
+    from dashboard import exports, service, store
+
     params = {}
     for item in args.param:
         name, sep, value = item.partition("=")
@@ -192,7 +198,7 @@ def parse_value(text: str) -> object:
 
 
 def run_pack(args: argparse.Namespace) -> int:
-    from dashboard import pack, pack_export  # only this command needs the writers
+    from dashboard import pack, pack_export, service  # only this command needs the writers
 
     try:
         quarter = pack.parse_quarter(args.quarter, args.scheme)
@@ -221,6 +227,8 @@ def run_pack(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from dashboard import service
+
     db = config.db_path(args.db)
     for report in service.build_demo(db):
         print(report.summary())

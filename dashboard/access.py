@@ -73,7 +73,18 @@ class Viewer:
         return "person" in CAPABILITIES[self.role].query_levels
 
     def cache_key(self) -> tuple:
-        return (self.role, self.officer_names)
+        """What decides the rows this viewer may see, and nothing about who they are: the
+        role's capability and, for an officer, the tracker names bound as their scope. Two
+        viewers with equal keys see exactly the same rows, so they may share cached results."""
+        return (self.role, CAPABILITIES[self.role], self.scope())
+
+    def scope(self) -> tuple[str, ...]:
+        """The officer names bound as $scope_officers (sorted; empty for other roles)."""
+        return tuple(sorted(set(self.officer_names))) if self.role == "officer" else ()
+
+    def as_scope(self) -> Viewer:
+        """A nameless viewer that sees exactly what this one sees (runs cached queries)."""
+        return Viewer(f"{self.role} scope", self.role, self.scope())
 
 
 # The command line is used by whoever holds the database file itself.

@@ -1,7 +1,10 @@
-"""The app's way to read data: through the access rules, cached per data version and viewer,
-with every view of person-level rows logged before it is shown."""
+"""The app's way to read data: through the access rules, cached per data version and per what
+the viewer may see (role and officer scope, never who they are), with every view of
+person-level rows logged for that viewer before the cache is asked."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -25,12 +28,14 @@ def current_version() -> tuple[int, int, int]:
     return store.data_version(db)
 
 
+# Keyed on what the viewer may see (access.Viewer.cache_key), so twenty steering members asking
+# the same question cost one query, while officers with different names never share a result.
 @st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
-def _cached_query(path: str, version: tuple[int, int, int], viewer: Viewer, name: str,
-                  params: tuple):
+def _cached_query(path: str, version: tuple[int, int, int], scope: tuple, name: str,
+                  params: tuple, _viewer: Viewer):
     cursor = store.read_cursor(_connection(path, version))  # one per thread's run
     try:
-        return queries.run(cursor, viewer, name, **dict(params))
+        return queries.run(cursor, _viewer, name, **dict(params))
     finally:
         cursor.close()
 
@@ -49,8 +54,8 @@ def run(name: str, viewer: Viewer | None = None, **params: object):
     if access.is_logged(viewer, queries.access_level(name)):
         log_view(viewer, name, params)
     version = current_version()
-    return _cached_query(str(config.db_path()), version, viewer, name,
-                         tuple(sorted(params.items())))
+    return _cached_query(str(config.db_path()), version, viewer.cache_key(), name,
+                         tuple(sorted(params.items())), viewer.as_scope())
 
 
 def filtered(name: str, filters, **overrides: object):
@@ -75,15 +80,57 @@ def demo_only() -> bool:
     return bool(run("demo_only", viewer=SYSTEM)["demo_only"].iloc[0])
 
 
+# The pack reads programme-wide counts whoever asks; the role decides only which disclosures
+# it may have, so it is shared by role.
 @st.cache_data(max_entries=32, ttl=3600, show_spinner="Building the pack…")
-def _pack(path: str, version: tuple[int, int, int], viewer: Viewer, quarter: str, scheme: str,
-          disclosure: str):
+def _pack(path: str, version: tuple[int, int, int], scope: tuple, quarter: str, scheme: str,
+          disclosure: str, _viewer: Viewer):
     from dashboard import pack  # the pack pulls in the chart renderer: load it when asked
 
-    return pack.issue(config.db_path(path), viewer, quarter, scheme, disclosure)
+    return pack.issue(config.db_path(path), _viewer, quarter, scheme, disclosure)
 
 
 def quarterly_pack(quarter: str, scheme: str, disclosure: str):
     """The signed-off pack for the quarter (with how current data differs), else a fresh one."""
     viewer = current_viewer()
-    return _pack(str(config.db_path()), current_version(), viewer, quarter, scheme, disclosure)
+    return _pack(str(config.db_path()), current_version(), viewer.cache_key(), quarter, scheme,
+                 disclosure, viewer.as_scope())
+
+
+# One rendering per issued pack and file kind, whoever asks and however often the page reruns.
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def _pack_file(path: str, version: tuple[int, int, int], scope: tuple, quarter: str,
+               scheme: str, disclosure: str, kind: str, _viewer: Viewer) -> bytes:
+    from dashboard import pack_export
+
+    issued = _pack(path, version, scope, quarter, scheme, disclosure, _viewer)
+    return pack_export.pdf_bytes(issued) if kind == "pdf" else pack_export.xlsx_bytes(issued)
+
+
+def quarterly_pack_file(kind: str, quarter: str, scheme: str, disclosure: str
+                        ) -> Callable[[], bytes]:
+    """The pack's PDF or workbook, rendered only when called (a download button's click),
+    for the data version on screen now."""
+    viewer = current_viewer()
+    path, version = str(config.db_path()), current_version()
+    return lambda: _pack_file(path, version, viewer.cache_key(), quarter, scheme, disclosure,
+                              kind, viewer.as_scope())
+
+
+# The trend chart as Vega-Lite, built and checked by Altair once per issued pack: building and
+# validating it again on every rerun was most of the pack page's warm cost.
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def _pack_trend(path: str, version: tuple[int, int, int], scope: tuple, quarter: str,
+                scheme: str, disclosure: str, _viewer: Viewer) -> dict | None:
+    from dashboard import pack_export
+
+    chart = pack_export.trend_chart(_pack(path, version, scope, quarter, scheme, disclosure,
+                                          _viewer))
+    return None if chart is None else chart.to_dict()
+
+
+def quarterly_pack_trend(quarter: str, scheme: str, disclosure: str) -> dict | None:
+    """The pack's trend chart as a Vega-Lite spec (for st.vega_lite_chart), or None."""
+    viewer = current_viewer()
+    return _pack_trend(str(config.db_path()), current_version(), viewer.cache_key(), quarter,
+                       scheme, disclosure, viewer.as_scope())

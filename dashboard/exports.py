@@ -56,7 +56,7 @@ def logged_csv(frame: pd.DataFrame, name: str, who: str, role: str | None,
     records the export in the access log (raising AccessLogError, so nothing is given out,
     if it cannot). For st.download_button's data: Streamlit calls it when the button is
     clicked, so no download URL exists before then and each click is one log entry."""
-    data, log_path = safe_csv(frame), security.security_db_path()
+    log_path = security.security_db_path()
 
     def give_out() -> bytes:
         lifetime = security.positive_int_setting("O2R_DOWNLOAD_URL_SECONDS",
@@ -64,7 +64,8 @@ def logged_csv(frame: pd.DataFrame, name: str, who: str, role: str | None,
         security.log_event(log_path, who, role, "export", target=f"{name}.csv",
                            filters=filters)
         forget_downloads_later(lifetime)
-        return data
+        # Built here, on the click, not on every rerun of the page that shows the button.
+        return safe_csv(frame)
 
     return give_out
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-
-import duckdb
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from dashboard import access
 from dashboard.config import QUERIES_DIR
+
+if TYPE_CHECKING:  # the command line lists query names without loading DuckDB or pandas
+    import duckdb
+    import pandas as pd
 
 PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 COMMON_PARAMETERS = ("from_date", "to_date", "officer", "area", "referral_source",

@@ -18,12 +18,15 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from dashboard import config
+
+if TYPE_CHECKING:  # loaded by read_log only, so the command line starts quickly
+    import pandas as pd
 
 ROLES = ("officer", "steering", "scrutiny", "admin")
 LOCKOUT_ATTEMPTS = 5
@@ -321,6 +324,8 @@ def read_log(path: str | os.PathLike, who: str | None = None, action: str | None
            + " order by at desc, id desc limit ?")
     with closing(connect(path)) as con:
         rows = con.execute(sql, [*params, int(limit)]).fetchall()
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=list(LOG_COLUMNS))
     frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
     return frame

@@ -73,6 +73,17 @@ SCHEMA = [
         value_stolen_gbp decimal(14, 2),
         upload_id integer not null
     )""",
+    # Connect facts pre-aggregated when data lands (refresh_crime_facts), so the default
+    # offences view reads a table the size of months x areas x offence types, not every crime:
+    # the crimes of people in the latest tracker snapshot in force, by offence month.
+    """create table if not exists crime_facts (
+        snapshot_id integer not null,       -- the snapshot whose people these are
+        offence_month date not null,        -- first day of the month
+        offence_area varchar,
+        offence_type varchar not null,
+        offences bigint not null,
+        value_stolen_gbp decimal(18, 2)
+    )""",
     # A snapshot found to be wrong is withdrawn, never deleted: it stays on record, and no
     # figure reads it (queries/macros/scoped_referrals.sql, queries.latest_snapshot_id).
     """create table if not exists snapshot_withdrawals (
@@ -130,6 +141,12 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     # reads the file as it is now.
     con = duckdb.connect(":memory:")
     con.execute("attach $path as o2r (read_only)", {"path": str(path)})
+    if not con.execute("select count(*) from duckdb_tables() where database_name = 'o2r' "
+                       "and table_name = 'crime_facts'").fetchall()[0][0]:
+        # A file written before crime_facts existed: add them once, then read that version.
+        con.close()
+        add_crime_facts(path)
+        return connect_read_only(path)
     for macro in sorted(MACROS_DIR.glob("*.sql")):
         con.execute(macro.read_text(encoding="utf-8"))  # into the in-memory catalog
     con.execute(SEARCH_PATH)
@@ -228,6 +245,7 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
         else:
             merge_crimes(con, upload_id)
         con.unregister("incoming")
+        refresh_crime_facts(con)
         con.commit()
     report.upload_id = upload_id
     return upload_id
@@ -301,8 +319,42 @@ def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
                 "(select crime_reference from incoming)")
     select = labelled_select(["crime_reference", "nominal_id", "offence_date", "offence_type",
                               "offence_area", "value_stolen"], {})
-    con.execute(f"insert into crimes select *, $upload_id from ({select})",
+    # In offence-date order, so a period filter skips the row groups outside it.
+    con.execute(f"insert into crimes select *, $upload_id from ({select}) order by offence_date",
                 {"upload_id": upload_id})  # noqa: S608 - identifiers via quote_ident
+
+
+def refresh_crime_facts(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild crime_facts for the latest tracker snapshot in force (as
+    queries.latest_snapshot_id picks it), in the same transaction as what changed it."""
+    con.execute("delete from crime_facts")
+    con.execute("""
+        insert into crime_facts
+        with latest as (
+            select upload_id as snapshot_id from uploads
+            where kind = 'tracker'
+              and upload_id not in (select snapshot_id from snapshot_withdrawals)
+            order by as_at_date desc, upload_id desc
+            limit 1
+        ),
+        people as (
+            select distinct r.nominal_id, latest.snapshot_id
+            from referrals r join latest using (snapshot_id)
+        )
+        select p.snapshot_id, date_trunc('month', c.offence_date)::date as offence_month,
+               c.offence_area, c.offence_type, count(*) as offences,
+               sum(c.value_stolen_gbp) as value_stolen_gbp
+        from crimes c join people p using (nominal_id)
+        group by all
+        order by offence_month
+    """)
+
+
+def add_crime_facts(path: Path) -> None:
+    with writing(path) as con:
+        con.begin()
+        refresh_crime_facts(con)
+        con.commit()
 
 
 def withdraw_snapshot(path: Path, snapshot_id: int, who: str, reason: str) -> None:
@@ -320,6 +372,7 @@ def withdraw_snapshot(path: Path, snapshot_id: int, who: str, reason: str) -> No
         con.execute("insert into snapshot_withdrawals values ($id, $at, $who, $reason)",
                     {"id": snapshot_id, "at": dt.datetime.now().replace(microsecond=0),
                      "who": who, "reason": reason.strip()})
+        refresh_crime_facts(con)  # the latest snapshot in force may have changed
 
 
 

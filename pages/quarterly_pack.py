@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, config, data_access, disclosure, layout, pack, pack_export, security
+from dashboard import access, config, data_access, disclosure, layout, pack, security
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,12 +77,14 @@ st.caption(f"{issued.quarter}: {issued.start:%d/%m/%Y} to {issued.end:%d/%m/%Y}.
               if issued.snapshot_id else "no snapshot on or before the quarter end") + ".")
 
 export_pdf, export_xlsx, sign = st.columns(3)
-for column, label, kind, render, mime in (
-        (export_pdf, "Download the pack (PDF)", "pdf", pack_export.pdf_bytes, "application/pdf"),
-        (export_xlsx, "Download the pack (Excel)", "xlsx", pack_export.xlsx_bytes,
+for column, label, kind, mime in (
+        (export_pdf, "Download the pack (PDF)", "pdf", "application/pdf"),
+        (export_xlsx, "Download the pack (Excel)", "xlsx",
          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
     name = f"o2r-pack-{issued.quarter.replace('/', '-').replace(' ', '-')}-{how}.{kind}"
-    column.download_button(label, render(issued), file_name=name, mime=mime,
+    # Rendered on the click, once per issued pack (data_access.quarterly_pack_file).
+    column.download_button(label, data_access.quarterly_pack_file(kind, quarter, scheme, how),
+                           file_name=name, mime=mime,
                            key=f"pack_{kind}", on_click=layout.log_export, args=(viewer, name))
 if viewer.role == "admin" and not issued.signed_off_at:
     if sign.button("Sign off these figures", type="primary", key="pack_sign_off"):
@@ -98,10 +100,10 @@ st.dataframe(pd.DataFrame([{
     "Direction": {"up": "↑ up", "down": "↓ down", "same": "→ same"}.get(f.direction, "n/a"),
     "Definition": f.definition} for f in issued.figures]), hide_index=True, width="stretch")
 
-trend = pack_export.trend_chart(issued)
+trend = data_access.quarterly_pack_trend(quarter, scheme, how)  # built once per pack
 if trend is not None:
     st.subheader("The last eight quarters")
-    st.altair_chart(trend)
+    st.vega_lite_chart(trend)
 
 for table in issued.tables:
     st.subheader(table.title)

@@ -1,0 +1,125 @@
+"""Work done once and shared: viewers share cached results by what they may see, never by who
+they are (steering members asking the same question cost one query; officers with different
+names never share a result; every person-level view is still logged for the viewer who saw
+it), and downloads are built only when clicked, the pack's files once per issued pack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard import config, data_access, exports, pack_export, queries, security
+from dashboard.access import Viewer
+
+from conftest import signed_in_demo
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def counted_runs(demo_db, monkeypatch):
+    """Each query actually run against the database, as (viewer name, query name)."""
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    st.cache_data.clear()
+    runs: list[tuple[str, str]] = []
+    real_run = queries.run
+
+    def counting_run(con, viewer, name, **params):
+        runs.append((viewer.name, name))
+        return real_run(con, viewer, name, **params)
+
+    monkeypatch.setattr(queries, "run", counting_run)
+    yield runs
+    st.cache_data.clear()
+
+
+def test_two_steering_viewers_share_one_cache_entry(counted_runs, security_db):
+    first = data_access.run("referral_list", viewer=Viewer("Steering one", "steering"))
+    second = data_access.run("referral_list", viewer=Viewer("Steering two", "steering"))
+    assert [name for _, name in counted_runs] == ["referral_list"]
+    assert not first.empty
+    assert first.equals(second)
+    # Both views of person-level rows are logged, each under its own viewer.
+    viewers = set(security.read_log(security_db, action="view")["who"])
+    assert {"Steering one", "Steering two"} <= viewers
+
+
+def test_officers_with_different_names_do_not_share(counted_runs):
+    mine = data_access.run("referral_list", viewer=Viewer("PC One", "officer", ("Officer 1",)))
+    theirs = data_access.run("referral_list",
+                             viewer=Viewer("PC Two", "officer", ("Officer 2",)))
+    assert [name for _, name in counted_runs] == ["referral_list", "referral_list"]
+    assert not mine.empty and not theirs.empty
+    assert set(mine["officer"]) == {"Officer 1"}
+    assert set(theirs["officer"]) == {"Officer 2"}
+
+
+def test_officers_with_the_same_scope_share(counted_runs):
+    data_access.run("referral_list", viewer=Viewer("PC One", "officer", ("Officer 1",)))
+    again = data_access.run("referral_list",
+                            viewer=Viewer("PC One again", "officer", ("Officer 1",)))
+    assert len(counted_runs) == 1
+    assert set(again["officer"]) == {"Officer 1"}
+
+
+def test_roles_with_different_rights_do_not_share(counted_runs):
+    data_access.run("snapshots", viewer=Viewer("Steering one", "steering"))
+    data_access.run("snapshots", viewer=Viewer("Panel member", "scrutiny"))
+    assert len(counted_runs) == 2
+
+
+def test_a_csv_download_is_built_only_when_clicked(monkeypatch, security_db):
+    built = []
+    real_safe_csv = exports.safe_csv
+    monkeypatch.setattr(exports, "safe_csv", lambda frame: built.append(1) or real_safe_csv(frame))
+    give_out = exports.logged_csv(pd.DataFrame({"a": ["=1+1"]}), "list", "Someone", "steering")
+    assert built == []
+    assert give_out().decode("utf-8-sig").splitlines() == ["a", "'=1+1"]
+    assert built == [1]
+    assert len(security.read_log(security_db, action="export")) == 1
+
+
+def test_pack_files_are_rendered_on_click_only_and_once_per_pack(demo_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    st.cache_data.clear()
+    rendered: list[str] = []
+    for kind in ("pdf_bytes", "xlsx_bytes"):
+        real = getattr(pack_export, kind)
+        monkeypatch.setattr(pack_export, kind,
+                            lambda issued, real=real, kind=kind: rendered.append(kind)
+                            or real(issued))
+    at = signed_in_demo(AppTest.from_file(APP, default_timeout=120), "steering")
+    at.run()
+    at.switch_page("../pages/quarterly_pack.py")
+    at.run()
+    at.selectbox(key="pack_quarter").select("2022/23 Q1").run()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert rendered == []  # shown, rerun, changed quarter: nothing rendered yet
+    assert at.get("vega_lite_chart"), "the trend chart (built once per pack) is shown"
+    viewer = Viewer("Steering one", "steering")
+    key = (str(config.db_path()), data_access.current_version(), viewer.cache_key(),
+           "2022/23 Q1", "financial", "controlled")
+    first = data_access._pack_file(*key, "pdf", viewer.as_scope())
+    again = data_access._pack_file(*key, "pdf", Viewer("Steering two", "steering").as_scope())
+    assert first.startswith(b"%PDF") and again == first
+    assert rendered == ["pdf_bytes"]
+    st.cache_data.clear()
+
+
+def test_the_command_line_starts_without_pandas_duckdb_or_streamlit():
+    import subprocess
+    import sys
+
+    probe = ("import runpy, sys\nsys.argv = ['dashboard', '--help']\n"
+             "try:\n    runpy.run_module('dashboard', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('pandas', 'duckdb', 'streamlit') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent.parent, check=True)
+    assert "usage: python -m dashboard" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
