@@ -267,6 +267,31 @@ def journey_durations(frame: pd.DataFrame) -> alt.Chart:
         "people took (bar) and the median (tick, with its number).")
 
 
+AGE_BAND_COLOURS = {"Up to 1 week": "#3A88C0", "1 to 3 weeks": "#0072B2",
+                    "3 to 6 weeks": "#9E6A00", "6 to 13 weeks": "#D55E00",
+                    "Over 13 weeks": "#7A1F00"}
+
+
+def waiting_age_bands(frame: pd.DataFrame) -> alt.Chart:
+    """Stacked horizontal bars: each officer's referrals waiting for first contact, split by
+    how long they have waited; frame from work.waiting_age_bands."""
+    bands = list(AGE_BAND_COLOURS)
+    return alt.Chart(frame).mark_bar().encode(
+        alt.Y("officer:N").title("Officer").sort("-x"),
+        alt.X("sum(referrals):Q").title("Referrals waiting for first contact")
+        .axis(tickMinStep=1, format=",d"),
+        alt.Color("age_band:N").title("Waiting").sort(bands)
+        .scale(domain=bands, range=list(AGE_BAND_COLOURS.values()))
+        .legend(orient="bottom", columns=3),
+        alt.Order("band_order:Q"),
+        tooltip=[alt.Tooltip("officer:N", title="Officer"),
+                 alt.Tooltip("age_band:N", title="Waiting"),
+                 alt.Tooltip("referrals:Q", title="Referrals")],
+    ).properties(title="How long each officer's waiting list has waited", height=alt.Step(30),
+                 description="Stacked bar chart: for each officer, referrals still waiting "
+                 "for first contact, split into bands by days waited.")
+
+
 def cohort_funnel(frame: pd.DataFrame) -> alt.Chart:
     """Horizontal bars, one per step in journey order: how many of the cohort got at least
     that far, the part still in progress drawn lighter; frame from funnel_table."""

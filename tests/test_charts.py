@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import vl_convert
 
-from dashboard import charts, funnel, queries
+from dashboard import charts, funnel, queries, work
 from dashboard.access import COMMAND_LINE
 
 HEX = re.compile(r"#[0-9a-fA-F]{6}\b")
@@ -66,6 +66,7 @@ def frames(demo_db_template):
         "journey_durations": run(con, "journey_durations"),
         "journey_flow": run(con, "journey_flow"),
         "cohort_funnel": funnel.funnel_table(cohort),
+        "waiting_age_bands": work.waiting_age_bands(work.due(run(con, "my_work"))),
     }
     con.close()
     assert all(not frame.empty for frame in out.values()), \
@@ -95,6 +96,7 @@ def every_chart(frames) -> dict:
         "weeks_in_rehab": charts.weeks_in_rehab(frames["days_in_rehab"]),
         "journey_durations": charts.journey_durations(frames["journey_durations"]),
         "cohort_funnel": charts.cohort_funnel(frames["cohort_funnel"]),
+        "waiting_age_bands": charts.waiting_age_bands(frames["waiting_age_bands"]),
     }
 
 
@@ -105,12 +107,13 @@ def test_every_builder_is_covered():
     covered = {"caseload_by_officer", "caseload_over_time", "placements_by_facility",
                "count_bars", "referrals_by_quarter", "rate_with_interval", "offences_heatmap",
                "weeks_in_rehab", "journey_durations", "cohort_funnel", "journey_sankey",
+               "waiting_age_bands",
                *EXTRA_BUILDERS}
     assert builders <= covered, sorted(builders - covered)
 
 
 # Builders tested in their own test files (added on other branches, or below).
-EXTRA_BUILDERS = {"trend_sparkline", "waiting_age_bands"}
+EXTRA_BUILDERS = {"trend_sparkline"}
 
 
 def test_every_chart_compiles_and_describes_itself(frames):
@@ -191,6 +194,16 @@ def test_the_funnel_bars_are_in_journey_order(frames):
     steps = list(table["step"])
     assert in_order(texts, steps) == steps
     assert [t for t in texts if t in set(table["share_text"])] == list(table["share_text"])
+
+
+def test_waiting_bands_run_shortest_wait_first(frames):
+    bands = frames["waiting_age_bands"]
+    texts = svg_texts(charts.waiting_age_bands(bands))
+    labels = list(charts.AGE_BAND_COLOURS)
+    assert in_order(texts, labels) == [b for b in labels if b in set(bands["age_band"])]
+    officers = list(bands.groupby("officer")["referrals"].sum()
+                    .sort_values(ascending=False, kind="stable").index)
+    assert in_order(texts, officers)[0] == officers[0]
 
 
 def test_the_sankey_labels_every_node_with_its_count(frames):

@@ -107,7 +107,7 @@ def sweep(at: AppTest, role: str) -> int:
     return runs
 
 
-PAGE_ORDER = ["overview", "referral_sources", "offending_areas", "officer_caseloads",
+PAGE_ORDER = ["overview", "my_work", "referral_sources", "offending_areas", "officer_caseloads",
               "journey_flow", "cost_savings", "referral_list", "quarterly_pack", "data",
               "access_log", "users", "methodology"]
 
