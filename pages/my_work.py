@@ -45,16 +45,15 @@ if not own:
             f"{band.lower()} {count:,}" for band, count in summary.items()) + ".")
 
 waiting = due[due["work"] == "awaiting_contact"]
-counts = work.counts(due, problems)
-# A wrapping row keeps the reading order on a phone, where columns would stack.
-with st.container(horizontal=True):
-    for title, count in counts.items():
-        st.metric(title, f"{count:,}", border=True, width=180)
+# A short list, not metric cards: on a phone it fits on one screen, in reading order.
+lines = [f"- **{count:,}** {title[0].lower() + title[1:]}"
+         for title, count in work.counts(due, problems).items()]
 if not waiting.empty:
     over = int((waiting["days_waiting"] > reference).sum())
-    st.markdown(f"**Longest wait for first contact: {int(waiting['days_waiting'].max()):,} days** "
-                f"({waiting.iloc[0]['nominal_id']}). {over:,} of {len(waiting):,} waiting "
-                f"{'has' if over == 1 else 'have'} waited over the {reference}-day reference.")
+    lines[0] += (f": {over:,} over the {reference}-day reference; the longest has waited "
+                 f"**{int(waiting['days_waiting'].max()):,} days** "
+                 f"({waiting.iloc[0]['nominal_id']})")
+st.markdown("\n".join(lines))
 
 shown_columns = ["nominal_id", "days_waiting", "waiting_since", "referral_date", "status"]
 if not own:
@@ -66,7 +65,9 @@ for work_list in work.WORK_LISTS:
     if rows.empty:
         st.markdown("Nothing on this list.")
         continue
-    layout.person_table(rows[shown_columns], hide_index=True, width="stretch", column_config={
+    columns = [c for c in shown_columns
+               if not (c == "referral_date" and work_list.since == "referral date")]
+    layout.person_table(rows[columns], hide_index=True, width="stretch", column_config={
         "nominal_id": "Nominal ID", "officer": "Officer",
         "days_waiting": st.column_config.NumberColumn("Days", format="%d"),
         "waiting_since": st.column_config.DateColumn(work_list.since.capitalize(),

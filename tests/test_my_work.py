@@ -129,7 +129,7 @@ def test_an_officer_opens_on_their_work_and_each_view_is_logged(db, security_db,
     assert list(waiting["nominal_id"]) == ["W2", "W1"]
     assert list(waiting["days_waiting"]) == [100, 30]
     assert "officer" not in waiting.columns
-    assert "Longest wait for first contact: 100 days" in at.markdown[0].value
+    assert "the longest has waited **100 days** (W2)" in at.markdown[0].value
     views = security.read_log(security_db, who="Jones", action="view")
     assert {"my_work", "data_quality"} <= set(views["target"])
 
