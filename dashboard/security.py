@@ -53,7 +53,7 @@ LOG_COLUMNS = ("id", "at", "who", "role", "action", "target", "filters", "outcom
 # The audit actions, declared once: the Access log page offers these as its filter.
 ACTIONS = ("sign-in", "sign-out", "view", "export", "upload", "sign-off", "snapshot-withdraw",
            "user-add", "user-set-password", "user-revoke", "user-list",
-           "log-protection-restored")
+           "log-protection-restored", "target-set")
 
 TABLES = f"""
 create table if not exists users (
