@@ -83,11 +83,19 @@ NODE_COLOURS = {
     "Prison": "#B0508A", "Residential rehab": "#007A5A", "In rehab": "#007A5A",
     "Completed 12 weeks": "#005C44", "Discharged early": "#9E6A00",
     "Ongoing engagement": "#3A88C0", "Preparing for rehab": "#3A88C0",
+    "Contacted": "#0072B2", "Assessed": "#0072B2", "Entered rehab": "#007A5A",
+    "Waiting for contact": "#9E6A00", "Waiting for assessment": "#9E6A00",
+    "Not yet in rehab": "#9E6A00", "Closed before contact": GREY,
+    "Closed before assessment": GREY, "Closed before rehab": GREY,
+    "Still in rehab": "#007A5A", "Left rehab early": "#9E6A00",
 }
 
 
-def journey_sankey(flow: pd.DataFrame) -> dict:
-    """An ECharts Sankey option for the journey; every node is labelled with its count."""
+def journey_sankey(flow: pd.DataFrame, labels: dict[str, str] | None = None) -> dict:
+    """An ECharts Sankey option for the journey; every node is labelled with its count, and
+    with what that count is where `labels` says (e.g. the root "Referrals" of the flow from
+    assessment is "Assessed in the period")."""
+    labels = labels or {}
     # Withdrawn and Deceased appear at two stages; a node is a name at a depth, and the
     # deeper copy gets invisible zero-width spaces so ECharts keeps the two apart.
     depth = {"Referrals": 0}
@@ -108,8 +116,9 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
         links.append({"source": source, "target": target, "value": int(row.referrals)})
     nodes = [{"name": node, "depth": depth[node],
               "itemStyle": {"color": NODE_COLOURS.get(node.rstrip("\u200b"), GREY)},
-              "label": {"formatter": f"{node.rstrip(chr(0x200B))} ({totals[node]:,})"}}
-             for node in sorted(depth, key=lambda n: (depth[n], order[n]))]
+              "label": {"formatter": f"{labels.get(name, name)} ({totals[node]:,})"}}
+             for node in sorted(depth, key=lambda n: (depth[n], order[n]))
+             for name in [node.rstrip("\u200b")]]
     return {
         "tooltip": {"trigger": "item"},
         "series": [{

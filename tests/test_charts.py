@@ -213,3 +213,18 @@ def test_the_sankey_labels_every_node_with_its_count(frames):
     total = int(flow.loc[flow["source"] == "Referrals", "referrals"].sum())
     assert labels[0] == f"Referrals ({total:,})"
     assert all(re.search(r"\(\d[\d,]*\)$", label) for label in labels)
+
+
+def test_the_journey_from_referral_says_what_each_count_is(demo_con):
+    flow = run(demo_con, "referral_journey")
+    option = charts.journey_sankey(flow, {"Referrals": "Referred in the period",
+                                          "Contacted": "First contacted"})
+    labels = [node["label"]["formatter"] for node in option["series"][0]["data"]]
+    referred = int(flow.loc[flow["source"] == "Referrals", "referrals"].sum())
+    contacted = int(flow.loc[flow["target"] == "Contacted", "referrals"].sum())
+    assert labels[:2] == [f"Referred in the period ({referred:,})",
+                          f"First contacted ({contacted:,})"]
+    # each step's outflows add up to the people who reached it
+    for node, total in flow.groupby("source")["referrals"].sum().items():
+        if node != "Referrals":
+            assert total == int(flow.loc[flow["target"] == node, "referrals"].sum()), node

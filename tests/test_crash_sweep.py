@@ -22,6 +22,7 @@ DEMO = ROOT / "data" / "demo"
 # radio missing here fails the sweep, so a new one cannot go unswept.
 RADIOS = {
     "overview_cohort": ["referrals", "assessments"],
+    "journey_view": ["referrals", "assessments"],
     "source_rate": ["Entered rehab", "Assessed", "Completed 12 weeks"],
     "people_basis": ["scenario", "n_completions", "n_rehab_entrants"],
     "pack_scheme": ["financial", "calendar"],
