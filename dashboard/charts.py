@@ -301,6 +301,25 @@ def waiting_age_bands(frame: pd.DataFrame) -> alt.Chart:
                  "for first contact, split into bands by days waited.")
 
 
+def trend_sparkline(frame: pd.DataFrame, step: str) -> alt.Chart:
+    """A small line of one headline figure over recent quarters (oldest first), the latest
+    quarter marked; frame has quarter and referrals. Axes are left off: the numbers are
+    written beside it and in the chart's description."""
+    quarters = list(frame["quarter"])
+    base = alt.Chart(frame).encode(
+        alt.X("quarter:O").sort(quarters).axis(None),
+        alt.Y("referrals:Q").axis(None).scale(zero=True),
+        tooltip=[alt.Tooltip("quarter:O", title="Quarter"),
+                 alt.Tooltip("referrals:Q", title=step)])
+    line = base.mark_line(color=OKABE_ITO[0], strokeWidth=2)
+    latest = base.transform_filter(alt.datum.quarter == quarters[-1]).mark_point(
+        color=OKABE_ITO[0], filled=True, size=40)
+    return (line + latest).properties(
+        height=48, description=f"Trend of {step.lower()} over the last {len(frame)} quarters, "
+        f"oldest first: " + ", ".join(f"{q} {n:,}" for q, n in zip(
+            quarters, frame["referrals"], strict=True)) + ".").configure_view(stroke=None)
+
+
 def cohort_funnel(frame: pd.DataFrame) -> alt.Chart:
     """Horizontal bars, one per step in journey order: how many of the cohort got at least
     that far, the part still in progress drawn lighter; frame from funnel_table."""

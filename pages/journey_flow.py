@@ -55,7 +55,7 @@ if not placements.empty:
     st.altair_chart(charts.placements_by_facility(placements), width="stretch")
     layout.csv_download(placements, "rehab_placements")
 
-st.subheader("How long the journey takes")
+st.header("How long the journey takes")
 durations = data_access.filtered("journey_durations", chosen)
 st.altair_chart(charts.journey_durations(durations), width="stretch")
 st.caption("For referrals assessed in the period. The bar spans the middle half of people "

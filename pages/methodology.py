@@ -6,7 +6,7 @@ from dashboard import layout
 
 st.title("Methodology and definitions")
 
-st.subheader("Measures")
+st.header("Measures")
 st.table({"Measure": list(layout.DEFINITIONS), "Definition": list(layout.DEFINITIONS.values())})
 st.markdown("""
 - **Snapshot**: each tracker upload is kept unchanged with its as-at date. Pages use the latest
@@ -42,7 +42,7 @@ st.markdown("""
   on the Cost savings page. It estimates goods not stolen, not cash saved by the force.
 """)
 
-st.subheader("The Overview's comparisons")
+st.header("The Overview's comparisons")
 st.markdown("""
 - **Quarters**: the Overview opens on the latest financial quarter that has ended by the
   data's as-at date. A quarter not yet over is marked *incomplete*, is not compared with whole
@@ -72,7 +72,7 @@ st.markdown("""
   Officer caseloads: referrals whose status is Referral/Waiting or Active in each snapshot.
 """)
 
-st.subheader("Small numbers and the scrutiny panel")
+st.header("Small numbers and the scrutiny panel")
 st.markdown("""
 - Steering-group members, administrators and officers (for their own referrals) see exact
   counts. The scrutiny panel sees the quarterly pack only, prepared for circulation: a count
@@ -85,7 +85,7 @@ st.markdown("""
   level. `docs/disclosure.md` in the repository explains the method and its limits.
 """)
 
-st.subheader("Data and its limits")
+st.header("Data and its limits")
 st.markdown("""
 - Figures come from the programme's tracker (one row per referral) and Connect crime records
   uploaded by administrators. Names, dates of birth, addresses, PNC IDs and free-text notes are

@@ -23,7 +23,7 @@ due = work.due(items)
 reference = work.contact_reference()
 
 if not own:
-    st.subheader("By officer")
+    st.header("By officer")
     history = data_access.filtered("caseload_history", chosen)
     latest = history[history["as_at_date"] == history["as_at_date"].max()] \
         if not history.empty else history
@@ -38,7 +38,7 @@ if not own:
         layout.csv_download(health, "caseload_health")
     bands = work.waiting_age_bands(due)
     if not bands.empty:
-        st.subheader("How long the waiting lists have waited")
+        st.header("How long the waiting lists have waited")
         st.altair_chart(charts.waiting_age_bands(bands), width="stretch")
         summary = bands.groupby("age_band", sort=False)["referrals"].sum()
         st.caption("Referrals waiting for first contact: " + "; ".join(
@@ -60,7 +60,7 @@ if not own:
     shown_columns.insert(1, "officer")
 for work_list in work.WORK_LISTS:
     rows = due[due["work"] == work_list.key]
-    st.subheader(f"{work_list.title} ({len(rows):,})")
+    st.header(f"{work_list.title} ({len(rows):,})")
     st.caption(work_list.explanation())
     if rows.empty:
         st.markdown("Nothing on this list.")
@@ -75,7 +75,7 @@ for work_list in work.WORK_LISTS:
         "referral_date": st.column_config.DateColumn("Referred", format="DD/MM/YYYY"),
         "status": "Status"})
 
-st.subheader(f"Data-quality problems ({len(problems):,})")
+st.header(f"Data-quality problems ({len(problems):,})")
 st.caption("Rows the tracker should correct; fix them there and the next upload clears them.")
 if problems.empty:
     st.markdown("None found.")

@@ -14,8 +14,9 @@ if rows.empty:
     st.info("No referrals match these filters.")
     st.stop()
 
-st.subheader("Referrals by officer (Table 1)")
+st.header("Referrals by officer (Table 1)")
 table = caseload.table_one(rows).T.rename(columns={caseload.TOTAL: "Overall"})
+table.index.name = "Status"  # a screen reader announces the row headers' column by it
 st.dataframe(table, width="stretch")
 layout.csv_download(rows, "officer_caseload")
 

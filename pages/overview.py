@@ -4,6 +4,7 @@ how far the quarter's referrals have got."""
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import (
@@ -75,8 +76,10 @@ for source in glance.freshness(data_access.run("data_freshness"), dt.date.today(
 by_quarter = data_access.run("quarterly_headlines", officer=chosen.officer, area=chosen.area,
                              referral_source=chosen.referral_source)
 figures = glance.headlines(by_quarter, quarter)
+trend_labels = [glance.shift(quarter, -back).label
+                for back in range(glance.TREND_QUARTERS - 1, -1, -1)]
 set_targets = targets.current(security.security_db_path())
-st.subheader(f"Headline figures, {quarter.label}")
+st.header(f"Headline figures, {quarter.label}")
 with st.container(horizontal=True):
     for figure in figures:
         target = set_targets.get(figure.step)
@@ -84,8 +87,11 @@ with st.container(horizontal=True):
                             target.amber_share if target else 0, complete)
         with st.container(border=True, width=250):
             st.metric(figure.step, f"{figure.value:,}", delta=figure.value - figure.previous,
-                      delta_description=f"on {previous.label}", chart_data=figure.trend,
-                      chart_type="line", help=layout.DEFINITIONS[figure.step])
+                      delta_description=f"on {previous.label}",
+                      help=layout.DEFINITIONS[figure.step])
+            st.altair_chart(charts.trend_sparkline(pd.DataFrame(
+                {"quarter": trend_labels, "referrals": figure.trend}), figure.step),
+                width="stretch")
             lines = [f"{last_year.label}: {figure.last_year:,}",
                      "Last 8 quarters: " + ", ".join(f"{n:,}" for n in figure.trend)]
             if target:
@@ -93,7 +99,7 @@ with st.container(horizontal=True):
                              + (f": {RAG_WORDS[status]}" if status else " (not rated yet)"))
             st.caption("  \n".join(lines))
 
-st.subheader("What changed")
+st.header("What changed")
 if complete:
     st.markdown("\n".join(
         f"- {glance.change_sentence(f.step, f.value, f.previous, quarter.label, previous.label)}"
@@ -105,7 +111,7 @@ else:
                 f"choose {glance.latest_complete(as_at).label} for the latest full comparison.")
 layout.csv_download(by_quarter, "quarterly_headlines")
 
-st.subheader("Waiting time to first contact")
+st.header("Waiting time to first contact")
 wait = glance.contact_wait(data_access.run(
     "first_contact_wait", officer=chosen.officer, area=chosen.area,
     referral_source=chosen.referral_source), quarter)
@@ -141,7 +147,7 @@ if viewer.role in targets.SETTERS:
                 st.rerun()  # the figures above were drawn with the old targets
 
 
-st.subheader(f"How far have {quarter.label}'s referrals got?")
+st.header(f"How far have {quarter.label}'s referrals got?")
 cohort = st.radio("Cohort", ["referrals", "assessments"], horizontal=True, key="overview_cohort",
                   format_func={"referrals": "Referrals received in the quarter",
                                "assessments": "Police assessments in the quarter"}.get)
