@@ -51,7 +51,8 @@ titles = {"my_work": "My work" if viewer.role == "officer" else "Caseload health
 page = st.navigation([
     st.Page(ROOT / "pages" / f"{stem}.py", title=titles.get(stem, title), icon=f":material/{icon}:",
             url_path=url_path, default=index == 0)
-    for index, (stem, title, icon, url_path) in enumerate(shown)])
+    for index, (stem, title, icon, url_path) in enumerate(shown)],
+    expanded=True)  # every page listed: no "View more" hiding the administration pages
 with st.sidebar:
     st.text(f"Signed in as {viewer.name} ({viewer.role})")
     if st.button("Sign out", key="sign_out"):

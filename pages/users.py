@@ -14,7 +14,7 @@ viewer = data_access.current_viewer()
 st.title("Users")
 st.caption("Roles and officer names are re-read on every click, so a change here (a revoked "
            "account included) takes effect at once. Each change is recorded in the access log. "
-           "The same can be done on the server with `python -m dashboard users`.")
+           "The same can be done on the server with the command python -m dashboard users.")
 
 if "users_done" in st.session_state:
     message, password = st.session_state.pop("users_done")
