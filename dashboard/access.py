@@ -41,16 +41,17 @@ class Capability:
 # publication per quarter (docs/disclosure.md). Free filters and the chart pages would let
 # hidden counts be worked out by differencing one view against another.
 CAPABILITIES = {
-    "officer": Capability(CHART_PAGES | {"referral_list", "methodology"},
+    "officer": Capability(CHART_PAGES | {"my_work", "referral_list", "methodology"},
                           frozenset({"programme", "referrals", "person"}), (),
                           frozenset({"person"}), True),
-    "steering": Capability(CHART_PAGES | {"referral_list", "quarterly_pack", "methodology"},
+    "steering": Capability(CHART_PAGES | {"my_work", "referral_list", "quarterly_pack",
+                                          "methodology"},
                            frozenset({"programme", "referrals", "person"}),
                            ("controlled", "exact"), frozenset({"person"}), True),
     "scrutiny": Capability(frozenset({"quarterly_pack", "methodology"}),
                            frozenset({"programme"}), ("controlled",), frozenset(), False),
-    "admin": Capability(CHART_PAGES | ADMIN_PAGES | {"referral_list", "quarterly_pack",
-                                                     "methodology"},
+    "admin": Capability(CHART_PAGES | ADMIN_PAGES | {"my_work", "referral_list",
+                                                     "quarterly_pack", "methodology"},
                         frozenset(LEVELS), ("controlled", "exact"), frozenset({"person"}), True),
 }
 

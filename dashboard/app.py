@@ -16,6 +16,7 @@ from dashboard import access, auth, data_access, filters, layout  # noqa: E402
 # page (file stem in pages/), title, icon, url path; who sees which is access.CAPABILITIES
 PAGES = [
     ("overview", "Overview", "dashboard", "overview"),
+    ("my_work", "My work", "pending_actions", "my-work"),
     ("referral_sources", "Referral sources", "call_received", "referral-sources"),
     ("offending_areas", "Offending areas", "location_on", "offending-areas"),
     ("officer_caseloads", "Officer caseloads", "badge", "officer-caseloads"),
@@ -43,10 +44,15 @@ st.session_state["viewer"] = viewer
 # Built for this viewer on every rerun: a page their role may not see does not exist for them.
 capability = access.capability(viewer)
 shown = [page for page in PAGES if page[0] in capability.pages]
+if viewer.role == "officer":  # an officer opens on their own work, not the programme's
+    shown.sort(key=lambda page: page[0] != "my_work")
+# Steering and admins see every officer's outstanding work, not their own.
+titles = {"my_work": "My work" if viewer.role == "officer" else "Caseload health"}
 page = st.navigation([
-    st.Page(ROOT / "pages" / f"{stem}.py", title=title, icon=f":material/{icon}:",
+    st.Page(ROOT / "pages" / f"{stem}.py", title=titles.get(stem, title), icon=f":material/{icon}:",
             url_path=url_path, default=index == 0)
-    for index, (stem, title, icon, url_path) in enumerate(shown)])
+    for index, (stem, title, icon, url_path) in enumerate(shown)],
+    expanded=True)  # every page listed: no "View more" hiding the administration pages
 with st.sidebar:
     st.text(f"Signed in as {viewer.name} ({viewer.role})")
     if st.button("Sign out", key="sign_out"):

@@ -5,9 +5,21 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-# Okabe-Ito: distinguishable with the common forms of colour blindness.
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+# Okabe-Ito's hues (distinguishable with the common forms of colour blindness), each darkened
+# where needed to reach 3:1 contrast against the white background (WCAG 1.4.11): the original
+# orange, sky blue and yellow are at 1.3 to 2.3:1, too faint to see for many readers.
+OKABE_ITO = ["#0072B2", "#9E6A00", "#007A5A", "#B0508A", "#3A88C0", "#D55E00", "#6A3D9A",
              "#000000"]
+GREY = "#767676"
+UK_DATE = "%d/%m/%Y"
+
+
+def date_axis(dates) -> alt.Axis:
+    """A time axis ticked at exactly the given dates (whole days, dd/mm/yyyy): Vega's own
+    ticks can fall at noon or repeat the same day's label when there are few dates."""
+    days = sorted({pd.Timestamp(d).date() for d in dates})
+    return alt.Axis(format=UK_DATE, labelAngle=-40, values=[
+        alt.DateTime(year=d.year, month=d.month, date=d.day) for d in days])
 STATUS_ORDER = ["Referral/Waiting", "Active", "Inactive", "Withdrawn", "Not recorded"]
 
 
@@ -28,19 +40,25 @@ def caseload_by_officer(frame: pd.DataFrame) -> alt.Chart:
     ).transform_calculate(status_rank=f"indexof({statuses!r}, datum.status)")
     totals = base.mark_text(dy=-8, fontWeight="bold").encode(text=alt.Text("sum(referrals):Q"))
     return (bars + totals).properties(
-        title="Referrals by officer and current status", height=440)
+        title="Referrals by officer and current status", height=440,
+        description="Stacked bar chart: each officer's referrals split by current status, "
+        "with the total above each bar.")
 
 
 def caseload_over_time(frame: pd.DataFrame) -> alt.Chart:
-    """Lines: each officer's active caseload at each snapshot's as-at date."""
+    """Lines: each officer's open caseload (referrals not yet closed) at each snapshot's as-at
+    date; frame from caseload_history."""
     return alt.Chart(frame).mark_line(point=True).encode(
-        alt.X("as_at_date:T").title("Snapshot as at").axis(format="%d/%m/%Y"),
-        alt.Y("referrals:Q").title("Referrals (all statuses)"),
+        alt.X("as_at_date:T").title("Snapshot as at").axis(date_axis(frame["as_at_date"])),
+        alt.Y("open_referrals:Q").title("Open referrals (waiting or active)")
+        .axis(tickMinStep=1, format=",d"),
         alt.Color("officer:N").title("Officer").scale(range=OKABE_ITO),
-        tooltip=[alt.Tooltip("as_at_date:T", title="As at", format="%d/%m/%Y"),
+        tooltip=[alt.Tooltip("as_at_date:T", title="As at", format=UK_DATE),
                  alt.Tooltip("officer:N", title="Officer"),
-                 alt.Tooltip("referrals:Q", title="Referrals")],
-    ).properties(title="Caseload per officer at each snapshot", height=380)
+                 alt.Tooltip("open_referrals:Q", title="Open referrals")],
+    ).properties(title="Open caseload per officer at each snapshot", height=380,
+                 description="Line chart: each officer's open referrals (status waiting or "
+                 "active) at each tracker snapshot.")
 
 
 def placements_by_facility(frame: pd.DataFrame) -> alt.Chart:
@@ -53,21 +71,31 @@ def placements_by_facility(frame: pd.DataFrame) -> alt.Chart:
         tooltip=[alt.Tooltip("rehab_facility:N", title="Facility"),
                  alt.Tooltip("referrals:Q", title="Admissions")])
         + base.mark_text(align="left", dx=4).encode(text="referrals:Q")
-    ).properties(title="Rehab placements by facility", height=alt.Step(32))
+    ).properties(title="Rehab placements by facility", height=alt.Step(32),
+                 description="Bar chart: admissions to residential rehab by facility, each "
+                 "bar labelled with its count.")
 
 
 NODE_COLOURS = {
-    "Referrals": "#0072B2", "Being worked with": "#56B4E9", "Inactive/withdrawn": "#999999",
-    "Not interested": "#999999", "Did not meet criteria": "#999999", "Withdrawn": "#999999",
-    "Deceased": "#000000", "Diverted to other services": "#CC79A7", "Partner agency": "#CC79A7",
-    "Prison": "#CC79A7", "Residential rehab": "#009E73", "In rehab": "#009E73",
-    "Completed 12 weeks": "#007A5A", "Discharged early": "#E69F00",
-    "Ongoing engagement": "#56B4E9", "Preparing for rehab": "#56B4E9",
+    "Referrals": "#0072B2", "Being worked with": "#3A88C0", "Inactive/withdrawn": GREY,
+    "Not interested": GREY, "Did not meet criteria": GREY, "Withdrawn": GREY,
+    "Deceased": "#000000", "Diverted to other services": "#B0508A", "Partner agency": "#B0508A",
+    "Prison": "#B0508A", "Residential rehab": "#007A5A", "In rehab": "#007A5A",
+    "Completed 12 weeks": "#005C44", "Discharged early": "#9E6A00",
+    "Ongoing engagement": "#3A88C0", "Preparing for rehab": "#3A88C0",
+    "Contacted": "#0072B2", "Assessed": "#0072B2", "Entered rehab": "#007A5A",
+    "Waiting for contact": "#9E6A00", "Waiting for assessment": "#9E6A00",
+    "Not yet in rehab": "#9E6A00", "Closed before contact": GREY,
+    "Closed before assessment": GREY, "Closed before rehab": GREY,
+    "Still in rehab": "#007A5A", "Left rehab early": "#9E6A00",
 }
 
 
-def journey_sankey(flow: pd.DataFrame) -> dict:
-    """An ECharts Sankey option for the journey; every node is labelled with its count."""
+def journey_sankey(flow: pd.DataFrame, labels: dict[str, str] | None = None) -> dict:
+    """An ECharts Sankey option for the journey; every node is labelled with its count, and
+    with what that count is where `labels` says (e.g. the root "Referrals" of the flow from
+    assessment is "Assessed in the period")."""
+    labels = labels or {}
     # Withdrawn and Deceased appear at two stages; a node is a name at a depth, and the
     # deeper copy gets invisible zero-width spaces so ECharts keeps the two apart.
     depth = {"Referrals": 0}
@@ -87,9 +115,10 @@ def journey_sankey(flow: pd.DataFrame) -> dict:
         totals[target] = totals.get(target, 0) + int(row.referrals)
         links.append({"source": source, "target": target, "value": int(row.referrals)})
     nodes = [{"name": node, "depth": depth[node],
-              "itemStyle": {"color": NODE_COLOURS.get(node.rstrip("\u200b"), "#888888")},
-              "label": {"formatter": f"{node.rstrip(chr(0x200B))} ({totals[node]:,})"}}
-             for node in sorted(depth, key=lambda n: (depth[n], order[n]))]
+              "itemStyle": {"color": NODE_COLOURS.get(node.rstrip("\u200b"), GREY)},
+              "label": {"formatter": f"{labels.get(name, name)} ({totals[node]:,})"}}
+             for node in sorted(depth, key=lambda n: (depth[n], order[n]))
+             for name in [node.rstrip("\u200b")]]
     return {
         "tooltip": {"trigger": "item"},
         "series": [{
@@ -114,25 +143,38 @@ def count_bars(frame: pd.DataFrame, category: str, title: str, axis_title: str,
         tooltip=[alt.Tooltip(f"{category}:N", title=axis_title),
                  alt.Tooltip(f"{count}:Q", title=count_title, format=",")])
     labels = base.mark_text(align="left", dx=4).encode(text=alt.Text(f"{count}:Q", format=","))
-    return (bars + labels).properties(title=title, height=alt.Step(28))
+    return (bars + labels).properties(
+        title=title, height=alt.Step(28),
+        description=f"Bar chart: {count_title.lower()} by {axis_title.lower()}, largest first, "
+        "each bar labelled with its count.")
 
 
 def referrals_by_quarter(frame: pd.DataFrame) -> alt.Chart:
     """Stacked bars: referrals per financial-year quarter, split by source."""
+    # The order is given as a list: sorting by the quarter_start field left the order to the
+    # browser's Vega-Lite (which put 2022/23 Q2 before Q1).
+    quarters = list(frame.sort_values("quarter_start")["quarter"].drop_duplicates())
     return alt.Chart(frame).mark_bar().encode(
         alt.X("quarter:O").title("Financial-year quarter (Q1 = April to June)")
-        .sort(alt.SortField("quarter_start")),
+        .sort(quarters).axis(labelAngle=0),
         alt.Y("sum(referrals):Q").title("Referrals"),
         alt.Color("referral_source:N").title("Referral source").scale(range=OKABE_ITO),
         tooltip=[alt.Tooltip("quarter:O", title="Quarter"),
                  alt.Tooltip("referral_source:N", title="Source"),
                  alt.Tooltip("referrals:Q", title="Referrals")],
-    ).properties(title="Referrals per quarter by source", height=420)
+    ).properties(title="Referrals per quarter by source", height=420,
+                 description="Stacked bar chart: referrals in each financial-year quarter, "
+                 "oldest first, split by referral source.")
+
+
+BASE_SIZES = {False: "10 or more", True: "Fewer than 10 (less certain)"}
 
 
 def rate_with_interval(frame: pd.DataFrame, category: str, rate: str, axis_title: str,
                        title: str, base_title: str) -> alt.Chart:
     """A dot per group at its rate, with a 95% Wilson interval; hollow when the base is < 10."""
+    # A legend in words, not "Base under 10: false / true".
+    frame = frame.assign(base_size=frame["small_base"].map(BASE_SIZES))
     base = alt.Chart(frame).encode(
         alt.Y(f"{category}:N").title(axis_title).sort(alt.SortField(rate, order="descending"))
         .axis(labelLimit=240))
@@ -141,22 +183,33 @@ def rate_with_interval(frame: pd.DataFrame, category: str, rate: str, axis_title
                alt.Tooltip(f"{rate}_low:Q", title="95% interval from", format=".0%"),
                alt.Tooltip(f"{rate}_high:Q", title="95% interval to", format=".0%"),
                alt.Tooltip("base:Q", title=base_title)]
-    interval = base.mark_rule(strokeWidth=2, color="#888888").encode(
+    interval = base.mark_rule(strokeWidth=2, color=GREY).encode(
         alt.X(f"{rate}_low:Q").title("Rate (dot) with 95% interval (line)")
         .axis(format="%").scale(domain=[0, 1]),
         alt.X2(f"{rate}_high:Q"), tooltip=tooltip)
     dots = base.mark_point(size=90, filled=True, color=OKABE_ITO[5]).encode(
-        alt.X(f"{rate}:Q"), alt.Shape("small_base:N").title("Base under 10")
-        .scale(domain=[False, True], range=["circle", "triangle"]),
+        alt.X(f"{rate}:Q"), alt.Shape("base_size:N").title("How many people")
+        .scale(domain=list(BASE_SIZES.values()), range=["circle", "triangle"]),
         tooltip=tooltip)
-    return (interval + dots).properties(title=title, height=alt.Step(30))
+    return (interval + dots).properties(
+        title=title, height=alt.Step(30),
+        description=f"Dot chart: {title}. Each dot is a group's rate; its line is the likely "
+        "range (95% interval); a triangle marks a group of fewer than 10 people.")
 
 
 def offences_heatmap(frame: pd.DataFrame) -> alt.Chart:
-    """Grid: recorded offences by area and offence type, with counts in the cells."""
+    """Grid: recorded offences by area and offence type, with counts in the cells; the areas
+    and types with most offences first."""
+    # Sorting by "-color" compiled only for the cell layer: the text layer has no colour field,
+    # and Vega-Lite failed on the whole chart, so the order is given as lists.
+    def busiest(field: str) -> list[str]:
+        return list(frame.groupby(field)["offences"].sum().sort_values(
+            ascending=False, kind="stable").index)
+
     base = alt.Chart(frame).encode(
-        alt.X("offence_type:N").title("Offence type").sort("-color"),
-        alt.Y("offence_area:N").title("Offence area").sort("-color"),
+        alt.X("offence_type:N").title("Offence type").sort(busiest("offence_type"))
+        .axis(labelAngle=-30, labelLimit=160),
+        alt.Y("offence_area:N").title("Offence area").sort(busiest("offence_area")),
     )
     cells = base.mark_rect().encode(
         alt.Color("offences:Q").title("Offences").scale(scheme="blues"),
@@ -167,12 +220,14 @@ def offences_heatmap(frame: pd.DataFrame) -> alt.Chart:
     text = base.mark_text(fontSize=11).encode(
         alt.Text("offences:Q", format=","),
         color=alt.condition("datum.offences > 300", alt.value("white"), alt.value("black")))
-    return (cells + text).properties(title="Recorded offences by area and type (Connect)",
-                                     height=alt.Step(28))
+    return (cells + text).properties(
+        title="Recorded offences by area and type (Connect)", height=alt.Step(28),
+        description="Heat map: recorded offences for each offence area and offence type, the "
+        "count written in each cell, darker for more offences.")
 
 
-EXIT_COLOURS = {"Self-discharged": "#E69F00", "Discharged - rule breach": "#D55E00",
-                "Discharged - other": "#CC79A7", "Completed 12 weeks": "#009E73"}
+EXIT_COLOURS = {"Self-discharged": "#9E6A00", "Discharged - rule breach": "#D55E00",
+                "Discharged - other": "#B0508A", "Completed 12 weeks": "#007A5A"}
 
 
 def weeks_in_rehab(frame: pd.DataFrame) -> alt.Chart:
@@ -194,7 +249,8 @@ def weeks_in_rehab(frame: pd.DataFrame) -> alt.Chart:
         align="left", baseline="top", dx=4, fontSize=12).encode(text="label:N", y=alt.value(4))
     return (bars + marker).properties(
         title="When people leave rehab: most early exits come around the 3-week detox",
-        height=380)
+        height=380, description="Stacked bar chart: people leaving rehab by whole weeks spent "
+        "there, split by how they left; a dashed line marks the end of the 3-week detox.")
 
 
 def journey_durations(frame: pd.DataFrame) -> alt.Chart:
@@ -207,7 +263,7 @@ def journey_durations(frame: pd.DataFrame) -> alt.Chart:
                alt.Tooltip("days_median:Q", title="Median (days)", format=".0f"),
                alt.Tooltip("days_q3:Q", title="Three-quarters took at most (days)",
                            format=".0f")]
-    band = base.mark_bar(color="#56B4E9", height=18).encode(
+    band = base.mark_bar(color=OKABE_ITO[4], height=18).encode(
         alt.X("days_q1:Q").title("Days (bar: middle half of people; tick: median)"),
         alt.X2("days_q3:Q"), tooltip=tooltip)
     tick = base.mark_tick(color="#000000", thickness=3, size=24).encode(
@@ -215,7 +271,53 @@ def journey_durations(frame: pd.DataFrame) -> alt.Chart:
     label = base.mark_text(align="left", dx=6, dy=-16).encode(
         alt.X("days_median:Q"), text=alt.Text("days_median:Q", format=".0f"))
     return (band + tick + label).transform_window(order="row_number()").properties(
-        title="How long each step of the journey takes (days)", height=alt.Step(48))
+        title="How long each step of the journey takes (days)", height=alt.Step(48),
+        description="Range chart: for each step of the journey, the days the middle half of "
+        "people took (bar) and the median (tick, with its number).")
+
+
+AGE_BAND_COLOURS = {"Up to 1 week": "#3A88C0", "1 to 3 weeks": "#0072B2",
+                    "3 to 6 weeks": "#9E6A00", "6 to 13 weeks": "#D55E00",
+                    "Over 13 weeks": "#7A1F00"}
+
+
+def waiting_age_bands(frame: pd.DataFrame) -> alt.Chart:
+    """Stacked horizontal bars: each officer's referrals waiting for first contact, split by
+    how long they have waited; frame from work.waiting_age_bands."""
+    bands = list(AGE_BAND_COLOURS)
+    return alt.Chart(frame).mark_bar().encode(
+        alt.Y("officer:N").title("Officer").sort("-x"),
+        alt.X("sum(referrals):Q").title("Referrals waiting for first contact")
+        .axis(tickMinStep=1, format=",d"),
+        alt.Color("age_band:N").title("Waiting").sort(bands)
+        .scale(domain=bands, range=list(AGE_BAND_COLOURS.values()))
+        .legend(orient="bottom", columns=3),
+        alt.Order("band_order:Q"),
+        tooltip=[alt.Tooltip("officer:N", title="Officer"),
+                 alt.Tooltip("age_band:N", title="Waiting"),
+                 alt.Tooltip("referrals:Q", title="Referrals")],
+    ).properties(title="How long each officer's waiting list has waited", height=alt.Step(30),
+                 description="Stacked bar chart: for each officer, referrals still waiting "
+                 "for first contact, split into bands by days waited.")
+
+
+def trend_sparkline(frame: pd.DataFrame, step: str) -> alt.Chart:
+    """A small line of one headline figure over recent quarters (oldest first), the latest
+    quarter marked; frame has quarter and referrals. Axes are left off: the numbers are
+    written beside it and in the chart's description."""
+    quarters = list(frame["quarter"])
+    base = alt.Chart(frame).encode(
+        alt.X("quarter:O").sort(quarters).axis(None),
+        alt.Y("referrals:Q").axis(None).scale(zero=True),
+        tooltip=[alt.Tooltip("quarter:O", title="Quarter"),
+                 alt.Tooltip("referrals:Q", title=step)])
+    line = base.mark_line(color=OKABE_ITO[0], strokeWidth=2)
+    latest = base.transform_filter(alt.datum.quarter == quarters[-1]).mark_point(
+        color=OKABE_ITO[0], filled=True, size=40)
+    return (line + latest).properties(
+        height=48, description=f"Trend of {step.lower()} over the last {len(frame)} quarters, "
+        f"oldest first: " + ", ".join(f"{q} {n:,}" for q, n in zip(
+            quarters, frame["referrals"], strict=True)) + ".").configure_view(stroke=None)
 
 
 def cohort_funnel(frame: pd.DataFrame) -> alt.Chart:
@@ -232,10 +334,14 @@ def cohort_funnel(frame: pd.DataFrame) -> alt.Chart:
         alt.X("sum(people):Q").title("People in the cohort").axis(tickMinStep=1, format=",d"),
         alt.Color("part:N").title(None).scale(
             domain=["Went further, or case closed here", "Stopped here, case still open"],
-            range=[OKABE_ITO[0], OKABE_ITO[4]]).legend(orient="bottom", labelLimit=400),
+            range=[OKABE_ITO[0], OKABE_ITO[1]]).legend(orient="bottom", labelLimit=400),
         alt.Order("part:N", sort="descending"),
         tooltip=[alt.Tooltip("step:N", title="Step"), alt.Tooltip("part:N", title="Part"),
                  alt.Tooltip("people:Q", title="People", format=",")])
     labels = base.transform_filter(alt.datum.part == "Went further, or case closed here").mark_text(
         align="left", dx=4).encode(alt.X("reached:Q"), text="share_text:N")
-    return (bars + labels).properties(title="How far the cohort has got", height=alt.Step(34))
+    return (bars + labels).properties(
+        title="How far the cohort has got", height=alt.Step(34),
+        description="Bar chart: for each journey step, how many of the cohort got at least that "
+        "far, with the share written at the end of each bar; the part whose case is still "
+        "open is drawn in orange.")

@@ -17,6 +17,12 @@ SETTINGS_HELP = {
     "O2R_SHRINK_THRESHOLD": "a tracker snapshot with fewer referrals than this share of the "
     "snapshot before it is refused unless the uploader confirms it (default: 0.8, i.e. 80%; "
     "0 turns the check off)",
+    "O2R_CONTACT_REFERENCE_DAYS": "days a referral may wait for first contact before "
+    "\"My work\" counts it as waiting too long (default: 21)",
+    "O2R_ASSESSED_STALL_DAYS": "days after a police assessment with no pre-admission course or "
+    "rehab admission before \"My work\" lists the referral (default: 28)",
+    "O2R_REHAB_DAYS": "days in rehab with no exit recorded before \"My work\" lists the "
+    "referral (default: 84, i.e. 12 weeks)",
 }
 
 
@@ -51,3 +57,16 @@ def shrink_threshold() -> float:
         raise ValueError(f"O2R_SHRINK_THRESHOLD is {text!r}: set it to a share between 0 and 1 "
                          "(e.g. 0.8) or a percentage (e.g. 80%)")
     return share
+
+
+WORK_THRESHOLD_DEFAULTS = {"O2R_CONTACT_REFERENCE_DAYS": 21, "O2R_ASSESSED_STALL_DAYS": 28,
+                           "O2R_REHAB_DAYS": 84}
+
+
+def work_threshold(name: str) -> int:
+    """A "My work" threshold in whole days, from the environment or its default."""
+    text = os.environ.get(name, str(WORK_THRESHOLD_DEFAULTS[name])).strip()
+    if not text.isdigit():
+        raise ValueError(f"{name} is {text!r}: set it to a whole number of days (e.g. "
+                         f"{WORK_THRESHOLD_DEFAULTS[name]})")
+    return int(text)

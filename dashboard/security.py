@@ -56,7 +56,7 @@ LOG_COLUMNS = ("id", "at", "who", "role", "action", "target", "filters", "outcom
 # The audit actions, declared once: the Access log page offers these as its filter.
 ACTIONS = ("sign-in", "sign-out", "view", "export", "upload", "sign-off", "snapshot-withdraw",
            "user-add", "user-set-password", "user-revoke", "user-list",
-           "log-protection-restored")
+           "log-protection-restored", "target-set", "user-reactivate", "user-link")
 
 TABLES = f"""
 create table if not exists users (
@@ -544,6 +544,31 @@ def revoke_user(path: str | os.PathLike, name: str, *, actor: str = COMMAND_LINE
         name = existing_name(con, name)
         con.execute("update users set active = 0, updated_at = ? where name = ?", (now, name))
         append_log(con, now, actor, actor_role(con, actor), "user-revoke", target=name)
+
+
+def reactivate_user(path: str | os.PathLike, name: str, *, actor: str = COMMAND_LINE) -> None:
+    """Lets a revoked user sign in again, with the role and officer names they had."""
+    now = utc_text()
+    with transaction(path) as con:
+        name = existing_name(con, name)
+        con.execute("update users set active = 1, updated_at = ? where name = ?", (now, name))
+        append_log(con, now, actor, actor_role(con, actor), "user-reactivate", target=name)
+
+
+def set_officer_names(path: str | os.PathLike, name: str, officer_names: Sequence[str], *,
+                      actor: str = COMMAND_LINE) -> User:
+    """Replaces the tracker officer names an officer's account sees (their own referrals)."""
+    now = utc_text()
+    with transaction(path) as con:
+        user = find_user(con, existing_name(con, name))[0]
+        _, officers, _ = clean_user(user.name, user.role, officer_names, user.email)
+        con.execute("delete from user_officers where name = ?", (user.name,))
+        con.executemany("insert into user_officers (name, officer_name) values (?, ?)",
+                        [(user.name, officer) for officer in officers])
+        con.execute("update users set updated_at = ? where name = ?", (now, user.name))
+        append_log(con, now, actor, actor_role(con, actor), "user-link", target=user.name,
+                   detail=f"officer names {', '.join(officers)}")
+        return find_user(con, user.name)[0]
 
 
 def get_user(path: str | os.PathLike, name_or_email: str) -> User | None:

@@ -26,7 +26,7 @@ st.info("**What this figure is, and is not.** It is the retail value of goods *n
         "and the harm to victims and communities. It assumes each person counted would "
         "otherwise have funded all their drug use by shop theft.", icon="ℹ️")
 
-st.subheader("Assumptions")
+st.header("Assumptions")
 left, middle, right = st.columns(3)
 with left:
     spend = st.number_input("Annual drug spend per person (£, heroin and crack)", min_value=0,

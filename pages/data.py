@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard import config, data_access, layout, security, store
+from dashboard import config, data_access, layout, security, store, upload_hints
 from dashboard.ingest import IngestReport, SnapshotShrinks, UploadRejected, prepare
 
 # Text that came from an uploaded file (headers, values, its name, messages quoting them) is
@@ -126,6 +126,18 @@ def show_matching(report: IngestReport) -> None:
         st.dataframe(pd.DataFrame({"Warning": warnings}), hide_index=True, width="stretch")
 
 
+def show_wrong_kind(hints: upload_hints.Hints, kind: str) -> bool:
+    """Says so when the file's header is another kind of export than the one chosen."""
+    if hints.looks_like is None or hints.looks_like == kind:
+        return False
+    other = upload_hints.KIND_NAMES[hints.looks_like]
+    label = next(name for name, value in KINDS.items() if value == hints.looks_like)
+    st.error(f"**This looks like a {other}, not a {upload_hints.KIND_NAMES[kind]}**: its header "
+             f"names a {other}'s columns. Choose \"{label}\" under \"What is the file?\", or "
+             "check that you picked the right file. Nothing was stored.")
+    return True
+
+
 def show_rejection(report: IngestReport) -> None:
     problems = report.problems.astype({"row": "Int64"})
     if problems["row"].isna().all():  # about the whole file, not its rows: plain sentences
@@ -161,7 +173,12 @@ def show_valid(held: dict, kind: str) -> None:
 
 def store_button(held: dict) -> None:
     if held["stored_as"] is not None:
-        st.success(f"Stored as upload {held['stored_as']}. Every page now shows the new data.")
+        report = held["report"]
+        what = (f"{report.rows:,} referrals as at {report.as_at:%d/%m/%Y} (tracker snapshot "
+                if report.kind == "tracker" else
+                f"{report.rows:,} crime records as at {report.as_at:%d/%m/%Y} (Connect upload ")
+        st.success(f"**Stored: {what}{held['stored_as']}).** Every page now shows the new "
+                   "data.")
         return
     uploads = data_access.run("uploads")
     repeat = uploads[(uploads["kind"] == held["report"].kind)
@@ -243,22 +260,35 @@ st.caption("Upload a new export, see what is stored, and check the latest tracke
            "The sidebar filters do not apply on this page.")
 
 st.header("Upload an export")
-left, right = st.columns(2)
-kind = KINDS[left.radio("What is the file?", list(KINDS), horizontal=True,
-                        help="Tracker: the O2R referrals spreadsheet (each upload is a "
-                        "snapshot). Connect export: crimes by nominal.")]
-as_at = right.date_input("Data as at", value=dt.date.today(), max_value=dt.date.today(),
-                         format="DD/MM/YYYY",
-                         help="The date the export was taken; no date in the file may be later")
 uploaded = st.file_uploader("Drag and drop the export here, or browse", type=["csv", "xlsx"],
                             help="An .xlsx workbook or a .csv file. Names, addresses, dates of "
                             "birth and free-text notes are dropped before anything is stored.")
+# The kind and the as-at date start from what the file says about itself; the uploader
+# confirms or changes them (a new file gives new defaults).
+hints = upload_hints.read(uploaded.name, uploaded.getvalue()) if uploaded is not None \
+    else upload_hints.Hints(None, None, None)
+today = dt.date.today()
+suggested = hints.as_at if hints.as_at and hints.as_at <= today else None
+left, right = st.columns(2)
+kind = KINDS[left.radio("What is the file?", list(KINDS), horizontal=True,
+                        index=list(KINDS.values()).index(hints.looks_like or "tracker"),
+                        help="Tracker: the O2R referrals spreadsheet (each upload is a "
+                        "snapshot). Connect export: crimes by nominal.")]
+as_at = right.date_input("Data as at", value=suggested or today, max_value=today,
+                         format="DD/MM/YYYY",
+                         help="The date the export was taken; no date in the file may be later")
 if uploaded is not None:
+    if suggested:
+        right.info(f"Read from the file's {hints.as_at_from}: as at {suggested:%d/%m/%Y}. "
+                   "Check it, and change it above if it is wrong.")
+    else:
+        right.warning("The file does not say its as-at date: set the date the export was "
+                      "taken above (it is today's date until you do).")
     held = checked(kind, as_at, uploaded.name, uploaded.getvalue())
     report = held["report"]
     if report is None:
         st.error(FAILED.format(what="checking the file"))
-    else:
+    elif not (held["prepared"] is None and show_wrong_kind(hints, kind)):
         if report.matched:
             show_matching(report)
         if held["prepared"] is None:

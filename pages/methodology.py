@@ -6,7 +6,7 @@ from dashboard import layout
 
 st.title("Methodology and definitions")
 
-st.subheader("Measures")
+st.header("Measures")
 st.table({"Measure": list(layout.DEFINITIONS), "Definition": list(layout.DEFINITIONS.values())})
 st.markdown("""
 - **Snapshot**: each tracker upload is kept unchanged with its as-at date. Pages use the latest
@@ -42,7 +42,37 @@ st.markdown("""
   on the Cost savings page. It estimates goods not stolen, not cash saved by the force.
 """)
 
-st.subheader("Small numbers and the scrutiny panel")
+st.header("The Overview's comparisons")
+st.markdown("""
+- **Quarters**: the Overview opens on the latest financial quarter that has ended by the
+  data's as-at date. A quarter not yet over is marked *incomplete*, is not compared with whole
+  quarters and is not rated against targets: its counts are still rising.
+- **Previous quarter and a year ago**: each figure is compared with the quarter before and the
+  same quarter of the previous financial year, each counted by the step's own event date.
+- **Likely range (What changed)**: each quarter's count is treated as a Poisson count over an
+  equal length of time. Given the two quarters' total, the later count is then binomial, and
+  the exact (Clopper-Pearson) 95% interval for its share p gives an interval for the ratio of
+  the two counts, p / (1 - p), shown as a percentage change. When the interval excludes no
+  change, the sentence says the change is more than chance alone would explain; when the two
+  counts add to fewer than 10, it says they are too few to tell.
+- **Targets**: set per quarter by the steering group or an administrator (each change is in
+  the access log). Green: at or above the target; amber: at or above the amber share of it
+  (80% unless set otherwise); red: below that.
+- **Waiting time to first contact**: of referrals first contacted in the quarter, the share
+  contacted within 21 days of referral (the programme's reference) and the median days waited.
+- **Data freshness**: a warning shows when the latest tracker or Connect upload is more than
+  45 days older than today.
+- **My work / Caseload health**: from the latest snapshot. *Waiting for first contact*: open
+  referrals (not Inactive or Withdrawn, no ending outcome) with no first contact date.
+  *Assessed, no course or rehab admission yet*: open, assessed, no pre-admission course and no
+  admission, more than 28 days after assessment. *In rehab too long*: admitted, no exit date or
+  reason, more than 84 days after admission. *Left rehab, no outcome recorded*: an exit date
+  and no outcome. Days are counted to the snapshot's as-at date; the thresholds are settings
+  (O2R_CONTACT_REFERENCE_DAYS, O2R_ASSESSED_STALL_DAYS, O2R_REHAB_DAYS). *Open caseload* on
+  Officer caseloads: referrals whose status is Referral/Waiting or Active in each snapshot.
+""")
+
+st.header("Small numbers and the scrutiny panel")
 st.markdown("""
 - Steering-group members, administrators and officers (for their own referrals) see exact
   counts. The scrutiny panel sees the quarterly pack only, prepared for circulation: a count
@@ -55,7 +85,7 @@ st.markdown("""
   level. `docs/disclosure.md` in the repository explains the method and its limits.
 """)
 
-st.subheader("Data and its limits")
+st.header("Data and its limits")
 st.markdown("""
 - Figures come from the programme's tracker (one row per referral) and Connect crime records
   uploaded by administrators. Names, dates of birth, addresses, PNC IDs and free-text notes are

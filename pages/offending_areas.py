@@ -17,7 +17,7 @@ st.altair_chart(charts.count_bars(areas, "offending_area", "Referrals by primary
                                   "Offending area"), width="stretch")
 layout.csv_download(areas, "offending_areas")
 
-st.subheader("Do City Centre referrals reach rehab less often?")
+st.header("Do City Centre referrals reach rehab less often?")
 st.caption("Referrals assessed in the period (by assessment date) and the share that entered "
            "residential rehab, with 95% Wilson intervals. The 2022 evaluation found city-centre "
            "referrals progress less well than those from the neighbourhoods.")
@@ -47,7 +47,7 @@ else:
     layout.csv_download(by_area, "area_progress")
 
 offences = data_access.filtered("offences_by_area", chosen)
-st.subheader("Recorded offences (Connect)")
+st.header("Recorded offences (Connect)")
 if offences.empty:
     st.info("No Connect crime records match these filters.")
 else:

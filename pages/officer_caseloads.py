@@ -14,8 +14,9 @@ if rows.empty:
     st.info("No referrals match these filters.")
     st.stop()
 
-st.subheader("Referrals by officer (Table 1)")
+st.header("Referrals by officer (Table 1)")
 table = caseload.table_one(rows).T.rename(columns={caseload.TOTAL: "Overall"})
+table.index.name = "Status"  # a screen reader announces the row headers' column by it
 st.dataframe(table, width="stretch")
 layout.csv_download(rows, "officer_caseload")
 
@@ -24,4 +25,10 @@ st.altair_chart(charts.caseload_by_officer(rows), width="stretch")
 history = data_access.filtered("caseload_history", chosen)
 if len(history["as_at_date"].unique()) > 1:
     st.altair_chart(charts.caseload_over_time(history), width="stretch")
+    latest = history[history["as_at_date"] == history["as_at_date"].max()]
+    st.caption(f"Open caseload means referrals still waiting or active. At the latest snapshot "
+               f"({latest['as_at_date'].max():%d/%m/%Y}): " + "; ".join(
+                   f"{row.officer} {row.open_referrals:,}"
+                   for row in latest.sort_values("open_referrals", ascending=False)
+                   .itertuples()) + ".")
     layout.csv_download(history, "caseload_history")

@@ -1,41 +1,161 @@
-"""Overview: headline figures for the period, each against the period before, and how far
-the period's referrals have got."""
+"""Overview at a glance: a quarter's headline figures against the quarter before and the same
+quarter a year ago, with trends, targets, waiting time, data freshness and what changed; then
+how far the quarter's referrals have got."""
 
+import datetime as dt
+
+import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data_access, filters, funnel, layout, stats, text
+from dashboard import (
+    charts,
+    data_access,
+    filters,
+    funnel,
+    glance,
+    layout,
+    security,
+    stats,
+    targets,
+    text,
+)
+
+RAG_WORDS = {"green": "🟢 target met", "amber": "🟠 close to target",
+             "red": "🔴 below target"}
 
 chosen = filters.current()
-st.title("Offender to Rehab: programme overview")
-st.caption(f"Showing: {text.plain(chosen.describe())}")
+viewer = data_access.current_viewer()
+st.title("Offender to Rehab: at a glance")
 
-now = data_access.filtered("headline_figures", chosen)
-previous_period = chosen.period.previous()
-before = None
-if previous_period is not None:
-    before = data_access.filtered("headline_figures", chosen, from_date=previous_period.start,
-                                  to_date=previous_period.end)
+snapshots = data_access.run("snapshots")
+in_force = snapshots[~snapshots["is_withdrawn"]]
+options = data_access.run("filter_options")
+if in_force.empty or not (options["field"] == "first_referral_date").any():
+    st.info("No referrals to show yet: an administrator can upload a tracker on the Data page.")
+    st.stop()
+as_at = in_force["as_at_date"].iloc[0].date()
+first = dt.date.fromisoformat(options.loc[options["field"] == "first_referral_date",
+                                          "value"].iloc[0])
 
-columns = st.columns(len(now))
-for column, row in zip(columns, now.itertuples(index=False), strict=True):
-    delta = None
-    if before is not None and row.step != "Active caseload":
-        prior = before.loc[before["step"] == row.step, "referrals"].iloc[0]
-        delta = int(row.referrals - prior)
-    column.metric(row.step, f"{row.referrals:,}", delta=delta, help=layout.DEFINITIONS[row.step])
-if previous_period is not None:
-    st.caption(f"Changes are against {previous_period.label} "
-               f"({previous_period.start:%d/%m/%Y} to {previous_period.end:%d/%m/%Y}).")
-layout.csv_download(now, "headline_figures")
+# This page compares whole quarters, so it has its own quarter choice: a quarter picked in the
+# sidebar, else the latest quarter that is over.
+choices = glance.quarter_choices(min(first, as_at), as_at)
+labels = [q.label if glance.is_complete(q, as_at) else f"{q.label} (incomplete)"
+          for q in choices]
+default = next((i for i, q in enumerate(choices) if q.label == chosen.period.label),
+               next(i for i, q in enumerate(choices) if q == glance.latest_complete(as_at)))
+if st.session_state.get("overview_follows") != chosen.period.label:
+    # A new quarter picked in the sidebar moves this choice too; other periods leave it be.
+    st.session_state["overview_follows"] = chosen.period.label
+    if any(q.label == chosen.period.label for q in choices):
+        st.session_state["overview_quarter"] = labels[default]
+picked = st.selectbox("Quarter", labels, index=default, key="overview_quarter",
+                      help="UK financial-year quarters (Q1 = April to June)")
+quarter = choices[labels.index(picked)]
+previous, last_year = glance.shift(quarter, -1), glance.shift(quarter, -4)
+complete = glance.is_complete(quarter, as_at)
+others = text.plain(chosen.describe()).split("; ")[1:]
+st.caption(f"{quarter.label}: {quarter.start:%d/%m/%Y} to {quarter.end:%d/%m/%Y}"
+           + (f"; {'; '.join(others)}" if others else "")
+           + ". The sidebar's officer, area and source filters apply; its period does not.")
+if not complete:
+    st.warning(f"**{quarter.label} is not over**: the data runs to {as_at:%d/%m/%Y}, so its "
+               "figures are a part-quarter and will rise. It is not rated against targets.")
 
-st.subheader("How far have the period's referrals got?")
+for source in glance.freshness(data_access.run("data_freshness"), dt.date.today()):
+    if source["as_at"] is None:
+        st.warning(f"No {source['name']} data has been uploaded.")
+    elif source["stale"]:
+        st.warning(f"**{source['name']} data is {source['age_days']:,} days old** (as at "
+                   f"{source['as_at']:%d/%m/%Y}): more than {glance.STALE_AFTER_DAYS} days. "
+                   "Recent activity is missing until a newer export is uploaded.")
+    else:
+        st.caption(f"{source['name']} data as at {source['as_at']:%d/%m/%Y} "
+                   f"({source['age_days']:,} days old).")
+
+by_quarter = data_access.run("quarterly_headlines", officer=chosen.officer, area=chosen.area,
+                             referral_source=chosen.referral_source)
+figures = glance.headlines(by_quarter, quarter)
+trend_labels = [glance.shift(quarter, -back).label
+                for back in range(glance.TREND_QUARTERS - 1, -1, -1)]
+set_targets = targets.current(security.security_db_path())
+st.header(f"Headline figures, {quarter.label}")
+with st.container(horizontal=True):
+    for figure in figures:
+        target = set_targets.get(figure.step)
+        status = glance.rag(figure.value, target.quarterly_target if target else None,
+                            target.amber_share if target else 0, complete)
+        with st.container(border=True, width=250):
+            st.metric(figure.step, f"{figure.value:,}", delta=figure.value - figure.previous,
+                      delta_description=f"on {previous.label}",
+                      help=layout.DEFINITIONS[figure.step])
+            st.altair_chart(charts.trend_sparkline(pd.DataFrame(
+                {"quarter": trend_labels, "referrals": figure.trend}), figure.step),
+                width="stretch")
+            lines = [f"{last_year.label}: {figure.last_year:,}",
+                     "Last 8 quarters: " + ", ".join(f"{n:,}" for n in figure.trend)]
+            if target:
+                lines.append(f"Target {target.quarterly_target:,} a quarter"
+                             + (f": {RAG_WORDS[status]}" if status else " (not rated yet)"))
+            st.caption("  \n".join(lines))
+
+st.header("What changed")
+if complete:
+    st.markdown("\n".join(
+        f"- {glance.change_sentence(f.step, f.value, f.previous, quarter.label, previous.label)}"
+        for f in figures))
+    st.caption("The likely range allows for the chance variation any count has from quarter "
+               "to quarter; how it is worked out is on the Methodology page.")
+else:
+    st.markdown(f"{quarter.label} is not over, so it is not compared with whole quarters here: "
+                f"choose {glance.latest_complete(as_at).label} for the latest full comparison.")
+layout.csv_download(by_quarter, "quarterly_headlines")
+
+st.header("Waiting time to first contact")
+wait = glance.contact_wait(data_access.run(
+    "first_contact_wait", officer=chosen.officer, area=chosen.area,
+    referral_source=chosen.referral_source), quarter)
+if wait is None:
+    st.info(f"Nobody was first contacted in {quarter.label} with these filters.")
+else:
+    st.markdown(
+        f"Of the **{wait['contacted']:,}** referrals first contacted in {quarter.label}, "
+        f"**{wait['within_reference']:,}** "
+        f"({wait['within_reference'] / wait['contacted']:.0%}) were contacted within the "
+        f"{wait['reference']}-day reference; half waited **{wait['median_days']:.0f} days** or "
+        "less.")
+    if viewer.role != "scrutiny":
+        st.caption("Referrals still waiting, longest first, are on "
+                   + ("My work." if viewer.role == "officer" else "Caseload health."))
+
+if viewer.role in targets.SETTERS:
+    if "target_saved" in st.session_state:
+        st.success(st.session_state.pop("target_saved"))
+    with st.expander("Set the quarterly targets"):
+        with st.form("targets"):
+            measure = st.selectbox("Figure", glance.STEPS, key="target_measure")
+            value = st.number_input("Target per quarter (0 clears it)", min_value=0, step=1,
+                                    key="target_value")
+            amber = st.slider("Amber from this share of the target", 0.5, 1.0,
+                              targets.DEFAULT_AMBER_SHARE, 0.05, key="target_amber")
+            if st.form_submit_button("Save the target"):
+                targets.set_target(security.security_db_path(), measure,
+                                   int(value) or None, viewer.name, viewer.role, amber)
+                st.session_state["target_saved"] = (
+                    f"Saved: {measure} " + (f"target {int(value):,} a quarter"
+                                            if value else "target cleared") + ".")
+                st.rerun()  # the figures above were drawn with the old targets
+
+
+st.header(f"How far have {quarter.label}'s referrals got?")
 cohort = st.radio("Cohort", ["referrals", "assessments"], horizontal=True, key="overview_cohort",
-                  format_func={"referrals": "Referrals received in the period",
-                               "assessments": "Police assessments in the period"}.get)
-rows = data_access.filtered("cohort_funnel", chosen, cohort=cohort)
+                  format_func={"referrals": "Referrals received in the quarter",
+                               "assessments": "Police assessments in the quarter"}.get)
+rows = data_access.filtered("cohort_funnel", chosen, cohort=cohort, from_date=quarter.start,
+                            to_date=quarter.end)
 table = funnel.funnel_table(rows)
 if table.empty or not table["cohort_size"].iloc[0]:
-    st.info(f"No {cohort} in this period with these filters.")
+    st.info(f"No {cohort} in {quarter.label} with these filters.")
 else:
     st.altair_chart(charts.cohort_funnel(table), width="stretch")
     st.dataframe(table.assign(

@@ -93,7 +93,7 @@ if viewer.role == "admin" and not issued.signed_off_at:
                            target=f"pack {pack_id}", detail=f"{issued.quarter} ({how})")
         st.rerun()
 
-st.subheader("Headline figures")
+st.header("Headline figures")
 st.dataframe(pd.DataFrame([{
     "Section": f.section, "Measure": f.measure, "This quarter": f.display,
     "Previous quarter": f.previous_display, "Same quarter last year": f.year_ago_display,

@@ -31,7 +31,7 @@ quarters = data_access.filtered("referrals_by_quarter", chosen)
 st.altair_chart(charts.referrals_by_quarter(quarters), width="stretch")
 layout.csv_download(quarters, "referrals_by_quarter")
 
-st.subheader("How far each route's referrals get")
+st.header("How far each route's referrals get")
 st.caption("Of the referrals from each source in the period: how many have been assessed, "
            "entered rehab, and completed 12 weeks by the snapshot date. Rates carry a 95% "
            "Wilson interval; a triangle marks a base under 10 referrals, where the rate says "

@@ -10,7 +10,7 @@ if message:
     st.info(message)
 
 if auth.single_sign_on_configured():
-    st.subheader("Sign in with your force account")
+    st.header("Sign in with your force account")
     if st.session_state.get(auth.SSO_REFUSED):
         if st.button("Sign out of the force account and try another", key="sso_sign_out"):
             st.session_state.pop(auth.SSO_REFUSED, None)
@@ -19,7 +19,7 @@ if auth.single_sign_on_configured():
         st.login()
     st.divider()
 
-st.subheader("Sign in with a dashboard account")
+st.header("Sign in with a dashboard account")
 with st.form("local_sign_in"):
     name = st.text_input("Name", key="sign_in_name")
     password = st.text_input("Password", type="password", key="sign_in_password")
@@ -33,7 +33,7 @@ if submitted:
 
 if data_access.demo_only():
     st.divider()
-    st.subheader("Or try it with a demo account")
+    st.header("Or try it with a demo account")
     st.warning("This dashboard holds only SYNTHETIC demo data, made to match the 2022 "
                "evaluation's published figures. No real person's data is shown.", icon="⚠️")
     columns = st.columns(len(auth.DEMO_VIEWERS))

@@ -1,16 +1,96 @@
-"""Users (administrators only): accounts, roles and the officer names each officer sees."""
+"""Users (administrators only): add accounts, revoke and re-activate them, link an officer's
+account to the tracker's names for them, and reset a password; every change is logged."""
+
+import secrets
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import security
+from dashboard import data_access, security
+from dashboard.access import ROLES
 
+path = security.security_db_path()
+viewer = data_access.current_viewer()
 st.title("Users")
-st.caption("Accounts are managed with `python -m dashboard users add|revoke|set-password` on "
-           "the server (see the README). Roles and officer names are re-read on every click, "
-           "so a revoked account stops working at once.")
-users = security.list_users(security.security_db_path())
-st.dataframe(pd.DataFrame([{"Name": u.name, "Role": u.role, "Email": u.email or "",
-                            "Officer names": ", ".join(u.officer_names),
-                            "Active": u.active} for u in users]),
-             hide_index=True, width="stretch")
+st.caption("Roles and officer names are re-read on every click, so a change here (a revoked "
+           "account included) takes effect at once. Each change is recorded in the access log. "
+           "The same can be done on the server with the command python -m dashboard users.")
+
+if "users_done" in st.session_state:
+    message, password = st.session_state.pop("users_done")
+    st.success(message)
+    if password:
+        st.info(f"Temporary password, shown once: `{password}`. Give it to them by a separate "
+                "channel; they should change it after signing in.")
+
+
+def done(message: str, password: str | None = None) -> None:
+    st.session_state["users_done"] = (message, password)
+    st.rerun()
+
+
+def officer_list(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+users = security.list_users(path, actor=viewer.name)
+if users:
+    st.dataframe(pd.DataFrame([{"Name": u.name, "Role": u.role, "Email": u.email or "",
+                                "Officer names": ", ".join(u.officer_names),
+                                "Status": "active" if u.active else "revoked"} for u in users]),
+                 hide_index=True, width="stretch")
+else:
+    st.info("No accounts yet: add the first below.")
+
+st.header("Add a user")
+with st.form("add_user", clear_on_submit=True):
+    name = st.text_input("Name", key="add_name")
+    role = st.selectbox("Role", ROLES, key="add_role")
+    email = st.text_input("Email (for single sign-on; optional)", key="add_email")
+    officers = st.text_input("Officer names on the tracker, comma-separated (officers only)",
+                             key="add_officers")
+    with_password = st.checkbox("Give them a temporary password (otherwise single sign-on "
+                                "only)", value=True, key="add_with_password")
+    if st.form_submit_button("Add the user"):
+        password = secrets.token_urlsafe(12) if with_password else None
+        try:
+            security.add_user(path, name, role, password=password,
+                              officer_names=officer_list(officers), email=email or None,
+                              actor=viewer.name)
+        except ValueError as exc:
+            st.error(f"Not added: {exc}.")
+        else:
+            done(f"Added {name.strip()} ({role}).", password)
+
+if users:
+    st.header("Change a user")
+    chosen = st.selectbox("User", [u.name for u in users], key="change_user")
+    user = next(u for u in users if u.name == chosen)
+    st.markdown(f"{'Active' if user.active else 'Revoked'}, role {user.role}"
+                + (f", officer names: {', '.join(user.officer_names)}"
+                   if user.officer_names else "") + ".")
+    left, right = st.columns(2)
+    if user.active:
+        if left.button("Revoke access", key="revoke_user", disabled=user.name == viewer.name,
+                       help="Your own account cannot be revoked from here"):
+            security.revoke_user(path, user.name, actor=viewer.name)
+            done(f"Revoked {user.name}: they can no longer sign in.")
+    elif left.button("Re-activate", key="reactivate_user"):
+        security.reactivate_user(path, user.name, actor=viewer.name)
+        done(f"Re-activated {user.name}.")
+    if right.button("Reset the password", key="reset_password"):
+        password = secrets.token_urlsafe(12)
+        security.set_password(path, user.name, password, actor=viewer.name)
+        done(f"Reset {user.name}'s password.", password)
+    if user.role == "officer":
+        with st.form("link_officer"):
+            names = st.text_input("Officer names on the tracker, comma-separated",
+                                  value=", ".join(user.officer_names), key="link_names")
+            if st.form_submit_button("Save the officer names"):
+                try:
+                    security.set_officer_names(path, user.name, officer_list(names),
+                                               actor=viewer.name)
+                except ValueError as exc:
+                    st.error(f"Not saved: {exc}.")
+                else:
+                    done(f"{user.name} now sees the referrals of: {names}.")

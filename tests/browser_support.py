@@ -133,3 +133,26 @@ def wait_until_idle(pg, timeout_ms: int = PAGE_TIMEOUT_MS, stable_s: float = 0.3
         if now > deadline:
             raise PlaywrightTimeoutError(f"{pg.url} still running/loading after {timeout_ms} ms")
         time.sleep(0.1)
+
+
+AXE_SCRIPT = Path(__file__).resolve().parent.parent / ".a11y" / "node_modules" / "axe-core" \
+    / "axe.min.js"
+AXE_OPTIONS = {
+    "runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
+    # Streamlit's file uploader marks its drop zone role="presentation" but gives it an
+    # aria-label; keyboard users reach its own "Browse files" button, which is labelled.
+    "rules": {"presentation-role-conflict": {"enabled": False}},
+}
+
+
+def axe_violations(pg) -> list[str]:
+    """axe-core's violations on the page as it is now, one line each (rule, impact, where);
+    axe is loaded from disk (bin/setup --with-browser), so no network is needed."""
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"{AXE_SCRIPT} is missing: run bin/setup --with-browser", pytrace=False)
+    if not pg.evaluate("() => typeof window.axe !== 'undefined'"):
+        pg.add_script_tag(content=AXE_SCRIPT.read_text(encoding="utf-8"))
+    found = pg.evaluate("""options => axe.run(document, options).then(result =>
+        result.violations.map(v => `${v.id} (${v.impact}): ${v.help} at ` +
+            v.nodes.slice(0, 3).map(n => n.html.slice(0, 160)).join(' | ')))""", AXE_OPTIONS)
+    return list(found)

@@ -312,7 +312,7 @@ def test_uploaded_text_is_never_rendered_as_markdown_or_html(app, demo_db, secur
         app.run()
         assert not app.exception, page
         rendered = [e.value for kind in ("markdown", "caption", "info", "warning", "error",
-                                         "success", "title", "subheader")
+                                         "success", "title", "header", "subheader")
                     for e in app.get(kind) if isinstance(getattr(e, "value", None), str)]
         for value in rendered:
             # Shown text may contain the characters, but only escaped, so never interpreted.

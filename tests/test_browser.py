@@ -23,6 +23,7 @@ from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PAGE_TIMEOUT_MS,
+    axe_violations,
     free_port,
     require_chromium,
     streamlit_server,
@@ -38,13 +39,17 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 # page's visible text and in st.dataframe cells (see page_text); text drawn only on a
 # canvas (ECharts charts) or inside a Vega chart cannot be found.
 PAGES: list[tuple[str, str, list[str]]] = [
-    ("/", "Overview", ["Offender to Rehab", "136"]),
+    ("/", "Overview", ["Offender to Rehab: at a glance", "2022/23 Q1", "What changed",
+                       "Referrals fell from 41 in 2021/22 Q4 to 40 in 2022/23 Q1"]),
+    ("/my-work", "Caseload health", ["Caseload health", "Waiting for first contact",
+                                     "413 days"]),
     ("/referral-sources", "Referral sources", ["O2R officer outreach", "36", "Retail business",
                                                "35"]),
     ("/offending-areas", "Offending areas", ["City Centre: entered rehab", "20%",
                                              "3 of 15 assessed", "24 of 45 assessed"]),
     ("/officer-caseloads", "Officer caseloads", ["Officer 1", "43", "136"]),
-    ("/journey-flow", "Journey flow", ["Residential rehab", "27", "Completed 12 weeks"]),
+    ("/journey-flow", "Journey flow", ["Of 136 referred: 85 contacted, 60 assessed, 27 entered "
+                                       "rehab, 4 completed 12 weeks"]),
     ("/cost-savings", "Cost savings", ["£760,000", "£1,140,000", "£1,520,000", "£2,280,000"]),
     ("/referrals", "Referrals", ["Referral list", "SYN0"]),
     ("/quarterly-pack", "Quarterly pack", ["Quarterly scrutiny pack", "Referrals received",
@@ -168,7 +173,9 @@ def sign_in_demo(pg, server: Server, role: str) -> None:
     pg.goto(server.url + "/")
     wait_until_idle(pg)
     pg.get_by_role("button", name=DEMO_BUTTONS[role]).click()
-    pg.wait_for_selector('[data-testid="stSidebarNav"]', timeout=PAGE_TIMEOUT_MS)
+    # attached, not visible: on a phone the sidebar starts closed
+    pg.wait_for_selector('[data-testid="stSidebarNav"]', state="attached",
+                         timeout=PAGE_TIMEOUT_MS)
     wait_until_idle(pg)
 
 
@@ -191,6 +198,7 @@ def sidebar_titles(pg) -> list[str]:
 def test_sign_in_page_offers_demo_accounts_and_says_it_is_demo_data(app_server, page):
     page.goto(app_server.url + "/")
     wait_until_idle(page)
+    assert not axe_violations(page)
     text = page_text(page)
     assert "SYNTHETIC demo data" in text
     for label in DEMO_BUTTONS.values():
@@ -244,6 +252,7 @@ def test_page_renders(app_server, page, path, title, expected):
     full_page_screenshot(page, SCREENSHOTS / f"{_screenshot_name(path)}.png")
     assert_no_errors(page, app_server)
     assert not missing, f"{title} ({path}) is missing {missing!r}"
+    assert not axe_violations(page), (title, axe_violations(page))
 
 
 def test_sidebar_navigation(app_server, page):
@@ -268,3 +277,109 @@ def test_sidebar_navigation(app_server, page):
         assert active.count() == 1 and title in active.inner_text(), (
             f"after clicking {title!r} the sidebar marks "
             f"{[active.nth(i).inner_text() for i in range(active.count())]} as current")
+
+
+# ------------------------------------------------------------------ each role's main task
+
+
+def wait_for_text(pg, *texts: str, seconds: float = 20) -> str:
+    """The page's text once every one of `texts` is in it (a loaded machine may be slow)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        body = page_text(pg)
+        if all(t in body for t in texts) or time.monotonic() > deadline:
+            missing = [t for t in texts if t not in body]
+            assert not missing, f"{pg.url} is missing {missing!r}"
+            return body
+        time.sleep(0.25)
+
+
+def test_steering_this_quarter_against_last_and_where_people_drop_out(app_server, page):
+    sign_in_demo(page, app_server, "steering")
+    body = wait_for_text(page, "2022/23 Q1", "What changed", "on 2021/22 Q4",
+                         "Assessed rose from 10 in 2021/22 Q4 to 27 in 2022/23 Q1")
+    assert "likely range" in body
+    assert not axe_violations(page)
+    open_page(page, "Journey flow", "/journey-flow")
+    wait_for_text(page, "Of 136 referred: 85 contacted, 60 assessed")
+    assert not axe_violations(page)
+    assert_no_errors(page, app_server)
+
+
+def test_scrutiny_q1_figures_and_the_pdf(app_server, page):
+    sign_in_demo(page, app_server, "scrutiny")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Quarter").locator(
+        "input").click()
+    page.get_by_role("option", name="2022/23 Q1", exact=True).click()
+    wait_until_idle(page)
+    wait_for_text(page, "Quarterly scrutiny pack", "2022/23 Q1", "Referrals received")
+    assert not axe_violations(page)
+    with page.expect_download(timeout=120_000) as started:
+        page.get_by_role("button", name="Download the pack (PDF)").click()
+    assert Path(started.value.path()).read_bytes().startswith(b"%PDF")
+    open_page(page, "Methodology", "/methodology")
+    assert not axe_violations(page)
+
+
+def test_officer_on_a_phone_sees_who_has_waited_longest(app_server, browser_context):
+    phone = browser_context.browser.new_context(viewport={"width": 390, "height": 844})
+    phone.set_default_timeout(PAGE_TIMEOUT_MS)
+    page = phone.new_page()
+    try:
+        sign_in_demo(page, app_server, "officer")
+        # an officer opens on their own work: the longest wait first, nobody else's
+        body = wait_for_text(page, "My work", "the longest has waited 353 days (SYN0019)",
+                             "Waiting for first contact (8)")
+        assert "Officer 2" not in body
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        assert not page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count()
+        assert not axe_violations(page)
+        full_page_screenshot(page, SCREENSHOTS / "my-work-phone.png")
+    finally:
+        phone.close()
+
+
+def test_admin_uploads_a_tracker_and_sees_it_stored(demo_db, browser_context, tmp_path):
+    """On its own server: once real data is stored the demo accounts stop working, so the
+    administrator signs in with a local account."""
+    from dashboard import security
+
+    security_path = tmp_path / "security.sqlite"
+    security.add_user(security_path, "Ada Admin", "admin", password="correct horse battery")
+    log_path = tmp_path / "streamlit.log"
+    env = {**os.environ, "O2R_DB": str(demo_db), "O2R_SECURITY_DB": str(security_path)}
+    with streamlit_server(ROOT / "dashboard" / "app.py", free_port(), ROOT, env, log_path,
+                          lambda: log_path.read_text(errors="replace")[-4000:]) as base:
+        server = Server(base, log_path)
+        page = browser_context.new_page()
+        try:
+            page.goto(base + "/")
+            wait_until_idle(page)
+            page.get_by_label("Name").fill("Ada Admin")
+            page.get_by_label("Password", exact=True).fill("correct horse battery")
+            page.get_by_role("button", name="Sign in", exact=True).click()
+            page.wait_for_selector('[data-testid="stSidebarNav"]', state="attached")
+            open_page(page, "Data", "/data")
+            tracker = tmp_path / "tracker.csv"
+            tracker.write_bytes(b"O2R tracker as at 31/08/2022\n"
+                                b"Nominal ID,Referral Date,Officer,Referral Source,Status\n"
+                                b"AUG1,01/08/2022,Officer 1,Custody,Active\n")
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+                str(tracker))
+            wait_until_idle(page)
+            wait_for_text(page, "Read from the file's title lines: as at 31/08/2022",
+                          "storing it adds a tracker snapshot of 1 referrals as at 31/08/2022")
+            assert not axe_violations(page)
+            page.get_by_role("button", name="Store this upload").click()
+            wait_until_idle(page)
+            body = page_text(page)
+            if "Not stored yet" in body:  # a much smaller snapshot is confirmed first
+                page.locator('[data-testid="stCheckbox"]').filter(
+                    has_text="really has 1 referrals").locator("label").click()
+                wait_until_idle(page)
+                page.get_by_role("button", name="Store the smaller snapshot").click()
+                wait_until_idle(page)
+            wait_for_text(page, "Stored: 1 referrals as at 31/08/2022 (tracker snapshot")
+            assert_no_errors(page, server)
+        finally:
+            page.close()

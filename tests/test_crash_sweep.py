@@ -18,6 +18,7 @@ APP = str(ROOT / "dashboard" / "app.py")
 # radio missing here fails the sweep, so a new one cannot go unswept.
 RADIOS = {
     "overview_cohort": ["referrals", "assessments"],
+    "journey_view": ["referrals", "assessments"],
     "source_rate": ["Entered rehab", "Assessed", "Completed 12 weeks"],
     "people_basis": ["scenario", "n_completions", "n_rehab_entrants"],
     "pack_scheme": ["financial", "calendar"],
@@ -83,7 +84,7 @@ def sweep(at: AppTest, role: str) -> int:
     return runs
 
 
-PAGE_ORDER = ["overview", "referral_sources", "offending_areas", "officer_caseloads",
+PAGE_ORDER = ["overview", "my_work", "referral_sources", "offending_areas", "officer_caseloads",
               "journey_flow", "cost_savings", "referral_list", "quarterly_pack", "data",
               "access_log", "users", "methodology"]
 

@@ -96,11 +96,13 @@ def test_valid_tracker_is_checked_then_stored(page, demo_db):
     store_button = next(b for b in page.button if b.label == "Store this upload")
     store_button.click().run()
     assert not page.exception, page.exception
-    assert any("Stored as upload 7" in s.value for s in page.success)
+    stored = f"**Stored: 2 referrals as at {dt.date.today():%d/%m/%Y} (tracker snapshot 7).**"
+    assert any(s.value.startswith(stored) for s in page.success)
     assert not any(b.label == "Store this upload" for b in page.button)
     snapshots = frame_with(page, "snapshot_id", "as_at_date")
-    assert snapshots.iloc[0][["snapshot_id", "file_name", "referrals"]].tolist() == [
-        7, "tracker_august.csv", 2]
+    assert snapshots.iloc[0][["snapshot_id", "file_name"]].tolist() == [7, "tracker_august.csv"]
+    uploads = frame_with(page, "upload_id", "row_count")
+    assert uploads.loc[uploads["upload_id"] == 7, "row_count"].tolist() == [2]
 
     con = store.connect_read_only(demo_db)
     try:
@@ -174,8 +176,25 @@ def test_kind_and_date_changes_revalidate(page):
     # Referral dates in August are now after the as-at date.
     assert "rejected: 2 problem(s) found" in page.error[0].value
     page.radio[0].set_value("Connect export").run()
-    problems = frame_with(page, "row", "column", "problem")
-    assert "Required column 'crime_reference' was not found" in problems["problem"].iloc[0]
+    # A tracker checked as a Connect export is named for what it is, not listed row by row.
+    assert page.error[0].value.startswith(
+        "**This looks like a tracker, not a Connect export**")
+    assert not any(set(d.value.columns) >= {"row", "problem"} for d in page.dataframe)
+
+
+def test_the_as_at_date_and_kind_come_from_the_file(page):
+    upload(page, "o2r_tracker_export.csv",
+           b"O2R tracker as at 31/07/2022\n\n" + GOOD_TRACKER.replace(b"/08/", b"/07/"))
+    assert page.date_input[0].value == dt.date(2022, 7, 31)
+    assert "Read from the file's title lines: as at 31/07/2022" in page.info[0].value
+    assert "as at 31/07/2022" in page.success[0].value
+    upload(page, "connect.csv", b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
+                                b"CR1,NEW100,01/07/2022,Shoplifting\n")
+    assert page.radio[0].value == "Connect export"
+    assert any("does not say its as-at date" in w.value for w in page.warning)
+    page.radio[0].set_value("Tracker").run()
+    assert page.error[0].value.startswith(
+        "**This looks like a Connect export, not a tracker**")
 
 
 # ---------------------------------------------------------------- the data-quality query

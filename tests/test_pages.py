@@ -74,19 +74,20 @@ def test_empty_results_are_said_in_words(app):
 
 def test_overview_metrics_equal_the_query(app, demo_db):
     app.run()
-    choose(app, {"filter_period": "2021/22"})
+    choose(app, {"filter_period": "2021/22 Q4"})  # a quarter picked in the sidebar is shown
+    assert app.selectbox(key="overview_quarter").value == "2021/22 Q4"
     con = store.connect_read_only(demo_db)
-    expected = queries.run(con, COMMAND_LINE, "headline_figures", from_date=dt.date(2021, 4, 1),
+    expected = queries.run(con, COMMAND_LINE, "headline_figures", from_date=dt.date(2022, 1, 1),
                            to_date=dt.date(2022, 3, 31))
-    before = queries.run(con, COMMAND_LINE, "headline_figures", from_date=dt.date(2020, 4, 1),
-                         to_date=dt.date(2021, 3, 31))
+    before = queries.run(con, COMMAND_LINE, "headline_figures", from_date=dt.date(2021, 10, 1),
+                         to_date=dt.date(2021, 12, 31))
     con.close()
-    shown = {m.label: m.value for m in app.metric}
-    assert shown == {row.step: f"{row.referrals:,}" for row in expected.itertuples()}
-    deltas = {m.label: m.delta for m in app.metric if m.label != "Active caseload"}
-    assert deltas == {row.step: str(row.referrals - prior)
-                      for row, prior in zip(expected.itertuples(), before["referrals"],
-                                            strict=True) if row.step != "Active caseload"}
+    steps = [step for step in expected["step"] if step != "Active caseload"]
+    counts = dict(zip(expected["step"], expected["referrals"], strict=True))
+    prior = dict(zip(before["step"], before["referrals"], strict=True))
+    assert {m.label: m.value for m in app.metric} == {s: f"{counts[s]:,}" for s in steps}
+    assert {m.label: m.delta for m in app.metric} == {s: str(counts[s] - prior[s])
+                                                      for s in steps}
 
 
 def test_officer_caseloads_shows_table_1(app):
@@ -104,10 +105,25 @@ def test_officer_caseloads_shows_table_1(app):
                                           "Withdrawn": 36, "Not recorded": 5, "Total": 136}
 
 
+def test_journey_flow_starts_at_referral(app):
+    app.run()
+    app.switch_page("../pages/journey_flow.py")
+    app.run()
+    assert app.radio(key="journey_view").value == "referrals"
+    spec = app.get("echarts_chart")[0].proto.spec
+    # the biggest drop, referral to contact, is drawn, and every node says what it counts
+    for label in ("Referred in the period (136)", "First contacted (85)",
+                  "Police assessed (60)", "Entered rehab (27)", "Waiting for contact (51)"):
+        assert label in spec, label
+    assert "Of **136** referred: **85** contacted, **60** assessed, **27** entered rehab, " \
+        "**4** completed 12 weeks." == app.markdown[0].value
+
+
 def test_journey_flow_shows_figure_3(app, demo_db):
     app.run()
     app.switch_page("../pages/journey_flow.py")
     app.run()
+    app.radio(key="journey_view").set_value("assessments").run()
     shown = app.dataframe[0].value
     con = store.connect_read_only(demo_db)
     expected = queries.run(con, COMMAND_LINE, "journey_flow")
@@ -116,6 +132,7 @@ def test_journey_flow_shows_figure_3(app, demo_db):
     sankey = app.get("echarts_chart")[0]
     assert "Residential rehab (27)" in sankey.proto.spec
     assert "Completed 12 weeks (4)" in sankey.proto.spec
+    assert "Assessed in the period (60)" in sankey.proto.spec
 
 
 def test_offending_areas_compares_city_centre_with_intervals(app):

@@ -1,0 +1,91 @@
+"""My work: an officer's referrals waiting too long, oldest first (person-level; logged);
+steering and admins see the same by officer as a caseload-health table."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data_access, filters, layout, work
+
+chosen = filters.current()
+viewer = data_access.current_viewer()
+own = viewer.role == "officer"
+st.title("My work" if own else "Caseload health")
+st.caption(("Your referrals" if own else "Each officer's referrals")
+           + " in the latest tracker snapshot that are waiting for something, oldest first. "
+           "The Period filter does not apply here: work is outstanding whenever the referral "
+           "was made. Each view of these lists is recorded in the access log.")
+
+items = data_access.run("my_work", officer=chosen.officer)
+problems = data_access.run("data_quality")
+if chosen.officer:
+    problems = problems[problems["officer"] == chosen.officer]
+due = work.due(items)
+reference = work.contact_reference()
+
+if not own:
+    st.header("By officer")
+    history = data_access.filtered("caseload_history", chosen)
+    latest = history[history["as_at_date"] == history["as_at_date"].max()] \
+        if not history.empty else history
+    health = work.health_by_officer(due, problems, latest)
+    if health.empty:
+        st.info("No referrals match these filters.")
+    else:
+        st.dataframe(health, hide_index=True, width="stretch")
+        st.caption(f"Open caseload: referrals still waiting or active. \"Waiting over "
+                   f"{reference} days\" uses the programme's {reference}-day reference for first "
+                   "contact. How the caseload has changed is on Officer caseloads.")
+        layout.csv_download(health, "caseload_health")
+    bands = work.waiting_age_bands(due)
+    if not bands.empty:
+        st.header("How long the waiting lists have waited")
+        st.altair_chart(charts.waiting_age_bands(bands), width="stretch")
+        summary = bands.groupby("age_band", sort=False)["referrals"].sum()
+        st.caption("Referrals waiting for first contact: " + "; ".join(
+            f"{band.lower()} {count:,}" for band, count in summary.items()) + ".")
+
+waiting = due[due["work"] == "awaiting_contact"]
+# A short list, not metric cards: on a phone it fits on one screen, in reading order.
+lines = [f"- **{count:,}** {title[0].lower() + title[1:]}"
+         for title, count in work.counts(due, problems).items()]
+if not waiting.empty:
+    over = int((waiting["days_waiting"] > reference).sum())
+    lines[0] += (f": {over:,} over the {reference}-day reference; the longest has waited "
+                 f"**{int(waiting['days_waiting'].max()):,} days** "
+                 f"({waiting.iloc[0]['nominal_id']})")
+st.markdown("\n".join(lines))
+
+shown_columns = ["nominal_id", "days_waiting", "waiting_since", "referral_date", "status"]
+if not own:
+    shown_columns.insert(1, "officer")
+for work_list in work.WORK_LISTS:
+    rows = due[due["work"] == work_list.key]
+    st.header(f"{work_list.title} ({len(rows):,})")
+    st.caption(work_list.explanation())
+    if rows.empty:
+        st.markdown("Nothing on this list.")
+        continue
+    columns = [c for c in shown_columns
+               if not (c == "referral_date" and work_list.since == "referral date")]
+    layout.person_table(rows[columns], hide_index=True, width="stretch", column_config={
+        "nominal_id": "Nominal ID", "officer": "Officer",
+        "days_waiting": st.column_config.NumberColumn("Days", format="%d"),
+        "waiting_since": st.column_config.DateColumn(work_list.since.capitalize(),
+                                                     format="DD/MM/YYYY"),
+        "referral_date": st.column_config.DateColumn("Referred", format="DD/MM/YYYY"),
+        "status": "Status"})
+
+st.header(f"Data-quality problems ({len(problems):,})")
+st.caption("Rows the tracker should correct; fix them there and the next upload clears them.")
+if problems.empty:
+    st.markdown("None found.")
+else:
+    problem_columns = ["nominal_id", "issue", "detail"] if own else \
+        ["nominal_id", "officer", "issue", "detail"]
+    layout.person_table(problems[problem_columns], hide_index=True, width="stretch",
+                        column_config={"nominal_id": "Nominal ID", "officer": "Officer",
+                                       "issue": "Problem", "detail": "Detail"})
+if not due.empty or not problems.empty:
+    layout.csv_download(pd.concat([
+        due.assign(work=due["work"].map(lambda key: work.BY_KEY[key].title)),
+        problems.assign(work="Data-quality problem")], ignore_index=True), "my_work")

@@ -1,0 +1,143 @@
+"""The at-a-glance page: whole quarters by default, the quarter before and a year before,
+targets with red/amber/green set by steering or admins (logged), waiting time, freshness and
+"what changed" in plain words."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import glance, queries, security, targets
+from dashboard.access import COMMAND_LINE
+from dashboard.periods import financial_quarter
+from tests.conftest import ROOT, signed_in_as, signed_in_demo
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def test_quarters_and_the_latest_complete_one():
+    assert glance.latest_complete(dt.date(2022, 7, 31)).label == "2022/23 Q1"
+    assert glance.latest_complete(dt.date(2022, 6, 30)).label == "2022/23 Q1"
+    assert glance.latest_complete(dt.date(2022, 6, 29)).label == "2021/22 Q4"
+    q1 = financial_quarter(2022, 1)
+    assert glance.shift(q1, -1).label == "2021/22 Q4"
+    assert glance.shift(q1, -4).label == "2021/22 Q1"
+    assert glance.shift(financial_quarter(2022, 4), 1).label == "2023/24 Q1"
+    assert [q.label for q in glance.quarter_choices(dt.date(2022, 2, 1),
+                                                    dt.date(2022, 7, 31))] == [
+        "2022/23 Q2", "2022/23 Q1", "2021/22 Q4"]
+
+
+def test_headlines_read_the_right_quarters(demo_con):
+    by_quarter = queries.run(demo_con, COMMAND_LINE, "quarterly_headlines")
+    figures = {f.step: f for f in glance.headlines(by_quarter, financial_quarter(2022, 1))}
+
+    def counted(column, start, end, extra=""):
+        return demo_con.execute(
+            f"select count(*) from referrals where snapshot_id = 5 and {column} between "
+            f"$s and $e {extra}", {"s": start, "e": end}).fetchone()[0]
+
+    q1, q4, last_year = (dt.date(2022, 4, 1), dt.date(2022, 6, 30)), \
+        (dt.date(2022, 1, 1), dt.date(2022, 3, 31)), (dt.date(2021, 4, 1), dt.date(2021, 6, 30))
+    for step, column, extra in [("Referrals", "referral_date", ""),
+                                ("Assessed", "assessment_date", ""),
+                                ("Completed 12 weeks", "rehab_exit_date",
+                                 "and rehab_exit_reason = 'Completed'")]:
+        assert (figures[step].value, figures[step].previous, figures[step].last_year) == (
+            counted(column, *q1, extra), counted(column, *q4, extra),
+            counted(column, *last_year, extra)), step
+        assert figures[step].trend[-1] == figures[step].value
+        assert figures[step].trend[-2] == figures[step].previous
+        assert len(figures[step].trend) == glance.TREND_QUARTERS
+
+
+def test_what_changed_in_plain_words():
+    assert glance.change_sentence("Assessed", 27, 10, "Q1", "Q4") == (
+        "Assessed rose from 10 in Q4 to 27 in Q1 (likely range for the change: +27% to "
+        "+525%): more than chance alone would explain.")
+    assert glance.change_sentence("Referrals", 40, 41, "Q1", "Q4").endswith(
+        ": chance alone could explain a change this size.")
+    assert glance.change_sentence("Entered rehab", 5, 1, "Q1", "Q4") == (
+        "Entered rehab rose from 1 in Q4 to 5 in Q1: too few to tell a real change from chance.")
+    assert glance.change_sentence("Referrals", 7, 7, "Q1", "Q4") == (
+        "Referrals: 7 in Q1, the same as in Q4.")
+    low, high = glance.change_interval(40, 40)
+    assert low < 1 < high and low == pytest.approx(1 / high)
+
+
+def test_red_amber_green():
+    assert glance.rag(40, 40, 0.8, True) == "green"
+    assert glance.rag(32, 40, 0.8, True) == "amber"
+    assert glance.rag(31, 40, 0.8, True) == "red"
+    assert glance.rag(10, 40, 0.8, False) is None  # a part-quarter is not rated
+    assert glance.rag(10, None, 0.8, True) is None
+
+
+def test_waiting_time_against_the_reference():
+    waits = pd.DataFrame({"quarter_start": [dt.date(2022, 4, 1)] * 4 + [dt.date(2022, 1, 1)],
+                          "days_waited": [3, 21, 22, 60, 1], "referrals": [2, 1, 1, 1, 9]})
+    assert glance.contact_wait(waits, financial_quarter(2022, 1)) == {
+        "contacted": 5, "median_days": 21.0, "within_reference": 3, "reference": 21}
+    assert glance.contact_wait(waits, financial_quarter(2022, 2)) is None
+
+
+def test_freshness_warns_after_45_days():
+    uploads = pd.DataFrame({"kind": ["tracker"], "as_at_date": [pd.Timestamp("2022-07-31")]})
+    tracker, connect = glance.freshness(uploads, dt.date(2022, 9, 14))
+    assert (tracker["age_days"], tracker["stale"]) == (45, False)
+    assert connect == {"name": "Connect", "as_at": None, "age_days": None, "stale": True}
+    assert glance.freshness(uploads, dt.date(2022, 9, 15))[0]["stale"]
+
+
+def test_targets_are_set_by_steering_or_admin_and_logged(security_db):
+    targets.set_target(security_db, "Referrals", 45, "Chair", "steering")
+    targets.set_target(security_db, "Entered rehab", 6, "Admin", "admin", amber_share=0.5)
+    assert {m: (t.quarterly_target, t.amber_share, t.set_by)
+            for m, t in targets.current(security_db).items()} == {
+        "Referrals": (45, 0.8, "Chair"), "Entered rehab": (6, 0.5, "Admin")}
+    with pytest.raises(targets.TargetRefused, match="officer role may not set targets"):
+        targets.set_target(security_db, "Referrals", 1, "PC Jones", "officer")
+    with pytest.raises(targets.TargetRefused, match="has no target"):
+        targets.set_target(security_db, "Active caseload", 1, "Chair", "steering")
+    targets.set_target(security_db, "Referrals", None, "Chair", "steering")
+    assert set(targets.current(security_db)) == {"Entered rehab"}
+    log = security.read_log(security_db, action="target-set")
+    assert list(log["detail"].str.contains("null")) == [True, False, False]  # newest first
+    assert list(log["target"]) == ["Referrals", "Entered rehab", "Referrals"]
+    assert security.verify_log(security_db).intact
+
+
+def test_overview_opens_on_the_latest_complete_quarter(demo_db, security_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    targets.set_target(security_db, "Referrals", 60, "Chair", "steering")
+    at = signed_in_demo(AppTest.from_file(APP, default_timeout=120), "steering")
+    at.run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="overview_quarter").value == "2022/23 Q1"
+    shown = {m.label: (m.value, m.delta) for m in at.metric}
+    assert shown["Referrals"] == ("40", "-1")  # 41 in 2021/22 Q4
+    captions = " ".join(c.value for c in at.caption)
+    assert "Target 60 a quarter: 🔴 below target" in captions
+    changed = at.markdown[0].value
+    assert changed.startswith("- Referrals fell from 41 in 2021/22 Q4 to 40 in 2022/23 Q1")
+    assert any("Tracker data is" in w.value and "days old" in w.value for w in at.warning)
+    at.selectbox(key="overview_quarter").select("2022/23 Q2 (incomplete)").run()
+    assert any("2022/23 Q2 is not over" in w.value for w in at.warning)
+    assert "Target 60 a quarter (not rated yet)" in " ".join(c.value for c in at.caption)
+
+
+def test_a_steering_member_sets_a_target_on_the_page(demo_db, security_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, "Chair",
+                      "steering")
+    at.run()
+    at.selectbox(key="target_measure").select("Assessed")
+    at.number_input(key="target_value").set_value(20)
+    next(b for b in at.button if b.label == "Save the target").click()
+    at.run()
+    assert targets.current(security_db)["Assessed"].quarterly_target == 20
+    assert [s.value for s in at.success] == ["Saved: Assessed target 20 a quarter."]
+    assert "Target 20 a quarter: 🟢 target met" in " ".join(c.value for c in at.caption)

@@ -1,0 +1,147 @@
+"""My work: each officer's outstanding referrals on the configured thresholds, oldest first,
+their own only; steering and admins see it by officer; every view is logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import queries, security, service, store, work
+from dashboard.access import COMMAND_LINE, Viewer
+from tests.conftest import ROOT, signed_in_as
+
+APP = str(ROOT / "dashboard" / "app.py")
+AS_AT = dt.date(2022, 7, 31)
+# Days are counted to the as-at date, 31/07/2022.
+TRACKER = (
+    b"Nominal ID,Referral Date,Officer,Referral Source,Offending Area,Status,First Contact Date,"
+    b"Assessment Date,Pre-Admission Course Start,Rehab Admission Date,Rehab Facility,"
+    b"Rehab Exit Date,Rehab Exit Reason,Outcome\n"
+    # waiting for first contact: 30 and 100 days; a closed one is not work
+    b"W1,01/07/2022,PC Jones,Probation,Erdington,Referral/Waiting,,,,,,,,\n"
+    b"W2,22/04/2022,PC Jones,Probation,Erdington,Referral/Waiting,,,,,,,,\n"
+    b"W3,01/03/2022,PC Jones,Probation,Erdington,Withdrawn,,,,,,,,Not interested\n"
+    # assessed with no next step: 61 days (listed) and 11 days (not yet)
+    b"A1,01/05/2022,PC Jones,Probation,Erdington,Active,10/05/2022,31/05/2022,,,,,,\n"
+    b"A2,01/07/2022,PC Jones,Probation,Erdington,Active,05/07/2022,20/07/2022,,,,,,\n"
+    # on a course: not stalled
+    b"A3,01/05/2022,PC Jones,Probation,Erdington,Active,10/05/2022,31/05/2022,01/06/2022,,,,,\n"
+    # in rehab 91 days (listed) and 30 days (not yet)
+    b"R1,01/03/2022,PC Smith,Probation,Erdington,Active,02/03/2022,03/03/2022,,01/05/2022,"
+    b"Oak House,,,\n"
+    b"R2,01/05/2022,PC Smith,Probation,Erdington,Active,02/05/2022,03/05/2022,,01/07/2022,"
+    b"Oak House,,,\n"
+    # left rehab 11 days ago, no outcome; one with an outcome is done
+    b"L1,01/02/2022,PC Smith,Probation,Erdington,Active,02/02/2022,03/02/2022,,01/04/2022,"
+    b"Oak House,20/07/2022,Self-discharged,\n"
+    b"L2,01/02/2022,PC Smith,Probation,Erdington,Inactive,02/02/2022,03/02/2022,,01/04/2022,"
+    b"Oak House,20/07/2022,Self-discharged,Withdrawn\n"
+    # waiting for first contact with PC Smith, and a data-quality problem (no area)
+    b"S1,01/06/2022,PC Smith,Probation,,Referral/Waiting,,,,,,,,\n"
+)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("work") / "o2r.duckdb"
+    service.ingest_bytes(path, "tracker", "work.csv", TRACKER, as_at=AS_AT,
+                         use_column_map=False)
+    return path
+
+
+def listed(db, viewer=COMMAND_LINE) -> list[tuple[str, str, int]]:
+    con = store.connect_read_only(db)
+    try:
+        items = queries.run(con, viewer, "my_work")
+    finally:
+        con.close()
+    due = work.due(items)
+    return list(zip(due["work"], due["nominal_id"], due["days_waiting"], strict=True))
+
+
+def test_each_list_holds_what_waits_too_long_oldest_first(db):
+    assert listed(db) == [
+        ("awaiting_contact", "W2", 100), ("awaiting_contact", "S1", 60),
+        ("awaiting_contact", "W1", 30),
+        ("assessed_no_next_step", "A1", 61),
+        ("rehab_no_exit", "R1", 91),
+        ("left_rehab_no_outcome", "L1", 11),
+    ]
+
+
+def test_thresholds_are_configurable(db, monkeypatch):
+    monkeypatch.setenv("O2R_ASSESSED_STALL_DAYS", "5")
+    monkeypatch.setenv("O2R_REHAB_DAYS", "95")
+    lists = [(w, n) for w, n, _ in listed(db) if w in ("assessed_no_next_step", "rehab_no_exit")]
+    assert lists == [("assessed_no_next_step", "A1"), ("assessed_no_next_step", "A2")]
+    monkeypatch.setenv("O2R_REHAB_DAYS", "twelve weeks")
+    with pytest.raises(ValueError, match="O2R_REHAB_DAYS is 'twelve weeks'"):
+        listed(db)
+
+
+def test_an_officer_sees_only_their_own(db):
+    jones = Viewer("Jones", "officer", officer_names=("PC Jones",))
+    assert {n for _, n, _ in listed(db, jones)} == {"W1", "W2", "A1"}
+    assert listed(db, Viewer("Nobody", "officer")) == []
+
+
+def test_health_by_officer_and_age_bands(db, monkeypatch):
+    con = store.connect_read_only(db)
+    try:
+        due = work.due(queries.run(con, COMMAND_LINE, "my_work"))
+        problems = queries.run(con, COMMAND_LINE, "data_quality")
+        caseload = queries.run(con, COMMAND_LINE, "caseload_history")
+    finally:
+        con.close()
+    health = work.health_by_officer(due, problems, caseload).set_index("Officer")
+    assert health.to_dict("index") == {
+        "PC Jones": {"Open caseload": 5, "Waiting for first contact": 2,
+                     "Waiting over 21 days": 2, "Longest wait (days)": 100,
+                     "Assessed, no course or rehab admission yet": 1,
+                     "In rehab too long with no exit recorded": 0,
+                     "Left rehab, no outcome recorded": 0, "Data-quality problems": 0},
+        "PC Smith": {"Open caseload": 4, "Waiting for first contact": 1,
+                     "Waiting over 21 days": 1, "Longest wait (days)": 60,
+                     "Assessed, no course or rehab admission yet": 0,
+                     "In rehab too long with no exit recorded": 1,
+                     # R1's long stay is also a data-quality check, and S1 has no area
+                     "Left rehab, no outcome recorded": 1, "Data-quality problems": 2},
+    }
+    bands = work.waiting_age_bands(due)
+    assert list(zip(bands["officer"], bands["age_band"], bands["referrals"], strict=True)) == [
+        ("PC Jones", "3 to 6 weeks", 1), ("PC Jones", "Over 13 weeks", 1),
+        ("PC Smith", "6 to 13 weeks", 1)]
+    monkeypatch.setenv("O2R_CONTACT_REFERENCE_DAYS", "45")
+    assert work.health_by_officer(due, problems, caseload)["Waiting over 45 days"].tolist() \
+        == [1, 1]
+
+
+def test_an_officer_opens_on_their_work_and_each_view_is_logged(db, security_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(db))
+    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, "Jones",
+                      "officer", officers=("PC Jones",))
+    at.run()
+    assert not at.exception and not at.error
+    assert [t.value for t in at.title] == ["My work"]
+    waiting = at.dataframe[0].value
+    assert list(waiting["nominal_id"]) == ["W2", "W1"]
+    assert list(waiting["days_waiting"]) == [100, 30]
+    assert "officer" not in waiting.columns
+    assert "the longest has waited **100 days** (W2)" in at.markdown[0].value
+    views = security.read_log(security_db, who="Jones", action="view")
+    assert {"my_work", "data_quality"} <= set(views["target"])
+
+
+def test_steering_sees_every_officer(db, security_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(db))
+    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, "Chair",
+                      "steering")
+    at.run()
+    at.switch_page("../pages/my_work.py")
+    at.run()
+    assert not at.exception and not at.error
+    assert [t.value for t in at.title] == ["Caseload health"]
+    assert list(at.dataframe[0].value["Officer"]) == ["PC Jones", "PC Smith"]
+    assert at.get("vega_lite_chart")

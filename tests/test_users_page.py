@@ -1,0 +1,63 @@
+"""The Users page: an administrator adds, revokes, re-activates and links users and resets a
+password; each change is in the access log."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from dashboard import security
+from tests.conftest import ROOT, signed_in_as
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def test_an_admin_manages_users_and_each_change_is_logged(demo_db, security_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, "Admin Ann",
+                      "admin")
+    at.run()
+    at.switch_page("../pages/users.py").run()
+    assert not at.exception and not at.error
+
+    at.text_input(key="add_name").input("PC Jones")
+    at.selectbox(key="add_role").select("officer")
+    at.text_input(key="add_officers").input("Officer 1, Officer 2")
+    next(b for b in at.button if b.label == "Add the user").click().run()
+    assert at.success[0].value == "Added PC Jones (officer)."
+    password = at.info[0].value.split("`")[1]
+    assert security.sign_in(security_db, "PC Jones", password) is not None
+    assert security.get_user(security_db, "PC Jones").officer_names == ("Officer 1", "Officer 2")
+
+    at.selectbox(key="change_user").select("PC Jones").run()
+    at.text_input(key="link_names").input("Officer 2")
+    next(b for b in at.button if b.label == "Save the officer names").click().run()
+    assert security.get_user(security_db, "PC Jones").officer_names == ("Officer 2",)
+
+    at.button(key="revoke_user").click().run()
+    assert not security.get_user(security_db, "PC Jones").active
+    at.button(key="reactivate_user").click().run()
+    assert security.get_user(security_db, "PC Jones").active
+    at.button(key="reset_password").click().run()
+    new_password = at.info[0].value.split("`")[1]
+    assert new_password != password
+
+    log = security.read_log(security_db, who="Admin Ann")
+    changes = log[log["action"] != "user-list"]
+    assert list(reversed(changes["action"].tolist())) == [
+        "user-add", "user-link", "user-revoke", "user-reactivate", "user-set-password"]
+    assert set(changes["target"]) == {"PC Jones"}
+    assert password not in " ".join(log["detail"].fillna(""))
+    assert security.verify_log(security_db).intact
+
+
+def test_an_officer_without_names_is_refused_in_words(demo_db, security_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, "Admin Ann",
+                      "admin")
+    at.run()
+    at.switch_page("../pages/users.py").run()
+    at.text_input(key="add_name").input("PC Nobody")
+    at.selectbox(key="add_role").select("officer")
+    next(b for b in at.button if b.label == "Add the user").click().run()
+    assert at.error[0].value.startswith("Not added: Officer 'PC Nobody' needs at least one")
+    assert security.get_user(security_db, "PC Nobody") is None
