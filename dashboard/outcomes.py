@@ -228,3 +228,66 @@ def retained_or_completed(stays: pd.DataFrame) -> dict:
     return {"met": met, "base": base, "share": met / base if base else math.nan,
             "low": low, "high": high,
             "not_yet": int(stays["admissions"].sum()) - base}
+
+
+def retention_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The retention table in words: share (95% band) and how many still followed, per day."""
+    out = pd.DataFrame({"Group": table["group"], "Admissions": table["admissions"],
+                        "Left rehab": table["left"]})
+    for day in RETENTION_DAYS:
+        out[f"Still in rehab at {day} days (95% band)"] = [
+            _share_text(s, lo, hi) for s, lo, hi in zip(
+                table[f"retained_{day}"], table[f"retained_{day}_low"],
+                table[f"retained_{day}_high"])]
+        out[f"Still followed at {day} days"] = table[f"at_risk_{day}"]
+    return out
+
+
+def _share_text(share: float, low: float, high: float) -> str:
+    if math.isnan(share):
+        return "not yet known"
+    if math.isnan(low) or math.isnan(high):
+        return f"{share:.0%}"
+    return f"{share:.0%} ({low:.0%} to {high:.0%})"
+
+
+def ratio_interval_text(low: float, high: float) -> str:
+    """'0.14 to 0.42', or 'not available'."""
+    if math.isnan(low) or math.isnan(high):
+        return "not available"
+    return f"{low:.2f} to {'∞' if math.isinf(high) else f'{high:.2f}'}"
+
+
+def sustained_table(rated: pd.DataFrame, after_window: str | None) -> pd.DataFrame:
+    """Of people followed up for the whole window after rehab exit: how many had no recorded
+    offence in it, by exited group and for both together, with Wilson 95% intervals."""
+    if after_window is None:
+        return pd.DataFrame()
+    rows = rated[(rated["window"] == after_window)
+                 & rated["outcome_group"].isin(EXITED_GROUPS) & (rated["referrals"] > 0)]
+    if rows.empty:
+        return pd.DataFrame()
+    parts = [(g, int(r["referrals_without_offence"]), int(r["referrals"]))
+             for g, r in rows.set_index("outcome_group").iterrows()]
+    if len(parts) > 1:
+        parts.append(("Everyone who left rehab", sum(p[1] for p in parts),
+                      sum(p[2] for p in parts)))
+    return pd.DataFrame({
+        "Group": [p[0] for p in parts],
+        "Followed up": [p[2] for p in parts],
+        "No recorded offence": [p[1] for p in parts],
+        "Share (95% interval)": [describe_share(s, n) for _, s, n in parts]})
+
+
+def describe_share(successes: int, trials: int) -> str:
+    low, high = wilson_interval(successes, trials)
+    text = f"{successes / trials:.0%} ({low:.0%} to {high:.0%})"
+    return text + (" - base under 10" if trials < SMALL_PEOPLE else "")
+
+
+def first_offence_headline(times: pd.DataFrame) -> str:
+    """A title that says what the time-to-first-offence data shows."""
+    followed = int(times["referrals"].sum())
+    offended = int(times.loc[times["has_offended"], "referrals"].sum())
+    return (f"{offended} of {followed} people who left rehab have a recorded offence since; "
+            "curves show how soon")

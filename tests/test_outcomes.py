@@ -369,3 +369,22 @@ def test_time_to_first_offence_covers_every_followed_exit(demo_con):
         {"s": queries.latest_snapshot_id(demo_con)}).fetchone()[0]
     assert times["referrals"].sum() == exited
     assert (times["days"] > 0).all()
+
+
+# ---- the demo's story ---------------------------------------------------------------------
+
+def test_the_demo_tells_the_story_its_generator_states(demo_con):
+    sys.path.insert(0, str(ROOT / "data"))
+    from generate_demo import EXPECTED_OUTCOMES
+
+    rows = queries.run(demo_con, COMMAND_LINE, "offending_windows")
+    shown = {(r.outcome_group, r.window): (
+        r.referrals, r.offences, None if pd.isna(r.baseline_offences) else r.baseline_offences)
+        for r in rows.itertuples()}
+    assert shown == EXPECTED_OUTCOMES
+    rated = outcomes.with_rates(rows).set_index(["outcome_group", "window"])["rate_ratio"]
+    completers = rated[("Completed 12 weeks", "6 months after rehab exit")]
+    early = rated[("Left rehab early", "6 months after rehab exit")]
+    comparison = [rated[(g, "6 months after referral")] for g in outcomes.COMPARISON_GROUPS]
+    # a fall for everyone (regression to the mean), largest for completers
+    assert completers < early < min(comparison) and max(comparison) < 1
