@@ -3,7 +3,8 @@
 -- referrals' offences in the window before referral (the baseline, for the after/before ratio).
 -- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area,
 -- $referral_source, $before_days (default 365), $after_referral_days (default 182),
--- $after_exit_days (default 182), $scope_officers
+-- $after_exit_days (default 182), $offence_type (count only offences of this type; default
+-- every type), $scope_officers
 -- Windows (dates inclusive): before referral: referral - before_days .. referral - 1;
 -- after referral: referral .. referral + after_referral_days - 1; during rehab: admission ..
 -- exit (or the tracker's as-at date while still in rehab); after rehab exit: exit + 1 .. exit +
@@ -99,6 +100,7 @@ per_window as (
     left join crimes c
         on c.nominal_id = w.nominal_id
        and c.offence_date between w.first_date and w.last_date
+       and ($offence_type::varchar is null or c.offence_type = $offence_type::varchar)
     group by all
 ),
 
