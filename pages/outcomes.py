@@ -40,69 +40,72 @@ windows = data_access.filtered("offending_windows", chosen, **lengths)
 if windows.empty:
     st.info("No referrals match these filters.")
     st.stop()
-if windows["referrals"].sum() == 0:
-    st.info("No Connect crime records cover these referrals yet, so no window can be counted. "
-            "An administrator can upload a Connect export on the Data page.")
-    st.stop()
+has_follow_up = bool(windows["referrals"].sum())
+if not has_follow_up:
+    st.info("No Connect crime records cover these referrals yet, so no offending window can "
+            "be counted. An administrator can upload a Connect export on the Data page.")
 
-rated = outcomes.with_rates(windows)
-after_label = rated.loc[rated["window_order"] == 4, "window"].iloc[0] \
-    if (rated["window_order"] == 4).any() else None
-referral_label = rated.loc[rated["window_order"] == 2, "window"].iloc[0]
+rated, after_label = None, None
+if has_follow_up:
+    rated = outcomes.with_rates(windows)
+    after_label = rated.loc[rated["window_order"] == 4, "window"].iloc[0] \
+        if (rated["window_order"] == 4).any() else None
+    referral_label = rated.loc[rated["window_order"] == 2, "window"].iloc[0]
 
-cards = [(g, after_label) for g in outcomes.EXITED_GROUPS] + \
-    [(g, referral_label) for g in outcomes.COMPARISON_GROUPS]
-for column, (group, window) in zip(st.columns(len(cards)), cards):
-    row = rated[(rated["outcome_group"] == group) & (rated["window"] == window)]
-    if row.empty or not row["referrals"].iloc[0]:
-        column.metric(f"{group}: after/before", "no one yet",
-                      help="No one in this group has been followed up for the whole window")
-        continue
-    row = row.iloc[0]
-    column.metric(f"{group}: after/before", "∞" if math.isinf(row.rate_ratio)
-                  else f"{row.rate_ratio:.2f}",
-                  help="Offences a person-year in the window after, divided by the same "
-                       "people's offences a person-year before referral")
-    column.caption(f"{window}; {row.referrals:,} people; 95% CI "
-                   f"{outcomes.ratio_interval_text(row.rate_ratio_low, row.rate_ratio_high)}"
-                   + ("; under 10 people: treat with caution" if row.small_base else ""))
+    cards = [(g, after_label) for g in outcomes.EXITED_GROUPS] + \
+        [(g, referral_label) for g in outcomes.COMPARISON_GROUPS]
+    for column, (group, window) in zip(st.columns(len(cards)), cards):
+        row = rated[(rated["outcome_group"] == group) & (rated["window"] == window)]
+        if row.empty or not row["referrals"].iloc[0]:
+            column.metric(f"{group}: after/before", "no one yet",
+                          help="No one in this group has been followed up for the whole window")
+            continue
+        row = row.iloc[0]
+        column.metric(f"{group}: after/before", "no offences either side"
+                      if math.isnan(row.rate_ratio) else "∞" if math.isinf(row.rate_ratio)
+                      else f"{row.rate_ratio:.2f}",
+                      help="Offences a person-year in the window after, divided by the same "
+                           "people's offences a person-year before referral")
+        column.caption(f"{window}; {row.referrals:,} people; 95% CI "
+                       f"{outcomes.ratio_interval_text(row.rate_ratio_low, row.rate_ratio_high)}"
+                       + ("; under 10 people: treat with caution" if row.small_base else ""))
 
-followed = rated[rated["referrals"] > 0]
-st.altair_chart(charts.offending_rates(followed), width="stretch")
-st.caption("A ratio under 1 means fewer recorded offences a person-year after than before. "
-           "Intervals are exact (Poisson for rates; conditional binomial for ratios). £ value "
-           "stolen is as recorded in Connect (blank for offences with no property taken).")
-table = rated.assign(
-    rate_text=[outcomes.rate_text(r, lo, hi) for r, lo, hi in
-               zip(rated["rate"], rated["rate_low"], rated["rate_high"])],
-    ratio_text=[outcomes.ratio_text(r, lo, hi) for r, lo, hi in
-                zip(rated["rate_ratio"], rated["rate_ratio_low"], rated["rate_ratio_high"])],
-)
-st.dataframe(table, hide_index=True, width="stretch", column_order=[
-    "outcome_group", "window", "referrals", "person_years", "offences", "rate_text",
-    "value_stolen_gbp", "baseline_offences", "baseline_value_stolen_gbp", "ratio_text",
-    "referrals_not_followed_up"], column_config={
-    "outcome_group": "Group", "window": "Window", "referrals": "People followed up",
-    "person_years": st.column_config.NumberColumn("Person-years", format="%.1f"),
-    "offences": "Offences", "rate_text": "Offences a person-year",
-    "value_stolen_gbp": st.column_config.NumberColumn("Value stolen (£)", format="£%.0f"),
-    "baseline_offences": "Same people: offences before referral",
-    "baseline_value_stolen_gbp": st.column_config.NumberColumn(
-        "Same people: value stolen before (£)", format="£%.0f"),
-    "ratio_text": "After/before rate ratio (95% CI)",
-    "referrals_not_followed_up": "Not yet followed up"})
-layout.csv_download(rated, "offending_windows")
+    followed = rated[rated["referrals"] > 0]
+    st.altair_chart(charts.offending_rates(followed), width="stretch")
+    st.caption("A ratio under 1 means fewer recorded offences a person-year after than before. "
+               "Intervals are exact (Poisson for rates; conditional binomial for ratios). £ value "
+               "stolen is as recorded in Connect (blank for offences with no property taken).")
+    table = rated.assign(
+        rate_text=[outcomes.rate_text(r, lo, hi) for r, lo, hi in
+                   zip(rated["rate"], rated["rate_low"], rated["rate_high"])],
+        ratio_text=[outcomes.ratio_text(r, lo, hi) for r, lo, hi in
+                    zip(rated["rate_ratio"], rated["rate_ratio_low"], rated["rate_ratio_high"])],
+    )
+    st.dataframe(table, hide_index=True, width="stretch", column_order=[
+        "outcome_group", "window", "referrals", "person_years", "offences", "rate_text",
+        "value_stolen_gbp", "baseline_offences", "baseline_value_stolen_gbp", "ratio_text",
+        "referrals_not_followed_up"], column_config={
+        "outcome_group": "Group", "window": "Window", "referrals": "Referrals followed up",
+        "person_years": st.column_config.NumberColumn("Person-years", format="%.1f"),
+        "offences": "Offences", "rate_text": "Offences a person-year",
+        "value_stolen_gbp": st.column_config.NumberColumn("Value stolen (£)", format="£%.0f"),
+        "baseline_offences": "Same people: offences before referral",
+        "baseline_value_stolen_gbp": st.column_config.NumberColumn(
+            "Same people: value stolen before (£)", format="£%.0f"),
+        "ratio_text": "After/before rate ratio (95% CI)",
+        "referrals_not_followed_up": "Not yet followed up"})
+    layout.csv_download(rated, "offending_windows")
 
-net = outcomes.net_change(rated, after_label, referral_label) if after_label else None
-if net and net["admitted_people"] and net["comparison_people"]:
-    st.markdown(
-        f"**Net of the comparison.** People who left rehab went from "
-        f"{net['admitted_before']:.1f} to {net['admitted_after']:.1f} recorded offences a "
-        f"person-year ({net['admitted_people']} people); the groups not admitted went from "
-        f"{net['comparison_before']:.1f} to {net['comparison_after']:.1f} "
-        f"({net['comparison_people']} people). The fall beyond the comparison's is "
-        f"{net['net_fall']:.1f} offences a person-year. The groups differ in more than rehab "
-        "(motivation, need, timing), so this is an indication, not a measured effect.")
+    net = outcomes.net_change(rated, after_label, referral_label) if after_label else None
+    if net and net["admitted_people"] and net["comparison_people"]:
+        st.markdown(
+            f"**Net of the comparison.** People who left rehab went from "
+            f"{net['admitted_before']:.1f} to {net['admitted_after']:.1f} recorded offences a "
+            f"person-year ({net['admitted_people']} people); the groups not admitted went from "
+            f"{net['comparison_before']:.1f} to {net['comparison_after']:.1f} "
+            f"({net['comparison_people']} people). The fall beyond the comparison's is "
+            f"{net['net_fall']:.1f} offences a person-year. The groups differ in more than rehab "
+            "(motivation, need, timing), so this is an indication, not a measured effect.")
 
 st.subheader("Staying in rehab")
 split = st.radio("Show the curve", ["none", "rehab_facility", "pre_admission_course"],
@@ -138,8 +141,8 @@ else:
                    + (" Base under 10: treat with caution." if measure["base"] < 10 else ""))
 
 st.subheader("Six months without a recorded offence after leaving rehab")
-sustained = outcomes.sustained_table(rated, after_label)
-if sustained.empty:
+sustained = outcomes.sustained_table(rated, after_label) if rated is not None else None
+if sustained is None or sustained.empty:
     st.info("No one who left rehab has been followed up for the whole window yet.")
 else:
     st.dataframe(sustained, hide_index=True, width="stretch")

@@ -45,6 +45,8 @@ PAGES: list[tuple[str, str, list[str]]] = [
                                              "3 of 15 assessed", "24 of 45 assessed"]),
     ("/officer-caseloads", "Officer caseloads", ["Officer 1", "43", "136"]),
     ("/journey-flow", "Journey flow", ["Residential rehab", "27", "Completed 12 weeks"]),
+    ("/outcomes", "Outcomes", ["not proven reoffending", "Completed 12 weeks",
+                               "Retained 12 weeks or completed"]),
     ("/cost-savings", "Cost savings", ["£760,000", "£1,140,000", "£1,520,000", "£2,280,000"]),
     ("/referrals", "Referrals", ["Referral list", "SYN0"]),
     ("/quarterly-pack", "Quarterly pack", ["Quarterly scrutiny pack", "Referrals received",

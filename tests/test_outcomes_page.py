@@ -84,3 +84,20 @@ def test_an_officer_sees_only_their_own_referrals(app, security_db, demo_db):
     shown = at.dataframe[0].value
     assert shown["referrals"].tolist() == theirs["referrals"].tolist()
     assert shown["referrals"].sum() < everyone["referrals"].sum()
+
+
+def test_without_connect_records_retention_is_still_shown(tmp_path, security_db, monkeypatch):
+    import datetime as dt
+
+    from dashboard import service
+
+    db = tmp_path / "o2r.duckdb"
+    service.ingest_path(db, "tracker", ROOT / "data" / "demo" /
+                        "o2r_tracker_synthetic_as_at_2022-07-31.xlsx",
+                        as_at=dt.date(2022, 7, 31), use_column_map=False)
+    monkeypatch.setenv("O2R_DB", str(db))
+    at = open_page(signed_in_as(AppTest.from_file(APP, default_timeout=90),
+                                security_db, "Admin", "admin"))
+    text = page_text(at)
+    assert "No Connect crime records cover these referrals yet" in text
+    assert "Retained 12 weeks or completed (NDTMS-aligned)" in text
