@@ -116,4 +116,20 @@ st.markdown("""
   admission date on or after the course start; days from course start to admission as
   quartiles; retention compared for admissions with and without the course (the course began in
   January 2022, so the two groups were admitted at different times).
+- **In the quarterly pack**: *Outcomes after rehab* counts the people who left rehab in the
+  quarter (by exit date; completions plus early discharges), those followed up for the whole
+  6 months after exit, and of those, with and without a police-recorded offence; *Retention*
+  counts the quarter's admissions that stayed 84 days or completed, left before 84 days, or are
+  still in rehab under 84 days. For circulation they are protected with the rest of the
+  quarter's figures.
+- **Value lenses (Cost savings page)**, never added together: the evaluation's retail value
+  of goods not stolen; goods not stolen *during rehab* (observed days in rehab × the
+  evaluation's £38,000 to £57,000 a person a year, over 365.25 days); the *economic and social
+  cost of offences avoided* (for each offence type, the net fall in offences a person-year of
+  people who left rehab beyond the comparison groups' fall, × their person-years after exit, ×
+  the Home Office unit cost of that type of crime from Heeks et al. (2018), 2015/16 prices,
+  uplifted by the ratio of HM Treasury GDP deflators; the figures are entered on the page, as
+  the dashboard ships none it could not verify); and the *programme cost* from its inputs, per
+  admission and per completion, with the number of 6-month sustained outcomes (each valued at
+  6 months of the evaluation's theft) that would equal it.
 """)
