@@ -47,7 +47,8 @@ shown = [page for page in PAGES if page[0] in capability.pages]
 page = st.navigation([
     st.Page(ROOT / "pages" / f"{stem}.py", title=title, icon=f":material/{icon}:",
             url_path=url_path, default=index == 0)
-    for index, (stem, title, icon, url_path) in enumerate(shown)])
+    for index, (stem, title, icon, url_path) in enumerate(shown)],
+    expanded=True)  # thirteen pages for an administrator: never hide some behind "View more"
 with st.sidebar:
     st.text(f"Signed in as {viewer.name} ({viewer.role})")
     if st.button("Sign out", key="sign_out"):
