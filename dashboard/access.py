@@ -22,7 +22,7 @@ RAW_REFERRALS = re.compile(r"\b(from|join)\s+(o2r\.)?(main\.)?referrals\b", re.I
 
 # Pages, by file stem in pages/.
 CHART_PAGES = frozenset({"overview", "referral_sources", "offending_areas", "officer_caseloads",
-                         "journey_flow", "cost_savings"})
+                         "journey_flow", "outcomes", "cost_savings"})
 ADMIN_PAGES = frozenset({"data", "access_log", "users"})
 
 

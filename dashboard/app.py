@@ -21,6 +21,7 @@ PAGES = [
     ("offending_areas", "Offending areas", "location_on", "offending-areas"),
     ("officer_caseloads", "Officer caseloads", "badge", "officer-caseloads"),
     ("journey_flow", "Journey flow", "account_tree", "journey-flow"),
+    ("outcomes", "Outcomes", "trending_down", "outcomes"),
     ("cost_savings", "Cost savings", "currency_pound", "cost-savings"),
     ("referral_list", "Referrals", "list_alt", "referrals"),
     ("quarterly_pack", "Quarterly pack", "summarize", "quarterly-pack"),

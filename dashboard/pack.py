@@ -368,6 +368,84 @@ def protect_quarter(data: QuarterData, how: str, threshold: int) -> QuarterFigur
     return QuarterFigures(data, counts, published.protect(how))
 
 
+# --- outcomes (issue 10): the same measures as the Outcomes page, in the same publication ------
+
+EXIT_OUTCOMES_TABLE, RETENTION_TABLE = "Outcomes after rehab", "Retention"
+LEFT, FOLLOWED, NO_OFFENCE, OFFENCE, NOT_YET = (
+    "Left rehab", "Followed up 6 months", "No recorded offence", "Recorded offence",
+    "Not yet followed up")
+RETAINED, LEFT_BEFORE, STILL_IN = ("Stayed 12 weeks or completed", "Left before 12 weeks",
+                                   "Still in rehab, under 12 weeks")
+ADMITTED_ROW, EXITED_ROW = "Admitted in the quarter", "Left rehab in the quarter"
+
+
+def outcome_counts(con: duckdb.DuckDBPyConnection, data: QuarterData
+                   ) -> dict[str, pd.DataFrame]:
+    """The quarter's exits by way of leaving, followed up for six months or not, with or
+    without a police-recorded offence; and its admissions by whether they stayed 12 weeks."""
+    params = {"snapshot_id": data.flows_snapshot.upload_id if data.flows_snapshot else None,
+              "from_date": data.quarter.start, "to_date": data.quarter.end}
+    exits = queries.run(con, access.PUBLICATION, "quarter_exit_outcomes", **params)
+    # Both ways of leaving together: split by way of leaving, the cells pin each other down.
+    exits = exits[["exits", "followed_up", "without_offence"]].astype("int64").sum()
+    table = pd.DataFrame({
+        LEFT: [exits["exits"]], FOLLOWED: [exits["followed_up"]],
+        NO_OFFENCE: [exits["without_offence"]],
+        OFFENCE: [exits["followed_up"] - exits["without_offence"]],
+        NOT_YET: [exits["exits"] - exits["followed_up"]]}, index=[EXITED_ROW]).astype("int64")
+    stays = queries.run(con, access.PUBLICATION, "rehab_stays", **params)
+    met = stays["is_completed"] | (stays["days"] >= 84)
+    retained = int(stays.loc[met, "admissions"].sum())
+    left_before = int(stays.loc[~met & stays["has_left"], "admissions"].sum())
+    still = int(stays.loc[~met & ~stays["has_left"], "admissions"].sum())
+    retention = pd.DataFrame({RETAINED: [retained], LEFT_BEFORE: [left_before],
+                              STILL_IN: [still], TOTAL: [retained + left_before + still]},
+                             index=[ADMITTED_ROW]).astype("int64")
+    return {EXIT_OUTCOMES_TABLE: table, RETENTION_TABLE: retention}
+
+
+def add_outcomes(out: rules.Publication, counts: dict[str, pd.DataFrame]) -> None:
+    """Puts the outcome tables in the quarter's publication with every sum a reader knows:
+    a row's exits are followed up or not, the followed up did or did not offend, the rows add
+    up to Total, and the exits and admissions are the quarter's headline figures."""
+    out.table(EXIT_OUTCOMES_TABLE, counts[EXIT_OUTCOMES_TABLE])
+
+    def key(column: str) -> tuple:
+        return (EXIT_OUTCOMES_TABLE, EXITED_ROW, column)
+    out.total([key(FOLLOWED), key(NOT_YET)], key(LEFT))
+    out.total([key(NO_OFFENCE), key(OFFENCE)], key(FOLLOWED))
+    out.total([figure_key("Completions of 12 weeks"), figure_key("Early discharges")], key(LEFT))
+    out.table(RETENTION_TABLE, counts[RETENTION_TABLE], total_column=True)
+    if figure_key("Rehab admissions") in out.values:
+        out.same((RETENTION_TABLE, ADMITTED_ROW, TOTAL), figure_key("Rehab admissions"))
+
+
+def protect_quarter_with_outcomes(con: duckdb.DuckDBPyConnection, data: QuarterData, how: str,
+                                  threshold: int) -> QuarterFigures:
+    """One quarter's figures and its outcome tables, protected together, once."""
+    published, counts = publication(data, threshold)
+    extra = outcome_counts(con, data)
+    add_outcomes(published, extra)
+    return QuarterFigures(data, {**counts, **extra}, published.protect(how))
+
+
+def outcome_tables(now: QuarterFigures) -> list[Table]:
+    """The outcome tables as printed in the pack."""
+    return [
+        Table(EXIT_OUTCOMES_TABLE, "Rehab exits in the quarter: police-recorded offending in "
+              "the 6 months after", "By exit date. Followed up: the whole 6 months after exit "
+              "(exit + 1 to exit + 182 days) falls on or before the latest Connect upload's "
+              "as-at date; the others are not counted yet, never as no offence. Police-"
+              "recorded offending in Connect, not proven reoffending; this programme's own "
+              "measure, aligned with NDTMS but not the same.",
+              _labelled(now.table(EXIT_OUTCOMES_TABLE), "Exits")),
+        Table(RETENTION_TABLE, "Rehab admissions in the quarter: retained 12 weeks or "
+              "completed", "By admission date: stayed at least 84 days or left with exit "
+              "reason Completed (NDTMS-aligned); still in rehab under 84 days are not yet "
+              "known.", _labelled(now.table(RETENTION_TABLE), "Admissions")),
+    ]
+
+
 # --- figures ----------------------------------------------------------------------------------
 
 DEFINITIONS = {
@@ -408,8 +486,8 @@ DEFINITIONS = {
                                             "come from: the latest when the pack was built.",
     "Tracker snapshot for stock": "The latest tracker upload as at the quarter's last day or "
                                   "before, if taken within the quarter.",
-    "Connect upload": "The latest Connect extract when the pack was built (no figure in this "
-                      "pack is drawn from Connect yet).",
+    "Connect upload": "The latest Connect extract when the pack was built (the Outcomes "
+                      "after rehab table is drawn from it).",
 }
 FLOW_MEASURES = ["Referrals received", "First contacts", "Police assessments",
                  "Pre-admission course starts", "Rehab admissions", "Completions of 12 weeks",
@@ -546,7 +624,7 @@ def coverage_table(data: QuarterData) -> pd.DataFrame:
             "tracker snapshot", "no tracker snapshot"),
         row("Stock at quarter end", data.stock_snapshot, "tracker snapshot",
             "no tracker snapshot taken in the quarter"),
-        row("None yet: latest Connect extract", data.connect, "Connect upload",
+        row("Outcomes after rehab: latest Connect extract", data.connect, "Connect upload",
             "no Connect upload"),
     ]).astype("str")
 
@@ -614,8 +692,9 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
     reader = access.PUBLICATION
     snapshots, connect = data_sources(con, reader)
     quarters = [quarter.shift(k - TREND_QUARTERS + 1) for k in range(TREND_QUARTERS)]
-    history = [protect_quarter(quarter_data(con, reader, q, snapshots, connect), how, threshold)
-               for q in quarters]
+    history = [protect_quarter_with_outcomes(
+        con, quarter_data(con, reader, q, snapshots, connect), how, threshold)
+        for q in quarters]
     shown = [shown_figures(q) for q in history]
     now = history[-1]
     tables = [
@@ -632,6 +711,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
         tables.append(Table("Caseload", "Caseload at quarter end by officer and status",
                             f"Every referral held in {stock_source(now.data)}, by its status "
                             "then.", _labelled(now.table(CASELOAD_TABLE), "Officer")))
+    tables += outcome_tables(now)
     quality = _labelled(now.table(QUALITY_TABLE), "Issue")
     tables += [
         Table("Data coverage", "Where each group of figures comes from",

@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import streamlit as st
 
-from dashboard import cost_model, data_access, filters, layout
+from dashboard import cost_model, data_access, filters, layout, outcomes, text, value_lenses
 
 DEFAULTS = cost_model.Assumptions()
 SOURCES, CITATIONS = cost_model.SOURCES, cost_model.CITATIONS
@@ -13,13 +13,15 @@ SHARES = sorted({Fraction(k, 20) for k in range(1, 21)} | {Fraction(1, 3), Fract
 PEOPLE_BASES = {
     "scenario": "A scenario number",
     "n_completions": "Completions of 12 weeks a year (from the data)",
-    "n_rehab_entrants": "Rehab entrants a year (from the data)",
+    "n_rehab_entrants": "Rehab entrants a year (upper bound, from the data)",
 }
 
 st.title("Cost savings: goods not stolen from shops")
 st.caption("The 2022 process evaluation's model (section 5.7): each person rehabilitated stops "
-           "stealing enough to fund their drug use. Every input below can be changed; its "
-           "source is under it and in the help (?) beside it.")
+           "stealing enough to fund their drug use, so the retail value of the goods they would "
+           "have stolen is not stolen. Every input below can be changed; its source is under it "
+           "and in the help (?) beside it. Other ways of valuing the programme follow below the "
+           "model, each on its own: they measure different things and are never added up.")
 st.info("**What this figure is, and is not.** It is the retail value of goods *not stolen "
         "from shops*: a saving to retailers, not cash saved by West Midlands Police or any "
         "budget. It leaves out police time, court costs, prison and community sentences, "
@@ -68,6 +70,11 @@ else:
     per_year = data_access.filtered("people_rehabilitated", chosen)
     people, how = cost_model.people_per_year_from_data(per_year, basis)
     st.metric(PEOPLE_BASES[basis], cost_model.people_label(people))
+    if basis == "n_rehab_entrants":
+        st.warning("**An upper bound.** Counting every rehab entrant assumes each one stops "
+                   "stealing for a full year. Most entrants leave rehab early, many around the "
+                   "3-week detox (see the Outcomes page's retention curve), so the true figure "
+                   "is lower.")
     scope = "; ".join(f"{what}: {value}" for what, value in (
         ("officer", chosen.officer), ("offending area", chosen.area)) if value)
     st.caption(f"{how} Entrants count at admission, completions at a 'Completed' exit, in "
@@ -114,3 +121,127 @@ with table_side:
     layout.csv_download(result, "goods_not_stolen", "Download the table (CSV)")
 with chart_side:
     st.altair_chart(cost_model.goods_not_stolen_chart(result), width="stretch")
+
+st.header("Other lenses: side by side, never added together")
+st.info("Each lens below answers a different question, in different units, from different "
+        "sources: the retail value of goods not stolen (above, and while in rehab), the cost "
+        "to society of offences, and what the programme costs. Adding them would count the "
+        "same theft twice, so they are never summed.", icon="ℹ️")
+chosen = filters.current()
+stays = data_access.filtered("rehab_stays", chosen)
+days_in_rehab = float((stays["days"] * stays["admissions"]).sum()) if not stays.empty else 0.0
+
+st.subheader("1. Goods not stolen while in rehab")
+during = value_lenses.during_rehab(days_in_rehab, assumptions)
+st.metric("Retail value of goods not stolen during observed days in rehab",
+          f"{gbp(during['low_gbp'])} to {gbp(during['high_gbp'])}")
+st.caption(f"{days_in_rehab:,.0f} days in rehab observed for admissions in the period (stays "
+           "still going counted to the tracker's as-at date) × the evaluation's theft of "
+           f"{gbp(spend / share_high)} to {gbp(spend / share_low)} a person a year, over "
+           "365.25 days. Source: days from the tracker; theft rate from the evaluation, §5.7. "
+           "Retail value, not a saving to any budget.")
+
+st.subheader("2. Economic and social cost of offences avoided")
+windows = data_access.filtered("offending_windows", chosen)
+after_label = next(iter(windows.loc[windows["window_order"] == 4, "window"]), None)
+referral_label = next(iter(windows.loc[windows["window_order"] == 2, "window"]), None)
+before_label = next(iter(windows.loc[windows["window_order"] == 1, "window"]), None)
+types = sorted(set(data_access.filtered("offences_by_area", chosen)["offence_type"]))
+shipped = value_lenses.unit_costs().set_index("offence_type")
+st.caption(f"Unit costs: {value_lenses.HEEKS}; 2015/16 prices. The dashboard ships the "
+           "report's categories but no figure it could not check against the report: enter "
+           "each unit cost from the report's table (the file data/reference/"
+           "unit_costs_of_crime.csv says which category each offence type maps to).")
+costs = {}
+for column, offence_type in zip(st.columns(max(1, len(types))), types):
+    row = shipped.loc[offence_type] if offence_type in shipped.index else None
+    verified = row is not None and bool(row["is_verified"])
+    default = float(row["unit_cost_gbp"]) if verified else 0.0
+    value = column.number_input(f"{text.plain(offence_type)} (£, 2015/16)", min_value=0.0,
+                                value=default, step=10.0, key=f"unit_cost_{offence_type}",
+                                help=(f"{row['heeks_category']}: {row['table_reference']}"
+                                      if row is not None else "No category in the shipped file"))
+    if value > 0:
+        costs[offence_type] = value
+deflator_from, deflator_to = st.columns(2)
+index_from = deflator_from.number_input("GDP deflator, 2015/16 (HM Treasury index)",
+                                        min_value=0.0, value=0.0, key="deflator_from")
+index_to = deflator_to.number_input("GDP deflator, the year to price in (same release)",
+                                    min_value=0.0, value=0.0, key="deflator_to")
+price_uplift = value_lenses.uplift(index_from, index_to)
+prices = "the chosen year's prices" if price_uplift == price_uplift else "2015/16 prices"
+if after_label is None or referral_label is None or not types:
+    st.info("No one who left rehab has been followed up long enough, or there are no Connect "
+            "records, so no offences avoided can be estimated yet.")
+elif not costs:
+    st.info("Enter at least one unit cost above to see this lens. Offences avoided are "
+            "estimated below without their cost.")
+if after_label is not None and referral_label is not None and types:
+    by_type = {t: data_access.filtered("offending_windows", chosen, offence_type=t)
+               for t in types}
+    avoided = value_lenses.offences_avoided(by_type, after_label, referral_label)
+    result = value_lenses.social_cost(
+        avoided, costs, price_uplift if price_uplift == price_uplift else 1.0)
+    if costs:
+        st.metric(f"Cost of offences avoided, at {prices}", gbp(result["total_gbp"])
+                  if result["total_gbp"] == result["total_gbp"] else "not available")
+    st.dataframe(result["table"], hide_index=True, width="stretch", column_config={
+        "offence_type": "Offence type",
+        "net_fall_per_person_year": st.column_config.NumberColumn(
+            "Net fall a person-year", format="%.2f"),
+        "person_years_after_exit": st.column_config.NumberColumn(
+            "Person-years after exit", format="%.1f"),
+        "offences_avoided": st.column_config.NumberColumn("Offences avoided", format="%.1f"),
+        "unit_cost_gbp": st.column_config.NumberColumn("Unit cost (£)", format="£%.0f"),
+        "value_gbp": st.column_config.NumberColumn("Value (£)", format="£%.0f")})
+    layout.csv_download(result["table"], "offences_avoided")
+    st.caption(f"Offences avoided = (fall in offences a person-year of people who left rehab, "
+               f"{before_label} to "
+               f"{after_label}) minus (the same fall for the groups not admitted, "
+               f"to {referral_label}), × the person-years after exit. Caveats: "
+               "police-recorded offences only (most shop theft is never recorded, so this "
+               "understates); the comparison groups differ in more than rehab; a negative "
+               "figure means the admitted groups fell less. Types with no unit cost are left "
+               "out of the total" + (f": {text.plain(', '.join(result['left_out']))}." if
+                                     result["left_out"] else ".") +
+               f" Uplift: {value_lenses.TREASURY}, entered above"
+               + ("" if price_uplift == price_uplift else " (none entered: 2015/16 prices)."))
+
+st.subheader("3. Programme cost and break-even")
+course = data_access.filtered("course_to_admission", chosen).iloc[0]
+attendees = int(course["attendees"])
+admissions = int(stays["admissions"].sum()) if not stays.empty else 0
+completions = int(stays.loc[stays["is_completed"], "admissions"].sum()) if not stays.empty \
+    else 0
+officers_col, placements_col, course_col = st.columns(3)
+officers_gbp = officers_col.number_input("O2R officers' cost for the period (£)", min_value=0,
+                                         value=0, step=1000, key="cost_officers")
+placement_week = placements_col.number_input("Rehab placement cost a week (£)", min_value=0,
+                                             value=0, step=50, key="cost_placement_week")
+course_each = course_col.number_input("Pre-admission course cost an attendee (£)",
+                                      min_value=0, value=0, step=10, key="cost_course_each")
+cost = value_lenses.programme_cost(officers_gbp, placement_week, days_in_rehab, course_each,
+                                   attendees)
+if not cost["total_gbp"]:
+    st.info("Enter the programme's costs above (the dashboard has no cost data of its own) to "
+            "see the cost per admission, per completion and the break-even point.")
+else:
+    sustained_days = outcomes.WINDOW_MONTHS[6]
+    per = value_lenses.per_outcome(cost["total_gbp"], admissions, completions, assumptions,
+                                   sustained_days)
+    first, second, third = st.columns(3)
+    first.metric("Programme cost for the period", gbp(cost["total_gbp"]))
+    second.metric(f"Per admission ({admissions})", gbp(per["per_admission_gbp"])
+                  if admissions else "no admissions")
+    third.metric(f"Per completion ({completions})", gbp(per["per_completion_gbp"])
+                 if completions else "no completions")
+    st.metric("Sustained outcomes needed to break even",
+              f"{per['break_even_fewest']:,} to {per['break_even_most']:,}")
+    st.caption(f"Officers {gbp(cost['officers_gbp'])} + placements "
+               f"{gbp(cost['placements_gbp'])} ({days_in_rehab:,.0f} days in rehab) + course "
+               f"{gbp(cost['course_gbp'])} ({attendees} attendees). A sustained outcome is a "
+               "person with no police-recorded offence in the 6 months after leaving rehab "
+               "(the Outcomes page counts them); each is valued at 6 months of the evaluation's "
+               f"theft, {gbp(per['outcome_value_low_gbp'])} to "
+               f"{gbp(per['outcome_value_high_gbp'])} in retail value, so break-even here is in "
+               "retail value, not public money.")

@@ -95,3 +95,71 @@ st.markdown("""
 - Demo data, when shown, is synthetic: made to match the evaluation's published figures
   (Table 1, Figure 3), not taken from real people.
 """)
+
+st.subheader("Outcomes: offending, retention and the course")
+st.markdown("""
+- **What the offending figures are**: crimes recorded in Connect against the person's nominal
+  ID (*police-recorded offending*), not convictions and not proven reoffending; only offences
+  that were reported and recorded. There is no randomised control group, and people are
+  referred near a peak of their offending, so a fall afterwards is expected without any
+  programme (regression to the mean). The groups not admitted to rehab are the comparison.
+- **Outcome groups**, by each referral's journey in the latest tracker snapshot: *Completed
+  12 weeks* (admitted, exit reason Completed); *Left rehab early* (admitted, any other exit
+  reason); *In rehab* (admitted, no exit yet); *Assessed, not admitted* (a police assessment
+  date, no admission); *Referred, not assessed*. A person referred twice counts once per
+  referral.
+- **Windows** (dates inclusive; the length is chosen on the Outcomes page, the defaults are
+  shown): *12 months before referral*: referral date − 365 days to the day before referral;
+  *6 months after referral* (every group, the comparison's "after"): the referral date to
+  referral + 181 days; *during rehab*: admission to exit date (for people still in rehab, to
+  the tracker's as-at date); *6 months after rehab exit*: the day after exit to exit + 182
+  days. Months are 3 = 91, 6 = 182, 12 = 365 and 24 = 730 days.
+- **Follow-up (censoring) rule for windows**: a window is counted only when it ends on or
+  before the as-at date of the latest Connect upload. People whose window has not ended are
+  left out of that window and shown as *not yet followed up*; they are never counted as having
+  no offences. Offences in a window are counted whatever their type.
+- **Rates** are offences per person-year (window days ÷ 365.25), with exact (Garwood, Poisson)
+  95% intervals. The **after/before rate ratio** divides a window's rate by the same people's
+  rate in the window before referral; its 95% interval is the exact conditional one (the
+  after count given the total is binomial; Clopper-Pearson). **Value stolen** is the sum of
+  Connect's value stolen in the window, as recorded.
+- **Net of the comparison**: the fall in rate (before referral to after rehab exit) of people
+  who left rehab, minus the fall (before referral to after referral) of the groups not
+  admitted. An indication only: the groups differ in more than rehab.
+- **Retention in rehab**: Kaplan-Meier estimate (`scipy.stats.ecdf` with `CensoredData`) of
+  days from admission to exit, for admissions in the period; stays still going are censored at
+  the tracker snapshot's as-at date. 95% band: log-log. *Still in rehab at 21, 42, 84 days* is
+  the estimated share that stayed at least that many days; *still followed* is how many were
+  still in rehab and observed at that day.
+- **Time to first offence after exit**: Kaplan-Meier of days from rehab exit to the first
+  Connect offence after the exit date; people with none are censored at the latest Connect
+  upload's as-at date; exits on or after that date are left out.
+- **Retained 12 weeks or completed** (aligned with NDTMS's retention measure, not identical):
+  of admissions that have ended or have run 84 days, the share that stayed at least 84 days or
+  left with exit reason Completed; 95% Wilson interval. Stays under 84 days still going are not
+  yet counted.
+- **Six months without a recorded offence after leaving rehab** (this programme's own measure,
+  aligned with NDTMS's "successful completion without re-presentation" but not the same): of
+  people who left rehab and have been followed up for the whole window after exit, the share
+  with no Connect offence in it; 95% Wilson interval.
+- **Pre-admission course**: attendees by course start date; *admitted after the course* has an
+  admission date on or after the course start; days from course start to admission as
+  quartiles; retention compared for admissions with and without the course (the course began in
+  January 2022, so the two groups were admitted at different times).
+- **In the quarterly pack**: *Outcomes after rehab* counts the people who left rehab in the
+  quarter (by exit date; completions plus early discharges), those followed up for the whole
+  6 months after exit, and of those, with and without a police-recorded offence; *Retention*
+  counts the quarter's admissions that stayed 84 days or completed, left before 84 days, or are
+  still in rehab under 84 days. For circulation they are protected with the rest of the
+  quarter's figures.
+- **Value lenses (Cost savings page)**, never added together: the evaluation's retail value
+  of goods not stolen; goods not stolen *during rehab* (observed days in rehab × the
+  evaluation's £38,000 to £57,000 a person a year, over 365.25 days); the *economic and social
+  cost of offences avoided* (for each offence type, the net fall in offences a person-year of
+  people who left rehab beyond the comparison groups' fall, × their person-years after exit, ×
+  the Home Office unit cost of that type of crime from Heeks et al. (2018), 2015/16 prices,
+  uplifted by the ratio of HM Treasury GDP deflators; the figures are entered on the page, as
+  the dashboard ships none it could not verify); and the *programme cost* from its inputs, per
+  admission and per completion, with the number of 6-month sustained outcomes (each valued at
+  6 months of the evaluation's theft) that would equal it.
+""")

@@ -27,7 +27,8 @@ SCRUTINY = Viewer("Panel member", "scrutiny")
 STEERING = Viewer("Steering member", "steering")
 SCOPED = [n for n in queries.names() if queries.access_level(n) in ("referrals", "person")]
 COMMON_PAGES = ["overview.py", "referral_sources.py", "offending_areas.py",
-                "officer_caseloads.py", "journey_flow.py", "cost_savings.py", "methodology.py"]
+                "officer_caseloads.py", "journey_flow.py", "outcomes.py", "cost_savings.py",
+                "methodology.py"]
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ def every_frame(at: AppTest) -> list[pd.DataFrame]:
     ("officer", ["referral_list.py"], ["data.py", "access_log.py", "users.py"]),
     ("steering", ["referral_list.py"], ["data.py", "access_log.py", "users.py"]),
     ("scrutiny", ["quarterly_pack.py", "methodology.py"],
-     ["overview.py", "offending_areas.py", "journey_flow.py", "cost_savings.py",
+     ["overview.py", "offending_areas.py", "journey_flow.py", "outcomes.py", "cost_savings.py",
       "officer_caseloads.py", "referral_sources.py", "referral_list.py", "data.py",
       "access_log.py", "users.py"]),
     ("admin", ["referral_list.py", "data.py", "access_log.py", "users.py"], []),

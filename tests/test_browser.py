@@ -50,6 +50,8 @@ PAGES: list[tuple[str, str, list[str]]] = [
     ("/officer-caseloads", "Officer caseloads", ["Officer 1", "43", "136"]),
     ("/journey-flow", "Journey flow", ["Of 136 referred: 85 contacted, 60 assessed, 27 entered "
                                        "rehab, 4 completed 12 weeks"]),
+    ("/outcomes", "Outcomes", ["not proven reoffending", "Completed 12 weeks",
+                               "Retained 12 weeks or completed"]),
     ("/cost-savings", "Cost savings", ["£760,000", "£1,140,000", "£1,520,000", "£2,280,000"]),
     ("/referrals", "Referrals", ["Referral list", "SYN0"]),
     ("/quarterly-pack", "Quarterly pack", ["Quarterly scrutiny pack", "Referrals received",

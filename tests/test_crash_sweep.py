@@ -21,6 +21,7 @@ RADIOS = {
     "journey_view": ["referrals", "assessments"],
     "source_rate": ["Entered rehab", "Assessed", "Completed 12 weeks"],
     "people_basis": ["scenario", "n_completions", "n_rehab_entrants"],
+    "retention_split": ["none", "rehab_facility", "pre_admission_course"],
     "pack_scheme": ["financial", "calendar"],
     "pack_disclosure": ["controlled", "exact"],
 }
@@ -85,8 +86,8 @@ def sweep(at: AppTest, role: str) -> int:
 
 
 PAGE_ORDER = ["overview", "my_work", "referral_sources", "offending_areas", "officer_caseloads",
-              "journey_flow", "cost_savings", "referral_list", "quarterly_pack", "data",
-              "access_log", "users", "methodology"]
+              "journey_flow", "outcomes", "cost_savings", "referral_list", "quarterly_pack",
+              "data", "access_log", "users", "methodology"]
 
 
 @pytest.mark.parametrize("role", access.ROLES)

@@ -165,6 +165,18 @@ def read_pack(reader: Reader, controlled: pack.Pack, exact: pack.Pack,
         for column, measure in links.items():
             if column in frame.columns:
                 reader.add_up([(q, shown.name, "Total", column)], (q, measure))
+        if shown.name == pack.EXIT_OUTCOMES_TABLE:
+            # everyone who left was followed up or not; the followed up offended or not; and
+            # those who left are the quarter's completions plus its early discharges
+            for row in frame.index:
+                cell = {c: (q, shown.name, row, c) for c in frame.columns}
+                reader.add_up([cell[pack.FOLLOWED], cell[pack.NOT_YET]], cell[pack.LEFT])
+                reader.add_up([cell[pack.NO_OFFENCE], cell[pack.OFFENCE]], cell[pack.FOLLOWED])
+                reader.add_up([(q, "Completions of 12 weeks"), (q, "Early discharges")],
+                              cell[pack.LEFT])
+        if shown.name == pack.RETENTION_TABLE:
+            for row in frame.index:
+                reader.add_up([(q, shown.name, row, "Total")], (q, "Rehab admissions"))
     # A rate printed with its interval gives back its counts; assume the reader has them.
     rates = dict(zip(["Assessed to admitted", "Admitted to completed"],
                      [pack.rate_keys(r) for r in pack.RATE_MEASURES], strict=True))
@@ -305,3 +317,12 @@ def test_calendar_quarters_are_the_same_periods_printed_alike(packs, demo_db_tem
         for f in mine.figures if f.section != pack.COVERAGE]
     for theirs, ours in zip(count_tables(other), count_tables(mine), strict=True):
         assert theirs.frame.equals(ours.frame), theirs.name
+
+
+def test_the_outcome_tables_are_read_by_the_attack(packs, reader):
+    names = {t.name for controlled, _ in packs.values() for t in count_tables(controlled)}
+    assert {pack.EXIT_OUTCOMES_TABLE, pack.RETENTION_TABLE} <= names
+    read = {key[1] for key in reader.printed if len(key) == 4}
+    assert {pack.EXIT_OUTCOMES_TABLE, pack.RETENTION_TABLE} <= read
+    assert any(text in WITHHELD for key, text in reader.printed.items()
+               if len(key) == 4 and key[1] == pack.EXIT_OUTCOMES_TABLE), "small outcome counts"

@@ -1,0 +1,185 @@
+"""Outcomes: police-recorded offending before and after, retention in rehab, the course."""
+
+import math
+
+import streamlit as st
+
+from dashboard import charts, data_access, filters, layout, outcomes, stats, text
+
+chosen = filters.current()
+st.title("Outcomes: offending before and after")
+st.warning(
+    "**Police-recorded offending in Connect, not proven reoffending.** These are crimes "
+    "recorded against the person's nominal ID, not convictions, and only offences that were "
+    "reported and recorded. There is no randomised control group. People are usually referred "
+    "near a peak of their offending, so their recorded offending would be expected to fall "
+    "afterwards even without the programme (regression to the mean). The groups not admitted "
+    "to rehab are shown beside the admitted ones as the comparison: the programme's effect is, "
+    "at most, the difference between the two falls, not the fall itself.", icon="⚠️")
+
+st.subheader("Offending before and after")
+MONTHS = list(outcomes.WINDOW_MONTHS)
+left, middle, right = st.columns(3)
+before_months = left.selectbox("Window before referral (months)", MONTHS, index=2,
+                               key="outcomes_before_months")
+after_exit_months = middle.selectbox("Window after rehab exit (months)", MONTHS, index=1,
+                                     key="outcomes_after_exit_months")
+after_referral_months = right.selectbox(
+    "Window after referral, for every group (months)", MONTHS, index=1,
+    key="outcomes_after_referral_months")
+lengths = {"before_days": outcomes.WINDOW_MONTHS[before_months],
+           "after_exit_days": outcomes.WINDOW_MONTHS[after_exit_months],
+           "after_referral_days": outcomes.WINDOW_MONTHS[after_referral_months]}
+st.caption(f"Referrals received in the period ({text.plain(chosen.describe())}), grouped by "
+           "how far each got by the tracker's as-at date. A window counts only once the latest "
+           "Connect upload covers all of it; people not yet followed up that long are left out "
+           "(never counted as no offences) and shown as 'not yet followed up'. A month is "
+           "counted as 30.4 days (12 months = 365 days).")
+
+windows = data_access.filtered("offending_windows", chosen, **lengths)
+if windows.empty:
+    st.info("No referrals match these filters.")
+    st.stop()
+has_follow_up = bool(windows["referrals"].sum())
+if not has_follow_up:
+    st.info("No Connect crime records cover these referrals yet, so no offending window can "
+            "be counted. An administrator can upload a Connect export on the Data page.")
+
+rated, after_label = None, None
+if has_follow_up:
+    rated = outcomes.with_rates(windows)
+    after_label = rated.loc[rated["window_order"] == 4, "window"].iloc[0] \
+        if (rated["window_order"] == 4).any() else None
+    referral_label = rated.loc[rated["window_order"] == 2, "window"].iloc[0]
+
+    cards = [(g, after_label) for g in outcomes.EXITED_GROUPS] + \
+        [(g, referral_label) for g in outcomes.COMPARISON_GROUPS]
+    for column, (group, window) in zip(st.columns(len(cards)), cards):
+        row = rated[(rated["outcome_group"] == group) & (rated["window"] == window)]
+        if row.empty or not row["referrals"].iloc[0]:
+            column.metric(f"{group}: after/before", "no one yet",
+                          help="No one in this group has been followed up for the whole window")
+            continue
+        row = row.iloc[0]
+        column.metric(f"{group}: after/before", "no offences either side"
+                      if math.isnan(row.rate_ratio) else "∞" if math.isinf(row.rate_ratio)
+                      else f"{row.rate_ratio:.2f}",
+                      help="Offences a person-year in the window after, divided by the same "
+                           "people's offences a person-year before referral")
+        column.caption(f"{window}; {row.referrals:,} people; 95% CI "
+                       f"{outcomes.ratio_interval_text(row.rate_ratio_low, row.rate_ratio_high)}"
+                       + ("; under 10 people: treat with caution" if row.small_base else ""))
+
+    followed = rated[rated["referrals"] > 0]
+    st.altair_chart(charts.offending_rates(followed), width="stretch")
+    st.caption("A ratio under 1 means fewer recorded offences a person-year after than before. "
+               "Intervals are exact (Poisson for rates; conditional binomial for ratios). £ value "
+               "stolen is as recorded in Connect (blank for offences with no property taken).")
+    table = rated.assign(
+        rate_text=[outcomes.rate_text(r, lo, hi) for r, lo, hi in
+                   zip(rated["rate"], rated["rate_low"], rated["rate_high"])],
+        ratio_text=[outcomes.ratio_text(r, lo, hi) for r, lo, hi in
+                    zip(rated["rate_ratio"], rated["rate_ratio_low"], rated["rate_ratio_high"])],
+    )
+    st.dataframe(table, hide_index=True, width="stretch", column_order=[
+        "outcome_group", "window", "referrals", "person_years", "offences", "rate_text",
+        "value_stolen_gbp", "baseline_offences", "baseline_value_stolen_gbp", "ratio_text",
+        "referrals_not_followed_up"], column_config={
+        "outcome_group": "Group", "window": "Window", "referrals": "Referrals followed up",
+        "person_years": st.column_config.NumberColumn("Person-years", format="%.1f"),
+        "offences": "Offences", "rate_text": "Offences a person-year",
+        "value_stolen_gbp": st.column_config.NumberColumn("Value stolen (£)", format="£%.0f"),
+        "baseline_offences": "Same people: offences before referral",
+        "baseline_value_stolen_gbp": st.column_config.NumberColumn(
+            "Same people: value stolen before (£)", format="£%.0f"),
+        "ratio_text": "After/before rate ratio (95% CI)",
+        "referrals_not_followed_up": "Not yet followed up"})
+    layout.csv_download(rated, "offending_windows")
+
+    net = outcomes.net_change(rated, after_label, referral_label) if after_label else None
+    if net and net["admitted_people"] and net["comparison_people"]:
+        st.markdown(
+            f"**Net of the comparison.** People who left rehab went from "
+            f"{net['admitted_before']:.1f} to {net['admitted_after']:.1f} recorded offences a "
+            f"person-year ({net['admitted_people']} people); the groups not admitted went from "
+            f"{net['comparison_before']:.1f} to {net['comparison_after']:.1f} "
+            f"({net['comparison_people']} people). The fall beyond the comparison's is "
+            f"{net['net_fall']:.1f} offences a person-year. The groups differ in more than rehab "
+            "(motivation, need, timing), so this is an indication, not a measured effect.")
+
+st.subheader("Staying in rehab")
+split = st.radio("Show the curve", ["none", "rehab_facility", "pre_admission_course"],
+                 format_func={"none": "For everyone", "rehab_facility": "By facility",
+                              "pre_admission_course": "By pre-admission course"}.get,
+                 horizontal=True, key="retention_split")
+stays = data_access.filtered("rehab_stays", chosen)
+if stays.empty:
+    st.info("No one was admitted to rehab in this period with these filters.")
+else:
+    by = None if split == "none" else split
+    overall = outcomes.retention_table(stays, None)
+    st.altair_chart(charts.survival_curves(
+        outcomes.curves(stays, by), outcomes.retention_headline(overall),
+        "Days since admission", "Still in rehab", outcomes.RETENTION_DAYS), width="stretch")
+    st.caption("Kaplan-Meier estimate (scipy.stats.ecdf) of the share still in rehab each day "
+               "after admission, for admissions in the period, with its 95% band (log-log). "
+               "People still in rehab are censored at the tracker's as-at date: they count as "
+               "staying until then and no further. Dashed lines: 21 days (end of the detox), "
+               "42 and 84 days (12 weeks).")
+    retention = outcomes.retention_table(stays, by)
+    st.dataframe(outcomes.retention_display(retention), hide_index=True, width="stretch")
+    layout.csv_download(retention, "retention")
+    measure = outcomes.retained_or_completed(stays)
+    st.metric("Retained 12 weeks or completed (NDTMS-aligned)",
+              "no base" if not measure["base"] else f"{measure['share']:.0%}",
+              help="Of admissions that have ended or passed 84 days: the share that stayed at "
+                   "least 84 days or left with exit reason Completed")
+    if measure["base"]:
+        st.caption(f"{measure['met']} of {measure['base']} admissions; 95% Wilson interval "
+                   f"{stats.interval_text(measure['low'], measure['high'])}; "
+                   f"{measure['not_yet']} still in rehab under 84 days are not counted yet."
+                   + (" Base under 10: treat with caution." if measure["base"] < 10 else ""))
+
+st.subheader("Six months without a recorded offence after leaving rehab")
+sustained = outcomes.sustained_table(rated, after_label) if rated is not None else None
+if sustained is None or sustained.empty:
+    st.info("No one who left rehab has been followed up for the whole window yet.")
+else:
+    st.dataframe(sustained, hide_index=True, width="stretch")
+    st.caption("This programme's own measure, aligned with NDTMS's 'successful completion "
+               "without re-presentation' but not the same: people who left rehab and have been "
+               "followed up for the whole window after exit, and the share with no "
+               "police-recorded offence in it, with a 95% Wilson interval.")
+
+times = data_access.filtered("time_to_first_offence", chosen)
+if not times.empty:
+    st.altair_chart(charts.survival_curves(
+        outcomes.curves(times, "outcome_group", "days", "has_offended", "referrals"),
+        outcomes.first_offence_headline(times), "Days since leaving rehab",
+        "No recorded offence yet"), width="stretch")
+    st.caption("Kaplan-Meier estimate of the time from rehab exit (in the period) to the first "
+               "police-recorded offence. People with none yet are censored at the latest "
+               "Connect upload's as-at date.")
+    layout.csv_download(times, "time_to_first_offence")
+
+st.subheader("The pre-admission course")
+course = data_access.filtered("course_to_admission", chosen).iloc[0]
+attendees, admitted = int(course["attendees"]), int(course["admitted_after_course"])
+if not attendees:
+    st.info("No one started the pre-admission course in this period with these filters.")
+else:
+    st.metric("Course attendees then admitted to rehab",
+              f"{admitted} of {attendees}")
+    st.caption(f"{stats.describe_rate(admitted, attendees)} "
+               "(by course start date in the period)."
+               + (f" Days from course start to admission: median "
+                  f"{course['days_to_admission_median']:.0f} (middle half "
+                  f"{course['days_to_admission_p25']:.0f} to "
+                  f"{course['days_to_admission_p75']:.0f})."
+                  if admitted else ""))
+    if not stays.empty:
+        by_course = outcomes.retention_table(stays, "pre_admission_course")
+        st.dataframe(outcomes.retention_display(by_course), hide_index=True, width="stretch")
+        st.caption("Retention of admissions with and without the course (admissions in the "
+                   "period). The course began in January 2022, so the two groups were admitted "
+                   "at different times; small numbers: read the intervals.")

@@ -1,0 +1,63 @@
+-- one row per way of leaving rehab (Completed 12 weeks, Left rehab early): exits in the period
+-- (by exit date), how many have been followed up for the whole window after exit (exit +
+-- after_exit_days on or before the latest Connect upload's as-at date), and how many of those
+-- have no police-recorded offence (Connect) in it (exit + 1 to exit + after_exit_days).
+-- params: $snapshot_id, $from_date, $to_date (exit date), $officer, $area, $referral_source,
+-- $after_exit_days (default 182), $scope_officers
+-- access: referrals
+with settings as (
+    select
+        coalesce($after_exit_days::integer, 182) as after_exit_days,
+        (select max(as_at_date) from uploads where kind = 'connect') as connect_as_at
+),
+
+exits as (
+    select
+        r.nominal_id,
+        r.rehab_exit_date,
+        case when r.rehab_exit_reason = 'Completed' then 'Completed 12 weeks'
+             else 'Left rehab early' end as outcome_group,
+        coalesce(r.rehab_exit_date + s.after_exit_days <= s.connect_as_at, false)
+            as is_followed_up,
+        s.after_exit_days
+    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source) r
+    cross join settings s
+    where r.rehab_admission_date is not null
+      and r.rehab_exit_date is not null
+      and ($from_date::date is null or r.rehab_exit_date >= $from_date::date)
+      and ($to_date::date is null or r.rehab_exit_date <= $to_date::date)
+),
+
+offences as (
+    select
+        e.outcome_group,
+        e.is_followed_up,
+        count(c.crime_reference) as offences
+    from exits e
+    left join crimes c
+        on c.nominal_id = e.nominal_id
+       and c.offence_date > e.rehab_exit_date
+       and c.offence_date <= e.rehab_exit_date + e.after_exit_days
+    group by e.outcome_group, e.nominal_id, e.rehab_exit_date, e.is_followed_up
+),
+
+groups as (
+    select * from (values ('Completed 12 weeks', 1), ('Left rehab early', 2))
+        as g(outcome_group, group_order)
+),
+
+final as (
+    select
+        g.outcome_group,
+        count(o.outcome_group) as exits,
+        count(*) filter (where o.is_followed_up) as followed_up,
+        count(*) filter (where o.is_followed_up and o.offences = 0) as without_offence,
+        g.group_order
+    from groups g
+    left join offences o using (outcome_group)
+    group by g.outcome_group, g.group_order
+)
+
+select outcome_group, exits, followed_up, without_offence
+from final
+order by group_order

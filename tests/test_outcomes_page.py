@@ -1,0 +1,103 @@
+"""The Outcomes page renders for each role that has it, shows the named queries' figures, says
+what they are, and follows the chosen windows; an officer sees only their own referrals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import access, outcomes, queries, store
+from dashboard.access import COMMAND_LINE
+
+from conftest import signed_in_as, signed_in_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def open_page(at: AppTest) -> AppTest:
+    at.run()
+    at.switch_page("../pages/outcomes.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def page_text(at: AppTest) -> str:
+    parts = [m.label + " " + m.value for m in at.metric]
+    parts += [e.value for e in (*at.caption, *at.markdown, *at.info, *at.warning)]
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def app(demo_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    return AppTest.from_file(APP, default_timeout=90)
+
+
+def test_the_page_is_for_officers_steering_and_admin_only():
+    assert {role for role, cap in access.CAPABILITIES.items() if "outcomes" in cap.pages} \
+        == {"officer", "steering", "admin"}
+
+
+def test_page_shows_the_query_and_says_what_it_is(app, demo_db):
+    at = open_page(signed_in_demo(app, "steering"))
+    text = page_text(at)
+    assert "not proven reoffending" in text and "regression to the mean" in text
+    assert "comparison" in text
+    con = store.connect_read_only(demo_db)
+    expected = outcomes.with_rates(queries.run(con, COMMAND_LINE, "offending_windows"))
+    con.close()
+    shown = at.dataframe[0].value
+    assert shown[["outcome_group", "window", "referrals", "offences"]].values.tolist() == \
+        expected[["outcome_group", "window", "referrals", "offences"]].values.tolist()
+    completers = expected[(expected["outcome_group"] == "Completed 12 weeks")
+                          & (expected["window"] == "6 months after rehab exit")].iloc[0]
+    metric = next(m for m in at.metric if m.label.startswith("Completed 12 weeks"))
+    assert metric.value == f"{completers.rate_ratio:.2f}"
+    assert at.get("vega_lite_chart"), "charts drawn"
+    assert any("still in rehab after 3 weeks" in str(c.proto.spec)
+               for c in at.get("vega_lite_chart")), "the retention title states the data"
+
+
+def test_choosing_windows_changes_the_rows(app):
+    at = open_page(signed_in_demo(app, "admin"))
+    at.selectbox(key="outcomes_before_months").select(6)
+    at.selectbox(key="outcomes_after_exit_months").select(3)
+    at.run()
+    assert not at.exception
+    windows = set(at.dataframe[0].value["window"])
+    assert {"6 months before referral", "3 months after rehab exit"} <= windows
+    assert "12 months before referral" not in windows
+
+
+def test_an_officer_sees_only_their_own_referrals(app, security_db, demo_db):
+    at = open_page(signed_in_as(app, security_db, "PC Two", "officer", ("Officer 2",)))
+    con = store.connect_read_only(demo_db)
+    theirs = queries.run(con, access.Viewer("PC Two", "officer", ("Officer 2",)),
+                         "offending_windows")
+    everyone = queries.run(con, COMMAND_LINE, "offending_windows")
+    con.close()
+    shown = at.dataframe[0].value
+    assert shown["referrals"].tolist() == theirs["referrals"].tolist()
+    assert shown["referrals"].sum() < everyone["referrals"].sum()
+
+
+def test_without_connect_records_retention_is_still_shown(tmp_path, security_db, monkeypatch):
+    import datetime as dt
+
+    from dashboard import service
+
+    db = tmp_path / "o2r.duckdb"
+    service.ingest_path(db, "tracker", ROOT / "data" / "demo" /
+                        "o2r_tracker_synthetic_as_at_2022-07-31.xlsx",
+                        as_at=dt.date(2022, 7, 31), use_column_map=False)
+    monkeypatch.setenv("O2R_DB", str(db))
+    at = open_page(signed_in_as(AppTest.from_file(APP, default_timeout=90),
+                                security_db, "Admin", "admin"))
+    text = page_text(at)
+    assert "No Connect crime records cover these referrals yet" in text
+    assert "Retained 12 weeks or completed (NDTMS-aligned)" in text

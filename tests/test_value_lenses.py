@@ -1,0 +1,123 @@
+"""Value lenses: each computed on its own from its inputs, the shipped reference files carry no
+unverified figure, and the cost page shows the lenses apart and never adds them."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import cost_model, outcomes, queries, value_lenses
+from dashboard.access import COMMAND_LINE
+
+from conftest import signed_in_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def test_shipped_reference_files_cite_their_source_and_hold_no_unverified_figure():
+    costs = value_lenses.unit_costs()
+    assert costs["table_reference"].str.contains("Heeks").all()
+    assert (costs["price_year"] == "2015/16").all()
+    assert costs.loc[~costs["is_verified"], "unit_cost_gbp"].isna().all()
+    deflators = value_lenses.deflators()
+    assert deflators["source"].str.contains("HM Treasury").all()
+    assert deflators.loc[~deflators["is_verified"], "gdp_deflator_index"].isna().all()
+
+
+def test_uplift_is_the_ratio_of_deflators():
+    assert value_lenses.uplift(80.0, 100.0) == 1.25
+    assert math.isnan(value_lenses.uplift(0, 100.0))
+    assert math.isnan(value_lenses.uplift(None, 100.0))
+
+
+def test_during_rehab_is_days_times_the_evaluations_daily_theft():
+    # a year in rehab is one person-year of theft: £38,000 to £57,000
+    assert value_lenses.during_rehab(365.25, cost_model.Assumptions()) == {
+        "days": 365.25, "low_gbp": 38_000, "high_gbp": 57_000}
+    assert value_lenses.during_rehab(0, cost_model.Assumptions())["high_gbp"] == 0
+
+
+def windows(after_admitted, before_admitted, after_comparison, before_comparison):
+    """offending_windows-shaped rows: one person-year each side, for one exited and one
+    comparison group."""
+    return pd.DataFrame([
+        {"outcome_group": "Completed 12 weeks", "window": "after exit", "referrals": 1,
+         "person_years": 1.0, "offences": after_admitted, "baseline_offences": before_admitted,
+         "baseline_person_years": 1.0},
+        {"outcome_group": "Assessed, not admitted", "window": "after referral", "referrals": 1,
+         "person_years": 1.0, "offences": after_comparison,
+         "baseline_offences": before_comparison, "baseline_person_years": 1.0}])
+
+
+def test_offences_avoided_are_net_of_the_comparison_and_costed_by_type():
+    by_type = {"Shoplifting": windows(2, 10, 6, 10), "Assault": windows(1, 1, 1, 1)}
+    avoided = value_lenses.offences_avoided(by_type, "after exit", "after referral")
+    # shoplifting: admitted fell by 8, comparison by 4: 4 a person-year x 1 person-year
+    assert avoided.set_index("offence_type")["offences_avoided"].to_dict() == {
+        "Shoplifting": 4.0, "Assault": 0.0}
+    result = value_lenses.social_cost(avoided, {"Shoplifting": 100.0}, 1.5)
+    assert result["total_gbp"] == 600.0
+    assert result["left_out"] == ["Assault"]
+
+
+def test_programme_cost_per_outcome_and_break_even():
+    cost = value_lenses.programme_cost(70_000, 700, 70, 50, 10)
+    assert cost == {"officers_gbp": 70_000, "placements_gbp": 7_000, "course_gbp": 500,
+                    "total_gbp": 77_500}
+    per = value_lenses.per_outcome(77_500, 10, 2, cost_model.Assumptions(), 365)
+    assert per["per_admission_gbp"] == 7_750 and per["per_completion_gbp"] == 38_750
+    low, high = per["outcome_value_low_gbp"], per["outcome_value_high_gbp"]
+    assert per["break_even_fewest"] == math.ceil(77_500 / high)
+    assert per["break_even_most"] == math.ceil(77_500 / low)
+    assert math.isnan(value_lenses.per_outcome(1, 0, 0, cost_model.Assumptions(),
+                                               182)["per_admission_gbp"])
+
+
+def test_the_demo_lens_uses_the_named_query_per_offence_type(demo_con):
+    whole = queries.run(demo_con, COMMAND_LINE, "offending_windows")
+    types = sorted(set(queries.run(demo_con, COMMAND_LINE, "offences_by_area")["offence_type"]))
+    parts = {t: queries.run(demo_con, COMMAND_LINE, "offending_windows", offence_type=t)
+             for t in types}
+    # the types partition the offences of every group and window
+    total = sum(p.set_index(["outcome_group", "window"])["offences"] for p in parts.values())
+    assert total.to_dict() == whole.set_index(["outcome_group", "window"])["offences"].to_dict()
+    avoided = value_lenses.offences_avoided(parts, "6 months after rehab exit",
+                                            "6 months after referral")
+    net_all = outcomes.net_change(whole, "6 months after rehab exit", "6 months after referral")
+    assert avoided["offences_avoided"].sum() == pytest.approx(
+        net_all["net_fall"] * net_all["admitted_person_years"])
+
+
+def page_text(at: AppTest) -> str:
+    parts = [m.label + " " + m.value for m in at.metric]
+    parts += [e.value for e in (*at.caption, *at.markdown, *at.info, *at.warning)]
+    return "\n".join(parts)
+
+
+def test_the_cost_page_shows_the_lenses_apart(demo_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    at = signed_in_demo(AppTest.from_file(APP, default_timeout=90))
+    at.run()
+    at.switch_page("../pages/cost_savings.py")
+    at.run()
+    assert not at.exception and not at.error
+    text = page_text(at)
+    assert "never added" in text and "never summed" in text
+    assert "Heeks" in text and "2015/16" in text
+    assert "Enter at least one unit cost" in text
+    at.radio(key="people_basis").set_value("n_rehab_entrants")
+    at.run()
+    assert "upper bound" in page_text(at).lower()
+    at.number_input(key="unit_cost_Shoplifting").set_value(100.0)
+    at.number_input(key="cost_officers").set_value(100_000)
+    at.run()
+    assert not at.exception and not at.error
+    labels = {m.label: m.value for m in at.metric}
+    assert "Cost of offences avoided, at 2015/16 prices" in labels
+    assert labels["Programme cost for the period"] == "£100,000"
+    assert "Sustained outcomes needed to break even" in labels
