@@ -50,7 +50,9 @@ def legend(threshold: int = DEFAULT_THRESHOLD) -> dict[str, str]:
         SECONDARY: f"confidential: a count of {threshold} or more (or a rate) withheld so that a "
                    f"hidden count cannot be worked out from the totals",
         NOT_APPLICABLE: "not applicable (for example a rate with nothing to divide by)",
-        NOT_AVAILABLE: "not available (for example no tracker snapshot for the quarter)",
+        NOT_AVAILABLE: "not available: no data for it (for example no tracker snapshot for "
+                       "the quarter), or withheld with the figures tied to it because their "
+                       "small counts could otherwise be worked out; it may be any number, 0 too",
     }
 
 
@@ -129,8 +131,11 @@ class Publication:
             if not determined:
                 return Protected(self, withheld)
             if not self._hide_beside(determined[0], withheld):
-                # Everything tied to it is withheld already, yet the bounds pin it down.
-                raise RuntimeError(f"No cell left to protect {determined[0]!r}")
+                # Everything tied to it is withheld, yet the markers' own bounds pin it down
+                # (four "<5" cells under a total of 4 are each 1): withhold the whole group of
+                # figures tied to it as not available, saying nothing of their size.
+                for key in self._tied_to(determined[0]):
+                    withheld[key] = NOT_AVAILABLE
 
     def _lines(self) -> list[tuple[Hashable, ...]]:
         return [(*parts, total) for parts, total in self.sums]
@@ -152,6 +157,15 @@ class Publication:
             for line in self._lines():
                 if sum(k in withheld for k in line) == 1 and self._hide_smallest(line, withheld):
                     changed = True
+
+    def _tied_to(self, key: Hashable) -> set[Hashable]:
+        """Every key joined to `key` through the sums."""
+        found, frontier = {key}, {key}
+        while frontier:
+            frontier = {k for line in self._lines() if any(f in line for f in frontier)
+                        for k in line} - found
+            found |= frontier
+        return found
 
     def _hide_beside(self, key: Hashable, withheld: dict) -> bool:
         """Withholds one more cell near `key`: on its own lines if any is left, else on the
@@ -175,8 +189,10 @@ def audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Ha
     hidden = [k for k in values if k in withheld]
     if not hidden:
         return []
+    # A group withheld in full ([x]) has no size a reader can hold on to: only a true zero
+    # that its own sums force can be pinned, and that says nothing about anyone.
     return [k for k, (low, high) in bounds(values, sums, withheld, threshold).items()
-            if _one_whole_number(low, high)]
+            if _one_whole_number(low, high) and withheld[k] != NOT_AVAILABLE]
 
 
 def bounds(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
@@ -199,8 +215,10 @@ def bounds(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], H
                 constant += sign * values[key]
         rows.append(row)
         targets.append(-constant)
-    limits = [(1, threshold - 1) if withheld[k] == primary_marker(threshold) else (threshold, None)
-              for k in hidden]
+    # What a reader knows of a withheld count from its marker.
+    known = {primary_marker(threshold): (1, threshold - 1), SECONDARY: (threshold, None),
+             NOT_AVAILABLE: (0, None)}
+    limits = [known[withheld[k]] for k in hidden]
     out = {}
     for key, index in column.items():
         found = []
@@ -218,6 +236,8 @@ def bounds(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], H
 def _one_whole_number(low: float, high: float) -> bool:
     import math
 
+    if math.isinf(high):
+        return False
     return math.ceil(low - 1e-6) >= math.floor(high + 1e-6)
 
 

@@ -1,7 +1,7 @@
--- one row: pre-admission course attendees (by course start date in the period), how many were
--- then admitted to rehab, and the days from course start to admission (quartiles).
--- params: $snapshot_id, $from_date, $to_date (course start), $officer, $area,
--- $referral_source, $scope_officers
+-- grain: one row: pre-admission course attendees (by course start date in the period), how many
+--   were then admitted to rehab, and the days from course start to admission (quartiles).
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
+-- $to_date is the course start
 -- access: referrals
 with attendees as (
     select

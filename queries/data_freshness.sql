@@ -1,5 +1,5 @@
--- one row per kind of upload (tracker, connect) in force: the latest as-at date and when it
--- was uploaded, so pages can say how old the data is.
+-- grain: one row per kind of upload (tracker, connect) in force: the latest as-at date and when
+--   it was uploaded, so pages can say how old the data is.
 -- params: none
 -- access: programme
 with in_force as (

@@ -1,6 +1,7 @@
--- one row per calendar quarter of first contact per number of days waited from referral to
--- first contact: how many referrals waited that long (counts only, for medians and shares).
--- params: $snapshot_id, $officer, $area, $referral_source, $scope_officers
+-- grain: one row per calendar quarter of first contact per number of days waited from referral
+--   to first contact: how many referrals waited that long (counts only, for medians and
+--   shares).
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source
 -- access: referrals
 with scoped as (
     select *

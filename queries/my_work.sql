@@ -1,7 +1,7 @@
--- one row per referral per piece of outstanding work in the snapshot (the latest unless
--- $snapshot_id), with the days it has waited by the snapshot's as-at date. The thresholds
--- (how long is too long) are applied by dashboard/work.py, so they stay configurable.
--- params: $snapshot_id, $officer, $scope_officers
+-- grain: one row per referral per piece of outstanding work in the snapshot (the latest unless
+--   $snapshot_id), with the days it has waited by the snapshot's as-at date. The thresholds
+--   (how long is too long) are applied by dashboard/work.py, so they stay configurable.
+-- params: $snapshot_id, $scope_officers, $officer
 -- access: person
 with snapshot as (
     select r.*, uploads.as_at_date,

@@ -1,10 +1,11 @@
--- one row per outcome group per window: police-recorded offences (Connect) of the group's
--- referrals within the window, the person-years observed, the value stolen, and the same
--- referrals' offences in the window before referral (the baseline, for the after/before ratio).
--- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area,
--- $referral_source, $before_days (default 365), $after_referral_days (default 182),
--- $after_exit_days (default 182), $offence_type (count only offences of this type; default
--- every type), $scope_officers
+-- grain: one row per outcome group per window: police-recorded offences (Connect) of the
+--   group's referrals within the window, the person-years observed, the value stolen, and the
+--   same referrals' offences in the window before referral (the baseline, for the after/before
+--   ratio).
+-- params: $before_days, $after_referral_days, $after_exit_days, $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date, $offence_type
+-- $from_date and $to_date bound the referral date; $before_days (default 365),
+-- $after_referral_days and $after_exit_days (default 182) are the window lengths;
+-- $offence_type counts only offences of that type (default every type).
 -- Windows (dates inclusive): before referral: referral - before_days .. referral - 1;
 -- after referral: referral .. referral + after_referral_days - 1; during rehab: admission ..
 -- exit (or the tracker's as-at date while still in rehab); after rehab exit: exit + 1 .. exit +

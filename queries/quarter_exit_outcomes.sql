@@ -1,9 +1,10 @@
--- one row per way of leaving rehab (Completed 12 weeks, Left rehab early): exits in the period
--- (by exit date), how many have been followed up for the whole window after exit (exit +
--- after_exit_days on or before the latest Connect upload's as-at date), and how many of those
--- have no police-recorded offence (Connect) in it (exit + 1 to exit + after_exit_days).
--- params: $snapshot_id, $from_date, $to_date (exit date), $officer, $area, $referral_source,
--- $after_exit_days (default 182), $scope_officers
+-- grain: one row per way of leaving rehab (Completed 12 weeks, Left rehab early): exits in the
+--   period (by exit date), how many have been followed up for the whole window after exit (exit
+--   + after_exit_days on or before the latest Connect upload's as-at date), and how many of
+--   those have no police-recorded offence (Connect) in it (exit + 1 to exit + after_exit_days).
+-- params: $after_exit_days, $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
+-- $to_date is the exit date
+-- $after_exit_days is the default 182
 -- access: referrals
 with settings as (
     select

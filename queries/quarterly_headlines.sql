@@ -1,6 +1,6 @@
--- one row per journey step per UK financial-year quarter (by the step's own event date):
--- referrals reaching that step in the quarter, for the at-a-glance trends and comparisons.
--- params: $snapshot_id, $officer, $area, $referral_source, $scope_officers
+-- grain: one row per journey step per UK financial-year quarter (by the step's own event date):
+--   referrals reaching that step in the quarter, for the at-a-glance trends and comparisons.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source
 -- access: referrals
 with scoped as (
     select *

@@ -1,10 +1,10 @@
--- one row per link of the journey from referral (source -> target) with the referrals on it:
--- every referral received in the period (by referral date), how far it has got by the
--- snapshot date, and whether the ones that stopped are still open or closed.
--- params: $snapshot_id, $from_date, $to_date (referral date), $officer, $area,
--- $referral_source, $scope_officers
--- A later step's date counts as having passed the earlier steps, as in the cohort funnel.
+-- grain: one row per link of the journey from referral (source -> target) with the referrals on
+--   it: every referral received in the period (by referral date), how far it has got by the
+--   snapshot date, and whether the ones that stopped are still open or closed.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
+-- $to_date is the referral date
 -- access: referrals
+-- A later step's date counts as having passed the earlier steps, as in the cohort funnel.
 with referred as (
     select *,
            status in ('Inactive', 'Withdrawn')

@@ -1,8 +1,9 @@
--- one row per facility per pre-admission course (yes/no) per days in rehab per whether the stay
--- has ended: admissions (by admission date in the period) for Kaplan-Meier retention. A stay
--- still going is censored at the snapshot's as-at date (days = as-at date - admission date).
--- params: $snapshot_id, $from_date, $to_date (admission date), $officer, $area,
--- $referral_source, $scope_officers
+-- grain: one row per facility per pre-admission course (yes/no) per days in rehab per whether
+--   the stay has ended: admissions (by admission date in the period) for Kaplan-Meier
+--   retention. A stay still going is censored at the snapshot's as-at date (days = as-at date -
+--   admission date).
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
+-- $to_date is the admission date
 -- access: referrals
 with snapshot as (
     select as_at_date

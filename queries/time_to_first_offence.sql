@@ -1,9 +1,9 @@
--- one row per outcome group (the two that left rehab) per days after rehab exit per whether an
--- offence was recorded: referrals, for Kaplan-Meier time to the first police-recorded offence
--- (Connect) after exit. Someone with none is censored at the latest Connect upload's as-at
--- date; exits after that date are left out (no follow-up yet).
--- params: $snapshot_id, $from_date, $to_date (exit date), $officer, $area, $referral_source,
--- $scope_officers
+-- grain: one row per outcome group (the two that left rehab) per days after rehab exit per
+--   whether an offence was recorded: referrals, for Kaplan-Meier time to the first
+--   police-recorded offence (Connect) after exit. Someone with none is censored at the latest
+--   Connect upload's as-at date; exits after that date are left out (no follow-up yet).
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
+-- $to_date is the exit date
 -- access: referrals
 with connect as (
     select max(as_at_date) as as_at_date

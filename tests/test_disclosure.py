@@ -111,3 +111,17 @@ def test_the_legend_explains_every_marker():
     legend = disclosure.legend(5)
     assert set(legend) == {"<5", "[c]", "[z]", "[x]"}
     assert all(legend.values())
+
+
+def test_small_counts_that_pin_each_other_are_withheld_in_full():
+    # Four "<5" reasons under a total that is itself under 5: a reader who knows each is at
+    # least 1 and the total at most 4 would find every one is 1.
+    frame = pd.DataFrame({"n": [1, 1, 1, 1, 4]}, index=["a", "b", "c", "d", TOTAL])
+    publication = Publication()
+    publication.table("t", frame, total_row=True)
+    publication.count("headline", 4)
+    publication.same(("t", TOTAL, "n"), "headline")
+    protected = publication.protect()
+    assert disclosure.audit(publication.values, publication.sums, protected.withheld, 5) == []
+    assert {protected.text(k) for k in publication.values} == {disclosure.NOT_AVAILABLE}
+    assert "[x]" in disclosure.legend(5)

@@ -19,7 +19,7 @@ from dashboard import pack, queries, store
 from dashboard.access import COMMAND_LINE, Viewer
 
 SCRUTINY = Viewer("Panel member", "scrutiny")
-MARKERS = {"<5": (1, 4), "[c]": (5, None)}
+MARKERS = {"<5": (1, 4), "[c]": (5, None), "[x]": (0, None)}
 WITHHELD = set(MARKERS)
 # A withheld rate says nothing of its counts but that they are counts.
 UNSEEN = "?"
@@ -123,7 +123,8 @@ class Reader:
                                  bounds=limits, method="highs")
                 assert result.status in (0, 3), (key, result.message)
                 ends.append(sign * result.fun if result.status == 0 else math.inf)
-            pinned = math.ceil(ends[0] - 1e-6) >= math.floor(ends[1] + 1e-6)
+            pinned = not math.isinf(ends[1]) and \
+                math.ceil(ends[0] - 1e-6) >= math.floor(ends[1] + 1e-6)
             # A withheld rate's own count matters only if it is a small one.
             if pinned and (self.printed[key] != UNSEEN or 1 <= self.exact[key] <= 4):
                 found.append((key, self.exact[key]))
@@ -139,7 +140,7 @@ def read_pack(reader: Reader, controlled: pack.Pack, exact: pack.Pack,
     q = controlled.quarter
     exact_figures = {f.measure: f for f in exact.figures}
     for f in controlled.figures:
-        if f.section in COUNT_SECTIONS and f.display not in ("[x]",):
+        if f.section in COUNT_SECTIONS and exact_figures[f.measure].value is not None:
             reader.see((q, f.measure), f.display, exact_figures[f.measure].value)
     for shown, full in zip(count_tables(controlled), count_tables(exact), strict=True):
         label = shown.frame.columns[0]
