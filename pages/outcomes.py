@@ -17,7 +17,7 @@ st.warning(
     "to rehab are shown beside the admitted ones as the comparison: the programme's effect is, "
     "at most, the difference between the two falls, not the fall itself.", icon="⚠️")
 
-st.subheader("Offending before and after")
+st.header("Offending before and after")
 MONTHS = list(outcomes.WINDOW_MONTHS)
 left, middle, right = st.columns(3)
 before_months = left.selectbox("Window before referral (months)", MONTHS, index=2,
@@ -107,7 +107,7 @@ if has_follow_up:
             f"{net['net_fall']:.1f} offences a person-year. The groups differ in more than rehab "
             "(motivation, need, timing), so this is an indication, not a measured effect.")
 
-st.subheader("Staying in rehab")
+st.header("Staying in rehab")
 split = st.radio("Show the curve", ["none", "rehab_facility", "pre_admission_course"],
                  format_func={"none": "For everyone", "rehab_facility": "By facility",
                               "pre_admission_course": "By pre-admission course"}.get,
@@ -140,7 +140,7 @@ else:
                    f"{measure['not_yet']} still in rehab under 84 days are not counted yet."
                    + (" Base under 10: treat with caution." if measure["base"] < 10 else ""))
 
-st.subheader("Six months without a recorded offence after leaving rehab")
+st.header("Six months without a recorded offence after leaving rehab")
 sustained = outcomes.sustained_table(rated, after_label) if rated is not None else None
 if sustained is None or sustained.empty:
     st.info("No one who left rehab has been followed up for the whole window yet.")
@@ -162,7 +162,7 @@ if not times.empty:
                "Connect upload's as-at date.")
     layout.csv_download(times, "time_to_first_offence")
 
-st.subheader("The pre-admission course")
+st.header("The pre-admission course")
 course = data_access.filtered("course_to_admission", chosen).iloc[0]
 attendees, admitted = int(course["attendees"]), int(course["admitted_after_course"])
 if not attendees:
