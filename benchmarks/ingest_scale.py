@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
 import generate  # noqa: E402
+
+# A national Connect export (10M rows, about 720 MB) is over the default upload limit.
+os.environ.setdefault("O2R_MAX_UPLOAD_MB", "2048")
 
 CHILD = """
 import json, resource, sys, time

@@ -28,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import generate  # noqa: E402
 
+# A national Connect export (10M rows, about 720 MB) is over the default upload limit.
+os.environ.setdefault("O2R_MAX_UPLOAD_MB", "2048")
+
 PAGE_ORDER = ["overview", "referral_sources", "offending_areas", "officer_caseloads",
               "journey_flow", "cost_savings", "referral_list", "quarterly_pack",
               "methodology", "data", "access_log", "users"]

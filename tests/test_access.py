@@ -144,9 +144,9 @@ def test_each_role_gets_its_pages_and_not_the_others(app, role, visible, hidden)
 
 def test_an_officer_sees_no_other_officer_anywhere(app, officer_1_nominals, monkeypatch):
     downloads: list[pd.DataFrame] = []
-    real_safe_csv = exports.safe_csv
-    monkeypatch.setattr(exports, "safe_csv",
-                        lambda frame: downloads.append(frame) or real_safe_csv(frame))
+    real_logged_csv = exports.logged_csv  # each frame a page offers for download
+    monkeypatch.setattr(exports, "logged_csv", lambda frame, *args, **kwargs:
+                        downloads.append(frame) or real_logged_csv(frame, *args, **kwargs))
     signed_in_demo(app, "officer")
     app.query_params["officer"] = "Officer 2"  # a link made by someone else
     app.run()
@@ -166,9 +166,9 @@ def test_an_officer_sees_no_other_officer_anywhere(app, officer_1_nominals, monk
 
 def test_scrutiny_sees_no_nominal_id_on_any_page_or_download(app, monkeypatch):
     downloads: list[pd.DataFrame] = []
-    real_safe_csv = exports.safe_csv
-    monkeypatch.setattr(exports, "safe_csv",
-                        lambda frame: downloads.append(frame) or real_safe_csv(frame))
+    real_logged_csv = exports.logged_csv  # each frame a page offers for download
+    monkeypatch.setattr(exports, "logged_csv", lambda frame, *args, **kwargs:
+                        downloads.append(frame) or real_logged_csv(frame, *args, **kwargs))
     signed_in_demo(app, "scrutiny").run()
     for page in ("quarterly_pack.py", "methodology.py"):
         app.switch_page(f"../pages/{page}")

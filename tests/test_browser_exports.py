@@ -114,3 +114,22 @@ def test_a_download_url_exists_only_after_a_logged_click_and_lapses(referrals_pa
     while fetch(download.url) == 200 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert fetch(download.url) == 404
+
+
+def test_the_pack_files_are_made_on_the_click_and_logged(referrals_page, server):
+    _, log = server
+    page = referrals_page
+    page.locator('[data-testid="stSidebarNav"] a').filter(
+        has=page.get_by_text("Quarterly pack", exact=True)).click()
+    page.wait_for_url(lambda url: urlparse(url).path == "/quarterly-pack")
+    wait_until_idle(page)
+    assert not MEDIA_FILE.search(page.content())  # no file rendered or served before a click
+    before = len(security.read_log(log, action="export"))
+    for label, start in (("Download the pack (PDF)", b"%PDF-"), ("Download the pack (Excel)",
+                                                                  b"PK")):
+        with page.expect_download() as started:
+            page.get_by_role("button", name=label).click()
+        assert Path(started.value.path()).read_bytes().startswith(start)
+    targets = security.read_log(log, action="export")["target"].tolist()
+    assert len(targets) == before + 2
+    assert all(t.startswith("o2r-pack-") for t in targets[:2])
