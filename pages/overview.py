@@ -43,7 +43,7 @@ choices = glance.quarter_choices(min(first, as_at), as_at)
 labels = [q.label if glance.is_complete(q, as_at) else f"{q.label} (incomplete)"
           for q in choices]
 default = next((i for i, q in enumerate(choices) if q.label == chosen.period.label),
-               next(i for i, q in enumerate(choices) if q == glance.latest_complete(as_at)))
+               glance.default_choice(choices, as_at))
 if st.session_state.get("overview_follows") != chosen.period.label:
     # A new quarter picked in the Period filter moves this choice too; other periods do not.
     st.session_state["overview_follows"] = chosen.period.label
