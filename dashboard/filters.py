@@ -13,6 +13,7 @@ from dashboard.periods import ALL_TIME, Period, quick_picks
 ALL = "All"
 CUSTOM = "Custom dates"
 URL_KEYS = ("period", "from", "to", "officer", "area", "source")
+FILTER_WIDTH = 220  # pixels: four fit in a row on a laptop; on a phone they stack
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,10 @@ def _url_default(key: str, choices: list[str]) -> int:
 
 
 def sidebar() -> Filters:
-    """Draw the filters in the sidebar and return the choice; mirrors it into the URL."""
+    """Draw the filters in a bar at the top of the page and return the choice; mirrors it into
+    the URL. At the top of the main area, not in the sidebar: after "Skip to main content"
+    the Period filter is the next Tab (in the sidebar it came after every page link, about 15
+    presses), and on a phone they show without opening the sidebar."""
     options = _options()
     if "first_referral_date" not in options:
         return Filters(ALL_TIME, None, None, None)
@@ -62,16 +66,15 @@ def sidebar() -> Filters:
     last = dt.date.fromisoformat(options["last_referral_date"][0])
     picks = quick_picks(first, last)
     labels = [p.label for p in picks] + [CUSTOM]
-    with st.sidebar:
-        st.header("Filters")
+    with st.container(horizontal=True, key="filter_bar"):
         label = st.selectbox("Period", labels, index=_url_default("period", labels),
-                             key="filter_period",
+                             key="filter_period", width=FILTER_WIDTH,
                              help="UK financial years (April to March) and their quarters")
         if label == CUSTOM:
             start = _url_date("from", first)
             end = _url_date("to", last)
             chosen = st.date_input("From and to", value=(start, end), format="DD/MM/YYYY",
-                                   key="filter_dates")
+                                   key="filter_dates", width=FILTER_WIDTH)
             if isinstance(chosen, tuple) and len(chosen) == 2:
                 start, end = chosen
             period = Period(f"{start:%d/%m/%Y} to {end:%d/%m/%Y}", start, end)
@@ -88,7 +91,7 @@ def sidebar() -> Filters:
 def _choice(title: str, values: list[str], url_key: str) -> str | None:
     choices = [ALL, *values]
     picked = st.selectbox(title, choices, index=_url_default(url_key, choices),
-                          key=f"filter_{url_key}")
+                          key=f"filter_{url_key}", width=FILTER_WIDTH)
     return None if picked == ALL else picked
 
 

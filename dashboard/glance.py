@@ -44,6 +44,13 @@ def latest_complete(as_at: dt.date) -> Period:
     return quarter if quarter.end <= as_at else shift(quarter, -1)
 
 
+def default_choice(choices: list[Period], as_at: dt.date) -> int:
+    """The index of the latest complete quarter among the choices; the newest choice when the
+    data has none (every referral so far is in the quarter not yet over)."""
+    latest = latest_complete(as_at)
+    return next((i for i, q in enumerate(choices) if q == latest), 0)
+
+
 def is_complete(quarter: Period, as_at: dt.date) -> bool:
     return quarter.end <= as_at
 

@@ -38,14 +38,14 @@ first = dt.date.fromisoformat(options.loc[options["field"] == "first_referral_da
                                           "value"].iloc[0])
 
 # This page compares whole quarters, so it has its own quarter choice: a quarter picked in the
-# sidebar, else the latest quarter that is over.
+# Period filter, else the latest quarter that is over.
 choices = glance.quarter_choices(min(first, as_at), as_at)
 labels = [q.label if glance.is_complete(q, as_at) else f"{q.label} (incomplete)"
           for q in choices]
 default = next((i for i, q in enumerate(choices) if q.label == chosen.period.label),
-               next(i for i, q in enumerate(choices) if q == glance.latest_complete(as_at)))
+               glance.default_choice(choices, as_at))
 if st.session_state.get("overview_follows") != chosen.period.label:
-    # A new quarter picked in the sidebar moves this choice too; other periods leave it be.
+    # A new quarter picked in the Period filter moves this choice too; other periods do not.
     st.session_state["overview_follows"] = chosen.period.label
     if any(q.label == chosen.period.label for q in choices):
         st.session_state["overview_quarter"] = labels[default]
@@ -57,7 +57,8 @@ complete = glance.is_complete(quarter, as_at)
 others = text.plain(chosen.describe()).split("; ")[1:]
 st.caption(f"{quarter.label}: {quarter.start:%d/%m/%Y} to {quarter.end:%d/%m/%Y}"
            + (f"; {'; '.join(others)}" if others else "")
-           + ". The sidebar's officer, area and source filters apply; its period does not.")
+           + ". The Officer, Offending area and Referral source filters apply; of the Period "
+             "filter, only a quarter is followed here.")
 if not complete:
     st.warning(f"**{quarter.label} is not over**: the data runs to {as_at:%d/%m/%Y}, so its "
                "figures are a part-quarter and will rise. It is not rated against targets.")

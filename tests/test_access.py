@@ -203,12 +203,13 @@ def test_an_unmapped_officer_is_told_why_they_see_nothing(app, security_db):
     signed_in_as(app, security_db, "PC New", "officer", officers=["Officer 9"])
     app.run()
     assert any("not linked to any officer name" in w.value for w in app.warning)
-    assert [m.value for m in app.metric][:1] == ["0"]
+    # an officer opens on My work: nothing is theirs
+    assert app.markdown[0].value.startswith("- **0** waiting for first contact")
 
 
 def test_revoking_an_account_takes_effect_on_the_next_click(app, security_db, demo_db):
     signed_in_as(app, security_db, "Steering Sam", "steering").run()
-    assert "Offender to Rehab: programme overview" in page_titles(app)
+    assert "Offender to Rehab: at a glance" in page_titles(app)
     security.revoke_user(security_db, "Steering Sam")
     app.run()
     assert page_titles(app) == ["Offender to Rehab dashboard"]  # the sign-in page
@@ -247,7 +248,7 @@ def test_demo_accounts_only_while_the_data_is_demo(app, demo_db, security_db):
 
 def test_a_demo_session_ends_when_real_data_arrives(app, demo_db):
     signed_in_demo(app, "admin").run()
-    assert "Offender to Rehab: programme overview" in page_titles(app)
+    assert "Offender to Rehab: at a glance" in page_titles(app)
     from dashboard import service
     service.ingest_bytes(demo_db, "tracker", "real.csv",
                          b"Nominal ID,Referral Date,Referral Source\nR1,01/08/2022,Custody\n",

@@ -296,12 +296,35 @@ def wait_for_text(pg, *texts: str, seconds: float = 20) -> str:
         time.sleep(0.25)
 
 
+FOCUSED_WIDGET_JS = """() => {
+    const box = document.activeElement && document.activeElement.closest(
+        '[data-testid="stSelectbox"]');
+    return box ? box.innerText.split('\\n')[0] : null;
+}"""
+
+
+def presses_to_reach_the_period_filter(pg) -> int:
+    """Keys pressed from the top of the page ("Skip to main content" is the first Tab stop;
+    Enter follows it) until the Period filter has the focus."""
+    pg.evaluate("""() => { const start = document.createElement('button');
+        document.body.prepend(start); start.focus(); start.remove(); }""")
+    pg.keyboard.press("Tab")
+    assert "Skip to main content" in pg.evaluate("() => document.activeElement.innerText")
+    pg.keyboard.press("Enter")
+    for presses in range(3, 12):
+        pg.keyboard.press("Tab")
+        if pg.evaluate(FOCUSED_WIDGET_JS) == "Period":
+            return presses
+    return presses + 1
+
+
 def test_steering_this_quarter_against_last_and_where_people_drop_out(app_server, page):
     sign_in_demo(page, app_server, "steering")
     body = wait_for_text(page, "2022/23 Q1", "What changed", "on 2021/22 Q4",
                          "Assessed rose from 10 in 2021/22 Q4 to 27 in 2022/23 Q1")
     assert "likely range" in body
     assert not axe_violations(page)
+    assert presses_to_reach_the_period_filter(page) <= 4
     open_page(page, "Journey flow", "/journey-flow")
     wait_for_text(page, "Of 136 referred: 85 contacted, 60 assessed")
     assert not axe_violations(page)

@@ -26,9 +26,13 @@ def test_quarters_and_the_latest_complete_one():
     assert glance.shift(q1, -1).label == "2021/22 Q4"
     assert glance.shift(q1, -4).label == "2021/22 Q1"
     assert glance.shift(financial_quarter(2022, 4), 1).label == "2023/24 Q1"
-    assert [q.label for q in glance.quarter_choices(dt.date(2022, 2, 1),
-                                                    dt.date(2022, 7, 31))] == [
-        "2022/23 Q2", "2022/23 Q1", "2021/22 Q4"]
+    choices = glance.quarter_choices(dt.date(2022, 2, 1), dt.date(2022, 7, 31))
+    assert [q.label for q in choices] == ["2022/23 Q2", "2022/23 Q1", "2021/22 Q4"]
+    assert glance.default_choice(choices, dt.date(2022, 7, 31)) == 1
+    # every referral so far in a quarter not yet over: that quarter, said to be incomplete
+    only_now = glance.quarter_choices(dt.date(2022, 8, 1), dt.date(2022, 8, 31))
+    assert [q.label for q in only_now] == ["2022/23 Q2"]
+    assert glance.default_choice(only_now, dt.date(2022, 8, 31)) == 0
 
 
 def test_headlines_read_the_right_quarters(demo_con):
