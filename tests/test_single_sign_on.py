@@ -234,7 +234,7 @@ def test_known_email_is_signed_in_with_its_role(sso_server, page):
 
     assert f"Signed in as {name} ({role})" in sidebar_text(page), (
         f"sidebar: {sidebar_text(page)!r}\nmain: {main_text(page)!r}\n{sso_server.diagnostics()}")
-    assert "programme overview" in main_text(page), main_text(page)
+    assert "Offender to Rehab: at a glance" in main_text(page), main_text(page)
     active = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
     assert active.count() == 1 and "Overview" in active.inner_text()
     assert page.locator('[data-testid="stException"]').count() == 0, sso_server.diagnostics()
