@@ -378,7 +378,10 @@ def offending_rates(frame: pd.DataFrame) -> alt.Chart:
         alt.X("rate:Q"), tooltip=tooltip)
     return (interval + dots).properties(
         title="Recorded offences a person-year, before and after, by outcome group",
-        height=alt.Step(14))
+        height=alt.Step(14),
+        description="Dot chart: for each outcome group and window, police-recorded offences "
+        "a person-year as a dot with its exact 95% interval as a line; the same figures are "
+        "in the table below the chart.")
 
 
 def survival_curves(frame: pd.DataFrame, title: str, x_title: str, y_title: str,
@@ -406,4 +409,8 @@ def survival_curves(frame: pd.DataFrame, title: str, x_title: str, y_title: str,
         rules = alt.Chart(pd.DataFrame({"day": list(marks)})).mark_rule(
             strokeDash=[4, 4], color="#555555").encode(alt.X("day:Q"))
         layers.append(rules)
-    return alt.layer(*layers).properties(title=title, height=360)
+    return alt.layer(*layers).properties(
+        title=title, height=360,
+        description=f"Step chart: {y_title.lower()} against {x_title.lower()}, one line per "
+        "group with its 95% band shaded; the shares at the marked days are in the table "
+        "below the chart.")

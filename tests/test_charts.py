@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import vl_convert
 
-from dashboard import charts, funnel, queries, work
+from dashboard import charts, funnel, outcomes, queries, work
 from dashboard.access import COMMAND_LINE
 
 HEX = re.compile(r"#[0-9a-fA-F]{6}\b")
@@ -67,6 +67,8 @@ def frames(demo_db_template):
         "journey_flow": run(con, "journey_flow"),
         "cohort_funnel": funnel.funnel_table(cohort),
         "waiting_age_bands": work.waiting_age_bands(work.due(run(con, "my_work"))),
+        "offending_windows": outcomes.with_rates(run(con, "offending_windows")),
+        "rehab_stays": run(con, "rehab_stays"),
     }
     con.close()
     assert all(not frame.empty for frame in out.values()), \
@@ -99,6 +101,11 @@ def every_chart(frames) -> dict:
         "waiting_age_bands": charts.waiting_age_bands(frames["waiting_age_bands"]),
         "trend_sparkline": charts.trend_sparkline(pd.DataFrame(
             {"quarter": ["2021/22 Q4", "2022/23 Q1"], "referrals": [41, 40]}), "Referrals"),
+        "offending_rates": charts.offending_rates(
+            frames["offending_windows"].query("referrals > 0")),
+        "survival_curves": charts.survival_curves(
+            outcomes.curves(frames["rehab_stays"], "rehab_facility"), "Still in rehab",
+            "Days since admission", "Still in rehab", outcomes.RETENTION_DAYS),
     }
 
 
@@ -109,7 +116,7 @@ def test_every_builder_is_covered():
     covered = {"caseload_by_officer", "caseload_over_time", "placements_by_facility",
                "count_bars", "referrals_by_quarter", "rate_with_interval", "offences_heatmap",
                "weeks_in_rehab", "journey_durations", "cohort_funnel", "journey_sankey",
-               "waiting_age_bands", "trend_sparkline",
+               "waiting_age_bands", "trend_sparkline", "offending_rates", "survival_curves",
                *EXTRA_BUILDERS}
     assert builders <= covered, sorted(builders - covered)
 
