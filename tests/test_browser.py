@@ -408,3 +408,21 @@ def test_admin_uploads_a_tracker_and_sees_it_stored(demo_db, browser_context, tm
             assert_no_errors(page, server)
         finally:
             page.close()
+
+
+@pytest.mark.parametrize("role", ["officer", "steering", "scrutiny"])
+def test_axe_finds_nothing_on_any_page_each_role_sees(app_server, page, role):
+    # Every page as administrator is checked above; here each other role walks its own
+    # navigation once, as it sees the pages (an officer's own figures, the panel's pack).
+    sign_in_demo(page, app_server, role)
+    problems, titles = {}, sidebar_titles(page)
+    assert len(titles) >= 2, titles
+    for title in titles:
+        page.locator('[data-testid="stSidebarNav"] a').filter(
+            has=page.get_by_text(title, exact=True)).click()
+        wait_until_idle(page)
+        assert_no_errors(page, app_server)
+        found = axe_violations(page)
+        if found:
+            problems[title] = found
+    assert not problems, problems
