@@ -29,9 +29,6 @@ if TYPE_CHECKING:  # loaded by read_log only, so the command line starts quickly
     import pandas as pd
 
 ROLES = ("officer", "steering", "scrutiny", "admin")
-LOCKOUT_ATTEMPTS = 5
-LOCKOUT_MINUTES = 15
-SESSION_IDLE_MINUTES = 30
 MIN_PASSWORD_LENGTH = 8
 BUSY_TIMEOUT_MS = 10_000
 SCHEMA_VERSION = 2  # 2: the access log is a hash chain
@@ -39,16 +36,6 @@ COMMAND_LINE = "command line"
 SYSTEM = "dashboard (log check)"
 SIGN_IN_REASONS = ("ok", "wrong name or password", "locked", "revoked")
 
-SETTINGS_HELP = {
-    "O2R_SECURITY_DB": "path of the SQLite file of users and the access log "
-    "(default: data/o2r-security.sqlite)",
-    "O2R_LOCKOUT_ATTEMPTS": "failed sign-ins in a row that lock a name "
-    f"(default: {LOCKOUT_ATTEMPTS})",
-    "O2R_LOCKOUT_MINUTES": "how long a lock lasts after the last failure "
-    f"(default: {LOCKOUT_MINUTES})",
-    "O2R_SESSION_IDLE_MINUTES": "minutes of inactivity that end a session "
-    f"(default: {SESSION_IDLE_MINUTES})",
-}
 
 # Entry 1 chains from this fixed value, so a log cut short at its start is caught too.
 GENESIS_HASH = "0" * 64
@@ -144,34 +131,24 @@ class SignInResult:
 
 def security_db_path(override: str | os.PathLike | None = None) -> Path:
     """The security file: an explicit path, else $O2R_SECURITY_DB, else data/o2r-security.sqlite."""
-    chosen = (override or os.environ.get("O2R_SECURITY_DB")
+    chosen = (override or config.setting("O2R_SECURITY_DB")
               or config.ROOT / "data" / "o2r-security.sqlite")
     return Path(chosen).expanduser().resolve()
 
 
-def positive_int_setting(variable: str, default: int) -> int:
-    """An environment setting that must be a whole number above zero; a typo fails loudly."""
-    text = os.environ.get(variable, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{variable}={text!r}: it must be a whole number above zero")
-    return int(text)
-
-
 def lockout_attempts() -> int:
     """How many failed sign-ins in a row lock a name."""
-    return positive_int_setting("O2R_LOCKOUT_ATTEMPTS", LOCKOUT_ATTEMPTS)
+    return config.setting("O2R_LOCKOUT_ATTEMPTS")
 
 
 def lockout_minutes() -> int:
     """How long, after the last failure, a locked name stays locked."""
-    return positive_int_setting("O2R_LOCKOUT_MINUTES", LOCKOUT_MINUTES)
+    return config.setting("O2R_LOCKOUT_MINUTES")
 
 
 def session_idle_minutes() -> int:
     """How many idle minutes end a session."""
-    return positive_int_setting("O2R_SESSION_IDLE_MINUTES", SESSION_IDLE_MINUTES)
+    return config.setting("O2R_SESSION_IDLE_MINUTES")
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
