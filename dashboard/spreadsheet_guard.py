@@ -236,7 +236,7 @@ def first_sheet_part(archive: zipfile.ZipFile) -> str | None:
         rel_id = next(v for k, v in sheet.attrib.items() if k.endswith("}id"))
         rels = safe_fromstring(archive.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
         target = next(e.get("Target") for e in rels.iter() if e.get("Id") == rel_id)
-    except Exception:  # noqa: BLE001 - any oddity: fall back on Excel's usual name
+    except Exception:  # any oddity: fall back on Excel's usual name
         return "xl/worksheets/sheet1.xml" if "xl/worksheets/sheet1.xml" in names else None
     part = target.lstrip("/") if target.startswith("/") else "xl/" + target
     return part if part in names else None
@@ -305,7 +305,7 @@ def read_first_sheet(data: bytes, as_text: bool) -> bytes:
             return pickle.dumps(("password", str(exc)))
         except MemoryError:
             raise
-        except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException
+        except BaseException as exc:  # a Rust panic is a BaseException
             # Out of memory, calamine's libraries often panic rather than raise MemoryError.
             if any(sign in str(exc) for sign in OUT_OF_MEMORY_SIGNS):
                 return pickle.dumps(("memory", ""))
@@ -370,7 +370,7 @@ def parse_in_subprocess(data: bytes, timeout_s: float, memory_mb: int, *,
     try:
         # Its stderr is dropped: a panic's backtrace there means nothing to the uploader,
         # and the exit status already says it failed.
-        reader = subprocess.Popen(command, stdin=subprocess.PIPE,  # noqa: S603 - fixed command
+        reader = subprocess.Popen(command, stdin=subprocess.PIPE,  # a fixed command
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError as exc:
         raise UnreadableFile(f"{file_name} could not be read: the server could not start "

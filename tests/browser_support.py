@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: N812
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from dashboard import config
 

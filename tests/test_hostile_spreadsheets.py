@@ -20,8 +20,8 @@ import python_calamine
 import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dashboard import config, readers, spreadsheet_guard  # noqa: E402
-from dashboard.ingest import UploadRejected, prepare  # noqa: E402
+from dashboard import config, readers, spreadsheet_guard
+from dashboard.ingest import UploadRejected, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_TRACKER = ROOT / "data" / "demo" / "o2r_tracker_synthetic_as_at_2022-07-31.xlsx"
