@@ -39,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--allow-shrink", action="store_true",
                         help="store a tracker snapshot even though it has fewer referrals than "
                         "O2R_SHRINK_THRESHOLD (default 80%%) of the snapshot before it")
-    ingest.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
+    ingest.add_argument("--db", default=None, help=config.help_text("O2R_DB"))
 
     query = sub.add_parser("query", help="run a named query from queries/")
     query.add_argument("name", help="one of: " + ", ".join(queries.names()))
@@ -49,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("--as-user", default=None, metavar="NAME",
                        help="see only what this dashboard user may see (default: everything, "
                        "as whoever holds the database file can read it all)")
-    query.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
+    query.add_argument("--db", default=None, help=config.help_text("O2R_DB"))
 
     pack = sub.add_parser("pack", help="write the quarterly scrutiny pack (PDF or workbook); "
                           "a signed-off pack is issued as it was signed off")
@@ -65,10 +65,10 @@ def parser() -> argparse.ArgumentParser:
     pack.add_argument("--exact", action="store_true",
                       help="exact counts, small ones included: steering group and internal use "
                       "only (default: counts under 5 shown as <5, for circulation)")
-    pack.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
+    pack.add_argument("--db", default=None, help=config.help_text("O2R_DB"))
 
     demo = sub.add_parser("demo", help="build the database from the synthetic demo data")
-    demo.add_argument("--db", default=None, help=config.SETTINGS_HELP["O2R_DB"])
+    demo.add_argument("--db", default=None, help=config.help_text("O2R_DB"))
 
     users = sub.add_parser("users", help="add, list, revoke or set the password of users")
     users_sub = users.add_subparsers(dest="users_command", required=True)
@@ -88,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
         .add_argument("name")
     for command in users_sub.choices.values():
         command.add_argument("--security-db", default=None,
-                             help=security.SETTINGS_HELP["O2R_SECURITY_DB"])
+                             help=config.help_text("O2R_SECURITY_DB"))
     return main
 
 

@@ -8,15 +8,13 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from dashboard import security
+from dashboard import config, security
 
 # What Excel, LibreOffice and Google Sheets start a formula with (OWASP's list). NFKC folds the
 # full-width and small forms (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫) onto these; U+2212 is the minus sign.
 FORMULA_STARTS = frozenset("=+-@\u2212")
 # A tab or carriage return at the very start is OWASP's advice whatever follows it.
 CONTROL_STARTS = ("\t", "\r")
-# How long the /media/... URL of a download works after its click (O2R_DOWNLOAD_URL_SECONDS).
-DOWNLOAD_URL_SECONDS = 30
 # Blanks a spreadsheet may skip before the first character it reads: spaces of every kind
 # (str.isspace) and the zero-width ones.
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
@@ -59,8 +57,7 @@ def logged_csv(frame: pd.DataFrame, name: str, who: str, role: str | None,
     log_path = security.security_db_path()
 
     def give_out() -> bytes:
-        lifetime = security.positive_int_setting("O2R_DOWNLOAD_URL_SECONDS",
-                                                 DOWNLOAD_URL_SECONDS)
+        lifetime = config.setting("O2R_DOWNLOAD_URL_SECONDS")
         security.log_event(log_path, who, role, "export", target=f"{name}.csv",
                            filters=filters)
         forget_downloads_later(lifetime)

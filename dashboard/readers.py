@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from dashboard import config
 from dashboard.contract import classify_header
 from dashboard.spreadsheet_guard import (
     UnreadableFile,
@@ -24,7 +25,6 @@ from dashboard.spreadsheet_guard import (
     check_xlsx_archive,
     check_xlsx_rows,
     check_xlsx_xml,
-    limit,
     parse_in_subprocess,
 )
 
@@ -149,13 +149,13 @@ def find_header(rows: list[list[str]], lookup: dict[str, str]) -> int:
 def header_score(row: list[str], lookup: dict[str, str]) -> int:
     """How many different contract columns a row names (among its first cells only: a
     header wider than the cap is refused anyway, and scoring it whole is slow)."""
-    cells = row[:limit("O2R_MAX_COLUMNS") + 1]
+    cells = row[:config.setting("O2R_MAX_COLUMNS") + 1]
     return len({name for what, name in (classify_header(c, lookup) for c in cells)
                 if what == "column"})
 
 
 def check_width(file_name: str, headers: list[str], header_row: int) -> None:
-    max_columns = limit("O2R_MAX_COLUMNS")
+    max_columns = config.setting("O2R_MAX_COLUMNS")
     if len(headers) > max_columns:
         raise UnreadableFile(
             f"{file_name} has {len(headers):,} columns in its header row (row {header_row}), "
@@ -174,9 +174,10 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
     check_xlsx_xml(file_name, data)
     check_xlsx_rows(file_name, data)
     # as_text: cells come back as column_text would make them, so far less to unpickle.
-    cells = parse_in_subprocess(data, limit("O2R_XLSX_TIMEOUT_S", float),
-                                limit("O2R_XLSX_MEMORY_MB"), file_name=file_name, as_text=True)
-    text_rows = [[cell_text(c) or "" for c in row[:limit("O2R_MAX_COLUMNS") + 1]]
+    cells = parse_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
+                                config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name,
+                                as_text=True)
+    text_rows = [[cell_text(c) or "" for c in row[:config.setting("O2R_MAX_COLUMNS") + 1]]
                  for row in cells[:HEADER_SEARCH_ROWS]]
     header_index = find_header(text_rows, lookup)
     if header_index < 0:
@@ -411,7 +412,7 @@ def check_cells(file_name: str, table: pa.Table, headers: list[str], first_data_
     """Refuse cells over the size cap and, in text files (`delimiter` given), line breaks in
     cells of the columns we read (each is one line: the break is a quote left open) and free
     text (notes) holding lines that look like whole rows (rows swallowed by an open quote)."""
-    max_chars = limit("O2R_MAX_CELL_KB") * 1024
+    max_chars = config.setting("O2R_MAX_CELL_KB") * 1024
     problems: list[dict] = []
     total = 0
 

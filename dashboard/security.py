@@ -29,9 +29,6 @@ if TYPE_CHECKING:  # loaded by read_log only, so the command line starts quickly
     import pandas as pd
 
 ROLES = ("officer", "steering", "scrutiny", "admin")
-LOCKOUT_ATTEMPTS = 5
-LOCKOUT_MINUTES = 15
-SESSION_IDLE_MINUTES = 30
 MIN_PASSWORD_LENGTH = 8
 BUSY_TIMEOUT_MS = 10_000
 SCHEMA_VERSION = 2  # 2: the access log is a hash chain
@@ -39,16 +36,6 @@ COMMAND_LINE = "command line"
 SYSTEM = "dashboard (log check)"
 SIGN_IN_REASONS = ("ok", "wrong name or password", "locked", "revoked")
 
-SETTINGS_HELP = {
-    "O2R_SECURITY_DB": "path of the SQLite file of users and the access log "
-    "(default: data/o2r-security.sqlite)",
-    "O2R_LOCKOUT_ATTEMPTS": "failed sign-ins in a row that lock a name "
-    f"(default: {LOCKOUT_ATTEMPTS})",
-    "O2R_LOCKOUT_MINUTES": "how long a lock lasts after the last failure "
-    f"(default: {LOCKOUT_MINUTES})",
-    "O2R_SESSION_IDLE_MINUTES": "minutes of inactivity that end a session "
-    f"(default: {SESSION_IDLE_MINUTES})",
-}
 
 # Entry 1 chains from this fixed value, so a log cut short at its start is caught too.
 GENESIS_HASH = "0" * 64
@@ -116,7 +103,7 @@ when new.id is not max(coalesce((select max(id) from access_log), 0),
     or new.entry_hash is null
 begin
     select raise(abort, 'access_log is append-only: next id and last hash only');
-end""",
+end""",  # noqa: S608 (a constant hash, no value from outside)
 }
 
 USER_COLUMNS = "name, role, email, active"
@@ -144,34 +131,24 @@ class SignInResult:
 
 def security_db_path(override: str | os.PathLike | None = None) -> Path:
     """The security file: an explicit path, else $O2R_SECURITY_DB, else data/o2r-security.sqlite."""
-    chosen = (override or os.environ.get("O2R_SECURITY_DB")
+    chosen = (override or config.setting("O2R_SECURITY_DB")
               or config.ROOT / "data" / "o2r-security.sqlite")
     return Path(chosen).expanduser().resolve()
 
 
-def positive_int_setting(variable: str, default: int) -> int:
-    """An environment setting that must be a whole number above zero; a typo fails loudly."""
-    text = os.environ.get(variable, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{variable}={text!r}: it must be a whole number above zero")
-    return int(text)
-
-
 def lockout_attempts() -> int:
     """How many failed sign-ins in a row lock a name."""
-    return positive_int_setting("O2R_LOCKOUT_ATTEMPTS", LOCKOUT_ATTEMPTS)
+    return config.setting("O2R_LOCKOUT_ATTEMPTS")
 
 
 def lockout_minutes() -> int:
     """How long, after the last failure, a locked name stays locked."""
-    return positive_int_setting("O2R_LOCKOUT_MINUTES", LOCKOUT_MINUTES)
+    return config.setting("O2R_LOCKOUT_MINUTES")
 
 
 def session_idle_minutes() -> int:
     """How many idle minutes end a session."""
-    return positive_int_setting("O2R_SESSION_IDLE_MINUTES", SESSION_IDLE_MINUTES)
+    return config.setting("O2R_SESSION_IDLE_MINUTES")
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
@@ -238,7 +215,7 @@ def chain_existing_entries(con: sqlite3.Connection) -> None:
             con.execute(f"alter table access_log add column {column} text")
     con.execute("drop trigger if exists access_log_no_update")  # put back by the caller
     previous = GENESIS_HASH
-    for entry in con.execute(f"select {', '.join(LOG_COLUMNS)} from access_log "
+    for entry in con.execute(f"select {', '.join(LOG_COLUMNS)} from access_log "  # noqa: S608 (identifiers from code, values bound)
                              "order by id").fetchall():
         current = entry_hash(entry, previous)
         con.execute("update access_log set prev_hash = ?, entry_hash = ? where id = ?",
@@ -284,7 +261,7 @@ def append_log(con: sqlite3.Connection, at: str, who: str, role: str | None, act
     entry_id = max(last[0] if last else 0, given_out[0] if given_out else 0) + 1
     prev_hash = (last[1] if last else None) or GENESIS_HASH  # as the insert trigger reads it
     entry = (entry_id, at, who, role, action, target, filters_json, outcome, detail)
-    con.execute(f"insert into access_log ({', '.join(LOG_COLUMNS)}, prev_hash, entry_hash) "
+    con.execute(f"insert into access_log ({', '.join(LOG_COLUMNS)}, prev_hash, entry_hash) "  # noqa: S608 (identifiers from code, values bound)
                 "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*entry, prev_hash, entry_hash(entry, prev_hash)))
 
@@ -319,7 +296,7 @@ def read_log(path: str | os.PathLike, who: str | None = None, action: str | None
     if until is not None:
         where.append("at < ?")
         params.append(bound_text(until, day_end=True))
-    sql = (f"select {', '.join(LOG_COLUMNS)} from access_log"
+    sql = (f"select {', '.join(LOG_COLUMNS)} from access_log"  # noqa: S608 (identifiers from code, values bound)
            + (" where " + " and ".join(where) if where else "")
            + " order by at desc, id desc limit ?")
     with closing(connect(path)) as con:
@@ -363,7 +340,7 @@ def verify_log(path: str | os.PathLike, max_listed: int = 50) -> LogCheck:
     previous_id, previous_hash = 0, GENESIS_HASH
     with closing(connect(path)) as con:
         con.execute("begin")  # one snapshot, whatever is appended meanwhile
-        rows = con.execute(f"select {', '.join(LOG_COLUMNS)}, prev_hash, entry_hash "
+        rows = con.execute(f"select {', '.join(LOG_COLUMNS)}, prev_hash, entry_hash "  # noqa: S608 (identifiers from code, values bound)
                            "from access_log order by id")
         for row in rows:
             entry, prev_hash, stored_hash = row[:-2], row[-2], row[-1]
@@ -483,11 +460,11 @@ def find_user(con: sqlite3.Connection, name_or_email: str, *, email_only: bool =
     """The user and their password hash; a name match wins over an email match."""
     key = (name_or_email or "").strip()
     if email_only:
-        row = con.execute(f"select {USER_COLUMNS}, password_hash from users where email = ?",
+        row = con.execute(f"select {USER_COLUMNS}, password_hash from users where email = ?",  # noqa: S608 (identifiers from code, values bound)
                           (key,)).fetchone()
     else:
         row = con.execute(
-            f"select {USER_COLUMNS}, password_hash from users where name = ? or email = ? "
+            f"select {USER_COLUMNS}, password_hash from users where name = ? or email = ? "  # noqa: S608 (identifiers from code, values bound)
             "order by name = ? desc limit 1", (key, key, key)).fetchone()
     if row is None:
         return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import os
 import pickle
 import re
 import subprocess
@@ -18,22 +17,14 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
+from dashboard import config
+
 MB = 1024 * 1024
 
-# Limits, each overridable by the environment variable of the same name (read per upload,
-# so an administrator's change applies without a restart). Real exports are far inside them:
-# the 50,000-row benchmark tracker unpacks to 23 MB in 9 parts at 10:1.
-O2R_XLSX_MAX_ENTRIES = 10_000
-O2R_XLSX_MAX_UNCOMPRESSED_MB = 500
-O2R_XLSX_MAX_RATIO = 200  # per part, for parts of RATIO_FLOOR_BYTES or more when unpacked
-O2R_XLSX_TIMEOUT_S = 60
-O2R_XLSX_MEMORY_MB = 2048
-# Every upload, CSV or workbook: checked on the header and each cell before any heavy work.
-O2R_MAX_COLUMNS = 500  # the tracker has about 20 columns; 16,400 once took minutes to refuse
-O2R_MAX_CELL_KB = 128  # no cell we read is longer than a paragraph of notes
-# Rows in a workbook's first sheet, counted from its XML before the sheet is read: calamine
-# took 156 s and 1.2 GB to read a one-million-row, 5 MB workbook. CSV has no such limit.
-O2R_XLSX_MAX_ROWS = 200_000
+# Limits are settings (config.SETTINGS: O2R_XLSX_*, O2R_MAX_COLUMNS, O2R_MAX_CELL_KB), read per
+# upload. Real exports are far inside them: the 50,000-row benchmark tracker unpacks to 23 MB
+# in 9 parts at 10:1; calamine took 156 s and 1.2 GB to read a one-million-row, 5 MB workbook,
+# so rows are counted from the sheet's XML first.
 RATIO_FLOOR_BYTES = 1 * MB
 # Parts we read whole to look inside ([Content_Types].xml, xl/workbook.xml) are small.
 SMALL_PART_BYTES = 16 * MB
@@ -61,17 +52,6 @@ class UnreadableFile(ValueError):
         super().__init__(f"{self.problem}. {self.fix}.")
 
 
-def limit(name: str, cast: type = int) -> int | float:
-    """A limit: the environment's value if set, else this module's default of that name."""
-    raw = os.environ.get(name)
-    if raw:
-        try:
-            return cast(float(raw)) if cast is int else cast(raw)
-        except ValueError:
-            pass  # a mistyped setting must not make every upload fail: use the default
-    return globals()[name]
-
-
 # ---------------------------------------------------------------- the archive
 
 def damaged(file_name: str, detail: str = "") -> UnreadableFile:
@@ -94,7 +74,7 @@ def check_xlsx_archive(file_name: str, data: bytes) -> None:
     """
     with open_archive(file_name, data) as archive:
         entries = archive.infolist()
-        max_entries = limit("O2R_XLSX_MAX_ENTRIES")
+        max_entries = config.setting("O2R_XLSX_MAX_ENTRIES")
         if len(entries) > max_entries:
             raise UnreadableFile(
                 f"{file_name} holds {len(entries):,} parts, over the {max_entries:,} a "
@@ -106,7 +86,7 @@ def check_xlsx_archive(file_name: str, data: bytes) -> None:
         for entry in entries:
             check_entry(file_name, entry)
         total = sum(entry.file_size for entry in entries)
-        max_total = limit("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB
+        max_total = config.setting("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB
         if total > max_total:
             raise UnreadableFile(
                 f"{file_name} would unpack to {total / MB:,.0f} MB, over the "
@@ -149,7 +129,7 @@ def check_entry(file_name: str, entry: zipfile.ZipInfo) -> None:
             f"({entry.filename}), which a tracker or Connect export never has",
             "Copy the data into a new workbook, save it as .xlsx and upload that")
     ratio = entry.file_size / max(entry.compress_size, 1)
-    max_ratio = limit("O2R_XLSX_MAX_RATIO", float)
+    max_ratio = config.setting("O2R_XLSX_MAX_RATIO")
     if entry.file_size >= RATIO_FLOOR_BYTES and ratio > max_ratio:
         raise UnreadableFile(
             f"{file_name} looks like a 'zip bomb': part {entry.filename} would unpack to "
@@ -218,7 +198,7 @@ ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 def check_xlsx_rows(file_name: str, data: bytes) -> None:
     """Refuse a workbook whose first sheet has more rows than we read, counting its row tags
     as the XML is unpacked (without parsing it), and stopping as soon as the limit is passed."""
-    max_rows = limit("O2R_XLSX_MAX_ROWS")
+    max_rows = config.setting("O2R_XLSX_MAX_ROWS")
     with open_archive(file_name, data) as archive:
         part = first_sheet_part(archive)
         if part is None:
@@ -226,7 +206,7 @@ def check_xlsx_rows(file_name: str, data: bytes) -> None:
         rows, tail = 0, b""
         try:
             with archive.open(part) as stream:
-                reader = CappedReader(stream, limit("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB,
+                reader = CappedReader(stream, config.setting("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB,
                                       file_name, part)
                 while chunk := reader.read(MB):
                     window = tail + chunk
@@ -256,7 +236,7 @@ def first_sheet_part(archive: zipfile.ZipFile) -> str | None:
         rel_id = next(v for k, v in sheet.attrib.items() if k.endswith("}id"))
         rels = safe_fromstring(archive.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
         target = next(e.get("Target") for e in rels.iter() if e.get("Id") == rel_id)
-    except Exception:  # noqa: BLE001 - any oddity: fall back on Excel's usual name
+    except Exception:  # any oddity: fall back on Excel's usual name
         return "xl/worksheets/sheet1.xml" if "xl/worksheets/sheet1.xml" in names else None
     part = target.lstrip("/") if target.startswith("/") else "xl/" + target
     return part if part in names else None
@@ -274,7 +254,7 @@ def parse_small_part(file_name: str, archive: zipfile.ZipFile, entry: zipfile.Zi
 def check_prolog(file_name: str, archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
     parser = DefusedXMLParser(target=StopAtRoot(), forbid_dtd=True, forbid_entities=True,
                               forbid_external=True)
-    cap = limit("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB
+    cap = config.setting("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB
     with archive.open(entry) as stream:
         reader = CappedReader(stream, cap, file_name, entry.filename)
         try:
@@ -325,7 +305,7 @@ def read_first_sheet(data: bytes, as_text: bool) -> bytes:
             return pickle.dumps(("password", str(exc)))
         except MemoryError:
             raise
-        except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException
+        except BaseException as exc:  # a Rust panic is a BaseException
             # Out of memory, calamine's libraries often panic rather than raise MemoryError.
             if any(sign in str(exc) for sign in OUT_OF_MEMORY_SIGNS):
                 return pickle.dumps(("memory", ""))
@@ -390,7 +370,7 @@ def parse_in_subprocess(data: bytes, timeout_s: float, memory_mb: int, *,
     try:
         # Its stderr is dropped: a panic's backtrace there means nothing to the uploader,
         # and the exit status already says it failed.
-        reader = subprocess.Popen(command, stdin=subprocess.PIPE,  # noqa: S603 - fixed command
+        reader = subprocess.Popen(command, stdin=subprocess.PIPE,  # a fixed command
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError as exc:
         raise UnreadableFile(f"{file_name} could not be read: the server could not start "

@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: N812
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from dashboard import config
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium tries to reach the internet at every start.
@@ -30,8 +32,9 @@ def machine_slowness() -> float:
     """How much slower than a quiet machine this one is now: the fixed work's wall time
     against its quiet time or the run queue per core (other engineers' jobs), from 1 to
     10; O2R_TEST_SLOWNESS sets it outright."""
-    if os.environ.get("O2R_TEST_SLOWNESS"):
-        return float(os.environ["O2R_TEST_SLOWNESS"])
+    chosen = config.setting("O2R_TEST_SLOWNESS")
+    if chosen:
+        return chosen
     start = time.perf_counter()
     sum(i * i for i in range(300_000))
     measured = (time.perf_counter() - start) / CALIBRATION_SECONDS

@@ -13,7 +13,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
-from generate_demo import generate  # noqa: E402
+from generate_demo import generate
 
 D = dt.date
 FINAL = D(2022, 7, 31)

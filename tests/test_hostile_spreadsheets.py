@@ -20,8 +20,8 @@ import python_calamine
 import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dashboard import readers, spreadsheet_guard  # noqa: E402
-from dashboard.ingest import UploadRejected, prepare  # noqa: E402
+from dashboard import config, readers, spreadsheet_guard
+from dashboard.ingest import UploadRejected, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_TRACKER = ROOT / "data" / "demo" / "o2r_tracker_synthetic_as_at_2022-07-31.xlsx"
@@ -377,9 +377,9 @@ def test_demo_tracker_reads_exactly_as_calamine_reads_it_in_process(monkeypatch)
 
 def test_limits_read_from_the_environment_fall_back_on_nonsense(monkeypatch):
     monkeypatch.setenv("O2R_XLSX_MAX_RATIO", "lots")
-    assert spreadsheet_guard.limit("O2R_XLSX_MAX_RATIO", float) == 200
+    assert config.setting("O2R_XLSX_MAX_RATIO") == 200
     monkeypatch.setenv("O2R_XLSX_MEMORY_MB", "512.5")
-    assert spreadsheet_guard.limit("O2R_XLSX_MEMORY_MB") == 512
+    assert config.setting("O2R_XLSX_MEMORY_MB") == 512
 
 
 def test_reader_output_may_hold_only_plain_values_and_datetimes():

@@ -20,8 +20,8 @@ import pytest
 import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dashboard import service  # noqa: E402
-from dashboard.ingest import PROBLEM_COLUMNS, UploadRejected, prepare  # noqa: E402
+from dashboard import service
+from dashboard.ingest import PROBLEM_COLUMNS, UploadRejected, prepare
 
 AS_AT = dt.date(2022, 7, 31)
 D = dt.date
@@ -90,7 +90,7 @@ def query(db: Path, sql: str) -> list[tuple]:
 def db_state(db: Path) -> tuple[str, dict[str, list[tuple]]]:
     """The database file's hash and the full contents of every table."""
     digest = hashlib.sha256(db.read_bytes()).hexdigest()
-    tables = {t: query(db, f"select * from {t} order by all")  # noqa: S608 - fixed names
+    tables = {t: query(db, f"select * from {t} order by all")
               for t in ("uploads", "referrals", "crimes", "labels")}
     return digest, tables
 

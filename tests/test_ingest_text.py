@@ -22,20 +22,20 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dashboard import __main__ as cli  # noqa: E402
-from dashboard import config, queries, security, service, store  # noqa: E402
-from dashboard.access import Viewer  # noqa: E402
-from dashboard.contract import (  # noqa: E402
+from dashboard import __main__ as cli
+from dashboard import config, queries, security, service, store
+from dashboard.access import Viewer
+from dashboard.contract import (
     FORBIDDEN,
     header_key,
     id_form,
     names_nothing,
     visible,
 )
-from dashboard.ingest import SnapshotShrinks, UploadRejected, prepare  # noqa: E402
-from dashboard.sql import install_text_functions  # noqa: E402
+from dashboard.ingest import SnapshotShrinks, UploadRejected, prepare
+from dashboard.sql import install_text_functions
 
-from conftest import signed_in_as  # noqa: E402
+from conftest import signed_in_as
 
 AS_AT = dt.date(2022, 7, 31)
 HEADER = "Nominal ID,Referral Date,Officer,Referral Source,Status\n"
