@@ -61,10 +61,11 @@ def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data
         file_name=f"{name}.csv", mime="text/csv", key=f"download_{name}")
 
 
-def log_export(viewer, name: str) -> None:
+def log_export(viewer, file_name: str) -> None:
+    """Records the download of a whole file (the pack's PDF or workbook) under its name."""
     filters = st.session_state.get("filters")
     security.log_event(security.security_db_path(), viewer.name, viewer.role, "export",
-                       target=f"{name}.csv",
+                       target=file_name,
                        filters={"filters": filters.describe()} if filters else None)
 
 

@@ -132,4 +132,5 @@ def test_the_pack_files_are_made_on_the_click_and_logged(referrals_page, server)
         assert Path(started.value.path()).read_bytes().startswith(start)
     targets = security.read_log(log, action="export")["target"].tolist()
     assert len(targets) == before + 2
+    assert sorted(t.rsplit(".", 1)[-1] for t in targets[:2]) == ["pdf", "xlsx"]  # newest first
     assert all(t.startswith("o2r-pack-") for t in targets[:2])
