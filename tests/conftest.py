@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import shutil
 import sys
 from pathlib import Path
@@ -86,3 +89,18 @@ def small_db(tmp_path_factory) -> Path:
     service.ingest_bytes(db, "tracker", "small.csv", frame.to_csv(index=False).encode(),
                          as_at=dt.date(2022, 7, 31))
     return db
+
+
+def digest(path: Path) -> str:
+    """The SHA-256 of a file: a database's content, to show a refused upload changed nothing."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """The command line run in this process: (exit code, stdout, stderr)."""
+    from dashboard.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()

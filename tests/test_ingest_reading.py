@@ -4,11 +4,8 @@ put in (tests/malformed_corpus.py has the same builders and many more faults).""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
-import hashlib
-import io
 import os
 import sys
 import time
@@ -17,8 +14,9 @@ import malformed_corpus as corpus
 import pytest
 
 from dashboard import readers, service, spreadsheet_guard
-from dashboard.__main__ import main
 from dashboard.ingest import UploadRejected, prepare
+
+from conftest import digest, run_cli
 
 AS_AT = dt.date(2022, 8, 1)
 HEADER, ROWS = corpus.tracker_table()
@@ -48,17 +46,6 @@ def rejected(data: bytes | str, kind: str = "tracker", file_name: str = "tracker
     with pytest.raises(UploadRejected) as info:
         prepare(kind, file_name, data, as_at=AS_AT, use_column_map=False)
     return info.value.report
-
-
-def digest(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 # ---------------------------------------------------------------- every row accounted for

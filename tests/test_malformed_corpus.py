@@ -8,9 +8,6 @@ copy of the demo database.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import re
 import shutil
 from collections import Counter
@@ -18,7 +15,9 @@ from collections import Counter
 import malformed_corpus as corpus
 import pytest
 
-from dashboard.__main__ import main, parser
+from dashboard.__main__ import parser
+
+from conftest import digest, run_cli
 
 CASES = corpus.build()
 # Another change refuses a snapshot much smaller than the last unless confirmed; the corpus
@@ -38,17 +37,6 @@ def corpus_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("corpus")
     corpus.write(CASES, folder)
     return folder
-
-
-def digest(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_the_corpus_has_enough_files_and_kinds_each_with_one_expected_outcome():
