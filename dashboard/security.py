@@ -516,20 +516,22 @@ def set_password(path: str | os.PathLike, name: str, password: str, *,
 
 def revoke_user(path: str | os.PathLike, name: str, *, actor: str = COMMAND_LINE) -> None:
     """Deactivates a user; the row stays so the access log still names them."""
-    now = utc_text()
-    with transaction(path) as con:
-        name = existing_name(con, name)
-        con.execute("update users set active = 0, updated_at = ? where name = ?", (now, name))
-        append_log(con, now, actor, actor_role(con, actor), "user-revoke", target=name)
+    _set_active(path, name, False, actor)
 
 
 def reactivate_user(path: str | os.PathLike, name: str, *, actor: str = COMMAND_LINE) -> None:
     """Lets a revoked user sign in again, with the role and officer names they had."""
+    _set_active(path, name, True, actor)
+
+
+def _set_active(path: str | os.PathLike, name: str, active: bool, actor: str) -> None:
     now = utc_text()
     with transaction(path) as con:
         name = existing_name(con, name)
-        con.execute("update users set active = 1, updated_at = ? where name = ?", (now, name))
-        append_log(con, now, actor, actor_role(con, actor), "user-reactivate", target=name)
+        con.execute("update users set active = ?, updated_at = ? where name = ?",
+                    (int(active), now, name))
+        append_log(con, now, actor, actor_role(con, actor),
+                   "user-reactivate" if active else "user-revoke", target=name)
 
 
 def set_officer_names(path: str | os.PathLike, name: str, officer_names: Sequence[str], *,
