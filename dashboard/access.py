@@ -114,15 +114,83 @@ def level_of(sql: str, name: str) -> str:
     return match.group(1)
 
 
-def check_query(name: str, sql: str, level: str, parameters: list[str]) -> None:
+# A function that applies an officer's scope: scoped_referrals, and each macro of
+# queries/macros that passes its own scope argument on to one of them.
+ROOT_SCOPED = "scoped_referrals"
+COMMENT = re.compile(r"--[^\n]*")
+CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\s*\(", re.IGNORECASE)
+MACRO_HEAD = re.compile(r"\bmacro\s+(?=[a-z_][a-z0-9_]*\s*\()", re.IGNORECASE)
+
+
+def _calls(sql: str) -> list[tuple[str, list[str], int]]:
+    """Each function call in the SQL: its name, its top-level arguments and where it ends."""
+    out = []
+    for match in CALL.finditer(sql):
+        depth, start, args = 0, match.end(), []
+        for i in range(match.end(), len(sql)):
+            if sql[i] == "(":
+                depth += 1
+            elif sql[i] == "," and depth == 0:
+                args.append(sql[start:i].strip())
+                start = i + 1
+            elif sql[i] == ")":
+                if depth == 0:
+                    args.append(sql[start:i].strip())
+                    out.append((match.group(1).lower(), args, i + 1))
+                    break
+                depth -= 1
+    return out
+
+
+def _passes_scope(calls: list[tuple[str, list[str], int]], scoped: dict[str, int],
+                  scope_argument: str) -> bool:
+    """Whether the SQL calls a scoped function, each time with this scope argument."""
+    made = [(name, args) for name, args, _ in calls if name in scoped]
+    return bool(made) and all(len(args) > scoped[name] and args[scoped[name]] == scope_argument
+                              for name, args in made)
+
+
+def scoped_functions(macro_files: list[str]) -> dict[str, int]:
+    """Each function that applies an officer's scope, with the position of its scope argument.
+
+    scoped_referrals applies it; a macro is scoped too when it reads no referrals itself and
+    every call it makes to a scoped function passes on its own scope argument."""
+    macros = {}  # name -> (parameters, body)
+    for text in macro_files:
+        text = COMMENT.sub("", text)
+        heads = [m.end() for m in MACRO_HEAD.finditer(text)] + [len(text)]
+        for head, after in zip(heads, heads[1:], strict=False):
+            name, parameters, end = _calls(text[head:after])[0]
+            macros[name] = (parameters, text[head + end:after])
+    parameters, _ = macros[ROOT_SCOPED]
+    scoped = {ROOT_SCOPED: next(i for i, p in enumerate(parameters)
+                                if p.endswith(SCOPE_PARAMETER))}
+    found = True
+    while found:
+        found = False
+        for name, (parameters, body) in macros.items():
+            positions = [i for i, p in enumerate(parameters) if p.endswith(SCOPE_PARAMETER)]
+            if name in scoped or len(positions) != 1 or RAW_REFERRALS.search(body):
+                continue
+            if _passes_scope(_calls(body), scoped, parameters[positions[0]]):
+                scoped[name] = positions[0]
+                found = True
+    return scoped
+
+
+def check_query(name: str, sql: str, level: str, parameters: list[str],
+                scoped: dict[str, int] | None = None) -> None:
     """A query that reads referrals must read them through scoped_referrals(..., $scope_officers,
-    ...), the one place the scope is applied, and never from the table itself."""
+    ...), the one place the scope is applied, or a macro that passes $scope_officers on to it
+    (`scoped`, from scoped_functions), and never from the table itself."""
     if level not in ("referrals", "person"):
         return
-    if RAW_REFERRALS.search(sql) or "scoped_referrals(" not in sql \
-            or SCOPE_PARAMETER not in parameters:
+    scoped = scoped or {ROOT_SCOPED: 1}
+    if RAW_REFERRALS.search(sql) or SCOPE_PARAMETER not in parameters \
+            or not _passes_scope(_calls(COMMENT.sub("", sql)), scoped, f"${SCOPE_PARAMETER}"):
         raise ValueError(f"queries/{name}.sql must read referrals only through "
-                         f"scoped_referrals(..., ${SCOPE_PARAMETER}, ...)")
+                         f"scoped_referrals(..., ${SCOPE_PARAMETER}, ...) or a macro that "
+                         f"passes ${SCOPE_PARAMETER} on to it ({', '.join(sorted(scoped))})")
 
 
 def authorise(viewer: Viewer, name: str, level: str, parameters: list[str],

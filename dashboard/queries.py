@@ -36,6 +36,13 @@ def sql_text(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@functools.cache
+def scoped_functions() -> dict[str, int]:
+    """The functions that apply an officer's scope (access.scoped_functions), from the macros."""
+    return access.scoped_functions([path.read_text(encoding="utf-8")
+                                    for path in sorted((QUERIES_DIR / "macros").glob("*.sql"))])
+
+
 def header(name: str) -> dict[str, str]:
     """The query's header lines by key: grain, params and access (`-- key: value`)."""
     out: dict[str, str] = {}
@@ -79,7 +86,7 @@ def run(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, name: str,
     """Result of queries/NAME.sql as `viewer` may see it; unspecified parameters are null."""
     wanted = parameters(name)
     level = access_level(name)
-    access.check_query(name, sql_text(name), level, wanted)
+    access.check_query(name, sql_text(name), level, wanted, scoped_functions())
     params = access.authorise(viewer, name, level, wanted, params)
     unknown = set(params) - set(wanted)
     if unknown:

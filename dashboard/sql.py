@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import duckdb
 
@@ -42,6 +43,26 @@ def install_text_functions(con: duckdb.DuckDBPyConnection) -> None:
             con.create_function(name, function, ["VARCHAR"], returns, side_effects=False)
     for macro in TEXT_MACROS:
         con.execute(macro)
+
+
+def install_macros(con: duckdb.DuckDBPyConnection, macros_dir: Path) -> None:
+    """Create the shared macros of queries/macros/ on the connection.
+
+    DuckDB refuses a table macro that calls one not yet created, so a file that fails for that
+    reason is tried again once the others are in ("create or replace" makes a retry harmless):
+    the files need no order of their own."""
+    waiting = sorted(macros_dir.glob("*.sql"))
+    while waiting:
+        failed: list[tuple[Path, duckdb.CatalogException]] = []
+        for path in waiting:
+            try:
+                con.execute(path.read_text(encoding="utf-8"))
+            except duckdb.CatalogException as error:
+                failed.append((path, error))
+        if len(failed) == len(waiting):
+            path, error = failed[0]
+            raise ValueError(f"queries/macros/{path.name} cannot be created: {error}") from error
+        waiting = [path for path, _ in failed]
 
 
 def quote_literal_list(values: list[str]) -> str:

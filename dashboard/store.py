@@ -23,7 +23,7 @@ import duckdb
 
 from dashboard.config import QUERIES_DIR
 from dashboard.ingest import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
-from dashboard.sql import install_text_functions, quote_ident
+from dashboard.sql import install_macros, install_text_functions, quote_ident
 
 MACROS_DIR = QUERIES_DIR / "macros"
 
@@ -147,8 +147,7 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
         con.close()
         add_crime_facts(path)
         return connect_read_only(path)
-    for macro in sorted(MACROS_DIR.glob("*.sql")):
-        con.execute(macro.read_text(encoding="utf-8"))  # into the in-memory catalog
+    install_macros(con, MACROS_DIR)  # into the in-memory catalog
     con.execute(SEARCH_PATH)
     con.execute("set enable_external_access = false")
     return con

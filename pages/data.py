@@ -22,17 +22,6 @@ PREVIEW_ROWS = 20
 STATE_KEY = "data_page_upload"
 FAILED = ("Something went wrong while {what}; nothing was changed. Try again, and if it happens "
           "again tell the dashboard administrator.")
-CHECKS = [
-    "A rehab exit reason with no exit date",
-    "Status Active but an outcome that ends the case (Withdrawn, Deceased, Not interested, "
-    "Did not meet criteria)",
-    "Status Referral/Waiting but already assessed or admitted to rehab",
-    "Admitted to rehab with no police assessment date, or with no first contact date",
-    "In rehab (admitted, not exited) for more than 12 weeks (84 days) by the as-at date",
-    "Exit reason Completed after fewer than 84 days in rehab (figures still count it as "
-    "completed, as recorded)",
-    "No offending area; officer Unallocated; status not recorded",
-]
 COLUMNS = {
     "snapshot_id": st.column_config.NumberColumn("Snapshot"),
     "upload_id": st.column_config.NumberColumn("Upload"),
@@ -321,7 +310,8 @@ st.caption(f"Snapshot {latest['snapshot_id']}, as at {latest['as_at_date']:%d/%m
            "did not stop the upload but deserve a look in the tracker: correct them there and "
            "upload the next snapshot.")
 with st.expander("What is checked"):
-    st.markdown("\n".join(f"- {check}" for check in CHECKS))
+    rules = data_access.run("data_quality_rules")
+    st.markdown("\n".join(f"- {rule.description}" for rule in rules.itertuples()))
 issues = data_access.run("data_quality", snapshot_id=int(latest["snapshot_id"]))
 if issues.empty:
     st.success("No data-quality issues found in the latest snapshot.")

@@ -73,6 +73,59 @@ def test_callers_cannot_set_the_scope_themselves(demo_con):
         queries.run(demo_con, OFFICER_1, "officer_caseload", scope_officers=["Officer 2"])
 
 
+MACROS = [
+    "create or replace macro scoped_referrals(p_snapshot_id, p_scope_officers) as table "
+    "select * from o2r.referrals where list_contains(p_scope_officers, officer)",
+    # passes its caller's scope on, through another scoped macro
+    "create or replace macro passes_on(p_snapshot_id, p_scope_officers) as table "
+    "select * from scoped_referrals(p_snapshot_id, p_scope_officers)",
+    "create or replace macro passes_on_again(p_scope_officers, p_area) as table "
+    "select * from passes_on(null, p_scope_officers) where offending_area = p_area",
+    "create or replace macro drops_it(p_snapshot_id, p_scope_officers) as table "
+    "select * from scoped_referrals(p_snapshot_id, null)",
+    "create or replace macro reads_the_table(p_snapshot_id, p_scope_officers) as table "
+    "select * from scoped_referrals(p_snapshot_id, p_scope_officers) "
+    "union all select * from referrals",
+]
+
+
+def test_a_macro_is_scoped_only_when_it_passes_its_scope_on():
+    assert access.scoped_functions(MACROS) == {
+        "scoped_referrals": 1, "passes_on": 1, "passes_on_again": 0}
+    # the shipped macros: those reading referrals all pass the scope on
+    assert {"scoped_referrals", "data_quality_issues",
+            "journey_events"} <= set(queries.scoped_functions())
+
+
+@pytest.mark.parametrize(("sql", "allowed"), [
+    ("select * from passes_on_again($scope_officers, $area)", True),
+    ("select * from scoped_referrals($snapshot_id, $scope_officers)", True),
+    ("select * from passes_on_again(null, $area)", False),
+    ("select * from passes_on($snapshot_id, $scope_officers) "
+     "join passes_on($snapshot_id, null) using (nominal_id)", False),
+    ("select * from drops_it($snapshot_id, $scope_officers)", False),
+    ("select * from reads_the_table($snapshot_id, $scope_officers)", False),
+    ("select * from passes_on($snapshot_id, $scope_officers) union all select * from referrals",
+     False),
+    ("-- scoped_referrals($snapshot_id, $scope_officers)\nselect * from o2r.crimes", False),
+])
+def test_a_referral_query_must_read_through_a_scoped_function(sql, allowed):
+    scoped = access.scoped_functions(MACROS)
+    parameters = ["snapshot_id", "scope_officers", "area"]
+    if allowed:
+        access.check_query("q", sql, "referrals", parameters, scoped)
+    else:
+        with pytest.raises(ValueError, match="must read referrals only through"):
+            access.check_query("q", sql, "referrals", parameters, scoped)
+
+
+def test_an_unscoped_read_through_a_real_macro_is_refused():
+    sql = "select * from journey_events($snapshot_id, null, null, null, null)"
+    with pytest.raises(ValueError, match="must read referrals only through"):
+        access.check_query("q", sql, "person", ["snapshot_id", "scope_officers"],
+                           queries.scoped_functions())
+
+
 @pytest.mark.parametrize("name", [n for n in queries.names()
                                   if queries.access_level(n) != "programme"])
 def test_scrutiny_may_run_no_query_that_counts_referrals(demo_con, name):

@@ -1,0 +1,20 @@
+-- rehab_exits(snapshot, scope_officers, officer, area, referral_source, from_date, to_date): one
+-- row per scoped referral that left rehab (admitted, with an exit date) in the period by exit
+-- date, in its outcome group: 'Completed 12 weeks' (exit reason Completed) or 'Left rehab early'
+-- (any other reason, or none recorded).
+create or replace macro rehab_exits(
+    p_snapshot_id, p_scope_officers, p_officer, p_area, p_referral_source, p_from_date, p_to_date
+) as table
+    select
+        nominal_id,
+        rehab_exit_date,
+        case when rehab_exit_reason = 'Completed' then 'Completed 12 weeks'
+             else 'Left rehab early' end as outcome_group
+    from scoped_referrals(p_snapshot_id, p_scope_officers, p_officer, p_area, p_referral_source)
+    where rehab_admission_date is not null
+      and in_period(rehab_exit_date, p_from_date, p_to_date);
+
+-- latest_connect_as_at(): the as-at date of the latest Connect upload, up to which offences
+-- are known (null before any).
+create or replace macro latest_connect_as_at() as
+    (select max(as_at_date) from o2r.uploads where kind = 'connect');
