@@ -3,27 +3,15 @@
 -- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- $to_date is the course start
 -- access: referrals
-with attendees as (
-    select
-        pre_admission_start_date,
-        rehab_admission_date,
-        case when rehab_admission_date >= pre_admission_start_date
-             then date_diff('day', pre_admission_start_date, rehab_admission_date) end
-            as days_to_admission
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where pre_admission_start_date is not null
-      and ($from_date::date is null or pre_admission_start_date >= $from_date::date)
-      and ($to_date::date is null or pre_admission_start_date <= $to_date::date)
-),
-
-final as (
+with final as (
     select
         count(*) as attendees,
         count(days_to_admission) as admitted_after_course,
         quantile_cont(days_to_admission, 0.25) as days_to_admission_p25,
         median(days_to_admission) as days_to_admission_median,
         quantile_cont(days_to_admission, 0.75) as days_to_admission_p75
-    from attendees
+    from course_attendees($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                          $from_date, $to_date)
 )
 
 select * from final

@@ -11,8 +11,7 @@ with left_rehab as (
     from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
     where rehab_admission_date is not null
       and rehab_exit_date is not null
-      and ($from_date::date is null or rehab_admission_date >= $from_date::date)
-      and ($to_date::date is null or rehab_admission_date <= $to_date::date)
+      and in_period(rehab_admission_date, $from_date, $to_date)
 ),
 
 final as (

@@ -8,8 +8,7 @@ with assessed as (
     select *
     from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
     where assessment_date is not null
-      and ($from_date::date is null or assessment_date >= $from_date::date)
-      and ($to_date::date is null or assessment_date <= $to_date::date)
+      and in_period(assessment_date, $from_date, $to_date)
 ),
 
 staged as (

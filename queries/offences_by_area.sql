@@ -28,8 +28,7 @@ whole_months as (
     from crime_facts f
     where f.snapshot_id = $snapshot_id::integer
       and (select fits from facts_fit)
-      and ($from_date::date is null or f.offence_month >= $from_date::date)
-      and ($to_date::date is null or last_day(f.offence_month) <= $to_date::date)
+      and month_in_period(f.offence_month, $from_date, $to_date)
       and ($area::varchar is null or f.offence_area = $area::varchar)
 ),
 
@@ -37,14 +36,11 @@ from_crimes as (
     select c.offence_area, c.offence_type, 1 as offences, c.value_stolen_gbp
     from crimes c
     join people p using (nominal_id)
-    where ($from_date::date is null or c.offence_date >= $from_date::date)
-      and ($to_date::date is null or c.offence_date <= $to_date::date)
+    where in_period(c.offence_date, $from_date, $to_date)
       and ($area::varchar is null or c.offence_area = $area::varchar)
       -- the days whole_months did not count
       and not ((select fits from facts_fit)
-               and ($from_date::date is null
-                    or date_trunc('month', c.offence_date) >= $from_date::date)
-               and ($to_date::date is null or last_day(c.offence_date) <= $to_date::date))
+               and month_in_period(c.offence_date, $from_date, $to_date))
 ),
 
 final as (

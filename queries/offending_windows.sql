@@ -18,7 +18,7 @@ with settings as (
         coalesce($before_days::integer, 365) as before_days,
         coalesce($after_referral_days::integer, 182) as after_referral_days,
         coalesce($after_exit_days::integer, 182) as after_exit_days,
-        (select max(as_at_date) from uploads where kind = 'connect') as connect_as_at,
+        latest_connect_as_at() as connect_as_at,
         (select as_at_date from uploads where upload_id = $snapshot_id) as tracker_as_at
 ),
 
@@ -54,8 +54,7 @@ journeys as (
             else 'Referred, not assessed'
         end as outcome_group
     from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where ($from_date::date is null or referral_date >= $from_date::date)
-      and ($to_date::date is null or referral_date <= $to_date::date)
+    where in_period(referral_date, $from_date, $to_date)
 ),
 
 windows as (

@@ -17,14 +17,11 @@ snapshot as (
 ),
 
 bounds as (
-    -- Financial year starting 1 April of the year before, for dates in January to March.
     select
         min(scoped.referral_date) as first_referral_date,
         any_value(snapshot.as_at_date) as as_at_date,
-        year(min(scoped.referral_date)) - (month(min(scoped.referral_date)) < 4)::int
-            as first_fy,
-        year(any_value(snapshot.as_at_date)) - (month(any_value(snapshot.as_at_date)) < 4)::int
-            as last_fy
+        fy_start_year(min(scoped.referral_date)) as first_fy,
+        fy_start_year(any_value(snapshot.as_at_date)) as last_fy
     from scoped
     cross join snapshot
 ),
@@ -42,14 +39,14 @@ financial_years as (
 
 events as (
     select
-        year(rehab_admission_date) - (month(rehab_admission_date) < 4)::int as fy_start_year,
+        fy_start_year(rehab_admission_date) as fy_start_year,
         1 as is_entrant,
         0 as is_completion
     from scoped
     where rehab_admission_date is not null
     union all
     select
-        year(rehab_exit_date) - (month(rehab_exit_date) < 4)::int,
+        fy_start_year(rehab_exit_date),
         0,
         1
     from scoped
@@ -58,8 +55,7 @@ events as (
 
 final as (
     select
-        fy.fy_start_year::varchar || '/' || lpad(((fy.fy_start_year + 1) % 100)::varchar, 2, '0')
-            as financial_year,
+        fy_label(fy.fy_start_year) as financial_year,
         fy.fy_start_date,
         fy.fy_end_date,
         greatest(fy.fy_start_date, fy.first_referral_date) as covered_from_date,

@@ -1,22 +1,13 @@
 -- grain: one row: pre-admission course attendees (by course start date) and how many were then
---   admitted to rehab.
+--   admitted to rehab (on or after the course start), as the quarterly pack counts them.
 -- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- $to_date is the course start
 -- access: referrals
-with attendees as (
-    select *
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where pre_admission_start_date is not null
-      and ($from_date::date is null or pre_admission_start_date >= $from_date::date)
-      and ($to_date::date is null or pre_admission_start_date <= $to_date::date)
-),
-
-final as (
-    select
-        count(*) as attendees,
-        count(*) filter (where rehab_admission_date >= pre_admission_start_date)
-            as admitted_after_course
-    from attendees
+-- The same attendees as course_to_admission.sql, without the days to admission.
+with final as (
+    select count(*) as attendees, count(days_to_admission) as admitted_after_course
+    from course_attendees($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                          $from_date, $to_date)
 )
 
 select * from final

@@ -14,15 +14,12 @@ counted as (
     select
         offending_area,
         grouping(offending_area) = 1 as is_total,
-        count(*) filter (where referral_date between coalesce($from_date::date, referral_date)
-                                                 and coalesce($to_date::date, referral_date))
+        count(*) filter (where in_period(referral_date, $from_date, $to_date))
             as referrals,
-        count(*) filter (where assessment_date between coalesce($from_date::date, assessment_date)
-                                                   and coalesce($to_date::date, assessment_date))
+        count(*) filter (where in_period(assessment_date, $from_date, $to_date))
             as assessed,
         count(*) filter (
-            where rehab_admission_date between coalesce($from_date::date, rehab_admission_date)
-                                           and coalesce($to_date::date, rehab_admission_date))
+            where in_period(rehab_admission_date, $from_date, $to_date))
             as entered_rehab
     from scoped
     group by grouping sets ((offending_area), ())

@@ -20,8 +20,7 @@ in_period as (
         case when outcome in ('Diverted - partner agency', 'Diverted - prison')
              then 'Diversions' else outcome end as outcome_group
     from dated
-    where latest_event_date between coalesce($from_date::date, latest_event_date)
-                                and coalesce($to_date::date, latest_event_date)
+    where in_period(latest_event_date, $from_date, $to_date)
 ),
 
 final as (

@@ -7,8 +7,7 @@ with exits as (
     select coalesce(rehab_exit_reason, 'Reason not recorded') as exit_reason
     from scoped_referrals($snapshot_id, $scope_officers, null, null, null)
     where rehab_exit_reason is distinct from 'Completed'
-      and rehab_exit_date between coalesce($from_date::date, rehab_exit_date)
-                              and coalesce($to_date::date, rehab_exit_date)
+      and in_period(rehab_exit_date, $from_date, $to_date)
 ),
 
 final as (

@@ -9,24 +9,20 @@
 with settings as (
     select
         coalesce($after_exit_days::integer, 182) as after_exit_days,
-        (select max(as_at_date) from uploads where kind = 'connect') as connect_as_at
+        latest_connect_as_at() as connect_as_at
 ),
 
 exits as (
     select
-        r.nominal_id,
-        r.rehab_exit_date,
-        case when r.rehab_exit_reason = 'Completed' then 'Completed 12 weeks'
-             else 'Left rehab early' end as outcome_group,
-        coalesce(r.rehab_exit_date + s.after_exit_days <= s.connect_as_at, false)
+        e.nominal_id,
+        e.rehab_exit_date,
+        e.outcome_group,
+        coalesce(e.rehab_exit_date + s.after_exit_days <= s.connect_as_at, false)
             as is_followed_up,
         s.after_exit_days
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source) r
+    from rehab_exits($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                     $from_date, $to_date) e
     cross join settings s
-    where r.rehab_admission_date is not null
-      and r.rehab_exit_date is not null
-      and ($from_date::date is null or r.rehab_exit_date >= $from_date::date)
-      and ($to_date::date is null or r.rehab_exit_date <= $to_date::date)
 ),
 
 offences as (

@@ -12,15 +12,13 @@ with scoped as (
 assessed as (
     select rehab_admission_date
     from scoped
-    where assessment_date between coalesce($from_date::date, assessment_date)
-                              and coalesce($to_date::date, assessment_date)
+    where in_period(assessment_date, $from_date, $to_date)
 ),
 
 exited as (
     select rehab_exit_reason
     from scoped
-    where rehab_exit_date between coalesce($from_date::date, rehab_exit_date)
-                              and coalesce($to_date::date, rehab_exit_date)
+    where in_period(rehab_exit_date, $from_date, $to_date)
 ),
 
 rates as (

@@ -11,8 +11,7 @@ with referred as (
            or outcome in ('Not interested', 'Did not meet criteria', 'Withdrawn', 'Deceased',
                           'Diverted - partner agency', 'Diverted - prison') as is_closed
     from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where ($from_date::date is null or referral_date >= $from_date::date)
-      and ($to_date::date is null or referral_date <= $to_date::date)
+    where in_period(referral_date, $from_date, $to_date)
 ),
 
 staged as (

@@ -6,8 +6,7 @@
 with scoped as (
     select *
     from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where ($from_date::date is null or referral_date >= $from_date::date)
-      and ($to_date::date is null or referral_date <= $to_date::date)
+    where in_period(referral_date, $from_date, $to_date)
 ),
 
 final as (

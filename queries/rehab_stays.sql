@@ -25,8 +25,7 @@ admitted as (
     from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source) r
     cross join snapshot s
     where r.rehab_admission_date is not null
-      and ($from_date::date is null or r.rehab_admission_date >= $from_date::date)
-      and ($to_date::date is null or r.rehab_admission_date <= $to_date::date)
+      and in_period(r.rehab_admission_date, $from_date, $to_date)
 ),
 
 final as (

@@ -5,26 +5,12 @@
 -- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- $to_date is the exit date
 -- access: referrals
-with connect as (
-    select max(as_at_date) as as_at_date
-    from uploads
-    where kind = 'connect'
-),
-
-exits as (
-    select
-        r.nominal_id,
-        r.rehab_exit_date,
-        case when r.rehab_exit_reason = 'Completed' then 'Completed 12 weeks'
-             else 'Left rehab early' end as outcome_group,
-        c.as_at_date as connect_as_at
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source) r
-    cross join connect c
-    where r.rehab_admission_date is not null
-      and r.rehab_exit_date is not null
-      and r.rehab_exit_date < c.as_at_date
-      and ($from_date::date is null or r.rehab_exit_date >= $from_date::date)
-      and ($to_date::date is null or r.rehab_exit_date <= $to_date::date)
+with exits as (
+    select e.nominal_id, e.rehab_exit_date, e.outcome_group,
+           latest_connect_as_at() as connect_as_at
+    from rehab_exits($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                     $from_date, $to_date) e
+    where e.rehab_exit_date < latest_connect_as_at()
 ),
 
 first_offence as (
