@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from dashboard.periods import Period, financial_quarter, financial_year_start
+from dashboard import periods
+from dashboard.periods import Period
 
 STEPS = ("Referrals", "Contacted", "Assessed", "Entered rehab", "Completed 12 weeks")
 CONTACT_REFERENCE_DAYS = 21
@@ -17,16 +18,8 @@ STALE_AFTER_DAYS = 45
 TREND_QUARTERS = 8
 
 
-def quarter_containing(day: dt.date) -> Period:
-    year = financial_year_start(day)
-    return financial_quarter(year, (day.month - 4) % 12 // 3 + 1)
-
-
-def shift(quarter: Period, quarters: int) -> Period:
-    """The financial quarter `quarters` before (negative) or after this one."""
-    day = quarter.start
-    months = day.year * 12 + day.month - 1 + 3 * quarters
-    return quarter_containing(dt.date(months // 12, months % 12 + 1, 1))
+quarter_containing = periods.quarter_containing
+shift = periods.shift_quarter
 
 
 def quarter_choices(first: dt.date, as_at: dt.date) -> list[Period]:

@@ -1,9 +1,17 @@
-"""UK financial-year periods (April to March): labels, bounds and the period before."""
+"""UK financial-year periods (April to March): labels, bounds and the period before.
+
+A financial year is pandas' fiscal year ending in March (freq 'Q-MAR' for its quarters), which
+pandas names by the year it ends in: 2022/23 is its 2023, and Q1 is April to June. The SQL
+macros in queries/macros/financial_year.sql compute the same (tests/test_periods.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+
+import pandas as pd
+
+FINANCIAL_QUARTERS = "Q-MAR"
 
 
 @dataclass(frozen=True)
@@ -25,23 +33,39 @@ ALL_TIME = Period("All time", None, None)
 
 
 def financial_year_start(day: dt.date) -> int:
-    return day.year if day.month >= 4 else day.year - 1
+    """The calendar year of the 1 April that starts the day's financial year."""
+    return pd.Period(day, freq=FINANCIAL_QUARTERS).qyear - 1
+
+
+def financial_year_label(start_year: int) -> str:
+    return f"{start_year}/{(start_year + 1) % 100:02d}"
 
 
 def financial_year(start_year: int) -> Period:
-    return Period(f"{start_year}/{(start_year + 1) % 100:02d}", dt.date(start_year, 4, 1),
-                  dt.date(start_year + 1, 3, 31))
+    year = pd.Period(year=start_year + 1, freq="Y-MAR")
+    return Period(financial_year_label(start_year), year.start_time.date(),
+                  year.end_time.date())
 
 
 def financial_quarter(start_year: int, quarter: int) -> Period:
     """Q1 is April to June; Q4 is January to March of the following calendar year."""
-    month = 4 + 3 * (quarter - 1)
-    year = start_year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    start = dt.date(year, month, 1)
-    next_start = dt.date(year + (month + 2) // 12, (month + 2) % 12 + 1, 1)
-    return Period(f"{start_year}/{(start_year + 1) % 100:02d} Q{quarter}", start,
-                  next_start - dt.timedelta(days=1))
+    return _quarter(pd.Period(year=start_year + 1, quarter=quarter, freq=FINANCIAL_QUARTERS))
+
+
+def quarter_containing(day: dt.date) -> Period:
+    """The financial quarter a day falls in: 31 March 2022 is 2021/22 Q4, 1 April 2022 is
+    2022/23 Q1."""
+    return _quarter(pd.Period(day, freq=FINANCIAL_QUARTERS))
+
+
+def shift_quarter(quarter: Period, quarters: int) -> Period:
+    """The financial quarter `quarters` after (negative: before) the one starting the period."""
+    return _quarter(pd.Period(quarter.start, freq=FINANCIAL_QUARTERS) + quarters)
+
+
+def _quarter(quarter: pd.Period) -> Period:
+    return Period(f"{financial_year_label(quarter.qyear - 1)} Q{quarter.quarter}",
+                  quarter.start_time.date(), quarter.end_time.date())
 
 
 def quick_picks(first: dt.date, last: dt.date) -> list[Period]:
