@@ -2,20 +2,14 @@
 --   date) and how many of them entered rehab; is_city_centre marks the City Centre.
 -- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- access: referrals
-with scoped as (
-    select *
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where assessment_date is not null
-      and in_period(assessment_date, $from_date, $to_date)
-),
-
-final as (
+with final as (
     select
         coalesce(offending_area, 'Not recorded') as offending_area,
         coalesce(offending_area = 'City Centre', false) as is_city_centre,
         count(*) as assessed,
         count(rehab_admission_date) as entered_rehab
-    from scoped
+    from assessed_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                            $from_date, $to_date)
     group by all
 )
 

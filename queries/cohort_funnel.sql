@@ -27,7 +27,8 @@ cohort as (
             and status in ('Active', 'Referral/Waiting') as is_open,
         rehab_admission_date is not null and rehab_exit_date is null as is_in_rehab
     from scoped
-    where in_period(case when $cohort = 'assessments' then assessment_date else referral_date end,
+    where in_period(case when $cohort = 'assessments' then assessment_date
+                         else referral_date end,
                     $from_date, $to_date)
 ),
 

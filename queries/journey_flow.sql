@@ -6,9 +6,8 @@
 -- Entering rehab outranks any outcome; nodes with no one on them do not appear.
 with assessed as (
     select *
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where assessment_date is not null
-      and in_period(assessment_date, $from_date, $to_date)
+    from assessed_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                            $from_date, $to_date)
 ),
 
 staged as (

@@ -53,8 +53,8 @@ journeys as (
             when assessment_date is not null then 'Assessed, not admitted'
             else 'Referred, not assessed'
         end as outcome_group
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where in_period(referral_date, $from_date, $to_date)
+    from referred_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                            $from_date, $to_date)
 ),
 
 windows as (

@@ -3,15 +3,10 @@
 -- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- $to_date is the referral date
 -- access: referrals
-with scoped as (
-    select *
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where in_period(referral_date, $from_date, $to_date)
-),
-
-final as (
+with final as (
     select officer, status, count(*) as referrals
-    from scoped
+    from referred_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                            $from_date, $to_date)
     group by officer, status
 )
 

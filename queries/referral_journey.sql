@@ -10,8 +10,8 @@ with referred as (
            status in ('Inactive', 'Withdrawn')
            or outcome in ('Not interested', 'Did not meet criteria', 'Withdrawn', 'Deceased',
                           'Diverted - partner agency', 'Diverted - prison') as is_closed
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where in_period(referral_date, $from_date, $to_date)
+    from referred_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                            $from_date, $to_date)
 ),
 
 staged as (

@@ -3,13 +3,7 @@
 -- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- $to_date is the referral date
 -- access: person
-with scoped as (
-    select *
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where in_period(referral_date, $from_date, $to_date)
-),
-
-final as (
+with final as (
     select
         nominal_id, officer, referral_date, referral_source, offending_area, status,
         case
@@ -23,7 +17,8 @@ final as (
         end as stage,
         first_contact_date, assessment_date, pre_admission_start_date,
         rehab_admission_date, rehab_facility, rehab_exit_date, rehab_exit_reason, outcome
-    from scoped
+    from referred_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                            $from_date, $to_date)
 )
 
 select * from final

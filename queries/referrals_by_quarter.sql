@@ -2,19 +2,14 @@
 --   referrals.
 -- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- access: referrals
-with scoped as (
-    select *
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
-    where in_period(referral_date, $from_date, $to_date)
-),
-
-final as (
+with final as (
     select
         fy_quarter_label(referral_date) as quarter,
         min(date_trunc('quarter', referral_date))::date as quarter_start,
         referral_source,
         count(*) as referrals
-    from scoped
+    from referred_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                            $from_date, $to_date)
     group by all
 )
 

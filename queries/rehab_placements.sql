@@ -4,9 +4,9 @@
 -- access: referrals
 with scoped as (
     select *
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source)
+    from referred_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                            $from_date, $to_date)
     where rehab_admission_date is not null
-      and in_period(referral_date, $from_date, $to_date)
 ),
 
 final as (
