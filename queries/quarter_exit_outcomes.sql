@@ -6,36 +6,13 @@
 -- $to_date is the exit date
 -- $after_exit_days is the default 182
 -- access: referrals
-with settings as (
+with exits as (
     select
-        coalesce($after_exit_days::integer, 182) as after_exit_days,
-        latest_connect_as_at() as connect_as_at
-),
-
-exits as (
-    select
-        e.nominal_id,
-        e.rehab_exit_date,
-        e.outcome_group,
-        coalesce(e.rehab_exit_date + s.after_exit_days <= s.connect_as_at, false)
-            as is_followed_up,
-        s.after_exit_days
-    from rehab_exits($snapshot_id, $scope_officers, $officer, $area, $referral_source,
-                     $from_date, $to_date) e
-    cross join settings s
-),
-
-offences as (
-    select
-        e.outcome_group,
-        e.is_followed_up,
-        count(c.crime_reference) as offences
-    from exits e
-    left join crimes c
-        on c.nominal_id = e.nominal_id
-       and c.offence_date > e.rehab_exit_date
-       and c.offence_date <= e.rehab_exit_date + e.after_exit_days
-    group by e.outcome_group, e.nominal_id, e.rehab_exit_date, e.is_followed_up
+        outcome_group,
+        offences,
+        coalesce(window_end <= latest_connect_as_at(), false) as is_followed_up
+    from exit_offences($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                       $from_date, $to_date, coalesce($after_exit_days::integer, 182))
 ),
 
 groups as (
@@ -51,7 +28,7 @@ final as (
         count(*) filter (where o.is_followed_up and o.offences = 0) as without_offence,
         g.group_order
     from groups g
-    left join offences o using (outcome_group)
+    left join exits o using (outcome_group)
     group by g.outcome_group, g.group_order
 )
 

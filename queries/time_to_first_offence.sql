@@ -5,26 +5,12 @@
 -- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date
 -- $to_date is the exit date
 -- access: referrals
-with exits as (
-    select e.nominal_id, e.rehab_exit_date, e.outcome_group,
-           latest_connect_as_at() as connect_as_at
-    from rehab_exits($snapshot_id, $scope_officers, $officer, $area, $referral_source,
-                     $from_date, $to_date) e
-    where e.rehab_exit_date < latest_connect_as_at()
-),
-
-first_offence as (
-    select
-        e.outcome_group,
-        e.rehab_exit_date,
-        e.connect_as_at,
-        min(c.offence_date) as first_offence_date
-    from exits e
-    left join crimes c
-        on c.nominal_id = e.nominal_id
-       and c.offence_date > e.rehab_exit_date
-       and c.offence_date <= e.connect_as_at
-    group by e.outcome_group, e.nominal_id, e.rehab_exit_date, e.connect_as_at
+with first_offence as (
+    select outcome_group, rehab_exit_date, window_end as connect_as_at, first_offence_date
+    -- with no window length, the window runs to the latest Connect upload's as-at date
+    from exit_offences($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                       $from_date, $to_date, null)
+    where rehab_exit_date < latest_connect_as_at()
 ),
 
 final as (

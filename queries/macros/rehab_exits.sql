@@ -18,3 +18,34 @@ create or replace macro rehab_exits(
 -- are known (null before any).
 create or replace macro latest_connect_as_at() as
     (select max(as_at_date) from o2r.uploads where kind = 'connect');
+
+-- exit_offences(snapshot, scope_officers, officer, area, referral_source, from_date, to_date,
+-- within_days): the rehab_exits rows, each with the last day of its window after exit
+-- (exit + within_days, or with within_days null the latest Connect upload's as-at date) and
+-- the police-recorded offences (Connect) from the day after the exit to then: how many, and
+-- the date of the first (null: none).
+create or replace macro exit_offences(
+    p_snapshot_id, p_scope_officers, p_officer, p_area, p_referral_source, p_from_date, p_to_date,
+    p_within_days
+) as table
+    with exits as (
+        select *,
+               coalesce(rehab_exit_date + p_within_days::integer, latest_connect_as_at())
+                   as window_end
+        from rehab_exits(p_snapshot_id, p_scope_officers, p_officer, p_area, p_referral_source,
+                         p_from_date, p_to_date)
+    )
+
+    select
+        e.nominal_id,
+        e.rehab_exit_date,
+        e.outcome_group,
+        e.window_end,
+        count(c.crime_reference) as offences,
+        min(c.offence_date) as first_offence_date
+    from exits e
+    left join o2r.crimes c
+        on c.nominal_id = e.nominal_id
+       and c.offence_date > e.rehab_exit_date
+       and c.offence_date <= e.window_end
+    group by e.nominal_id, e.rehab_exit_date, e.outcome_group, e.window_end;
