@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import duckdb
 import pytest
 
 from dashboard import queries
 from dashboard.access import COMMAND_LINE
 from dashboard.config import QUERIES_DIR
+from dashboard.sql import install_macros
 
 ALL = queries.names()
 GRAIN = {
@@ -77,3 +79,18 @@ def test_journey_totals_balance(demo_con):
             # Withdrawn and Deceased appear at two stages of the journey; others balance.
             assert into[node] >= outgoing, node
     assert out_of["Referrals"] == flow[flow["source"] == "Referrals"]["referrals"].sum()
+
+
+def test_macros_install_whatever_the_order_of_their_files(tmp_path):
+    (tmp_path / "a_caller.sql").write_text(
+        "create or replace macro a_caller() as table select one + 1 as two from z_called()")
+    (tmp_path / "z_called.sql").write_text(
+        "create or replace macro z_called() as table select 1 as one")
+    con = duckdb.connect()
+    install_macros(con, tmp_path)
+    assert con.execute("select * from a_caller()").fetchall() == [(2,)]
+    (tmp_path / "b_broken.sql").write_text(
+        "create or replace macro b_broken() as table select * from no_such_macro()")
+    with pytest.raises(ValueError, match="b_broken.sql"):
+        install_macros(con, tmp_path)
+
