@@ -12,6 +12,7 @@ Scoping is bound as a query parameter ($scope_officers), never left to hiding a 
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 
 ROLES = ("officer", "steering", "scrutiny", "admin")
@@ -122,10 +123,13 @@ CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\s*\(", re.IGNORECASE)
 MACRO_HEAD = re.compile(r"\bmacro\s+(?=[a-z_][a-z0-9_]*\s*\()", re.IGNORECASE)
 
 
-def _calls(sql: str) -> list[tuple[str, list[str], int]]:
-    """Each function call in the SQL: its name, its top-level arguments and where it ends."""
+def _calls(sql: str, only: Container[str] | None = None) -> list[tuple[str, list[str], int]]:
+    """Each function call in the SQL (of the functions named in `only`, if given): its name, its
+    top-level arguments and where it ends."""
     out = []
     for match in CALL.finditer(sql):
+        if only is not None and match.group(1).lower() not in only:
+            continue
         depth, start, args = 0, match.end(), []
         for i in range(match.end(), len(sql)):
             if sql[i] == "(":
@@ -187,7 +191,8 @@ def check_query(name: str, sql: str, level: str, parameters: list[str],
         return
     scoped = scoped or {ROOT_SCOPED: 1}
     if RAW_REFERRALS.search(sql) or SCOPE_PARAMETER not in parameters \
-            or not _passes_scope(_calls(COMMENT.sub("", sql)), scoped, f"${SCOPE_PARAMETER}"):
+            or not _passes_scope(_calls(COMMENT.sub("", sql), scoped), scoped,
+                                 f"${SCOPE_PARAMETER}"):
         raise ValueError(f"queries/{name}.sql must read referrals only through "
                          f"scoped_referrals(..., ${SCOPE_PARAMETER}, ...) or a macro that "
                          f"passes ${SCOPE_PARAMETER} on to it ({', '.join(sorted(scoped))})")

@@ -69,6 +69,13 @@ def used_parameters(name: str) -> list[str]:
     return list(dict.fromkeys(PARAMETER.findall(body)))
 
 
+@functools.cache
+def _check(name: str) -> None:
+    """access.check_query, once per query (a refusal is not cached: it is raised every time)."""
+    access.check_query(name, sql_text(name), access_level(name), parameters(name),
+                       scoped_functions())
+
+
 def latest_snapshot_id(con: duckdb.DuckDBPyConnection) -> int | None:
     """The newest tracker snapshot still in force, by as-at date (the later upload on a tie)."""
     rows = con.execute("select upload_id from uploads where kind = 'tracker' "
@@ -86,7 +93,7 @@ def run(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, name: str,
     """Result of queries/NAME.sql as `viewer` may see it; unspecified parameters are null."""
     wanted = parameters(name)
     level = access_level(name)
-    access.check_query(name, sql_text(name), level, wanted, scoped_functions())
+    _check(name)
     params = access.authorise(viewer, name, level, wanted, params)
     unknown = set(params) - set(wanted)
     if unknown:
