@@ -101,8 +101,17 @@ def text_column(values: list[object]):
         return pa.array(values, pa.string())  # text only: the common case
     except (pa.ArrowTypeError, pa.ArrowInvalid):
         pass
-    date = dt.date  # dates (the usual other cells) without a call: cell_text's isoformat()
-    return pa.array([v if type(v) is str else v.isoformat() if type(v) is date
+    # Dates, the usual other cells, are written once per day, not once per cell (a tracker's
+    # dates fall on a few thousand days: half the time). Only dates are remembered: as keys,
+    # True, 1 and 1.0 are one key, but cell_text writes them differently.
+    date, written = dt.date, {}
+    remembered = written.get
+
+    def write(day: dt.date) -> str:
+        text = written[day] = day.isoformat()
+        return text
+
+    return pa.array([v if type(v) is str else (remembered(v) or write(v)) if type(v) is date
                      else cell_text(v) for v in values], pa.string())
 
 
