@@ -21,12 +21,12 @@ from dashboard import config
 from dashboard.contract import classify_header
 from dashboard.spreadsheet_guard import (
     UnreadableFile,
-    cell_text,
     check_xlsx_archive,
     check_xlsx_rows,
     check_xlsx_xml,
-    parse_in_subprocess,
+    read_in_subprocess,
 )
+from dashboard.workbook_reader import cell_text
 
 HEADER_SEARCH_ROWS = 30
 HEAD_CHARS = 256 * 1024
@@ -173,19 +173,18 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
     check_xlsx_archive(file_name, data)
     check_xlsx_xml(file_name, data)
     check_xlsx_rows(file_name, data)
-    # as_text: cells come back as column_text would make them, so far less to unpickle.
-    cells = parse_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
-                                config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name,
-                                as_text=True)
-    text_rows = [[cell_text(c) or "" for c in row[:config.setting("O2R_MAX_COLUMNS") + 1]]
-                 for row in cells[:HEADER_SEARCH_ROWS]]
-    header_index = find_header(text_rows, lookup)
+    # The cells come back as text columns (as column_text would make them), in Arrow.
+    sheet, width = read_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
+                                      config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name)
+    head = [list(row) for row in zip(*(column.to_pylist() for column in
+                                       sheet.slice(0, HEADER_SEARCH_ROWS).columns))]
+    header_index = find_header([[cell_text(c) or "" for c in row] for row in head], lookup)
     if header_index < 0:
         raise UnreadableFile(*no_header_message(file_name))
-    header_cells = cells[header_index]
-    check_width(file_name, header_cells, header_index + 1)
-    headers = [(cell_text(h) or "").strip() for h in header_cells]
-    table = rows_table(cells[header_index + 1:], len(headers))
+    # The header is as wide as the sheet, though columns past the cap were not sent.
+    check_width(file_name, range(width), header_index + 1)
+    headers = [(cell_text(h) or "").strip() for h in head[header_index]]
+    table = sheet.slice(header_index + 1)
     check_cells(file_name, table, headers, header_index + 2, lookup)
     stage(con, table, headers, lookup)
     return RawTable(headers, header_index + 1, table.num_rows)

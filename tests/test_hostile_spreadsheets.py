@@ -15,6 +15,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import python_calamine
 import xlsxwriter
@@ -22,6 +23,7 @@ import xlsxwriter
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import config, readers, spreadsheet_guard
 from dashboard.ingest import UploadRejected, prepare
+from dashboard.workbook_reader import cell_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_TRACKER = ROOT / "data" / "demo" / "o2r_tracker_synthetic_as_at_2022-07-31.xlsx"
@@ -333,7 +335,7 @@ def test_reader_timeout_is_clear_and_the_server_survives(monkeypatch):
 def test_reader_out_of_memory_is_clear():
     with pytest.raises(readers.UnreadableFile, match="too large or too complex to read safely "
                                                      "within 1 MB"):
-        spreadsheet_guard.parse_in_subprocess(tracker_xlsx(), timeout_s=30, memory_mb=1)
+        spreadsheet_guard.read_in_subprocess(tracker_xlsx(), timeout_s=30, memory_mb=1)
 
 
 # ---------------------------------------------------------------- genuine files still read
@@ -368,9 +370,15 @@ def test_demo_tracker_reads_exactly_as_calamine_reads_it_in_process(monkeypatch)
     data = DEMO_TRACKER.read_bytes()
     in_process = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) \
         .get_sheet_by_index(0).to_python(skip_empty_area=False)
-    assert spreadsheet_guard.parse_in_subprocess(data, 60, 2048) == in_process
+    sheet, width = spreadsheet_guard.read_in_subprocess(data, 60, 2048)
+    # Column by column, each cell as the reader's text: text as it is, the rest as cell_text.
+    assert width == len(in_process[0]) == sheet.num_columns
+    assert [sheet.column(i).to_pylist() for i in range(width)] == [
+        [v if type(v) is str else cell_text(v) for v in column] for column in zip(*in_process)]
     guarded = accepted_rows(DEMO_TRACKER.name, data)
-    monkeypatch.setattr(readers, "parse_in_subprocess", lambda *a, **k: in_process)
+    monkeypatch.setattr(readers, "read_in_subprocess", lambda *a, **k: (
+        pa.table({f"c{i}": [v if type(v) is str else cell_text(v) for v in column]
+                  for i, column in enumerate(zip(*in_process))}), width))
     assert accepted_rows(DEMO_TRACKER.name, data) == guarded
     assert len(guarded) > 100
 
@@ -382,11 +390,9 @@ def test_limits_read_from_the_environment_fall_back_on_nonsense(monkeypatch):
     assert config.setting("O2R_XLSX_MEMORY_MB") == 512
 
 
-def test_reader_output_may_hold_only_plain_values_and_datetimes():
-    # The reader has just parsed a hostile file: what it sends back must not run code here.
-    smuggled = spreadsheet_guard.pickle.dumps(("ok", [[print]]))
-    with pytest.raises(spreadsheet_guard.pickle.UnpicklingError, match="builtins.print"):
-        spreadsheet_guard.ReaderUnpickler(io.BytesIO(smuggled)).load()
-    typed = ("ok", [[dt.datetime(2022, 2, 1, 9, 30), dt.date(2022, 2, 1), 1.5, "x", None, True]])
-    assert spreadsheet_guard.ReaderUnpickler(
-        io.BytesIO(spreadsheet_guard.pickle.dumps(typed))).load() == typed
+def test_reader_output_that_is_not_sound_text_columns_is_refused(monkeypatch):
+    # The reader has just parsed a hostile file: what it sends back is checked as untrusted.
+    monkeypatch.setattr(spreadsheet_guard, "READER_COMMAND",
+                        "import sys; sys.stdout.buffer.write(b'A' + bytes(range(256)))")
+    with pytest.raises(readers.UnreadableFile, match="too large or too complex to read"):
+        spreadsheet_guard.read_in_subprocess(tracker_xlsx(), 30, 2048)
