@@ -5,7 +5,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, config, data_access, disclosure, layout, pack, security
+from dashboard import access, config, data_access, layout, pack, security
+from dashboard.pack import disclosure
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:

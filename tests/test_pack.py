@@ -417,13 +417,13 @@ def test_no_signed_off_pack_in_a_database_without_the_table(tmp_path):
 
 @pytest.fixture
 def written(monkeypatch) -> list:
-    """Stands in for dashboard/pack_export.py, recording what each writer was given."""
+    """Stands in for dashboard/pack/export, recording what each writer was given."""
     calls = []
-    fake = types.ModuleType("dashboard.pack_export")
+    fake = types.ModuleType("dashboard.pack.export")
     fake.write_pdf = lambda built, path: calls.append(("pdf", built, path)) or path
     fake.write_xlsx = lambda built, path: calls.append(("xlsx", built, path)) or path
-    monkeypatch.setitem(sys.modules, "dashboard.pack_export", fake)
-    monkeypatch.setattr(dashboard, "pack_export", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "dashboard.pack.export", fake)
+    monkeypatch.setattr(dashboard.pack, "export", fake, raising=False)
     return calls
 
 

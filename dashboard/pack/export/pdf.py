@@ -19,7 +19,7 @@ from fpdf import FPDF, FontFace
 
 from dashboard.charts import OKABE_ITO
 from dashboard.exports import neutralise
-from dashboard.pack_model import SECTIONS, Figure, Pack, Table
+from dashboard.pack.model import SECTIONS, Figure, Pack, Table
 
 PROGRAMME = "Offender to Rehab"
 FORCE = "West Midlands Police"
@@ -32,7 +32,7 @@ ARROWS = {"up": "\u2191", "down": "\u2193", "same": "\u2192"}
 # A TTF with £, the en dash and the arrows (fpdf2's core fonts are latin-1 only), shipped in
 # the repository so every machine draws the pack the same way (DejaVu's licence allows it:
 # fonts/LICENSE-DejaVu.txt).
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_DIR = Path(__file__).resolve().parents[2] / "fonts"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
 NEEDED_GLYPHS = "£\u2013\u2191\u2193\u2192\u00b7"  # what the pack prints beyond ASCII
 

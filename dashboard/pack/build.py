@@ -25,9 +25,9 @@ import pandas as pd
 
 from dashboard import access, cost_model, periods, queries, store
 from dashboard import caseload as caseload_table
-from dashboard import disclosure as rules
-from dashboard.disclosure import CONTROLLED, NOT_AVAILABLE
-from dashboard.pack_model import Figure, Pack, Table
+from dashboard.pack import disclosure as rules
+from dashboard.pack.disclosure import CONTROLLED, NOT_AVAILABLE
+from dashboard.pack.model import Figure, Pack, Table
 
 FINANCIAL, CALENDAR = "financial", "calendar"
 SCHEMES = (FINANCIAL, CALENDAR)
