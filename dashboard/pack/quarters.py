@@ -34,21 +34,24 @@ class Quarter:
         if self.number not in (1, 2, 3, 4):
             raise ValueError(f"A quarter is numbered 1 to 4, not {self.number}")
 
+    # pandas names a financial year by the March it ends in (2023Q1 is April-June 2022); a
+    # Quarter, like its label 2022/23 Q1, by the April it starts in.
+
     @classmethod
     def of(cls, scheme: str, quarter: pd.Period) -> Quarter:
-        # pandas names a financial year by the March it ends in; a label, by the April it starts.
-        return cls(scheme, quarter.qyear - (scheme == FINANCIAL), quarter.quarter)
+        year = quarter.qyear - 1 if scheme == FINANCIAL else quarter.qyear
+        return cls(scheme, year, quarter.quarter)
 
     @property
-    def pandas(self) -> pd.Period:
-        return pd.Period(year=self.year + (self.scheme == FINANCIAL), quarter=self.number,
-                         freq=FREQUENCY[self.scheme])
+    def pandas_period(self) -> pd.Period:
+        year = self.year + 1 if self.scheme == FINANCIAL else self.year
+        return pd.Period(year=year, quarter=self.number, freq=FREQUENCY[self.scheme])
 
     @property
     def period(self) -> periods.Period:
         if self.scheme == FINANCIAL:
             return periods.financial_quarter(self.year, self.number)
-        quarter = self.pandas
+        quarter = self.pandas_period
         return periods.Period(f"{self.year} Q{self.number}", quarter.start_time.date(),
                               quarter.end_time.date())
 
@@ -66,7 +69,7 @@ class Quarter:
 
     def shift(self, quarters: int) -> Quarter:
         """The quarter `quarters` on (negative: back) in the same scheme."""
-        return Quarter.of(self.scheme, self.pandas + quarters)
+        return Quarter.of(self.scheme, self.pandas_period + quarters)
 
     def previous(self) -> Quarter:
         return self.shift(-1)
@@ -84,7 +87,7 @@ def quarter_containing(day: dt.date, scheme: str = FINANCIAL) -> Quarter:
 
 def newest_first(first: Quarter, last: Quarter) -> list[Quarter]:
     """Every quarter from `last` back to `first` (none if `first` comes after `last`)."""
-    return [last.shift(-back) for back in range((last.pandas - first.pandas).n + 1)]
+    return [last.shift(-back) for back in range((last.pandas_period - first.pandas_period).n + 1)]
 
 
 FINANCIAL_LABEL = re.compile(r"^\s*(\d{4})\s*/\s*(\d{2}|\d{4})\s*[- ]?\s*q([1-4])\s*$", re.I)
