@@ -198,7 +198,8 @@ def parse_value(text: str) -> object:
 
 
 def run_pack(args: argparse.Namespace) -> int:
-    from dashboard import pack, pack_export, service  # only this command needs the writers
+    from dashboard import pack, service
+    from dashboard.pack import export as pack_export  # only this command needs the writers
 
     try:
         quarter = pack.parse_quarter(args.quarter, args.scheme)

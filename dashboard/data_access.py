@@ -101,7 +101,7 @@ def quarterly_pack(quarter: str, scheme: str, disclosure: str):
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
 def _pack_file(path: str, version: tuple[int, int, int], scope: tuple, quarter: str,
                scheme: str, disclosure: str, kind: str, _viewer: Viewer) -> bytes:
-    from dashboard import pack_export
+    from dashboard.pack import export as pack_export
 
     issued = _pack(path, version, scope, quarter, scheme, disclosure, _viewer)
     return pack_export.pdf_bytes(issued) if kind == "pdf" else pack_export.xlsx_bytes(issued)
@@ -122,7 +122,7 @@ def quarterly_pack_file(kind: str, quarter: str, scheme: str, disclosure: str
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
 def _pack_trend(path: str, version: tuple[int, int, int], scope: tuple, quarter: str,
                 scheme: str, disclosure: str, _viewer: Viewer) -> dict | None:
-    from dashboard import pack_export
+    from dashboard.pack import export as pack_export
 
     chart = pack_export.trend_chart(_pack(path, version, scope, quarter, scheme, disclosure,
                                           _viewer))

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import layout
+from dashboard.pack import measures
 
 st.title("Methodology and definitions")
 
@@ -71,6 +72,11 @@ st.markdown("""
   (O2R_CONTACT_REFERENCE_DAYS, O2R_ASSESSED_STALL_DAYS, O2R_REHAB_DAYS). *Open caseload* on
   Officer caseloads: referrals whose status is Referral/Waiting or Active in each snapshot.
 """)
+
+st.header("The quarterly pack's figures")
+st.caption("Each headline figure of the quarterly pack, as the pack defines it, and how it is "
+           "protected in a pack for circulation (the threshold is 5 unless set otherwise).")
+st.table(measures.table().set_index("Measure"))
 
 st.header("Small numbers and the scrutiny panel")
 st.markdown("""

@@ -5,7 +5,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, config, data_access, disclosure, layout, pack, security
+from dashboard import access, config, data_access, layout, pack, security
+from dashboard.pack import disclosure
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
@@ -39,8 +40,7 @@ scheme = left.radio("Quarters", [pack.FINANCIAL, pack.CALENDAR], horizontal=True
                         pack.CALENDAR: "Calendar year"}.get)
 first = pack.quarter_containing(span["first_referral_date"].iloc[0].date(), scheme)
 last = pack.quarter_containing(span["last_referral_date"].iloc[0].date(), scheme)
-quarters = [last.shift(-i) for i in range((last.year - first.year) * 4 + last.number
-                                          - first.number + 1)]
+quarters = pack.newest_first(first, last)
 snapshots = data_access.run("snapshots")
 in_force = snapshots[~snapshots["is_withdrawn"]]
 as_at = in_force["as_at_date"].iloc[0].date() if len(in_force) else dt.date.max

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard import disclosure
-from dashboard.disclosure import SECONDARY, TOTAL, Publication
+from dashboard.pack import disclosure
+from dashboard.pack.disclosure import SECONDARY, TOTAL, Publication
 
 
 def table(rows: dict[str, list[int]], columns: list[str]) -> pd.DataFrame:

@@ -103,6 +103,16 @@ def test_parse_quarter(text, expected):
     assert parse_quarter(expected.label) == expected
 
 
+def test_the_quarters_between_two_newest_first():
+    first, last = parse_quarter("2021/22 Q3"), parse_quarter("2022/23 Q2")
+    assert [q.label for q in pack.newest_first(first, last)] == [
+        "2022/23 Q2", "2022/23 Q1", "2021/22 Q4", "2021/22 Q3"]
+    assert pack.newest_first(last, first) == []
+    assert [q.label for q in pack.newest_first(parse_quarter("2022 Q4"),
+                                               parse_quarter("2023 Q1"))] == ["2023 Q1",
+                                                                               "2022 Q4"]
+
+
 @pytest.mark.parametrize("text, scheme", [
     ("2022/24 Q1", None), ("2022/23 Q5", None), ("Q1 2022", None), ("", None),
     ("2022/23 Q1", "calendar"), ("2022 Q2", "financial"),
@@ -181,6 +191,11 @@ def test_every_figure_has_a_one_line_definition_and_a_source(exact_q1):
         "tracker snapshot 5 (as at 31/07/2022)"
     assert figure(exact_q1, "Caseload at quarter end").source == \
         "tracker snapshot 4 (as at 30/06/2022)"
+
+
+def test_the_figures_are_the_measures_table_in_its_order(exact_q1):
+    assert [(f.section, f.measure, f.definition) for f in exact_q1.figures] == [
+        (m.section, m.name, m.definition) for m in pack.MEASURES]
 
 
 def test_previous_quarter_and_year_ago_figures(demo_con, exact_q1):
@@ -417,13 +432,13 @@ def test_no_signed_off_pack_in_a_database_without_the_table(tmp_path):
 
 @pytest.fixture
 def written(monkeypatch) -> list:
-    """Stands in for dashboard/pack_export.py, recording what each writer was given."""
+    """Stands in for dashboard/pack/export, recording what each writer was given."""
     calls = []
-    fake = types.ModuleType("dashboard.pack_export")
+    fake = types.ModuleType("dashboard.pack.export")
     fake.write_pdf = lambda built, path: calls.append(("pdf", built, path)) or path
     fake.write_xlsx = lambda built, path: calls.append(("xlsx", built, path)) or path
-    monkeypatch.setitem(sys.modules, "dashboard.pack_export", fake)
-    monkeypatch.setattr(dashboard, "pack_export", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "dashboard.pack.export", fake)
+    monkeypatch.setattr(dashboard.pack, "export", fake, raising=False)
     return calls
 
 

@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 from python_calamine import CalamineWorkbook
 
-from dashboard import pack_export
-from dashboard.pack_model import SECTIONS, Figure, Pack, Table
+from dashboard.pack import export as pack_export
+from dashboard.pack.model import SECTIONS, Figure, Pack, Table
 
 HOSTILE = ['=HYPERLINK("http://x","click")', "+cmd|' /C calc'!A0", "@SUM(1+1)",
            "-2+3", "\tTAB", "\rCR"]

@@ -12,8 +12,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import config, data_access, exports, pack_export, queries, security
+from dashboard import config, data_access, exports, queries, security
 from dashboard.access import Viewer
+from dashboard.pack import export as pack_export
 
 from conftest import signed_in_demo
 

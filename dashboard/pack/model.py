@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-SECTIONS = ("Flows in the quarter", "Stock at quarter end", "Rates", "Cost savings",
-            "Data coverage")
+from dashboard.pack.measures import SECTIONS as SECTIONS  # the pack's sections, in order
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,64 @@
+"""The quarterly scrutiny pack: a quarter's figures built fresh, protected, signed off, frozen.
+
+quarters.py (financial and calendar quarters), measures.py (the table of the pack's measures),
+gathering.py (a quarter's exact counts), tables.py (its one protected publication),
+figures.py (figures and trend as printed), build.py (the pack), frozen.py (signed-off packs),
+model.py (the pack as data), disclosure.py (what a circulated pack may show). The names other
+code uses are gathered here; `dashboard.pack.export` (PDF and workbook) is imported only when a
+pack is written, as it pulls in the chart renderer.
+"""
+
+from dashboard.pack.build import TREND_QUARTERS, build_pack
+from dashboard.pack.figures import direction
+from dashboard.pack.frozen import (
+    compare,
+    issue,
+    load_signed_off,
+    pack_from_json,
+    pack_to_json,
+    sign_off,
+)
+from dashboard.pack.measures import (
+    COST,
+    COVERAGE,
+    FLOWS,
+    HEADLINE_STEPS,
+    MEASURES,
+    RATE_MEASURES,
+    RATES,
+    SECTION_OF,
+    STOCK,
+    TREND_MEASURES,
+    Measure,
+)
+from dashboard.pack.model import Figure, Pack, Table
+from dashboard.pack.quarters import (
+    CALENDAR,
+    FINANCIAL,
+    SCHEMES,
+    Quarter,
+    comparison_quarters,
+    newest_first,
+    parse_quarter,
+    quarter_containing,
+)
+from dashboard.pack.tables import (
+    EXIT_OUTCOMES_TABLE,
+    FOLLOWED,
+    LEFT,
+    NO_OFFENCE,
+    NOT_YET,
+    OFFENCE,
+    RETENTION_TABLE,
+    rate_keys,
+)
+
+__all__ = [
+    "CALENDAR", "COST", "COVERAGE", "EXIT_OUTCOMES_TABLE", "FINANCIAL", "FLOWS", "FOLLOWED",
+    "HEADLINE_STEPS", "LEFT", "MEASURES", "NO_OFFENCE", "NOT_YET", "OFFENCE", "RATES",
+    "RATE_MEASURES", "RETENTION_TABLE", "SCHEMES", "SECTION_OF", "STOCK", "TREND_MEASURES",
+    "TREND_QUARTERS", "Figure", "Measure", "Pack", "Quarter", "Table", "build_pack", "compare",
+    "comparison_quarters", "direction", "issue", "load_signed_off", "newest_first",
+    "pack_from_json", "pack_to_json", "parse_quarter", "quarter_containing", "rate_keys",
+    "sign_off",
+]

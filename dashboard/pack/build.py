@@ -1,0 +1,174 @@
+"""A quarter's pack, built now: the quarter and the seven before it gathered, each protected
+once as its own pack protects it, then the headline figures (beside the previous quarter and
+the same quarter a year before), the tables, the trend, the cost assumptions and caveats."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from dashboard import access, cost_model, queries
+from dashboard.pack import disclosure as rules
+from dashboard.pack.disclosure import CONTROLLED
+from dashboard.pack.figures import figures, shown_figures, stock_source, trend
+from dashboard.pack.gathering import QuarterData, Upload, data_sources, quarter_data
+from dashboard.pack.measures import DEFINITIONS
+from dashboard.pack.model import Pack, Table
+from dashboard.pack.quarters import FINANCIAL, Quarter, parse_quarter
+from dashboard.pack.tables import (
+    AREA_TABLE,
+    CASELOAD_TABLE,
+    DIVERSION_TABLE,
+    EARLY_TABLE,
+    QUALITY_TABLE,
+    labelled,
+    outcome_tables,
+    protect_quarter_with_outcomes,
+)
+
+TREND_QUARTERS = 8
+
+
+def assumptions(completions_display: str) -> dict[str, str]:
+    sources = cost_model.SOURCES
+    return {
+        "People counted": f"Completions of 12 weeks in the quarter: {completions_display}.",
+        "Period": "One quarter, counted as a quarter of a year: each person counted is taken "
+                  "to avoid a quarter of a year's theft.",
+        "Annual drug spend per person": sources["annual_drug_spend_gbp"],
+        "Share of retail value realised (low estimate)": sources["realised_share_high"],
+        "Share of retail value realised (high estimate)": sources["realised_share_low"],
+        "Staying abstinent": "Everyone counted stays off drugs and off shoplifting through the "
+                             "quarter (the evaluation assumes it for good).",
+        "What it is not": "The retail value of goods not stolen from shops: a saving to "
+                          "retailers, not to West Midlands Police or any budget.",
+    }
+
+
+def coverage_table(data: QuarterData) -> pd.DataFrame:
+    def row(figures: str, upload: Upload | None, kind: str, missing: str) -> dict:
+        return {"Figures": figures, "Source": kind if upload else missing,
+                "Upload": f"{kind} {upload.upload_id}" if upload else "none",
+                "As at": f"{upload.as_at:%d/%m/%Y}" if upload else ""}
+    return pd.DataFrame([
+        row("Flows in the quarter, rates, cost savings", data.flows_snapshot,
+            "tracker snapshot", "no tracker snapshot"),
+        row("Stock at quarter end", data.stock_snapshot, "tracker snapshot",
+            "no tracker snapshot taken in the quarter"),
+        row("Outcomes after rehab: latest Connect extract", data.connect, "Connect upload",
+            "no Connect upload"),
+    ]).astype("str")
+
+
+def caveats(data: QuarterData, viewer_note: str | None, how: str, threshold: int,
+            quality: pd.DataFrame, demo: bool) -> list[str]:
+    out = []
+    if demo:
+        out.append("These figures come from the synthetic demo data, not real referrals.")
+    if how == CONTROLLED:
+        out.append(f"For circulation: counts from 1 to {threshold - 1} are shown as "
+                   f"{rules.primary_marker(threshold)}; further counts of {threshold} or more "
+                   f"are withheld as {rules.SECONDARY} wherever the totals, the other tables "
+                   "or a rate would give a hidden count away, and a rate resting on a "
+                   f"withheld count is {rules.SECONDARY} too. Deaths are never broken down by "
+                   "officer or area.")
+    else:
+        out.append("Exact counts, including small ones: for the steering group and internal "
+                   "use only, not for circulation.")
+    if viewer_note:
+        out.append(viewer_note)
+    quarter = data.quarter
+    if data.flows_snapshot is None:
+        out.append("No tracker snapshot has been uploaded: every count is zero.")
+    elif data.flows_snapshot.as_at < quarter.end:
+        out.append(f"The latest tracker snapshot is as at {data.flows_snapshot.as_at:%d/%m/%Y}, "
+                   f"before the quarter ends on {quarter.end:%d/%m/%Y}: its flows are "
+                   "incomplete.")
+    out.append("Events are often recorded late, so a later snapshot can change a quarter's "
+               "flows; a signed-off pack keeps the figures as they were signed off.")
+    stock = data.stock_snapshot
+    if stock is None:
+        out.append(f"No tracker snapshot was taken between {quarter.start:%d/%m/%Y} and "
+                   f"{quarter.end:%d/%m/%Y}, so stock at quarter end is not available.")
+    elif stock.as_at < quarter.end:
+        out.append(f"Stock figures are as at {stock.as_at:%d/%m/%Y}, "
+                   f"{(quarter.end - stock.as_at).days} days before the quarter's end.")
+    for record in quality.itertuples(index=False):
+        out.append(f"Data quality: {record.Referrals} referral(s) with an event in the "
+                   f"quarter: {record.Issue.lower()}.")
+    return out
+
+
+def check_viewer(viewer: access.Viewer, how: str) -> None:
+    modes = access.capability(viewer).pack_modes
+    if how not in modes:
+        raise access.AccessDenied(
+            f"The {viewer.role} role may not have the {how} pack" if modes else
+            f"A quarterly pack covers the whole programme; the {viewer.role} role may not "
+            "have one")
+
+
+def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: str | Quarter,
+               scheme: str = FINANCIAL, disclosure: str = CONTROLLED,
+               threshold: int = rules.DEFAULT_THRESHOLD) -> Pack:
+    """The quarter's pack computed now from the data `con` holds, as `viewer` may see it.
+
+    `disclosure` is "controlled" (for circulation: small counts hidden) or "exact". Counts
+    are read exact and programme-wide (the viewer's role decides only which disclosure it
+    may have), then protected quarter by quarter."""
+    how = disclosure
+    rules.check(how, threshold)
+    check_viewer(viewer, how)
+    quarter = parse_quarter(quarter, scheme)
+    reader = access.PUBLICATION
+    snapshots, connect = data_sources(con, reader)
+    quarters = [quarter.shift(k - TREND_QUARTERS + 1) for k in range(TREND_QUARTERS)]
+    history = [protect_quarter_with_outcomes(
+        con, quarter_data(con, reader, q, snapshots, connect), how, threshold)
+        for q in quarters]
+    shown = [shown_figures(q) for q in history]
+    now = history[-1]
+    tables = [
+        Table("Flows by area", "Referrals, police assessments and rehab admissions in the "
+              "quarter by offending area", "Each counted by its own event date; areas with "
+              "none of the three are left out.", labelled(now.table(AREA_TABLE),
+                                                           "Offending area")),
+        Table("Early discharges", "Early discharges from rehab in the quarter by reason",
+              DEFINITIONS["Early discharges"], labelled(now.table(EARLY_TABLE), "Reason")),
+        Table("Diversions", "Diversions in the quarter by kind", DEFINITIONS["Diversions"],
+              labelled(now.table(DIVERSION_TABLE), "Outcome")),
+    ]
+    if CASELOAD_TABLE in now.counts:
+        tables.append(Table("Caseload", "Caseload at quarter end by officer and status",
+                            f"Every referral held in {stock_source(now.data)}, by its status "
+                            "then.", labelled(now.table(CASELOAD_TABLE), "Officer")))
+    tables += outcome_tables(now)
+    quality = labelled(now.table(QUALITY_TABLE), "Issue")
+    tables += [
+        Table("Data coverage", "Where each group of figures comes from",
+              "Flows use the latest snapshot when the pack was built; stock the latest taken "
+              "in the quarter.", coverage_table(now.data)),
+        Table("Data quality", "Data-quality warnings for referrals with an event in the "
+              "quarter", "A referral can have more than one issue; the Data page lists them.",
+              quality),
+    ]
+    if how == CONTROLLED:
+        tables.append(Table("Symbols", "What the symbols in this pack mean",
+                            "Government Statistical Service symbols for tables.",
+                            pd.DataFrame({"Symbol": list(rules.legend(threshold)),
+                                          "Meaning": list(rules.legend(threshold).values())})))
+    demo = bool(queries.run(con, reader, "demo_only")["demo_only"].iloc[0]) if snapshots \
+        else False
+    return Pack(
+        quarter=quarter.label, start=quarter.start, end=quarter.end, scheme=quarter.scheme,
+        snapshot_id=now.data.stock_snapshot.upload_id if now.data.stock_snapshot else None,
+        snapshot_as_at=now.data.stock_snapshot.as_at if now.data.stock_snapshot else None,
+        connect_upload_id=connect.upload_id if connect else None,
+        generated_at=dt.datetime.now().replace(microsecond=0),
+        disclosure=how, threshold=threshold,
+        figures=figures(shown[-1], shown[-2], shown[-5]),
+        tables=tables, trend=trend(shown, quarters),
+        assumptions=assumptions(shown[-1].values["Completions of 12 weeks"][1]),
+        caveats=caveats(now.data, None, how, threshold, quality, demo))

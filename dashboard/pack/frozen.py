@@ -1,0 +1,198 @@
+"""Frozen packs: a signed-off pack stored exactly as printed, issued again as it was, with
+where a re-run on current data would now differ."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+import numbers
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from dashboard import access, store
+from dashboard.pack import disclosure as rules
+from dashboard.pack.build import build_pack
+from dashboard.pack.disclosure import CONTROLLED
+from dashboard.pack.model import Figure, Pack, Table
+from dashboard.pack.quarters import FINANCIAL, Quarter, parse_quarter
+
+PACK_FORMAT = 1  # bumped if the stored JSON ever changes shape
+
+
+def _encode(value: object) -> object:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"Cannot store {value!r} ({type(value).__name__}) in a pack")
+
+
+def _decode(value: object) -> object:
+    if isinstance(value, dict):
+        if "datetime" in value:
+            return dt.datetime.fromisoformat(value["datetime"])
+        return dt.date.fromisoformat(value["date"])
+    return value
+
+
+def frame_to_json(frame: pd.DataFrame) -> dict:
+    return {"columns": [str(c) for c in frame.columns],
+            "dtypes": [str(t) for t in frame.dtypes],
+            "rows": [[_encode(v) for v in row] for row in frame.itertuples(index=False)]}
+
+
+def frame_from_json(stored: dict) -> pd.DataFrame:
+    columns = {}
+    for index, (name, dtype) in enumerate(zip(stored["columns"], stored["dtypes"], strict=True)):
+        values = pd.Series([_decode(row[index]) for row in stored["rows"]], dtype=object)
+        columns[name] = values if dtype == "object" else values.astype(dtype)
+    return pd.DataFrame(columns, columns=stored["columns"])
+
+
+def pack_to_json(pack: Pack) -> str:
+    """The pack as JSON text: everything needed to print it again exactly as it is."""
+    return json.dumps({
+        "format": PACK_FORMAT,
+        "quarter": pack.quarter, "start": _encode(pack.start), "end": _encode(pack.end),
+        "scheme": pack.scheme, "snapshot_id": pack.snapshot_id,
+        "snapshot_as_at": _encode(pack.snapshot_as_at),
+        "connect_upload_id": pack.connect_upload_id,
+        "generated_at": _encode(pack.generated_at), "disclosure": pack.disclosure,
+        "threshold": pack.threshold,
+        "figures": [{k: _encode(v) for k, v in dataclasses.asdict(f).items()}
+                    for f in pack.figures],
+        "tables": [{"name": t.name, "title": t.title, "note": t.note,
+                    "frame": frame_to_json(t.frame)} for t in pack.tables],
+        "trend": frame_to_json(pack.trend),
+        "assumptions": pack.assumptions, "caveats": pack.caveats,
+    }, ensure_ascii=False)
+
+
+def pack_from_json(text: str) -> Pack:
+    stored = json.loads(text)
+    if stored.get("format") != PACK_FORMAT:
+        raise ValueError(f"Stored pack format {stored.get('format')} is not {PACK_FORMAT}")
+    return Pack(
+        quarter=stored["quarter"], start=_decode(stored["start"]), end=_decode(stored["end"]),
+        scheme=stored["scheme"], snapshot_id=stored["snapshot_id"],
+        snapshot_as_at=_decode(stored["snapshot_as_at"]),
+        connect_upload_id=stored["connect_upload_id"],
+        generated_at=_decode(stored["generated_at"]), disclosure=stored["disclosure"],
+        threshold=stored["threshold"],
+        figures=[Figure(**f) for f in stored["figures"]],
+        tables=[Table(t["name"], t["title"], t["note"], frame_from_json(t["frame"]))
+                for t in stored["tables"]],
+        trend=frame_from_json(stored["trend"]),
+        assumptions=stored["assumptions"], caveats=stored["caveats"])
+
+
+def sign_off(db, pack: Pack, who: str) -> int:
+    """Store the pack exactly as it is, signed off by `who`; returns its pack id.
+
+    A later sign-off of the same quarter, scheme and disclosure supersedes it (both kept)."""
+    if not who or not who.strip():
+        raise ValueError("Say who is signing the pack off")
+    return store.store_pack(db, quarter=pack.quarter, scheme=pack.scheme,
+                            disclosure=pack.disclosure, snapshot_id=pack.snapshot_id,
+                            connect_upload_id=pack.connect_upload_id,
+                            signed_off_by=who.strip(), pack_json=pack_to_json(pack))
+
+
+def load_signed_off(db, quarter: str | Quarter, scheme: str = FINANCIAL,
+                    disclosure: str = CONTROLLED) -> Pack | None:
+    """The latest signed-off pack for the quarter, exactly as signed off; None if none."""
+    label = parse_quarter(quarter, scheme).label
+    if not Path(db).exists():
+        return None
+    con = store.connect_read_only(Path(db))
+    try:
+        rows = con.execute(
+            "select pack_id, signed_off_by, signed_off_at, pack_json from packs "
+            "where quarter = $quarter and scheme = $scheme and disclosure = $disclosure "
+            "order by pack_id desc limit 1",
+            {"quarter": label, "scheme": scheme, "disclosure": disclosure}).fetchall()
+    except duckdb.CatalogException:  # a database from before packs could be signed off
+        return None
+    finally:
+        con.close()
+    if not rows:
+        return None
+    pack_id, who, when, text = rows[0]
+    frozen = pack_from_json(text)
+    frozen.pack_id, frozen.signed_off_by, frozen.signed_off_at = pack_id, who, when
+    return frozen
+
+
+def compare(frozen: Pack, fresh: Pack) -> list[str]:
+    """Where a re-run on current data now differs from the signed-off pack, as sentences."""
+    out = []
+    if (frozen.disclosure, frozen.threshold) != (fresh.disclosure, fresh.threshold):
+        out.append(f"Disclosure differs: signed off {frozen.disclosure} "
+                   f"(threshold {frozen.threshold}), re-run {fresh.disclosure} "
+                   f"(threshold {fresh.threshold}).")
+    old = {(f.section, f.measure): f for f in frozen.figures}
+    new = {(f.section, f.measure): f for f in fresh.figures}
+    for key, figure in old.items():
+        if key not in new:
+            out.append(f"{figure.measure}: in the signed-off pack, not in a re-run.")
+            continue
+        now = new[key]
+        for what, before, after in (("", figure.display, now.display),
+                                    (" (previous quarter)", figure.previous_display,
+                                     now.previous_display),
+                                    (" (a year before)", figure.year_ago_display,
+                                     now.year_ago_display)):
+            if before != after:
+                out.append(f"{figure.measure}{what}: {before} signed off, {after} on current "
+                           "data.")
+    out += [f"{f.measure}: new in a re-run." for k, f in new.items() if k not in old]
+    old_tables = {t.name: t for t in frozen.tables}
+    new_tables = {t.name: t for t in fresh.tables}
+    for name in sorted(old_tables.keys() | new_tables.keys()):
+        if name not in new_tables or name not in old_tables:
+            out.append(f"Table {name}: {'only signed off' if name in old_tables else 'new'}.")
+        elif not frames_equal(old_tables[name].frame, new_tables[name].frame):
+            out.append(f"Table {name}: some cells differ on current data.")
+    if not frames_equal(frozen.trend, fresh.trend):
+        out.append("Trend: some quarters' figures differ on current data.")
+    return out
+
+
+def frames_equal(left: pd.DataFrame, right: pd.DataFrame) -> bool:
+    try:
+        pd.testing.assert_frame_equal(left, right, check_dtype=False)
+    except AssertionError:
+        return False
+    return True
+
+
+def issue(db, viewer: access.Viewer, quarter: str | Quarter, scheme: str = FINANCIAL,
+          disclosure: str = CONTROLLED, threshold: int = rules.DEFAULT_THRESHOLD
+          ) -> Pack:
+    """The signed-off pack if there is one, with how current data would differ; else fresh."""
+    frozen = load_signed_off(db, quarter, scheme, disclosure)
+    con = store.connect_read_only(Path(db))
+    try:
+        fresh = build_pack(con, viewer, quarter, scheme, disclosure=disclosure,
+                           threshold=frozen.threshold if frozen else threshold)
+    finally:
+        con.close()
+    if frozen is None:
+        return fresh
+    frozen.differences = compare(frozen, fresh)
+    return frozen

@@ -1,0 +1,123 @@
+"""The data behind a quarter: which uploads a quarter is read from, and its exact counts.
+
+Flows (referrals received, admissions, completions...) are counted by event date in the
+latest tracker snapshot, exactly as the dashboard counts them; stock (caseload, people in
+rehab) comes from the latest snapshot taken on or before the quarter's last day. Every count
+is read exact and programme-wide, each measures.py query once a quarter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from dashboard import access, queries
+from dashboard.pack.disclosure import TOTAL
+from dashboard.pack.measures import (
+    COUNTS,
+    FLOWS_SNAPSHOT,
+    MEASURES,
+    RATE_OF_COUNTS,
+    STOCK_SNAPSHOT,
+    by_query,
+    number,
+)
+from dashboard.pack.quarters import Quarter
+
+DIVERSIONS = ("Diverted - partner agency", "Diverted - prison")
+
+
+@dataclass(frozen=True)
+class Upload:
+    upload_id: int
+    as_at: dt.date
+
+    def describe(self, kind: str) -> str:
+        return f"{kind} {self.upload_id} (as at {self.as_at:%d/%m/%Y})"
+
+
+@dataclass
+class QuarterData:
+    """Counts for one quarter as the viewer may see them (NaN: hidden upstream)."""
+
+    quarter: Quarter
+    flows_snapshot: Upload | None
+    stock_snapshot: Upload | None
+    connect: Upload | None
+    counts: dict[str, object] = field(default_factory=dict)
+    rates: dict[str, tuple[object, object]] = field(default_factory=dict)
+    area_flows: pd.DataFrame | None = None
+    early_discharges: pd.DataFrame | None = None
+    diversions: pd.DataFrame | None = None
+    caseload: pd.DataFrame | None = None
+    data_quality: pd.DataFrame | None = None
+
+
+def data_sources(con: duckdb.DuckDBPyConnection, viewer: access.Viewer
+                 ) -> tuple[list[Upload], Upload | None]:
+    """Tracker snapshots newest first (as queries.latest_snapshot_id orders them), and the
+    latest Connect upload."""
+    uploads = queries.run(con, viewer, "quarter_data_sources")
+
+    def listed(kind: str) -> list[Upload]:
+        rows = uploads[uploads["kind"] == kind].sort_values(
+            ["as_at_date", "upload_id"], ascending=False)
+        return [Upload(int(r.upload_id), pd.Timestamp(r.as_at_date).date())
+                for r in rows.itertuples()]
+
+    connect = listed("connect")
+    return listed("tracker"), (connect[0] if connect else None)
+
+
+def stock_snapshot_for(snapshots: list[Upload], quarter: Quarter) -> Upload | None:
+    """The latest snapshot on or before the quarter's last day, if taken within the quarter.
+
+    A snapshot from before the quarter began says nothing about its end, so none is used."""
+    for snapshot in snapshots:
+        if snapshot.as_at <= quarter.end:
+            return snapshot if snapshot.as_at >= quarter.start else None
+    return None
+
+
+def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: Quarter,
+                 snapshots: list[Upload], connect: Upload | None) -> QuarterData:
+    flows = snapshots[0] if snapshots else None
+    data = QuarterData(quarter, flows, stock_snapshot_for(snapshots, quarter), connect)
+    stock = data.stock_snapshot
+    at = {FLOWS_SNAPSHOT: {"snapshot_id": flows.upload_id if flows else None,
+                           "from_date": quarter.start, "to_date": quarter.end},
+          STOCK_SNAPSHOT: {"snapshot_id": stock.upload_id if stock else None,
+                           "to_date": quarter.end}}
+    frames: dict[str, pd.DataFrame] = {}
+
+    def rows(query: str, snapshot: str = FLOWS_SNAPSHOT) -> pd.DataFrame:
+        if query not in frames:
+            wanted = queries.parameters(query)
+            frames[query] = queries.run(con, viewer, query, **{
+                name: value for name, value in at[snapshot].items() if name in wanted})
+        return frames[query]
+
+    for group in by_query(COUNTS).values():
+        for measure in group:
+            # Never run a stock query without its snapshot: null would mean the latest.
+            missing = measure.snapshot == STOCK_SNAPSHOT and stock is None
+            data.counts[measure.name] = None if missing else measure.read(
+                rows(measure.query, measure.snapshot))
+    for measure in MEASURES:
+        if measure.disclosure == RATE_OF_COUNTS:
+            data.rates[measure.name] = measure.read(rows(measure.query))
+
+    data.area_flows = rows("quarter_area_flows")
+    data.early_discharges = rows("quarter_early_discharges")
+    endings = rows("quarter_case_endings")
+    kinds = endings[~endings["is_group_total"]].set_index("outcome")["referrals"]
+    data.diversions = pd.DataFrame({
+        "outcome": [*DIVERSIONS, TOTAL], "is_total": [False, False, True],
+        "referrals": [*(number(kinds[k]) if k in kinds else 0 for k in DIVERSIONS),
+                      data.counts["Diversions"]]})
+    data.data_quality = rows("quarter_data_quality")
+    if stock is not None:
+        data.caseload = rows("quarter_caseload", STOCK_SNAPSHOT)
+    return data

@@ -1,0 +1,193 @@
+"""The pack's measures, as one table: each figure's name, section, unit, definition, the named
+query it is read from and how, and how it is protected in a pack for circulation.
+
+The pack's gathering, publication, figures and trend, and the Methodology page, all read this
+table: a new count is one more row here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+FLOWS, STOCK, RATES, COST, COVERAGE = (
+    "Flows in the quarter", "Stock at quarter end", "Rates", "Cost savings", "Data coverage")
+SECTIONS = (FLOWS, STOCK, RATES, COST, COVERAGE)
+
+# Units.
+COUNT, RATE, POUNDS, UPLOAD = "count", "rate", "£", "upload"
+
+# How a figure is protected in a pack for circulation (docs/disclosure.md); the Methodology page
+# prints these sentences.
+COUNTED, RATE_OF_COUNTS, FROM_COMPLETIONS, NOT_A_COUNT = (
+    "counted", "rate of counts", "from completions", "not a count")
+DISCLOSURE_RULES = {
+    COUNTED: "A count in the quarter's one publication: under the threshold it reads <5, and "
+             "withheld so a hidden count cannot be worked out it reads [c].",
+    RATE_OF_COUNTS: "Its reached, not-reached and base counts join the publication; the rate "
+                    "reads [c] when any of them is withheld.",
+    FROM_COMPLETIONS: "Worked out from the completions, so withheld wherever they are.",
+    NOT_A_COUNT: "Which upload the figures come from; shown as it is.",
+}
+
+# Where a measure's count comes from: the latest snapshot (flows, by event date in the
+# quarter) or the one taken at the quarter's end (stock).
+FLOWS_SNAPSHOT, STOCK_SNAPSHOT = "flows", "stock"
+
+
+def number(value: object) -> int:
+    """A plain int from whatever a query returned (counts are read exact)."""
+    return int(value)
+
+
+def one(frame: pd.DataFrame, column: str, where: pd.Series | None = None) -> int:
+    rows = frame if where is None else frame[where]
+    return number(rows[column].iloc[0]) if len(rows) else 0
+
+
+def step(name: str) -> Callable[[pd.DataFrame], int]:
+    """A step's count from headline_figures (the Overview's own query)."""
+    return lambda rows: one(rows, "referrals", rows["step"] == name)
+
+
+def ending(group: str) -> Callable[[pd.DataFrame], int]:
+    """A group of outcomes' count from quarter_case_endings."""
+    def read(rows: pd.DataFrame) -> int:
+        totals = rows[rows["is_group_total"]].set_index("outcome_group")["referrals"]
+        return number(totals[group]) if group in totals else 0
+    return read
+
+
+def rate(name: str) -> Callable[[pd.DataFrame], tuple[int, int]]:
+    """(reached, base) of a conversion from quarter_rates; (0, 0) when it has no row."""
+    def read(rows: pd.DataFrame) -> tuple[int, int]:
+        row = rows[rows["rate"] == name]
+        if row.empty:
+            return 0, 0
+        return number(row["n_reached"].iloc[0]), number(row["n_base"].iloc[0])
+    return read
+
+
+def caseload(status: str | None) -> Callable[[pd.DataFrame], int]:
+    """quarter_caseload's total over every officer, for one status or (None) all."""
+    def read(rows: pd.DataFrame) -> int:
+        if status is None:
+            return one(rows, "referrals", rows["is_all_officers"] & rows["is_all_statuses"])
+        return one(rows, "referrals", rows["is_all_officers"] & ~rows["is_all_statuses"]
+                   & (rows["status"] == status))
+    return read
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str                  # as printed, and the key the figure is known by
+    section: str               # one of SECTIONS
+    unit: str                  # COUNT, RATE, POUNDS or UPLOAD
+    disclosure: str            # a key of DISCLOSURE_RULES
+    definition: str            # one line: what is counted and by which date
+    query: str | None = None   # queries/<query>.sql, run once a quarter for all its measures
+    read: Callable[[pd.DataFrame], object] | None = None  # the figure from the query's rows
+    snapshot: str = FLOWS_SNAPSHOT
+    step: str | None = None    # the same count's step on the Overview (headline_figures)
+    in_trend: bool = False     # drawn over eight quarters
+    # A rate's parts ("reached", "not reached", "base") that are another figure, printed too.
+    same_as: tuple[tuple[str, str], ...] = ()
+
+
+def _flow(name: str, definition: str, query: str, read: Callable, **more: object) -> Measure:
+    return Measure(name, FLOWS, COUNT, COUNTED, definition, query, read, **more)
+
+
+def _stock(name: str, definition: str, query: str, read: Callable) -> Measure:
+    return Measure(name, STOCK, COUNT, COUNTED, definition, query, read, STOCK_SNAPSHOT)
+
+
+def _headline(name: str, definition: str, overview_step: str) -> Measure:
+    return _flow(name, definition, "headline_figures", step(overview_step), step=overview_step,
+                 in_trend=True)
+
+
+LOW_COST, HIGH_COST = "Goods not stolen, low estimate", "Goods not stolen, high estimate"
+FLOWS_UPLOAD, STOCK_UPLOAD, CONNECT_UPLOAD = (
+    "Tracker snapshot for flows and rates", "Tracker snapshot for stock", "Connect upload")
+
+MEASURES: tuple[Measure, ...] = (
+    _headline("Referrals received", "Referrals with a referral date in the quarter.",
+              "Referrals"),
+    _headline("First contacts", "Referrals with a first contact date in the quarter.",
+              "Contacted"),
+    _headline("Police assessments", "Referrals given a police (WMP) assessment in the quarter, "
+              "by assessment date.", "Assessed"),
+    _flow("Pre-admission course starts", "Referrals starting the pre-admission course in the "
+          "quarter, by course start date.", "pre_admission_course",
+          lambda rows: one(rows, "attendees")),
+    _headline("Rehab admissions", "Admissions to residential rehab in the quarter, by admission "
+              "date.", "Entered rehab"),
+    _headline("Completions of 12 weeks", "Rehab exits with reason Completed in the quarter, by "
+              "exit date.", "Completed 12 weeks"),
+    _flow("Early discharges", "Rehab exits with any other reason (or none recorded) in the "
+          "quarter, by exit date; by reason in the Early discharges table.",
+          "quarter_early_discharges", lambda rows: one(rows, "referrals", rows["is_total"])),
+    _flow("Diversions", "Referrals with outcome Diverted - partner agency or Diverted - prison "
+          "whose latest dated event falls in the quarter (the tracker has no outcome date).",
+          "quarter_case_endings", ending("Diversions")),
+    _flow("Withdrawals", "Referrals with outcome Withdrawn whose latest dated event falls in the "
+          "quarter (the tracker has no outcome date).", "quarter_case_endings",
+          ending("Withdrawn")),
+    _flow("Deaths", "Referrals with outcome Deceased whose latest dated event falls in the "
+          "quarter (the tracker has no outcome date); never broken down by officer or area.",
+          "quarter_case_endings", ending("Deceased")),
+    _stock("Caseload at quarter end", "All referrals held in the quarter-end tracker snapshot, "
+           "whatever their status.", "quarter_caseload", caseload(None)),
+    _stock("Active caseload at quarter end", "Referrals with status Active in the quarter-end "
+           "tracker snapshot.", "quarter_caseload", caseload("Active")),
+    _stock("People in rehab at quarter end", "Referrals admitted to rehab on or before the "
+           "quarter's last day and not left by then, in the quarter-end snapshot.",
+           "quarter_in_rehab", lambda rows: one(rows, "n_in_rehab")),
+    Measure("Assessed to admitted", RATES, RATE, RATE_OF_COUNTS, "Of referrals assessed in the "
+            "quarter (by assessment date), the share admitted to rehab by the snapshot date; "
+            "95% Wilson interval.", "quarter_rates", rate("Assessed to admitted"),
+            same_as=(("base", "Police assessments"),)),
+    Measure("Admitted to completed", RATES, RATE, RATE_OF_COUNTS, "Of rehab stays that ended in "
+            "the quarter (by exit date), the share that completed 12 weeks; 95% Wilson "
+            "interval.", "quarter_rates", rate("Admitted to completed"),
+            same_as=(("reached", "Completions of 12 weeks"),
+                     ("not reached", "Early discharges"))),
+    Measure(LOW_COST, COST, POUNDS, FROM_COMPLETIONS, "The evaluation's model for the quarter's "
+            "completions: a quarter of a year's drug spend each, stolen at half the retail "
+            "value."),
+    Measure(HIGH_COST, COST, POUNDS, FROM_COMPLETIONS, "The evaluation's model for the "
+            "quarter's completions: a quarter of a year's drug spend each, stolen at a third of "
+            "the retail value."),
+    Measure(FLOWS_UPLOAD, COVERAGE, UPLOAD, NOT_A_COUNT, "The tracker upload the flows, rates "
+            "and cost come from: the latest when the pack was built."),
+    Measure(STOCK_UPLOAD, COVERAGE, UPLOAD, NOT_A_COUNT, "The latest tracker upload as at the "
+            "quarter's last day or before, if taken within the quarter."),
+    Measure(CONNECT_UPLOAD, COVERAGE, UPLOAD, NOT_A_COUNT, "The latest Connect extract when the "
+            "pack was built (the Outcomes after rehab table is drawn from it)."),
+)
+
+BY_NAME = {m.name: m for m in MEASURES}
+COUNTS = [m for m in MEASURES if m.disclosure == COUNTED]
+RATE_MEASURES = [m.name for m in MEASURES if m.disclosure == RATE_OF_COUNTS]
+DEFINITIONS = {m.name: m.definition for m in MEASURES}
+SECTION_OF = {m.name: m.section for m in MEASURES}
+HEADLINE_STEPS = {m.name: m.step for m in MEASURES if m.step}
+TREND_MEASURES = [m.name for m in MEASURES if m.in_trend]
+
+
+def by_query(measures: list[Measure]) -> dict[str, list[Measure]]:
+    """Measures grouped by the query they are read from, in the order the queries first come."""
+    groups: dict[str, list[Measure]] = {}
+    for measure in measures:
+        groups.setdefault(measure.query, []).append(measure)
+    return groups
+
+
+def table() -> pd.DataFrame:
+    """The measures as the Methodology page lists them."""
+    return pd.DataFrame({
+        "Measure": [m.name for m in MEASURES], "Section": [m.section for m in MEASURES],
+        "Unit": [m.unit for m in MEASURES], "Definition": [m.definition for m in MEASURES],
+        "For circulation": [DISCLOSURE_RULES[m.disclosure] for m in MEASURES]})

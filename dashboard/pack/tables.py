@@ -1,0 +1,218 @@
+"""One quarter's publication: every count its pack shows (headline figures, the count tables,
+the parts of each rate, the outcome tables) with the sums a reader can rely on between them,
+protected once (disclosure.py), so every pack that shows the quarter shows it alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from dashboard import access, queries
+from dashboard import caseload as caseload_table
+from dashboard.pack import disclosure as rules
+from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL
+from dashboard.pack.gathering import QuarterData
+from dashboard.pack.measures import MEASURES, RATE_OF_COUNTS
+from dashboard.pack.model import Table
+
+AREA_COLUMNS = {"referrals": "Referrals received", "assessed": "Police assessments",
+                "entered_rehab": "Rehab admissions"}
+AREA_TABLE, EARLY_TABLE, DIVERSION_TABLE, CASELOAD_TABLE, QUALITY_TABLE = (
+    "Flows by area", "Early discharges", "Diversions", "Caseload", "Data quality")
+
+
+def figure_key(measure: str) -> tuple[str, str]:
+    return ("figure", measure)
+
+
+def rate_keys(rate: str) -> tuple[tuple, tuple, tuple]:
+    """(reached, not reached, base) keys of a rate's counts."""
+    return ("rate", rate, "reached"), ("rate", rate, "not reached"), ("rate", rate, "base")
+
+
+def area_counts(data: QuarterData) -> pd.DataFrame:
+    rows = data.area_flows
+    counts = rows[~rows["is_total"]].set_index("offending_area")[list(AREA_COLUMNS)]
+    total = rows[rows["is_total"]][list(AREA_COLUMNS)].rename(index=lambda _: TOTAL)
+    counts = pd.concat([counts, total]).astype("int64").rename(columns=AREA_COLUMNS)
+    counts.index = counts.index.astype("str")
+    return counts
+
+
+def one_way_counts(rows: pd.DataFrame, label_column: str, column: str) -> pd.DataFrame:
+    """A list of counts with its total row (is_total) last, as the query counted it."""
+    counts = rows[~rows["is_total"]].set_index(label_column)[["referrals"]]
+    total = rows[rows["is_total"]][["referrals"]].rename(index=lambda _: TOTAL)
+    if total.empty:
+        total = pd.DataFrame({"referrals": [0]}, index=[TOTAL])
+    counts = pd.concat([counts, total]).astype("int64").rename(columns={"referrals": column})
+    counts.index = counts.index.astype("str")
+    return counts
+
+
+def caseload_counts(caseload: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 at quarter end, from quarter_caseload's rows (its own totals left aside)."""
+    cells = caseload[~caseload["is_all_officers"] & ~caseload["is_all_statuses"]]
+    if cells.empty:
+        return pd.DataFrame({TOTAL: [0]}, index=[TOTAL])
+    return caseload_table.table_one(cells)
+
+
+def quality_counts(data: QuarterData) -> pd.DataFrame:
+    counts = data.data_quality.set_index("issue")[["referrals"]].astype("int64")
+    counts.index = counts.index.astype("str")
+    return counts.rename(columns={"referrals": "Referrals"})
+
+
+@dataclass
+class QuarterFigures:
+    """One quarter's counts, protected once: every pack that shows any of them (its own, or
+    a later one as a comparison or in its trend) shows them exactly so."""
+
+    data: QuarterData
+    counts: dict[str, pd.DataFrame]      # count tables by name (exact)
+    protected: rules.Protected
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.protected.table(name, self.counts[name])
+
+    def count(self, measure: str) -> tuple[float | None, str]:
+        if self.data.counts.get(measure) is None:
+            return None, NOT_AVAILABLE
+        key = figure_key(measure)
+        value = self.protected.value(key)
+        return (None if value is None else float(value)), self.protected.text(key)
+
+
+
+
+def publication(data: QuarterData, threshold: int) -> tuple[rules.Publication,
+                                                            dict[str, pd.DataFrame]]:
+    """Every count a quarter's pack shows, and the sums a reader can rely on between them."""
+    out = rules.Publication(threshold)
+    for measure, value in data.counts.items():
+        if value is not None:
+            out.count(figure_key(measure), value)
+    counts = {AREA_TABLE: area_counts(data),
+              EARLY_TABLE: one_way_counts(data.early_discharges, "exit_reason", EARLY_TABLE),
+              DIVERSION_TABLE: one_way_counts(data.diversions, "outcome", DIVERSION_TABLE),
+              QUALITY_TABLE: quality_counts(data)}
+    if data.caseload is not None:
+        counts[CASELOAD_TABLE] = caseload_counts(data.caseload)
+    for name, table in counts.items():
+        totals = name != QUALITY_TABLE  # issues overlap: no total to protect
+        out.table(name, table, total_row=totals, total_column=name == CASELOAD_TABLE)
+    for column in AREA_COLUMNS.values():
+        out.same((AREA_TABLE, TOTAL, column), figure_key(column))
+    out.same((EARLY_TABLE, TOTAL, EARLY_TABLE), figure_key("Early discharges"))
+    out.same((DIVERSION_TABLE, TOTAL, DIVERSION_TABLE), figure_key("Diversions"))
+    if data.caseload is not None:
+        table = counts[CASELOAD_TABLE]
+        out.same((CASELOAD_TABLE, TOTAL, TOTAL), figure_key("Caseload at quarter end"))
+        if "Active" in table.columns:
+            out.same((CASELOAD_TABLE, TOTAL, "Active"),
+                     figure_key("Active caseload at quarter end"))
+    # A rate printed with its interval gives back its base and reached counts exactly.
+    for measure in MEASURES:
+        if measure.disclosure != RATE_OF_COUNTS:
+            continue
+        reached, base = data.rates.get(measure.name, (0, 0))
+        r, n, b = rate_keys(measure.name)
+        out.count(r, reached), out.count(n, base - reached), out.count(b, base)
+        out.total([r, n], b)
+        parts = {"reached": r, "not reached": n, "base": b}
+        for part, other in measure.same_as:
+            out.same(parts[part], figure_key(other))
+    return out, counts
+
+
+def protect_quarter(data: QuarterData, how: str, threshold: int) -> QuarterFigures:
+    published, counts = publication(data, threshold)
+    return QuarterFigures(data, counts, published.protect(how))
+
+
+# --- outcomes (issue 10): the same measures as the Outcomes page, in the same publication ------
+
+EXIT_OUTCOMES_TABLE, RETENTION_TABLE = "Outcomes after rehab", "Retention"
+LEFT, FOLLOWED, NO_OFFENCE, OFFENCE, NOT_YET = (
+    "Left rehab", "Followed up 6 months", "No recorded offence", "Recorded offence",
+    "Not yet followed up")
+RETAINED, LEFT_BEFORE, STILL_IN = ("Stayed 12 weeks or completed", "Left before 12 weeks",
+                                   "Still in rehab, under 12 weeks")
+ADMITTED_ROW, EXITED_ROW = "Admitted in the quarter", "Left rehab in the quarter"
+
+
+def outcome_counts(con: duckdb.DuckDBPyConnection, data: QuarterData
+                   ) -> dict[str, pd.DataFrame]:
+    """The quarter's exits by way of leaving, followed up for six months or not, with or
+    without a police-recorded offence; and its admissions by whether they stayed 12 weeks."""
+    params = {"snapshot_id": data.flows_snapshot.upload_id if data.flows_snapshot else None,
+              "from_date": data.quarter.start, "to_date": data.quarter.end}
+    exits = queries.run(con, access.PUBLICATION, "quarter_exit_outcomes", **params)
+    # Both ways of leaving together: split by way of leaving, the cells pin each other down.
+    exits = exits[["exits", "followed_up", "without_offence"]].astype("int64").sum()
+    table = pd.DataFrame({
+        LEFT: [exits["exits"]], FOLLOWED: [exits["followed_up"]],
+        NO_OFFENCE: [exits["without_offence"]],
+        OFFENCE: [exits["followed_up"] - exits["without_offence"]],
+        NOT_YET: [exits["exits"] - exits["followed_up"]]}, index=[EXITED_ROW]).astype("int64")
+    stays = queries.run(con, access.PUBLICATION, "rehab_stays", **params)
+    met = stays["is_completed"] | (stays["days"] >= 84)
+    retained = int(stays.loc[met, "admissions"].sum())
+    left_before = int(stays.loc[~met & stays["has_left"], "admissions"].sum())
+    still = int(stays.loc[~met & ~stays["has_left"], "admissions"].sum())
+    retention = pd.DataFrame({RETAINED: [retained], LEFT_BEFORE: [left_before],
+                              STILL_IN: [still], TOTAL: [retained + left_before + still]},
+                             index=[ADMITTED_ROW]).astype("int64")
+    return {EXIT_OUTCOMES_TABLE: table, RETENTION_TABLE: retention}
+
+
+def add_outcomes(out: rules.Publication, counts: dict[str, pd.DataFrame]) -> None:
+    """Puts the outcome tables in the quarter's publication with every sum a reader knows:
+    a row's exits are followed up or not, the followed up did or did not offend, the rows add
+    up to Total, and the exits and admissions are the quarter's headline figures."""
+    out.table(EXIT_OUTCOMES_TABLE, counts[EXIT_OUTCOMES_TABLE])
+
+    def key(column: str) -> tuple:
+        return (EXIT_OUTCOMES_TABLE, EXITED_ROW, column)
+    out.total([key(FOLLOWED), key(NOT_YET)], key(LEFT))
+    out.total([key(NO_OFFENCE), key(OFFENCE)], key(FOLLOWED))
+    out.total([figure_key("Completions of 12 weeks"), figure_key("Early discharges")], key(LEFT))
+    out.table(RETENTION_TABLE, counts[RETENTION_TABLE], total_column=True)
+    if figure_key("Rehab admissions") in out.values:
+        out.same((RETENTION_TABLE, ADMITTED_ROW, TOTAL), figure_key("Rehab admissions"))
+
+
+def protect_quarter_with_outcomes(con: duckdb.DuckDBPyConnection, data: QuarterData, how: str,
+                                  threshold: int) -> QuarterFigures:
+    """One quarter's figures and its outcome tables, protected together, once."""
+    published, counts = publication(data, threshold)
+    extra = outcome_counts(con, data)
+    add_outcomes(published, extra)
+    return QuarterFigures(data, {**counts, **extra}, published.protect(how))
+
+
+def outcome_tables(now: QuarterFigures) -> list[Table]:
+    """The outcome tables as printed in the pack."""
+    return [
+        Table(EXIT_OUTCOMES_TABLE, "Rehab exits in the quarter: police-recorded offending in "
+              "the 6 months after", "By exit date. Followed up: the whole 6 months after exit "
+              "(exit + 1 to exit + 182 days) falls on or before the latest Connect upload's "
+              "as-at date; the others are not counted yet, never as no offence. Police-"
+              "recorded offending in Connect, not proven reoffending; this programme's own "
+              "measure, aligned with NDTMS but not the same.",
+              labelled(now.table(EXIT_OUTCOMES_TABLE), "Exits")),
+        Table(RETENTION_TABLE, "Rehab admissions in the quarter: retained 12 weeks or "
+              "completed", "By admission date: stayed at least 84 days or left with exit "
+              "reason Completed (NDTMS-aligned); still in rehab under 84 days are not yet "
+              "known.", labelled(now.table(RETENTION_TABLE), "Admissions")),
+    ]
+
+
+def labelled(shown: pd.DataFrame, label: str) -> pd.DataFrame:
+    """A shown table with its row labels as its first column, as the pack prints it."""
+    frame = shown.rename_axis(label).reset_index()
+    frame[label] = frame[label].astype("str")
+    return frame
