@@ -108,9 +108,10 @@ class Publication:
               total_column: bool = False) -> None:
         """Adds a table of counts (labels in its index and columns) under keys
         (name, row, column); with totals, the last row / column holds them."""
-        for row in counts.index:
-            for column in counts.columns:
-                self.count((name, row, column), counts.at[row, column])
+        cells = counts.to_numpy()  # one array, not a pandas lookup per cell
+        for i, row in enumerate(counts.index):
+            for j, column in enumerate(counts.columns):
+                self.count((name, row, column), cells[i, j])
         rows, columns = list(counts.index), list(counts.columns)
         if total_column:
             for row in rows:
@@ -275,7 +276,8 @@ class Protected:
     def table(self, name: str, counts: pd.DataFrame) -> pd.DataFrame:
         """The table as printed: whole numbers, withheld cells as their markers."""
         shown = counts.astype(object).copy()
-        for column in counts.columns:
-            shown[column] = [self.withheld.get((name, row, column), int(counts.at[row, column]))
-                             for row in counts.index]
+        cells = counts.to_numpy()
+        for j, column in enumerate(counts.columns):
+            shown[column] = [self.withheld.get((name, row, column), int(cells[i, j]))
+                             for i, row in enumerate(counts.index)]
         return shown
