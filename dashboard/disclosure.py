@@ -204,7 +204,8 @@ PROTECTED_CACHE_SIZE = 128
 @functools.lru_cache(maxsize=PROTECTED_CACHE_SIZE)
 def _controlled_markers(content: Hashable) -> tuple[tuple[Hashable, str], ...]:
     threshold, values, sums = content
-    return tuple(Publication(threshold, dict(values), list(sums))._controlled().items())
+    with disclosure_audit.SOLVER_LOCK:
+        return tuple(Publication(threshold, dict(values), list(sums))._controlled().items())
 
 
 def forget_protected() -> None:
@@ -233,15 +234,21 @@ def audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Ha
           withheld: dict[Hashable, str], threshold: int) -> list[Hashable]:
     """The withheld keys whose value a reader can work out from what is shown, the sums and
     what the markers say (primary 1..threshold-1, secondary threshold or more)."""
-    return list(_audit(values, sums, withheld, threshold).pinned(skip=_not_available(withheld)))
+    with disclosure_audit.SOLVER_LOCK:  # the solver's models are freed under the lock too
+        found = list(_audit(values, sums, withheld, threshold)
+                     .pinned(skip=_not_available(withheld)))
+    return found
 
 
 def bounds(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
            withheld: dict[Hashable, str], threshold: int
            ) -> dict[Hashable, tuple[float, float]]:
     """For each withheld key, the least and greatest value consistent with what is shown."""
-    system = _audit(values, sums, withheld, threshold)
-    return {k: system.bounds(k) for k in system.hidden}
+    with disclosure_audit.SOLVER_LOCK:
+        system = _audit(values, sums, withheld, threshold)
+        found = {k: system.bounds(k) for k in system.hidden}
+        del system  # its models freed under the lock
+    return found
 
 
 @dataclass

@@ -25,6 +25,7 @@ of it set-up, and a pack's eight quarters need a few thousand. Here, with the sa
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
@@ -33,6 +34,11 @@ Sums = Sequence[tuple[tuple[Hashable, ...], Hashable]]
 Limits = tuple[float, float | None]
 # What "narrowed to one whole number" allows for the solver's rounding.
 TOLERANCE = 1e-6
+# HiGHS shares one task scheduler between its instances, and instances run from several
+# threads at once have crashed it: Streamlit serves each session from its own thread, so
+# every audit (its models built, solved and freed) holds this lock. A pack's audit is a few
+# tens of milliseconds.
+SOLVER_LOCK = threading.RLock()
 
 
 def one_whole_number(low: float, high: float) -> bool:

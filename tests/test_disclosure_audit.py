@@ -171,10 +171,21 @@ def random_publication(seed: int) -> Publication:
 
 def test_random_tables_withhold_what_the_plain_audit_withheld():
     markers = set()
-    for seed in range(60):
+    for seed in range(30):
         publication = random_publication(seed)
         disclosure.forget_protected()
         expected = reference_protect(publication)
         assert publication.protect().withheld == expected, seed
         markers |= set(expected.values())
     assert markers == {"<5", "<3", SECONDARY, NOT_AVAILABLE}
+
+
+def test_sessions_protecting_at_once_get_the_same_markers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    publications = [random_publication(seed) for seed in range(60, 80)]
+    expected = [reference_protect(p) for p in publications]
+    disclosure.forget_protected()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = list(pool.map(lambda p: p.protect().withheld, publications))
+    assert found == expected
