@@ -35,9 +35,9 @@ Limits = tuple[float, float | None]
 # What "narrowed to one whole number" allows for the solver's rounding.
 TOLERANCE = 1e-6
 # HiGHS shares one task scheduler between its instances, and instances run from several
-# threads at once have crashed it: Streamlit serves each session from its own thread, so
-# every audit (its models built, solved and freed) holds this lock. A pack's audit is a few
-# tens of milliseconds.
+# threads at once have been reported to crash it; Streamlit serves each session from its own
+# thread, so every audit (its models built, solved and freed) holds this lock. A whole pack's
+# audit takes a few tens of milliseconds, so sessions hardly wait.
 SOLVER_LOCK = threading.RLock()
 
 
