@@ -21,12 +21,13 @@ only where every count they rest on is shown. `docs/disclosure.md` explains the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dashboard import stats
+from dashboard import disclosure_audit, stats
 
 CONTROLLED = "controlled"
 EXACT = "exact"
@@ -107,9 +108,10 @@ class Publication:
               total_column: bool = False) -> None:
         """Adds a table of counts (labels in its index and columns) under keys
         (name, row, column); with totals, the last row / column holds them."""
-        for row in counts.index:
-            for column in counts.columns:
-                self.count((name, row, column), counts.at[row, column])
+        cells = counts.to_numpy()  # one array, not a pandas lookup per cell
+        for i, row in enumerate(counts.index):
+            for j, column in enumerate(counts.columns):
+                self.count((name, row, column), cells[i, j])
         rows, columns = list(counts.index), list(counts.columns)
         if total_column:
             for row in rows:
@@ -119,22 +121,30 @@ class Publication:
                 self.total([(name, r, column) for r in rows[:-1]], (name, rows[-1], column))
 
     def protect(self, disclosure: str = CONTROLLED) -> Protected:
-        """What may be shown: nothing is withheld from an exact (internal) publication."""
+        """What may be shown: nothing is withheld from an exact (internal) publication.
+
+        A controlled publication's markers are worked out once for its exact content (every
+        count, in order, and every sum): a pack's quarters, shown again as a later pack's
+        comparisons and trend, are not audited again."""
         check(disclosure, self.threshold)
         if disclosure == EXACT:
             return Protected(self, {})
+        return Protected(self, dict(_controlled_markers(content_key(self))))
+
+    def _controlled(self) -> dict[Hashable, str]:
         withheld = {k: primary_marker(self.threshold) for k, v in self.values.items()
                     if is_primary(v, self.threshold)}
         while True:
             self._widen(withheld)
-            determined = audit(self.values, self.sums, withheld, self.threshold)
-            if not determined:
-                return Protected(self, withheld)
-            if not self._hide_beside(determined[0], withheld):
+            determined = next(iter(_audit(self.values, self.sums, withheld, self.threshold)
+                                   .pinned(skip=_not_available(withheld))), None)
+            if determined is None:
+                return withheld
+            if not self._hide_beside(determined, withheld):
                 # Everything tied to it is withheld, yet the markers' own bounds pin it down
                 # (four "<5" cells under a total of 4 are each 1): withhold the whole group of
                 # figures tied to it as not available, saying nothing of their size.
-                for key in self._tied_to(determined[0]):
+                for key in self._tied_to(determined):
                     withheld[key] = NOT_AVAILABLE
 
     def _lines(self) -> list[tuple[Hashable, ...]]:
@@ -182,63 +192,63 @@ class Publication:
         return False
 
 
+def content_key(publication: Publication) -> Hashable:
+    """Everything a publication's protection depends on, in order."""
+    return (publication.threshold, tuple(publication.values.items()), tuple(publication.sums))
+
+
+# A pack shows eight quarters; a few dozen cover a session's browsing of several packs.
+PROTECTED_CACHE_SIZE = 128
+
+
+@functools.lru_cache(maxsize=PROTECTED_CACHE_SIZE)
+def _controlled_markers(content: Hashable) -> tuple[tuple[Hashable, str], ...]:
+    threshold, values, sums = content
+    with disclosure_audit.SOLVER_LOCK:
+        return tuple(Publication(threshold, dict(values), list(sums))._controlled().items())
+
+
+def forget_protected() -> None:
+    """Empties the cache of protected publications (for benchmarks and tests)."""
+    _controlled_markers.cache_clear()
+
+
+def _limits(threshold: int) -> dict[str, tuple[int, int | None]]:
+    """What a reader knows of a withheld count from its marker."""
+    return {primary_marker(threshold): (1, threshold - 1), SECONDARY: (threshold, None),
+            NOT_AVAILABLE: (0, None)}
+
+
+def _audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
+           withheld: dict[Hashable, str], threshold: int) -> disclosure_audit.Audit:
+    return disclosure_audit.Audit(values, sums, withheld, _limits(threshold))
+
+
+def _not_available(withheld: dict[Hashable, str]) -> list[Hashable]:
+    # A group withheld in full ([x]) has no size a reader can hold on to: only a true zero
+    # that its own sums force can be pinned, and that says nothing about anyone.
+    return [k for k, marker in withheld.items() if marker == NOT_AVAILABLE]
+
+
 def audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
           withheld: dict[Hashable, str], threshold: int) -> list[Hashable]:
     """The withheld keys whose value a reader can work out from what is shown, the sums and
     what the markers say (primary 1..threshold-1, secondary threshold or more)."""
-    hidden = [k for k in values if k in withheld]
-    if not hidden:
-        return []
-    # A group withheld in full ([x]) has no size a reader can hold on to: only a true zero
-    # that its own sums force can be pinned, and that says nothing about anyone.
-    return [k for k, (low, high) in bounds(values, sums, withheld, threshold).items()
-            if _one_whole_number(low, high) and withheld[k] != NOT_AVAILABLE]
+    with disclosure_audit.SOLVER_LOCK:  # the solver's models are freed under the lock too
+        found = list(_audit(values, sums, withheld, threshold)
+                     .pinned(skip=_not_available(withheld)))
+    return found
 
 
 def bounds(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
            withheld: dict[Hashable, str], threshold: int
            ) -> dict[Hashable, tuple[float, float]]:
     """For each withheld key, the least and greatest value consistent with what is shown."""
-    from scipy.optimize import linprog  # only a circulated publication needs the solver
-
-    hidden = [k for k in values if k in withheld]
-    column = {k: i for i, k in enumerate(hidden)}
-    rows, targets = [], []
-    for parts, total in sums:
-        if not any(k in column for k in (*parts, total)):
-            continue
-        row, constant = [0.0] * len(hidden), 0.0
-        for key, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
-            if key in column:
-                row[column[key]] += sign
-            else:
-                constant += sign * values[key]
-        rows.append(row)
-        targets.append(-constant)
-    # What a reader knows of a withheld count from its marker.
-    known = {primary_marker(threshold): (1, threshold - 1), SECONDARY: (threshold, None),
-             NOT_AVAILABLE: (0, None)}
-    limits = [known[withheld[k]] for k in hidden]
-    out = {}
-    for key, index in column.items():
-        found = []
-        for sign in (1.0, -1.0):
-            objective = [0.0] * len(hidden)
-            objective[index] = sign
-            result = linprog(objective, A_eq=rows or None, b_eq=targets or None, bounds=limits,
-                             method="highs")
-            found.append(sign * result.fun if result.status == 0 else
-                         (float("inf") if sign < 0 else limits[index][0]))
-        out[key] = (found[0], found[1])
-    return out
-
-
-def _one_whole_number(low: float, high: float) -> bool:
-    import math
-
-    if math.isinf(high):
-        return False
-    return math.ceil(low - 1e-6) >= math.floor(high + 1e-6)
+    with disclosure_audit.SOLVER_LOCK:
+        system = _audit(values, sums, withheld, threshold)
+        found = {k: system.bounds(k) for k in system.hidden}
+        del system  # its models freed under the lock
+    return found
 
 
 @dataclass
@@ -273,7 +283,8 @@ class Protected:
     def table(self, name: str, counts: pd.DataFrame) -> pd.DataFrame:
         """The table as printed: whole numbers, withheld cells as their markers."""
         shown = counts.astype(object).copy()
-        for column in counts.columns:
-            shown[column] = [self.withheld.get((name, row, column), int(counts.at[row, column]))
-                             for row in counts.index]
+        cells = counts.to_numpy()
+        for j, column in enumerate(counts.columns):
+            shown[column] = [self.withheld.get((name, row, column), int(cells[i, j]))
+                             for i, row in enumerate(counts.index)]
         return shown

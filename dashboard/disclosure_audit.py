@@ -1,0 +1,194 @@
+"""The disclosure audit's linear programming: how far a reader can narrow each withheld count.
+
+A reader of a protected publication knows every shown count, every sum between counts and
+what each marker says of the count behind it (a range of whole numbers). For a withheld
+count, the least and greatest values consistent with all of that are two linear programs; if
+only one whole number lies between them, the count is pinned down (disclosed).
+
+Solving them one `scipy.optimize.linprog` call at a time cost about 1.6 ms each, nearly all
+of it set-up, and a pack's eight quarters need a few thousand. Here, with the same solver
+(HiGHS, through `highspy`), and the same answers:
+
+- the withheld counts are split into groups that no sum joins (each table with its totals,
+  usually): a group's least and greatest values do not depend on any other group, so each
+  group is its own small program;
+- each group's program is built once and kept; only the objective changes between solves,
+  and HiGHS starts each solve from the last one's basis;
+- every solution found is a set of values a reader cannot rule out, for every count of its
+  group at once, as are the exact counts themselves: a count seen at two values far enough
+  apart that two whole numbers lie between them cannot be pinned, so its own solves are
+  skipped;
+- `first_pinned` stops at the first pinned count, which is all `Publication.protect` needs
+  to choose what to withhold next.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Hashable, Iterable, Sequence
+
+import numpy as np
+
+Sums = Sequence[tuple[tuple[Hashable, ...], Hashable]]
+Limits = tuple[float, float | None]
+# What "narrowed to one whole number" allows for the solver's rounding.
+TOLERANCE = 1e-6
+# HiGHS shares one task scheduler between its instances, and instances run from several
+# threads at once have been reported to crash it; Streamlit serves each session from its own
+# thread, so every audit (its models built, solved and freed) holds this lock. A whole pack's
+# audit takes a few tens of milliseconds, so sessions hardly wait.
+SOLVER_LOCK = threading.RLock()
+
+
+def one_whole_number(low: float, high: float) -> bool:
+    """Whether only one whole number (or none) lies from low to high."""
+    if math.isinf(high):
+        return False
+    return math.ceil(low - TOLERANCE) >= math.floor(high + TOLERANCE)
+
+
+class _Group:
+    """Withheld counts joined by sums, and the equations between them (built on first use)."""
+
+    def __init__(self, keys: list[Hashable], rows: list[tuple[dict[int, float], float]],
+                 limits: list[Limits]) -> None:
+        self.keys = keys
+        self.rows = rows
+        self.limits = limits
+        self._model = None
+
+    def _highs(self):
+        import highspy  # only a circulated publication needs the solver
+
+        model = highspy.Highs()
+        model.setOptionValue("output_flag", False)
+        inf = highspy.kHighsInf
+        size = len(self.keys)
+        lower = np.array([float(low) for low, _ in self.limits])
+        upper = np.array([inf if high is None else float(high) for _, high in self.limits])
+        none = np.array([], dtype=np.int32)
+        model.addCols(size, np.zeros(size), lower, upper, 0, none, none, np.array([]))
+        starts, columns, coefficients, targets = [], [], [], []
+        for row, target in self.rows:
+            starts.append(len(columns))
+            columns += list(row)
+            coefficients += list(row.values())
+            targets.append(target)
+        targets = np.array(targets, dtype=float)
+        model.addRows(len(self.rows), targets, targets, len(columns),
+                      np.array(starts, dtype=np.int32), np.array(columns, dtype=np.int32),
+                      np.array(coefficients, dtype=float))
+        self._indices = np.arange(size, dtype=np.int32)
+        self._optimal = highspy.HighsModelStatus.kOptimal
+        return model
+
+    def extreme(self, index: int, sign: float) -> tuple[float | None, list[float] | None]:
+        """The least (sign 1) or greatest (sign -1) value of one count, and the solution found;
+        (None, None) where the solver finds no optimum (no greatest value: unbounded)."""
+        if not self.rows:  # a count on no sum with another withheld one: its marker's range
+            low, high = self.limits[index]
+            value = low if sign > 0 else high
+            return (None, None) if value is None else (float(value), [float(value)])
+        if self._model is None:
+            self._model = self._highs()
+        objective = np.zeros(len(self.keys))
+        objective[index] = sign
+        self._model.changeColsCost(len(self.keys), self._indices, objective)
+        self._model.run()
+        if self._model.getModelStatus() != self._optimal:
+            return None, None
+        return (sign * self._model.getInfo().objective_function_value,
+                list(self._model.getSolution().col_value))
+
+
+class Audit:
+    """The reader's linear system for one publication with one set of withheld counts."""
+
+    def __init__(self, values: dict[Hashable, int], sums: Sums,
+                 withheld: dict[Hashable, str], limits: dict[str, Limits]) -> None:
+        self.hidden = [k for k in values if k in withheld]
+        position = {k: i for i, k in enumerate(self.hidden)}
+        parent = list(range(len(self.hidden)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        equations = []
+        for parts, total in sums:
+            row, constant = {}, 0.0
+            for key, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
+                if key in position:
+                    row[position[key]] = row.get(position[key], 0.0) + sign
+                else:
+                    constant += sign * values[key]
+            if row:
+                equations.append((row, -constant))
+                first, *others = (root(i) for i in row)
+                for other in others:
+                    parent[other] = first
+        members: dict[int, list[int]] = {}
+        for i in range(len(self.hidden)):
+            members.setdefault(root(i), []).append(i)
+        rows_of: dict[int, list] = {}
+        for row, target in equations:
+            rows_of.setdefault(root(next(iter(row))), []).append((row, target))
+        self.group_of: dict[Hashable, tuple[_Group, int]] = {}
+        for group_root, indices in members.items():
+            local = {i: n for n, i in enumerate(indices)}
+            group = _Group([self.hidden[i] for i in indices],
+                           [({local[i]: c for i, c in row.items()}, target)
+                            for row, target in rows_of.get(group_root, [])],
+                           [limits[withheld[self.hidden[i]]] for i in indices])
+            for i in indices:
+                self.group_of[self.hidden[i]] = (group, local[i])
+        # The exact counts are themselves values a reader cannot rule out.
+        self.seen = {k: (float(values[k]), float(values[k])) for k in self.hidden}
+
+    def _saw(self, group: _Group, solution: list[float]) -> None:
+        for key, value in zip(group.keys, solution, strict=True):
+            low, high = self.seen[key]
+            self.seen[key] = (min(low, value), max(high, value))
+
+    def _shown_open(self, key: Hashable) -> bool:
+        """Two whole numbers lie between values the count has been seen to take."""
+        low, high = self.seen[key]
+        return not one_whole_number(low, high)
+
+    def bounds(self, key: Hashable) -> tuple[float, float]:
+        """The least and greatest value of a withheld count consistent with what is shown."""
+        group, index = self.group_of[key]
+        found = []
+        for sign in (1.0, -1.0):
+            value, solution = group.extreme(index, sign)
+            if solution is not None:
+                self._saw(group, solution)
+            found.append(value if value is not None else
+                         (float("inf") if sign < 0 else group.limits[index][0]))
+        return found[0], found[1]
+
+    def is_pinned(self, key: Hashable) -> bool:
+        """Whether a reader can narrow the count to one whole number."""
+        if self._shown_open(key):
+            return False
+        group, index = self.group_of[key]
+        high, solution = group.extreme(index, -1.0)
+        if solution is None:  # no greatest value
+            return False
+        self._saw(group, solution)
+        if self._shown_open(key):
+            return False
+        low, solution = group.extreme(index, 1.0)
+        if solution is None:
+            low = group.limits[index][0]
+        else:
+            self._saw(group, solution)
+        return one_whole_number(low, high)
+
+    def pinned(self, skip: Iterable[Hashable] = ()) -> Iterable[Hashable]:
+        """The pinned counts in the publication's order, found one at a time."""
+        skip = set(skip)
+        return (k for k in self.hidden if k not in skip and self.is_pinned(k))

@@ -1,0 +1,191 @@
+"""The fast disclosure audit withholds exactly what the first, plain one did.
+
+`reference_protect` below is the engine's protection as it was before the audit was made
+cheap: every withheld cell's least and greatest value solved one linear program at a time
+with scipy's `linprog`, over the whole publication. Every quarter's publication of the demo
+data and of the one-officer `small_db` is protected both ways, and the markers must match."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+from scipy.optimize import linprog
+
+from dashboard import disclosure, pack, store
+from dashboard.disclosure import NOT_AVAILABLE, SECONDARY, Protected, Publication, primary_marker
+from tests.test_scrutiny_disclosure import SCRUTINY, demo_quarters
+
+
+def reference_bounds(values, sums, withheld, threshold):
+    hidden = [k for k in values if k in withheld]
+    column = {k: i for i, k in enumerate(hidden)}
+    rows, targets = [], []
+    for parts, total in sums:
+        if not any(k in column for k in (*parts, total)):
+            continue
+        row, constant = [0.0] * len(hidden), 0.0
+        for key, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
+            if key in column:
+                row[column[key]] += sign
+            else:
+                constant += sign * values[key]
+        rows.append(row)
+        targets.append(-constant)
+    known = {primary_marker(threshold): (1, threshold - 1), SECONDARY: (threshold, None),
+             NOT_AVAILABLE: (0, None)}
+    limits = [known[withheld[k]] for k in hidden]
+    out = {}
+    for key, index in column.items():
+        found = []
+        for sign in (1.0, -1.0):
+            objective = [0.0] * len(hidden)
+            objective[index] = sign
+            result = linprog(objective, A_eq=rows or None, b_eq=targets or None, bounds=limits,
+                             method="highs")
+            found.append(sign * result.fun if result.status == 0 else
+                         (float("inf") if sign < 0 else limits[index][0]))
+        out[key] = (found[0], found[1])
+    return out
+
+
+def reference_audit(values, sums, withheld, threshold):
+    def one_whole_number(low, high):
+        return not math.isinf(high) and math.ceil(low - 1e-6) >= math.floor(high + 1e-6)
+    if not any(k in withheld for k in values):
+        return []
+    return [k for k, (low, high) in reference_bounds(values, sums, withheld, threshold).items()
+            if one_whole_number(low, high) and withheld[k] != NOT_AVAILABLE]
+
+
+def reference_protect(publication: Publication) -> dict:
+    """Publication.protect(CONTROLLED) as it was: the whole audit rerun after each change."""
+    withheld = {k: primary_marker(publication.threshold) for k, v in publication.values.items()
+                if disclosure.is_primary(v, publication.threshold)}
+    while True:
+        publication._widen(withheld)
+        determined = reference_audit(publication.values, publication.sums, withheld,
+                                     publication.threshold)
+        if not determined:
+            return withheld
+        if not publication._hide_beside(determined[0], withheld):
+            for key in publication._tied_to(determined[0]):
+                withheld[key] = NOT_AVAILABLE
+
+
+def publications_of(db) -> list[Publication]:
+    """Every distinct quarter's publication that the panel's packs protect."""
+    seen: dict = {}
+    real_protect = Publication.protect
+
+    def recording(self, how=disclosure.CONTROLLED):
+        seen.setdefault(disclosure.content_key(self), copy.deepcopy(self))
+        return real_protect(self, how)
+
+    con = store.connect_read_only(db)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Publication, "protect", recording)
+            for label in demo_quarters(con):
+                pack.build_pack(con, SCRUTINY, label)
+    finally:
+        con.close()
+    return list(seen.values())
+
+
+@pytest.fixture(scope="module")
+def demo_publications(demo_db_template):
+    return publications_of(demo_db_template)
+
+
+@pytest.fixture(scope="module")
+def small_publications(small_db):
+    return publications_of(small_db)
+
+
+def assert_same_markers(publications: list[Publication]) -> None:
+    assert publications
+    for publication in publications:
+        disclosure.forget_protected()
+        fast = publication.protect().withheld
+        assert fast == reference_protect(publication)
+        # From the cache, the same again (and a copy: changing it changes nothing cached).
+        again = publication.protect()
+        assert again.withheld == fast
+        again.withheld.clear()
+        assert publication.protect().withheld == fast
+
+
+def test_demo_quarters_withhold_what_the_plain_audit_withheld(demo_publications):
+    assert any(len(p.values) > 50 for p in demo_publications)
+    assert any(marker == SECONDARY for p in demo_publications
+               for marker in reference_protect(p).values())
+    assert_same_markers(demo_publications)
+
+
+def test_small_db_quarters_withhold_what_the_plain_audit_withheld(small_publications):
+    assert_same_markers(small_publications)
+
+
+def test_a_changed_figure_is_protected_afresh(demo_publications):
+    publication = copy.deepcopy(max(demo_publications, key=lambda p: len(p.values)))
+    before = publication.protect().withheld
+    key = next(k for k, v in publication.values.items() if v == 0 and
+               not any(k in (*parts, total) for parts, total in publication.sums))
+    publication.values[key] = 2  # a lone count, tied to no sum: now primary
+    after = publication.protect()
+    assert isinstance(after, Protected)
+    assert after.withheld == {**before, key: "<5"}
+    assert after.withheld == reference_protect(publication)
+
+
+def random_publication(seed: int) -> Publication:
+    """Two linked tables of small counts with row and column totals sharing a grand total:
+    small enough that pinned cells, and groups withheld whole, come up often."""
+    import random
+
+    import pandas as pd
+
+    chance = random.Random(seed)
+    rows, columns = chance.randint(1, 4), chance.randint(1, 3)
+    cells = [[chance.choice([0, 0, 1, 1, 2, 3, 4, 5, 6, 9, 14]) for _ in range(columns)]
+             for _ in range(rows)]
+    frame = pd.DataFrame(cells, index=[f"r{i}" for i in range(rows)],
+                         columns=[f"c{j}" for j in range(columns)])
+    frame["Total"] = frame.sum(axis=1)
+    frame.loc["Total"] = frame.sum(axis=0)
+    publication = Publication(chance.choice([3, 5]))
+    publication.table("a", frame, total_row=True, total_column=True)
+    split = frame.loc[frame.index[:-1], ["Total"]].copy()
+    other = [chance.randint(0, int(v)) for v in split["Total"]]
+    by_kind = pd.DataFrame({"x": other, "y": [int(v) - o for v, o in zip(split["Total"], other,
+                                                                          strict=True)]},
+                           index=split.index)
+    by_kind.loc["Total"] = by_kind.sum(axis=0)
+    publication.table("b", by_kind, total_row=True)
+    for row in split.index:
+        publication.total([("b", row, "x"), ("b", row, "y")], ("a", row, "Total"))
+    return publication
+
+
+def test_random_tables_withhold_what_the_plain_audit_withheld():
+    markers = set()
+    for seed in range(30):
+        publication = random_publication(seed)
+        disclosure.forget_protected()
+        expected = reference_protect(publication)
+        assert publication.protect().withheld == expected, seed
+        markers |= set(expected.values())
+    assert markers == {"<5", "<3", SECONDARY, NOT_AVAILABLE}
+
+
+def test_sessions_protecting_at_once_get_the_same_markers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    publications = [random_publication(seed) for seed in range(60, 80)]
+    expected = [reference_protect(p) for p in publications]
+    disclosure.forget_protected()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = list(pool.map(lambda p: p.protect().withheld, publications))
+    assert found == expected
