@@ -67,7 +67,8 @@ def child(db: Path, pages: list[str]) -> None:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import auth, disclosure, queries, security
+    from dashboard import auth, queries, security
+    from dashboard.pack import disclosure
 
     spent = {"queries": 0.0}
     real_run = queries.run

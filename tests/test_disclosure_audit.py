@@ -13,8 +13,15 @@ import math
 import pytest
 from scipy.optimize import linprog
 
-from dashboard import disclosure, pack, store
-from dashboard.disclosure import NOT_AVAILABLE, SECONDARY, Protected, Publication, primary_marker
+from dashboard import pack, store
+from dashboard.pack import disclosure
+from dashboard.pack.disclosure import (
+    NOT_AVAILABLE,
+    SECONDARY,
+    Protected,
+    Publication,
+    primary_marker,
+)
 from tests.test_scrutiny_disclosure import SCRUTINY, demo_quarters
 
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dashboard import disclosure_audit, stats
+from dashboard import stats
+from dashboard.pack import disclosure_audit
 
 CONTROLLED = "controlled"
 EXACT = "exact"
