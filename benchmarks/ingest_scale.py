@@ -31,6 +31,8 @@ import generate  # noqa: E402
 
 # A national Connect export (10M rows, about 720 MB) is over the default upload limit.
 os.environ.setdefault("O2R_MAX_UPLOAD_MB", "2048")
+# Each upload is recorded in an access log: this run's own, not the real one in data/.
+os.environ.setdefault("O2R_SECURITY_DB", str(Path(tempfile.mkdtemp()) / "o2r-security.sqlite"))
 
 CHILD = """
 import json, resource, sys, time

@@ -67,8 +67,9 @@ def child(db: Path, pages: list[str]) -> None:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import auth, queries, security
+    from dashboard import queries
     from dashboard.pack import disclosure
+    from dashboard.security import accounts, sign_in
 
     spent = {"queries": 0.0}
     real_run = queries.run
@@ -81,9 +82,9 @@ def child(db: Path, pages: list[str]) -> None:
             spent["queries"] += time.process_time() - start
 
     queries.run = timed_run
-    security.add_user(security_db, "Benchmark admin", "admin", password="correct horse battery")
+    accounts.add_user(security_db, "Benchmark admin", "admin", password="correct horse battery")
     at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=600)
-    at.session_state[auth.SESSION_KEY] = {"name": "Benchmark admin", "via": "local",
+    at.session_state[sign_in.SESSION_KEY] = {"name": "Benchmark admin", "via": "local",
                                           "last_activity": dt.datetime.now(dt.UTC)}
     at.run()  # sign-in and imports, not counted against any page
 

@@ -148,12 +148,12 @@ def summary(times: list[float | None], cpu: float) -> dict:
 
 
 def argon2_cpu() -> float:
-    from dashboard import security
+    from dashboard.security import accounts
 
     path = Path(tempfile.mkdtemp()) / "s.sqlite"
-    security.add_user(path, "Timing", "steering", password=PASSWORD)
+    accounts.add_user(path, "Timing", "steering", password=PASSWORD)
     start = time.process_time()
-    assert security.sign_in(path, "Timing", PASSWORD).ok
+    assert accounts.sign_in(path, "Timing", PASSWORD).ok
     return time.process_time() - start
 
 
@@ -165,13 +165,13 @@ def main() -> int:
     parser.add_argument("--viewers", type=int, nargs="*", default=[1, 5, 20, 50])
     parser.add_argument("--timeout", type=float, default=300)
     options = parser.parse_args()
-    from dashboard import security
+    from dashboard.security import accounts
 
     db, _ = pages.build_database(options.dir, options.referrals, options.crimes)
     work = Path(tempfile.mkdtemp(dir=options.dir))
     security_db = work / "security.sqlite"
     for index in range(max(options.viewers)):
-        security.add_user(security_db, f"Steering {index}", "steering", password=PASSWORD)
+        accounts.add_user(security_db, f"Steering {index}", "steering", password=PASSWORD)
     rows = []
     for count in options.viewers:
         proc, base = start_server(db, security_db, work / f"server_{count}.log")

@@ -11,7 +11,10 @@ from pathlib import Path
 
 # Only what --help needs is imported here; each command imports the rest (DuckDB, pandas)
 # when it runs, so the command line starts in a fraction of a second.
-from dashboard import access, config, queries, security
+from dashboard import access, config, queries
+from dashboard.security import accounts, audit
+from dashboard.security.audit import Action, Who
+from dashboard.security.database import ROLES, security_db_path
 
 
 def uk_or_iso_date(text: str) -> dt.date:
@@ -75,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
     add = users_sub.add_parser("add", help="add a user; the password is read from stdin if "
                                "piped, else asked for twice")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=security.ROLES)
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--officer", action="append", default=[], metavar="OFFICER_NAME",
                      help="a name the tracker uses for this officer (repeat for each spelling)")
     add.add_argument("--email", default=None, help="the address single sign-on reports")
@@ -155,7 +158,7 @@ def run_query(args: argparse.Namespace) -> int:
         params[name.strip()] = parse_value(value.strip())
     viewer = access.COMMAND_LINE
     if args.as_user:
-        user = security.get_user(security.security_db_path(), args.as_user)
+        user = accounts.get_user(security_db_path(), args.as_user)
         if user is None or not user.active:
             print(f"No active dashboard user {args.as_user!r}", file=sys.stderr)
             return 2
@@ -165,9 +168,8 @@ def run_query(args: argparse.Namespace) -> int:
     con = store.connect_read_only(db)
     try:
         if queries.access_level(args.name) == "person" and viewer is not access.COMMAND_LINE:
-            security.log_event(security.security_db_path(), viewer.name, viewer.role, "view",
-                               target=args.name, filters={k: str(v) for k, v in params.items()},
-                               detail="command line")
+            audit.record(viewer, Action.VIEW, target=args.name,
+                         filters={k: str(v) for k, v in params.items()}, detail="command line")
         result = queries.run(con, viewer, args.name, **params)
     except access.AccessDenied as exc:
         print(f"Not allowed: {exc}", file=sys.stderr)
@@ -238,33 +240,28 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_users(args: argparse.Namespace) -> int:
-    path = security.security_db_path(args.security_db)
-    actor = f"{security.COMMAND_LINE} ({login_name()})"
+    from dashboard import service
+
+    path = security_db_path(args.security_db)
+    actor = Who(f"{accounts.COMMAND_LINE} ({accounts.login_name()})")
     try:
         if args.users_command == "add":
             password = None if args.no_password else read_password()
-            user = security.add_user(path, args.name, args.role, password, args.officer,
-                                     args.email, actor=actor)
+            user = service.add_user(actor, args.name, args.role, password, args.officer,
+                                    args.email, path=path)
             print(f"Added {user.name} ({user.role}) to {path}")
         elif args.users_command == "set-password":
-            security.set_password(path, args.name, read_password(), actor=actor)
+            service.set_password(actor, args.name, read_password(), path=path)
             print(f"Password changed for {args.name}")
         elif args.users_command == "revoke":
-            security.revoke_user(path, args.name, actor=actor)
+            service.revoke_user(actor, args.name, path=path)
             print(f"Revoked {args.name}: they can no longer sign in")
         else:
-            print_users(security.list_users(path, actor=actor))
+            print_users(service.list_users(actor, path=path))
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     return 0
-
-
-def login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return "unknown login"
 
 
 def read_password() -> str:
@@ -277,7 +274,7 @@ def read_password() -> str:
     return password
 
 
-def print_users(users: list[security.User]) -> None:
+def print_users(users: list[accounts.User]) -> None:
     rows = [("name", "role", "officer names", "email", "status")] + [
         (u.name, u.role, "; ".join(u.officer_names), u.email or "",
          "active" if u.active else "revoked") for u in users]

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # streamlit runs this file as a script, not as a package module
     sys.path.insert(0, str(ROOT))
 
-from dashboard import access, auth, data_access, filters, layout  # noqa: E402
+from dashboard import access, data_access, filters, layout  # noqa: E402
+from dashboard.security import sign_in  # noqa: E402
 
 # page (file stem in pages/), title, icon, url path; who sees which is access.CAPABILITIES
 PAGES = [
@@ -34,7 +35,7 @@ PAGES = [
 st.set_page_config(page_title="O2R programme dashboard", page_icon=":material/monitoring:",
                    layout="wide")
 
-viewer = auth.current_viewer(demo_allowed=data_access.demo_only())
+viewer = sign_in.current_viewer(demo_allowed=data_access.demo_only())
 if viewer is None:
     st.session_state.pop("viewer", None)
     st.navigation([st.Page(ROOT / "pages" / "sign_in.py", title="Sign in",
@@ -57,7 +58,7 @@ page = st.navigation([
 with st.sidebar:
     st.text(f"Signed in as {viewer.name} ({viewer.role})")
     if st.button("Sign out", key="sign_out"):
-        auth.sign_out()
+        sign_in.sign_out()
         st.rerun()
 st.session_state["filters"] = filters.sidebar() if capability.filters else None
 layout.data_banner()

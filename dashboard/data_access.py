@@ -8,8 +8,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from dashboard import access, config, queries, security, service, store
+from dashboard import access, config, queries, service, store
 from dashboard.access import Viewer
+from dashboard.security import audit
+from dashboard.security.audit import AccessLogError, Action
 
 # Checks made before anyone signs in (is this demo data?) run with the narrowest role.
 SYSTEM = Viewer("system", "scrutiny")
@@ -66,10 +68,9 @@ def filtered(name: str, filters, **overrides: object):
 def log_view(viewer: Viewer, name: str, params: dict) -> None:
     """Records a view of person-level rows; if it cannot be recorded, it is not shown."""
     try:
-        security.log_event(security.security_db_path(), viewer.name, viewer.role, "view",
-                           target=name, filters={k: str(v) for k, v in params.items()
-                                                 if v is not None})
-    except security.AccessLogError:
+        audit.record(viewer, Action.VIEW, target=name,
+                     filters={k: str(v) for k, v in params.items() if v is not None})
+    except AccessLogError:
         st.error("This view could not be recorded in the access log, so it is not shown. "
                  "Please tell an administrator.")
         st.stop()

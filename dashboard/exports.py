@@ -8,7 +8,10 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from dashboard import config, security
+from dashboard import config
+from dashboard.security import audit
+from dashboard.security.audit import Action, Who
+from dashboard.security.database import security_db_path
 
 # What Excel, LibreOffice and Google Sheets start a formula with (OWASP's list). NFKC folds the
 # full-width and small forms (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫) onto these; U+2212 is the minus sign.
@@ -54,12 +57,12 @@ def logged_csv(frame: pd.DataFrame, name: str, who: str, role: str | None,
     records the export in the access log (raising AccessLogError, so nothing is given out,
     if it cannot). For st.download_button's data: Streamlit calls it when the button is
     clicked, so no download URL exists before then and each click is one log entry."""
-    log_path = security.security_db_path()
+    log_path = security_db_path()
 
     def give_out() -> bytes:
         lifetime = config.setting("O2R_DOWNLOAD_URL_SECONDS")
-        security.log_event(log_path, who, role, "export", target=f"{name}.csv",
-                           filters=filters)
+        audit.record(Who(who, role), Action.EXPORT, target=f"{name}.csv", filters=filters,
+                     path=log_path)
         forget_downloads_later(lifetime)
         # Built here, on the click, not on every rerun of the page that shows the button.
         return safe_csv(frame)

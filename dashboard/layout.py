@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, data_access, exports, security
+from dashboard import access, data_access, exports
+from dashboard.security import audit
+from dashboard.security.audit import Action
 
 DEFINITIONS = {
     "Referrals": "referrals received (by referral date)",
@@ -64,9 +66,8 @@ def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data
 def log_export(viewer, file_name: str) -> None:
     """Records the download of a whole file (the pack's PDF or workbook) under its name."""
     filters = st.session_state.get("filters")
-    security.log_event(security.security_db_path(), viewer.name, viewer.role, "export",
-                       target=file_name,
-                       filters={"filters": filters.describe()} if filters else None)
+    audit.record(viewer, Action.EXPORT, target=file_name,
+                 filters={"filters": filters.describe()} if filters else None)
 
 
 def person_table(frame: pd.DataFrame, **options) -> None:

@@ -1,17 +1,72 @@
-"""What the app and the command line do with data: upload a file, build the demo database."""
+"""The one door for every change of stored state, used by the pages and the command line alike:
+uploads, withdrawals, a pack's sign-off, targets and user accounts. Each change records its
+entry in the access log (audit.record) as it is made; changes to the security file itself
+(accounts, targets) record it in the same transaction there."""
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import os
 import sys
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard import config, store
-from dashboard.ingest import IngestReport, UploadRejected, prepare
+from dashboard.ingest import IngestReport, PreparedUpload, SnapshotShrinks, UploadRejected, prepare
+from dashboard.security import accounts, audit
+from dashboard.security.audit import Action, Actor, Who
+from dashboard.security.database import security_db_path
 
 DEMO_UPLOADER = "demo (synthetic data)"
+
+
+# Uploads and withdrawals -----------------------------------------------------------------
+
+def check_upload(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None,
+                 map_file: Path | None = None, use_column_map: bool = True) -> PreparedUpload:
+    """Validates an export without storing anything; raises UploadRejected with the report."""
+    return prepare(kind, file_name, data, as_at=as_at, map_file=map_file,
+                   use_column_map=use_column_map)
+
+
+def store_upload(db: Path, prepared: PreparedUpload, actor: Actor,
+                 allow_shrink: bool = False) -> int:
+    """Stores a checked upload as uploaded by `actor` and records it; returns its upload id.
+
+    Raises store.DuplicateUpload or ingest.SnapshotShrinks, having changed nothing. The data
+    is stored before it is recorded (the two files cannot share a transaction), so an entry
+    never names an upload that did not happen; if the entry cannot be written, AccessLogError
+    is raised with the upload stored."""
+    upload_id = store.store_upload(db, prepared, actor.name, allow_shrink=allow_shrink)
+    report = prepared.report
+    audit.record(actor, Action.UPLOAD, target=report.file_name,
+                 detail=f"{report.kind} upload {upload_id}, {report.rows} rows, as at "
+                        f"{report.as_at:%d/%m/%Y}")
+    return upload_id
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """What came of asking to store a checked upload: one of the three is set."""
+
+    upload_id: int | None = None            # stored now, as this upload
+    repeat_of: int | None = None            # this exact file was stored before: nothing changed
+    shrinks: SnapshotShrinks | None = None  # far smaller than the snapshot before: not stored
+                                            # until the uploader confirms (allow_shrink)
+
+
+def upload(db: Path, prepared: PreparedUpload, actor: Actor,
+           allow_shrink: bool = False) -> UploadOutcome:
+    """Stores a checked upload, unless it repeats one or shrinks unconfirmed, and records it."""
+    try:
+        return UploadOutcome(upload_id=store_upload(db, prepared, actor, allow_shrink))
+    except store.DuplicateUpload as exc:
+        return UploadOutcome(repeat_of=exc.upload_id)
+    except SnapshotShrinks as exc:
+        return UploadOutcome(shrinks=exc)
 
 
 def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes,
@@ -20,13 +75,15 @@ def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes,
                  is_demo: bool = False, allow_shrink: bool = False) -> IngestReport:
     """Validate and store one export; raises UploadRejected (nothing changed) with the report.
 
-    allow_shrink: the uploader confirmed a tracker snapshot much smaller than the one before.
+    uploaded_by: who is uploading (default: the login name). allow_shrink: the uploader
+    confirmed a tracker snapshot much smaller than the one before.
     """
-    prepared = prepare(kind, file_name, data, as_at=as_at, map_file=map_file,
-                       use_column_map=use_column_map)
+    prepared = check_upload(kind, file_name, data, as_at=as_at, map_file=map_file,
+                            use_column_map=use_column_map)
     prepared.is_demo = is_demo
     try:
-        store.store_upload(db, prepared, uploaded_by, allow_shrink=allow_shrink)
+        store_upload(db, prepared, Who(uploaded_by or accounts.login_name()),
+                     allow_shrink=allow_shrink)
     except store.DuplicateUpload:
         pass  # the report says which upload it repeats
     return prepared.report
@@ -35,6 +92,75 @@ def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes,
 def ingest_path(db: Path, kind: str, path: Path, **kwargs) -> IngestReport:
     return ingest_bytes(db, kind, path.name, path.read_bytes(), **kwargs)
 
+
+def withdraw_snapshot(db: Path, actor: Actor, snapshot_id: int, reason: str) -> None:
+    """Withdraws a tracker snapshot found to be wrong (kept, but no figure uses it) and
+    records why; ValueError, changing nothing, for no reason or no such snapshot."""
+    store.withdraw_snapshot(db, snapshot_id, actor.name, reason)
+    audit.record(actor, Action.SNAPSHOT_WITHDRAW, target=f"snapshot {snapshot_id}",
+                 detail=reason)
+
+
+# The quarterly pack and targets ----------------------------------------------------------
+
+def sign_off_pack(db: Path, actor: Actor, issued) -> int:
+    """Freezes the pack as shown, signed off by `actor`, and records it; returns its pack id."""
+    from dashboard import pack  # the pack pulls in the chart renderer: load it when asked
+
+    pack_id = pack.sign_off(db, issued, actor.name)
+    audit.record(actor, Action.SIGN_OFF, target=f"pack {pack_id}",
+                 detail=f"{issued.quarter} ({issued.disclosure})")
+    return pack_id
+
+
+def set_target(actor: Actor, measure: str, quarterly_target: int | None,
+               amber_share: float | None = None,
+               path: str | os.PathLike | None = None) -> None:
+    """Sets (or with None clears) a measure's quarterly target, the amber band starting at
+    amber_share of it (default targets.DEFAULT_AMBER_SHARE); targets.TargetRefused says why
+    one may not be set."""
+    from dashboard import targets  # its measures need scipy: not for every command
+
+    targets.set_target(path or security_db_path(), measure, quarterly_target, actor.name,
+                       actor.role, targets.DEFAULT_AMBER_SHARE if amber_share is None
+                       else amber_share)
+
+
+# User accounts (each change is recorded in the transaction that makes it) ----------------
+
+def list_users(actor: Actor, path: str | os.PathLike | None = None) -> list[accounts.User]:
+    """Every account, revoked ones included; the reading is recorded."""
+    return accounts.list_users(path or security_db_path(), actor=actor)
+
+
+def add_user(actor: Actor, name: str, role: str, password: str | None = None,
+             officer_names: Sequence[str] = (), email: str | None = None,
+             path: str | os.PathLike | None = None) -> accounts.User:
+    """Adds an account (no password: single sign-on only); ValueError says what is wrong."""
+    return accounts.add_user(path or security_db_path(), name, role, password, officer_names,
+                             email, actor=actor)
+
+
+def set_password(actor: Actor, name: str, password: str,
+                 path: str | os.PathLike | None = None) -> None:
+    accounts.set_password(path or security_db_path(), name, password, actor=actor)
+
+
+def revoke_user(actor: Actor, name: str, path: str | os.PathLike | None = None) -> None:
+    accounts.revoke_user(path or security_db_path(), name, actor=actor)
+
+
+def reactivate_user(actor: Actor, name: str, path: str | os.PathLike | None = None) -> None:
+    accounts.reactivate_user(path or security_db_path(), name, actor=actor)
+
+
+def set_officer_names(actor: Actor, name: str, officer_names: Sequence[str],
+                      path: str | os.PathLike | None = None) -> accounts.User:
+    return accounts.set_officer_names(path or security_db_path(), name, officer_names,
+                                      actor=actor)
+
+
+# The demo database -----------------------------------------------------------------------
 
 def load_demo_generator():
     spec = importlib.util.spec_from_file_location("o2r_demo_generator",
@@ -64,4 +190,7 @@ def ensure_database(db: Path) -> bool:
     return True
 
 
-__all__ = ["UploadRejected", "build_demo", "ensure_database", "ingest_bytes", "ingest_path"]
+__all__ = ["UploadRejected", "add_user", "build_demo", "check_upload", "ensure_database",
+           "ingest_bytes", "ingest_path", "list_users", "reactivate_user", "revoke_user",
+           "set_officer_names", "set_password", "set_target", "sign_off_pack",
+           "store_upload", "upload", "withdraw_snapshot"]

@@ -8,7 +8,10 @@ import os
 from contextlib import closing
 from dataclasses import dataclass
 
-from dashboard import glance, security
+from dashboard import glance
+from dashboard.security import audit
+from dashboard.security.audit import Action, Who
+from dashboard.security.database import connect, transaction, utc_text
 
 SETTERS = ("steering", "admin")
 DEFAULT_AMBER_SHARE = 0.8
@@ -36,7 +39,7 @@ class Target:
 
 def current(path: str | os.PathLike) -> dict[str, Target]:
     """Every target set, by measure (a step of glance.STEPS)."""
-    with closing(security.connect(path)) as con:
+    with closing(connect(path)) as con:
         con.execute(TABLE)
         rows = con.execute("select measure, quarterly_target, amber_share, set_by, set_at "
                            "from targets").fetchall()
@@ -59,7 +62,7 @@ def set_target(path: str | os.PathLike, measure: str, quarterly_target: int | No
     if not 0 < amber_share <= 1:
         raise TargetRefused(f"The amber band starts at a share of the target between 0 and 1, "
                             f"not {amber_share!r}.")
-    with security.transaction(path) as con:
+    with transaction(path) as con:
         con.execute(TABLE)
         if quarterly_target is None:
             con.execute("delete from targets where measure = ?", (measure,))
@@ -69,8 +72,7 @@ def set_target(path: str | os.PathLike, measure: str, quarterly_target: int | No
                         "amber_share = excluded.amber_share, set_by = excluded.set_by, "
                         "set_at = excluded.set_at",
                         (measure, int(quarterly_target), float(amber_share), actor,
-                         security.utc_text()))
-        security.append_log(con, security.utc_text(), actor, role, "target-set",
-                            target=measure, detail=json.dumps(
-                                {"quarterly_target": quarterly_target,
-                                 "amber_share": amber_share}))
+                         utc_text()))
+        audit.record_in(con, Who(actor, role), Action.TARGET_SET, target=measure,
+                        detail=json.dumps({"quarterly_target": quarterly_target,
+                                           "amber_share": amber_share}))

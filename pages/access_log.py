@@ -5,14 +5,16 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import layout, security
+from dashboard import layout
+from dashboard.security import audit
+from dashboard.security.database import security_db_path
 
 st.title("Access log")
 st.caption("Every sign-in (and failure), upload, export and view of person-level rows, as "
            "the Data Protection Act 2018 (s.62) requires. The log can only be added to, and "
            "each entry carries the hash of the one before it, so a change is seen below.")
-path = security.security_db_path()
-check = security.verify_log(path)
+path = security_db_path()
+check = audit.verify_log(path)
 if check.intact:
     st.success(f"The log is intact: all {check.entries:,} entries are unchanged and none is "
                "missing, each chained to the one before it.", icon=":material/verified:")
@@ -37,10 +39,16 @@ if check.last_id is not None:
 
 left, middle, right = st.columns(3)
 who = left.text_input("Who (exact name)", key="log_who") or None
-action = middle.selectbox("Action", ["All", *security.ACTIONS], key="log_action")
+action = middle.selectbox("Action", ["All", *audit.ACTIONS], key="log_action",
+                          help="What each action means is listed under the log.")
 since = right.date_input("Since", value=dt.date.today() - dt.timedelta(days=30),
                          format="DD/MM/YYYY", key="log_since")
-log = security.read_log(path, who=who, action=None if action == "All" else action,
+log = audit.read_log(path, who=who, action=None if action == "All" else action,
                         since=dt.datetime.combine(since, dt.time()))
 st.dataframe(log, hide_index=True, width="stretch")
 layout.csv_download(log, "access_log")
+with st.expander("What each action means"):
+    st.dataframe({"Action": [a.value for a in audit.Action],
+                  "Means": [a.meaning for a in audit.Action],
+                  "The entry holds": [a.details for a in audit.Action]},
+                 hide_index=True, width="stretch")

@@ -7,8 +7,8 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard import config, data_access, layout, security, store, upload_hints
-from dashboard.ingest import IngestReport, SnapshotShrinks, UploadRejected, prepare
+from dashboard import config, data_access, layout, service, upload_hints
+from dashboard.ingest import IngestReport, SnapshotShrinks, UploadRejected
 
 # Text that came from an uploaded file (headers, values, its name, messages quoting them) is
 # shown only in tables (st.dataframe), never in markdown: a file name such as
@@ -79,7 +79,7 @@ def checked(kind: str, as_at: dt.date, file_name: str, data: bytes) -> dict:
             "shrink": None}
     try:
         with st.spinner("Checking the file…"):
-            held["prepared"] = prepare(kind, file_name, data, as_at=as_at)
+            held["prepared"] = service.check_upload(kind, file_name, data, as_at=as_at)
         held["report"] = held["prepared"].report
     except UploadRejected as exc:
         held["report"] = exc.report
@@ -183,28 +183,23 @@ def store_button(held: dict) -> None:
             return
     elif not shrink_confirmed(shrink, held["sha256"]):
         return
-    viewer = data_access.current_viewer()
     try:
         with st.spinner("Storing…"):
-            held["stored_as"] = store.store_upload(config.db_path(), held["prepared"],
-                                                   uploaded_by=viewer.name,
-                                                   allow_shrink=shrink is not None)
-        security.log_event(security.security_db_path(), viewer.name, viewer.role, "upload",
-                           target=held["report"].file_name,
-                           detail=f"{held['report'].kind} upload {held['stored_as']}, "
-                                  f"{held['report'].rows} rows, as at "
-                                  f"{held['report'].as_at:%d/%m/%Y}")
-    except SnapshotShrinks as exc:
-        held["shrink"] = exc  # nothing stored: ask for the confirmation on the next run
-        st.rerun()
-    except store.DuplicateUpload as exc:
-        st.info(f"This file was already uploaded as upload {exc.upload_id}; nothing changed.")
-        return
+            outcome = service.upload(config.db_path(), held["prepared"],
+                                     data_access.current_viewer(),
+                                     allow_shrink=shrink is not None)
     except Exception:
         log.exception("storing an upload failed")
         st.error(FAILED.format(what="storing the upload"))
         return
-    st.rerun()  # so the sidebar filters and the data banner show the new data too
+    if outcome.repeat_of is not None:
+        st.info(f"This file was already uploaded as upload {outcome.repeat_of}; nothing "
+                "changed.")
+        return
+    # Stored, or far smaller than the snapshot before and so not stored: the next run says
+    # which (and the sidebar filters and the data banner show any new data).
+    held["stored_as"], held["shrink"] = outcome.upload_id, outcome.shrinks
+    st.rerun()
 
 
 def shrink_confirmed(shrink: SnapshotShrinks, sha256: str) -> bool:
@@ -233,14 +228,12 @@ def withdraw_form(snapshots: pd.DataFrame) -> None:
         reason = st.text_input("Why (recorded in the access log)", key="withdraw_reason")
         if not st.form_submit_button("Withdraw this snapshot"):
             return
-    viewer = data_access.current_viewer()
     try:
-        store.withdraw_snapshot(config.db_path(), int(choice), viewer.name, reason)
+        service.withdraw_snapshot(config.db_path(), data_access.current_viewer(), int(choice),
+                                  reason)
     except ValueError as exc:
         st.error(str(exc))
         return
-    security.log_event(security.security_db_path(), viewer.name, viewer.role,
-                       "snapshot-withdraw", target=f"snapshot {choice}", detail=reason)
     st.rerun()
 
 

@@ -14,11 +14,12 @@ from dashboard import (
     funnel,
     glance,
     layout,
-    security,
+    service,
     stats,
     targets,
     text,
 )
+from dashboard.security.database import security_db_path
 
 RAG_WORDS = {"green": "🟢 target met", "amber": "🟠 close to target",
              "red": "🔴 below target"}
@@ -79,7 +80,7 @@ by_quarter = data_access.run("quarterly_headlines", officer=chosen.officer, area
 figures = glance.headlines(by_quarter, quarter)
 trend_labels = [glance.shift(quarter, -back).label
                 for back in range(glance.TREND_QUARTERS - 1, -1, -1)]
-set_targets = targets.current(security.security_db_path())
+set_targets = targets.current(security_db_path())
 st.header(f"Headline figures, {quarter.label}")
 with st.container(horizontal=True):
     for figure in figures:
@@ -140,8 +141,7 @@ if viewer.role in targets.SETTERS:
             amber = st.slider("Amber from this share of the target", 0.5, 1.0,
                               targets.DEFAULT_AMBER_SHARE, 0.05, key="target_amber")
             if st.form_submit_button("Save the target"):
-                targets.set_target(security.security_db_path(), measure,
-                                   int(value) or None, viewer.name, viewer.role, amber)
+                service.set_target(viewer, measure, int(value) or None, amber)
                 st.session_state["target_saved"] = (
                     f"Saved: {measure} " + (f"target {int(value):,} a quarter"
                                             if value else "target cleared") + ".")

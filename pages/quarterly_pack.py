@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, config, data_access, layout, pack, security
+from dashboard import access, config, data_access, layout, pack, service
 from dashboard.pack import disclosure
 
 
@@ -88,9 +88,7 @@ for column, label, kind, mime in (
                            key=f"pack_{kind}", on_click=layout.log_export, args=(viewer, name))
 if viewer.role == "admin" and not issued.signed_off_at:
     if sign.button("Sign off these figures", type="primary", key="pack_sign_off"):
-        pack_id = pack.sign_off(config.db_path(), issued, viewer.name)
-        security.log_event(security.security_db_path(), viewer.name, viewer.role, "sign-off",
-                           target=f"pack {pack_id}", detail=f"{issued.quarter} ({how})")
+        service.sign_off_pack(config.db_path(), viewer, issued)
         st.rerun()
 
 st.header("Headline figures")

@@ -2,18 +2,19 @@
 
 import streamlit as st
 
-from dashboard import auth, data_access
+from dashboard import data_access
+from dashboard.security import sign_in
 
 st.title("Offender to Rehab dashboard")
 message = st.session_state.pop("sign_in_message", None)
 if message:
     st.info(message)
 
-if auth.single_sign_on_configured():
+if sign_in.single_sign_on_configured():
     st.header("Sign in with your force account")
-    if st.session_state.get(auth.SSO_REFUSED):
+    if st.session_state.get(sign_in.SSO_REFUSED):
         if st.button("Sign out of the force account and try another", key="sso_sign_out"):
-            st.session_state.pop(auth.SSO_REFUSED, None)
+            st.session_state.pop(sign_in.SSO_REFUSED, None)
             st.logout()
     elif st.button("Sign in", type="primary", key="sso_sign_in"):
         st.login()
@@ -25,7 +26,7 @@ with st.form("local_sign_in"):
     password = st.text_input("Password", type="password", key="sign_in_password")
     submitted = st.form_submit_button("Sign in")
 if submitted:
-    problem = auth.sign_in_local(name.strip(), password)
+    problem = sign_in.sign_in_local(name.strip(), password)
     if problem:
         st.error(problem)
     else:
@@ -36,8 +37,8 @@ if data_access.demo_only():
     st.header("Or try it with a demo account")
     st.warning("This dashboard holds only SYNTHETIC demo data, made to match the 2022 "
                "evaluation's published figures. No real person's data is shown.", icon="⚠️")
-    columns = st.columns(len(auth.DEMO_VIEWERS))
-    for column, (role, viewer) in zip(columns, auth.DEMO_VIEWERS.items(), strict=True):
+    columns = st.columns(len(sign_in.DEMO_VIEWERS))
+    for column, (role, viewer) in zip(columns, sign_in.DEMO_VIEWERS.items(), strict=True):
         if column.button(viewer.name, key=f"demo_{role}", width="stretch"):
-            auth.sign_in_demo(role)
+            sign_in.sign_in_demo(role)
             st.rerun()

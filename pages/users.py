@@ -6,10 +6,9 @@ import secrets
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_access, security
+from dashboard import data_access, service
 from dashboard.access import ROLES
 
-path = security.security_db_path()
 viewer = data_access.current_viewer()
 st.title("Users")
 st.caption("Roles and officer names are re-read on every click, so a change here (a revoked "
@@ -33,7 +32,7 @@ def officer_list(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-users = security.list_users(path, actor=viewer.name)
+users = service.list_users(viewer)
 if users:
     st.dataframe(pd.DataFrame([{"Name": u.name, "Role": u.role, "Email": u.email or "",
                                 "Officer names": ", ".join(u.officer_names),
@@ -54,9 +53,8 @@ with st.form("add_user", clear_on_submit=True):
     if st.form_submit_button("Add the user"):
         password = secrets.token_urlsafe(12) if with_password else None
         try:
-            security.add_user(path, name, role, password=password,
-                              officer_names=officer_list(officers), email=email or None,
-                              actor=viewer.name)
+            service.add_user(viewer, name, role, password=password,
+                             officer_names=officer_list(officers), email=email or None)
         except ValueError as exc:
             st.error(f"Not added: {exc}.")
         else:
@@ -73,14 +71,14 @@ if users:
     if user.active:
         if left.button("Revoke access", key="revoke_user", disabled=user.name == viewer.name,
                        help="Your own account cannot be revoked from here"):
-            security.revoke_user(path, user.name, actor=viewer.name)
+            service.revoke_user(viewer, user.name)
             done(f"Revoked {user.name}: they can no longer sign in.")
     elif left.button("Re-activate", key="reactivate_user"):
-        security.reactivate_user(path, user.name, actor=viewer.name)
+        service.reactivate_user(viewer, user.name)
         done(f"Re-activated {user.name}.")
     if right.button("Reset the password", key="reset_password"):
         password = secrets.token_urlsafe(12)
-        security.set_password(path, user.name, password, actor=viewer.name)
+        service.set_password(viewer, user.name, password)
         done(f"Reset {user.name}'s password.", password)
     if user.role == "officer":
         with st.form("link_officer"):
@@ -88,8 +86,7 @@ if users:
                                   value=", ".join(user.officer_names), key="link_names")
             if st.form_submit_button("Save the officer names"):
                 try:
-                    security.set_officer_names(path, user.name, officer_list(names),
-                                               actor=viewer.name)
+                    service.set_officer_names(viewer, user.name, officer_list(names))
                 except ValueError as exc:
                     st.error(f"Not saved: {exc}.")
                 else:

@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import access, exports, queries, security
+from dashboard import access, exports, queries
 from dashboard.access import COMMAND_LINE, AccessDenied, Viewer
+from dashboard.security import accounts, audit
 
 from conftest import signed_in_as, signed_in_demo
 
@@ -236,15 +237,15 @@ def test_viewing_person_level_rows_is_logged(app, security_db):
     signed_in_demo(app, "steering").run()
     app.switch_page("../pages/referral_list.py")
     app.run()
-    log = security.read_log(security_db, action="view")
+    log = audit.read_log(security_db, action="view")
     assert list(log["target"]) == ["referral_list"]
     assert log["who"].iloc[0] == "Demo steering-group member"
 
 
 def test_a_view_that_cannot_be_logged_is_not_shown(app, monkeypatch):
     def broken(*args, **kwargs):
-        raise security.AccessLogError("disk full")
-    monkeypatch.setattr(security, "log_event", broken)
+        raise audit.AccessLogError("disk full")
+    monkeypatch.setattr(audit, "record", broken)
     signed_in_demo(app, "steering").run()
     app.switch_page("../pages/referral_list.py")
     app.run()
@@ -263,16 +264,16 @@ def test_an_unmapped_officer_is_told_why_they_see_nothing(app, security_db):
 def test_revoking_an_account_takes_effect_on_the_next_click(app, security_db, demo_db):
     signed_in_as(app, security_db, "Steering Sam", "steering").run()
     assert "Offender to Rehab: at a glance" in page_titles(app)
-    security.revoke_user(security_db, "Steering Sam")
+    accounts.revoke_user(security_db, "Steering Sam")
     app.run()
     assert page_titles(app) == ["Offender to Rehab dashboard"]  # the sign-in page
     assert "not active" in app.info[0].value
 
 
 def test_failed_sign_in_is_logged_and_repeated_failures_lock_the_account(app, security_db):
-    security.add_user(security_db, "Admin Ann", "admin", password="the right password")
+    accounts.add_user(security_db, "Admin Ann", "admin", password="the right password")
     app.run()
-    for _ in range(security.lockout_attempts()):
+    for _ in range(accounts.lockout_attempts()):
         app.text_input(key="sign_in_name").input("Admin Ann")
         app.text_input(key="sign_in_password").input("wrong")
         app.get("form_submit_button")[0].click()
@@ -283,8 +284,8 @@ def test_failed_sign_in_is_logged_and_repeated_failures_lock_the_account(app, se
     app.get("form_submit_button")[0].click()
     app.run()
     assert "locked" in app.error[0].value
-    log = security.read_log(security_db, action="sign-in")
-    assert list(log["outcome"]).count("failed") == security.lockout_attempts()
+    log = audit.read_log(security_db, action="sign-in")
+    assert list(log["outcome"]).count("failed") == accounts.lockout_attempts()
     assert "locked" in list(log["outcome"])
 
 
@@ -313,7 +314,7 @@ def test_a_demo_session_ends_when_real_data_arrives(app, demo_db):
 def test_an_idle_session_expires(app):
     signed_in_demo(app, "admin")
     app.session_state["signed_in"]["last_activity"] = (
-        dt.datetime.now(dt.UTC) - dt.timedelta(minutes=security.session_idle_minutes() + 1))
+        dt.datetime.now(dt.UTC) - dt.timedelta(minutes=accounts.session_idle_minutes() + 1))
     app.run()
     assert page_titles(app) == ["Offender to Rehab dashboard"]
     assert "inactivity" in app.info[0].value
@@ -327,7 +328,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_as_an_officer_reads_only_their_rows(demo_db, security_db):
-    security.add_user(security_db, "PC One", "officer", officer_names=["Officer 1"],
+    accounts.add_user(security_db, "PC One", "officer", officer_names=["Officer 1"],
                       password="long enough password")
     result = cli("query", "officer_caseload", "--as-user", "PC One", "--param",
                  "officer=Officer 2", "--format", "json", "--db", str(demo_db))
@@ -339,7 +340,7 @@ def test_cli_as_an_officer_reads_only_their_rows(demo_db, security_db):
 
 
 def test_cli_as_scrutiny_cannot_list_people(demo_db, security_db):
-    security.add_user(security_db, "Panel Pat", "scrutiny", password="long enough password")
+    accounts.add_user(security_db, "Panel Pat", "scrutiny", password="long enough password")
     result = cli("query", "referral_list", "--as-user", "Panel Pat", "--db", str(demo_db))
     assert result.returncode == 4
     assert "Not allowed" in result.stderr and "SYN0" not in result.stdout

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import security
+from dashboard.security import audit, database
+from dashboard.security.audit import Who
 
 from conftest import signed_in_demo
 
@@ -24,8 +25,8 @@ def log(tmp_path) -> Path:
     """A log of five entries, written as the dashboard writes them."""
     path = tmp_path / "security.sqlite"
     for number in range(1, 6):
-        security.log_event(path, f"User {number}", "steering", "view", target="referral_list",
-                           filters={"officer": "Officer 1"})
+        audit.record(Who(f"User {number}", "steering"), "view", path=path,
+                     target="referral_list", filters={"officer": "Officer 1"})
     return path
 
 
@@ -46,12 +47,12 @@ def last_hash(path: Path) -> str:
 def test_each_entry_carries_the_hash_of_the_one_before(log):
     entries = rows(log)
     assert [e[0] for e in entries] == [1, 2, 3, 4, 5]
-    assert entries[0][-2] == security.GENESIS_HASH
+    assert entries[0][-2] == database.GENESIS_HASH
     for before, after in zip(entries, entries[1:]):
         assert after[-2] == before[-1]
     for entry in entries:
-        assert entry[-1] == security.entry_hash(entry[:-2], entry[-2])
-    check = security.verify_log(log)
+        assert entry[-1] == database.entry_hash(entry[:-2], entry[-2])
+    check = audit.verify_log(log)
     assert (check.intact, check.entries, check.last_id, check.last_hash, check.breaks) == (
         True, 5, 5, entries[-1][-1], ())
 
@@ -59,9 +60,9 @@ def test_each_entry_carries_the_hash_of_the_one_before(log):
 def test_a_changed_value_changes_the_hash():
     entry = (1, "2024-05-01T09:00:00.000000+00:00", "Alice", "admin", "view", "x", None, "ok",
              None)
-    assert security.entry_hash(entry, security.GENESIS_HASH) != security.entry_hash(
-        (*entry[:2], "Alicf", *entry[3:]), security.GENESIS_HASH)
-    assert security.entry_hash(entry, security.GENESIS_HASH) != security.entry_hash(
+    assert database.entry_hash(entry, database.GENESIS_HASH) != database.entry_hash(
+        (*entry[:2], "Alicf", *entry[3:]), database.GENESIS_HASH)
+    assert database.entry_hash(entry, database.GENESIS_HASH) != database.entry_hash(
         entry, "1" * 64)
 
 
@@ -102,7 +103,7 @@ def test_rewriting_the_log_is_refused(log, kind):
                                                   match="access_log is append-only"):
         con.execute(refused_writes(log)[kind])
     assert rows(log) == before
-    assert security.verify_log(log).intact
+    assert audit.verify_log(log).intact
 
 
 def tamper(path: Path, trigger: str, *statements: str) -> None:
@@ -118,7 +119,7 @@ def rehashed_update(path: Path, entry_id: int, who: str) -> str:
     entry = next(e for e in rows(path) if e[0] == entry_id)
     changed = (*entry[:2], who, *entry[3:-2])
     return (f"update access_log set who = '{who}', entry_hash = "
-            f"'{security.entry_hash(changed, entry[-2])}' where id = {entry_id}")
+            f"'{database.entry_hash(changed, entry[-2])}' where id = {entry_id}")
 
 
 def tampered_cases(path: Path) -> dict[str, tuple[str, list[str], tuple[str, ...]]]:
@@ -175,7 +176,7 @@ TAMPERED = ["DELETE from the middle", "DELETE from the start", "DELETE from the 
 def test_rewriting_the_log_after_dropping_a_trigger_is_detected(log, kind):
     trigger, statements, expected = tampered_cases(log)[kind]
     tamper(log, trigger, *statements)
-    check = security.verify_log(log)
+    check = audit.verify_log(log)
     assert not check.intact
     assert check.breaks == expected
     assert check.break_count == len(expected)
@@ -183,30 +184,30 @@ def test_rewriting_the_log_after_dropping_a_trigger_is_detected(log, kind):
 
 def test_a_removed_trigger_is_put_back_and_the_log_says_so(log):
     tamper(log, "access_log_no_delete")
-    check = security.verify_log(log)  # any connection by the dashboard puts it back
+    check = audit.verify_log(log)  # any connection by the dashboard puts it back
     with closing(raw(log)) as con, pytest.raises(sqlite3.IntegrityError,
                                                   match="append-only"):
         con.execute("delete from access_log where id = 1")
-    restored = security.read_log(log, action="log-protection-restored")
+    restored = audit.read_log(log, action="log-protection-restored")
     assert restored[["id", "who", "target", "outcome"]].values.tolist() == [
-        [6, security.SYSTEM, "access_log_no_delete", "restored"]]
+        [6, database.SYSTEM, "access_log_no_delete", "restored"]]
     assert check.intact and check.restored == (6,)  # nothing was changed meanwhile
 
 
 def test_parallel_writers_in_threads_keep_one_unbroken_chain(tmp_path):
     path = tmp_path / "security.sqlite"
-    security.connect(path).close()
+    database.connect(path).close()
 
     def write(worker: int) -> None:
         for i in range(25):
-            security.log_event(path, f"worker {worker}", None, "view", target=str(i))
+            audit.record(Who(f"worker {worker}"), "view", path=path, target=str(i))
 
     threads = [threading.Thread(target=write, args=(w,)) for w in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    check = security.verify_log(path)
+    check = audit.verify_log(path)
     assert (check.intact, check.entries, check.last_id) == (True, 200, 200)
 
 
@@ -229,20 +230,20 @@ def test_a_log_from_before_the_chain_is_chained_once_as_it_stands(tmp_path):
         con.executemany("insert into access_log (at, who, action) values (?, ?, 'view')",
                         [(f"2024-05-0{d}T09:00:00.000000+00:00", f"User {d}") for d in (1, 2, 3)])
         old = con.execute("select * from access_log order by id").fetchall()
-    security.log_event(path, "User 4", None, "view")
+    audit.record(Who("User 4"), "view", path=path)
     entries = rows(path)
     assert [e[:9] for e in entries[:3]] == old
     assert [e[0] for e in entries] == [1, 2, 3, 4]
-    check = security.verify_log(path)
+    check = audit.verify_log(path)
     assert (check.intact, check.entries) == (True, 4)
     with closing(raw(path)) as con:
-        assert con.execute("pragma user_version").fetchone()[0] == security.SCHEMA_VERSION
+        assert con.execute("pragma user_version").fetchone()[0] == database.SCHEMA_VERSION
         for statement in ("update access_log set who = 'x'",
                           f"replace into access_log (id, at, who, action, prev_hash, entry_hash) "
-                          f"values (1, 'a', 'b', 'c', '{security.GENESIS_HASH}', 'x')"):
+                          f"values (1, 'a', 'b', 'c', '{database.GENESIS_HASH}', 'x')"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 con.execute(statement)
-    assert security.read_log(path, action="log-protection-restored").empty
+    assert audit.read_log(path, action="log-protection-restored").empty
 
 
 @pytest.fixture
@@ -264,7 +265,7 @@ def test_the_access_log_page_says_the_chain_is_intact(admin_page):
 def test_the_access_log_page_says_where_the_chain_breaks(admin_page, security_db):
     admin_page.run()  # writes the demo sign-in and gives the log a few entries
     for number in range(3):
-        security.log_event(security_db, f"User {number}", "steering", "view")
+        audit.record(Who(f"User {number}", "steering"), "view", path=security_db)
     tamper(security_db, "access_log_no_update",
            "update access_log set who = 'Nobody' where id = 2")
     admin_page.run()

@@ -367,10 +367,10 @@ def test_officer_on_a_phone_sees_who_has_waited_longest(app_server, browser_cont
 def test_admin_uploads_a_tracker_and_sees_it_stored(demo_db, browser_context, tmp_path):
     """On its own server: once real data is stored the demo accounts stop working, so the
     administrator signs in with a local account."""
-    from dashboard import security
+    from dashboard.security import accounts
 
     security_path = tmp_path / "security.sqlite"
-    security.add_user(security_path, "Ada Admin", "admin", password="correct horse battery")
+    accounts.add_user(security_path, "Ada Admin", "admin", password="correct horse battery")
     log_path = tmp_path / "streamlit.log"
     env = {**os.environ, "O2R_DB": str(demo_db), "O2R_SECURITY_DB": str(security_path)}
     with streamlit_server(ROOT / "dashboard" / "app.py", free_port(), ROOT, env, log_path,

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import sync_playwright
 
-from dashboard import security
+from dashboard.security import audit
 
 from browser_support import (
     CHROMIUM,
@@ -101,12 +101,12 @@ def test_the_referral_grid_has_no_download_of_its_own(referrals_page):
 def test_a_download_url_exists_only_after_a_logged_click_and_lapses(referrals_page, server):
     _, log = server
     assert not MEDIA_FILE.search(referrals_page.content())  # nothing to fetch before a click
-    assert security.read_log(log, action="export").empty
+    assert audit.read_log(log, action="export").empty
     with referrals_page.expect_download() as started:
         referrals_page.get_by_role("button", name="Download the data (CSV)").click()
     download = started.value
     assert Path(download.path()).read_bytes().startswith(b"\xef\xbb\xbfnominal_id,")
-    exports = security.read_log(log, action="export")
+    exports = audit.read_log(log, action="export")
     assert exports[["who", "role", "target"]].values.tolist() == [
         ["Demo steering-group member", "steering", "referral_list.csv"]]
     assert MEDIA_FILE.search(download.url)
@@ -124,13 +124,13 @@ def test_the_pack_files_are_made_on_the_click_and_logged(referrals_page, server)
     page.wait_for_url(lambda url: urlparse(url).path == "/quarterly-pack")
     wait_until_idle(page)
     assert not MEDIA_FILE.search(page.content())  # no file rendered or served before a click
-    before = len(security.read_log(log, action="export"))
+    before = len(audit.read_log(log, action="export"))
     for label, start in (("Download the pack (PDF)", b"%PDF-"), ("Download the pack (Excel)",
                                                                   b"PK")):
         with page.expect_download() as started:
             page.get_by_role("button", name=label).click()
         assert Path(started.value.path()).read_bytes().startswith(start)
-    targets = security.read_log(log, action="export")["target"].tolist()
+    targets = audit.read_log(log, action="export")["target"].tolist()
     assert len(targets) == before + 2
     assert sorted(t.rsplit(".", 1)[-1] for t in targets[:2]) == ["pdf", "xlsx"]  # newest first
     assert all(t.startswith("o2r-pack-") for t in targets[:2])

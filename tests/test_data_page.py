@@ -10,8 +10,9 @@ import pytest
 import xlsxwriter
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries, security, service, store
+from dashboard import queries, service, store
 from dashboard.access import COMMAND_LINE
+from dashboard.security import database
 
 from conftest import signed_in_as
 
@@ -47,7 +48,7 @@ def page(demo_db, monkeypatch) -> AppTest:
 
 
 def security_path():
-    return security.security_db_path()
+    return database.security_db_path()
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:

@@ -14,8 +14,9 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from dashboard import exports, security
+from dashboard import exports
 from dashboard.exports import neutralise, safe_csv
+from dashboard.security import audit
 
 from conftest import signed_in_demo
 
@@ -59,10 +60,10 @@ def test_a_download_is_logged_when_given_out_not_when_offered(security_db):
     frame = pd.DataFrame({"nominal_id": ["SYN0001"], "officer": ["＝1+1"]})
     give_out = exports.logged_csv(frame, "referral_list", "Alice", "steering",
                                   filters={"filters": "all"})
-    assert security.read_log(security_db).empty
+    assert audit.read_log(security_db).empty
     assert give_out() == safe_csv(frame)
     assert give_out() == safe_csv(frame)
-    log = security.read_log(security_db)
+    log = audit.read_log(security_db)
     assert log[["who", "role", "action", "target", "filters"]].values.tolist() == [
         ["Alice", "steering", "export", "referral_list.csv", '{"filters": "all"}']] * 2
 
@@ -72,7 +73,7 @@ def test_a_download_that_cannot_be_logged_is_not_given_out(tmp_path, monkeypatch
     blocker.write_text("")
     monkeypatch.setenv("O2R_SECURITY_DB", str(blocker / "security.sqlite"))
     give_out = exports.logged_csv(pd.DataFrame({"a": [1]}), "x", "Alice", "admin")
-    with pytest.raises(security.AccessLogError):
+    with pytest.raises(audit.AccessLogError):
         give_out()
 
 

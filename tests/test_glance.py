@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import glance, queries, security, targets
+from dashboard import glance, queries, targets
 from dashboard.access import COMMAND_LINE
 from dashboard.periods import financial_quarter
+from dashboard.security import audit
 from tests.conftest import ROOT, signed_in_as, signed_in_demo
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -108,10 +109,10 @@ def test_targets_are_set_by_steering_or_admin_and_logged(security_db):
         targets.set_target(security_db, "Active caseload", 1, "Chair", "steering")
     targets.set_target(security_db, "Referrals", None, "Chair", "steering")
     assert set(targets.current(security_db)) == {"Entered rehab"}
-    log = security.read_log(security_db, action="target-set")
+    log = audit.read_log(security_db, action="target-set")
     assert list(log["detail"].str.contains("null")) == [True, False, False]  # newest first
     assert list(log["target"]) == ["Referrals", "Entered rehab", "Referrals"]
-    assert security.verify_log(security_db).intact
+    assert audit.verify_log(security_db).intact
 
 
 def test_overview_opens_on_the_latest_complete_quarter(demo_db, security_db, monkeypatch):

@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import __main__ as cli
-from dashboard import config, queries, security, service, store
+from dashboard import config, queries, service, store
 from dashboard.access import Viewer
 from dashboard.contract import (
     FORBIDDEN,
@@ -33,6 +33,7 @@ from dashboard.contract import (
     visible,
 )
 from dashboard.ingest import SnapshotShrinks, UploadRejected, prepare
+from dashboard.security import database
 from dashboard.sql import install_text_functions
 
 from conftest import signed_in_as
@@ -390,7 +391,7 @@ def test_the_data_page_stores_a_smaller_snapshot_only_once_confirmed(ten, monkey
     monkeypatch.setenv("O2R_DB", str(ten))
     app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
     at = signed_in_as(AppTest.from_file(app, default_timeout=60),
-                      security.security_db_path(), "Test admin", "admin").run()
+                      database.security_db_path(), "Test admin", "admin").run()
     at.switch_page("../pages/data.py").run()
     at.file_uploader[0].set_value(("july.csv", referrals(7), "text/csv")).run()
     next(b for b in at.button if b.label == "Store this upload").click().run()

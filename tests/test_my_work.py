@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries, security, service, store, work
+from dashboard import queries, service, store, work
 from dashboard.access import COMMAND_LINE, Viewer
+from dashboard.security import audit
 from tests.conftest import ROOT, signed_in_as
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -130,7 +131,7 @@ def test_an_officer_opens_on_their_work_and_each_view_is_logged(db, security_db,
     assert list(waiting["days_waiting"]) == [100, 30]
     assert "officer" not in waiting.columns
     assert "the longest has waited **100 days** (W2)" in at.markdown[0].value
-    views = security.read_log(security_db, who="Jones", action="view")
+    views = audit.read_log(security_db, who="Jones", action="view")
     assert {"my_work", "data_quality"} <= set(views["target"])
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries, security, service, store
+from dashboard import queries, service, store
 from dashboard.access import COMMAND_LINE
+from dashboard.security import audit
 
 from conftest import signed_in_as, signed_in_demo
 
@@ -76,7 +77,7 @@ def test_signed_off_pack_is_reissued_unchanged_after_new_data(app, demo_db, secu
     before = headline(app)
     app.button(key="pack_sign_off").click().run()
     assert "Signed off by Admin Ann" in app.success[0].value
-    assert [e for e in security.read_log(security_db, action="sign-off")["target"]]
+    assert [e for e in audit.read_log(security_db, action="sign-off")["target"]]
 
     service.ingest_bytes(demo_db, "tracker", "late.csv",
                          b"Nominal ID,Referral Date,Referral Source\n"
@@ -103,7 +104,7 @@ def test_withdrawing_a_snapshot_falls_back_to_the_one_before_and_is_logged(app, 
     app.run()
     assert not app.exception
     assert "as at 30/06/2022" in app.caption[0].value
-    log = security.read_log(security_db, action="snapshot-withdraw")
+    log = audit.read_log(security_db, action="snapshot-withdraw")
     assert list(log["target"]) == ["snapshot 5"]
     con = store.connect_read_only(demo_db)
     assert queries.run(con, COMMAND_LINE, "officer_caseload", snapshot_id=5).empty

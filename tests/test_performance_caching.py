@@ -12,9 +12,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import config, data_access, exports, queries, security
+from dashboard import config, data_access, exports, queries
 from dashboard.access import Viewer
 from dashboard.pack import export as pack_export
+from dashboard.security import audit
 
 from conftest import signed_in_demo
 
@@ -45,7 +46,7 @@ def test_two_steering_viewers_share_one_cache_entry(counted_runs, security_db):
     assert not first.empty
     assert first.equals(second)
     # Both views of person-level rows are logged, each under its own viewer.
-    viewers = set(security.read_log(security_db, action="view")["who"])
+    viewers = set(audit.read_log(security_db, action="view")["who"])
     assert {"Steering one", "Steering two"} <= viewers
 
 
@@ -81,7 +82,7 @@ def test_a_csv_download_is_built_only_when_clicked(monkeypatch, security_db):
     assert built == []
     assert give_out().decode("utf-8-sig").splitlines() == ["a", "'=1+1"]
     assert built == [1]
-    assert len(security.read_log(security_db, action="export")) == 1
+    assert len(audit.read_log(security_db, action="export")) == 1
 
 
 def test_pack_files_are_rendered_on_click_only_and_once_per_pack(demo_db, monkeypatch):

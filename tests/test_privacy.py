@@ -23,7 +23,8 @@ TRACKER = (
 )
 
 
-def test_name_pnc_id_address_and_notes_found_nowhere_in_the_database_file(tmp_path):
+def test_name_pnc_id_address_and_notes_found_nowhere_in_the_database_file(tmp_path,
+                                                                          security_db):
     db = tmp_path / "o2r.duckdb"
     report = service.ingest_bytes(db, "tracker", "tracker.csv", TRACKER.encode(),
                                   as_at=dt.date(2022, 4, 30))
@@ -34,8 +35,12 @@ def test_name_pnc_id_address_and_notes_found_nowhere_in_the_database_file(tmp_pa
     assert KEPT.encode() in raw
     for secret in (NAME, PNC_ID, ADDRESS, NOTE, "14/02/1985", "1985-02-14"):
         assert secret.encode() not in raw, secret
+    # The upload itself is not kept; the access log records it by its file name only.
     leftovers = sorted(p.name for p in tmp_path.iterdir())
-    assert leftovers == ["o2r.duckdb", "o2r.duckdb.lock"]  # the upload itself is not kept
+    assert leftovers == ["o2r-security.sqlite", "o2r.duckdb", "o2r.duckdb.lock"]
+    assert b"tracker.csv" in security_db.read_bytes()
+    for secret in (NAME, PNC_ID, ADDRESS, NOTE, "14/02/1985", "1985-02-14"):
+        assert secret.encode() not in security_db.read_bytes(), secret
 
     con = duckdb.connect(str(db), read_only=True)
     columns = {r[0] for r in con.execute(

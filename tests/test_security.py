@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import security
-from dashboard.security import SignInResult, User
+from dashboard.security import accounts, audit, database
+from dashboard.security.accounts import SignInResult, User
+from dashboard.security.audit import Who
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
@@ -28,25 +29,25 @@ def db(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def alice(db) -> User:
-    return security.add_user(db, "Alice", "officer", PASSWORD, ["Officer 1", "OFFICER ONE"],
+    return accounts.add_user(db, "Alice", "officer", PASSWORD, ["Officer 1", "OFFICER ONE"],
                              "Alice@Example.org")
 
 
 def sign_ins(db) -> list[tuple]:
-    log = security.read_log(db, action="sign-in").fillna("")
+    log = audit.read_log(db, action="sign-in").fillna("")
     return list(log[["who", "outcome", "detail"]].itertuples(index=False, name=None))[::-1]
 
 
 def test_security_db_path_explicit_then_environment_then_default(tmp_path, monkeypatch):
     monkeypatch.delenv("O2R_SECURITY_DB", raising=False)
-    assert security.security_db_path() == ROOT / "data" / "o2r-security.sqlite"
+    assert database.security_db_path() == ROOT / "data" / "o2r-security.sqlite"
     monkeypatch.setenv("O2R_SECURITY_DB", str(tmp_path / "env.sqlite"))
-    assert security.security_db_path() == tmp_path / "env.sqlite"
-    assert security.security_db_path(tmp_path / "x.sqlite") == tmp_path / "x.sqlite"
+    assert database.security_db_path() == tmp_path / "env.sqlite"
+    assert database.security_db_path(tmp_path / "x.sqlite") == tmp_path / "x.sqlite"
 
 
 def test_connect_uses_wal_and_a_busy_timeout(db):
-    con = security.connect(db)
+    con = database.connect(db)
     assert con.execute("pragma journal_mode").fetchone() == ("wal",)
     assert con.execute("pragma busy_timeout").fetchone()[0] >= 5000
     con.close()
@@ -56,16 +57,16 @@ def test_connect_uses_wal_and_a_busy_timeout(db):
 def test_add_get_list_revoke(db, alice):
     assert alice == User("Alice", "officer", ("Officer 1", "OFFICER ONE"), "Alice@Example.org",
                          True)
-    security.add_user(db, "Sam", "steering", email="sam@example.org")  # single sign-on only
-    assert security.get_user(db, "alice") == alice
-    assert security.get_user(db, "ALICE@example.ORG") == alice
-    assert security.get_user(db, "nobody") is None
-    assert [u.name for u in security.list_users(db)] == ["Alice", "Sam"]
+    accounts.add_user(db, "Sam", "steering", email="sam@example.org")  # single sign-on only
+    assert accounts.get_user(db, "alice") == alice
+    assert accounts.get_user(db, "ALICE@example.ORG") == alice
+    assert accounts.get_user(db, "nobody") is None
+    assert [u.name for u in accounts.list_users(db)] == ["Alice", "Sam"]
 
-    security.revoke_user(db, "alice", actor="Admin A")
-    assert security.get_user(db, "Alice").active is False
-    assert [u.active for u in security.list_users(db)] == [False, True]
-    admin = security.read_log(db).fillna("")
+    accounts.revoke_user(db, "alice", actor="Admin A")
+    assert accounts.get_user(db, "Alice").active is False
+    assert [u.active for u in accounts.list_users(db)] == [False, True]
+    admin = audit.read_log(db).fillna("")
     assert list(zip(admin["who"], admin["action"], admin["target"]))[::-1] == [
         ("command line", "user-add", "Alice"), ("command line", "user-add", "Sam"),
         ("command line", "user-list", ""), ("Admin A", "user-revoke", "Alice"),
@@ -86,86 +87,86 @@ def test_add_get_list_revoke(db, alice):
 ])
 def test_invalid_users_are_refused_with_a_clear_message(db, alice, args, message):
     with pytest.raises(ValueError, match=message):
-        security.add_user(db, *args)
-    assert [u.name for u in security.list_users(db)] == ["Alice"]
+        accounts.add_user(db, *args)
+    assert [u.name for u in accounts.list_users(db)] == ["Alice"]
 
 
 def test_password_verified_and_wrong_password_refused(db, alice):
-    assert security.sign_in(db, "alice", PASSWORD, now=T0) == SignInResult(True, alice, "ok")
-    assert security.sign_in(db, "alice@example.org", PASSWORD, now=T0).ok
-    assert security.sign_in(db, "Alice", "wrong", now=T0) == SignInResult(
+    assert accounts.sign_in(db, "alice", PASSWORD, now=T0) == SignInResult(True, alice, "ok")
+    assert accounts.sign_in(db, "alice@example.org", PASSWORD, now=T0).ok
+    assert accounts.sign_in(db, "Alice", "wrong", now=T0) == SignInResult(
         False, None, "wrong name or password")
-    security.set_password(db, "Alice", "a new passphrase")
-    assert not security.sign_in(db, "Alice", PASSWORD, now=T0).ok
-    assert security.sign_in(db, "Alice", "a new passphrase", now=T0).ok
+    accounts.set_password(db, "Alice", "a new passphrase")
+    assert not accounts.sign_in(db, "Alice", PASSWORD, now=T0).ok
+    assert accounts.sign_in(db, "Alice", "a new passphrase", now=T0).ok
 
 
 def test_unknown_name_and_single_sign_on_user_look_like_a_wrong_password(db, alice):
-    security.add_user(db, "Sam", "steering")
-    wrong = security.sign_in(db, "Alice", "wrong", now=T0)
-    assert security.sign_in(db, "Nobody", PASSWORD, now=T0) == wrong
-    assert security.sign_in(db, "Sam", "", now=T0) == wrong
+    accounts.add_user(db, "Sam", "steering")
+    wrong = accounts.sign_in(db, "Alice", "wrong", now=T0)
+    assert accounts.sign_in(db, "Nobody", PASSWORD, now=T0) == wrong
+    assert accounts.sign_in(db, "Sam", "", now=T0) == wrong
 
 
 def test_revoked_user_is_told_only_after_the_right_password(db, alice):
-    security.revoke_user(db, "Alice")
-    assert security.sign_in(db, "Alice", "wrong", now=T0).reason == "wrong name or password"
-    assert security.sign_in(db, "Alice", PASSWORD, now=T0) == SignInResult(False, None,
+    accounts.revoke_user(db, "Alice")
+    assert accounts.sign_in(db, "Alice", "wrong", now=T0).reason == "wrong name or password"
+    assert accounts.sign_in(db, "Alice", PASSWORD, now=T0) == SignInResult(False, None,
                                                                           "revoked")
 
 
 def test_lock_out_after_five_failures_then_expiry(db, alice):
     for i in range(5):
-        assert security.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(minutes=i)).reason \
+        assert accounts.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(minutes=i)).reason \
             == "wrong name or password"
     last_failure = T0 + dt.timedelta(minutes=4)
-    assert security.sign_in(db, "Alice", PASSWORD, now=last_failure + dt.timedelta(minutes=1)) \
+    assert accounts.sign_in(db, "Alice", PASSWORD, now=last_failure + dt.timedelta(minutes=1)) \
         == SignInResult(False, None, "locked")
     # attempts refused as locked do not extend the lock
-    assert security.sign_in(db, "alice", PASSWORD,
+    assert accounts.sign_in(db, "alice", PASSWORD,
                             now=last_failure + dt.timedelta(minutes=14, seconds=59)).reason \
         == "locked"
-    assert security.sign_in(db, "Alice", PASSWORD,
+    assert accounts.sign_in(db, "Alice", PASSWORD,
                             now=last_failure + dt.timedelta(minutes=15)).ok
 
 
 def test_failures_spread_over_more_than_the_window_do_not_lock(db, alice):
     for i in range(5):
-        security.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(minutes=4 * i))
-    assert security.sign_in(db, "Alice", PASSWORD, now=T0 + dt.timedelta(minutes=17)).ok
+        accounts.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(minutes=4 * i))
+    assert accounts.sign_in(db, "Alice", PASSWORD, now=T0 + dt.timedelta(minutes=17)).ok
 
 
 def test_a_success_resets_the_count(db, alice):
     for i in range(4):
-        security.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(seconds=i))
-    assert security.sign_in(db, "Alice", PASSWORD, now=T0 + dt.timedelta(seconds=5)).ok
-    security.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(seconds=6))
-    assert security.sign_in(db, "Alice", PASSWORD, now=T0 + dt.timedelta(seconds=7)).ok
+        accounts.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(seconds=i))
+    assert accounts.sign_in(db, "Alice", PASSWORD, now=T0 + dt.timedelta(seconds=5)).ok
+    accounts.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(seconds=6))
+    assert accounts.sign_in(db, "Alice", PASSWORD, now=T0 + dt.timedelta(seconds=7)).ok
 
 
 def test_unknown_names_lock_out_too_so_locking_reveals_nothing(db, monkeypatch):
     monkeypatch.setenv("O2R_LOCKOUT_ATTEMPTS", "2")
     for _ in range(2):
-        security.sign_in(db, "Nobody", "guess", now=T0)
-    assert security.sign_in(db, "nobody", "guess", now=T0).reason == "locked"
+        accounts.sign_in(db, "Nobody", "guess", now=T0)
+    assert accounts.sign_in(db, "nobody", "guess", now=T0).reason == "locked"
 
 
 def test_parallel_guesses_get_no_more_answers_than_the_lock_allows(db, alice):
     with ThreadPoolExecutor(12) as pool:
-        reasons = list(pool.map(lambda i: security.sign_in(db, "Alice", f"guess {i}").reason,
+        reasons = list(pool.map(lambda i: accounts.sign_in(db, "Alice", f"guess {i}").reason,
                                 range(12)))
     assert sorted(reasons) == ["locked"] * 7 + ["wrong name or password"] * 5
-    assert security.sign_in(db, "Alice", PASSWORD).reason == "locked"
+    assert accounts.sign_in(db, "Alice", PASSWORD).reason == "locked"
 
 
 def test_every_sign_in_attempt_is_logged(db, alice):
-    security.add_user(db, "Sam", "steering")
-    security.sign_in(db, "alice@example.org", PASSWORD, now=T0)
-    security.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(seconds=1))
-    security.sign_in(db, "Nobody", "guess", now=T0 + dt.timedelta(seconds=2))
-    security.sign_in(db, "Sam", "guess", now=T0 + dt.timedelta(seconds=3))
-    security.revoke_user(db, "Alice")
-    security.sign_in(db, "Alice", PASSWORD, now=T0 + dt.timedelta(seconds=4))
+    accounts.add_user(db, "Sam", "steering")
+    accounts.sign_in(db, "alice@example.org", PASSWORD, now=T0)
+    accounts.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(seconds=1))
+    accounts.sign_in(db, "Nobody", "guess", now=T0 + dt.timedelta(seconds=2))
+    accounts.sign_in(db, "Sam", "guess", now=T0 + dt.timedelta(seconds=3))
+    accounts.revoke_user(db, "Alice")
+    accounts.sign_in(db, "Alice", PASSWORD, now=T0 + dt.timedelta(seconds=4))
     assert sign_ins(db) == [
         ("Alice", "ok", ""), ("Alice", "failed", "wrong password"),
         ("Nobody", "failed", "unknown name"),
@@ -174,58 +175,58 @@ def test_every_sign_in_attempt_is_logged(db, alice):
 
 
 def test_the_log_refuses_update_and_delete(db):
-    security.log_event(db, "Alice", "officer", "view", target="overview",
+    audit.record(Who("Alice", "officer"), "view", path=db, target="overview",
                        filters={"from_date": dt.date(2022, 1, 1)})
-    con = security.connect(db)
+    con = database.connect(db)
     for sql in ("update access_log set who = 'someone else'", "delete from access_log"):
         with pytest.raises(sqlite3.IntegrityError, match="access_log is append-only"):
             con.execute(sql)
     con.close()
-    log = security.read_log(db)
+    log = audit.read_log(db)
     assert log[["who", "role", "action", "target", "filters", "outcome"]].values.tolist() == [
         ["Alice", "officer", "view", "overview", '{"from_date": "2022-01-01"}', "ok"]]
 
 
-def test_log_event_failure_raises_access_log_error(tmp_path):
+def test_a_record_that_cannot_be_written_raises_access_log_error(tmp_path):
     blocker = tmp_path / "a file"
     blocker.write_text("")
-    with pytest.raises(security.AccessLogError):
-        security.log_event(blocker / "security.sqlite", "Alice", "officer", "view")
+    with pytest.raises(audit.AccessLogError):
+        audit.record(Who("Alice", "officer"), "view", path=blocker / "security.sqlite")
 
 
 def test_read_log_filters_and_order(db):
     for who in ("Alice", "Bob", "alice"):
-        security.log_event(db, who, None, "view")
-    security.log_event(db, "Alice", None, "download")
-    assert security.read_log(db, who="ALICE", action="view")["who"].tolist() == ["alice",
+        audit.record(Who(who), "view", path=db)
+    audit.record(Who("Alice"), "export", path=db)
+    assert audit.read_log(db, who="ALICE", action="view")["who"].tolist() == ["alice",
                                                                                  "Alice"]
     today = dt.datetime.now(dt.UTC).date()
-    assert len(security.read_log(db, since=today, until=today)) == 4
-    assert len(security.read_log(db, until=today - dt.timedelta(days=1))) == 0
-    assert security.read_log(db, limit=1)["action"].tolist() == ["download"]
+    assert len(audit.read_log(db, since=today, until=today)) == 4
+    assert len(audit.read_log(db, until=today - dt.timedelta(days=1))) == 0
+    assert audit.read_log(db, limit=1)["action"].tolist() == ["export"]
 
 
 WRITER = """
 import sys
 sys.path.insert(0, {root!r})
-from dashboard import security
+from dashboard.security import audit
 for i in range(50):
-    security.log_event({path!r}, "worker {worker}", None, "view", target=str(i))
+    audit.record(audit.Who("worker {worker}"), "view", path={path!r}, target=str(i))
 """
 
 
 def test_four_processes_writing_at_once_all_land(db):
     # Separate interpreters, not multiprocessing: under AppTest, __main__ is the app script,
     # which a spawned child would run again.
-    security.connect(db).close()
+    database.connect(db).close()
     processes = [subprocess.Popen([sys.executable, "-c", WRITER.format(
         root=str(ROOT), path=str(db), worker=w)]) for w in range(4)]
     assert [p.wait(120) for p in processes] == [0, 0, 0, 0]
-    log = security.read_log(db)
+    log = audit.read_log(db)
     assert log.groupby("who")["target"].nunique().to_dict() == {
         f"worker {w}": 50 for w in range(4)}
     assert log["id"].is_unique and len(log) == 200
-    check = security.verify_log(db)  # each writer read the last hash and appended in one go
+    check = audit.verify_log(db)  # each writer read the last hash and appended in one go
     assert (check.intact, check.entries, check.last_id) == (True, 200, 200)
 
 
@@ -239,7 +240,7 @@ def test_cli_add_then_sign_in_list_revoke(db):
                 "OFFICER ONE", "--email", "olive@example.org", "--security-db", str(db),
                 stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
-    result = security.sign_in(db, "Olive", PASSWORD)
+    result = accounts.sign_in(db, "Olive", PASSWORD)
     assert result.ok and result.user.officer_names == ("Officer 1", "OFFICER ONE")
 
     assert cli("add", "Sam", "--role", "steering", "--no-password", "--security-db",
@@ -254,10 +255,10 @@ def test_cli_add_then_sign_in_list_revoke(db):
 
     changed = cli("set-password", "olive", "--security-db", str(db), stdin="another one\n")
     assert changed.returncode == 0, changed.stderr
-    assert security.sign_in(db, "Olive", "another one").ok
+    assert accounts.sign_in(db, "Olive", "another one").ok
     assert cli("revoke", "Olive", "--security-db", str(db)).returncode == 0
-    assert security.sign_in(db, "Olive", "another one").reason == "revoked"
-    assert security.read_log(db, action="user-revoke")["who"].str.startswith(
+    assert accounts.sign_in(db, "Olive", "another one").reason == "revoked"
+    assert audit.read_log(db, action="user-revoke")["who"].str.startswith(
         "command line").all()
 
 
@@ -274,18 +275,18 @@ def test_cli_value_errors_exit_2_with_one_line(db, args):
 
 def test_session_expired(monkeypatch):
     monkeypatch.delenv("O2R_SESSION_IDLE_MINUTES", raising=False)
-    assert not security.session_expired(T0, T0 + dt.timedelta(minutes=29, seconds=59))
-    assert security.session_expired(T0, T0 + dt.timedelta(minutes=30))
-    assert not security.session_expired(dt.datetime.now(dt.UTC))
-    assert not security.session_expired(dt.datetime.now())  # naive means local time
+    assert not accounts.session_expired(T0, T0 + dt.timedelta(minutes=29, seconds=59))
+    assert accounts.session_expired(T0, T0 + dt.timedelta(minutes=30))
+    assert not accounts.session_expired(dt.datetime.now(dt.UTC))
+    assert not accounts.session_expired(dt.datetime.now())  # naive means local time
     monkeypatch.setenv("O2R_SESSION_IDLE_MINUTES", "5")
-    assert security.session_expired(T0, T0 + dt.timedelta(minutes=5))
+    assert accounts.session_expired(T0, T0 + dt.timedelta(minutes=5))
 
 
 def test_settings_from_environment_must_be_positive_whole_numbers(monkeypatch):
     monkeypatch.setenv("O2R_LOCKOUT_ATTEMPTS", "3")
     monkeypatch.setenv("O2R_LOCKOUT_MINUTES", "")
-    assert (security.lockout_attempts(), security.lockout_minutes()) == (3, 15)
+    assert (accounts.lockout_attempts(), accounts.lockout_minutes()) == (3, 15)
     monkeypatch.setenv("O2R_LOCKOUT_ATTEMPTS", "0")
     with pytest.raises(ValueError, match="O2R_LOCKOUT_ATTEMPTS"):
-        security.lockout_attempts()
+        accounts.lockout_attempts()

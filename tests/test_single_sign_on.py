@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import sync_playwright
 
-from dashboard import security
+from dashboard.security import accounts, database
 
 from browser_support import (
     CHROMIUM,
@@ -98,8 +98,8 @@ def sso_server(demo_db_template, tmp_path_factory, provider) -> Iterator[Server]
     db = workdir / "o2r.duckdb"
     shutil.copyfile(demo_db_template, db)
     security_db = workdir / "o2r-security.sqlite"
-    security.add_user(security_db, SAM[0], SAM[1], email=SAM[2])
-    security.add_user(security_db, RITA[0], RITA[1], email=RITA[2])
+    accounts.add_user(security_db, SAM[0], SAM[1], email=SAM[2])
+    accounts.add_user(security_db, RITA[0], RITA[1], email=RITA[2])
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -223,7 +223,7 @@ def wait_until(condition, what: str, pg, server: Server) -> None:
 
 def access_log(server: Server, who: str) -> list[tuple[str, str]]:
     """(action, outcome) of the access log's rows for who."""
-    with closing(security.connect(server.security_db)) as con:
+    with closing(database.connect(server.security_db)) as con:
         return [tuple(row) for row in con.execute(
             "select action, outcome from access_log where who = ? order by id", (who,))]
 
@@ -302,7 +302,7 @@ def test_revoked_while_signed_in_is_signed_out_on_next_click(sso_server, page):
     assert identity_cookie(page)
 
     # The identity cookie stays valid for 30 days; revoking must still end the session.
-    security.revoke_user(sso_server.security_db, name)
+    accounts.revoke_user(sso_server.security_db, name)
     page.locator('[data-testid="stSidebarNav"] a').filter(
         has=page.get_by_text("Methodology", exact=True)).click()
     wait_for_sign_in_page(page, sso_server)

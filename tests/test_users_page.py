@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from dashboard import security
+from dashboard.security import accounts, audit
 from tests.conftest import ROOT, signed_in_as
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -25,29 +25,29 @@ def test_an_admin_manages_users_and_each_change_is_logged(demo_db, security_db, 
     next(b for b in at.button if b.label == "Add the user").click().run()
     assert at.success[0].value == "Added PC Jones (officer)."
     password = at.info[0].value.split("`")[1]
-    assert security.sign_in(security_db, "PC Jones", password) is not None
-    assert security.get_user(security_db, "PC Jones").officer_names == ("Officer 1", "Officer 2")
+    assert accounts.sign_in(security_db, "PC Jones", password) is not None
+    assert accounts.get_user(security_db, "PC Jones").officer_names == ("Officer 1", "Officer 2")
 
     at.selectbox(key="change_user").select("PC Jones").run()
     at.text_input(key="link_names").input("Officer 2")
     next(b for b in at.button if b.label == "Save the officer names").click().run()
-    assert security.get_user(security_db, "PC Jones").officer_names == ("Officer 2",)
+    assert accounts.get_user(security_db, "PC Jones").officer_names == ("Officer 2",)
 
     at.button(key="revoke_user").click().run()
-    assert not security.get_user(security_db, "PC Jones").active
+    assert not accounts.get_user(security_db, "PC Jones").active
     at.button(key="reactivate_user").click().run()
-    assert security.get_user(security_db, "PC Jones").active
+    assert accounts.get_user(security_db, "PC Jones").active
     at.button(key="reset_password").click().run()
     new_password = at.info[0].value.split("`")[1]
     assert new_password != password
 
-    log = security.read_log(security_db, who="Admin Ann")
+    log = audit.read_log(security_db, who="Admin Ann")
     changes = log[log["action"] != "user-list"]
     assert list(reversed(changes["action"].tolist())) == [
         "user-add", "user-link", "user-revoke", "user-reactivate", "user-set-password"]
     assert set(changes["target"]) == {"PC Jones"}
     assert password not in " ".join(log["detail"].fillna(""))
-    assert security.verify_log(security_db).intact
+    assert audit.verify_log(security_db).intact
 
 
 def test_an_officer_without_names_is_refused_in_words(demo_db, security_db, monkeypatch):
@@ -60,4 +60,4 @@ def test_an_officer_without_names_is_refused_in_words(demo_db, security_db, monk
     at.selectbox(key="add_role").select("officer")
     next(b for b in at.button if b.label == "Add the user").click().run()
     assert at.error[0].value.startswith("Not added: Officer 'PC Nobody' needs at least one")
-    assert security.get_user(security_db, "PC Nobody") is None
+    assert accounts.get_user(security_db, "PC Nobody") is None

@@ -10,8 +10,10 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import security
 from dashboard.access import Viewer
+from dashboard.security import accounts, audit
+from dashboard.security.audit import Action, Who
+from dashboard.security.database import security_db_path
 
 SESSION_KEY = "signed_in"
 SSO_REFUSED = "single_sign_on_refused"
@@ -45,7 +47,7 @@ def current_viewer(demo_allowed: bool) -> Viewer | None:
         session = sign_in_single_sign_on()
     if session is None:
         return None
-    if security.session_expired(session["last_activity"], now()):
+    if accounts.session_expired(session["last_activity"], now()):
         sign_out("Your session ended after a period of inactivity: please sign in again.")
         return None
     if session.get("demo"):
@@ -54,7 +56,7 @@ def current_viewer(demo_allowed: bool) -> Viewer | None:
             return None
         viewer = DEMO_VIEWERS[session["demo"]]
     else:
-        user = security.get_user(security.security_db_path(), session["name"])
+        user = accounts.get_user(security_db_path(), session["name"])
         if user is None or not user.active:
             sign_out("Your account is not active: ask an administrator.")
             return None
@@ -66,20 +68,19 @@ def current_viewer(demo_allowed: bool) -> Viewer | None:
 def sign_in_single_sign_on() -> dict | None:
     """Match the force account st.login signed in to a dashboard user, by email alone."""
     email = st.user.get("email")
-    path = security.security_db_path()
-    user = security.get_user_by_email(path, email) if email else None
+    user = accounts.get_user_by_email(security_db_path(), email) if email else None
     if user is None or not user.active:
         reason = ("Your force account did not share an email address with the dashboard."
                   if not email else "Your force account is not set up for this dashboard, or "
                   "has been revoked: ask an administrator.")
-        security.log_event(path, email or f"single sign-on subject {st.user.get('sub')}", None,
-                           "sign-in", outcome="failed", detail="single sign-on: " + reason)
+        audit.record(Who(email or f"single sign-on subject {st.user.get('sub')}"),
+                     Action.SIGN_IN, outcome="failed", detail="single sign-on: " + reason)
         refuse_single_sign_on(reason)
         return None
     session = {"name": user.name, "via": "sso", "last_activity": now()}
     st.session_state[SESSION_KEY] = session
-    security.log_event(path, user.name, user.role, "sign-in", outcome="ok",
-                       detail=f"single sign-on ({email})")
+    audit.record(Who(user.name, user.role), Action.SIGN_IN, outcome="ok",
+                 detail=f"single sign-on ({email})")
     return session
 
 
@@ -92,10 +93,10 @@ def refuse_single_sign_on(reason: str) -> None:
 
 def sign_in_local(name: str, password: str) -> str | None:
     """Signs in with a local account; returns the reason on failure."""
-    result = security.sign_in(security.security_db_path(), name, password)
+    result = accounts.sign_in(security_db_path(), name, password)
     if not result.ok:
         return {"locked": "Too many failed attempts: this account is locked for "
-                          f"{security.lockout_minutes()} minutes.",
+                          f"{accounts.lockout_minutes()} minutes.",
                 "revoked": "This account is not active: ask an administrator."
                 }.get(result.reason, "Wrong name or password.")
     st.session_state[SESSION_KEY] = {"name": result.user.name, "via": "local",
@@ -105,8 +106,7 @@ def sign_in_local(name: str, password: str) -> str | None:
 
 def sign_in_demo(role: str) -> None:
     viewer = DEMO_VIEWERS[role]
-    security.log_event(security.security_db_path(), viewer.name, role, "sign-in",
-                       outcome="ok", detail="demo account")
+    audit.record(viewer, Action.SIGN_IN, outcome="ok", detail="demo account")
     st.session_state[SESSION_KEY] = {"name": viewer.name, "demo": role, "via": "demo",
                                      "last_activity": now()}
 
@@ -114,8 +114,7 @@ def sign_in_demo(role: str) -> None:
 def sign_out(message: str | None = None) -> None:
     session = st.session_state.pop(SESSION_KEY, None)
     if session:
-        security.log_event(security.security_db_path(), session["name"], None, "sign-out",
-                           outcome="ok", detail=message)
+        audit.record(Who(session["name"]), Action.SIGN_OUT, outcome="ok", detail=message)
     if message:
         st.session_state["sign_in_message"] = message
     if session and session.get("via") == "sso":
