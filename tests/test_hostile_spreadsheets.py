@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import config, readers, spreadsheet_guard
 from dashboard.ingest import UploadRejected, prepare
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 DEMO_TRACKER = ROOT / "data" / "demo" / "o2r_tracker_synthetic_as_at_2022-07-31.xlsx"
 AS_AT = dt.date(2022, 7, 31)
 MB = 1024 * 1024

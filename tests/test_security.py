@@ -14,7 +14,8 @@ import pytest
 from dashboard import security
 from dashboard.security import SignInResult, User
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
+
 T0 = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery"
 
