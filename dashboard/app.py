@@ -12,25 +12,8 @@ if str(ROOT) not in sys.path:  # streamlit runs this file as a script, not as a 
     sys.path.insert(0, str(ROOT))
 
 from dashboard import access, data_access, filters, layout  # noqa: E402
+from dashboard.navigation import PAGES  # noqa: E402
 from dashboard.security import sign_in  # noqa: E402
-
-# page (file stem in pages/), title, icon, url path; who sees which is access.CAPABILITIES
-PAGES = [
-    ("overview", "Overview", "dashboard", "overview"),
-    ("my_work", "My work", "pending_actions", "my-work"),
-    ("referral_sources", "Referral sources", "call_received", "referral-sources"),
-    ("offending_areas", "Offending areas", "location_on", "offending-areas"),
-    ("officer_caseloads", "Officer caseloads", "badge", "officer-caseloads"),
-    ("journey_flow", "Journey flow", "account_tree", "journey-flow"),
-    ("outcomes", "Outcomes", "trending_down", "outcomes"),
-    ("cost_savings", "Cost savings", "currency_pound", "cost-savings"),
-    ("referral_list", "Referrals", "list_alt", "referrals"),
-    ("quarterly_pack", "Quarterly pack", "summarize", "quarterly-pack"),
-    ("data", "Data", "upload_file", "data"),
-    ("access_log", "Access log", "policy", "access-log"),
-    ("users", "Users", "group", "users"),
-    ("methodology", "Methodology", "menu_book", "methodology"),
-]
 
 st.set_page_config(page_title="O2R programme dashboard", page_icon=":material/monitoring:",
                    layout="wide")

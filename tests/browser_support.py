@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -159,3 +160,27 @@ def axe_violations(pg) -> list[str]:
         result.violations.map(v => `${v.id} (${v.impact}): ${v.help} at ` +
             v.nodes.slice(0, 3).map(n => n.html.slice(0, 160)).join(' | ')))""", AXE_OPTIONS)
     return list(found)
+
+
+DEMO_BUTTONS = {"steering": "Demo steering-group member", "officer": "Demo officer (Officer 1)",
+                "scrutiny": "Demo scrutiny-panel member", "admin": "Demo administrator"}
+
+
+def sign_in_demo(pg, base_url: str, role: str) -> None:
+    """Open the app and sign in with a demo account (a new tab is a new, signed-out session)."""
+    pg.goto(base_url + "/")
+    wait_until_idle(pg)
+    pg.get_by_role("button", name=DEMO_BUTTONS[role]).click()
+    # attached, not visible: on a phone the sidebar starts closed
+    pg.wait_for_selector('[data-testid="stSidebarNav"]', state="attached",
+                         timeout=PAGE_TIMEOUT_MS)
+    wait_until_idle(pg)
+
+
+def open_page(pg, title: str, path: str) -> None:
+    """Go to a page by its sidebar link: a page load would start a new, signed-out session."""
+    if urlparse(pg.url).path != path:
+        pg.locator('[data-testid="stSidebarNav"] a').filter(
+            has=pg.get_by_text(title, exact=True)).click()
+        pg.wait_for_url(lambda url: urlparse(url).path == path, timeout=PAGE_TIMEOUT_MS)
+    wait_until_idle(pg)

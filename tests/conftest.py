@@ -13,12 +13,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")  # what AppTest runs: the app as `streamlit run` does
+DEMO = ROOT / "data" / "demo"  # the committed demo exports
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import datetime as dt  # noqa: E402
 
 import pandas as pd  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from dashboard import service, store  # noqa: E402
 from dashboard.security import accounts, audit, sign_in  # noqa: E402
@@ -76,6 +79,27 @@ def signed_in_as(at, security_path: Path, name: str, role: str, officers=()):
     return at
 
 
+@pytest.fixture
+def app_as(request, security_db, monkeypatch):
+    """Make an AppTest of the whole app, signed in: `app_as("steering")` with that role's demo
+    account over a private copy of the demo data; `app_as("officer", name="Jones",
+    officers=("PC Jones",))` with a local account created for the test; `app_as(None)` at the
+    sign-in page; `db=` for other data. The app is not run yet, so a test can set query
+    parameters first."""
+    def make(role: str | None = "admin", *, name: str | None = None, officers=(),
+             db: Path | None = None, timeout: float = 120) -> AppTest:
+        # the demo copy only when asked for: it is made at tmp_path/o2r.duckdb, where a
+        # test's own database may be
+        monkeypatch.setenv("O2R_DB", str(db or request.getfixturevalue("demo_db")))
+        at = AppTest.from_file(APP, default_timeout=timeout)
+        if role is None:
+            return at
+        if name is None:
+            return signed_in_demo(at, role)
+        return signed_in_as(at, security_db, name, role, officers)
+    return make
+
+
 @pytest.fixture(scope="session")
 def demo_db_template(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("demo") / "o2r.duckdb"
@@ -101,7 +125,7 @@ def demo_con(demo_db_template):
 @pytest.fixture(scope="session")
 def small_db(tmp_path_factory) -> Path:
     """One officer, one quarter of referrals (2022/23 Q1), no Connect upload."""
-    tracker = pd.read_excel(ROOT / "data" / "demo" / "o2r_tracker_synthetic_as_at_2022-07-31.xlsx",
+    tracker = pd.read_excel(DEMO / "o2r_tracker_synthetic_as_at_2022-07-31.xlsx",
                             engine="calamine", header=None, dtype=object)
     header_row = next(i for i, row in tracker.iterrows()
                       if any(str(v).strip().lower() == "nominal id" for v in row))

@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,10 +17,8 @@ from dashboard import access, exports, queries
 from dashboard.access import COMMAND_LINE, AccessDenied, Viewer
 from dashboard.security import accounts, audit
 
-from conftest import signed_in_as, signed_in_demo
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard" / "app.py")
 OFFICER_1 = Viewer("PC One", "officer", ("Officer 1",))
 UNMAPPED = Viewer("PC Nobody", "officer", ())
 SCRUTINY = Viewer("Panel member", "scrutiny")
@@ -160,12 +157,6 @@ def test_admin_only_queries(demo_con):
 
 # --- through the app -----------------------------------------------------------------------
 
-@pytest.fixture
-def app(demo_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    return AppTest.from_file(APP, default_timeout=90)
-
-
 def page_titles(at: AppTest) -> list[str]:
     return [t.value for t in at.title]
 
@@ -183,8 +174,8 @@ def every_frame(at: AppTest) -> list[pd.DataFrame]:
       "access_log.py", "users.py"]),
     ("admin", ["referral_list.py", "data.py", "access_log.py", "users.py"], []),
 ])
-def test_each_role_gets_its_pages_and_not_the_others(app, role, visible, hidden):
-    signed_in_demo(app, role).run()
+def test_each_role_gets_its_pages_and_not_the_others(app_as, role, visible, hidden):
+    app = app_as(role).run()
     for page in (COMMON_PAGES if role != "scrutiny" else []) + visible:
         app.switch_page(f"../pages/{page}")
         app.run()
@@ -196,12 +187,12 @@ def test_each_role_gets_its_pages_and_not_the_others(app, role, visible, hidden)
             app.switch_page(f"../pages/{page}")
 
 
-def test_an_officer_sees_no_other_officer_anywhere(app, officer_1_nominals, monkeypatch):
+def test_an_officer_sees_no_other_officer_anywhere(app_as, officer_1_nominals, monkeypatch):
     downloads: list[pd.DataFrame] = []
     real_logged_csv = exports.logged_csv  # each frame a page offers for download
     monkeypatch.setattr(exports, "logged_csv", lambda frame, *args, **kwargs:
                         downloads.append(frame) or real_logged_csv(frame, *args, **kwargs))
-    signed_in_demo(app, "officer")
+    app = app_as("officer")
     app.query_params["officer"] = "Officer 2"  # a link made by someone else
     app.run()
     assert app.selectbox(key="filter_officer").options == ["All", "Officer 1"]
@@ -218,12 +209,12 @@ def test_an_officer_sees_no_other_officer_anywhere(app, officer_1_nominals, monk
     assert downloads, "the pages offered downloads"
 
 
-def test_scrutiny_sees_no_nominal_id_on_any_page_or_download(app, monkeypatch):
+def test_scrutiny_sees_no_nominal_id_on_any_page_or_download(app_as, monkeypatch):
     downloads: list[pd.DataFrame] = []
     real_logged_csv = exports.logged_csv  # each frame a page offers for download
     monkeypatch.setattr(exports, "logged_csv", lambda frame, *args, **kwargs:
                         downloads.append(frame) or real_logged_csv(frame, *args, **kwargs))
-    signed_in_demo(app, "scrutiny").run()
+    app = app_as("scrutiny").run()
     for page in ("quarterly_pack.py", "methodology.py"):
         app.switch_page(f"../pages/{page}")
         app.run()
@@ -233,8 +224,8 @@ def test_scrutiny_sees_no_nominal_id_on_any_page_or_download(app, monkeypatch):
             assert not frame.astype(str).apply(lambda c: c.str.match(r"^SYN\d{4}$")).any().any()
 
 
-def test_viewing_person_level_rows_is_logged(app, security_db):
-    signed_in_demo(app, "steering").run()
+def test_viewing_person_level_rows_is_logged(app_as, security_db):
+    app = app_as("steering").run()
     app.switch_page("../pages/referral_list.py")
     app.run()
     log = audit.read_log(security_db, action="view")
@@ -242,27 +233,27 @@ def test_viewing_person_level_rows_is_logged(app, security_db):
     assert log["who"].iloc[0] == "Demo steering-group member"
 
 
-def test_a_view_that_cannot_be_logged_is_not_shown(app, monkeypatch):
+def test_a_view_that_cannot_be_logged_is_not_shown(app_as, monkeypatch):
     def broken(*args, **kwargs):
         raise audit.AccessLogError("disk full")
     monkeypatch.setattr(audit, "record", broken)
-    signed_in_demo(app, "steering").run()
+    app = app_as("steering").run()
     app.switch_page("../pages/referral_list.py")
     app.run()
     assert not app.dataframe
     assert "could not be recorded" in app.error[0].value
 
 
-def test_an_unmapped_officer_is_told_why_they_see_nothing(app, security_db):
-    signed_in_as(app, security_db, "PC New", "officer", officers=["Officer 9"])
+def test_an_unmapped_officer_is_told_why_they_see_nothing(app_as, security_db):
+    app = app_as("officer", name="PC New", officers=["Officer 9"])
     app.run()
     assert any("not linked to any officer name" in w.value for w in app.warning)
     # an officer opens on My work: nothing is theirs
     assert app.markdown[0].value.startswith("- **0** waiting for first contact")
 
 
-def test_revoking_an_account_takes_effect_on_the_next_click(app, security_db, demo_db):
-    signed_in_as(app, security_db, "Steering Sam", "steering").run()
+def test_revoking_an_account_takes_effect_on_the_next_click(app_as, security_db, demo_db):
+    app = app_as("steering", name="Steering Sam").run()
     assert "Offender to Rehab: at a glance" in page_titles(app)
     accounts.revoke_user(security_db, "Steering Sam")
     app.run()
@@ -270,7 +261,8 @@ def test_revoking_an_account_takes_effect_on_the_next_click(app, security_db, de
     assert "not active" in app.info[0].value
 
 
-def test_failed_sign_in_is_logged_and_repeated_failures_lock_the_account(app, security_db):
+def test_failed_sign_in_is_logged_and_repeated_failures_lock_the_account(app_as, security_db):
+    app = app_as(None)
     accounts.add_user(security_db, "Admin Ann", "admin", password="the right password")
     app.run()
     for _ in range(accounts.lockout_attempts()):
@@ -289,7 +281,8 @@ def test_failed_sign_in_is_logged_and_repeated_failures_lock_the_account(app, se
     assert "locked" in list(log["outcome"])
 
 
-def test_demo_accounts_only_while_the_data_is_demo(app, demo_db, security_db):
+def test_demo_accounts_only_while_the_data_is_demo(app_as, demo_db, security_db):
+    app = app_as(None)
     app.run()
     assert any(b.key == "demo_officer" for b in app.button)
     from dashboard import service
@@ -300,8 +293,8 @@ def test_demo_accounts_only_while_the_data_is_demo(app, demo_db, security_db):
     assert not any(b.key == "demo_officer" for b in app.button)
 
 
-def test_a_demo_session_ends_when_real_data_arrives(app, demo_db):
-    signed_in_demo(app, "admin").run()
+def test_a_demo_session_ends_when_real_data_arrives(app_as, demo_db):
+    app = app_as("admin").run()
     assert "Offender to Rehab: at a glance" in page_titles(app)
     from dashboard import service
     service.ingest_bytes(demo_db, "tracker", "real.csv",
@@ -311,8 +304,8 @@ def test_a_demo_session_ends_when_real_data_arrives(app, demo_db):
     assert page_titles(app) == ["Offender to Rehab dashboard"]
 
 
-def test_an_idle_session_expires(app):
-    signed_in_demo(app, "admin")
+def test_an_idle_session_expires(app_as):
+    app = app_as("admin")
     app.session_state["signed_in"]["last_activity"] = (
         dt.datetime.now(dt.UTC) - dt.timedelta(minutes=accounts.session_idle_minutes() + 1))
     app.run()
@@ -352,14 +345,14 @@ HOSTILE_OFFICER = "[click](javascript:alert(1))"
 HOSTILE_AREA = "<img src=x onerror=alert(1)> **bold**"
 
 
-def test_uploaded_text_is_never_rendered_as_markdown_or_html(app, demo_db, security_db):
+def test_uploaded_text_is_never_rendered_as_markdown_or_html(app_as, demo_db, security_db):
     from dashboard import service
     service.ingest_bytes(
         demo_db, "tracker", "hostile.csv",
         ("Nominal ID,Referral Date,Referral Source,Officer,Offending Area,Status\n"
          f"H1,01/08/2022,Custody,\"{HOSTILE_OFFICER}\",\"{HOSTILE_AREA}\",Active\n").encode(),
         as_at=dt.date(2022, 8, 31))
-    signed_in_as(app, security_db, "Admin Ann", "admin").run()
+    app = app_as("admin", name="Admin Ann").run()
     app.selectbox(key="filter_officer").select(HOSTILE_OFFICER)
     app.selectbox(key="filter_area").select(HOSTILE_AREA)
     app.run()

@@ -9,14 +9,10 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboard.security import audit, database
 from dashboard.security.audit import Who
 
-from conftest import signed_in_demo
-
-ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = "id, at, who, role, action, target, filters, outcome, detail, prev_hash, entry_hash"
 
 
@@ -247,10 +243,8 @@ def test_a_log_from_before_the_chain_is_chained_once_as_it_stands(tmp_path):
 
 
 @pytest.fixture
-def admin_page(demo_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_demo(AppTest.from_file(str(ROOT / "dashboard" / "app.py"),
-                                          default_timeout=90)).run()
+def admin_page(app_as):
+    at = app_as().run()
     at.switch_page("../pages/access_log.py")
     return at
 

@@ -18,7 +18,7 @@ import pytest
 
 from dashboard import service
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 
 CONNECT_HEADER = "Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area,Value Stolen\n"
 

@@ -9,14 +9,13 @@ import sqlite3
 from contextlib import closing
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboard import service
 from dashboard.access import Viewer
 from dashboard.security import audit, database
 from dashboard.security.audit import Action
 
-from conftest import ROOT, run_cli, signed_in_as
+from conftest import run_cli
 
 TRACKER = (b"Nominal ID,Referral Date,Officer,Referral Source,Offending Area,Status\n"
            b"A1,01/08/2022,PC Jones,Probation,Erdington,Active\n"
@@ -94,11 +93,8 @@ def test_the_entry_for_restored_protection_is_a_declared_action(security_db):
     assert set(audit.read_log(security_db)["action"]) <= set(audit.ACTIONS)
 
 
-def test_the_access_log_page_filters_by_exactly_the_declared_actions(demo_db, security_db,
-                                                                     monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_as(AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120),
-                      security_db, "Admin Ann", "admin").run()
+def test_the_access_log_page_filters_by_exactly_the_declared_actions(app_as):
+    at = app_as("admin", name="Admin Ann").run()
     at.switch_page("../pages/access_log.py").run()
     assert not at.exception, at.exception
     assert at.selectbox(key="log_action").options == ["All", *[a.value for a in Action]]

@@ -22,15 +22,18 @@ from playwright.sync_api import sync_playwright
 from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    DEMO_BUTTONS,
     PAGE_TIMEOUT_MS,
     axe_violations,
     free_port,
+    open_page,
     require_chromium,
+    sign_in_demo,
     streamlit_server,
     wait_until_idle,
 )
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
@@ -166,30 +169,6 @@ def assert_no_errors(pg, server: Server) -> None:
     assert "Traceback" not in body, body[:2000]
 
 
-DEMO_BUTTONS = {"steering": "Demo steering-group member", "officer": "Demo officer (Officer 1)",
-                "scrutiny": "Demo scrutiny-panel member", "admin": "Demo administrator"}
-
-
-def sign_in_demo(pg, server: Server, role: str) -> None:
-    """Open the app and sign in with a demo account (a new tab is a new, signed-out session)."""
-    pg.goto(server.url + "/")
-    wait_until_idle(pg)
-    pg.get_by_role("button", name=DEMO_BUTTONS[role]).click()
-    # attached, not visible: on a phone the sidebar starts closed
-    pg.wait_for_selector('[data-testid="stSidebarNav"]', state="attached",
-                         timeout=PAGE_TIMEOUT_MS)
-    wait_until_idle(pg)
-
-
-def open_page(pg, title: str, path: str) -> None:
-    """Go to a page by its sidebar link: a page load would start a new, signed-out session."""
-    if urlparse(pg.url).path != path:
-        pg.locator('[data-testid="stSidebarNav"] a').filter(
-            has=pg.get_by_text(title, exact=True)).click()
-        pg.wait_for_url(lambda url: urlparse(url).path == path, timeout=PAGE_TIMEOUT_MS)
-    wait_until_idle(pg)
-
-
 def sidebar_titles(pg) -> list[str]:
     links = pg.locator('[data-testid="stSidebarNav"] a')
     # The link text also holds the icon's ligature name on its own line before the title.
@@ -218,7 +197,7 @@ def test_sign_in_page_offers_demo_accounts_and_says_it_is_demo_data(app_server, 
     ("admin", ["Referrals", "Quarterly pack", "Data", "Access log", "Users"], []),
 ])
 def test_each_demo_role_sees_its_pages(app_server, page, role, visible, hidden):
-    sign_in_demo(page, app_server, role)
+    sign_in_demo(page, app_server.url, role)
     titles = sidebar_titles(page)
     common = ["Overview", "Journey flow"] if role != "scrutiny" else []
     assert all(any(v == t for t in titles) for v in [*common, *visible]), titles
@@ -240,7 +219,7 @@ def test_each_demo_role_sees_its_pages(app_server, page, role, visible, hidden):
 @pytest.mark.parametrize(("path", "title", "expected"), PAGES,
                          ids=[_screenshot_name(p) for p, _, _ in PAGES])
 def test_page_renders(app_server, page, path, title, expected):
-    sign_in_demo(page, app_server, "admin")
+    sign_in_demo(page, app_server.url, "admin")
     open_page(page, title, path)
     # Grid cells can be filled in just after loading ends; give them a short grace period.
     missing: list[str] = []
@@ -258,7 +237,7 @@ def test_page_renders(app_server, page, path, title, expected):
 
 
 def test_sidebar_navigation(app_server, page):
-    sign_in_demo(page, app_server, "admin")
+    sign_in_demo(page, app_server.url, "admin")
     links = page.locator('[data-testid="stSidebarNav"] a')
     titles = [links.nth(i).inner_text() for i in range(links.count())]
     missing = [t for _, t, _ in PAGES if not any(t in link for link in titles)]
@@ -319,7 +298,7 @@ def presses_to_reach_the_period_filter(pg) -> int:
 
 
 def test_steering_this_quarter_against_last_and_where_people_drop_out(app_server, page):
-    sign_in_demo(page, app_server, "steering")
+    sign_in_demo(page, app_server.url, "steering")
     body = wait_for_text(page, "2022/23 Q1", "What changed", "on 2021/22 Q4",
                          "Assessed rose from 10 in 2021/22 Q4 to 27 in 2022/23 Q1")
     assert "likely range" in body
@@ -332,7 +311,7 @@ def test_steering_this_quarter_against_last_and_where_people_drop_out(app_server
 
 
 def test_scrutiny_q1_figures_and_the_pdf(app_server, page):
-    sign_in_demo(page, app_server, "scrutiny")
+    sign_in_demo(page, app_server.url, "scrutiny")
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Quarter").locator(
         "input").click()
     page.get_by_role("option", name="2022/23 Q1", exact=True).click()
@@ -351,7 +330,7 @@ def test_officer_on_a_phone_sees_who_has_waited_longest(app_server, browser_cont
     phone.set_default_timeout(PAGE_TIMEOUT_MS)
     page = phone.new_page()
     try:
-        sign_in_demo(page, app_server, "officer")
+        sign_in_demo(page, app_server.url, "officer")
         # an officer opens on their own work: the longest wait first, nobody else's
         body = wait_for_text(page, "My work", "the longest has waited 353 days (SYN0019)",
                              "Waiting for first contact (8)")
@@ -414,7 +393,7 @@ def test_admin_uploads_a_tracker_and_sees_it_stored(demo_db, browser_context, tm
 def test_axe_finds_nothing_on_any_page_each_role_sees(app_server, page, role):
     # Every page as administrator is checked above; here each other role walks its own
     # navigation once, as it sees the pages (an officer's own figures, the panel's pack).
-    sign_in_demo(page, app_server, role)
+    sign_in_demo(page, app_server.url, role)
     problems, titles = {}, sidebar_titles(page)
     assert len(titles) >= 2, titles
     for title in titles:

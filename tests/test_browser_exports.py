@@ -24,12 +24,14 @@ from browser_support import (
     CHROMIUM_ARGS,
     PAGE_TIMEOUT_MS,
     free_port,
+    open_page,
     require_chromium,
+    sign_in_demo,
     streamlit_server,
     wait_until_idle,
 )
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 URL_SECONDS = 3
 MEDIA_FILE = re.compile(r"/media/[0-9a-f]{16,}")
 
@@ -60,15 +62,8 @@ def referrals_page(server):
         context.set_default_timeout(PAGE_TIMEOUT_MS)
         page = context.new_page()
         try:
-            page.goto(base + "/")
-            wait_until_idle(page)
-            page.get_by_role("button", name="Demo steering-group member").click()
-            page.wait_for_selector('[data-testid="stSidebarNav"]')
-            wait_until_idle(page)
-            page.locator('[data-testid="stSidebarNav"] a').filter(
-                has=page.get_by_text("Referrals", exact=True)).click()
-            page.wait_for_url(lambda url: urlparse(url).path == "/referrals")
-            wait_until_idle(page)
+            sign_in_demo(page, base, "steering")
+            open_page(page, "Referrals", "/referrals")
             yield page
         finally:
             context.close()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 
 
 def cli(*args: str, env_db: Path | None = None) -> subprocess.CompletedProcess:

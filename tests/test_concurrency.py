@@ -9,10 +9,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from conftest import signed_in_as
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard" / "app.py")
+from conftest import ROOT
 
 
 def big_tracker_csv(path: Path, rows: int) -> None:
@@ -27,11 +24,8 @@ def caption(at: AppTest) -> str:
     return at.caption[0].value
 
 
-def test_app_serves_during_cli_ingest_and_shows_new_data_on_refresh(demo_db, tmp_path,
-                                                                    monkeypatch, security_db):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_as(AppTest.from_file(APP, default_timeout=60), security_db, "Test admin",
-                      "admin").run()
+def test_app_serves_during_cli_ingest_and_shows_new_data_on_refresh(app_as, demo_db, tmp_path):
+    at = app_as("admin", name="Test admin").run()
     assert "as at 31/07/2022" in caption(at)
 
     tracker = tmp_path / "tracker_august.csv"
@@ -55,10 +49,8 @@ def test_app_serves_during_cli_ingest_and_shows_new_data_on_refresh(demo_db, tmp
     assert "60,000 referrals" in caption(at)
 
 
-def test_cli_query_while_app_holds_the_database(demo_db, monkeypatch, security_db):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_as(AppTest.from_file(APP, default_timeout=60), security_db, "Test admin",
-                      "admin").run()
+def test_cli_query_while_app_holds_the_database(app_as, demo_db):
+    at = app_as("admin", name="Test admin").run()
     caption(at)
     result = subprocess.run(
         [sys.executable, "-m", "dashboard", "query", "officer_caseload", "--format", "json",

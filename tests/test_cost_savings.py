@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -12,10 +11,6 @@ from dashboard import cost_model, queries
 from dashboard.access import COMMAND_LINE
 from dashboard.cost_model import Assumptions, goods_not_stolen
 
-from conftest import signed_in_demo
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard" / "app.py")
 EVALUATION_FIGURES = ["£760,000", "£1,140,000", "£1,520,000", "£2,280,000"]
 
 
@@ -125,9 +120,8 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_page_shows_the_evaluations_figures_and_follows_its_inputs(demo_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_demo(AppTest.from_file(APP, default_timeout=60))
+def test_page_shows_the_evaluations_figures_and_follows_its_inputs(app_as):
+    at = app_as()
     at.run()
     at.switch_page("../pages/cost_savings.py")
     at.run()

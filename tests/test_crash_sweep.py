@@ -11,9 +11,6 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import access
 
-from conftest import ROOT, signed_in_as, signed_in_demo
-
-APP = str(ROOT / "dashboard" / "app.py")
 # Every radio's options as the page's code knows them (AppTest shows only their labels); a
 # radio missing here fails the sweep, so a new one cannot go unswept.
 RADIOS = {
@@ -91,18 +88,15 @@ PAGE_ORDER = ["overview", "my_work", "referral_sources", "offending_areas", "off
 
 
 @pytest.mark.parametrize("role", access.ROLES)
-def test_no_page_crashes_on_the_demo_data(demo_db, monkeypatch, role):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_demo(AppTest.from_file(APP, default_timeout=120), role)
+def test_no_page_crashes_on_the_demo_data(app_as, role):
+    at = app_as(role)
     at.run()
     assert sweep(at, role) > 3
 
 
 @pytest.mark.parametrize("role", access.ROLES)
-def test_no_page_crashes_on_one_officer_one_quarter_and_no_connect(small_db, security_db,
-                                                                  monkeypatch, role):
-    monkeypatch.setenv("O2R_DB", str(small_db))
-    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, f"Sweep {role}",
-                      role, officers=("Officer 1",) if role == "officer" else ())
+def test_no_page_crashes_on_one_officer_one_quarter_and_no_connect(app_as, small_db, role):
+    at = app_as(role, name=f"Sweep {role}", db=small_db,
+                officers=("Officer 1",) if role == "officer" else ())
     at.run()
     assert sweep(at, role) > 3

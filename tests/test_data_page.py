@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from pathlib import Path
 
 import pytest
 import xlsxwriter
@@ -14,10 +13,6 @@ from dashboard import queries, service, store
 from dashboard.access import COMMAND_LINE
 from dashboard.security import database
 
-from conftest import signed_in_as
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard" / "app.py")
 PAGE = "../pages/data.py"
 
 GOOD_TRACKER = (b"Nominal ID,Referral Date,Officer,Referral Source,Offending Area,Status\n"
@@ -38,10 +33,8 @@ def _no_site_settings(monkeypatch):
 
 
 @pytest.fixture
-def page(demo_db, monkeypatch) -> AppTest:
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_as(AppTest.from_file(APP, default_timeout=60), security_path(), "Test admin",
-                      "admin").run()
+def page(app_as) -> AppTest:
+    at = app_as("admin", name="Test admin").run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at

@@ -7,20 +7,16 @@ import csv
 import io
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit import config
-from streamlit.testing.v1 import AppTest
 
 from dashboard import exports
 from dashboard.exports import neutralise, safe_csv
 from dashboard.security import audit
 
-from conftest import signed_in_demo
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 
 
 def test_formula_like_text_is_neutralised_and_numbers_are_not():
@@ -113,14 +109,11 @@ def test_uploaded_text_shown_in_markdown_is_escaped():
     assert escaped.replace("\\", "") == hostile
 
 
-def test_the_referral_list_turns_the_grids_own_export_off_if_the_server_left_it_on(
-        demo_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
+def test_the_referral_list_turns_the_grids_own_export_off_if_the_server_left_it_on(app_as):
     before = config.get_option("client.disableDataExport")
     config.set_option("client.disableDataExport", False)  # as if started without our config
     try:
-        app = signed_in_demo(AppTest.from_file(str(ROOT / "dashboard" / "app.py"),
-                                               default_timeout=90), "steering").run()
+        app = app_as("steering").run()
         app.switch_page("../pages/referral_list.py")
         app.run()
         assert config.get_option("client.disableDataExport") is True

@@ -8,15 +8,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboard import glance, queries, targets
 from dashboard.access import COMMAND_LINE
 from dashboard.periods import financial_quarter
 from dashboard.security import audit
-from tests.conftest import ROOT, signed_in_as, signed_in_demo
-
-APP = str(ROOT / "dashboard" / "app.py")
 
 
 def test_quarters_and_the_latest_complete_one():
@@ -115,10 +111,9 @@ def test_targets_are_set_by_steering_or_admin_and_logged(security_db):
     assert audit.verify_log(security_db).intact
 
 
-def test_overview_opens_on_the_latest_complete_quarter(demo_db, security_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
+def test_overview_opens_on_the_latest_complete_quarter(app_as, security_db):
     targets.set_target(security_db, "Referrals", 60, "Chair", "steering")
-    at = signed_in_demo(AppTest.from_file(APP, default_timeout=120), "steering")
+    at = app_as("steering")
     at.run()
     assert not at.exception and not at.error
     assert at.selectbox(key="overview_quarter").value == "2022/23 Q1"
@@ -134,10 +129,8 @@ def test_overview_opens_on_the_latest_complete_quarter(demo_db, security_db, mon
     assert "Target 60 a quarter (not rated yet)" in " ".join(c.value for c in at.caption)
 
 
-def test_a_steering_member_sets_a_target_on_the_page(demo_db, security_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, "Chair",
-                      "steering")
+def test_a_steering_member_sets_a_target_on_the_page(app_as, security_db):
+    at = app_as("steering", name="Chair")
     at.run()
     at.selectbox(key="target_measure").select("Assessed")
     at.number_input(key="target_value").set_value(20)

@@ -25,7 +25,8 @@ from dashboard import config, readers, spreadsheet_guard
 from dashboard.ingest import UploadRejected, prepare
 from dashboard.workbook_reader import cell_text
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 DEMO_TRACKER = ROOT / "data" / "demo" / "o2r_tracker_synthetic_as_at_2022-07-31.xlsx"
 AS_AT = dt.date(2022, 7, 31)
 MB = 1024 * 1024

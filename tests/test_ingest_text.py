@@ -19,7 +19,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import __main__ as cli
@@ -33,10 +32,7 @@ from dashboard.contract import (
     visible,
 )
 from dashboard.ingest import SnapshotShrinks, UploadRejected, prepare
-from dashboard.security import database
 from dashboard.sql import install_text_functions
-
-from conftest import signed_in_as
 
 AS_AT = dt.date(2022, 7, 31)
 HEADER = "Nominal ID,Referral Date,Officer,Referral Source,Status\n"
@@ -387,11 +383,8 @@ def test_allow_shrink_on_the_command_line(ten, tmp_path, capsys):
     assert "3 tracker rows accepted" in capsys.readouterr().out
 
 
-def test_the_data_page_stores_a_smaller_snapshot_only_once_confirmed(ten, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(ten))
-    app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-    at = signed_in_as(AppTest.from_file(app, default_timeout=60),
-                      database.security_db_path(), "Test admin", "admin").run()
+def test_the_data_page_stores_a_smaller_snapshot_only_once_confirmed(app_as, ten):
+    at = app_as("admin", name="Test admin", db=ten).run()
     at.switch_page("../pages/data.py").run()
     at.file_uploader[0].set_value(("july.csv", referrals(7), "text/csv")).run()
     next(b for b in at.button if b.label == "Store this upload").click().run()

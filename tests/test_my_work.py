@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboard import queries, service, store, work
 from dashboard.access import COMMAND_LINE, Viewer
 from dashboard.security import audit
-from tests.conftest import ROOT, signed_in_as
 
-APP = str(ROOT / "dashboard" / "app.py")
 AS_AT = dt.date(2022, 7, 31)
 # Days are counted to the as-at date, 31/07/2022.
 TRACKER = (
@@ -119,10 +116,8 @@ def test_health_by_officer_and_age_bands(db, monkeypatch):
         == [1, 1]
 
 
-def test_an_officer_opens_on_their_work_and_each_view_is_logged(db, security_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(db))
-    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, "Jones",
-                      "officer", officers=("PC Jones",))
+def test_an_officer_opens_on_their_work_and_each_view_is_logged(app_as, db, security_db):
+    at = app_as("officer", name="Jones", officers=("PC Jones",), db=db)
     at.run()
     assert not at.exception and not at.error
     assert [t.value for t in at.title] == ["My work"]
@@ -135,10 +130,8 @@ def test_an_officer_opens_on_their_work_and_each_view_is_logged(db, security_db,
     assert {"my_work", "data_quality"} <= set(views["target"])
 
 
-def test_steering_sees_every_officer(db, security_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(db))
-    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, "Chair",
-                      "steering")
+def test_steering_sees_every_officer(app_as, db):
+    at = app_as("steering", name="Chair", db=db)
     at.run()
     at.switch_page("../pages/my_work.py")
     at.run()

@@ -20,7 +20,8 @@ from python_calamine import CalamineWorkbook
 from dashboard import outcomes, queries, service, store
 from dashboard.access import COMMAND_LINE, Viewer
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
+
 DEMO = ROOT / "data" / "demo"
 D = dt.date
 DAY = dt.timedelta(days=1)

@@ -3,18 +3,12 @@ what they are, and follows the chosen windows; an officer sees only their own re
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import access, outcomes, queries, store
 from dashboard.access import COMMAND_LINE
 
-from conftest import signed_in_as, signed_in_demo
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard" / "app.py")
+from conftest import ROOT
 
 
 def open_page(at: AppTest) -> AppTest:
@@ -32,19 +26,13 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-@pytest.fixture
-def app(demo_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    return AppTest.from_file(APP, default_timeout=90)
-
-
 def test_the_page_is_for_officers_steering_and_admin_only():
     assert {role for role, cap in access.CAPABILITIES.items() if "outcomes" in cap.pages} \
         == {"officer", "steering", "admin"}
 
 
-def test_page_shows_the_query_and_says_what_it_is(app, demo_db):
-    at = open_page(signed_in_demo(app, "steering"))
+def test_page_shows_the_query_and_says_what_it_is(app_as, demo_db):
+    at = open_page(app_as("steering"))
     text = page_text(at)
     assert "not proven reoffending" in text and "regression to the mean" in text
     assert "comparison" in text
@@ -63,8 +51,8 @@ def test_page_shows_the_query_and_says_what_it_is(app, demo_db):
                for c in at.get("vega_lite_chart")), "the retention title states the data"
 
 
-def test_choosing_windows_changes_the_rows(app):
-    at = open_page(signed_in_demo(app, "admin"))
+def test_choosing_windows_changes_the_rows(app_as):
+    at = open_page(app_as("admin"))
     at.selectbox(key="outcomes_before_months").select(6)
     at.selectbox(key="outcomes_after_exit_months").select(3)
     at.run()
@@ -74,8 +62,8 @@ def test_choosing_windows_changes_the_rows(app):
     assert "12 months before referral" not in windows
 
 
-def test_an_officer_sees_only_their_own_referrals(app, security_db, demo_db):
-    at = open_page(signed_in_as(app, security_db, "PC Two", "officer", ("Officer 2",)))
+def test_an_officer_sees_only_their_own_referrals(app_as, security_db, demo_db):
+    at = open_page(app_as("officer", name="PC Two", officers=("Officer 2",)))
     con = store.connect_read_only(demo_db)
     theirs = queries.run(con, access.Viewer("PC Two", "officer", ("Officer 2",)),
                          "offending_windows")
@@ -86,7 +74,7 @@ def test_an_officer_sees_only_their_own_referrals(app, security_db, demo_db):
     assert shown["referrals"].sum() < everyone["referrals"].sum()
 
 
-def test_without_connect_records_retention_is_still_shown(tmp_path, security_db, monkeypatch):
+def test_without_connect_records_retention_is_still_shown(app_as, tmp_path):
     import datetime as dt
 
     from dashboard import service
@@ -95,9 +83,7 @@ def test_without_connect_records_retention_is_still_shown(tmp_path, security_db,
     service.ingest_path(db, "tracker", ROOT / "data" / "demo" /
                         "o2r_tracker_synthetic_as_at_2022-07-31.xlsx",
                         as_at=dt.date(2022, 7, 31), use_column_map=False)
-    monkeypatch.setenv("O2R_DB", str(db))
-    at = open_page(signed_in_as(AppTest.from_file(APP, default_timeout=90),
-                                security_db, "Admin", "admin"))
+    at = open_page(app_as("admin", name="Admin", db=db))
     text = page_text(at)
     assert "No Connect crime records cover these referrals yet" in text
     assert "Retained 12 weeks or completed (NDTMS-aligned)" in text

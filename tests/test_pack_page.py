@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -12,10 +11,6 @@ from dashboard import queries, service, store
 from dashboard.access import COMMAND_LINE
 from dashboard.security import audit
 
-from conftest import signed_in_as, signed_in_demo
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard" / "app.py")
 PAGE = "../pages/quarterly_pack.py"
 Q1 = {"from_date": dt.date(2022, 4, 1), "to_date": dt.date(2022, 6, 30)}
 
@@ -35,14 +30,8 @@ def headline(at: AppTest) -> dict[str, str]:
     return dict(zip(frame["Measure"], frame["This quarter"], strict=True))
 
 
-@pytest.fixture
-def app(demo_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    return AppTest.from_file(APP, default_timeout=120)
-
-
-def test_internal_pack_figures_equal_the_dashboard_for_the_quarter(app, demo_con):
-    signed_in_demo(app, "steering")
+def test_internal_pack_figures_equal_the_dashboard_for_the_quarter(app_as, demo_con):
+    app = app_as("steering")
     open_pack(app).radio(key="pack_disclosure").set_value("exact").run()
     shown = headline(app)
     dashboard = queries.run(demo_con, COMMAND_LINE, "headline_figures", **Q1)
@@ -56,8 +45,8 @@ def test_internal_pack_figures_equal_the_dashboard_for_the_quarter(app, demo_con
     assert labels == ["Download the pack (PDF)", "Download the pack (Excel)"]
 
 
-def test_scrutiny_gets_only_the_circulation_pack_with_small_counts_hidden(app):
-    signed_in_demo(app, "scrutiny")
+def test_scrutiny_gets_only_the_circulation_pack_with_small_counts_hidden(app_as):
+    app = app_as("scrutiny")
     open_pack(app)
     assert not [r for r in app.radio if r.key == "pack_disclosure"]
     for value in headline(app).values():
@@ -65,14 +54,14 @@ def test_scrutiny_gets_only_the_circulation_pack_with_small_counts_hidden(app):
     assert not [b for b in app.button if b.key == "pack_sign_off"]
 
 
-def test_officers_have_no_pack_page(app):
-    signed_in_demo(app, "officer").run()
+def test_officers_have_no_pack_page(app_as):
+    app = app_as("officer").run()
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         app.switch_page(PAGE)
 
 
-def test_signed_off_pack_is_reissued_unchanged_after_new_data(app, demo_db, security_db):
-    signed_in_as(app, security_db, "Admin Ann", "admin")
+def test_signed_off_pack_is_reissued_unchanged_after_new_data(app_as, demo_db, security_db):
+    app = app_as("admin", name="Admin Ann")
     open_pack(app)
     before = headline(app)
     app.button(key="pack_sign_off").click().run()
@@ -92,9 +81,9 @@ def test_signed_off_pack_is_reissued_unchanged_after_new_data(app, demo_db, secu
     assert int(fresh.loc[fresh["step"] == "Referrals", "referrals"].iloc[0]) == 3
 
 
-def test_withdrawing_a_snapshot_falls_back_to_the_one_before_and_is_logged(app, demo_db,
+def test_withdrawing_a_snapshot_falls_back_to_the_one_before_and_is_logged(app_as, demo_db,
                                                                         security_db):
-    signed_in_as(app, security_db, "Admin Ann", "admin").run()
+    app = app_as("admin", name="Admin Ann").run()
     assert "as at 31/07/2022" in app.caption[0].value
     app.switch_page("../pages/data.py")
     app.run()
@@ -112,9 +101,9 @@ def test_withdrawing_a_snapshot_falls_back_to_the_one_before_and_is_logged(app, 
     con.close()
 
 
-def test_the_pack_opens_on_the_latest_complete_quarter(app):
+def test_the_pack_opens_on_the_latest_complete_quarter(app_as):
     # The demo data runs to 31/07/2022: 2022/23 Q2 is offered but marked incomplete.
-    signed_in_demo(app, "scrutiny").run()
+    app = app_as("scrutiny").run()
     assert not app.exception
     quarter = app.selectbox(key="pack_quarter")
     assert quarter.value == "2022/23 Q1"

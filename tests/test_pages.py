@@ -4,18 +4,15 @@ numbers; filters survive page switches and come back from the URL."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries, store
+from dashboard import access, navigation, queries, store
 from dashboard.access import COMMAND_LINE
 
-from conftest import signed_in_demo
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard" / "app.py")
 PAGE_FILES = sorted(p.name for p in (ROOT / "pages").glob("*.py") if p.name != "sign_in.py")
 
 FILTER_COMBINATIONS = {
@@ -29,9 +26,8 @@ FILTER_COMBINATIONS = {
 
 
 @pytest.fixture
-def app(demo_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    return signed_in_demo(AppTest.from_file(APP, default_timeout=90))
+def app(app_as):
+    return app_as()
 
 
 def choose(at: AppTest, filters: dict[str, str]) -> None:
@@ -45,10 +41,12 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
-def test_every_page_file_is_in_the_navigation():
-    text = Path(APP).read_text()
-    assert all(f'"{name.removesuffix(".py")}"' in text or f'"{name}"' in text
-               for name in [*PAGE_FILES, "sign_in.py"]), PAGE_FILES
+def test_every_page_file_is_in_the_navigation_and_every_role_page_is_a_file():
+    listed = [stem for stem, *_ in navigation.PAGES]
+    assert sorted(listed) == sorted(name.removesuffix(".py") for name in PAGE_FILES)
+    assert len(set(listed)) == len(listed)
+    for role, capability in access.CAPABILITIES.items():
+        assert capability.pages <= set(listed), role
 
 
 @pytest.mark.parametrize("combination", FILTER_COMBINATIONS)
@@ -145,9 +143,8 @@ def test_offending_areas_compares_city_centre_with_intervals(app):
     assert "24 of 45 assessed; 95% interval 39% to 67%" in captions
 
 
-def test_filters_persist_across_pages_and_come_from_the_url(demo_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_demo(AppTest.from_file(APP, default_timeout=90))
+def test_filters_persist_across_pages_and_come_from_the_url(app_as):
+    at = app_as()
     at.query_params["period"] = "2021/22"
     at.query_params["officer"] = "Officer 1"
     at.run()
@@ -159,14 +156,10 @@ def test_filters_persist_across_pages_and_come_from_the_url(demo_db, monkeypatch
     assert list(at.dataframe[0].value.columns) == ["Officer 1", "Overall"]
 
 
-def test_a_new_upload_shows_without_a_restart(demo_db, monkeypatch, security_db):
+def test_a_new_upload_shows_without_a_restart(app_as, demo_db):
     from dashboard import service
 
-    from conftest import signed_in_as
-
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    app = signed_in_as(AppTest.from_file(APP, default_timeout=90), security_db, "Test admin",
-                       "admin")
+    app = app_as("admin", name="Test admin")
     app.run()
     assert "as at 31/07/2022" in app.caption[0].value
     service.ingest_bytes(demo_db, "tracker", "august.csv",

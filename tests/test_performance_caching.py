@@ -10,16 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from dashboard import config, data_access, exports, queries
 from dashboard.access import Viewer
 from dashboard.pack import export as pack_export
 from dashboard.security import audit
-
-from conftest import signed_in_demo
-
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
 @pytest.fixture
@@ -85,8 +80,7 @@ def test_a_csv_download_is_built_only_when_clicked(monkeypatch, security_db):
     assert len(audit.read_log(security_db, action="export")) == 1
 
 
-def test_pack_files_are_rendered_on_click_only_and_once_per_pack(demo_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
+def test_pack_files_are_rendered_on_click_only_and_once_per_pack(app_as, monkeypatch):
     st.cache_data.clear()
     rendered: list[str] = []
     for kind in ("pdf_bytes", "xlsx_bytes"):
@@ -94,7 +88,7 @@ def test_pack_files_are_rendered_on_click_only_and_once_per_pack(demo_db, monkey
         monkeypatch.setattr(pack_export, kind,
                             lambda issued, real=real, kind=kind: rendered.append(kind)
                             or real(issued))
-    at = signed_in_demo(AppTest.from_file(APP, default_timeout=120), "steering")
+    at = app_as("steering")
     at.run()
     at.switch_page("../pages/quarterly_pack.py")
     at.run()

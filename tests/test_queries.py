@@ -25,11 +25,6 @@ GRAIN = {
 }
 
 
-def test_the_issue_named_queries_exist():
-    assert {"officer_caseload", "referral_sources", "offending_areas", "journey_flow",
-            "rehab_placements"} <= set(ALL)
-
-
 @pytest.mark.parametrize("name", ALL)
 def test_query_file_opens_with_grain_and_parameters(name):
     first = (QUERIES_DIR / f"{name}.sql").read_text().splitlines()[0]

@@ -15,7 +15,8 @@ from dashboard.security import accounts, audit, database
 from dashboard.security.accounts import SignInResult, User
 from dashboard.security.audit import Who
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
+
 T0 = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery"
 

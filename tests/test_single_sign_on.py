@@ -38,9 +38,9 @@ from browser_support import (
     streamlit_server,
 )
 from browser_support import wait_until_idle as settle
+from conftest import ROOT
 from oidc_mock import OIDCProvider
 
-ROOT = Path(__file__).resolve().parent.parent
 STREAMLIT_USER_COOKIE = "_streamlit_user"  # the identity cookie st.login sets
 
 SAM = ("Sam Steering", "steering", "sam@force.example")

@@ -3,18 +3,11 @@ password; each change is in the access log."""
 
 from __future__ import annotations
 
-from streamlit.testing.v1 import AppTest
-
 from dashboard.security import accounts, audit
-from tests.conftest import ROOT, signed_in_as
-
-APP = str(ROOT / "dashboard" / "app.py")
 
 
-def test_an_admin_manages_users_and_each_change_is_logged(demo_db, security_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, "Admin Ann",
-                      "admin")
+def test_an_admin_manages_users_and_each_change_is_logged(app_as, security_db):
+    at = app_as("admin", name="Admin Ann")
     at.run()
     at.switch_page("../pages/users.py").run()
     assert not at.exception and not at.error
@@ -50,10 +43,8 @@ def test_an_admin_manages_users_and_each_change_is_logged(demo_db, security_db, 
     assert audit.verify_log(security_db).intact
 
 
-def test_an_officer_without_names_is_refused_in_words(demo_db, security_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_as(AppTest.from_file(APP, default_timeout=120), security_db, "Admin Ann",
-                      "admin")
+def test_an_officer_without_names_is_refused_in_words(app_as, security_db):
+    at = app_as("admin", name="Admin Ann")
     at.run()
     at.switch_page("../pages/users.py").run()
     at.text_input(key="add_name").input("PC Nobody")

@@ -4,7 +4,6 @@ unverified figure, and the cost page shows the lenses apart and never adds them.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,11 +11,6 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import cost_model, outcomes, queries, value_lenses
 from dashboard.access import COMMAND_LINE
-
-from conftest import signed_in_demo
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard" / "app.py")
 
 
 def test_shipped_reference_files_cite_their_source_and_hold_no_unverified_figure():
@@ -99,9 +93,8 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_the_cost_page_shows_the_lenses_apart(demo_db, monkeypatch):
-    monkeypatch.setenv("O2R_DB", str(demo_db))
-    at = signed_in_demo(AppTest.from_file(APP, default_timeout=90))
+def test_the_cost_page_shows_the_lenses_apart(app_as):
+    at = app_as()
     at.run()
     at.switch_page("../pages/cost_savings.py")
     at.run()
