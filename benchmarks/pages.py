@@ -67,9 +67,9 @@ def child(db: Path, pages: list[str]) -> None:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import queries
     from dashboard.pack import disclosure
     from dashboard.security import accounts, sign_in
+    from dashboard.store import queries
 
     spent = {"queries": 0.0}
     real_run = queries.run

@@ -73,7 +73,8 @@ SERVER_SETUP = """
 import datetime as dt
 from pathlib import Path
 import duckdb
-from dashboard import contract, readers, service
+from dashboard import service
+from dashboard.ingest import contract, readers
 lookup = contract.load_contract("tracker").header_lookup()
 """
 GUARDED_READ = """
@@ -97,7 +98,7 @@ with open({path!r}, "rb") as workbook:
     subprocess.run(command, stdin=workbook, stdout=subprocess.DEVNULL, check=True)
 """
 READER_COMMAND = ("import sys; sys.path.insert(0, {root!r}); "
-                  "from dashboard.workbook_reader import serve_one; serve_one()")
+                  "from dashboard.ingest.workbook_reader import serve_one; serve_one()")
 READER_START = """
 try:
     spreadsheet_guard.read_in_subprocess(b"not a workbook", 60, 2048)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 # Only what --help needs is imported here; each command imports the rest (DuckDB, pandas)
 # when it runs, so the command line starts in a fraction of a second.
-from dashboard import access, config, queries
-from dashboard.security import accounts, audit
+from dashboard import config
+from dashboard.security import access, accounts, audit
 from dashboard.security.audit import Action, Who
-from dashboard.security.database import ROLES, security_db_path
+from dashboard.security.security_db import ROLES, security_db_path
+from dashboard.store import queries
 
 
 def uk_or_iso_date(text: str) -> dt.date:
@@ -97,7 +98,7 @@ def parser() -> argparse.ArgumentParser:
 
 def run_ingest(args: argparse.Namespace) -> int:
     from dashboard import service
-    from dashboard.ingest import UploadRejected
+    from dashboard.ingest.validation import UploadRejected
 
     db = config.db_path(args.db)
     try:
@@ -147,7 +148,9 @@ def print_rejection(report, errors_csv: Path | None) -> None:
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from dashboard import exports, service, store
+    from dashboard import service
+    from dashboard.store import database
+    from dashboard.ui import exports
 
     params = {}
     for item in args.param:
@@ -165,7 +168,7 @@ def run_query(args: argparse.Namespace) -> int:
         viewer = access.Viewer(user.name, user.role, tuple(user.officer_names))
     db = config.db_path(args.db)
     service.ensure_database(db)
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         if queries.access_level(args.name) == "person" and viewer is not access.COMMAND_LINE:
             audit.record(viewer, Action.VIEW, target=args.name,

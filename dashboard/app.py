@@ -11,9 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # streamlit runs this file as a script, not as a package module
     sys.path.insert(0, str(ROOT))
 
-from dashboard import access, data_access, filters, layout  # noqa: E402
-from dashboard.navigation import PAGES  # noqa: E402
-from dashboard.security import sign_in  # noqa: E402
+from dashboard.security import (  # noqa: E402
+    access,
+    data_access,
+    sign_in,
+)
+from dashboard.ui import filters, layout  # noqa: E402
+from dashboard.ui.navigation import PAGES  # noqa: E402
 
 st.set_page_config(page_title="O2R programme dashboard", page_icon=":material/monitoring:",
                    layout="wide")

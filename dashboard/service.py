@@ -14,11 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard import config, store
-from dashboard.ingest import IngestReport, PreparedUpload, SnapshotShrinks, UploadRejected, prepare
+from dashboard import config
+from dashboard.ingest.validation import (
+    IngestReport,
+    PreparedUpload,
+    SnapshotShrinks,
+    UploadRejected,
+    prepare,
+)
 from dashboard.security import accounts, audit
 from dashboard.security.audit import Action, Actor, Who
-from dashboard.security.database import security_db_path
+from dashboard.security.security_db import security_db_path
+from dashboard.store import database
 
 DEMO_UPLOADER = "demo (synthetic data)"
 
@@ -36,11 +43,11 @@ def store_upload(db: Path, prepared: PreparedUpload, actor: Actor,
                  allow_shrink: bool = False) -> int:
     """Stores a checked upload as uploaded by `actor` and records it; returns its upload id.
 
-    Raises store.DuplicateUpload or ingest.SnapshotShrinks, having changed nothing. The data
+    Raises database.DuplicateUpload or ingest.SnapshotShrinks, having changed nothing. The data
     is stored before it is recorded (the two files cannot share a transaction), so an entry
     never names an upload that did not happen; if the entry cannot be written, AccessLogError
     is raised with the upload stored."""
-    upload_id = store.store_upload(db, prepared, actor.name, allow_shrink=allow_shrink)
+    upload_id = database.store_upload(db, prepared, actor.name, allow_shrink=allow_shrink)
     report = prepared.report
     audit.record(actor, Action.UPLOAD, target=report.file_name,
                  detail=f"{report.kind} upload {upload_id}, {report.rows} rows, as at "
@@ -63,7 +70,7 @@ def upload(db: Path, prepared: PreparedUpload, actor: Actor,
     """Stores a checked upload, unless it repeats one or shrinks unconfirmed, and records it."""
     try:
         return UploadOutcome(upload_id=store_upload(db, prepared, actor, allow_shrink))
-    except store.DuplicateUpload as exc:
+    except database.DuplicateUpload as exc:
         return UploadOutcome(repeat_of=exc.upload_id)
     except SnapshotShrinks as exc:
         return UploadOutcome(shrinks=exc)
@@ -84,7 +91,7 @@ def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes,
     try:
         store_upload(db, prepared, Who(uploaded_by or accounts.login_name()),
                      allow_shrink=allow_shrink)
-    except store.DuplicateUpload:
+    except database.DuplicateUpload:
         pass  # the report says which upload it repeats
     return prepared.report
 
@@ -96,7 +103,7 @@ def ingest_path(db: Path, kind: str, path: Path, **kwargs) -> IngestReport:
 def withdraw_snapshot(db: Path, actor: Actor, snapshot_id: int, reason: str) -> None:
     """Withdraws a tracker snapshot found to be wrong (kept, but no figure uses it) and
     records why; ValueError, changing nothing, for no reason or no such snapshot."""
-    store.withdraw_snapshot(db, snapshot_id, actor.name, reason)
+    database.withdraw_snapshot(db, snapshot_id, actor.name, reason)
     audit.record(actor, Action.SNAPSHOT_WITHDRAW, target=f"snapshot {snapshot_id}",
                  detail=reason)
 
@@ -119,7 +126,7 @@ def set_target(actor: Actor, measure: str, quarterly_target: int | None,
     """Sets (or with None clears) a measure's quarterly target, the amber band starting at
     amber_share of it (default targets.DEFAULT_AMBER_SHARE); targets.TargetRefused says why
     one may not be set."""
-    from dashboard import targets  # its measures need scipy: not for every command
+    from dashboard.analysis import targets  # its measures need scipy: not for every command
 
     targets.set_target(path or security_db_path(), measure, quarterly_target, actor.name,
                        actor.role, targets.DEFAULT_AMBER_SHARE if amber_share is None

@@ -5,9 +5,9 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import layout
 from dashboard.security import audit
-from dashboard.security.database import security_db_path
+from dashboard.security.security_db import security_db_path
+from dashboard.ui import layout
 
 st.title("Access log")
 st.caption("Every sign-in (and failure), upload, export and view of person-level rows, as "

@@ -4,7 +4,9 @@ from fractions import Fraction
 
 import streamlit as st
 
-from dashboard import cost_model, data_access, filters, layout, outcomes, text, value_lenses
+from dashboard.analysis import cost_model, outcomes, value_lenses
+from dashboard.security import data_access
+from dashboard.ui import filters, layout, text
 
 DEFAULTS = cost_model.Assumptions()
 SOURCES, CITATIONS = cost_model.SOURCES, cost_model.CITATIONS

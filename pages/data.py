@@ -7,8 +7,11 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard import config, data_access, layout, service, upload_hints
-from dashboard.ingest import IngestReport, SnapshotShrinks, UploadRejected
+from dashboard import config, service
+from dashboard.ingest import upload_hints
+from dashboard.ingest.validation import IngestReport, SnapshotShrinks, UploadRejected
+from dashboard.security import data_access
+from dashboard.ui import layout
 
 # Text that came from an uploaded file (headers, values, its name, messages quoting them) is
 # shown only in tables (st.dataframe), never in markdown: a file name such as

@@ -3,7 +3,8 @@ assessment (the evaluation's Figure 3)."""
 
 import streamlit as st
 
-from dashboard import charts, data_access, filters, layout
+from dashboard.security import data_access
+from dashboard.ui import charts, filters, layout
 
 VIEWS = {
     "referrals": ("From referral: every referral received in the period",

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from dashboard import layout
 from dashboard.pack import measures
+from dashboard.ui import layout
 
 st.title("Methodology and definitions")
 

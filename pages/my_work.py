@@ -4,7 +4,9 @@ steering and admins see the same by officer as a caseload-health table."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data_access, filters, layout, work
+from dashboard.analysis import work
+from dashboard.security import data_access
+from dashboard.ui import charts, filters, layout
 
 chosen = filters.current()
 viewer = data_access.current_viewer()

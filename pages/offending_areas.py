@@ -3,7 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data_access, filters, layout, stats, text
+from dashboard.analysis import stats
+from dashboard.security import data_access
+from dashboard.ui import charts, filters, layout, text
 
 chosen = filters.current()
 st.title("Offending areas")

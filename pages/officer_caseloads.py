@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from dashboard import caseload, charts, data_access, filters, layout
+from dashboard.analysis import caseload
+from dashboard.security import data_access
+from dashboard.ui import charts, filters, layout
 
 chosen = filters.current()
 st.title("Officer caseloads")

@@ -4,7 +4,9 @@ import math
 
 import streamlit as st
 
-from dashboard import charts, data_access, filters, layout, outcomes, stats, text
+from dashboard.analysis import outcomes, stats
+from dashboard.security import data_access
+from dashboard.ui import charts, filters, layout, text
 
 chosen = filters.current()
 st.title("Outcomes: offending before and after")

@@ -7,19 +7,11 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import (
-    charts,
-    data_access,
-    filters,
-    funnel,
-    glance,
-    layout,
-    service,
-    stats,
-    targets,
-    text,
-)
-from dashboard.security.database import security_db_path
+from dashboard import service
+from dashboard.analysis import funnel, glance, stats, targets
+from dashboard.security import data_access
+from dashboard.security.security_db import security_db_path
+from dashboard.ui import charts, filters, layout, text
 
 RAG_WORDS = {"green": "🟢 target met", "amber": "🟠 close to target",
              "red": "🔴 below target"}

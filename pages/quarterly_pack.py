@@ -5,8 +5,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, config, data_access, layout, pack, service
+from dashboard import config, pack, service
 from dashboard.pack import disclosure
+from dashboard.security import access, data_access
+from dashboard.ui import layout
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:

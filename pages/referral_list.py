@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import data_access, filters, layout, text
+from dashboard.security import data_access
+from dashboard.ui import filters, layout, text
 
 chosen = filters.current()
 viewer = data_access.current_viewer()

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from dashboard import data_access
-from dashboard.security import sign_in
+from dashboard.security import data_access, sign_in
 
 st.title("Offender to Rehab dashboard")
 message = st.session_state.pop("sign_in_message", None)

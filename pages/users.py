@@ -6,8 +6,9 @@ import secrets
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_access, service
-from dashboard.access import ROLES
+from dashboard import service
+from dashboard.security import data_access
+from dashboard.security.access import ROLES
 
 viewer = data_access.current_viewer()
 st.title("Users")

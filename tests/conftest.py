@@ -23,8 +23,9 @@ import datetime as dt  # noqa: E402
 import pandas as pd  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from dashboard import service, store  # noqa: E402
+from dashboard import service  # noqa: E402
 from dashboard.security import accounts, audit, sign_in  # noqa: E402
+from dashboard.store import database  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -117,7 +118,7 @@ def demo_db(demo_db_template, tmp_path) -> Path:
 
 @pytest.fixture
 def demo_con(demo_db_template):
-    con = store.connect_read_only(demo_db_template)
+    con = database.connect_read_only(demo_db_template)
     yield con
     con.close()
 

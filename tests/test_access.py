@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import access, exports, queries
-from dashboard.access import COMMAND_LINE, AccessDenied, Viewer
-from dashboard.security import accounts, audit
+from dashboard.security import access, accounts, audit
+from dashboard.security.access import COMMAND_LINE, AccessDenied, Viewer
+from dashboard.store import queries
+from dashboard.ui import exports
 
 from conftest import ROOT
 

@@ -48,7 +48,8 @@ CHILD = textwrap.dedent("""
     import sys, time, datetime
     from pathlib import Path
     sys.path.insert(0, {root!r})
-    from dashboard import service, store
+    from dashboard import service
+    from dashboard.store import database
     original = store.{stage}
     def stall(*args, **kwargs):
         original(*args, **kwargs)
@@ -175,7 +176,8 @@ STALL_WHILE_STAGED = textwrap.dedent("""
     import sys, time, datetime
     from pathlib import Path
     sys.path.insert(0, {root!r})
-    from dashboard import readers, service
+    from dashboard import service
+    from dashboard.ingest import readers
     original = readers.stage
     def stall(*args, **kwargs):
         original(*args, **kwargs)

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 import vl_convert
 
-from dashboard import charts, funnel, outcomes, queries, work
-from dashboard.access import COMMAND_LINE
+from dashboard.analysis import funnel, outcomes, work
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import queries
+from dashboard.ui import charts
 
 HEX = re.compile(r"#[0-9a-fA-F]{6}\b")
 TEXT = re.compile(r"<text[^>]*>(.*?)</text>", re.DOTALL)
@@ -50,9 +52,9 @@ def contrast_with_white(colour: str) -> float:
 
 @pytest.fixture(scope="module")
 def frames(demo_db_template):
-    from dashboard import store
+    from dashboard.store import database
 
-    con = store.connect_read_only(demo_db_template)
+    con = database.connect_read_only(demo_db_template)
     cohort = run(con, "cohort_funnel", cohort="referrals")
     out = {
         "officer_caseload": run(con, "officer_caseload"),
@@ -77,7 +79,7 @@ def frames(demo_db_template):
 
 
 def every_chart(frames) -> dict:
-    from dashboard import stats
+    from dashboard.analysis import stats
 
     progress = frames["referral_source_progress"]
     rates = stats.with_rates(progress.assign(base=progress["referrals"]), "assessed",
@@ -164,7 +166,7 @@ def test_quarters_run_oldest_first_whatever_the_row_order(frames):
 
 def test_the_base_size_legend_is_in_words(frames):
     progress = frames["referral_source_progress"]
-    from dashboard import stats
+    from dashboard.analysis import stats
 
     rates = stats.with_rates(progress.assign(base=progress["referrals"]), "assessed",
                              "referrals", "rate")

@@ -7,8 +7,10 @@ import datetime as dt
 
 import pytest
 
-from dashboard import funnel, pack, queries, service, store
-from dashboard.access import COMMAND_LINE
+from dashboard import pack, service
+from dashboard.analysis import funnel
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import database, queries
 
 
 def test_the_demo_referrals_funnel_follows_figure_3(demo_con):
@@ -72,7 +74,7 @@ def test_a_completion_after_fewer_than_84_days_is_flagged(tmp_path):
         "A3,01/04/2022,Officer 1,Custody,Inactive,02/04/2022,03/04/2022,04/04/2022,Seasons,"
         "26/06/2022,Completed\n")
     service.ingest_bytes(db, "tracker", "short.csv", tracker.encode(), as_at=dt.date(2022, 7, 31))
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         issues = queries.run(con, COMMAND_LINE, "data_quality")
         counted = queries.run(con, COMMAND_LINE, "quarter_data_quality",

@@ -7,9 +7,10 @@ import dataclasses
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cost_model, queries
-from dashboard.access import COMMAND_LINE
-from dashboard.cost_model import Assumptions, goods_not_stolen
+from dashboard.analysis import cost_model
+from dashboard.analysis.cost_model import Assumptions, goods_not_stolen
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import queries
 
 EVALUATION_FIGURES = ["£760,000", "£1,140,000", "£1,520,000", "£2,280,000"]
 

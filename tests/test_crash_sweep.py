@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import access
+from dashboard.security import access
 
 # Every radio's options as the page's code knows them (AppTest shows only their labels); a
 # radio missing here fails the sweep, so a new one cannot go unswept.

@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from dashboard import queries, store
-from dashboard.access import COMMAND_LINE, Viewer
+from dashboard.security.access import COMMAND_LINE, Viewer
+from dashboard.store import database, queries
 
 # What offences_by_area counted before crime_facts: every stored crime, joined to people.
 COUNTING_EVERY_CRIME = """
@@ -69,11 +69,11 @@ def test_facts_equal_counting_every_crime(demo_con, from_date, to_date):
 
 
 def test_facts_follow_the_snapshot_in_force(demo_db):
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     latest = queries.latest_snapshot_id(con)
     con.close()
-    store.withdraw_snapshot(demo_db, latest, "pytest", "wrong export")
-    con = store.connect_read_only(demo_db)
+    database.withdraw_snapshot(demo_db, latest, "pytest", "wrong export")
+    con = database.connect_read_only(demo_db)
     try:
         assert queries.latest_snapshot_id(con) != latest
         assert con.execute("select distinct snapshot_id from crime_facts").fetchall() == [
@@ -85,9 +85,9 @@ def test_facts_follow_the_snapshot_in_force(demo_db):
 
 
 def test_a_database_from_before_crime_facts_gets_them_on_opening(demo_db):
-    with store.writing(demo_db) as con:
+    with database.writing(demo_db) as con:
         con.execute("drop table crime_facts")
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     try:
         assert con.execute("select count(*) from crime_facts").fetchall()[0][0] > 0
         assert_same(con, COMMAND_LINE)

@@ -9,9 +9,10 @@ import pytest
 import xlsxwriter
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries, service, store
-from dashboard.access import COMMAND_LINE
-from dashboard.security import database
+from dashboard import service
+from dashboard.security import security_db
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import database, queries
 
 PAGE = "../pages/data.py"
 
@@ -41,7 +42,7 @@ def page(app_as) -> AppTest:
 
 
 def security_path():
-    return database.security_db_path()
+    return security_db.security_db_path()
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
@@ -98,7 +99,7 @@ def test_valid_tracker_is_checked_then_stored(page, demo_db):
     uploads = frame_with(page, "upload_id", "row_count")
     assert uploads.loc[uploads["upload_id"] == 7, "row_count"].tolist() == [2]
 
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     try:
         assert con.execute("select kind, file_name, row_count, as_at_date, uploaded_by "
                            "from uploads where upload_id = 7").fetchall() == [
@@ -216,7 +217,7 @@ def test_data_quality_finds_each_kind_of_issue_once(tmp_path):
     db = tmp_path / "quality.duckdb"
     service.ingest_bytes(db, "tracker", "quality.csv", QUALITY_TRACKER,
                          as_at=dt.date(2022, 7, 31), use_column_map=False)
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         found = queries.run(con, COMMAND_LINE, "data_quality")
     finally:

@@ -13,7 +13,7 @@ import math
 import pytest
 from scipy.optimize import linprog
 
-from dashboard import pack, store
+from dashboard import pack
 from dashboard.pack import disclosure
 from dashboard.pack.disclosure import (
     NOT_AVAILABLE,
@@ -22,6 +22,7 @@ from dashboard.pack.disclosure import (
     Publication,
     primary_marker,
 )
+from dashboard.store import database
 from tests.test_scrutiny_disclosure import SCRUTINY, demo_quarters
 
 
@@ -90,7 +91,7 @@ def publications_of(db) -> list[Publication]:
         seen.setdefault(disclosure.content_key(self), copy.deepcopy(self))
         return real_protect(self, how)
 
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(Publication, "protect", recording)

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from streamlit import config
 
-from dashboard import exports
-from dashboard.exports import neutralise, safe_csv
 from dashboard.security import audit
+from dashboard.ui import exports
+from dashboard.ui.exports import neutralise, safe_csv
 
 from conftest import ROOT
 
@@ -99,7 +99,7 @@ def test_query_csv_on_the_command_line_neutralises_as_the_app_does(tmp_path):
 
 
 def test_uploaded_text_shown_in_markdown_is_escaped():
-    from dashboard.text import plain
+    from dashboard.ui.text import plain
 
     hostile = "[click me](javascript:alert(1)) <script>x</script> **bold** :red[alarm]"
     escaped = plain(hostile)

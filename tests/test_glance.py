@@ -9,10 +9,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from dashboard import glance, queries, targets
-from dashboard.access import COMMAND_LINE
-from dashboard.periods import financial_quarter
+from dashboard.analysis import glance, targets
+from dashboard.analysis.periods import financial_quarter
 from dashboard.security import audit
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import queries
 
 
 def test_quarters_and_the_latest_complete_one():

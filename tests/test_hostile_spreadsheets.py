@@ -21,9 +21,10 @@ import python_calamine
 import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dashboard import config, readers, spreadsheet_guard
-from dashboard.ingest import UploadRejected, prepare
-from dashboard.workbook_reader import cell_text
+from dashboard import config
+from dashboard.ingest import readers, spreadsheet_guard
+from dashboard.ingest.validation import UploadRejected, prepare
+from dashboard.ingest.workbook_reader import cell_text
 
 from conftest import ROOT
 

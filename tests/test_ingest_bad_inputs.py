@@ -21,7 +21,7 @@ import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import service
-from dashboard.ingest import PROBLEM_COLUMNS, UploadRejected, prepare
+from dashboard.ingest.validation import PROBLEM_COLUMNS, UploadRejected, prepare
 
 AS_AT = dt.date(2022, 7, 31)
 D = dt.date

@@ -13,8 +13,9 @@ import time
 import malformed_corpus as corpus
 import pytest
 
-from dashboard import readers, service, spreadsheet_guard
-from dashboard.ingest import UploadRejected, prepare
+from dashboard import service
+from dashboard.ingest import readers, spreadsheet_guard
+from dashboard.ingest.validation import UploadRejected, prepare
 
 from conftest import digest, run_cli
 

@@ -22,17 +22,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import __main__ as cli
-from dashboard import config, queries, service, store
-from dashboard.access import Viewer
-from dashboard.contract import (
+from dashboard import config, service
+from dashboard.ingest.contract import (
     FORBIDDEN,
     header_key,
     id_form,
     names_nothing,
     visible,
 )
-from dashboard.ingest import SnapshotShrinks, UploadRejected, prepare
-from dashboard.sql import install_text_functions
+from dashboard.ingest.validation import SnapshotShrinks, UploadRejected, prepare
+from dashboard.security.access import Viewer
+from dashboard.store import database, queries
+from dashboard.store.sql import install_text_functions
 
 AS_AT = dt.date(2022, 7, 31)
 HEADER = "Nominal ID,Referral Date,Officer,Referral Source,Status\n"
@@ -149,7 +150,7 @@ def test_officer_names_in_any_script_or_with_an_emoji_stay_distinct(db):
         ("N1", "محمد علي"), ("N2", "王伟"), ("N3", "Officer 1"), ("N4", "Officer 1"),
         ("N5", "Officer 1"), ("N6", "Officer 1"), ("N7", "Officer 1 😈"), ("N8", "Unallocated")]
     # An officer linked to a name in Arabic script sees their own referral, and only that.
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         seen = queries.run(con, Viewer("pytest officer", "officer", ("محمد علي",)),
                            "referral_list")
@@ -363,7 +364,7 @@ def test_only_the_snapshot_in_force_before_it_is_compared(ten, tmp_path):
     # An older snapshot filled in later is compared with what came before it, not after.
     assert ingest(ten, referrals(3, "OLD"), as_at=dt.date(2022, 4, 30)).upload_id == 2
     # A withdrawn snapshot is no longer the one before: the April one (3) is.
-    store.withdraw_snapshot(ten, 1, "pytest", "wrong export")
+    database.withdraw_snapshot(ten, 1, "pytest", "wrong export")
     assert ingest(ten, referrals(3, "NEW")).upload_id == 3
     # The first real snapshot is not compared with the demo data it replaces.
     demo = tmp_path / "demo.duckdb"

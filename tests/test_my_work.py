@@ -7,9 +7,11 @@ import datetime as dt
 
 import pytest
 
-from dashboard import queries, service, store, work
-from dashboard.access import COMMAND_LINE, Viewer
+from dashboard import service
+from dashboard.analysis import work
 from dashboard.security import audit
+from dashboard.security.access import COMMAND_LINE, Viewer
+from dashboard.store import database, queries
 
 AS_AT = dt.date(2022, 7, 31)
 # Days are counted to the as-at date, 31/07/2022.
@@ -50,7 +52,7 @@ def db(tmp_path_factory):
 
 
 def listed(db, viewer=COMMAND_LINE) -> list[tuple[str, str, int]]:
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         items = queries.run(con, viewer, "my_work")
     finally:
@@ -86,7 +88,7 @@ def test_an_officer_sees_only_their_own(db):
 
 
 def test_health_by_officer_and_age_bands(db, monkeypatch):
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         due = work.due(queries.run(con, COMMAND_LINE, "my_work"))
         problems = queries.run(con, COMMAND_LINE, "data_quality")

@@ -17,8 +17,10 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from dashboard import outcomes, queries, service, store
-from dashboard.access import COMMAND_LINE, Viewer
+from dashboard import service
+from dashboard.analysis import outcomes
+from dashboard.security.access import COMMAND_LINE, Viewer
+from dashboard.store import database, queries
 
 from conftest import ROOT
 
@@ -216,7 +218,7 @@ def edge_db(tmp_path_factory):
 
 
 def run_on(db: Path, name: str, viewer=COMMAND_LINE, **params) -> pd.DataFrame:
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         return queries.run(con, viewer, name, **params)
     finally:

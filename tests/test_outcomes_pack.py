@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import pack, queries
-from dashboard.access import COMMAND_LINE, Viewer
+from dashboard import pack
+from dashboard.security.access import COMMAND_LINE, Viewer
+from dashboard.store import queries
 
 QUARTERS = ["2021/22 Q2", "2021/22 Q3", "2021/22 Q4", "2022/23 Q1"]
 

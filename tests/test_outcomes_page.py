@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from dashboard import access, outcomes, queries, store
-from dashboard.access import COMMAND_LINE
+from dashboard.analysis import outcomes
+from dashboard.security import access
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import database, queries
 
 from conftest import ROOT
 
@@ -36,7 +38,7 @@ def test_page_shows_the_query_and_says_what_it_is(app_as, demo_db):
     text = page_text(at)
     assert "not proven reoffending" in text and "regression to the mean" in text
     assert "comparison" in text
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     expected = outcomes.with_rates(queries.run(con, COMMAND_LINE, "offending_windows"))
     con.close()
     shown = at.dataframe[0].value
@@ -64,7 +66,7 @@ def test_choosing_windows_changes_the_rows(app_as):
 
 def test_an_officer_sees_only_their_own_referrals(app_as, security_db, demo_db):
     at = open_page(app_as("officer", name="PC Two", officers=("Officer 2",)))
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     theirs = queries.run(con, access.Viewer("PC Two", "officer", ("Officer 2",)),
                          "offending_windows")
     everyone = queries.run(con, COMMAND_LINE, "offending_windows")

@@ -13,9 +13,10 @@ import pytest
 
 import dashboard
 from dashboard import __main__ as cli
-from dashboard import pack, queries, service, store
-from dashboard.access import COMMAND_LINE, AccessDenied, Viewer
+from dashboard import pack, service
 from dashboard.pack import Quarter, parse_quarter, quarter_containing
+from dashboard.security.access import COMMAND_LINE, AccessDenied, Viewer
+from dashboard.store import database, queries
 
 Q1 = "2022/23 Q1"
 FROM, TO = dt.date(2022, 4, 1), dt.date(2022, 6, 30)
@@ -39,14 +40,14 @@ def headline(con, step: str, start: dt.date, end: dt.date, snapshot_id: int = LA
 
 @pytest.fixture(scope="module")
 def exact_q1(demo_db_template):
-    con = store.connect_read_only(demo_db_template)
+    con = database.connect_read_only(demo_db_template)
     yield pack.build_pack(con, COMMAND_LINE, "2022/23-Q1", disclosure="exact")
     con.close()
 
 
 @pytest.fixture(scope="module")
 def controlled_q1(demo_db_template):
-    con = store.connect_read_only(demo_db_template)
+    con = database.connect_read_only(demo_db_template)
     yield pack.build_pack(con, COMMAND_LINE, "2022/23-Q1")
     con.close()
 
@@ -347,7 +348,7 @@ def test_formula_looking_names_stay_plain_text(tmp_path):
                     .encode())
     service.ingest_bytes(db, "tracker", "hostile.csv", b"\n".join(rows) + b"\n",
                          as_at=dt.date(2022, 6, 30))
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         built = pack.build_pack(con, COMMAND_LINE, Q1, disclosure="exact")
     finally:
@@ -386,7 +387,7 @@ NEWER_TRACKER = (b"Nominal ID,Referral Date,Officer,Referral Source,Status\n"
 
 
 def test_a_signed_off_pack_is_issued_again_as_it_was(demo_db):
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     built = pack.build_pack(con, COMMAND_LINE, Q1)
     con.close()
     pack_id = pack.sign_off(demo_db, built, "Chief Inspector Test")
@@ -401,7 +402,7 @@ def test_a_signed_off_pack_is_issued_again_as_it_was(demo_db):
         built, pack_id=pack_id, signed_off_by="Chief Inspector Test",
         signed_off_at=frozen.signed_off_at))
 
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     fresh = pack.build_pack(con, COMMAND_LINE, Q1)
     con.close()
     assert figure(fresh, "Referrals received").display == "<5"  # the new snapshot's one
@@ -453,7 +454,7 @@ def test_the_command_line_writes_a_fresh_controlled_pack(demo_db, tmp_path, writ
 
 
 def test_the_command_line_issues_the_signed_off_pack(demo_db, tmp_path, written, capsys):
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     built = pack.build_pack(con, COMMAND_LINE, Q1, disclosure="exact")
     con.close()
     pack_id = pack.sign_off(demo_db, built, "Steering chair")
@@ -479,9 +480,9 @@ def test_the_command_line_refuses_a_bad_quarter(demo_db, written, capsys):
 
 def test_a_new_database_can_keep_a_signed_off_pack(tmp_path):
     db = tmp_path / "new.duckdb"
-    with store.writing(db):
+    with database.writing(db):
         pass  # the schema, nothing else
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         assert con.execute("select count(*) from packs").fetchall() == [(0,)]
     finally:

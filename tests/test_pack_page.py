@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries, service, store
-from dashboard.access import COMMAND_LINE
+from dashboard import service
 from dashboard.security import audit
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import database, queries
 
 PAGE = "../pages/quarterly_pack.py"
 Q1 = {"from_date": dt.date(2022, 4, 1), "to_date": dt.date(2022, 6, 30)}
@@ -75,7 +76,7 @@ def test_signed_off_pack_is_reissued_unchanged_after_new_data(app_as, demo_db, s
     open_pack(app)
     assert headline(app) == before
     assert "would now differ" in app.expander[0].label
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     fresh = queries.run(con, COMMAND_LINE, "headline_figures", **Q1)
     con.close()
     assert int(fresh.loc[fresh["step"] == "Referrals", "referrals"].iloc[0]) == 3
@@ -95,7 +96,7 @@ def test_withdrawing_a_snapshot_falls_back_to_the_one_before_and_is_logged(app_a
     assert "as at 30/06/2022" in app.caption[0].value
     log = audit.read_log(security_db, action="snapshot-withdraw")
     assert list(log["target"]) == ["snapshot 5"]
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     assert queries.run(con, COMMAND_LINE, "officer_caseload", snapshot_id=5).empty
     assert queries.run(con, COMMAND_LINE, "officer_caseload")["referrals"].sum() == 121
     con.close()

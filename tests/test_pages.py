@@ -8,8 +8,10 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import access, navigation, queries, store
-from dashboard.access import COMMAND_LINE
+from dashboard.security import access
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import database, queries
+from dashboard.ui import navigation
 
 from conftest import ROOT
 
@@ -74,7 +76,7 @@ def test_overview_metrics_equal_the_query(app, demo_db):
     app.run()
     choose(app, {"filter_period": "2021/22 Q4"})  # a quarter picked in the sidebar is shown
     assert app.selectbox(key="overview_quarter").value == "2021/22 Q4"
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     expected = queries.run(con, COMMAND_LINE, "headline_figures", from_date=dt.date(2022, 1, 1),
                            to_date=dt.date(2022, 3, 31))
     before = queries.run(con, COMMAND_LINE, "headline_figures", from_date=dt.date(2021, 10, 1),
@@ -123,7 +125,7 @@ def test_journey_flow_shows_figure_3(app, demo_db):
     app.run()
     app.radio(key="journey_view").set_value("assessments").run()
     shown = app.dataframe[0].value
-    con = store.connect_read_only(demo_db)
+    con = database.connect_read_only(demo_db)
     expected = queries.run(con, COMMAND_LINE, "journey_flow")
     con.close()
     assert shown.values.tolist() == expected.values.tolist()

@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from dashboard import config, data_access, exports, queries
-from dashboard.access import Viewer
+from dashboard import config
 from dashboard.pack import export as pack_export
-from dashboard.security import audit
+from dashboard.security import audit, data_access
+from dashboard.security.access import Viewer
+from dashboard.store import queries
+from dashboard.ui import exports
 
 
 @pytest.fixture

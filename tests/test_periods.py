@@ -8,7 +8,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from dashboard import periods
+from dashboard.analysis import periods
 from dashboard.config import QUERIES_DIR
 
 # four whole financial years and the edges of two more, leap days included

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dashboard import queries
-from dashboard.access import COMMAND_LINE
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import queries
 
 TABLE_1 = {
     ("Officer 1", "Referral/Waiting"): 8, ("Officer 1", "Active"): 14,

@@ -8,10 +8,10 @@ import re
 import duckdb
 import pytest
 
-from dashboard import queries
-from dashboard.access import COMMAND_LINE
 from dashboard.config import QUERIES_DIR
-from dashboard.sql import install_macros
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import queries
+from dashboard.store.sql import install_macros
 
 ALL = queries.names()
 GRAIN = {

@@ -15,8 +15,9 @@ import numbers
 import pytest
 from scipy.optimize import linprog
 
-from dashboard import pack, queries, store
-from dashboard.access import COMMAND_LINE, Viewer
+from dashboard import pack
+from dashboard.security.access import COMMAND_LINE, Viewer
+from dashboard.store import database, queries
 
 SCRUTINY = Viewer("Panel member", "scrutiny")
 MARKERS = {"<5": (1, 4), "[c]": (5, None), "[x]": (0, None)}
@@ -40,7 +41,7 @@ def demo_quarters(con) -> list[str]:
 
 def every_pack(db) -> dict[str, tuple[pack.Pack, pack.Pack]]:
     """(controlled as the panel gets it, exact) for every quarter the data touches."""
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     try:
         return {label: (pack.build_pack(con, SCRUTINY, label),
                         pack.build_pack(con, COMMAND_LINE, label, disclosure="exact"))
@@ -195,7 +196,7 @@ def read_pack(reader: Reader, controlled: pack.Pack, exact: pack.Pack,
 
 def read_everything(db, packs) -> Reader:
     """Every pack read into one Reader, with the exact rate counts (for checking only)."""
-    con = store.connect_read_only(db)
+    con = database.connect_read_only(db)
     out = Reader()
     try:
         for controlled, exact in packs.values():
@@ -306,7 +307,7 @@ def test_frame_cells_are_numbers_or_markers(packs):
                                                       ("2022/23 Q1", "2022 Q2")])
 def test_calendar_quarters_are_the_same_periods_printed_alike(packs, demo_db_template,
                                                               financial, calendar):
-    con = store.connect_read_only(demo_db_template)
+    con = database.connect_read_only(demo_db_template)
     try:
         other = pack.build_pack(con, SCRUTINY, calendar, scheme="calendar")
     finally:

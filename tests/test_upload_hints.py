@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import upload_hints
+from dashboard.ingest import upload_hints
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
 

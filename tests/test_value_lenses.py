@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cost_model, outcomes, queries, value_lenses
-from dashboard.access import COMMAND_LINE
+from dashboard.analysis import cost_model, outcomes, value_lenses
+from dashboard.security.access import COMMAND_LINE
+from dashboard.store import queries
 
 
 def test_shipped_reference_files_cite_their_source_and_hold_no_unverified_figure():

@@ -15,9 +15,9 @@ import pytest
 import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dashboard import spreadsheet_guard, workbook_reader
-from dashboard.ingest import UploadRejected, prepare
-from dashboard.workbook_reader import cell_text, text_column
+from dashboard.ingest import spreadsheet_guard, workbook_reader
+from dashboard.ingest.validation import UploadRejected, prepare
+from dashboard.ingest.workbook_reader import cell_text, text_column
 
 MIXED_VALUES = [None, "", "  ", "text", "Ünïcødé ✓", "2022-02-01", dt.date(2022, 2, 1),
                 dt.date(1900, 1, 1), dt.date(9999, 12, 31), dt.datetime(2022, 2, 1),

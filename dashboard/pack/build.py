@@ -9,7 +9,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from dashboard import access, cost_model, queries
+from dashboard.analysis import cost_model
 from dashboard.pack import disclosure as rules
 from dashboard.pack.disclosure import CONTROLLED
 from dashboard.pack.figures import figures, shown_figures, stock_source, trend
@@ -27,6 +27,8 @@ from dashboard.pack.tables import (
     outcome_tables,
     protect_quarter_with_outcomes,
 )
+from dashboard.security import access
+from dashboard.store import queries
 
 TREND_QUARTERS = 8
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dashboard import stats
+from dashboard.analysis import stats
 from dashboard.pack import disclosure_audit
 
 CONTROLLED = "controlled"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard import cost_model
+from dashboard.analysis import cost_model
 from dashboard.pack import disclosure as rules
 from dashboard.pack.disclosure import NOT_AVAILABLE
 from dashboard.pack.gathering import QuarterData

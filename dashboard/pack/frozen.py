@@ -14,12 +14,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from dashboard import access, store
 from dashboard.pack import disclosure as rules
 from dashboard.pack.build import build_pack
 from dashboard.pack.disclosure import CONTROLLED
 from dashboard.pack.model import Figure, Pack, Table
 from dashboard.pack.quarters import FINANCIAL, Quarter, parse_quarter
+from dashboard.security import access
+from dashboard.store import database
 
 PACK_FORMAT = 1  # bumped if the stored JSON ever changes shape
 
@@ -107,7 +108,7 @@ def sign_off(db, pack: Pack, who: str) -> int:
     A later sign-off of the same quarter, scheme and disclosure supersedes it (both kept)."""
     if not who or not who.strip():
         raise ValueError("Say who is signing the pack off")
-    return store.store_pack(db, quarter=pack.quarter, scheme=pack.scheme,
+    return database.store_pack(db, quarter=pack.quarter, scheme=pack.scheme,
                             disclosure=pack.disclosure, snapshot_id=pack.snapshot_id,
                             connect_upload_id=pack.connect_upload_id,
                             signed_off_by=who.strip(), pack_json=pack_to_json(pack))
@@ -119,7 +120,7 @@ def load_signed_off(db, quarter: str | Quarter, scheme: str = FINANCIAL,
     label = parse_quarter(quarter, scheme).label
     if not Path(db).exists():
         return None
-    con = store.connect_read_only(Path(db))
+    con = database.connect_read_only(Path(db))
     try:
         rows = con.execute(
             "select pack_id, signed_off_by, signed_off_at, pack_json from packs "
@@ -186,7 +187,7 @@ def issue(db, viewer: access.Viewer, quarter: str | Quarter, scheme: str = FINAN
           ) -> Pack:
     """The signed-off pack if there is one, with how current data would differ; else fresh."""
     frozen = load_signed_off(db, quarter, scheme, disclosure)
-    con = store.connect_read_only(Path(db))
+    con = database.connect_read_only(Path(db))
     try:
         fresh = build_pack(con, viewer, quarter, scheme, disclosure=disclosure,
                            threshold=frozen.threshold if frozen else threshold)

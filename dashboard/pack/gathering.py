@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from dashboard import access, queries
 from dashboard.pack.disclosure import TOTAL
 from dashboard.pack.measures import (
     COUNTS,
@@ -25,6 +24,8 @@ from dashboard.pack.measures import (
     number,
 )
 from dashboard.pack.quarters import Quarter
+from dashboard.security import access
+from dashboard.store import queries
 
 DIVERSIONS = ("Diverted - partner agency", "Diverted - prison")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard import periods
+from dashboard.analysis import periods
 
 FINANCIAL, CALENDAR = "financial", "calendar"
 SCHEMES = (FINANCIAL, CALENDAR)

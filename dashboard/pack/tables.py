@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from dashboard import access, queries
-from dashboard import caseload as caseload_table
+from dashboard.analysis import caseload as caseload_table
 from dashboard.pack import disclosure as rules
 from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL
 from dashboard.pack.gathering import QuarterData
 from dashboard.pack.measures import MEASURES, RATE_OF_COUNTS
 from dashboard.pack.model import Table
+from dashboard.security import access
+from dashboard.store import queries
 
 AREA_COLUMNS = {"referrals": "Referrals received", "assessed": "Police assessments",
                 "entered_rehab": "Rehab admissions"}

@@ -10,10 +10,10 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard.access import Viewer
 from dashboard.security import accounts, audit
+from dashboard.security.access import Viewer
 from dashboard.security.audit import Action, Who
-from dashboard.security.database import security_db_path
+from dashboard.security.security_db import security_db_path
 
 SESSION_KEY = "signed_in"
 SSO_REFUSED = "single_sign_on_refused"

@@ -9,9 +9,9 @@ import altair as alt
 import pandas as pd
 import vl_convert
 
-from dashboard.charts import OKABE_ITO
 from dashboard.pack.export.formatting import FONT_DIR, is_money
 from dashboard.pack.model import SECTIONS, Pack
+from dashboard.ui.charts import OKABE_ITO
 
 
 def _numeric_trend(pack: Pack) -> pd.DataFrame:

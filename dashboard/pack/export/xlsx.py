@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from dashboard.exports import neutralise
 from dashboard.pack.export.formatting import (
     FORCE,
     PROGRAMME,
@@ -25,6 +24,7 @@ from dashboard.pack.export.formatting import (
     quarter_heading,
 )
 from dashboard.pack.model import Pack, Table
+from dashboard.ui.exports import neutralise
 
 # The workbook's own sheets; a table may not take these names.
 FIXED_SHEETS = ("Headline", "Trend", "Notes")

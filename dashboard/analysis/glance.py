@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from dashboard import periods
-from dashboard.periods import Period
+from dashboard.analysis import periods
+from dashboard.analysis.periods import Period
 
 STEPS = ("Referrals", "Contacted", "Assessed", "Entered rehab", "Completed 12 weeks")
 CONTACT_REFERENCE_DAYS = 21

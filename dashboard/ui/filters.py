@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from dashboard import data_access, queries
-from dashboard.periods import ALL_TIME, Period, quick_picks
+from dashboard.analysis.periods import ALL_TIME, Period, quick_picks
+from dashboard.security import data_access
+from dashboard.store import queries
 
 ALL = "All"
 CUSTOM = "Custom dates"

@@ -8,10 +8,10 @@ import os
 from contextlib import closing
 from dataclasses import dataclass
 
-from dashboard import glance
+from dashboard.analysis import glance
 from dashboard.security import audit
 from dashboard.security.audit import Action, Who
-from dashboard.security.database import connect, transaction, utc_text
+from dashboard.security.security_db import connect, transaction, utc_text
 
 SETTERS = ("steering", "admin")
 DEFAULT_AMBER_SHARE = 0.8

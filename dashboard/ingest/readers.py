@@ -18,15 +18,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from dashboard import config
-from dashboard.contract import classify_header
-from dashboard.spreadsheet_guard import (
+from dashboard.ingest.contract import classify_header
+from dashboard.ingest.spreadsheet_guard import (
     UnreadableFile,
     check_xlsx_archive,
     check_xlsx_rows,
     check_xlsx_xml,
     read_in_subprocess,
 )
-from dashboard.workbook_reader import cell_text
+from dashboard.ingest.workbook_reader import cell_text
 
 HEADER_SEARCH_ROWS = 30
 HEAD_CHARS = 256 * 1024

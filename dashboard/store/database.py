@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 
 from dashboard.config import QUERIES_DIR
-from dashboard.ingest import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
-from dashboard.sql import install_macros, install_text_functions, quote_ident
+from dashboard.ingest.validation import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
+from dashboard.store.sql import install_macros, install_text_functions, quote_ident
 
 MACROS_DIR = QUERIES_DIR / "macros"
 

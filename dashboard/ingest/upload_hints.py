@@ -9,7 +9,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from dashboard import contract
+from dashboard.ingest import contract
 
 HEAD_ROWS = 15
 HEAD_BYTES = 64 * 1024

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard.contract import FORBIDDEN_RE2, header_key, id_form, names_nothing
+from dashboard.ingest.contract import FORBIDDEN_RE2, header_key, id_form, names_nothing
 
 _SAFE = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 # DuckDB 2.0 has NFC (nfc_normalize) and simple lower/upper, but no NFKC and no case folding,
-# so the text rules of dashboard/contract.py are not written twice: SQL calls those very
+# so the text rules of dashboard/ingest/contract.py are not written twice: SQL calls those very
 # functions. An ASCII value skips the call (strlen = length only when every character is one
 # byte): for ASCII, NFKC changes nothing, folding is lower-casing and the only letters and
 # digits are [0-9A-Za-z], so the SQL branch gives the same answer, faster

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from dashboard.stats import wilson_interval
+from dashboard.analysis.stats import wilson_interval
 
 CONFIDENCE = 0.95
 RETENTION_DAYS = (21, 42, 84)  # end of the 3-week detox, six weeks, the full 12 weeks

@@ -11,8 +11,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from dashboard import config, exports
-from dashboard.contract import (
+from dashboard import config
+from dashboard.ingest.contract import (
     FORBIDDEN,
     STATUS_NOT_RECORDED,
     Column,
@@ -22,8 +22,9 @@ from dashboard.contract import (
     load_contract,
     visible,
 )
-from dashboard.readers import MAX_PROBLEMS_LISTED, RowProblems, UnreadableFile, read_table
-from dashboard.sql import install_text_functions, quote_ident, quote_literal_list
+from dashboard.ingest.readers import MAX_PROBLEMS_LISTED, RowProblems, UnreadableFile, read_table
+from dashboard.store.sql import install_text_functions, quote_ident, quote_literal_list
+from dashboard.ui import exports
 
 PROBLEM_COLUMNS = ["row", "column", "value", "problem", "fix"]
 

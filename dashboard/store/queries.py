@@ -7,8 +7,8 @@ import functools
 import re
 from typing import TYPE_CHECKING
 
-from dashboard import access
 from dashboard.config import QUERIES_DIR
+from dashboard.security import access
 
 if TYPE_CHECKING:  # the command line lists query names without loading DuckDB or pandas
     import duckdb

@@ -29,7 +29,7 @@ def header_key(text: object) -> str:
     Unicode NFKC (full-width and compatibility forms become ordinary ones), case-folded, and
     only letters, marks, digits and pictographic symbols kept, so "OFFICER 1 " is "Officer 1"
     and "Ｏｆｆｉｃｅｒ １" is too, while "Officer 1 😈" and names in any script stay distinct.
-    SQL reaches this same function as norm_key (dashboard/sql.py).
+    SQL reaches this same function as norm_key (dashboard/store/sql.py).
     """
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", str(text)).casefold())
     return "".join(char for char in folded if _kept_in_key(char))

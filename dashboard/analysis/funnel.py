@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard import stats
+from dashboard.analysis import stats
 
 
 def funnel_table(rows: pd.DataFrame) -> pd.DataFrame:

@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from dashboard import access, config, queries, service, store
-from dashboard.access import Viewer
-from dashboard.security import audit
+from dashboard import config, service
+from dashboard.security import access, audit
+from dashboard.security.access import Viewer
 from dashboard.security.audit import AccessLogError, Action
+from dashboard.store import database, queries
 
 # Checks made before anyone signs in (is this demo data?) run with the narrowest role.
 SYSTEM = Viewer("system", "scrutiny")
@@ -20,14 +21,14 @@ SYSTEM = Viewer("system", "scrutiny")
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(path: str, version: tuple[int, int, int]):
     # Keyed on the file version: an upload lands as a new file, so the next rerun opens it.
-    return store.connect_read_only(config.db_path(path))
+    return database.connect_read_only(config.db_path(path))
 
 
 def current_version() -> tuple[int, int, int]:
     """The version of the database file now, building the demo database if there is none."""
     db = config.db_path()
     service.ensure_database(db)
-    return store.data_version(db)
+    return database.data_version(db)
 
 
 # Keyed on what the viewer may see (access.Viewer.cache_key), so twenty steering members asking
@@ -35,7 +36,7 @@ def current_version() -> tuple[int, int, int]:
 @st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
 def _cached_query(path: str, version: tuple[int, int, int], scope: tuple, name: str,
                   params: tuple, _viewer: Viewer):
-    cursor = store.read_cursor(_connection(path, version))  # one per thread's run
+    cursor = database.read_cursor(_connection(path, version))  # one per thread's run
     try:
         return queries.run(cursor, _viewer, name, **dict(params))
     finally:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, data_access, exports
-from dashboard.security import audit
+from dashboard.security import access, audit, data_access
 from dashboard.security.audit import Action
+from dashboard.ui import exports
 
 DEFINITIONS = {
     "Referrals": "referrals received (by referral date)",

@@ -16,7 +16,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
-from dashboard import config, workbook_reader
+from dashboard import config
+from dashboard.ingest import workbook_reader
 
 MB = 1024 * 1024
 
@@ -278,11 +279,11 @@ def check_prolog(file_name: str, archive: zipfile.ZipFile, entry: zipfile.ZipInf
 # another thread held. Not multiprocessing's spawn or forkserver either: both re-run the
 # server's __main__ (the `streamlit` script, which imports all of Streamlit, ~0.9 s) in every
 # reader. A bare interpreter importing pyarrow and calamine starts in 0.06-0.07 CPU-s.
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # calamine counts columns in 32 bits.
 MAX_SHEET_WIDTH = 2**32
 READER_COMMAND = (f"import sys; sys.path.insert(0, {str(PROJECT_ROOT)!r}); "
-                  "from dashboard.workbook_reader import serve_one; serve_one()")
+                  "from dashboard.ingest.workbook_reader import serve_one; serve_one()")
 
 
 def read_in_subprocess(data: bytes, timeout_s: float, memory_mb: int, *,

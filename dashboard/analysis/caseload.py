@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard import contract
+from dashboard.ingest import contract
 
 TOTAL = "Total"
 

@@ -8,9 +8,9 @@ import math
 
 import pandas as pd
 
-from dashboard import cost_model
+from dashboard.analysis import cost_model
+from dashboard.analysis.outcomes import net_change
 from dashboard.config import ROOT
-from dashboard.outcomes import net_change
 
 REFERENCE = ROOT / "data" / "reference"
 UNIT_COSTS_FILE = REFERENCE / "unit_costs_of_crime.csv"
