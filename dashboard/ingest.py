@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from dashboard import config, exports
+from dashboard import config, exports, fast_csv
 from dashboard.contract import (
     FORBIDDEN,
     ColumnMapError,
@@ -27,7 +29,13 @@ from dashboard.ingest_checks import (
     collect_warnings,
 )
 from dashboard.ingest_typing import build_typed, clean_select
-from dashboard.readers import MAX_PROBLEMS_LISTED, RowProblems, UnreadableFile, read_table
+from dashboard.readers import (
+    MAX_PROBLEMS_LISTED,
+    RawTable,
+    RowProblems,
+    UnreadableFile,
+    read_table,
+)
 
 PROBLEM_COLUMNS = ["row", "column", "value", "problem", "fix"]
 
@@ -151,11 +159,14 @@ def refuse_if_shrinking(con: duckdb.DuckDBPyConnection, prepared: PreparedUpload
 
 @dataclass
 class PreparedUpload:
-    """A validated upload, ready to be stored in one transaction."""
+    """A validated upload, ready to be stored in one transaction: its clean rows as Arrow, or
+    (read by the fast path into a staging folder) as view `clean` on the open staging
+    connection `staged`, which the caller closes once the upload is stored or refused."""
 
     report: IngestReport
-    clean: pa.Table
+    clean: pa.Table | None
     is_demo: bool = False
+    staged: duckdb.DuckDBPyConnection | None = None
 
 
 def reject(report: IngestReport, problems: list[dict], total: int | None = None) -> UploadRejected:
@@ -169,17 +180,28 @@ def reject(report: IngestReport, problems: list[dict], total: int | None = None)
     return UploadRejected(report)
 
 
-def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None,
+def prepare(kind: str, file_name: str, data: bytes | Path, as_at: dt.date | None = None,
             map_file: Path | None = None, max_bytes: int | None = None,
-            use_column_map: bool = True) -> PreparedUpload:
-    """Read and validate one export; raise UploadRejected listing every problem found."""
+            use_column_map: bool = True, staging: Path | None = None) -> PreparedUpload:
+    """Read and validate one export (its bytes, or the file on disk); raise UploadRejected
+    listing every problem found.
+
+    A clean Connect CSV is read by the fast path (dashboard/fast_csv.py), from the file or
+    the bytes, never whole in Python; given a `staging` folder (for DuckDB's spill), its clean
+    rows are left on the staging connection for store.store_upload (PreparedUpload.staged)
+    rather than returned as Arrow. Any other file, and any file with a problem, is read by
+    the strict reader, which words every report.
+    """
     as_at = as_at or dt.date.today()
-    report = IngestReport(file_name=file_name, kind=kind, as_at=as_at,
-                          sha256=hashlib.sha256(data).hexdigest())
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+
+    def new_report() -> IngestReport:
+        return IngestReport(file_name=file_name, kind=kind, as_at=as_at)
+
     limit = max_bytes if max_bytes is not None else config.max_upload_bytes()
-    if len(data) > limit:
-        raise reject(report, [file_problem(
-            f"{file_name} is {human_size(len(data))}, over the {human_size(limit)} limit",
+    if size > limit:
+        raise reject(new_report(), [file_problem(
+            f"{file_name} is {human_size(size)}, over the {human_size(limit)} limit",
             "Split the export into smaller date ranges, or ask an administrator to raise "
             "O2R_MAX_UPLOAD_MB")])
     try:
@@ -187,11 +209,23 @@ def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None
             map_file = config.column_map_path()
         contract = load_contract(kind, map_file if use_column_map else None)
     except ColumnMapError as exc:
-        raise reject(report, [file_problem(str(exc), "Correct the column map file")]) from exc
+        raise reject(new_report(), [file_problem(str(exc), "Correct the column map file")]
+                     ) from exc
+    if kind in FAST_KINDS:
+        with contextlib.suppress(fast_csv.Declined):
+            return prepare_fast(contract, new_report(), data, staging)
+    if isinstance(data, Path):
+        data = data.read_bytes()
+    report = new_report()
+    report.sha256 = hashlib.sha256(data).hexdigest()
     # No spilling to disk: the upload's cells stay in this process's memory.
     con = duckdb.connect(config={"temp_directory": ""})
     try:
-        return validate(con, contract, report, data)
+        raw = read_table(con, report.file_name, data, contract.header_lookup())
+        check_staged(con, contract, report, raw)
+        clean = con.sql(clean_select(contract)).to_arrow_table()
+        report.rows = clean.num_rows
+        return PreparedUpload(report, clean)
     except RowProblems as exc:
         raise reject(report, exc.problems, exc.total) from exc
     except UnreadableFile as exc:
@@ -199,6 +233,40 @@ def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None
                                "problem": exc.problem, "fix": exc.fix}]) from exc
     finally:
         con.close()
+
+
+# The kinds whose clean CSV files take the fast path. The tracker (small, and holding dates
+# of birth, which the fast path would stage on disk) is always read by the strict reader.
+FAST_KINDS = {"connect"}
+
+
+def prepare_fast(contract: Contract, report: IngestReport, source: bytes | Path,
+                 staging: Path | None) -> PreparedUpload:
+    """The fast path; raises fast_csv.Declined for any file it does not read, or that has
+    any problem (the strict reader then words the report)."""
+    folder = staging or fast_csv.new_staging_folder()
+    con = fast_csv.staging_connection(folder)
+    handed_over = False
+    try:
+        raw, report.sha256 = fast_csv.stage_csv(con, report.file_name, source,
+                                                contract.header_lookup())
+        try:
+            check_staged(con, contract, report, raw)
+        except UploadRejected as exc:
+            raise fast_csv.Declined("a problem to report") from exc
+        if staging is None:
+            clean = con.sql(clean_select(contract)).to_arrow_table()
+            report.rows = clean.num_rows
+            return PreparedUpload(report, clean)
+        con.execute(f"create temp view clean as {clean_select(contract)}")
+        report.rows = report.rows_read  # one clean row per row read
+        handed_over = True
+        return PreparedUpload(report, None, staged=con)
+    finally:
+        if not handed_over:
+            con.close()
+        if staging is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def human_size(size: int) -> str:
@@ -213,15 +281,15 @@ def file_problem(problem: str, fix: str) -> dict:
     return {"row": None, "column": "", "value": "", "problem": problem, "fix": fix}
 
 
-def validate(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
-             data: bytes) -> PreparedUpload:
-    lookup = contract.header_lookup()
-    raw = read_table(con, report.file_name, data, lookup)
+def check_staged(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
+                 raw: RawTable) -> None:
+    """Match the headers, type the staged cells into `typed` and check every rule; raise
+    UploadRejected listing every problem found."""
     report.header_row = raw.header_row
     positions, problems = match_headers(contract, raw.headers, raw.header_row, report)
     if problems:
         raise reject(report, problems)
-    build_typed(con, contract, positions, len(raw.headers), raw.first_data_row)
+    build_typed(con, contract, positions, raw.first_data_row)
     report.rows_read = con.execute("select count(*) from typed").fetchall()[0][0]
     report.blank_rows = raw.data_rows - report.rows_read
     if report.rows_read == 0:
@@ -232,9 +300,6 @@ def validate(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestR
     if problems:
         raise reject(report, problems)
     report.warnings += collect_warnings(con, contract, positions)
-    clean = con.sql(clean_select(contract)).to_arrow_table()
-    report.rows = clean.num_rows
-    return PreparedUpload(report, clean)
 
 
 def match_headers(contract: Contract, headers: list[str], header_row: int,

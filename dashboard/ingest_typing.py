@@ -27,10 +27,12 @@ end
 
 
 def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: dict[str, int],
-                width: int, first_data_row: int) -> None:
+                first_data_row: int) -> None:
     """Stage `typed`: for each column the raw text (raw_x) and its typed value (x).
 
-    Blank rows are left out here; source_row keeps the row number Excel shows.
+    Only the contract's columns are read from `raw` (the others are never staged). Blank
+    rows, blank in all of those columns, are left out here; source_row keeps the row number
+    Excel shows.
     """
     install_text_functions(con)
     formats = quote_literal_list(DATE_FORMATS)
@@ -45,9 +47,10 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
         con.executemany("insert into vocab values (?, ?, ?)", vocab)
     # Each cell is trimmed once, in the inner select; blank rows are dropped after.
     cells = [f"(rowid + {int(first_data_row)})::integer as source_row"]
-    cells += [f"nullif(trim(c{i}), '') as cell{i}" for i in range(width)]
+    read = sorted(set(positions.values()))
+    cells += [f"nullif(trim(c{i}), '') as cell{i}" for i in read]
     inner = f"select {', '.join(cells)} from raw"  # noqa: S608 - generated names
-    filled = ", ".join(f"cell{i}" for i in range(width)) or "null"
+    filled = ", ".join(f"cell{i}" for i in read) or "null"
     # Values repeat (a few officers, areas, offence types, days): each distinct value is
     # typed once in a small lookup table, and rows pick their typed value up by a join.
     selects, joins = ["t.source_row"], []

@@ -4,36 +4,47 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from dashboard import config, store
+from dashboard import config, fast_csv, store
 from dashboard.ingest import IngestReport, UploadRejected, prepare
 
 DEMO_UPLOADER = "demo (synthetic data)"
 
 
-def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes,
+def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes | Path,
                  as_at: dt.date | None = None, uploaded_by: str | None = None,
                  map_file: Path | None = None, use_column_map: bool = True,
                  is_demo: bool = False, allow_shrink: bool = False) -> IngestReport:
-    """Validate and store one export; raises UploadRejected (nothing changed) with the report.
+    """Validate and store one export (its bytes, or the file on disk); raises UploadRejected
+    (nothing changed) with the report.
 
     allow_shrink: the uploader confirmed a tracker snapshot much smaller than the one before.
+    A clean file read by the fast path is staged (its contract columns only) in a private
+    folder, removed when the upload is stored or refused.
     """
-    prepared = prepare(kind, file_name, data, as_at=as_at, map_file=map_file,
-                       use_column_map=use_column_map)
-    prepared.is_demo = is_demo
+    staging, prepared = fast_csv.new_staging_folder(), None
     try:
-        store.store_upload(db, prepared, uploaded_by, allow_shrink=allow_shrink)
-    except store.DuplicateUpload:
-        pass  # the report says which upload it repeats
-    return prepared.report
+        prepared = prepare(kind, file_name, data, as_at=as_at, map_file=map_file,
+                           use_column_map=use_column_map, staging=staging)
+        prepared.is_demo = is_demo
+        try:
+            store.store_upload(db, prepared, uploaded_by, allow_shrink=allow_shrink)
+        except store.DuplicateUpload:
+            pass  # the report says which upload it repeats
+        return prepared.report
+    finally:
+        if prepared is not None and prepared.staged is not None:
+            prepared.staged.close()
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def ingest_path(db: Path, kind: str, path: Path, **kwargs) -> IngestReport:
-    return ingest_bytes(db, kind, path.name, path.read_bytes(), **kwargs)
+    """As ingest_bytes, reading the file where it is (a clean CSV is never read whole)."""
+    return ingest_bytes(db, kind, path.name, path, **kwargs)
 
 
 def load_demo_generator():
