@@ -92,12 +92,16 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
     newlines = returns = pairs = 0
     previous = b""  # the last two bytes before this block, for quotes on a block's edge
     simple = True
+    # The byte-order mark is not part of the text (it may span blocks, if they are tiny).
+    mark = len(UTF8_MARK) if encoding == "utf-8" and head_of(source).startswith(UTF8_MARK) \
+        else 0
     try:
         for block in chunks(source):
             digest.update(block)
             chunk = bytes(block)
-            if offset == 0 and encoding == "utf-8" and chunk.startswith(UTF8_MARK):
-                chunk = chunk[len(UTF8_MARK):]
+            if mark:
+                cut = min(mark, len(chunk))
+                chunk, mark = chunk[cut:], mark - cut
             decoder.decode(chunk)
             octets = np.frombuffer(chunk, dtype=np.uint8)
             ends = np.flatnonzero(octets == 10)

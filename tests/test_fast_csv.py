@@ -1,0 +1,155 @@
+"""The fast path for clean CSV files (dashboard/fast_csv.py) against the strict reader: over
+every text file of the malformed corpus and the demo exports, it never accepts a file the
+strict reader refuses, and what it accepts is stored exactly as the strict reader's rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+import malformed_corpus as corpus
+import pytest
+
+from dashboard import fast_csv, ingest, readers, service
+from dashboard.contract import load_contract
+from dashboard.ingest import UploadRejected
+
+AS_AT = dt.date(2022, 8, 1)
+CASES = [case for case in corpus.build() if not case.data.startswith(b"PK")]
+DEMO_CONNECT = corpus.CONNECT_CSV.read_bytes()
+
+
+def strict(kind: str, data: bytes, file_name: str, monkeypatch) -> ingest.PreparedUpload | \
+        UploadRejected:
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest, "FAST_KINDS", set())
+        try:
+            return ingest.prepare(kind, file_name, data, as_at=AS_AT, use_column_map=False)
+        except UploadRejected as exc:
+            return exc
+
+
+def fast(kind: str, data: bytes, file_name: str) -> ingest.PreparedUpload | None:
+    """The fast path's result, or None where it declines (the strict reader then reads)."""
+    report = ingest.IngestReport(file_name=file_name, kind=kind, as_at=AS_AT)
+    try:
+        return ingest.prepare_fast(load_contract(kind), report, data, None)
+    except fast_csv.Declined:
+        return None
+
+
+def same_upload(ours: ingest.PreparedUpload, theirs: ingest.PreparedUpload) -> None:
+    assert ours.clean.sort_by("source_row").equals(theirs.clean.sort_by("source_row"))
+    mine, strict_report = asdict(ours.report), asdict(theirs.report)
+    for report in (mine, strict_report):
+        report.pop("problems")
+    assert mine == strict_report
+
+
+@pytest.fixture(autouse=True)
+def _small_blocks(monkeypatch):
+    # Blocks smaller than the larger files, so quotes, line ends and UTF-8 characters fall on
+    # the edges between blocks (the block scan's own test tries every size on small texts).
+    monkeypatch.setattr(fast_csv, "CHUNK_BYTES", 65_521)
+    for name in ("O2R_COLUMN_MAP", "O2R_MAX_UPLOAD_MB", "O2R_MAX_COLUMNS", "O2R_MAX_CELL_KB"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_fast_path_never_accepts_what_the_strict_reader_refuses(monkeypatch):
+    taken = 0
+    for case in CASES:
+        ours = fast(case.upload, case.data, case.file_name)
+        if ours is None:
+            continue
+        taken += 1
+        theirs = strict(case.upload, case.data, case.file_name, monkeypatch)
+        assert not isinstance(theirs, UploadRejected), case.file_name
+        same_upload(ours, theirs)
+    # It reads the corpus's clean files, not only declines (each kind, several encodings).
+    assert taken >= 15
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8", "utf-8-sig"])
+def test_clean_connect_exports_take_the_fast_path_and_match(encoding, monkeypatch):
+    data = DEMO_CONNECT.decode("cp1252").encode(encoding)
+    ours = fast("connect", data, "connect.csv")
+    assert ours is not None
+    same_upload(ours, strict("connect", data, "connect.csv", monkeypatch))
+
+
+def contents(db: Path) -> dict:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {table: con.execute(f"select * from {table} order by all").fetchall()
+                for table in ("referrals", "crimes", "labels", "crime_facts")} | {
+            "uploads": con.execute("select * exclude (uploaded_at) from uploads order by all"
+                                   ).fetchall()}
+    finally:
+        con.close()
+
+
+def test_what_both_accept_is_stored_identically(demo_db_template, tmp_path, monkeypatch):
+    """Stored through service.ingest_path (the command line's way: the file read where it is),
+    by the fast path and by the strict reader, into copies of one database."""
+    accepted = [case for case in CASES if case.rows is not None and fast(
+        case.upload, case.data, case.file_name) is not None][:8]
+    accepted.append(corpus.Case("demo", "connect-demo.csv", DEMO_CONNECT, upload="connect",
+                                rows=1))
+    stored = {}
+    for kinds in ({"tracker", "connect"}, set()):
+        monkeypatch.setattr(ingest, "FAST_KINDS", kinds)
+        db = tmp_path / f"o2r-{len(kinds)}.duckdb"
+        shutil.copyfile(demo_db_template, db)
+        for case in accepted:
+            source = tmp_path / case.file_name
+            source.write_bytes(case.data)
+            service.ingest_path(db, case.upload, source, as_at=AS_AT, uploaded_by="test",
+                                allow_shrink=True)
+        stored[len(kinds)] = contents(db)
+    assert len(accepted) >= 6
+    assert stored[2] == stored[0]
+
+
+def test_staging_holds_only_the_contract_columns_and_is_removed(monkeypatch, tmp_path,
+                                                                 demo_db):
+    header, rows = corpus.connect_table()
+    named = corpus.write_csv(["Name", *header, "Notes"],
+                             [["Zebedee Quartermaine", *row, "xyzzy canary note"]
+                              for row in rows]).encode()
+    staged = {}
+    original = fast_csv.stage_csv
+
+    def spy(con, *args):
+        result = original(con, *args)
+        staged["columns"] = con.sql("select * from raw").columns
+        return result
+
+    monkeypatch.setattr(fast_csv, "stage_csv", spy)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(fast_csv.tempfile, "tempdir", str(temp))
+    source = temp / "connect.csv"
+    source.write_bytes(named)
+    report = service.ingest_path(demo_db, "connect", source, as_at=AS_AT, uploaded_by="t")
+    assert report.rows == len(rows)
+    assert staged["columns"] == [f"c{i}" for i in range(1, len(header) + 1)]
+    assert [p.name for p in temp.iterdir()] == ["connect.csv"]
+
+
+@pytest.mark.parametrize("text", [
+    'a,b\n"x",y\n', 'a,b\n"x"y,z\n', 'a,b\r\n"q""r",s\r\n', 'a,"b\nc"\nd,e', '"a"b,c\n',
+    'a,b\n\n"x,y"\n', 'a,b\nx"y,z\n', 'a,b\nx,"y"\n', 'ab,c"d\ne,f\n', 'a,b\n"",x\n""y,z\n',
+])
+def test_the_block_scan_agrees_with_the_strict_readers_checks(text, monkeypatch):
+    body = text.encode()
+    for size in range(1, len(body) + 2):
+        monkeypatch.setattr(fast_csv, "CHUNK_BYTES", size)
+        for source in (body, b"\xef\xbb\xbf" + body):
+            scanned = fast_csv.scan(source, ",", "utf-8")
+            assert scanned.quotes_simple == readers.quotes_are_simple(body, ","), (text, size)
+            assert scanned.lines == readers.count_lines(body), (text, size)
+            assert scanned.longest_line == max(len(line) for line in
+                                               body.splitlines(keepends=True)), (text, size)
