@@ -43,11 +43,13 @@ UTF8_MARK = b"\xef\xbb\xbf"
 HEAD_BYTES = max(1 << 20, 4 * HEAD_CHARS + len(UTF8_MARK))
 CHUNK_BYTES = 4 << 20
 # Arrow hands DuckDB the file in blocks of this size, so the file is never whole in memory.
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 1 << 20
 STAGING_PREFIX = "o2r-staging-"
-# DuckDB's memory for staging and storing an upload: beyond it, its work spills to the private
-# staging folder (which holds only the contract's columns and is removed when done).
-STAGING_MEMORY = "128MB"
+# DuckDB's memory for staging and storing an upload, about the file's size within these
+# bounds: beyond it, its work spills to the private staging folder (which holds only the
+# contract's columns and is removed when done). DuckDB's own load of a file into a table
+# peaks at about 2.5x the file's size at 72 MB and 0.7x at 720 MB.
+STAGING_MEMORY_MIB = (64, 448)
 
 
 class Declined(Exception):
@@ -193,7 +195,7 @@ def header(file_name: str, source: bytes | Path, lookup: dict[str, str]
 def read_options(width: int, encoding: str) -> pacsv.ReadOptions:
     # Arrow decodes cp1252 with Python's codec, block by block, as readers.decode_text does.
     return pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)],
-                             block_size=BLOCK_BYTES,
+                             block_size=BLOCK_BYTES, use_threads=False,
                              encoding="utf8" if encoding == "utf-8" else encoding)
 
 
@@ -253,11 +255,14 @@ def without_first_row(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBat
         yield batch
 
 
-def staging_connection(folder: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB database whose memory is limited: beyond it, it spills to the
-    private staging folder (only the contract's columns are ever staged)."""
+def staging_connection(folder: Path, size: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB database whose memory is limited (for a file of `size` bytes):
+    beyond it, it spills to the private staging folder (only the contract's columns are
+    ever staged)."""
+    low, high = STAGING_MEMORY_MIB
+    limit = min(max(size >> 20, low), high)
     return duckdb.connect(":memory:", config={
-        "memory_limit": STAGING_MEMORY, "temp_directory": str(folder / "spill")})
+        "memory_limit": f"{limit}MiB", "temp_directory": str(folder / "spill")})
 
 
 def new_staging_folder() -> Path:

@@ -245,7 +245,8 @@ def prepare_fast(contract: Contract, report: IngestReport, source: bytes | Path,
     """The fast path; raises fast_csv.Declined for any file it does not read, or that has
     any problem (the strict reader then words the report)."""
     folder = staging or fast_csv.new_staging_folder()
-    con = fast_csv.staging_connection(folder)
+    con = fast_csv.staging_connection(
+        folder, source.stat().st_size if isinstance(source, Path) else len(source))
     handed_over = False
     try:
         raw, report.sha256 = fast_csv.stage_csv(con, report.file_name, source,
