@@ -48,8 +48,11 @@ STAGING_PREFIX = "o2r-staging-"
 # DuckDB's memory for staging and storing an upload, about the file's size within these
 # bounds: beyond it, its work spills to the private staging folder (which holds only the
 # contract's columns and is removed when done). DuckDB's own load of a file into a table
-# peaks at about 2.5x the file's size at 72 MB and 0.7x at 720 MB.
+# peaks at about 2.5x the file's size at 72 MB and 0.7x at 720 MB. One thread: CPU time,
+# not wall time, is what a shared server runs short of, and each thread reserves its own
+# buffers (two threads ran out of 64 MiB on a small file of non-Latin text).
 STAGING_MEMORY_MIB = (64, 448)
+STAGING_THREADS = 1
 
 
 class Declined(Exception):
@@ -262,7 +265,8 @@ def staging_connection(folder: Path, size: int) -> duckdb.DuckDBPyConnection:
     low, high = STAGING_MEMORY_MIB
     limit = min(max(size >> 20, low), high)
     return duckdb.connect(":memory:", config={
-        "memory_limit": f"{limit}MiB", "temp_directory": str(folder / "spill")})
+        "memory_limit": f"{limit}MiB", "temp_directory": str(folder / "spill"),
+        "threads": STAGING_THREADS})
 
 
 def new_staging_folder() -> Path:

@@ -255,6 +255,8 @@ def prepare_fast(contract: Contract, report: IngestReport, source: bytes | Path,
             check_staged(con, contract, report, raw)
         except UploadRejected as exc:
             raise fast_csv.Declined("a problem to report") from exc
+        except duckdb.OutOfMemoryException as exc:  # the strict reader has no limit
+            raise fast_csv.Declined("over the staging memory limit") from exc
         if staging is None:
             clean = con.sql(clean_select(contract)).to_arrow_table()
             report.rows = clean.num_rows
