@@ -123,6 +123,8 @@ def writing(path: Path, con: duckdb.DuckDBPyConnection | None = None
                 os.close(directory)
         except BaseException:
             with contextlib.suppress(duckdb.Error):
+                con.rollback()  # (an attached copy cannot be detached mid-transaction)
+            with contextlib.suppress(duckdb.Error):
                 release(con, attached)
             for leftover in (copy, Path(f"{copy}.wal")):
                 leftover.unlink(missing_ok=True)

@@ -13,9 +13,11 @@ import duckdb
 import malformed_corpus as corpus
 import pytest
 
-from dashboard import fast_csv, ingest, readers, service
+from dashboard import fast_csv, ingest, readers, service, store
 from dashboard.contract import load_contract
 from dashboard.ingest import UploadRejected
+
+from conftest import digest
 
 AS_AT = dt.date(2022, 8, 1)
 CASES = [case for case in corpus.build() if not case.data.startswith(b"PK")]
@@ -153,3 +155,28 @@ def test_the_block_scan_agrees_with_the_strict_readers_checks(text, monkeypatch)
             assert scanned.lines == readers.count_lines(body), (text, size)
             assert scanned.longest_line == max(len(line) for line in
                                                body.splitlines(keepends=True)), (text, size)
+
+
+def test_a_failure_while_storing_a_staged_upload_changes_nothing(demo_db, tmp_path,
+                                                                  monkeypatch):
+    before = digest(demo_db)
+    original = store.merge_crimes
+
+    def fail(con, upload_id):
+        original(con, upload_id)
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr(store, "merge_crimes", fail)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(fast_csv.tempfile, "tempdir", str(temp))
+    source = temp / "connect.csv"
+    source.write_bytes(DEMO_CONNECT.replace(b"20SYN/", b"21NEW/"))
+    with pytest.raises(RuntimeError):
+        service.ingest_path(demo_db, "connect", source, as_at=AS_AT, uploaded_by="t")
+    assert digest(demo_db) == before
+    assert [p.name for p in temp.iterdir()] == ["connect.csv"]
+    assert not list(demo_db.parent.glob("*.writing-*"))
+    monkeypatch.setattr(store, "merge_crimes", original)
+    report = service.ingest_path(demo_db, "connect", source, as_at=AS_AT, uploaded_by="t")
+    assert report.upload_id is not None and digest(demo_db) != before
