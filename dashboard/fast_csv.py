@@ -229,6 +229,42 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file_name: str, source: bytes | Pa
         raise Declined("quotes the careful reader reads")
     if scanned.longest_line > config.setting("O2R_MAX_CELL_KB") * 1024:
         raise Declined("a line long enough to hold an over-size cell")
+    try:
+        if isinstance(source, Path) and encoding == "utf-8":
+            read_with_duckdb(con, source, delimiter, width, kept)
+        else:
+            read_with_arrow(con, source, delimiter, encoding, width, kept)
+    except (duckdb.Error, pa.ArrowException) as exc:
+        raise Declined("a row of another width, or a cell the reader cannot read") from exc
+    data_rows = con.execute("select count(*) from raw").fetchall()[0][0]
+    # One line per row, so no cell holds a line break (the strict reader checks those).
+    if scanned.lines != data_rows + 1:
+        raise Declined("a line break inside a cell, or a blank line")
+    return RawTable(headers, 1, data_rows), scanned.sha256
+
+
+def read_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: int,
+                     kept: list[int]) -> None:
+    """The data rows of a UTF-8 file on disk, by DuckDB's own reader (its buffers count in
+    its memory limit). Only for files whose quotes are simple and whose every row is one
+    line, where it splits rows and cells as Arrow does; any row of another width, or a quote
+    it would read otherwise, is an error (strict mode), so the file is declined."""
+    columns = {f"c{i}": "VARCHAR" for i in range(width)}
+    selected = ", ".join(f"c{i}" for i in kept)
+    con.execute(
+        f"create table raw as select {selected} from read_csv($path, delim = $delim, "  # noqa: S608 - generated column names
+        "quote = '\"', escape = '\"', header = false, skip = 1, columns = $columns, "
+        "auto_detect = false, strict_mode = true, null_padding = false, "
+        "ignore_errors = false, encoding = 'utf-8', max_line_size = $max_line)",
+        {"path": str(path), "delim": delimiter, "columns": columns,
+         "max_line": config.setting("O2R_MAX_CELL_KB") * 1024 + 2})
+
+
+def read_with_arrow(con: duckdb.DuckDBPyConnection, source: bytes | Path, delimiter: str,
+                    encoding: str, width: int, kept: list[int]) -> None:
+    """The data rows by Arrow's CSV reader, the strict reader's own (readers.read_regular),
+    block by block: for the page's bytes in memory, and for cp1252 text, which Arrow decodes
+    with Python's codec as readers.decode_text does."""
     names = [f"c{i}" for i in kept]
     opened = pacsv.open_csv(pa.BufferReader(source) if isinstance(source, bytes) else
                             str(source), read_options=read_options(width, encoding),
@@ -238,15 +274,8 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file_name: str, source: bytes | Pa
     con.register("upload_cells", stream)
     try:
         con.execute("create table raw as select * from upload_cells")
-    except (duckdb.Error, pa.ArrowException) as exc:
-        raise Declined("a row of another width, or a cell Arrow cannot read") from exc
     finally:
         con.unregister("upload_cells")
-    data_rows = con.execute("select count(*) from raw").fetchall()[0][0]
-    # One line per row, so no cell holds a line break (the strict reader checks those).
-    if scanned.lines != data_rows + 1:
-        raise Declined("a line break inside a cell, or a blank line")
-    return RawTable(headers, 1, data_rows), scanned.sha256
 
 
 def without_first_row(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:

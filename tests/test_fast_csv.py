@@ -34,11 +34,18 @@ def strict(kind: str, data: bytes, file_name: str, monkeypatch) -> ingest.Prepar
             return exc
 
 
-def fast(kind: str, data: bytes, file_name: str) -> ingest.PreparedUpload | None:
-    """The fast path's result, or None where it declines (the strict reader then reads)."""
+def fast(kind: str, data: bytes, file_name: str, folder: Path | None = None
+         ) -> ingest.PreparedUpload | None:
+    """The fast path's result, or None where it declines (the strict reader then reads):
+    from the bytes (the page's way, read by Arrow), or, given a folder, from the file written
+    there (the command line's way: UTF-8 read by DuckDB's own reader)."""
     report = ingest.IngestReport(file_name=file_name, kind=kind, as_at=AS_AT)
+    source = data
+    if folder is not None:
+        source = folder / file_name
+        source.write_bytes(data)
     try:
-        return ingest.prepare_fast(load_contract(kind), report, data, None)
+        return ingest.prepare_fast(load_contract(kind), report, source, None)
     except fast_csv.Declined:
         return None
 
@@ -60,26 +67,53 @@ def _small_blocks(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def test_fast_path_never_accepts_what_the_strict_reader_refuses(monkeypatch):
+# Quoting and line shapes at the edge of what the fast path reads, on a clean Connect file.
+CONNECT_HEAD = b"Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area,Value Stolen\n"
+EDGES = [CONNECT_HEAD + row for row in (
+    b'"20A/1",N1,01/02/2022,"Shoplifting","",\n',
+    b'20A/1,N1,01/02/2022,"Shop ""lifting""",Aston,1\n',
+    b'20A/1,N1,01/02/2022,""Shoplifting,Aston,1\n',
+    b'20A/1,N1,01/02/2022,"Shop"lifting,Aston,1\n',
+    b'20A/1,N1,01/02/2022,Shop"lifting,Aston,1\n',
+    b'20A/1,N1,01/02/2022, "Shoplifting" ,Aston,1\n',
+    b'20A/1,N1,01/02/2022,Shoplifting,Aston,1\r\n20A/2,N1,01/02/2022,Theft,Aston,2\r\n',
+    b'20A/1,N1,01/02/2022,Shoplifting,Aston,1,\n',
+    b'20A/1,N1,01/02/2022,Shoplifting,Aston\n',
+    b'20A/1,N1,01/02/2022,Shoplifting,Aston,1\n\n',
+    b'20A/1,N1,01/02/2022,Shoplifting,Aston,1',
+    b'20A/1,N1,01/02/2022,Shoplifting,"Aston\nNorth",1\n',
+    b'20A/1,N1,01/02/2022,Shoplifting,Aston,"1\n',
+    b'20A/1,N1,01/02/2022,Shoplifting,Aston,\xc2\xa31\n',
+    b'20A/1,N1,01/02/2022,Shoplifting,Aston,\xa31\n',
+    b'20A/1,N1,01/02/2022,Shoplifting,Aston \xe2\x80\xae,1\n',
+)] + [b"\xef\xbb\xbf" + CONNECT_HEAD + b'"20A/1",N1,01/02/2022,Theft,Aston,1\n',
+      CONNECT_HEAD.replace(b",", b";") + b"20A/1;N1;01/02/2022;Theft;Aston;1\n"]
+
+
+def test_fast_path_never_accepts_what_the_strict_reader_refuses(monkeypatch, tmp_path):
+    cases = [(c.upload, c.data, c.file_name) for c in CASES] + [
+        ("connect", data, f"edge-{i}.csv") for i, data in enumerate(EDGES)]
     taken = 0
-    for case in CASES:
-        ours = fast(case.upload, case.data, case.file_name)
-        if ours is None:
-            continue
-        taken += 1
-        theirs = strict(case.upload, case.data, case.file_name, monkeypatch)
-        assert not isinstance(theirs, UploadRejected), case.file_name
-        same_upload(ours, theirs)
+    for kind, data, file_name in cases:
+        for folder in (None, tmp_path):
+            ours = fast(kind, data, file_name, folder)
+            if ours is None:
+                continue
+            taken += 1
+            theirs = strict(kind, data, file_name, monkeypatch)
+            assert not isinstance(theirs, UploadRejected), file_name
+            same_upload(ours, theirs)
     # It reads the corpus's clean files, not only declines (each kind, several encodings).
-    assert taken >= 15
+    assert taken >= 30
 
 
 @pytest.mark.parametrize("encoding", ["cp1252", "utf-8", "utf-8-sig"])
-def test_clean_connect_exports_take_the_fast_path_and_match(encoding, monkeypatch):
+def test_clean_connect_exports_take_the_fast_path_and_match(encoding, monkeypatch, tmp_path):
     data = DEMO_CONNECT.decode("cp1252").encode(encoding)
-    ours = fast("connect", data, "connect.csv")
-    assert ours is not None
-    same_upload(ours, strict("connect", data, "connect.csv", monkeypatch))
+    for folder in (None, tmp_path):
+        ours = fast("connect", data, "connect.csv", folder)
+        assert ours is not None
+        same_upload(ours, strict("connect", data, "connect.csv", monkeypatch))
 
 
 def contents(db: Path) -> dict:
