@@ -51,7 +51,7 @@ STAGING_PREFIX = "o2r-staging-"
 # peaks at about 2.5x the file's size at 72 MB and 0.7x at 720 MB. One thread: CPU time,
 # not wall time, is what a shared server runs short of, and each thread reserves its own
 # buffers (two threads ran out of 64 MiB on a small file of non-Latin text).
-STAGING_MEMORY_MIB = (64, 448)
+STAGING_MEMORY_MIB = (64, 320)
 STAGING_THREADS = 1
 
 
