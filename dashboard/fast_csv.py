@@ -1,14 +1,15 @@
 """The fast path for clean text (CSV) uploads: the contract's columns only, streamed from the
 file (or the uploaded bytes) into DuckDB, never the whole file in Python.
 
-It reads exactly what the strict reader (dashboard/readers.py) would read for a clean file,
-because it takes the same decisions on the same evidence and parses with the same parser
-(Arrow's CSV reader, which the strict reader uses when a file's quotes are simple), only in
-blocks and with the other columns (names, PNC IDs, notes) skipped, never converted. Whenever
-the file is anything else (another encoding, a header below row 1, an odd quote, a line
-break inside a cell, a row of another width, a line long enough to hold an over-size cell)
-it declines, and the strict reader reads the file and reports its problems.
-tests/test_fast_csv.py checks both paths agree on every file of the malformed corpus.
+It reads what the strict reader (dashboard/readers.py) would read for a clean file: it takes
+the same decisions on the same evidence (the header, the encoding, whether the quotes are
+simple) and reads only files where every row is one line and every quote opens or closes a
+cell, which Arrow's CSV reader (the strict reader's own for such files) and DuckDB's, in
+strict mode, split alike; names, PNC IDs and notes are parsed past, never staged. Whenever
+the file is anything else (another encoding, a header below row 1, an odd quote, a line break
+inside a cell, a row of another width, a line long enough to hold an over-size cell) it
+declines, and the strict reader reads the file and reports its problems.
+tests/test_fast_csv.py checks both readers agree on every file of the malformed corpus.
 """
 
 from __future__ import annotations
