@@ -183,6 +183,8 @@ def header(file_name: str, source: bytes | Path, lookup: dict[str, str]
         raise Declined("the header is not the first row")
     if len(rows[0]) > config.setting("O2R_MAX_COLUMNS"):
         raise Declined("too many columns")
+    if any("\n" in cell or "\r" in cell for cell in rows[0]):
+        raise Declined("a line break in the header (DuckDB's reader skips one line)")
     # readers.read_regular takes a file whose first row, as Arrow reads it, is the header.
     complete = body[:body.rfind(b"\n") + 1] if len(head) == HEAD_BYTES else body
     try:

@@ -87,7 +87,9 @@ EDGES = [CONNECT_HEAD + row for row in (
     b'20A/1,N1,01/02/2022,Shoplifting,Aston,\xa31\n',
     b'20A/1,N1,01/02/2022,Shoplifting,Aston \xe2\x80\xae,1\n',
 )] + [b"\xef\xbb\xbf" + CONNECT_HEAD + b'"20A/1",N1,01/02/2022,Theft,Aston,1\n',
-      CONNECT_HEAD.replace(b",", b";") + b"20A/1;N1;01/02/2022;Theft;Aston;1\n"]
+      CONNECT_HEAD.replace(b",", b";") + b"20A/1;N1;01/02/2022;Theft;Aston;1\n",
+      CONNECT_HEAD.replace(b"Value Stolen", b'"Value\nStolen"') + b"20A/1,N1,01/02/2022,"
+      b"Theft,Aston,1\n"]
 
 
 def test_fast_path_never_accepts_what_the_strict_reader_refuses(monkeypatch, tmp_path):
