@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard import config
+from dashboard.ingest import fast_csv
 from dashboard.ingest.validation import (
     IngestReport,
     PreparedUpload,
@@ -76,28 +78,37 @@ def upload(db: Path, prepared: PreparedUpload, actor: Actor,
         return UploadOutcome(shrinks=exc)
 
 
-def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes,
+def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes | Path,
                  as_at: dt.date | None = None, uploaded_by: str | None = None,
                  map_file: Path | None = None, use_column_map: bool = True,
                  is_demo: bool = False, allow_shrink: bool = False) -> IngestReport:
-    """Validate and store one export; raises UploadRejected (nothing changed) with the report.
+    """Validate and store one export (its bytes, or the file on disk); raises UploadRejected
+    (nothing changed) with the report.
 
-    uploaded_by: who is uploading (default: the login name). allow_shrink: the uploader
-    confirmed a tracker snapshot much smaller than the one before.
+    allow_shrink: the uploader confirmed a tracker snapshot much smaller than the one before.
+    A clean file read by the fast path is staged (its contract columns only) in a private
+    folder, removed when the upload is stored or refused.
     """
-    prepared = check_upload(kind, file_name, data, as_at=as_at, map_file=map_file,
-                            use_column_map=use_column_map)
-    prepared.is_demo = is_demo
+    staging, prepared = fast_csv.new_staging_folder(), None
     try:
-        store_upload(db, prepared, Who(uploaded_by or accounts.login_name()),
-                     allow_shrink=allow_shrink)
-    except database.DuplicateUpload:
-        pass  # the report says which upload it repeats
-    return prepared.report
+        prepared = prepare(kind, file_name, data, as_at=as_at, map_file=map_file,
+                           use_column_map=use_column_map, staging=staging)
+        prepared.is_demo = is_demo
+        try:
+            store_upload(db, prepared, Who(uploaded_by or accounts.login_name()),
+                         allow_shrink=allow_shrink)
+        except database.DuplicateUpload:
+            pass  # the report says which upload it repeats
+        return prepared.report
+    finally:
+        if prepared is not None and prepared.staged is not None:
+            prepared.staged.close()
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def ingest_path(db: Path, kind: str, path: Path, **kwargs) -> IngestReport:
-    return ingest_bytes(db, kind, path.name, path.read_bytes(), **kwargs)
+    """As ingest_bytes, reading the file where it is (a clean CSV is never read whole)."""
+    return ingest_bytes(db, kind, path.name, path, **kwargs)
 
 
 def withdraw_snapshot(db: Path, actor: Actor, snapshot_id: int, reason: str) -> None:

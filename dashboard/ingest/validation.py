@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -12,42 +14,32 @@ import pandas as pd
 import pyarrow as pa
 
 from dashboard import config
+from dashboard.ingest import fast_csv
+from dashboard.ingest.cell_types import build_typed, clean_select
 from dashboard.ingest.contract import (
     FORBIDDEN,
-    STATUS_NOT_RECORDED,
-    Column,
     ColumnMapError,
     Contract,
     classify_header,
     load_contract,
     visible,
 )
-from dashboard.ingest.readers import MAX_PROBLEMS_LISTED, RowProblems, UnreadableFile, read_table
-from dashboard.store.sql import install_text_functions, quote_ident, quote_literal_list
+from dashboard.ingest.readers import (
+    MAX_PROBLEMS_LISTED,
+    RawTable,
+    RowProblems,
+    UnreadableFile,
+    read_table,
+)
+from dashboard.ingest.rules import (
+    FORBIDDEN_FIX,
+    FORBIDDEN_PROBLEM,
+    collect_problems,
+    collect_warnings,
+)
 from dashboard.ui import exports
 
 PROBLEM_COLUMNS = ["row", "column", "value", "problem", "fix"]
-
-DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S",
-                "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %b %Y",
-                "%d %B %Y", "%d-%b-%Y"]
-
-# later column, earlier column: the later one may not fall before the earlier one.
-DATE_ORDER = {
-    "tracker": [
-        ("first_contact_date", "referral_date"),
-        ("assessment_date", "referral_date"),
-        ("assessment_date", "first_contact_date"),
-        ("pre_admission_start_date", "referral_date"),
-        ("rehab_assessment_date", "referral_date"),
-        ("rehab_admission_date", "referral_date"),
-        ("rehab_admission_date", "assessment_date"),
-        ("rehab_admission_date", "rehab_assessment_date"),
-        ("rehab_exit_date", "rehab_admission_date"),
-        ("referral_date", "date_of_birth"),
-    ],
-    "connect": [],
-}
 
 # Categories with open vocabularies share one spelling per label group across uploads.
 LABEL_GROUPS = {
@@ -58,18 +50,6 @@ LABEL_GROUPS = {
     "rehab_facility": "rehab_facility",
     "offence_type": "offence_type",
 }
-
-AGE_BANDS_SQL = """
-case
-    when date_of_birth is null then null
-    when age_years < 18 then 'Under 18'
-    when age_years < 25 then '18-24'
-    when age_years < 30 then '25-29'
-    when age_years < 40 then '30-39'
-    when age_years < 50 then '40-49'
-    else '50 and over'
-end
-"""
 
 
 class UploadRejected(Exception):
@@ -181,11 +161,14 @@ def refuse_if_shrinking(con: duckdb.DuckDBPyConnection, prepared: PreparedUpload
 
 @dataclass
 class PreparedUpload:
-    """A validated upload, ready to be stored in one transaction."""
+    """A validated upload, ready to be stored in one transaction: its clean rows as Arrow, or
+    (read by the fast path into a staging folder) as view `clean` on the open staging
+    connection `staged`, which the caller closes once the upload is stored or refused."""
 
     report: IngestReport
-    clean: pa.Table
+    clean: pa.Table | None
     is_demo: bool = False
+    staged: duckdb.DuckDBPyConnection | None = None
 
 
 def reject(report: IngestReport, problems: list[dict], total: int | None = None) -> UploadRejected:
@@ -199,17 +182,28 @@ def reject(report: IngestReport, problems: list[dict], total: int | None = None)
     return UploadRejected(report)
 
 
-def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None,
+def prepare(kind: str, file_name: str, data: bytes | Path, as_at: dt.date | None = None,
             map_file: Path | None = None, max_bytes: int | None = None,
-            use_column_map: bool = True) -> PreparedUpload:
-    """Read and validate one export; raise UploadRejected listing every problem found."""
+            use_column_map: bool = True, staging: Path | None = None) -> PreparedUpload:
+    """Read and validate one export (its bytes, or the file on disk); raise UploadRejected
+    listing every problem found.
+
+    A clean Connect CSV is read by the fast path (dashboard/ingest/fast_csv.py), from the file or
+    the bytes, never whole in Python; given a `staging` folder (for DuckDB's spill), its clean
+    rows are left on the staging connection for store.store_upload (PreparedUpload.staged)
+    rather than returned as Arrow. Any other file, and any file with a problem, is read by
+    the strict reader, which words every report.
+    """
     as_at = as_at or dt.date.today()
-    report = IngestReport(file_name=file_name, kind=kind, as_at=as_at,
-                          sha256=hashlib.sha256(data).hexdigest())
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+
+    def new_report() -> IngestReport:
+        return IngestReport(file_name=file_name, kind=kind, as_at=as_at)
+
     limit = max_bytes if max_bytes is not None else config.max_upload_bytes()
-    if len(data) > limit:
-        raise reject(report, [file_problem(
-            f"{file_name} is {human_size(len(data))}, over the {human_size(limit)} limit",
+    if size > limit:
+        raise reject(new_report(), [file_problem(
+            f"{file_name} is {human_size(size)}, over the {human_size(limit)} limit",
             "Split the export into smaller date ranges, or ask an administrator to raise "
             "O2R_MAX_UPLOAD_MB")])
     try:
@@ -217,11 +211,23 @@ def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None
             map_file = config.column_map_path()
         contract = load_contract(kind, map_file if use_column_map else None)
     except ColumnMapError as exc:
-        raise reject(report, [file_problem(str(exc), "Correct the column map file")]) from exc
+        raise reject(new_report(), [file_problem(str(exc), "Correct the column map file")]
+                     ) from exc
+    if kind in FAST_KINDS:
+        with contextlib.suppress(fast_csv.Declined):
+            return prepare_fast(contract, new_report(), data, staging)
+    if isinstance(data, Path):
+        data = data.read_bytes()
+    report = new_report()
+    report.sha256 = hashlib.sha256(data).hexdigest()
     # No spilling to disk: the upload's cells stay in this process's memory.
     con = duckdb.connect(config={"temp_directory": ""})
     try:
-        return validate(con, contract, report, data)
+        raw = read_table(con, report.file_name, data, contract.header_lookup())
+        check_staged(con, contract, report, raw)
+        clean = con.sql(clean_select(contract)).to_arrow_table()
+        report.rows = clean.num_rows
+        return PreparedUpload(report, clean)
     except RowProblems as exc:
         raise reject(report, exc.problems, exc.total) from exc
     except UnreadableFile as exc:
@@ -229,6 +235,43 @@ def prepare(kind: str, file_name: str, data: bytes, as_at: dt.date | None = None
                                "problem": exc.problem, "fix": exc.fix}]) from exc
     finally:
         con.close()
+
+
+# The kinds whose clean CSV files take the fast path. The tracker (small, and holding dates
+# of birth, which the fast path would stage on disk) is always read by the strict reader.
+FAST_KINDS = {"connect"}
+
+
+def prepare_fast(contract: Contract, report: IngestReport, source: bytes | Path,
+                 staging: Path | None) -> PreparedUpload:
+    """The fast path; raises fast_csv.Declined for any file it does not read, or that has
+    any problem (the strict reader then words the report)."""
+    folder = staging or fast_csv.new_staging_folder()
+    con = fast_csv.staging_connection(
+        folder, source.stat().st_size if isinstance(source, Path) else len(source))
+    handed_over = False
+    try:
+        raw, report.sha256 = fast_csv.stage_csv(con, report.file_name, source,
+                                                contract.header_lookup())
+        try:
+            check_staged(con, contract, report, raw)
+        except UploadRejected as exc:
+            raise fast_csv.Declined("a problem to report") from exc
+        except duckdb.OutOfMemoryException as exc:  # the strict reader has no limit
+            raise fast_csv.Declined("over the staging memory limit") from exc
+        if staging is None:
+            clean = con.sql(clean_select(contract)).to_arrow_table()
+            report.rows = clean.num_rows
+            return PreparedUpload(report, clean)
+        con.execute(f"create temp view clean as {clean_select(contract)}")
+        report.rows = report.rows_read  # one clean row per row read
+        handed_over = True
+        return PreparedUpload(report, None, staged=con)
+    finally:
+        if not handed_over:
+            con.close()
+        if staging is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def human_size(size: int) -> str:
@@ -243,15 +286,15 @@ def file_problem(problem: str, fix: str) -> dict:
     return {"row": None, "column": "", "value": "", "problem": problem, "fix": fix}
 
 
-def validate(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
-             data: bytes) -> PreparedUpload:
-    lookup = contract.header_lookup()
-    raw = read_table(con, report.file_name, data, lookup)
+def check_staged(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
+                 raw: RawTable) -> None:
+    """Match the headers, type the staged cells into `typed` and check every rule; raise
+    UploadRejected listing every problem found."""
     report.header_row = raw.header_row
     positions, problems = match_headers(contract, raw.headers, raw.header_row, report)
     if problems:
         raise reject(report, problems)
-    build_typed(con, contract, positions, len(raw.headers), raw.first_data_row)
+    build_typed(con, contract, positions, raw.first_data_row)
     report.rows_read = con.execute("select count(*) from typed").fetchall()[0][0]
     report.blank_rows = raw.data_rows - report.rows_read
     if report.rows_read == 0:
@@ -262,9 +305,6 @@ def validate(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestR
     if problems:
         raise reject(report, problems)
     report.warnings += collect_warnings(con, contract, positions)
-    clean = con.sql(clean_select(contract)).to_arrow_table()
-    report.rows = clean.num_rows
-    return PreparedUpload(report, clean)
 
 
 def match_headers(contract: Contract, headers: list[str], header_row: int,
@@ -313,278 +353,3 @@ def match_headers(contract: Contract, headers: list[str], header_row: int,
     return positions, problems
 
 
-def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: dict[str, int],
-                width: int, first_data_row: int) -> None:
-    """Stage `typed`: for each column the raw text (raw_x) and its typed value (x).
-
-    Blank rows are left out here; source_row keeps the row number Excel shows.
-    """
-    install_text_functions(con)
-    formats = quote_literal_list(DATE_FORMATS)
-    # A plain expression, not a subquery: DuckDB would turn a subquery into a join per row.
-    con.execute("create or replace temp macro uk_date(v) as "
-                f"case when year(try_strptime(v, {formats})) between 1900 and 2100 "
-                f"then try_strptime(v, {formats})::date end")
-    vocab = [(col.name, key, label) for col in contract.columns if col.vocabulary
-             for key, label in contract.value_lookup(col).items()]
-    con.execute("create or replace temp table vocab (field varchar, key varchar, label varchar)")
-    if vocab:
-        con.executemany("insert into vocab values (?, ?, ?)", vocab)
-    # Each cell is trimmed once, in the inner select; blank rows are dropped after.
-    cells = [f"(rowid + {int(first_data_row)})::integer as source_row"]
-    cells += [f"nullif(trim(c{i}), '') as cell{i}" for i in range(width)]
-    inner = f"select {', '.join(cells)} from raw"  # noqa: S608 - generated names
-    filled = ", ".join(f"cell{i}" for i in range(width)) or "null"
-    # Values repeat (a few officers, areas, offence types, days): each distinct value is
-    # typed once in a small lookup table, and rows pick their typed value up by a join.
-    selects, joins = ["t.source_row"], []
-    for index, col in enumerate(contract.columns):
-        raw_name, name = quote_ident(f"raw_{col.name}"), quote_ident(col.name)
-        if col.name not in positions:
-            selects += [f"null::varchar as {raw_name}",
-                        f"{typed_expression(col, 'null::varchar')} as {name}"]
-            continue
-        cell = f"t.cell{positions[col.name]}"
-        selects.append(f"{cell} as {raw_name}")
-        if col.kind == "id":
-            # One stored form, so IDs differing only in case or width are one person.
-            selects.append(f"id_form({cell}) as {name}")
-            continue
-        if col.kind == "text":
-            selects.append(f"{cell} as {name}")
-            continue
-        con.execute(f"create or replace temp table map{index} as "  # noqa: S608 (identifiers from code, values bound)
-                    f"select value, {typed_expression(col, 'value')} as typed "
-                    f"from (select distinct nullif(trim(c{positions[col.name]}), '') as value "
-                    "from raw) where value is not null")
-        selects.append(f"m{index}.typed as {name}")
-        joins.append(f"left join map{index} m{index} on m{index}.value = {cell}")
-    con.execute(f"create or replace temp table typed as select {', '.join(selects)} "  # noqa: S608 (identifiers from code, values bound)
-                f"from ({inner}) t {' '.join(joins)} "
-                f"where coalesce({filled}) is not null")
-    con.execute("drop table raw")
-
-
-def typed_expression(col: Column, raw: str) -> str:
-    if col.kind == "date":
-        return f"uk_date({raw})"
-    if col.kind == "money":
-        # Commas only as thousands separators: "12,50" must not become 1250.
-        return (f"case when regexp_full_match({raw}, '£?\\s*(\\d{{1,3}}(,\\d{{3}})+|\\d+)"
-                f"(\\.\\d{{1,2}})?') then try_cast(regexp_replace({raw}, '[£,\\s]', '', 'g')"
-                " as decimal(14, 2)) end")  # too many digits: not an amount, not an error
-    if col.kind == "category" and col.vocabulary:
-        field_literal = "'" + col.name + "'"
-        return (f"(select label from vocab where field = {field_literal} "  # noqa: S608 (identifiers from code, values bound)
-                f"and key = norm_key({raw}))")
-    if col.kind == "category":
-        # A cell of punctuation only ("-", "?") names nothing: null here, refused by a check.
-        return (f"case when not names_nothing({raw}) "
-                f"then regexp_replace({raw}, '\\s+', ' ', 'g') end")
-    return raw
-
-
-@dataclass
-class Check:
-    column: str
-    condition: str
-    problem: str  # may use {value} and {detail}
-    fix: str
-    detail: str = "null"
-
-
-def checks_for(contract: Contract, positions: dict[str, int],
-               forbidden_found: bool = True) -> list[Check]:
-    checks: list[Check] = []
-    for col in contract.columns:
-        raw, name = f"raw_{col.name}", col.name
-        if col.name in positions and forbidden_found:
-            checks.append(Check(name, f"has_forbidden({raw})", FORBIDDEN_PROBLEM.replace(
-                "The text", "'{value}'"), FORBIDDEN_FIX))
-        if col.required:
-            checks.append(Check(name, f"{raw} is null", "Required value is missing",
-                                f"Enter the {label(name)} on this row"))
-        if col.kind == "id" or (col.kind == "category" and not col.vocabulary):
-            # Only punctuation or symbols ("-", "?", "😈"): it names no one and nothing.
-            nothing = f"names_nothing({raw})" if col.kind == "id" else f"{name} is null"
-            checks.append(Check(name, f"{raw} is not null and {nothing}",
-                                f"'{{value}}' has no letters or digits, so it names no "
-                                f"{label(name)}", nameless_fix(col)))
-        if col.kind == "date":
-            checks.append(Check(name, f"{raw} is not null and {name} is null",
-                                "'{value}' is not a date we can read",
-                                "Write dates as dd/mm/yyyy with a four-digit year, e.g. "
-                                "03/04/2022 for 3 April 2022"))
-            checks.append(Check(name, f"{name} > $as_at",
-                                "The date {detail} is after the upload's as-at date",
-                                "Correct the date, or upload with a later as-at date",
-                                detail=f"strftime({name}, '%d/%m/%Y')"))
-        if col.kind == "category" and col.vocabulary:
-            checks.append(Check(name, f"{raw} is not null and {name} is null",
-                                f"'{{value}}' is not a recognised {label(name)}",
-                                "Use one of: " + "; ".join(col.vocabulary)
-                                + " (or map your own term in the column map file)"))
-        if col.kind == "money":
-            checks.append(Check(name, f"{raw} is not null and ({name} is null or {name} < 0)",
-                                "'{value}' is not an amount in pounds",
-                                "Write amounts as numbers, e.g. 1234.50 or £1,234.50"))
-    for later, earlier in DATE_ORDER[contract.kind]:
-        if later in positions and earlier in positions:
-            checks.append(Check(later, f"{later} < {earlier}",
-                                f"{label(later).capitalize()} {{value}} is before the "
-                                f"{label(earlier)} ({{detail}})",
-                                f"Check both dates: the {label(later)} cannot come before the "
-                                f"{label(earlier)}",
-                                detail=f"strftime({earlier}, '%d/%m/%Y')"))
-    if contract.kind == "tracker":
-        checks += [
-            Check("rehab_facility",
-                  "rehab_admission_date is not null and raw_rehab_facility is null",
-                  "A rehab admission date is given but no rehab facility",
-                  "Enter the rehab facility the person was admitted to"),
-            Check("rehab_exit_reason",
-                  "rehab_exit_date is not null and raw_rehab_exit_reason is null",
-                  "A rehab exit date is given but no exit reason",
-                  "Enter the exit reason: " + "; ".join(contract.column("rehab_exit_reason")
-                                                         .vocabulary or ())),
-            Check("rehab_exit_date",
-                  "rehab_exit_date is not null and rehab_admission_date is null",
-                  "A rehab exit date is given but no rehab admission date",
-                  "Enter the admission date, or remove the exit date"),
-            Check("referral_date", "duplicate_of is not null",
-                  "The same nominal ID and referral date as row {detail}",
-                  "Remove the repeated row, or correct the referral date if it is a new referral "
-                  "(nominal IDs that differ only in capitals or character width are one person)",
-                  detail="duplicate_of"),
-        ]
-    else:
-        checks.append(Check("crime_reference", "duplicate_of is not null",
-                            "The crime reference {value} also appears on row {detail}",
-                            "Each crime reference may appear once: remove the repeated row",
-                            detail="duplicate_of"))
-    return checks
-
-
-def label(name: str) -> str:
-    return name.replace("_", " ").lower()
-
-
-FORBIDDEN_PROBLEM = ("The text contains an invisible control or text-direction character "
-                     "(shown here as <U+code>), which could change how it prints or reads")
-FORBIDDEN_FIX = ("Delete the cell's text and type it again by hand: such characters come from "
-                 "text pasted out of another program or from a damaged export")
-
-
-def nameless_fix(col: Column) -> str:
-    if col.required:
-        return f"Enter the {label(col.name)} on this row"
-    if col.blank_as:
-        return (f"Enter the {label(col.name)}, or leave the cell empty (an empty cell counts as "
-                f"'{col.blank_as}')")
-    return f"Enter the {label(col.name)}, or leave the cell empty if it is not known"
-
-
-def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
-                     headers: list[str], positions: dict[str, int]) -> list[dict]:
-    key = ["nominal_id", "referral_date"] if contract.kind == "tracker" else ["crime_reference"]
-    not_null = " and ".join(f"{k} is not null" for k in key)
-    keys = ", ".join(key)
-    repeats = con.execute(f"select count(*) - count(distinct ({keys})) from typed "  # noqa: S608 (identifiers from code, values bound)
-                          f"where {not_null}").fetchall()[0][0]
-    if repeats:
-        con.execute(f"""
-            create or replace temp table checked as
-            select *, case when row_number() over w > 1 and ({not_null})
-                           then first_value(source_row) over w end as duplicate_of
-            from typed
-            window w as (partition by {keys} order by source_row)
-        """)  # noqa: S608 - constant key columns
-    else:
-        con.execute("create or replace temp view checked as "
-                    "select *, null::integer as duplicate_of from typed")
-    # One look at each row's cells together; the cells are looked at one by one only if needed.
-    cells = ", ".join(quote_ident(f"raw_{name}") for name in positions)
-    forbidden_found = con.execute(f"select count(*) from typed where has_forbidden(concat({cells}))"  # noqa: S608 (identifiers from code, values bound)
-                                  ).fetchall()[0][0] > 0
-    checks = checks_for(contract, positions, forbidden_found)
-    # One pass counts every check; only checks that fail are then listed row by row.
-    counts = con.execute(
-        "select " + ", ".join(f"count_if({c.condition})" for c in checks) + " from checked",  # noqa: S608 (identifiers from code, values bound)
-        {"as_at": report.as_at}).fetchall()[0]
-    problems: list[dict] = []
-    for check, count in zip(checks, counts, strict=True):
-        if not count:
-            continue
-        header = headers[positions[check.column]] if check.column in positions else check.column
-        rows = con.execute(
-            f"select source_row, {quote_ident('raw_' + check.column)}, ({check.detail})::varchar "  # noqa: S608 (identifiers from code, values bound)
-            f"from checked where {check.condition} order by source_row",
-            {"as_at": report.as_at} if "$as_at" in check.condition else None).fetchall()
-        for source_row, value, detail in rows:
-            shown = visible(value or "")  # a control character is named, never sent on
-            problems.append({
-                "row": source_row, "column": header, "value": shown,
-                "problem": check.problem.format(value=shown, detail=visible(detail or "")),
-                "fix": check.fix})
-    if contract.kind == "tracker" and "officer" in positions:
-        people = officer_column_problem(con, report, headers[positions["officer"]])
-        if people is not None:
-            # The column's values are not repeated back: they may be people's names.
-            problems = [p for p in problems if p["column"] != people["column"]] + [people]
-    problems.sort(key=lambda p: (p["row"] or 0, headers.index(p["column"])
-                                 if p["column"] in headers else len(headers)))
-    return problems
-
-
-# An O2R team is a handful of officers, each holding many referrals. A column taken as the
-# officer with more distinct values than half its filled rows (an average caseload under two),
-# once there are enough rows to tell, is a list of people, e.g. the referred people's names.
-OFFICER_LIST_MIN_ROWS = 20
-OFFICER_LIST_MAX_SHARE = 0.5
-
-
-def officer_column_problem(con: duckdb.DuckDBPyConnection, report: IngestReport,
-                           header: str) -> dict | None:
-    """A file-level problem if the officer column looks like people rather than staff."""
-    filled, distinct = con.execute("select count(officer), count(distinct norm_key(officer)) "
-                                   "from typed").fetchall()[0]
-    if filled < OFFICER_LIST_MIN_ROWS or distinct <= OFFICER_LIST_MAX_SHARE * filled:
-        return None
-    return {"row": None, "column": header, "value": "",
-            "problem": f"In {report.file_name}, the column '{header}' was taken as the "
-                       f"officer, but its {filled} filled rows hold {distinct} different values. "
-                       "An O2R team is a handful of officers, each with many referrals, so this "
-                       "looks like a list of people (such as the referred people's own names), "
-                       "and nothing in it was stored",
-            "fix": "If the column holds anyone's names other than the O2R officers', delete "
-                   "it or rename its header, then upload again (people's names are never "
-                   "stored). The officer column should hold the O2R officer allocated to each "
-                   "referral"}
-
-
-def collect_warnings(con: duckdb.DuckDBPyConnection, contract: Contract,
-                     positions: dict[str, int]) -> list[str]:
-    warnings = []
-    if contract.kind == "tracker":
-        missing_status = con.execute("select count(*) from typed where raw_status is null"
-                                     ).fetchall()[0][0]
-        if missing_status:
-            warnings.append(f"{missing_status} row(s) have no status: they are counted as "
-                            f"'{STATUS_NOT_RECORDED}'")
-        no_exit_date = con.execute("select count(*) from typed where rehab_exit_reason is not "
-                                   "null and rehab_exit_date is null").fetchall()[0][0]
-        if no_exit_date:
-            warnings.append(f"{no_exit_date} row(s) have an exit reason but no exit date "
-                            "(listed on the data-quality view)")
-    return warnings
-
-
-def clean_select(contract: Contract) -> str:
-    stored = [c.name for c in contract.columns if c.stored]
-    if contract.kind == "tracker":
-        return f"""
-            select source_row, {', '.join(stored)}, {AGE_BANDS_SQL} as age_band
-            from (select *, date_part('year', age(referral_date, date_of_birth)) as age_years
-                  from typed)
-        """  # noqa: S608 - contract column names
-    return f"select source_row, {', '.join(stored)} from typed"  # noqa: S608

@@ -23,95 +23,11 @@ import duckdb
 
 from dashboard.config import QUERIES_DIR
 from dashboard.ingest.validation import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
+from dashboard.store.schema import SCHEMA
 from dashboard.store.sql import install_macros, install_text_functions, quote_ident
 
 MACROS_DIR = QUERIES_DIR / "macros"
 
-SCHEMA = [
-    """create table if not exists uploads (
-        upload_id integer primary key,
-        kind varchar not null,              -- 'tracker' (a snapshot) or 'connect'
-        file_name varchar not null,
-        sha256 varchar not null,
-        as_at_date date not null,
-        row_count integer not null,
-        uploaded_at timestamp not null,
-        uploaded_by varchar not null,
-        is_demo boolean not null default false
-    )""",
-    """create table if not exists referrals (
-        snapshot_id integer not null,       -- the tracker upload this row came from
-        source_row integer not null,        -- row number in that upload, as Excel shows it
-        nominal_id varchar not null,
-        referral_date date not null,
-        officer varchar not null,
-        referral_source varchar not null,
-        referral_source_detail varchar,
-        offending_area varchar,
-        status varchar not null,
-        first_contact_date date,
-        assessment_date date,
-        pre_admission_start_date date,
-        rehab_assessment_date date,
-        rehab_admission_date date,
-        rehab_facility varchar,
-        rehab_exit_date date,
-        rehab_exit_reason varchar,
-        outcome varchar,
-        age_band varchar,
-        primary key (snapshot_id, nominal_id, referral_date)
-    )""",
-    # No primary key on crime_reference: it costs seconds per million rows, and uniqueness
-    # already holds (validation refuses repeats within an upload; merge_crimes replaces stored
-    # rows under the writer lock).
-    """create table if not exists crimes (
-        crime_reference varchar not null,
-        nominal_id varchar not null,
-        offence_date date not null,
-        offence_type varchar not null,
-        offence_area varchar,
-        value_stolen_gbp decimal(14, 2),
-        upload_id integer not null
-    )""",
-    # Connect facts pre-aggregated when data lands (refresh_crime_facts), so the default
-    # offences view reads a table the size of months x areas x offence types, not every crime:
-    # the crimes of people in the latest tracker snapshot in force, by offence month.
-    """create table if not exists crime_facts (
-        snapshot_id integer not null,       -- the snapshot whose people these are
-        offence_month date not null,        -- first day of the month
-        offence_area varchar,
-        offence_type varchar not null,
-        offences bigint not null,
-        value_stolen_gbp decimal(18, 2)
-    )""",
-    # A snapshot found to be wrong is withdrawn, never deleted: it stays on record, and no
-    # figure reads it (queries/macros/scoped_referrals.sql, queries.latest_snapshot_id).
-    """create table if not exists snapshot_withdrawals (
-        snapshot_id integer primary key,
-        withdrawn_at timestamp not null,
-        withdrawn_by varchar not null,
-        reason varchar not null
-    )""",
-    """create table if not exists labels (
-        label_group varchar not null,
-        key varchar not null,
-        label varchar not null,
-        primary key (label_group, key)
-    )""",
-    # Signed-off quarterly packs, frozen as JSON (dashboard/pack.py), so a pack can be issued
-    # again exactly as signed off after newer uploads; the latest per key is the current one.
-    """create table if not exists packs (
-        pack_id integer primary key,
-        quarter varchar not null,           -- '2022/23 Q1' or '2022 Q2'
-        scheme varchar not null,            -- 'financial' or 'calendar'
-        disclosure varchar not null,        -- 'controlled' or 'exact'
-        snapshot_id integer,                -- the tracker snapshot its stock came from
-        connect_upload_id integer,
-        signed_off_by varchar not null,
-        signed_off_at timestamp not null,
-        pack_json varchar not null
-    )""",
-]
 
 TRACKER_COLUMNS = [
     "nominal_id", "referral_date", "officer", "referral_source", "referral_source_detail",
@@ -172,21 +88,30 @@ def writer_lock(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to a private copy; on clean exit the copy replaces the live file."""
+def writing(path: Path, con: duckdb.DuckDBPyConnection | None = None
+            ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a private copy; on clean exit the copy replaces the live file.
+
+    Given `con` (the fast path's staging connection, ingest.prepare), the copy is attached to
+    it as the default database, so the staged upload is stored without leaving DuckDB."""
     with writer_lock(path):
         remove_stale_copies(path)
         copy = path.with_name(f"{path.name}.writing-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         if path.exists():
             shutil.copyfile(path, copy)
-        con = duckdb.connect(str(copy))
+        attached = con is not None
+        if attached:
+            con.execute("attach $path as o2r_store", {"path": str(copy)})
+            con.execute("use o2r_store")
+        else:
+            con = duckdb.connect(str(copy))
         try:
             for statement in SCHEMA:
                 con.execute(statement)
             install_text_functions(con)
             yield con
-            con.execute("checkpoint")
-            con.close()
+            con.execute("checkpoint o2r_store" if attached else "checkpoint")
+            release(con, attached)
             with open(copy, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(copy, path)
@@ -196,10 +121,21 @@ def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             finally:
                 os.close(directory)
         except BaseException:
-            con.close()
+            with contextlib.suppress(duckdb.Error):
+                con.rollback()  # (an attached copy cannot be detached mid-transaction)
+            with contextlib.suppress(duckdb.Error):
+                release(con, attached)
             for leftover in (copy, Path(f"{copy}.wal")):
                 leftover.unlink(missing_ok=True)
             raise
+
+
+def release(con: duckdb.DuckDBPyConnection, attached: bool) -> None:
+    if attached:
+        con.execute("use memory")
+        con.execute("detach o2r_store")
+    else:
+        con.close()
 
 
 def remove_stale_copies(path: Path) -> None:
@@ -221,7 +157,7 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
     (nothing changed) unless allow_shrink says the uploader confirmed it.
     """
     report = prepared.report
-    with writing(path) as con:
+    with writing(path, prepared.staged) as con:
         duplicate = find_duplicate(con, report.kind, report.sha256)
         if duplicate is not None:
             report.duplicate_of = duplicate
@@ -237,13 +173,17 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
              "sha": report.sha256, "as_at": report.as_at, "rows": report.rows,
              "at": dt.datetime.now().replace(microsecond=0),
              "by": uploaded_by or getpass.getuser(), "demo": prepared.is_demo})
-        con.register("incoming", prepared.clean)
-        assign_labels(con, prepared.clean.column_names)
+        if prepared.staged is None:
+            con.register("incoming", prepared.clean)
+        else:
+            con.execute("create or replace temp view incoming as select * from clean")
+        assign_labels(con, con.sql("select * from incoming").columns)
         if report.kind == "tracker":
             insert_referrals(con, upload_id)
         else:
             merge_crimes(con, upload_id)
-        con.unregister("incoming")
+        if prepared.staged is None:
+            con.unregister("incoming")
         refresh_crime_facts(con)
         con.commit()
     report.upload_id = upload_id

@@ -1,0 +1,111 @@
+"""Typing an upload's staged text cells (`raw`) into `typed`, and the clean rows stored."""
+
+from __future__ import annotations
+
+import duckdb
+
+from dashboard.ingest.contract import Column, Contract
+from dashboard.store.sql import install_text_functions, quote_ident, quote_literal_list
+
+DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S",
+                "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %b %Y",
+                "%d %B %Y", "%d-%b-%Y"]
+
+
+AGE_BANDS_SQL = """
+case
+    when date_of_birth is null then null
+    when age_years < 18 then 'Under 18'
+    when age_years < 25 then '18-24'
+    when age_years < 30 then '25-29'
+    when age_years < 40 then '30-39'
+    when age_years < 50 then '40-49'
+    else '50 and over'
+end
+"""
+
+
+
+def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: dict[str, int],
+                first_data_row: int) -> None:
+    """Stage `typed`: for each column the raw text (raw_x) and its typed value (x).
+
+    Only the contract's columns are read from `raw` (the others are never staged). Blank
+    rows, blank in all of those columns, are left out here; source_row keeps the row number
+    Excel shows.
+    """
+    install_text_functions(con)
+    formats = quote_literal_list(DATE_FORMATS)
+    # A plain expression, not a subquery: DuckDB would turn a subquery into a join per row.
+    con.execute("create or replace temp macro uk_date(v) as "
+                f"case when year(try_strptime(v, {formats})) between 1900 and 2100 "
+                f"then try_strptime(v, {formats})::date end")
+    vocab = [(col.name, key, label) for col in contract.columns if col.vocabulary
+             for key, label in contract.value_lookup(col).items()]
+    con.execute("create or replace temp table vocab (field varchar, key varchar, label varchar)")
+    if vocab:
+        con.executemany("insert into vocab values (?, ?, ?)", vocab)
+    # Each cell is trimmed once, in the inner select; blank rows are dropped after.
+    cells = [f"(rowid + {int(first_data_row)})::integer as source_row"]
+    read = sorted(set(positions.values()))
+    cells += [f"nullif(trim(c{i}), '') as cell{i}" for i in read]
+    inner = f"select {', '.join(cells)} from raw"  # noqa: S608 - generated names
+    filled = ", ".join(f"cell{i}" for i in read) or "null"
+    # Values repeat (a few officers, areas, offence types, days): each distinct value is
+    # typed once in a small lookup table, and rows pick their typed value up by a join.
+    selects, joins = ["t.source_row"], []
+    for index, col in enumerate(contract.columns):
+        raw_name, name = quote_ident(f"raw_{col.name}"), quote_ident(col.name)
+        if col.name not in positions:
+            selects += [f"null::varchar as {raw_name}",
+                        f"{typed_expression(col, 'null::varchar')} as {name}"]
+            continue
+        cell = f"t.cell{positions[col.name]}"
+        selects.append(f"{cell} as {raw_name}")
+        if col.kind == "id":
+            # One stored form, so IDs differing only in case or width are one person.
+            selects.append(f"id_form({cell}) as {name}")
+            continue
+        if col.kind == "text":
+            selects.append(f"{cell} as {name}")
+            continue
+        con.execute(f"create or replace temp table map{index} as "  # noqa: S608 (identifiers from code, values bound)
+                    f"select value, {typed_expression(col, 'value')} as typed "
+                    f"from (select distinct nullif(trim(c{positions[col.name]}), '') as value "
+                    "from raw) where value is not null")
+        selects.append(f"m{index}.typed as {name}")
+        joins.append(f"left join map{index} m{index} on m{index}.value = {cell}")
+    con.execute(f"create or replace temp table typed as select {', '.join(selects)} "  # noqa: S608 (identifiers from code, values bound)
+                f"from ({inner}) t {' '.join(joins)} "
+                f"where coalesce({filled}) is not null")
+    con.execute("drop table raw")
+
+
+def typed_expression(col: Column, raw: str) -> str:
+    if col.kind == "date":
+        return f"uk_date({raw})"
+    if col.kind == "money":
+        # Commas only as thousands separators: "12,50" must not become 1250.
+        return (f"case when regexp_full_match({raw}, '£?\\s*(\\d{{1,3}}(,\\d{{3}})+|\\d+)"
+                f"(\\.\\d{{1,2}})?') then try_cast(regexp_replace({raw}, '[£,\\s]', '', 'g')"
+                " as decimal(14, 2)) end")  # too many digits: not an amount, not an error
+    if col.kind == "category" and col.vocabulary:
+        field_literal = "'" + col.name + "'"
+        return (f"(select label from vocab where field = {field_literal} "  # noqa: S608 (identifiers from code, values bound)
+                f"and key = norm_key({raw}))")
+    if col.kind == "category":
+        # A cell of punctuation only ("-", "?") names nothing: null here, refused by a check.
+        return (f"case when not names_nothing({raw}) "
+                f"then regexp_replace({raw}, '\\s+', ' ', 'g') end")
+    return raw
+
+
+def clean_select(contract: Contract) -> str:
+    stored = [c.name for c in contract.columns if c.stored]
+    if contract.kind == "tracker":
+        return f"""
+            select source_row, {', '.join(stored)}, {AGE_BANDS_SQL} as age_band
+            from (select *, date_part('year', age(referral_date, date_of_birth)) as age_years
+                  from typed)
+        """  # noqa: S608 - contract column names
+    return f"select source_row, {', '.join(stored)} from typed"  # noqa: S608

@@ -1,0 +1,312 @@
+"""The fast path for clean text (CSV) uploads: the contract's columns only, streamed from the
+file (or the uploaded bytes) into DuckDB, never the whole file in Python.
+
+It reads what the strict reader (dashboard/ingest/readers.py) would read for a clean file: it takes
+the same decisions on the same evidence (the header, the encoding, whether the quotes are
+simple) and reads only files where every row is one line and every quote opens or closes a
+cell, which Arrow's CSV reader (the strict reader's own for such files) and DuckDB's, in
+strict mode, split alike; names, PNC IDs and notes are parsed past, never staged. Whenever
+the file is anything else (another encoding, a header below row 1, an odd quote, a line break
+inside a cell, a row of another width, a line long enough to hold an over-size cell) it
+declines, and the strict reader reads the file and reports its problems.
+tests/test_fast_csv.py checks both readers agree on every file of the malformed corpus.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from dashboard import config
+from dashboard.ingest.contract import classify_header
+from dashboard.ingest.readers import (
+    BYTE_ORDER_MARKS,
+    HEAD_CHARS,
+    RawTable,
+    best_delimiter,
+    sniff_kind,
+)
+from dashboard.ingest.spreadsheet_guard import UnreadableFile
+
+UTF8_MARK = b"\xef\xbb\xbf"
+# sniff_kind looks at the first MiB; HEAD_CHARS characters are at most 4 bytes each.
+HEAD_BYTES = max(1 << 20, 4 * HEAD_CHARS + len(UTF8_MARK))
+CHUNK_BYTES = 4 << 20
+# Arrow hands DuckDB the file in blocks of this size, so the file is never whole in memory.
+BLOCK_BYTES = 1 << 20
+STAGING_PREFIX = "o2r-staging-"
+# DuckDB's memory for staging and storing an upload, about the file's size within these
+# bounds: beyond it, its work spills to the private staging folder (which holds only the
+# contract's columns and is removed when done). DuckDB's own load of a file into a table
+# peaks at about 2.5x the file's size at 72 MB and 0.7x at 720 MB. One thread: CPU time,
+# not wall time, is what a shared server runs short of, and each thread reserves its own
+# buffers (two threads ran out of 64 MiB on a small file of non-Latin text).
+STAGING_MEMORY_MIB = (64, 320)
+STAGING_THREADS = 1
+
+
+class Declined(Exception):
+    """The fast path does not read this file; the strict reader does."""
+
+
+@dataclass
+class Scan:
+    """What one pass over the bytes learns (the text after any byte-order mark)."""
+
+    sha256: str
+    lines: int  # as readers.count_lines counts them
+    longest_line: int  # in bytes, line end included
+    quotes_simple: bool  # as readers.quotes_are_simple decides
+
+
+def chunks(source: bytes | Path) -> Iterator[bytes | memoryview]:
+    if isinstance(source, Path):
+        with open(source, "rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                yield chunk
+    else:
+        view = memoryview(source)
+        for start in range(0, len(view), CHUNK_BYTES):
+            yield view[start:start + CHUNK_BYTES]
+
+
+def head_of(source: bytes | Path) -> bytes:
+    if isinstance(source, Path):
+        with open(source, "rb") as handle:
+            return handle.read(HEAD_BYTES)
+    return bytes(source[:HEAD_BYTES])
+
+
+def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
+    """Hash the file and check, block by block, that its text is all in `encoding`, how many
+    lines it has, its longest line, and whether its quotes are simple (as
+    readers.quotes_are_simple decides)."""
+    digest, decoder = hashlib.sha256(), codecs.getincrementaldecoder(encoding)("strict")
+    bounds = np.frombuffer(b'"' + delimiter.encode() + b"\r\n", dtype=np.uint8)
+    offset, last_line_end, longest, quotes = 0, -1, 0, 0
+    newlines = returns = pairs = 0
+    previous = b""  # the last two bytes before this block, for quotes on a block's edge
+    simple = True
+    # The byte-order mark is not part of the text (it may span blocks, if they are tiny).
+    mark = len(UTF8_MARK) if encoding == "utf-8" and head_of(source).startswith(UTF8_MARK) \
+        else 0
+    try:
+        for block in chunks(source):
+            digest.update(block)
+            chunk = bytes(block)
+            if mark:
+                cut = min(mark, len(chunk))
+                chunk, mark = chunk[cut:], mark - cut
+            decoder.decode(chunk)
+            octets = np.frombuffer(chunk, dtype=np.uint8)
+            ends = np.flatnonzero(octets == 10)
+            if ends.size:
+                ends += offset
+                longest = max(longest, int(ends[0]) - last_line_end,
+                              int(np.diff(ends).max()) if ends.size > 1 else 0)
+                last_line_end = int(ends[-1])
+            newlines += int(ends.size)
+            returns += chunk.count(b"\r")
+            pairs += chunk.count(b"\r\n") + (previous.endswith(b"\r") and chunk.startswith(b"\n"))
+            found = chunk.count(b'"')
+            quotes += found
+            # A quote in the last byte before this block is judged now, with its neighbour.
+            if simple and (found or previous.endswith(b'"')):
+                simple = quotes_simple_in(previous + chunk, len(previous), bounds,
+                                          at_start=offset == 0)
+            previous = (previous + chunk[:2])[-2:] if len(chunk) < 2 else chunk[-2:]
+            offset += len(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise Declined(f"not {encoding} text throughout") from exc
+    if returns != pairs:
+        raise Declined("a carriage return ends a line on its own")
+    longest = max(longest, offset - 1 - last_line_end)
+    lines = newlines + (1 if offset and last_line_end != offset - 1 else 0)
+    # The last byte's quote was left to the next block; at the end of the file it is fine.
+    return Scan(digest.hexdigest(), lines, longest, simple and quotes % 2 == 0)
+
+
+def quotes_simple_in(window: bytes, start: int, bounds: np.ndarray, at_start: bool) -> bool:
+    """No quote from `start` on (the last byte's aside: its neighbour is in the next block)
+    has text on both sides. The first byte of the file counts as a boundary."""
+    octets = np.frombuffer(window, dtype=np.uint8)
+    quotes = np.flatnonzero(octets == ord('"'))
+    quotes = quotes[quotes >= max(start - 1, 0)] if start else quotes
+    before_ok = np.isin(octets[np.maximum(quotes - 1, 0)], bounds)
+    if at_start:
+        before_ok |= quotes == 0
+    after = np.minimum(quotes + 1, len(octets) - 1)
+    after_ok = np.isin(octets[after], bounds) | (quotes == len(octets) - 1)
+    return not np.any(~before_ok & ~after_ok)
+
+
+def header(file_name: str, source: bytes | Path, lookup: dict[str, str]
+           ) -> tuple[str, list[str], str]:
+    """(delimiter, the header row's cells, encoding) as readers.read_csv finds them, or
+    Declined if it would find them anywhere but the file's first row.
+
+    The encoding is UTF-8 if the first MiB is (scan then declines a file that is not UTF-8
+    further on), else cp1252, as readers.decode_text decides for the whole file."""
+    head = head_of(source)
+    try:
+        if sniff_kind(file_name, head) != "csv":
+            raise Declined("a workbook")
+    except UnreadableFile as exc:
+        raise Declined(str(exc)) from exc
+    marks = [mark for mark, _, _ in BYTE_ORDER_MARKS if head.startswith(mark)]
+    if marks and marks[0] != UTF8_MARK:
+        raise Declined("UTF-16 or UTF-32 text")
+    body = head[len(UTF8_MARK):] if marks else head
+    try:
+        text, encoding = codecs.getincrementaldecoder("utf-8")("strict").decode(body), "utf-8"
+    except UnicodeDecodeError:
+        if marks:
+            raise Declined("a UTF-8 byte-order mark on text that is not UTF-8") from None
+        try:
+            text, encoding = body.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError as exc:
+            raise Declined("neither UTF-8 nor cp1252 text") from exc
+    delimiter, rows, header_index = best_delimiter(text[:HEAD_CHARS], lookup)
+    if header_index != 0:
+        raise Declined("the header is not the first row")
+    if len(rows[0]) > config.setting("O2R_MAX_COLUMNS"):
+        raise Declined("too many columns")
+    if any("\n" in cell or "\r" in cell for cell in rows[0]):
+        raise Declined("a line break in the header (DuckDB's reader skips one line)")
+    # readers.read_regular takes a file whose first row, as Arrow reads it, is the header.
+    complete = body[:body.rfind(b"\n") + 1] if len(head) == HEAD_BYTES else body
+    try:
+        first = pacsv.read_csv(pa.BufferReader(complete), read_options=read_options(
+            len(rows[0]), encoding), parse_options=parse_options(delimiter),
+            convert_options=convert_options([f"c{i}" for i in range(len(rows[0]))]))
+    except pa.ArrowException as exc:
+        raise Declined("the first rows are not as wide as the header") from exc
+    if first.num_rows == 0 or [column[0].as_py() for column in first.columns] != rows[0]:
+        raise Declined("Arrow reads another header")
+    return delimiter, rows[0], encoding
+
+
+def read_options(width: int, encoding: str) -> pacsv.ReadOptions:
+    # Arrow decodes cp1252 with Python's codec, block by block, as readers.decode_text does.
+    return pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)],
+                             block_size=BLOCK_BYTES, use_threads=False,
+                             encoding="utf8" if encoding == "utf-8" else encoding)
+
+
+def parse_options(delimiter: str) -> pacsv.ParseOptions:
+    # As readers.read_regular parses.
+    return pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                              ignore_empty_lines=False)
+
+
+def convert_options(names: list[str]) -> pacsv.ConvertOptions:
+    return pacsv.ConvertOptions(include_columns=names,
+                                column_types=dict.fromkeys(names, pa.string()),
+                                strings_can_be_null=False, quoted_strings_can_be_null=False)
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, file_name: str, source: bytes | Path,
+              lookup: dict[str, str]) -> tuple[RawTable, str]:
+    """Stage `raw` (columns c{i}: only the contract's columns, as readers.stage keeps them)
+    from the file and return it with the file's SHA-256, or raise Declined."""
+    delimiter, cells, encoding = header(file_name, source, lookup)
+    width = len(cells)
+    headers = [c.strip() for c in cells]
+    kept = [i for i, h in enumerate(headers) if classify_header(h, lookup)[0] == "column"]
+    if not kept:  # (Arrow would read every column)
+        raise Declined("no column of the contract")
+    scanned = scan(source, delimiter, encoding)
+    if not scanned.quotes_simple:
+        raise Declined("quotes the careful reader reads")
+    if scanned.longest_line > config.setting("O2R_MAX_CELL_KB") * 1024:
+        raise Declined("a line long enough to hold an over-size cell")
+    try:
+        if isinstance(source, Path) and encoding == "utf-8":
+            read_with_duckdb(con, source, delimiter, width, kept)
+        else:
+            read_with_arrow(con, source, delimiter, encoding, width, kept)
+    except (duckdb.Error, pa.ArrowException) as exc:
+        raise Declined("a row of another width, or a cell the reader cannot read") from exc
+    data_rows = con.execute("select count(*) from raw").fetchall()[0][0]
+    # One line per row, so no cell holds a line break (the strict reader checks those).
+    if scanned.lines != data_rows + 1:
+        raise Declined("a line break inside a cell, or a blank line")
+    return RawTable(headers, 1, data_rows), scanned.sha256
+
+
+def read_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: int,
+                     kept: list[int]) -> None:
+    """The data rows of a UTF-8 file on disk, by DuckDB's own reader (its buffers count in
+    its memory limit). Only for files whose quotes are simple and whose every row is one
+    line, where it splits rows and cells as Arrow does; any row of another width, or a quote
+    it would read otherwise, is an error (strict mode), so the file is declined."""
+    columns = {f"c{i}": "VARCHAR" for i in range(width)}
+    selected = ", ".join(f"c{i}" for i in kept)
+    con.execute(
+        f"create table raw as select {selected} from read_csv($path, delim = $delim, "  # noqa: S608 - generated column names
+        "quote = '\"', escape = '\"', header = false, skip = 1, columns = $columns, "
+        "auto_detect = false, strict_mode = true, null_padding = false, "
+        "ignore_errors = false, encoding = 'utf-8', max_line_size = $max_line)",
+        {"path": str(path), "delim": delimiter, "columns": columns,
+         "max_line": config.setting("O2R_MAX_CELL_KB") * 1024 + 2})
+
+
+def read_with_arrow(con: duckdb.DuckDBPyConnection, source: bytes | Path, delimiter: str,
+                    encoding: str, width: int, kept: list[int]) -> None:
+    """The data rows by Arrow's CSV reader, the strict reader's own (readers.read_regular),
+    block by block: for the page's bytes in memory, and for cp1252 text, which Arrow decodes
+    with Python's codec as readers.decode_text does."""
+    names = [f"c{i}" for i in kept]
+    opened = pacsv.open_csv(pa.BufferReader(source) if isinstance(source, bytes) else
+                            str(source), read_options=read_options(width, encoding),
+                            parse_options=parse_options(delimiter),
+                            convert_options=convert_options(names))
+    stream = pa.RecordBatchReader.from_batches(opened.schema, without_first_row(opened))
+    con.register("upload_cells", stream)
+    try:
+        con.execute("create table raw as select * from upload_cells")
+    finally:
+        con.unregister("upload_cells")
+
+
+def without_first_row(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
+    skip = 1
+    for batch in reader:
+        if skip:
+            taken = min(skip, batch.num_rows)
+            batch, skip = batch.slice(taken), skip - taken
+        yield batch
+
+
+def staging_connection(folder: Path, size: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB database whose memory is limited (for a file of `size` bytes):
+    beyond it, it spills to the private staging folder (only the contract's columns are
+    ever staged)."""
+    low, high = STAGING_MEMORY_MIB
+    limit = min(max(size >> 20, low), high)
+    return duckdb.connect(":memory:", config={
+        "memory_limit": f"{limit}MiB", "temp_directory": str(folder / "spill"),
+        "threads": STAGING_THREADS})
+
+
+def new_staging_folder() -> Path:
+    """A private folder for one upload's staging database (removed by the caller); folders
+    left by a process that was killed are removed first."""
+    temp = Path(tempfile.gettempdir())
+    for folder in temp.glob(f"{STAGING_PREFIX}*-*"):
+        pid = folder.name[len(STAGING_PREFIX):].split("-")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-"))

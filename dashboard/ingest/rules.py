@@ -1,0 +1,227 @@
+"""The rules an upload's rows must keep, as SQL over the staged `typed` table, and the
+problems and warnings they give, in the user's terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from dashboard.ingest.contract import STATUS_NOT_RECORDED, Column, Contract, visible
+from dashboard.store.sql import quote_ident
+
+if TYPE_CHECKING:
+    from dashboard.ingest.validation import IngestReport
+
+DATE_ORDER = {
+    "tracker": [
+        ("first_contact_date", "referral_date"),
+        ("assessment_date", "referral_date"),
+        ("assessment_date", "first_contact_date"),
+        ("pre_admission_start_date", "referral_date"),
+        ("rehab_assessment_date", "referral_date"),
+        ("rehab_admission_date", "referral_date"),
+        ("rehab_admission_date", "assessment_date"),
+        ("rehab_admission_date", "rehab_assessment_date"),
+        ("rehab_exit_date", "rehab_admission_date"),
+        ("referral_date", "date_of_birth"),
+    ],
+    "connect": [],
+}
+
+
+
+@dataclass
+class Check:
+    column: str
+    condition: str
+    problem: str  # may use {value} and {detail}
+    fix: str
+    detail: str = "null"
+
+
+def checks_for(contract: Contract, positions: dict[str, int],
+               forbidden_found: bool = True) -> list[Check]:
+    checks: list[Check] = []
+    for col in contract.columns:
+        raw, name = f"raw_{col.name}", col.name
+        if col.name in positions and forbidden_found:
+            checks.append(Check(name, f"has_forbidden({raw})", FORBIDDEN_PROBLEM.replace(
+                "The text", "'{value}'"), FORBIDDEN_FIX))
+        if col.required:
+            checks.append(Check(name, f"{raw} is null", "Required value is missing",
+                                f"Enter the {label(name)} on this row"))
+        if col.kind == "id" or (col.kind == "category" and not col.vocabulary):
+            # Only punctuation or symbols ("-", "?", "😈"): it names no one and nothing.
+            nothing = f"names_nothing({raw})" if col.kind == "id" else f"{name} is null"
+            checks.append(Check(name, f"{raw} is not null and {nothing}",
+                                f"'{{value}}' has no letters or digits, so it names no "
+                                f"{label(name)}", nameless_fix(col)))
+        if col.kind == "date":
+            checks.append(Check(name, f"{raw} is not null and {name} is null",
+                                "'{value}' is not a date we can read",
+                                "Write dates as dd/mm/yyyy with a four-digit year, e.g. "
+                                "03/04/2022 for 3 April 2022"))
+            checks.append(Check(name, f"{name} > $as_at",
+                                "The date {detail} is after the upload's as-at date",
+                                "Correct the date, or upload with a later as-at date",
+                                detail=f"strftime({name}, '%d/%m/%Y')"))
+        if col.kind == "category" and col.vocabulary:
+            checks.append(Check(name, f"{raw} is not null and {name} is null",
+                                f"'{{value}}' is not a recognised {label(name)}",
+                                "Use one of: " + "; ".join(col.vocabulary)
+                                + " (or map your own term in the column map file)"))
+        if col.kind == "money":
+            checks.append(Check(name, f"{raw} is not null and ({name} is null or {name} < 0)",
+                                "'{value}' is not an amount in pounds",
+                                "Write amounts as numbers, e.g. 1234.50 or £1,234.50"))
+    for later, earlier in DATE_ORDER[contract.kind]:
+        if later in positions and earlier in positions:
+            checks.append(Check(later, f"{later} < {earlier}",
+                                f"{label(later).capitalize()} {{value}} is before the "
+                                f"{label(earlier)} ({{detail}})",
+                                f"Check both dates: the {label(later)} cannot come before the "
+                                f"{label(earlier)}",
+                                detail=f"strftime({earlier}, '%d/%m/%Y')"))
+    if contract.kind == "tracker":
+        checks += [
+            Check("rehab_facility",
+                  "rehab_admission_date is not null and raw_rehab_facility is null",
+                  "A rehab admission date is given but no rehab facility",
+                  "Enter the rehab facility the person was admitted to"),
+            Check("rehab_exit_reason",
+                  "rehab_exit_date is not null and raw_rehab_exit_reason is null",
+                  "A rehab exit date is given but no exit reason",
+                  "Enter the exit reason: " + "; ".join(contract.column("rehab_exit_reason")
+                                                         .vocabulary or ())),
+            Check("rehab_exit_date",
+                  "rehab_exit_date is not null and rehab_admission_date is null",
+                  "A rehab exit date is given but no rehab admission date",
+                  "Enter the admission date, or remove the exit date"),
+            Check("referral_date", "duplicate_of is not null",
+                  "The same nominal ID and referral date as row {detail}",
+                  "Remove the repeated row, or correct the referral date if it is a new referral "
+                  "(nominal IDs that differ only in capitals or character width are one person)",
+                  detail="duplicate_of"),
+        ]
+    else:
+        checks.append(Check("crime_reference", "duplicate_of is not null",
+                            "The crime reference {value} also appears on row {detail}",
+                            "Each crime reference may appear once: remove the repeated row",
+                            detail="duplicate_of"))
+    return checks
+
+
+def label(name: str) -> str:
+    return name.replace("_", " ").lower()
+
+
+FORBIDDEN_PROBLEM = ("The text contains an invisible control or text-direction character "
+                     "(shown here as <U+code>), which could change how it prints or reads")
+FORBIDDEN_FIX = ("Delete the cell's text and type it again by hand: such characters come from "
+                 "text pasted out of another program or from a damaged export")
+
+
+def nameless_fix(col: Column) -> str:
+    if col.required:
+        return f"Enter the {label(col.name)} on this row"
+    if col.blank_as:
+        return (f"Enter the {label(col.name)}, or leave the cell empty (an empty cell counts as "
+                f"'{col.blank_as}')")
+    return f"Enter the {label(col.name)}, or leave the cell empty if it is not known"
+
+
+def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
+                     headers: list[str], positions: dict[str, int]) -> list[dict]:
+    key = ["nominal_id", "referral_date"] if contract.kind == "tracker" else ["crime_reference"]
+    not_null = " and ".join(f"{k} is not null" for k in key)
+    keys = ", ".join(key)
+    repeats = con.execute(f"select count(*) - count(distinct ({keys})) from typed "  # noqa: S608 (identifiers from code, values bound)
+                          f"where {not_null}").fetchall()[0][0]
+    if repeats:
+        con.execute(f"""
+            create or replace temp table checked as
+            select *, case when row_number() over w > 1 and ({not_null})
+                           then first_value(source_row) over w end as duplicate_of
+            from typed
+            window w as (partition by {keys} order by source_row)
+        """)  # noqa: S608 - constant key columns
+    else:
+        con.execute("create or replace temp view checked as "
+                    "select *, null::integer as duplicate_of from typed")
+    # One look at each row's cells together; the cells are looked at one by one only if needed.
+    cells = ", ".join(quote_ident(f"raw_{name}") for name in positions)
+    forbidden_found = con.execute(f"select count(*) from typed where has_forbidden(concat({cells}))"  # noqa: S608 (identifiers from code, values bound)
+                                  ).fetchall()[0][0] > 0
+    checks = checks_for(contract, positions, forbidden_found)
+    # One pass counts every check; only checks that fail are then listed row by row.
+    counts = con.execute(
+        "select " + ", ".join(f"count_if({c.condition})" for c in checks) + " from checked",  # noqa: S608 (identifiers from code, values bound)
+        {"as_at": report.as_at}).fetchall()[0]
+    problems: list[dict] = []
+    for check, count in zip(checks, counts, strict=True):
+        if not count:
+            continue
+        header = headers[positions[check.column]] if check.column in positions else check.column
+        rows = con.execute(
+            f"select source_row, {quote_ident('raw_' + check.column)}, ({check.detail})::varchar "  # noqa: S608 (identifiers from code, values bound)
+            f"from checked where {check.condition} order by source_row",
+            {"as_at": report.as_at} if "$as_at" in check.condition else None).fetchall()
+        for source_row, value, detail in rows:
+            shown = visible(value or "")  # a control character is named, never sent on
+            problems.append({
+                "row": source_row, "column": header, "value": shown,
+                "problem": check.problem.format(value=shown, detail=visible(detail or "")),
+                "fix": check.fix})
+    if contract.kind == "tracker" and "officer" in positions:
+        people = officer_column_problem(con, report, headers[positions["officer"]])
+        if people is not None:
+            # The column's values are not repeated back: they may be people's names.
+            problems = [p for p in problems if p["column"] != people["column"]] + [people]
+    problems.sort(key=lambda p: (p["row"] or 0, headers.index(p["column"])
+                                 if p["column"] in headers else len(headers)))
+    return problems
+
+
+# An O2R team is a handful of officers, each holding many referrals. A column taken as the
+# officer with more distinct values than half its filled rows (an average caseload under two),
+# once there are enough rows to tell, is a list of people, e.g. the referred people's names.
+OFFICER_LIST_MIN_ROWS = 20
+OFFICER_LIST_MAX_SHARE = 0.5
+
+
+def officer_column_problem(con: duckdb.DuckDBPyConnection, report: IngestReport,
+                           header: str) -> dict | None:
+    """A file-level problem if the officer column looks like people rather than staff."""
+    filled, distinct = con.execute("select count(officer), count(distinct norm_key(officer)) "
+                                   "from typed").fetchall()[0]
+    if filled < OFFICER_LIST_MIN_ROWS or distinct <= OFFICER_LIST_MAX_SHARE * filled:
+        return None
+    return {"row": None, "column": header, "value": "",
+            "problem": f"In {report.file_name}, the column '{header}' was taken as the "
+                       f"officer, but its {filled} filled rows hold {distinct} different values. "
+                       "An O2R team is a handful of officers, each with many referrals, so this "
+                       "looks like a list of people (such as the referred people's own names), "
+                       "and nothing in it was stored",
+            "fix": "If the column holds anyone's names other than the O2R officers', delete "
+                   "it or rename its header, then upload again (people's names are never "
+                   "stored). The officer column should hold the O2R officer allocated to each "
+                   "referral"}
+
+
+def collect_warnings(con: duckdb.DuckDBPyConnection, contract: Contract,
+                     positions: dict[str, int]) -> list[str]:
+    warnings = []
+    if contract.kind == "tracker":
+        missing_status = con.execute("select count(*) from typed where raw_status is null"
+                                     ).fetchall()[0][0]
+        if missing_status:
+            warnings.append(f"{missing_status} row(s) have no status: they are counted as "
+                            f"'{STATUS_NOT_RECORDED}'")
+        no_exit_date = con.execute("select count(*) from typed where rehab_exit_reason is not "
+                                   "null and rehab_exit_date is null").fetchall()[0][0]
+        if no_exit_date:
+            warnings.append(f"{no_exit_date} row(s) have an exit reason but no exit date "
+                            "(listed on the data-quality view)")
+    return warnings

@@ -1,0 +1,87 @@
+"""The tables of the DuckDB file (dashboard/store.py creates them in every writer)."""
+
+SCHEMA = [
+    """create table if not exists uploads (
+        upload_id integer primary key,
+        kind varchar not null,              -- 'tracker' (a snapshot) or 'connect'
+        file_name varchar not null,
+        sha256 varchar not null,
+        as_at_date date not null,
+        row_count integer not null,
+        uploaded_at timestamp not null,
+        uploaded_by varchar not null,
+        is_demo boolean not null default false
+    )""",
+    """create table if not exists referrals (
+        snapshot_id integer not null,       -- the tracker upload this row came from
+        source_row integer not null,        -- row number in that upload, as Excel shows it
+        nominal_id varchar not null,
+        referral_date date not null,
+        officer varchar not null,
+        referral_source varchar not null,
+        referral_source_detail varchar,
+        offending_area varchar,
+        status varchar not null,
+        first_contact_date date,
+        assessment_date date,
+        pre_admission_start_date date,
+        rehab_assessment_date date,
+        rehab_admission_date date,
+        rehab_facility varchar,
+        rehab_exit_date date,
+        rehab_exit_reason varchar,
+        outcome varchar,
+        age_band varchar,
+        primary key (snapshot_id, nominal_id, referral_date)
+    )""",
+    # No primary key on crime_reference: it costs seconds per million rows, and uniqueness
+    # already holds (validation refuses repeats within an upload; merge_crimes replaces stored
+    # rows under the writer lock).
+    """create table if not exists crimes (
+        crime_reference varchar not null,
+        nominal_id varchar not null,
+        offence_date date not null,
+        offence_type varchar not null,
+        offence_area varchar,
+        value_stolen_gbp decimal(14, 2),
+        upload_id integer not null
+    )""",
+    # Connect facts pre-aggregated when data lands (refresh_crime_facts), so the default
+    # offences view reads a table the size of months x areas x offence types, not every crime:
+    # the crimes of people in the latest tracker snapshot in force, by offence month.
+    """create table if not exists crime_facts (
+        snapshot_id integer not null,       -- the snapshot whose people these are
+        offence_month date not null,        -- first day of the month
+        offence_area varchar,
+        offence_type varchar not null,
+        offences bigint not null,
+        value_stolen_gbp decimal(18, 2)
+    )""",
+    # A snapshot found to be wrong is withdrawn, never deleted: it stays on record, and no
+    # figure reads it (queries/macros/scoped_referrals.sql, queries.latest_snapshot_id).
+    """create table if not exists snapshot_withdrawals (
+        snapshot_id integer primary key,
+        withdrawn_at timestamp not null,
+        withdrawn_by varchar not null,
+        reason varchar not null
+    )""",
+    """create table if not exists labels (
+        label_group varchar not null,
+        key varchar not null,
+        label varchar not null,
+        primary key (label_group, key)
+    )""",
+    # Signed-off quarterly packs, frozen as JSON (dashboard/pack.py), so a pack can be issued
+    # again exactly as signed off after newer uploads; the latest per key is the current one.
+    """create table if not exists packs (
+        pack_id integer primary key,
+        quarter varchar not null,           -- '2022/23 Q1' or '2022 Q2'
+        scheme varchar not null,            -- 'financial' or 'calendar'
+        disclosure varchar not null,        -- 'controlled' or 'exact'
+        snapshot_id integer,                -- the tracker snapshot its stock came from
+        connect_upload_id integer,
+        signed_off_by varchar not null,
+        signed_off_at timestamp not null,
+        pack_json varchar not null
+    )""",
+]
