@@ -14,7 +14,7 @@ import malformed_corpus as corpus
 import pytest
 
 from dashboard import service
-from dashboard.ingest import readers, spreadsheet_guard
+from dashboard.ingest import cell_checks, file_kinds, readers, spreadsheet_guard
 from dashboard.ingest.validation import UploadRejected, prepare
 
 from conftest import digest, run_cli
@@ -119,7 +119,7 @@ def test_a_quote_closed_rows_later_in_a_one_line_column_is_refused_with_its_row(
     assert found[0]["problem"].startswith("A line break inside the cell")
     assert found[0]["value"].startswith("Officer 1,")  # shown on one line, shortened
     assert found[0]["value"].endswith("…") and "\n" not in found[0]["value"]
-    assert readers.shown("one\r\ntwo\nthree") == "one⏎two⏎three"
+    assert cell_checks.shown("one\r\ntwo\nthree") == "one⏎two⏎three"
 
 
 def test_line_breaks_in_notes_are_free_text_and_the_rows_still_add_up():
@@ -291,4 +291,4 @@ def test_a_damaged_utf16_file_gets_a_message_with_a_fix():
                                          "is not UTF-16 text")
     assert problem["fix"] == ("Save it from Excel again as 'CSV UTF-8 (Comma delimited)' and "
                               "upload that")
-    assert readers.sniff_kind("t.txt", data) == "csv"
+    assert file_kinds.sniff_kind("t.txt", data) == "csv"

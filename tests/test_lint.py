@@ -12,3 +12,25 @@ def test_ruff_finds_nothing():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "dashboard", "pages", "tests",
                              "data", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Issue 13's structure rules: modules small enough to read, each one placed in the design.
+MODULES = sorted(p for p in (ROOT / "dashboard").rglob("*.py") if p.name != "__init__.py")
+
+
+def test_no_module_is_over_400_lines():
+    long = {str(p.relative_to(ROOT)): n for p in MODULES
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
+    assert long == {}
+
+
+def test_docs_architecture_names_every_module_in_its_package():
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = []
+    for path in MODULES:
+        package = path.parent.relative_to(ROOT / "dashboard").as_posix()
+        named = (f"`{path.name}`", f"`{path.stem}`", f"{package}/{path.name}",
+                 f"{package}/{path.stem}")
+        if not any(name in text for name in named):
+            missing.append(str(path.relative_to(ROOT)))
+    assert missing == []

@@ -30,13 +30,8 @@ import pyarrow.csv as pacsv
 
 from dashboard import config
 from dashboard.ingest.contract import classify_header
-from dashboard.ingest.readers import (
-    BYTE_ORDER_MARKS,
-    HEAD_CHARS,
-    RawTable,
-    best_delimiter,
-    sniff_kind,
-)
+from dashboard.ingest.file_kinds import BYTE_ORDER_MARKS, sniff_kind
+from dashboard.ingest.readers import HEAD_CHARS, RawTable, best_delimiter
 from dashboard.ingest.spreadsheet_guard import UnreadableFile
 
 UTF8_MARK = b"\xef\xbb\xbf"
@@ -158,7 +153,7 @@ def header(file_name: str, source: bytes | Path, lookup: dict[str, str]
     Declined if it would find them anywhere but the file's first row.
 
     The encoding is UTF-8 if the first MiB is (scan then declines a file that is not UTF-8
-    further on), else cp1252, as readers.decode_text decides for the whole file."""
+    further on), else cp1252, as file_kinds.decode_text decides for the whole file."""
     head = head_of(source)
     try:
         if sniff_kind(file_name, head) != "csv":
@@ -199,7 +194,7 @@ def header(file_name: str, source: bytes | Path, lookup: dict[str, str]
 
 
 def read_options(width: int, encoding: str) -> pacsv.ReadOptions:
-    # Arrow decodes cp1252 with Python's codec, block by block, as readers.decode_text does.
+    # Arrow decodes cp1252 with Python's codec, block by block, as file_kinds.decode_text does.
     return pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)],
                              block_size=BLOCK_BYTES, use_threads=False,
                              encoding="utf8" if encoding == "utf-8" else encoding)
@@ -267,7 +262,7 @@ def read_with_arrow(con: duckdb.DuckDBPyConnection, source: bytes | Path, delimi
                     encoding: str, width: int, kept: list[int]) -> None:
     """The data rows by Arrow's CSV reader, the strict reader's own (readers.read_regular),
     block by block: for the page's bytes in memory, and for cp1252 text, which Arrow decodes
-    with Python's codec as readers.decode_text does."""
+    with Python's codec as file_kinds.decode_text does."""
     names = [f"c{i}" for i in kept]
     opened = pacsv.open_csv(pa.BufferReader(source) if isinstance(source, bytes) else
                             str(source), read_options=read_options(width, encoding),

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from dashboard import config
+from dashboard.ingest.cell_checks import MAX_PROBLEMS_LISTED, RowProblems, check_cells
 from dashboard.ingest.contract import classify_header
+from dashboard.ingest.file_kinds import decode_text, sniff_kind
 from dashboard.ingest.spreadsheet_guard import (
     UnreadableFile,
     check_xlsx_archive,
@@ -30,29 +31,12 @@ from dashboard.ingest.workbook_reader import cell_text
 
 HEADER_SEARCH_ROWS = 30
 HEAD_CHARS = 256 * 1024
-# Problems listed, per kind of reading problem and in a rejection's report; the rest counted.
-MAX_PROBLEMS_LISTED = 200
 # Our own cap on a cell is O2R_MAX_CELL_KB, checked after reading with the row and column, so
 # the csv module's own limit (131,072 characters, which it reports without either) is lifted.
 csv.field_size_limit(2**31 - 1)
 
-# Longest first: UTF-32's little-endian mark begins with UTF-16's.
-BYTE_ORDER_MARKS = ((b"\xef\xbb\xbf", "utf-8", "UTF-8"),
-                    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
-                    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
-                    (b"\xff\xfe", "utf-16-le", "UTF-16"),
-                    (b"\xfe\xff", "utf-16-be", "UTF-16"))
 FIX_QUOTE = ("Remove the stray quote (\") or close it; a quote inside a cell is written as two "
              "quotes (\"\"). If the file was cut off, export it again")
-
-
-class RowProblems(Exception):
-    """Problems found while reading, each with its row and column (ingest.PROBLEM_COLUMNS);
-    `total` counts them all when only the first MAX_PROBLEMS_LISTED of a kind are listed."""
-
-    def __init__(self, problems: list[dict], total: int | None = None):
-        super().__init__(f"{total or len(problems)} problem(s) found while reading the file")
-        self.problems, self.total = problems, total if total is not None else len(problems)
 
 
 @dataclass
@@ -71,69 +55,6 @@ class RawTable:
     @property
     def first_data_row(self) -> int:
         return self.header_row + 1
-
-
-def sniff_kind(file_name: str, data: bytes) -> str:
-    """'xlsx' or 'csv' from the content (the file name is only a hint)."""
-    name = file_name.lower()
-    if not data:
-        raise UnreadableFile(f"{file_name} is empty (0 bytes)",
-                             "Export the data again and upload the saved file")
-    if data.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00" in data[:1 << 20] or \
-                name.endswith(".xlsx"):
-            raise UnreadableFile(
-                f"{file_name} is a password-protected (encrypted) workbook",
-                "Open it in Excel, remove the password (File > Info > Protect Workbook), save "
-                "and upload again")
-        raise UnreadableFile(
-            f"{file_name} is an old-style Excel 97-2003 (.xls) workbook",
-            "Open it in Excel and save it as .xlsx or CSV, then upload that")
-    for magic, what in ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
-                        (b"GIF8", "a GIF image"), (b"%PDF", "a PDF document"),
-                        (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive")):
-        if data.startswith(magic):
-            raise UnreadableFile(f"{file_name} is {what}, not a spreadsheet",
-                                 "Upload the tracker or Connect export as .xlsx or .csv")
-    if any(data.startswith(mark) for mark, _, _ in BYTE_ORDER_MARKS):
-        return "csv"  # UTF-16 and UTF-32 text is full of zero bytes
-    if b"\x00" in data[:65536]:
-        raise UnreadableFile(f"{file_name} is not a spreadsheet or a text (CSV) file",
-                             "Upload the export as .xlsx or .csv")
-    return "csv"
-
-
-def decode_text(file_name: str, data: bytes) -> tuple[str, bytes | None]:
-    """The text (any byte-order mark removed), and its UTF-8 bytes if the file was UTF-8.
-
-    A byte-order mark names the encoding (Excel's "Unicode text" is UTF-16); without one the
-    text is UTF-8, else the Windows code page Excel writes (cp1252).
-    """
-    for mark, encoding, name in BYTE_ORDER_MARKS:
-        if data.startswith(mark):
-            body = data[len(mark):]
-            try:
-                return body.decode(encoding), body if encoding == "utf-8" else None
-            except UnicodeDecodeError as exc:
-                raise UnreadableFile(
-                    f"{file_name} starts with a {name} byte-order mark but is not {name} text "
-                    f"(bad bytes at position {exc.start + len(mark):,}; the file may be cut "
-                    "off or damaged)",
-                    "Save it from Excel again as 'CSV UTF-8 (Comma delimited)' and upload "
-                    "that") from exc
-    try:
-        return data.decode("utf-8"), data
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), None
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(
-            f"{file_name} is not readable text in UTF-8 or Windows-1252 (byte "
-            f"0x{data[exc.start]:02X} at position {exc.start:,})",
-            "Save it from Excel as 'CSV UTF-8 (Comma delimited)' and upload again") from exc
 
 
 def find_header(rows: list[list[str]], lookup: dict[str, str]) -> int:
@@ -402,65 +323,6 @@ def locate_quote(text: str, start: int, delimiter: str) -> tuple[int, int, bool]
             position = unquoted.match(text, position).end()
             cell_start = False
     return column, lines, False
-
-
-# ---------------------------------------------------------------- every cell
-
-def check_cells(file_name: str, table: pa.Table, headers: list[str], first_data_row: int,
-                lookup: dict[str, str], delimiter: str | None = None) -> None:
-    """Refuse cells over the size cap and, in text files (`delimiter` given), line breaks in
-    cells of the columns we read (each is one line: the break is a quote left open) and free
-    text (notes) holding lines that look like whole rows (rows swallowed by an open quote)."""
-    max_chars = config.setting("O2R_MAX_CELL_KB") * 1024
-    problems: list[dict] = []
-    total = 0
-
-    def add(header: str, mask: pa.ChunkedArray, values: pa.ChunkedArray, show, problem,
-            fix: str) -> None:
-        nonlocal total
-        if not pc.any(mask).as_py():
-            return
-        indices = pc.indices_nonzero(pc.fill_null(mask, False))
-        total += len(indices)
-        listed = indices.slice(0, MAX_PROBLEMS_LISTED)
-        for index, value in zip(listed.to_pylist(), pc.take(values, listed).to_pylist()):
-            problems.append({"row": first_data_row + index, "column": header,
-                             "value": show(value), "problem": problem(value), "fix": fix})
-
-    for index, header in enumerate(headers):
-        column = table.column(index)
-        lengths = pc.utf8_length(column)
-        if (pc.max(lengths).as_py() or 0) > max_chars:
-            add(header, pc.greater(lengths, max_chars), lengths, lambda n: f"{n:,} characters",
-                lambda n: f"The cell holds {n / 1024:,.0f} KB of text, over the "
-                          f"{max_chars // 1024:,} KB a cell may hold",
-                "Shorten the cell; notes and other free text are never stored, so they may "
-                "simply be deleted")
-        if delimiter is None:
-            continue
-        if classify_header(header, lookup)[0] == "column":
-            add(header, pc.match_substring_regex(column, "[\r\n]"), column, shown,
-                lambda _: "A line break inside the cell: this column holds one line per row, "
-                          "so a quote (\") that opens the cell and is closed rows later has "
-                          "joined rows together",
-                "Remove the line break, or the stray quote that opens the cell")
-        elif len(headers) >= 3:
-            other = re.escape(delimiter)
-            whole_row = "[\r\n][^\r\n]*" + f"{other}[^\r\n]*" * (len(headers) - 1)
-            add(header, pc.match_substring_regex(column, whole_row), column, lambda _: "",
-                lambda _: "The cell holds lines that look like whole rows of the file: a "
-                          "quote (\") that opens the cell is not closed where it should be, "
-                          "so the rows after it were read into this cell",
-                "Remove the stray quote at the start of the cell, or close it")
-    if problems:
-        problems.sort(key=lambda p: p["row"])
-        raise RowProblems(problems[:MAX_PROBLEMS_LISTED], total)
-
-
-def shown(value: str, width: int = 60) -> str:
-    """A cell as a problem list shows it: on one line, and no longer than a line."""
-    flat = value.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
-    return flat if len(flat) <= width else flat[:width] + "…"
 
 
 def no_header_message(file_name: str) -> tuple[str, str]:

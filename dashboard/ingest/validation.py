@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from dashboard import config
 from dashboard.ingest import fast_csv
+from dashboard.ingest.cell_checks import MAX_PROBLEMS_LISTED, RowProblems
 from dashboard.ingest.cell_types import build_typed, clean_select
 from dashboard.ingest.contract import (
     FORBIDDEN,
@@ -24,13 +25,7 @@ from dashboard.ingest.contract import (
     load_contract,
     visible,
 )
-from dashboard.ingest.readers import (
-    MAX_PROBLEMS_LISTED,
-    RawTable,
-    RowProblems,
-    UnreadableFile,
-    read_table,
-)
+from dashboard.ingest.readers import RawTable, UnreadableFile, read_table
 from dashboard.ingest.rules import (
     FORBIDDEN_FIX,
     FORBIDDEN_PROBLEM,

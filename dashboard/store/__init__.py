@@ -1,0 +1,1 @@
+"""The DuckDB file: its tables, copy-on-write writes, and the named queries read from it."""

@@ -1,4 +1,4 @@
-"""The tables of the DuckDB file (dashboard/store.py creates them in every writer)."""
+"""The tables of the DuckDB file (database.py creates them in every writer)."""
 
 SCHEMA = [
     """create table if not exists uploads (

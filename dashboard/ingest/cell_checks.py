@@ -1,0 +1,81 @@
+"""Checks every cell of a read file must pass before any rule is applied: the size cap, and in
+text files the line breaks an open quote leaves; and the problems reading finds, by row."""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashboard import config
+from dashboard.ingest.contract import classify_header
+
+# Problems listed, per kind of reading problem and in a rejection's report; the rest counted.
+MAX_PROBLEMS_LISTED = 200
+
+
+class RowProblems(Exception):
+    """Problems found while reading, each with its row and column (ingest.PROBLEM_COLUMNS);
+    `total` counts them all when only the first MAX_PROBLEMS_LISTED of a kind are listed."""
+
+    def __init__(self, problems: list[dict], total: int | None = None):
+        super().__init__(f"{total or len(problems)} problem(s) found while reading the file")
+        self.problems, self.total = problems, total if total is not None else len(problems)
+
+
+def check_cells(file_name: str, table: pa.Table, headers: list[str], first_data_row: int,
+                lookup: dict[str, str], delimiter: str | None = None) -> None:
+    """Refuse cells over the size cap and, in text files (`delimiter` given), line breaks in
+    cells of the columns we read (each is one line: the break is a quote left open) and free
+    text (notes) holding lines that look like whole rows (rows swallowed by an open quote)."""
+    max_chars = config.setting("O2R_MAX_CELL_KB") * 1024
+    problems: list[dict] = []
+    total = 0
+
+    def add(header: str, mask: pa.ChunkedArray, values: pa.ChunkedArray, show, problem,
+            fix: str) -> None:
+        nonlocal total
+        if not pc.any(mask).as_py():
+            return
+        indices = pc.indices_nonzero(pc.fill_null(mask, False))
+        total += len(indices)
+        listed = indices.slice(0, MAX_PROBLEMS_LISTED)
+        for index, value in zip(listed.to_pylist(), pc.take(values, listed).to_pylist()):
+            problems.append({"row": first_data_row + index, "column": header,
+                             "value": show(value), "problem": problem(value), "fix": fix})
+
+    for index, header in enumerate(headers):
+        column = table.column(index)
+        lengths = pc.utf8_length(column)
+        if (pc.max(lengths).as_py() or 0) > max_chars:
+            add(header, pc.greater(lengths, max_chars), lengths, lambda n: f"{n:,} characters",
+                lambda n: f"The cell holds {n / 1024:,.0f} KB of text, over the "
+                          f"{max_chars // 1024:,} KB a cell may hold",
+                "Shorten the cell; notes and other free text are never stored, so they may "
+                "simply be deleted")
+        if delimiter is None:
+            continue
+        if classify_header(header, lookup)[0] == "column":
+            add(header, pc.match_substring_regex(column, "[\r\n]"), column, shown,
+                lambda _: "A line break inside the cell: this column holds one line per row, "
+                          "so a quote (\") that opens the cell and is closed rows later has "
+                          "joined rows together",
+                "Remove the line break, or the stray quote that opens the cell")
+        elif len(headers) >= 3:
+            other = re.escape(delimiter)
+            whole_row = "[\r\n][^\r\n]*" + f"{other}[^\r\n]*" * (len(headers) - 1)
+            add(header, pc.match_substring_regex(column, whole_row), column, lambda _: "",
+                lambda _: "The cell holds lines that look like whole rows of the file: a "
+                          "quote (\") that opens the cell is not closed where it should be, "
+                          "so the rows after it were read into this cell",
+                "Remove the stray quote at the start of the cell, or close it")
+    if problems:
+        problems.sort(key=lambda p: p["row"])
+        raise RowProblems(problems[:MAX_PROBLEMS_LISTED], total)
+
+
+def shown(value: str, width: int = 60) -> str:
+    """A cell as a problem list shows it: on one line, and no longer than a line."""
+    flat = value.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+    return flat if len(flat) <= width else flat[:width] + "…"
