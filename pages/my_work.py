@@ -39,7 +39,7 @@ if not own:
     bands = work.waiting_age_bands(due)
     if not bands.empty:
         st.header("How long the waiting lists have waited")
-        st.altair_chart(charts.waiting_age_bands(bands), width="stretch")
+        layout.chart(charts.waiting_age_bands, bands)
         summary = bands.groupby("age_band", sort=False)["referrals"].sum()
         st.caption("Referrals waiting for first contact: " + "; ".join(
             f"{band.lower()} {count:,}" for band, count in summary.items()) + ".")

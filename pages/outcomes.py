@@ -71,7 +71,7 @@ if has_follow_up:
                        + ("; under 10 people: treat with caution" if row.small_base else ""))
 
     followed = rated[rated["referrals"] > 0]
-    st.altair_chart(charts.offending_rates(followed), width="stretch")
+    layout.chart(charts.offending_rates, followed)
     st.caption("A ratio under 1 means fewer recorded offences a person-year after than before. "
                "Intervals are exact (Poisson for rates; conditional binomial for ratios). £ value "
                "stolen is as recorded in Connect (blank for offences with no property taken).")
@@ -118,9 +118,9 @@ if stays.empty:
 else:
     by = None if split == "none" else split
     overall = outcomes.retention_table(stays, None)
-    st.altair_chart(charts.survival_curves(
-        outcomes.curves(stays, by), outcomes.retention_headline(overall),
-        "Days since admission", "Still in rehab", outcomes.RETENTION_DAYS), width="stretch")
+    layout.chart(charts.survival_curves, outcomes.curves(stays, by),
+                 outcomes.retention_headline(overall), "Days since admission", "Still in rehab",
+                 outcomes.RETENTION_DAYS)
     st.caption("Kaplan-Meier estimate (scipy.stats.ecdf) of the share still in rehab each day "
                "after admission, for admissions in the period, with its 95% band (log-log). "
                "People still in rehab are censored at the tracker's as-at date: they count as "
@@ -153,10 +153,10 @@ else:
 
 times = data_access.filtered("time_to_first_offence", chosen)
 if not times.empty:
-    st.altair_chart(charts.survival_curves(
-        outcomes.curves(times, "outcome_group", "days", "has_offended", "referrals"),
-        outcomes.first_offence_headline(times), "Days since leaving rehab",
-        "No recorded offence yet"), width="stretch")
+    layout.chart(charts.survival_curves,
+                 outcomes.curves(times, "outcome_group", "days", "has_offended", "referrals"),
+                 outcomes.first_offence_headline(times), "Days since leaving rehab",
+                 "No recorded offence yet")
     st.caption("Kaplan-Meier estimate of the time from rehab exit (in the period) to the first "
                "police-recorded offence. People with none yet are censored at the latest "
                "Connect upload's as-at date.")
