@@ -89,16 +89,16 @@ def person_table(frame: pd.DataFrame, **options) -> None:
 # data as Arrow), and keyed on what the viewer may see as well as on the data, so viewers with
 # the same rights share it and officers never share each other's.
 @st.cache_data(max_entries=1024, ttl=3600, show_spinner=False)
-def _chart_spec(scope: tuple, builder: str, frame: pd.DataFrame, args: tuple, options: tuple,
-                _build: Callable) -> dict:
-    # `builder` (module and name) keys the cache; `_build`, the function itself, is not hashed.
-    return vega_charts._convert_altair_to_vega_lite_spec(_build(frame, *args, **dict(options)))
+def _chart_spec(key: str, _build: Callable, _frame: pd.DataFrame, _args: tuple,
+                _options: dict) -> dict:
+    # Only `key` is hashed by Streamlit: data_access.key_digest of everything below and the
+    # viewer's cache key (hashing the frame the Streamlit way cost more than the rest).
+    return vega_charts._convert_altair_to_vega_lite_spec(_build(_frame, *_args, **_options))
 
 
 def chart(build: Callable, frame: pd.DataFrame, *args: object, **options: object) -> None:
     """Draws build(frame, *args, **options), a builder from dashboard.charts, across the
     page, from a spec built once per data and options for viewers with the same rights."""
-    scope = data_access.current_viewer().cache_key()
-    st.vega_lite_chart(_chart_spec(scope, f"{build.__module__}.{build.__qualname__}", frame,
-                                   args, tuple(sorted(options.items())), build),
-                       width="stretch")
+    key = data_access.key_digest(data_access.current_viewer().cache_key(), build.__module__,
+                                 build.__qualname__, frame, args, sorted(options.items()))
+    st.vega_lite_chart(_chart_spec(key, build, frame, args, options), width="stretch")
