@@ -73,6 +73,23 @@ def filtered(name: str, filters, **overrides: object):
     return run(name, **{**filters.for_query(name), **overrides})
 
 
+# Pure work on frames already read (rates with exact intervals, survival curves, a table per
+# officer) was most of what some pages still cost on a warm rerun, in every session.
+@st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
+def _derived(key: str, _compute: Callable, _args: tuple, _options: dict):
+    # Only `key` is hashed: key_digest of everything below and the viewer's cache key.
+    return _compute(*_args, **_options)
+
+
+def derived(compute: Callable, *args: object, keyed_on: tuple = (), **options: object):
+    """compute(*args, **options), a pure function of frames already read, worked out once
+    per inputs for viewers with the same rights (a copy each call, like a query's result).
+    `keyed_on` names anything else it reads (a setting), so a change there recomputes it."""
+    key = key_digest(current_viewer().cache_key(), compute.__module__, compute.__qualname__,
+                     args, sorted(options.items()), keyed_on)
+    return _derived(key, compute, args, options)
+
+
 def log_view(viewer: Viewer, name: str, params: dict) -> None:
     """Records a view of person-level rows; if it cannot be recorded, it is not shown."""
     try:

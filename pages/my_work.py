@@ -27,7 +27,8 @@ if not own:
     history = data_access.filtered("caseload_history", chosen)
     latest = history[history["as_at_date"] == history["as_at_date"].max()] \
         if not history.empty else history
-    health = work.health_by_officer(due, problems, latest)
+    health = data_access.derived(work.health_by_officer, due, problems, latest,
+                                 keyed_on=(reference,))
     if health.empty:
         st.info("No referrals match these filters.")
     else:

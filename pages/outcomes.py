@@ -47,7 +47,7 @@ if not has_follow_up:
 
 rated, after_label = None, None
 if has_follow_up:
-    rated = outcomes.with_rates(windows)
+    rated = data_access.derived(outcomes.with_rates, windows)
     after_label = rated.loc[rated["window_order"] == 4, "window"].iloc[0] \
         if (rated["window_order"] == 4).any() else None
     referral_label = rated.loc[rated["window_order"] == 2, "window"].iloc[0]
@@ -117,8 +117,8 @@ if stays.empty:
     st.info("No one was admitted to rehab in this period with these filters.")
 else:
     by = None if split == "none" else split
-    overall = outcomes.retention_table(stays, None)
-    layout.chart(charts.survival_curves, outcomes.curves(stays, by),
+    overall = data_access.derived(outcomes.retention_table, stays, None)
+    layout.chart(charts.survival_curves, data_access.derived(outcomes.curves, stays, by),
                  outcomes.retention_headline(overall), "Days since admission", "Still in rehab",
                  outcomes.RETENTION_DAYS)
     st.caption("Kaplan-Meier estimate (scipy.stats.ecdf) of the share still in rehab each day "
@@ -126,7 +126,7 @@ else:
                "People still in rehab are censored at the tracker's as-at date: they count as "
                "staying until then and no further. Dashed lines: 21 days (end of the detox), "
                "42 and 84 days (12 weeks).")
-    retention = outcomes.retention_table(stays, by)
+    retention = data_access.derived(outcomes.retention_table, stays, by)
     st.dataframe(outcomes.retention_display(retention), hide_index=True, width="stretch")
     layout.csv_download(retention, "retention")
     measure = outcomes.retained_or_completed(stays)
@@ -154,7 +154,8 @@ else:
 times = data_access.filtered("time_to_first_offence", chosen)
 if not times.empty:
     layout.chart(charts.survival_curves,
-                 outcomes.curves(times, "outcome_group", "days", "has_offended", "referrals"),
+                 data_access.derived(outcomes.curves, times, "outcome_group", "days",
+                                     "has_offended", "referrals"),
                  outcomes.first_offence_headline(times), "Days since leaving rehab",
                  "No recorded offence yet")
     st.caption("Kaplan-Meier estimate of the time from rehab exit (in the period) to the first "
@@ -178,7 +179,8 @@ else:
                   f"{course['days_to_admission_p75']:.0f})."
                   if admitted else ""))
     if not stays.empty:
-        by_course = outcomes.retention_table(stays, "pre_admission_course")
+        by_course = data_access.derived(outcomes.retention_table, stays,
+                                        "pre_admission_course")
         st.dataframe(outcomes.retention_display(by_course), hide_index=True, width="stretch")
         st.caption("Retention of admissions with and without the course (admissions in the "
                    "period). The course began in January 2022, so the two groups were admitted "
