@@ -28,8 +28,8 @@ else:
     grouped = (progress.assign(group=progress["is_city_centre"].map(
         {True: "City Centre", False: "Neighbourhoods (all other areas)"}))
         .groupby("group", as_index=False)[["assessed", "entered_rehab"]].sum())
-    comparison = stats.with_rates(grouped.assign(base=grouped["assessed"]), "entered_rehab",
-                                  "assessed", "rate")
+    comparison = data_access.derived(stats.with_rates, grouped.assign(base=grouped["assessed"]),
+                                     "entered_rehab", "assessed", "rate")
     columns = st.columns(len(comparison))
     for column, row in zip(columns, comparison.itertuples(index=False), strict=True):
         column.metric(f"{row.group}: entered rehab",
@@ -38,8 +38,8 @@ else:
         column.caption(f"{row.entered_rehab:,} of {row.assessed:,} assessed; 95% interval "
                        f"{stats.interval_text(row.rate_low, row.rate_high)}"
                        + (" (base under 10: treat with caution)" if row.small_base else ""))
-    by_area = stats.with_rates(progress.assign(base=progress["assessed"]), "entered_rehab",
-                               "assessed", "rate")
+    by_area = data_access.derived(stats.with_rates, progress.assign(base=progress["assessed"]),
+                                  "entered_rehab", "assessed", "rate")
     layout.chart(charts.rate_with_interval,
                  pd.concat([comparison.rename(columns={"group": "offending_area"}), by_area]),
                  "offending_area", "rate", "Offending area",

@@ -153,7 +153,7 @@ cohort = st.radio("Cohort", ["referrals", "assessments"], horizontal=True, key="
                                "assessments": "Police assessments in the quarter"}.get)
 rows = data_access.filtered("cohort_funnel", chosen, cohort=cohort, from_date=quarter.start,
                             to_date=quarter.end)
-table = funnel.funnel_table(rows)
+table = data_access.derived(funnel.funnel_table, rows)
 if table.empty or not table["cohort_size"].iloc[0]:
     st.info(f"No {cohort} in {quarter.label} with these filters.")
 else:

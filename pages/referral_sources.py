@@ -40,8 +40,8 @@ measure = st.radio("Rate to compare", ["Entered rehab", "Assessed", "Completed 1
                    horizontal=True, key="source_rate")
 column = {"Entered rehab": "entered_rehab", "Assessed": "assessed",
           "Completed 12 weeks": "completed"}[measure]
-rates = stats.with_rates(progress.assign(base=progress["referrals"]), column, "referrals",
-                         "rate")
+rates = data_access.derived(stats.with_rates, progress.assign(base=progress["referrals"]),
+                            column, "referrals", "rate")
 layout.chart(charts.rate_with_interval, rates, "referral_source", "rate", "Referral source",
              f"Share of each source's referrals that {measure.lower()}", "Referrals")
 st.dataframe(progress.rename(columns={
