@@ -179,3 +179,32 @@ def test_officers_never_share_a_chart_spec(drawn_charts):
     assert len(built) == 2
     draw(Viewer("Steering one", "steering"), pd.DataFrame({"area": ["Aston"], "referrals": [2]}))
     assert len(built) == 3
+
+
+def test_derived_tables_are_shared_by_rights_never_between_officers(monkeypatch):
+    st.cache_data.clear()
+    worked: list[str] = []
+
+    def totals(frame: pd.DataFrame) -> pd.DataFrame:
+        worked.append(frame["officer"].iloc[0])
+        return frame.groupby("officer", as_index=False)["referrals"].sum()
+
+    def as_viewer(viewer: Viewer, frame: pd.DataFrame) -> pd.DataFrame:
+        monkeypatch.setattr(data_access, "current_viewer", lambda: viewer)
+        return data_access.derived(totals, frame)
+
+    frame = pd.DataFrame({"officer": ["Officer 1", "Officer 1"], "referrals": [2, 3]})
+    first = as_viewer(Viewer("Steering one", "steering"), frame)
+    again = as_viewer(Viewer("Steering two", "steering"), frame.copy())
+    assert worked == ["Officer 1"] and first.equals(again)
+    assert first["referrals"].tolist() == [5]
+    as_viewer(Viewer("PC One", "officer", ("Officer 1",)), frame)
+    as_viewer(Viewer("PC Two", "officer", ("Officer 2",)), frame)
+    assert len(worked) == 3
+    # A setting it reads, named in keyed_on, works it out again when it changes.
+    monkeypatch.setattr(data_access, "current_viewer", lambda: Viewer("Steering one", "steering"))
+    data_access.derived(totals, frame, keyed_on=(30,))
+    data_access.derived(totals, frame, keyed_on=(30,))
+    data_access.derived(totals, frame, keyed_on=(45,))
+    assert len(worked) == 5
+    st.cache_data.clear()
