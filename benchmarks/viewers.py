@@ -1,6 +1,8 @@
 """Simultaneous viewers (run by hand, not a test): N browser sessions signing in together to a
 local `streamlit run`, each a different steering member; time until each sees its rendered
-Overview, and the server's CPU per viewer.
+Overview, then each opening a chart page (Offending areas) and a page of text alone
+(Methodology: the entry script, filter bar and data banner, i.e. Streamlit's own floor per
+session), and the server's CPU per viewer.
 
     .venv/bin/python benchmarks/viewers.py --referrals 10000 --crimes 1000000 --viewers 1 5 20 50
 
@@ -46,13 +48,16 @@ RENDERED_JS = """() => {
 
 
 PAGE_TITLE = "Offending areas"
-PAGE_RENDERED_JS = """(title) => {
+# The floor: a page of static text under the same entry script (sign-in check, navigation,
+# filter bar, data banner), so what a session costs whatever page it shows.
+FLOOR_TITLE = "Methodology"
+PAGE_RENDERED_JS = """([title, chart]) => {
     const app = document.querySelector('[data-testid="stApp"]');
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     if (document.querySelector('[data-testid="stSkeleton"]')) return false;
     const heading = document.querySelector('[data-testid="stMain"] h1');
     return !!heading && heading.innerText.includes(title)
-        && document.querySelectorAll('[data-testid="stVegaLiteChart"]').length > 0;
+        && (!chart || document.querySelectorAll('[data-testid="stVegaLiteChart"]').length > 0);
 }"""
 
 
@@ -120,24 +125,26 @@ async def burst(base: str, server_pid: int, count: int, timeout_s: float) -> dic
 
         times = await asyncio.gather(*(sign_in(t) for t in tabs))
         sign_in_cpu = process_cpu(server_pid) - cpu_before
-        await asyncio.sleep(1)
-        # Then all of them open the same page together, from the sidebar (same session).
-        cpu_before, started = process_cpu(server_pid), time.perf_counter()
+        steps = {"sign_in": summary(times, sign_in_cpu)}
+        # Then all of them open the same page together, from the sidebar (same session): the
+        # chart page, and then the page of text alone.
+        for step, title, chart in (("page", PAGE_TITLE, True), ("floor", FLOOR_TITLE, False)):
+            await asyncio.sleep(1)
+            cpu_before, started = process_cpu(server_pid), time.perf_counter()
 
-        async def open_page(tab) -> float | None:
-            try:
-                await tab.locator('[data-testid="stSidebarNav"] a',
-                                  has_text=PAGE_TITLE).click()
-                await tab.wait_for_function(PAGE_RENDERED_JS, arg=PAGE_TITLE, polling=200)
-            except Exception:  # not rendered within the timeout
-                return None
-            return time.perf_counter() - started
+            async def open_page(tab, title=title, chart=chart, started=started) -> float | None:
+                try:
+                    await tab.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
+                    await tab.wait_for_function(PAGE_RENDERED_JS, arg=[title, chart],
+                                                polling=200)
+                except Exception:  # not rendered within the timeout
+                    return None
+                return time.perf_counter() - started
 
-        page_times = await asyncio.gather(*(open_page(t) for t in tabs))
-        page_cpu = process_cpu(server_pid) - cpu_before
+            page_times = await asyncio.gather(*(open_page(t) for t in tabs))
+            steps[step] = summary(page_times, process_cpu(server_pid) - cpu_before)
         await browser.close()
-    return {"viewers": count, "sign_in": summary(times, sign_in_cpu),
-            "page": summary(page_times, page_cpu)}
+    return {"viewers": count, **steps}
 
 
 def summary(times: list[float | None], cpu: float) -> dict:
@@ -184,7 +191,8 @@ def main() -> int:
     print(f"{options.referrals:,} referrals / {options.crimes:,} crimes; steering viewers, "
           "each a different account")
     for step, title in (("sign_in", "signing in together, landing on the Overview"),
-                        ("page", f"then opening {PAGE_TITLE} together from the sidebar")):
+                        ("page", f"then opening {PAGE_TITLE} together from the sidebar"),
+                        ("floor", f"then opening {FLOOR_TITLE} (text only) together")):
         print(f"\n{title}:\n")
         print("| viewers | rendered | median time to rendered page (s) | slowest (s) | "
               "server CPU (s) | per viewer (s) | vs 1 viewer |")

@@ -122,7 +122,7 @@ with table_side:
     st.dataframe(table, hide_index=True, width="stretch")
     layout.csv_download(result, "goods_not_stolen", "Download the table (CSV)")
 with chart_side:
-    st.altair_chart(cost_model.goods_not_stolen_chart(result), width="stretch")
+    layout.chart(cost_model.goods_not_stolen_chart, result)
 
 st.header("Other lenses: side by side, never added together")
 st.info("Each lens below answers a different question, in different units, from different "

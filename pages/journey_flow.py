@@ -53,12 +53,12 @@ layout.csv_download(flow, query)
 
 placements = data_access.filtered("rehab_placements", chosen)
 if not placements.empty:
-    st.altair_chart(charts.placements_by_facility(placements), width="stretch")
+    layout.chart(charts.placements_by_facility, placements)
     layout.csv_download(placements, "rehab_placements")
 
 st.header("How long the journey takes")
 durations = data_access.filtered("journey_durations", chosen)
-st.altair_chart(charts.journey_durations(durations), width="stretch")
+layout.chart(charts.journey_durations, durations)
 st.caption("For referrals assessed in the period. The bar spans the middle half of people "
            "(25th to 75th percentile); the tick is the median.")
 layout.csv_download(durations, "journey_durations")
@@ -67,7 +67,7 @@ weeks = data_access.filtered("days_in_rehab", chosen)
 if weeks.empty:
     st.info("Nobody admitted in this period has left rehab yet.")
 else:
-    st.altair_chart(charts.weeks_in_rehab(weeks), width="stretch")
+    layout.chart(charts.weeks_in_rehab, weeks)
     st.caption("For admissions in the period that have ended. Clients describe finishing the "
                "3-week detox as the milestone they aim for; the dashed line marks it.")
     layout.csv_download(weeks, "days_in_rehab")

@@ -21,15 +21,18 @@ items = data_access.run("my_work", officer=chosen.officer)
 problems = data_access.run("data_quality")
 if chosen.officer:
     problems = problems[problems["officer"] == chosen.officer]
-due = work.due(items)
 reference = work.contact_reference()
+# Each list's threshold is a setting: a change there works the lists out again.
+thresholds = (reference, *(w.listed_after() for w in work.WORK_LISTS))
+due = data_access.derived(work.due, items, keyed_on=thresholds)
 
 if not own:
     st.header("By officer")
     history = data_access.filtered("caseload_history", chosen)
     latest = history[history["as_at_date"] == history["as_at_date"].max()] \
         if not history.empty else history
-    health = work.health_by_officer(due, problems, latest)
+    health = data_access.derived(work.health_by_officer, due, problems, latest,
+                                 keyed_on=thresholds)
     if health.empty:
         st.info("No referrals match these filters.")
     else:
@@ -38,10 +41,10 @@ if not own:
                    f"{reference} days\" uses the programme's {reference}-day reference for first "
                    "contact. How the caseload has changed is on Officer caseloads.")
         layout.csv_download(health, "caseload_health")
-    bands = work.waiting_age_bands(due)
+    bands = data_access.derived(work.waiting_age_bands, due)
     if not bands.empty:
         st.header("How long the waiting lists have waited")
-        st.altair_chart(charts.waiting_age_bands(bands), width="stretch")
+        layout.chart(charts.waiting_age_bands, bands)
         summary = bands.groupby("age_band", sort=False)["referrals"].sum()
         st.caption("Referrals waiting for first contact: " + "; ".join(
             f"{band.lower()} {count:,}" for band, count in summary.items()) + ".")

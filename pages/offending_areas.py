@@ -15,8 +15,8 @@ areas = data_access.filtered("offending_areas", chosen)
 if areas.empty:
     st.info("No referrals match these filters.")
     st.stop()
-st.altair_chart(charts.count_bars(areas, "offending_area", "Referrals by primary offending area",
-                                  "Offending area"), width="stretch")
+layout.chart(charts.count_bars, areas, "offending_area", "Referrals by primary offending area",
+             "Offending area")
 layout.csv_download(areas, "offending_areas")
 
 st.header("Do City Centre referrals reach rehab less often?")
@@ -30,8 +30,8 @@ else:
     grouped = (progress.assign(group=progress["is_city_centre"].map(
         {True: "City Centre", False: "Neighbourhoods (all other areas)"}))
         .groupby("group", as_index=False)[["assessed", "entered_rehab"]].sum())
-    comparison = stats.with_rates(grouped.assign(base=grouped["assessed"]), "entered_rehab",
-                                  "assessed", "rate")
+    comparison = data_access.derived(stats.with_rates, grouped.assign(base=grouped["assessed"]),
+                                     "entered_rehab", "assessed", "rate")
     columns = st.columns(len(comparison))
     for column, row in zip(columns, comparison.itertuples(index=False), strict=True):
         column.metric(f"{row.group}: entered rehab",
@@ -40,12 +40,12 @@ else:
         column.caption(f"{row.entered_rehab:,} of {row.assessed:,} assessed; 95% interval "
                        f"{stats.interval_text(row.rate_low, row.rate_high)}"
                        + (" (base under 10: treat with caution)" if row.small_base else ""))
-    by_area = stats.with_rates(progress.assign(base=progress["assessed"]), "entered_rehab",
-                               "assessed", "rate")
-    st.altair_chart(charts.rate_with_interval(
-        pd.concat([comparison.rename(columns={"group": "offending_area"}), by_area]),
-        "offending_area", "rate", "Offending area",
-        "Share of assessed referrals entering rehab, by area", "Assessed"), width="stretch")
+    by_area = data_access.derived(stats.with_rates, progress.assign(base=progress["assessed"]),
+                                  "entered_rehab", "assessed", "rate")
+    layout.chart(charts.rate_with_interval,
+                 pd.concat([comparison.rename(columns={"group": "offending_area"}), by_area]),
+                 "offending_area", "rate", "Offending area",
+                 "Share of assessed referrals entering rehab, by area", "Assessed")
     layout.csv_download(by_area, "area_progress")
 
 offences = data_access.filtered("offences_by_area", chosen)
@@ -54,5 +54,5 @@ if offences.empty:
     st.info("No Connect crime records match these filters.")
 else:
     st.caption("Crime records linked to people on the tracker, by offence date and area.")
-    st.altair_chart(charts.offences_heatmap(offences), width="stretch")
+    layout.chart(charts.offences_heatmap, offences)
     layout.csv_download(offences, "offences_by_area")

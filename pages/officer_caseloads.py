@@ -22,11 +22,11 @@ table.index.name = "Status"  # a screen reader announces the row headers' column
 st.dataframe(table, width="stretch")
 layout.csv_download(rows, "officer_caseload")
 
-st.altair_chart(charts.caseload_by_officer(rows), width="stretch")
+layout.chart(charts.caseload_by_officer, rows)
 
 history = data_access.filtered("caseload_history", chosen)
 if len(history["as_at_date"].unique()) > 1:
-    st.altair_chart(charts.caseload_over_time(history), width="stretch")
+    layout.chart(charts.caseload_over_time, history)
     latest = history[history["as_at_date"] == history["as_at_date"].max()]
     st.caption(f"Open caseload means referrals still waiting or active. At the latest snapshot "
                f"({latest['as_at_date'].max():%d/%m/%Y}): " + "; ".join(

@@ -49,7 +49,7 @@ if not has_follow_up:
 
 rated, after_label = None, None
 if has_follow_up:
-    rated = outcomes.with_rates(windows)
+    rated = data_access.derived(outcomes.with_rates, windows)
     after_label = rated.loc[rated["window_order"] == 4, "window"].iloc[0] \
         if (rated["window_order"] == 4).any() else None
     referral_label = rated.loc[rated["window_order"] == 2, "window"].iloc[0]
@@ -73,7 +73,7 @@ if has_follow_up:
                        + ("; under 10 people: treat with caution" if row.small_base else ""))
 
     followed = rated[rated["referrals"] > 0]
-    st.altair_chart(charts.offending_rates(followed), width="stretch")
+    layout.chart(charts.offending_rates, followed)
     st.caption("A ratio under 1 means fewer recorded offences a person-year after than before. "
                "Intervals are exact (Poisson for rates; conditional binomial for ratios). £ value "
                "stolen is as recorded in Connect (blank for offences with no property taken).")
@@ -119,16 +119,16 @@ if stays.empty:
     st.info("No one was admitted to rehab in this period with these filters.")
 else:
     by = None if split == "none" else split
-    overall = outcomes.retention_table(stays, None)
-    st.altair_chart(charts.survival_curves(
-        outcomes.curves(stays, by), outcomes.retention_headline(overall),
-        "Days since admission", "Still in rehab", outcomes.RETENTION_DAYS), width="stretch")
+    overall = data_access.derived(outcomes.retention_table, stays, None)
+    layout.chart(charts.survival_curves, data_access.derived(outcomes.curves, stays, by),
+                 outcomes.retention_headline(overall), "Days since admission", "Still in rehab",
+                 outcomes.RETENTION_DAYS)
     st.caption("Kaplan-Meier estimate (scipy.stats.ecdf) of the share still in rehab each day "
                "after admission, for admissions in the period, with its 95% band (log-log). "
                "People still in rehab are censored at the tracker's as-at date: they count as "
                "staying until then and no further. Dashed lines: 21 days (end of the detox), "
                "42 and 84 days (12 weeks).")
-    retention = outcomes.retention_table(stays, by)
+    retention = data_access.derived(outcomes.retention_table, stays, by)
     st.dataframe(outcomes.retention_display(retention), hide_index=True, width="stretch")
     layout.csv_download(retention, "retention")
     measure = outcomes.retained_or_completed(stays)
@@ -155,10 +155,11 @@ else:
 
 times = data_access.filtered("time_to_first_offence", chosen)
 if not times.empty:
-    st.altair_chart(charts.survival_curves(
-        outcomes.curves(times, "outcome_group", "days", "has_offended", "referrals"),
-        outcomes.first_offence_headline(times), "Days since leaving rehab",
-        "No recorded offence yet"), width="stretch")
+    layout.chart(charts.survival_curves,
+                 data_access.derived(outcomes.curves, times, "outcome_group", "days",
+                                     "has_offended", "referrals"),
+                 outcomes.first_offence_headline(times), "Days since leaving rehab",
+                 "No recorded offence yet")
     st.caption("Kaplan-Meier estimate of the time from rehab exit (in the period) to the first "
                "police-recorded offence. People with none yet are censored at the latest "
                "Connect upload's as-at date.")
@@ -180,7 +181,8 @@ else:
                   f"{course['days_to_admission_p75']:.0f})."
                   if admitted else ""))
     if not stays.empty:
-        by_course = outcomes.retention_table(stays, "pre_admission_course")
+        by_course = data_access.derived(outcomes.retention_table, stays,
+                                        "pre_admission_course")
         st.dataframe(outcomes.retention_display(by_course), hide_index=True, width="stretch")
         st.caption("Retention of admissions with and without the course (admissions in the "
                    "period). The course began in January 2022, so the two groups were admitted "

@@ -83,9 +83,8 @@ with st.container(horizontal=True):
             st.metric(figure.step, f"{figure.value:,}", delta=figure.value - figure.previous,
                       delta_description=f"on {previous.label}",
                       help=layout.DEFINITIONS[figure.step])
-            st.altair_chart(charts.trend_sparkline(pd.DataFrame(
-                {"quarter": trend_labels, "referrals": figure.trend}), figure.step),
-                width="stretch")
+            layout.chart(charts.trend_sparkline, pd.DataFrame(
+                {"quarter": trend_labels, "referrals": figure.trend}), figure.step)
             lines = [f"{last_year.label}: {figure.last_year:,}",
                      "Last 8 quarters: " + ", ".join(f"{n:,}" for n in figure.trend)]
             if target:
@@ -146,11 +145,11 @@ cohort = st.radio("Cohort", ["referrals", "assessments"], horizontal=True, key="
                                "assessments": "Police assessments in the quarter"}.get)
 rows = data_access.filtered("cohort_funnel", chosen, cohort=cohort, from_date=quarter.start,
                             to_date=quarter.end)
-table = funnel.funnel_table(rows)
+table = data_access.derived(funnel.funnel_table, rows)
 if table.empty or not table["cohort_size"].iloc[0]:
     st.info(f"No {cohort} in {quarter.label} with these filters.")
 else:
-    st.altair_chart(charts.cohort_funnel(table), width="stretch")
+    layout.chart(charts.cohort_funnel, table)
     st.dataframe(table.assign(
         of_cohort=[stats.describe_rate(r.reached, r.cohort_size) for r in table.itertuples()],
         of_previous=[stats.describe_rate(r.reached, r.previous) for r in table.itertuples()],

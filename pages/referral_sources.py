@@ -18,19 +18,18 @@ if sources.empty:
 totals = sources.groupby("referral_source", as_index=False)["referrals"].sum()
 left, right = st.columns(2)
 with left:
-    st.altair_chart(charts.count_bars(totals, "referral_source", "Referrals by source",
-                                      "Referral source"), width="stretch")
+    layout.chart(charts.count_bars, totals, "referral_source", "Referrals by source",
+                 "Referral source")
     layout.csv_download(sources, "referral_sources")
 with right:
     names = list(totals.sort_values("referrals", ascending=False)["referral_source"])
     picked = st.selectbox("Drill down into a source", names, key="source_drill")
     detail = sources[sources["referral_source"] == picked]
-    st.altair_chart(charts.count_bars(detail, "referral_source_detail",
-                                      f"{picked}: which team, retailer or route",
-                                      "Detail"), width="stretch")
+    layout.chart(charts.count_bars, detail, "referral_source_detail",
+                 f"{picked}: which team, retailer or route", "Detail")
 
 quarters = data_access.filtered("referrals_by_quarter", chosen)
-st.altair_chart(charts.referrals_by_quarter(quarters), width="stretch")
+layout.chart(charts.referrals_by_quarter, quarters)
 layout.csv_download(quarters, "referrals_by_quarter")
 
 st.header("How far each route's referrals get")
@@ -43,11 +42,10 @@ measure = st.radio("Rate to compare", ["Entered rehab", "Assessed", "Completed 1
                    horizontal=True, key="source_rate")
 column = {"Entered rehab": "entered_rehab", "Assessed": "assessed",
           "Completed 12 weeks": "completed"}[measure]
-rates = stats.with_rates(progress.assign(base=progress["referrals"]), column, "referrals",
-                         "rate")
-st.altair_chart(charts.rate_with_interval(
-    rates, "referral_source", "rate", "Referral source",
-    f"Share of each source's referrals that {measure.lower()}", "Referrals"), width="stretch")
+rates = data_access.derived(stats.with_rates, progress.assign(base=progress["referrals"]),
+                            column, "referrals", "rate")
+layout.chart(charts.rate_with_interval, rates, "referral_source", "rate", "Referral source",
+             f"Share of each source's referrals that {measure.lower()}", "Referrals")
 st.dataframe(progress.rename(columns={
     "referral_source": "Referral source", "referrals": "Referrals", "assessed": "Assessed",
     "entered_rehab": "Entered rehab", "completed": "Completed 12 weeks"}),

@@ -1,10 +1,12 @@
 """Work done once and shared: viewers share cached results by what they may see, never by who
-they are (steering members asking the same question cost one query; officers with different
-names never share a result; every person-level view is still logged for the viewer who saw
-it), and downloads are built only when clicked, the pack's files once per issued pack."""
+they are (steering members asking the same question cost one query and one chart spec;
+officers with different names never share a result or a chart; every person-level view is
+still logged for the viewer who saw it), and downloads are built only when clicked, the
+pack's files once per issued pack."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +18,7 @@ from dashboard.pack import export as pack_export
 from dashboard.security import audit, data_access
 from dashboard.security.access import Viewer
 from dashboard.store import queries
-from dashboard.ui import exports
+from dashboard.ui import charts, exports, layout
 
 
 @pytest.fixture
@@ -121,3 +123,86 @@ def test_the_command_line_starts_without_pandas_duckdb_or_streamlit():
                             cwd=Path(__file__).resolve().parent.parent, check=True)
     assert "usage: python -m dashboard" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.fixture
+def drawn_charts(monkeypatch):
+    """Each chart spec drawn through layout.chart, as the viewer named, with how often the
+    builder itself ran."""
+    st.cache_data.clear()
+    built: list[str] = []
+    drawn: list[dict] = []
+    real = charts.count_bars
+
+    @functools.wraps(real)
+    def counting_bars(frame, *args, **options):
+        built.append(frame["area"].iloc[0])
+        return real(frame, *args, **options)
+
+    def draw(viewer: Viewer, frame: pd.DataFrame, title: str = "Referrals by area") -> None:
+        monkeypatch.setattr(data_access, "current_viewer", lambda: viewer)
+        layout.chart(counting_bars, frame, "area", title, "Area")
+
+    monkeypatch.setattr(st, "vega_lite_chart", lambda spec, **options: drawn.append(spec))
+    yield draw, built, drawn
+    st.cache_data.clear()
+
+
+def test_chart_specs_are_built_once_for_viewers_with_the_same_rights(drawn_charts):
+    draw, built, drawn = drawn_charts
+    frame = pd.DataFrame({"area": ["Aston", "Erdington"], "referrals": [7, 3]})
+    draw(Viewer("Steering one", "steering"), frame)
+    draw(Viewer("Steering two", "steering"), frame.copy())
+    assert built == ["Aston"]
+    assert drawn[0] == drawn[1]
+    assert drawn[0]["title"] == "Referrals by area" and drawn[0]["datasets"]
+    # Other data, or other options, is another chart.
+    draw(Viewer("Steering one", "steering"), frame.assign(referrals=[7, 4]))
+    draw(Viewer("Steering one", "steering"), frame, title="Other title")
+    assert len(built) == 3
+    assert drawn[3]["title"] == "Other title"
+
+
+def test_officers_never_share_a_chart_spec(drawn_charts):
+    draw, built, drawn = drawn_charts
+    draw(Viewer("PC One", "officer", ("Officer 1",)),
+         pd.DataFrame({"area": ["Aston"], "referrals": [2]}))
+    draw(Viewer("PC Two", "officer", ("Officer 2",)),
+         pd.DataFrame({"area": ["Aston"], "referrals": [2]}))
+    # Even the same figures are built again for an officer of another scope: a spec is
+    # only ever shared between viewers who may see exactly the same rows.
+    assert built == ["Aston", "Aston"]
+    draw(Viewer("PC One again", "officer", ("Officer 1",)),
+         pd.DataFrame({"area": ["Aston"], "referrals": [2]}))
+    assert len(built) == 2
+    draw(Viewer("Steering one", "steering"), pd.DataFrame({"area": ["Aston"], "referrals": [2]}))
+    assert len(built) == 3
+
+
+def test_derived_tables_are_shared_by_rights_never_between_officers(monkeypatch):
+    st.cache_data.clear()
+    worked: list[str] = []
+
+    def totals(frame: pd.DataFrame) -> pd.DataFrame:
+        worked.append(frame["officer"].iloc[0])
+        return frame.groupby("officer", as_index=False)["referrals"].sum()
+
+    def as_viewer(viewer: Viewer, frame: pd.DataFrame) -> pd.DataFrame:
+        monkeypatch.setattr(data_access, "current_viewer", lambda: viewer)
+        return data_access.derived(totals, frame)
+
+    frame = pd.DataFrame({"officer": ["Officer 1", "Officer 1"], "referrals": [2, 3]})
+    first = as_viewer(Viewer("Steering one", "steering"), frame)
+    again = as_viewer(Viewer("Steering two", "steering"), frame.copy())
+    assert worked == ["Officer 1"] and first.equals(again)
+    assert first["referrals"].tolist() == [5]
+    as_viewer(Viewer("PC One", "officer", ("Officer 1",)), frame)
+    as_viewer(Viewer("PC Two", "officer", ("Officer 2",)), frame)
+    assert len(worked) == 3
+    # A setting it reads, named in keyed_on, works it out again when it changes.
+    monkeypatch.setattr(data_access, "current_viewer", lambda: Viewer("Steering one", "steering"))
+    data_access.derived(totals, frame, keyed_on=(30,))
+    data_access.derived(totals, frame, keyed_on=(30,))
+    data_access.derived(totals, frame, keyed_on=(45,))
+    assert len(worked) == 5
+    st.cache_data.clear()

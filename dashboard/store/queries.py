@@ -84,6 +84,7 @@ def latest_snapshot_id(con: duckdb.DuckDBPyConnection) -> int | None:
     return rows[0][0] if rows else None
 
 
+@functools.cache  # the text is cached (sql_text): asked on every query lookup of every rerun
 def access_level(name: str) -> str:
     return access.level_of(sql_text(name), name)
 

@@ -46,7 +46,10 @@ class Filters:
 
 
 def _options() -> dict[str, list[str]]:
-    frame = data_access.run("filter_options")
+    return data_access.derived(_by_field, data_access.run("filter_options"))
+
+
+def _by_field(frame) -> dict[str, list[str]]:
     return {field: list(group["value"]) for field, group in frame.groupby("field")}
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
+from streamlit.elements import vega_charts
 
 from dashboard.security import access, audit, data_access
 from dashboard.security.audit import Action
@@ -79,3 +82,24 @@ def person_table(frame: pd.DataFrame, **options) -> None:
         st.set_option("client.disableDataExport", True)
         st.rerun()
     st.dataframe(frame, **options)
+
+
+# Building an Altair chart and validating it against the Vega-Lite schema was about half of a
+# chart page's warm rerun, paid again by every session. The spec is built once per chart, data
+# and options, in the form st.altair_chart sends (Streamlit's own conversion: its theme, the
+# data as Arrow), and keyed on what the viewer may see as well as on the data, so viewers with
+# the same rights share it and officers never share each other's.
+@st.cache_data(max_entries=1024, ttl=3600, show_spinner=False)
+def _chart_spec(key: str, _build: Callable, _frame: pd.DataFrame, _args: tuple,
+                _options: dict) -> dict:
+    # Only `key` is hashed by Streamlit: data_access.key_digest of everything below and the
+    # viewer's cache key (hashing the frame the Streamlit way cost more than the rest).
+    return vega_charts._convert_altair_to_vega_lite_spec(_build(_frame, *_args, **_options))
+
+
+def chart(build: Callable, frame: pd.DataFrame, *args: object, **options: object) -> None:
+    """Draws build(frame, *args, **options), a builder from dashboard.ui.charts, across the
+    page, from a spec built once per data and options for viewers with the same rights."""
+    key = data_access.key_digest(data_access.current_viewer().cache_key(), build.__module__,
+                                 build.__qualname__, frame, args, sorted(options.items()))
+    st.vega_lite_chart(_chart_spec(key, build, frame, args, options), width="stretch")
