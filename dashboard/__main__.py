@@ -14,7 +14,7 @@ from pathlib import Path
 from dashboard import config
 from dashboard.security import access, accounts, audit
 from dashboard.security.audit import Action, Who
-from dashboard.security.security_db import ROLES, security_db_path
+from dashboard.security.security_file import ROLES, security_db_path
 from dashboard.store import queries
 
 

@@ -26,7 +26,7 @@ from dashboard.ingest.validation import (
 )
 from dashboard.security import accounts, audit
 from dashboard.security.audit import Action, Actor, Who
-from dashboard.security.security_db import security_db_path
+from dashboard.security.security_file import security_db_path
 from dashboard.store import database
 
 DEMO_UPLOADER = "demo (synthetic data)"

@@ -6,7 +6,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboard.security import audit
-from dashboard.security.security_db import security_db_path
+from dashboard.security.security_file import security_db_path
 from dashboard.ui import layout
 
 st.title("Access log")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard.analysis import outcomes, stats
 from dashboard.security import data_access
-from dashboard.ui import charts, filters, layout, text
+from dashboard.ui import filters, layout, outcome_charts, text
 
 chosen = filters.current()
 st.title("Outcomes: offending before and after")
@@ -73,7 +73,7 @@ if has_follow_up:
                        + ("; under 10 people: treat with caution" if row.small_base else ""))
 
     followed = rated[rated["referrals"] > 0]
-    layout.chart(charts.offending_rates, followed)
+    layout.chart(outcome_charts.offending_rates, followed)
     st.caption("A ratio under 1 means fewer recorded offences a person-year after than before. "
                "Intervals are exact (Poisson for rates; conditional binomial for ratios). £ value "
                "stolen is as recorded in Connect (blank for offences with no property taken).")
@@ -120,7 +120,7 @@ if stays.empty:
 else:
     by = None if split == "none" else split
     overall = data_access.derived(outcomes.retention_table, stays, None)
-    layout.chart(charts.survival_curves, data_access.derived(outcomes.curves, stays, by),
+    layout.chart(outcome_charts.survival_curves, data_access.derived(outcomes.curves, stays, by),
                  outcomes.retention_headline(overall), "Days since admission", "Still in rehab",
                  outcomes.RETENTION_DAYS)
     st.caption("Kaplan-Meier estimate (scipy.stats.ecdf) of the share still in rehab each day "
@@ -155,7 +155,7 @@ else:
 
 times = data_access.filtered("time_to_first_offence", chosen)
 if not times.empty:
-    layout.chart(charts.survival_curves,
+    layout.chart(outcome_charts.survival_curves,
                  data_access.derived(outcomes.curves, times, "outcome_group", "days",
                                      "has_offended", "referrals"),
                  outcomes.first_offence_headline(times), "Days since leaving rehab",

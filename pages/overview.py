@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import service
 from dashboard.analysis import funnel, glance, stats, targets
 from dashboard.security import data_access
-from dashboard.security.security_db import security_db_path
+from dashboard.security.security_file import security_db_path
 from dashboard.ui import charts, filters, layout, text
 
 RAG_WORDS = {"green": "🟢 target met", "amber": "🟠 close to target",

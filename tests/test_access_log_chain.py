@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.security import audit, security_db
+from dashboard.security import audit, security_file
 from dashboard.security.audit import Who
 
 COLUMNS = "id, at, who, role, action, target, filters, outcome, detail, prev_hash, entry_hash"
@@ -43,11 +43,11 @@ def last_hash(path: Path) -> str:
 def test_each_entry_carries_the_hash_of_the_one_before(log):
     entries = rows(log)
     assert [e[0] for e in entries] == [1, 2, 3, 4, 5]
-    assert entries[0][-2] == security_db.GENESIS_HASH
+    assert entries[0][-2] == security_file.GENESIS_HASH
     for before, after in zip(entries, entries[1:]):
         assert after[-2] == before[-1]
     for entry in entries:
-        assert entry[-1] == security_db.entry_hash(entry[:-2], entry[-2])
+        assert entry[-1] == security_file.entry_hash(entry[:-2], entry[-2])
     check = audit.verify_log(log)
     assert (check.intact, check.entries, check.last_id, check.last_hash, check.breaks) == (
         True, 5, 5, entries[-1][-1], ())
@@ -56,9 +56,9 @@ def test_each_entry_carries_the_hash_of_the_one_before(log):
 def test_a_changed_value_changes_the_hash():
     entry = (1, "2024-05-01T09:00:00.000000+00:00", "Alice", "admin", "view", "x", None, "ok",
              None)
-    assert security_db.entry_hash(entry, security_db.GENESIS_HASH) != security_db.entry_hash(
-        (*entry[:2], "Alicf", *entry[3:]), security_db.GENESIS_HASH)
-    assert security_db.entry_hash(entry, security_db.GENESIS_HASH) != security_db.entry_hash(
+    assert security_file.entry_hash(entry, security_file.GENESIS_HASH) != security_file.entry_hash(
+        (*entry[:2], "Alicf", *entry[3:]), security_file.GENESIS_HASH)
+    assert security_file.entry_hash(entry, security_file.GENESIS_HASH) != security_file.entry_hash(
         entry, "1" * 64)
 
 
@@ -115,7 +115,7 @@ def rehashed_update(path: Path, entry_id: int, who: str) -> str:
     entry = next(e for e in rows(path) if e[0] == entry_id)
     changed = (*entry[:2], who, *entry[3:-2])
     return (f"update access_log set who = '{who}', entry_hash = "
-            f"'{security_db.entry_hash(changed, entry[-2])}' where id = {entry_id}")
+            f"'{security_file.entry_hash(changed, entry[-2])}' where id = {entry_id}")
 
 
 def tampered_cases(path: Path) -> dict[str, tuple[str, list[str], tuple[str, ...]]]:
@@ -186,13 +186,13 @@ def test_a_removed_trigger_is_put_back_and_the_log_says_so(log):
         con.execute("delete from access_log where id = 1")
     restored = audit.read_log(log, action="log-protection-restored")
     assert restored[["id", "who", "target", "outcome"]].values.tolist() == [
-        [6, security_db.SYSTEM, "access_log_no_delete", "restored"]]
+        [6, security_file.SYSTEM, "access_log_no_delete", "restored"]]
     assert check.intact and check.restored == (6,)  # nothing was changed meanwhile
 
 
 def test_parallel_writers_in_threads_keep_one_unbroken_chain(tmp_path):
     path = tmp_path / "security.sqlite"
-    security_db.connect(path).close()
+    security_file.connect(path).close()
 
     def write(worker: int) -> None:
         for i in range(25):
@@ -233,10 +233,10 @@ def test_a_log_from_before_the_chain_is_chained_once_as_it_stands(tmp_path):
     check = audit.verify_log(path)
     assert (check.intact, check.entries) == (True, 4)
     with closing(raw(path)) as con:
-        assert con.execute("pragma user_version").fetchone()[0] == security_db.SCHEMA_VERSION
+        assert con.execute("pragma user_version").fetchone()[0] == security_file.SCHEMA_VERSION
         for statement in ("update access_log set who = 'x'",
                           f"replace into access_log (id, at, who, action, prev_hash, entry_hash) "
-                          f"values (1, 'a', 'b', 'c', '{security_db.GENESIS_HASH}', 'x')"):
+                          f"values (1, 'a', 'b', 'c', '{security_file.GENESIS_HASH}', 'x')"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 con.execute(statement)
     assert audit.read_log(path, action="log-protection-restored").empty

@@ -50,12 +50,12 @@ CHILD = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from dashboard import service
     from dashboard.store import database
-    original = store.{stage}
+    original = database.{stage}
     def stall(*args, **kwargs):
         original(*args, **kwargs)
         Path({marker!r}).write_text("inside the write")
         time.sleep(60)
-    store.{stage} = stall
+    database.{stage} = stall
     service.ingest_path(Path({db!r}), "connect", Path({csv!r}),
                         as_at=datetime.date(2022, 7, 31), uploaded_by="test")
 """)

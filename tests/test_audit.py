@@ -11,7 +11,7 @@ from contextlib import closing
 import pytest
 
 from dashboard import service
-from dashboard.security import audit
+from dashboard.security import audit, security_file
 from dashboard.security.access import Viewer
 from dashboard.security.audit import Action
 
@@ -33,7 +33,7 @@ def test_an_undeclared_action_is_refused_and_nothing_is_written(security_db):
     with pytest.raises(ValueError, match="'download' is not an action the access log records"):
         audit.record(ADMIN, "download")
     with pytest.raises(ValueError, match="not an action"):
-        with security_db.transaction(security_db) as con:
+        with security_file.transaction(security_db) as con:
             audit.record_in(con, ADMIN, "user-delete")
     assert entries(security_db) == [("Admin Ann", "admin", "view", "referral_list")]
 

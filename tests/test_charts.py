@@ -14,7 +14,7 @@ import vl_convert
 from dashboard.analysis import funnel, outcomes, work
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import queries
-from dashboard.ui import charts
+from dashboard.ui import charts, outcome_charts
 
 HEX = re.compile(r"#[0-9a-fA-F]{6}\b")
 TEXT = re.compile(r"<text[^>]*>(.*?)</text>", re.DOTALL)
@@ -103,17 +103,17 @@ def every_chart(frames) -> dict:
         "waiting_age_bands": charts.waiting_age_bands(frames["waiting_age_bands"]),
         "trend_sparkline": charts.trend_sparkline(pd.DataFrame(
             {"quarter": ["2021/22 Q4", "2022/23 Q1"], "referrals": [41, 40]}), "Referrals"),
-        "offending_rates": charts.offending_rates(
+        "offending_rates": outcome_charts.offending_rates(
             frames["offending_windows"].query("referrals > 0")),
-        "survival_curves": charts.survival_curves(
+        "survival_curves": outcome_charts.survival_curves(
             outcomes.curves(frames["rehab_stays"], "rehab_facility"), "Still in rehab",
             "Days since admission", "Still in rehab", outcomes.RETENTION_DAYS),
     }
 
 
 def test_every_builder_is_covered():
-    builders = {name for name, value in vars(charts).items()
-                if callable(value) and getattr(value, "__module__", "") == charts.__name__
+    builders = {name for module in (charts, outcome_charts) for name, value in vars(module).items()
+                if callable(value) and getattr(value, "__module__", "") == module.__name__
                 and not name.startswith("_") and name not in ("date_axis",)}
     covered = {"caseload_by_officer", "caseload_over_time", "placements_by_facility",
                "count_bars", "referrals_by_quarter", "rate_with_interval", "offences_heatmap",

@@ -10,7 +10,7 @@ import xlsxwriter
 from streamlit.testing.v1 import AppTest
 
 from dashboard import service
-from dashboard.security import security_db
+from dashboard.security import security_file
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import database, queries
 
@@ -42,7 +42,7 @@ def page(app_as) -> AppTest:
 
 
 def security_path():
-    return security_db.security_db_path()
+    return security_file.security_db_path()
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.security import accounts, audit, security_db
+from dashboard.security import accounts, audit, security_file
 from dashboard.security.accounts import SignInResult, User
 from dashboard.security.audit import Who
 
@@ -41,14 +41,14 @@ def sign_ins(db) -> list[tuple]:
 
 def test_security_db_path_explicit_then_environment_then_default(tmp_path, monkeypatch):
     monkeypatch.delenv("O2R_SECURITY_DB", raising=False)
-    assert security_db.security_db_path() == ROOT / "data" / "o2r-security.sqlite"
+    assert security_file.security_db_path() == ROOT / "data" / "o2r-security.sqlite"
     monkeypatch.setenv("O2R_SECURITY_DB", str(tmp_path / "env.sqlite"))
-    assert security_db.security_db_path() == tmp_path / "env.sqlite"
-    assert security_db.security_db_path(tmp_path / "x.sqlite") == tmp_path / "x.sqlite"
+    assert security_file.security_db_path() == tmp_path / "env.sqlite"
+    assert security_file.security_db_path(tmp_path / "x.sqlite") == tmp_path / "x.sqlite"
 
 
 def test_connect_uses_wal_and_a_busy_timeout(db):
-    con = security_db.connect(db)
+    con = security_file.connect(db)
     assert con.execute("pragma journal_mode").fetchone() == ("wal",)
     assert con.execute("pragma busy_timeout").fetchone()[0] >= 5000
     con.close()
@@ -178,7 +178,7 @@ def test_every_sign_in_attempt_is_logged(db, alice):
 def test_the_log_refuses_update_and_delete(db):
     audit.record(Who("Alice", "officer"), "view", path=db, target="overview",
                        filters={"from_date": dt.date(2022, 1, 1)})
-    con = security_db.connect(db)
+    con = security_file.connect(db)
     for sql in ("update access_log set who = 'someone else'", "delete from access_log"):
         with pytest.raises(sqlite3.IntegrityError, match="access_log is append-only"):
             con.execute(sql)
@@ -219,7 +219,7 @@ for i in range(50):
 def test_four_processes_writing_at_once_all_land(db):
     # Separate interpreters, not multiprocessing: under AppTest, __main__ is the app script,
     # which a spawned child would run again.
-    security_db.connect(db).close()
+    security_file.connect(db).close()
     processes = [subprocess.Popen([sys.executable, "-c", WRITER.format(
         root=str(ROOT), path=str(db), worker=w)]) for w in range(4)]
     assert [p.wait(120) for p in processes] == [0, 0, 0, 0]

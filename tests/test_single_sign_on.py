@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import sync_playwright
 
-from dashboard.security import accounts, security_db
+from dashboard.security import accounts, security_file
 
 from browser_support import (
     CHROMIUM,
@@ -223,7 +223,7 @@ def wait_until(condition, what: str, pg, server: Server) -> None:
 
 def access_log(server: Server, who: str) -> list[tuple[str, str]]:
     """(action, outcome) of the access log's rows for who."""
-    with closing(security_db.connect(server.security_db)) as con:
+    with closing(security_file.connect(server.security_db)) as con:
         return [tuple(row) for row in con.execute(
             "select action, outcome from access_log where who = ? order by id", (who,))]
 

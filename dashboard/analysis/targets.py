@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from dashboard.analysis import glance
 from dashboard.security import audit
 from dashboard.security.audit import Action, Who
-from dashboard.security.security_db import connect, transaction, utc_text
+from dashboard.security.security_file import connect, transaction, utc_text
 
 SETTERS = ("steering", "admin")
 DEFAULT_AMBER_SHARE = 0.8

@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from dashboard import config
 from dashboard.security import audit
 from dashboard.security.audit import AccessLogError, Action, Actor, Who
-from dashboard.security.security_db import ROLES, connect, transaction, utc_text
+from dashboard.security.security_file import ROLES, connect, transaction, utc_text
 
 MIN_PASSWORD_LENGTH = 8
 COMMAND_LINE = "command line"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from dashboard.security import security_db
-from dashboard.security.security_db import GENESIS_HASH, LOG_COLUMNS, entry_hash
+from dashboard.security import security_file
+from dashboard.security.security_file import GENESIS_HASH, LOG_COLUMNS, entry_hash
 
 if TYPE_CHECKING:  # loaded by read_log only, so the command line starts quickly
     import pandas as pd
@@ -60,7 +60,7 @@ class Action(StrEnum):
     TARGET_SET = ("target-set", "a quarterly target was set or cleared",
                   "target: the figure; detail: the target and the amber share, as JSON")
     LOG_PROTECTION_RESTORED = (
-        security_db.PROTECTION_RESTORED, "a trigger protecting this log was found removed and "
+        security_file.PROTECTION_RESTORED, "a trigger protecting this log was found removed and "
         "put back", "who: the dashboard; target: the triggers put back")
 
 
@@ -95,9 +95,9 @@ def declared(action: Action | str) -> Action:
 def record_in(con: sqlite3.Connection, actor: Actor, action: Action | str, *,
               target: str | None = None, filters: object = None, outcome: str | None = "ok",
               detail: str | None = None, at: dt.datetime | None = None) -> None:
-    """Records an action inside a write transaction of the security file (`security_db.
+    """Records an action inside a write transaction of the security file (`security_file.
     transaction`), so the change it describes and its entry stand or fall together."""
-    security_db.append_entry(con, security_db.utc_text(at), actor.name, actor.role,
+    security_file.append_entry(con, security_file.utc_text(at), actor.name, actor.role,
                           declared(action).value, target, filters, outcome, detail)
 
 
@@ -109,7 +109,7 @@ def record(actor: Actor, action: Action | str, *, target: str | None = None,
     over nothing."""
     action = declared(action)
     try:
-        with security_db.transaction(path or security_db.security_db_path()) as con:
+        with security_file.transaction(path or security_file.security_db_path()) as con:
             record_in(con, actor, action, target=target, filters=filters, outcome=outcome,
                       detail=detail)
     except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
@@ -138,7 +138,7 @@ def read_log(path: str | os.PathLike, who: str | None = None, action: str | None
     sql = (f"select {', '.join(LOG_COLUMNS)} from access_log"  # noqa: S608 (identifiers from code, values bound)
            + (" where " + " and ".join(where) if where else "")
            + " order by at desc, id desc limit ?")
-    with closing(security_db.connect(path)) as con:
+    with closing(security_file.connect(path)) as con:
         rows = con.execute(sql, [*params, int(limit)]).fetchall()
     import pandas as pd
 
@@ -151,7 +151,7 @@ def bound_text(moment: dt.datetime | dt.date, day_end: bool) -> str:
     if not isinstance(moment, dt.datetime):
         moment = dt.datetime.combine(moment + dt.timedelta(days=int(day_end)), dt.time(),
                                      tzinfo=dt.UTC)
-    return security_db.utc_text(moment)
+    return security_file.utc_text(moment)
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def verify_log(path: str | os.PathLike, max_listed: int = 50) -> LogCheck:
     count = entries = 0
     restored: list[int] = []
     previous_id, previous_hash = 0, GENESIS_HASH
-    with closing(security_db.connect(path)) as con:
+    with closing(security_file.connect(path)) as con:
         con.execute("begin")  # one snapshot, whatever is appended meanwhile
         rows = con.execute(f"select {', '.join(LOG_COLUMNS)}, prev_hash, entry_hash "  # noqa: S608 (identifiers from code, values bound)
                            "from access_log order by id")

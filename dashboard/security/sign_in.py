@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard.security import accounts, audit
 from dashboard.security.access import Viewer
 from dashboard.security.audit import Action, Who
-from dashboard.security.security_db import security_db_path
+from dashboard.security.security_file import security_db_path
 
 SESSION_KEY = "signed_in"
 SSO_REFUSED = "single_sign_on_refused"

@@ -11,7 +11,7 @@ import pandas as pd
 from dashboard import config
 from dashboard.security import audit
 from dashboard.security.audit import Action, Who
-from dashboard.security.security_db import security_db_path
+from dashboard.security.security_file import security_db_path
 
 # What Excel, LibreOffice and Google Sheets start a formula with (OWASP's list). NFKC folds the
 # full-width and small forms (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫) onto these; U+2212 is the minus sign.
