@@ -11,10 +11,7 @@ chosen = filters.current()
 st.title("Offending areas")
 st.caption(f"Primary offending area recorded on the tracker ({text.plain(chosen.describe())}).")
 
-areas = data_access.filtered("offending_areas", chosen)
-if areas.empty:
-    st.info("No referrals match these filters.")
-    st.stop()
+areas = layout.stop_if_empty(data_access.filtered("offending_areas", chosen))
 layout.chart(charts.count_bars, areas, "offending_area", "Referrals by primary offending area",
              "Offending area")
 layout.csv_download(areas, "offending_areas")

@@ -11,10 +11,7 @@ st.title("Officer caseloads")
 st.caption("Referrals by assigned officer and current status in the latest snapshot "
            f"(referral date in: {chosen.period.label}).")
 
-rows = data_access.filtered("officer_caseload", chosen)
-if rows.empty:
-    st.info("No referrals match these filters.")
-    st.stop()
+rows = layout.stop_if_empty(data_access.filtered("officer_caseload", chosen))
 
 st.header("Referrals by officer (Table 1)")
 table = caseload.table_one(rows).T.rename(columns={caseload.TOTAL: "Overall"})

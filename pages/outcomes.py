@@ -38,10 +38,7 @@ st.caption(f"Referrals received in the period ({text.plain(chosen.describe())}),
            "(never counted as no offences) and shown as 'not yet followed up'. A month is "
            "counted as 30.4 days (12 months = 365 days).")
 
-windows = data_access.filtered("offending_windows", chosen, **lengths)
-if windows.empty:
-    st.info("No referrals match these filters.")
-    st.stop()
+windows = layout.stop_if_empty(data_access.filtered("offending_windows", chosen, **lengths))
 has_follow_up = bool(windows["referrals"].sum())
 if not has_follow_up:
     st.info("No Connect crime records cover these referrals yet, so no offending window can "

@@ -11,10 +11,7 @@ st.title("My referrals" if viewer.role == "officer" else "Referral list")
 st.caption("One row per referral in the latest snapshot, to reconcile with your own records "
            f"({text.plain(chosen.describe())}). Each view of this list is recorded in the "
            "access log.")
-referrals = data_access.filtered("referral_list", chosen)
-if referrals.empty:
-    st.info("No referrals match these filters.")
-    st.stop()
+referrals = layout.stop_if_empty(data_access.filtered("referral_list", chosen))
 layout.person_table(referrals, hide_index=True, width="stretch", column_config={
     column: st.column_config.DateColumn(column.replace("_", " ").capitalize(),
                                         format="DD/MM/YYYY")

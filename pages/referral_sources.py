@@ -10,10 +10,7 @@ chosen = filters.current()
 st.title("Referral sources")
 st.caption(f"Referrals by referral date ({text.plain(chosen.describe())}).")
 
-sources = data_access.filtered("referral_sources", chosen)
-if sources.empty:
-    st.info("No referrals match these filters.")
-    st.stop()
+sources = layout.stop_if_empty(data_access.filtered("referral_sources", chosen))
 
 totals = sources.groupby("referral_source", as_index=False)["referrals"].sum()
 left, right = st.columns(2)

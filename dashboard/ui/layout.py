@@ -103,3 +103,14 @@ def chart(build: Callable, frame: pd.DataFrame, *args: object, **options: object
     key = data_access.key_digest(data_access.current_viewer().cache_key(), build.__module__,
                                  build.__qualname__, frame, args, sorted(options.items()))
     st.vega_lite_chart(_chart_spec(key, build, frame, args, options), width="stretch")
+
+
+NOTHING_MATCHES = "No referrals match these filters."
+
+
+def stop_if_empty(frame: pd.DataFrame, message: str = NOTHING_MATCHES) -> pd.DataFrame:
+    """The frame; or, when it has no rows, the page says so in words and ends here."""
+    if frame.empty:
+        st.info(message)
+        st.stop()
+    return frame
