@@ -1,12 +1,25 @@
 """The quarterly scrutiny pack written out: a PDF for the panel and a workbook of its numbers.
 
 formatting.py (what both print alike, and the fonts), charts.py (the journey and trend charts),
-pdf.py (the A4 PDF), xlsx.py (the workbook)."""
+pdf.py (the A4 PDF), xlsx.py (the workbook).
 
-from dashboard.pack.export.charts import chart_png, journey_chart, trend_chart
-from dashboard.pack.export.formatting import FONT_DIR, FONT_FILES, NEEDED_GLYPHS
-from dashboard.pack.export.pdf import pdf_bytes, write_pdf
-from dashboard.pack.export.xlsx import sheet_name, write_xlsx, xlsx_bytes
+Each name is loaded from its module when first asked for: the Quarterly pack page needs only
+the trend chart on every view, and the PDF writer (fpdf) costs about 0.3 CPU-s to import, a
+price paid only when a pack is written.
+"""
 
-__all__ = ["FONT_DIR", "FONT_FILES", "NEEDED_GLYPHS", "chart_png", "journey_chart", "pdf_bytes",
-           "sheet_name", "trend_chart", "write_pdf", "write_xlsx", "xlsx_bytes"]
+from __future__ import annotations
+
+import importlib
+
+HOMES = {"chart_png": "charts", "journey_chart": "charts", "trend_chart": "charts",
+         "FONT_DIR": "formatting", "FONT_FILES": "formatting", "NEEDED_GLYPHS": "formatting",
+         "pdf_bytes": "pdf", "write_pdf": "pdf",
+         "sheet_name": "xlsx", "write_xlsx": "xlsx", "xlsx_bytes": "xlsx"}
+__all__ = sorted(HOMES)
+
+
+def __getattr__(name: str) -> object:
+    if name not in HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{HOMES[name]}"), name)
