@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from dashboard.pack import measures
-from dashboard.ui import layout
+from dashboard.analysis import measures
 
 st.title("Methodology and definitions")
 
 st.header("Measures")
-st.table({"Measure": list(layout.DEFINITIONS), "Definition": list(layout.DEFINITIONS.values())})
+st.table({"Measure": list(measures.DASHBOARD_DEFINITIONS),
+          "Definition": list(measures.DASHBOARD_DEFINITIONS.values())})
 st.markdown("""
 - **Snapshot**: each tracker upload is kept unchanged with its as-at date. Pages use the latest
   snapshot, so a person's current status is as recorded on that date.

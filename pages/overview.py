@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import service
-from dashboard.analysis import funnel, glance, stats, targets
+from dashboard.analysis import funnel, glance, measures, stats, targets
 from dashboard.security import data_access
 from dashboard.security.security_file import security_db_path
 from dashboard.ui import charts, filters, layout, text
@@ -82,7 +82,7 @@ with st.container(horizontal=True):
         with st.container(border=True, width=250):
             st.metric(figure.step, f"{figure.value:,}", delta=figure.value - figure.previous,
                       delta_description=f"on {previous.label}",
-                      help=layout.DEFINITIONS[figure.step])
+                      help=measures.DASHBOARD_DEFINITIONS[figure.step])
             layout.chart(charts.trend_sparkline, pd.DataFrame(
                 {"quarter": trend_labels, "referrals": figure.trend}), figure.step)
             lines = [f"{last_year.label}: {figure.last_year:,}",

@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from dashboard.analysis import glance, targets
+from dashboard.analysis import glance, measures, targets
 from dashboard.analysis.periods import financial_quarter
 from dashboard.security import audit
 from dashboard.security.access import COMMAND_LINE
@@ -120,6 +120,9 @@ def test_overview_opens_on_the_latest_complete_quarter(app_as, security_db):
     assert at.selectbox(key="overview_quarter").value == "2022/23 Q1"
     shown = {m.label: (m.value, m.delta) for m in at.metric}
     assert shown["Referrals"] == ("40", "-1")  # 41 in 2021/22 Q4
+    # each figure is explained in the words of the one table of measures
+    assert {m.label: m.proto.help for m in at.metric} == {
+        step: measures.DASHBOARD_DEFINITIONS[step] for step in glance.STEPS}
     captions = " ".join(c.value for c in at.caption)
     assert "Target 60 a quarter: 🔴 below target" in captions
     changed = at.markdown[0].value

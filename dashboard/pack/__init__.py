@@ -1,6 +1,6 @@
 """The quarterly scrutiny pack: a quarter's figures built fresh, protected, signed off, frozen.
 
-quarters.py (financial and calendar quarters), measures.py (the table of the pack's measures),
+quarters.py (financial and calendar quarters), analysis/measures.py (the table of measures),
 gathering.py (a quarter's exact counts), tables.py (its one protected publication),
 figures.py (figures and trend as printed), build.py (the pack), frozen.py (signed-off packs),
 model.py (the pack as data), disclosure.py (what a circulated pack may show). The names other
@@ -8,17 +8,7 @@ code uses are gathered here; `dashboard.pack.export` (PDF and workbook) is impor
 pack is written, as it pulls in the chart renderer.
 """
 
-from dashboard.pack.build import TREND_QUARTERS, build_pack
-from dashboard.pack.figures import direction
-from dashboard.pack.frozen import (
-    compare,
-    issue,
-    load_signed_off,
-    pack_from_json,
-    pack_to_json,
-    sign_off,
-)
-from dashboard.pack.measures import (
+from dashboard.analysis.measures import (
     COST,
     COVERAGE,
     FLOWS,
@@ -30,6 +20,16 @@ from dashboard.pack.measures import (
     STOCK,
     TREND_MEASURES,
     Measure,
+)
+from dashboard.pack.build import TREND_QUARTERS, build_pack
+from dashboard.pack.figures import direction
+from dashboard.pack.frozen import (
+    compare,
+    issue,
+    load_signed_off,
+    pack_from_json,
+    pack_to_json,
+    sign_off,
 )
 from dashboard.pack.model import Figure, Pack, Table
 from dashboard.pack.quarters import (

@@ -10,11 +10,11 @@ import duckdb
 import pandas as pd
 
 from dashboard.analysis import cost_model
+from dashboard.analysis.measures import DEFINITIONS
 from dashboard.pack import disclosure as rules
 from dashboard.pack.disclosure import CONTROLLED
 from dashboard.pack.figures import figures, shown_figures, stock_source, trend
 from dashboard.pack.gathering import QuarterData, Upload, data_sources, quarter_data
-from dashboard.pack.measures import DEFINITIONS
 from dashboard.pack.model import Pack, Table
 from dashboard.pack.quarters import FINANCIAL, Quarter, parse_quarter
 from dashboard.pack.tables import (

@@ -9,10 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard.analysis import cost_model
-from dashboard.pack import disclosure as rules
-from dashboard.pack.disclosure import NOT_AVAILABLE
-from dashboard.pack.gathering import QuarterData
-from dashboard.pack.measures import (
+from dashboard.analysis.measures import (
     CONNECT_UPLOAD,
     COUNTED,
     COVERAGE,
@@ -25,6 +22,9 @@ from dashboard.pack.measures import (
     STOCK_UPLOAD,
     TREND_MEASURES,
 )
+from dashboard.pack import disclosure as rules
+from dashboard.pack.disclosure import NOT_AVAILABLE
+from dashboard.pack.gathering import QuarterData
 from dashboard.pack.model import Figure
 from dashboard.pack.quarters import Quarter
 from dashboard.pack.tables import QuarterFigures, rate_keys

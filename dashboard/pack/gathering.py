@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from dashboard.pack.disclosure import TOTAL
-from dashboard.pack.measures import (
+from dashboard.analysis.measures import (
     COUNTS,
     FLOWS_SNAPSHOT,
     MEASURES,
@@ -23,6 +22,7 @@ from dashboard.pack.measures import (
     by_query,
     number,
 )
+from dashboard.pack.disclosure import TOTAL
 from dashboard.pack.quarters import Quarter
 from dashboard.security import access
 from dashboard.store import queries

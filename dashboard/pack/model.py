@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dashboard.pack.measures import SECTIONS as SECTIONS  # the pack's sections, in order
+from dashboard.analysis.measures import SECTIONS as SECTIONS  # the pack's sections, in order
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import duckdb
 import pandas as pd
 
 from dashboard.analysis import caseload as caseload_table
+from dashboard.analysis.measures import MEASURES, RATE_OF_COUNTS
 from dashboard.pack import disclosure as rules
 from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL
 from dashboard.pack.gathering import QuarterData
-from dashboard.pack.measures import MEASURES, RATE_OF_COUNTS
 from dashboard.pack.model import Table
 from dashboard.security import access
 from dashboard.store import queries

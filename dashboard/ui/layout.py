@@ -1,4 +1,5 @@
-"""Pieces every page shares: the data banner, definitions, and download buttons."""
+"""Pieces every page shares: the data banner, charts drawn from shared specs, and download
+buttons."""
 
 from __future__ import annotations
 
@@ -11,15 +12,6 @@ from streamlit.elements import vega_charts
 from dashboard.security import access, audit, data_access
 from dashboard.security.audit import Action
 from dashboard.ui import exports
-
-DEFINITIONS = {
-    "Referrals": "referrals received (by referral date)",
-    "Contacted": "referrals with a first contact date in the period",
-    "Assessed": "referrals given a police (WMP) assessment in the period",
-    "Active caseload": "referrals whose status is Active in the latest snapshot (not period-bound)",
-    "Entered rehab": "admissions to residential rehab in the period (by admission date)",
-    "Completed 12 weeks": "exits from rehab with reason Completed in the period (by exit date)",
-}
 
 
 def data_banner() -> None:

@@ -1,8 +1,9 @@
-"""The pack's measures, as one table: each figure's name, section, unit, definition, the named
-query it is read from and how, and how it is protected in a pack for circulation.
+"""The measures, as one table: each figure's name, section, unit, definition, the named query it
+is read from and how, how it is protected in a pack for circulation, and, where the dashboard's
+pages show the same count over any period, its name and wording there.
 
-The pack's gathering, publication, figures and trend, and the Methodology page, all read this
-table: a new count is one more row here."""
+The pack's gathering, publication, figures and trend, the Overview and the Methodology page all
+read this table: a new count is one more row here."""
 
 from __future__ import annotations
 
@@ -93,19 +94,24 @@ class Measure:
     in_trend: bool = False     # drawn over eight quarters
     # A rate's parts ("reached", "not reached", "base") that are another figure, printed too.
     same_as: tuple[tuple[str, str], ...] = ()
+    # The same count on the dashboard's pages, over whatever period is chosen: its name there
+    # (a step of headline_figures) and what it counts, in the Overview's words.
+    dashboard_step: str | None = None
+    dashboard_definition: str | None = None
 
 
 def _flow(name: str, definition: str, query: str, read: Callable, **more: object) -> Measure:
     return Measure(name, FLOWS, COUNT, COUNTED, definition, query, read, **more)
 
 
-def _stock(name: str, definition: str, query: str, read: Callable) -> Measure:
-    return Measure(name, STOCK, COUNT, COUNTED, definition, query, read, STOCK_SNAPSHOT)
+def _stock(name: str, definition: str, query: str, read: Callable, **more: object) -> Measure:
+    return Measure(name, STOCK, COUNT, COUNTED, definition, query, read, STOCK_SNAPSHOT, **more)
 
 
-def _headline(name: str, definition: str, overview_step: str) -> Measure:
+def _headline(name: str, definition: str, overview_step: str, on_the_dashboard: str) -> Measure:
     return _flow(name, definition, "headline_figures", step(overview_step), step=overview_step,
-                 in_trend=True)
+                 in_trend=True, dashboard_step=overview_step,
+                 dashboard_definition=on_the_dashboard)
 
 
 LOW_COST, HIGH_COST = "Goods not stolen, low estimate", "Goods not stolen, high estimate"
@@ -114,18 +120,21 @@ FLOWS_UPLOAD, STOCK_UPLOAD, CONNECT_UPLOAD = (
 
 MEASURES: tuple[Measure, ...] = (
     _headline("Referrals received", "Referrals with a referral date in the quarter.",
-              "Referrals"),
+              "Referrals", "referrals received (by referral date)"),
     _headline("First contacts", "Referrals with a first contact date in the quarter.",
-              "Contacted"),
+              "Contacted", "referrals with a first contact date in the period"),
     _headline("Police assessments", "Referrals given a police (WMP) assessment in the quarter, "
-              "by assessment date.", "Assessed"),
+              "by assessment date.", "Assessed",
+              "referrals given a police (WMP) assessment in the period"),
     _flow("Pre-admission course starts", "Referrals starting the pre-admission course in the "
           "quarter, by course start date.", "pre_admission_course",
           lambda rows: one(rows, "attendees")),
     _headline("Rehab admissions", "Admissions to residential rehab in the quarter, by admission "
-              "date.", "Entered rehab"),
+              "date.", "Entered rehab",
+              "admissions to residential rehab in the period (by admission date)"),
     _headline("Completions of 12 weeks", "Rehab exits with reason Completed in the quarter, by "
-              "exit date.", "Completed 12 weeks"),
+              "exit date.", "Completed 12 weeks",
+              "exits from rehab with reason Completed in the period (by exit date)"),
     _flow("Early discharges", "Rehab exits with any other reason (or none recorded) in the "
           "quarter, by exit date; by reason in the Early discharges table.",
           "quarter_early_discharges", lambda rows: one(rows, "referrals", rows["is_total"])),
@@ -141,7 +150,9 @@ MEASURES: tuple[Measure, ...] = (
     _stock("Caseload at quarter end", "All referrals held in the quarter-end tracker snapshot, "
            "whatever their status.", "quarter_caseload", caseload(None)),
     _stock("Active caseload at quarter end", "Referrals with status Active in the quarter-end "
-           "tracker snapshot.", "quarter_caseload", caseload("Active")),
+           "tracker snapshot.", "quarter_caseload", caseload("Active"),
+           dashboard_step="Active caseload", dashboard_definition="referrals whose status is "
+           "Active in the latest snapshot (not period-bound)"),
     _stock("People in rehab at quarter end", "Referrals admitted to rehab on or before the "
            "quarter's last day and not left by then, in the quarter-end snapshot.",
            "quarter_in_rehab", lambda rows: one(rows, "n_in_rehab")),
@@ -172,6 +183,12 @@ BY_NAME = {m.name: m for m in MEASURES}
 COUNTS = [m for m in MEASURES if m.disclosure == COUNTED]
 RATE_MEASURES = [m.name for m in MEASURES if m.disclosure == RATE_OF_COUNTS]
 DEFINITIONS = {m.name: m.definition for m in MEASURES}
+# The Overview's steps, in the order the dashboard lists them, and what each counts there.
+DASHBOARD_STEP_ORDER = ("Referrals", "Contacted", "Assessed", "Active caseload", "Entered rehab",
+                        "Completed 12 weeks")
+_ON_THE_DASHBOARD = {m.dashboard_step: m.dashboard_definition for m in MEASURES
+                     if m.dashboard_step}
+DASHBOARD_DEFINITIONS = {name: _ON_THE_DASHBOARD[name] for name in DASHBOARD_STEP_ORDER}
 SECTION_OF = {m.name: m.section for m in MEASURES}
 HEADLINE_STEPS = {m.name: m.step for m in MEASURES if m.step}
 TREND_MEASURES = [m.name for m in MEASURES if m.in_trend]
