@@ -164,7 +164,7 @@ def main() -> int:
     options = parser.parse_args()
     options.dir.mkdir(parents=True, exist_ok=True)
     print(f"uptime at start: {machine_load()}")
-    start_cost = lowest([measure(SERVER_SETUP + "from dashboard import spreadsheet_guard",
+    start_cost = lowest([measure(SERVER_SETUP + "from dashboard.ingest import spreadsheet_guard",
                                  READER_START) for _ in range(options.repeat)])
     print(f"reader process start (no workbook): {start_cost['child_cpu']:.3f} CPU-s in the "
           f"reader, {start_cost['cpu']:.3f} CPU-s in all\n")
