@@ -12,17 +12,7 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from dashboard.pack.export.formatting import (
-    FORCE,
-    PROGRAMME,
-    cell_text,
-    direction_text,
-    disclosure_label,
-    is_missing,
-    is_money,
-    ordered_figures,
-    quarter_heading,
-)
+from dashboard.pack.export import formatting
 from dashboard.pack.model import Pack, Table
 from dashboard.ui.exports import neutralise
 
@@ -63,7 +53,7 @@ class _Sheet:
         shown = value
         if fmt is None and col in self.wrap:
             fmt = f["wrap"]
-        if is_missing(value):
+        if formatting.is_missing(value):
             ws.write_blank(row, col, None, fmt)
             shown = ""
         elif isinstance(value, bool):
@@ -86,7 +76,7 @@ class _Sheet:
                     number = int(number)
                 fmt = f["money"] if money else f["percent"] if percent else fmt
                 ws.write_number(row, col, number, fmt)
-                shown = f"{number:.1%}" if percent else cell_text(number, money)
+                shown = f"{number:.1%}" if percent else formatting.cell_text(number, money)
         else:
             text = str(neutralise(str(value)))
             ws.write_string(row, col, text, fmt)
@@ -133,7 +123,7 @@ def _headline_sheet(book, formats, pack: Pack) -> None:
               "This quarter as printed"]
     sheet.header(0, header)
     row = 1
-    for section, figures in ordered_figures(pack):
+    for section, figures in formatting.ordered_figures(pack):
         for f in figures:
             display = f.display or ""
             money = display.startswith(("£", "-£"))
@@ -147,7 +137,7 @@ def _headline_sheet(book, formats, pack: Pack) -> None:
                      (f.year_ago, f.year_ago_display)], start=3):
                 sheet.write(row, col, _figure_cell(value, printed), money=money,
                             percent=percent)
-            sheet.write(row, 6, direction_text(f.direction))
+            sheet.write(row, 6, formatting.direction_text(f.direction))
             sheet.write(row, 7, f.source)
             sheet.write(row, 8, display)
             row += 1
@@ -162,7 +152,7 @@ def _table_sheet(book, formats, table: Table, name: str) -> None:
         sheet.ws.write_string(1, 0, str(neutralise(table.note)), formats["note"])
     frame = table.frame if table.frame is not None else pd.DataFrame()
     sheet.header(3, [str(c) for c in frame.columns] or ["No rows for this quarter"])
-    money = [is_money(c) for c in frame.columns]
+    money = [formatting.is_money(c) for c in frame.columns]
     for r, record in enumerate(frame.itertuples(index=False, name=None), start=4):
         for c, value in enumerate(record):
             sheet.write(r, c, value, money=money[c])
@@ -180,7 +170,7 @@ def _trend_sheet(book, formats, pack: Pack) -> None:
         if isinstance(start, str):
             start = pd.to_datetime(start, errors="coerce")
         value = record.get("value")
-        if is_missing(value) and not is_missing(record.get("display")):
+        if formatting.is_missing(value) and not formatting.is_missing(record.get("display")):
             value = record["display"]  # a suppressed quarter reads "<5", as printed
         for c, cell in enumerate([record.get("quarter"), start, record.get("measure"), value]):
             sheet.write(r, c, cell)
@@ -192,9 +182,9 @@ def _notes_sheet(book, formats, pack: Pack) -> None:
     sheet = _Sheet(book, "Notes", formats, wrap=[1, 2])
     sheet.header(0, ["Item", "Detail", "More"])
     rows: list[tuple] = [
-        ("Programme", f"{PROGRAMME} ({FORCE})"),
+        ("Programme", f"{formatting.PROGRAMME} ({formatting.FORCE})"),
         ("Pack", "Quarterly scrutiny pack"),
-        ("Quarter", quarter_heading(pack)),
+        ("Quarter", formatting.quarter_heading(pack)),
         ("Quarter starts", pack.start),
         ("Quarter ends", pack.end),
         ("Quarters are", pack.scheme),
@@ -202,7 +192,7 @@ def _notes_sheet(book, formats, pack: Pack) -> None:
         ("Snapshot as at", pack.snapshot_as_at),
         ("Connect upload", pack.connect_upload_id),
         ("Generated", pack.generated_at),
-        ("Disclosure", disclosure_label(pack)),
+        ("Disclosure", formatting.disclosure_label(pack)),
         ("Suppression threshold", pack.threshold if pack.disclosure == "controlled" else None),
         ("Signed off by", pack.signed_off_by or "Not signed off: draft"),
         ("Signed off at", pack.signed_off_at),
@@ -230,8 +220,9 @@ def _notes_sheet(book, formats, pack: Pack) -> None:
 
 def _write_workbook(pack: Pack, target) -> None:
     book = xlsxwriter.Workbook(target, XLSX_OPTIONS)
-    book.set_properties({"title": f"{PROGRAMME} quarterly scrutiny pack {pack.quarter}",
-                         "company": FORCE, "created": pack.generated_at.replace(tzinfo=None)})
+    book.set_properties({
+        "title": f"{formatting.PROGRAMME} quarterly scrutiny pack {pack.quarter}",
+        "company": formatting.FORCE, "created": pack.generated_at.replace(tzinfo=None)})
     formats = _formats(book)
     _headline_sheet(book, formats, pack)
     taken = {name.lower() for name in FIXED_SHEETS}
