@@ -127,7 +127,7 @@ def write(sql: str, path: Path) -> None:
     con = duckdb.connect()
     try:
         con.execute("set preserve_insertion_order = true")
-        con.execute(f"copy ({sql}) to '{path}' (header, delimiter ',')")
+        con.sql(sql).write_csv(str(path), header=True, sep=",")
     finally:
         con.close()
 
