@@ -101,6 +101,15 @@ def app_as(request, security_db, monkeypatch):
     return make
 
 
+def page_text(at: AppTest) -> str:
+    """Everything an AppTest page shows as text: metrics, captions, markdown, notices and
+    table cells."""
+    parts = [m.label + " " + m.value for m in at.metric]
+    parts += [e.value for e in (*at.caption, *at.markdown, *at.info, *at.warning)]
+    parts += [frame.value.to_string() for frame in at.dataframe]
+    return "\n".join(parts)
+
+
 @pytest.fixture(scope="session")
 def demo_db_template(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("demo") / "o2r.duckdb"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboard.analysis import cost_model
 from dashboard.analysis.cost_model import Assumptions, goods_not_stolen
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import queries
+
+from conftest import page_text
 
 EVALUATION_FIGURES = ["£760,000", "£1,140,000", "£1,520,000", "£2,280,000"]
 
@@ -111,14 +112,6 @@ def test_people_per_year_annualises_when_no_year_is_complete(demo_con):
     assert "No complete financial year" in how
     empty = queries.run(demo_con, COMMAND_LINE, "people_rehabilitated", officer="Nobody at all")
     assert cost_model.people_per_year_from_data(empty, "n_completions")[0] == 0
-
-
-def page_text(at: AppTest) -> str:
-    """Everything the page shows as text: metrics, captions, markdown and table cells."""
-    parts = [m.label + " " + m.value for m in at.metric]
-    parts += [e.value for e in (*at.caption, *at.markdown, *at.info)]
-    parts += [df.value.to_string() for df in at.dataframe]
-    return "\n".join(parts)
 
 
 def test_page_shows_the_evaluations_figures_and_follows_its_inputs(app_as):

@@ -10,7 +10,7 @@ from dashboard.security import access
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import database, queries
 
-from conftest import ROOT
+from conftest import ROOT, page_text
 
 
 def open_page(at: AppTest) -> AppTest:
@@ -20,12 +20,6 @@ def open_page(at: AppTest) -> AppTest:
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     return at
-
-
-def page_text(at: AppTest) -> str:
-    parts = [m.label + " " + m.value for m in at.metric]
-    parts += [e.value for e in (*at.caption, *at.markdown, *at.info, *at.warning)]
-    return "\n".join(parts)
 
 
 def test_the_page_is_for_officers_steering_and_admin_only():

@@ -7,11 +7,12 @@ import math
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboard.analysis import cost_model, outcomes, value_lenses
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import queries
+
+from conftest import page_text
 
 
 def test_shipped_reference_files_cite_their_source_and_hold_no_unverified_figure():
@@ -86,12 +87,6 @@ def test_the_demo_lens_uses_the_named_query_per_offence_type(demo_con):
     net_all = outcomes.net_change(whole, "6 months after rehab exit", "6 months after referral")
     assert avoided["offences_avoided"].sum() == pytest.approx(
         net_all["net_fall"] * net_all["admitted_person_years"])
-
-
-def page_text(at: AppTest) -> str:
-    parts = [m.label + " " + m.value for m in at.metric]
-    parts += [e.value for e in (*at.caption, *at.markdown, *at.info, *at.warning)]
-    return "\n".join(parts)
 
 
 def test_the_cost_page_shows_the_lenses_apart(app_as):
