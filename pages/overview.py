@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import service
-from dashboard.analysis import funnel, glance, measures, stats, targets
+from dashboard.analysis import funnel, glance, measures, periods, stats, targets
 from dashboard.security import data_access
 from dashboard.security.security_file import security_db_path
 from dashboard.ui import charts, filters, layout, text
@@ -45,7 +45,7 @@ if st.session_state.get("overview_follows") != chosen.period.label:
 picked = st.selectbox("Quarter", labels, index=default, key="overview_quarter",
                       help="UK financial-year quarters (Q1 = April to June)")
 quarter = choices[labels.index(picked)]
-previous, last_year = glance.shift(quarter, -1), glance.shift(quarter, -4)
+previous, last_year = periods.shift_quarter(quarter, -1), periods.shift_quarter(quarter, -4)
 complete = glance.is_complete(quarter, as_at)
 others = text.plain(chosen.describe()).split("; ")[1:]
 st.caption(f"{quarter.label}: {quarter.start:%d/%m/%Y} to {quarter.end:%d/%m/%Y}"
@@ -70,7 +70,7 @@ for source in glance.freshness(data_access.run("data_freshness"), dt.date.today(
 by_quarter = data_access.run("quarterly_headlines", officer=chosen.officer, area=chosen.area,
                              referral_source=chosen.referral_source)
 figures = glance.headlines(by_quarter, quarter)
-trend_labels = [glance.shift(quarter, -back).label
+trend_labels = [periods.shift_quarter(quarter, -back).label
                 for back in range(glance.TREND_QUARTERS - 1, -1, -1)]
 set_targets = targets.current(security_db_path())
 st.header(f"Headline figures, {quarter.label}")

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from dashboard.analysis import periods
-from dashboard.analysis.periods import Period
+from dashboard.analysis.periods import Period, quarter_containing, shift_quarter
 
 STEPS = ("Referrals", "Contacted", "Assessed", "Entered rehab", "Completed 12 weeks")
 CONTACT_REFERENCE_DAYS = 21
@@ -18,23 +17,19 @@ STALE_AFTER_DAYS = 45
 TREND_QUARTERS = 8
 
 
-quarter_containing = periods.quarter_containing
-shift = periods.shift_quarter
-
-
 def quarter_choices(first: dt.date, as_at: dt.date) -> list[Period]:
     """Every quarter from the first referral's to the as-at date's, newest first."""
     out, quarter = [], quarter_containing(as_at)
     while quarter.end >= first:
         out.append(quarter)
-        quarter = shift(quarter, -1)
+        quarter = shift_quarter(quarter, -1)
     return out
 
 
 def latest_complete(as_at: dt.date) -> Period:
     """The newest quarter that ended on or before the data's as-at date."""
     quarter = quarter_containing(as_at)
-    return quarter if quarter.end <= as_at else shift(quarter, -1)
+    return quarter if quarter.end <= as_at else shift_quarter(quarter, -1)
 
 
 def default_choice(choices: list[Period], as_at: dt.date) -> int:
@@ -66,9 +61,10 @@ def headlines(by_quarter: pd.DataFrame, quarter: Period) -> list[Headline]:
     def count(step: str, period: Period) -> int:
         return counts.get((step, period.start), 0)
 
-    trend_quarters = [shift(quarter, -back) for back in range(TREND_QUARTERS - 1, -1, -1)]
-    return [Headline(step, count(step, quarter), count(step, shift(quarter, -1)),
-                     count(step, shift(quarter, -4)), [count(step, q) for q in trend_quarters])
+    trend_quarters = [shift_quarter(quarter, -back) for back in range(TREND_QUARTERS - 1, -1, -1)]
+    previous, year_ago = shift_quarter(quarter, -1), shift_quarter(quarter, -4)
+    return [Headline(step, count(step, quarter), count(step, previous), count(step, year_ago),
+                     [count(step, q) for q in trend_quarters])
             for step in STEPS]
 
 
