@@ -107,6 +107,17 @@ def test_a_macro_is_scoped_only_when_it_passes_its_scope_on():
     ("select * from passes_on($snapshot_id, $scope_officers) union all select * from referrals",
      False),
     ("-- scoped_referrals($snapshot_id, $scope_officers)\nselect * from o2r.crimes", False),
+    ("/* scoped_referrals($snapshot_id, $scope_officers) */ select * from o2r.crimes", False),
+    ("select 'scoped_referrals($snapshot_id, $scope_officers)' as t from o2r.crimes", False),
+    # a `--` inside a literal is not a comment: the call after it is still seen
+    ("select * from scoped_referrals($snapshot_id, $scope_officers) where officer <> '--' "
+     "union all select * from passes_on($snapshot_id, null)", False),
+    ("select * from scoped_referrals($snapshot_id, $scope_officers) where officer <> '--'", True),
+    ('select * from scoped_referrals($snapshot_id, $scope_officers) union all '
+     'select * from "referrals"', False),
+    ('select * from scoped_referrals($snapshot_id, $scope_officers) union all '
+     'select * from "o2r"."main"."referrals"', False),
+    ("select * from scoped_referrals($snapshot_id, $scope_officers) -- not from referrals", True),
 ])
 def test_a_referral_query_must_read_through_a_scoped_function(sql, allowed):
     scoped = access.scoped_functions(MACROS)
