@@ -197,9 +197,11 @@ PREFIXED_ROW_TAG = re.compile(rb"<[A-Za-z_][\w.-]*:row[\s>/]")  # <x:row>, rarel
 def count_row_tags(xml: bytes) -> int:
     """Row tags, with or without a namespace prefix. Two searches, each led by a literal,
     are several times faster than one pattern that tries every '<' of the sheet, and the
-    prefixed one runs only when a prefix can be there."""
+    prefixed one runs only when a prefix can be there. Looking for ':' (one byte, memchr)
+    first spares most chunks the search for ':row', which costs as much as the count."""
     rows = len(ROW_TAG.findall(xml))
-    return rows + len(PREFIXED_ROW_TAG.findall(xml)) if b":row" in xml else rows
+    return rows + len(PREFIXED_ROW_TAG.findall(xml)) if b":" in xml and b":row" in xml \
+        else rows
 
 
 def check_xlsx_rows(file_name: str, data: bytes) -> None:
