@@ -149,3 +149,17 @@ def test_without_a_zygote_a_fresh_process_reads_the_workbook(monkeypatch, withou
     sheet, width = spreadsheet_guard.read_in_subprocess(small_workbook(), 30, 2048)
     assert (sheet.column(1).to_pylist(), width) == (["Status"], 2)
     assert reader_zygote._zygote is None
+
+
+def test_a_crashed_child_retires_its_zygote_and_a_killed_one_does_not():
+    first = reader_zygote.start().process
+    with pytest.raises(reader_zygote.ReaderTimedOut):
+        reader_zygote.run("while True: pass", [], b"", 0.5)  # the server's SIGKILL
+    assert reader_zygote.run("print('x', end='')", [], b"", 30) == (True, b"x")
+    assert reader_zygote.start().process is first
+    crash = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
+    assert reader_zygote.run(crash, [], b"", 30) == (False, b"")
+    # The next workbook goes to a new zygote (a fresh memory layout); the old one exits.
+    assert reader_zygote.run("print('y', end='')", [], b"", 30) == (True, b"y")
+    assert reader_zygote.start().process is not first
+    assert first.wait(timeout=10) == 0

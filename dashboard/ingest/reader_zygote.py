@@ -131,13 +131,24 @@ def stop() -> None:
             _zygote = None
 
 
+def retire(zygote: Zygote) -> None:
+    """Ask this zygote for no more children: it died, or stopped forking (it does after a
+    child crashed, so that its successor has a fresh memory layout). It exits once its
+    children have; the next read starts another."""
+    global _zygote
+    with _zygote_lock:
+        if _zygote is zygote:
+            _zygote = None
+        zygote.control.close()
+
+
 def run(command: str, argv: list[str], data: bytes,
         timeout_s: float) -> tuple[bool, bytes | memoryview]:
     """Run `command` in a child of the zygote as `python -c command *argv` would run, with
     `data` on its stdin: whether it ended normally, and what it wrote to stdout.
 
     Raises ReaderTimedOut (the child killed) at `timeout_s`, ZygoteUnavailable if there is
-    no zygote to ask, and OSError if the zygote failed twice to fork a child.
+    no zygote to ask, and OSError if two zygotes in turn failed to fork a child.
     """
     deadline = time.monotonic() + timeout_s
     wall_s = int(timeout_s) + 2  # the child's own alarm, should the server be gone
@@ -147,15 +158,16 @@ def run(command: str, argv: list[str], data: bytes,
             with _zygote_lock:
                 request = zygote.fork(command, argv, wall_s)
         except OSError:
-            if attempt == 2 or zygote.alive():
-                raise
-            continue  # it died since we looked: start another
+            request = None
+        pidfd = None if request is None else receive_pidfd(request, deadline)
+        if pidfd is None:  # nothing of `data` has been sent: ask a new zygote
+            if request is not None:
+                request.close()
+            retire(zygote)
+            if attempt == 2:
+                raise OSError("the reader zygote did not fork a reader")
+            continue
         with request:
-            pidfd = receive_pidfd(request, deadline)
-            if pidfd is None:
-                if attempt == 2 or zygote.alive():
-                    raise OSError("the reader zygote did not fork a reader")
-                continue  # it died holding our request: nothing was sent to a child yet
             try:
                 output = exchange(request, data, deadline)
                 # The child closes its end as it exits; give it the rest of its time to go.
@@ -165,7 +177,7 @@ def run(command: str, argv: list[str], data: bytes,
         if output.endswith(ENDED):
             return True, memoryview(output)[:-len(ENDED)]
         return False, output
-    raise OSError("unreachable")
+    raise AssertionError("unreachable")
 
 
 def receive_pidfd(request: socket.socket, deadline: float) -> int | None:
@@ -173,6 +185,7 @@ def receive_pidfd(request: socket.socket, deadline: float) -> int | None:
     try:
         message, fds, _, _ = socket.recv_fds(request, 1, 1)
     except TimeoutError as exc:
+        request.close()
         raise ReaderTimedOut from exc
     except OSError:
         return None
@@ -270,8 +283,11 @@ def serve() -> None:
             request, fds, _, _ = socket.recv_fds(control, MAX_REQUEST_BYTES, 1)
         except OSError:
             break
-        if not request:
-            break  # the server closed the control socket, or is gone
+        reap_children()  # now, not when the signal's handler gets its turn
+        if not request or crashed:  # the server closed the control socket, or is gone
+            for fd in fds:
+                os.close(fd)  # the server sees no child, and asks a new zygote
+            break
         if len(fds) != 1:
             for fd in fds:
                 os.close(fd)
@@ -279,6 +295,7 @@ def serve() -> None:
         if os.fork() == 0:
             run_child(control, fds[0], request)  # never returns
         os.close(fds[0])
+    control.close()  # requests still queued are dropped: the server asks a new zygote
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     while True:  # the children still reading finish, and are reaped
         try:
@@ -288,14 +305,24 @@ def serve() -> None:
     os._exit(0)  # nothing to clean up: a full interpreter shutdown would only cost CPU
 
 
-def reap_children(signum, frame) -> None:
+# Set when a child ended by a signal other than the server's SIGKILL at its deadline (a
+# segfault, an abort, its own CPU limit): the zygote then forks no more. Its children share
+# its memory layout; a crash may be someone probing for it, and each crash costs them a
+# fresh layout (ASLR), as each read did when every reader was a fresh interpreter.
+crashed = False
+
+
+def reap_children(signum: int = 0, frame: object = None) -> None:
+    global crashed
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) != signal.SIGKILL:
+            crashed = True
 
 
 def run_child(control: socket.socket, request_fd: int, request: bytes) -> None:
