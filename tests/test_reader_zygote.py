@@ -149,6 +149,10 @@ def test_without_a_zygote_a_fresh_process_reads_the_workbook(monkeypatch, withou
     sheet, width = spreadsheet_guard.read_in_subprocess(small_workbook(), 30, 2048)
     assert (sheet.column(1).to_pylist(), width) == (["Status"], 2)
     assert reader_zygote._zygote is None
+    if without == "fails to start":  # the next workbook does not wait for another attempt
+        monkeypatch.setattr(reader_zygote, "Zygote", None)
+        sheet, width = spreadsheet_guard.read_in_subprocess(small_workbook(), 30, 2048)
+        assert width == 2
 
 
 def test_a_crashed_child_retires_its_zygote_and_a_killed_one_does_not():

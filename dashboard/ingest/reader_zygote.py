@@ -34,7 +34,7 @@ PIDFD = b"P"
 # Written by the child after the reader command ended normally (exit status 0): without it,
 # the server treats the child as a reader that crashed, as it treats a non-zero exit status.
 ENDED = b"\x00O2R-reader-ended"
-START_TIMEOUT_S = 30
+START_TIMEOUT_S = 10
 CHUNK_BYTES = 1024 * 1024
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -106,11 +106,15 @@ class Zygote:
 
 _zygote: Zygote | None = None
 _zygote_lock = threading.Lock()
+# After a zygote failed to start, workbooks are read in fresh processes for a while rather
+# than each waiting for another zygote that may fail the same way.
+RETRY_START_AFTER_S = 600
+_failed_at: float | None = None
 
 
 def start() -> Zygote:
     """The running zygote, started (again) if there is none or it has died."""
-    global _zygote
+    global _zygote, _failed_at
     with _zygote_lock:
         if _zygote is None or not _zygote.alive():
             if _zygote is not None:
@@ -118,14 +122,22 @@ def start() -> Zygote:
                 _zygote = None
             if not supported():
                 raise ZygoteUnavailable("no fork and pidfd here")
-            _zygote = Zygote()
+            if _failed_at is not None and time.monotonic() - _failed_at < RETRY_START_AFTER_S:
+                raise ZygoteUnavailable("the reader zygote failed to start a moment ago")
+            try:
+                _zygote = Zygote()
+            except ZygoteUnavailable:
+                _failed_at = time.monotonic()
+                raise
+            _failed_at = None
         return _zygote
 
 
 def stop() -> None:
     """Stop the zygote (it lets its running children finish); the next read starts another."""
-    global _zygote
+    global _zygote, _failed_at
     with _zygote_lock:
+        _failed_at = None
         if _zygote is not None:
             _zygote.stop()
             _zygote = None
