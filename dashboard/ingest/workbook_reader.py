@@ -83,10 +83,14 @@ def arrow_stream(rows: list[list[object]], max_columns: int):
     import pyarrow as pa
 
     width = max(map(len, rows), default=0)
-    if any(len(row) < width for row in rows):  # calamine's rows are all as wide as the sheet
+    if min(map(len, rows), default=0) < width:  # calamine's rows are all as wide as the sheet
         rows = [list(row) + [None] * (width - len(row)) for row in rows]
     kept = min(width, max_columns + 1)
-    columns = [text_column(list(map(itemgetter(i), rows))) for i in range(kept)]
+    if kept == width:  # zip transposes the whole sheet at once, a quarter faster
+        cells = list(zip(*rows)) if rows else []
+    else:  # only the kept columns of a sheet too wide to read
+        cells = [list(map(itemgetter(i), rows)) for i in range(kept)]
+    columns = [text_column(column) for column in cells]
     schema = pa.schema([pa.field(f"c{i}", pa.string()) for i in range(kept)],
                        metadata={"width": str(width)})
     batch = pa.RecordBatch.from_arrays(columns, schema=schema)
@@ -96,7 +100,7 @@ def arrow_stream(rows: list[list[object]], max_columns: int):
     return sink.getvalue()
 
 
-def text_column(values: list[object]):
+def text_column(values: list[object] | tuple[object, ...]):
     """One column of cells as text, as `cell_text` makes them, except that text cells (blank
     ones included) pass straight through: blanks become nulls later, in SQL."""
     import pyarrow as pa
