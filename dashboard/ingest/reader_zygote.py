@@ -343,7 +343,7 @@ def run_child(control: socket.socket, request_fd: int, request: bytes) -> None:
     status = 1
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        control.detach()  # closed below with the rest; the object must not close fd 0 later
+        control.detach()  # closed below with the rest; the object must not close its number later
         os.dup2(request_fd, 0)
         os.dup2(request_fd, 1)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
