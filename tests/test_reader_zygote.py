@@ -140,12 +140,18 @@ def test_a_killed_zygote_is_replaced_and_its_running_children_finish(tmp_path):
     assert reader_zygote.start().process.pid != first
 
 
-@pytest.mark.parametrize("without", ["unsupported", "fails to start"])
+def refuse_to_fork(*args):
+    raise BrokenPipeError
+
+
+@pytest.mark.parametrize("without", ["unsupported", "fails to start", "fails to fork"])
 def test_without_a_zygote_a_fresh_process_reads_the_workbook(monkeypatch, without):
     if without == "unsupported":
         monkeypatch.setattr(reader_zygote, "supported", lambda: False)
-    else:
+    elif without == "fails to start":
         monkeypatch.setattr(reader_zygote, "ZYGOTE_COMMAND", "pass")
+    else:  # two zygotes in turn
+        monkeypatch.setattr(reader_zygote.Zygote, "fork", refuse_to_fork)
     sheet, width = spreadsheet_guard.read_in_subprocess(small_workbook(), 30, 2048)
     assert (sheet.column(1).to_pylist(), width) == (["Status"], 2)
     assert reader_zygote._zygote is None

@@ -335,7 +335,7 @@ def run_reader(argv: list[str], data: bytes,
     output; in a child of the zygote, or in a fresh interpreter where there is none."""
     try:
         return reader_zygote.run(READER_COMMAND, argv, data, timeout_s)
-    except reader_zygote.ZygoteUnavailable:
+    except (reader_zygote.ZygoteUnavailable, OSError):  # no zygote, or two failed to fork
         pass
     # Its stderr is dropped: a panic's backtrace there means nothing to the uploader, and
     # the exit status already says it failed.
