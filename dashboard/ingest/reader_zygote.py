@@ -275,13 +275,17 @@ def serve() -> None:
     os.close(devnull)
     import resource
 
-    from dashboard.ingest.workbook_reader import WithoutNumpyOrPandas
+    from dashboard.ingest.workbook_reader import (
+        JEMALLOC_CONF,
+        NO_JEMALLOC_THREAD,
+        WithoutNumpyOrPandas,
+    )
 
     sys.meta_path.insert(0, WithoutNumpyOrPandas())
     # pyarrow's jemalloc starts a background thread when it loads (its default pool is
     # mimalloc, so jemalloc does no work here): a process with a second thread is not safe
     # to fork.
-    os.environ["JE_ARROW_MALLOC_CONF"] = "background_thread:false"
+    os.environ[JEMALLOC_CONF] = NO_JEMALLOC_THREAD
     import pyarrow  # noqa: F401
     import python_calamine  # noqa: F401
 
