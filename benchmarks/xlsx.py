@@ -12,14 +12,18 @@ kept under --dir (default /work/bench-data/xlsx; never committed). Cases, in one
   the bounded reader process, header search, cell-size checks, staging);
 - whole ingest: `service.ingest_path(db, "tracker", f)` into a fresh database file (read,
   validate, store), as benchmarks/ingest_scale.py measures Connect;
-- reader start: the bounded reader process on bytes that are not a workbook (its fixed
-  cost: a fresh interpreter importing pyarrow and python-calamine);
+- reader start: the bounded reader on bytes that are not a workbook (its fixed cost per
+  workbook: a child forked by the reader zygote; before the zygote, a fresh interpreter
+  importing pyarrow and python-calamine), and the zygote's own start (once per server);
+- reader process alone: a fresh reader interpreter (where the zygote cannot run) on its own;
 - with --before DIR, the guarded read and whole ingest of another checkout as well.
 CPU is user + system time of the measuring process and of every child it waited for (the
 reader process), so the reader's work is counted; what a running server has already imported
-(DuckDB, pyarrow, the dashboard's modules; python-calamine for the baseline) is imported before
-the clock starts. Peak memory is the measuring process's VmHWM (imports included) and,
-separately, the reader process's maximum resident set. Each case runs --repeat times,
+(DuckDB, pyarrow, the dashboard's modules; python-calamine for the baseline) is imported, and
+the reader zygote started, before the clock starts. The zygote is stopped (waited for) after
+the case, so its CPU and its children's count, less its own start-up before the clock. Peak
+memory is the measuring process's VmHWM (imports included) and, separately, the reader
+process's maximum resident set. Each case runs --repeat times,
 interleaved with the others; the lowest CPU is kept.
 """
 
@@ -41,18 +45,29 @@ DEFAULT_SOURCE = Path("/work/bench-data/tracker_100000.csv")
 AS_AT = dt.date(2026, 3, 31)  # benchmarks/generate.py's as-at date
 
 CHILD = """
-import json, resource, sys, time
+import ctypes, json, resource, sys, time
 sys.path.insert(0, {root!r})
 {setup}
 def cpu():
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+zygote = sys.modules.get("dashboard.ingest.reader_zygote")
+zygote_start_cpu = 0.0
+if zygote is not None and zygote._zygote is not None:
+    # Its start-up (before the clock) is subtracted from what it costs once it is waited for.
+    clock = ctypes.c_int()
+    if ctypes.CDLL(None).clock_getcpuclockid(zygote._zygote.process.pid, ctypes.byref(clock)):
+        raise OSError("no CPU clock for the zygote")
+    zygote_start_cpu = time.clock_gettime(clock.value)
 own_before, children_before = cpu()
 start = time.perf_counter()
 {body}
 wall = time.perf_counter() - start
+if zygote is not None:
+    zygote.stop()  # waits for the zygote, which has waited for its children: their CPU counts
 own_after, children_after = cpu()
+children_after -= zygote_start_cpu
 # VmHWM, not ru_maxrss: after fork and exec, ru_maxrss still counts the parent's memory.
 peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status")
                 if line.startswith("VmHWM:"))
@@ -99,6 +114,16 @@ with open({path!r}, "rb") as workbook:
 """
 READER_COMMAND = ("import sys; sys.path.insert(0, {root!r}); "
                   "from dashboard.ingest.workbook_reader import serve_one; serve_one()")
+# A running server has started the reader zygote before this upload (the first upload pays
+# ZYGOTE_START as well); a checkout without one reads in a fresh process per workbook.
+ZYGOTE_SETUP = """
+from dashboard.ingest import reader_zygote
+reader_zygote.start()
+"""
+ZYGOTE_START = """
+from dashboard.ingest import reader_zygote
+reader_zygote.start()
+"""
 READER_START = """
 try:
     spreadsheet_guard.read_in_subprocess(b"not a workbook", 60, 2048)
@@ -144,6 +169,10 @@ def measure(setup: str, body: str, root: Path = ROOT) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def has_zygote(root: Path) -> bool:
+    return (root / "dashboard" / "ingest" / "reader_zygote.py").exists()
+
+
 def lowest(runs: list[dict]) -> dict:
     return min(runs, key=lambda r: r["cpu"])
 
@@ -164,14 +193,24 @@ def main() -> int:
     options = parser.parse_args()
     options.dir.mkdir(parents=True, exist_ok=True)
     print(f"uptime at start: {machine_load()}")
-    start_cost = lowest([measure(SERVER_SETUP + "from dashboard.ingest import spreadsheet_guard",
-                                 READER_START) for _ in range(options.repeat)])
-    print(f"reader process start (no workbook): {start_cost['child_cpu']:.3f} CPU-s in the "
-          f"reader, {start_cost['cpu']:.3f} CPU-s in all\n")
+    guard_setup = SERVER_SETUP + "from dashboard.ingest import spreadsheet_guard\n"
+    roots = {"": ROOT} | ({" (before)": options.before.resolve()} if options.before else {})
+    for suffix, root in roots.items():
+        setup = guard_setup + (ZYGOTE_SETUP if has_zygote(root) else "")
+        start_cost = lowest([measure(setup, READER_START, root) for _ in range(options.repeat)])
+        print(f"reader start{suffix} (a workbook that is not one): "
+              f"{start_cost['child_cpu']:.3f} CPU-s in the reader, {start_cost['cpu']:.3f} "
+              "CPU-s in all")
+        if has_zygote(root):
+            zygote_cost = lowest([measure(SERVER_SETUP, ZYGOTE_START, root)
+                                  for _ in range(options.repeat)])
+            print(f"reader zygote start{suffix} (once per server): "
+                  f"{zygote_cost['child_cpu']:.3f} CPU-s in the zygote, "
+                  f"{zygote_cost['cpu']:.3f} CPU-s in all")
+    print()
     print("| rows | workbook | case | CPU (s) | of which reader process | wall (s) | "
           "peak memory (MiB) | CPU vs calamine |")
     print("|---:|---:|---|---:|---:|---:|---:|---:|")
-    roots = {"": ROOT} | ({" (before)": options.before.resolve()} if options.before else {})
     for rows in options.rows:
         path = options.dir / f"tracker_{rows}.xlsx"
         if not path.exists():
@@ -182,12 +221,12 @@ def main() -> int:
                  "reader process alone": ("import subprocess", READER_ALONE.format(
                      command=READER_COMMAND.format(root=str(ROOT)), path=str(path)), ROOT)}
         for suffix, root in roots.items():
+            setup = SERVER_SETUP + (ZYGOTE_SETUP if has_zygote(root) else "")
             cases[f"guarded read{suffix}"] = (
-                SERVER_SETUP, GUARDED_READ.format(name=path.name, path=str(path), rows=rows),
-                root)
+                setup, GUARDED_READ.format(name=path.name, path=str(path), rows=rows), root)
             cases[f"whole ingest{suffix}"] = (
-                SERVER_SETUP, WHOLE_INGEST.format(db=str(db), path=str(path), rows=rows,
-                                                  as_at=AS_AT.isoformat()), root)
+                setup, WHOLE_INGEST.format(db=str(db), path=str(path), rows=rows,
+                                           as_at=AS_AT.isoformat()), root)
         results = {}
         for _ in range(options.repeat):  # interleaved, so a busy spell hits every case
             for label, (setup, body, root) in cases.items():

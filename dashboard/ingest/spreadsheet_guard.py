@@ -17,7 +17,7 @@ from defusedxml.ElementTree import DefusedXMLParser, ParseError
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from dashboard import config
-from dashboard.ingest import workbook_reader
+from dashboard.ingest import reader_zygote, workbook_reader
 
 MB = 1024 * 1024
 
@@ -197,9 +197,11 @@ PREFIXED_ROW_TAG = re.compile(rb"<[A-Za-z_][\w.-]*:row[\s>/]")  # <x:row>, rarel
 def count_row_tags(xml: bytes) -> int:
     """Row tags, with or without a namespace prefix. Two searches, each led by a literal,
     are several times faster than one pattern that tries every '<' of the sheet, and the
-    prefixed one runs only when a prefix can be there."""
+    prefixed one runs only when a prefix can be there. Looking for ':' (one byte, memchr)
+    first spares most chunks the search for ':row', which costs as much as the count."""
     rows = len(ROW_TAG.findall(xml))
-    return rows + len(PREFIXED_ROW_TAG.findall(xml)) if b":row" in xml else rows
+    return rows + len(PREFIXED_ROW_TAG.findall(xml)) if b":" in xml and b":row" in xml \
+        else rows
 
 
 def check_xlsx_rows(file_name: str, data: bytes) -> None:
@@ -274,11 +276,12 @@ def check_prolog(file_name: str, archive: zipfile.ZipFile, entry: zipfile.ZipInf
 
 # ---------------------------------------------------------------- the bounded reader process
 
-# The reader is a fresh interpreter running `workbook_reader.serve_one` (python -c).
-# Not a fork: the Streamlit server is multi-threaded, and a forked copy could inherit a lock
-# another thread held. Not multiprocessing's spawn or forkserver either: both re-run the
-# server's __main__ (the `streamlit` script, which imports all of Streamlit, ~0.9 s) in every
-# reader. A bare interpreter importing pyarrow and calamine starts in 0.06-0.07 CPU-s.
+# The reader runs `workbook_reader.serve_one` (as `python -c` would), in a child forked by the
+# reader zygote (`reader_zygote`: a process started once that has imported pyarrow and
+# calamine), or where the zygote cannot run, in a fresh interpreter. Never a fork of the server:
+# the Streamlit server is multi-threaded, and a forked copy could inherit a lock another thread
+# held. Not multiprocessing's spawn or forkserver either: both re-run the server's __main__
+# (the `streamlit` script, which imports all of Streamlit, ~0.9 s) in every reader.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # calamine counts columns in 32 bits.
 MAX_SHEET_WIDTH = 2**32
@@ -299,28 +302,18 @@ def read_in_subprocess(data: bytes, timeout_s: float, memory_mb: int, *,
         f"{file_name} is too large or too complex to read safely within {memory_mb:,} MB / "
         f"{timeout_s:g} s", "Split the export into smaller date ranges and upload each")
     max_columns = config.setting("O2R_MAX_COLUMNS")
-    command = [sys.executable, "-c", READER_COMMAND, str(memory_mb),
-               str(math.ceil(timeout_s) + 1), str(max_columns)]
+    argv = [str(memory_mb), str(math.ceil(timeout_s) + 1), str(max_columns)]
     try:
-        # Its stderr is dropped: a panic's backtrace there means nothing to the uploader,
-        # and the exit status already says it failed.
-        reader = subprocess.Popen(command, stdin=subprocess.PIPE,  # a fixed command
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        ended, output = run_reader(argv, data, timeout_s)
+    except (subprocess.TimeoutExpired, reader_zygote.ReaderTimedOut) as exc:
+        raise too_big from exc
     except OSError as exc:
         raise UnreadableFile(f"{file_name} could not be read: the server could not start "
                              f"a reader ({exc})",
                              "Try again; if this persists, tell an administrator") from exc
-    try:
-        output, _ = reader.communicate(data, timeout=timeout_s)
-    except subprocess.TimeoutExpired as exc:
-        raise too_big from exc
-    finally:
-        if reader.poll() is None:
-            reader.kill()
-            reader.communicate()
-    if reader.returncode != 0 or not output:  # killed by the memory limit, or crashed
+    if not ended or not output:  # killed by the memory limit, or crashed
         raise too_big
-    status, payload = output[:1], output[1:]
+    status, payload = output[:1], memoryview(output)[1:]  # not a copy of the whole stream
     if status == workbook_reader.OK:
         try:
             return table_from_reader(payload, max_columns)
@@ -330,13 +323,35 @@ def read_in_subprocess(data: bytes, timeout_s: float, memory_mb: int, *,
         raise UnreadableFile(f"{file_name} is password-protected",
                              "Remove the password in Excel and upload again")
     if status == workbook_reader.FAILED:
-        detail = payload.decode("utf-8", "replace")[:workbook_reader.ERROR_CHARS]
+        detail = bytes(payload).decode("utf-8", "replace")[:workbook_reader.ERROR_CHARS]
         raise UnreadableFile(f"{file_name} could not be read as an Excel workbook ({detail})",
                              FIX_RESAVE)
     raise too_big  # out of memory, or not a status the reader sends
 
 
-def table_from_reader(stream: bytes, max_columns: int) -> tuple[pa.Table, int]:
+def run_reader(argv: list[str], data: bytes,
+               timeout_s: float) -> tuple[bool, bytes | memoryview]:
+    """READER_COMMAND run on `data`: whether it ended normally (exit status 0), and its
+    output; in a child of the zygote, or in a fresh interpreter where there is none."""
+    try:
+        return reader_zygote.run(READER_COMMAND, argv, data, timeout_s)
+    except (reader_zygote.ZygoteUnavailable, OSError):  # no zygote, or two failed to fork
+        pass
+    # Its stderr is dropped: a panic's backtrace there means nothing to the uploader, and
+    # the exit status already says it failed.
+    reader = subprocess.Popen([sys.executable, "-c", READER_COMMAND, *argv],  # a fixed command
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    try:
+        output, _ = reader.communicate(data, timeout=timeout_s)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.communicate()
+    return reader.returncode == 0, output
+
+
+def table_from_reader(stream: bytes | memoryview, max_columns: int) -> tuple[pa.Table, int]:
     """The reader's Arrow stream as a table of text columns, and the sheet's width.
 
     The reader has just parsed a hostile file, so its output is checked as untrusted: the
