@@ -146,16 +146,16 @@ def quarterly_pack_file(kind: str, quarter: str, scheme: str, disclosure: str
                               kind, viewer.as_scope())
 
 
-# The trend chart as Vega-Lite, built and checked by Altair once per issued pack: building and
-# validating it again on every rerun was most of the pack page's warm cost.
+# The trend chart as Vega-Lite, once per issued pack: building it again on every rerun was most
+# of the pack page's warm cost. It is trend_chart's spec written out directly (trend_spec):
+# Altair building and validating it was a quarter of the page's cold cost beyond its queries.
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
 def _pack_trend(path: str, version: tuple[int, int, int], scope: tuple, quarter: str,
                 scheme: str, disclosure: str, _viewer: Viewer) -> dict | None:
     from dashboard.pack import export as pack_export
 
-    chart = pack_export.trend_chart(_pack(path, version, scope, quarter, scheme, disclosure,
-                                          _viewer))
-    return None if chart is None else chart.to_dict()
+    return pack_export.trend_spec(_pack(path, version, scope, quarter, scheme, disclosure,
+                                        _viewer))
 
 
 def quarterly_pack_trend(quarter: str, scheme: str, disclosure: str) -> dict | None:
