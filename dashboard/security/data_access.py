@@ -116,7 +116,13 @@ def _pack(path: str, version: tuple[int, int, int], scope: tuple, quarter: str, 
           disclosure: str, _viewer: Viewer):
     from dashboard import pack  # the pack pulls in the chart renderer: load it when asked
 
-    return pack.issue(config.db_path(path), _viewer, quarter, scheme, disclosure)
+    # On the connection the page's queries share (a cursor for this run): opening another for
+    # the pack cost as much as a few of its queries.
+    cursor = database.read_cursor(_connection(path, version))
+    try:
+        return pack.issue_on(cursor, _viewer, quarter, scheme, disclosure)
+    finally:
+        cursor.close()
 
 
 def quarterly_pack(quarter: str, scheme: str, disclosure: str):
