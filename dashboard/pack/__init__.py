@@ -31,7 +31,6 @@ from dashboard.pack.frozen import (
     pack_from_json,
     pack_to_json,
     sign_off,
-    signed_off,
 )
 from dashboard.pack.model import Figure, Pack, Table
 from dashboard.pack.quarters import (
@@ -62,5 +61,5 @@ __all__ = [
     "TREND_QUARTERS", "Figure", "Measure", "Pack", "Quarter", "Table", "build_pack", "compare",
     "comparison_quarters", "direction", "issue", "issue_on", "load_signed_off", "newest_first",
     "pack_from_json", "pack_to_json", "parse_quarter", "quarter_containing", "rate_keys",
-    "sign_off", "signed_off",
+    "sign_off",
 ]
