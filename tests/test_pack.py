@@ -386,7 +386,7 @@ NEWER_TRACKER = (b"Nominal ID,Referral Date,Officer,Referral Source,Status\n"
                  b"AUG2,01/08/2022,Officer 2,Probation,Active\n")
 
 
-def test_a_signed_off_pack_is_issued_again_as_it_was(demo_db):
+def test_a_signed_off_pack_is_issued_again_as_it_was(demo_db, monkeypatch):
     con = database.connect_read_only(demo_db)
     built = pack.build_pack(con, COMMAND_LINE, Q1)
     con.close()
@@ -411,8 +411,13 @@ def test_a_signed_off_pack_is_issued_again_as_it_was(demo_db):
     assert "Referrals received: 40 signed off, <5 on current data." in differences
     assert pack.compare(frozen, frozen) == []
 
+    opened = []
+    connect = database.connect_read_only
+    monkeypatch.setattr(database, "connect_read_only",
+                        lambda path: opened.append(path) or connect(path))
     issued = pack.issue(demo_db, COMMAND_LINE, Q1)
     assert issued.pack_id == pack_id and issued.differences == differences
+    assert len(opened) == 1  # the signed-off pack and the fresh one read on one connection
     assert pack.issue(demo_db, COMMAND_LINE, Q1, disclosure="exact").pack_id is None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -318,6 +319,36 @@ def test_trend_chart_draws_a_panel_per_measure_in_its_own_unit():
     assert panels["Entered rehab within 90 days"]["format"] == ".0%"
     assert panels["Estimated goods not stolen"]["labelExpr"].startswith("'£'")
     assert panels["Referrals received"]["format"] == ",d"
+
+
+def odd_trend() -> pd.DataFrame:
+    """Panels in every unit and shape: all gaps, all zeros, large counts, rates, no dates."""
+    trend = sample_trend()
+    more = pd.DataFrame([
+        {"quarter": q, "quarter_start": start, "measure": measure, "value": value(i),
+         "display": ""}
+        for measure, value in (("Withheld throughout", lambda i: None),
+                               ("Never any", lambda i: 0),
+                               ("Crimes matched", lambda i: 9_000 + 1_000 * i),
+                               ("Unprinted share", lambda i: i / 10))
+        for i, (q, start) in enumerate(QUARTERS)])
+    return pd.concat([more, trend], ignore_index=True)
+
+
+@pytest.mark.parametrize("pack", [
+    sample_pack(), sample_pack(trend=odd_trend()),
+    sample_pack(trend=odd_trend().drop(columns="quarter_start")),
+    sample_pack(trend=sample_trend().iloc[::-1]), empty_pack()],
+    ids=["sample", "every unit", "no quarter dates", "newest first", "empty"])
+def test_the_pages_trend_spec_is_the_trend_chart_exactly(pack):
+    chart = pack_export.trend_chart(pack)
+    spec = pack_export.trend_spec(pack)
+    if chart is None:
+        assert spec is None and pack.trend.empty
+        return
+    assert json.dumps(spec) == json.dumps(chart.to_dict())  # the same keys, order and data
+    assert len(spec["concat"]) == len(set(pack.trend["measure"])) - (
+        "Withheld throughout" in set(pack.trend["measure"]))
 
 
 # ---------------------------------------------------------------- XLSX

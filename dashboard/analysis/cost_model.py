@@ -74,6 +74,13 @@ CITATIONS = {
 
 def goods_not_stolen(assumptions: Assumptions) -> pd.DataFrame:
     """One row per year: year, people_counted, low_gbp, high_gbp (whole pounds, that year only)."""
+    return pd.DataFrame(yearly(assumptions)).astype({
+        "year": "int64", "people_counted": "float64", "low_gbp": "int64", "high_gbp": "int64"})
+
+
+def yearly(assumptions: Assumptions) -> list[dict]:
+    """goods_not_stolen's rows as plain dicts (the pack works out eight quarters' estimates,
+    where a frame each cost more than the sums)."""
     a = assumptions
     rows = []
     for year in range(1, a.years + 1):
@@ -84,8 +91,7 @@ def goods_not_stolen(assumptions: Assumptions) -> pd.DataFrame:
         rows.append({"year": year, "people_counted": people,
                      "low_gbp": round(spend / a.realised_share_high),
                      "high_gbp": round(spend / a.realised_share_low)})
-    return pd.DataFrame(rows).astype({"year": "int64", "people_counted": "float64",
-                                      "low_gbp": "int64", "high_gbp": "int64"})
+    return rows
 
 
 def gbp(amount: float) -> str:

@@ -26,6 +26,7 @@ from dashboard.pack.figures import direction
 from dashboard.pack.frozen import (
     compare,
     issue,
+    issue_on,
     load_signed_off,
     pack_from_json,
     pack_to_json,
@@ -58,7 +59,7 @@ __all__ = [
     "HEADLINE_STEPS", "LEFT", "MEASURES", "NO_OFFENCE", "NOT_YET", "OFFENCE", "RATES",
     "RATE_MEASURES", "RETENTION_TABLE", "SCHEMES", "SECTION_OF", "STOCK", "TREND_MEASURES",
     "TREND_QUARTERS", "Figure", "Measure", "Pack", "Quarter", "Table", "build_pack", "compare",
-    "comparison_quarters", "direction", "issue", "load_signed_off", "newest_first",
+    "comparison_quarters", "direction", "issue", "issue_on", "load_signed_off", "newest_first",
     "pack_from_json", "pack_to_json", "parse_quarter", "quarter_containing", "rate_keys",
     "sign_off",
 ]

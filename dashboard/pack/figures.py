@@ -43,8 +43,7 @@ def quarter_cost(completions: tuple[float | None, str]) -> dict[str, tuple[float
     if shown is None:
         marker = display if display == NOT_AVAILABLE else rules.SECONDARY
         return {k: (None, marker) for k in ("low", "high")}
-    year_one = cost_model.goods_not_stolen(
-        cost_model.Assumptions(people_per_year=float(shown), years=1)).iloc[0]
+    year_one = cost_model.yearly(cost_model.Assumptions(people_per_year=float(shown), years=1))[0]
     # One quarter is a quarter of a year: the evaluation's annual figure divided by four.
     low, high = round(year_one["low_gbp"] / 4), round(year_one["high_gbp"] / 4)
     return {"low": (low, cost_model.gbp(low)), "high": (high, cost_model.gbp(high))}

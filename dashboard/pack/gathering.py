@@ -20,7 +20,7 @@ from dashboard.analysis.measures import (
     RATE_OF_COUNTS,
     STOCK_SNAPSHOT,
     by_query,
-    number,
+    first,
 )
 from dashboard.pack.disclosure import TOTAL
 from dashboard.pack.quarters import Quarter
@@ -113,11 +113,10 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
     data.area_flows = rows("quarter_area_flows")
     data.early_discharges = rows("quarter_early_discharges")
     endings = rows("quarter_case_endings")
-    kinds = endings[~endings["is_group_total"]].set_index("outcome")["referrals"]
     data.diversions = pd.DataFrame({
         "outcome": [*DIVERSIONS, TOTAL], "is_total": [False, False, True],
-        "referrals": [*(number(kinds[k]) if k in kinds else 0 for k in DIVERSIONS),
-                      data.counts["Diversions"]]})
+        "referrals": [*(first(endings, "referrals", is_group_total=False, outcome=kind)
+                        for kind in DIVERSIONS), data.counts["Diversions"]]})
     data.data_quality = rows("quarter_data_quality")
     if stock is not None:
         data.caseload = rows("quarter_caseload", STOCK_SNAPSHOT)

@@ -116,7 +116,13 @@ def _pack(path: str, version: tuple[int, int, int], scope: tuple, quarter: str, 
           disclosure: str, _viewer: Viewer):
     from dashboard import pack  # the pack pulls in the chart renderer: load it when asked
 
-    return pack.issue(config.db_path(path), _viewer, quarter, scheme, disclosure)
+    # On the connection the page's queries share (a cursor for this run): opening another for
+    # the pack cost as much as a few of its queries.
+    cursor = database.read_cursor(_connection(path, version))
+    try:
+        return pack.issue_on(cursor, _viewer, quarter, scheme, disclosure)
+    finally:
+        cursor.close()
 
 
 def quarterly_pack(quarter: str, scheme: str, disclosure: str):
@@ -146,16 +152,16 @@ def quarterly_pack_file(kind: str, quarter: str, scheme: str, disclosure: str
                               kind, viewer.as_scope())
 
 
-# The trend chart as Vega-Lite, built and checked by Altair once per issued pack: building and
-# validating it again on every rerun was most of the pack page's warm cost.
+# The trend chart as Vega-Lite, once per issued pack: building it again on every rerun was most
+# of the pack page's warm cost. It is trend_chart's spec written out directly (trend_spec):
+# Altair building and validating it was a quarter of the page's cold cost beyond its queries.
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
 def _pack_trend(path: str, version: tuple[int, int, int], scope: tuple, quarter: str,
                 scheme: str, disclosure: str, _viewer: Viewer) -> dict | None:
     from dashboard.pack import export as pack_export
 
-    chart = pack_export.trend_chart(_pack(path, version, scope, quarter, scheme, disclosure,
-                                          _viewer))
-    return None if chart is None else chart.to_dict()
+    return pack_export.trend_spec(_pack(path, version, scope, quarter, scheme, disclosure,
+                                        _viewer))
 
 
 def quarterly_pack_trend(quarter: str, scheme: str, disclosure: str) -> dict | None:

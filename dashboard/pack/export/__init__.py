@@ -4,7 +4,7 @@ formatting.py (what both print alike, and the fonts), charts.py (the journey and
 pdf.py (the A4 PDF), xlsx.py (the workbook).
 
 Each name is loaded from its module when first asked for: the Quarterly pack page needs only
-the trend chart on every view, and the PDF writer (fpdf) costs about 0.3 CPU-s to import, a
+the trend chart's spec on every view, and the PDF writer (fpdf) costs about 0.3 CPU-s to import, a
 price paid only when a pack is written.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 
 HOMES = {"chart_png": "charts", "journey_chart": "charts", "trend_chart": "charts",
+         "trend_spec": "charts",
          "FONT_DIR": "formatting", "FONT_FILES": "formatting", "NEEDED_GLYPHS": "formatting",
          "pdf_bytes": "pdf", "write_pdf": "pdf",
          "sheet_name": "xlsx", "write_xlsx": "xlsx", "xlsx_bytes": "xlsx"}
