@@ -296,7 +296,8 @@ def check_staged(con: duckdb.DuckDBPyConnection, contract: Contract, report: Ing
         raise reject(report, [file_problem(
             f"{report.file_name} has a header row (row {raw.header_row}) but no data rows",
             "Check that you exported the sheet with its data, then upload again")])
-    problems = collect_problems(con, contract, report, raw.headers, positions)
+    problems = collect_problems(con, contract, report, raw.headers, positions,
+                                raw.may_hold_forbidden)
     if problems:
         raise reject(report, problems)
     report.warnings += collect_warnings(con, contract, positions)
