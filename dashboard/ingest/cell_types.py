@@ -104,8 +104,10 @@ def typed_expression(col: Column, raw: str) -> str:
     if col.kind == "category":
         # A cell of punctuation only ("-", "?") names nothing: null here, refused by a check.
         # Runs of white space become one space; a cell with none (most) is kept as it is.
-        return (f"case when not names_nothing({raw}) then case when "
-                f"regexp_matches({raw}, '\\s\\s|[^\\S ]') "
+        # (RE2's \\s is tab, line feed, form feed, carriage return and space.)
+        spaced = " or ".join(f"contains({raw}, {text})" for text in
+                             ("'  '", "chr(9)", "chr(10)", "chr(12)", "chr(13)"))
+        return (f"case when not names_nothing({raw}) then case when {spaced} "
                 f"then regexp_replace({raw}, '\\s+', ' ', 'g') else {raw} end end")
     return raw
 
