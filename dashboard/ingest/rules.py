@@ -152,10 +152,10 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
     # of its key, so the repeats are the rows with a key less the distinct keys.
     con.execute("create or replace temp view checked as "
                 "select *, null::integer as duplicate_of from typed")
+    repeated = f"count_if({not_null}) - count(distinct ({keys})) filter (where {not_null})"
     *counts, repeats = con.execute(
-        "select " + ", ".join(f"count_if({c.condition})" for c in checks)  # noqa: S608 (identifiers from code, values bound)
-        + f", count_if({not_null}) - count(distinct ({keys})) filter (where {not_null}) from checked",
-        {"as_at": report.as_at}).fetchall()[0]
+        "select " + ", ".join([*(f"count_if({c.condition})" for c in checks), repeated])  # noqa: S608 (identifiers from code, values bound)
+        + " from checked", {"as_at": report.as_at}).fetchall()[0]
     if repeats:
         con.execute("drop view checked")
         con.execute(f"""
