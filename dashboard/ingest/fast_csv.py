@@ -123,14 +123,17 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
             block_returns = chunk.count(b"\r")
             returns += block_returns
             if not forbidden:
-                # Bytes below 32 other than tab, line feed and carriage return, or DEL.
-                controls = (np.count_nonzero(octets < 32) - int(ends.size) - block_returns
-                            - chunk.count(b"\t"))
-                forbidden = bool(controls) or b"\x7f" in chunk or (
+                # Bytes below 32 other than tab, line feed and carriage return, or DEL (tabs
+                # are counted only if there are such bytes: each count is a pass).
+                controls = np.count_nonzero(octets < 32) - int(ends.size) - block_returns
+                forbidden = bool(controls and controls - chunk.count(b"\t")) or (
+                    b"\x7f" in chunk) or (
                     encoding == "utf-8" and any(lead in text for text in (previous, chunk)
                                                 for lead in (b"\xc2", b"\xe2"))
                     and FORBIDDEN_UTF8.search(previous + chunk) is not None)
-            pairs += chunk.count(b"\r\n") + (previous.endswith(b"\r") and chunk.startswith(b"\n"))
+            if block_returns or previous.endswith(b"\r"):
+                pairs += chunk.count(b"\r\n") + (previous.endswith(b"\r")
+                                                  and chunk.startswith(b"\n"))
             found = chunk.count(b'"')
             quotes += found
             # A quote in the last byte before this block is judged now, with its neighbour.
