@@ -15,7 +15,7 @@ import pytest
 
 from dashboard import service
 from dashboard.ingest import fast_csv, readers, validation
-from dashboard.ingest.contract import load_contract
+from dashboard.ingest.contract import FORBIDDEN, load_contract
 from dashboard.ingest.validation import UploadRejected
 from dashboard.store import database
 
@@ -194,6 +194,25 @@ def test_the_block_scan_agrees_with_the_strict_readers_checks(text, monkeypatch)
             assert scanned.lines == readers.count_lines(body), (text, size)
             assert scanned.longest_line == max(len(line) for line in
                                                body.splitlines(keepends=True)), (text, size)
+
+
+@pytest.mark.parametrize("text", [
+    "a,b\nx,y\n", "a,b\r\nx\t,y\r\n", "a,b\nx\x1b,y\n", "a,b\nx,y\x7f\n", "a,\u00a3b\nx,y\n",
+    "a,b\nx\u0085,y\n", "a,b\nx,\u2019y\u2028\n", "a,b\n\u2066x,y\n", "a,\u20acb\nx,\u2069\n",
+    "a,b\nx\u200f,y\n", "a,b\nx\x0b,\x0c\n",
+])
+def test_the_block_scan_sees_every_refused_character(text, monkeypatch):
+    """A file the scan calls free of refused characters has none in any cell: the rules then
+    skip looking for them (it may call a file suspect that holds none)."""
+    body = text.encode()
+    for size in range(1, len(body) + 2):
+        monkeypatch.setattr(fast_csv, "CHUNK_BYTES", size)
+        for source in (body, b"\xef\xbb\xbf" + body):
+            found = fast_csv.scan(source, ",", "utf-8").may_hold_forbidden
+            assert found == bool(FORBIDDEN.search(text)), (text, size)
+    if text.isascii() or all(ord(c) < 0x80 or c in "\u00a3\u20ac\u2019" for c in text):
+        found = fast_csv.scan(text.encode("cp1252"), ",", "cp1252").may_hold_forbidden
+        assert found == bool(FORBIDDEN.search(text)), text
 
 
 def test_a_failure_while_storing_a_staged_upload_changes_nothing(demo_db, tmp_path,

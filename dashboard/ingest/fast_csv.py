@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -63,6 +64,13 @@ class Scan:
     lines: int  # as readers.count_lines counts them
     longest_line: int  # in bytes, line end included
     quotes_simple: bool  # as readers.quotes_are_simple decides
+    may_hold_forbidden: bool  # a character contract.FORBIDDEN refuses may be in the text
+
+
+# contract.FORBIDDEN's characters as UTF-8 bytes (C1 controls, the line and paragraph
+# separators and the text-direction characters); in cp1252 only the C0 controls and DEL can
+# occur, as the Python codec refuses its five undefined bytes.
+FORBIDDEN_UTF8 = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]")
 
 
 def chunks(source: bytes | Path) -> Iterator[bytes | memoryview]:
@@ -92,7 +100,7 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
     offset, last_line_end, longest, quotes = 0, -1, 0, 0
     newlines = returns = pairs = 0
     previous = b""  # the last two bytes before this block, for quotes on a block's edge
-    simple = True
+    simple, forbidden = True, False
     # The byte-order mark is not part of the text (it may span blocks, if they are tiny).
     mark = len(UTF8_MARK) if encoding == "utf-8" and head_of(source).startswith(UTF8_MARK) \
         else 0
@@ -112,8 +120,20 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
                               int(np.diff(ends).max()) if ends.size > 1 else 0)
                 last_line_end = int(ends[-1])
             newlines += int(ends.size)
-            returns += chunk.count(b"\r")
-            pairs += chunk.count(b"\r\n") + (previous.endswith(b"\r") and chunk.startswith(b"\n"))
+            block_returns = chunk.count(b"\r")
+            returns += block_returns
+            if not forbidden:
+                # Bytes below 32 other than tab, line feed and carriage return, or DEL (tabs
+                # are counted only if there are such bytes: each count is a pass).
+                controls = np.count_nonzero(octets < 32) - int(ends.size) - block_returns
+                forbidden = bool(controls and controls - chunk.count(b"\t")) or (
+                    b"\x7f" in chunk) or (
+                    encoding == "utf-8" and any(lead in text for text in (previous, chunk)
+                                                for lead in (b"\xc2", b"\xe2"))
+                    and FORBIDDEN_UTF8.search(previous + chunk) is not None)
+            if block_returns or previous.endswith(b"\r"):
+                pairs += chunk.count(b"\r\n") + (previous.endswith(b"\r")
+                                                  and chunk.startswith(b"\n"))
             found = chunk.count(b'"')
             quotes += found
             # A quote in the last byte before this block is judged now, with its neighbour.
@@ -130,7 +150,7 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
     longest = max(longest, offset - 1 - last_line_end)
     lines = newlines + (1 if offset and last_line_end != offset - 1 else 0)
     # The last byte's quote was left to the next block; at the end of the file it is fine.
-    return Scan(digest.hexdigest(), lines, longest, simple and quotes % 2 == 0)
+    return Scan(digest.hexdigest(), lines, longest, simple and quotes % 2 == 0, forbidden)
 
 
 def quotes_simple_in(window: bytes, start: int, bounds: np.ndarray, at_start: bool) -> bool:
@@ -238,7 +258,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file_name: str, source: bytes | Pa
     # One line per row, so no cell holds a line break (the strict reader checks those).
     if scanned.lines != data_rows + 1:
         raise Declined("a line break inside a cell, or a blank line")
-    return RawTable(headers, 1, data_rows), scanned.sha256
+    return RawTable(headers, 1, data_rows, scanned.may_hold_forbidden), scanned.sha256
 
 
 def read_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: int,

@@ -51,6 +51,9 @@ class RawTable:
     headers: list[str]
     header_row: int  # the header's row number as Excel shows it
     data_rows: int  # rows below the header, blank ones included
+    # False only where the file's bytes were seen to hold no refused character (contract
+    # FORBIDDEN), so no cell can: the rules then need not look for one cell by cell.
+    may_hold_forbidden: bool = True
 
     @property
     def first_data_row(self) -> int:

@@ -133,32 +133,43 @@ def nameless_fix(col: Column) -> str:
 
 
 def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
-                     headers: list[str], positions: dict[str, int]) -> list[dict]:
-    key = ["nominal_id", "referral_date"] if contract.kind == "tracker" else ["crime_reference"]
+                     headers: list[str], positions: dict[str, int],
+                     may_hold_forbidden: bool = True) -> list[dict]:
+    """Every problem of the staged rows; `may_hold_forbidden` False (the file's bytes hold no
+    refused character) skips looking for one in every cell."""
+    key = [quote_ident(k) for k in (["nominal_id", "referral_date"] if contract.kind == "tracker"
+                                    else ["crime_reference"])]
     not_null = " and ".join(f"{k} is not null" for k in key)
     keys = ", ".join(key)
-    repeats = con.execute(f"select count(*) - count(distinct ({keys})) from typed "  # noqa: S608 (identifiers from code, values bound)
-                          f"where {not_null}").fetchall()[0][0]
+    # One look at each row's cells together; the cells are looked at one by one only if needed.
+    cells = ", ".join(quote_ident(f"raw_{name}") for name in positions)
+    forbidden_found = may_hold_forbidden and con.execute(
+        f"select count(*) from typed where has_forbidden(concat({cells}))"  # noqa: S608 (identifiers from code, values bound)
+        ).fetchall()[0][0] > 0
+    checks = checks_for(contract, positions, forbidden_found)
+    # One pass counts every check and the repeated keys; only checks that fail are then
+    # listed row by row. A row repeats an earlier one's key exactly when it is not the first
+    # of its key, so the repeats are the rows with a key less the distinct keys. The keys'
+    # hashes are counted (cheaper than the text): two keys sharing a hash can only make
+    # repeats seem to be there, and the rows are then looked at one by one.
+    con.execute("create or replace temp view checked as "
+                "select *, null::integer as duplicate_of from typed")
+    repeated = f"count_if({not_null}) - count(distinct hash({keys})) filter (where {not_null})"
+    *counts, repeats = con.execute(
+        "select " + ", ".join([*(f"count_if({c.condition})" for c in checks), repeated])  # noqa: S608 (identifiers from code, values bound)
+        + " from checked", {"as_at": report.as_at}).fetchall()[0]
     if repeats:
+        con.execute("drop view checked")
         con.execute(f"""
-            create or replace temp table checked as
+            create temp table checked as
             select *, case when row_number() over w > 1 and ({not_null})
                            then first_value(source_row) over w end as duplicate_of
             from typed
             window w as (partition by {keys} order by source_row)
         """)  # noqa: S608 - constant key columns
-    else:
-        con.execute("create or replace temp view checked as "
-                    "select *, null::integer as duplicate_of from typed")
-    # One look at each row's cells together; the cells are looked at one by one only if needed.
-    cells = ", ".join(quote_ident(f"raw_{name}") for name in positions)
-    forbidden_found = con.execute(f"select count(*) from typed where has_forbidden(concat({cells}))"  # noqa: S608 (identifiers from code, values bound)
-                                  ).fetchall()[0][0] > 0
-    checks = checks_for(contract, positions, forbidden_found)
-    # One pass counts every check; only checks that fail are then listed row by row.
-    counts = con.execute(
-        "select " + ", ".join(f"count_if({c.condition})" for c in checks) + " from checked",  # noqa: S608 (identifiers from code, values bound)
-        {"as_at": report.as_at}).fetchall()[0]
+        counts = [repeats if check.condition == "duplicate_of is not null" else count
+                  for check, count in zip(checks, counts, strict=True)]
+        # (a repeat counted only because two keys share a hash lists no row)
     problems: list[dict] = []
     for check, count in zip(checks, counts, strict=True):
         if not count:

@@ -32,6 +32,7 @@ from dashboard.ingest.rules import (
     collect_problems,
     collect_warnings,
 )
+from dashboard.store.sql import quote_ident
 from dashboard.ui import exports
 
 PROBLEM_COLUMNS = ["row", "column", "value", "problem", "fix"]
@@ -254,6 +255,10 @@ def prepare_fast(contract: Contract, report: IngestReport, source: bytes | Path,
             raise fast_csv.Declined("a problem to report") from exc
         except duckdb.OutOfMemoryException as exc:  # the strict reader has no limit
             raise fast_csv.Declined("over the staging memory limit") from exc
+        # The rules are done with the cells' text; only typed values are stored, so the text
+        # is let go (dropping a column frees its memory at once) before the store sorts.
+        for col in contract.columns:
+            con.execute(f"alter table typed drop column {quote_ident('raw_' + col.name)}")
         if staging is None:
             clean = con.sql(clean_select(contract)).to_arrow_table()
             report.rows = clean.num_rows
@@ -296,7 +301,8 @@ def check_staged(con: duckdb.DuckDBPyConnection, contract: Contract, report: Ing
         raise reject(report, [file_problem(
             f"{report.file_name} has a header row (row {raw.header_row}) but no data rows",
             "Check that you exported the sheet with its data, then upload again")])
-    problems = collect_problems(con, contract, report, raw.headers, positions)
+    problems = collect_problems(con, contract, report, raw.headers, positions,
+                                raw.may_hold_forbidden)
     if problems:
         raise reject(report, problems)
     report.warnings += collect_warnings(con, contract, positions)

@@ -252,15 +252,47 @@ def insert_referrals(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
     """, {"upload_id": upload_id})  # noqa: S608 - identifiers via quote_ident
 
 
+CRIME_COLUMNS = ["crime_reference", "nominal_id", "offence_date", "offence_type", "offence_area",
+                 "value_stolen"]
+
+
 def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
     # The newer upload wins for a crime reference it shares with what is stored.
     con.execute("delete from crimes where crime_reference in "
                 "(select crime_reference from incoming)")
-    select = labelled_select(["crime_reference", "nominal_id", "offence_date", "offence_type",
-                              "offence_area", "value_stolen"], {})
-    # In offence-date order, so a period filter skips the row groups outside it.
-    con.execute(f"insert into crimes select *, $upload_id from ({select}) order by offence_date",  # noqa: S608 (identifiers from code, values bound)
-                {"upload_id": upload_id})
+    # In offence-date order, so a period filter skips the row groups outside it. Each labelled
+    # column goes through the sort as a small number standing for its value, not as text
+    # (sorting the text costs more), and becomes its display spelling after: the spellings,
+    # a few per column, are bound as lists, so the sorted order is kept to the insert.
+    inner, outer, lists, joins = [], [], {}, []
+    for index, column in enumerate(CRIME_COLUMNS):
+        col = quote_ident(column)
+        if column not in LABEL_GROUPS:
+            inner.append(f"i.{col}")
+            outer.append(col)
+            continue
+        codes, alias, code = (quote_ident(f"codes{index}"), quote_ident(f"c{index}"),
+                              quote_ident(f"code{index}"))
+        con.execute(f"""
+            create or replace temp table {codes} as
+            select v.value, (row_number() over (order by v.value))::integer as code, l.label
+            from (select distinct {col} as value from incoming where {col} is not null) v
+            left join labels l on l.label_group = $group and l.key = norm_key(v.value)
+        """, {"group": LABEL_GROUPS[column]})  # noqa: S608 - identifiers via quote_ident
+        lists[f"labels{index}"] = [label for (label,) in con.execute(
+            f"select label from {codes} order by code").fetchall()]  # noqa: S608 - as above
+        joins.append(f"left join {codes} {alias} on {alias}.value = i.{col}")
+        inner.append(f"{alias}.code as {code}")
+        outer.append(f"list_extract($labels{index}, {code})")
+    con.execute(f"""
+        insert into crimes
+        select {', '.join(outer)}, $upload_id
+        from (select {', '.join(inner)} from incoming i {' '.join(joins)}
+              order by i."offence_date")
+    """, {"upload_id": upload_id, **lists})  # noqa: S608 - identifiers via quote_ident
+    for index, column in enumerate(CRIME_COLUMNS):
+        if column in LABEL_GROUPS:
+            con.execute(f"drop table {quote_ident(f'codes{index}')}")
 
 
 def refresh_crime_facts(con: duckdb.DuckDBPyConnection) -> None:

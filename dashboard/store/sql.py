@@ -23,8 +23,12 @@ _PYTHON_FUNCTIONS = {"py_norm_key": (header_key, "VARCHAR"),
 TEXT_MACROS = [
     "create or replace temp macro norm_key(v) as case when strlen(v) = length(v) "
     "then regexp_replace(lower(v), '[^0-9a-z]', '', 'g') else py_norm_key(v) end",
-    "create or replace temp macro names_nothing(v) as case when strlen(v) = length(v) "
-    "then not regexp_matches(v, '[0-9A-Za-z]') else py_names_nothing(v) end",
+    # A value that starts with an ASCII letter or digit names something in any script (NFKC
+    # and case folding keep such a character a letter or digit): most do, and skip the rest.
+    "create or replace temp macro names_nothing(v) as case when ascii(v) between 48 and 57 "
+    "or ascii(v) between 65 and 90 or ascii(v) between 97 and 122 then false "
+    "when strlen(v) = length(v) then not regexp_matches(v, '[0-9A-Za-z]') "
+    "else py_names_nothing(v) end",
     "create or replace temp macro id_form(v) as case when strlen(v) = length(v) "
     # Cells reach id_form trimmed of spaces; NFKC can make new ones (from no-break spaces),
     # which the Python branch trims.
