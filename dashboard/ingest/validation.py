@@ -8,9 +8,9 @@ import hashlib
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from dashboard import config
@@ -33,7 +33,9 @@ from dashboard.ingest.rules import (
     collect_warnings,
 )
 from dashboard.store.sql import quote_ident
-from dashboard.ui import exports
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROBLEM_COLUMNS = ["row", "column", "value", "problem", "fix"]
 
@@ -69,7 +71,7 @@ class IngestReport:
     dropped_identifying: list[str] = field(default_factory=list)
     ignored_unknown: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+    problem_list: list[dict] = field(default_factory=list)  # the first MAX_PROBLEMS_LISTED
     problems_total: int = 0  # `problems` lists the first MAX_PROBLEMS_LISTED
     rows: int = 0  # rows stored (or that would be)
     # Every row below the header is read, blank, or refused or stored: nothing else.
@@ -81,12 +83,20 @@ class IngestReport:
 
     @property
     def ok(self) -> bool:
-        return self.problems.empty
+        return not self.problem_list
+
+    @property
+    def problems(self) -> pd.DataFrame:
+        """The listed problems as a table. pandas is imported only when one is shown, so a
+        command-line upload that goes through does not pay for it."""
+        import pandas as pd
+
+        return pd.DataFrame(self.problem_list, columns=list(PROBLEM_COLUMNS))
 
     def summary(self) -> str:
         if not self.ok:
-            listed = (f" (the first {len(self.problems):,} are listed)"
-                      if self.problems_total > len(self.problems) else "")
+            listed = (f" (the first {len(self.problem_list):,} are listed)"
+                      if self.problems_total > len(self.problem_list) else "")
             return (f"{self.file_name} was rejected: {self.problems_total:,} problem(s) "
                     f"found{listed}. {self.row_counts()}Nothing was stored.")
         if self.duplicate_of is not None:
@@ -108,6 +118,8 @@ class IngestReport:
                 f"({self.rows_refused:,} with problems){blank}. ")
 
     def problems_csv(self) -> bytes:
+        from dashboard.ui import exports  # pandas, only when the list is downloaded
+
         return exports.safe_csv(self.problems)
 
 
@@ -120,7 +132,7 @@ class SnapshotShrinks(UploadRejected):
         self.previous_rows, self.new_rows, self.threshold = previous_rows, report.rows, threshold
         # A copy carries the problem: the prepared upload itself stays valid, to be stored
         # when the uploader confirms.
-        refused = replace(report, problems=pd.DataFrame([file_problem(
+        refused = replace(report, problem_list=[file_problem(
             f"{report.file_name} has {report.rows:,} referrals, fewer than "
             f"{threshold:.0%} of the {previous_rows:,} in snapshot {previous_id} (as at "
             f"{previous_as_at:%d/%m/%Y}), the snapshot in force before it. A tracker lists "
@@ -128,8 +140,7 @@ class SnapshotShrinks(UploadRejected):
             "filtered export",
             "Check that the export is the whole tracker (no filter, hidden rows or cut-off "
             "file). If the programme really has fewer referrals now, confirm it: tick the "
-            "confirmation on the Data page, or add --allow-shrink to the ingest command")],
-            columns=PROBLEM_COLUMNS))
+            "confirmation on the Data page, or add --allow-shrink to the ingest command")])
         super().__init__(refused)
 
 
@@ -174,7 +185,7 @@ def reject(report: IngestReport, problems: list[dict], total: int | None = None)
     report.rows_refused = len({p["row"] for p in problems if p["row"] is not None})
     if report.rows_read is not None:
         report.rows_refused = min(report.rows_refused, report.rows_read)
-    report.problems = pd.DataFrame(problems[:MAX_PROBLEMS_LISTED], columns=PROBLEM_COLUMNS)
+    report.problem_list = list(problems[:MAX_PROBLEMS_LISTED])
     return UploadRejected(report)
 
 
