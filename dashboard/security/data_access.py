@@ -48,9 +48,17 @@ def _cached_query(path: str, version: tuple[int, int, int], scope: tuple, name: 
                   params: tuple, _viewer: Viewer):
     cursor = database.read_cursor(_connection(path, version))  # one per thread's run
     try:
-        return queries.run(cursor, _viewer, name, **dict(params))
+        return as_cached(queries.run(cursor, _viewer, name, **dict(params)))
     finally:
         cursor.close()
+
+
+def as_cached(value):
+    """The value as the cache hands it back on every later call: a copy through pickle. A
+    frame fresh from DuckDB or from pandas pickles to other bytes than its copies do, so the
+    run that computed it asked `derived` and `layout.chart` under keys no later run asks
+    under, and the next two warm reruns of a page worked everything out again."""
+    return pickle.loads(pickle.dumps(value, protocol=5))
 
 
 def current_viewer() -> Viewer:
@@ -81,7 +89,7 @@ def filtered(name: str, filters, **overrides: object):
 @st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
 def _derived(key: str, _compute: Callable, _args: tuple, _options: dict):
     # Only `key` is hashed: key_digest of everything below and the viewer's cache key.
-    return _compute(*_args, **_options)
+    return as_cached(_compute(*_args, **_options))
 
 
 def derived(compute: Callable, *args: object, keyed_on: tuple = (), **options: object):
