@@ -65,7 +65,8 @@ def due(items: pd.DataFrame) -> pd.DataFrame:
 
 def list_position(work: pd.Series) -> np.ndarray:
     """Each row's place in WORK_LISTS (-1 for a `work` value no list has)."""
-    return pd.Categorical(work, categories=[w.key for w in WORK_LISTS]).codes.astype("int64")
+    return np.select([(work == w.key).to_numpy(dtype=bool) for w in WORK_LISTS],
+                     range(len(WORK_LISTS)), -1)
 
 
 def counts(due_items: pd.DataFrame, problems: pd.DataFrame) -> dict[str, int]:
