@@ -38,7 +38,17 @@ def key_digest(*parts: object) -> str:
     viewer's capability or a chart's frame itself cost 0.3-2 ms a call on every rerun of every
     session; this costs tens of microseconds. Unequal keys pickle to unequal bytes (unpickling
     gives each back), so they never share an entry; equal keys almost always pickle alike."""
-    return hashlib.sha256(pickle.dumps(parts, protocol=5)).hexdigest()
+    digest = hashlib.sha256()
+    # Pickled straight into the hash: a frame's pickle is never held whole in memory.
+    pickle.Pickler(_Feed(digest.update), protocol=5).dump(parts)
+    return digest.hexdigest()
+
+
+class _Feed:
+    """A file-like object that hands each write to a function (a hash's update)."""
+
+    def __init__(self, write: Callable[[bytes], object]):
+        self.write = write
 
 
 # Keyed on what the viewer may see (access.Viewer.cache_key), so twenty steering members asking
