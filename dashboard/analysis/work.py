@@ -76,12 +76,8 @@ def counts(due_items: pd.DataFrame, problems: pd.DataFrame) -> dict[str, int]:
     return out
 
 
-def age_band(days: int) -> str:
-    return next(label for upper, label in AGE_BANDS if upper is None or days <= upper)
-
-
 def age_bands(days: pd.Series) -> np.ndarray:
-    """age_band of each number of days, worked out for the whole column at once."""
+    """Each number of days' band: the first whose upper bound it does not pass."""
     uppers = [upper for upper, _ in AGE_BANDS if upper is not None]
     labels = np.array([label for _, label in AGE_BANDS], dtype=object)
     return labels[np.searchsorted(uppers, days.to_numpy(dtype=float), side="left")]
