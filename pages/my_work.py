@@ -20,27 +20,26 @@ items = data_access.run("my_work", officer=chosen.officer)
 problems = data_access.run("data_quality")
 if chosen.officer:
     problems = problems[problems["officer"] == chosen.officer]
-latest = None
-if not own:
-    history = data_access.filtered("caseload_history", chosen)
-    latest = history[history["as_at_date"] == history["as_at_date"].max()] \
-        if not history.empty else history
 reference = work.contact_reference()
 # Each list's threshold is a setting: a change there works the lists out again.
 thresholds = (reference, *(w.listed_after() for w in work.WORK_LISTS))
-shown = data_access.derived(work.outstanding, items, problems, latest, by_officer=not own,
+shown = data_access.derived(work.outstanding, items, problems, by_officer=not own,
                             keyed_on=thresholds)
 
 if not own:
     st.header("By officer")
-    if shown.health.empty:
+    history = data_access.filtered("caseload_history", chosen)
+    latest = history[history["as_at_date"] == history["as_at_date"].max()] \
+        if not history.empty else history
+    health = data_access.derived(work.health_table, shown.tallies, latest, keyed_on=thresholds)
+    if health.empty:
         st.info("No referrals match these filters.")
     else:
-        st.dataframe(shown.health, hide_index=True, width="stretch")
+        st.dataframe(health, hide_index=True, width="stretch")
         st.caption(f"Open caseload: referrals still waiting or active. \"Waiting over "
                    f"{reference} days\" uses the programme's {reference}-day reference for first "
                    "contact. How the caseload has changed is on Officer caseloads.")
-        layout.csv_download(shown.health, "caseload_health")
+        layout.csv_download(health, "caseload_health")
     bands = shown.bands
     if not bands.empty:
         st.header("How long the waiting lists have waited")

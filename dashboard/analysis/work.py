@@ -97,31 +97,55 @@ def health_by_officer(due_items: pd.DataFrame, problems: pd.DataFrame,
                       open_caseload: pd.DataFrame) -> pd.DataFrame:
     """One row per officer: open caseload, each list's count, the longest wait for first
     contact, how many wait longer than the reference, and data-quality problems."""
-    reference = contact_reference()
+    return health_table(officer_tallies(due_items, problems), open_caseload)
+
+
+def officer_tallies(due_items: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame:
+    """By officer with anything listed: each list's count (by key), how many wait for first
+    contact longer than the reference (over_reference), the longest such wait (longest) and
+    data-quality problems (problems). Small, so the caseload of any period joins it cheaply."""
     waiting = due_items[due_items["work"] == "awaiting_contact"]
     officers = pd.Index(sorted(set().union(*(frame["officer"].unique() for frame in
-                                             (open_caseload, due_items, problems)))),
+                                             (due_items, problems)))), name="officer")
+    tallies = due_items.groupby(["officer", "work"]).size().unstack(fill_value=0).reindex(
+        index=officers, columns=[w.key for w in WORK_LISTS], fill_value=0)
+    tallies["over_reference"] = (waiting["days_waiting"] > contact_reference()).groupby(
+        waiting["officer"]).sum().reindex(officers, fill_value=0).astype("int64")
+    tallies["longest"] = waiting.groupby("officer")["days_waiting"].max().reindex(officers)
+    tallies["problems"] = problems.groupby("officer").size().reindex(officers, fill_value=0)
+    tallies.columns.name = None
+    return tallies
+
+
+def health_table(tallies: pd.DataFrame, open_caseload: pd.DataFrame) -> pd.DataFrame:
+    """health_by_officer from officer_tallies and the open caseload."""
+    officers = pd.Index(sorted(set(tallies.index) | set(open_caseload["officer"].unique())),
                         name="officer")
     if officers.empty:
         return pd.DataFrame()
-    waits = waiting.groupby("officer")["days_waiting"]
-    on_list = due_items.groupby(["officer", "work"]).size().unstack(fill_value=0).reindex(
-        index=officers, columns=[w.key for w in WORK_LISTS], fill_value=0)
+    mine = tallies.reindex(officers)
+
+    def count(column: str) -> np.ndarray:
+        return mine[column].fillna(0).astype("int64").to_numpy()
+
+    # As a table of one dict per officer had it: whole days; missing (so a float column) for
+    # an officer with no one waiting; all None when no one waits for anyone.
+    longest = mine["longest"]
+    if longest.isna().all():
+        longest = pd.Series([None] * len(longest), dtype=object)
+    elif not longest.isna().any():
+        longest = longest.astype("int64")
     table = pd.DataFrame({
         "Officer": officers.to_numpy(),
         "Open caseload": open_caseload.groupby("officer")["open_referrals"].sum()
         .reindex(officers, fill_value=0).astype("int64").to_numpy(),
-        WORK_LISTS[0].title: on_list[WORK_LISTS[0].key].to_numpy(),
-        f"Waiting over {reference} days": (waiting["days_waiting"] > reference)
-        .groupby(waiting["officer"]).sum().reindex(officers, fill_value=0).astype("int64")
-        .to_numpy(),
-        # Missing (so a float column) for an officer with no one waiting, as before.
-        "Longest wait (days)": waits.max().reindex(officers).to_numpy(),
+        WORK_LISTS[0].title: count(WORK_LISTS[0].key),
+        f"Waiting over {contact_reference()} days": count("over_reference"),
+        "Longest wait (days)": longest.to_numpy(),
     })
     for w in WORK_LISTS[1:]:
-        table[w.title] = on_list[w.key].to_numpy()
-    table["Data-quality problems"] = problems.groupby("officer").size().reindex(
-        officers, fill_value=0).to_numpy()
+        table[w.title] = count(w.key)
+    table["Data-quality problems"] = count("problems")
     return table
 
 
@@ -136,14 +160,13 @@ class Outstanding:
     longest: tuple[int, str] | None     # the longest wait for first contact, and its nominal ID
     problems: pa.Table                  # the data-quality problems shown
     download: pd.DataFrame              # every list and problem, as the CSV download has them
-    health: pd.DataFrame | None         # health_by_officer, when shown by officer
+    tallies: pd.DataFrame | None        # officer_tallies, when shown by officer
     bands: pd.DataFrame | None          # waiting_age_bands, when shown by officer
 
 
-def outstanding(items: pd.DataFrame, problems: pd.DataFrame, open_caseload: pd.DataFrame | None,
-                by_officer: bool) -> Outstanding:
-    """The page's content from my_work's rows, the data-quality problems and (by officer) the
-    latest open caseload."""
+def outstanding(items: pd.DataFrame, problems: pd.DataFrame, by_officer: bool) -> Outstanding:
+    """The page's content from my_work's rows and the data-quality problems. The period's
+    caseload is joined on later (health_table), so a period change leaves this as it is."""
     due_items = due(items)
     position = list_position(due_items["work"])
     shown = ["nominal_id", "days_waiting", "waiting_since", "referral_date", "status"]
@@ -169,5 +192,5 @@ def outstanding(items: pd.DataFrame, problems: pd.DataFrame, open_caseload: pd.D
         longest=longest,
         problems=pa.Table.from_pandas(problems[problem_columns], preserve_index=False),
         download=download,
-        health=health_by_officer(due_items, problems, open_caseload) if by_officer else None,
+        tallies=officer_tallies(due_items, problems) if by_officer else None,
         bands=waiting_age_bands(due_items) if by_officer else None)
