@@ -1,7 +1,6 @@
 """My work: an officer's referrals waiting too long, oldest first (person-level; logged);
 steering and admins see the same by officer as a caseload-health table."""
 
-import pandas as pd
 import streamlit as st
 
 from dashboard.analysis import work
@@ -24,15 +23,15 @@ if chosen.officer:
 reference = work.contact_reference()
 # Each list's threshold is a setting: a change there works the lists out again.
 thresholds = (reference, *(w.listed_after() for w in work.WORK_LISTS))
-due = data_access.derived(work.due, items, keyed_on=thresholds)
+shown = data_access.derived(work.outstanding, items, problems, by_officer=not own,
+                            keyed_on=thresholds)
 
 if not own:
     st.header("By officer")
     history = data_access.filtered("caseload_history", chosen)
     latest = history[history["as_at_date"] == history["as_at_date"].max()] \
         if not history.empty else history
-    health = data_access.derived(work.health_by_officer, due, problems, latest,
-                                 keyed_on=thresholds)
+    health = data_access.derived(work.health_table, shown.tallies, latest, keyed_on=thresholds)
     if health.empty:
         st.info("No referrals match these filters.")
     else:
@@ -41,7 +40,7 @@ if not own:
                    f"{reference} days\" uses the programme's {reference}-day reference for first "
                    "contact. How the caseload has changed is on Officer caseloads.")
         layout.csv_download(health, "caseload_health")
-    bands = data_access.derived(work.waiting_age_bands, due)
+    bands = shown.bands
     if not bands.empty:
         st.header("How long the waiting lists have waited")
         layout.chart(charts.waiting_age_bands, bands)
@@ -49,30 +48,23 @@ if not own:
         st.caption("Referrals waiting for first contact: " + "; ".join(
             f"{band.lower()} {count:,}" for band, count in summary.items()) + ".")
 
-waiting = due[due["work"] == "awaiting_contact"]
 # A short list, not metric cards: on a phone it fits on one screen, in reading order.
 lines = [f"- **{count:,}** {title[0].lower() + title[1:]}"
-         for title, count in work.counts(due, problems).items()]
-if not waiting.empty:
-    over = int((waiting["days_waiting"] > reference).sum())
-    lines[0] += (f": {over:,} over the {reference}-day reference; the longest has waited "
-                 f"**{int(waiting['days_waiting'].max()):,} days** "
-                 f"({waiting.iloc[0]['nominal_id']})")
+         for title, count in shown.counts.items()]
+if shown.longest:
+    longest_days, longest_id = shown.longest
+    lines[0] += (f": {shown.waiting_over:,} over the {reference}-day reference; the longest has "
+                 f"waited **{longest_days:,} days** ({longest_id})")
 st.markdown("\n".join(lines))
 
-shown_columns = ["nominal_id", "days_waiting", "waiting_since", "referral_date", "status"]
-if not own:
-    shown_columns.insert(1, "officer")
 for work_list in work.WORK_LISTS:
-    rows = due[due["work"] == work_list.key]
-    st.header(f"{work_list.title} ({len(rows):,})")
+    rows = shown.lists[work_list.key]
+    st.header(f"{work_list.title} ({rows.num_rows:,})")
     st.caption(work_list.explanation())
-    if rows.empty:
+    if not rows.num_rows:
         st.markdown("Nothing on this list.")
         continue
-    columns = [c for c in shown_columns
-               if not (c == "referral_date" and work_list.since == "referral date")]
-    layout.person_table(rows[columns], hide_index=True, width="stretch", column_config={
+    layout.person_table(rows, hide_index=True, width="stretch", column_config={
         "nominal_id": "Nominal ID", "officer": "Officer",
         "days_waiting": st.column_config.NumberColumn("Days", format="%d"),
         "waiting_since": st.column_config.DateColumn(work_list.since.capitalize(),
@@ -80,17 +72,13 @@ for work_list in work.WORK_LISTS:
         "referral_date": st.column_config.DateColumn("Referred", format="DD/MM/YYYY"),
         "status": "Status"})
 
-st.header(f"Data-quality problems ({len(problems):,})")
+st.header(f"Data-quality problems ({shown.problems.num_rows:,})")
 st.caption("Rows the tracker should correct; fix them there and the next upload clears them.")
-if problems.empty:
+if not shown.problems.num_rows:
     st.markdown("None found.")
 else:
-    problem_columns = ["nominal_id", "issue", "detail"] if own else \
-        ["nominal_id", "officer", "issue", "detail"]
-    layout.person_table(problems[problem_columns], hide_index=True, width="stretch",
+    layout.person_table(shown.problems, hide_index=True, width="stretch",
                         column_config={"nominal_id": "Nominal ID", "officer": "Officer",
                                        "issue": "Problem", "detail": "Detail"})
-if not due.empty or not problems.empty:
-    layout.csv_download(pd.concat([
-        due.assign(work=due["work"].map(lambda key: work.BY_KEY[key].title)),
-        problems.assign(work="Data-quality problem")], ignore_index=True), "my_work")
+if not shown.download.empty:
+    layout.csv_download(shown.download, "my_work")

@@ -4,8 +4,10 @@ person-level rows logged for that viewer before the cache is asked."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
+import threading
 from collections.abc import Callable
 
 import streamlit as st
@@ -38,7 +40,17 @@ def key_digest(*parts: object) -> str:
     viewer's capability or a chart's frame itself cost 0.3-2 ms a call on every rerun of every
     session; this costs tens of microseconds. Unequal keys pickle to unequal bytes (unpickling
     gives each back), so they never share an entry; equal keys almost always pickle alike."""
-    return hashlib.sha256(pickle.dumps(parts, protocol=5)).hexdigest()
+    digest = hashlib.sha256()
+    # Pickled straight into the hash: a frame's pickle is never held whole in memory.
+    pickle.Pickler(_Feed(digest.update), protocol=5).dump(parts)
+    return digest.hexdigest()
+
+
+class _Feed:
+    """A file-like object that hands each write to a function (a hash's update)."""
+
+    def __init__(self, write: Callable[[bytes], object]):
+        self.write = write
 
 
 # Keyed on what the viewer may see (access.Viewer.cache_key), so twenty steering members asking
@@ -48,9 +60,26 @@ def _cached_query(path: str, version: tuple[int, int, int], scope: tuple, name: 
                   params: tuple, _viewer: Viewer):
     cursor = database.read_cursor(_connection(path, version))  # one per thread's run
     try:
-        return queries.run(cursor, _viewer, name, **dict(params))
+        result = queries.run(cursor, _viewer, name, **dict(params))
     finally:
         cursor.close()
+    _worked_out.here = True
+    return result
+
+
+# Set on this thread when a cached function above or below really ran (a miss).
+_worked_out = threading.local()
+
+
+def as_cached(lookup: Callable[[], object]):
+    """lookup(), a call of a cached function, as the cache hands it back on every later call
+    (a copy through pickle) even on the call that worked it out. A frame fresh from DuckDB or
+    pandas pickles to other bytes than its copies do, so the run that computed it asked
+    `derived` and `layout.chart` under keys no later run asks under, and the next two warm
+    reruns of a page worked everything out again. On a miss the cache is asked once more."""
+    _worked_out.here = False
+    value = lookup()
+    return lookup() if _worked_out.here else value
 
 
 def current_viewer() -> Viewer:
@@ -67,8 +96,9 @@ def run(name: str, viewer: Viewer | None = None, **params: object):
     if access.is_logged(viewer, queries.access_level(name)):
         log_view(viewer, name, params)
     version = current_version()
-    return _cached_query(str(config.db_path()), version, key_digest(viewer.cache_key()), name,
-                         tuple(sorted(params.items())), viewer.as_scope())
+    return as_cached(functools.partial(
+        _cached_query, str(config.db_path()), version, key_digest(viewer.cache_key()), name,
+        tuple(sorted(params.items())), viewer.as_scope()))
 
 
 def filtered(name: str, filters, **overrides: object):
@@ -81,7 +111,9 @@ def filtered(name: str, filters, **overrides: object):
 @st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
 def _derived(key: str, _compute: Callable, _args: tuple, _options: dict):
     # Only `key` is hashed: key_digest of everything below and the viewer's cache key.
-    return _compute(*_args, **_options)
+    result = _compute(*_args, **_options)
+    _worked_out.here = True
+    return result
 
 
 def derived(compute: Callable, *args: object, keyed_on: tuple = (), **options: object):
@@ -90,7 +122,7 @@ def derived(compute: Callable, *args: object, keyed_on: tuple = (), **options: o
     `keyed_on` names anything else it reads (a setting), so a change there recomputes it."""
     key = key_digest(current_viewer().cache_key(), compute.__module__, compute.__qualname__,
                      args, sorted(options.items()), keyed_on)
-    return _derived(key, compute, args, options)
+    return as_cached(functools.partial(_derived, key, compute, args, options))
 
 
 def log_view(viewer: Viewer, name: str, params: dict) -> None:

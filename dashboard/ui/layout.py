@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 from streamlit.elements import vega_charts
 
@@ -65,7 +66,7 @@ def log_export(viewer, file_name: str) -> None:
                  filters={"filters": filters.describe()} if filters else None)
 
 
-def person_table(frame: pd.DataFrame, **options) -> None:
+def person_table(frame: pd.DataFrame | pa.Table, **options) -> None:
     """A grid of person-level rows without the grid's own "Download as CSV" or cell copying,
     so csv_download (logged, neutralised) is the only way out. .streamlit/config.toml turns
     them off; a server started without that file gets them turned off here, for every

@@ -18,7 +18,9 @@ def offending_rates(frame: pd.DataFrame) -> alt.Chart:
     windows = list(dict.fromkeys(frame.sort_values("window_order")["window"]))
     colours = OKABE_ITO[:len(windows)]
     groups = [g for g in GROUP_ORDER if g in set(frame["outcome_group"])]
-    base = alt.Chart(frame).encode(
+    # The data is the layer's, not each mark's: Altair would otherwise compare the marks'
+    # copies by printing each frame, and copy every mark, to move it up there itself.
+    base = alt.Chart().encode(
         alt.Y("outcome_group:N").title(None).sort(groups).axis(labelLimit=220),
         alt.YOffset("window:N").sort(windows),
         alt.Color("window:N").title("Window").sort(windows)
@@ -37,7 +39,7 @@ def offending_rates(frame: pd.DataFrame) -> alt.Chart:
         alt.X2("rate_high:Q"), tooltip=tooltip)
     dots = base.mark_point(size=80, filled=True, opacity=1).encode(
         alt.X("rate:Q"), tooltip=tooltip)
-    return (interval + dots).properties(
+    return alt.layer(interval, dots, data=frame).properties(
         title="Recorded offences a person-year, before and after, by outcome group",
         height=alt.Step(14),
         description="Dot chart: for each outcome group and window, police-recorded offences "
