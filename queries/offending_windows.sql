@@ -13,6 +13,10 @@
 -- as-at date (during rehab: observed up to that date); the others are not yet followed up and
 -- are counted in referrals_not_followed_up, never as zero offences.
 -- access: referrals
+--
+-- The offences in each window come from window_facts (counted when data lands, for the latest
+-- snapshot in force at window lengths of 91, 182, 365 or 730 days) whenever it fits; any
+-- other snapshot or length is counted from the crimes themselves.
 with settings as (
     select
         coalesce($before_days::integer, 365) as before_days,
@@ -20,6 +24,20 @@ with settings as (
         coalesce($after_exit_days::integer, 182) as after_exit_days,
         latest_connect_as_at() as connect_as_at,
         (select as_at_date from uploads where upload_id = $snapshot_id) as tracker_as_at
+),
+
+facts_fit as (
+    select coalesce(
+        $snapshot_id::integer = (
+            select upload_id from uploads
+            where kind = 'tracker'
+              and upload_id not in (select snapshot_id from snapshot_withdrawals)
+            order by as_at_date desc, upload_id desc
+            limit 1)
+        and before_days in (91, 182, 365, 730)
+        and after_referral_days in (91, 182, 365, 730)
+        and after_exit_days in (91, 182, 365, 730), false) as fits
+    from settings
 ),
 
 labels as (
@@ -89,19 +107,68 @@ windows as (
     where j.rehab_exit_date is not null
 ),
 
+from_facts as (
+    select
+        w.nominal_id, w.referral_date, w.window_order,
+        sum(case w.window_order
+            when 1 then case w.window_days when 91 then f.before_91 when 182 then f.before_182
+                when 365 then f.before_365 when 730 then f.before_730 end
+            when 2 then case w.window_days when 91 then f.after_referral_91
+                when 182 then f.after_referral_182 when 365 then f.after_referral_365
+                when 730 then f.after_referral_730 end
+            when 3 then f.during_rehab
+            when 4 then case w.window_days when 91 then f.after_exit_91
+                when 182 then f.after_exit_182 when 365 then f.after_exit_365
+                when 730 then f.after_exit_730 end
+        end)::bigint as offences,
+        sum(case w.window_order
+            when 1 then case w.window_days when 91 then f.before_91_gbp
+                when 182 then f.before_182_gbp when 365 then f.before_365_gbp
+                when 730 then f.before_730_gbp end
+            when 2 then case w.window_days when 91 then f.after_referral_91_gbp
+                when 182 then f.after_referral_182_gbp when 365 then f.after_referral_365_gbp
+                when 730 then f.after_referral_730_gbp end
+            when 3 then f.during_rehab_gbp
+            when 4 then case w.window_days when 91 then f.after_exit_91_gbp
+                when 182 then f.after_exit_182_gbp when 365 then f.after_exit_365_gbp
+                when 730 then f.after_exit_730_gbp end
+        end) as value_stolen_gbp
+    from windows w
+    join window_facts f
+        on f.snapshot_id = $snapshot_id::integer
+       and f.nominal_id = w.nominal_id
+       and f.referral_date = w.referral_date
+       and ($offence_type::varchar is null or f.offence_type = $offence_type::varchar)
+    where (select fits from facts_fit)
+    group by all
+),
+
+from_crimes as (
+    select
+        w.nominal_id, w.referral_date, w.window_order,
+        count(*) as offences,
+        sum(c.value_stolen_gbp) as value_stolen_gbp
+    from windows w
+    join crimes c
+        on c.nominal_id = w.nominal_id
+       and c.offence_date between w.first_date and w.last_date
+       and ($offence_type::varchar is null or c.offence_type = $offence_type::varchar)
+    where not (select fits from facts_fit)
+    group by all
+),
+
 per_window as (
     select
         w.outcome_group, w.window_order, w."window", w.window_days, w.nominal_id,
         w.referral_date, w.is_followed_up,
         date_diff('day', w.first_date, w.last_date) + 1 as observed_days,
-        count(c.crime_reference) as offences,
-        coalesce(sum(c.value_stolen_gbp), 0) as value_stolen_gbp
+        coalesce(o.offences, 0) as offences,
+        coalesce(o.value_stolen_gbp, 0) as value_stolen_gbp
     from windows w
-    left join crimes c
-        on c.nominal_id = w.nominal_id
-       and c.offence_date between w.first_date and w.last_date
-       and ($offence_type::varchar is null or c.offence_type = $offence_type::varchar)
-    group by all
+    left join (select * from from_facts union all select * from from_crimes) o
+        on o.nominal_id = w.nominal_id
+       and o.referral_date = w.referral_date
+       and o.window_order = w.window_order
 ),
 
 with_baseline as (
