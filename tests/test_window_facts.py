@@ -1,7 +1,8 @@
 """offending_windows reads each referral's window counts from window_facts (counted when data
-lands) and gives exactly what counting every stored crime gave: the query as it was before the
-facts (tests/offending_windows_from_crimes.sql) is the reference, on the demo data and on a
-random data set with offences on every window's edges, for every window length the page offers,
+lands), and offending_windows_by_type counts every offence type at once; both give exactly what
+counting every stored crime gave, type by type: the query as it was before the facts
+(tests/offending_windows_from_crimes.sql) is the reference, on the demo data and on a random
+data set with offences on every window's edges, for every window length the page offers,
 offence type, filter, officer scope, an older snapshot and a withdrawn one."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dashboard.analysis import value_lenses
 from dashboard.security.access import COMMAND_LINE, Viewer, authorise
 from dashboard.store import database, queries
 from dashboard.store.window_facts import WINDOW_DAYS
@@ -34,6 +36,16 @@ def assert_same(con, viewer=COMMAND_LINE, **params) -> pd.DataFrame:
     pd.testing.assert_frame_equal(fast, counted_from_crimes(con, viewer, **params),
                                   check_exact=True, obj=str(params))
     return fast
+
+
+def assert_same_by_type(con, types, viewer=COMMAND_LINE, **params) -> None:
+    together = queries.run(con, viewer, "offending_windows_by_type", offence_types=types,
+                           **params)
+    assert list(together.columns) == ["offence_type", *queries.run(con, viewer, NAME).columns]
+    for offence_type, rows in value_lenses.split_by_type(together, types).items():
+        pd.testing.assert_frame_equal(
+            rows, counted_from_crimes(con, viewer, offence_type=offence_type, **params),
+            check_exact=True, obj=f"{offence_type} {params}")
 
 
 def lengths(before, after_referral, after_exit) -> dict:
@@ -74,6 +86,22 @@ def test_demo_filters_types_and_scope(demo_con):
     assert assert_same(demo_con, Viewer("PC None", "officer", ())).empty
 
 
+def test_demo_every_type_at_once(demo_con):
+    types = [t for (t,) in demo_con.execute("select distinct offence_type from crimes "
+                                            "order by 1").fetchall()]
+    officer, area = demo_con.execute("select officer, offending_area from referrals "
+                                     "where offending_area is not null limit 1").fetchall()[0]
+    assert_same_by_type(demo_con, [*types, "No such type"])
+    for combination in COMBINATIONS[:5]:
+        assert_same_by_type(demo_con, types, **lengths(*combination))
+    assert_same_by_type(demo_con, types, **lengths(100, 182, 182))
+    for params in ({"officer": officer}, {"area": area},
+                   {"from_date": dt.date(2021, 4, 1), "to_date": dt.date(2022, 3, 31)}):
+        assert_same_by_type(demo_con, types, **params)
+    assert_same_by_type(demo_con, types, Viewer("PC", "officer", (officer,)))
+    assert_same_by_type(demo_con, types, Viewer("PC None", "officer", ()))
+
+
 def test_demo_other_lengths_are_counted_from_the_crimes(demo_con):
     assert_same(demo_con, **lengths(100, 182, 182))
     assert_same(demo_con, **lengths(365, 30, 400))
@@ -89,6 +117,7 @@ def test_demo_after_a_withdrawal(demo_db):
         assert queries.latest_snapshot_id(con) != latest
         assert_same(con)
         assert_same(con, offence_type="Shoplifting")
+        assert_same_by_type(con, ["Shoplifting", "Burglary"])
         # the withdrawn snapshot is read by no figure, facts or not
         assert assert_same(con, snapshot_id=latest)["referrals"].sum() == 0
     finally:
@@ -174,8 +203,9 @@ def random_con(request, tmp_path_factory):
 def test_random_every_length_and_type(random_con):
     assert random_con.execute("select count(*) from window_facts").fetchall()[0][0] > 0
     for combination in COMBINATIONS:
-        for offence_type in (None, *TYPES):
-            assert_same(random_con, offence_type=offence_type, **lengths(*combination))
+        assert_same(random_con, **lengths(*combination))
+        assert_same(random_con, offence_type=TYPES[0], **lengths(*combination))
+        assert_same_by_type(random_con, list(TYPES), **lengths(*combination))
 
 
 def test_random_filters_scope_and_the_older_snapshot(random_con):
@@ -185,6 +215,9 @@ def test_random_filters_scope_and_the_older_snapshot(random_con):
         assert_same(random_con, **params)
     assert_same(random_con, Viewer("PC", "officer", ("Officer 1",)))
     assert_same(random_con, Viewer("PC", "officer", ("Officer 1",)), offence_type=TYPES[2])
+    for params in ({"officer": "Officer 2"}, {"snapshot_id": 1}):
+        assert_same_by_type(random_con, list(TYPES), **params)
+    assert_same_by_type(random_con, list(TYPES), Viewer("PC", "officer", ("Officer 1",)))
 
 
 def test_the_facts_are_what_the_default_view_reads(demo_db):
@@ -193,6 +226,8 @@ def test_the_facts_are_what_the_default_view_reads(demo_db):
     con = database.connect_read_only(demo_db)
     before = queries.run(con, COMMAND_LINE, NAME)
     other = queries.run(con, COMMAND_LINE, NAME, **lengths(100, 182, 182))
+    types = ["Shoplifting"]
+    by_type = queries.run(con, COMMAND_LINE, "offending_windows_by_type", offence_types=types)
     con.close()
     with database.writing(demo_db) as con:
         con.execute("update window_facts set before_365 = before_365 + 1")
@@ -200,6 +235,8 @@ def test_the_facts_are_what_the_default_view_reads(demo_db):
     try:
         spoiled = queries.run(con, COMMAND_LINE, NAME)
         assert spoiled["offences"].sum() > before["offences"].sum()
+        assert queries.run(con, COMMAND_LINE, "offending_windows_by_type",
+                           offence_types=types)["offences"].sum() > by_type["offences"].sum()
         pd.testing.assert_frame_equal(queries.run(con, COMMAND_LINE, NAME,
                                                   **lengths(100, 182, 182)), other)
     finally:
