@@ -3,7 +3,9 @@ lands), and offending_windows_by_type counts every offence type at once; both gi
 counting every stored crime gave, type by type: the query as it was before the facts
 (tests/offending_windows_from_crimes.sql) is the reference, on the demo data and on a random
 data set with offences on every window's edges, for every window length the page offers,
-offence type, filter, officer scope, an older snapshot and a withdrawn one."""
+offence type, filter, officer scope, an older snapshot and a withdrawn one. time_to_first_offence
+reads the first offence after each exit from the same facts, against its own query as it was
+(tests/time_to_first_offence_from_crimes.sql)."""
 
 from __future__ import annotations
 
@@ -19,16 +21,27 @@ from dashboard.security.access import COMMAND_LINE, Viewer, authorise
 from dashboard.store import database, queries
 from dashboard.store.window_facts import WINDOW_DAYS
 
-FROM_CRIMES = (Path(__file__).parent / "offending_windows_from_crimes.sql").read_text()
+HERE = Path(__file__).parent
+FROM_CRIMES = (HERE / "offending_windows_from_crimes.sql").read_text()
+FIRST_FROM_CRIMES = (HERE / "time_to_first_offence_from_crimes.sql").read_text()
 NAME = "offending_windows"
+FIRST = "time_to_first_offence"
 
 
-def counted_from_crimes(con, viewer, **params) -> pd.DataFrame:
-    bound = authorise(viewer, NAME, "referrals", queries.parameters(NAME), params)
-    bound = {p: bound.get(p) for p in queries.parameters(NAME)}
+def counted_from_crimes(con, viewer, name=NAME, sql=FROM_CRIMES, **params) -> pd.DataFrame:
+    bound = authorise(viewer, name, "referrals", queries.parameters(name), params)
+    bound = {p: bound.get(p) for p in queries.parameters(name)}
     if bound["snapshot_id"] is None:
         bound["snapshot_id"] = queries.latest_snapshot_id(con)
-    return con.execute(FROM_CRIMES, bound).df()
+    return con.execute(sql, bound).df()
+
+
+def assert_first_offences_same(con, viewer=COMMAND_LINE, **params) -> pd.DataFrame:
+    fast = queries.run(con, viewer, FIRST, **params)
+    pd.testing.assert_frame_equal(
+        fast, counted_from_crimes(con, viewer, FIRST, FIRST_FROM_CRIMES, **params),
+        check_exact=True, obj=f"{FIRST} {params}")
+    return fast
 
 
 def assert_same(con, viewer=COMMAND_LINE, **params) -> pd.DataFrame:
@@ -86,6 +99,17 @@ def test_demo_filters_types_and_scope(demo_con):
     assert assert_same(demo_con, Viewer("PC None", "officer", ())).empty
 
 
+def test_demo_time_to_first_offence(demo_con):
+    officer, area = demo_con.execute("select officer, offending_area from referrals "
+                                     "where offending_area is not null limit 1").fetchall()[0]
+    assert assert_first_offences_same(demo_con)["has_offended"].any()
+    for params in ({"officer": officer}, {"area": area},
+                   {"from_date": dt.date(2021, 4, 1), "to_date": dt.date(2022, 3, 31)}):
+        assert_first_offences_same(demo_con, **params)
+    assert_first_offences_same(demo_con, Viewer("PC", "officer", (officer,)))
+    assert assert_first_offences_same(demo_con, Viewer("PC None", "officer", ())).empty
+
+
 def test_demo_every_type_at_once(demo_con):
     types = [t for (t,) in demo_con.execute("select distinct offence_type from crimes "
                                             "order by 1").fetchall()]
@@ -118,6 +142,8 @@ def test_demo_after_a_withdrawal(demo_db):
         assert_same(con)
         assert_same(con, offence_type="Shoplifting")
         assert_same_by_type(con, ["Shoplifting", "Burglary"])
+        assert_first_offences_same(con)
+        assert_first_offences_same(con, snapshot_id=latest)
         # the withdrawn snapshot is read by no figure, facts or not
         assert assert_same(con, snapshot_id=latest)["referrals"].sum() == 0
     finally:
@@ -218,6 +244,10 @@ def test_random_filters_scope_and_the_older_snapshot(random_con):
     for params in ({"officer": "Officer 2"}, {"snapshot_id": 1}):
         assert_same_by_type(random_con, list(TYPES), **params)
     assert_same_by_type(random_con, list(TYPES), Viewer("PC", "officer", ("Officer 1",)))
+    for params in ({}, {"officer": "Officer 2"}, {"snapshot_id": 1},
+                   {"from_date": dt.date(2021, 1, 1), "to_date": dt.date(2022, 6, 30)}):
+        assert_first_offences_same(random_con, **params)
+    assert_first_offences_same(random_con, Viewer("PC", "officer", ("Officer 1",)))
 
 
 def test_the_facts_are_what_the_default_view_reads(demo_db):
@@ -228,15 +258,19 @@ def test_the_facts_are_what_the_default_view_reads(demo_db):
     other = queries.run(con, COMMAND_LINE, NAME, **lengths(100, 182, 182))
     types = ["Shoplifting"]
     by_type = queries.run(con, COMMAND_LINE, "offending_windows_by_type", offence_types=types)
+    first = queries.run(con, COMMAND_LINE, FIRST)
     con.close()
     with database.writing(demo_db) as con:
-        con.execute("update window_facts set before_365 = before_365 + 1")
+        con.execute("update window_facts set before_365 = before_365 + 1, "
+                    "first_offence_after_exit = null")
     con = database.connect_read_only(demo_db)
     try:
         spoiled = queries.run(con, COMMAND_LINE, NAME)
         assert spoiled["offences"].sum() > before["offences"].sum()
         assert queries.run(con, COMMAND_LINE, "offending_windows_by_type",
                            offence_types=types)["offences"].sum() > by_type["offences"].sum()
+        assert first["has_offended"].any()
+        assert not queries.run(con, COMMAND_LINE, FIRST)["has_offended"].any()
         pd.testing.assert_frame_equal(queries.run(con, COMMAND_LINE, NAME,
                                                   **lengths(100, 182, 182)), other)
     finally:

@@ -61,8 +61,8 @@ SCHEMA = [
     # when data lands (refresh_window_facts) for the window lengths the Outcomes page offers
     # (91, 182, 365, 730 days), so the default views read a table the size of referrals x
     # offence types, not every crime: the latest snapshot in force, one row per referral per
-    # offence type with an offence in any of its windows (no row: none in any). *_gbp is the
-    # value stolen in the same window.
+    # offence type with an offence in any of its windows or after its rehab exit (no row:
+    # none). *_gbp is the value stolen in the same window.
     """create table if not exists window_facts (
         snapshot_id integer not null,
         nominal_id varchar not null,
@@ -93,7 +93,10 @@ SCHEMA = [
         after_exit_91_gbp decimal(18, 2),
         after_exit_182_gbp decimal(18, 2),
         after_exit_365_gbp decimal(18, 2),
-        after_exit_730_gbp decimal(18, 2)
+        after_exit_730_gbp decimal(18, 2),
+        -- the first offence of the type after the rehab exit, up to the latest Connect upload's
+        -- as-at date (queries/time_to_first_offence.sql)
+        first_offence_after_exit date
     )""",
     # A snapshot found to be wrong is withdrawn, never deleted: it stays on record, and no
     # figure reads it (queries/macros/scoped_referrals.sql, queries.latest_snapshot_id).

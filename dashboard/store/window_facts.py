@@ -5,7 +5,8 @@ around its own dates. Counted from the crimes, that joins every referral to ever
 person's crimes on each page view: the cost grows with the crimes stored. window_facts holds
 the counts for the latest snapshot in force at the window lengths the Outcomes page offers,
 rebuilt in the same transaction as every upload and withdrawal, so the default views read a
-table the size of referrals x offence types. Any other snapshot or window length is counted
+table the size of referrals x offence types. It also holds the first offence after each rehab
+exit (queries/time_to_first_offence.sql). Any other snapshot or window length is counted
 from the crimes, as before.
 """
 
@@ -28,7 +29,9 @@ WINDOWS = {
 COUNTS = ",\n".join(f"count(*) filter (where {rule}) as {name}" for name, rule in WINDOWS.items())
 VALUES = ",\n".join(f"sum(value_stolen_gbp) filter (where {rule}) as {name}_gbp"
                     for name, rule in WINDOWS.items())
-ANY_WINDOW = " or ".join(f"({rule})" for rule in WINDOWS.values())
+# time_to_first_offence: the first offence after the exit, up to the latest Connect as-at date
+FIRST_AFTER_EXIT = "since_exit >= 1 and offence_date <= connect_as_at"
+ANY_WINDOW = " or ".join(f"({rule})" for rule in [*WINDOWS.values(), FIRST_AFTER_EXIT])
 
 REFRESH = f"""
 insert into window_facts
@@ -45,6 +48,7 @@ connect as (
 offences as (
     select
         r.snapshot_id, r.nominal_id, r.referral_date, c.offence_type, c.value_stolen_gbp,
+        c.offence_date, k.connect_as_at,
         date_diff('day', r.referral_date, c.offence_date) as since_referral,
         date_diff('day', r.rehab_exit_date, c.offence_date) as since_exit,
         -- offending_windows' 'During rehab': admission to exit (or the tracker's as-at date
@@ -59,7 +63,8 @@ offences as (
 )
 select snapshot_id, nominal_id, referral_date, offence_type,
 {COUNTS},
-{VALUES}
+{VALUES},
+min(offence_date) filter (where {FIRST_AFTER_EXIT}) as first_offence_after_exit
 from offences
 where {ANY_WINDOW}
 group by all
