@@ -68,7 +68,6 @@ min(offence_date) filter (where {FIRST_AFTER_EXIT}) as first_offence_after_exit
 from offences
 where {ANY_WINDOW}
 group by all
-order by nominal_id, referral_date
 """  # noqa: S608 (column names and day counts from code; no value put into the text)
 
 
