@@ -14,16 +14,15 @@
 -- are counted in referrals_not_followed_up, never as zero offences.
 -- access: referrals
 --
--- The offences in each window come from window_facts (counted when data lands, for the latest
+-- The windows themselves are the referral_windows macro's (shared with
+-- offending_windows_by_type). The offences in each window come from window_facts (counted when data lands, for the latest
 -- snapshot in force at window lengths of 91, 182, 365 or 730 days) whenever it fits; any
 -- other snapshot or length is counted from the crimes themselves.
 with settings as (
     select
         coalesce($before_days::integer, 365) as before_days,
         coalesce($after_referral_days::integer, 182) as after_referral_days,
-        coalesce($after_exit_days::integer, 182) as after_exit_days,
-        latest_connect_as_at() as connect_as_at,
-        (select as_at_date from uploads where upload_id = $snapshot_id) as tracker_as_at
+        coalesce($after_exit_days::integer, 182) as after_exit_days
 ),
 
 facts_fit as (
@@ -40,71 +39,12 @@ facts_fit as (
     from settings
 ),
 
-labels as (
-    select
-        *,
-        case before_days when 91 then '3 months' when 182 then '6 months'
-            when 365 then '12 months' when 730 then '24 months'
-            else before_days::varchar || ' days' end || ' before referral' as before_label,
-        case after_referral_days when 91 then '3 months' when 182 then '6 months'
-            when 365 then '12 months' when 730 then '24 months'
-            else after_referral_days::varchar || ' days' end || ' after referral'
-            as after_referral_label,
-        case after_exit_days when 91 then '3 months' when 182 then '6 months'
-            when 365 then '12 months' when 730 then '24 months'
-            else after_exit_days::varchar || ' days' end || ' after rehab exit' as after_exit_label
-    from settings
-),
-
-journeys as (
-    select
-        nominal_id,
-        referral_date,
-        rehab_admission_date,
-        rehab_exit_date,
-        case
-            when rehab_admission_date is not null and rehab_exit_reason = 'Completed'
-                then 'Completed 12 weeks'
-            when rehab_admission_date is not null and rehab_exit_date is not null
-                then 'Left rehab early'
-            when rehab_admission_date is not null then 'In rehab'
-            when assessment_date is not null then 'Assessed, not admitted'
-            else 'Referred, not assessed'
-        end as outcome_group
-    from referred_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
-                            $from_date, $to_date)
-),
-
 windows as (
-    select
-        j.*, 1 as window_order, l.before_label as "window", l.before_days as window_days,
-        j.referral_date - l.before_days as first_date,
-        j.referral_date - 1 as last_date,
-        coalesce(j.referral_date - 1 <= l.connect_as_at, false) as is_followed_up
-    from journeys j cross join labels l
-    union all
-    select
-        j.*, 2, l.after_referral_label, l.after_referral_days,
-        j.referral_date,
-        j.referral_date + l.after_referral_days - 1,
-        coalesce(j.referral_date + l.after_referral_days - 1 <= l.connect_as_at, false)
-    from journeys j cross join labels l
-    union all
-    select
-        j.*, 3, 'During rehab', null,
-        j.rehab_admission_date,
-        least(coalesce(j.rehab_exit_date, l.tracker_as_at), l.connect_as_at),
-        coalesce(j.rehab_admission_date <= l.connect_as_at, false)
-    from journeys j cross join labels l
-    where j.rehab_admission_date is not null
-    union all
-    select
-        j.*, 4, l.after_exit_label, l.after_exit_days,
-        j.rehab_exit_date + 1,
-        j.rehab_exit_date + l.after_exit_days,
-        coalesce(j.rehab_exit_date + l.after_exit_days <= l.connect_as_at, false)
-    from journeys j cross join labels l
-    where j.rehab_exit_date is not null
+    select *
+    from referral_windows($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                          $from_date, $to_date, (select before_days from settings),
+                          (select after_referral_days from settings),
+                          (select after_exit_days from settings))
 ),
 
 from_facts as (

@@ -6,9 +6,9 @@
 -- $after_referral_days and $after_exit_days (default 182) are the window lengths;
 -- $offence_types lists the offence types to count (a type with no offences still gets its
 -- rows); by default every type the latest snapshot's people have offences of (crime_facts).
--- The windows, groups and follow-up rules are offending_windows'; only the offences, the value
--- stolen and the baseline differ by type, so they are counted from the windows that have any
--- offence of the type, and the rest once for every type.
+-- The windows, groups and follow-up rules are offending_windows' (the referral_windows macro,
+-- shared); only the offences, the value stolen and the baseline differ by type, so they are
+-- counted from the windows that have any offence of the type, and the rest once for every type.
 -- Windows (dates inclusive): before referral: referral - before_days .. referral - 1;
 -- after referral: referral .. referral + after_referral_days - 1; during rehab: admission ..
 -- exit (or the tracker's as-at date while still in rehab); after rehab exit: exit + 1 .. exit +
@@ -24,9 +24,7 @@ with settings as (
     select
         coalesce($before_days::integer, 365) as before_days,
         coalesce($after_referral_days::integer, 182) as after_referral_days,
-        coalesce($after_exit_days::integer, 182) as after_exit_days,
-        latest_connect_as_at() as connect_as_at,
-        (select as_at_date from uploads where upload_id = $snapshot_id) as tracker_as_at
+        coalesce($after_exit_days::integer, 182) as after_exit_days
 ),
 
 facts_fit as (
@@ -43,71 +41,12 @@ facts_fit as (
     from settings
 ),
 
-labels as (
-    select
-        *,
-        case before_days when 91 then '3 months' when 182 then '6 months'
-            when 365 then '12 months' when 730 then '24 months'
-            else before_days::varchar || ' days' end || ' before referral' as before_label,
-        case after_referral_days when 91 then '3 months' when 182 then '6 months'
-            when 365 then '12 months' when 730 then '24 months'
-            else after_referral_days::varchar || ' days' end || ' after referral'
-            as after_referral_label,
-        case after_exit_days when 91 then '3 months' when 182 then '6 months'
-            when 365 then '12 months' when 730 then '24 months'
-            else after_exit_days::varchar || ' days' end || ' after rehab exit' as after_exit_label
-    from settings
-),
-
-journeys as (
-    select
-        nominal_id,
-        referral_date,
-        rehab_admission_date,
-        rehab_exit_date,
-        case
-            when rehab_admission_date is not null and rehab_exit_reason = 'Completed'
-                then 'Completed 12 weeks'
-            when rehab_admission_date is not null and rehab_exit_date is not null
-                then 'Left rehab early'
-            when rehab_admission_date is not null then 'In rehab'
-            when assessment_date is not null then 'Assessed, not admitted'
-            else 'Referred, not assessed'
-        end as outcome_group
-    from referred_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
-                            $from_date, $to_date)
-),
-
 windows as (
-    select
-        j.*, 1 as window_order, l.before_label as "window", l.before_days as window_days,
-        j.referral_date - l.before_days as first_date,
-        j.referral_date - 1 as last_date,
-        coalesce(j.referral_date - 1 <= l.connect_as_at, false) as is_followed_up
-    from journeys j cross join labels l
-    union all
-    select
-        j.*, 2, l.after_referral_label, l.after_referral_days,
-        j.referral_date,
-        j.referral_date + l.after_referral_days - 1,
-        coalesce(j.referral_date + l.after_referral_days - 1 <= l.connect_as_at, false)
-    from journeys j cross join labels l
-    union all
-    select
-        j.*, 3, 'During rehab', null,
-        j.rehab_admission_date,
-        least(coalesce(j.rehab_exit_date, l.tracker_as_at), l.connect_as_at),
-        coalesce(j.rehab_admission_date <= l.connect_as_at, false)
-    from journeys j cross join labels l
-    where j.rehab_admission_date is not null
-    union all
-    select
-        j.*, 4, l.after_exit_label, l.after_exit_days,
-        j.rehab_exit_date + 1,
-        j.rehab_exit_date + l.after_exit_days,
-        coalesce(j.rehab_exit_date + l.after_exit_days <= l.connect_as_at, false)
-    from journeys j cross join labels l
-    where j.rehab_exit_date is not null
+    select *
+    from referral_windows($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                          $from_date, $to_date, (select before_days from settings),
+                          (select after_referral_days from settings),
+                          (select after_exit_days from settings))
 ),
 
 types as (
