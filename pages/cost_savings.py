@@ -179,8 +179,8 @@ elif not costs:
     st.info("Enter at least one unit cost above to see this lens. Offences avoided are "
             "estimated below without their cost.")
 if after_label is not None and referral_label is not None and types:
-    by_type = {t: data_access.filtered("offending_windows", chosen, offence_type=t)
-               for t in types}
+    by_type = value_lenses.split_by_type(
+        data_access.filtered("offending_windows_by_type", chosen, offence_types=types), types)
     avoided = value_lenses.offences_avoided(by_type, after_label, referral_label)
     result = value_lenses.social_cost(
         avoided, costs, price_uplift if price_uplift == price_uplift else 1.0)

@@ -32,10 +32,19 @@ whole_months as (
       and ($area::varchar is null or f.offence_area = $area::varchar)
 ),
 
+-- one row when whole_months leaves anything to count from the crimes, none otherwise (an
+-- empty side of the join below spares the scan of every crime)
+crimes_needed as (
+    select true as needed
+    from facts_fit
+    where not fits or $from_date::date is not null or $to_date::date is not null
+),
+
 from_crimes as (
     select c.offence_area, c.offence_type, 1 as offences, c.value_stolen_gbp
     from crimes c
     join people p using (nominal_id)
+    join crimes_needed n on n.needed
     where in_period(c.offence_date, $from_date, $to_date)
       and ($area::varchar is null or c.offence_area = $area::varchar)
       -- the days whole_months did not count

@@ -13,80 +13,88 @@
 -- as-at date (during rehab: observed up to that date); the others are not yet followed up and
 -- are counted in referrals_not_followed_up, never as zero offences.
 -- access: referrals
+--
+-- The windows themselves are the referral_windows macro's (shared with
+-- offending_windows_by_type). The offences in each window come from window_facts (counted when data lands, for the latest
+-- snapshot in force at window lengths of 91, 182, 365 or 730 days) whenever it fits; any
+-- other snapshot or length is counted from the crimes themselves.
 with settings as (
     select
         coalesce($before_days::integer, 365) as before_days,
         coalesce($after_referral_days::integer, 182) as after_referral_days,
-        coalesce($after_exit_days::integer, 182) as after_exit_days,
-        latest_connect_as_at() as connect_as_at,
-        (select as_at_date from uploads where upload_id = $snapshot_id) as tracker_as_at
+        coalesce($after_exit_days::integer, 182) as after_exit_days
 ),
 
-labels as (
-    select
-        *,
-        case before_days when 91 then '3 months' when 182 then '6 months'
-            when 365 then '12 months' when 730 then '24 months'
-            else before_days::varchar || ' days' end || ' before referral' as before_label,
-        case after_referral_days when 91 then '3 months' when 182 then '6 months'
-            when 365 then '12 months' when 730 then '24 months'
-            else after_referral_days::varchar || ' days' end || ' after referral'
-            as after_referral_label,
-        case after_exit_days when 91 then '3 months' when 182 then '6 months'
-            when 365 then '12 months' when 730 then '24 months'
-            else after_exit_days::varchar || ' days' end || ' after rehab exit' as after_exit_label
+facts_fit as (
+    select coalesce(
+        $snapshot_id::integer = (
+            select upload_id from uploads
+            where kind = 'tracker'
+              and upload_id not in (select snapshot_id from snapshot_withdrawals)
+            order by as_at_date desc, upload_id desc
+            limit 1)
+        and before_days in (91, 182, 365, 730)
+        and after_referral_days in (91, 182, 365, 730)
+        and after_exit_days in (91, 182, 365, 730), false) as fits
     from settings
 ),
 
-journeys as (
-    select
-        nominal_id,
-        referral_date,
-        rehab_admission_date,
-        rehab_exit_date,
-        case
-            when rehab_admission_date is not null and rehab_exit_reason = 'Completed'
-                then 'Completed 12 weeks'
-            when rehab_admission_date is not null and rehab_exit_date is not null
-                then 'Left rehab early'
-            when rehab_admission_date is not null then 'In rehab'
-            when assessment_date is not null then 'Assessed, not admitted'
-            else 'Referred, not assessed'
-        end as outcome_group
-    from referred_in_period($snapshot_id, $scope_officers, $officer, $area, $referral_source,
-                            $from_date, $to_date)
+windows as (
+    select *
+    from referral_windows($snapshot_id, $scope_officers, $officer, $area, $referral_source,
+                          $from_date, $to_date, (select before_days from settings),
+                          (select after_referral_days from settings),
+                          (select after_exit_days from settings))
 ),
 
-windows as (
+from_facts as (
     select
-        j.*, 1 as window_order, l.before_label as "window", l.before_days as window_days,
-        j.referral_date - l.before_days as first_date,
-        j.referral_date - 1 as last_date,
-        coalesce(j.referral_date - 1 <= l.connect_as_at, false) as is_followed_up
-    from journeys j cross join labels l
-    union all
+        w.nominal_id, w.referral_date, w.window_order,
+        sum(case w.window_order
+            when 1 then case w.window_days when 91 then f.before_91 when 182 then f.before_182
+                when 365 then f.before_365 when 730 then f.before_730 end
+            when 2 then case w.window_days when 91 then f.after_referral_91
+                when 182 then f.after_referral_182 when 365 then f.after_referral_365
+                when 730 then f.after_referral_730 end
+            when 3 then f.during_rehab
+            when 4 then case w.window_days when 91 then f.after_exit_91
+                when 182 then f.after_exit_182 when 365 then f.after_exit_365
+                when 730 then f.after_exit_730 end
+        end)::bigint as offences,
+        sum(case w.window_order
+            when 1 then case w.window_days when 91 then f.before_91_gbp
+                when 182 then f.before_182_gbp when 365 then f.before_365_gbp
+                when 730 then f.before_730_gbp end
+            when 2 then case w.window_days when 91 then f.after_referral_91_gbp
+                when 182 then f.after_referral_182_gbp when 365 then f.after_referral_365_gbp
+                when 730 then f.after_referral_730_gbp end
+            when 3 then f.during_rehab_gbp
+            when 4 then case w.window_days when 91 then f.after_exit_91_gbp
+                when 182 then f.after_exit_182_gbp when 365 then f.after_exit_365_gbp
+                when 730 then f.after_exit_730_gbp end
+        end) as value_stolen_gbp
+    from windows w
+    join window_facts f
+        on f.snapshot_id = $snapshot_id::integer
+       and f.nominal_id = w.nominal_id
+       and f.referral_date = w.referral_date
+       and ($offence_type::varchar is null or f.offence_type = $offence_type::varchar)
+    where (select fits from facts_fit)
+    group by all
+),
+
+from_crimes as (
     select
-        j.*, 2, l.after_referral_label, l.after_referral_days,
-        j.referral_date,
-        j.referral_date + l.after_referral_days - 1,
-        coalesce(j.referral_date + l.after_referral_days - 1 <= l.connect_as_at, false)
-    from journeys j cross join labels l
-    union all
-    select
-        j.*, 3, 'During rehab', null,
-        j.rehab_admission_date,
-        least(coalesce(j.rehab_exit_date, l.tracker_as_at), l.connect_as_at),
-        coalesce(j.rehab_admission_date <= l.connect_as_at, false)
-    from journeys j cross join labels l
-    where j.rehab_admission_date is not null
-    union all
-    select
-        j.*, 4, l.after_exit_label, l.after_exit_days,
-        j.rehab_exit_date + 1,
-        j.rehab_exit_date + l.after_exit_days,
-        coalesce(j.rehab_exit_date + l.after_exit_days <= l.connect_as_at, false)
-    from journeys j cross join labels l
-    where j.rehab_exit_date is not null
+        w.nominal_id, w.referral_date, w.window_order,
+        count(*) as offences,
+        sum(c.value_stolen_gbp) as value_stolen_gbp
+    from windows w
+    join crimes c
+        on c.nominal_id = w.nominal_id
+       and c.offence_date between w.first_date and w.last_date
+       and ($offence_type::varchar is null or c.offence_type = $offence_type::varchar)
+    where not (select fits from facts_fit)
+    group by all
 ),
 
 per_window as (
@@ -94,14 +102,13 @@ per_window as (
         w.outcome_group, w.window_order, w."window", w.window_days, w.nominal_id,
         w.referral_date, w.is_followed_up,
         date_diff('day', w.first_date, w.last_date) + 1 as observed_days,
-        count(c.crime_reference) as offences,
-        coalesce(sum(c.value_stolen_gbp), 0) as value_stolen_gbp
+        coalesce(o.offences, 0) as offences,
+        coalesce(o.value_stolen_gbp, 0) as value_stolen_gbp
     from windows w
-    left join crimes c
-        on c.nominal_id = w.nominal_id
-       and c.offence_date between w.first_date and w.last_date
-       and ($offence_type::varchar is null or c.offence_type = $offence_type::varchar)
-    group by all
+    left join (select * from from_facts union all select * from from_crimes) o
+        on o.nominal_id = w.nominal_id
+       and o.referral_date = w.referral_date
+       and o.window_order = w.window_order
 ),
 
 with_baseline as (

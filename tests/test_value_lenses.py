@@ -77,8 +77,9 @@ def test_programme_cost_per_outcome_and_break_even():
 def test_the_demo_lens_uses_the_named_query_per_offence_type(demo_con):
     whole = queries.run(demo_con, COMMAND_LINE, "offending_windows")
     types = sorted(set(queries.run(demo_con, COMMAND_LINE, "offences_by_area")["offence_type"]))
-    parts = {t: queries.run(demo_con, COMMAND_LINE, "offending_windows", offence_type=t)
-             for t in types}
+    parts = value_lenses.split_by_type(queries.run(
+        demo_con, COMMAND_LINE, "offending_windows_by_type", offence_types=types), types)
+    assert list(parts) == types
     # the types partition the offences of every group and window
     total = sum(p.set_index(["outcome_group", "window"])["offences"] for p in parts.values())
     assert total.to_dict() == whole.set_index(["outcome_group", "window"])["offences"].to_dict()

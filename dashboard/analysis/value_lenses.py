@@ -53,6 +53,13 @@ def during_rehab(days_in_rehab: float, assumptions: cost_model.Assumptions) -> d
             "high_gbp": round(years * spend / assumptions.realised_share_low)}
 
 
+def split_by_type(rows: pd.DataFrame, types: list[str]) -> dict[str, pd.DataFrame]:
+    """offending_windows_by_type's rows as offences_avoided takes them: each type's rows, as
+    offending_windows gives them for that type alone, in the order of `types`."""
+    return {t: rows[rows["offence_type"] == t].drop(columns="offence_type")
+            .reset_index(drop=True) for t in types}
+
+
 def offences_avoided(by_type: dict[str, pd.DataFrame], after_window: str,
                      comparison_window: str) -> pd.DataFrame:
     """Per offence type: the admitted (exited) groups' fall in offences a person-year net of

@@ -25,6 +25,7 @@ from dashboard.config import QUERIES_DIR
 from dashboard.ingest.validation import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
 from dashboard.store.schema import SCHEMA
 from dashboard.store.sql import install_macros, install_text_functions, quote_ident
+from dashboard.store.window_facts import refresh_window_facts
 
 MACROS_DIR = QUERIES_DIR / "macros"
 
@@ -57,11 +58,11 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     # reads the file as it is now.
     con = duckdb.connect(":memory:")
     con.execute("attach $path as o2r (read_only)", {"path": str(path)})
-    if not con.execute("select count(*) from duckdb_tables() where database_name = 'o2r' "
-                       "and table_name = 'crime_facts'").fetchall()[0][0]:
-        # A file written before crime_facts existed: add them once, then read that version.
+    if con.execute("select count(*) from duckdb_tables() where database_name = 'o2r' "
+                   "and table_name in ('crime_facts', 'window_facts')").fetchall()[0][0] < 2:
+        # A file written before the facts existed: add them once, then read that version.
         con.close()
-        add_crime_facts(path)
+        add_facts(path)
         return connect_read_only(path)
     install_macros(con, MACROS_DIR)  # into the in-memory catalog
     con.execute(SEARCH_PATH)
@@ -106,9 +107,12 @@ def writing(path: Path, con: duckdb.DuckDBPyConnection | None = None
         else:
             con = duckdb.connect(str(copy))
         try:
+            had_facts = has_facts(con)
             for statement in SCHEMA:
                 con.execute(statement)
             install_text_functions(con)
+            if not had_facts:  # a file from before the facts (or a new one): add them first
+                refresh_facts(con)
             yield con
             con.execute("checkpoint o2r_store" if attached else "checkpoint")
             release(con, attached)
@@ -128,6 +132,12 @@ def writing(path: Path, con: duckdb.DuckDBPyConnection | None = None
             for leftover in (copy, Path(f"{copy}.wal")):
                 leftover.unlink(missing_ok=True)
             raise
+
+
+def has_facts(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("select count(*) from duckdb_tables() "
+                       "where database_name = current_database() "
+                       "and table_name in ('crime_facts', 'window_facts')").fetchall()[0][0] == 2
 
 
 def release(con: duckdb.DuckDBPyConnection, attached: bool) -> None:
@@ -184,7 +194,7 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
             merge_crimes(con, upload_id)
         if prepared.staged is None:
             con.unregister("incoming")
-        refresh_crime_facts(con)
+        refresh_facts(con)
         con.commit()
     report.upload_id = upload_id
     return upload_id
@@ -295,6 +305,13 @@ def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
             con.execute(f"drop table {quote_ident(f'codes{index}')}")
 
 
+def refresh_facts(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild every table of Connect facts (crime_facts, window_facts) for the latest tracker
+    snapshot in force, in the same transaction as what changed it."""
+    refresh_crime_facts(con)
+    refresh_window_facts(con)
+
+
 def refresh_crime_facts(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild crime_facts for the latest tracker snapshot in force (as
     queries.latest_snapshot_id picks it), in the same transaction as what changed it."""
@@ -321,11 +338,9 @@ def refresh_crime_facts(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def add_crime_facts(path: Path) -> None:
-    with writing(path) as con:
-        con.begin()
-        refresh_crime_facts(con)
-        con.commit()
+def add_facts(path: Path) -> None:
+    with writing(path):
+        pass  # a writer adds the facts to a file that has none
 
 
 def withdraw_snapshot(path: Path, snapshot_id: int, who: str, reason: str) -> None:
@@ -343,7 +358,7 @@ def withdraw_snapshot(path: Path, snapshot_id: int, who: str, reason: str) -> No
         con.execute("insert into snapshot_withdrawals values ($id, $at, $who, $reason)",
                     {"id": snapshot_id, "at": dt.datetime.now().replace(microsecond=0),
                      "who": who, "reason": reason.strip()})
-        refresh_crime_facts(con)  # the latest snapshot in force may have changed
+        refresh_facts(con)  # the latest snapshot in force may have changed
 
 
 

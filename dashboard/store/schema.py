@@ -57,6 +57,47 @@ SCHEMA = [
         offences bigint not null,
         value_stolen_gbp decimal(18, 2)
     )""",
+    # Each referral's offences in its offending windows (queries/offending_windows.sql), counted
+    # when data lands (refresh_window_facts) for the window lengths the Outcomes page offers
+    # (91, 182, 365, 730 days), so the default views read a table the size of referrals x
+    # offence types, not every crime: the latest snapshot in force, one row per referral per
+    # offence type with an offence in any of its windows or after its rehab exit (no row:
+    # none). *_gbp is the value stolen in the same window.
+    """create table if not exists window_facts (
+        snapshot_id integer not null,
+        nominal_id varchar not null,
+        referral_date date not null,
+        offence_type varchar not null,
+        before_91 integer not null,
+        before_182 integer not null,
+        before_365 integer not null,
+        before_730 integer not null,
+        after_referral_91 integer not null,
+        after_referral_182 integer not null,
+        after_referral_365 integer not null,
+        after_referral_730 integer not null,
+        during_rehab integer not null,
+        after_exit_91 integer not null,
+        after_exit_182 integer not null,
+        after_exit_365 integer not null,
+        after_exit_730 integer not null,
+        before_91_gbp decimal(18, 2),
+        before_182_gbp decimal(18, 2),
+        before_365_gbp decimal(18, 2),
+        before_730_gbp decimal(18, 2),
+        after_referral_91_gbp decimal(18, 2),
+        after_referral_182_gbp decimal(18, 2),
+        after_referral_365_gbp decimal(18, 2),
+        after_referral_730_gbp decimal(18, 2),
+        during_rehab_gbp decimal(18, 2),
+        after_exit_91_gbp decimal(18, 2),
+        after_exit_182_gbp decimal(18, 2),
+        after_exit_365_gbp decimal(18, 2),
+        after_exit_730_gbp decimal(18, 2),
+        -- the first offence of the type after the rehab exit, up to the latest Connect upload's
+        -- as-at date (queries/time_to_first_offence.sql)
+        first_offence_after_exit date
+    )""",
     # A snapshot found to be wrong is withdrawn, never deleted: it stays on record, and no
     # figure reads it (queries/macros/scoped_referrals.sql, queries.latest_snapshot_id).
     """create table if not exists snapshot_withdrawals (

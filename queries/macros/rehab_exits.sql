@@ -1,12 +1,13 @@
 -- rehab_exits(snapshot, scope_officers, officer, area, referral_source, from_date, to_date): one
 -- row per scoped referral that left rehab (admitted, with an exit date) in the period by exit
--- date, in its outcome group: 'Completed 12 weeks' (exit reason Completed) or 'Left rehab early'
--- (any other reason, or none recorded).
+-- date (its nominal ID, referral date and exit date), in its outcome group: 'Completed 12
+-- weeks' (exit reason Completed) or 'Left rehab early' (any other reason, or none recorded).
 create or replace macro rehab_exits(
     p_snapshot_id, p_scope_officers, p_officer, p_area, p_referral_source, p_from_date, p_to_date
 ) as table
     select
         nominal_id,
+        referral_date,
         rehab_exit_date,
         case when rehab_exit_reason = 'Completed' then 'Completed 12 weeks'
              else 'Left rehab early' end as outcome_group
