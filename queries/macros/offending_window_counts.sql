@@ -75,7 +75,7 @@ create or replace macro offending_window_counts(
                 when 4 then case w.window_days when 91 then f.after_exit_91_gbp
                     when 182 then f.after_exit_182_gbp when 365 then f.after_exit_365_gbp
                     when 730 then f.after_exit_730_gbp end
-            end::decimal(38, 2) as value_stolen_gbp
+            end as value_stolen_gbp
         from windows w
         join o2r.window_facts f
             on f.snapshot_id = p_snapshot_id::integer
@@ -156,33 +156,24 @@ create or replace macro offending_window_counts(
         group by outcome_group, "window"
     ),
 
-    -- the followed-up windows' own offences of each key
+    -- the followed-up windows' own offences of each key, and those in their baselines
     key_offences as (
         select
             w.outcome_group, w."window", t.offence_type,
-            sum(t.offences) as offences,
-            count(*) filter (where t.offences > 0) as referrals_with_offence,
-            sum(t.value_stolen_gbp) as value_stolen_gbp
-        from per_window w
-        join keyed t
-            on t.nominal_id = w.nominal_id
-           and t.referral_date = w.referral_date
-           and t.window_order = w.window_order
-        where w.is_followed_up
-        group by all
-    ),
-
-    -- the offences of each key in the baseline of each followed-up window after referral
-    key_baseline as (
-        select
-            w.outcome_group, w."window", t.offence_type,
-            sum(t.offences) as offences,
-            sum(t.value_stolen_gbp) as value_stolen_gbp
+            sum(t.offences) filter (where t.window_order = w.window_order) as offences,
+            count(*) filter (where t.window_order = w.window_order and t.offences > 0)
+                as referrals_with_offence,
+            sum(t.value_stolen_gbp) filter (where t.window_order = w.window_order)
+                as value_stolen_gbp,
+            sum(t.offences) filter (where t.window_order = w.baseline_order)
+                as baseline_offences,
+            sum(t.value_stolen_gbp) filter (where t.window_order = w.baseline_order)
+                as baseline_value_stolen_gbp
         from with_baseline w
         join keyed t
             on t.nominal_id = w.nominal_id
            and t.referral_date = w.referral_date
-           and t.window_order = w.baseline_order
+           and (t.window_order = w.window_order or t.window_order = w.baseline_order)
         where w.is_followed_up
         group by all
     )
@@ -198,10 +189,10 @@ create or replace macro offending_window_counts(
         coalesce(o.offences, 0)::integer as offences,
         s.referrals - coalesce(o.referrals_with_offence, 0) as referrals_without_offence,
         coalesce(o.value_stolen_gbp, 0)::double as value_stolen_gbp,
-        case when s.window_order > 1 then coalesce(b.offences, 0)::integer end
+        case when s.window_order > 1 then coalesce(o.baseline_offences, 0)::integer end
             as baseline_offences,
         s.baseline_person_years,
-        case when s.window_order > 1 then coalesce(b.value_stolen_gbp, 0)::double end
+        case when s.window_order > 1 then coalesce(o.baseline_value_stolen_gbp, 0)::double end
             as baseline_value_stolen_gbp,
         s.referrals_not_followed_up,
         s.window_order,
@@ -213,7 +204,4 @@ create or replace macro offending_window_counts(
     cross join keys k
     left join key_offences o
         on o.outcome_group = s.outcome_group and o."window" = s."window"
-       and o.offence_type is not distinct from k.offence_type
-    left join key_baseline b
-        on b.outcome_group = s.outcome_group and b."window" = s."window"
-       and b.offence_type is not distinct from k.offence_type;
+       and o.offence_type is not distinct from k.offence_type;
