@@ -109,11 +109,11 @@ create or replace macro offending_window_counts(
         where not (select together from every_type) and offences > 0
         union all
         select
-            nominal_id, referral_date, window_order, offence_type,
+            nominal_id, referral_date, window_order, null,
             sum(offences)::bigint, sum(value_stolen_gbp)
         from from_facts
         where (select together from every_type)
-        group by all
+        group by nominal_id, referral_date, window_order
         having sum(offences) > 0
         union all
         select * from from_crimes
