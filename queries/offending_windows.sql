@@ -22,7 +22,7 @@ select * exclude (offence_type)
 from offending_window_counts(
     $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date,
     $before_days, $after_referral_days, $after_exit_days,
-    case when $offence_type::varchar is not null then [$offence_type::varchar] end,
+    [$offence_type::varchar], $offence_type::varchar is null,
     -- the lengths window_facts holds (WINDOW_DAYS); a null length is its default, held too
     coalesce($before_days::integer in (91, 182, 365, 730), true)
     and coalesce($after_referral_days::integer in (91, 182, 365, 730), true)

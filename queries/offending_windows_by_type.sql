@@ -25,7 +25,8 @@ select *
 from offending_window_counts(
     $snapshot_id, $scope_officers, $officer, $area, $referral_source, $from_date, $to_date,
     $before_days, $after_referral_days, $after_exit_days,
-    coalesce($offence_types::varchar[], (select list(distinct offence_type) from crime_facts), []),
+    coalesce($offence_types::varchar[], (select list(distinct offence_type) from crime_facts)),
+    false,
     -- the lengths window_facts holds (WINDOW_DAYS); a null length is its default, held too
     coalesce($before_days::integer in (91, 182, 365, 730), true)
     and coalesce($after_referral_days::integer in (91, 182, 365, 730), true)

@@ -1,8 +1,8 @@
 -- offending_window_counts(snapshot, scope_officers, officer, area, referral_source, from_date,
--- to_date, before_days, after_referral_days, after_exit_days, offence_types, lengths_in_facts):
--- what offending_windows and offending_windows_by_type give, one row per key of offence_types
+-- to_date, before_days, after_referral_days, after_exit_days, offence_types, every_type,
+-- lengths_in_facts): what offending_windows and offending_windows_by_type give, one row per key
 -- per outcome group per window (ordered by neither). The keys are offence_types' types, each
--- counted alone, or, when offence_types is null, a single null key: every type together.
+-- counted alone, or, when every_type is true, a single null key: every type together.
 -- Null lengths are the defaults (365, 182, 182 days).
 -- lengths_in_facts says whether window_facts holds these lengths (the queries say which, so a
 -- test can hold them to window_facts.WINDOW_DAYS): the offences in each window come from
@@ -11,7 +11,8 @@
 -- offences); who is followed up, for how long, and the baseline's length once for every key.
 create or replace macro offending_window_counts(
     p_snapshot_id, p_scope_officers, p_officer, p_area, p_referral_source, p_from_date, p_to_date,
-    p_before_days, p_after_referral_days, p_after_exit_days, p_offence_types, p_lengths_in_facts
+    p_before_days, p_after_referral_days, p_after_exit_days, p_offence_types, p_every_type,
+    p_lengths_in_facts
 ) as table
     with settings as (
         select
@@ -35,21 +36,22 @@ create or replace macro offending_window_counts(
                               (select after_exit_days from settings))
     ),
 
-    every_type as (
-        select p_offence_types::varchar[] is null as together,
-               coalesce(p_offence_types::varchar[], []) as types
+    -- (every_type is a constant in each query, so the planner drops the branch it rules out)
+    types as (
+        select p_offence_types::varchar[] as types
     ),
 
     keys as (
-        select distinct unnest(coalesce(p_offence_types::varchar[], [null::varchar]))
-            as offence_type
+        select distinct unnest(
+            case when p_every_type::boolean then [null::varchar] else types end) as offence_type
+        from types
     ),
 
     -- one row per window per offence type in window_facts
     from_facts as (
         select
             w.nominal_id, w.referral_date, w.window_order,
-            case when (select together from every_type) then null else f.offence_type end
+            case when p_every_type::boolean then null else f.offence_type end
                 as offence_type,
             case w.window_order
                 when 1 then case w.window_days when 91 then f.before_91
@@ -82,14 +84,14 @@ create or replace macro offending_window_counts(
            and f.nominal_id = w.nominal_id
            and f.referral_date = w.referral_date
         where (select facts_fit from settings)
-          and ((select together from every_type)
-               or list_contains((select types from every_type), f.offence_type))
+          and (p_every_type::boolean
+               or list_contains((select types from types), f.offence_type))
     ),
 
     from_crimes as (
         select
             w.nominal_id, w.referral_date, w.window_order,
-            case when (select together from every_type) then null else c.offence_type end
+            case when p_every_type::boolean then null else c.offence_type end
                 as offence_type,
             count(*) as offences,
             sum(c.value_stolen_gbp) as value_stolen_gbp
@@ -98,21 +100,21 @@ create or replace macro offending_window_counts(
             on c.nominal_id = w.nominal_id
            and c.offence_date between w.first_date and w.last_date
         where not (select facts_fit from settings)
-          and ((select together from every_type)
-               or list_contains((select types from every_type), c.offence_type))
+          and (p_every_type::boolean
+               or list_contains((select types from types), c.offence_type))
         group by all
     ),
 
     -- each window's offences of each key, only where the window has any
     keyed as (
         select * from from_facts
-        where not (select together from every_type) and offences > 0
+        where not p_every_type::boolean and offences > 0
         union all
         select
             nominal_id, referral_date, window_order, null,
             sum(offences)::bigint, sum(value_stolen_gbp)
         from from_facts
-        where (select together from every_type)
+        where p_every_type::boolean
         group by nominal_id, referral_date, window_order
         having sum(offences) > 0
         union all
