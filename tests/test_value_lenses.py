@@ -10,7 +10,7 @@ import pytest
 
 from dashboard.analysis import cost_model, outcomes, value_lenses
 from dashboard.security.access import COMMAND_LINE
-from dashboard.store import queries
+from dashboard.store import database, queries
 
 from conftest import page_text
 
@@ -88,6 +88,23 @@ def test_the_demo_lens_uses_the_named_query_per_offence_type(demo_con):
     net_all = outcomes.net_change(whole, "6 months after rehab exit", "6 months after referral")
     assert avoided["offences_avoided"].sum() == pytest.approx(
         net_all["net_fall"] * net_all["admitted_person_years"])
+
+
+def test_with_no_offences_stored_there_is_no_type_to_count(demo_db):
+    """offending_windows_by_type's default is every type the people have offences of: with
+    none stored that is no type (no rows), never every type together as offending_windows
+    counts them."""
+    with database.writing(demo_db) as con:
+        con.execute("delete from crimes")
+        database.refresh_facts(con)
+    con = database.connect_read_only(demo_db)
+    try:
+        assert queries.run(con, COMMAND_LINE, "offending_windows_by_type").empty
+        assert queries.run(con, COMMAND_LINE, "offending_windows_by_type",
+                           offence_types=["Shoplifting"])["offences"].eq(0).all()
+        assert not queries.run(con, COMMAND_LINE, "offending_windows").empty
+    finally:
+        con.close()
 
 
 def test_the_cost_page_shows_the_lenses_apart(app_as):
