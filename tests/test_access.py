@@ -85,12 +85,21 @@ MACROS = [
     "create or replace macro reads_the_table(p_snapshot_id, p_scope_officers) as table "
     "select * from scoped_referrals(p_snapshot_id, p_scope_officers) "
     "union all select * from referrals",
+    # reads the table through SQL held in a string, which only DuckDB's parser can flag
+    "create or replace macro reads_through_a_string(p_snapshot_id, p_scope_officers) as table "
+    "select * from scoped_referrals(p_snapshot_id, p_scope_officers) "
+    "union all select * from query('select * from o2r.referrals')",
+    # reads no referrals, so calling it beside a scoped read is harmless
+    "create or replace macro latest_as_at() as (select max(as_at_date) from o2r.uploads)",
 ]
 
 
 def test_a_macro_is_scoped_only_when_it_passes_its_scope_on():
     assert access.scoped_functions(MACROS) == {
         "scoped_referrals": 1, "passes_on": 1, "passes_on_again": 0}
+    assert access.unscoped_readers(MACROS) == {
+        "drops_it", "reads_the_table", "reads_through_a_string"}
+    assert queries.unscoped_readers() == frozenset()
     # the shipped macros: those reading referrals all pass the scope on
     assert {"scoped_referrals", "data_quality_issues",
             "journey_events"} <= set(queries.scoped_functions())
@@ -118,15 +127,41 @@ def test_a_macro_is_scoped_only_when_it_passes_its_scope_on():
     ('select * from scoped_referrals($snapshot_id, $scope_officers) union all '
      'select * from "o2r"."main"."referrals"', False),
     ("select * from scoped_referrals($snapshot_id, $scope_officers) -- not from referrals", True),
+    # every other way DuckDB reads the table, each beside a proper scoped read
+    *[(f"select * from scoped_referrals($snapshot_id, $scope_officers) union all {other}", False)
+      for other in ("select * from query('select * from o2r.referrals')",
+                    "select * from query_table('referrals')",
+                    "select * from 'referrals'", 'select * from"referrals"',
+                    "select * from o2r.uploads, referrals", "select * from (table referrals)",
+                    "select * from memory.main.referrals",
+                    "select * from o2r.uploads where upload_id in "
+                    "(select snapshot_id from referrals)",
+                    "select * from reads_through_a_string($snapshot_id, $scope_officers)",
+                    "select * from drops_it($snapshot_id, $scope_officers)")],
+    # SQL the parser cannot read as a SELECT cannot be checked, so it is refused
+    ("pivot scoped_referrals($snapshot_id, $scope_officers) on area", False),
+    ("select *, latest_as_at() from scoped_referrals($snapshot_id, $scope_officers)", True),
 ])
 def test_a_referral_query_must_read_through_a_scoped_function(sql, allowed):
-    scoped = access.scoped_functions(MACROS)
+    scoped, unscoped = access.scoped_functions(MACROS), access.unscoped_readers(MACROS)
     parameters = ["snapshot_id", "scope_officers", "area"]
     if allowed:
-        access.check_query("q", sql, "referrals", parameters, scoped)
+        access.check_query("q", sql, "referrals", parameters, scoped, unscoped)
     else:
         with pytest.raises(ValueError, match="must read referrals only through"):
-            access.check_query("q", sql, "referrals", parameters, scoped)
+            access.check_query("q", sql, "referrals", parameters, scoped, unscoped)
+
+
+@pytest.mark.parametrize("level", ["programme", "admin"])
+def test_no_query_of_any_level_reads_the_table_itself(level):
+    scoped = access.scoped_functions(MACROS)
+    for sql in ("select min(referral_date) from o2r.referrals",
+                "select * from query('select * from referrals')",
+                "select * from reads_the_table(null, null)"):
+        with pytest.raises(ValueError, match="must read referrals only through"):
+            access.check_query("q", sql, level, [], scoped, access.unscoped_readers(MACROS))
+    access.check_query("q", "select * from scoped_referrals($snapshot_id, null)", level,
+                       ["snapshot_id"], scoped, access.unscoped_readers(MACROS))
 
 
 def test_an_unscoped_read_through_a_real_macro_is_refused():

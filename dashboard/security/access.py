@@ -19,7 +19,6 @@ ROLES = ("officer", "steering", "scrutiny", "admin")
 LEVELS = ("programme", "referrals", "person", "admin")
 SCOPE_PARAMETER = "scope_officers"
 LEVEL_LINE = re.compile(r"^--\s*access:\s*([a-z]+)\s*$", re.MULTILINE)
-RAW_REFERRALS = re.compile(r'\b(from|join)\s+("?o2r"?\.)?("?main"?\.)?"?referrals\b', re.IGNORECASE)
 
 # Pages, by file stem in pages/.
 CHART_PAGES = frozenset({"overview", "referral_sources", "offending_areas", "officer_caseloads",
@@ -137,6 +136,41 @@ def code_only(sql: str) -> str:
     return sql[:tokens[0][0]] + "".join(kept) if tokens else sql
 
 
+# Table functions that read whatever SQL or table name a string holds: the parser cannot see
+# what they read, so a query or macro that calls one is taken to read referrals.
+READS_FROM_TEXT = frozenset({"query", "query_table"})
+
+
+def reads_referrals(select_sql: str) -> bool:
+    """Whether a SELECT reads the referrals table itself, by DuckDB's own parser
+    (json_serialize_sql): a table named in quotes or a string, in a comma join, a sub-query or
+    `table referrals` is found where a pattern on the text misses it. SQL that cannot be parsed
+    as a SELECT is taken to read it."""
+    import json
+
+    import duckdb  # here, not at the top: the command line imports this module without DuckDB
+
+    with duckdb.connect() as con:
+        tree = json.loads(con.execute("select json_serialize_sql(?::varchar)",
+                                      [select_sql]).fetchone()[0])
+    if tree.get("error"):
+        return True
+    nodes = [tree]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if kind == "BASE_TABLE" and str(node.get("table_name", "")).lower() == "referrals":
+                return True
+            if kind == "TABLE_FUNCTION" and str(node.get("function", {}).get(
+                    "function_name", "")).lower() in READS_FROM_TEXT:
+                return True
+            nodes.extend(node.values())
+        elif isinstance(node, list):
+            nodes.extend(node)
+    return False
+
+
 def _calls(sql: str, only: Container[str] | None = None) -> list[tuple[str, list[str], int]]:
     """Each function call in the SQL (of the functions named in `only`, if given): its name, its
     top-level arguments and where it ends."""
@@ -168,27 +202,71 @@ def _passes_scope(calls: list[tuple[str, list[str], int]], scoped: dict[str, int
                               for name, args in made)
 
 
+MACRO_BODY = re.compile(r"^\s*as\s+(table\s+)?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Macro:
+    parameters: list[str]
+    code: str             # its body with comments and literals blanked (code_only)
+    reads_itself: bool    # reads the referrals table, not through another macro
+
+
+def _macros(macro_files: list[str]) -> dict[str, Macro]:
+    """Each macro of the files, one CREATE statement at a time (DuckDB's own splitter)."""
+    import duckdb  # here, not at the top: the command line imports this module without DuckDB
+
+    macros = {}
+    for text in macro_files:
+        for statement in duckdb.extract_statements(text):
+            original = statement.query
+            code = code_only(original)
+            head = MACRO_HEAD.search(code)
+            if head is None:
+                continue
+            name, parameters, end = _calls(code[head.end():])[0]
+            start = head.end() + end
+            stop = code.rstrip().rfind(";")
+            stop = stop if stop > start else len(code)
+            body = MACRO_BODY.match(original[start:stop])
+            select = original[start + body.end():stop] if body else ""
+            is_table = bool(body and body.group(1))
+            macros[name] = Macro(parameters, code[start:stop], not body or reads_referrals(
+                select if is_table else f"select {select}"))
+    return macros
+
+
+def unscoped_readers(macro_files: list[str]) -> frozenset[str]:
+    """The macros that read referrals, themselves or through another macro, without applying
+    an officer's scope: no query may call one, whatever else it calls."""
+    macros, scoped = _macros(macro_files), scoped_functions(macro_files)
+    readers = {name for name, macro in macros.items() if macro.reads_itself} | set(scoped)
+    found = True
+    while found:
+        found = False
+        for name, macro in macros.items():
+            if name not in readers and any(call in readers for call, _, _ in _calls(macro.code)):
+                readers.add(name)
+                found = True
+    return frozenset(readers - set(scoped))
+
+
 def scoped_functions(macro_files: list[str]) -> dict[str, int]:
     """Each function that applies an officer's scope, with the position of its scope argument.
 
     scoped_referrals applies it; a macro is scoped too when it reads no referrals itself and
     every call it makes to a scoped function passes on its own scope argument."""
-    macros = {}  # name -> (parameters, body)
-    for text in macro_files:
-        text = code_only(text)
-        heads = [m.end() for m in MACRO_HEAD.finditer(text)] + [len(text)]
-        for head, after in zip(heads, heads[1:], strict=False):
-            name, parameters, end = _calls(text[head:after])[0]
-            macros[name] = (parameters, text[head + end:after])
-    parameters, _ = macros[ROOT_SCOPED]
+    macros = {name: (macro.parameters, macro.code, macro.reads_itself)
+              for name, macro in _macros(macro_files).items()}
+    parameters, _, _ = macros[ROOT_SCOPED]
     scoped = {ROOT_SCOPED: next(i for i, p in enumerate(parameters)
                                 if p.endswith(SCOPE_PARAMETER))}
     found = True
     while found:
         found = False
-        for name, (parameters, body) in macros.items():
+        for name, (parameters, body, reads_itself) in macros.items():
             positions = [i for i, p in enumerate(parameters) if p.endswith(SCOPE_PARAMETER)]
-            if name in scoped or len(positions) != 1 or RAW_REFERRALS.search(body):
+            if name in scoped or len(positions) != 1 or reads_itself:
                 continue
             if _passes_scope(_calls(body), scoped, parameters[positions[0]]):
                 scoped[name] = positions[0]
@@ -197,17 +275,19 @@ def scoped_functions(macro_files: list[str]) -> dict[str, int]:
 
 
 def check_query(name: str, sql: str, level: str, parameters: list[str],
-                scoped: dict[str, int] | None = None) -> None:
-    """A query that reads referrals must read them through scoped_referrals(..., $scope_officers,
-    ...), the one place the scope is applied, or a macro that passes $scope_officers on to it
-    (`scoped`, from scoped_functions), and never from the table itself."""
-    if level not in ("referrals", "person"):
-        return
+                scoped: dict[str, int] | None = None,
+                unscoped: Container[str] = frozenset()) -> None:
+    """No query reads the referrals table itself (nor through a macro that does, `unscoped`,
+    from unscoped_readers). A query that counts or lists referrals must read them through
+    scoped_referrals(..., $scope_officers, ...), the one place the scope is applied, or a macro
+    that passes $scope_officers on to it (`scoped`, from scoped_functions)."""
     scoped = scoped or {ROOT_SCOPED: 1}
-    sql = code_only(sql)
-    if RAW_REFERRALS.search(sql) or SCOPE_PARAMETER not in parameters \
-            or not _passes_scope(_calls(sql, scoped), scoped,
-                                 f"${SCOPE_PARAMETER}"):
+    code = code_only(sql)
+    reads_unscoped = reads_referrals(sql) or any(
+        call in unscoped for call, _, _ in _calls(code))
+    if reads_unscoped or (level in ("referrals", "person") and (
+            SCOPE_PARAMETER not in parameters
+            or not _passes_scope(_calls(code, scoped), scoped, f"${SCOPE_PARAMETER}"))):
         raise ValueError(f"queries/{name}.sql must read referrals only through "
                          f"scoped_referrals(..., ${SCOPE_PARAMETER}, ...) or a macro that "
                          f"passes ${SCOPE_PARAMETER} on to it ({', '.join(sorted(scoped))})")

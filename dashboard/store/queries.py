@@ -43,6 +43,13 @@ def scoped_functions() -> dict[str, int]:
                                     for path in sorted((QUERIES_DIR / "macros").glob("*.sql"))])
 
 
+@functools.cache
+def unscoped_readers() -> frozenset[str]:
+    """The macros that read referrals without applying a scope (access.unscoped_readers)."""
+    return access.unscoped_readers([path.read_text(encoding="utf-8")
+                                    for path in sorted((QUERIES_DIR / "macros").glob("*.sql"))])
+
+
 def header(name: str) -> dict[str, str]:
     """The query's header lines by key: grain, params and access (`-- key: value`)."""
     out: dict[str, str] = {}
@@ -73,7 +80,7 @@ def used_parameters(name: str) -> list[str]:
 def _check(name: str) -> None:
     """access.check_query, once per query (a refusal is not cached: it is raised every time)."""
     access.check_query(name, sql_text(name), access_level(name), parameters(name),
-                       scoped_functions())
+                       scoped_functions(), unscoped_readers())
 
 
 def latest_snapshot_id(con: duckdb.DuckDBPyConnection) -> int | None:
