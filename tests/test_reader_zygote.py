@@ -161,6 +161,20 @@ def test_without_a_zygote_a_fresh_process_reads_the_workbook(monkeypatch, withou
         assert width == 2
 
 
+def test_a_stopped_zygote_is_replaced_not_asked_again(monkeypatch):
+    # A hostile reader runs as the server's user and could stop the zygote that forks every
+    # later reader; then each workbook would wait out its deadline on it.
+    monkeypatch.setattr(reader_zygote, "FORK_TIMEOUT_S", 0.5)
+    first = reader_zygote.start().process
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        assert reader_zygote.run("print('x', end='')", [], b"", 30) == (True, b"x")
+        assert reader_zygote.start().process is not first
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    assert first.wait(timeout=10) == 0  # retired: it exits once it runs again
+
+
 def test_a_crashed_child_retires_its_zygote_and_a_killed_one_does_not():
     first = reader_zygote.start().process
     with pytest.raises(reader_zygote.ReaderTimedOut):

@@ -35,6 +35,9 @@ PIDFD = b"P"
 # the server treats the child as a reader that crashed, as it treats a non-zero exit status.
 ENDED = b"\x00O2R-reader-ended"
 START_TIMEOUT_S = 10
+# A fork answers in milliseconds: a zygote silent this long is stopped or wedged (a hostile
+# reader runs as the same user and may stop it), and is replaced rather than asked again.
+FORK_TIMEOUT_S = 10
 CHUNK_BYTES = 1024 * 1024
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -171,7 +174,14 @@ def run(command: str, argv: list[str], data: bytes,
                 request = zygote.fork(command, argv, wall_s)
         except OSError:
             request = None
-        pidfd = None if request is None else receive_pidfd(request, deadline)
+        try:
+            pidfd = None if request is None else receive_pidfd(
+                request, min(deadline, time.monotonic() + FORK_TIMEOUT_S))
+        except ReaderTimedOut:
+            retire(zygote)
+            if time.monotonic() >= deadline:
+                raise
+            pidfd = None
         if pidfd is None:  # nothing of `data` has been sent: ask a new zygote
             if request is not None:
                 request.close()
