@@ -13,12 +13,13 @@ import datetime as dt
 import random
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
 from dashboard.analysis import outcomes, value_lenses
 from dashboard.security.access import COMMAND_LINE, Viewer, authorise
-from dashboard.store import database, queries
+from dashboard.store import database, facts, queries
 from dashboard.store.window_facts import WINDOW_DAYS
 
 HERE = Path(__file__).parent
@@ -295,3 +296,22 @@ def test_the_facts_hold_the_lengths_the_page_offers():
     for name in (NAME, "offending_windows_by_type"):
         assert queries.sql_text(name).count(
             "in (" + ", ".join(str(d) for d in WINDOW_DAYS) + ")") == 3, name
+
+
+def test_facts_built_another_way_are_rebuilt_before_anything_reads_them(demo_db):
+    # An older release's facts (or ones whose definition changed since) must never be read as
+    # if this code had built them.
+    db = demo_db  # a copy of its own
+    con = database.connect_read_only(db)
+    expected = con.execute("select * from o2r.window_facts order by all").fetchall()
+    con.close()
+    assert expected
+    with duckdb.connect(str(db)) as raw:
+        raw.execute("update facts_built set definition = 'an older definition'")
+        raw.execute("delete from window_facts")
+        raw.execute("delete from crime_facts")
+    con = database.connect_read_only(db)
+    assert con.execute("select * from o2r.window_facts order by all").fetchall() == expected
+    assert con.execute("select count(*) from o2r.crime_facts").fetchone()[0] > 0
+    assert facts.facts_current(con, "o2r")
+    con.close()

@@ -23,9 +23,9 @@ import duckdb
 
 from dashboard.config import QUERIES_DIR
 from dashboard.ingest.validation import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
+from dashboard.store.facts import facts_current, refresh_facts
 from dashboard.store.schema import SCHEMA
 from dashboard.store.sql import install_macros, install_text_functions, quote_ident
-from dashboard.store.window_facts import refresh_window_facts
 
 MACROS_DIR = QUERIES_DIR / "macros"
 
@@ -58,9 +58,9 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     # reads the file as it is now.
     con = duckdb.connect(":memory:")
     con.execute("attach $path as o2r (read_only)", {"path": str(path)})
-    if con.execute("select count(*) from duckdb_tables() where database_name = 'o2r' "
-                   "and table_name in ('crime_facts', 'window_facts')").fetchall()[0][0] < 2:
-        # A file written before the facts existed: add them once, then read that version.
+    if not facts_current(con, "o2r"):
+        # A file written before the facts existed, or before they were built as they are now:
+        # (re)build them once, then read that version.
         con.close()
         add_facts(path)
         return connect_read_only(path)
@@ -107,11 +107,14 @@ def writing(path: Path, con: duckdb.DuckDBPyConnection | None = None
         else:
             con = duckdb.connect(str(copy))
         try:
-            had_facts = has_facts(con)
+            current = facts_current(con, con.execute("select current_database()").fetchone()[0])
+            if not current:  # facts built another way: their tables as they are now, first
+                con.execute("drop table if exists crime_facts")
+                con.execute("drop table if exists window_facts")
             for statement in SCHEMA:
                 con.execute(statement)
             install_text_functions(con)
-            if not had_facts:  # a file from before the facts (or a new one): add them first
+            if not current:  # a file from before the facts (or a new one): add them first
                 refresh_facts(con)
             yield con
             con.execute("checkpoint o2r_store" if attached else "checkpoint")
@@ -132,12 +135,6 @@ def writing(path: Path, con: duckdb.DuckDBPyConnection | None = None
             for leftover in (copy, Path(f"{copy}.wal")):
                 leftover.unlink(missing_ok=True)
             raise
-
-
-def has_facts(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute("select count(*) from duckdb_tables() "
-                       "where database_name = current_database() "
-                       "and table_name in ('crime_facts', 'window_facts')").fetchall()[0][0] == 2
 
 
 def release(con: duckdb.DuckDBPyConnection, attached: bool) -> None:
@@ -303,39 +300,6 @@ def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
     for index, column in enumerate(CRIME_COLUMNS):
         if column in LABEL_GROUPS:
             con.execute(f"drop table {quote_ident(f'codes{index}')}")
-
-
-def refresh_facts(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild every table of Connect facts (crime_facts, window_facts) for the latest tracker
-    snapshot in force, in the same transaction as what changed it."""
-    refresh_crime_facts(con)
-    refresh_window_facts(con)
-
-
-def refresh_crime_facts(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild crime_facts for the latest tracker snapshot in force (as
-    queries.latest_snapshot_id picks it), in the same transaction as what changed it."""
-    con.execute("delete from crime_facts")
-    con.execute("""
-        insert into crime_facts
-        with latest as (
-            select upload_id as snapshot_id from uploads
-            where kind = 'tracker'
-              and upload_id not in (select snapshot_id from snapshot_withdrawals)
-            order by as_at_date desc, upload_id desc
-            limit 1
-        ),
-        people as (
-            select distinct r.nominal_id, latest.snapshot_id
-            from referrals r join latest using (snapshot_id)
-        )
-        select p.snapshot_id, date_trunc('month', c.offence_date)::date as offence_month,
-               c.offence_area, c.offence_type, count(*) as offences,
-               sum(c.value_stolen_gbp) as value_stolen_gbp
-        from crimes c join people p using (nominal_id)
-        group by all
-        order by offence_month
-    """)
 
 
 def add_facts(path: Path) -> None:

@@ -98,6 +98,10 @@ SCHEMA = [
         -- as-at date (queries/time_to_first_offence.sql)
         first_offence_after_exit date
     )""",
+    # How the facts above were built (store/facts.facts_definition): one row, a digest.
+    """create table if not exists facts_built (
+        definition varchar not null
+    )""",
     # A snapshot found to be wrong is withdrawn, never deleted: it stays on record, and no
     # figure reads it (queries/macros/scoped_referrals.sql, queries.latest_snapshot_id).
     """create table if not exists snapshot_withdrawals (
