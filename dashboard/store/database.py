@@ -107,7 +107,7 @@ def writing(path: Path, con: duckdb.DuckDBPyConnection | None = None
         else:
             con = duckdb.connect(str(copy))
         try:
-            current = facts_current(con, con.execute("select current_database()").fetchone()[0])
+            current = facts_current(con)
             if not current:  # facts built another way: their tables as they are now, first
                 con.execute("drop table if exists crime_facts")
                 con.execute("drop table if exists window_facts")

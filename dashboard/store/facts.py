@@ -51,15 +51,17 @@ def facts_definition() -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def facts_current(con: duckdb.DuckDBPyConnection, database: str) -> bool:
-    """Whether the database holds the facts, built as this code builds them."""
+def facts_current(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
+    """Whether the database attached as `database` (else the connection's current one, whose
+    name comes from its file's) holds the facts, built as this code builds them."""
     present = {name for (name,) in con.execute(
-        "select table_name from duckdb_tables() where database_name = $database",
+        "select table_name from duckdb_tables() "
+        "where database_name = coalesce($database, current_database())",
         {"database": database}).fetchall()}
     if not {*FACT_TABLES, "facts_built"} <= present:
         return False
-    built = con.execute(f"select definition from {quote_ident(database)}.facts_built"  # noqa: S608 (a database name from code, quoted)
-                        ).fetchall()
+    table = "facts_built" if database is None else f"{quote_ident(database)}.facts_built"
+    built = con.execute(f"select definition from {table}").fetchall()  # noqa: S608 (a database name from code, quoted)
     return built == [(facts_definition(),)]
 
 
