@@ -187,3 +187,58 @@ def test_a_crashed_child_retires_its_zygote_and_a_killed_one_does_not():
     assert reader_zygote.run("print('y', end='')", [], b"", 30) == (True, b"y")
     assert reader_zygote.start().process is not first
     assert first.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize("holds_output", [False, True])
+def test_nothing_a_reader_starts_outlives_it(tmp_path, holds_output):
+    # A grandchild has no wall alarm: the server ends the child's whole process group after
+    # every read, whether it ended normally or, the grandchild holding its output open, at
+    # its deadline.
+    pid_file = tmp_path / "grandchild"
+    fork = (f"import os, time\nif os.fork() == 0:\n"
+            f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+            + ("" if holds_output else "    os.close(0)\n    os.close(1)\n")
+            + "    time.sleep(60)\n    os._exit(0)\n"
+            f"while not os.path.exists({str(pid_file)!r}): time.sleep(0.01)\n"
+            "print('done', end='')\n")
+    if holds_output:
+        with pytest.raises(reader_zygote.ReaderTimedOut):
+            reader_zygote.run(fork, [], b"", 2)
+    else:
+        assert reader_zygote.run(fork, [], b"", 30) == (True, b"done")
+    grandchild = int(pid_file.read_text())
+    for _ in range(200):
+        if not_running(grandchild):
+            break
+        time.sleep(0.01)
+    assert not_running(grandchild)
+
+
+def test_a_reader_sees_nothing_of_the_servers_environment(monkeypatch):
+    monkeypatch.setenv("O2R_SECRET_FOR_TEST", "not for readers")
+    reader_zygote.stop()  # a zygote started now, with the variable set
+    ended, output = reader_zygote.run(
+        "import os, sys; sys.stdout.write(' '.join(sorted(os.environ)))", [], b"", 30)
+    assert ended
+    assert set(bytes(output).decode().split()) <= {
+        *reader_zygote.READER_ENVIRONMENT, "JE_ARROW_MALLOC_CONF"}
+
+
+def test_nothing_a_fresh_reader_starts_outlives_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader_zygote, "supported", lambda: False)
+    pid_file = tmp_path / "grandchild"
+    monkeypatch.setattr(spreadsheet_guard, "READER_COMMAND", (
+        f"import os, sys, time\nif os.fork() == 0:\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(60)\n    os._exit(0)\n"
+        f"while not os.path.exists({str(pid_file)!r}): time.sleep(0.01)\n"
+        "sys.stdout.write(' '.join(sorted(os.environ)))\n"))
+    monkeypatch.setenv("O2R_SECRET_FOR_TEST", "not for readers")
+    with pytest.raises(spreadsheet_guard.subprocess.TimeoutExpired):  # it holds the output
+        spreadsheet_guard.run_reader([], b"", 2)
+    grandchild = int(pid_file.read_text())
+    for _ in range(200):
+        if not_running(grandchild):
+            break
+        time.sleep(0.01)
+    assert not_running(grandchild)

@@ -28,9 +28,12 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ZYGOTE_COMMAND = (f"import sys; sys.path.insert(0, {str(PROJECT_ROOT)!r}); "
-                  "from dashboard.ingest.reader_zygote import serve; serve()")
+                  "from dashboard.ingest.zygote_process import serve; serve()")
 READY = b"R"
 PIDFD = b"P"
+# The child's pid follows PIDFD in a fixed width, so that the server reads exactly that and
+# not the first bytes of the reader's output behind it on the same stream.
+PID_DIGITS = 10
 # Written by the child after the reader command ended normally (exit status 0): without it,
 # the server treats the child as a reader that crashed, as it treats a non-zero exit status.
 ENDED = b"\x00O2R-reader-ended"
@@ -40,6 +43,9 @@ START_TIMEOUT_S = 10
 FORK_TIMEOUT_S = 10
 CHUNK_BYTES = 1024 * 1024
 MAX_REQUEST_BYTES = 64 * 1024
+# What a reader may see of the server's environment: nothing (settings, secrets and paths
+# stay with the server); Python runs the same without it.
+READER_ENVIRONMENT = {"LC_ALL": "C.UTF-8"}
 
 
 class ReaderTimedOut(Exception):
@@ -66,7 +72,7 @@ class Zygote:
             # A fixed command; close_fds (the default) leaves it nothing of the server's.
             self.process = subprocess.Popen(
                 [sys.executable, "-c", ZYGOTE_COMMAND], stdin=zygote_end.fileno(),
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=READER_ENVIRONMENT)
         except OSError as exc:
             server_end.close()
             raise ZygoteUnavailable(str(exc)) from exc
@@ -175,7 +181,7 @@ def run(command: str, argv: list[str], data: bytes,
         except OSError:
             request = None
         try:
-            pidfd = None if request is None else receive_pidfd(
+            pidfd, group = (None, None) if request is None else receive_pidfd(
                 request, min(deadline, time.monotonic() + FORK_TIMEOUT_S))
         except ReaderTimedOut:
             retire(zygote)
@@ -195,27 +201,31 @@ def run(command: str, argv: list[str], data: bytes,
                 # The child closes its end as it exits; give it the rest of its time to go.
                 wait_for_exit(pidfd, deadline)
             finally:
-                kill(pidfd)
+                kill(pidfd, group)
         if output.endswith(ENDED):
             return True, memoryview(output)[:-len(ENDED)]
         return False, output
     raise AssertionError("unreachable")
 
 
-def receive_pidfd(request: socket.socket, deadline: float) -> int | None:
+def receive_pidfd(request: socket.socket, deadline: float) -> tuple[int | None, int | None]:
+    """The child's pidfd and its process group (it leads its own: run_child), or None, None
+    when no child was forked. Both are sent by run_child before the reader's command runs."""
     request.settimeout(max(deadline - time.monotonic(), 0.001))
     try:
-        message, fds, _, _ = socket.recv_fds(request, 1, 1)
+        message, fds, _, _ = socket.recv_fds(request, len(PIDFD) + PID_DIGITS, 1)
     except TimeoutError as exc:
         request.close()
         raise ReaderTimedOut from exc
     except OSError:
-        return None
-    if message != PIDFD or len(fds) != 1:
+        return None, None
+    group = message[len(PIDFD):]
+    if not message.startswith(PIDFD) or len(group) != PID_DIGITS or not group.isdigit() \
+            or len(fds) != 1:
         for fd in fds:
             os.close(fd)
-        return None
-    return fds[0]
+        return None, None
+    return fds[0], int(group)
 
 
 def exchange(request: socket.socket, data: bytes, deadline: float) -> bytes:
@@ -266,122 +276,20 @@ def wait_for_exit(pidfd: int, deadline: float) -> None:
             raise ReaderTimedOut
 
 
-def kill(pidfd: int) -> None:
+def kill(pidfd: int, group: int) -> None:
+    """The child, and anything it started: a reader that forked leaves nothing behind (a
+    grandchild has no wall alarm, and could keep running after the child ends)."""
     try:
         signal.pidfd_send_signal(pidfd, signal.SIGKILL)
     except ProcessLookupError:
         pass  # it has ended
     finally:
         os.close(pidfd)
+        kill_group(group)
 
 
-# ---------------------------------------------------------------- the zygote's side
-
-def serve() -> None:
-    """The zygote: control socket on stdin; forks a child per request until it closes."""
-    control = socket.socket(fileno=os.dup(0))
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    import resource
-
-    from dashboard.ingest.workbook_reader import (
-        JEMALLOC_CONF,
-        NO_JEMALLOC_THREAD,
-        WithoutNumpyOrPandas,
-    )
-
-    sys.meta_path.insert(0, WithoutNumpyOrPandas())
-    # pyarrow's jemalloc starts a background thread when it loads (its default pool is
-    # mimalloc, so jemalloc does no work here): a process with a second thread is not safe
-    # to fork.
-    os.environ[JEMALLOC_CONF] = NO_JEMALLOC_THREAD
-    import pyarrow  # noqa: F401
-    import python_calamine  # noqa: F401
-
-    if len(os.listdir("/proc/self/task")) != 1:
-        return  # the server sees no READY and reads in fresh processes
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # nor in its children
-    signal.signal(signal.SIGCHLD, reap_children)
-    control.send(READY)
-    while True:
-        try:
-            request, fds, _, _ = socket.recv_fds(control, MAX_REQUEST_BYTES, 1)
-        except OSError:
-            break
-        reap_children()  # now, not when the signal's handler gets its turn
-        if not request or crashed:  # the server closed the control socket, or is gone
-            for fd in fds:
-                os.close(fd)  # the server sees no child, and asks a new zygote
-            break
-        if len(fds) != 1:
-            for fd in fds:
-                os.close(fd)
-            continue
-        if os.fork() == 0:
-            run_child(control, fds[0], request)  # never returns
-        os.close(fds[0])
-    control.close()  # requests still queued are dropped: the server asks a new zygote
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    while True:  # the children still reading finish, and are reaped
-        try:
-            os.wait()
-        except ChildProcessError:
-            break
-    os._exit(0)  # nothing to clean up: a full interpreter shutdown would only cost CPU
-
-
-# Set when a child ended by a signal other than the server's SIGKILL at its deadline (a
-# segfault, an abort, its own CPU limit): the zygote then forks no more. Its children share
-# its memory layout; a crash may be someone probing for it, and each crash costs them a
-# fresh layout (ASLR), as each read did when every reader was a fresh interpreter.
-crashed = False
-
-
-def reap_children(signum: int = 0, frame: object = None) -> None:
-    global crashed
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        if os.WIFSIGNALED(status) and os.WTERMSIG(status) != signal.SIGKILL:
-            crashed = True
-
-
-def run_child(control: socket.socket, request_fd: int, request: bytes) -> None:
-    """In the forked child: stdin and stdout become the request socket, nothing else of the
-    zygote's stays open, and the command runs as `python -c` runs it."""
-    status = 1
+def kill_group(group: int) -> None:
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        control.detach()  # closed below with the rest; the object must not close its number later
-        os.dup2(request_fd, 0)
-        os.dup2(request_fd, 1)
-        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-        spec = json.loads(request)
-        signal.setitimer(signal.ITIMER_REAL, spec["wall_s"])  # SIGALRM's default ends it
-        pidfd = os.pidfd_open(os.getpid())
-        out = socket.socket(fileno=os.dup(1))
-        socket.send_fds(out, [PIDFD], [pidfd])
-        out.close()
-        os.close(pidfd)
-        sys.argv = ["-c", *spec["argv"]]
-        code = compile(spec["command"], "<string>", "exec")
-        try:
-            exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
-            status = 0
-        except SystemExit as exc:
-            status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        sys.stdout.flush()
-        if status == 0:
-            os.write(1, ENDED)
-    except BaseException:  # as `python -c` would: a traceback, and status 1
-        import traceback
-
-        traceback.print_exc()
-        status = 1
-    finally:
-        os._exit(status)
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # nothing of it is left

@@ -339,15 +339,19 @@ def run_reader(argv: list[str], data: bytes,
         pass
     # Its stderr is dropped: a panic's backtrace there means nothing to the uploader, and
     # the exit status already says it failed.
+    # Its own session and group, ended whole after the read: whatever a reader started must
+    # neither outlive it nor hold its output open.
     reader = subprocess.Popen([sys.executable, "-c", READER_COMMAND, *argv],  # a fixed command
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL, start_new_session=True,
+                              env=reader_zygote.READER_ENVIRONMENT)
     try:
         output, _ = reader.communicate(data, timeout=timeout_s)
     finally:
+        reader_zygote.kill_group(reader.pid)
         if reader.poll() is None:
             reader.kill()
-            reader.communicate()
+        reader.communicate()
     return reader.returncode == 0, output
 
 
