@@ -52,6 +52,13 @@ def not_running(pid: int) -> bool:
         return True
 
 
+def gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not not_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not_running(pid)
+
+
 def test_two_workbooks_at_once_each_get_their_own_child(tmp_path):
     # The first child waits for a file the second creates: read one after the other, the
     # first would wait in vain.
@@ -114,11 +121,7 @@ def test_a_child_past_its_deadline_is_killed(tmp_path):
         reader_zygote.run(command, [], b"", 1)
     pid = int(pid_file.read_text())
     # At once, by the server: the child's own alarm (its backstop) would end it 2 s later.
-    for _ in range(150):
-        if not_running(pid):
-            break
-        time.sleep(0.01)
-    assert not_running(pid)
+    assert gone_within(pid, 1.5)
 
 
 def test_a_killed_zygote_is_replaced_and_its_running_children_finish(tmp_path):
@@ -207,11 +210,7 @@ def test_nothing_a_reader_starts_outlives_it(tmp_path, holds_output):
     else:
         assert reader_zygote.run(fork, [], b"", 30) == (True, b"done")
     grandchild = int(pid_file.read_text())
-    for _ in range(200):
-        if not_running(grandchild):
-            break
-        time.sleep(0.01)
-    assert not_running(grandchild)
+    assert gone_within(grandchild, 2)
 
 
 def test_a_reader_sees_nothing_of_the_servers_environment(monkeypatch):
@@ -237,8 +236,4 @@ def test_nothing_a_fresh_reader_starts_outlives_it(tmp_path, monkeypatch):
     with pytest.raises(spreadsheet_guard.subprocess.TimeoutExpired):  # it holds the output
         spreadsheet_guard.run_reader([], b"", 2)
     grandchild = int(pid_file.read_text())
-    for _ in range(200):
-        if not_running(grandchild):
-            break
-        time.sleep(0.01)
-    assert not_running(grandchild)
+    assert gone_within(grandchild, 2)
