@@ -11,6 +11,7 @@ Scoping is bound as a query parameter ($scope_officers), never left to hiding a 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Container
 from dataclasses import dataclass
@@ -212,8 +213,10 @@ class Macro:
     reads_itself: bool    # reads the referrals table, not through another macro
 
 
-def _macros(macro_files: list[str]) -> dict[str, Macro]:
-    """Each macro of the files, one CREATE statement at a time (DuckDB's own splitter)."""
+@functools.cache
+def _macros(macro_files: tuple[str, ...]) -> dict[str, Macro]:
+    """Each macro of the files, one CREATE statement at a time (DuckDB's own splitter); parsed
+    once for scoped_functions and unscoped_readers both."""
     import duckdb  # here, not at the top: the command line imports this module without DuckDB
 
     macros = {}
@@ -239,7 +242,7 @@ def _macros(macro_files: list[str]) -> dict[str, Macro]:
 def unscoped_readers(macro_files: list[str]) -> frozenset[str]:
     """The macros that read referrals, themselves or through another macro, without applying
     an officer's scope: no query may call one, whatever else it calls."""
-    macros, scoped = _macros(macro_files), scoped_functions(macro_files)
+    macros, scoped = _macros(tuple(macro_files)), scoped_functions(macro_files)
     readers = {name for name, macro in macros.items() if macro.reads_itself} | set(scoped)
     found = True
     while found:
@@ -256,19 +259,18 @@ def scoped_functions(macro_files: list[str]) -> dict[str, int]:
 
     scoped_referrals applies it; a macro is scoped too when it reads no referrals itself and
     every call it makes to a scoped function passes on its own scope argument."""
-    macros = {name: (macro.parameters, macro.code, macro.reads_itself)
-              for name, macro in _macros(macro_files).items()}
-    parameters, _, _ = macros[ROOT_SCOPED]
-    scoped = {ROOT_SCOPED: next(i for i, p in enumerate(parameters)
+    macros = _macros(tuple(macro_files))
+    scoped = {ROOT_SCOPED: next(i for i, p in enumerate(macros[ROOT_SCOPED].parameters)
                                 if p.endswith(SCOPE_PARAMETER))}
     found = True
     while found:
         found = False
-        for name, (parameters, body, reads_itself) in macros.items():
+        for name, macro in macros.items():
+            parameters = macro.parameters
             positions = [i for i, p in enumerate(parameters) if p.endswith(SCOPE_PARAMETER)]
-            if name in scoped or len(positions) != 1 or reads_itself:
+            if name in scoped or len(positions) != 1 or macro.reads_itself:
                 continue
-            if _passes_scope(_calls(body), scoped, parameters[positions[0]]):
+            if _passes_scope(_calls(macro.code), scoped, parameters[positions[0]]):
                 scoped[name] = positions[0]
                 found = True
     return scoped
