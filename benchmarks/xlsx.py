@@ -91,12 +91,18 @@ import duckdb
 from dashboard import service
 from dashboard.ingest import contract, readers
 lookup = contract.load_contract("tracker").header_lookup()
+# The strict reader's staging database, opened by the server's first upload (a checkout
+# without one opened a database per upload, as the guarded read then does).
+staging_connection = getattr(readers, "staging_connection", None)
+if staging_connection is not None:
+    staging_connection().close()
 """
 GUARDED_READ = """
-con = duckdb.connect()
+con = (staging_connection or duckdb.connect)()
 raw = readers.read_table(con, {name!r}, open({path!r}, "rb").read(),
                          lookup)
 assert raw.data_rows == {rows}, raw
+con.close()
 """
 
 WHOLE_INGEST = """

@@ -10,11 +10,13 @@ import os
 import sys
 import time
 
+import duckdb
 import malformed_corpus as corpus
 import pytest
 
 from dashboard import service
 from dashboard.ingest import cell_checks, file_kinds, readers, spreadsheet_guard
+from dashboard.ingest.contract import load_contract
 from dashboard.ingest.validation import UploadRejected, prepare
 
 from conftest import digest, run_cli
@@ -181,6 +183,26 @@ def test_staging_holds_only_the_columns_the_contract_reads(monkeypatch):
     for header in ("Name", "PNC ID", "Notes"):
         assert set(staged[f"c{HEADER.index(header)}"]) == {None}
     assert set(staged[f"c{OFFICER}"]) > {"Officer 1"}
+
+
+def test_each_upload_stages_in_a_connection_no_other_upload_sees_and_nothing_spills():
+    # One staging database serves every upload (opening one costs more CPU than reading a
+    # small workbook); an upload's cells are its own connection's, and go when it closes.
+    lookup = load_contract("tracker").header_lookup()
+    first, second = readers.staging_connection(), readers.staging_connection()
+    readers.read_table(first, "a.xlsx", corpus.TRACKER_XLSX.read_bytes(), lookup)
+    readers.read_table(second, "b.csv", TRACKER_CSV.encode(), lookup)
+    assert first.sql("select count(*) from raw").fetchall() == [(len(ROWS),)]
+    first.execute("create temp table marker as select 1")
+    with pytest.raises(duckdb.CatalogException):
+        second.sql("select * from marker")
+    first.close()
+    third = readers.staging_connection()
+    with pytest.raises(duckdb.CatalogException):
+        third.sql("select * from raw")
+    assert third.sql("select current_setting('temp_directory')").fetchall() == [("",)]
+    second.close()
+    third.close()
 
 
 # ---------------------------------------------------------------- bounded and clear failures

@@ -25,7 +25,7 @@ from dashboard.ingest.contract import (
     load_contract,
     visible,
 )
-from dashboard.ingest.readers import RawTable, UnreadableFile, read_table
+from dashboard.ingest.readers import RawTable, UnreadableFile, read_table, staging_connection
 from dashboard.ingest.rules import (
     FORBIDDEN_FIX,
     FORBIDDEN_PROBLEM,
@@ -227,8 +227,7 @@ def prepare(kind: str, file_name: str, data: bytes | Path, as_at: dt.date | None
         data = data.read_bytes()
     report = new_report()
     report.sha256 = hashlib.sha256(data).hexdigest()
-    # No spilling to disk: the upload's cells stay in this process's memory.
-    con = duckdb.connect(config={"temp_directory": ""})
+    con = staging_connection()
     try:
         raw = read_table(con, report.file_name, data, contract.header_lookup())
         check_staged(con, contract, report, raw)
