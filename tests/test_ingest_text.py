@@ -28,6 +28,7 @@ from dashboard.ingest.contract import (
     header_key,
     id_form,
     names_nothing,
+    unicode_key,
     visible,
 )
 from dashboard.ingest.validation import SnapshotShrinks, UploadRejected, prepare
@@ -116,6 +117,11 @@ def test_python_and_sql_apply_the_same_text_rules_to_awkward_strings():
     # Non-ASCII values reach the Python functions and ASCII ones the SQL branch: both ran.
     assert {v for v in TRICKY if not v.isascii()} and {v for v in TRICKY if v.isascii()}
 
+
+def test_ascii_text_gets_the_key_the_character_by_character_rule_gives():
+    every_ascii = "".join(map(chr, range(128)))
+    for text in [*every_ascii, every_ascii, *(v for v in TRICKY if v.isascii())]:
+        assert header_key(text) == unicode_key(text), repr(text)
 
 def test_the_matching_key_folds_width_and_case_and_keeps_every_script():
     assert {v: header_key(v) for v in [

@@ -31,7 +31,19 @@ def header_key(text: object) -> str:
     and "Ｏｆｆｉｃｅｒ １" is too, while "Officer 1 😈" and names in any script stay distinct.
     SQL reaches this same function as norm_key (dashboard/store/sql.py).
     """
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", str(text)).casefold())
+    text = str(text)
+    if text.isascii():  # NFKC leaves ASCII as it is and folding lowers it: the same key, faster
+        return _NOT_ASCII_KEPT.sub("", text.lower())
+    return unicode_key(text)
+
+
+# The characters of ASCII that _kept_in_key keeps (tests/test_ingest_text.py checks it).
+_NOT_ASCII_KEPT = re.compile("[^0-9a-z]")
+
+
+def unicode_key(text: str) -> str:
+    """header_key for any text, a character at a time."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     return "".join(char for char in folded if _kept_in_key(char))
 
 
