@@ -12,6 +12,7 @@ import time
 
 import duckdb
 import malformed_corpus as corpus
+import pyarrow as pa
 import pytest
 
 from dashboard import service
@@ -229,6 +230,16 @@ def test_a_cell_over_128_kb_is_refused_with_its_row_and_column_not_a_crash():
                       "fix": "Shorten the cell; notes and other free text are never stored, so "
                              "they may simply be deleted"}]
 
+
+def test_the_cell_cap_counts_characters_not_bytes():
+    # 100,000 two-byte characters (195 KB of UTF-8) are within 128 KB of text; 140,000 are not.
+    lookup = load_contract("tracker").header_lookup()
+    within = pa.table({"c0": ["a", "é" * 100_000]})
+    cell_checks.check_cells("t.xlsx", within, ["Notes"], 2, lookup)
+    over = pa.table({"c0": ["é" * 140_000, "a"]})
+    with pytest.raises(cell_checks.RowProblems) as info:
+        cell_checks.check_cells("t.xlsx", over, ["Notes"], 2, lookup)
+    assert [(p["row"], p["value"]) for p in info.value.problems] == [(2, "140,000 characters")]
 
 def test_the_cell_and_column_caps_can_be_changed_by_the_environment(monkeypatch):
     monkeypatch.setenv("O2R_MAX_COLUMNS", "10")

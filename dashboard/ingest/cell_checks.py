@@ -47,8 +47,10 @@ def check_cells(file_name: str, table: pa.Table, headers: list[str], first_data_
 
     for index, header in enumerate(headers):
         column = table.column(index)
-        lengths = pc.utf8_length(column)
-        if (pc.max(lengths).as_py() or 0) > max_chars:
+        # A cell has no more characters than bytes, and its bytes are known without reading
+        # it: characters are counted only in a column with a cell of more bytes than the cap.
+        if (pc.max(pc.binary_length(column)).as_py() or 0) > max_chars and \
+                (pc.max(lengths := pc.utf8_length(column)).as_py() or 0) > max_chars:
             add(header, pc.greater(lengths, max_chars), lengths, lambda n: f"{n:,} characters",
                 lambda n: f"The cell holds {n / 1024:,.0f} KB of text, over the "
                           f"{max_chars // 1024:,} KB a cell may hold",
