@@ -39,6 +39,7 @@ def reference(values: list[object]) -> list[str | None]:
 ])
 def test_columns_are_written_as_cell_text_writes_each_cell(kinds):
     rng = random.Random(12)
+    shared: dict = {}  # as the columns of one sheet share the dates written
     for _ in range(20):
         values = [rng.choice(kinds) for _ in range(rng.randrange(0, 60))]
         if any(isinstance(v, dt.date) for v in kinds):  # many different dates
@@ -46,6 +47,7 @@ def test_columns_are_written_as_cell_text_writes_each_cell(kinds):
                        for _ in range(20)]
             rng.shuffle(values)
         assert text_column(values).to_pylist() == reference(values)
+        assert text_column(values, shared).to_pylist() == reference(values)
 
 
 def workbook(rows: list[list[object]]) -> bytes:

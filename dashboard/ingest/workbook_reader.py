@@ -96,7 +96,8 @@ def arrow_stream(rows: list[list[object]], max_columns: int):
         cells = list(zip(*rows)) if rows else []
     else:  # only the kept columns of a sheet too wide to read
         cells = [list(map(itemgetter(i), rows)) for i in range(kept)]
-    columns = [text_column(column) for column in cells]
+    written: dict[dt.date, str] = {}  # one for the sheet: its date columns share their days
+    columns = [text_column(column, written) for column in cells]
     schema = pa.schema([pa.field(f"c{i}", pa.string()) for i in range(kept)],
                        metadata={"width": str(width)})
     batch = pa.RecordBatch.from_arrays(columns, schema=schema)
@@ -106,9 +107,10 @@ def arrow_stream(rows: list[list[object]], max_columns: int):
     return sink.getvalue()
 
 
-def text_column(values: list[object] | tuple[object, ...]):
+def text_column(values: list[object] | tuple[object, ...], written: dict | None = None):
     """One column of cells as text, as `cell_text` makes them, except that text cells (blank
-    ones included) pass straight through: blanks become nulls later, in SQL."""
+    ones included) pass straight through: blanks become nulls later, in SQL. `written` holds
+    the text of the dates written so far (shared by the columns of a sheet)."""
     import pyarrow as pa
 
     try:
@@ -118,7 +120,7 @@ def text_column(values: list[object] | tuple[object, ...]):
     # Dates, the usual other cells, are written once per day, not once per cell (a tracker's
     # dates fall on a few thousand days: half the time). Only dates are remembered: as keys,
     # True, 1 and 1.0 are one key, but cell_text writes them differently.
-    date, written = dt.date, {}
+    date, written = dt.date, {} if written is None else written
     remembered = written.get
 
     def write(day: dt.date) -> str:
