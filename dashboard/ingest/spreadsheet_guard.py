@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import encodings.cp437  # noqa: F401  (zipfile decodes part names with it: not on the first upload)
 import io
 import math
 import re
