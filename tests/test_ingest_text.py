@@ -118,6 +118,17 @@ def test_python_and_sql_apply_the_same_text_rules_to_awkward_strings():
     assert {v for v in TRICKY if not v.isascii()} and {v for v in TRICKY if v.isascii()}
 
 
+def test_text_functions_can_be_given_again_and_to_each_connection_of_a_database():
+    # The Python functions belong to the database, the macros to each connection.
+    with duckdb.connect() as con:
+        install_text_functions(con)
+        install_text_functions(con)
+        other = con.cursor()
+        install_text_functions(other)
+        assert other.execute("select norm_key('Ｏｆｆｉｃｅｒ １'), id_form('n100')"
+                             ).fetchall() == [("officer1", "N100")]
+        other.close()
+
 def test_ascii_text_gets_the_key_the_character_by_character_rule_gives():
     every_ascii = "".join(map(chr, range(128)))
     for text in [*every_ascii, every_ascii, *(v for v in TRICKY if v.isascii())]:
