@@ -47,8 +47,10 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
     vocab = [(col.name, key, label) for col in contract.columns if col.vocabulary
              for key, label in contract.value_lookup(col).items()]
     con.execute("create or replace temp table vocab (field varchar, key varchar, label varchar)")
-    if vocab:
-        con.executemany("insert into vocab values (?, ?, ?)", vocab)
+    if vocab:  # in one statement: a row at a time (executemany) cost 0.006 CPU-s
+        fields, keys, labels = map(list, zip(*vocab, strict=True))
+        con.execute("insert into vocab select unnest($fields), unnest($keys), unnest($labels)",
+                    {"fields": fields, "keys": keys, "labels": labels})
     # Each cell is trimmed once, in the inner select; blank rows are dropped after.
     read = sorted(set(positions.values()))
     cells = [f"(rowid + {int(first_data_row)})::integer as source_row"]
