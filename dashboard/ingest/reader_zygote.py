@@ -44,8 +44,11 @@ FORK_TIMEOUT_S = 10
 CHUNK_BYTES = 1024 * 1024
 MAX_REQUEST_BYTES = 64 * 1024
 # What a reader may see of the server's environment: nothing (settings, secrets and paths
-# stay with the server); Python runs the same without it.
-READER_ENVIRONMENT = {"LC_ALL": "C.UTF-8"}
+# stay with the server); Python runs the same without it. Arrow's buffers come from the C
+# library's malloc rather than mimalloc, which sets up its arenas afresh in every reader
+# (about 0.001 CPU-s, a tenth of a 1,000-row read; no difference at 100,000 rows, nor in
+# the address space a reader needs).
+READER_ENVIRONMENT = {"LC_ALL": "C.UTF-8", "ARROW_DEFAULT_MEMORY_POOL": "system"}
 
 
 class ReaderTimedOut(Exception):

@@ -45,7 +45,7 @@ def serve_one() -> None:
     # passes over a million cells would cost 0.05 CPU-s at 100,000 rows and free nothing.
     gc.disable()
     sys.meta_path.insert(0, WithoutNumpyOrPandas())
-    # No jemalloc background thread (pyarrow's default pool is mimalloc; jemalloc only loads):
+    # No jemalloc background thread (the readers' pool is malloc; jemalloc only loads):
     # its stack and malloc arena count against the address-space limit (the 100,000-row
     # workbook needed 384 MB with them, 256 MB without).
     os.environ[JEMALLOC_CONF] = NO_JEMALLOC_THREAD

@@ -30,9 +30,9 @@ def serve() -> None:
     )
 
     sys.meta_path.insert(0, WithoutNumpyOrPandas())
-    # pyarrow's jemalloc starts a background thread when it loads (its default pool is
-    # mimalloc, so jemalloc does no work here): a process with a second thread is not safe
-    # to fork.
+    # pyarrow's jemalloc starts a background thread when it loads (the readers' pool is
+    # malloc, reader_zygote.READER_ENVIRONMENT, so jemalloc does no work here): a process
+    # with a second thread is not safe to fork.
     os.environ[JEMALLOC_CONF] = NO_JEMALLOC_THREAD
     import pyarrow  # noqa: F401
     import python_calamine  # noqa: F401
