@@ -8,8 +8,10 @@ The workbooks are made once from benchmarks/generate.py's tracker CSV (the first
 dd/mm/yyyy dates written as Excel date cells, as a tracker saved from Excel holds them) and
 kept under --dir (default /work/bench-data/xlsx; never committed). Cases, in one run:
 - calamine: `CalamineWorkbook.from_path(f).get_sheet_by_index(0).to_python()`, the baseline;
-- guarded read: `readers.read_table` into an in-memory DuckDB (archive, XML and row checks,
-  the bounded reader process, header search, cell-size checks, staging);
+- guarded read: `readers.read_table` into a connection of the strict reader's in-memory
+  staging database (archive, XML and row checks, the bounded reader process, header search,
+  cell-size checks, staging); the database itself, opened once per server, is opened before
+  the clock (a checkout without one opens a database per read, inside the clock);
 - whole ingest: `service.ingest_path(db, "tracker", f)` into a fresh database file (read,
   validate, store), as benchmarks/ingest_scale.py measures Connect;
 - reader start: the bounded reader on bytes that are not a workbook (its fixed cost per
