@@ -53,9 +53,9 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
                     {"fields": fields, "keys": keys, "labels": labels})
     # Each cell is trimmed once, in the inner select; blank rows are dropped after.
     read = sorted(set(positions.values()))
+    trimmed = {i: f"nullif(trimmed({quote_ident(f'c{i}')}), '')" for i in read}
     cells = [f"(rowid + {int(first_data_row)})::integer as source_row"]
-    cells += [f"nullif(trimmed({quote_ident(f'c{i}')}), '') as {quote_ident(f'cell{i}')}"
-              for i in read]
+    cells += [f"{trimmed[i]} as {quote_ident(f'cell{i}')}" for i in read]
     inner = f"select {', '.join(cells)} from raw"  # noqa: S608 (identifiers from code)
     filled = ", ".join(quote_ident(f"cell{i}") for i in read) or "null"
     # Every cell is typed in one pass, row by row (parsing a date or an amount costs less
@@ -73,9 +73,11 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
             selects.append(f"{typed_expression(col, cell)} as {name}")
             continue
         lookup, alias = quote_ident(f"map{index}"), quote_ident(f"m{index}")
+        # The one cell, not the whole inner select: DuckDB binds every expression of a
+        # subquery, and binding the others' trimming cost more than reading this column.
         con.execute(f"create or replace temp table {lookup} as "  # noqa: S608 (identifiers from code, values bound)
                     f"select value, {typed_expression(col, 'value')} as typed "
-                    f"from (select distinct {cell.removeprefix('t.')} as value from ({inner})) "
+                    f"from (select distinct {trimmed[positions[col.name]]} as value from raw) "
                     "where value is not null")
         selects.append(f"{alias}.typed as {name}")
         joins.append(f"left join {lookup} {alias} on {alias}.value = {cell}")
