@@ -158,14 +158,15 @@ def test_staging_holds_only_the_contract_columns_and_is_removed(monkeypatch, tmp
                              [["Zebedee Quartermaine", *row, "xyzzy canary note"]
                               for row in rows]).encode()
     staged = {}
-    original = fast_csv.stage_csv
+    original = validation.collect_warnings
 
     def spy(con, *args):
-        result = original(con, *args)
-        staged["columns"] = con.sql("select * from raw").columns
-        return result
+        staged["tables"] = {table: con.sql(f"select * from {table}").fetchall() for (table,) in
+                            con.execute("select table_name from duckdb_tables()").fetchall()}
+        staged["columns"] = con.sql("select * from typed_rows").columns
+        return original(con, *args)
 
-    monkeypatch.setattr(fast_csv, "stage_csv", spy)
+    monkeypatch.setattr(validation, "collect_warnings", spy)
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(fast_csv.tempfile, "tempdir", str(temp))
@@ -173,7 +174,11 @@ def test_staging_holds_only_the_contract_columns_and_is_removed(monkeypatch, tmp
     source.write_bytes(named)
     report = service.ingest_path(demo_db, "connect", source, as_at=AS_AT, uploaded_by="t")
     assert report.rows == len(rows)
-    assert staged["columns"] == [f"c{i}" for i in range(1, len(header) + 1)]
+    # Each row's typed cells (no text kept) and whether it is blank or breaks a rule.
+    assert staged["columns"] == ["blank", "crime_reference", "nominal_id", "offence_date",
+                                 "offence_type", "offence_area", "value_stolen", "bad"]
+    assert "typed_rows" in staged["tables"]
+    assert not any(cell in str(staged["tables"]) for cell in ("Zebedee", "xyzzy", "canary"))
     assert [p.name for p in temp.iterdir()] == ["connect.csv"]
 
 

@@ -15,6 +15,7 @@ tests/test_fast_csv.py checks both readers agree on every file of the malformed 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import os
 import re
@@ -32,7 +33,7 @@ import pyarrow.csv as pacsv
 from dashboard import config
 from dashboard.ingest.contract import classify_header
 from dashboard.ingest.file_kinds import BYTE_ORDER_MARKS, sniff_kind
-from dashboard.ingest.readers import HEAD_CHARS, RawTable, best_delimiter
+from dashboard.ingest.readers import HEAD_CHARS, best_delimiter
 from dashboard.ingest.spreadsheet_guard import UnreadableFile
 
 UTF8_MARK = b"\xef\xbb\xbf"
@@ -232,12 +233,21 @@ def convert_options(names: list[str]) -> pacsv.ConvertOptions:
                                 strings_can_be_null=False, quoted_strings_can_be_null=False)
 
 
-def stage_csv(con: duckdb.DuckDBPyConnection, file_name: str, source: bytes | Path,
-              lookup: dict[str, str]) -> tuple[RawTable, str]:
-    """Stage `raw` (columns c{i}: only the contract's columns, as readers.stage keeps them)
-    from the file and return it with the file's SHA-256, or raise Declined."""
+@dataclass
+class Layout:
+    """What the fast path knows of a file before reading its rows."""
+
+    headers: list[str]  # the header row's cells, stripped
+    delimiter: str
+    encoding: str
+    width: int  # cells in the header row
+    kept: list[int]  # the positions of the contract's columns: only these are read
+    scanned: Scan
+
+
+def open_csv(file_name: str, source: bytes | Path, lookup: dict[str, str]) -> Layout:
+    """The file's layout, from its header and one scan of its bytes, or Declined."""
     delimiter, cells, encoding = header(file_name, source, lookup)
-    width = len(cells)
     headers = [c.strip() for c in cells]
     kept = [i for i, h in enumerate(headers) if classify_header(h, lookup)[0] == "column"]
     if not kept:  # (Arrow would read every column)
@@ -247,53 +257,48 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file_name: str, source: bytes | Pa
         raise Declined("quotes the careful reader reads")
     if scanned.longest_line > config.setting("O2R_MAX_CELL_KB") * 1024:
         raise Declined("a line long enough to hold an over-size cell")
+    return Layout(headers, delimiter, encoding, len(cells), kept, scanned)
+
+
+@contextlib.contextmanager
+def data_cells(con: duckdb.DuckDBPyConnection, source: bytes | Path, layout: Layout
+               ) -> Iterator[tuple[str, dict]]:
+    """SQL for the file's data rows, as columns c{i} of the contract's columns only (the
+    others, names and notes among them, are parsed past, never staged), and its parameters.
+    A row of another width is an error when they are read.
+
+    A UTF-8 file on disk is read by DuckDB's own reader; the page's bytes in memory, and
+    cp1252 text (which Arrow decodes with Python's codec, as file_kinds.decode_text does), by
+    Arrow's, the strict reader's own (readers.read_regular), block by block."""
+    if isinstance(source, Path) and layout.encoding == "utf-8":
+        yield duckdb_cells(source, layout)
+        return
+    opened = pacsv.open_csv(pa.BufferReader(source) if isinstance(source, bytes) else
+                            str(source), read_options=read_options(layout.width,
+                                                                   layout.encoding),
+                            parse_options=parse_options(layout.delimiter),
+                            convert_options=convert_options([f"c{i}" for i in layout.kept]))
+    con.register("upload_cells", pa.RecordBatchReader.from_batches(
+        opened.schema, without_first_row(opened)))
     try:
-        if isinstance(source, Path) and encoding == "utf-8":
-            read_with_duckdb(con, source, delimiter, width, kept)
-        else:
-            read_with_arrow(con, source, delimiter, encoding, width, kept)
-    except (duckdb.Error, pa.ArrowException) as exc:
-        raise Declined("a row of another width, or a cell the reader cannot read") from exc
-    data_rows = con.execute("select count(*) from raw").fetchall()[0][0]
-    # One line per row, so no cell holds a line break (the strict reader checks those).
-    if scanned.lines != data_rows + 1:
-        raise Declined("a line break inside a cell, or a blank line")
-    return RawTable(headers, 1, data_rows, scanned.may_hold_forbidden), scanned.sha256
+        yield "upload_cells", {}
+    finally:
+        con.unregister("upload_cells")
 
 
-def read_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: int,
-                     kept: list[int]) -> None:
+def duckdb_cells(path: Path, layout: Layout) -> tuple[str, dict]:
     """The data rows of a UTF-8 file on disk, by DuckDB's own reader (its buffers count in
     its memory limit). Only for files whose quotes are simple and whose every row is one
     line, where it splits rows and cells as Arrow does; any row of another width, or a quote
     it would read otherwise, is an error (strict mode), so the file is declined."""
-    columns = {f"c{i}": "VARCHAR" for i in range(width)}
-    selected = ", ".join(f"c{i}" for i in kept)
-    con.execute(
-        f"create table raw as select {selected} from read_csv($path, delim = $delim, "  # noqa: S608 - generated column names
-        "quote = '\"', escape = '\"', header = false, skip = 1, columns = $columns, "
-        "auto_detect = false, strict_mode = true, null_padding = false, "
-        "ignore_errors = false, encoding = 'utf-8', max_line_size = $max_line)",
-        {"path": str(path), "delim": delimiter, "columns": columns,
-         "max_line": config.setting("O2R_MAX_CELL_KB") * 1024 + 2})
-
-
-def read_with_arrow(con: duckdb.DuckDBPyConnection, source: bytes | Path, delimiter: str,
-                    encoding: str, width: int, kept: list[int]) -> None:
-    """The data rows by Arrow's CSV reader, the strict reader's own (readers.read_regular),
-    block by block: for the page's bytes in memory, and for cp1252 text, which Arrow decodes
-    with Python's codec as file_kinds.decode_text does."""
-    names = [f"c{i}" for i in kept]
-    opened = pacsv.open_csv(pa.BufferReader(source) if isinstance(source, bytes) else
-                            str(source), read_options=read_options(width, encoding),
-                            parse_options=parse_options(delimiter),
-                            convert_options=convert_options(names))
-    stream = pa.RecordBatchReader.from_batches(opened.schema, without_first_row(opened))
-    con.register("upload_cells", stream)
-    try:
-        con.execute("create table raw as select * from upload_cells")
-    finally:
-        con.unregister("upload_cells")
+    columns = {f"c{i}": "VARCHAR" for i in range(layout.width)}
+    selected = ", ".join(f"c{i}" for i in layout.kept)
+    return (f"(select {selected} from read_csv($path, delim = $delim, "  # noqa: S608 - generated column names
+            "quote = '\"', escape = '\"', header = false, skip = 1, columns = $columns, "
+            "auto_detect = false, strict_mode = true, null_padding = false, "
+            "ignore_errors = false, encoding = 'utf-8', max_line_size = $max_line))",
+            {"path": str(path), "delim": layout.delimiter, "columns": columns,
+             "max_line": config.setting("O2R_MAX_CELL_KB") * 1024 + 2})
 
 
 def without_first_row(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
