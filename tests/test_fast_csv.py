@@ -4,7 +4,9 @@ strict reader refuses, and what it accepts is stored exactly as the strict reade
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -215,6 +217,24 @@ def test_the_block_scan_sees_every_refused_character(text, monkeypatch):
     if text.isascii() or all(ord(c) < 0x80 or c in "\u00a3\u20ac\u2019" for c in text):
         found = fast_csv.scan(text.encode("cp1252"), ",", "cp1252").may_hold_forbidden
         assert found == bool(FORBIDDEN.search(text)), text
+
+
+@pytest.mark.parametrize("text", [
+    "a,b\nx,y\n", "a,b\nx ,y\n", "a,b\n x,y\n", "a,b\nx,y \r\n", "a,b\nx,y ", " a,b\nx,y\n",
+    'a,b\n"x ",y\n', 'a,b\n" x",y\n', "a,b\nx y,z w\n", "a,b\nx,\u00a0y\n", "a, b\nx,y\n",
+    "a,b\r\nx y,z\r\n", "a,b\nx,y\n\n", "a,b\nx,\u00e9\n",
+])
+def test_the_block_scan_sees_every_cell_trimming_would_change(text, monkeypatch):
+    """A file the scan calls free of cells to trim has none that trimming changes (ASCII text
+    with no cell starting or ending with a space): typing then skips trimming."""
+    body = text.encode()
+    cells = [cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row]
+    expected = not text.isascii() or any(cell != cell.strip(" ") for cell in cells)
+    for size in range(1, len(body) + 2):
+        monkeypatch.setattr(fast_csv, "CHUNK_BYTES", size)
+        for source in (body, b"\xef\xbb\xbf" + body):
+            assert fast_csv.scan(source, ",", "utf-8").cells_may_need_trim == expected, (
+                text, size)
 
 
 def test_a_failure_while_storing_a_staged_upload_changes_nothing(demo_db, tmp_path,

@@ -86,20 +86,22 @@ def install_typing(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
         con.executemany("insert into vocab values (?, ?, ?)", vocab)
 
 
-def trimmed_cells(read: list[int]) -> list[str]:
-    """Columns c{i} as cells cell{i}: trimmed, and null where empty."""
-    return [f"nullif(trimmed({quote_ident(f'c{i}')}), '') as {quote_ident(f'cell{i}')}"
-            for i in read]
+def trimmed_cells(read: list[int], trim: bool = True) -> list[str]:
+    """Columns c{i} as cells cell{i}: trimmed (unless `trim` is False: none needs it), and
+    null where empty."""
+    return [f"nullif({'trimmed' if trim else ''}({quote_ident(f'c{i}')}), '') as "
+            f"{quote_ident(f'cell{i}')}" for i in read]
 
 
 def stage_typed_only(con: duckdb.DuckDBPyConnection, contract: Contract,
                      positions: dict[str, int], cells: str, params: dict, rules: list[str],
-                     first_data_row: int) -> None:
+                     first_data_row: int, trim: bool = True) -> None:
     """Stage `typed_rows` straight from `cells` (SQL for the file's data rows as columns c{i},
     bound by `params`), keeping no cell's text: for each data row, in file order, blank ones
     included (`blank`), each column's typed value and `bad`, true where any of `rules` holds
     (conditions on a row's text raw_x and typed value x, as rules.checks_for words them).
     View `typed` is its rows that are not blank, numbered (source_row) as Excel shows them.
+    `trim` False: no cell starts or ends with white space (fast_csv.Scan), none is trimmed.
 
     For the fast path, which reads the file once: the text is not kept, as the rules need
     it only to word their problems, and a file with a problem is read again by the strict
@@ -108,7 +110,7 @@ def stage_typed_only(con: duckdb.DuckDBPyConnection, contract: Contract,
     install_typing(con, contract)
     read = sorted(set(positions.values()))
     filled = ", ".join(quote_ident(f"cell{i}") for i in read) or "null"
-    inner = f"select {', '.join(trimmed_cells(read))} from {cells}"  # noqa: S608 (identifiers and table function from code, values bound)
+    inner = f"select {', '.join(trimmed_cells(read, trim))} from {cells}"  # noqa: S608 (identifiers and table function from code, values bound)
     middle, lists = [f"coalesce({filled}) is null as blank"], {}
     for index, col in enumerate(contract.columns):
         raw_name, name = quote_ident(f"raw_{col.name}"), quote_ident(col.name)

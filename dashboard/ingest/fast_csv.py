@@ -69,6 +69,9 @@ class Scan:
     longest_line: int  # in bytes, line end included
     quotes_simple: bool  # as readers.quotes_are_simple decides
     may_hold_forbidden: bool  # a character contract.FORBIDDEN refuses may be in the text
+    # False where every byte is ASCII and no space is next to a delimiter, quote, line end or
+    # the file's edge, so no cell starts or ends with white space trim() removes.
+    cells_may_need_trim: bool = True
 
 
 # contract.FORBIDDEN's characters as UTF-8 bytes (C1 controls, the line and paragraph
@@ -104,7 +107,7 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
     offset, last_line_end, longest, quotes = 0, -1, 0, 0
     newlines = returns = pairs = 0
     previous = b""  # the last two bytes before this block, for quotes on a block's edge
-    simple, forbidden = True, False
+    simple, forbidden, untrimmed = True, False, False
     # The byte-order mark is not part of the text (it may span blocks, if they are tiny).
     mark = len(UTF8_MARK) if encoding == "utf-8" and head_of(source).startswith(UTF8_MARK) \
         else 0
@@ -138,6 +141,9 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
             if block_returns or previous.endswith(b"\r"):
                 pairs += chunk.count(b"\r\n") + (previous.endswith(b"\r")
                                                   and chunk.startswith(b"\n"))
+            if not untrimmed:
+                untrimmed = int(octets.max(initial=0)) > 127 or spaces_at_edges_in(
+                    previous + chunk, len(previous), bounds, at_start=offset == 0)
             found = chunk.count(b'"')
             quotes += found
             # A quote in the last byte before this block is judged now, with its neighbour.
@@ -154,7 +160,9 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
     longest = max(longest, offset - 1 - last_line_end)
     lines = newlines + (1 if offset and last_line_end != offset - 1 else 0)
     # The last byte's quote was left to the next block; at the end of the file it is fine.
-    return Scan(digest.hexdigest(), lines, longest, simple and quotes % 2 == 0, forbidden)
+    untrimmed = untrimmed or previous.endswith(b" ")  # the last cell's end
+    return Scan(digest.hexdigest(), lines, longest, simple and quotes % 2 == 0, forbidden,
+                untrimmed)
 
 
 def quotes_simple_in(window: bytes, start: int, bounds: np.ndarray, at_start: bool) -> bool:
@@ -169,6 +177,22 @@ def quotes_simple_in(window: bytes, start: int, bounds: np.ndarray, at_start: bo
     after = np.minimum(quotes + 1, len(octets) - 1)
     after_ok = np.isin(octets[after], bounds) | (quotes == len(octets) - 1)
     return not np.any(~before_ok & ~after_ok)
+
+
+def spaces_at_edges_in(window: bytes, start: int, bounds: np.ndarray, at_start: bool) -> bool:
+    """A space from `start` on (the last byte's aside, as for quotes_simple_in) next to a
+    delimiter, quote or line end, or first in the file: a cell may start or end with it."""
+    octets = np.frombuffer(window, dtype=np.uint8)
+    spaces = np.flatnonzero(octets == ord(" "))
+    spaces = spaces[spaces >= max(start - 1, 0)] if start else spaces
+    if not spaces.size:
+        return False
+    before = np.isin(octets[np.maximum(spaces - 1, 0)], bounds)
+    if at_start:
+        before |= spaces == 0
+    last = len(octets) - 1
+    after = np.isin(octets[np.minimum(spaces + 1, last)], bounds) & (spaces != last)
+    return bool(np.any(before | after))
 
 
 def header(file_name: str, source: bytes | Path, lookup: dict[str, str]

@@ -273,7 +273,8 @@ def prepare_fast(contract: Contract, report: IngestReport, source: bytes | Path,
         try:
             with fast_csv.data_cells(con, source, layout) as (cells, params):
                 stage_typed_only(con, contract, positions, cells,
-                                 {**params, "as_at": report.as_at}, rules, FAST_HEADER_ROW + 1)
+                                 {**params, "as_at": report.as_at}, rules, FAST_HEADER_ROW + 1,
+                                 trim=layout.scanned.cells_may_need_trim)
             data_rows, report.rows_read, bad, repeats = con.execute(
                 f"select count(*), count(*) filter (not blank), count(*) filter (bad), "  # noqa: S608 (identifiers from code)
                 f"{repeats_counted(contract, 'not blank')} from typed_rows").fetchall()[0]
