@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from dashboard.config import QUERIES_DIR
+from dashboard.ingest import fast_csv
 from dashboard.ingest.validation import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
 from dashboard.store.facts import facts_current, refresh_facts
 from dashboard.store.schema import SCHEMA
@@ -192,6 +193,9 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
         drop_spellings(con)
         if prepared.staged is None:
             con.unregister("incoming")
+        else:
+            con.execute("drop view temp.incoming")
+            fast_csv.staged_rows_stored(con)
         refresh_facts(con)
         con.commit()
     report.upload_id = upload_id
