@@ -56,9 +56,11 @@ STAGING_MEMORY_PER_FILE_BYTE = 1.5
 STAGING_THREADS = 1
 # Once the staged rows are stored, the Connect facts are rebuilt on the same instance: their
 # window counts (store/window_facts.py) hash one group per referral and offence type, which
-# at 100,000 referrals needs about 400 MiB not to spill (7.2 against 9.4 CPU-s at 10,000,000
-# crimes), so the staged rows are dropped and the instance gets this much.
-FACTS_MEMORY_MIB = 448
+# at 100,000 referrals needs about 400 MiB not to spill, so the staged rows are dropped and
+# the instance gets this much. At 10,000,000 crimes the rebuild took 10.1 CPU-s under 320
+# MiB, 8.8 under 384 and 7.9 under 448, the whole ingest's peak 532, 563 and 613 MiB
+# (DuckDB's own load of the file: 420-540): 384 keeps the peak well within 1.5x of it.
+FACTS_MEMORY_MIB = 384
 
 
 class Declined(Exception):
