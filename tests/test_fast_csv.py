@@ -4,7 +4,9 @@ strict reader refuses, and what it accepts is stored exactly as the strict reade
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -158,14 +160,15 @@ def test_staging_holds_only_the_contract_columns_and_is_removed(monkeypatch, tmp
                              [["Zebedee Quartermaine", *row, "xyzzy canary note"]
                               for row in rows]).encode()
     staged = {}
-    original = fast_csv.stage_csv
+    original = validation.collect_warnings
 
     def spy(con, *args):
-        result = original(con, *args)
-        staged["columns"] = con.sql("select * from raw").columns
-        return result
+        staged["tables"] = {table: con.sql(f"select * from {table}").fetchall() for (table,) in
+                            con.execute("select table_name from duckdb_tables()").fetchall()}
+        staged["columns"] = con.sql("select * from typed_rows").columns
+        return original(con, *args)
 
-    monkeypatch.setattr(fast_csv, "stage_csv", spy)
+    monkeypatch.setattr(validation, "collect_warnings", spy)
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(fast_csv.tempfile, "tempdir", str(temp))
@@ -173,7 +176,11 @@ def test_staging_holds_only_the_contract_columns_and_is_removed(monkeypatch, tmp
     source.write_bytes(named)
     report = service.ingest_path(demo_db, "connect", source, as_at=AS_AT, uploaded_by="t")
     assert report.rows == len(rows)
-    assert staged["columns"] == [f"c{i}" for i in range(1, len(header) + 1)]
+    # Each row's typed cells (no text kept) and whether it is blank or breaks a rule.
+    assert staged["columns"] == ["blank", "crime_reference", "nominal_id", "offence_date",
+                                 "offence_type", "offence_area", "value_stolen", "bad"]
+    assert "typed_rows" in staged["tables"]
+    assert not any(cell in str(staged["tables"]) for cell in ("Zebedee", "xyzzy", "canary"))
     assert [p.name for p in temp.iterdir()] == ["connect.csv"]
 
 
@@ -210,6 +217,24 @@ def test_the_block_scan_sees_every_refused_character(text, monkeypatch):
     if text.isascii() or all(ord(c) < 0x80 or c in "\u00a3\u20ac\u2019" for c in text):
         found = fast_csv.scan(text.encode("cp1252"), ",", "cp1252").may_hold_forbidden
         assert found == bool(FORBIDDEN.search(text)), text
+
+
+@pytest.mark.parametrize("text", [
+    "a,b\nx,y\n", "a,b\nx ,y\n", "a,b\n x,y\n", "a,b\nx,y \r\n", "a,b\nx,y ", " a,b\nx,y\n",
+    'a,b\n"x ",y\n', 'a,b\n" x",y\n', "a,b\nx y,z w\n", "a,b\nx,\u00a0y\n", "a, b\nx,y\n",
+    "a,b\r\nx y,z\r\n", "a,b\nx,y\n\n", "a,b\nx,\u00e9\n",
+])
+def test_the_block_scan_sees_every_cell_trimming_would_change(text, monkeypatch):
+    """A file the scan calls free of cells to trim has none that trimming changes (ASCII text
+    with no cell starting or ending with a space): typing then skips trimming."""
+    body = text.encode()
+    cells = [cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row]
+    expected = not text.isascii() or any(cell != cell.strip(" ") for cell in cells)
+    for size in range(1, len(body) + 2):
+        monkeypatch.setattr(fast_csv, "CHUNK_BYTES", size)
+        for source in (body, b"\xef\xbb\xbf" + body):
+            assert fast_csv.scan(source, ",", "utf-8").cells_may_need_trim == expected, (
+                text, size)
 
 
 def test_a_failure_while_storing_a_staged_upload_changes_nothing(demo_db, tmp_path,

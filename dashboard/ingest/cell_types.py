@@ -34,29 +34,12 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
     rows, blank in all of those columns, are left out here; source_row keeps the row number
     Excel shows.
     """
-    install_text_functions(con)
-    formats = quote_literal_list(DATE_FORMATS)
-    # A plain expression, not a subquery: DuckDB would turn a subquery into a join per row.
-    con.execute("create or replace temp macro uk_date(v) as "
-                f"case when year(try_strptime(v, {formats})) between 1900 and 2100 "
-                f"then try_strptime(v, {formats})::date end")
-    # trim removes only spaces from ASCII text (tabs and line ends stay): most cells need
-    # no trimming, and skipping trim for them halves the cost of reading every cell.
-    con.execute("create or replace temp macro trimmed(v) as case when starts_with(v, ' ') "
-                "or ends_with(v, ' ') or strlen(v) <> length(v) then trim(v) else v end")
-    vocab = [(col.name, key, label) for col in contract.columns if col.vocabulary
-             for key, label in contract.value_lookup(col).items()]
-    con.execute("create or replace temp table vocab (field varchar, key varchar, label varchar)")
-    if vocab:  # in one statement: a row at a time (executemany) cost 0.006 CPU-s
-        fields, keys, labels = map(list, zip(*vocab, strict=True))
-        con.execute("insert into vocab select unnest($fields), unnest($keys), unnest($labels)",
-                    {"fields": fields, "keys": keys, "labels": labels})
+    install_typing(con, contract)
     # Each cell is trimmed once, in the inner select; blank rows are dropped after.
     read = sorted(set(positions.values()))
-    trimmed = {i: f"nullif(trimmed({quote_ident(f'c{i}')}), '')" for i in read}
-    cells = [f"(rowid + {int(first_data_row)})::integer as source_row"]
-    cells += [f"{trimmed[i]} as {quote_ident(f'cell{i}')}" for i in read]
+    cells = [f"(rowid + {int(first_data_row)})::integer as source_row", *trimmed_cells(read)]
     inner = f"select {', '.join(cells)} from raw"  # noqa: S608 (identifiers from code)
+    trimmed = {i: f"nullif(trimmed({quote_ident(f'c{i}')}), '')" for i in read}
     filled = ", ".join(quote_ident(f"cell{i}") for i in read) or "null"
     # Every cell is typed in one pass, row by row (parsing a date or an amount costs less
     # than a join); only a closed vocabulary is looked up, once per distinct value.
@@ -85,6 +68,78 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
                 f"from ({inner}) t {' '.join(joins)} "
                 f"where coalesce({filled}) is not null")
     con.execute("drop table raw")
+
+
+def install_typing(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """The macros typing uses (uk_date, trimmed, and the text rules) and the `vocab` table."""
+    install_text_functions(con)
+    formats = quote_literal_list(DATE_FORMATS)
+    # A plain expression, not a subquery: DuckDB would turn a subquery into a join per row.
+    con.execute("create or replace temp macro uk_date(v) as "
+                f"case when year(try_strptime(v, {formats})) between 1900 and 2100 "
+                f"then try_strptime(v, {formats})::date end")
+    # trim removes only spaces from ASCII text (tabs and line ends stay): most cells need
+    # no trimming, and skipping trim for them halves the cost of reading every cell.
+    con.execute("create or replace temp macro trimmed(v) as case when starts_with(v, ' ') "
+                "or ends_with(v, ' ') or strlen(v) <> length(v) then trim(v) else v end")
+    vocab = [(col.name, key, label) for col in contract.columns if col.vocabulary
+             for key, label in contract.value_lookup(col).items()]
+    con.execute("create or replace temp table vocab (field varchar, key varchar, label varchar)")
+    if vocab:  # in one statement: a row at a time (executemany) cost 0.006 CPU-s
+        fields, keys, labels = map(list, zip(*vocab, strict=True))
+        con.execute("insert into vocab select unnest($fields), unnest($keys), unnest($labels)",
+                    {"fields": fields, "keys": keys, "labels": labels})
+
+
+def trimmed_cells(read: list[int], trim: bool = True) -> list[str]:
+    """Columns c{i} as cells cell{i}: trimmed (unless `trim` is False: none needs it), and
+    null where empty."""
+    return [f"nullif({'trimmed' if trim else ''}({quote_ident(f'c{i}')}), '') as "
+            f"{quote_ident(f'cell{i}')}" for i in read]
+
+
+def stage_typed_only(con: duckdb.DuckDBPyConnection, contract: Contract,
+                     positions: dict[str, int], cells: str, params: dict, rules: list[str],
+                     first_data_row: int, trim: bool = True) -> None:
+    """Stage `typed_rows` straight from `cells` (SQL for the file's data rows as columns c{i},
+    bound by `params`), keeping no cell's text: for each data row, in file order, blank ones
+    included (`blank`), each column's typed value and `bad`, true where any of `rules` holds
+    (conditions on a row's text raw_x and typed value x, as rules.checks_for words them).
+    View `typed` is its rows that are not blank, numbered (source_row) as Excel shows them.
+    `trim` False: no cell starts or ends with white space (fast_csv.Scan), none is trimmed.
+
+    For the fast path, which reads the file once: the text is not kept, as the rules need
+    it only to word their problems, and a file with a problem is read again by the strict
+    reader, which words them. Only a projection (no join), so the rows keep file order.
+    """
+    install_typing(con, contract)
+    read = sorted(set(positions.values()))
+    filled = ", ".join(quote_ident(f"cell{i}") for i in read) or "null"
+    inner = f"select {', '.join(trimmed_cells(read, trim))} from {cells}"  # noqa: S608 (identifiers and table function from code, values bound)
+    middle, lists = [f"coalesce({filled}) is null as blank"], {}
+    for index, col in enumerate(contract.columns):
+        raw_name, name = quote_ident(f"raw_{col.name}"), quote_ident(col.name)
+        if col.name not in positions:
+            empty = "null::varchar" if col.vocabulary else typed_expression(col, "null::varchar")
+            middle += [f"null::varchar as {raw_name}", f"{empty} as {name}"]
+            continue
+        cell = quote_ident(f"cell{positions[col.name]}")
+        middle.append(f"{cell} as {raw_name}")
+        if col.kind == "category" and col.vocabulary:
+            # Looked up in lists bound as parameters: a join could reorder the rows.
+            lookup = contract.value_lookup(col)
+            lists[f"keys{index}"], lists[f"labels{index}"] = list(lookup), list(lookup.values())
+            middle.append(f"list_extract($labels{index}, list_position($keys{index}, "
+                          f"norm_key({cell}))) as {name}")
+        else:
+            middle.append(f"{typed_expression(col, cell)} as {name}")
+    bad = " or ".join(f"coalesce({rule}, false)" for rule in rules) or "false"
+    typed = ", ".join(quote_ident(col.name) for col in contract.columns)
+    con.execute(f"create or replace temp table typed_rows as "  # noqa: S608 (identifiers from code, values bound)
+                f"select blank, {typed}, not blank and ({bad}) as bad "
+                f"from (select {', '.join(middle)} from ({inner}))", {**params, **lists})
+    con.execute(f"create or replace temp view typed as select (rowid + {int(first_data_row)})"  # noqa: S608 (a number from code)
+                "::integer as source_row, * exclude (blank, bad) from typed_rows where not blank")
 
 
 def typed_expression(col: Column, raw: str) -> str:

@@ -15,6 +15,7 @@ tests/test_fast_csv.py checks both readers agree on every file of the malformed 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import os
 import re
@@ -32,7 +33,7 @@ import pyarrow.csv as pacsv
 from dashboard import config
 from dashboard.ingest.contract import classify_header
 from dashboard.ingest.file_kinds import BYTE_ORDER_MARKS, sniff_kind
-from dashboard.ingest.readers import HEAD_CHARS, RawTable, best_delimiter
+from dashboard.ingest.readers import HEAD_CHARS, best_delimiter
 from dashboard.ingest.spreadsheet_guard import UnreadableFile
 
 UTF8_MARK = b"\xef\xbb\xbf"
@@ -42,14 +43,24 @@ CHUNK_BYTES = 4 << 20
 # Arrow hands DuckDB the file in blocks of this size, so the file is never whole in memory.
 BLOCK_BYTES = 1 << 20
 STAGING_PREFIX = "o2r-staging-"
-# DuckDB's memory for staging and storing an upload, about the file's size within these
-# bounds: beyond it, its work spills to the private staging folder (which holds only the
-# contract's columns and is removed when done). DuckDB's own load of a file into a table
-# peaks at about 2.5x the file's size at 72 MB and 0.7x at 720 MB. One thread: CPU time,
-# not wall time, is what a shared server runs short of, and each thread reserves its own
-# buffers (two threads ran out of 64 MiB on a small file of non-Latin text).
+# DuckDB's memory for staging and storing an upload, STAGING_MEMORY_PER_FILE_BYTE times the
+# file's size within these bounds: beyond it, its work spills to the private staging folder
+# (which holds only the contract's columns and is removed when done). DuckDB's own load of a
+# file into a table peaks at about 2.5x the file's size at 72 MB and 0.7x at 720 MB; at 72 MB,
+# 1.5x the file (not 1x) spares the sort and the staged rows most of their spilling (~0.15
+# CPU-s of 3), for ~25 MiB more at the peak. One thread: CPU time, not wall time, is what a
+# shared server runs short of, and each thread reserves its own buffers (two threads ran out
+# of 64 MiB on a small file of non-Latin text).
 STAGING_MEMORY_MIB = (64, 320)
+STAGING_MEMORY_PER_FILE_BYTE = 1.5
 STAGING_THREADS = 1
+# Once the staged rows are stored, the Connect facts are rebuilt on the same instance: their
+# window counts (store/window_facts.py) hash one group per referral and offence type, which
+# at 100,000 referrals needs about 400 MiB not to spill, so the staged rows are dropped and
+# the instance gets this much. At 10,000,000 crimes the rebuild took 10.1 CPU-s under 320
+# MiB, 8.8 under 384 and 7.9 under 448, the whole ingest's peak 532, 563 and 613 MiB
+# (DuckDB's own load of the file: 420-540): 384 keeps the peak well within 1.5x of it.
+FACTS_MEMORY_MIB = 384
 
 
 class Declined(Exception):
@@ -65,6 +76,9 @@ class Scan:
     longest_line: int  # in bytes, line end included
     quotes_simple: bool  # as readers.quotes_are_simple decides
     may_hold_forbidden: bool  # a character contract.FORBIDDEN refuses may be in the text
+    # False where every byte is ASCII and no space is next to a delimiter, quote, line end or
+    # the file's edge, so no cell starts or ends with white space trim() removes.
+    cells_may_need_trim: bool = True
 
 
 # contract.FORBIDDEN's characters as UTF-8 bytes (C1 controls, the line and paragraph
@@ -100,7 +114,7 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
     offset, last_line_end, longest, quotes = 0, -1, 0, 0
     newlines = returns = pairs = 0
     previous = b""  # the last two bytes before this block, for quotes on a block's edge
-    simple, forbidden = True, False
+    simple, forbidden, untrimmed = True, False, False
     # The byte-order mark is not part of the text (it may span blocks, if they are tiny).
     mark = len(UTF8_MARK) if encoding == "utf-8" and head_of(source).startswith(UTF8_MARK) \
         else 0
@@ -134,6 +148,9 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
             if block_returns or previous.endswith(b"\r"):
                 pairs += chunk.count(b"\r\n") + (previous.endswith(b"\r")
                                                   and chunk.startswith(b"\n"))
+            if not untrimmed:
+                untrimmed = int(octets.max(initial=0)) > 127 or spaces_at_edges_in(
+                    previous + chunk, len(previous), bounds, at_start=offset == 0)
             found = chunk.count(b'"')
             quotes += found
             # A quote in the last byte before this block is judged now, with its neighbour.
@@ -150,7 +167,9 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
     longest = max(longest, offset - 1 - last_line_end)
     lines = newlines + (1 if offset and last_line_end != offset - 1 else 0)
     # The last byte's quote was left to the next block; at the end of the file it is fine.
-    return Scan(digest.hexdigest(), lines, longest, simple and quotes % 2 == 0, forbidden)
+    untrimmed = untrimmed or previous.endswith(b" ")  # the last cell's end
+    return Scan(digest.hexdigest(), lines, longest, simple and quotes % 2 == 0, forbidden,
+                untrimmed)
 
 
 def quotes_simple_in(window: bytes, start: int, bounds: np.ndarray, at_start: bool) -> bool:
@@ -165,6 +184,22 @@ def quotes_simple_in(window: bytes, start: int, bounds: np.ndarray, at_start: bo
     after = np.minimum(quotes + 1, len(octets) - 1)
     after_ok = np.isin(octets[after], bounds) | (quotes == len(octets) - 1)
     return not np.any(~before_ok & ~after_ok)
+
+
+def spaces_at_edges_in(window: bytes, start: int, bounds: np.ndarray, at_start: bool) -> bool:
+    """A space from `start` on (the last byte's aside, as for quotes_simple_in) next to a
+    delimiter, quote or line end, or first in the file: a cell may start or end with it."""
+    octets = np.frombuffer(window, dtype=np.uint8)
+    spaces = np.flatnonzero(octets == ord(" "))
+    spaces = spaces[spaces >= max(start - 1, 0)] if start else spaces
+    if not spaces.size:
+        return False
+    before = np.isin(octets[np.maximum(spaces - 1, 0)], bounds)
+    if at_start:
+        before |= spaces == 0
+    last = len(octets) - 1
+    after = np.isin(octets[np.minimum(spaces + 1, last)], bounds) & (spaces != last)
+    return bool(np.any(before | after))
 
 
 def header(file_name: str, source: bytes | Path, lookup: dict[str, str]
@@ -232,12 +267,21 @@ def convert_options(names: list[str]) -> pacsv.ConvertOptions:
                                 strings_can_be_null=False, quoted_strings_can_be_null=False)
 
 
-def stage_csv(con: duckdb.DuckDBPyConnection, file_name: str, source: bytes | Path,
-              lookup: dict[str, str]) -> tuple[RawTable, str]:
-    """Stage `raw` (columns c{i}: only the contract's columns, as readers.stage keeps them)
-    from the file and return it with the file's SHA-256, or raise Declined."""
+@dataclass
+class Layout:
+    """What the fast path knows of a file before reading its rows."""
+
+    headers: list[str]  # the header row's cells, stripped
+    delimiter: str
+    encoding: str
+    width: int  # cells in the header row
+    kept: list[int]  # the positions of the contract's columns: only these are read
+    scanned: Scan
+
+
+def open_csv(file_name: str, source: bytes | Path, lookup: dict[str, str]) -> Layout:
+    """The file's layout, from its header and one scan of its bytes, or Declined."""
     delimiter, cells, encoding = header(file_name, source, lookup)
-    width = len(cells)
     headers = [c.strip() for c in cells]
     kept = [i for i, h in enumerate(headers) if classify_header(h, lookup)[0] == "column"]
     if not kept:  # (Arrow would read every column)
@@ -247,53 +291,48 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file_name: str, source: bytes | Pa
         raise Declined("quotes the careful reader reads")
     if scanned.longest_line > config.setting("O2R_MAX_CELL_KB") * 1024:
         raise Declined("a line long enough to hold an over-size cell")
+    return Layout(headers, delimiter, encoding, len(cells), kept, scanned)
+
+
+@contextlib.contextmanager
+def data_cells(con: duckdb.DuckDBPyConnection, source: bytes | Path, layout: Layout
+               ) -> Iterator[tuple[str, dict]]:
+    """SQL for the file's data rows, as columns c{i} of the contract's columns only (the
+    others, names and notes among them, are parsed past, never staged), and its parameters.
+    A row of another width is an error when they are read.
+
+    A UTF-8 file on disk is read by DuckDB's own reader; the page's bytes in memory, and
+    cp1252 text (which Arrow decodes with Python's codec, as file_kinds.decode_text does), by
+    Arrow's, the strict reader's own (readers.read_regular), block by block."""
+    if isinstance(source, Path) and layout.encoding == "utf-8":
+        yield duckdb_cells(source, layout)
+        return
+    opened = pacsv.open_csv(pa.BufferReader(source) if isinstance(source, bytes) else
+                            str(source), read_options=read_options(layout.width,
+                                                                   layout.encoding),
+                            parse_options=parse_options(layout.delimiter),
+                            convert_options=convert_options([f"c{i}" for i in layout.kept]))
+    con.register("upload_cells", pa.RecordBatchReader.from_batches(
+        opened.schema, without_first_row(opened)))
     try:
-        if isinstance(source, Path) and encoding == "utf-8":
-            read_with_duckdb(con, source, delimiter, width, kept)
-        else:
-            read_with_arrow(con, source, delimiter, encoding, width, kept)
-    except (duckdb.Error, pa.ArrowException) as exc:
-        raise Declined("a row of another width, or a cell the reader cannot read") from exc
-    data_rows = con.execute("select count(*) from raw").fetchall()[0][0]
-    # One line per row, so no cell holds a line break (the strict reader checks those).
-    if scanned.lines != data_rows + 1:
-        raise Declined("a line break inside a cell, or a blank line")
-    return RawTable(headers, 1, data_rows, scanned.may_hold_forbidden), scanned.sha256
+        yield "upload_cells", {}
+    finally:
+        con.unregister("upload_cells")
 
 
-def read_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: int,
-                     kept: list[int]) -> None:
+def duckdb_cells(path: Path, layout: Layout) -> tuple[str, dict]:
     """The data rows of a UTF-8 file on disk, by DuckDB's own reader (its buffers count in
     its memory limit). Only for files whose quotes are simple and whose every row is one
     line, where it splits rows and cells as Arrow does; any row of another width, or a quote
     it would read otherwise, is an error (strict mode), so the file is declined."""
-    columns = {f"c{i}": "VARCHAR" for i in range(width)}
-    selected = ", ".join(f"c{i}" for i in kept)
-    con.execute(
-        f"create table raw as select {selected} from read_csv($path, delim = $delim, "  # noqa: S608 - generated column names
-        "quote = '\"', escape = '\"', header = false, skip = 1, columns = $columns, "
-        "auto_detect = false, strict_mode = true, null_padding = false, "
-        "ignore_errors = false, encoding = 'utf-8', max_line_size = $max_line)",
-        {"path": str(path), "delim": delimiter, "columns": columns,
-         "max_line": config.setting("O2R_MAX_CELL_KB") * 1024 + 2})
-
-
-def read_with_arrow(con: duckdb.DuckDBPyConnection, source: bytes | Path, delimiter: str,
-                    encoding: str, width: int, kept: list[int]) -> None:
-    """The data rows by Arrow's CSV reader, the strict reader's own (readers.read_regular),
-    block by block: for the page's bytes in memory, and for cp1252 text, which Arrow decodes
-    with Python's codec as file_kinds.decode_text does."""
-    names = [f"c{i}" for i in kept]
-    opened = pacsv.open_csv(pa.BufferReader(source) if isinstance(source, bytes) else
-                            str(source), read_options=read_options(width, encoding),
-                            parse_options=parse_options(delimiter),
-                            convert_options=convert_options(names))
-    stream = pa.RecordBatchReader.from_batches(opened.schema, without_first_row(opened))
-    con.register("upload_cells", stream)
-    try:
-        con.execute("create table raw as select * from upload_cells")
-    finally:
-        con.unregister("upload_cells")
+    columns = {f"c{i}": "VARCHAR" for i in range(layout.width)}
+    selected = ", ".join(f"c{i}" for i in layout.kept)
+    return (f"(select {selected} from read_csv($path, delim = $delim, "  # noqa: S608 - generated column names
+            "quote = '\"', escape = '\"', header = false, skip = 1, columns = $columns, "
+            "auto_detect = false, strict_mode = true, null_padding = false, "
+            "ignore_errors = false, encoding = 'utf-8', max_line_size = $max_line))",
+            {"path": str(path), "delim": layout.delimiter, "columns": columns,
+             "max_line": config.setting("O2R_MAX_CELL_KB") * 1024 + 2})
 
 
 def without_first_row(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
@@ -310,10 +349,19 @@ def staging_connection(folder: Path, size: int) -> duckdb.DuckDBPyConnection:
     beyond it, it spills to the private staging folder (only the contract's columns are
     ever staged)."""
     low, high = STAGING_MEMORY_MIB
-    limit = min(max(size >> 20, low), high)
+    limit = min(max(int(size * STAGING_MEMORY_PER_FILE_BYTE) >> 20, low), high)
     return duckdb.connect(":memory:", config={
         "memory_limit": f"{limit}MiB", "temp_directory": str(folder / "spill"),
         "threads": STAGING_THREADS})
+
+
+def staged_rows_stored(con: duckdb.DuckDBPyConnection) -> None:
+    """The staged rows are stored: drop them, letting their memory and spill go, and give
+    what the store does next (the facts' rebuild) FACTS_MEMORY_MIB."""
+    for view in ("clean", "typed"):
+        con.execute(f"drop view if exists temp.{view}")
+    con.execute("drop table if exists temp.typed_rows")
+    con.execute(f"set memory_limit = '{int(FACTS_MEMORY_MIB)}MiB'")
 
 
 def new_staging_folder() -> Path:

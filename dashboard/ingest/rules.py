@@ -30,6 +30,10 @@ DATE_ORDER = {
     "connect": [],
 }
 
+# The check on a repeated key (duplicate_of: the first row of the key, set only if some row
+# seems to repeat one).
+REPEATED_KEY = "duplicate_of is not null"
+
 
 
 @dataclass
@@ -99,14 +103,14 @@ def checks_for(contract: Contract, positions: dict[str, int],
                   "rehab_exit_date is not null and rehab_admission_date is null",
                   "A rehab exit date is given but no rehab admission date",
                   "Enter the admission date, or remove the exit date"),
-            Check("referral_date", "duplicate_of is not null",
+            Check("referral_date", REPEATED_KEY,
                   "The same nominal ID and referral date as row {detail}",
                   "Remove the repeated row, or correct the referral date if it is a new referral "
                   "(nominal IDs that differ only in capitals or character width are one person)",
                   detail="duplicate_of"),
         ]
     else:
-        checks.append(Check("crime_reference", "duplicate_of is not null",
+        checks.append(Check("crime_reference", REPEATED_KEY,
                             "The crime reference {value} also appears on row {detail}",
                             "Each crime reference may appear once: remove the repeated row",
                             detail="duplicate_of"))
@@ -132,6 +136,26 @@ def nameless_fix(col: Column) -> str:
     return f"Enter the {label(col.name)}, or leave the cell empty if it is not known"
 
 
+def row_rules(contract: Contract, positions: dict[str, int], may_hold_forbidden: bool
+              ) -> list[str]:
+    """Every rule's condition on one row's cells (raw_x, its text; x, its typed value), all
+    but a repeated key's (repeats_counted counts those)."""
+    return [check.condition for check in checks_for(contract, positions, may_hold_forbidden)
+            if check.condition != REPEATED_KEY]
+
+
+def repeats_counted(contract: Contract, rows: str = "true") -> str:
+    """An aggregate over the staged rows (those where `rows` holds): how many repeat an
+    earlier row's key. A row repeats one exactly when it is not the first of its key, so the
+    repeats are the rows with a key less the distinct keys. The keys' hashes are counted
+    (cheaper than the text): two keys sharing a hash can only make repeats seem to be there,
+    and the rows are then looked at one by one."""
+    key = [quote_ident(k) for k in (["nominal_id", "referral_date"] if contract.kind == "tracker"
+                                    else ["crime_reference"])]
+    counted = " and ".join([f"({rows})", *(f"{k} is not null" for k in key)])
+    return f"count_if({counted}) - count(distinct hash({', '.join(key)})) filter (where {counted})"
+
+
 def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
                      headers: list[str], positions: dict[str, int],
                      may_hold_forbidden: bool = True) -> list[dict]:
@@ -148,15 +172,12 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
         ).fetchall()[0][0] > 0
     checks = checks_for(contract, positions, forbidden_found)
     # One pass counts every check and the repeated keys; only checks that fail are then
-    # listed row by row. A row repeats an earlier one's key exactly when it is not the first
-    # of its key, so the repeats are the rows with a key less the distinct keys. The keys'
-    # hashes are counted (cheaper than the text): two keys sharing a hash can only make
-    # repeats seem to be there, and the rows are then looked at one by one.
+    # listed row by row.
     con.execute("create or replace temp view checked as "
                 "select *, null::integer as duplicate_of from typed")
-    repeated = f"count_if({not_null}) - count(distinct hash({keys})) filter (where {not_null})"
     *counts, repeats = con.execute(
-        "select " + ", ".join([*(f"count_if({c.condition})" for c in checks), repeated])  # noqa: S608 (identifiers from code, values bound)
+        "select " + ", ".join([*(f"count_if({c.condition})" for c in checks),  # noqa: S608 (identifiers from code, values bound)
+                               repeats_counted(contract)])
         + " from checked", {"as_at": report.as_at}).fetchall()[0]
     if repeats:
         con.execute("drop view checked")
@@ -167,7 +188,7 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
             from typed
             window w as (partition by {keys} order by source_row)
         """)  # noqa: S608 - constant key columns
-        counts = [repeats if check.condition == "duplicate_of is not null" else count
+        counts = [repeats if check.condition == REPEATED_KEY else count
                   for check, count in zip(checks, counts, strict=True)]
         # (a repeat counted only because two keys share a hash lists no row)
     problems: list[dict] = []
@@ -225,7 +246,10 @@ def collect_warnings(con: duckdb.DuckDBPyConnection, contract: Contract,
                      positions: dict[str, int]) -> list[str]:
     warnings = []
     if contract.kind == "tracker":
-        missing_status = con.execute("select count(*) from typed where raw_status is null"
+        # Warnings are looked for once the rules pass, when a status is blank exactly where
+        # its typed value is null (text that is no status is a problem): the fast path keeps
+        # no text.
+        missing_status = con.execute("select count(*) from typed where status is null"
                                      ).fetchall()[0][0]
         if missing_status:
             warnings.append(f"{missing_status} row(s) have no status: they are counted as "

@@ -16,7 +16,7 @@ import pyarrow as pa
 from dashboard import config
 from dashboard.ingest import fast_csv
 from dashboard.ingest.cell_checks import MAX_PROBLEMS_LISTED, RowProblems
-from dashboard.ingest.cell_types import build_typed, clean_select
+from dashboard.ingest.cell_types import build_typed, clean_select, stage_typed_only
 from dashboard.ingest.contract import (
     FORBIDDEN,
     ColumnMapError,
@@ -31,8 +31,10 @@ from dashboard.ingest.rules import (
     FORBIDDEN_PROBLEM,
     collect_problems,
     collect_warnings,
+    officer_column_problem,
+    repeats_counted,
+    row_rules,
 )
-from dashboard.store.sql import quote_ident
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -251,24 +253,42 @@ FAST_KINDS = {"connect"}
 def prepare_fast(contract: Contract, report: IngestReport, source: bytes | Path,
                  staging: Path | None) -> PreparedUpload:
     """The fast path; raises fast_csv.Declined for any file it does not read, or that has
-    any problem (the strict reader then words the report)."""
+    any problem (the strict reader then words the report).
+
+    The file's cells are read once, straight into their typed values (cell_types.
+    stage_typed_only): the rules look at each row's text as it is read, and only whether
+    any row breaks one is kept, never the text, so nothing is staged twice."""
+    layout = fast_csv.open_csv(report.file_name, source, contract.header_lookup())
+    report.sha256, report.header_row = layout.scanned.sha256, FAST_HEADER_ROW
+    positions, problems = match_headers(contract, layout.headers, FAST_HEADER_ROW, report)
+    if problems:
+        raise fast_csv.Declined("a problem with the header")
     folder = staging or fast_csv.new_staging_folder()
     con = fast_csv.staging_connection(
         folder, source.stat().st_size if isinstance(source, Path) else len(source))
     handed_over = False
     try:
-        raw, report.sha256 = fast_csv.stage_csv(con, report.file_name, source,
-                                                contract.header_lookup())
+        rules = row_rules(contract, positions, layout.scanned.may_hold_forbidden)
         try:
-            check_staged(con, contract, report, raw)
-        except UploadRejected as exc:
-            raise fast_csv.Declined("a problem to report") from exc
-        except duckdb.OutOfMemoryException as exc:  # the strict reader has no limit
-            raise fast_csv.Declined("over the staging memory limit") from exc
-        # The rules are done with the cells' text; only typed values are stored, so the text
-        # is let go (dropping a column frees its memory at once) before the store sorts.
-        for col in contract.columns:
-            con.execute(f"alter table typed drop column {quote_ident('raw_' + col.name)}")
+            with fast_csv.data_cells(con, source, layout) as (cells, params):
+                stage_typed_only(con, contract, positions, cells,
+                                 {**params, "as_at": report.as_at}, rules, FAST_HEADER_ROW + 1,
+                                 trim=layout.scanned.cells_may_need_trim)
+            data_rows, report.rows_read, bad, repeats = con.execute(
+                f"select count(*), count(*) filter (not blank), count(*) filter (bad), "  # noqa: S608 (identifiers from code)
+                f"{repeats_counted(contract, 'not blank')} from typed_rows").fetchall()[0]
+        except (duckdb.Error, pa.ArrowException) as exc:  # out of memory, too
+            raise fast_csv.Declined("a row of another width, a cell the reader cannot read, "
+                                    "or over the staging memory limit") from exc
+        report.blank_rows = data_rows - report.rows_read
+        # One line per row, so no cell holds a line break (the strict reader checks those).
+        if layout.scanned.lines != data_rows + 1:
+            raise fast_csv.Declined("a line break inside a cell, or a blank line")
+        if bad or repeats or not report.rows_read or (
+                contract.kind == "tracker" and "officer" in positions and officer_column_problem(
+                    con, report, layout.headers[positions["officer"]]) is not None):
+            raise fast_csv.Declined("a problem to report")
+        report.warnings += collect_warnings(con, contract, positions)
         if staging is None:
             clean = con.sql(clean_select(contract)).to_arrow_table()
             report.rows = clean.num_rows
@@ -282,6 +302,10 @@ def prepare_fast(contract: Contract, report: IngestReport, source: bytes | Path,
             con.close()
         if staging is None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+# The fast path reads only files whose header is their first row.
+FAST_HEADER_ROW = 1
 
 
 def human_size(size: int) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from dashboard.config import QUERIES_DIR
+from dashboard.ingest import fast_csv
 from dashboard.ingest.validation import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
 from dashboard.store.facts import facts_current, refresh_facts
 from dashboard.store.schema import SCHEMA
@@ -189,8 +190,12 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
             insert_referrals(con, upload_id)
         else:
             merge_crimes(con, upload_id)
+        drop_spellings(con)
         if prepared.staged is None:
             con.unregister("incoming")
+        else:
+            con.execute("drop view temp.incoming")
+            fast_csv.staged_rows_stored(con)
         refresh_facts(con)
         con.commit()
     report.upload_id = upload_id
@@ -205,29 +210,43 @@ class DuplicateUpload(Exception):
         self.upload_id = upload_id
 
 
+def spellings_table(column: str) -> str:
+    return quote_ident(f"spellings_{column}")
+
+
 def assign_labels(con: duckdb.DuckDBPyConnection, columns: list[str]) -> None:
-    """Give each new spelling-insensitive value one display spelling: the upload's commonest."""
+    """Give each new spelling-insensitive value one display spelling: the upload's commonest.
+
+    Each labelled column's spellings (with how often and where first) are kept in a temp
+    table, spellings_<column>, so the upload is read once for them (merge_crimes reads them)."""
     for column, group in LABEL_GROUPS.items():
         if column not in columns:
             continue
-        col = quote_ident(column)
+        col, spellings = quote_ident(column), spellings_table(column)
+        con.execute(f"""
+            create or replace temp table {spellings} as
+            select {col} as spelling, count(*) as n, min(source_row) as first_row
+            from incoming where {col} is not null
+            group by all
+        """)  # noqa: S608 - identifiers via quote_ident
         con.execute(f"""
             insert into labels
-            with spellings as (
-                select {col} as spelling, count(*) as n, min(source_row) as first_row
-                from incoming where {col} is not null
-                group by all
-            ), ranked as (
+            with ranked as (
                 select norm_key(spelling) as key, spelling,
                        row_number() over (partition by norm_key(spelling)
                                           order by n desc, first_row) as rank
-                from spellings
+                from {spellings}
                 where norm_key(spelling) <> ''
             )
             select $group, key, spelling from ranked
             where rank = 1
               and key not in (select key from labels where label_group = $group)
         """, {"group": group})  # noqa: S608 - identifiers via quote_ident
+
+
+def drop_spellings(con: duckdb.DuckDBPyConnection) -> None:
+    for column in LABEL_GROUPS:
+        con.execute(f"drop table if exists {spellings_table(column)}")
 
 
 def labelled_select(columns: list[str], defaults: dict[str, str]) -> str:
@@ -270,7 +289,8 @@ def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
     # In offence-date order, so a period filter skips the row groups outside it. Each labelled
     # column goes through the sort as a small number standing for its value, not as text
     # (sorting the text costs more), and becomes its display spelling after: the spellings,
-    # a few per column, are bound as lists, so the sorted order is kept to the insert.
+    # a few per column, are bound as lists, so the sorted order is kept to the insert. The
+    # values are those assign_labels found (spellings_<column>), not read again.
     inner, outer, lists, joins = [], [], {}, []
     for index, column in enumerate(CRIME_COLUMNS):
         col = quote_ident(column)
@@ -283,7 +303,7 @@ def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
         con.execute(f"""
             create or replace temp table {codes} as
             select v.value, (row_number() over (order by v.value))::integer as code, l.label
-            from (select distinct {col} as value from incoming where {col} is not null) v
+            from (select spelling as value from {spellings_table(column)}) v
             left join labels l on l.label_group = $group and l.key = norm_key(v.value)
         """, {"group": LABEL_GROUPS[column]})  # noqa: S608 - identifiers via quote_ident
         lists[f"labels{index}"] = [label for (label,) in con.execute(

@@ -31,7 +31,12 @@ VALUES = ",\n".join(f"sum(value_stolen_gbp) filter (where {rule}) as {name}_gbp"
                     for name, rule in WINDOWS.items())
 # time_to_first_offence: the first offence after the exit, up to the latest Connect as-at date
 FIRST_AFTER_EXIT = "since_exit >= 1 and offence_date <= connect_as_at"
-ANY_WINDOW = " or ".join(f"({rule})" for rule in [*WINDOWS.values(), FIRST_AFTER_EXIT])
+# Each kind of window holds the shorter ones of its kind, so an offence is in some window
+# exactly when it is in the longest of a kind (one test each, not one per window).
+WIDEST = [WINDOWS[f"{kind}_{max(WINDOW_DAYS)}"] for kind in ("before", "after_referral",
+                                                            "after_exit")]
+ANY_WINDOW = " or ".join(f"({rule})" for rule in [*WIDEST, WINDOWS["during_rehab"],
+                                                  FIRST_AFTER_EXIT])
 
 REFRESH = f"""
 insert into window_facts
