@@ -228,3 +228,9 @@ def test_work_on_a_result_is_found_again_from_the_first_rerun(counted_runs, monk
         data_access.derived(per_officer, data_access.derived(due, items))
     assert worked == ["due", "per officer"]
     assert [name for _, name in counted_runs] == ["my_work"]
+
+
+def test_the_server_does_not_collect_all_garbage_after_every_run():
+    # A full collection after each script run walked the whole heap (pandas, DuckDB, Altair):
+    # about 70 ms of every viewer's every page, paid again by each session.
+    assert st.get_option("runner.postScriptGC") is False
