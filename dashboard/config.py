@@ -135,11 +135,16 @@ def help_text(name: str) -> str:
 def db_path(override: str | os.PathLike | None = None) -> Path:
     """The database file to use: an explicit path, else $O2R_DB, else data/o2r.duckdb."""
     chosen = override or setting("O2R_DB") or ROOT / "data" / "o2r.duckdb"
-    return _resolved(str(chosen), os.getcwd())
+    return resolved(chosen)
 
 
-# Asked several times on every rerun of every session: resolving the path each time (a
-# realpath, a system call per part) was a millisecond of each viewer's every page.
+def resolved(path: str | os.PathLike) -> Path:
+    """The path made absolute, with ~ and symbolic links resolved, as Path.resolve would."""
+    return _resolved(str(path), os.getcwd())
+
+
+# Asked several times on every rerun of every session (the database and security files):
+# resolving the path each time (a system call per part) was a millisecond of every page.
 @functools.lru_cache(maxsize=64)
 def _resolved(path: str, cwd: str) -> Path:  # cwd: a relative path resolves against it
     return Path(path).expanduser().resolve()

@@ -99,7 +99,7 @@ def security_db_path(override: str | os.PathLike | None = None) -> Path:
     """The security file: an explicit path, else $O2R_SECURITY_DB, else data/o2r-security.sqlite."""
     chosen = (override or config.setting("O2R_SECURITY_DB")
               or config.ROOT / "data" / "o2r-security.sqlite")
-    return Path(chosen).expanduser().resolve()
+    return config.resolved(chosen)
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:

@@ -3,6 +3,7 @@ buttons."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pandas as pd
@@ -107,6 +108,22 @@ def chart(build: Callable, frame: pd.DataFrame, *args: object, **options: object
                                  sorted(options.items()))
     st.vega_lite_chart(_chart_spec(key=key, _build=build, _frame=frame, _args=args,
                                    _options=options), width="stretch")
+
+
+def fixed_table(build: Callable[[], pd.DataFrame], index: str | None = None) -> None:
+    """A table of text that never changes while the server runs (build, a module's function
+    of no arguments), indexed by the `index` column if given."""
+    # hide_index given: otherwise Streamlit converts the table back to pandas to decide.
+    st.table(_fixed_arrow(build, index), hide_index=index is None)
+
+
+# Made into Arrow once per server, not on every rerun of every session: converting the
+# Methodology page's two tables was a quarter of what that page of text cost each viewer.
+@functools.cache
+def _fixed_arrow(build: Callable[[], pd.DataFrame], index: str | None) -> pa.Table:
+    frame = build()
+    return pa.Table.from_pandas(frame.set_index(index) if index else frame,
+                                preserve_index=bool(index))
 
 
 NOTHING_MATCHES = "No referrals match these filters."
