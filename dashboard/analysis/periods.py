@@ -53,12 +53,14 @@ def financial_quarter(start_year: int, quarter: int) -> Period:
     return _quarter(pd.Period(year=start_year + 1, quarter=quarter, freq=FINANCIAL_QUARTERS))
 
 
+@functools.lru_cache(maxsize=1024)  # pure; asked many times a rerun (Overview)
 def quarter_containing(day: dt.date) -> Period:
     """The financial quarter a day falls in: 31 March 2022 is 2021/22 Q4, 1 April 2022 is
     2022/23 Q1."""
     return _quarter(pd.Period(day, freq=FINANCIAL_QUARTERS))
 
 
+@functools.lru_cache(maxsize=1024)  # pure; asked many times a rerun (Overview)
 def shift_quarter(quarter: Period, quarters: int) -> Period:
     """The financial quarter `quarters` after (negative: before) the one starting the period."""
     return _quarter(pd.Period(quarter.start, freq=FINANCIAL_QUARTERS) + quarters)
