@@ -110,8 +110,12 @@ def connect(path: str | os.PathLike, *, shared: bool = False) -> sqlite3.Connect
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Password hashes and who-saw-what: readable by the server's account only. SQLite gives
-    # the -wal and -shm files the same permissions as the database file.
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    # the -wal and -shm files the same permissions as the database file. Only when there is no
+    # file yet: closing any descriptor of a file drops every POSIX lock this process holds on
+    # it, including those of SQLite connections open on it in other threads (a "disk I/O
+    # error" on their next write).
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                           check_same_thread=not shared)
     try:
