@@ -204,7 +204,7 @@ def main() -> int:
             median = f"{r['median_s']:.1f}" if r["median_s"] is not None else "-"
             slowest = f"{r['slowest_s']:.1f}" if r["slowest_s"] is not None else "-"
             print(f"| {row['viewers']} | {r['rendered']} | {median} | {slowest} | "
-                  f"{r['server_cpu']:.1f} | {r['server_cpu'] / row['viewers']:.2f} | {ratio} |")
+                  f"{r['server_cpu']:.2f} | {r['server_cpu'] / row['viewers']:.3f} | {ratio} |")
     print(f"One sign-in's password check (argon2, by design): {sign_in_cpu:.2f} CPU-s.")
     return 0
 

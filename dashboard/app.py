@@ -30,18 +30,25 @@ if viewer is None:
     st.stop()
 st.session_state["viewer"] = viewer
 
-# Built for this viewer on every rerun: a page their role may not see does not exist for them.
+# Built for this viewer's role, read again on every rerun: a page their role may not see does
+# not exist for them.
 capability = access.capability(viewer)
 shown = [page for page in PAGES if page[0] in capability.pages]
 if viewer.role == "officer":  # an officer opens on their own work, not the programme's
     shown.sort(key=lambda page: page[0] != "my_work")
 # Steering and admins see every officer's outstanding work, not their own.
 titles = {"my_work": "My work" if viewer.role == "officer" else "Caseload health"}
-page = st.navigation([
-    st.Page(ROOT / "pages" / f"{stem}.py", title=titles.get(stem, title), icon=f":material/{icon}:",
-            url_path=url_path, default=index == 0)
-    for index, (stem, title, icon, url_path) in enumerate(shown)],
-    expanded=True)  # every page listed: no "View more" hiding the administration pages
+# The page objects are kept for the session while its role's list is unchanged: making them
+# (a path resolved and checked per page) was a millisecond of every rerun. Never shared
+# between sessions: st.navigation marks on them which page this run may call.
+listed = (viewer.role, tuple(shown))
+if st.session_state.get("navigation_pages", (None, None))[0] != listed:
+    st.session_state["navigation_pages"] = (listed, [
+        st.Page(ROOT / "pages" / f"{stem}.py", title=titles.get(stem, title),
+                icon=f":material/{icon}:", url_path=url_path, default=index == 0)
+        for index, (stem, title, icon, url_path) in enumerate(shown)])
+page = st.navigation(st.session_state["navigation_pages"][1],
+                     expanded=True)  # every page listed: no "View more" hiding admin pages
 with st.sidebar:
     st.text(f"Signed in as {viewer.name} ({viewer.role})")
     if st.button("Sign out", key="sign_out"):

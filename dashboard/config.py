@@ -6,6 +6,7 @@ list (tests/test_settings.py holds them together)."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -134,7 +135,19 @@ def help_text(name: str) -> str:
 def db_path(override: str | os.PathLike | None = None) -> Path:
     """The database file to use: an explicit path, else $O2R_DB, else data/o2r.duckdb."""
     chosen = override or setting("O2R_DB") or ROOT / "data" / "o2r.duckdb"
-    return Path(chosen).expanduser().resolve()
+    return resolved(chosen)
+
+
+def resolved(path: str | os.PathLike) -> Path:
+    """The path made absolute, with ~ and symbolic links resolved, as Path.resolve would."""
+    return _resolved(str(path), os.getcwd())
+
+
+# Asked several times on every rerun of every session (the database and security files):
+# resolving the path each time (a system call per part) was a millisecond of every page.
+@functools.lru_cache(maxsize=64)
+def _resolved(path: str, cwd: str) -> Path:  # cwd: a relative path resolves against it
+    return Path(path).expanduser().resolve()
 
 
 def max_upload_bytes() -> int:

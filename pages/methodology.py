@@ -3,12 +3,12 @@
 import streamlit as st
 
 from dashboard.analysis import measures
+from dashboard.ui import layout
 
 st.title("Methodology and definitions")
 
 st.header("Measures")
-st.table({"Measure": list(measures.DASHBOARD_DEFINITIONS),
-          "Definition": list(measures.DASHBOARD_DEFINITIONS.values())})
+layout.fixed_table(measures.definitions)
 st.markdown("""
 - **Snapshot**: each tracker upload is kept unchanged with its as-at date. Pages use the latest
   snapshot, so a person's current status is as recorded on that date.
@@ -76,7 +76,7 @@ st.markdown("""
 st.header("The quarterly pack's figures")
 st.caption("Each headline figure of the quarterly pack, as the pack defines it, and how it is "
            "protected in a pack for circulation (the threshold is 5 unless set otherwise).")
-st.table(measures.table().set_index("Measure"))
+layout.fixed_table(measures.table, index="Measure")
 
 st.header("Small numbers and the scrutiny panel")
 st.markdown("""

@@ -24,24 +24,17 @@ progress = data_access.filtered("area_progress", chosen)
 if progress.empty:
     st.info("No referrals were assessed in this period with these filters.")
 else:
-    grouped = (progress.assign(group=progress["is_city_centre"].map(
-        {True: "City Centre", False: "Neighbourhoods (all other areas)"}))
-        .groupby("group", as_index=False)[["assessed", "entered_rehab"]].sum())
-    comparison = data_access.derived(stats.with_rates, grouped.assign(base=grouped["assessed"]),
-                                     "entered_rehab", "assessed", "rate")
+    comparison, by_area, both = data_access.derived(stats.area_progress_rates, progress)
     columns = st.columns(len(comparison))
-    for column, row in zip(columns, comparison.itertuples(index=False), strict=True):
-        column.metric(f"{row.group}: entered rehab",
-                      "not shown" if pd.isna(row.rate) else f"{row.rate:.0%}",
+    # Rows as dicts: itertuples built a named tuple class on every rerun.
+    for column, row in zip(columns, comparison.to_dict("records"), strict=True):
+        column.metric(f"{row['group']}: entered rehab",
+                      "not shown" if pd.isna(row["rate"]) else f"{row['rate']:.0%}",
                       help="Share of assessed referrals that entered residential rehab")
-        column.caption(f"{row.entered_rehab:,} of {row.assessed:,} assessed; 95% interval "
-                       f"{stats.interval_text(row.rate_low, row.rate_high)}"
-                       + (" (base under 10: treat with caution)" if row.small_base else ""))
-    by_area = data_access.derived(stats.with_rates, progress.assign(base=progress["assessed"]),
-                                  "entered_rehab", "assessed", "rate")
-    layout.chart(charts.rate_with_interval,
-                 pd.concat([comparison.rename(columns={"group": "offending_area"}), by_area]),
-                 "offending_area", "rate", "Offending area",
+        column.caption(f"{row['entered_rehab']:,} of {row['assessed']:,} assessed; 95% "
+                       f"interval {stats.interval_text(row['rate_low'], row['rate_high'])}"
+                       + (" (base under 10: treat with caution)" if row["small_base"] else ""))
+    layout.chart(charts.rate_with_interval, both, "offending_area", "rate", "Offending area",
                  "Share of assessed referrals entering rehab, by area", "Assessed")
     layout.csv_download(by_area, "area_progress")
 

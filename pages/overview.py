@@ -4,11 +4,10 @@ how far the quarter's referrals have got."""
 
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import service
-from dashboard.analysis import funnel, glance, measures, periods, stats, targets
+from dashboard.analysis import funnel, glance, measures, periods, targets
 from dashboard.security import data_access
 from dashboard.security.security_file import security_db_path
 from dashboard.ui import charts, filters, layout, text
@@ -56,7 +55,8 @@ if not complete:
     st.warning(f"**{quarter.label} is not over**: the data runs to {as_at:%d/%m/%Y}, so its "
                "figures are a part-quarter and will rise. It is not rated against targets.")
 
-for source in glance.freshness(data_access.run("data_freshness"), dt.date.today()):
+for source in data_access.derived(glance.freshness, data_access.run("data_freshness"),
+                                  dt.date.today()):
     if source["as_at"] is None:
         st.warning(f"No {source['name']} data has been uploaded.")
     elif source["stale"]:
@@ -69,13 +69,14 @@ for source in glance.freshness(data_access.run("data_freshness"), dt.date.today(
 
 by_quarter = data_access.run("quarterly_headlines", officer=chosen.officer, area=chosen.area,
                              referral_source=chosen.referral_source)
-figures = glance.headlines(by_quarter, quarter)
-trend_labels = [periods.shift_quarter(quarter, -back).label
-                for back in range(glance.TREND_QUARTERS - 1, -1, -1)]
+figures = data_access.derived(glance.headlines, by_quarter, quarter)
+trend_labels = tuple(periods.shift_quarter(quarter, -back).label
+                     for back in range(glance.TREND_QUARTERS - 1, -1, -1))
+trends = data_access.derived(glance.trend_frames, figures, trend_labels)
 set_targets = targets.current(security_db_path())
 st.header(f"Headline figures, {quarter.label}")
 with st.container(horizontal=True):
-    for figure in figures:
+    for figure, trend in zip(figures, trends, strict=True):
         target = set_targets.get(figure.step)
         status = glance.rag(figure.value, target.quarterly_target if target else None,
                             target.amber_share if target else 0, complete)
@@ -83,8 +84,7 @@ with st.container(horizontal=True):
             st.metric(figure.step, f"{figure.value:,}", delta=figure.value - figure.previous,
                       delta_description=f"on {previous.label}",
                       help=measures.DASHBOARD_DEFINITIONS[figure.step])
-            layout.chart(charts.trend_sparkline, pd.DataFrame(
-                {"quarter": trend_labels, "referrals": figure.trend}), figure.step)
+            layout.chart(charts.trend_sparkline, trend, figure.step)
             lines = [f"{last_year.label}: {figure.last_year:,}",
                      "Last 8 quarters: " + ", ".join(f"{n:,}" for n in figure.trend)]
             if target:
@@ -105,7 +105,7 @@ else:
 layout.csv_download(by_quarter, "quarterly_headlines")
 
 st.header("Waiting time to first contact")
-wait = glance.contact_wait(data_access.run(
+wait = data_access.derived(glance.contact_wait, data_access.run(
     "first_contact_wait", officer=chosen.officer, area=chosen.area,
     referral_source=chosen.referral_source), quarter)
 if wait is None:
@@ -150,13 +150,8 @@ if table.empty or not table["cohort_size"].iloc[0]:
     st.info(f"No {cohort} in {quarter.label} with these filters.")
 else:
     layout.chart(charts.cohort_funnel, table)
-    st.dataframe(table.assign(
-        of_cohort=[stats.describe_rate(r.reached, r.cohort_size) for r in table.itertuples()],
-        of_previous=[stats.describe_rate(r.reached, r.previous) for r in table.itertuples()],
-    )[["step", "reached", "in_progress", "of_cohort", "of_previous"]].rename(columns={
-        "step": "Step", "reached": "Got at least this far",
-        "in_progress": "Stopped here, case still open", "of_cohort": "Share of the cohort",
-        "of_previous": "Share of the step before"}), hide_index=True, width="stretch")
+    st.dataframe(data_access.derived(funnel.shown_table, table), hide_index=True,
+                 width="stretch")
     st.caption("Each person in the cohort is followed to the data's as-at date: a step counts "
                "once its date (or a later step's) is recorded, so no share can pass 100%. "
                "People whose case is still open may yet go further, so a recent cohort's "

@@ -228,3 +228,37 @@ def test_work_on_a_result_is_found_again_from_the_first_rerun(counted_runs, monk
         data_access.derived(per_officer, data_access.derived(due, items))
     assert worked == ["due", "per officer"]
     assert [name for _, name in counted_runs] == ["my_work"]
+
+
+def test_the_server_does_not_collect_all_garbage_after_every_run():
+    # A full collection after each script run walked the whole heap (pandas, DuckDB, Altair):
+    # about 70 ms of every viewer's every page, paid again by each session.
+    assert st.get_option("runner.postScriptGC") is False
+
+
+def test_what_surrounds_every_page_is_worked_out_once_per_rights(counted_runs):
+    # The data banner: one set of queries for two steering members, another for each officer
+    # scope; an officer not linked to the tracker is told so, one who is is not.
+    notes = {}
+    for viewer in (Viewer("Steering one", "steering"), Viewer("Steering two", "steering"),
+                   Viewer("PC One", "officer", ("Officer 1",)),
+                   Viewer("PC Nobody", "officer", ("Not on the tracker",)),
+                   Viewer("PC One again", "officer", ("Officer 1",))):
+        notes[viewer.name] = data_access.per_data(layout._banner_notes, viewer=viewer)
+    asked = [name for _, name in counted_runs]
+    assert asked.count("snapshots") == 3 and asked.count("filter_options") == 2
+    assert notes["Steering one"] == notes["Steering two"]
+    assert notes["PC One"] == notes["PC One again"]
+    assert not any("not linked" in text for _, text in notes["PC One"])
+    assert any("not linked" in text for _, text in notes["PC Nobody"])
+    assert notes["Steering one"][-1][1].startswith("Data as at ")
+
+
+def test_work_shared_by_rights_never_reads_a_logged_query(counted_runs, security_db):
+    # Each view of person-level rows is logged for the viewer who saw it: such a read inside
+    # shared work would be logged once for a whole role, so it is refused.
+    with pytest.raises(ValueError, match="logged for each viewer"):
+        data_access.per_data(lambda viewer, read: read("referral_list"),
+                             viewer=Viewer("Steering one", "steering"))
+    assert counted_runs == []
+    assert audit.read_log(security_db, action="view").empty

@@ -291,3 +291,46 @@ def test_settings_from_environment_must_be_positive_whole_numbers(monkeypatch):
     monkeypatch.setenv("O2R_LOCKOUT_ATTEMPTS", "0")
     with pytest.raises(ValueError, match="O2R_LOCKOUT_ATTEMPTS"):
         accounts.lockout_attempts()
+
+
+def test_the_sign_in_check_sees_every_change_at_once_through_its_kept_connection(tmp_path):
+    # The per-rerun look-up of who is signed in reads through a connection kept open: a
+    # revocation or a new officer name must still show on the very next look-up, from any
+    # thread, and a file put in place of the old one must be read, not the old one.
+    path = tmp_path / "security.sqlite"
+    accounts.add_user(path, "PC Reader", "officer", officer_names=["Officer 1"])
+    assert accounts.get_user(path, "PC Reader").officer_names == ("Officer 1",)
+    accounts.set_officer_names(path, "PC Reader", ["Officer 2"])
+    with ThreadPoolExecutor(2) as pool:
+        seen = list(pool.map(lambda _: accounts.get_user(path, "PC Reader"), range(4)))
+    assert {user.officer_names for user in seen} == {("Officer 2",)}
+    accounts.revoke_user(path, "PC Reader")
+    assert not accounts.get_user(path, "PC Reader").active
+    other = tmp_path / "other.sqlite"
+    accounts.add_user(other, "Someone else", "admin")
+    for suffix in ("", "-wal", "-shm"):  # a SQLite file is moved with its journal files
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if Path(f"{other}{suffix}").exists():
+            Path(f"{other}{suffix}").replace(f"{path}{suffix}")
+    assert accounts.get_user(path, "PC Reader") is None
+    assert accounts.get_user(path, "Someone else").role == "admin"
+
+
+def test_writes_keep_working_beside_the_kept_connection_and_another_process(tmp_path):
+    # Opening and closing a descriptor of the file (to create it readable by the server
+    # only) dropped every POSIX lock this process held on it, the kept reading connection's
+    # included: another process closing its connection then took itself for the last one,
+    # cleared the write-ahead log, and the next read or write here failed ("disk I/O error").
+    path = tmp_path / "security.sqlite"
+    accounts.add_user(path, "PC Reader", "officer", officer_names=["Officer 1"])
+    other_process = ("import sys\nfrom contextlib import closing\n"
+                     "from dashboard.security import security_file\n"
+                     "with closing(security_file.connect(sys.argv[1])) as con:\n"
+                     "    print(con.execute('select count(*) from access_log').fetchone()[0])\n")
+    for _ in range(2):
+        assert accounts.get_user(path, "PC Reader").active  # through the kept connection
+        audit.record(Who("PC Reader", "officer"), audit.Action.VIEW, target="referral_list",
+                     path=path)
+        subprocess.run([sys.executable, "-c", other_process, str(path)], cwd=ROOT, check=True,
+                       capture_output=True)
+    assert len(audit.read_log(path, action="view")) == 2

@@ -22,3 +22,14 @@ def funnel_table(rows: pd.DataFrame) -> pd.DataFrame:
     out["share_text"] = [f"{r.reached:,} ({r.share:.0%})" if r.cohort_size else f"{r.reached:,}"
                          for r in out.itertuples()]
     return out
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """funnel_table's steps as the Overview lists them, with each share in words."""
+    return table.assign(
+        of_cohort=[stats.describe_rate(r.reached, r.cohort_size) for r in table.itertuples()],
+        of_previous=[stats.describe_rate(r.reached, r.previous) for r in table.itertuples()],
+    )[["step", "reached", "in_progress", "of_cohort", "of_previous"]].rename(columns={
+        "step": "Step", "reached": "Got at least this far",
+        "in_progress": "Stopped here, case still open", "of_cohort": "Share of the cohort",
+        "of_previous": "Share of the step before"})

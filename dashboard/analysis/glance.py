@@ -4,6 +4,7 @@ trends, targets' red/amber/green, waiting time to first contact, and "what chang
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,11 +20,16 @@ TREND_QUARTERS = 8
 
 def quarter_choices(first: dt.date, as_at: dt.date) -> list[Period]:
     """Every quarter from the first referral's to the as-at date's, newest first."""
+    return list(_quarter_choices(first, as_at))
+
+
+@functools.lru_cache(maxsize=64)  # asked on every rerun of the Overview, for the same dates
+def _quarter_choices(first: dt.date, as_at: dt.date) -> tuple[Period, ...]:
     out, quarter = [], quarter_containing(as_at)
     while quarter.end >= first:
         out.append(quarter)
         quarter = shift_quarter(quarter, -1)
-    return out
+    return tuple(out)
 
 
 def latest_complete(as_at: dt.date) -> Period:
@@ -66,6 +72,12 @@ def headlines(by_quarter: pd.DataFrame, quarter: Period) -> list[Headline]:
     return [Headline(step, count(step, quarter), count(step, previous), count(step, year_ago),
                      [count(step, q) for q in trend_quarters])
             for step in STEPS]
+
+
+def trend_frames(figures: list[Headline], labels: tuple[str, ...]) -> list[pd.DataFrame]:
+    """Each headline's recent trend as a frame of quarter label and count (a sparkline's)."""
+    return [pd.DataFrame({"quarter": list(labels), "referrals": figure.trend})
+            for figure in figures]
 
 
 def change_interval(now: int, before: int, confidence: float = 0.95) -> tuple[float, float]:

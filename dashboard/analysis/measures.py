@@ -206,8 +206,14 @@ def by_query(measures: list[Measure]) -> dict[str, list[Measure]]:
     return groups
 
 
+def definitions() -> pd.DataFrame:
+    """The dashboard's measures and what each counts, as the Methodology page lists them."""
+    return pd.DataFrame({"Measure": list(DASHBOARD_DEFINITIONS),
+                         "Definition": list(DASHBOARD_DEFINITIONS.values())})
+
+
 def table() -> pd.DataFrame:
-    """The measures as the Methodology page lists them."""
+    """The quarterly pack's measures as the Methodology page lists them."""
     return pd.DataFrame({
         "Measure": [m.name for m in MEASURES], "Section": [m.section for m in MEASURES],
         "Unit": [m.unit for m in MEASURES], "Definition": [m.definition for m in MEASURES],

@@ -7,6 +7,7 @@ macros in queries/macros/financial_year.sql compute the same (tests/test_periods
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -52,12 +53,14 @@ def financial_quarter(start_year: int, quarter: int) -> Period:
     return _quarter(pd.Period(year=start_year + 1, quarter=quarter, freq=FINANCIAL_QUARTERS))
 
 
+@functools.lru_cache(maxsize=1024)  # pure; asked many times a rerun (Overview)
 def quarter_containing(day: dt.date) -> Period:
     """The financial quarter a day falls in: 31 March 2022 is 2021/22 Q4, 1 April 2022 is
     2022/23 Q1."""
     return _quarter(pd.Period(day, freq=FINANCIAL_QUARTERS))
 
 
+@functools.lru_cache(maxsize=1024)  # pure; asked many times a rerun (Overview)
 def shift_quarter(quarter: Period, quarters: int) -> Period:
     """The financial quarter `quarters` after (negative: before) the one starting the period."""
     return _quarter(pd.Period(quarter.start, freq=FINANCIAL_QUARTERS) + quarters)
@@ -70,6 +73,13 @@ def _quarter(quarter: pd.Period) -> Period:
 
 def quick_picks(first: dt.date, last: dt.date) -> list[Period]:
     """All time, then each financial year and quarter the data touches, newest first."""
+    return list(_quick_picks(first, last))
+
+
+# The sidebar asks on every rerun of every session, always for the data's own first and last
+# referral dates: working the quarters out through pandas each time cost a millisecond or two.
+@functools.lru_cache(maxsize=64)
+def _quick_picks(first: dt.date, last: dt.date) -> tuple[Period, ...]:
     picks = [ALL_TIME]
     for year in range(financial_year_start(last), financial_year_start(first) - 1, -1):
         picks.append(financial_year(year))
@@ -77,4 +87,4 @@ def quick_picks(first: dt.date, last: dt.date) -> list[Period]:
             period = financial_quarter(year, quarter)
             if period.start <= last and period.end >= first:
                 picks.append(period)
-    return picks
+    return tuple(picks)

@@ -52,3 +52,21 @@ def interval_text(low: float, high: float) -> str:
     if math.isnan(low) or math.isnan(high):
         return "not shown"
     return f"{low:.0%} to {high:.0%}"
+
+
+CITY_CENTRE_GROUPS = {True: "City Centre", False: "Neighbourhoods (all other areas)"}
+
+
+def area_progress_rates(progress: pd.DataFrame
+                        ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """From area_progress's rows: City Centre against all other areas together (`group`),
+    each area alone, and both in one frame by `offending_area` (for one chart), each with the
+    share assessed that entered rehab as `rate` and its Wilson interval."""
+    grouped = (progress.assign(group=progress["is_city_centre"].map(CITY_CENTRE_GROUPS))
+               .groupby("group", as_index=False)[["assessed", "entered_rehab"]].sum())
+    comparison = with_rates(grouped.assign(base=grouped["assessed"]), "entered_rehab",
+                            "assessed", "rate")
+    by_area = with_rates(progress.assign(base=progress["assessed"]), "entered_rehab",
+                         "assessed", "rate")
+    both = pd.concat([comparison.rename(columns={"group": "offending_area"}), by_area])
+    return comparison, by_area, both

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 
 from dashboard.analysis import glance
 from dashboard.security import audit
 from dashboard.security.audit import Action, Who
-from dashboard.security.security_file import connect, transaction, utc_text
+from dashboard.security.security_file import connect, reading, transaction, utc_text
 
 SETTERS = ("steering", "admin")
 DEFAULT_AMBER_SHARE = 0.8
@@ -39,10 +40,14 @@ class Target:
 
 def current(path: str | os.PathLike) -> dict[str, Target]:
     """Every target set, by measure (a step of glance.STEPS)."""
-    with closing(connect(path)) as con:
-        con.execute(TABLE)
-        rows = con.execute("select measure, quarterly_target, amber_share, set_by, set_at "
-                           "from targets").fetchall()
+    query = "select measure, quarterly_target, amber_share, set_by, set_at from targets"
+    try:  # read on every rerun of the Overview: through the connection kept for reads
+        with reading(path) as con:
+            rows = con.execute(query).fetchall()
+    except sqlite3.OperationalError:  # no targets table yet: make it (a write), then read
+        with closing(connect(path)) as con:
+            con.execute(TABLE)
+            rows = con.execute(query).fetchall()
     return {row[0]: Target(*row) for row in rows}
 
 

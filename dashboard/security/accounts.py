@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from dashboard import config
 from dashboard.security import audit
 from dashboard.security.audit import AccessLogError, Action, Actor, Who
-from dashboard.security.security_file import ROLES, connect, transaction, utc_text
+from dashboard.security.security_file import ROLES, connect, reading, transaction, utc_text
 
 MIN_PASSWORD_LENGTH = 8
 COMMAND_LINE = "command line"
@@ -236,14 +236,14 @@ def set_officer_names(path: str | os.PathLike, name: str, officer_names: Sequenc
 
 def get_user(path: str | os.PathLike, name_or_email: str) -> User | None:
     """The user with this name or email (either case), or None. Not logged: called per rerun."""
-    with closing(connect(path)) as con:
+    with reading(path) as con:
         found = find_user(con, name_or_email)
     return found[0] if found else None
 
 
 def get_user_by_email(path: str | os.PathLike, email: str) -> User | None:
     """The user whose email this is (single sign-on matches on email alone), or None."""
-    with closing(connect(path)) as con:
+    with reading(path) as con:
         found = find_user(con, email, email_only=True)
     return found[0] if found else None
 

@@ -46,6 +46,13 @@ def key_digest(*parts: object) -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=256)
+def scope_digest(cache_key: tuple) -> str:
+    """key_digest of a viewer's cache key (access.Viewer.cache_key), worked out once: pickling
+    the role's capability again on every lookup was most of what a key cost."""
+    return key_digest(cache_key)
+
+
 class _Feed:
     """A file-like object that hands each write to a function (a hash's update)."""
 
@@ -55,9 +62,14 @@ class _Feed:
 
 # Keyed on what the viewer may see (access.Viewer.cache_key), so twenty steering members asking
 # the same question cost one query, while officers with different names never share a result.
+# Only `key` is hashed by Streamlit (key_digest of the file, its version, the viewer's scope,
+# the query and its parameters), and every argument is passed by name: Streamlit otherwise
+# inspects the function's signature once per positional argument and hashes each argument
+# its own way, most of what a lookup cost on every rerun of every session.
 @st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
-def _cached_query(path: str, version: tuple[int, int, int], scope: tuple, name: str,
-                  params: tuple, _viewer: Viewer):
+def _cached_query(key: str, _path: str, _version: tuple[int, int, int], _name: str,
+                  _params: tuple, _viewer: Viewer):
+    path, version, name, params = _path, _version, _name, _params
     cursor = database.read_cursor(_connection(path, version))  # one per thread's run
     try:
         result = queries.run(cursor, _viewer, name, **dict(params))
@@ -95,10 +107,12 @@ def run(name: str, viewer: Viewer | None = None, **params: object):
     viewer = viewer or current_viewer()
     if access.is_logged(viewer, queries.access_level(name)):
         log_view(viewer, name, params)
-    version = current_version()
+    path, version = str(config.db_path()), current_version()
+    bound = tuple(sorted(params.items()))
+    key = key_digest(path, version, scope_digest(viewer.cache_key()), name, bound)
     return as_cached(functools.partial(
-        _cached_query, str(config.db_path()), version, key_digest(viewer.cache_key()), name,
-        tuple(sorted(params.items())), viewer.as_scope()))
+        _cached_query, key=key, _path=path, _version=version, _name=name, _params=bound,
+        _viewer=viewer.as_scope()))
 
 
 def filtered(name: str, filters, **overrides: object):
@@ -120,9 +134,40 @@ def derived(compute: Callable, *args: object, keyed_on: tuple = (), **options: o
     """compute(*args, **options), a pure function of frames already read, worked out once
     per inputs for viewers with the same rights (a copy each call, like a query's result).
     `keyed_on` names anything else it reads (a setting), so a change there recomputes it."""
-    key = key_digest(current_viewer().cache_key(), compute.__module__, compute.__qualname__,
-                     args, sorted(options.items()), keyed_on)
-    return as_cached(functools.partial(_derived, key, compute, args, options))
+    key = key_digest(scope_digest(current_viewer().cache_key()), compute.__module__,
+                     compute.__qualname__, args, sorted(options.items()), keyed_on)
+    return as_cached(functools.partial(_derived, key=key, _compute=compute, _args=args,
+                                       _options=options))
+
+
+# What every page shows around its figures (the data banner, the filters' choices, whether the
+# data is the demo) was read and reworked from several cached results on every rerun of every
+# session; worked out once per data version and per what the viewer may see, it is one lookup.
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
+def _per_data(key: str, _compute: Callable, _viewer: Viewer):
+    # Only `key` is hashed: the file, its version, the viewer's scope and the function.
+    return _compute(_viewer, _unlogged_reader(_viewer))
+
+
+def per_data(compute: Callable, viewer: Viewer | None = None, keyed_on: tuple = ()):
+    """compute(viewer, read): worked out once per data version for viewers with the same
+    rights (a copy each call). `read(name, **params)` reads a query as they may see it; it
+    refuses the queries whose every view goes to the access log (those are read with `run`,
+    by the viewer who sees them). `keyed_on` names anything else compute reads."""
+    viewer = viewer or current_viewer()
+    path, version = str(config.db_path()), current_version()
+    key = key_digest(path, version, scope_digest(viewer.cache_key()), compute.__module__,
+                     compute.__qualname__, keyed_on)
+    return _per_data(key=key, _compute=compute, _viewer=viewer.as_scope())
+
+
+def _unlogged_reader(viewer: Viewer) -> Callable:
+    def read(name: str, **params: object):
+        if access.is_logged(viewer, queries.access_level(name)):
+            raise ValueError(f"queries/{name}.sql is logged for each viewer who sees it: "
+                             "read it with data_access.run, not inside per_data")
+        return run(name, viewer=viewer, **params)
+    return read
 
 
 def log_view(viewer: Viewer, name: str, params: dict) -> None:
@@ -138,7 +183,11 @@ def log_view(viewer: Viewer, name: str, params: dict) -> None:
 
 def demo_only() -> bool:
     """True while the database holds only the synthetic demo data."""
-    return bool(run("demo_only", viewer=SYSTEM)["demo_only"].iloc[0])
+    return per_data(_demo_only, viewer=SYSTEM)
+
+
+def _demo_only(viewer: Viewer, read: Callable) -> bool:
+    return bool(read("demo_only")["demo_only"].iloc[0])
 
 
 # The pack reads programme-wide counts whoever asks; the role decides only which disclosures

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -99,18 +100,24 @@ def security_db_path(override: str | os.PathLike | None = None) -> Path:
     """The security file: an explicit path, else $O2R_SECURITY_DB, else data/o2r-security.sqlite."""
     chosen = (override or config.setting("O2R_SECURITY_DB")
               or config.ROOT / "data" / "o2r-security.sqlite")
-    return Path(chosen).expanduser().resolve()
+    return config.resolved(chosen)
 
 
-def connect(path: str | os.PathLike) -> sqlite3.Connection:
+def connect(path: str | os.PathLike, *, shared: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), with the schema in place
-    and every protecting trigger of the access log present."""
+    and every protecting trigger of the access log present. `shared`: usable from any thread
+    (the caller serialises its use)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Password hashes and who-saw-what: readable by the server's account only. SQLite gives
-    # the -wal and -shm files the same permissions as the database file.
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    # the -wal and -shm files the same permissions as the database file. Only when there is no
+    # file yet: closing any descriptor of a file drops every POSIX lock this process holds on
+    # it, including those of SQLite connections open on it in other threads (a "disk I/O
+    # error" on their next write).
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                          check_same_thread=not shared)
     try:
         con.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
         con.execute("pragma journal_mode = wal")
@@ -123,6 +130,37 @@ def connect(path: str | os.PathLike) -> sqlite3.Connection:
         con.close()
         raise
     return con
+
+
+# Who is signed in is read from the users table on every rerun of every session; opening a
+# connection for it (its pragmas and schema check) was most of that read. One connection per
+# file is kept for such reads: autocommit, so each statement reads the latest commit (a
+# revoked account is seen on its next click), used by one thread at a time, and a file
+# replaced at the same path gets a connection of its own.
+_READERS: dict[tuple[str, int, int], sqlite3.Connection] = {}
+_READERS_LOCK = threading.Lock()
+
+
+@contextmanager
+def reading(path: str | os.PathLike) -> Iterator[sqlite3.Connection]:
+    """A connection for reads only (never write through it), kept open between uses."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:  # nothing to keep yet: connect() creates it
+        with closing(connect(path)) as con:
+            yield con
+        return
+    key = (str(path), stat.st_dev, stat.st_ino)
+    with _READERS_LOCK:
+        con = _READERS.get(key)
+        if con is None:
+            if len(_READERS) >= 8:  # files other than the server's own (tests): let them go
+                for old in _READERS.values():
+                    old.close()
+                _READERS.clear()
+            con = _READERS[key] = connect(path, shared=True)
+        yield con
 
 
 def missing_triggers(con: sqlite3.Connection) -> list[str]:

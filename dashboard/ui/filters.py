@@ -46,10 +46,11 @@ class Filters:
 
 
 def _options() -> dict[str, list[str]]:
-    return data_access.derived(_by_field, data_access.run("filter_options"))
+    return data_access.per_data(_by_field)
 
 
-def _by_field(frame) -> dict[str, list[str]]:
+def _by_field(viewer, read) -> dict[str, list[str]]:
+    frame = read("filter_options")
     return {field: list(group["value"]) for field, group in frame.groupby("field")}
 
 

@@ -3,6 +3,7 @@ buttons."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pandas as pd
@@ -17,35 +18,44 @@ from dashboard.ui import exports
 
 def data_banner() -> None:
     """The as-at date of the data shown, and a banner whenever it is the synthetic demo data."""
-    viewer = data_access.current_viewer()
+    for kind, text in data_access.per_data(_banner_notes):
+        if kind == "demo":
+            st.warning(text, icon="⚠️")
+        else:
+            getattr(st, kind)(text)
+
+
+def _banner_notes(viewer, read) -> tuple[tuple[str, str], ...]:
+    """What the data banner says to viewers with these rights: (st function, text) pairs."""
+    notes = []
     if viewer.role == "officer":
-        options = data_access.run("filter_options")
+        options = read("filter_options")
         if not (options["field"] == "officer").any():
-            st.warning("Your account is not linked to any officer name on the current tracker, "
-                       "so no figures are shown. Ask an administrator to link your account to "
-                       "the name (or names) the tracker uses for you.")
-    snapshots = data_access.run("snapshots")
+            notes.append(("warning", "Your account is not linked to any officer name on the "
+                          "current tracker, so no figures are shown. Ask an administrator to "
+                          "link your account to the name (or names) the tracker uses for you."))
+    snapshots = read("snapshots")
     if snapshots.empty:
-        st.info("No tracker data has been uploaded yet: an administrator can upload one on the "
-                "Data page.")
-        return
+        return (*notes, ("info", "No tracker data has been uploaded yet: an administrator can "
+                         "upload one on the Data page."))
     in_force = snapshots[~snapshots["is_withdrawn"]]
     if in_force.empty:
-        st.info("Every tracker snapshot has been withdrawn: an administrator can upload a new "
-                "one on the Data page.")
-        return
+        return (*notes, ("info", "Every tracker snapshot has been withdrawn: an administrator "
+                         "can upload a new one on the Data page."))
     latest = in_force.iloc[0]
     if bool(snapshots["is_demo"].all()):
-        st.warning("**Demo data.** Every figure here comes from synthetic records made to match "
-                   "the 2022 evaluation's published figures, not from real people.", icon="⚠️")
+        notes.append(("demo", "**Demo data.** Every figure here comes from synthetic records "
+                      "made to match the 2022 evaluation's published figures, not from real "
+                      "people."))
     size = ""
     # The scrutiny panel gets no referral count outside the protected pack: an all-time total
     # beside the quarterly figures would let a hidden quarter be worked out.
     if "referrals" in access.capability(viewer).query_levels:
-        sizes = data_access.run("snapshot_referrals").set_index("snapshot_id")["referrals"]
+        sizes = read("snapshot_referrals").set_index("snapshot_id")["referrals"]
         size = f", {int(sizes.get(latest['snapshot_id'], 0)):,} referrals"
-    st.caption(f"Data as at {latest['as_at_date']:%d/%m/%Y} (tracker snapshot "
-               f"{latest['snapshot_id']}{size}).")
+    notes.append(("caption", f"Data as at {latest['as_at_date']:%d/%m/%Y} (tracker snapshot "
+                  f"{latest['snapshot_id']}{size})."))
+    return tuple(notes)
 
 
 def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:
@@ -93,9 +103,27 @@ def _chart_spec(key: str, _build: Callable, _frame: pd.DataFrame, _args: tuple,
 def chart(build: Callable, frame: pd.DataFrame, *args: object, **options: object) -> None:
     """Draws build(frame, *args, **options), a builder from dashboard.ui.charts, across the
     page, from a spec built once per data and options for viewers with the same rights."""
-    key = data_access.key_digest(data_access.current_viewer().cache_key(), build.__module__,
-                                 build.__qualname__, frame, args, sorted(options.items()))
-    st.vega_lite_chart(_chart_spec(key, build, frame, args, options), width="stretch")
+    key = data_access.key_digest(data_access.scope_digest(data_access.current_viewer().cache_key()),
+                                 build.__module__, build.__qualname__, frame, args,
+                                 sorted(options.items()))
+    st.vega_lite_chart(_chart_spec(key=key, _build=build, _frame=frame, _args=args,
+                                   _options=options), width="stretch")
+
+
+def fixed_table(build: Callable[[], pd.DataFrame], index: str | None = None) -> None:
+    """A table of text that never changes while the server runs (build, a module's function
+    of no arguments), indexed by the `index` column if given."""
+    # hide_index given: otherwise Streamlit converts the table back to pandas to decide.
+    st.table(_fixed_arrow(build, index), hide_index=index is None)
+
+
+# Made into Arrow once per server, not on every rerun of every session: converting the
+# Methodology page's two tables was a quarter of what that page of text cost each viewer.
+@functools.cache
+def _fixed_arrow(build: Callable[[], pd.DataFrame], index: str | None) -> pa.Table:
+    frame = build()
+    return pa.Table.from_pandas(frame.set_index(index) if index else frame,
+                                preserve_index=bool(index))
 
 
 NOTHING_MATCHES = "No referrals match these filters."
