@@ -92,6 +92,9 @@ from pathlib import Path
 import duckdb
 from dashboard import service
 from dashboard.ingest import contract, readers
+# A server has pyarrow.compute imported (Streamlit imports it); a command-line ingest, which
+# the dashboard package serves too, imports it only when it checks a workbook's cells.
+import pyarrow.compute
 lookup = contract.load_contract("tracker").header_lookup()
 # The strict reader's staging database, opened by the server's first upload (a checkout
 # without one opened a database per upload, as the guarded read then does).
