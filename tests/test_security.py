@@ -316,6 +316,19 @@ def test_the_sign_in_check_sees_every_change_at_once_through_its_kept_connection
     assert accounts.get_user(path, "Someone else").role == "admin"
 
 
+def test_a_kept_connection_that_fails_is_not_kept(tmp_path):
+    # A kept connection that has gone bad must not fail every later sign-in check until the
+    # server restarts: the look-up that meets the failure reports it, the next gets a fresh one.
+    path = tmp_path / "security.sqlite"
+    accounts.add_user(path, "PC Reader", "officer", officer_names=["Officer 1"])
+    assert accounts.get_user(path, "PC Reader") is not None
+    with security_file.reading(path) as kept:
+        kept.close()  # broken underneath its keeper
+    with pytest.raises(sqlite3.ProgrammingError):
+        accounts.get_user(path, "PC Reader")
+    assert accounts.get_user(path, "PC Reader").officer_names == ("Officer 1",)
+
+
 def test_writes_keep_working_beside_the_kept_connection_and_another_process(tmp_path):
     # Opening and closing a descriptor of the file (to create it readable by the server
     # only) dropped every POSIX lock this process held on it, the kept reading connection's

@@ -136,7 +136,10 @@ def connect(path: str | os.PathLike, *, shared: bool = False) -> sqlite3.Connect
 # connection for it (its pragmas and schema check) was most of that read. One connection per
 # file is kept for such reads: autocommit, so each statement reads the latest commit (a
 # revoked account is seen on its next click), used by one thread at a time, and a file
-# replaced at the same path gets a connection of its own.
+# replaced at the same path gets a connection of its own. Because one stays open, SQLite's
+# write-ahead log stays beside the file while the server runs: copying a file over it then
+# mixes the copy with the old log (README: stop the server first), and opening and closing
+# the file any other way in this process drops this connection's locks (see connect).
 _READERS: dict[tuple[str, int, int], sqlite3.Connection] = {}
 _READERS_LOCK = threading.Lock()
 
@@ -160,7 +163,14 @@ def reading(path: str | os.PathLike) -> Iterator[sqlite3.Connection]:
                     old.close()
                 _READERS.clear()
             con = _READERS[key] = connect(path, shared=True)
-        yield con
+        try:
+            yield con
+        except sqlite3.DatabaseError:
+            # A connection that fails is not kept: the next look-up opens a fresh one rather
+            # than failing every sign-in check until the server restarts.
+            del _READERS[key]
+            con.close()
+            raise
 
 
 def missing_triggers(con: sqlite3.Connection) -> list[str]:
