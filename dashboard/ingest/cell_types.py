@@ -1,4 +1,6 @@
-"""Typing an upload's staged text cells (`raw`) into `typed`, and the clean rows stored."""
+"""Typing an upload's cells: the strict reader's staged text (`raw`) into `typed`, or the fast
+path's file read straight into typed values (`typed_rows`, no text kept); and the clean rows
+stored."""
 
 from __future__ import annotations
 

@@ -133,7 +133,9 @@ def _derived(key: str, _compute: Callable, _args: tuple, _options: dict):
 def derived(compute: Callable, *args: object, keyed_on: tuple = (), **options: object):
     """compute(*args, **options), a pure function of frames already read, worked out once
     per inputs for viewers with the same rights (a copy each call, like a query's result).
-    `keyed_on` names anything else it reads (a setting), so a change there recomputes it."""
+    `keyed_on` names anything else it reads (a setting), so a change there recomputes it.
+    compute is known by its module and name: a module-level function, never a closure whose
+    captured values would change what it returns."""
     key = key_digest(scope_digest(current_viewer().cache_key()), compute.__module__,
                      compute.__qualname__, args, sorted(options.items()), keyed_on)
     return as_cached(functools.partial(_derived, key=key, _compute=compute, _args=args,
@@ -153,7 +155,8 @@ def per_data(compute: Callable, viewer: Viewer | None = None, keyed_on: tuple = 
     """compute(viewer, read): worked out once per data version for viewers with the same
     rights (a copy each call). `read(name, **params)` reads a query as they may see it; it
     refuses the queries whose every view goes to the access log (those are read with `run`,
-    by the viewer who sees them). `keyed_on` names anything else compute reads."""
+    by the viewer who sees them). `keyed_on` names anything else compute reads. compute is
+    known by its module and name, as in `derived`."""
     viewer = viewer or current_viewer()
     path, version = str(config.db_path()), current_version()
     key = key_digest(path, version, scope_digest(viewer.cache_key()), compute.__module__,

@@ -40,10 +40,10 @@ TEXT_MACROS = [
 def install_text_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Give the connection norm_key, names_nothing, id_form and has_forbidden (see contract).
 
-    Called outside a transaction (a refused create would abort one). The Python functions
-    belong to the database, so another connection may have created them already: asking
-    which exist (duckdb_functions() lists every built-in function) cost 0.01 CPU-s, a
-    hundred times more than being told so.
+    Call it outside a transaction: it relies on a refused create changing nothing. The
+    Python functions belong to the database, so another connection may have created them
+    already: asking which exist (duckdb_functions() lists every built-in function) cost 0.01
+    CPU-s, a hundred times more than being told so.
     """
     for name, (function, returns) in _PYTHON_FUNCTIONS.items():
         try:
