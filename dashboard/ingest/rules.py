@@ -144,14 +144,19 @@ def row_rules(contract: Contract, positions: dict[str, int], may_hold_forbidden:
             if check.condition != REPEATED_KEY]
 
 
+def key_columns(contract: Contract) -> list[str]:
+    """The columns (quoted) that name a row once: a repeat of them is a repeated row."""
+    names = ["nominal_id", "referral_date"] if contract.kind == "tracker" else ["crime_reference"]
+    return [quote_ident(name) for name in names]
+
+
 def repeats_counted(contract: Contract, rows: str = "true") -> str:
     """An aggregate over the staged rows (those where `rows` holds): how many repeat an
     earlier row's key. A row repeats one exactly when it is not the first of its key, so the
     repeats are the rows with a key less the distinct keys. The keys' hashes are counted
     (cheaper than the text): two keys sharing a hash can only make repeats seem to be there,
     and the rows are then looked at one by one."""
-    key = [quote_ident(k) for k in (["nominal_id", "referral_date"] if contract.kind == "tracker"
-                                    else ["crime_reference"])]
+    key = key_columns(contract)
     counted = " and ".join([f"({rows})", *(f"{k} is not null" for k in key)])
     return f"count_if({counted}) - count(distinct hash({', '.join(key)})) filter (where {counted})"
 
@@ -161,8 +166,7 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
                      may_hold_forbidden: bool = True) -> list[dict]:
     """Every problem of the staged rows; `may_hold_forbidden` False (the file's bytes hold no
     refused character) skips looking for one in every cell."""
-    key = [quote_ident(k) for k in (["nominal_id", "referral_date"] if contract.kind == "tracker"
-                                    else ["crime_reference"])]
+    key = key_columns(contract)
     not_null = " and ".join(f"{k} is not null" for k in key)
     keys = ", ".join(key)
     # One look at each row's cells together; the cells are looked at one by one only if needed.
