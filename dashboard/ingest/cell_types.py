@@ -41,7 +41,6 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
     read = sorted(set(positions.values()))
     cells = [f"(rowid + {int(first_data_row)})::integer as source_row", *trimmed_cells(read)]
     inner = f"select {', '.join(cells)} from raw"  # noqa: S608 (identifiers from code)
-    trimmed = {i: f"nullif(trimmed({quote_ident(f'c{i}')}), '')" for i in read}
     filled = ", ".join(quote_ident(f"cell{i}") for i in read) or "null"
     # Every cell is typed in one pass, row by row (parsing a date or an amount costs less
     # than a join); only a closed vocabulary is looked up, once per distinct value.
@@ -62,7 +61,7 @@ def build_typed(con: duckdb.DuckDBPyConnection, contract: Contract, positions: d
         # subquery, and binding the others' trimming cost more than reading this column.
         con.execute(f"create or replace temp table {lookup} as "  # noqa: S608 (identifiers from code, values bound)
                     f"select value, {typed_expression(col, 'value')} as typed "
-                    f"from (select distinct {trimmed[positions[col.name]]} as value from raw) "
+                    f"from (select distinct {trimmed_cell(positions[col.name])} as value from raw) "
                     "where value is not null")
         selects.append(f"{alias}.typed as {name}")
         joins.append(f"left join {lookup} {alias} on {alias}.value = {cell}")
@@ -93,11 +92,14 @@ def install_typing(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
                     {"fields": fields, "keys": keys, "labels": labels})
 
 
+def trimmed_cell(i: int, trim: bool = True) -> str:
+    """Column c{i}: trimmed (unless `trim` is False: none needs it), and null where empty."""
+    return f"nullif({'trimmed' if trim else ''}({quote_ident(f'c{i}')}), '')"
+
+
 def trimmed_cells(read: list[int], trim: bool = True) -> list[str]:
-    """Columns c{i} as cells cell{i}: trimmed (unless `trim` is False: none needs it), and
-    null where empty."""
-    return [f"nullif({'trimmed' if trim else ''}({quote_ident(f'c{i}')}), '') as "
-            f"{quote_ident(f'cell{i}')}" for i in read]
+    """Columns c{i} as cells cell{i}, each a trimmed_cell."""
+    return [f"{trimmed_cell(i, trim)} as {quote_ident(f'cell{i}')}" for i in read]
 
 
 def stage_typed_only(con: duckdb.DuckDBPyConnection, contract: Contract,

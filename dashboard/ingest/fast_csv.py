@@ -358,8 +358,8 @@ def staging_connection(folder: Path, size: int) -> duckdb.DuckDBPyConnection:
 def staged_rows_stored(con: duckdb.DuckDBPyConnection) -> None:
     """The staged rows are stored: drop them, letting their memory and spill go, and give
     what the store does next (the facts' rebuild) FACTS_MEMORY_MIB."""
-    for view in ("clean", "typed"):
-        con.execute(f"drop view if exists temp.{view}")
+    con.execute("drop view if exists temp.clean")
+    con.execute("drop view if exists temp.typed")
     con.execute("drop table if exists temp.typed_rows")
     con.execute(f"set memory_limit = '{int(FACTS_MEMORY_MIB)}MiB'")
 
