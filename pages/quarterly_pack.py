@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import config, pack, service
 from dashboard.pack import disclosure
 from dashboard.security import access, data_access
-from dashboard.ui import layout
+from dashboard.ui import exports, layout
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
@@ -85,9 +85,10 @@ for column, label, kind, mime in (
          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
     name = f"o2r-pack-{issued.quarter.replace('/', '-').replace(' ', '-')}-{how}.{kind}"
     # Rendered on the click, once per issued pack (data_access.quarterly_pack_file).
-    column.download_button(label, data_access.quarterly_pack_file(kind, quarter, scheme, how),
-                           file_name=name, mime=mime,
-                           key=f"pack_{kind}", on_click=layout.log_export, args=(viewer, name))
+    layout.logged_download(label, exports.logged_file(
+        data_access.quarterly_pack_file(kind, quarter, scheme, how), name, viewer.name,
+        viewer.role, filters=layout.shown_filters()), file_name=name, mime=mime,
+        key=f"pack_{kind}", where=column)
 if viewer.role == "admin" and not issued.signed_off_at:
     if sign.button("Sign off these figures", type="primary", key="pack_sign_off"):
         service.sign_off_pack(config.db_path(), viewer, issued)

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
 from dashboard.security import audit
@@ -49,12 +50,12 @@ def server(demo_db_template, tmp_path_factory):
                           {**os.environ, "O2R_DB": str(db), "O2R_SECURITY_DB": str(log),
                            "O2R_DOWNLOAD_URL_SECONDS": str(URL_SECONDS)}, server_log,
                           lambda: server_log.read_text(errors="replace")[-4000:]) as base:
-        yield base, log
+        yield base, log, server_log
 
 
 @pytest.fixture
 def referrals_page(server):
-    base, _ = server
+    base = server[0]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000},
@@ -78,6 +79,19 @@ def toolbar_buttons(page) -> list[str]:
     return toolbar.evaluate_all("buttons => buttons.map(b => b.getAttribute('aria-label'))")
 
 
+def download(page, label: str, server):
+    """Clicks the download button and returns the browser's download; if none comes,
+    fails with what the button and the server said."""
+    try:
+        with page.expect_download() as started:
+            page.get_by_role("button", name=label).click()
+    except PlaywrightTimeoutError:
+        said = page.locator('[data-testid="stDownloadButtonError"]').all_inner_texts()
+        pytest.fail(f"no download from {label!r}; the button said {said}; the server's log "
+                    f"ends:\n{server[2].read_text(errors='replace')[-4000:]}")
+    return started.value
+
+
 def fetch(url: str) -> int:
     """The status of a GET with no cookies: what anyone else holding the URL would get."""
     try:
@@ -94,25 +108,23 @@ def test_the_referral_grid_has_no_download_of_its_own(referrals_page):
 
 
 def test_a_download_url_exists_only_after_a_logged_click_and_lapses(referrals_page, server):
-    _, log = server
+    _, log, _ = server
     assert not MEDIA_FILE.search(referrals_page.content())  # nothing to fetch before a click
     assert audit.read_log(log, action="export").empty
-    with referrals_page.expect_download() as started:
-        referrals_page.get_by_role("button", name="Download the data (CSV)").click()
-    download = started.value
-    assert Path(download.path()).read_bytes().startswith(b"\xef\xbb\xbfnominal_id,")
+    saved = download(referrals_page, "Download the data (CSV)", server)
+    assert Path(saved.path()).read_bytes().startswith(b"\xef\xbb\xbfnominal_id,")
     exports = audit.read_log(log, action="export")
     assert exports[["who", "role", "target"]].values.tolist() == [
         ["Demo steering-group member", "steering", "referral_list.csv"]]
-    assert MEDIA_FILE.search(download.url)
+    assert MEDIA_FILE.search(saved.url)
     deadline = time.monotonic() + URL_SECONDS + 10
-    while fetch(download.url) == 200 and time.monotonic() < deadline:
+    while fetch(saved.url) == 200 and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert fetch(download.url) == 404
+    assert fetch(saved.url) == 404
 
 
 def test_the_pack_files_are_made_on_the_click_and_logged(referrals_page, server):
-    _, log = server
+    _, log, _ = server
     page = referrals_page
     page.locator('[data-testid="stSidebarNav"] a').filter(
         has=page.get_by_text("Quarterly pack", exact=True)).click()
@@ -122,9 +134,7 @@ def test_the_pack_files_are_made_on_the_click_and_logged(referrals_page, server)
     before = len(audit.read_log(log, action="export"))
     for label, start in (("Download the pack (PDF)", b"%PDF-"), ("Download the pack (Excel)",
                                                                   b"PK")):
-        with page.expect_download() as started:
-            page.get_by_role("button", name=label).click()
-        assert Path(started.value.path()).read_bytes().startswith(start)
+        assert Path(download(page, label, server).path()).read_bytes().startswith(start)
     targets = audit.read_log(log, action="export")["target"].tolist()
     assert len(targets) == before + 2
     assert sorted(t.rsplit(".", 1)[-1] for t in targets[:2]) == ["pdf", "xlsx"]  # newest first

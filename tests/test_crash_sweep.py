@@ -33,6 +33,10 @@ def run_clean(at: AppTest, what: str) -> None:
     words = [e.value for e in at.info] + [e.value for e in at.warning] + \
         [m.value for m in at.markdown]
     assert shown or words, (what, "an empty result is said in words")
+    for button in at.get("download_button"):
+        # Handed over on the click with no rerun (layout.logged_download), and nothing
+        # rendered into the page before it.
+        assert button.proto.ignore_rerun and not button.proto.url, (what, button.proto.label)
 
 
 def sweep(at: AppTest, role: str) -> int:

@@ -53,19 +53,26 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
 
 def logged_csv(frame: pd.DataFrame, name: str, who: str, role: str | None,
                filters: object = None) -> Callable[[], bytes]:
-    """The CSV of the frame, to be given out by calling the returned function, which first
+    """The CSV of the frame, to be given out by calling the returned function (logged_file):
+    built on the click, not on every rerun of the page that shows the button."""
+    return logged_file(lambda: safe_csv(frame), f"{name}.csv", who, role, filters)
+
+
+def logged_file(make: Callable[[], bytes], file_name: str, who: str, role: str | None,
+                filters: object = None) -> Callable[[], bytes]:
+    """The file `make` returns, to be given out by calling the returned function, which first
     records the export in the access log (raising AccessLogError, so nothing is given out,
-    if it cannot). For st.download_button's data: Streamlit calls it when the button is
-    clicked, so no download URL exists before then and each click is one log entry."""
+    if it cannot). For st.download_button's data, with on_click="ignore": Streamlit calls it
+    when the button is clicked, so no download URL exists before then and each click is one
+    log entry."""
     log_path = security_db_path()
 
     def give_out() -> bytes:
         lifetime = config.setting("O2R_DOWNLOAD_URL_SECONDS")
-        audit.record(Who(who, role), Action.EXPORT, target=f"{name}.csv", filters=filters,
+        audit.record(Who(who, role), Action.EXPORT, target=file_name, filters=filters,
                      path=log_path)
         forget_downloads_later(lifetime)
-        # Built here, on the click, not on every rerun of the page that shows the button.
-        return safe_csv(frame)
+        return make()
 
     return give_out
 

@@ -11,8 +11,7 @@ import pyarrow as pa
 import streamlit as st
 from streamlit.elements import vega_charts
 
-from dashboard.security import access, audit, data_access
-from dashboard.security.audit import Action
+from dashboard.security import access, data_access
 from dashboard.ui import exports
 
 
@@ -62,18 +61,25 @@ def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data
     """A download button for the frame. The file is handed over only when the button is
     clicked, and only once that export is in the access log (exports.logged_csv)."""
     viewer = data_access.current_viewer()
-    filters = st.session_state.get("filters")
-    st.download_button(label, exports.logged_csv(
-        frame, name, viewer.name, viewer.role,
-        filters={"filters": filters.describe()} if filters else None),
-        file_name=f"{name}.csv", mime="text/csv", key=f"download_{name}")
+    logged_download(label, exports.logged_csv(frame, name, viewer.name, viewer.role,
+                                              filters=shown_filters()),
+                    file_name=f"{name}.csv", mime="text/csv", key=f"download_{name}")
 
 
-def log_export(viewer, file_name: str) -> None:
-    """Records the download of a whole file (the pack's PDF or workbook) under its name."""
+def logged_download(label: str, give_out: Callable[[], bytes], *, file_name: str, mime: str,
+                    key: str, where: object = st) -> None:
+    """A download button for a logged file (exports.logged_file), which hands it over on the
+    click without rerunning the page. A rerun would also be a race: the click's rerun drops the
+    file's registration when it ends, and a busy server may fetch the file only after that
+    (Streamlit then answers "Failed to generate file for download")."""
+    where.download_button(label, give_out, file_name=file_name, mime=mime, key=key,
+                          on_click="ignore")
+
+
+def shown_filters() -> dict | None:
+    """The filters on screen, as the access log records them with an export."""
     filters = st.session_state.get("filters")
-    audit.record(viewer, Action.EXPORT, target=file_name,
-                 filters={"filters": filters.describe()} if filters else None)
+    return {"filters": filters.describe()} if filters else None
 
 
 def person_table(frame: pd.DataFrame | pa.Table, **options) -> None:
