@@ -236,6 +236,12 @@ def test_the_server_does_not_collect_all_garbage_after_every_run():
     assert st.get_option("runner.postScriptGC") is False
 
 
+def test_the_server_does_not_watch_its_source_files():
+    # Watching made every session walk all loaded modules on every run (about 90 ms of each
+    # viewer's every page with 20 viewers); benchmarks/viewers.py runs the server as configured.
+    assert st.get_option("server.fileWatcherType") == "none"
+
+
 def test_what_surrounds_every_page_is_worked_out_once_per_rights(counted_runs):
     # The data banner: one set of queries for two steering members, another for each officer
     # scope; an officer not linked to the tracker is told so, one who is is not.
