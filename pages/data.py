@@ -282,7 +282,7 @@ if uploaded is not None:
             show_valid(held, kind)
 
 st.header("Snapshots and uploads")
-snapshots = data_access.run("snapshots")
+snapshots = data_access.run("snapshot_history")
 snapshots.insert(3, "referrals", snapshots["snapshot_id"].map(
     data_access.run("snapshot_referrals").set_index("snapshot_id")["referrals"]).astype("Int64"))
 st.subheader("Tracker snapshots")

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.security import access, accounts, audit
 from dashboard.security.access import COMMAND_LINE, AccessDenied, Viewer
-from dashboard.store import queries
+from dashboard.store import database, queries
 from dashboard.ui import exports
 
 from conftest import ROOT
@@ -188,6 +188,47 @@ def test_programme_queries_hold_no_person_and_no_count(demo_con, name):
     integers = [c for c in result.columns if pd.api.types.is_integer_dtype(result[c])
                 and c not in ("snapshot_id", "upload_id")]
     assert not integers, (name, integers)
+
+
+TYPED = "Typed by staff: SYN0012"
+
+
+def test_programme_queries_hold_nothing_staff_typed_or_who_did_it(demo_db):
+    # Every role runs programme queries, so no file name, uploader or withdrawal reason (typed
+    # text that may name a person) may be in one; the Data page's record is admin only.
+    import duckdb
+
+    with duckdb.connect(str(demo_db)) as con:
+        latest = con.execute("select max(upload_id) from uploads "
+                             "where kind = 'tracker'").fetchone()[0]
+        con.execute("update uploads set file_name = $t, uploaded_by = $t", {"t": TYPED})
+        con.execute("insert into snapshot_withdrawals values ($id, now(), $t, $t)",
+                    {"id": latest, "t": TYPED})
+    con = database.connect_read_only(demo_db)
+    try:
+        names = [n for n in queries.names() if queries.access_level(n) == "programme"]
+        for viewer in (SCRUTINY, OFFICER_1, STEERING):
+            for name in names:
+                shown = queries.run(con, viewer, name).astype(str).to_numpy()
+                assert not any(TYPED in cell for cell in shown.flat), (viewer.role, name)
+        history = queries.run(con, COMMAND_LINE, "snapshot_history")
+        assert (history["withdrawn_reason"] == TYPED).any()  # kept, for administrators
+        for viewer in (SCRUTINY, OFFICER_1, STEERING):
+            with pytest.raises(AccessDenied):
+                queries.run(con, viewer, "snapshot_history")
+    finally:
+        con.close()
+
+
+def test_an_officer_cannot_ask_for_an_earlier_snapshot(demo_con):
+    # An earlier snapshot shows referrals that were theirs then and have moved since, with
+    # those people's later offences.
+    earlier = int(queries.run(demo_con, COMMAND_LINE, "snapshots")["snapshot_id"].iloc[-1])
+    for name in ("offences_by_area", "referral_list", "referral_date_span"):
+        with pytest.raises(AccessDenied, match="latest tracker snapshot only"):
+            queries.run(demo_con, OFFICER_1, name, snapshot_id=earlier)
+        queries.run(demo_con, OFFICER_1, name)  # the latest, as every page asks
+        queries.run(demo_con, STEERING, name, snapshot_id=earlier)
 
 
 def test_every_query_declares_its_access_level():
@@ -377,6 +418,15 @@ def test_cli_as_an_officer_reads_only_their_rows(demo_db, security_db):
     result = cli("query", "officer_caseload", "--as-user", "PC One", "--format", "json",
                  "--db", str(demo_db))
     assert {r["officer"] for r in json.loads(result.stdout)} == {"Officer 1"}
+
+
+def test_cli_as_an_officer_cannot_ask_for_an_earlier_snapshot(demo_db, security_db):
+    accounts.add_user(security_db, "PC One", "officer", officer_names=["Officer 1"],
+                      password="long enough password")
+    result = cli("query", "offences_by_area", "--as-user", "PC One", "--param",
+                 "snapshot_id=1", "--db", str(demo_db))
+    assert result.returncode == 4, (result.returncode, result.stderr)
+    assert "latest tracker snapshot only" in result.stderr and not result.stdout.strip()
 
 
 def test_cli_as_scrutiny_cannot_list_people(demo_db, security_db):

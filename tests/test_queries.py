@@ -21,6 +21,7 @@ GRAIN = {
     "journey_flow": ["source", "target"],
     "rehab_placements": ["rehab_facility"],
     "snapshots": ["snapshot_id"],
+    "snapshot_history": ["snapshot_id"],
     "uploads": ["upload_id"],
 }
 
