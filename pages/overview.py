@@ -74,12 +74,16 @@ trend_labels = tuple(periods.shift_quarter(quarter, -back).label
                      for back in range(glance.TREND_QUARTERS - 1, -1, -1))
 trends = data_access.derived(glance.trend_frames, figures, trend_labels)
 set_targets = targets.current(security_db_path())
+# Targets are the programme's: a part of it (an officer's own caseload, one area, one source)
+# is not rated against them, or a fair share would read "below target".
+whole_programme = viewer.role != "officer" and not (
+    chosen.officer or chosen.area or chosen.referral_source)
 st.header(f"Headline figures, {quarter.label}")
 with st.container(horizontal=True):
     for figure, trend in zip(figures, trends, strict=True):
         target = set_targets.get(figure.step)
         status = glance.rag(figure.value, target.quarterly_target if target else None,
-                            target.amber_share if target else 0, complete)
+                            target.amber_share if target else 0, complete and whole_programme)
         with st.container(border=True, width=250):
             st.metric(figure.step, f"{figure.value:,}", delta=figure.value - figure.previous,
                       delta_description=f"on {previous.label}",
@@ -87,7 +91,10 @@ with st.container(horizontal=True):
             layout.chart(charts.trend_sparkline, trend, figure.step)
             lines = [f"{last_year.label}: {figure.last_year:,}",
                      "Last 8 quarters: " + ", ".join(f"{n:,}" for n in figure.trend)]
-            if target:
+            if target and not whole_programme:
+                lines.append(f"Programme target {target.quarterly_target:,} a quarter (for "
+                             "the whole programme: not rated here)")
+            elif target:
                 lines.append(f"Target {target.quarterly_target:,} a quarter"
                              + (f": {RAG_WORDS[status]}" if status else " (not rated yet)"))
             st.caption("  \n".join(lines))

@@ -133,6 +133,26 @@ def test_overview_opens_on_the_latest_complete_quarter(app_as, security_db):
     assert "Target 60 a quarter (not rated yet)" in " ".join(c.value for c in at.caption)
 
 
+def test_a_part_of_the_programme_is_not_rated_against_its_targets(app_as, security_db):
+    # The targets are the programme's: an officer's own caseload, or one area, would read
+    # "below target" for doing its share.
+    targets.set_target(security_db, "Referrals", 60, "Chair", "steering")
+    officer = app_as("officer").run()  # opens on My work
+    officer.switch_page("../pages/overview.py").run()
+    steering = app_as("steering").run()
+    area = steering.selectbox(key="filter_area").options[1]
+    steering.selectbox(key="filter_area").select(area).run()
+    for at in (officer, steering):
+        assert not at.exception and not at.error
+        captions = " ".join(c.value for c in at.caption)
+        assert "Programme target 60 a quarter (for the whole programme: not rated here)" \
+            in captions
+        assert not any(word in captions for word in ("target met", "close to target",
+                                                     "below target"))
+    steering.selectbox(key="filter_area").select("All").run()
+    assert "Target 60 a quarter: 🔴 below target" in " ".join(c.value for c in steering.caption)
+
+
 def test_a_steering_member_sets_a_target_on_the_page(app_as, security_db):
     at = app_as("steering", name="Chair")
     at.run()
