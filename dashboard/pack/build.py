@@ -16,13 +16,14 @@ from dashboard.pack.disclosure import CONTROLLED
 from dashboard.pack.figures import figures, shown_figures, stock_source, trend
 from dashboard.pack.gathering import QuarterData, Upload, data_sources, quarter_data
 from dashboard.pack.model import Pack, Table
-from dashboard.pack.quarters import FINANCIAL, Quarter, parse_quarter
+from dashboard.pack.quarters import FINANCIAL, Quarter, parse_quarter, quarter_containing
 from dashboard.pack.tables import (
     AREA_TABLE,
     CASELOAD_TABLE,
     DIVERSION_TABLE,
     EARLY_TABLE,
     QUALITY_TABLE,
+    QuarterFigures,
     labelled,
     outcome_tables,
     protect_quarter_with_outcomes,
@@ -112,6 +113,26 @@ def check_viewer(viewer: access.Viewer, how: str) -> None:
             "have one")
 
 
+def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
+                      quarters: list[Quarter], snapshots: list[Upload], connect: Upload | None,
+                      how: str, threshold: int) -> list[QuarterFigures]:
+    """The quarters' figures, oldest first, each protected after the quarter before it (a
+    quarter-end caseload less the last one gives the referrals received), from the first
+    quarter with a quarter-end snapshot: so a quarter's markers depend on the data alone,
+    and it prints alike in every pack that shows it."""
+    start = quarters[0]
+    if snapshots:
+        start = min(start, quarter_containing(min(s.as_at for s in snapshots), start.scheme))
+    protected: dict[Quarter, QuarterFigures] = {}
+    previous, quarter = None, start
+    while quarter <= quarters[-1]:
+        previous = protected[quarter] = protect_quarter_with_outcomes(
+            con, quarter_data(con, reader, quarter, snapshots, connect), how, threshold,
+            previous)
+        quarter = quarter.shift(1)
+    return [protected[q] for q in quarters]
+
+
 def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: str | Quarter,
                scheme: str = FINANCIAL, disclosure: str = CONTROLLED,
                threshold: int = rules.DEFAULT_THRESHOLD) -> Pack:
@@ -127,9 +148,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
     reader = access.PUBLICATION
     snapshots, connect = data_sources(con, reader)
     quarters = [quarter.shift(k - TREND_QUARTERS + 1) for k in range(TREND_QUARTERS)]
-    history = [protect_quarter_with_outcomes(
-        con, quarter_data(con, reader, q, snapshots, connect), how, threshold)
-        for q in quarters]
+    history = protected_history(con, reader, quarters, snapshots, connect, how, threshold)
     shown = [shown_figures(q) for q in history]
     now = history[-1]
     tables = [

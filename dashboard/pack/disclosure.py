@@ -80,6 +80,9 @@ class Publication:
     threshold: int = DEFAULT_THRESHOLD
     values: dict[Hashable, int] = field(default_factory=dict)
     sums: list[tuple[tuple[Hashable, ...], Hashable]] = field(default_factory=list)
+    # Counts an earlier publication printed, with their marker there (None: shown): a reader
+    # holds them already, so they join the sums, but this publication cannot withhold them.
+    earlier: dict[Hashable, str | None] = field(default_factory=dict)
 
     def count(self, key: Hashable, value: object) -> Hashable:
         """Adds one exact count (the same key twice must carry the same value)."""
@@ -100,6 +103,12 @@ class Publication:
         if sum(self.values[p] for p in parts) != self.values[total]:
             raise ValueError(f"{parts} do not add up to {total!r}")
         self.sums.append((parts, total))
+
+    def printed_before(self, key: Hashable, value: object, marker: str | None) -> Hashable:
+        """Adds a count an earlier publication printed, as it printed it (marker or None)."""
+        self.count(key, value)
+        self.earlier[key] = marker
+        return key
 
     def same(self, one: Hashable, other: Hashable) -> None:
         """Declares two keys to be the same number shown in two places."""
@@ -134,25 +143,33 @@ class Publication:
 
     def _controlled(self) -> dict[Hashable, str]:
         withheld = {k: primary_marker(self.threshold) for k, v in self.values.items()
-                    if is_primary(v, self.threshold)}
+                    if k not in self.earlier and is_primary(v, self.threshold)}
+        withheld.update({k: marker for k, marker in self.earlier.items() if marker})
+        beyond_reach: set[Hashable] = set()
         while True:
             self._widen(withheld)
             determined = next(iter(_audit(self.values, self.sums, withheld, self.threshold)
-                                   .pinned(skip=_not_available(withheld))), None)
+                                   .pinned(skip=[*_not_available(withheld), *beyond_reach])),
+                              None)
             if determined is None:
-                return withheld
+                return {k: m for k, m in withheld.items() if k not in self.earlier}
             if not self._hide_beside(determined, withheld):
                 # Everything tied to it is withheld, yet the markers' own bounds pin it down
                 # (four "<5" cells under a total of 4 are each 1): withhold the whole group of
                 # figures tied to it as not available, saying nothing of their size.
-                for key in self._tied_to(determined):
+                tied = [k for k in self._tied_to(determined)
+                        if k not in self.earlier and withheld.get(k) != NOT_AVAILABLE]
+                for key in tied:
                     withheld[key] = NOT_AVAILABLE
+                if not tied:  # pinned by earlier figures alone: nothing here can change it
+                    beyond_reach.add(determined)
 
     def _lines(self) -> list[tuple[Hashable, ...]]:
         return [(*parts, total) for parts, total in self.sums]
 
     def _hide_smallest(self, line: tuple[Hashable, ...], withheld: dict) -> bool:
-        candidates = [k for k in line if k not in withheld and self.values[k] > 0]
+        candidates = [k for k in line
+                      if k not in withheld and k not in self.earlier and self.values[k] > 0]
         if not candidates:
             return False
         # The smallest keeps most information; the key's text breaks ties, so the choice
@@ -195,7 +212,8 @@ class Publication:
 
 def content_key(publication: Publication) -> Hashable:
     """Everything a publication's protection depends on, in order."""
-    return (publication.threshold, tuple(publication.values.items()), tuple(publication.sums))
+    return (publication.threshold, tuple(publication.values.items()), tuple(publication.sums),
+            tuple(publication.earlier.items()))
 
 
 # A pack shows eight quarters; a few dozen cover a session's browsing of several packs.
@@ -204,9 +222,10 @@ PROTECTED_CACHE_SIZE = 128
 
 @functools.lru_cache(maxsize=PROTECTED_CACHE_SIZE)
 def _controlled_markers(content: Hashable) -> tuple[tuple[Hashable, str], ...]:
-    threshold, values, sums = content
+    threshold, values, sums, earlier = content
     with disclosure_audit.SOLVER_LOCK:
-        return tuple(Publication(threshold, dict(values), list(sums))._controlled().items())
+        return tuple(Publication(threshold, dict(values), list(sums), dict(earlier))
+                     ._controlled().items())
 
 
 def forget_protected() -> None:

@@ -109,9 +109,14 @@ class QuarterFigures:
 
 
 
-def publication(data: QuarterData, threshold: int) -> tuple[rules.Publication,
-                                                            dict[str, pd.DataFrame]]:
-    """Every count a quarter's pack shows, and the sums a reader can rely on between them."""
+CASELOAD, RECEIVED = "Caseload at quarter end", "Referrals received"
+PREVIOUS_CASELOAD = ("previous quarter", CASELOAD)
+
+
+def publication(data: QuarterData, threshold: int, previous: QuarterFigures | None = None
+                ) -> tuple[rules.Publication, dict[str, pd.DataFrame]]:
+    """Every count a quarter's pack shows, and the sums a reader can rely on between them,
+    with the last quarter's caseload as its own pack printed it (`previous`)."""
     out = rules.Publication(threshold)
     for measure, value in data.counts.items():
         if value is not None:
@@ -135,6 +140,7 @@ def publication(data: QuarterData, threshold: int) -> tuple[rules.Publication,
         if "Active" in table.columns:
             out.same((CASELOAD_TABLE, TOTAL, "Active"),
                      figure_key("Active caseload at quarter end"))
+    link_to_previous(out, data, previous)
     # A rate printed with its interval gives back its base and reached counts exactly.
     for measure in MEASURES:
         if measure.disclosure != RATE_OF_COUNTS:
@@ -149,8 +155,25 @@ def publication(data: QuarterData, threshold: int) -> tuple[rules.Publication,
     return out, counts
 
 
-def protect_quarter(data: QuarterData, how: str, threshold: int) -> QuarterFigures:
-    published, counts = publication(data, threshold)
+def link_to_previous(out: rules.Publication, data: QuarterData,
+                     previous: QuarterFigures | None) -> None:
+    """The tracker only grows, so the caseload at quarter end is the last quarter's plus the
+    referrals received, and a reader who sees that hold subtracts one quarter-end caseload
+    from the next to get the referrals: the sum joins this quarter's publication, with the
+    last quarter's caseload as printed (it cannot be withheld again here). Where referrals
+    were added late or removed the sum does not hold, and a reader's subtraction is wrong."""
+    now, received = data.counts.get(CASELOAD), data.counts.get(RECEIVED)
+    before = previous.data.counts.get(CASELOAD) if previous is not None else None
+    if None in (now, received, before) or before + received != now:
+        return
+    out.printed_before(PREVIOUS_CASELOAD, before,
+                       previous.protected.withheld.get(figure_key(CASELOAD)))
+    out.total([PREVIOUS_CASELOAD, figure_key(RECEIVED)], figure_key(CASELOAD))
+
+
+def protect_quarter(data: QuarterData, how: str, threshold: int,
+                    previous: QuarterFigures | None = None) -> QuarterFigures:
+    published, counts = publication(data, threshold, previous)
     return QuarterFigures(data, counts, published.protect(how))
 
 
@@ -212,9 +235,11 @@ def add_outcomes(out: rules.Publication, counts: dict[str, pd.DataFrame]) -> Non
 
 
 def protect_quarter_with_outcomes(con: duckdb.DuckDBPyConnection, data: QuarterData, how: str,
-                                  threshold: int) -> QuarterFigures:
-    """One quarter's figures and its outcome tables, protected together, once."""
-    published, counts = publication(data, threshold)
+                                  threshold: int, previous: QuarterFigures | None = None
+                                  ) -> QuarterFigures:
+    """One quarter's figures and its outcome tables, protected together, once (after the
+    quarter before it: `previous`)."""
+    published, counts = publication(data, threshold, previous)
     extra = outcome_counts(con, data)
     add_outcomes(published, extra)
     return QuarterFigures(data, {**counts, **extra}, published.protect(how))
