@@ -69,17 +69,25 @@ def reference_audit(values, sums, withheld, threshold):
 
 def reference_protect(publication: Publication) -> dict:
     """Publication.protect(CONTROLLED) as it was: the whole audit rerun after each change."""
+    earlier = publication.earlier  # printed by the last quarter's pack: never withheld here
     withheld = {k: primary_marker(publication.threshold) for k, v in publication.values.items()
-                if disclosure.is_primary(v, publication.threshold)}
+                if k not in earlier and disclosure.is_primary(v, publication.threshold)}
+    withheld.update({k: marker for k, marker in earlier.items() if marker})
+    beyond_reach = set()
     while True:
         publication._widen(withheld)
-        determined = reference_audit(publication.values, publication.sums, withheld,
-                                     publication.threshold)
+        determined = [k for k in reference_audit(publication.values, publication.sums,
+                                                 withheld, publication.threshold)
+                      if k not in beyond_reach]
         if not determined:
-            return withheld
+            return {k: marker for k, marker in withheld.items() if k not in earlier}
         if not publication._hide_beside(determined[0], withheld):
-            for key in publication._tied_to(determined[0]):
+            tied = [k for k in publication._tied_to(determined[0])
+                    if k not in earlier and withheld.get(k) != NOT_AVAILABLE]
+            for key in tied:
                 withheld[key] = NOT_AVAILABLE
+            if not tied:
+                beyond_reach.add(determined[0])
 
 
 def publications_of(db) -> list[Publication]:
@@ -139,8 +147,9 @@ def test_small_db_quarters_withhold_what_the_plain_audit_withheld(small_publicat
 def test_a_changed_figure_is_protected_afresh(demo_publications):
     publication = copy.deepcopy(max(demo_publications, key=lambda p: len(p.values)))
     before = publication.protect().withheld
-    key = next(k for k, v in publication.values.items() if v == 0 and
-               not any(k in (*parts, total) for parts, total in publication.sums))
+    key = next(k for k, v in publication.values.items()
+               if v == 0 and k not in publication.earlier
+               and not any(k in (*parts, total) for parts, total in publication.sums))
     publication.values[key] = 2  # a lone count, tied to no sum: now primary
     after = publication.protect()
     assert isinstance(after, Protected)

@@ -227,27 +227,35 @@ def read_everything(db, packs) -> Reader:
     return out
 
 
-@pytest.fixture(scope="module")
-def one_officer_db(tmp_path_factory):
-    """Every demo tracker snapshot, each cut to one officer's referrals: small counts in
-    every quarter, each quarter with its own quarter-end stock."""
-    db = tmp_path_factory.mktemp("one-officer") / "o2r.duckdb"
+def cut_database(target, column: str, value: str):
+    """Every demo tracker snapshot, each cut to the referrals whose `column` is `value`:
+    small counts in every quarter, each quarter with its own quarter-end stock."""
     for path in sorted(DEMO.glob("o2r_tracker_synthetic_as_at_*.xlsx")):
         as_at = dt.date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", path.name).group())
         sheet = pd.read_excel(path, engine="calamine", header=None, dtype=object)
         header = next(i for i, row in sheet.iterrows()
                       if any(str(v).strip().lower() == "nominal id" for v in row))
         frame = sheet.iloc[header + 1:].set_axis(sheet.iloc[header], axis=1)
-        frame = frame[frame["Officer"] == "New recruit 1"].copy()
-        for column in frame.columns:
-            if "date" in str(column).lower():
-                frame[column] = pd.to_datetime(frame[column], dayfirst=True).dt.strftime(
+        frame = frame[frame[column] == value].copy()
+        for name in frame.columns:
+            if "date" in str(name).lower():
+                frame[name] = pd.to_datetime(frame[name], dayfirst=True).dt.strftime(
                     "%d/%m/%Y")
         if len(frame):
-            service.ingest_bytes(db, "tracker", f"one-officer-{as_at}.csv",
+            service.ingest_bytes(target, "tracker", f"cut-{as_at}.csv",
                                  frame.to_csv(index=False).encode(), as_at=as_at,
                                  allow_shrink=True)
-    return db
+    return target
+
+
+# Every officer and every offending area of the demo data: each cut leaves small counts in
+# most quarters (three areas leaked through the caseload before the last quarter's whole
+# publication joined the audit, New recruit 1 before any link between quarters).
+CUTS = [("Officer", name) for name in ("Officer 1", "Officer 2", "New recruit 1",
+                                       "New recruit 2", "Former officer")] + \
+    [("Offending Area", name) for name in ("City Centre", "Sutton Coldfield", "Erdington",
+                                           "Harborne", "Northfield", "Selly Oak", "Aston",
+                                           "Perry Barr", "Small Heath")]
 
 
 @pytest.fixture(scope="module")
@@ -272,15 +280,17 @@ def test_nor_on_one_officer_in_one_quarter(small_db, small_packs):
     assert small.disclosed() == []
 
 
-def test_nor_by_subtracting_one_quarter_end_caseload_from_the_next(one_officer_db):
+@pytest.mark.parametrize(("column", "value"), CUTS)
+def test_nor_by_subtracting_one_quarter_end_caseload_from_the_next(tmp_path, column, value):
     # Caseload at quarter end less the last quarter's is the quarter's referrals received:
-    # a count the pack withholds must not come back that way (nor the other way round).
-    reader = read_everything(one_officer_db, every_pack(one_officer_db))
+    # a count the pack withholds must not come back that way (nor the other way round), for
+    # a reader of every pack at once.
+    db = cut_database(tmp_path / "o2r.duckdb", column, value)
+    reader = read_everything(db, every_pack(db))
     reader.check_exact_values_fit()
     across = [parts for parts, total in reader.sums if parts and parts[0][0] != total[0]]
-    assert len(across) >= 2, "the quarters' caseloads are tied together"
-    assert any(reader.printed[(parts[1][0], "Referrals received")] == "<5"
-               for parts in across), "a small quarter to protect"
+    assert across, "the quarters' caseloads are tied together"
+    assert reader.unknown(), "small counts to protect"
     assert reader.disclosed() == []
 
 

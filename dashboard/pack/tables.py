@@ -110,7 +110,7 @@ class QuarterFigures:
 
 
 CASELOAD, RECEIVED = "Caseload at quarter end", "Referrals received"
-PREVIOUS_CASELOAD = ("previous quarter", CASELOAD)
+PREVIOUS = "previous quarter"
 
 
 def publication(data: QuarterData, threshold: int, previous: QuarterFigures | None = None
@@ -159,16 +159,27 @@ def link_to_previous(out: rules.Publication, data: QuarterData,
                      previous: QuarterFigures | None) -> None:
     """The tracker only grows, so the caseload at quarter end is the last quarter's plus the
     referrals received, and a reader who sees that hold subtracts one quarter-end caseload
-    from the next to get the referrals: the sum joins this quarter's publication, with the
-    last quarter's caseload as printed (it cannot be withheld again here). Where referrals
-    were added late or removed the sum does not hold, and a reader's subtraction is wrong."""
+    from the next to get the referrals. So the last quarter's whole publication joins this
+    one as its pack printed it (every count with its marker, every sum; never withheld again
+    here), with the sum between the two caseloads: the audit then works on what a reader of
+    both packs knows. Where referrals were added late or removed the sum does not hold, and
+    is left out: a reader's subtraction is then wrong."""
     now, received = data.counts.get(CASELOAD), data.counts.get(RECEIVED)
     before = previous.data.counts.get(CASELOAD) if previous is not None else None
     if None in (now, received, before) or before + received != now:
         return
-    out.printed_before(PREVIOUS_CASELOAD, before,
-                       previous.protected.withheld.get(figure_key(CASELOAD)))
-    out.total([PREVIOUS_CASELOAD, figure_key(RECEIVED)], figure_key(CASELOAD))
+    last = previous.protected.publication
+    # Its own counts, and of the quarter before it only the caseload its sum links to: a
+    # publication carrying every earlier one would grow with each quarter of the programme.
+    kept = {k for k in last.values if k not in last.earlier} | {(PREVIOUS, figure_key(CASELOAD))}
+    for key, value in last.values.items():
+        if key in kept:
+            out.printed_before((PREVIOUS, key), value, previous.protected.withheld.get(key)
+                               or last.earlier.get(key))
+    for parts, total in last.sums:
+        if all(k in kept for k in (*parts, total)):
+            out.total([(PREVIOUS, k) for k in parts], (PREVIOUS, total))
+    out.total([(PREVIOUS, figure_key(CASELOAD)), figure_key(RECEIVED)], figure_key(CASELOAD))
 
 
 def protect_quarter(data: QuarterData, how: str, threshold: int,
