@@ -22,6 +22,7 @@ from dashboard.pack.disclosure import (
     Publication,
     primary_marker,
 )
+from dashboard.pack.disclosure_audit import terms
 from dashboard.store import database
 from tests.test_scrutiny_disclosure import SCRUTINY, demo_quarters
 
@@ -31,10 +32,11 @@ def reference_bounds(values, sums, withheld, threshold):
     column = {k: i for i, k in enumerate(hidden)}
     rows, targets = [], []
     for parts, total in sums:
-        if not any(k in column for k in (*parts, total)):
+        signed = terms(parts, total)  # a balance has cells on both sides
+        if not any(k in column for k, _ in signed):
             continue
         row, constant = [0.0] * len(hidden), 0.0
-        for key, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
+        for key, sign in signed:
             if key in column:
                 row[column[key]] += sign
             else:

@@ -23,6 +23,7 @@ from dashboard.pack.tables import (
     DIVERSION_TABLE,
     EARLY_TABLE,
     QUALITY_TABLE,
+    History,
     QuarterFigures,
     labelled,
     outcome_tables,
@@ -116,19 +117,25 @@ def check_viewer(viewer: access.Viewer, how: str) -> None:
 def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
                       quarters: list[Quarter], snapshots: list[Upload], connect: Upload | None,
                       how: str, threshold: int) -> list[QuarterFigures]:
-    """The quarters' figures, oldest first, each protected after the quarter before it (a
-    quarter-end caseload less the last one gives the referrals received), from the first
-    quarter with a quarter-end snapshot: so a quarter's markers depend on the data alone,
-    and it prints alike in every pack that shows it."""
-    start = quarters[0]
-    if snapshots:
-        start = min(start, quarter_containing(min(s.as_at for s in snapshots), start.scheme))
+    """The quarters' figures, oldest first. For circulation each quarter is protected after
+    every quarter before it, as their packs printed them (stock at one quarter end and the
+    flows since give the next one's), from the first quarter with a quarter-end snapshot: so
+    a quarter's markers depend on the data alone, and it prints alike in every pack. Keyed
+    by each quarter's first day, so both quarter schemes protect a period alike."""
+    start, history = quarters[0], None
+    if how == CONTROLLED:
+        history = History(rules.Publication(threshold))
+        if snapshots:
+            start = min(start, quarter_containing(min(s.as_at for s in snapshots),
+                                                  start.scheme))
     protected: dict[Quarter, QuarterFigures] = {}
-    previous, quarter = None, start
+    quarter = start
     while quarter <= quarters[-1]:
-        previous = protected[quarter] = protect_quarter_with_outcomes(
+        figures = protected[quarter] = protect_quarter_with_outcomes(
             con, quarter_data(con, reader, quarter, snapshots, connect), how, threshold,
-            previous)
+            history)
+        if history is not None:
+            history.record(quarter.start.isoformat(), figures)
         quarter = quarter.shift(1)
     return [protected[q] for q in quarters]
 

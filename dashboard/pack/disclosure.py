@@ -29,6 +29,7 @@ import pandas as pd
 
 from dashboard.analysis import stats
 from dashboard.pack import disclosure_audit
+from dashboard.pack.disclosure_audit import Side, terms
 
 CONTROLLED = "controlled"
 EXACT = "exact"
@@ -110,6 +111,16 @@ class Publication:
         self.earlier[key] = marker
         return key
 
+    def balance(self, left: Iterable[Hashable], right: Iterable[Hashable]) -> None:
+        """Declares that the left keys add up to the same as the right ones (all counted)."""
+        left, right = tuple(left), Side(right)
+        missing = [k for k in (*left, *right) if k not in self.values]
+        if missing:
+            raise KeyError(f"Count these first: {missing}")
+        if sum(self.values[k] for k in left) != sum(self.values[k] for k in right):
+            raise ValueError(f"{left} and {tuple(right)} do not balance")
+        self.sums.append((left, right))
+
     def same(self, one: Hashable, other: Hashable) -> None:
         """Declares two keys to be the same number shown in two places."""
         self.total([one], other)
@@ -148,7 +159,8 @@ class Publication:
         beyond_reach: set[Hashable] = set()
         while True:
             self._widen(withheld)
-            determined = next(iter(_audit(self.values, self.sums, withheld, self.threshold)
+            determined = next(iter(_audit(self.values, self.sums, withheld, self.threshold,
+                                          self.earlier)
                                    .pinned(skip=[*_not_available(withheld), *beyond_reach])),
                               None)
             if determined is None:
@@ -165,7 +177,7 @@ class Publication:
                     beyond_reach.add(determined)
 
     def _lines(self) -> list[tuple[Hashable, ...]]:
-        return [(*parts, total) for parts, total in self.sums]
+        return [tuple(k for k, _ in terms(parts, total)) for parts, total in self.sums]
 
     def _hide_smallest(self, line: tuple[Hashable, ...], withheld: dict) -> bool:
         candidates = [k for k in line
@@ -240,8 +252,9 @@ def _limits(threshold: int) -> dict[str, tuple[int, int | None]]:
 
 
 def _audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
-           withheld: dict[Hashable, str], threshold: int) -> disclosure_audit.Audit:
-    return disclosure_audit.Audit(values, sums, withheld, _limits(threshold))
+           withheld: dict[Hashable, str], threshold: int,
+           earlier: Iterable[Hashable] = ()) -> disclosure_audit.Audit:
+    return disclosure_audit.Audit(values, sums, withheld, _limits(threshold), earlier)
 
 
 def _not_available(withheld: dict[Hashable, str]) -> list[Hashable]:

@@ -41,6 +41,17 @@ TOLERANCE = 1e-6
 SOLVER_LOCK = threading.RLock()
 
 
+class Side(tuple):
+    """The other side of a balance: keys whose sum equals the parts' sum (in a sum, where a
+    total key usually stands)."""
+
+
+def terms(parts: tuple[Hashable, ...], total: Hashable) -> list[tuple[Hashable, float]]:
+    """A sum's keys with their signs in the equation parts - total = 0."""
+    right = list(total) if isinstance(total, Side) else [total]
+    return [*((k, 1.0) for k in parts), *((k, -1.0) for k in right)]
+
+
 def one_whole_number(low: float, high: float) -> bool:
     """Whether only one whole number (or none) lies from low to high."""
     if math.isinf(high):
@@ -106,7 +117,9 @@ class Audit:
     """The reader's linear system for one publication with one set of withheld counts."""
 
     def __init__(self, values: dict[Hashable, int], sums: Sums,
-                 withheld: dict[Hashable, str], limits: dict[str, Limits]) -> None:
+                 withheld: dict[Hashable, str], limits: dict[str, Limits],
+                 earlier: Iterable[Hashable] = ()) -> None:
+        earlier = set(earlier)
         self.hidden = [k for k in values if k in withheld]
         position = {k: i for i, k in enumerate(self.hidden)}
         parent = list(range(len(self.hidden)))
@@ -117,10 +130,11 @@ class Audit:
                 i = parent[i]
             return i
 
-        equations = []
+        equations, touching = [], []
         for parts, total in sums:
             row, constant = {}, 0.0
-            for key, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
+            signed = terms(parts, total)
+            for key, sign in signed:
                 if key in position:
                     row[position[key]] = row.get(position[key], 0.0) + sign
                 else:
@@ -130,6 +144,8 @@ class Audit:
                 first, *others = (root(i) for i in row)
                 for other in others:
                     parent[other] = first
+                if any(k not in earlier for k, _ in signed):
+                    touching.append(next(iter(row)))
         members: dict[int, list[int]] = {}
         for i in range(len(self.hidden)):
             members.setdefault(root(i), []).append(i)
@@ -145,6 +161,11 @@ class Audit:
                            [limits[withheld[self.hidden[i]]] for i in indices])
             for i in indices:
                 self.group_of[self.hidden[i]] = (group, local[i])
+        # Counts printed earlier whose sums this publication leaves as they were were audited
+        # with those sums before: only groups this publication touches can be narrowed now.
+        touched = {root(i) for i in touching} | {
+            root(i) for i, k in enumerate(self.hidden) if k not in earlier}
+        self.untouched = {k for i, k in enumerate(self.hidden) if root(i) not in touched}
         # The exact counts are themselves values a reader cannot rule out.
         self.seen = {k: (float(values[k]), float(values[k])) for k in self.hidden}
 
@@ -190,5 +211,5 @@ class Audit:
 
     def pinned(self, skip: Iterable[Hashable] = ()) -> Iterable[Hashable]:
         """The pinned counts in the publication's order, found one at a time."""
-        skip = set(skip)
+        skip = set(skip) | self.untouched
         return (k for k in self.hidden if k not in skip and self.is_pinned(k))

@@ -4,7 +4,8 @@ protected once (disclosure.py), so every pack that shows the quarter shows it al
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 from dashboard.analysis import caseload as caseload_table
 from dashboard.analysis.measures import MEASURES, RATE_OF_COUNTS
 from dashboard.pack import disclosure as rules
-from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL
+from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL, Side
 from dashboard.pack.gathering import QuarterData
 from dashboard.pack.model import Table
 from dashboard.security import access
@@ -109,15 +110,49 @@ class QuarterFigures:
 
 
 
-CASELOAD, RECEIVED = "Caseload at quarter end", "Referrals received"
-PREVIOUS = "previous quarter"
+CASELOAD, RECEIVED, IN_REHAB = ("Caseload at quarter end", "Referrals received",
+                                "People in rehab at quarter end")
+ADMISSIONS, EXITS = "Rehab admissions", ("Completions of 12 weeks", "Early discharges")
 
 
-def publication(data: QuarterData, threshold: int, previous: QuarterFigures | None = None
+@dataclass
+class History:
+    """Every earlier quarter as its pack printed it, for the next quarter's audit: counts keyed
+    (quarter, key) with their markers, and the sums between them, oldest quarter first."""
+
+    publication: rules.Publication
+    quarters: list[str] = field(default_factory=list)
+
+    def record(self, quarter: str, figures: QuarterFigures) -> None:
+        own = figures.protected.publication
+        for key, value in own.values.items():
+            if key not in own.earlier:
+                self.publication.printed_before((quarter, key), value,
+                                                figures.protected.withheld.get(key))
+
+        def renamed(key: Hashable) -> Hashable:
+            return key if key in own.earlier else (quarter, key)
+        for parts, total in own.sums:  # its own sums, and those tying it to earlier quarters
+            if any(k not in own.earlier for k, _ in rules.terms(parts, total)):
+                self.publication.sums.append((
+                    tuple(map(renamed, parts)),
+                    Side(map(renamed, total)) if isinstance(total, Side) else renamed(total)))
+        self.quarters.append(quarter)
+
+    def latest_with(self, measure: str) -> str | None:
+        return next((q for q in reversed(self.quarters)
+                     if (q, figure_key(measure)) in self.publication.values), None)
+
+
+def publication(data: QuarterData, threshold: int, history: History | None = None
                 ) -> tuple[rules.Publication, dict[str, pd.DataFrame]]:
     """Every count a quarter's pack shows, and the sums a reader can rely on between them,
-    with the last quarter's caseload as its own pack printed it (`previous`)."""
+    with every earlier quarter as its own pack printed it (`history`)."""
     out = rules.Publication(threshold)
+    if history is not None:
+        for key, value in history.publication.values.items():
+            out.printed_before(key, value, history.publication.earlier[key])
+        out.sums.extend(history.publication.sums)
     for measure, value in data.counts.items():
         if value is not None:
             out.count(figure_key(measure), value)
@@ -140,7 +175,8 @@ def publication(data: QuarterData, threshold: int, previous: QuarterFigures | No
         if "Active" in table.columns:
             out.same((CASELOAD_TABLE, TOTAL, "Active"),
                      figure_key("Active caseload at quarter end"))
-    link_to_previous(out, data, previous)
+    if history is not None:
+        link_to_earlier(out, history)
     # A rate printed with its interval gives back its base and reached counts exactly.
     for measure in MEASURES:
         if measure.disclosure != RATE_OF_COUNTS:
@@ -155,36 +191,39 @@ def publication(data: QuarterData, threshold: int, previous: QuarterFigures | No
     return out, counts
 
 
-def link_to_previous(out: rules.Publication, data: QuarterData,
-                     previous: QuarterFigures | None) -> None:
-    """The tracker only grows, so the caseload at quarter end is the last quarter's plus the
-    referrals received, and a reader who sees that hold subtracts one quarter-end caseload
-    from the next to get the referrals. So the last quarter's whole publication joins this
-    one as its pack printed it (every count with its marker, every sum; never withheld again
-    here), with the sum between the two caseloads: the audit then works on what a reader of
-    both packs knows. Where referrals were added late or removed the sum does not hold, and
-    is left out: a reader's subtraction is then wrong."""
-    now, received = data.counts.get(CASELOAD), data.counts.get(RECEIVED)
-    before = previous.data.counts.get(CASELOAD) if previous is not None else None
-    if None in (now, received, before) or before + received != now:
-        return
-    last = previous.protected.publication
-    # Its own counts, and of the quarter before it only the caseload its sum links to: a
-    # publication carrying every earlier one would grow with each quarter of the programme.
-    kept = {k for k in last.values if k not in last.earlier} | {(PREVIOUS, figure_key(CASELOAD))}
-    for key, value in last.values.items():
-        if key in kept:
-            out.printed_before((PREVIOUS, key), value, previous.protected.withheld.get(key)
-                               or last.earlier.get(key))
-    for parts, total in last.sums:
-        if all(k in kept for k in (*parts, total)):
-            out.total([(PREVIOUS, k) for k in parts], (PREVIOUS, total))
-    out.total([(PREVIOUS, figure_key(CASELOAD)), figure_key(RECEIVED)], figure_key(CASELOAD))
+def link_to_earlier(out: rules.Publication, history: History) -> None:
+    """Stock at quarter end is the last stock taken plus what came in since, less what went
+    out, and a reader who sees that hold where every figure is shown uses it where one is not
+    (one quarter-end caseload less the last gave back a withheld referrals figure): the
+    caseload is the last one plus the referrals received since; the people in rehab, the last
+    count plus the admissions since, less the completions and early discharges. Each joins
+    the publication where the exact counts bear it out; where referrals were added late or
+    removed it does not hold, and a reader's subtraction is then wrong."""
+    def since(measure: str, after: str) -> list[Hashable]:
+        later = history.quarters[history.quarters.index(after) + 1:]
+        return [*((q, figure_key(measure)) for q in later), figure_key(measure)]
+
+    def counted(*keys: Hashable) -> bool:
+        return all(k in out.values for k in keys)
+
+    last = history.latest_with(CASELOAD)
+    if last is not None:
+        parts = [(last, figure_key(CASELOAD)), *since(RECEIVED, last)]
+        if counted(*parts, figure_key(CASELOAD)) and sum(out.values[k] for k in parts) \
+                == out.values[figure_key(CASELOAD)]:
+            out.total(parts, figure_key(CASELOAD))
+    last = history.latest_with(IN_REHAB)
+    if last is not None:
+        came = [(last, figure_key(IN_REHAB)), *since(ADMISSIONS, last)]
+        went = [figure_key(IN_REHAB), *(k for measure in EXITS for k in since(measure, last))]
+        if counted(*came, *went) and sum(out.values[k] for k in came) \
+                == sum(out.values[k] for k in went):
+            out.balance(came, went)
 
 
 def protect_quarter(data: QuarterData, how: str, threshold: int,
-                    previous: QuarterFigures | None = None) -> QuarterFigures:
-    published, counts = publication(data, threshold, previous)
+                    history: History | None = None) -> QuarterFigures:
+    published, counts = publication(data, threshold, history)
     return QuarterFigures(data, counts, published.protect(how))
 
 
@@ -246,11 +285,11 @@ def add_outcomes(out: rules.Publication, counts: dict[str, pd.DataFrame]) -> Non
 
 
 def protect_quarter_with_outcomes(con: duckdb.DuckDBPyConnection, data: QuarterData, how: str,
-                                  threshold: int, previous: QuarterFigures | None = None
+                                  threshold: int, history: History | None = None
                                   ) -> QuarterFigures:
-    """One quarter's figures and its outcome tables, protected together, once (after the
-    quarter before it: `previous`)."""
-    published, counts = publication(data, threshold, previous)
+    """One quarter's figures and its outcome tables, protected together, once (after every
+    quarter before it: `history`)."""
+    published, counts = publication(data, threshold, history)
     extra = outcome_counts(con, data)
     add_outcomes(published, extra)
     return QuarterFigures(data, {**counts, **extra}, published.protect(how))
