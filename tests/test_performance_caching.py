@@ -268,3 +268,27 @@ def test_work_shared_by_rights_never_reads_a_logged_query(counted_runs, security
                              viewer=Viewer("Steering one", "steering"))
     assert counted_runs == []
     assert audit.read_log(security_db, action="view").empty
+
+
+def test_the_panel_moving_between_quarters_gathers_each_quarter_once(app_as, monkeypatch):
+    # A pack protects its quarter after every quarter before it: without the memo each quarter
+    # chosen gathered the programme's whole history again.
+    from dashboard.pack import build
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    gathered = []
+    real = build.quarter_data
+    monkeypatch.setattr(build, "quarter_data", lambda con, reader, quarter, *rest:
+                        gathered.append(quarter) or real(con, reader, quarter, *rest))
+    at = app_as("scrutiny")
+    at.run()
+    at.switch_page("../pages/quarterly_pack.py")
+    at.run()
+    choices = at.selectbox(key="pack_quarter").options
+    for label in choices[1:4]:
+        at.selectbox(key="pack_quarter").select(label).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(choices) >= 4 and gathered
+    assert len(gathered) == len(set(gathered)), "a quarter was gathered again"
+    st.cache_data.clear()

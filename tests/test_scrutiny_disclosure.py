@@ -45,11 +45,14 @@ def demo_quarters(con) -> list[str]:
 
 
 def every_pack(db) -> dict[str, tuple[pack.Pack, pack.Pack]]:
-    """(controlled as the panel gets it, exact) for every quarter the data touches."""
-    con = database.connect_read_only(db)
+    """(controlled as the panel gets it, exact) for every quarter the data touches, built as
+    the page builds them, through one memo (tests/test_pack_memo.py holds a pack built so to
+    the pack built afresh)."""
+    con, memo = database.connect_read_only(db), pack.QuarterMemo()
     try:
-        return {label: (pack.build_pack(con, SCRUTINY, label),
-                        pack.build_pack(con, COMMAND_LINE, label, disclosure="exact"))
+        return {label: (pack.build_pack(con, SCRUTINY, label, memo=memo),
+                        pack.build_pack(con, COMMAND_LINE, label, disclosure="exact",
+                                        memo=memo))
                 for label in demo_quarters(con)}
     finally:
         con.close()

@@ -21,7 +21,7 @@ from dashboard.analysis.measures import (
     TREND_MEASURES,
     Measure,
 )
-from dashboard.pack.build import TREND_QUARTERS, build_pack
+from dashboard.pack.build import TREND_QUARTERS, QuarterMemo, build_pack
 from dashboard.pack.figures import direction
 from dashboard.pack.frozen import (
     compare,
@@ -58,8 +58,8 @@ __all__ = [
     "CALENDAR", "COST", "COVERAGE", "EXIT_OUTCOMES_TABLE", "FINANCIAL", "FLOWS", "FOLLOWED",
     "HEADLINE_STEPS", "LEFT", "MEASURES", "NO_OFFENCE", "NOT_YET", "OFFENCE", "RATES",
     "RATE_MEASURES", "RETENTION_TABLE", "SCHEMES", "SECTION_OF", "STOCK", "TREND_MEASURES",
-    "TREND_QUARTERS", "Figure", "Measure", "Pack", "Quarter", "Table", "build_pack", "compare",
-    "comparison_quarters", "direction", "issue", "issue_on", "load_signed_off", "newest_first",
-    "pack_from_json", "pack_to_json", "parse_quarter", "quarter_containing", "rate_keys",
-    "sign_off",
+    "TREND_QUARTERS", "Figure", "Measure", "Pack", "Quarter", "QuarterMemo", "Table",
+    "build_pack", "compare", "comparison_quarters", "direction", "issue", "issue_on",
+    "load_signed_off", "newest_first", "pack_from_json", "pack_to_json", "parse_quarter",
+    "quarter_containing", "rate_keys", "sign_off",
 ]

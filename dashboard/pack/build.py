@@ -5,6 +5,8 @@ the same quarter a year before), the tables, the trend, the cost assumptions and
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
@@ -114,48 +116,119 @@ def check_viewer(viewer: access.Viewer, how: str) -> None:
             "have one")
 
 
+@dataclass
+class _Chain:
+    """Quarters protected one after another from the first, each after every one before it
+    (`history`), or each on its own (history None)."""
+
+    history: History | None
+    next: Quarter | None = None  # a chain's first quarter not yet protected
+    protected: dict[Quarter, QuarterFigures] = field(default_factory=dict)
+
+
+class QuarterMemo:
+    """Every quarter's counts and protected figures for one version of the data, worked out
+    once for every pack built from it. A controlled pack protects each quarter after every
+    quarter before it, so each pack built afresh gathered and protected all of them again:
+    the panel moving to another quarter paid for the programme's whole history each time.
+
+    Whoever holds one keys it by the version of the data (data_access keeps one per database
+    file version); packs read as access.PUBLICATION, so one memo serves every viewer. Safe to
+    share between threads. tests/test_pack_memo.py holds every pack built through one memo,
+    in any order, to the pack built afresh."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sources: tuple[list[Upload], Upload | None] | None = None
+        self.data: dict[Quarter, QuarterData] = {}
+        self.chains: dict[tuple, _Chain] = {}
+
+    def data_sources(self, con: duckdb.DuckDBPyConnection, reader: access.Viewer
+                     ) -> tuple[list[Upload], Upload | None]:
+        with self.lock:
+            if self.sources is None:
+                self.sources = data_sources(con, reader)
+            return self.sources
+
+    def quarter_data(self, con: duckdb.DuckDBPyConnection, reader: access.Viewer,
+                     quarter: Quarter, snapshots: list[Upload], connect: Upload | None
+                     ) -> QuarterData:
+        """(With the lock held.)"""
+        if quarter not in self.data:
+            self.data[quarter] = quarter_data(con, reader, quarter, snapshots, connect)
+        return self.data[quarter]
+
+    def chain(self, key: tuple, history: History | None, first: Quarter | None) -> _Chain:
+        """(With the lock held.)"""
+        if key not in self.chains:
+            self.chains[key] = _Chain(history, first)
+        return self.chains[key]
+
+
 def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
                       quarters: list[Quarter], snapshots: list[Upload], connect: Upload | None,
-                      how: str, threshold: int) -> list[QuarterFigures]:
-    """The quarters' figures, oldest first. For circulation each quarter is protected after
-    every quarter before it, as their packs printed them (stock at one quarter end and the
-    flows since give the next one's), from the first quarter with a quarter-end snapshot: so
-    a quarter's markers depend on the data alone, and it prints alike in every pack. Keyed
-    by each quarter's first day, so both quarter schemes protect a period alike."""
-    start, history = quarters[0], None
-    if how == CONTROLLED:
-        history = History(rules.Publication(threshold))
-        if snapshots:
-            start = min(start, quarter_containing(min(s.as_at for s in snapshots),
-                                                  start.scheme))
-    protected: dict[Quarter, QuarterFigures] = {}
-    quarter = start
-    while quarter <= quarters[-1]:
-        figures = protected[quarter] = protect_quarter_with_outcomes(
-            con, quarter_data(con, reader, quarter, snapshots, connect), how, threshold,
+                      how: str, threshold: int, memo: QuarterMemo) -> list[QuarterFigures]:
+    """The quarters' figures, oldest first. For circulation, each quarter from the first with
+    a quarter-end snapshot on is protected after every one since then, as their packs printed
+    them (stock at one quarter end and the flows since give the next one's); a quarter before
+    it has no stock to tie it to another and is protected on its own, as is every quarter of
+    an exact pack. So a quarter's markers depend on the data alone, and it prints alike in
+    every pack, whichever quarters the pack shows. Keyed by each quarter's first day, so both
+    quarter schemes protect a period alike. What `memo` holds is not worked out again."""
+    first = (quarter_containing(min(s.as_at for s in snapshots), quarters[0].scheme)
+             if how == CONTROLLED and snapshots else None)
+
+    def protect(quarter: Quarter, history: History | None) -> QuarterFigures:
+        return protect_quarter_with_outcomes(
+            con, memo.quarter_data(con, reader, quarter, snapshots, connect), how, threshold,
             history)
-        if history is not None:
-            history.record(quarter.start.isoformat(), figures)
-        quarter = quarter.shift(1)
-    return [protected[q] for q in quarters]
+
+    with memo.lock:
+        alone = memo.chain((how, threshold, None), None, None)
+        chained = None
+        if first is not None and quarters[-1] >= first:
+            key = (how, threshold, first)
+            chained = memo.chain(key, History(rules.Publication(threshold)), first)
+            try:
+                while chained.next <= quarters[-1]:
+                    quarter = chained.next
+                    figures = protect(quarter, chained.history)
+                    chained.history.record(quarter.start.isoformat(), figures)
+                    chained.protected[quarter], chained.next = figures, quarter.shift(1)
+            except BaseException:
+                del memo.chains[key]  # a history half recorded is not one to build on
+                raise
+        out = []
+        for quarter in quarters:
+            if chained is not None and quarter >= first:
+                out.append(chained.protected[quarter])
+            else:
+                if quarter not in alone.protected:
+                    alone.protected[quarter] = protect(quarter, None)
+                out.append(alone.protected[quarter])
+        return out
 
 
 def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: str | Quarter,
                scheme: str = FINANCIAL, disclosure: str = CONTROLLED,
-               threshold: int = rules.DEFAULT_THRESHOLD) -> Pack:
+               threshold: int = rules.DEFAULT_THRESHOLD, memo: QuarterMemo | None = None
+               ) -> Pack:
     """The quarter's pack computed now from the data `con` holds, as `viewer` may see it.
 
     `disclosure` is "controlled" (for circulation: small counts hidden) or "exact". Counts
     are read exact and programme-wide (the viewer's role decides only which disclosure it
-    may have), then protected quarter by quarter."""
+    may have), then protected quarter by quarter. `memo` (QuarterMemo) holds what packs
+    built before on the same version of the data worked out."""
     how = disclosure
     rules.check(how, threshold)
     check_viewer(viewer, how)
     quarter = parse_quarter(quarter, scheme)
     reader = access.PUBLICATION
-    snapshots, connect = data_sources(con, reader)
+    memo = memo or QuarterMemo()
+    snapshots, connect = memo.data_sources(con, reader)
     quarters = [quarter.shift(k - TREND_QUARTERS + 1) for k in range(TREND_QUARTERS)]
-    history = protected_history(con, reader, quarters, snapshots, connect, how, threshold)
+    history = protected_history(con, reader, quarters, snapshots, connect, how, threshold,
+                                memo)
     shown = [shown_figures(q) for q in history]
     now = history[-1]
     tables = [

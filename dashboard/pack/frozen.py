@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.pack import disclosure as rules
-from dashboard.pack.build import build_pack
+from dashboard.pack.build import QuarterMemo, build_pack
 from dashboard.pack.disclosure import CONTROLLED
 from dashboard.pack.model import Figure, Pack, Table
 from dashboard.pack.quarters import FINANCIAL, Quarter, parse_quarter
@@ -203,12 +203,14 @@ def issue(db, viewer: access.Viewer, quarter: str | Quarter, scheme: str = FINAN
 
 def issue_on(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: str | Quarter,
              scheme: str = FINANCIAL, disclosure: str = CONTROLLED,
-             threshold: int = rules.DEFAULT_THRESHOLD) -> Pack:
+             threshold: int = rules.DEFAULT_THRESHOLD, memo: QuarterMemo | None = None
+             ) -> Pack:
     """issue() on a read-only connection already open (opening one, its macros installed,
-    costs about 35 ms: the page issues each pack on the connection its queries share)."""
+    costs about 35 ms: the page issues each pack on the connection its queries share), with
+    what other packs of the same data worked out (`memo`, build.QuarterMemo)."""
     frozen = signed_off(con, quarter, scheme, disclosure)
     fresh = build_pack(con, viewer, quarter, scheme, disclosure=disclosure,
-                       threshold=frozen.threshold if frozen else threshold)
+                       threshold=frozen.threshold if frozen else threshold, memo=memo)
     if frozen is None:
         return fresh
     frozen.differences = compare(frozen, fresh)

@@ -193,6 +193,16 @@ def _demo_only(viewer: Viewer, read: Callable) -> bool:
     return bool(read("demo_only")["demo_only"].iloc[0])
 
 
+# Each quarter's counts and protected figures for one version of the data, whichever pack
+# asked first: a pack protects its quarter after every quarter before it, so without this the
+# panel moving to another quarter paid again for the programme's whole history.
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _pack_memo(path: str, version: tuple[int, int, int]):
+    from dashboard import pack
+
+    return pack.QuarterMemo()
+
+
 # The pack reads programme-wide counts whoever asks; the role decides only which disclosures
 # it may have, so it is shared by role.
 @st.cache_data(max_entries=32, ttl=3600, show_spinner="Building the pack…")
@@ -204,7 +214,8 @@ def _pack(path: str, version: tuple[int, int, int], scope: tuple, quarter: str, 
     # the pack cost as much as a few of its queries.
     cursor = database.read_cursor(_connection(path, version))
     try:
-        return pack.issue_on(cursor, _viewer, quarter, scheme, disclosure)
+        return pack.issue_on(cursor, _viewer, quarter, scheme, disclosure,
+                             memo=_pack_memo(path, version))
     finally:
         cursor.close()
 

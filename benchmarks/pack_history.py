@@ -1,0 +1,159 @@
+"""What the quarterly pack costs as the programme's history grows (run by hand, not a test).
+
+    .venv/bin/python benchmarks/pack_history.py --referrals 10000 --crimes 100000
+
+A circulated pack protects its quarter after every quarter since the first with a quarter-end
+snapshot, so its cost grows with the programme's age; the databases pages.py times hold one
+snapshot and do not show it. This one holds a tracker snapshot at every quarter end from the
+first referral's quarter to generate.py's as-at date (each made from generate.py's tracker as
+it stood then: referrals made by then, later dates blank, status as of then) and its Connect
+file. In a fresh process each, CPU seconds (user + system) and the part spent in the pack's
+own queries (`queries.run`), for the circulated pack as the panel's page builds it:
+- afresh: the latest quarter, then the quarter before it, each built with nothing kept
+  (the page before pack.QuarterMemo);
+- through one memo, as the page now builds them: the latest quarter, the quarter before it,
+  the same quarter a year before, then the exact (internal) pack of the latest quarter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
+
+import duckdb  # noqa: E402
+import generate  # noqa: E402
+
+os.environ.setdefault("O2R_SECURITY_DB", str(Path(tempfile.mkdtemp()) / "o2r-security.sqlite"))
+
+STEPS = ["First Contact Date", "Assessment Date", "Rehab Admission Date", "Rehab Exit Date"]
+
+# The tracker as it stood on $as_at: later referrals left out, later dates blank, a facility
+# only once admitted, an exit reason once left, the status those dates give (as generate.py).
+UK_DATE = "'%d/%m/%Y'"
+LATER_BLANK = ", ".join(f'case when strptime("{c}", {UK_DATE}) <= $as_at then "{c}" end as "{c}"'
+                        for c in STEPS)
+SNAPSHOT_SQL = f"""
+with dated as (
+    select * replace ({LATER_BLANK})
+    from read_csv($tracker, all_varchar = true)
+    where strptime("Referral Date", {UK_DATE}) <= $as_at
+)
+select * replace (
+    case when "Rehab Exit Date" is not null then 'Inactive'
+         when "Assessment Date" is not null then 'Active'
+         else 'Referral/Waiting' end as "Status",
+    case when "Rehab Admission Date" is not null then "Rehab Facility" end
+        as "Rehab Facility",
+    case when "Rehab Exit Date" is not null then "Rehab Exit Reason" end
+        as "Rehab Exit Reason")
+from dated
+"""  # noqa: S608 (column names from code; the dates and file are bound)
+
+
+def build(folder: Path, referrals: int, crimes: int) -> tuple[Path, int]:
+    """The database (built once per size) and how many snapshots it holds."""
+    from dashboard import service
+    from dashboard.pack import quarters
+
+    db = folder / f"pack_history_{referrals}_{crimes}.duckdb"
+    files = generate.generate(folder, referrals, crimes)
+    ends, quarter = [], quarters.quarter_containing(generate.FIRST_REFERRAL)
+    while quarter.end <= generate.AS_AT:
+        ends.append(quarter.end)
+        quarter = quarter.shift(1)
+    if not db.exists():
+        partial = db.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        con = duckdb.connect()
+        try:
+            for as_at in ends:
+                csv = folder / f"snapshot_{referrals}_{as_at}.csv"
+                con.sql(SNAPSHOT_SQL, params={"tracker": str(files["tracker"]), "as_at": as_at}
+                        ).write_csv(str(csv), header=True)
+                service.ingest_path(partial, "tracker", csv, as_at=as_at,
+                                    uploaded_by="benchmark", allow_shrink=True)
+                csv.unlink()
+        finally:
+            con.close()
+        service.ingest_path(partial, "connect", files["connect"], as_at=generate.AS_AT,
+                            uploaded_by="benchmark")
+        partial.rename(db)
+    return db, len(ends)
+
+
+CHILD = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from dashboard import pack
+from dashboard.security.access import COMMAND_LINE, Viewer
+from dashboard.store import database, queries
+
+spent = [0.0]
+run = queries.run
+def timed_run(*args, **kwargs):
+    start = time.process_time()
+    try:
+        return run(*args, **kwargs)
+    finally:
+        spent[0] += time.process_time() - start
+queries.run = timed_run
+con = database.connect_read_only(Path({db!r}))
+panel = Viewer("Panel member", "scrutiny")
+generate_as_at = __import__("datetime").date.fromisoformat({as_at!r})
+latest = pack.quarter_containing(generate_as_at)
+memo = pack.QuarterMemo() if {memo!r} else None
+steps = {steps!r}
+out = []
+for label, how in steps:
+    quarter = latest.shift(label)
+    spent[0], start = 0.0, time.process_time()
+    pack.build_pack(con, panel if how == "controlled" else COMMAND_LINE, quarter,
+                    disclosure=how, memo=memo)
+    out.append((quarter.label, how, time.process_time() - start, spent[0]))
+print(json.dumps(out))
+"""
+
+
+def measure(db: Path, memo: bool, steps: list[tuple[int, str]]) -> list:
+    code = CHILD.format(root=str(ROOT), db=str(db), memo=memo, steps=steps,
+                        as_at=generate.AS_AT.isoformat())
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=False)
+    if result.returncode:
+        raise RuntimeError(result.stderr[-3000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--referrals", type=int, default=10_000)
+    parser.add_argument("--crimes", type=int, default=100_000)
+    parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "out")
+    options = parser.parse_args()
+    db, snapshots = build(options.dir, options.referrals, options.crimes)
+    print(f"{options.referrals:,} referrals, {options.crimes:,} crimes, {snapshots} quarterly "
+          "tracker snapshots")
+    print("| how built | pack | CPU (s) | in its queries (s) | the rest (s) |")
+    print("|---|---|---:|---:|---:|")
+    rows = [("afresh", r) for r in measure(db, False, [(0, "controlled")])]
+    rows += [("afresh", r) for r in measure(db, False, [(-1, "controlled")])]
+    rows += [("one memo, in this order", r) for r in measure(
+        db, True, [(0, "controlled"), (-1, "controlled"), (-4, "controlled"), (0, "exact")])]
+    for how, (label, disclosure, cpu, queried) in rows:
+        print(f"| {how} | {label} {disclosure} | {cpu:.2f} | {queried:.2f} | "
+              f"{cpu - queried:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
