@@ -74,6 +74,12 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="build the database from the synthetic demo data")
     demo.add_argument("--db", default=None, help=config.help_text("O2R_DB"))
 
+    prepare = sub.add_parser("prepare", help="make the database ready to serve before the "
+                             "dashboard starts (bin/dashboard runs it): the demo data if there "
+                             "is none, the Connect facts rebuilt if this release builds them "
+                             "otherwise, so that no viewer waits for either")
+    prepare.add_argument("--db", default=None, help=config.help_text("O2R_DB"))
+
     users = sub.add_parser("users", help="add, list, revoke or set the password of users")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a user; the password is read from stdin if "
@@ -244,6 +250,31 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_prepare(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from dashboard import service
+    from dashboard.store import database, facts
+
+    db = config.db_path(args.db)
+    try:
+        if service.ensure_database(db):
+            print(f"Built the demo database: {db}")
+        with duckdb.connect(":memory:") as probe:
+            probe.execute("attach $path as o2r (read_only)", {"path": str(db)})
+            current = facts.facts_current(probe, "o2r")
+        database.connect_read_only(db).close()  # a writer rebuilds stale facts first
+    except duckdb.IOException as exc:
+        print(f"{db} could not be opened ({exc}). If the dashboard is already running, it "
+              "prepares the database itself when first viewed.", file=sys.stderr)
+        return 1
+    if not current:
+        print(f"Rebuilt the Connect facts (the Outcomes, Cost savings and Offending areas "
+              f"pages read them): {db}")
+    print(f"Ready: {db}")
+    return 0
+
+
 def run_users(args: argparse.Namespace) -> int:
     from dashboard import service
 
@@ -291,7 +322,7 @@ def print_users(users: list[accounts.User]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     handlers = {"ingest": run_ingest, "query": run_query, "demo": run_demo, "users": run_users,
-                "pack": run_pack}
+                "pack": run_pack, "prepare": run_prepare}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
