@@ -123,16 +123,23 @@ def check_width(file_name: str, headers: list[str], header_row: int) -> None:
 
 # ---------------------------------------------------------------- workbooks
 
-def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
-              lookup: dict[str, str]) -> RawTable:
-    # Hostile archives and XML are refused before calamine sees the bytes, and calamine runs
-    # in a separate process with a memory and time limit, so no workbook can take the server.
+def first_sheet(file_name: str, data: bytes) -> tuple[pa.Table, int]:
+    """The first sheet's cells as text columns (as column_text would make them), in Arrow,
+    and its width; UnreadableFile if it cannot be read safely.
+
+    Hostile archives and XML are refused before calamine sees the bytes, and calamine runs
+    in a separate process with a memory and time limit, so no workbook can take the server.
+    Every read of an uploaded workbook comes here (upload_hints too)."""
     check_xlsx_archive(file_name, data)
     check_xlsx_xml(file_name, data)
     check_xlsx_rows(file_name, data)
-    # The cells come back as text columns (as column_text would make them), in Arrow.
-    sheet, width = read_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
-                                      config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name)
+    return read_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
+                              config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name)
+
+
+def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
+              lookup: dict[str, str]) -> RawTable:
+    sheet, width = first_sheet(file_name, data)
     head = [list(row) for row in zip(*(column.to_pylist() for column in
                                        sheet.slice(0, HEADER_SEARCH_ROWS).columns))]
     header_index = find_header([[cell_text(c) or "" for c in row] for row in head], lookup)
