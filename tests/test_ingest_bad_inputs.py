@@ -566,6 +566,62 @@ def test_column_map_naming_an_unknown_column_is_rejected(tmp_path):
     assert found[0]["fix"] == "Correct the column map file"
 
 
+@pytest.mark.parametrize(("toml", "says"), [
+    (b'[tracker.headers]\n"Caf\xe9 Ref" = "nominal_id"\n', "is not UTF-8 text"),
+    (b'tracker = "headers"\n', "[tracker] must be a table"),
+    (b"[tracker]\nheaders = 3\n", "[tracker.headers] must be a table"),
+    (b'[tracker.headers]\n"Ref Number" = ["nominal_id"]\n', "which is not one of"),
+    (b"[tracker.values]\nstatus = 1\n", "[tracker.values.status] must be a table"),
+])
+def test_a_column_map_of_the_wrong_shape_is_named_with_a_fix_not_a_crash(tmp_path, toml, says):
+    """A map file saved from Notepad in Windows-1252, or with a line written at the wrong
+    level, raised UnicodeDecodeError, AttributeError or TypeError: on the Data page a
+    "something went wrong" without the file or a fix, on the command line the raw error."""
+    map_file = tmp_path / "column_map.toml"
+    map_file.write_bytes(toml)
+    found = problems("tracker", FORCE_OWN_FILE, use_column_map=True, map_file=map_file)
+    assert len(found) == 1
+    assert str(map_file) in found[0]["problem"] and says in found[0]["problem"]
+    assert found[0]["fix"] == "Correct the column map file"
+
+
+@pytest.mark.parametrize(("kind", "header", "column"), [
+    ("tracker", "Full Name", "referral_source_detail"),
+    ("tracker", "Surname", "nominal_id"),
+    ("tracker", "Case Notes", "offending_area"),
+    ("tracker", "Officer Notes", "officer"),
+    ("tracker", "Client Name", "officer"),
+    ("tracker", "D.O.B.", "referral_date"),
+    ("tracker", "Date of Birth", "first_contact_date"),
+    ("connect", "Home Address", "offence_area"),
+    ("connect", "Offender Name", "offence_type"),
+])
+def test_a_column_map_cannot_store_a_name_birth_date_address_or_notes(tmp_path, kind,
+                                                                       header, column):
+    """The contract drops these columns however they are spelt; a map naming one of them
+    for a stored column stored it (a "Full Name" mapped to referral_source_detail was kept
+    against every referral). Refused before the file is read, so nothing is stored."""
+    map_file = tmp_path / "column_map.toml"
+    map_file.write_text(f'[{kind}.headers]\n"{header}" = "{column}"\n', encoding="utf-8")
+    data = (f"Nominal ID,Referral Date,Referral Source,{header}\n"
+            "N1,03/04/2022,Probation,John Smith\n").encode()
+    found = problems(kind, data, use_column_map=True, map_file=map_file)
+    assert len(found) == 1
+    assert f"maps {header!r} to {column!r}, but {header!r} is a column that identifies a " \
+           "person" in found[0]["problem"]
+    assert found[0]["fix"] == "Correct the column map file"
+
+
+def test_a_column_map_may_still_name_the_officer_column_by_the_officers_name(db, tmp_path):
+    map_file = tmp_path / "column_map.toml"
+    map_file.write_text('[tracker.headers]\n"Case Officer Name" = "officer"\n'
+                        '"Birth Date" = "date_of_birth"\n', encoding="utf-8")
+    ingest(db, "tracker", b"Nominal ID,Referral Date,Referral Source,Case Officer Name\n"
+                          b"N1,03/04/2022,Probation,PC Jones\n",
+           use_column_map=True, map_file=map_file)
+    assert query(db, "select officer from referrals where snapshot_id = 2") == [("PC Jones",)]
+
+
 # ---------------------------------------------------------------- bugs found
 
 def test_money_comma_not_in_thousands_position_is_rejected():
