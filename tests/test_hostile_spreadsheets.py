@@ -369,6 +369,31 @@ def test_genuine_workbook_features_are_not_mistaken_for_attacks():
     assert len(accepted_rows("tracker.xlsx", buffer.getvalue())) == 2
 
 
+@pytest.mark.parametrize("state", ["hidden", "veryHidden"])
+def test_a_hidden_first_sheet_is_refused_by_name_not_read(state):
+    """The first sheet is the one read. Hidden, it held last quarter's tracker, which was
+    stored as this one while Excel showed the uploader the current sheet."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    old = workbook.add_worksheet("Old copy")
+    shown = workbook.add_worksheet("Tracker")
+    for sheet, nominal in ((old, "N1"), (shown, "N2")):
+        for col, (header, value) in enumerate([("Nominal ID", nominal),
+                                               ("Referral Date", "01/02/2022"),
+                                               ("Referral Source", "Probation")]):
+            sheet.write(0, col, header)
+            sheet.write(1, col, value)
+    shown.activate()
+    old.hide()  # xlsxwriter writes "hidden"; "veryHidden" is set only by a macro
+    workbook.close()
+    data = replace_parts(buffer.getvalue(), {"xl/workbook.xml": zipfile.ZipFile(
+        buffer).read("xl/workbook.xml").replace(b'state="hidden"', f'state="{state}"'.encode())})
+    assert problem_of("tracker.xlsx", data) == (
+        "tracker.xlsx: its first sheet, 'Old copy', is hidden in Excel, and the first sheet is "
+        "the one read. Fix: In Excel, move the sheet with the export to the front (or delete "
+        "the hidden sheet), save and upload again")
+
+
 def test_demo_tracker_reads_exactly_as_calamine_reads_it_in_process(monkeypatch):
     data = DEMO_TRACKER.read_bytes()
     in_process = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) \

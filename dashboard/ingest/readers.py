@@ -23,6 +23,7 @@ from dashboard.ingest.contract import classify_header
 from dashboard.ingest.file_kinds import decode_text, sniff_kind
 from dashboard.ingest.spreadsheet_guard import (
     UnreadableFile,
+    check_first_sheet_shown,
     check_xlsx_archive,
     check_xlsx_rows,
     check_xlsx_xml,
@@ -132,6 +133,7 @@ def first_sheet(file_name: str, data: bytes) -> tuple[pa.Table, int]:
     Every read of an uploaded workbook comes here (upload_hints too)."""
     check_xlsx_archive(file_name, data)
     check_xlsx_xml(file_name, data)
+    check_first_sheet_shown(file_name, data)
     check_xlsx_rows(file_name, data)
     return read_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
                               config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name)
