@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, digest, run_cli
 
 
 def cli(*args: str, env_db: Path | None = None) -> subprocess.CompletedProcess:
@@ -67,3 +68,19 @@ def test_uploading_the_same_file_twice_is_recognised(demo_db, tmp_path):
     second = cli("ingest", "tracker", str(good), "--as-at", "2022-08-31", "--db", str(demo_db))
     assert first.returncode == 0 and second.returncode == 0
     assert "already uploaded (upload 7)" in second.stdout
+
+
+def test_an_as_at_date_in_the_future_is_refused_and_changes_nothing(demo_db, tmp_path):
+    """The Data page's calendar stops at today; the command line took --as-at 2032-07-31
+    (for 2022), stored referral dates up to it, and the snapshot stayed the one in force
+    over every upload after it."""
+    export = tmp_path / "tracker.csv"
+    export.write_text("Nominal ID,Referral Date,Referral Source\nN1,01/02/2031,Probation\n",
+                      encoding="utf-8")
+    before = digest(demo_db)
+    future = dt.date.today() + dt.timedelta(days=1)
+    code, _, err = run_cli("ingest", "tracker", str(export), "--as-at", f"{future:%Y-%m-%d}",
+                           "--db", str(demo_db))
+    assert code == 1 and digest(demo_db) == before
+    assert (f"file: tracker.csv is given an as-at date of {future:%d/%m/%Y}, which is in the "
+            "future. Fix: Give the date the export was taken (today or earlier)") in err
