@@ -115,6 +115,9 @@ def run_ingest(args: argparse.Namespace) -> int:
     except UploadRejected as rejected:
         print_rejection(rejected.report, args.errors_csv)
         return 1
+    except service.UploadNotLogged as stored:
+        print(str(stored), file=sys.stderr)
+        return 3
     for line in describe(report):
         print(line)
     return 0

@@ -51,10 +51,25 @@ def store_upload(db: Path, prepared: PreparedUpload, actor: Actor,
     is raised with the upload stored."""
     upload_id = database.store_upload(db, prepared, actor.name, allow_shrink=allow_shrink)
     report = prepared.report
-    audit.record(actor, Action.UPLOAD, target=report.file_name,
-                 detail=f"{report.kind} upload {upload_id}, {report.rows} rows, as at "
-                        f"{report.as_at:%d/%m/%Y}")
+    try:
+        audit.record(actor, Action.UPLOAD, target=report.file_name,
+                     detail=f"{report.kind} upload {upload_id}, {report.rows} rows, as at "
+                            f"{report.as_at:%d/%m/%Y}")
+    except audit.AccessLogError as exc:
+        raise UploadNotLogged(report, upload_id) from exc
     return upload_id
+
+
+class UploadNotLogged(audit.AccessLogError):
+    """The upload was stored, whole, as `upload_id`, but the access log could not record it:
+    the uploader must not be told that nothing changed, nor upload it again."""
+
+    def __init__(self, report: IngestReport, upload_id: int):
+        self.report, self.upload_id = report, upload_id
+        super().__init__(
+            f"{report.file_name} was stored as upload {upload_id}, but the access log could "
+            "not record it. The upload is complete: do not upload it again; tell the "
+            "dashboard administrator, who can see the upload under Snapshots and uploads")
 
 
 @dataclass(frozen=True)
@@ -208,7 +223,7 @@ def ensure_database(db: Path) -> bool:
     return True
 
 
-__all__ = ["UploadRejected", "add_user", "build_demo", "check_upload", "ensure_database",
-           "ingest_bytes", "ingest_path", "list_users", "reactivate_user", "revoke_user",
-           "set_officer_names", "set_password", "set_target", "sign_off_pack",
+__all__ = ["UploadNotLogged", "UploadRejected", "add_user", "build_demo", "check_upload",
+           "ensure_database", "ingest_bytes", "ingest_path", "list_users", "reactivate_user",
+           "revoke_user", "set_officer_names", "set_password", "set_target", "sign_off_pack",
            "store_upload", "upload", "withdraw_snapshot"]

@@ -11,7 +11,7 @@ from dashboard import config, service
 from dashboard.ingest import upload_hints
 from dashboard.ingest.validation import IngestReport, SnapshotShrinks, UploadRejected
 from dashboard.security import data_access
-from dashboard.ui import layout
+from dashboard.ui import layout, text
 
 # Text that came from an uploaded file (headers, values, its name, messages quoting them) is
 # shown only in tables (st.dataframe), never in markdown: a file name such as
@@ -191,6 +191,11 @@ def store_button(held: dict) -> None:
             outcome = service.upload(config.db_path(), held["prepared"],
                                      data_access.current_viewer(),
                                      allow_shrink=shrink is not None)
+    except service.UploadNotLogged as stored:  # stored all the same: never "nothing changed"
+        log.exception("recording an upload in the access log failed")
+        held["stored_as"] = stored.upload_id
+        st.error(text.plain(stored))  # it names the file: shown, never read as Markdown
+        return
     except Exception:
         log.exception("storing an upload failed")
         st.error(FAILED.format(what="storing the upload"))

@@ -84,3 +84,18 @@ def test_an_as_at_date_in_the_future_is_refused_and_changes_nothing(demo_db, tmp
     assert code == 1 and digest(demo_db) == before
     assert (f"file: tracker.csv is given an as-at date of {future:%d/%m/%Y}, which is in the "
             "future. Fix: Give the date the export was taken (today or earlier)") in err
+
+
+def test_an_upload_the_access_log_cannot_record_is_said_to_be_stored(demo_db, tmp_path,
+                                                                     monkeypatch):
+    """The command line said "Nothing was changed" over an upload it had stored."""
+    from test_data_page import GOOD_TRACKER, fail_to_record_uploads
+
+    fail_to_record_uploads(monkeypatch)
+    export = tmp_path / "august.csv"
+    export.write_bytes(GOOD_TRACKER)
+    code, _, err = run_cli("ingest", "tracker", str(export), "--as-at", "2022-08-31",
+                           "--db", str(demo_db))
+    assert code == 3 and "Nothing was changed" not in err
+    assert err.startswith("august.csv was stored as upload 7, but the access log could not "
+                          "record it. The upload is complete: do not upload it again")

@@ -113,6 +113,39 @@ def test_valid_tracker_is_checked_then_stored(page, demo_db):
     assert not any(b.label == "Store this upload" for b in page.button)
 
 
+def fail_to_record_uploads(monkeypatch) -> None:
+    """The access log refuses upload entries (a full disk, a locked security file)."""
+    from dashboard.security import audit
+
+    record = audit.record
+
+    def record_all_but_uploads(actor, action, **kwargs):
+        if action == audit.Action.UPLOAD:
+            raise audit.AccessLogError("The access log could not be written (disk full)")
+        return record(actor, action, **kwargs)
+
+    monkeypatch.setattr(audit, "record", record_all_but_uploads)
+
+
+def test_an_upload_the_access_log_cannot_record_is_said_to_be_stored(page, demo_db,
+                                                                     monkeypatch):
+    """The data is stored before its entry is written (two files, two transactions). When
+    the entry failed, the page said "nothing was changed" over a stored snapshot."""
+    fail_to_record_uploads(monkeypatch)
+    upload(page, "tracker_august.csv", GOOD_TRACKER)
+    next(b for b in page.button if b.label == "Store this upload").click().run()
+    assert not page.exception, page.exception
+    assert "nothing was changed" not in all_text(page)
+    assert "was stored as upload 7, but the access log could not record it" in \
+        page.error[0].value.replace("\\", "")
+    con = database.connect_read_only(demo_db)
+    try:
+        assert con.execute("select file_name from uploads where upload_id = 7").fetchall() == [
+            ("tracker_august.csv",)]
+    finally:
+        con.close()
+
+
 def test_invalid_tracker_lists_every_problem_and_changes_nothing(page, demo_db):
     before = demo_db.read_bytes()
     upload(page, "bad.csv", BAD_TRACKER)
