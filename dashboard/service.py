@@ -60,10 +60,12 @@ def store_upload(db: Path, prepared: PreparedUpload, actor: Actor,
     return upload_id
 
 
-class UploadNotLogged(audit.AccessLogError):
-    """The upload was stored, whole, as `upload_id`, but the access log could not record it:
-    the uploader must not be told that nothing changed, nor upload it again."""
+class ChangeNotLogged(audit.AccessLogError):
+    """The change was made, whole, but the access log could not record it: whoever made it
+    must not be told that nothing changed, nor make it again. The message says which."""
 
+
+class UploadNotLogged(ChangeNotLogged):
     def __init__(self, report: IngestReport, upload_id: int):
         self.report, self.upload_id = report, upload_id
         super().__init__(
@@ -130,8 +132,14 @@ def withdraw_snapshot(db: Path, actor: Actor, snapshot_id: int, reason: str) -> 
     """Withdraws a tracker snapshot found to be wrong (kept, but no figure uses it) and
     records why; ValueError, changing nothing, for no reason or no such snapshot."""
     database.withdraw_snapshot(db, snapshot_id, actor.name, reason)
-    audit.record(actor, Action.SNAPSHOT_WITHDRAW, target=f"snapshot {snapshot_id}",
-                 detail=reason)
+    try:
+        audit.record(actor, Action.SNAPSHOT_WITHDRAW, target=f"snapshot {snapshot_id}",
+                     detail=reason)
+    except audit.AccessLogError as exc:
+        raise ChangeNotLogged(
+            f"Snapshot {snapshot_id} was withdrawn, but the access log could not record it. "
+            "The withdrawal is complete: do not withdraw it again; tell the dashboard "
+            "administrator") from exc
 
 
 # The quarterly pack and targets ----------------------------------------------------------
@@ -223,7 +231,7 @@ def ensure_database(db: Path) -> bool:
     return True
 
 
-__all__ = ["UploadNotLogged", "UploadRejected", "add_user", "build_demo", "check_upload",
-           "ensure_database", "ingest_bytes", "ingest_path", "list_users", "reactivate_user",
-           "revoke_user", "set_officer_names", "set_password", "set_target", "sign_off_pack",
-           "store_upload", "upload", "withdraw_snapshot"]
+__all__ = ["ChangeNotLogged", "UploadNotLogged", "UploadRejected", "add_user", "build_demo",
+           "check_upload", "ensure_database", "ingest_bytes", "ingest_path", "list_users",
+           "reactivate_user", "revoke_user", "set_officer_names", "set_password", "set_target",
+           "sign_off_pack", "store_upload", "upload", "withdraw_snapshot"]

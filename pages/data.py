@@ -242,6 +242,10 @@ def withdraw_form(snapshots: pd.DataFrame) -> None:
     except ValueError as exc:
         st.error(str(exc))
         return
+    except service.ChangeNotLogged as exc:  # withdrawn all the same
+        log.exception("recording a withdrawal in the access log failed")
+        st.error(str(exc))
+        return
     st.rerun()
 
 

@@ -146,6 +146,34 @@ def test_an_upload_the_access_log_cannot_record_is_said_to_be_stored(page, demo_
         con.close()
 
 
+def test_a_withdrawal_the_access_log_cannot_record_is_said_to_be_made(page, demo_db,
+                                                                      monkeypatch):
+    """The page caught only ValueError: a failed entry after the withdrawal was an
+    exception on screen over a snapshot already withdrawn."""
+    from dashboard.security import audit
+
+    record = audit.record
+
+    def record_all_but_withdrawals(actor, action, **kwargs):
+        if action == audit.Action.SNAPSHOT_WITHDRAW:
+            raise audit.AccessLogError("The access log could not be written (disk full)")
+        return record(actor, action, **kwargs)
+
+    monkeypatch.setattr(audit, "record", record_all_but_withdrawals)
+    page.selectbox(key="withdraw_id").select(5)
+    page.text_input(key="withdraw_reason").input("Uploaded with the wrong as-at date")
+    next(b for b in page.get("form_submit_button")
+         if b.label == "Withdraw this snapshot").click().run()
+    assert not page.exception, page.exception
+    assert page.error[0].value.startswith("Snapshot 5 was withdrawn, but the access log could "
+                                          "not record it")
+    con = database.connect_read_only(demo_db)
+    try:
+        assert con.execute("select snapshot_id from snapshot_withdrawals").fetchall() == [(5,)]
+    finally:
+        con.close()
+
+
 def test_invalid_tracker_lists_every_problem_and_changes_nothing(page, demo_db):
     before = demo_db.read_bytes()
     upload(page, "bad.csv", BAD_TRACKER)
