@@ -181,7 +181,8 @@ def test_invalid_tracker_lists_every_problem_and_changes_nothing(page, demo_db):
     problems = frame_with(page, "row", "column", "value", "problem", "fix")
     assert problems[["row", "column", "value"]].to_dict("records") == [
         {"row": 2, "column": "Referral Date", "value": "31/02/2022"}]
-    assert problems["problem"].tolist() == ["'31/02/2022' is not a date we can read"]
+    assert problems["problem"].tolist() == [
+        "'31/02/2022' is not a date we can read: there is no 31 February in 2022"]
     assert any(b.label == "Download the problems (CSV)" for b in page.get("download_button"))
     assert not any(b.label == "Store this upload" for b in page.button)
     assert demo_db.read_bytes() == before

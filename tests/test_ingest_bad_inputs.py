@@ -187,14 +187,26 @@ def test_missing_required_value(db):
         "fix": "Enter the nominal id on this row"}]
 
 
-@pytest.mark.parametrize("bad_date", ["31/02/2022", "2022/13/01", "03/04/22"])
-def test_unparseable_dates_are_rejected(db, bad_date):
+@pytest.mark.parametrize(("bad_date", "why"), [
+    # The fix says to write dd/mm/yyyy, which most of these are: the problem says what else
+    # is wrong, or the uploader is sent to correct what is already right.
+    ("31/02/2022", ": there is no 31 February in 2022"),
+    ("29/02/2023", ": there is no 29 February in 2023"),
+    ("12/31/2021", ": dates are read day first, and there is no month 31; if it is written "
+                   "month first (US order), the date is 31/12/2021"),
+    ("03/04/22", ": its year has two digits, and the century cannot be guessed"),
+    ("03/04/1850", ": the year 1850 is not between 1900 and 2100"),
+    ("44562", ": it looks like an Excel date serial number (the date cell was saved as text or "
+              "as a number)"),
+    ("2022/13/01", ""),
+])
+def test_unparseable_dates_are_rejected_saying_why(db, bad_date, why):
     data = TRACKER_HEADER + b"N1,03/04/2022,Probation,Active\n" \
         + f"N2,{bad_date},Probation,Active\n".encode()
     error = assert_rejected_and_unchanged(db, "tracker", data)
     assert error.report.problems.to_dict("records") == [{
         "row": 3, "column": "Referral Date", "value": bad_date,
-        "problem": f"'{bad_date}' is not a date we can read", "fix": DATE_FIX}]
+        "problem": f"'{bad_date}' is not a date we can read{why}", "fix": DATE_FIX}]
 
 
 def test_uk_date_is_read_day_first(db):
