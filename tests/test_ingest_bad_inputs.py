@@ -634,6 +634,18 @@ def test_a_column_map_may_still_name_the_officer_column_by_the_officers_name(db,
     assert query(db, "select officer from referrals where snapshot_id = 2") == [("PC Jones",)]
 
 
+def test_a_zero_byte_in_a_cell_is_a_control_character_not_a_file_that_is_not_text():
+    """One zero byte in the first 64 KB of a CSV (a damaged or pasted cell) made the whole
+    file "not a spreadsheet or a text (CSV) file. Fix: Upload the export as .xlsx or .csv",
+    with no row or column, to someone who had uploaded a CSV."""
+    header = b"Nominal ID,Referral Date,Referral Source,Officer,Notes\n"
+    assert accepted("tracker", header + b"N1,03/04/2022,Probation,PC 1,a\x00b\n").report.rows == 1
+    found = problems("tracker", header + b"N1,03/04/2022,Probation,PC\x001,\n")
+    assert [(p["row"], p["column"], p["value"], p["fix"]) for p in found] == [
+        (2, "Officer", "PC<U+0000>1", "Delete the cell's text and type it again by hand: such "
+         "characters come from text pasted out of another program or from a damaged export")]
+
+
 # ---------------------------------------------------------------- bugs found
 
 def test_money_comma_not_in_thousands_position_is_rejected():
