@@ -99,3 +99,19 @@ def test_an_upload_the_access_log_cannot_record_is_said_to_be_stored(demo_db, tm
     assert code == 3 and "Nothing was changed" not in err
     assert err.startswith("august.csv was stored as upload 7, but the access log could not "
                           "record it. The upload is complete: do not upload it again")
+
+
+def test_an_errors_csv_that_cannot_be_written_is_named_and_the_exit_is_still_rejected(
+        demo_db, tmp_path):
+    """A folder that does not exist gave "Unexpected error (FileNotFoundError ...) please
+    report this" and exit 3, as if the dashboard had failed, after the problems were listed."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Nominal ID,Referral Date,Referral Source\nN1,31/02/2022,Probation\n",
+                   encoding="utf-8")
+    target = tmp_path / "no such folder" / "problems.csv"
+    code, _, err = run_cli("ingest", "tracker", str(bad), "--as-at", "2022-07-31", "--db",
+                           str(demo_db), "--errors-csv", str(target))
+    assert code == 1 and "Unexpected error" not in err
+    assert err.rstrip().endswith(f"The problem list could not be written to {target} (No such "
+                                 "file or directory): give --errors-csv a file in a folder "
+                                 "that exists and you may write to")
