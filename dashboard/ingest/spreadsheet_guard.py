@@ -319,7 +319,10 @@ def read_in_subprocess(data: bytes, timeout_s: float, memory_mb: int, *,
     """
     too_big = UnreadableFile(
         f"{file_name} is too large or too complex to read safely within {memory_mb:,} MB / "
-        f"{timeout_s:g} s", "Split the export into smaller date ranges and upload each")
+        f"{timeout_s:g} s", "Split the export into smaller date ranges and upload each. If "
+        "the sheet is small, a stray cell far below or to the right of the data makes it this "
+        "large: press Ctrl+End in Excel to find the last cell used, delete the rows and "
+        "columns between, save and upload again")
     max_columns = config.setting("O2R_MAX_COLUMNS")
     argv = [str(memory_mb), str(math.ceil(timeout_s) + 1), str(max_columns)]
     try:
