@@ -246,6 +246,10 @@ def withdraw_form(snapshots: pd.DataFrame) -> None:
         log.exception("recording a withdrawal in the access log failed")
         st.error(str(exc))
         return
+    except Exception:  # never a traceback on screen; the server log has it
+        log.exception("withdrawing a snapshot failed")
+        st.error(FAILED.format(what="withdrawing the snapshot"))
+        return
     st.rerun()
 
 

@@ -174,6 +174,26 @@ def test_a_withdrawal_the_access_log_cannot_record_is_said_to_be_made(page, demo
         con.close()
 
 
+def test_a_withdrawal_that_fails_says_so_without_an_exception(page, demo_db, monkeypatch):
+    """Only ValueError (no reason, no such snapshot) was caught: a failure of the database
+    file itself (a full disk) was an exception on screen."""
+    import duckdb
+
+    def full_disk(*args, **kwargs):
+        raise duckdb.IOException("No space left on device")
+
+    monkeypatch.setattr(database, "withdraw_snapshot", full_disk)
+    before = demo_db.read_bytes()
+    page.selectbox(key="withdraw_id").select(5)
+    page.text_input(key="withdraw_reason").input("Uploaded with the wrong as-at date")
+    next(b for b in page.get("form_submit_button")
+         if b.label == "Withdraw this snapshot").click().run()
+    assert not page.exception, page.exception
+    assert page.error[0].value.startswith("Something went wrong while withdrawing the "
+                                          "snapshot; nothing was changed")
+    assert demo_db.read_bytes() == before
+
+
 def test_invalid_tracker_lists_every_problem_and_changes_nothing(page, demo_db):
     before = demo_db.read_bytes()
     upload(page, "bad.csv", BAD_TRACKER)
