@@ -173,8 +173,11 @@ def store_button(held: dict) -> None:
                    "data.")
         return
     uploads = data_access.run("uploads")
+    history = data_access.run("snapshot_history")
+    withdrawn = history.loc[history["is_withdrawn"], "snapshot_id"]  # may be stored again
     repeat = uploads[(uploads["kind"] == held["report"].kind)
-                     & (uploads["sha256"] == held["sha256"])]
+                     & (uploads["sha256"] == held["sha256"])
+                     & ~uploads["upload_id"].isin(withdrawn)]
     if not repeat.empty:
         first = repeat.iloc[-1]
         st.info(f"This exact file was already uploaded as upload {first['upload_id']} on "

@@ -194,6 +194,25 @@ def test_a_withdrawal_that_fails_says_so_without_an_exception(page, demo_db, mon
     assert demo_db.read_bytes() == before
 
 
+def test_a_file_whose_snapshot_was_withdrawn_can_be_stored_again(page, demo_db):
+    """A snapshot is withdrawn when it is wrong, most often its as-at date. The same file
+    was then "already uploaded ... storing it again would change nothing", on the page and
+    in the store, so the right snapshot could not be stored without editing the file."""
+    service.ingest_bytes(demo_db, "tracker", "august.csv", GOOD_TRACKER,
+                         as_at=dt.date(2022, 8, 5), uploaded_by="pytest")
+    service.withdraw_snapshot(demo_db, COMMAND_LINE, 7, "Uploaded with the wrong as-at date")
+    upload(page, "august.csv", GOOD_TRACKER)
+    next(b for b in page.button if b.label == "Store this upload").click().run()
+    assert not page.exception, page.exception
+    con = database.connect_read_only(demo_db)
+    try:
+        assert con.execute("select upload_id, as_at_date from uploads where file_name = "
+                           "'august.csv' order by all").fetchall() == [
+            (7, dt.date(2022, 8, 5)), (8, dt.date.today())]
+    finally:
+        con.close()
+
+
 def test_invalid_tracker_lists_every_problem_and_changes_nothing(page, demo_db):
     before = demo_db.read_bytes()
     upload(page, "bad.csv", BAD_TRACKER)
