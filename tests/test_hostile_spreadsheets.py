@@ -396,6 +396,24 @@ def test_a_hidden_first_sheet_is_refused_by_name_not_read(state):
         "the hidden sheet), save and upload again")
 
 
+def test_a_workbook_with_its_export_on_another_sheet_is_told_which_sheet_was_read():
+    """Only the first sheet is read; with a summary sheet in front, the message said no header
+    was found and to map the headers, which would not help: it names the sheet, and the fix."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    workbook.add_worksheet("Summary").write(0, 0, "Totals only")
+    tracker = workbook.add_worksheet("Tracker")
+    tracker.write_row(0, 0, ["Nominal ID", "Referral Date", "Referral Source"])
+    tracker.write_row(1, 0, ["N1", "01/02/2022", "Probation"])
+    workbook.close()
+    assert problem_of("tracker.xlsx", buffer.getvalue()) == (
+        "tracker.xlsx: no header row was found in the first 30 rows of its first sheet, "
+        "'Summary' (the one read). Fix: The export needs a row of column headers such as "
+        "'Nominal ID' and 'Referral Date'; if your headers have other names, map them in the "
+        "column map file (see README); if the export is on another sheet, move that sheet to "
+        "the front in Excel, save and upload again")
+
+
 def test_demo_tracker_reads_exactly_as_calamine_reads_it_in_process(monkeypatch):
     data = DEMO_TRACKER.read_bytes()
     in_process = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) \

@@ -238,21 +238,23 @@ def check_xlsx_rows(file_name: str, data: bytes) -> None:
             "smaller date ranges, and upload that")
 
 
-def check_first_sheet_shown(file_name: str, data: bytes) -> None:
-    """Refuse a workbook whose first sheet, the one read, is hidden: Excel shows the uploader
-    another sheet, and a hidden one is often an old copy or a list of terms."""
+def check_first_sheet_shown(file_name: str, data: bytes) -> str | None:
+    """The name of the workbook's first sheet, the one read; refused if it is hidden: Excel
+    shows the uploader another sheet, and a hidden one is often an old copy or a list of
+    terms."""
     with open_archive(file_name, data) as archive:
         try:
             workbook = safe_fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
             sheet = next(e for e in workbook.iter() if e.tag.endswith("}sheet"))
         except Exception:  # damage, or no sheet: the reader names it
-            return
+            return None
     if sheet.get("state") in ("hidden", "veryHidden"):
         raise UnreadableFile(
             f"{file_name}: its first sheet, '{visible(sheet.get('name', ''))}', is hidden in "
             "Excel, and the first sheet is the one read",
             "In Excel, move the sheet with the export to the front (or delete the hidden "
             "sheet), save and upload again")
+    return sheet.get("name")
 
 
 def first_sheet_part(archive: zipfile.ZipFile) -> str | None:
