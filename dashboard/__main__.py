@@ -121,6 +121,9 @@ def run_ingest(args: argparse.Namespace) -> int:
     except UploadRejected as rejected:
         print_rejection(rejected.report, args.errors_csv)
         return 1
+    except service.UploadNotLogged as stored:
+        print(str(stored), file=sys.stderr)
+        return 3
     for line in describe(report):
         print(line)
     return 0
@@ -151,7 +154,13 @@ def print_rejection(report, errors_csv: Path | None) -> None:
         print(f"  ... and {report.problems_total - len(problems):,} more problem(s), not "
               "listed: correct those listed, and upload again to see the rest.", file=sys.stderr)
     if errors_csv is not None:
-        errors_csv.write_bytes(report.problems_csv())
+        try:
+            errors_csv.write_bytes(report.problems_csv())
+        except OSError as exc:
+            print(f"The problem list could not be written to {errors_csv} ({exc.strerror}): "
+                  "give --errors-csv a file in a folder that exists and you may write to",
+                  file=sys.stderr)
+            return
         print(f"Problem list written to {errors_csv}", file=sys.stderr)
 
 

@@ -51,10 +51,27 @@ def store_upload(db: Path, prepared: PreparedUpload, actor: Actor,
     is raised with the upload stored."""
     upload_id = database.store_upload(db, prepared, actor.name, allow_shrink=allow_shrink)
     report = prepared.report
-    audit.record(actor, Action.UPLOAD, target=report.file_name,
-                 detail=f"{report.kind} upload {upload_id}, {report.rows} rows, as at "
-                        f"{report.as_at:%d/%m/%Y}")
+    try:
+        audit.record(actor, Action.UPLOAD, target=report.file_name,
+                     detail=f"{report.kind} upload {upload_id}, {report.rows} rows, as at "
+                            f"{report.as_at:%d/%m/%Y}")
+    except audit.AccessLogError as exc:
+        raise UploadNotLogged(report, upload_id) from exc
     return upload_id
+
+
+class ChangeNotLogged(audit.AccessLogError):
+    """The change was made, whole, but the access log could not record it: whoever made it
+    must not be told that nothing changed, nor make it again. The message says which."""
+
+
+class UploadNotLogged(ChangeNotLogged):
+    def __init__(self, report: IngestReport, upload_id: int):
+        self.report, self.upload_id = report, upload_id
+        super().__init__(
+            f"{report.file_name} was stored as upload {upload_id}, but the access log could "
+            "not record it. The upload is complete: do not upload it again; tell the "
+            "dashboard administrator, who can see the upload under Snapshots and uploads")
 
 
 @dataclass(frozen=True)
@@ -115,8 +132,14 @@ def withdraw_snapshot(db: Path, actor: Actor, snapshot_id: int, reason: str) -> 
     """Withdraws a tracker snapshot found to be wrong (kept, but no figure uses it) and
     records why; ValueError, changing nothing, for no reason or no such snapshot."""
     database.withdraw_snapshot(db, snapshot_id, actor.name, reason)
-    audit.record(actor, Action.SNAPSHOT_WITHDRAW, target=f"snapshot {snapshot_id}",
-                 detail=reason)
+    try:
+        audit.record(actor, Action.SNAPSHOT_WITHDRAW, target=f"snapshot {snapshot_id}",
+                     detail=reason)
+    except audit.AccessLogError as exc:
+        raise ChangeNotLogged(
+            f"Snapshot {snapshot_id} was withdrawn, but the access log could not record it. "
+            "The withdrawal is complete: do not withdraw it again; tell the dashboard "
+            "administrator") from exc
 
 
 # The quarterly pack and targets ----------------------------------------------------------
@@ -208,7 +231,7 @@ def ensure_database(db: Path) -> bool:
     return True
 
 
-__all__ = ["UploadRejected", "add_user", "build_demo", "check_upload", "ensure_database",
-           "ingest_bytes", "ingest_path", "list_users", "reactivate_user", "revoke_user",
-           "set_officer_names", "set_password", "set_target", "sign_off_pack",
-           "store_upload", "upload", "withdraw_snapshot"]
+__all__ = ["ChangeNotLogged", "UploadNotLogged", "UploadRejected", "add_user", "build_demo",
+           "check_upload", "ensure_database", "ingest_bytes", "ingest_path", "list_users",
+           "reactivate_user", "revoke_user", "set_officer_names", "set_password", "set_target",
+           "sign_off_pack", "store_upload", "upload", "withdraw_snapshot"]

@@ -11,7 +11,7 @@ from dashboard import config, service
 from dashboard.ingest import upload_hints
 from dashboard.ingest.validation import IngestReport, SnapshotShrinks, UploadRejected
 from dashboard.security import data_access
-from dashboard.ui import layout
+from dashboard.ui import layout, text
 
 # Text that came from an uploaded file (headers, values, its name, messages quoting them) is
 # shown only in tables (st.dataframe), never in markdown: a file name such as
@@ -173,8 +173,11 @@ def store_button(held: dict) -> None:
                    "data.")
         return
     uploads = data_access.run("uploads")
+    history = data_access.run("snapshot_history")
+    withdrawn = history.loc[history["is_withdrawn"], "snapshot_id"]  # may be stored again
     repeat = uploads[(uploads["kind"] == held["report"].kind)
-                     & (uploads["sha256"] == held["sha256"])]
+                     & (uploads["sha256"] == held["sha256"])
+                     & ~uploads["upload_id"].isin(withdrawn)]
     if not repeat.empty:
         first = repeat.iloc[-1]
         st.info(f"This exact file was already uploaded as upload {first['upload_id']} on "
@@ -191,6 +194,11 @@ def store_button(held: dict) -> None:
             outcome = service.upload(config.db_path(), held["prepared"],
                                      data_access.current_viewer(),
                                      allow_shrink=shrink is not None)
+    except service.UploadNotLogged as stored:  # stored all the same: never "nothing changed"
+        log.exception("recording an upload in the access log failed")
+        held["stored_as"] = stored.upload_id
+        st.error(text.plain(stored))  # it names the file: shown, never read as Markdown
+        return
     except Exception:
         log.exception("storing an upload failed")
         st.error(FAILED.format(what="storing the upload"))
@@ -236,6 +244,14 @@ def withdraw_form(snapshots: pd.DataFrame) -> None:
                                   reason)
     except ValueError as exc:
         st.error(str(exc))
+        return
+    except service.ChangeNotLogged as exc:  # withdrawn all the same
+        log.exception("recording a withdrawal in the access log failed")
+        st.error(str(exc))
+        return
+    except Exception:  # never a traceback on screen; the server log has it
+        log.exception("withdrawing a snapshot failed")
+        st.error(FAILED.format(what="withdrawing the snapshot"))
         return
     st.rerun()
 

@@ -293,8 +293,13 @@ def build() -> list[Case]:
         changed = [with_cell(rows, i, notes, control)[i] if i in picks else row
                    for i, row in enumerate(rows)]
         add(f"control-characters-{name}", "csv", write_csv(header, changed), rows=stored)
+    # A zero byte in a dropped column is one control character more; in a column that is
+    # read it is refused with its row and column, as the others are.
     add("control-characters-nul", "csv",
-        line_with_raw_cell(header, rows, picks[0], notes, "a\x00b"), message=NOT_TEXT)
+        line_with_raw_cell(header, rows, picks[0], notes, "a\x00b"), rows=stored)
+    add("control-characters-nul-in-a-read-column", "csv",
+        line_with_raw_cell(header, rows, picks[0], officer, "a\x00b"),
+        message=r"contains an invisible control", where=(picks[0] + 2, "Officer"))
     for script, text in (("arabic", "ملاحظة"), ("chinese", "备注"), ("devanagari", "टिप्पणी"),
                          ("cyrillic", "Заметка"), ("hebrew", "הערה"), ("greek", "Σημείωση"),
                          ("thai", "หมายเหตุ"), ("emoji", "note 📝")):

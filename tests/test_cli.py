@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, digest, run_cli
 
 
 def cli(*args: str, env_db: Path | None = None) -> subprocess.CompletedProcess:
@@ -92,3 +93,50 @@ def test_prepare_rebuilds_stale_facts_before_the_dashboard_starts_and_says_when_
     assert held.returncode == 1 and "prepares the database itself" in held.stderr
     assert "Traceback" not in held.stderr
     assert "prepare" in (ROOT / "bin" / "dashboard").read_text()
+
+
+def test_an_as_at_date_in_the_future_is_refused_and_changes_nothing(demo_db, tmp_path):
+    """The Data page's calendar stops at today; the command line took --as-at 2032-07-31
+    (for 2022), stored referral dates up to it, and the snapshot stayed the one in force
+    over every upload after it."""
+    export = tmp_path / "tracker.csv"
+    export.write_text("Nominal ID,Referral Date,Referral Source\nN1,01/02/2031,Probation\n",
+                      encoding="utf-8")
+    before = digest(demo_db)
+    future = dt.date.today() + dt.timedelta(days=1)
+    code, _, err = run_cli("ingest", "tracker", str(export), "--as-at", f"{future:%Y-%m-%d}",
+                           "--db", str(demo_db))
+    assert code == 1 and digest(demo_db) == before
+    assert (f"file: tracker.csv is given an as-at date of {future:%d/%m/%Y}, which is in the "
+            "future. Fix: Give the date the export was taken (today or earlier)") in err
+
+
+def test_an_upload_the_access_log_cannot_record_is_said_to_be_stored(demo_db, tmp_path,
+                                                                     monkeypatch):
+    """The command line said "Nothing was changed" over an upload it had stored."""
+    from test_data_page import GOOD_TRACKER, fail_to_record_uploads
+
+    fail_to_record_uploads(monkeypatch)
+    export = tmp_path / "august.csv"
+    export.write_bytes(GOOD_TRACKER)
+    code, _, err = run_cli("ingest", "tracker", str(export), "--as-at", "2022-08-31",
+                           "--db", str(demo_db))
+    assert code == 3 and "Nothing was changed" not in err
+    assert err.startswith("august.csv was stored as upload 7, but the access log could not "
+                          "record it. The upload is complete: do not upload it again")
+
+
+def test_an_errors_csv_that_cannot_be_written_is_named_and_the_exit_is_still_rejected(
+        demo_db, tmp_path):
+    """A folder that does not exist gave "Unexpected error (FileNotFoundError ...) please
+    report this" and exit 3, as if the dashboard had failed, after the problems were listed."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Nominal ID,Referral Date,Referral Source\nN1,31/02/2022,Probation\n",
+                   encoding="utf-8")
+    target = tmp_path / "no such folder" / "problems.csv"
+    code, _, err = run_cli("ingest", "tracker", str(bad), "--as-at", "2022-07-31", "--db",
+                           str(demo_db), "--errors-csv", str(target))
+    assert code == 1 and "Unexpected error" not in err
+    assert err.rstrip().endswith(f"The problem list could not be written to {target} (No such "
+                                 "file or directory): give --errors-csv a file in a folder "
+                                 "that exists and you may write to")

@@ -113,6 +113,106 @@ def test_valid_tracker_is_checked_then_stored(page, demo_db):
     assert not any(b.label == "Store this upload" for b in page.button)
 
 
+def fail_to_record_uploads(monkeypatch) -> None:
+    """The access log refuses upload entries (a full disk, a locked security file)."""
+    from dashboard.security import audit
+
+    record = audit.record
+
+    def record_all_but_uploads(actor, action, **kwargs):
+        if action == audit.Action.UPLOAD:
+            raise audit.AccessLogError("The access log could not be written (disk full)")
+        return record(actor, action, **kwargs)
+
+    monkeypatch.setattr(audit, "record", record_all_but_uploads)
+
+
+def test_an_upload_the_access_log_cannot_record_is_said_to_be_stored(page, demo_db,
+                                                                     monkeypatch):
+    """The data is stored before its entry is written (two files, two transactions). When
+    the entry failed, the page said "nothing was changed" over a stored snapshot."""
+    fail_to_record_uploads(monkeypatch)
+    upload(page, "tracker_august.csv", GOOD_TRACKER)
+    next(b for b in page.button if b.label == "Store this upload").click().run()
+    assert not page.exception, page.exception
+    assert "nothing was changed" not in all_text(page)
+    assert "was stored as upload 7, but the access log could not record it" in \
+        page.error[0].value.replace("\\", "")
+    con = database.connect_read_only(demo_db)
+    try:
+        assert con.execute("select file_name from uploads where upload_id = 7").fetchall() == [
+            ("tracker_august.csv",)]
+    finally:
+        con.close()
+
+
+def test_a_withdrawal_the_access_log_cannot_record_is_said_to_be_made(page, demo_db,
+                                                                      monkeypatch):
+    """The page caught only ValueError: a failed entry after the withdrawal was an
+    exception on screen over a snapshot already withdrawn."""
+    from dashboard.security import audit
+
+    record = audit.record
+
+    def record_all_but_withdrawals(actor, action, **kwargs):
+        if action == audit.Action.SNAPSHOT_WITHDRAW:
+            raise audit.AccessLogError("The access log could not be written (disk full)")
+        return record(actor, action, **kwargs)
+
+    monkeypatch.setattr(audit, "record", record_all_but_withdrawals)
+    page.selectbox(key="withdraw_id").select(5)
+    page.text_input(key="withdraw_reason").input("Uploaded with the wrong as-at date")
+    next(b for b in page.get("form_submit_button")
+         if b.label == "Withdraw this snapshot").click().run()
+    assert not page.exception, page.exception
+    assert page.error[0].value.startswith("Snapshot 5 was withdrawn, but the access log could "
+                                          "not record it")
+    con = database.connect_read_only(demo_db)
+    try:
+        assert con.execute("select snapshot_id from snapshot_withdrawals").fetchall() == [(5,)]
+    finally:
+        con.close()
+
+
+def test_a_withdrawal_that_fails_says_so_without_an_exception(page, demo_db, monkeypatch):
+    """Only ValueError (no reason, no such snapshot) was caught: a failure of the database
+    file itself (a full disk) was an exception on screen."""
+    import duckdb
+
+    def full_disk(*args, **kwargs):
+        raise duckdb.IOException("No space left on device")
+
+    monkeypatch.setattr(database, "withdraw_snapshot", full_disk)
+    before = demo_db.read_bytes()
+    page.selectbox(key="withdraw_id").select(5)
+    page.text_input(key="withdraw_reason").input("Uploaded with the wrong as-at date")
+    next(b for b in page.get("form_submit_button")
+         if b.label == "Withdraw this snapshot").click().run()
+    assert not page.exception, page.exception
+    assert page.error[0].value.startswith("Something went wrong while withdrawing the "
+                                          "snapshot; nothing was changed")
+    assert demo_db.read_bytes() == before
+
+
+def test_a_file_whose_snapshot_was_withdrawn_can_be_stored_again(page, demo_db):
+    """A snapshot is withdrawn when it is wrong, most often its as-at date. The same file
+    was then "already uploaded ... storing it again would change nothing", on the page and
+    in the store, so the right snapshot could not be stored without editing the file."""
+    service.ingest_bytes(demo_db, "tracker", "august.csv", GOOD_TRACKER,
+                         as_at=dt.date(2022, 8, 5), uploaded_by="pytest")
+    service.withdraw_snapshot(demo_db, COMMAND_LINE, 7, "Uploaded with the wrong as-at date")
+    upload(page, "august.csv", GOOD_TRACKER)
+    next(b for b in page.button if b.label == "Store this upload").click().run()
+    assert not page.exception, page.exception
+    con = database.connect_read_only(demo_db)
+    try:
+        assert con.execute("select upload_id, as_at_date from uploads where file_name = "
+                           "'august.csv' order by all").fetchall() == [
+            (7, dt.date(2022, 8, 5)), (8, dt.date.today())]
+    finally:
+        con.close()
+
+
 def test_invalid_tracker_lists_every_problem_and_changes_nothing(page, demo_db):
     before = demo_db.read_bytes()
     upload(page, "bad.csv", BAD_TRACKER)
@@ -120,7 +220,8 @@ def test_invalid_tracker_lists_every_problem_and_changes_nothing(page, demo_db):
     problems = frame_with(page, "row", "column", "value", "problem", "fix")
     assert problems[["row", "column", "value"]].to_dict("records") == [
         {"row": 2, "column": "Referral Date", "value": "31/02/2022"}]
-    assert problems["problem"].tolist() == ["'31/02/2022' is not a date we can read"]
+    assert problems["problem"].tolist() == [
+        "'31/02/2022' is not a date we can read: there is no 31 February in 2022"]
     assert any(b.label == "Download the problems (CSV)" for b in page.get("download_button"))
     assert not any(b.label == "Store this upload" for b in page.button)
     assert demo_db.read_bytes() == before

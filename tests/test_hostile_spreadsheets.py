@@ -321,6 +321,8 @@ def test_cells_spanning_the_whole_sheet_are_too_large_and_the_server_survives(mo
     problem = problem_of("tracker.xlsx", tracker_xlsx(far_cell=True))
     assert "too large or too complex to read safely within 512 MB / 60 s" in problem
     assert "Split the export" in problem
+    # A two-row sheet with one stray cell far away: splitting the dates would not help.
+    assert "press Ctrl+End in Excel to find the last cell used" in problem
     assert len(accepted_rows("tracker.xlsx", tracker_xlsx())) == 2
 
 
@@ -367,6 +369,49 @@ def test_genuine_workbook_features_are_not_mistaken_for_attacks():
     workbook.define_name("Referrals", "=Tracker!$A$1:$D$3")
     workbook.close()
     assert len(accepted_rows("tracker.xlsx", buffer.getvalue())) == 2
+
+
+@pytest.mark.parametrize("state", ["hidden", "veryHidden"])
+def test_a_hidden_first_sheet_is_refused_by_name_not_read(state):
+    """The first sheet is the one read. Hidden, it held last quarter's tracker, which was
+    stored as this one while Excel showed the uploader the current sheet."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    old = workbook.add_worksheet("Old copy")
+    shown = workbook.add_worksheet("Tracker")
+    for sheet, nominal in ((old, "N1"), (shown, "N2")):
+        for col, (header, value) in enumerate([("Nominal ID", nominal),
+                                               ("Referral Date", "01/02/2022"),
+                                               ("Referral Source", "Probation")]):
+            sheet.write(0, col, header)
+            sheet.write(1, col, value)
+    shown.activate()
+    old.hide()  # xlsxwriter writes "hidden"; "veryHidden" is set only by a macro
+    workbook.close()
+    data = replace_parts(buffer.getvalue(), {"xl/workbook.xml": zipfile.ZipFile(
+        buffer).read("xl/workbook.xml").replace(b'state="hidden"', f'state="{state}"'.encode())})
+    assert problem_of("tracker.xlsx", data) == (
+        "tracker.xlsx: its first sheet, 'Old copy', is hidden in Excel, and the first sheet is "
+        "the one read. Fix: In Excel, move the sheet with the export to the front (or delete "
+        "the hidden sheet), save and upload again")
+
+
+def test_a_workbook_with_its_export_on_another_sheet_is_told_which_sheet_was_read():
+    """Only the first sheet is read; with a summary sheet in front, the message said no header
+    was found and to map the headers, which would not help: it names the sheet, and the fix."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    workbook.add_worksheet("Summary").write(0, 0, "Totals only")
+    tracker = workbook.add_worksheet("Tracker")
+    tracker.write_row(0, 0, ["Nominal ID", "Referral Date", "Referral Source"])
+    tracker.write_row(1, 0, ["N1", "01/02/2022", "Probation"])
+    workbook.close()
+    assert problem_of("tracker.xlsx", buffer.getvalue()) == (
+        "tracker.xlsx: no header row was found in the first 30 rows of its first sheet, "
+        "'Summary' (the one read). Fix: The export needs a row of column headers such as "
+        "'Nominal ID' and 'Referral Date'; if your headers have other names, map them in the "
+        "column map file (see README); if the export is on another sheet, move that sheet to "
+        "the front in Excel, save and upload again")
 
 
 def test_demo_tracker_reads_exactly_as_calamine_reads_it_in_process(monkeypatch):

@@ -187,14 +187,26 @@ def test_missing_required_value(db):
         "fix": "Enter the nominal id on this row"}]
 
 
-@pytest.mark.parametrize("bad_date", ["31/02/2022", "2022/13/01", "03/04/22"])
-def test_unparseable_dates_are_rejected(db, bad_date):
+@pytest.mark.parametrize(("bad_date", "why"), [
+    # The fix says to write dd/mm/yyyy, which most of these are: the problem says what else
+    # is wrong, or the uploader is sent to correct what is already right.
+    ("31/02/2022", ": there is no 31 February in 2022"),
+    ("29/02/2023", ": there is no 29 February in 2023"),
+    ("12/31/2021", ": dates are read day first, and there is no month 31; if it is written "
+                   "month first (US order), the date is 31/12/2021"),
+    ("03/04/22", ": its year has two digits, and the century cannot be guessed"),
+    ("03/04/1850", ": the year 1850 is not between 1900 and 2100"),
+    ("44562", ": it looks like an Excel date serial number (the date cell was saved as text or "
+              "as a number)"),
+    ("2022/13/01", ""),
+])
+def test_unparseable_dates_are_rejected_saying_why(db, bad_date, why):
     data = TRACKER_HEADER + b"N1,03/04/2022,Probation,Active\n" \
         + f"N2,{bad_date},Probation,Active\n".encode()
     error = assert_rejected_and_unchanged(db, "tracker", data)
     assert error.report.problems.to_dict("records") == [{
         "row": 3, "column": "Referral Date", "value": bad_date,
-        "problem": f"'{bad_date}' is not a date we can read", "fix": DATE_FIX}]
+        "problem": f"'{bad_date}' is not a date we can read{why}", "fix": DATE_FIX}]
 
 
 def test_uk_date_is_read_day_first(db):
@@ -564,6 +576,74 @@ def test_column_map_naming_an_unknown_column_is_rejected(tmp_path):
     assert len(found) == 1
     assert "'nominal_number', which is not one of" in found[0]["problem"]
     assert found[0]["fix"] == "Correct the column map file"
+
+
+@pytest.mark.parametrize(("toml", "says"), [
+    (b'[tracker.headers]\n"Caf\xe9 Ref" = "nominal_id"\n', "is not UTF-8 text"),
+    (b'tracker = "headers"\n', "[tracker] must be a table"),
+    (b"[tracker]\nheaders = 3\n", "[tracker.headers] must be a table"),
+    (b'[tracker.headers]\n"Ref Number" = ["nominal_id"]\n', "which is not one of"),
+    (b"[tracker.values]\nstatus = 1\n", "[tracker.values.status] must be a table"),
+])
+def test_a_column_map_of_the_wrong_shape_is_named_with_a_fix_not_a_crash(tmp_path, toml, says):
+    """A map file saved from Notepad in Windows-1252, or with a line written at the wrong
+    level, raised UnicodeDecodeError, AttributeError or TypeError: on the Data page a
+    "something went wrong" without the file or a fix, on the command line the raw error."""
+    map_file = tmp_path / "column_map.toml"
+    map_file.write_bytes(toml)
+    found = problems("tracker", FORCE_OWN_FILE, use_column_map=True, map_file=map_file)
+    assert len(found) == 1
+    assert str(map_file) in found[0]["problem"] and says in found[0]["problem"]
+    assert found[0]["fix"] == "Correct the column map file"
+
+
+@pytest.mark.parametrize(("kind", "header", "column"), [
+    ("tracker", "Full Name", "referral_source_detail"),
+    ("tracker", "Surname", "nominal_id"),
+    ("tracker", "Case Notes", "offending_area"),
+    ("tracker", "Officer Notes", "officer"),
+    ("tracker", "Client Name", "officer"),
+    ("tracker", "D.O.B.", "referral_date"),
+    ("tracker", "Date of Birth", "first_contact_date"),
+    ("connect", "Home Address", "offence_area"),
+    ("connect", "Offender Name", "offence_type"),
+])
+def test_a_column_map_cannot_store_a_name_birth_date_address_or_notes(tmp_path, kind,
+                                                                       header, column):
+    """The contract drops these columns however they are spelt; a map naming one of them
+    for a stored column stored it (a "Full Name" mapped to referral_source_detail was kept
+    against every referral). Refused before the file is read, so nothing is stored."""
+    map_file = tmp_path / "column_map.toml"
+    map_file.write_text(f'[{kind}.headers]\n"{header}" = "{column}"\n', encoding="utf-8")
+    data = (f"Nominal ID,Referral Date,Referral Source,{header}\n"
+            "N1,03/04/2022,Probation,John Smith\n").encode()
+    found = problems(kind, data, use_column_map=True, map_file=map_file)
+    assert len(found) == 1
+    assert f"maps {header!r} to {column!r}, but {header!r} is a column that identifies a " \
+           "person" in found[0]["problem"]
+    assert found[0]["fix"] == "Correct the column map file"
+
+
+def test_a_column_map_may_still_name_the_officer_column_by_the_officers_name(db, tmp_path):
+    map_file = tmp_path / "column_map.toml"
+    map_file.write_text('[tracker.headers]\n"Case Officer Name" = "officer"\n'
+                        '"Birth Date" = "date_of_birth"\n', encoding="utf-8")
+    ingest(db, "tracker", b"Nominal ID,Referral Date,Referral Source,Case Officer Name\n"
+                          b"N1,03/04/2022,Probation,PC Jones\n",
+           use_column_map=True, map_file=map_file)
+    assert query(db, "select officer from referrals where snapshot_id = 2") == [("PC Jones",)]
+
+
+def test_a_zero_byte_in_a_cell_is_a_control_character_not_a_file_that_is_not_text():
+    """One zero byte in the first 64 KB of a CSV (a damaged or pasted cell) made the whole
+    file "not a spreadsheet or a text (CSV) file. Fix: Upload the export as .xlsx or .csv",
+    with no row or column, to someone who had uploaded a CSV."""
+    header = b"Nominal ID,Referral Date,Referral Source,Officer,Notes\n"
+    assert accepted("tracker", header + b"N1,03/04/2022,Probation,PC 1,a\x00b\n").report.rows == 1
+    found = problems("tracker", header + b"N1,03/04/2022,Probation,PC\x001,\n")
+    assert [(p["row"], p["column"], p["value"], p["fix"]) for p in found] == [
+        (2, "Officer", "PC<U+0000>1", "Delete the cell's text and type it again by hand: such "
+         "characters come from text pasted out of another program or from a damaged export")]
 
 
 # ---------------------------------------------------------------- bugs found

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import test_hostile_spreadsheets as hostile
 
 from dashboard.ingest import upload_hints
 
-DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "demo"
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -41,3 +45,19 @@ def test_title_lines_win_over_the_name_and_odd_encodings_still_read():
         upload_hints.Hints(dt.date(2022, 7, 31), "file name", "tracker")
     assert upload_hints.read("x.xlsx", b"PK\x03\x04 not really a workbook") == \
         upload_hints.Hints(None, None, None)
+
+
+def test_a_workbook_calamine_cannot_hold_gives_no_hint_and_the_server_carries_on(tmp_path):
+    """The hints are read before the full check, so they are read as it reads a workbook:
+    after the archive checks, by calamine in the separate, limited process. Read in the
+    server's own process, this 5 KB workbook (a cell at Excel's last row and column, so a
+    range of 17 billion cells) aborted it, and with it every user's session."""
+    workbook = tmp_path / "o2r tracker as at 31-07-2022.xlsx"
+    workbook.write_bytes(hostile.tracker_xlsx(far_cell=True))
+    script = ("import sys; from pathlib import Path; from dashboard.ingest import upload_hints; "
+              "path = Path(sys.argv[1]); print(upload_hints.read(path.name, path.read_bytes()))")
+    done = subprocess.run([sys.executable, "-c", script, str(workbook)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-300:]
+    assert done.stdout.strip() == repr(upload_hints.Hints(dt.date(2022, 7, 31), "file name",
+                                                          None))

@@ -14,6 +14,32 @@ DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M:
                 "%d %B %Y", "%d-%b-%Y"]
 
 
+# Day, month and year (i = 1, 2, 3) of text written d/m/yyyy (or with . or -).
+DATE_PARTS_MACRO = ("create or replace temp macro dmy(v, i) as try_cast(regexp_extract("
+                    r"trim(v), '^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$', i) as integer)")
+WHY_NOT_A_DATE_MACRO = r"""
+create or replace temp macro why_not_a_date(v) as case
+    when regexp_full_match(trim(v), '\d{5}(\.\d+)?')
+        then ': it looks like an Excel date serial number (the date cell was saved as text '
+             || 'or as a number)'
+    when regexp_full_match(trim(v), '\d{1,2}[/.-]\d{1,2}[/.-]\d{2}')
+        then ': its year has two digits, and the century cannot be guessed'
+    when dmy(v, 3) is null then null
+    when dmy(v, 3) not between 1900 and 2100
+        then ': the year ' || dmy(v, 3) || ' is not between 1900 and 2100'
+    when dmy(v, 2) between 1 and 12 and dmy(v, 1) between 1 and 31
+         and dmy(v, 1) > day(last_day(make_date(dmy(v, 3), dmy(v, 2), 1)))
+        then ': there is no ' || dmy(v, 1) || ' ' || monthname(make_date(dmy(v, 3), dmy(v, 2), 1))
+             || ' in ' || dmy(v, 3)
+    when dmy(v, 2) > 12 and dmy(v, 1) between 1 and 12
+        then ': dates are read day first, and there is no month ' || dmy(v, 2) || '; if it is '
+             || 'written month first (US order), the date is '
+             || lpad(dmy(v, 2)::varchar, 2, '0') || '/' || lpad(dmy(v, 1)::varchar, 2, '0')
+             || '/' || dmy(v, 3)
+end
+"""
+
+
 AGE_BANDS_SQL = """
 case
     when date_of_birth is null then null
@@ -79,6 +105,9 @@ def install_typing(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     con.execute("create or replace temp macro uk_date(v) as "
                 f"case when year(try_strptime(v, {formats})) between 1900 and 2100 "
                 f"then try_strptime(v, {formats})::date end")
+    # Why a cell shaped like a date is not one, for the problem list (only its rows ask).
+    con.execute(DATE_PARTS_MACRO)
+    con.execute(WHY_NOT_A_DATE_MACRO)
     # trim removes only spaces from ASCII text (tabs and line ends stay): most cells need
     # no trimming, and skipping trim for them halves the cost of reading every cell.
     con.execute("create or replace temp macro trimmed(v) as case when starts_with(v, ' ') "

@@ -271,22 +271,31 @@ def load_contract(kind: str, map_file: Path | None = None) -> Contract:
         settings = tomllib.loads(Path(map_file).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ColumnMapError(f"Column map {map_file} could not be read: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ColumnMapError(f"Column map {map_file} is not UTF-8 text (byte {exc.start + 1} "
+                             "is not); save it as UTF-8") from exc
     known = {c.name for c in contract.columns}
-    section = settings.get(kind, {})
-    headers = section.get("headers", {})
-    values = section.get("values", {})
+    section = table_in(map_file, settings, kind, f"[{kind}]")
+    headers = table_in(map_file, section, "headers", f"[{kind}.headers]")
+    values = table_in(map_file, section, "values", f"[{kind}.values]")
     for header, name in headers.items():
-        if name not in known:
+        if not isinstance(name, str) or name not in known:
             raise ColumnMapError(
                 f"Column map {map_file}: [{kind}.headers] maps {header!r} to {name!r}, "
                 f"which is not one of: {', '.join(sorted(known))}")
-    for name, mapping in values.items():
+        if contract.column(name).stored and would_store_a_person(contract, header, name):
+            raise ColumnMapError(
+                f"Column map {map_file}: [{kind}.headers] maps {header!r} to {name!r}, but "
+                f"{header!r} is a column that identifies a person or holds free text (a name, "
+                "date of birth, address or notes), which is never stored; remove that line")
+    for name in values:
         col = next((c for c in contract.columns if c.name == name), None)
         if col is None or col.vocabulary is None:
             raise ColumnMapError(
                 f"Column map {map_file}: [{kind}.values.{name}] is not a column with a fixed "
                 "list of values")
-        for alias, value in mapping.items():
+        for alias, value in table_in(map_file, values, name,
+                                     f"[{kind}.values.{name}]").items():
             if value not in col.vocabulary:
                 raise ColumnMapError(
                     f"Column map {map_file}: [{kind}.values.{name}] maps {alias!r} to "
@@ -294,3 +303,28 @@ def load_contract(kind: str, map_file: Path | None = None) -> Contract:
     contract.extra_header_aliases = dict(headers)
     contract.extra_value_aliases = {k: dict(v) for k, v in values.items()}
     return contract
+
+
+def table_in(map_file: Path, settings: dict, key: str, where: str) -> dict:
+    """settings[key] (empty if absent), which must be a TOML table."""
+    found = settings.get(key, {})
+    if not isinstance(found, dict):
+        raise ColumnMapError(f"Column map {map_file}: {where} must be a table (a [section] "
+                             f'heading, then "name" = "value" lines), not {found!r}')
+    return found
+
+
+def would_store_a_person(contract: Contract, header: str, name: str) -> bool:
+    """True if a column map's header is one the contract on its own drops as identifying a
+    person or holding free text (a name, date of birth, address, notes): mapped to a stored
+    column `name`, it would be stored. The officer column may take an officer's name ("Case
+    Officer Name"), not their notes."""
+    what, column = classify_header(header, Contract(contract.kind,
+                                                    contract.columns).header_lookup())
+    if what == "column":
+        return not contract.column(column).stored
+    if what != "identifying":
+        return False
+    key = header_key(header)
+    return not (name == "officer" and "officer" in key
+                and classify_header(key.replace("name", ""), {})[0] != "identifying")

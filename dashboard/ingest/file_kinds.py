@@ -40,10 +40,25 @@ def sniff_kind(file_name: str, data: bytes) -> str:
                                  "Upload the tracker or Connect export as .xlsx or .csv")
     if any(data.startswith(mark) for mark, _, _ in BYTE_ORDER_MARKS):
         return "csv"  # UTF-16 and UTF-32 text is full of zero bytes
-    if b"\x00" in data[:65536]:
+    if is_binary(data[:65536]):
         raise UnreadableFile(f"{file_name} is not a spreadsheet or a text (CSV) file",
                              "Upload the export as .xlsx or .csv")
     return "csv"
+
+
+# Control bytes text never holds (tab, line ends and ESC aside): binary data is full of them.
+CONTROL_BYTES = bytes([*range(0x01, 0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20)])
+
+
+def is_binary(head: bytes) -> bool:
+    """True if the file's first bytes hold zero bytes as binary data does, not one or two in a
+    cell of a text export (a damaged or pasted cell: the checks of each cell then name it, as
+    <U+0000>, in a column that is read)."""
+    zeros = head.count(0)
+    if not zeros:
+        return False
+    controls = len(head) - len(head.translate(None, CONTROL_BYTES))
+    return zeros > max(8, len(head) // 100) or controls > zeros
 
 
 def decode_text(file_name: str, data: bytes) -> tuple[str, bytes | None]:

@@ -19,10 +19,11 @@ import pyarrow.csv as pacsv
 
 from dashboard import config
 from dashboard.ingest.cell_checks import MAX_PROBLEMS_LISTED, RowProblems, check_cells
-from dashboard.ingest.contract import classify_header
+from dashboard.ingest.contract import classify_header, visible
 from dashboard.ingest.file_kinds import decode_text, sniff_kind
 from dashboard.ingest.spreadsheet_guard import (
     UnreadableFile,
+    check_first_sheet_shown,
     check_xlsx_archive,
     check_xlsx_rows,
     check_xlsx_xml,
@@ -123,21 +124,29 @@ def check_width(file_name: str, headers: list[str], header_row: int) -> None:
 
 # ---------------------------------------------------------------- workbooks
 
-def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
-              lookup: dict[str, str]) -> RawTable:
-    # Hostile archives and XML are refused before calamine sees the bytes, and calamine runs
-    # in a separate process with a memory and time limit, so no workbook can take the server.
+def first_sheet(file_name: str, data: bytes) -> tuple[pa.Table, int, str | None]:
+    """The first sheet's cells as text columns (as column_text would make them), in Arrow,
+    its width and its name; UnreadableFile if it cannot be read safely.
+
+    Hostile archives and XML are refused before calamine sees the bytes, and calamine runs
+    in a separate process with a memory and time limit, so no workbook can take the server.
+    Every read of an uploaded workbook comes here (upload_hints too)."""
     check_xlsx_archive(file_name, data)
     check_xlsx_xml(file_name, data)
+    name = check_first_sheet_shown(file_name, data)
     check_xlsx_rows(file_name, data)
-    # The cells come back as text columns (as column_text would make them), in Arrow.
-    sheet, width = read_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
-                                      config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name)
+    return *read_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
+                               config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name), name
+
+
+def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
+              lookup: dict[str, str]) -> RawTable:
+    sheet, width, sheet_name = first_sheet(file_name, data)
     head = [list(row) for row in zip(*(column.to_pylist() for column in
                                        sheet.slice(0, HEADER_SEARCH_ROWS).columns))]
     header_index = find_header([[cell_text(c) or "" for c in row] for row in head], lookup)
     if header_index < 0:
-        raise UnreadableFile(*no_header_message(file_name))
+        raise UnreadableFile(*no_header_message(file_name, sheet_name or ""))
     # The header is as wide as the sheet, though columns past the cap were not sent.
     check_width(file_name, range(width), header_index + 1)
     headers = [(cell_text(h) or "").strip() for h in head[header_index]]
@@ -361,11 +370,17 @@ def locate_quote(text: str, start: int, delimiter: str) -> tuple[int, int, bool]
     return column, lines, False
 
 
-def no_header_message(file_name: str) -> tuple[str, str]:
-    return (f"{file_name}: no header row was found in the first {HEADER_SEARCH_ROWS} rows",
+def no_header_message(file_name: str, sheet: str | None = None) -> tuple[str, str]:
+    """For a workbook, `sheet` names the sheet read: the export may be on another one."""
+    where = "" if sheet is None else (f" of its first sheet, '{visible(sheet)}' (the one read)"
+                                      if sheet else " of its first sheet (the one read)")
+    elsewhere = "" if sheet is None else ("; if the export is on another sheet, move that "
+                                          "sheet to the front in Excel, save and upload again")
+    return (f"{file_name}: no header row was found in the first {HEADER_SEARCH_ROWS} rows"
+            f"{where}",
             "The export needs a row of column headers such as 'Nominal ID' and 'Referral "
             "Date'; if your headers have other names, map them in the column map file (see "
-            "README)")
+            f"README){elsewhere}")
 
 
 def read_table(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,

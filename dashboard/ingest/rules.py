@@ -64,9 +64,10 @@ def checks_for(contract: Contract, positions: dict[str, int],
                                 f"{label(name)}", nameless_fix(col)))
         if col.kind == "date":
             checks.append(Check(name, f"{raw} is not null and {name} is null",
-                                "'{value}' is not a date we can read",
+                                "'{value}' is not a date we can read{detail}",
                                 "Write dates as dd/mm/yyyy with a four-digit year, e.g. "
-                                "03/04/2022 for 3 April 2022"))
+                                "03/04/2022 for 3 April 2022",
+                                detail=f"why_not_a_date({raw})"))
             checks.append(Check(name, f"{name} > $as_at",
                                 "The date {detail} is after the upload's as-at date",
                                 "Correct the date, or upload with a later as-at date",

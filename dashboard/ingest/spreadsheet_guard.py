@@ -19,6 +19,7 @@ from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from dashboard import config
 from dashboard.ingest import reader_zygote, workbook_reader
+from dashboard.ingest.contract import visible
 
 MB = 1024 * 1024
 
@@ -237,6 +238,25 @@ def check_xlsx_rows(file_name: str, data: bytes) -> None:
             "smaller date ranges, and upload that")
 
 
+def check_first_sheet_shown(file_name: str, data: bytes) -> str | None:
+    """The name of the workbook's first sheet, the one read; refused if it is hidden: Excel
+    shows the uploader another sheet, and a hidden one is often an old copy or a list of
+    terms."""
+    with open_archive(file_name, data) as archive:
+        try:
+            workbook = safe_fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
+            sheet = next(e for e in workbook.iter() if e.tag.endswith("}sheet"))
+        except Exception:  # damage, or no sheet: the reader names it
+            return None
+    if sheet.get("state") in ("hidden", "veryHidden"):
+        raise UnreadableFile(
+            f"{file_name}: its first sheet, '{visible(sheet.get('name', ''))}', is hidden in "
+            "Excel, and the first sheet is the one read",
+            "In Excel, move the sheet with the export to the front (or delete the hidden "
+            "sheet), save and upload again")
+    return sheet.get("name")
+
+
 def first_sheet_part(archive: zipfile.ZipFile) -> str | None:
     """The part holding the workbook's first sheet, as its relationships name it."""
     names = set(archive.namelist())
@@ -301,7 +321,10 @@ def read_in_subprocess(data: bytes, timeout_s: float, memory_mb: int, *,
     """
     too_big = UnreadableFile(
         f"{file_name} is too large or too complex to read safely within {memory_mb:,} MB / "
-        f"{timeout_s:g} s", "Split the export into smaller date ranges and upload each")
+        f"{timeout_s:g} s", "Split the export into smaller date ranges and upload each. If "
+        "the sheet is small, a stray cell far below or to the right of the data makes it this "
+        "large: press Ctrl+End in Excel to find the last cell used, delete the rows and "
+        "columns between, save and upload again")
     max_columns = config.setting("O2R_MAX_COLUMNS")
     argv = [str(memory_mb), str(math.ceil(timeout_s) + 1), str(max_columns)]
     try:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
+import hashlib
 import re
+import threading
 from dataclasses import dataclass
 
 from dashboard.ingest import contract
@@ -33,8 +34,28 @@ class Hints:
     looks_like: str | None      # "tracker" or "connect", from the header
 
 
+# The Data page asks again on every rerun, and a workbook is read in a separate process:
+# the hints of the last few files, by name and content (a date and a kind: nothing personal).
+_RECENT: dict[tuple[str, str], Hints] = {}
+RECENT_FILES = 16
+_RECENT_LOCK = threading.Lock()
+
+
 def read(file_name: str, data: bytes) -> Hints:
     """The hints in a file's name and first rows; never raises on a file it cannot read."""
+    key = (file_name, hashlib.sha256(data).hexdigest())
+    with _RECENT_LOCK:
+        known = _RECENT.get(key)
+    if known is None:
+        known = read_afresh(file_name, data)
+        with _RECENT_LOCK:  # sessions run in threads of their own
+            while len(_RECENT) >= RECENT_FILES:
+                del _RECENT[next(iter(_RECENT))]
+            _RECENT[key] = known
+    return known
+
+
+def read_afresh(file_name: str, data: bytes) -> Hints:
     try:
         rows = head_rows(file_name, data)
     except Exception:  # a hint is optional; the full check reports what is wrong
@@ -50,11 +71,14 @@ def read(file_name: str, data: bytes) -> Hints:
 
 def head_rows(file_name: str, data: bytes) -> list[list[str]]:
     if file_name.lower().endswith(".xlsx") or data[:2] == b"PK":
-        from python_calamine import CalamineWorkbook
+        # Read as the full check reads it, never by calamine in this process: a 5 KB
+        # workbook with a cell at Excel's last row and column made calamine abort the server.
+        from dashboard.ingest.readers import first_sheet
 
-        sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
-        return [[str(cell) for cell in row]
-                for row in sheet.to_python(skip_empty_area=False, nrows=HEAD_ROWS)]
+        sheet, _, _ = first_sheet(file_name, data)
+        head = sheet.slice(0, HEAD_ROWS)
+        return [[cell or "" for cell in row]
+                for row in zip(*(column.to_pylist() for column in head.columns))]
     head = data[:HEAD_BYTES]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         text = head.decode("utf-16", errors="ignore")

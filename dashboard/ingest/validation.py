@@ -209,6 +209,13 @@ def prepare(kind: str, file_name: str, data: bytes | Path, as_at: dt.date | None
     def new_report() -> IngestReport:
         return IngestReport(file_name=file_name, kind=kind, as_at=as_at)
 
+    if as_at > dt.date.today():
+        # A snapshot is in force until one with a later as-at date comes: one dated in the
+        # future would hide every upload until then, and let its own dates run up to it.
+        raise reject(new_report(), [file_problem(
+            f"{file_name} is given an as-at date of {as_at:%d/%m/%Y}, which is in the future",
+            "Give the date the export was taken (today or earlier), e.g. --as-at "
+            f"{dt.date.today():%Y-%m-%d}")])
     limit = max_bytes if max_bytes is not None else config.max_upload_bytes()
     if size > limit:
         raise reject(new_report(), [file_problem(

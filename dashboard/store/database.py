@@ -153,7 +153,10 @@ def remove_stale_copies(path: Path) -> None:
 
 
 def find_duplicate(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> int | None:
-    return con.execute("select min(upload_id) from uploads where kind = $kind and sha256 = $sha",
+    """The upload this exact file is already stored as, withdrawn snapshots aside: one is
+    withdrawn as wrong (often its as-at date), and the same file may then be stored again."""
+    return con.execute("select min(upload_id) from uploads where kind = $kind and sha256 = $sha "
+                       "and upload_id not in (select snapshot_id from snapshot_withdrawals)",
                        {"kind": kind, "sha": sha256}).fetchall()[0][0]
 
 
