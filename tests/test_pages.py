@@ -158,6 +158,23 @@ def test_filters_persist_across_pages_and_come_from_the_url(app_as):
     assert list(at.dataframe[0].value.columns) == ["Officer 1", "Overall"]
 
 
+def test_custom_dates_the_wrong_way_round_in_a_link_read_as_the_same_dates(app_as, demo_con):
+    # As given, 30/06/2022 to 01/04/2022 was a period no date falls in: every page said that no
+    # referrals matched.
+    at = app_as()
+    at.query_params.update({"period": "Custom dates", "from": "2022-06-30", "to": "2022-04-01"})
+    at.run()
+    at.switch_page("../pages/officer_caseloads.py")
+    at.run()
+    assert not at.exception and not at.error
+    counted = demo_con.execute(
+        "select count(*) from referrals where snapshot_id = (select max(upload_id) from uploads "
+        "where kind = 'tracker') and referral_date between '2022-04-01' and '2022-06-30'"
+    ).fetchall()[0][0]
+    assert counted and at.dataframe[0].value.loc["Total", "Overall"] == counted
+    assert (at.query_params["from"], at.query_params["to"]) == ("2022-04-01", "2022-06-30")
+
+
 def test_a_new_upload_shows_without_a_restart(app_as, demo_db):
     from dashboard import service
 
