@@ -145,6 +145,40 @@ def test_offending_areas_compares_city_centre_with_intervals(app):
     assert "24 of 45 assessed; 95% interval 39% to 67%" in captions
 
 
+def test_referrals_with_no_offending_area_are_not_counted_as_neighbourhoods(app_as, tmp_path):
+    # A blank offending area is not known to be outside the City Centre: it was counted in
+    # "Neighbourhoods (all other areas)", here three times the one referral from a neighbourhood.
+    from dashboard import service
+
+    db = tmp_path / "areas.duckdb"
+    service.ingest_bytes(db, "tracker", "areas.csv", (
+        b"Nominal ID,Referral Date,Officer,Referral Source,Offending Area,Status,"
+        b"First Contact Date,Assessment Date,Rehab Admission Date,Rehab Facility\n"
+        b"C1,01/05/2022,PC A,Probation,City Centre,Active,02/05/2022,03/05/2022,,\n"
+        b"N1,01/05/2022,PC A,Probation,Erdington,Active,02/05/2022,03/05/2022,10/05/2022,"
+        b"Oak House\n"
+        b"U1,01/05/2022,PC A,Probation,,Active,02/05/2022,03/05/2022,,\n"
+        b"U2,01/05/2022,PC A,Probation,,Active,02/05/2022,03/05/2022,,\n"),
+        as_at=dt.date(2022, 7, 31), use_column_map=False)
+    con = database.connect_read_only(db)
+    try:
+        neighbourhoods = con.execute(
+            "select count(*), count(rehab_admission_date) from referrals where "
+            "assessment_date is not null and offending_area <> 'City Centre'").fetchall()[0]
+    finally:
+        con.close()
+    at = app_as("steering", name="Chair", db=db)
+    at.run()
+    at.switch_page("../pages/offending_areas.py")
+    at.run()
+    assert not at.exception and not at.error
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Neighbourhoods (all other areas): entered rehab"] == \
+        f"{neighbourhoods[1] / neighbourhoods[0]:.0%}"
+    assert f"{neighbourhoods[1]} of {neighbourhoods[0]} assessed" in " ".join(
+        c.value for c in at.caption)
+
+
 def test_filters_persist_across_pages_and_come_from_the_url(app_as):
     at = app_as()
     at.query_params["period"] = "2021/22"
