@@ -119,6 +119,26 @@ def test_journey_flow_starts_at_referral(app):
         "**4** completed 12 weeks." == app.markdown[0].value
 
 
+def test_journey_times_say_so_when_nobody_was_assessed_in_the_period(app_as, demo_con):
+    # A period with referrals but no police assessment drew an empty chart of the time
+    # between steps, captioned as if it held the period's assessed referrals.
+    at = app_as()
+    at.run()
+    quarters = [q for q in at.selectbox(key="filter_period").options if " Q" in q]
+    counts = {q: demo_con.execute(
+        "select count(*), count(*) filter (where fy_quarter_label(assessment_date) = $q) "
+        "from referrals where snapshot_id = (select max(upload_id) from uploads where kind = "
+        "'tracker') and fy_quarter_label(referral_date) = $q", {"q": q}).fetchall()[0]
+        for q in quarters}
+    unassessed = next(q for q, (referred, assessed) in counts.items() if referred and not assessed)
+    at.selectbox(key="filter_period").select(unassessed)
+    at.switch_page("../pages/journey_flow.py")
+    at.run()
+    assert not at.exception and not at.error
+    assert not any("How long each step" in c.proto.spec for c in at.get("vega_lite_chart"))
+    assert any("No referrals were assessed in this period" in i.value for i in at.info)
+
+
 def test_journey_flow_shows_figure_3(app, demo_db):
     app.run()
     app.switch_page("../pages/journey_flow.py")
