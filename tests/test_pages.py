@@ -105,6 +105,23 @@ def test_officer_caseloads_shows_table_1(app):
                                           "Withdrawn": 36, "Not recorded": 5, "Total": 136}
 
 
+def test_the_caseload_over_time_says_the_period_does_not_limit_it(app, demo_con):
+    # Table 1 counts a quarter's referrals; the open caseload beside it counted every referral
+    # held, with nothing on the page saying so (Officer 1: 1 open in the table, 22 below it).
+    app.run()
+    app.selectbox(key="filter_period").select("2022/23 Q1")
+    app.switch_page("../pages/officer_caseloads.py")
+    app.run()
+    assert "2022/23 Q1" in app.caption[1].value
+    open_now = dict(demo_con.execute(
+        "select officer, count(*) filter (where status in ('Referral/Waiting', 'Active')) "
+        "from referrals where snapshot_id = (select max(upload_id) from uploads where kind = "
+        "'tracker') group by officer").fetchall())
+    below = next(c.value for c in app.caption if c.value.startswith("Open caseload"))
+    assert "not limited by the Period filter" in below
+    assert all(f"{officer} {count:,}" in below for officer, count in open_now.items())
+
+
 def test_journey_flow_starts_at_referral(app):
     app.run()
     app.switch_page("../pages/journey_flow.py")
