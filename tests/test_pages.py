@@ -4,10 +4,12 @@ numbers; filters survive page switches and come back from the URL."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.analysis import periods
 from dashboard.security import access
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import database, queries
@@ -120,6 +122,31 @@ def test_the_caseload_over_time_says_the_period_does_not_limit_it(app, demo_con)
     below = next(c.value for c in app.caption if c.value.startswith("Open caseload"))
     assert "not limited by the Period filter" in below
     assert all(f"{officer} {count:,}" in below for officer, count in open_now.items())
+
+
+def test_referrals_per_quarter_keep_a_quarter_with_none_on_the_axis(app, demo_con):
+    # A quarter with no referrals from the chosen source was left off the axis, so the bars
+    # either side of it read as consecutive quarters.
+    source = "Partner agency"
+    quarters = [q for (q,) in demo_con.execute(
+        "select distinct fy_quarter_label(referral_date) from referrals where snapshot_id = "
+        "(select max(upload_id) from uploads where kind = 'tracker') and referral_source = $s",
+        {"s": source}).fetchall()]
+    app.run()
+    app.selectbox(key="filter_source").select(source)
+    app.switch_page("../pages/referral_sources.py")
+    app.run()
+    spec = next(json.loads(c.proto.spec) for c in app.get("vega_lite_chart")
+                if "Financial-year quarter" in c.proto.spec)
+    x = spec["encoding"]["x"]
+    axis = x.get("scale", {}).get("domain", x["sort"])  # the quarters the axis shows, in order
+    # labels like 2021/22 Q3 sort in time order
+    first, last = (periods.financial_quarter(int(q[:4]), int(q[-1]))
+                   for q in (min(quarters), max(quarters)))
+    expected = [first]
+    while expected[-1] != last:
+        expected.append(periods.shift_quarter(expected[-1], 1))
+    assert axis == [q.label for q in expected] and set(quarters) < set(axis)
 
 
 def test_journey_flow_starts_at_referral(app):
