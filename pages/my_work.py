@@ -45,9 +45,11 @@ if not own:
     if not bands.empty:
         st.header("How long the waiting lists have waited")
         layout.chart(charts.waiting_age_bands, bands)
-        summary = bands.groupby("age_band", sort=False)["referrals"].sum()
+        # Shortest wait first, as the chart's legend: grouped in the order the bands first
+        # appeared, the first officer's bands came before every other's.
+        summary = bands.groupby(["band_order", "age_band"])["referrals"].sum()
         st.caption("Referrals waiting for first contact: " + "; ".join(
-            f"{band.lower()} {count:,}" for band, count in summary.items()) + ".")
+            f"{band.lower()} {count:,}" for (_, band), count in summary.items()) + ".")
 
 # A short list, not metric cards: on a phone it fits on one screen, in reading order.
 lines = [f"- **{count:,}** {title[0].lower() + title[1:]}"

@@ -141,6 +141,11 @@ def test_steering_sees_every_officer(app_as, db):
     assert [t.value for t in at.title] == ["Caseload health"]
     assert list(at.dataframe[0].value["Officer"]) == ["PC Jones", "PC Smith"]
     assert at.get("vega_lite_chart")
+    # the bands in the caption from the shortest wait, each once, whichever officer has it
+    caption = next(c.value for c in at.caption if c.value.startswith("Referrals waiting"))
+    named = [label for _, label in work.AGE_BANDS if f"{label.lower()} " in caption]
+    assert sorted(named, key=lambda label: caption.index(f"{label.lower()} ")) == named
+    assert len(named) == 3
 
 
 # Open cases waiting for first contact, as a hand count (my_work.sql's own rule, written again).
