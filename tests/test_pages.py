@@ -285,3 +285,64 @@ def test_a_new_upload_shows_without_a_restart(app_as, demo_db):
                          as_at=dt.date(2022, 8, 31))
     app.run()
     assert "as at 31/08/2022" in app.caption[0].value
+
+
+def shown_figures(at: AppTest) -> list[str]:
+    """The figures a page shows: metrics, tables and the data behind each chart."""
+    import pyarrow as pa
+
+    parts = [f"{m.label} {m.value} {m.proto.delta}" for m in at.metric]
+    parts += [frame.value.to_csv() for frame in at.dataframe]
+    parts += [pa.ipc.open_stream(d.data.data).read_all().to_pandas().to_csv()
+              for chart in at.get("vega_lite_chart") for d in chart.proto.datasets
+              if d.data.data]
+    return parts
+
+
+def test_a_withdrawal_and_a_connect_upload_show_at_once_to_every_role(app_as, demo_db):
+    # Every cache (query results, derived tables, chart specs, the pack) and the Connect facts
+    # follow the data: a session open before the change shows what a fresh start shows after.
+    import streamlit as st
+
+    from dashboard import service
+    from dashboard.security.audit import Who
+
+    seen = {("steering", None): ("overview", "offending_areas", "outcomes"),
+            ("officer", "Officer 1"): ("offending_areas", "outcomes"),
+            ("scrutiny", None): ("quarterly_pack",)}
+
+    def session(role, officer):
+        at = app_as(role, name=f"Test {role}", officers=(officer,) if officer else ())
+        at.run()
+        return at
+
+    def figures(at, pages):
+        out = {}
+        for page in pages:
+            at.switch_page(f"../pages/{page}.py")
+            at.run()
+            assert_clean(at)
+            out[page] = shown_figures(at)
+        return out
+
+    open_sessions = {who: session(*who) for who in seen}
+    before = {who: figures(open_sessions[who], pages) for who, pages in seen.items()}
+    con = database.connect_read_only(demo_db)
+    latest = queries.latest_snapshot_id(con)
+    people = [n for (n,) in con.execute("select distinct nominal_id from referrals where "
+                                        "officer = 'Officer 1' limit 5").fetchall()]
+    con.close()
+    service.withdraw_snapshot(demo_db, Who("Test admin"), latest, "wrong as-at date")
+    service.ingest_bytes(demo_db, "connect", "late.csv", (
+        "Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area,Value Stolen\n"
+        + "".join(f"LATE/{i}-{day}/22,{person},{day:02d}/06/2022,Shoplifting,City Centre,10.00\n"
+                  for i, person in enumerate(people) for day in (1, 30))).encode(),
+        as_at=dt.date(2022, 7, 31))
+    warm = {who: figures(open_sessions[who], pages) for who, pages in seen.items()}
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    cold = {who: figures(session(*who), pages) for who, pages in seen.items()}
+    for who, pages in seen.items():
+        for page in pages:
+            assert warm[who][page] == cold[who][page], (who, page)
+            assert warm[who][page] != before[who][page], (who, page)
