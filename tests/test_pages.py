@@ -346,3 +346,25 @@ def test_a_withdrawal_and_a_connect_upload_show_at_once_to_every_role(app_as, de
         for page in pages:
             assert warm[who][page] == cold[who][page], (who, page)
             assert warm[who][page] != before[who][page], (who, page)
+
+
+def test_every_snapshot_withdrawn_is_not_called_nothing_uploaded(app_as, demo_db):
+    from dashboard import service
+    from dashboard.security.audit import Who
+
+    con = database.connect_read_only(demo_db)
+    snapshots = [s for (s,) in con.execute(
+        "select upload_id from uploads where kind = 'tracker'").fetchall()]
+    con.close()
+    for snapshot in snapshots:
+        service.withdraw_snapshot(demo_db, Who("Test admin"), snapshot, "wrong export")
+    at = app_as("admin", name="Test admin")
+    at.run()
+    for page in ("overview", "quarterly_pack"):
+        at.switch_page(f"../pages/{page}.py")
+        at.run()
+        assert_clean(at)
+        # not "nothing yet": the page's own notice says why, as the banner above it does
+        notices = [i.value for i in at.info]
+        assert len(notices) == 2 and all("withdrawn" in n for n in notices), (page, notices)
+        assert not any("yet" in n for n in notices), (page, notices)
