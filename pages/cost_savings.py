@@ -148,7 +148,11 @@ windows = data_access.filtered("offending_windows", chosen)
 after_label = next(iter(windows.loc[windows["window_order"] == 4, "window"]), None)
 referral_label = next(iter(windows.loc[windows["window_order"] == 2, "window"]), None)
 before_label = next(iter(windows.loc[windows["window_order"] == 1, "window"]), None)
-types = sorted(set(data_access.filtered("offences_by_area", chosen)["offence_type"]))
+# Every type the windows of the period's referrals hold an offence of: the offences recorded
+# in the period itself (by offence date) left out types seen only before a referral or after
+# an exit, and with them their offences avoided.
+windows_by_type = data_access.filtered("offending_windows_by_type", chosen)
+types = sorted(set(windows_by_type.loc[windows_by_type["offences"] > 0, "offence_type"]))
 shipped = value_lenses.unit_costs().set_index("offence_type")
 st.caption(f"Unit costs: {value_lenses.HEEKS}; 2015/16 prices. The dashboard ships the "
            "report's categories but no figure it could not check against the report: enter "
@@ -179,8 +183,7 @@ elif not costs:
     st.info("Enter at least one unit cost above to see this lens. Offences avoided are "
             "estimated below without their cost.")
 if after_label is not None and referral_label is not None and types:
-    by_type = value_lenses.split_by_type(
-        data_access.filtered("offending_windows_by_type", chosen, offence_types=types), types)
+    by_type = value_lenses.split_by_type(windows_by_type, types)
     avoided = value_lenses.offences_avoided(by_type, after_label, referral_label)
     result = value_lenses.social_cost(
         avoided, costs, price_uplift if price_uplift == price_uplift else 1.0)

@@ -58,10 +58,14 @@ if not placements.empty:
 
 st.header("How long the journey takes")
 durations = data_access.filtered("journey_durations", chosen)
-layout.chart(charts.journey_durations, durations)
-st.caption("For referrals assessed in the period. The bar spans the middle half of people "
-           "(25th to 75th percentile); the tick is the median.")
-layout.csv_download(durations, "journey_durations")
+if durations.empty:
+    st.info("No referrals were assessed in this period with these filters, so there is no "
+            "time between steps to show.")
+else:
+    layout.chart(charts.journey_durations, durations)
+    st.caption("For referrals assessed in the period. The bar spans the middle half of people "
+               "(25th to 75th percentile); the tick is the median.")
+    layout.csv_download(durations, "journey_durations")
 
 weeks = data_access.filtered("days_in_rehab", chosen)
 if weeks.empty:

@@ -13,13 +13,14 @@ own = viewer.role == "officer"
 st.title("My work" if own else "Caseload health")
 st.caption(("Your referrals" if own else "Each officer's referrals")
            + " in the latest tracker snapshot that are waiting for something, oldest first. "
-           "The Period filter does not apply here: work is outstanding whenever the referral "
-           "was made. Each view of these lists is recorded in the access log.")
+           "The Period filter does not apply here (work is outstanding whenever the referral "
+           "was made); the Officer, Offending area and Referral source filters do. Each view "
+           "of these lists is recorded in the access log.")
 
-items = data_access.run("my_work", officer=chosen.officer)
-problems = data_access.run("data_quality")
-if chosen.officer:
-    problems = problems[problems["officer"] == chosen.officer]
+# The Officer, Offending area and Referral source filters apply to the lists and the caseload
+# alike, so each officer's row of the health table counts the same referrals throughout.
+items = data_access.filtered("my_work", chosen)
+problems = data_access.filtered("data_quality", chosen)
 reference = work.contact_reference()
 # Each list's threshold is a setting: a change there works the lists out again.
 thresholds = (reference, *(w.listed_after() for w in work.WORK_LISTS))
@@ -44,9 +45,11 @@ if not own:
     if not bands.empty:
         st.header("How long the waiting lists have waited")
         layout.chart(charts.waiting_age_bands, bands)
-        summary = bands.groupby("age_band", sort=False)["referrals"].sum()
+        # Shortest wait first, as the chart's legend: grouped in the order the bands first
+        # appeared, the first officer's bands came before every other's.
+        summary = bands.groupby(["band_order", "age_band"])["referrals"].sum()
         st.caption("Referrals waiting for first contact: " + "; ".join(
-            f"{band.lower()} {count:,}" for band, count in summary.items()) + ".")
+            f"{band.lower()} {count:,}" for (_, band), count in summary.items()) + ".")
 
 # A short list, not metric cards: on a phone it fits on one screen, in reading order.
 lines = [f"- **{count:,}** {title[0].lower() + title[1:]}"

@@ -25,7 +25,9 @@ if progress.empty:
     st.info("No referrals were assessed in this period with these filters.")
 else:
     comparison, by_area, both = data_access.derived(stats.area_progress_rates, progress)
-    columns = st.columns(len(comparison))
+    if comparison.empty:
+        st.info("No referral assessed in this period has an offending area recorded.")
+    columns = st.columns(len(comparison)) if len(comparison) else []
     # Rows as dicts: itertuples built a named tuple class on every rerun.
     for column, row in zip(columns, comparison.to_dict("records"), strict=True):
         column.metric(f"{row['group']}: entered rehab",

@@ -4,12 +4,12 @@ import streamlit as st
 
 from dashboard.analysis import caseload
 from dashboard.security import data_access
-from dashboard.ui import charts, filters, layout
+from dashboard.ui import charts, filters, layout, text
 
 chosen = filters.current()
 st.title("Officer caseloads")
 st.caption("Referrals by assigned officer and current status in the latest snapshot "
-           f"(referral date in: {chosen.period.label}).")
+           f"(referral date in: {text.plain(chosen.describe())}).")
 
 rows = layout.stop_if_empty(data_access.filtered("officer_caseload", chosen))
 
@@ -25,7 +25,9 @@ history = data_access.filtered("caseload_history", chosen)
 if len(history["as_at_date"].unique()) > 1:
     layout.chart(charts.caseload_over_time, history)
     latest = history[history["as_at_date"] == history["as_at_date"].max()]
-    st.caption(f"Open caseload means referrals still waiting or active. At the latest snapshot "
+    st.caption("Open caseload means referrals still waiting or active, whatever their referral "
+               "date: unlike the table above, this chart is not limited by the Period filter. "
+               "At the latest snapshot "
                f"({latest['as_at_date'].max():%d/%m/%Y}): " + "; ".join(
                    f"{row.officer} {row.open_referrals:,}"
                    for row in latest.sort_values("open_referrals", ascending=False)

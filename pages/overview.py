@@ -23,7 +23,10 @@ snapshots = data_access.run("snapshots")
 in_force = snapshots[~snapshots["is_withdrawn"]]
 options = data_access.run("filter_options")
 if in_force.empty or not (options["field"] == "first_referral_date").any():
-    st.info("No referrals to show yet: an administrator can upload a tracker on the Data page.")
+    st.info("Every tracker snapshot has been withdrawn, so there are no referrals to show: an "
+            "administrator can upload a new one on the Data page." if len(snapshots) and
+            in_force.empty else
+            "No referrals to show yet: an administrator can upload a tracker on the Data page.")
     st.stop()
 as_at = in_force["as_at_date"].iloc[0].date()
 first = dt.date.fromisoformat(options.loc[options["field"] == "first_referral_date",

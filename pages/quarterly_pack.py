@@ -32,7 +32,9 @@ st.caption("The quarter's figures as the scrutiny panel receives them: flows by 
 
 span = data_access.run("referral_date_span")
 if span.empty or span["first_referral_date"].isna().all():
-    st.info("No tracker data has been uploaded yet.")
+    withdrawn = data_access.run("snapshots")["is_withdrawn"]
+    st.info("Every tracker snapshot has been withdrawn, so there is no pack to show."
+            if len(withdrawn) and withdrawn.all() else "No tracker data has been uploaded yet.")
     st.stop()
 
 left, middle, right = st.columns(3)

@@ -1,11 +1,12 @@
 -- grain: one row per referral per data-quality issue in the snapshot (the latest unless
 --   $snapshot_id).
--- params: $snapshot_id, $scope_officers
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source
 -- access: person
 -- The rules are in queries/macros/data_quality.sql.
 with final as (
     select nominal_id, officer, referral_date, issue, detail, source_row
-    from data_quality_issues($snapshot_id, $scope_officers)
+    from data_quality_issues($snapshot_id, $scope_officers, $officer, $area,
+                              $referral_source)
 )
 
 select * from final

@@ -1,14 +1,14 @@
 -- grain: one row per referral per piece of outstanding work in the snapshot (the latest unless
 --   $snapshot_id), with the days it has waited by the snapshot's as-at date. The thresholds
 --   (how long is too long) are applied by dashboard/work.py, so they stay configurable.
--- params: $snapshot_id, $scope_officers, $officer
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source
 -- access: person
 with snapshot as (
     select r.*, uploads.as_at_date,
            -- open: not closed by status, and no outcome that ends the case
            r.status not in ('Inactive', 'Withdrawn')
            and (r.outcome is null or r.outcome = 'Ongoing engagement') as is_open
-    from scoped_referrals($snapshot_id, $scope_officers, $officer, null, null) r
+    from scoped_referrals($snapshot_id, $scope_officers, $officer, $area, $referral_source) r
     inner join uploads on uploads.upload_id = r.snapshot_id
 ),
 

@@ -17,7 +17,7 @@ touched as (
 
 final as (
     select issue, count(*) as referrals
-    from data_quality_issues($snapshot_id, $scope_officers)
+    from data_quality_issues($snapshot_id, $scope_officers, null, null, null)
     semi join touched using (nominal_id, referral_date)
     group by issue
 )

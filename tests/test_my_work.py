@@ -141,3 +141,55 @@ def test_steering_sees_every_officer(app_as, db):
     assert [t.value for t in at.title] == ["Caseload health"]
     assert list(at.dataframe[0].value["Officer"]) == ["PC Jones", "PC Smith"]
     assert at.get("vega_lite_chart")
+    # the bands in the caption from the shortest wait, each once, whichever officer has it
+    caption = next(c.value for c in at.caption if c.value.startswith("Referrals waiting"))
+    named = [label for _, label in work.AGE_BANDS if f"{label.lower()} " in caption]
+    assert sorted(named, key=lambda label: caption.index(f"{label.lower()} ")) == named
+    assert len(named) == 3
+
+
+# Open cases waiting for first contact, as a hand count (my_work.sql's own rule, written again).
+WAITING_BY_OFFICER = """
+    select officer, count(*) filter (where status in ('Referral/Waiting', 'Active')) as open,
+           count(*) filter (where status not in ('Inactive', 'Withdrawn')
+                              and (outcome is null or outcome = 'Ongoing engagement')
+                              and first_contact_date is null) as waiting
+    from referrals
+    where snapshot_id = (select max(upload_id) from uploads where kind = 'tracker')
+      and ($area::varchar is null or offending_area = $area::varchar)
+      and ($source::varchar is null or referral_source = $source::varchar)
+    group by officer
+"""
+
+
+@pytest.mark.parametrize(("area", "source"), [("City Centre", None), (None, "Retail business")])
+def test_caseload_health_follows_the_area_and_source_filters(app_as, demo_db, area, source):
+    # Every column of one officer's row counts the same referrals: the open caseload was the
+    # area's alone while the lists beside it held every area's, so an officer could show more
+    # referrals waiting for first contact than in their whole caseload.
+    at = app_as("steering", name="Chair")
+    at.run()
+    at.selectbox(key="filter_area").select(area or "All")
+    at.selectbox(key="filter_source").select(source or "All")
+    at.switch_page("../pages/my_work.py")
+    at.run()
+    assert not at.exception and not at.error
+    con = database.connect_read_only(demo_db)
+    try:
+        counted = con.execute(WAITING_BY_OFFICER, {"area": area, "source": source}).df()
+        waiting = at.dataframe[1].value
+        outside = con.execute(
+            "select count(*) from referrals where snapshot_id = (select max(upload_id) from "
+            "uploads where kind = 'tracker') and nominal_id in (select unnest($ids)) and not ("
+            "($area::varchar is null or offending_area = $area::varchar) and "
+            "($source::varchar is null or referral_source = $source::varchar))",
+            {"ids": list(waiting["nominal_id"]), "area": area, "source": source}
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    health = at.dataframe[0].value.set_index("Officer")
+    counted = counted.set_index("officer").reindex(health.index, fill_value=0)
+    assert health["Open caseload"].tolist() == counted["open"].tolist()
+    assert health["Waiting for first contact"].tolist() == counted["waiting"].tolist()
+    assert len(waiting) == counted["waiting"].sum() and outside == 0
+    assert f"**{counted['waiting'].sum():,}** waiting for first contact" in at.markdown[0].value

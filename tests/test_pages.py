@@ -4,10 +4,12 @@ numbers; filters survive page switches and come back from the URL."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.analysis import periods
 from dashboard.security import access
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import database, queries
@@ -105,6 +107,48 @@ def test_officer_caseloads_shows_table_1(app):
                                           "Withdrawn": 36, "Not recorded": 5, "Total": 136}
 
 
+def test_the_caseload_over_time_says_the_period_does_not_limit_it(app, demo_con):
+    # Table 1 counts a quarter's referrals; the open caseload beside it counted every referral
+    # held, with nothing on the page saying so (Officer 1: 1 open in the table, 22 below it).
+    app.run()
+    app.selectbox(key="filter_period").select("2022/23 Q1")
+    app.switch_page("../pages/officer_caseloads.py")
+    app.run()
+    assert "2022/23 Q1" in app.caption[1].value
+    open_now = dict(demo_con.execute(
+        "select officer, count(*) filter (where status in ('Referral/Waiting', 'Active')) "
+        "from referrals where snapshot_id = (select max(upload_id) from uploads where kind = "
+        "'tracker') group by officer").fetchall())
+    below = next(c.value for c in app.caption if c.value.startswith("Open caseload"))
+    assert "not limited by the Period filter" in below
+    assert all(f"{officer} {count:,}" in below for officer, count in open_now.items())
+
+
+def test_referrals_per_quarter_keep_a_quarter_with_none_on_the_axis(app, demo_con):
+    # A quarter with no referrals from the chosen source was left off the axis, so the bars
+    # either side of it read as consecutive quarters.
+    source = "Partner agency"
+    quarters = [q for (q,) in demo_con.execute(
+        "select distinct fy_quarter_label(referral_date) from referrals where snapshot_id = "
+        "(select max(upload_id) from uploads where kind = 'tracker') and referral_source = $s",
+        {"s": source}).fetchall()]
+    app.run()
+    app.selectbox(key="filter_source").select(source)
+    app.switch_page("../pages/referral_sources.py")
+    app.run()
+    spec = next(json.loads(c.proto.spec) for c in app.get("vega_lite_chart")
+                if "Financial-year quarter" in c.proto.spec)
+    x = spec["encoding"]["x"]
+    axis = x.get("scale", {}).get("domain", x["sort"])  # the quarters the axis shows, in order
+    # labels like 2021/22 Q3 sort in time order
+    first, last = (periods.financial_quarter(int(q[:4]), int(q[-1]))
+                   for q in (min(quarters), max(quarters)))
+    expected = [first]
+    while expected[-1] != last:
+        expected.append(periods.shift_quarter(expected[-1], 1))
+    assert axis == [q.label for q in expected] and set(quarters) < set(axis)
+
+
 def test_journey_flow_starts_at_referral(app):
     app.run()
     app.switch_page("../pages/journey_flow.py")
@@ -117,6 +161,26 @@ def test_journey_flow_starts_at_referral(app):
         assert label in spec, label
     assert "Of **136** referred: **85** contacted, **60** assessed, **27** entered rehab, " \
         "**4** completed 12 weeks." == app.markdown[0].value
+
+
+def test_journey_times_say_so_when_nobody_was_assessed_in_the_period(app_as, demo_con):
+    # A period with referrals but no police assessment drew an empty chart of the time
+    # between steps, captioned as if it held the period's assessed referrals.
+    at = app_as()
+    at.run()
+    quarters = [q for q in at.selectbox(key="filter_period").options if " Q" in q]
+    counts = {q: demo_con.execute(
+        "select count(*), count(*) filter (where fy_quarter_label(assessment_date) = $q) "
+        "from referrals where snapshot_id = (select max(upload_id) from uploads where kind = "
+        "'tracker') and fy_quarter_label(referral_date) = $q", {"q": q}).fetchall()[0]
+        for q in quarters}
+    unassessed = next(q for q, (referred, assessed) in counts.items() if referred and not assessed)
+    at.selectbox(key="filter_period").select(unassessed)
+    at.switch_page("../pages/journey_flow.py")
+    at.run()
+    assert not at.exception and not at.error
+    assert not any("How long each step" in c.proto.spec for c in at.get("vega_lite_chart"))
+    assert any("No referrals were assessed in this period" in i.value for i in at.info)
 
 
 def test_journey_flow_shows_figure_3(app, demo_db):
@@ -145,6 +209,40 @@ def test_offending_areas_compares_city_centre_with_intervals(app):
     assert "24 of 45 assessed; 95% interval 39% to 67%" in captions
 
 
+def test_referrals_with_no_offending_area_are_not_counted_as_neighbourhoods(app_as, tmp_path):
+    # A blank offending area is not known to be outside the City Centre: it was counted in
+    # "Neighbourhoods (all other areas)", here three times the one referral from a neighbourhood.
+    from dashboard import service
+
+    db = tmp_path / "areas.duckdb"
+    service.ingest_bytes(db, "tracker", "areas.csv", (
+        b"Nominal ID,Referral Date,Officer,Referral Source,Offending Area,Status,"
+        b"First Contact Date,Assessment Date,Rehab Admission Date,Rehab Facility\n"
+        b"C1,01/05/2022,PC A,Probation,City Centre,Active,02/05/2022,03/05/2022,,\n"
+        b"N1,01/05/2022,PC A,Probation,Erdington,Active,02/05/2022,03/05/2022,10/05/2022,"
+        b"Oak House\n"
+        b"U1,01/05/2022,PC A,Probation,,Active,02/05/2022,03/05/2022,,\n"
+        b"U2,01/05/2022,PC A,Probation,,Active,02/05/2022,03/05/2022,,\n"),
+        as_at=dt.date(2022, 7, 31), use_column_map=False)
+    con = database.connect_read_only(db)
+    try:
+        neighbourhoods = con.execute(
+            "select count(*), count(rehab_admission_date) from referrals where "
+            "assessment_date is not null and offending_area <> 'City Centre'").fetchall()[0]
+    finally:
+        con.close()
+    at = app_as("steering", name="Chair", db=db)
+    at.run()
+    at.switch_page("../pages/offending_areas.py")
+    at.run()
+    assert not at.exception and not at.error
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Neighbourhoods (all other areas): entered rehab"] == \
+        f"{neighbourhoods[1] / neighbourhoods[0]:.0%}"
+    assert f"{neighbourhoods[1]} of {neighbourhoods[0]} assessed" in " ".join(
+        c.value for c in at.caption)
+
+
 def test_filters_persist_across_pages_and_come_from_the_url(app_as):
     at = app_as()
     at.query_params["period"] = "2021/22"
@@ -156,6 +254,23 @@ def test_filters_persist_across_pages_and_come_from_the_url(app_as):
     at.run()
     assert at.selectbox(key="filter_officer").value == "Officer 1"
     assert list(at.dataframe[0].value.columns) == ["Officer 1", "Overall"]
+
+
+def test_custom_dates_the_wrong_way_round_in_a_link_read_as_the_same_dates(app_as, demo_con):
+    # As given, 30/06/2022 to 01/04/2022 was a period no date falls in: every page said that no
+    # referrals matched.
+    at = app_as()
+    at.query_params.update({"period": "Custom dates", "from": "2022-06-30", "to": "2022-04-01"})
+    at.run()
+    at.switch_page("../pages/officer_caseloads.py")
+    at.run()
+    assert not at.exception and not at.error
+    counted = demo_con.execute(
+        "select count(*) from referrals where snapshot_id = (select max(upload_id) from uploads "
+        "where kind = 'tracker') and referral_date between '2022-04-01' and '2022-06-30'"
+    ).fetchall()[0][0]
+    assert counted and at.dataframe[0].value.loc["Total", "Overall"] == counted
+    assert (at.query_params["from"], at.query_params["to"]) == ("2022-04-01", "2022-06-30")
 
 
 def test_a_new_upload_shows_without_a_restart(app_as, demo_db):
@@ -170,3 +285,86 @@ def test_a_new_upload_shows_without_a_restart(app_as, demo_db):
                          as_at=dt.date(2022, 8, 31))
     app.run()
     assert "as at 31/08/2022" in app.caption[0].value
+
+
+def shown_figures(at: AppTest) -> list[str]:
+    """The figures a page shows: metrics, tables and the data behind each chart."""
+    import pyarrow as pa
+
+    parts = [f"{m.label} {m.value} {m.proto.delta}" for m in at.metric]
+    parts += [frame.value.to_csv() for frame in at.dataframe]
+    parts += [pa.ipc.open_stream(d.data.data).read_all().to_pandas().to_csv()
+              for chart in at.get("vega_lite_chart") for d in chart.proto.datasets
+              if d.data.data]
+    return parts
+
+
+def test_a_withdrawal_and_a_connect_upload_show_at_once_to_every_role(app_as, demo_db):
+    # Every cache (query results, derived tables, chart specs, the pack) and the Connect facts
+    # follow the data: a session open before the change shows what a fresh start shows after.
+    import streamlit as st
+
+    from dashboard import service
+    from dashboard.security.audit import Who
+
+    seen = {("steering", None): ("overview", "offending_areas", "outcomes"),
+            ("officer", "Officer 1"): ("offending_areas", "outcomes"),
+            ("scrutiny", None): ("quarterly_pack",)}
+
+    def session(role, officer):
+        at = app_as(role, name=f"Test {role}", officers=(officer,) if officer else ())
+        at.run()
+        return at
+
+    def figures(at, pages):
+        out = {}
+        for page in pages:
+            at.switch_page(f"../pages/{page}.py")
+            at.run()
+            assert_clean(at)
+            out[page] = shown_figures(at)
+        return out
+
+    open_sessions = {who: session(*who) for who in seen}
+    before = {who: figures(open_sessions[who], pages) for who, pages in seen.items()}
+    con = database.connect_read_only(demo_db)
+    latest = queries.latest_snapshot_id(con)
+    people = [n for (n,) in con.execute("select distinct nominal_id from referrals where "
+                                        "officer = 'Officer 1' limit 5").fetchall()]
+    con.close()
+    service.withdraw_snapshot(demo_db, Who("Test admin"), latest, "wrong as-at date")
+    service.ingest_bytes(demo_db, "connect", "late.csv", (
+        "Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area,Value Stolen\n"
+        + "".join(f"LATE/{i}-{day}/22,{person},{day:02d}/06/2022,Shoplifting,City Centre,10.00\n"
+                  for i, person in enumerate(people) for day in (1, 30))).encode(),
+        as_at=dt.date(2022, 7, 31))
+    warm = {who: figures(open_sessions[who], pages) for who, pages in seen.items()}
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    cold = {who: figures(session(*who), pages) for who, pages in seen.items()}
+    for who, pages in seen.items():
+        for page in pages:
+            assert warm[who][page] == cold[who][page], (who, page)
+            assert warm[who][page] != before[who][page], (who, page)
+
+
+def test_every_snapshot_withdrawn_is_not_called_nothing_uploaded(app_as, demo_db):
+    from dashboard import service
+    from dashboard.security.audit import Who
+
+    con = database.connect_read_only(demo_db)
+    snapshots = [s for (s,) in con.execute(
+        "select upload_id from uploads where kind = 'tracker'").fetchall()]
+    con.close()
+    for snapshot in snapshots:
+        service.withdraw_snapshot(demo_db, Who("Test admin"), snapshot, "wrong export")
+    at = app_as("admin", name="Test admin")
+    at.run()
+    for page in ("overview", "quarterly_pack"):
+        at.switch_page(f"../pages/{page}.py")
+        at.run()
+        assert_clean(at)
+        # not "nothing yet": the page's own notice says why, as the banner above it does
+        notices = [i.value for i in at.info]
+        assert len(notices) == 2 and all("withdrawn" in n for n in notices), (page, notices)
+        assert not any("yet" in n for n in notices), (page, notices)

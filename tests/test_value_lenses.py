@@ -128,3 +128,33 @@ def test_the_cost_page_shows_the_lenses_apart(app_as):
     assert "Cost of offences avoided, at 2015/16 prices" in labels
     assert labels["Programme cost for the period"] == "£100,000"
     assert "Sustained outcomes needed to break even" in labels
+
+
+# The offence types of the people referred in the period, in the year before each referral
+# (offending_windows' first window, which every type's net fall starts from), counted by hand.
+TYPES_BEFORE_REFERRAL = """
+    select distinct c.offence_type
+    from referrals r join crimes c using (nominal_id)
+    where r.snapshot_id = (select max(upload_id) from uploads where kind = 'tracker')
+      and r.officer = $officer and r.referral_date between $from_date and $to_date
+      and c.offence_date between r.referral_date - 365 and r.referral_date - 1
+"""
+
+
+def test_the_cost_of_offences_counts_every_type_the_windows_hold(app_as, demo_con):
+    # The types came from the offences recorded in the period (by offence date), not from the
+    # windows around the period's referrals: Officer 2's referrals of these four weeks had
+    # possession offences in the year before, none in the four weeks, and that type was left
+    # out of the offences avoided.
+    period = {"from_date": "2021-12-28", "to_date": "2022-01-26", "officer": "Officer 2"}
+    at = app_as("steering")
+    at.query_params.update({"period": "Custom dates", "from": period["from_date"],
+                            "to": period["to_date"], "officer": period["officer"]})
+    at.run()
+    at.switch_page("../pages/cost_savings.py")
+    at.run()
+    assert not at.exception and not at.error
+    shown = {n.key.removeprefix("unit_cost_") for n in at.number_input
+             if n.key.startswith("unit_cost_")}
+    before = {t for (t,) in demo_con.execute(TYPES_BEFORE_REFERRAL, period).fetchall()}
+    assert before and before <= shown

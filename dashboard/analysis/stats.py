@@ -62,7 +62,9 @@ def area_progress_rates(progress: pd.DataFrame
     """From area_progress's rows: City Centre against all other areas together (`group`),
     each area alone, and both in one frame by `offending_area` (for one chart), each with the
     share assessed that entered rehab as `rate` and its Wilson interval."""
-    grouped = (progress.assign(group=progress["is_city_centre"].map(CITY_CENTRE_GROUPS))
+    # A referral with no area recorded is in neither group (it has its own row by area).
+    known = progress[progress["is_city_centre"].notna()]
+    grouped = (known.assign(group=known["is_city_centre"].astype(bool).map(CITY_CENTRE_GROUPS))
                .groupby("group", as_index=False)[["assessed", "entered_rehab"]].sum())
     comparison = with_rates(grouped.assign(base=grouped["assessed"]), "entered_rehab",
                             "assessed", "rate")

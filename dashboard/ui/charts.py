@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from dashboard.analysis.periods import quarter_containing, shift_quarter
+
 # Okabe-Ito's hues (distinguishable with the common forms of colour blindness), each darkened
 # where needed to reach 3:1 contrast against the white background (WCAG 1.4.11): the original
 # orange, sky blue and yellow are at 1.3 to 2.3:1, too faint to see for many readers.
@@ -152,11 +154,13 @@ def count_bars(frame: pd.DataFrame, category: str, title: str, axis_title: str,
 def referrals_by_quarter(frame: pd.DataFrame) -> alt.Chart:
     """Stacked bars: referrals per financial-year quarter, split by source."""
     # The order is given as a list: sorting by the quarter_start field left the order to the
-    # browser's Vega-Lite (which put 2022/23 Q2 before Q1).
-    quarters = list(frame.sort_values("quarter_start")["quarter"].drop_duplicates())
+    # browser's Vega-Lite (which put 2022/23 Q2 before Q1). It is the axis's domain too, so a
+    # quarter with no referrals between two with some keeps its place, empty, and is not
+    # dropped from the axis (the bars either side of it read as consecutive quarters).
+    quarters = _every_quarter(frame["quarter_start"])
     return alt.Chart(frame).mark_bar().encode(
         alt.X("quarter:O").title("Financial-year quarter (Q1 = April to June)")
-        .sort(quarters).axis(labelAngle=0),
+        .sort(quarters).scale(domain=quarters).axis(labelAngle=0),
         alt.Y("sum(referrals):Q").title("Referrals"),
         alt.Color("referral_source:N").title("Referral source").scale(range=OKABE_ITO),
         tooltip=[alt.Tooltip("quarter:O", title="Quarter"),
@@ -165,6 +169,19 @@ def referrals_by_quarter(frame: pd.DataFrame) -> alt.Chart:
     ).properties(title="Referrals per quarter by source", height=420,
                  description="Stacked bar chart: referrals in each financial-year quarter, "
                  "oldest first, split by referral source.")
+
+
+def _every_quarter(starts: pd.Series) -> list[str]:
+    """The label of every financial quarter from the earliest of the dates to the latest."""
+    if starts.empty:
+        return []
+    quarter = quarter_containing(pd.Timestamp(starts.min()).date())
+    last = quarter_containing(pd.Timestamp(starts.max()).date())
+    labels = [quarter.label]
+    while quarter != last:
+        quarter = shift_quarter(quarter, 1)
+        labels.append(quarter.label)
+    return labels
 
 
 BASE_SIZES = {False: "10 or more", True: "Fewer than 10 (less certain)"}

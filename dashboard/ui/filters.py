@@ -76,8 +76,9 @@ def sidebar() -> Filters:
                              key="filter_period", width=FILTER_WIDTH,
                              help="UK financial years (April to March) and their quarters")
         if label == CUSTOM:
-            start = _url_date("from", first)
-            end = _url_date("to", last)
+            # A link whose dates are the wrong way round means the same dates: as given, every
+            # page read it as an empty period and said no referrals matched.
+            start, end = sorted((_url_date("from", first), _url_date("to", last)))
             chosen = st.date_input("From and to", value=(start, end), format="DD/MM/YYYY",
                                    key="filter_dates", width=FILTER_WIDTH)
             if isinstance(chosen, tuple) and len(chosen) == 2:

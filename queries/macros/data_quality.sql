@@ -27,12 +27,15 @@ create or replace macro data_quality_rules() as table
         (10, 'no_status', 'Status not recorded', 'Status not recorded')
     ) as rules(rule_order, rule, issue, description);
 
--- data_quality_issues(snapshot, scope_officers): one row per scoped referral per rule it
--- breaks, with the issue and the detail that shows it.
-create or replace macro data_quality_issues(p_snapshot_id, p_scope_officers) as table
+-- data_quality_issues(snapshot, scope_officers, officer, area, referral_source): one row per
+-- scoped referral per rule it breaks, with the issue and the detail that shows it.
+create or replace macro data_quality_issues(
+    p_snapshot_id, p_scope_officers, p_officer, p_area, p_referral_source
+) as table
     with snapshot as (
         select r.*, u.as_at_date
-        from scoped_referrals(p_snapshot_id, p_scope_officers, null, null, null) r
+        from scoped_referrals(p_snapshot_id, p_scope_officers, p_officer, p_area,
+                              p_referral_source) r
         inner join o2r.uploads u on u.upload_id = r.snapshot_id
     ),
 
