@@ -138,7 +138,13 @@ def describe(report) -> list[str]:
         lines.append("Identifying columns dropped (never stored): "
                      + ", ".join(report.dropped_identifying))
     lines += [f"Warning: {w}" for w in report.warnings]
+    if report.kept_later:
+        lines.append(KEPT_LATER.format(n=report.kept_later))
     return lines
+
+
+KEPT_LATER = ("{n:,} of these crime references were already stored from a Connect export taken "
+              "later (a later as-at date); those records were kept as that export has them.")
 
 
 def print_rejection(report, errors_csv: Path | None) -> None:

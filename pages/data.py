@@ -154,7 +154,8 @@ def show_valid(held: dict, kind: str) -> None:
                    f"referrals as at {report.as_at:%d/%m/%Y}.")
     else:
         st.success(f"The file is valid: {report.rows:,} crime rows. Storing it adds them; a "
-                   "stored crime with the same crime reference is replaced by the newer row.")
+                   "stored crime with the same crime reference is replaced by this file's row, "
+                   "unless it came from a Connect export taken later (a later as-at date).")
     st.caption(report.row_counts())
     preview = prepared.clean.slice(0, PREVIEW_ROWS).to_pandas(date_as_object=False)
     st.markdown(f"**Preview: the first {len(preview)} of {report.rows:,} rows as they would be "
@@ -171,6 +172,10 @@ def store_button(held: dict) -> None:
                 f"{report.rows:,} crime records as at {report.as_at:%d/%m/%Y} (Connect upload ")
         st.success(f"**Stored: {what}{held['stored_as']}).** Every page now shows the new "
                    "data.")
+        if report.kept_later:
+            st.info(f"{report.kept_later:,} of these crime references were already stored from "
+                    "a Connect export taken later (a later as-at date): those records were kept "
+                    "as that export has them.")
         return
     uploads = data_access.run("uploads")
     history = data_access.run("snapshot_history")

@@ -339,3 +339,25 @@ def test_data_quality_finds_each_kind_of_issue_once(tmp_path):
         ("Q9", "Status not recorded", "Status is blank"),
     ]
     assert list(found["source_row"][found["nominal_id"] == "Q9"]) == [10, 10, 10]
+
+
+def test_an_older_connect_export_stored_on_the_page_says_what_it_left_as_it_was(page, demo_db):
+    # The demo's Connect upload is as at 31/07/2022: a June export must not undo it.
+    upload(page, "connect_june.csv", b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
+                                     b"20SYN/001005/19,NEW100,01/01/2019,Robbery\n"
+                                     b"CR-NEW-1,NEW100,01/06/2022,Shoplifting\n")
+    page.radio[0].set_value("Connect export").run()
+    page.date_input[0].set_value(dt.date(2022, 6, 30)).run()
+    next(b for b in page.button if b.label == "Store this upload").click().run()
+    assert not page.exception, page.exception
+    assert any("1 of these crime references were already stored from a Connect export taken "
+               "later" in info.value for info in page.info)
+    con = database.connect_read_only(demo_db)
+    try:
+        assert con.execute("select offence_type from crimes "
+                           "where crime_reference = '20SYN/001005/19'").fetchall() == [
+            ("Shoplifting",)]
+        assert con.execute("select count(*) from crimes where crime_reference = 'CR-NEW-1'"
+                           ).fetchall() == [(1,)]
+    finally:
+        con.close()

@@ -21,6 +21,7 @@ import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import service
+from dashboard.__main__ import describe
 from dashboard.ingest.validation import PROBLEM_COLUMNS, UploadRejected, prepare
 
 AS_AT = dt.date(2022, 7, 31)
@@ -75,8 +76,8 @@ def ingest(db: Path, kind: str, data: bytes, file_name: str = "upload.csv", **kw
     # These tests store small snapshots over the fixture's; tests/test_ingest_text.py has the
     # tests of the check that refuses a much smaller snapshot.
     kwargs.setdefault("allow_shrink", True)
-    return service.ingest_bytes(db, kind, file_name, data, as_at=AS_AT, uploaded_by="pytest",
-                                **kwargs)
+    kwargs.setdefault("as_at", AS_AT)
+    return service.ingest_bytes(db, kind, file_name, data, uploaded_by="pytest", **kwargs)
 
 
 def query(db: Path, sql: str) -> list[tuple]:
@@ -366,6 +367,42 @@ def test_second_connect_upload_replaces_overlapping_crimes(db):
         ("CR3", "N2", "Theft", "30.00", 3),
     ]
 
+
+
+# The fast path (header first), and the strict reader (a title row above the header).
+@pytest.mark.parametrize("title", [b"", b"Connect export, May 2022\n"])
+def test_an_older_connect_export_uploaded_later_does_not_undo_a_newer_one(db, title,
+                                                                         monkeypatch):
+    # An old export uploaded after a newer one put back what the newer one had corrected.
+    from dashboard.ingest import validation
+
+    read_fast = []
+    real_fast = validation.prepare_fast
+
+    def prepare_fast(*args):
+        prepared = real_fast(*args)  # Declined: the strict reader reads the file
+        read_fast.append(prepared.report.file_name)
+        return prepared
+    monkeypatch.setattr(validation, "prepare_fast", prepare_fast)
+    newer = CONNECT_HEADER + b"CR1,N1,03/04/2022,Burglary,25\nCR2,N1,04/04/2022,Theft,20\n"
+    older = title + CONNECT_HEADER + "CR1,N1,03/04/2022,Theft,£10\n" \
+        "CR3,N2,01/04/2022,Theft,5\n".encode()
+    ingest(db, "connect", newer, "connect_june.csv", as_at=dt.date(2022, 6, 30))
+    report = ingest(db, "connect", older, "connect_may.csv", as_at=dt.date(2022, 5, 31))
+    assert report.kept_later == 1
+    assert ("connect_may.csv" in read_fast) == (not title)
+    assert query(db, "select crime_reference, offence_type, value_stolen_gbp::varchar, "
+                     "upload_id from crimes order by 1") == [
+        ("CR1", "Burglary", "25.00", 2),  # the June export's record, kept
+        ("CR2", "Theft", "20.00", 2),
+        ("CR3", "Theft", "5.00", 3),  # only in May's: added
+    ]
+    assert any("taken later" in line for line in describe(report))
+    same_day = ingest(db, "connect", CONNECT_HEADER + b"CR1,N1,03/04/2022,Robbery,30\n",
+                      "connect_june_again.csv", as_at=dt.date(2022, 6, 30))
+    assert same_day.kept_later == 0  # on the same as-at date, the later upload wins
+    assert query(db, "select offence_type from crimes where crime_reference = 'CR1'") == [
+        ("Robbery",)]
 
 # ---------------------------------------------------------------- encodings
 

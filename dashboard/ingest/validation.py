@@ -82,6 +82,8 @@ class IngestReport:
     rows_refused: int = 0  # rows with at least one problem (if rejected, all are refused)
     upload_id: int | None = None
     duplicate_of: int | None = None
+    # Connect: crimes of the file already stored from an export taken later, kept as it has them
+    kept_later: int = 0
 
     @property
     def ok(self) -> bool:

@@ -192,7 +192,7 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
         if report.kind == "tracker":
             insert_referrals(con, upload_id)
         else:
-            merge_crimes(con, upload_id)
+            report.kept_later = merge_crimes(con, upload_id)
         drop_spellings(con)
         if prepared.staged is None:
             con.unregister("incoming")
@@ -285,10 +285,29 @@ CRIME_COLUMNS = ["crime_reference", "nominal_id", "offence_date", "offence_type"
                  "value_stolen"]
 
 
-def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
-    # The newer upload wins for a crime reference it shares with what is stored.
-    con.execute("delete from crimes where crime_reference in "
-                "(select crime_reference from incoming)")
+def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> int:
+    """Store the upload's crimes; returns how many were left as stored from a later export.
+
+    A crime reference already stored takes this upload's record unless the stored one came
+    from an export taken later (a later as-at date): an old export uploaded after a newer
+    one must not put back what the newer one corrected. On the same as-at date, the later
+    upload wins."""
+    source, kept = "incoming", 0
+    if con.execute("select count(*) from uploads where kind = 'connect' and as_at_date > "
+                   "(select as_at_date from uploads where upload_id = $id)",
+                   {"id": upload_id}).fetchall()[0][0]:
+        kept = con.execute("""
+            create or replace temp table kept_later as
+            select distinct c.crime_reference
+            from crimes c join uploads u using (upload_id)
+            where u.as_at_date > (select as_at_date from uploads where upload_id = $id)
+              and c.crime_reference in (select crime_reference from incoming)
+        """, {"id": upload_id}).fetchall()[0][0]
+        con.execute("create or replace temp view newer_incoming as select * from incoming "
+                    "where crime_reference not in (select crime_reference from kept_later)")
+        source = "newer_incoming"
+    con.execute(f"delete from crimes where crime_reference in "  # noqa: S608 (a view name from code)
+                f"(select crime_reference from {source})")
     # In offence-date order, so a period filter skips the row groups outside it. Each labelled
     # column goes through the sort as a small number standing for its value, not as text
     # (sorting the text costs more), and becomes its display spelling after: the spellings,
@@ -317,12 +336,16 @@ def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
     con.execute(f"""
         insert into crimes
         select {', '.join(outer)}, $upload_id
-        from (select {', '.join(inner)} from incoming i {' '.join(joins)}
+        from (select {', '.join(inner)} from {source} i {' '.join(joins)}
               order by i."offence_date")
     """, {"upload_id": upload_id, **lists})  # noqa: S608 - identifiers via quote_ident
     for index, column in enumerate(CRIME_COLUMNS):
         if column in LABEL_GROUPS:
             con.execute(f"drop table {quote_ident(f'codes{index}')}")
+    if source != "incoming":
+        con.execute("drop view newer_incoming")
+        con.execute("drop table kept_later")
+    return kept
 
 
 def add_facts(path: Path) -> None:
