@@ -149,8 +149,14 @@ def sign_off_pack(db: Path, actor: Actor, issued) -> int:
     from dashboard import pack  # the pack pulls in the chart renderer: load it when asked
 
     pack_id = pack.sign_off(db, issued, actor.name)
-    audit.record(actor, Action.SIGN_OFF, target=f"pack {pack_id}",
-                 detail=f"{issued.quarter} ({issued.disclosure})")
+    try:
+        audit.record(actor, Action.SIGN_OFF, target=f"pack {pack_id}",
+                     detail=f"{issued.quarter} ({issued.disclosure})")
+    except audit.AccessLogError as exc:
+        raise ChangeNotLogged(
+            f"The {issued.quarter} pack was signed off as pack {pack_id}, but the access log "
+            "could not record it. The sign-off is complete: do not sign it off again; tell "
+            "the dashboard administrator") from exc
     return pack_id
 
 

@@ -1,6 +1,7 @@
 """Quarterly scrutiny pack: preview the quarter's figures, export them, sign them off."""
 
 import datetime as dt
+import logging
 
 import pandas as pd
 import streamlit as st
@@ -9,6 +10,8 @@ from dashboard import config, pack, service
 from dashboard.pack import disclosure
 from dashboard.security import access, data_access
 from dashboard.ui import exports, layout
+
+log = logging.getLogger(__name__)
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
@@ -93,8 +96,17 @@ for column, label, kind, mime in (
         key=f"pack_{kind}", where=column)
 if viewer.role == "admin" and not issued.signed_off_at:
     if sign.button("Sign off these figures", type="primary", key="pack_sign_off"):
-        service.sign_off_pack(config.db_path(), viewer, issued)
-        st.rerun()
+        try:
+            service.sign_off_pack(config.db_path(), viewer, issued)
+        except service.ChangeNotLogged as done:  # signed off all the same
+            log.exception("recording a pack sign-off in the access log failed")
+            st.error(str(done))
+        except Exception:  # never a traceback on screen; the server log has it
+            log.exception("signing off a pack failed")
+            st.error("Something went wrong while signing off the pack; nothing was changed. "
+                     "Try again, and if it happens again tell the dashboard administrator.")
+        else:
+            st.rerun()
 
 st.header("Headline figures")
 st.dataframe(pd.DataFrame([{

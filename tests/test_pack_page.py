@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import service
+from dashboard import pack, service
 from dashboard.security import audit
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import database, queries
@@ -110,3 +110,34 @@ def test_the_pack_opens_on_the_latest_complete_quarter(app_as):
     assert quarter.value == "2022/23 Q1"
     assert quarter.options[0] == "2022/23 Q2 (incomplete: data to 31/07/2022)"
     assert headline(app)["Referrals received"] == "40"
+
+
+def test_a_sign_off_the_access_log_cannot_record_is_said_to_be_made(app_as, demo_db,
+                                                                    monkeypatch):
+    # The page caught nothing: a failed entry after the sign-off was an exception over a pack
+    # already signed off, and a failed sign-off one too.
+    record = audit.record
+
+    def record_all_but_sign_offs(actor, action, **kwargs):
+        if action == audit.Action.SIGN_OFF:
+            raise audit.AccessLogError("The access log could not be written (disk full)")
+        return record(actor, action, **kwargs)
+
+    monkeypatch.setattr(audit, "record", record_all_but_sign_offs)
+    app = app_as("admin", name="Admin Ann")
+    open_pack(app)
+    app.button(key="pack_sign_off").click().run()
+    assert not app.exception, app.exception
+    assert app.error[0].value.startswith("The 2022/23 Q1 pack was signed off as pack 1, but the "
+                                         "access log could not record it")
+    assert pack.load_signed_off(demo_db, "2022/23 Q1") is not None
+
+    def full_disk(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(pack, "sign_off", full_disk)
+    open_pack(app, "2021/22 Q4")
+    app.button(key="pack_sign_off").click().run()
+    assert not app.exception, app.exception
+    assert "nothing was changed" in app.error[0].value
+    assert "No space" not in app.error[0].value
