@@ -491,3 +491,16 @@ def test_write_functions_write_what_the_bytes_functions_return(tmp_path):
         pack_export.pdf_bytes(pack)
     assert pack_export.write_xlsx(pack, tmp_path / "p.xlsx").read_bytes() == \
         pack_export.xlsx_bytes(pack)
+
+
+def test_the_workbook_is_written_without_temporary_files(monkeypatch):
+    # xlsxwriter writes each part to a temporary file unless told otherwise: the pack's
+    # figures (the exact pack's small counts too) would lie on the server's disk meanwhile.
+    import tempfile
+
+    def no_temporary_files(*args, **kwargs):
+        raise AssertionError("a temporary file was made")
+
+    for name in ("mkstemp", "TemporaryFile", "NamedTemporaryFile", "SpooledTemporaryFile"):
+        monkeypatch.setattr(tempfile, name, no_temporary_files)
+    assert zipfile.is_zipfile(io.BytesIO(pack_export.xlsx_bytes(sample_pack())))

@@ -18,8 +18,10 @@ from dashboard.ui.exports import neutralise
 
 # The workbook's own sheets; a table may not take these names.
 FIXED_SHEETS = ("Headline", "Trend", "Notes")
+# in_memory: xlsxwriter otherwise writes each sheet to a temporary file while the pack is
+# assembled, leaving its figures (small counts too, in the exact pack) on the server's disk.
 XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
-                "strings_to_numbers": False, "nan_inf_to_errors": False}
+                "strings_to_numbers": False, "nan_inf_to_errors": False, "in_memory": True}
 
 
 def sheet_name(name: str, taken: set[str]) -> str:
