@@ -54,6 +54,8 @@ layout.csv_download(flow, query)
 placements = data_access.filtered("rehab_placements", chosen)
 if not placements.empty:
     layout.chart(charts.placements_by_facility, placements)
+    st.caption("Referrals received in the period (by referral date) that have been admitted "
+               "to rehab, by facility, whenever they were admitted.")
     layout.csv_download(placements, "rehab_placements")
 
 st.header("How long the journey takes")

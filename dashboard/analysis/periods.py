@@ -21,14 +21,6 @@ class Period:
     start: dt.date | None
     end: dt.date | None
 
-    def previous(self) -> Period | None:
-        """The period of the same length just before this one (None for all time)."""
-        if self.start is None or self.end is None:
-            return None
-        length = self.end - self.start
-        end = self.start - dt.timedelta(days=1)
-        return Period(f"the previous {length.days + 1} days", end - length, end)
-
 
 ALL_TIME = Period("All time", None, None)
 

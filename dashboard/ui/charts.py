@@ -265,7 +265,7 @@ def weeks_in_rehab(frame: pd.DataFrame) -> alt.Chart:
     marker = detox.mark_rule(strokeDash=[4, 4], color="#000000").encode() + detox.mark_text(
         align="left", baseline="top", dx=4, fontSize=12).encode(text="label:N", y=alt.value(4))
     return (bars + marker).properties(
-        title="When people leave rehab: most early exits come around the 3-week detox",
+        title="When people leave rehab, by whole weeks there and how they left",
         height=380, description="Stacked bar chart: people leaving rehab by whole weeks spent "
         "there, split by how they left; a dashed line marks the end of the 3-week detox.")
 
