@@ -239,3 +239,15 @@ def test_the_journey_from_referral_says_what_each_count_is(demo_con):
     for node, total in flow.groupby("source")["referrals"].sum().items():
         if node != "Referrals":
             assert total == int(flow.loc[flow["target"] == node, "referrals"].sum()), node
+
+
+def test_every_officer_has_a_line_of_their_own_past_the_eight_colours(frames):
+    # The palette has eight colours: a ninth officer's line looked like the first's.
+    history = frames["caseload_history"]
+    many = pd.concat([history.assign(officer=f"Officer {n:02d}") for n in range(20)])
+    encoding = charts.caseload_over_time(many).to_dict()["encoding"]
+    colour, dash = encoding["color"]["scale"], encoding["strokeDash"]["scale"]
+    assert colour["domain"] == dash["domain"] == sorted(many["officer"].unique())
+    looks = {(c, tuple(d)) for c, d in zip(colour["range"], dash["range"], strict=True)}
+    assert len(looks) == 20
+    assert len(svg_texts(charts.caseload_over_time(many))) > 20  # it draws

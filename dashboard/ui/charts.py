@@ -47,14 +47,26 @@ def caseload_by_officer(frame: pd.DataFrame) -> alt.Chart:
         "with the total above each bar.")
 
 
+# Line patterns for a ninth officer on (the palette has eight colours): each officer gets a
+# colour and pattern no other officer has.
+DASHES = [[1, 0], [6, 3], [2, 2], [10, 3, 2, 3], [1, 4], [14, 4], [4, 2, 1, 2], [8, 2, 2, 2, 2, 2]]
+
+
 def caseload_over_time(frame: pd.DataFrame) -> alt.Chart:
     """Lines: each officer's open caseload (referrals not yet closed) at each snapshot's as-at
-    date; frame from caseload_history."""
+    date; frame from caseload_history. Past eight officers, colours repeat and line patterns
+    tell them apart."""
+    officers = sorted(frame["officer"].dropna().unique().tolist())
+    colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(officers))]
+    dashes = [DASHES[i // len(OKABE_ITO) % len(DASHES)] for i in range(len(officers))]
     return alt.Chart(frame).mark_line(point=True).encode(
         alt.X("as_at_date:T").title("Snapshot as at").axis(date_axis(frame["as_at_date"])),
         alt.Y("open_referrals:Q").title("Open referrals (waiting or active)")
         .axis(tickMinStep=1, format=",d"),
-        alt.Color("officer:N").title("Officer").scale(range=OKABE_ITO),
+        # The legend draws each officer's line as it is, pattern and all (not a dot).
+        alt.Color("officer:N").title("Officer").scale(domain=officers, range=colours)
+        .legend(symbolType="stroke", symbolStrokeWidth=2, symbolSize=300),
+        alt.StrokeDash("officer:N").title("Officer").scale(domain=officers, range=dashes),
         tooltip=[alt.Tooltip("as_at_date:T", title="As at", format=UK_DATE),
                  alt.Tooltip("officer:N", title="Officer"),
                  alt.Tooltip("open_referrals:Q", title="Open referrals")],
