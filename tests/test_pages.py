@@ -256,6 +256,21 @@ def test_filters_persist_across_pages_and_come_from_the_url(app_as):
     assert list(at.dataframe[0].value.columns) == ["Officer 1", "Overall"]
 
 
+def test_a_link_naming_a_choice_not_there_says_so_rather_than_show_all_without_a_word(app_as):
+    # A quarter gone with a withdrawn snapshot, or a link from someone who sees other data,
+    # reset the filter to All time without a word, so the page read as the quarter's figures.
+    at = app_as()
+    at.query_params.update({"period": "2030/31 Q1", "area": "Atlantis"})
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="filter_period").value == "All time"
+    assert at.selectbox(key="filter_area").value == "All"
+    assert any('Period “2030/31 Q1” and Offending area “Atlantis” are not among the choices'
+               in w.value for w in at.warning)
+    at.query_params.update({"period": "2021/22", "area": "Aston"})
+    at.run()
+    assert not [w for w in at.warning if "not among the choices" in w.value]
+
 def test_custom_dates_the_wrong_way_round_in_a_link_read_as_the_same_dates(app_as, demo_con):
     # As given, 30/06/2022 to 01/04/2022 was a period no date falls in: every page said that no
     # referrals matched.

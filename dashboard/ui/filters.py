@@ -54,9 +54,16 @@ def _by_field(viewer, read) -> dict[str, list[str]]:
     return {field: list(group["value"]) for field, group in frame.groupby("field")}
 
 
-def _url_default(key: str, choices: list[str]) -> int:
+def _url_default(key: str, choices: list[str], title: str, unavailable: list[str]) -> int:
+    """The choice the URL names; one not among the choices (a quarter gone with a withdrawn
+    snapshot, a link from someone who sees other data) is noted in `unavailable`, so the page
+    says it shows the first choice instead rather than changing the view without a word."""
     value = st.query_params.get(key)
-    return choices.index(value) if value in choices else 0
+    if value in choices:
+        return choices.index(value)
+    if value:
+        unavailable.append(f"{title} “{value}”")
+    return 0
 
 
 def sidebar() -> Filters:
@@ -71,8 +78,10 @@ def sidebar() -> Filters:
     last = dt.date.fromisoformat(options["last_referral_date"][0])
     picks = quick_picks(first, last)
     labels = [p.label for p in picks] + [CUSTOM]
+    unavailable: list[str] = []
     with st.container(horizontal=True, key="filter_bar"):
-        label = st.selectbox("Period", labels, index=_url_default("period", labels),
+        label = st.selectbox("Period", labels,
+                             index=_url_default("period", labels, "Period", unavailable),
                              key="filter_period", width=FILTER_WIDTH,
                              help="UK financial years (April to March) and their quarters")
         if label == CUSTOM:
@@ -86,17 +95,25 @@ def sidebar() -> Filters:
             period = Period(f"{start:%d/%m/%Y} to {end:%d/%m/%Y}", start, end)
         else:
             period = picks[labels.index(label)]
-        officer = _choice("Officer", options.get("officer", []), "officer")
-        area = _choice("Offending area", options.get("area", []), "area")
-        source = _choice("Referral source", options.get("referral_source", []), "source")
+        officer = _choice("Officer", options.get("officer", []), "officer", unavailable)
+        area = _choice("Offending area", options.get("area", []), "area", unavailable)
+        source = _choice("Referral source", options.get("referral_source", []), "source",
+                         unavailable)
+    if unavailable:
+        st.warning(f"{' and '.join(unavailable)} {'is' if len(unavailable) == 1 else 'are'} "
+                   "not among the choices now (a tracker snapshot may have been withdrawn, or "
+                   "the link came from someone who sees other data), so the filters above "
+                   "show All time or All instead.", icon="⚠️")
     filters = Filters(period, officer, area, source)
     _to_url(label, filters)
     return filters
 
 
-def _choice(title: str, values: list[str], url_key: str) -> str | None:
+def _choice(title: str, values: list[str], url_key: str, unavailable: list[str]
+            ) -> str | None:
     choices = [ALL, *values]
-    picked = st.selectbox(title, choices, index=_url_default(url_key, choices),
+    picked = st.selectbox(title, choices,
+                          index=_url_default(url_key, choices, title, unavailable),
                           key=f"filter_{url_key}", width=FILTER_WIDTH)
     return None if picked == ALL else picked
 
