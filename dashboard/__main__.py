@@ -113,6 +113,10 @@ def run_ingest(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"Cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
+    if not args.file.is_file():  # a pipe or a device has no size to hold to the upload limit
+        print(f"Cannot read {args.file}: not a file. Save the export as a file and give its "
+              "path", file=sys.stderr)
+        return 2
     try:
         report = service.ingest_bytes(db, args.kind, args.file.name, args.file,
                                       as_at=args.as_at,

@@ -140,3 +140,12 @@ def test_an_errors_csv_that_cannot_be_written_is_named_and_the_exit_is_still_rej
     assert err.rstrip().endswith(f"The problem list could not be written to {target} (No such "
                                  "file or directory): give --errors-csv a file in a folder "
                                  "that exists and you may write to")
+
+
+def test_ingest_refuses_a_pipe_or_device_which_has_no_size_to_hold_to_the_limit(demo_db):
+    # /dev/zero passed the size check (a device's size is 0) and was read until memory ran out.
+    before = demo_db.read_bytes()
+    result = cli("ingest", "connect", "/dev/zero", "--db", str(demo_db))
+    assert result.returncode == 2
+    assert "not a file" in result.stderr and "Traceback" not in result.stderr
+    assert demo_db.read_bytes() == before
