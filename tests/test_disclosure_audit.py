@@ -76,15 +76,16 @@ def reference_protect(publication: Publication) -> dict:
                 if k not in earlier and disclosure.is_primary(v, publication.threshold)}
     withheld.update({k: marker for k, marker in earlier.items() if marker})
     beyond_reach = set()
+    lines = publication._lines()  # every sum, those of earlier counts alone too
     while True:
-        publication._widen(withheld)
+        publication._widen(withheld, lines)
         determined = [k for k in reference_audit(publication.values, publication.sums,
                                                  withheld, publication.threshold)
                       if k not in beyond_reach]
         if not determined:
             return {k: marker for k, marker in withheld.items() if k not in earlier}
-        if not publication._hide_beside(determined[0], withheld):
-            tied = [k for k in publication._tied_to(determined[0])
+        if not publication._hide_beside(determined[0], withheld, lines):
+            tied = [k for k in publication._tied_to(determined[0], lines)
                     if k not in earlier and withheld.get(k) != NOT_AVAILABLE]
             for key in tied:
                 withheld[key] = NOT_AVAILABLE

@@ -157,19 +157,25 @@ class Publication:
                     if k not in self.earlier and is_primary(v, self.threshold)}
         withheld.update({k: marker for k, marker in self.earlier.items() if marker})
         beyond_reach: set[Hashable] = set()
+        # The sums do not change while the markers are chosen: their keys are listed once. A
+        # sum of earlier counts alone can never take a new marker (none of them may be
+        # withheld again), so widening looks only at the others: a publication carries every
+        # earlier quarter's sums, and they would be walked again on every pass.
+        lines = self._lines()
+        open_lines = [line for line in lines if any(k not in self.earlier for k in line)]
         while True:
-            self._widen(withheld)
+            self._widen(withheld, open_lines)
             determined = next(iter(_audit(self.values, self.sums, withheld, self.threshold,
                                           self.earlier)
                                    .pinned(skip=[*_not_available(withheld), *beyond_reach])),
                               None)
             if determined is None:
                 return {k: m for k, m in withheld.items() if k not in self.earlier}
-            if not self._hide_beside(determined, withheld):
+            if not self._hide_beside(determined, withheld, lines):
                 # Everything tied to it is withheld, yet the markers' own bounds pin it down
                 # (four "<5" cells under a total of 4 are each 1): withhold the whole group of
                 # figures tied to it as not available, saying nothing of their size.
-                tied = [k for k in self._tied_to(determined)
+                tied = [k for k in self._tied_to(determined, lines)
                         if k not in self.earlier and withheld.get(k) != NOT_AVAILABLE]
                 for key in tied:
                     withheld[key] = NOT_AVAILABLE
@@ -190,28 +196,28 @@ class Publication:
         withheld[pick] = SECONDARY
         return True
 
-    def _widen(self, withheld: dict) -> None:
+    def _widen(self, withheld: dict, lines: list[tuple[Hashable, ...]]) -> None:
         changed = True
         while changed:
             changed = False
-            for line in self._lines():
+            for line in lines:
                 if sum(k in withheld for k in line) == 1 and self._hide_smallest(line, withheld):
                     changed = True
 
-    def _tied_to(self, key: Hashable) -> set[Hashable]:
-        """Every key joined to `key` through the sums."""
+    def _tied_to(self, key: Hashable, lines: list[tuple[Hashable, ...]]) -> set[Hashable]:
+        """Every key joined to `key` through the sums (`lines`, their keys)."""
         found, frontier = {key}, {key}
         while frontier:
-            frontier = {k for line in self._lines() if any(f in line for f in frontier)
+            frontier = {k for line in lines if any(f in line for f in frontier)
                         for k in line} - found
             found |= frontier
         return found
 
-    def _hide_beside(self, key: Hashable, withheld: dict) -> bool:
+    def _hide_beside(self, key: Hashable, withheld: dict,
+                     lines: list[tuple[Hashable, ...]]) -> bool:
         """Withholds one more cell near `key`: on its own lines if any is left, else on the
         lines of the withheld cells it is tied to, and so on outwards."""
         reached, frontier = set(), {key}
-        lines = self._lines()
         while frontier:
             reached |= frontier
             near = [line for line in lines if any(k in frontier for k in line)]

@@ -150,8 +150,10 @@ def publication(data: QuarterData, threshold: int, history: History | None = Non
     with every earlier quarter as its own pack printed it (`history`)."""
     out = rules.Publication(threshold)
     if history is not None:
-        for key, value in history.publication.values.items():
-            out.printed_before(key, value, history.publication.earlier[key])
+        # As printed_before would put them, one by one: History.record checked each (every
+        # earlier count is a whole number with its marker), and a publication copies them all.
+        out.values.update(history.publication.values)
+        out.earlier.update(history.publication.earlier)
         out.sums.extend(history.publication.sums)
     for measure, value in data.counts.items():
         if value is not None:
