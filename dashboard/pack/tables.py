@@ -125,14 +125,23 @@ class History:
 
     def record(self, quarter: str, figures: QuarterFigures) -> None:
         own = figures.protected.publication
-        for key, value in own.values.items():
+        # A quarter's publication starts with this history (publication() copies it in first),
+        # whose counts and sums are all earlier ones: only what follows is the quarter's own.
+        # Anything built otherwise is looked at whole.
+        values = list(own.values.items())
+        known, tied = len(self.publication.values), len(self.publication.sums)
+        if [k for k, _ in values[:known]] != list(self.publication.values) \
+                or own.sums[:tied] != self.publication.sums:
+            known = tied = 0
+        for key, value in values[known:]:
             if key not in own.earlier:
                 self.publication.printed_before((quarter, key), value,
                                                 figures.protected.withheld.get(key))
 
         def renamed(key: Hashable) -> Hashable:
             return key if key in own.earlier else (quarter, key)
-        for parts, total in own.sums:  # its own sums, and those tying it to earlier quarters
+        # its own sums, and those tying it to earlier quarters
+        for parts, total in own.sums[tied:]:
             if any(k not in own.earlier for k, _ in rules.terms(parts, total)):
                 self.publication.sums.append((
                     tuple(map(renamed, parts)),
