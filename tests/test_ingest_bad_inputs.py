@@ -516,6 +516,28 @@ def test_identifying_columns_are_dropped_and_unknown_columns_warned(db):
         assert secret not in raw
 
 
+
+def test_who_referred_and_where_an_offence_happened_are_not_stored_under_other_names(db):
+    # "Referrer" (a column of who referred: people's names) was read as the referral source's
+    # detail, and Connect's "Location" (an address) as the offence area; "Tel. No" and
+    # "Mobile No." were listed as unknown rather than as identifying.
+    tracker = (b"Nominal ID,Referrer,Tel. No,Mobile No.,Referral Date,Referral Source,Status\n"
+               b"N1,Mrs Jane Doe (mother),0121 496 0000,07700 900000,03/04/2022,Probation,"
+               b"Active\n")
+    report = ingest(db, "tracker", tracker)
+    assert report.dropped_identifying == ["Referrer", "Tel. No", "Mobile No."]
+    assert query(db, "select referral_source_detail from referrals where snapshot_id = 2") == [
+        (None,)]
+    connect = (b"Crime Reference,Nominal ID,Offence Date,Offence Type,Location\n"
+               b"CR1,N1,03/04/2022,Theft,14 Acacia Avenue B1 1AA\n")
+    report = ingest(db, "connect", connect)
+    assert "Location" in report.ignored_unknown
+    assert query(db, "select offence_area from crimes") == [(None,)]
+    raw = db.read_bytes()
+    for secret in (b"Jane Doe", b"0121 496", b"07700", b"Acacia"):
+        assert secret not in raw
+
+
 # ---------------------------------------------------------------- files that are not data
 
 NOT_DATA = {

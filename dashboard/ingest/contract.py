@@ -135,8 +135,9 @@ TRACKER = (
                           "neighbourhood policing": "Neighbourhood policing team",
                           "partner": "Partner agency", "word of mouth referral": "Word of mouth",
                           "self referral": "Word of mouth"}),
+    # Not "referrer": a column of who referred holds people's names (see IDENTIFYING_KEYS).
     Column("referral_source_detail", "category", aliases=("source detail", "referral detail",
-                                                           "npt retailer", "referrer")),
+                                                           "npt retailer")),
     Column("offending_area", "category", aliases=("primary offending area", "area",
                                                    "offending location")),
     Column("status", "category", aliases=("current status", "nominal status",
@@ -191,8 +192,9 @@ CONNECT = (
                                            "date committed")),
     Column("offence_type", "category", True, ("offence", "crime type", "offence description",
                                                "type")),
-    Column("offence_area", "category", aliases=("area", "location", "neighbourhood",
-                                                 "offence location")),
+    # Not "location": a records system's offence location is an address (a home's, for some
+    # offences), not an area; a force whose export has only that maps it knowingly.
+    Column("offence_area", "category", aliases=("area", "neighbourhood")),
     Column("value_stolen", "money", aliases=("value", "property value", "value stolen gbp",
                                               "value of goods", "amount")),
 )
@@ -208,7 +210,8 @@ IDENTIFYING_KEYS = {
     "email", "emailaddress", "pnc", "pncid", "pncnumber", "pncno", "cro", "cronumber",
     "ni", "nino", "ninumber", "nationalinsurance", "nationalinsurancenumber", "notes", "note",
     "comments", "comment", "freetext", "remarks", "narrative", "summary", "description",
-    "casenotes", "updates", "update", "nhsnumber",
+    "casenotes", "updates", "update", "nhsnumber", "telno", "mobileno", "mob", "mobno",
+    "referrer", "referredby",
 }
 IDENTIFYING_FRAGMENTS = ("name", "address", "postcode", "phone", "email", "pnc", "nationalins",
                          "note", "comment", "birth", "dob")
