@@ -345,7 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
-        print("Interrupted: nothing was changed.", file=sys.stderr)
+        # A change is made whole or not at all, but one stopped after it was made (before its
+        # access-log entry) is made: never say nothing changed without knowing.
+        print("Interrupted. A change is made whole or not at all: check whether it was made "
+              "(an upload on the Data page or with `query uploads`) before making it again.",
+              file=sys.stderr)
         return 130
     except Exception as exc:  # the user gets a message, never a traceback
         print(f"Unexpected error ({type(exc).__name__}: {exc}). Nothing was changed; please "

@@ -149,3 +149,22 @@ def test_ingest_refuses_a_pipe_or_device_which_has_no_size_to_hold_to_the_limit(
     assert result.returncode == 2
     assert "not a file" in result.stderr and "Traceback" not in result.stderr
     assert demo_db.read_bytes() == before
+
+
+def test_an_interrupted_command_does_not_claim_nothing_changed(demo_db, tmp_path, monkeypatch):
+    # Stopped after an upload was stored (before its access-log entry) it said "nothing was
+    # changed", inviting a second upload.
+    from dashboard import service
+
+    from conftest import run_cli
+
+    def stored_then_interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(service, "ingest_bytes", stored_then_interrupted)
+    export = tmp_path / "connect.csv"
+    export.write_text("Crime Reference,Nominal ID,Offence Date,Offence Type\n"
+                      "CR1,N1,01/07/2022,Shoplifting\n")
+    code, _, err = run_cli("ingest", "connect", str(export), "--db", str(demo_db))
+    assert code == 130
+    assert "nothing was changed" not in err and "check whether it was made" in err
