@@ -538,6 +538,21 @@ def test_who_referred_and_where_an_offence_happened_are_not_stored_under_other_n
         assert secret not in raw
 
 
+
+def test_a_nominal_column_of_names_is_refused_not_stored_as_ids(db):
+    # A Connect export's "Nominal" column can show the person's name: it was stored as the ID.
+    data = (b"Crime Reference,Nominal,Offence Date,Offence Type\n"
+            b"CR1,SMITH John,03/04/2022,Theft\nCR2,NAT0001082,04/04/2022,Theft\n")
+    error = assert_rejected_and_unchanged(db, "connect", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 2, "column": "Nominal", "value": "SMITH John",
+        "problem": "'SMITH John' has no digits, so it is not a nominal ID (is this column "
+                   "people's names?)",
+        "fix": "Upload the column that holds each person's nominal ID (a reference with "
+               "numbers in it), never their name"}]
+    assert b"SMITH" not in db.read_bytes()
+
+
 # ---------------------------------------------------------------- files that are not data
 
 NOT_DATA = {

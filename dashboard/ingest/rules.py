@@ -62,6 +62,15 @@ def checks_for(contract: Contract, positions: dict[str, int],
             checks.append(Check(name, f"{raw} is not null and {nothing}",
                                 f"'{{value}}' has no letters or digits, so it names no "
                                 f"{label(name)}", nameless_fix(col)))
+        if col.name == "nominal_id":
+            # A person's ID has a number in it; a name has none, and would be stored as the
+            # ID (an export whose "Nominal" column shows people's names).
+            checks.append(Check(name, f"{raw} is not null and not names_nothing({raw}) and "
+                                f"not regexp_matches({name}, '[0-9]')",
+                                "'{value}' has no digits, so it is not a nominal ID (is this "
+                                "column people's names?)",
+                                "Upload the column that holds each person's nominal ID (a "
+                                "reference with numbers in it), never their name"))
         if col.kind == "date":
             checks.append(Check(name, f"{raw} is not null and {name} is null",
                                 "'{value}' is not a date we can read{detail}",
