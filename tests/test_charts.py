@@ -251,3 +251,16 @@ def test_every_officer_has_a_line_of_their_own_past_the_eight_colours(frames):
     looks = {(c, tuple(d)) for c, d in zip(colour["range"], dash["range"], strict=True)}
     assert len(looks) == 20
     assert len(svg_texts(charts.caseload_over_time(many))) > 20  # it draws
+
+
+def test_officers_run_from_the_largest_caseload(frames):
+    # Sorted by "-y", the bars and their totals layered, Vega-Lite dropped the sort: the
+    # officers stood in alphabetical order (Former officer's 5 first, Officer 1's 43 fourth).
+    caseload = frames["officer_caseload"]
+    totals = caseload.groupby("officer")["referrals"].sum()
+    spec = charts.caseload_by_officer(caseload).to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["sort"] == \
+        totals.sort_values(ascending=False, kind="stable").index.tolist()
+    texts = svg_texts(charts.caseload_by_officer(caseload))
+    shown = [t for t in texts if t in set(totals.index)]
+    assert shown == totals.sort_values(ascending=False, kind="stable").index.tolist()

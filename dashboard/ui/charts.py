@@ -28,8 +28,12 @@ STATUS_ORDER = ["Referral/Waiting", "Active", "Inactive", "Withdrawn", "Not reco
 def caseload_by_officer(frame: pd.DataFrame) -> alt.Chart:
     """Stacked bars: each officer's referrals split by current status."""
     statuses = [s for s in STATUS_ORDER if s in set(frame["status"])]
+    # Largest caseload first, as a list: Vega-Lite drops a "-y" sort where the bars and their
+    # totals share the axis, and the officers fell back into alphabetical order.
+    totals = frame.groupby("officer", sort=False)["referrals"].sum()
+    order = sorted(totals.index, key=lambda officer: (-totals[officer], officer))
     base = alt.Chart(frame).encode(
-        alt.X("officer:N").title("Officer").sort("-y"),
+        alt.X("officer:N").title("Officer").sort(order),
         alt.Y("sum(referrals):Q").title("Referrals"),
     )
     bars = base.mark_bar().encode(
