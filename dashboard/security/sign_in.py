@@ -7,6 +7,8 @@ rerun, so revoking an account takes effect on that person's next click.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
 
 import streamlit as st
 
@@ -15,6 +17,7 @@ from dashboard.security.access import Viewer
 from dashboard.security.audit import Action, Who
 from dashboard.security.security_file import security_db_path
 
+T = TypeVar("T")
 SESSION_KEY = "signed_in"
 SSO_REFUSED = "single_sign_on_refused"
 DEMO_VIEWERS = {
@@ -111,9 +114,51 @@ def sign_in_demo(role: str) -> None:
                                      "last_activity": now()}
 
 
+class SessionEnded(PermissionError):
+    """The session that offered something (a download) no longer may have it."""
+
+
+def while_signed_in(work: Callable[[], T], target: str) -> Callable[[], T]:
+    """work, to be called later outside this script run: a download button's click hands its
+    file over in another thread, with no rerun, so nothing else checks the session then. It
+    runs only while this session is still signed in as now: not signed out, not idle past the
+    timeout, the account still active with the same role and officer names (the file was made
+    for those). Otherwise the refusal is logged and SessionEnded raised, so nothing is given."""
+    session = st.session_state.get(SESSION_KEY)
+    viewer = st.session_state.get("viewer")
+    path = security_db_path()
+
+    def guarded() -> T:
+        refusal = why_not_still(session, viewer, path)
+        if refusal:
+            audit.record(viewer or Who("not signed in"), Action.EXPORT, target=target,
+                         outcome="refused", detail=refusal, path=path)
+            raise SessionEnded(refusal)
+        return work()
+    return guarded
+
+
+def why_not_still(session: dict | None, viewer: Viewer | None, path) -> str | None:
+    """Why a session (the dict kept in session state, updated on each click) no longer has
+    what it had as `viewer`, or None while it does."""
+    if session is None or viewer is None or session.get("ended"):
+        return "signed out"
+    if accounts.session_expired(session["last_activity"], now()):
+        return "the session had timed out"
+    if session.get("demo"):  # the demo viewers never change, and show synthetic data only
+        return None
+    user = accounts.get_user(path, session["name"])
+    if user is None or not user.active:
+        return "the account is not active"
+    if Viewer(user.name, user.role, tuple(user.officer_names)) != viewer:
+        return "the account's role or officer names changed"
+    return None
+
+
 def sign_out(message: str | None = None) -> None:
     session = st.session_state.pop(SESSION_KEY, None)
     if session:
+        session["ended"] = True  # for anything offered before, still holding it (while_signed_in)
         audit.record(Who(session["name"]), Action.SIGN_OUT, outcome="ok", detail=message)
     if message:
         st.session_state["sign_in_message"] = message
