@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from dashboard.security import (  # noqa: E402
     data_access,
     sign_in,
 )
+from dashboard.security.audit import AccessLogError  # noqa: E402
 from dashboard.ui import filters, layout  # noqa: E402
 from dashboard.ui.navigation import PAGES  # noqa: E402
 
@@ -56,4 +58,8 @@ with st.sidebar:
         st.rerun()
 st.session_state["filters"] = filters.sidebar() if capability.filters else None
 layout.data_banner()
-page.run()
+try:
+    page.run()
+except (AccessLogError, sqlite3.Error):  # the security file: the access log or the users table
+    st.error("This could not be recorded in the access log, so it may not have been done: "
+             "please tell an administrator.")

@@ -4,6 +4,7 @@ signed in as then, and signing in is never let through unlogged nor answered by 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import pytest
 from streamlit.elements.widgets import button
@@ -72,3 +73,84 @@ def test_a_download_shown_before_signing_out_is_refused(app_as, handed_over, sec
     app.button(key="sign_out").click().run()
     with pytest.raises(sign_in.SessionEnded, match="signed out"):
         download()
+
+
+# --- signing in when the access log cannot be written ---------------------------------------
+
+def log_broken(monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise audit.AccessLogError("The access log could not be written (disk full)")
+    monkeypatch.setattr(audit, "record", refuse)
+
+
+def shows_the_sign_in_page_in_words(app) -> str:
+    assert not app.exception, [e.value for e in app.exception]
+    assert [t.value for t in app.title] == ["Offender to Rehab dashboard"]
+    return " ".join(e.value for e in (*app.error, *app.info))
+
+
+def test_a_single_sign_on_that_cannot_be_logged_does_not_sign_in(app_as, security_db,
+                                                                  monkeypatch):
+    accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
+    app = app_as(None)
+    app.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback",
+                           "cookie_secret": "not a secret", "client_id": "id",
+                           "client_secret": "not a secret",
+                           "server_metadata_url": "http://localhost/.well-known"}
+    app.user = {"is_logged_in": True, "email": "Sam@Force.Example"}  # case differs: matched
+    with monkeypatch.context() as patch:
+        log_broken(patch)
+        app.run()
+        assert "could not be recorded" in shows_the_sign_in_page_in_words(app)
+        app.run()  # still not in: the session was never opened
+        shows_the_sign_in_page_in_words(app)
+    app.run()  # the log works again: signed in, and logged
+    assert app.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
+    log = audit.read_log(security_db, action="sign-in")
+    assert list(zip(log["who"], log["outcome"], strict=True)) == [("Sso Sam", "ok")]
+
+
+def test_a_local_sign_in_that_cannot_be_logged_is_refused_in_words(app_as, security_db,
+                                                                    monkeypatch):
+    accounts.add_user(security_db, "Admin Ann", "admin", password="the right password")
+    app = app_as(None).run()
+
+    def unwritable(path):
+        raise sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(accounts, "transaction", unwritable)
+    app.text_input(key="sign_in_name").input("Admin Ann")
+    app.text_input(key="sign_in_password").input("the right password")
+    app.get("form_submit_button")[0].click()
+    app.run()
+    assert "could not be recorded" in shows_the_sign_in_page_in_words(app)
+    assert sign_in.SESSION_KEY not in app.session_state
+
+
+def test_a_demo_sign_in_that_cannot_be_logged_is_refused_in_words(app_as, monkeypatch):
+    app = app_as(None).run()
+    log_broken(monkeypatch)
+    app.button(key="demo_officer").click().run()
+    assert "could not be recorded" in shows_the_sign_in_page_in_words(app)
+    assert sign_in.SESSION_KEY not in app.session_state
+
+
+def test_a_sign_out_that_cannot_be_logged_still_signs_out(app_as, monkeypatch):
+    app = app_as("admin").run()
+    log_broken(monkeypatch)
+    app.button(key="sign_out").click().run()
+    assert "access log could not be written" in shows_the_sign_in_page_in_words(app)
+    app.run()
+    shows_the_sign_in_page_in_words(app)
+
+
+def test_a_change_that_cannot_be_logged_is_said_in_words(app_as, security_db, monkeypatch):
+    app = app_as("admin", name="Admin Ann").run()
+    app.switch_page("../pages/users.py")
+    app.run()
+
+    def unwritable(path):
+        raise sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(accounts, "transaction", unwritable)
+    app.button(key="reset_password").click().run()
+    assert not app.exception
+    assert "could not be recorded in the access log" in app.error[0].value

@@ -7,6 +7,7 @@ rerun, so revoking an account takes effect on that person's next click.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -14,12 +15,14 @@ import streamlit as st
 
 from dashboard.security import accounts, audit
 from dashboard.security.access import Viewer
-from dashboard.security.audit import Action, Who
+from dashboard.security.audit import AccessLogError, Action, Who
 from dashboard.security.security_file import security_db_path
 
 T = TypeVar("T")
 SESSION_KEY = "signed_in"
 SSO_REFUSED = "single_sign_on_refused"
+NOT_LOGGED = ("Signing in could not be recorded in the access log, so you are not signed in. "
+              "Try again, and tell an administrator if it happens again.")
 DEMO_VIEWERS = {
     "steering": Viewer("Demo steering-group member", "steering", is_demo=True),
     "officer": Viewer("Demo officer (Officer 1)", "officer", ("Officer 1",), is_demo=True),
@@ -76,14 +79,23 @@ def sign_in_single_sign_on() -> dict | None:
         reason = ("Your force account did not share an email address with the dashboard."
                   if not email else "Your force account is not set up for this dashboard, or "
                   "has been revoked: ask an administrator.")
-        audit.record(Who(email or f"single sign-on subject {st.user.get('sub')}"),
-                     Action.SIGN_IN, outcome="failed", detail="single sign-on: " + reason)
+        try:
+            audit.record(Who(email or f"single sign-on subject {st.user.get('sub')}"),
+                         Action.SIGN_IN, outcome="failed", detail="single sign-on: " + reason)
+        except AccessLogError:
+            pass  # refused all the same
         refuse_single_sign_on(reason)
+        return None
+    # Recorded before the session exists: a sign-in that cannot be logged does not happen
+    # (the next click tries again).
+    try:
+        audit.record(Who(user.name, user.role), Action.SIGN_IN, outcome="ok",
+                     detail=f"single sign-on ({email})")
+    except AccessLogError:
+        st.session_state["sign_in_message"] = NOT_LOGGED
         return None
     session = {"name": user.name, "via": "sso", "last_activity": now()}
     st.session_state[SESSION_KEY] = session
-    audit.record(Who(user.name, user.role), Action.SIGN_IN, outcome="ok",
-                 detail=f"single sign-on ({email})")
     return session
 
 
@@ -96,7 +108,10 @@ def refuse_single_sign_on(reason: str) -> None:
 
 def sign_in_local(name: str, password: str) -> str | None:
     """Signs in with a local account; returns the reason on failure."""
-    result = accounts.sign_in(security_db_path(), name, password)
+    try:
+        result = accounts.sign_in(security_db_path(), name, password)
+    except (AccessLogError, sqlite3.Error):
+        return NOT_LOGGED
     if not result.ok:
         return {"locked": "Too many failed attempts: this account is locked for "
                           f"{accounts.lockout_minutes()} minutes.",
@@ -107,9 +122,13 @@ def sign_in_local(name: str, password: str) -> str | None:
     return None
 
 
-def sign_in_demo(role: str) -> None:
+def sign_in_demo(role: str) -> str | None:
+    """Signs in with a demo account; returns the reason on failure."""
     viewer = DEMO_VIEWERS[role]
-    audit.record(viewer, Action.SIGN_IN, outcome="ok", detail="demo account")
+    try:
+        audit.record(viewer, Action.SIGN_IN, outcome="ok", detail="demo account")
+    except AccessLogError:
+        return NOT_LOGGED
     st.session_state[SESSION_KEY] = {"name": viewer.name, "demo": role, "via": "demo",
                                      "last_activity": now()}
 
@@ -159,7 +178,11 @@ def sign_out(message: str | None = None) -> None:
     session = st.session_state.pop(SESSION_KEY, None)
     if session:
         session["ended"] = True  # for anything offered before, still holding it (while_signed_in)
-        audit.record(Who(session["name"]), Action.SIGN_OUT, outcome="ok", detail=message)
+        try:
+            audit.record(Who(session["name"]), Action.SIGN_OUT, outcome="ok", detail=message)
+        except AccessLogError:  # signed out all the same: ending a session is the safe side
+            message = (message or "You are signed out.") + (
+                " The access log could not be written: please tell an administrator.")
     if message:
         st.session_state["sign_in_message"] = message
     if session and session.get("via") == "sso":
