@@ -11,6 +11,8 @@ from streamlit.elements.widgets import button
 
 from dashboard.security import accounts, audit, sign_in
 
+from conftest import run_cli
+
 REFERRALS = "../pages/referral_list.py"
 
 
@@ -154,3 +156,18 @@ def test_a_change_that_cannot_be_logged_is_said_in_words(app_as, security_db, mo
     app.button(key="reset_password").click().run()
     assert not app.exception
     assert "could not be recorded in the access log" in app.error[0].value
+
+
+# --- the command line -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("as_user", [None, "Steering Sam"])
+def test_person_level_rows_read_on_the_command_line_are_logged_with_the_login(
+        demo_db, security_db, as_user):
+    accounts.add_user(security_db, "Steering Sam", "steering", password="long enough password")
+    code, out, _ = run_cli("query", "referral_list", "--param", "officer=Officer 1",
+                           "--db", str(demo_db), *(["--as-user", as_user] if as_user else []))
+    assert code == 0 and "SYN" in out
+    [entry] = audit.read_log(security_db, action="view").itertuples()
+    ran_it = f"command line ({accounts.login_name()})"
+    assert (entry.who, entry.target, entry.detail) == (as_user or ran_it, "referral_list", ran_it)
+    assert "Officer 1" in entry.filters
