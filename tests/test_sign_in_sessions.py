@@ -171,3 +171,25 @@ def test_person_level_rows_read_on_the_command_line_are_logged_with_the_login(
     ran_it = f"command line ({accounts.login_name()})"
     assert (entry.who, entry.target, entry.detail) == (as_user or ran_it, "referral_list", ran_it)
     assert "Officer 1" in entry.filters
+
+
+# --- names --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, officers, email", [
+    ("Eve\nAdmin Ann", ("Officer 1",), None),
+    ("Eve \x1b[2J\x1b[1;1H", ("Officer 1",), None),          # a terminal's clear-screen
+    ("Eve", ("Officer 1\u202e2 recifO",), None),              # right-to-left override
+    ("Eve", ("Officer 1",), "eve\u200b@force.example"),       # zero-width space
+])
+def test_names_with_control_or_invisible_characters_are_refused(security_db, name, officers,
+                                                                 email):
+    with pytest.raises(ValueError, match="control or invisible character"):
+        accounts.add_user(security_db, name, "officer", officer_names=officers, email=email)
+    accounts.add_user(security_db, "Eve", "officer", officer_names=["Officer 1"])
+    with pytest.raises(ValueError, match="control or invisible character"):
+        accounts.set_officer_names(security_db, "Eve", [*officers, "Officer\r1"])
+    code, _, err = run_cli("users", "add", "Eve\tTwo", "--role", "admin", "--no-password",
+                           "--security-db", str(security_db))
+    assert code == 2 and "control or invisible character" in err
+    assert [(u.name, u.officer_names) for u in accounts.list_users(security_db)] == [
+        ("Eve", ("Officer 1",))]

@@ -7,6 +7,7 @@ import datetime as dt
 import getpass
 import os
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -117,6 +118,14 @@ def clean_user(name: str, role: str, officer_names: Sequence[str],
     email = (email or "").strip() or None
     if email is not None and ("@" not in email or any(c.isspace() for c in email)):
         raise ValueError(f"{email!r} is not an email address")
+    for what, text in (("name", name), *(("officer name", o) for o in officers),
+                       ("email", email or "")):
+        if any(unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp")
+               for c in text):
+            # A line break, terminal escape or right-to-left override would garble or disguise
+            # the name in the access log, the Users page and `users list` on a terminal.
+            raise ValueError(f"The {what} {text!r} holds a control or invisible character: "
+                             "type it again")
     return name, officers, email
 
 
