@@ -4,6 +4,7 @@ signed in as then, and signing in is never let through unlogged nor answered by 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 
 import pytest
@@ -193,3 +194,30 @@ def test_names_with_control_or_invisible_characters_are_refused(security_db, nam
     assert code == 2 and "control or invisible character" in err
     assert [(u.name, u.officer_names) for u in accounts.list_users(security_db)] == [
         ("Eve", ("Officer 1",))]
+
+
+HOSTILE_NAME = "[Ann](javascript:alert(1)) **Admin**"
+
+
+def shown_text(app) -> list[str]:
+    return [e.value for kind in ("success", "error", "markdown")
+            for e in app.get(kind) if isinstance(getattr(e, "value", None), str)]
+
+
+def test_names_on_the_users_page_are_shown_never_interpreted(app_as, security_db):
+    app = app_as("admin", name="Admin Ann").run()
+    app.switch_page("../pages/users.py").run()
+    app.text_input(key="add_name").input(HOSTILE_NAME)
+    app.selectbox(key="add_role").select("officer")
+    app.text_input(key="add_officers").input("<img src=x onerror=alert(1)>")
+    next(b for b in app.button if b.label == "Add the user").click().run()
+    shown = shown_text(app)  # "Added ..."
+    app.selectbox(key="change_user").select(HOSTILE_NAME).run()
+    shown += shown_text(app)  # its status line, with its officer names
+    app.text_input(key="add_name").input(HOSTILE_NAME)  # again: refused, naming it
+    next(b for b in app.button if b.label == "Add the user").click().run()
+    shown += shown_text(app)
+    assert [v.split(" ")[0] for v in shown if "javascript" in v] == ["Added", "Not"]
+    assert any("onerror" in value for value in shown)
+    for value in shown:
+        assert not re.search(r"(?<!\\)\]\(javascript|(?<!\\)\*\*Admin|(?<!\\)<img", value), value
