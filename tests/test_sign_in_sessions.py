@@ -221,3 +221,14 @@ def test_names_on_the_users_page_are_shown_never_interpreted(app_as, security_db
     assert any("onerror" in value for value in shown)
     for value in shown:
         assert not re.search(r"(?<!\\)\]\(javascript|(?<!\\)\*\*Admin|(?<!\\)<img", value), value
+
+
+def test_a_person_level_query_refused_on_the_command_line_is_no_view(demo_db, security_db):
+    accounts.add_user(security_db, "Panel Pat", "scrutiny", password="long enough password")
+    accounts.add_user(security_db, "PC One", "officer", officer_names=["Officer 1"],
+                      password="long enough password")
+    for user, params in (("Panel Pat", []), ("PC One", ["--param", "snapshot_id=1"])):
+        code, out, _ = run_cli("query", "referral_list", "--as-user", user, *params,
+                               "--db", str(demo_db))
+        assert code == 4 and not out
+    assert audit.read_log(security_db, action="view").empty
