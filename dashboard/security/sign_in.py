@@ -131,6 +131,7 @@ def sign_in_demo(role: str) -> str | None:
         return NOT_LOGGED
     st.session_state[SESSION_KEY] = {"name": viewer.name, "demo": role, "via": "demo",
                                      "last_activity": now()}
+    return None
 
 
 class SessionEnded(PermissionError):
