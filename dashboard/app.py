@@ -24,7 +24,13 @@ from dashboard.ui.navigation import PAGES  # noqa: E402
 st.set_page_config(page_title="O2R programme dashboard", page_icon=":material/monitoring:",
                    layout="wide")
 
-viewer = sign_in.current_viewer(demo_allowed=data_access.demo_only())
+try:
+    viewer = sign_in.current_viewer(demo_allowed=data_access.demo_only())
+except (AccessLogError, sqlite3.Error):  # the security file cannot be read: nobody is let in
+    st.session_state.pop("viewer", None)
+    st.error("The dashboard cannot read its users and access log file, so nobody can be signed "
+             "in. Please tell an administrator.")
+    st.stop()
 if viewer is None:
     st.session_state.pop("viewer", None)
     st.navigation([st.Page(ROOT / "pages" / "sign_in.py", title="Sign in",

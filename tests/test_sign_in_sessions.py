@@ -232,3 +232,15 @@ def test_a_person_level_query_refused_on_the_command_line_is_no_view(demo_db, se
                                "--db", str(demo_db))
         assert code == 4 and not out
     assert audit.read_log(security_db, action="view").empty
+
+
+def test_a_users_file_that_cannot_be_read_lets_nobody_in_and_says_so(app_as, monkeypatch):
+    app = app_as("steering", name="Steering Sam").run()
+
+    def unreadable(*args, **kwargs):
+        raise sqlite3.DatabaseError("file is not a database")
+    monkeypatch.setattr(accounts, "get_user", unreadable)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "cannot read its users and access log file" in app.error[0].value
+    assert not app.title and not app.dataframe and not app.get("vega_lite_chart")
