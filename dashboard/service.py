@@ -146,8 +146,24 @@ def set_target(actor: Actor, measure: str, quarterly_target: int | None,
 
 # User accounts (each change is recorded in the transaction that makes it) ----------------
 
+class DemoRefused(PermissionError):
+    """A demo account asked for something that outlives the demo."""
+
+
+def real_accounts_only(actor: Actor) -> None:
+    """Demo accounts are one click on the sign-in page, with no password, for whoever reaches
+    it while the data is the demo: they may neither read nor change the real accounts, which
+    outlive the demo (a demo administrator could reset a real administrator's password and
+    read the new one, or add an account of their own, and keep it once real data arrives)."""
+    if getattr(actor, "is_demo", False):
+        raise DemoRefused("A demo account cannot see or change the dashboard's accounts: an "
+                          "administrator adds them with `python -m dashboard users add` on the "
+                          "server, or here once signed in with a real administrator account")
+
+
 def list_users(actor: Actor, path: str | os.PathLike | None = None) -> list[accounts.User]:
     """Every account, revoked ones included; the reading is recorded."""
+    real_accounts_only(actor)
     return accounts.list_users(path or security_db_path(), actor=actor)
 
 
@@ -155,25 +171,30 @@ def add_user(actor: Actor, name: str, role: str, password: str | None = None,
              officer_names: Sequence[str] = (), email: str | None = None,
              path: str | os.PathLike | None = None) -> accounts.User:
     """Adds an account (no password: single sign-on only); ValueError says what is wrong."""
+    real_accounts_only(actor)
     return accounts.add_user(path or security_db_path(), name, role, password, officer_names,
                              email, actor=actor)
 
 
 def set_password(actor: Actor, name: str, password: str,
                  path: str | os.PathLike | None = None) -> None:
+    real_accounts_only(actor)
     accounts.set_password(path or security_db_path(), name, password, actor=actor)
 
 
 def revoke_user(actor: Actor, name: str, path: str | os.PathLike | None = None) -> None:
+    real_accounts_only(actor)
     accounts.revoke_user(path or security_db_path(), name, actor=actor)
 
 
 def reactivate_user(actor: Actor, name: str, path: str | os.PathLike | None = None) -> None:
+    real_accounts_only(actor)
     accounts.reactivate_user(path or security_db_path(), name, actor=actor)
 
 
 def set_officer_names(actor: Actor, name: str, officer_names: Sequence[str],
                       path: str | os.PathLike | None = None) -> accounts.User:
+    real_accounts_only(actor)
     return accounts.set_officer_names(path or security_db_path(), name, officer_names,
                                       actor=actor)
 
@@ -208,7 +229,7 @@ def ensure_database(db: Path) -> bool:
     return True
 
 
-__all__ = ["UploadRejected", "add_user", "build_demo", "check_upload", "ensure_database",
-           "ingest_bytes", "ingest_path", "list_users", "reactivate_user", "revoke_user",
-           "set_officer_names", "set_password", "set_target", "sign_off_pack",
-           "store_upload", "upload", "withdraw_snapshot"]
+__all__ = ["DemoRefused", "UploadRejected", "add_user", "build_demo", "check_upload",
+           "ensure_database", "ingest_bytes", "ingest_path", "list_users", "real_accounts_only",
+           "reactivate_user", "revoke_user", "set_officer_names", "set_password", "set_target",
+           "sign_off_pack", "store_upload", "upload", "withdraw_snapshot"]

@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 from streamlit.elements.widgets import button
 
+from dashboard import service
 from dashboard.security import accounts, audit, sign_in
 
 from conftest import run_cli
@@ -244,3 +245,31 @@ def test_a_users_file_that_cannot_be_read_lets_nobody_in_and_says_so(app_as, mon
     assert not app.exception, [e.value for e in app.exception]
     assert "cannot read its users and access log file" in app.error[0].value
     assert not app.title and not app.dataframe and not app.get("vega_lite_chart")
+
+
+# --- demo accounts: one click, no password, for whoever reaches the sign-in page -----------
+
+def test_a_demo_administrator_can_neither_see_nor_change_the_real_accounts(app_as,
+                                                                          security_db):
+    accounts.add_user(security_db, "Admin Ann", "admin", password="the real admin password",
+                      email="ann@force.example")
+    accounts.sign_in(security_db, "Admin Ann", "the real admin password")
+    app = app_as("admin").run()  # the demo administrator
+    app.switch_page("../pages/users.py").run()
+    assert not app.exception and not app.dataframe
+    assert "cannot see or change" in app.info[0].value
+    assert not [b for b in app.button if b.key in ("reset_password", "revoke_user")]
+    demo = sign_in.DEMO_VIEWERS["admin"]
+    for change in (lambda: service.set_password(demo, "Admin Ann", "chosen by the visitor"),
+                   lambda: service.add_user(demo, "Visitor", "admin", "chosen by the visitor"),
+                   lambda: service.revoke_user(demo, "Admin Ann"),
+                   lambda: service.list_users(demo)):
+        with pytest.raises(service.DemoRefused):
+            change()
+    assert not accounts.sign_in(security_db, "Admin Ann", "chosen by the visitor").ok
+    assert [u.name for u in accounts.list_users(security_db)] == ["Admin Ann"]
+
+    app.switch_page("../pages/access_log.py").run()  # the real staff's entries are not shown
+    assert not app.exception
+    shown = app.dataframe[0].value.to_csv()
+    assert "Admin Ann" not in shown and "ann@force.example" not in shown
