@@ -139,6 +139,9 @@ def set_target(actor: Actor, measure: str, quarterly_target: int | None,
     one may not be set."""
     from dashboard.analysis import targets  # its measures need scipy: not for every command
 
+    if getattr(actor, "is_demo", False):  # kept in the security file, they outlive the demo
+        raise targets.TargetRefused("A demo account cannot set the programme's targets: they "
+                                    "would stand once real data arrives.")
     targets.set_target(path or security_db_path(), measure, quarterly_target, actor.name,
                        actor.role, targets.DEFAULT_AMBER_SHARE if amber_share is None
                        else amber_share)

@@ -273,3 +273,15 @@ def test_a_demo_administrator_can_neither_see_nor_change_the_real_accounts(app_a
     assert not app.exception
     shown = app.dataframe[0].value.to_csv()
     assert "Admin Ann" not in shown and "ann@force.example" not in shown
+
+
+def test_a_demo_account_cannot_set_the_programmes_targets(app_as, security_db):
+    from dashboard.analysis import targets
+
+    app = app_as("steering").run()  # the demo steering-group member, on the Overview
+    assert not app.exception
+    assert not [b for b in app.button if b.label == "Save the target"]
+    assert any("demo account cannot set them" in c.value for c in app.caption)
+    with pytest.raises(targets.TargetRefused, match="demo account"):
+        service.set_target(sign_in.DEMO_VIEWERS["steering"], "Referrals", 40)
+    assert not targets.current(security_db)
