@@ -125,6 +125,9 @@ def sign_off_pack(db: Path, actor: Actor, issued) -> int:
     """Freezes the pack as shown, signed off by `actor`, and records it; returns its pack id."""
     from dashboard import pack  # the pack pulls in the chart renderer: load it when asked
 
+    if getattr(actor, "is_demo", False):  # a signed-off pack is reissued as it was, for good
+        raise DemoRefused("A demo account cannot sign off a pack: it would be issued as "
+                          "signed off once real data arrives")
     pack_id = pack.sign_off(db, issued, actor.name)
     audit.record(actor, Action.SIGN_OFF, target=f"pack {pack_id}",
                  detail=f"{issued.quarter} ({issued.disclosure})")

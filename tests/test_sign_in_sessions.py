@@ -285,3 +285,19 @@ def test_a_demo_account_cannot_set_the_programmes_targets(app_as, security_db):
     with pytest.raises(targets.TargetRefused, match="demo account"):
         service.set_target(sign_in.DEMO_VIEWERS["steering"], "Referrals", 40)
     assert not targets.current(security_db)
+
+
+def test_a_demo_administrator_cannot_sign_off_a_pack(app_as, demo_db):
+    app = app_as("admin").run()
+    app.switch_page("../pages/quarterly_pack.py").run()
+    assert not app.exception
+    assert not [b for b in app.button if b.key == "pack_sign_off"]
+    assert any("cannot sign off" in c.value for c in app.caption)
+    from dashboard import pack
+
+    issued = pack.issue(demo_db, sign_in.DEMO_VIEWERS["admin"], pack.parse_quarter("2022/23-Q1"),
+                        "financial", "controlled")
+    with pytest.raises(service.DemoRefused):
+        service.sign_off_pack(demo_db, sign_in.DEMO_VIEWERS["admin"], issued)
+    assert pack.issue(demo_db, sign_in.DEMO_VIEWERS["admin"], pack.parse_quarter("2022/23-Q1"),
+                      "financial", "controlled").signed_off_at is None
