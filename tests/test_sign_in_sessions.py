@@ -301,3 +301,19 @@ def test_a_demo_administrator_cannot_sign_off_a_pack(app_as, demo_db):
         service.sign_off_pack(demo_db, sign_in.DEMO_VIEWERS["admin"], issued)
     assert pack.issue(demo_db, sign_in.DEMO_VIEWERS["admin"], pack.parse_quarter("2022/23-Q1"),
                       "financial", "controlled").signed_off_at is None
+
+
+# --- the lock-out ---------------------------------------------------------------------------
+
+def test_every_spelling_that_reaches_an_account_counts_against_its_one_lock(security_db,
+                                                                           monkeypatch):
+    monkeypatch.setenv("O2R_LOCKOUT_ATTEMPTS", "3")
+    accounts.add_user(security_db, "Admin Ann", "admin", password="the right password",
+                      email="ann@force.example")
+    for spelling in ("ADMIN ANN", "  admin ann\u00a0", "Ann@Force.Example"):
+        assert accounts.sign_in(security_db, spelling, "a guess").reason == \
+            "wrong name or password"
+    assert accounts.sign_in(security_db, "Admin Ann", "the right password").reason == "locked"
+    # and a name that only looks like it is another name: it cannot sign in to the account
+    assert accounts.sign_in(security_db, "Admin\u200bAnn", "the right password").reason == \
+        "wrong name or password"
