@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+from contextlib import closing
 
 import pytest
 from streamlit.elements.widgets import button
@@ -317,3 +318,40 @@ def test_every_spelling_that_reaches_an_account_counts_against_its_one_lock(secu
     # and a name that only looks like it is another name: it cannot sign in to the account
     assert accounts.sign_in(security_db, "Admin\u200bAnn", "the right password").reason == \
         "wrong name or password"
+
+
+# --- a password reset ends the sessions signed in with the old password ---------------------
+
+def signed_in_through_the_page(app_as, name: str, password: str):
+    app = app_as(None).run()
+    app.text_input(key="sign_in_name").input(name)
+    app.text_input(key="sign_in_password").input(password)
+    app.get("form_submit_button")[0].click()
+    return app.run()
+
+
+def test_a_password_reset_ends_the_sessions_signed_in_with_the_old_one(app_as, security_db,
+                                                                       handed_over):
+    accounts.add_user(security_db, "Steering Sam", "steering", password="the old password")
+    app = signed_in_through_the_page(app_as, "Steering Sam", "the old password")
+    app.switch_page(REFERRALS)
+    app.run()
+    assert [t.value for t in app.title] == ["Referral list"]
+    download = handed_over[-1]
+    accounts.set_password(security_db, "Steering Sam", "a new password")
+    with pytest.raises(sign_in.SessionEnded, match="password was changed"):
+        download()
+    app.run()
+    assert "password has been changed" in shows_the_sign_in_page_in_words(app)
+
+
+def test_a_stronger_hash_made_at_sign_in_keeps_the_session(app_as, security_db):
+    from argon2 import PasswordHasher
+
+    accounts.add_user(security_db, "Steering Sam", "steering", password="the password")
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("the password")
+    with closing(sqlite3.connect(security_db)) as con, con:
+        con.execute("update users set password_hash = ? where name = 'Steering Sam'", (weak,))
+    app = signed_in_through_the_page(app_as, "Steering Sam", "the password")
+    app.run()  # the hash was made again with today's settings as they signed in
+    assert [t.value for t in app.title] == ["Offender to Rehab: at a glance"]

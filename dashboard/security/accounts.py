@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import os
 import sqlite3
 import unicodedata
 from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -34,6 +35,9 @@ class User:
     officer_names: tuple[str, ...]
     email: str | None
     active: bool
+    # Changes whenever the password does (password_stamp): a session signed in with the old
+    # one ends. Not part of what a user is, so two readings compare equal across a change.
+    password_stamp: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,12 @@ def find_user(con: sqlite3.Connection, name_or_email: str, *, email_only: bool =
         return None
     officers = tuple(o for (o,) in con.execute(
         "select officer_name from user_officers where name = ? order by rowid", (row[0],)))
-    return User(row[0], row[1], officers, row[2], bool(row[3])), row[4]
+    return User(row[0], row[1], officers, row[2], bool(row[3]), password_stamp(row[4])), row[4]
+
+
+def password_stamp(password_hash: str | None) -> str | None:
+    """A short digest of the stored hash: it says whether the password changed, not what it is."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16] if password_hash else None
 
 
 def add_user(path: str | os.PathLike, name: str, role: str, password: str | None = None,
@@ -328,4 +337,6 @@ def record_sign_in(path: str | os.PathLike, key: str, found: tuple[User, str | N
                             detail=detail or (reason if reason != "ok" else None))
     except sqlite3.Error as exc:
         raise AccessLogError(f"The sign-in could not be logged ({exc}); try again.") from exc
+    if new_hash and reason == "ok":
+        user = replace(user, password_stamp=password_stamp(new_hash))
     return SignInResult(reason == "ok", user if reason == "ok" else None, reason)

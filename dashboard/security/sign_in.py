@@ -66,6 +66,9 @@ def current_viewer(demo_allowed: bool) -> Viewer | None:
         if user is None or not user.active:
             sign_out("Your account is not active: ask an administrator.")
             return None
+        if password_changed(session, user):
+            sign_out("Your password has been changed: please sign in with the new one.")
+            return None
         viewer = Viewer(user.name, user.role, tuple(user.officer_names))
     session["last_activity"] = now()
     return viewer
@@ -118,6 +121,7 @@ def sign_in_local(name: str, password: str) -> str | None:
                 "revoked": "This account is not active: ask an administrator."
                 }.get(result.reason, "Wrong name or password.")
     st.session_state[SESSION_KEY] = {"name": result.user.name, "via": "local",
+                                     "password_stamp": result.user.password_stamp,
                                      "last_activity": now()}
     return None
 
@@ -170,9 +174,17 @@ def why_not_still(session: dict | None, viewer: Viewer | None, path) -> str | No
     user = accounts.get_user(path, session["name"])
     if user is None or not user.active:
         return "the account is not active"
+    if password_changed(session, user):
+        return "the account's password was changed"
     if Viewer(user.name, user.role, tuple(user.officer_names)) != viewer:
         return "the account's role or officer names changed"
     return None
+
+
+def password_changed(session: dict, user: accounts.User) -> bool:
+    """Whether a session signed in with a password is older than the account's password now:
+    an administrator resets a password to shut out whoever else knew it."""
+    return "password_stamp" in session and session["password_stamp"] != user.password_stamp
 
 
 def sign_out(message: str | None = None) -> None:
