@@ -355,3 +355,14 @@ def test_a_stronger_hash_made_at_sign_in_keeps_the_session(app_as, security_db):
     app = signed_in_through_the_page(app_as, "Steering Sam", "the password")
     app.run()  # the hash was made again with today's settings as they signed in
     assert [t.value for t in app.title] == ["Offender to Rehab: at a glance"]
+
+
+def test_a_name_typed_at_sign_in_is_logged_without_its_control_characters(security_db,
+                                                                          monkeypatch):
+    monkeypatch.setenv("O2R_LOCKOUT_ATTEMPTS", "2")
+    typed = "Eve\x1b]0;owned\x07\r\n2026-12-01 admin sign-in ok\u202e"
+    for _ in range(2):
+        assert accounts.sign_in(security_db, typed, "a guess").reason == "wrong name or password"
+    assert accounts.sign_in(security_db, typed, "a guess").reason == "locked"  # one key still
+    whos = set(audit.read_log(security_db, action="sign-in")["who"])
+    assert whos == {"Eve\\u001b]0;owned\\u0007\\u000d\\u000a2026-12-01 admin sign-in ok\\u202e"}

@@ -299,7 +299,7 @@ def sign_in(path: str | os.PathLike, name: str, password: str,
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     with closing(connect(path)) as con:
         found = find_user(con, name)
-        key = found[0].name if found else (name or "").strip()[:254]
+        key = found[0].name if found else printable((name or "").strip()[:254])
         if locked(con, key, now):  # skip the costly hash check while locked
             return record_sign_in(path, key, found, "locked", now)
     user, password_hash = found or (None, None)
@@ -311,6 +311,13 @@ def sign_in(path: str | os.PathLike, name: str, password: str,
     if not user.active:
         return record_sign_in(path, key, found, "revoked", now)
     return record_sign_in(path, key, found, "ok", now, new_hash=rehashed(password_hash, password))
+
+
+def printable(typed: str) -> str:
+    """A name typed at sign-in as the access log keeps it: a line break, a terminal escape or
+    a right-to-left override (written by anyone who reaches the sign-in page) shown as its
+    code, so it cannot forge a line or run in the terminal of whoever reads the file."""
+    return "".join(c if c.isprintable() or c == " " else f"\\u{ord(c):04x}" for c in typed)
 
 
 def rehashed(password_hash: str, password: str) -> str | None:
