@@ -197,10 +197,15 @@ def run_query(args: argparse.Namespace) -> int:
     service.ensure_database(db)
     con = database.connect_read_only(db)
     try:
-        if queries.access_level(args.name) == "person" and viewer is not access.COMMAND_LINE:
-            audit.record(viewer, Action.VIEW, target=args.name,
-                         filters={k: str(v) for k, v in params.items()}, detail="command line")
         result = queries.run(con, viewer, args.name, **params)
+        if queries.access_level(args.name) == "person":
+            # Rows about people read here are a consultation like any other: logged before
+            # they are printed (a refused query is no view), with the operating system's login
+            # of whoever ran it (--as-user names only whose rights they had).
+            login = f"{accounts.COMMAND_LINE} ({accounts.login_name()})"
+            audit.record(Who(login) if viewer is access.COMMAND_LINE else viewer,
+                         Action.VIEW, target=args.name,
+                         filters={k: str(v) for k, v in params.items()}, detail=login)
     except access.AccessDenied as exc:
         print(f"Not allowed: {exc}", file=sys.stderr)
         return 4

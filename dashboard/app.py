@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,13 +17,20 @@ from dashboard.security import (  # noqa: E402
     data_access,
     sign_in,
 )
+from dashboard.security.audit import AccessLogError  # noqa: E402
 from dashboard.ui import filters, layout  # noqa: E402
 from dashboard.ui.navigation import PAGES  # noqa: E402
 
 st.set_page_config(page_title="O2R programme dashboard", page_icon=":material/monitoring:",
                    layout="wide")
 
-viewer = sign_in.current_viewer(demo_allowed=data_access.demo_only())
+try:
+    viewer = sign_in.current_viewer(demo_allowed=data_access.demo_only())
+except (AccessLogError, sqlite3.Error):  # the security file cannot be read: nobody is let in
+    st.session_state.pop("viewer", None)
+    st.error("The dashboard cannot read its users and access log file, so nobody can be signed "
+             "in. Please tell an administrator.")
+    st.stop()
 if viewer is None:
     st.session_state.pop("viewer", None)
     st.navigation([st.Page(ROOT / "pages" / "sign_in.py", title="Sign in",
@@ -56,4 +64,8 @@ with st.sidebar:
         st.rerun()
 st.session_state["filters"] = filters.sidebar() if capability.filters else None
 layout.data_banner()
-page.run()
+try:
+    page.run()
+except (AccessLogError, sqlite3.Error):  # the security file: the access log or the users table
+    st.error("This could not be recorded in the access log, so it may not have been done: "
+             "please tell an administrator.")

@@ -148,6 +148,9 @@ def sign_off_pack(db: Path, actor: Actor, issued) -> int:
     """Freezes the pack as shown, signed off by `actor`, and records it; returns its pack id."""
     from dashboard import pack  # the pack pulls in the chart renderer: load it when asked
 
+    if getattr(actor, "is_demo", False):  # a signed-off pack is reissued as it was, for good
+        raise DemoRefused("A demo account cannot sign off a pack: it would be issued as "
+                          "signed off once real data arrives")
     pack_id = pack.sign_off(db, issued, actor.name)
     try:
         audit.record(actor, Action.SIGN_OFF, target=f"pack {pack_id}",
@@ -168,6 +171,9 @@ def set_target(actor: Actor, measure: str, quarterly_target: int | None,
     one may not be set."""
     from dashboard.analysis import targets  # its measures need scipy: not for every command
 
+    if getattr(actor, "is_demo", False):  # kept in the security file, they outlive the demo
+        raise targets.TargetRefused("A demo account cannot set the programme's targets: they "
+                                    "would stand once real data arrives.")
     targets.set_target(path or security_db_path(), measure, quarterly_target, actor.name,
                        actor.role, targets.DEFAULT_AMBER_SHARE if amber_share is None
                        else amber_share)
@@ -175,8 +181,24 @@ def set_target(actor: Actor, measure: str, quarterly_target: int | None,
 
 # User accounts (each change is recorded in the transaction that makes it) ----------------
 
+class DemoRefused(PermissionError):
+    """A demo account asked for something that outlives the demo."""
+
+
+def real_accounts_only(actor: Actor) -> None:
+    """Demo accounts are one click on the sign-in page, with no password, for whoever reaches
+    it while the data is the demo: they may neither read nor change the real accounts, which
+    outlive the demo (a demo administrator could reset a real administrator's password and
+    read the new one, or add an account of their own, and keep it once real data arrives)."""
+    if getattr(actor, "is_demo", False):
+        raise DemoRefused("A demo account cannot see or change the dashboard's accounts: an "
+                          "administrator adds them with `python -m dashboard users add` on the "
+                          "server, or here once signed in with a real administrator account")
+
+
 def list_users(actor: Actor, path: str | os.PathLike | None = None) -> list[accounts.User]:
     """Every account, revoked ones included; the reading is recorded."""
+    real_accounts_only(actor)
     return accounts.list_users(path or security_db_path(), actor=actor)
 
 
@@ -184,25 +206,30 @@ def add_user(actor: Actor, name: str, role: str, password: str | None = None,
              officer_names: Sequence[str] = (), email: str | None = None,
              path: str | os.PathLike | None = None) -> accounts.User:
     """Adds an account (no password: single sign-on only); ValueError says what is wrong."""
+    real_accounts_only(actor)
     return accounts.add_user(path or security_db_path(), name, role, password, officer_names,
                              email, actor=actor)
 
 
 def set_password(actor: Actor, name: str, password: str,
                  path: str | os.PathLike | None = None) -> None:
+    real_accounts_only(actor)
     accounts.set_password(path or security_db_path(), name, password, actor=actor)
 
 
 def revoke_user(actor: Actor, name: str, path: str | os.PathLike | None = None) -> None:
+    real_accounts_only(actor)
     accounts.revoke_user(path or security_db_path(), name, actor=actor)
 
 
 def reactivate_user(actor: Actor, name: str, path: str | os.PathLike | None = None) -> None:
+    real_accounts_only(actor)
     accounts.reactivate_user(path or security_db_path(), name, actor=actor)
 
 
 def set_officer_names(actor: Actor, name: str, officer_names: Sequence[str],
                       path: str | os.PathLike | None = None) -> accounts.User:
+    real_accounts_only(actor)
     return accounts.set_officer_names(path or security_db_path(), name, officer_names,
                                       actor=actor)
 
@@ -237,7 +264,8 @@ def ensure_database(db: Path) -> bool:
     return True
 
 
-__all__ = ["ChangeNotLogged", "UploadNotLogged", "UploadRejected", "add_user", "build_demo",
-           "check_upload", "ensure_database", "ingest_bytes", "ingest_path", "list_users",
+__all__ = ["ChangeNotLogged", "DemoRefused", "UploadNotLogged", "UploadRejected", "add_user",
+           "build_demo", "check_upload", "ensure_database", "ingest_bytes", "ingest_path",
+           "list_users", "real_accounts_only",
            "reactivate_user", "revoke_user", "set_officer_names", "set_password", "set_target",
            "sign_off_pack", "store_upload", "upload", "withdraw_snapshot"]

@@ -5,7 +5,8 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard.security import audit
+from dashboard import service
+from dashboard.security import audit, data_access, sign_in
 from dashboard.security.security_file import security_db_path
 from dashboard.ui import layout
 
@@ -45,6 +46,12 @@ since = right.date_input("Since", value=dt.date.today() - dt.timedelta(days=30),
                          format="DD/MM/YYYY", key="log_since")
 log = audit.read_log(path, who=who, action=None if action == "All" else action,
                         since=dt.datetime.combine(since, dt.time()))
+if data_access.current_viewer().is_demo:
+    # A demo account is whoever reached the sign-in page: not the real staff's names, emails
+    # and sign-ins, which the log holds from before real data arrives.
+    log = log[log["who"].isin({*(v.name for v in sign_in.DEMO_VIEWERS.values()),
+                               service.DEMO_UPLOADER})]
+    st.caption("A demo account sees only the entries of the demo accounts and the demo data.")
 st.dataframe(log, hide_index=True, width="stretch")
 layout.csv_download(log, "access_log")
 with st.expander("What each action means"):

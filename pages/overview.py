@@ -131,7 +131,10 @@ else:
         st.caption("Referrals still waiting, longest first, are on "
                    + ("My work." if viewer.role == "officer" else "Caseload health."))
 
-if viewer.role in targets.SETTERS:
+if viewer.role in targets.SETTERS and viewer.is_demo:
+    st.caption("Targets are set here by the steering group and administrators; a demo account "
+               "cannot set them, since they would stand once real data arrives.")
+elif viewer.role in targets.SETTERS:
     if "target_saved" in st.session_state:
         st.success(st.session_state.pop("target_saved"))
     with st.expander("Set the quarterly targets"):

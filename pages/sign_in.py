@@ -39,5 +39,8 @@ if data_access.demo_only():
     columns = st.columns(len(sign_in.DEMO_VIEWERS))
     for column, (role, viewer) in zip(columns, sign_in.DEMO_VIEWERS.items(), strict=True):
         if column.button(viewer.name, key=f"demo_{role}", width="stretch"):
-            sign_in.sign_in_demo(role)
-            st.rerun()
+            problem = sign_in.sign_in_demo(role)
+            if problem:
+                st.error(problem)
+            else:
+                st.rerun()

@@ -9,9 +9,15 @@ import streamlit as st
 from dashboard import service
 from dashboard.security import data_access
 from dashboard.security.access import ROLES
+from dashboard.ui import text
 
 viewer = data_access.current_viewer()
 st.title("Users")
+if viewer.is_demo:
+    st.info("A demo account cannot see or change the dashboard's accounts: they outlive the demo. "
+            "An administrator adds them with `python -m dashboard users add` on the server, or "
+            "here once signed in with a real administrator account.")
+    st.stop()
 st.caption("Roles and officer names are re-read on every click, so a change here (a revoked "
            "account included) takes effect at once. Each change is recorded in the access log. "
            "The same can be done on the server with the command python -m dashboard users.")
@@ -57,30 +63,30 @@ with st.form("add_user", clear_on_submit=True):
             service.add_user(viewer, name, role, password=password,
                              officer_names=officer_list(officers), email=email or None)
         except ValueError as exc:
-            st.error(f"Not added: {exc}.")
+            st.error(f"Not added: {text.plain(exc)}.")
         else:
-            done(f"Added {name.strip()} ({role}).", password)
+            done(f"Added {text.plain(name.strip())} ({role}).", password)
 
 if users:
     st.header("Change a user")
     chosen = st.selectbox("User", [u.name for u in users], key="change_user")
     user = next(u for u in users if u.name == chosen)
     st.markdown(f"{'Active' if user.active else 'Revoked'}, role {user.role}"
-                + (f", officer names: {', '.join(user.officer_names)}"
+                + (f", officer names: {text.plain(', '.join(user.officer_names))}"
                    if user.officer_names else "") + ".")
     left, right = st.columns(2)
     if user.active:
         if left.button("Revoke access", key="revoke_user", disabled=user.name == viewer.name,
                        help="Your own account cannot be revoked from here"):
             service.revoke_user(viewer, user.name)
-            done(f"Revoked {user.name}: they can no longer sign in.")
+            done(f"Revoked {text.plain(user.name)}: they can no longer sign in.")
     elif left.button("Re-activate", key="reactivate_user"):
         service.reactivate_user(viewer, user.name)
-        done(f"Re-activated {user.name}.")
+        done(f"Re-activated {text.plain(user.name)}.")
     if right.button("Reset the password", key="reset_password"):
         password = secrets.token_urlsafe(12)
         service.set_password(viewer, user.name, password)
-        done(f"Reset {user.name}'s password.", password)
+        done(f"Reset {text.plain(user.name)}'s password.", password)
     if user.role == "officer":
         with st.form("link_officer"):
             names = st.text_input("Officer names on the tracker, comma-separated",
@@ -89,6 +95,6 @@ if users:
                 try:
                     service.set_officer_names(viewer, user.name, officer_list(names))
                 except ValueError as exc:
-                    st.error(f"Not saved: {exc}.")
+                    st.error(f"Not saved: {text.plain(exc)}.")
                 else:
-                    done(f"{user.name} now sees the referrals of: {names}.")
+                    done(f"{text.plain(user.name)} now sees the referrals of: {text.plain(names)}.")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import os
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -33,6 +35,9 @@ class User:
     officer_names: tuple[str, ...]
     email: str | None
     active: bool
+    # Changes whenever the password does (password_stamp): a session signed in with the old
+    # one ends. Not part of what a user is, so two readings compare equal across a change.
+    password_stamp: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,14 @@ def clean_user(name: str, role: str, officer_names: Sequence[str],
     email = (email or "").strip() or None
     if email is not None and ("@" not in email or any(c.isspace() for c in email)):
         raise ValueError(f"{email!r} is not an email address")
+    for what, text in (("name", name), *(("officer name", o) for o in officers),
+                       ("email", email or "")):
+        if any(unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp")
+               for c in text):
+            # A line break, terminal escape or right-to-left override would garble or disguise
+            # the name in the access log, the Users page and `users list` on a terminal.
+            raise ValueError(f"The {what} {text!r} holds a control or invisible character: "
+                             "type it again")
     return name, officers, email
 
 
@@ -144,7 +157,12 @@ def find_user(con: sqlite3.Connection, name_or_email: str, *, email_only: bool =
         return None
     officers = tuple(o for (o,) in con.execute(
         "select officer_name from user_officers where name = ? order by rowid", (row[0],)))
-    return User(row[0], row[1], officers, row[2], bool(row[3])), row[4]
+    return User(row[0], row[1], officers, row[2], bool(row[3]), password_stamp(row[4])), row[4]
+
+
+def password_stamp(password_hash: str | None) -> str | None:
+    """A short digest of the stored hash: it says whether the password changed, not what it is."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16] if password_hash else None
 
 
 def add_user(path: str | os.PathLike, name: str, role: str, password: str | None = None,
@@ -281,7 +299,7 @@ def sign_in(path: str | os.PathLike, name: str, password: str,
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     with closing(connect(path)) as con:
         found = find_user(con, name)
-        key = found[0].name if found else (name or "").strip()[:254]
+        key = found[0].name if found else printable((name or "").strip()[:254])
         if locked(con, key, now):  # skip the costly hash check while locked
             return record_sign_in(path, key, found, "locked", now)
     user, password_hash = found or (None, None)
@@ -293,6 +311,13 @@ def sign_in(path: str | os.PathLike, name: str, password: str,
     if not user.active:
         return record_sign_in(path, key, found, "revoked", now)
     return record_sign_in(path, key, found, "ok", now, new_hash=rehashed(password_hash, password))
+
+
+def printable(typed: str) -> str:
+    """A name typed at sign-in as the access log keeps it: a line break, a terminal escape or
+    a right-to-left override (written by anyone who reaches the sign-in page) shown as its
+    code, so it cannot forge a line or run in the terminal of whoever reads the file."""
+    return "".join(c if c.isprintable() or c == " " else f"\\u{ord(c):04x}" for c in typed)
 
 
 def rehashed(password_hash: str, password: str) -> str | None:
@@ -319,4 +344,6 @@ def record_sign_in(path: str | os.PathLike, key: str, found: tuple[User, str | N
                             detail=detail or (reason if reason != "ok" else None))
     except sqlite3.Error as exc:
         raise AccessLogError(f"The sign-in could not be logged ({exc}); try again.") from exc
+    if new_hash and reason == "ok":
+        user = replace(user, password_stamp=password_stamp(new_hash))
     return SignInResult(reason == "ok", user if reason == "ok" else None, reason)

@@ -37,9 +37,11 @@ class Action(StrEnum):
     SIGN_OUT = ("sign-out", "a session ended: signed out, timed out or refused",
                 "detail: what they were told, if anything")
     VIEW = ("view", "rows about people were shown", "target: the query; filters: its "
-            "parameters; detail: 'command line' when asked there")
+            "parameters; detail: 'command line (their login)' when asked there")
     EXPORT = ("export", "a download was handed over: a CSV, or the pack's PDF or workbook",
-              "target: the file name; filters: the filter bar at the time")
+              "target: the file name; filters: the filter bar at the time; outcome: ok, or "
+              "refused when the session had ended, been revoked or changed role or officer "
+              "names since the button was shown (detail: which)")
     UPLOAD = ("upload", "an export was stored: a tracker snapshot or Connect crimes",
               "target: the file name; detail: kind, upload id, rows and as-at date")
     SIGN_OFF = ("sign-off", "a quarterly pack was signed off and frozen",

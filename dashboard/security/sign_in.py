@@ -7,16 +7,22 @@ rerun, so revoking an account takes effect on that person's next click.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from typing import TypeVar
 
 import streamlit as st
 
 from dashboard.security import accounts, audit
 from dashboard.security.access import Viewer
-from dashboard.security.audit import Action, Who
+from dashboard.security.audit import AccessLogError, Action, Who
 from dashboard.security.security_file import security_db_path
 
+T = TypeVar("T")
 SESSION_KEY = "signed_in"
 SSO_REFUSED = "single_sign_on_refused"
+NOT_LOGGED = ("Signing in could not be recorded in the access log, so you are not signed in. "
+              "Try again, and tell an administrator if it happens again.")
 DEMO_VIEWERS = {
     "steering": Viewer("Demo steering-group member", "steering", is_demo=True),
     "officer": Viewer("Demo officer (Officer 1)", "officer", ("Officer 1",), is_demo=True),
@@ -60,6 +66,9 @@ def current_viewer(demo_allowed: bool) -> Viewer | None:
         if user is None or not user.active:
             sign_out("Your account is not active: ask an administrator.")
             return None
+        if password_changed(session, user):
+            sign_out("Your password has been changed: please sign in with the new one.")
+            return None
         viewer = Viewer(user.name, user.role, tuple(user.officer_names))
     session["last_activity"] = now()
     return viewer
@@ -73,14 +82,23 @@ def sign_in_single_sign_on() -> dict | None:
         reason = ("Your force account did not share an email address with the dashboard."
                   if not email else "Your force account is not set up for this dashboard, or "
                   "has been revoked: ask an administrator.")
-        audit.record(Who(email or f"single sign-on subject {st.user.get('sub')}"),
-                     Action.SIGN_IN, outcome="failed", detail="single sign-on: " + reason)
+        try:
+            audit.record(Who(email or f"single sign-on subject {st.user.get('sub')}"),
+                         Action.SIGN_IN, outcome="failed", detail="single sign-on: " + reason)
+        except AccessLogError:
+            pass  # refused all the same
         refuse_single_sign_on(reason)
+        return None
+    # Recorded before the session exists: a sign-in that cannot be logged does not happen
+    # (the next click tries again).
+    try:
+        audit.record(Who(user.name, user.role), Action.SIGN_IN, outcome="ok",
+                     detail=f"single sign-on ({email})")
+    except AccessLogError:
+        st.session_state["sign_in_message"] = NOT_LOGGED
         return None
     session = {"name": user.name, "via": "sso", "last_activity": now()}
     st.session_state[SESSION_KEY] = session
-    audit.record(Who(user.name, user.role), Action.SIGN_IN, outcome="ok",
-                 detail=f"single sign-on ({email})")
     return session
 
 
@@ -93,28 +111,91 @@ def refuse_single_sign_on(reason: str) -> None:
 
 def sign_in_local(name: str, password: str) -> str | None:
     """Signs in with a local account; returns the reason on failure."""
-    result = accounts.sign_in(security_db_path(), name, password)
+    try:
+        result = accounts.sign_in(security_db_path(), name, password)
+    except (AccessLogError, sqlite3.Error):
+        return NOT_LOGGED
     if not result.ok:
         return {"locked": "Too many failed attempts: this account is locked for "
                           f"{accounts.lockout_minutes()} minutes.",
                 "revoked": "This account is not active: ask an administrator."
                 }.get(result.reason, "Wrong name or password.")
     st.session_state[SESSION_KEY] = {"name": result.user.name, "via": "local",
+                                     "password_stamp": result.user.password_stamp,
                                      "last_activity": now()}
     return None
 
 
-def sign_in_demo(role: str) -> None:
+def sign_in_demo(role: str) -> str | None:
+    """Signs in with a demo account; returns the reason on failure."""
     viewer = DEMO_VIEWERS[role]
-    audit.record(viewer, Action.SIGN_IN, outcome="ok", detail="demo account")
+    try:
+        audit.record(viewer, Action.SIGN_IN, outcome="ok", detail="demo account")
+    except AccessLogError:
+        return NOT_LOGGED
     st.session_state[SESSION_KEY] = {"name": viewer.name, "demo": role, "via": "demo",
                                      "last_activity": now()}
+    return None
+
+
+class SessionEnded(PermissionError):
+    """The session that offered something (a download) no longer may have it."""
+
+
+def while_signed_in(work: Callable[[], T], target: str) -> Callable[[], T]:
+    """work, to be called later outside this script run: a download button's click hands its
+    file over in another thread, with no rerun, so nothing else checks the session then. It
+    runs only while this session is still signed in as now: not signed out, not idle past the
+    timeout, the account still active with the same role and officer names (the file was made
+    for those). Otherwise the refusal is logged and SessionEnded raised, so nothing is given."""
+    session = st.session_state.get(SESSION_KEY)
+    viewer = st.session_state.get("viewer")
+    path = security_db_path()
+
+    def guarded() -> T:
+        refusal = why_not_still(session, viewer, path)
+        if refusal:
+            audit.record(viewer or Who("not signed in"), Action.EXPORT, target=target,
+                         outcome="refused", detail=refusal, path=path)
+            raise SessionEnded(refusal)
+        return work()
+    return guarded
+
+
+def why_not_still(session: dict | None, viewer: Viewer | None, path) -> str | None:
+    """Why a session (the dict kept in session state, updated on each click) no longer has
+    what it had as `viewer`, or None while it does."""
+    if session is None or viewer is None or session.get("ended"):
+        return "signed out"
+    if accounts.session_expired(session["last_activity"], now()):
+        return "the session had timed out"
+    if session.get("demo"):  # the demo viewers never change, and show synthetic data only
+        return None
+    user = accounts.get_user(path, session["name"])
+    if user is None or not user.active:
+        return "the account is not active"
+    if password_changed(session, user):
+        return "the account's password was changed"
+    if Viewer(user.name, user.role, tuple(user.officer_names)) != viewer:
+        return "the account's role or officer names changed"
+    return None
+
+
+def password_changed(session: dict, user: accounts.User) -> bool:
+    """Whether a session signed in with a password is older than the account's password now:
+    an administrator resets a password to shut out whoever else knew it."""
+    return "password_stamp" in session and session["password_stamp"] != user.password_stamp
 
 
 def sign_out(message: str | None = None) -> None:
     session = st.session_state.pop(SESSION_KEY, None)
     if session:
-        audit.record(Who(session["name"]), Action.SIGN_OUT, outcome="ok", detail=message)
+        session["ended"] = True  # for anything offered before, still holding it (while_signed_in)
+        try:
+            audit.record(Who(session["name"]), Action.SIGN_OUT, outcome="ok", detail=message)
+        except AccessLogError:  # signed out all the same: ending a session is the safe side
+            message = (message or "You are signed out.") + (
+                " The access log could not be written: please tell an administrator.")
     if message:
         st.session_state["sign_in_message"] = message
     if session and session.get("via") == "sso":

@@ -11,7 +11,7 @@ import pyarrow as pa
 import streamlit as st
 from streamlit.elements import vega_charts
 
-from dashboard.security import access, data_access
+from dashboard.security import access, data_access, sign_in
 from dashboard.ui import exports
 
 
@@ -71,9 +71,11 @@ def logged_download(label: str, give_out: Callable[[], bytes], *, file_name: str
     """A download button for a logged file (exports.logged_file), which hands it over on the
     click without rerunning the page. A rerun would also be a race: the click's rerun drops the
     file's registration when it ends, and a busy server may fetch the file only after that
-    (Streamlit then answers "Failed to generate file for download")."""
-    where.download_button(label, give_out, file_name=file_name, mime=mime, key=key,
-                          on_click="ignore")
+    (Streamlit then answers "Failed to generate file for download"). Without a rerun nothing
+    else checks the session at the click, so the file is handed over only while the session
+    is still signed in as it was when the button was shown (sign_in.while_signed_in)."""
+    where.download_button(label, sign_in.while_signed_in(give_out, file_name),
+                          file_name=file_name, mime=mime, key=key, on_click="ignore")
 
 
 def shown_filters() -> dict | None:

@@ -1,0 +1,368 @@
+"""Sessions against attack: what a session was shown it may take away only while it is still
+signed in as then, and signing in is never let through unlogged nor answered by a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from contextlib import closing
+
+import pytest
+from streamlit.elements.widgets import button
+
+from dashboard import service
+from dashboard.security import accounts, audit, sign_in
+
+from conftest import run_cli
+
+REFERRALS = "../pages/referral_list.py"
+
+
+@pytest.fixture
+def handed_over(monkeypatch) -> list:
+    """What each download button shown hands over on its click (Streamlit calls it then, in
+    another thread and with no rerun): the callables given to Streamlit, newest last."""
+    given: list = []
+    real = button.marshall_file
+
+    def capture(coordinates, data, *args, **kwargs):
+        if callable(data):
+            given.append(data)
+        return real(coordinates, data, *args, **kwargs)
+    monkeypatch.setattr(button, "marshall_file", capture)
+    return given
+
+
+def shown_referrals(app_as, handed_over, **who):
+    app = app_as(**who).run()
+    app.switch_page(REFERRALS)
+    app.run()
+    assert not app.exception and handed_over, "the referral list offered its download"
+    return app, handed_over[-1]
+
+
+def exports_logged(path) -> list[tuple[str, str]]:
+    log = audit.read_log(path, action="export")
+    return list(zip(log["outcome"], log["detail"].fillna(""), strict=True))
+
+
+def test_a_download_is_handed_over_while_the_session_holds(app_as, handed_over, security_db):
+    _, download = shown_referrals(app_as, handed_over, role="steering", name="Steering Sam")
+    assert download().startswith(b"\xef\xbb\xbfnominal_id")
+    assert exports_logged(security_db) == [("ok", "")]
+
+
+@pytest.mark.parametrize("ended, why", [
+    (lambda app, db: accounts.revoke_user(db, "PC One"), "not active"),
+    (lambda app, db: accounts.set_officer_names(db, "PC One", ["Officer 2"]),
+     "officer names changed"),
+    (lambda app, db: app.session_state[sign_in.SESSION_KEY].update(
+        last_activity=dt.datetime.now(dt.UTC) - dt.timedelta(
+            minutes=accounts.session_idle_minutes() + 1)), "timed out"),
+])
+def test_a_download_shown_before_the_session_ended_is_refused_and_logged(
+        app_as, handed_over, security_db, ended, why):
+    # The page is still on screen; the click reruns nothing, so only the download checks.
+    app, download = shown_referrals(app_as, handed_over, role="officer", name="PC One",
+                                    officers=("Officer 1",))
+    ended(app, security_db)
+    with pytest.raises(sign_in.SessionEnded, match=why):
+        download()
+    [(outcome, detail)] = exports_logged(security_db)
+    assert outcome == "refused" and why in detail
+
+
+def test_a_download_shown_before_signing_out_is_refused(app_as, handed_over, security_db):
+    app, download = shown_referrals(app_as, handed_over, role="admin", name="Admin Ann")
+    app.button(key="sign_out").click().run()
+    with pytest.raises(sign_in.SessionEnded, match="signed out"):
+        download()
+
+
+# --- signing in when the access log cannot be written ---------------------------------------
+
+def log_broken(monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise audit.AccessLogError("The access log could not be written (disk full)")
+    monkeypatch.setattr(audit, "record", refuse)
+
+
+def shows_the_sign_in_page_in_words(app) -> str:
+    assert not app.exception, [e.value for e in app.exception]
+    assert [t.value for t in app.title] == ["Offender to Rehab dashboard"]
+    return " ".join(e.value for e in (*app.error, *app.info))
+
+
+def test_a_single_sign_on_that_cannot_be_logged_does_not_sign_in(app_as, security_db,
+                                                                  monkeypatch):
+    accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
+    app = app_as(None)
+    app.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback",
+                           "cookie_secret": "not a secret", "client_id": "id",
+                           "client_secret": "not a secret",
+                           "server_metadata_url": "http://localhost/.well-known"}
+    app.user = {"is_logged_in": True, "email": "Sam@Force.Example"}  # case differs: matched
+    with monkeypatch.context() as patch:
+        log_broken(patch)
+        app.run()
+        assert "could not be recorded" in shows_the_sign_in_page_in_words(app)
+        app.run()  # still not in: the session was never opened
+        shows_the_sign_in_page_in_words(app)
+    app.run()  # the log works again: signed in, and logged
+    assert app.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
+    log = audit.read_log(security_db, action="sign-in")
+    assert list(zip(log["who"], log["outcome"], strict=True)) == [("Sso Sam", "ok")]
+
+
+def test_a_local_sign_in_that_cannot_be_logged_is_refused_in_words(app_as, security_db,
+                                                                    monkeypatch):
+    accounts.add_user(security_db, "Admin Ann", "admin", password="the right password")
+    app = app_as(None).run()
+
+    def unwritable(path):
+        raise sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(accounts, "transaction", unwritable)
+    app.text_input(key="sign_in_name").input("Admin Ann")
+    app.text_input(key="sign_in_password").input("the right password")
+    app.get("form_submit_button")[0].click()
+    app.run()
+    assert "could not be recorded" in shows_the_sign_in_page_in_words(app)
+    assert sign_in.SESSION_KEY not in app.session_state
+
+
+def test_a_demo_sign_in_that_cannot_be_logged_is_refused_in_words(app_as, monkeypatch):
+    app = app_as(None).run()
+    log_broken(monkeypatch)
+    app.button(key="demo_officer").click().run()
+    assert "could not be recorded" in shows_the_sign_in_page_in_words(app)
+    assert sign_in.SESSION_KEY not in app.session_state
+
+
+def test_a_sign_out_that_cannot_be_logged_still_signs_out(app_as, monkeypatch):
+    app = app_as("admin").run()
+    log_broken(monkeypatch)
+    app.button(key="sign_out").click().run()
+    assert "access log could not be written" in shows_the_sign_in_page_in_words(app)
+    app.run()
+    shows_the_sign_in_page_in_words(app)
+
+
+def test_a_change_that_cannot_be_logged_is_said_in_words(app_as, security_db, monkeypatch):
+    app = app_as("admin", name="Admin Ann").run()
+    app.switch_page("../pages/users.py")
+    app.run()
+
+    def unwritable(path):
+        raise sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(accounts, "transaction", unwritable)
+    app.button(key="reset_password").click().run()
+    assert not app.exception
+    assert "could not be recorded in the access log" in app.error[0].value
+
+
+# --- the command line -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("as_user", [None, "Steering Sam"])
+def test_person_level_rows_read_on_the_command_line_are_logged_with_the_login(
+        demo_db, security_db, as_user):
+    accounts.add_user(security_db, "Steering Sam", "steering", password="long enough password")
+    code, out, _ = run_cli("query", "referral_list", "--param", "officer=Officer 1",
+                           "--db", str(demo_db), *(["--as-user", as_user] if as_user else []))
+    assert code == 0 and "SYN" in out
+    [entry] = audit.read_log(security_db, action="view").itertuples()
+    ran_it = f"command line ({accounts.login_name()})"
+    assert (entry.who, entry.target, entry.detail) == (as_user or ran_it, "referral_list", ran_it)
+    assert "Officer 1" in entry.filters
+
+
+# --- names --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, officers, email", [
+    ("Eve\nAdmin Ann", ("Officer 1",), None),
+    ("Eve \x1b[2J\x1b[1;1H", ("Officer 1",), None),          # a terminal's clear-screen
+    ("Eve", ("Officer 1\u202e2 recifO",), None),              # right-to-left override
+    ("Eve", ("Officer 1",), "eve\u200b@force.example"),       # zero-width space
+])
+def test_names_with_control_or_invisible_characters_are_refused(security_db, name, officers,
+                                                                 email):
+    with pytest.raises(ValueError, match="control or invisible character"):
+        accounts.add_user(security_db, name, "officer", officer_names=officers, email=email)
+    accounts.add_user(security_db, "Eve", "officer", officer_names=["Officer 1"])
+    with pytest.raises(ValueError, match="control or invisible character"):
+        accounts.set_officer_names(security_db, "Eve", [*officers, "Officer\r1"])
+    code, _, err = run_cli("users", "add", "Eve\tTwo", "--role", "admin", "--no-password",
+                           "--security-db", str(security_db))
+    assert code == 2 and "control or invisible character" in err
+    assert [(u.name, u.officer_names) for u in accounts.list_users(security_db)] == [
+        ("Eve", ("Officer 1",))]
+
+
+HOSTILE_NAME = "[Ann](javascript:alert(1)) **Admin**"
+
+
+def shown_text(app) -> list[str]:
+    return [e.value for kind in ("success", "error", "markdown")
+            for e in app.get(kind) if isinstance(getattr(e, "value", None), str)]
+
+
+def test_names_on_the_users_page_are_shown_never_interpreted(app_as, security_db):
+    app = app_as("admin", name="Admin Ann").run()
+    app.switch_page("../pages/users.py").run()
+    app.text_input(key="add_name").input(HOSTILE_NAME)
+    app.selectbox(key="add_role").select("officer")
+    app.text_input(key="add_officers").input("<img src=x onerror=alert(1)>")
+    next(b for b in app.button if b.label == "Add the user").click().run()
+    shown = shown_text(app)  # "Added ..."
+    app.selectbox(key="change_user").select(HOSTILE_NAME).run()
+    shown += shown_text(app)  # its status line, with its officer names
+    app.text_input(key="add_name").input(HOSTILE_NAME)  # again: refused, naming it
+    next(b for b in app.button if b.label == "Add the user").click().run()
+    shown += shown_text(app)
+    assert [v.split(" ")[0] for v in shown if "javascript" in v] == ["Added", "Not"]
+    assert any("onerror" in value for value in shown)
+    for value in shown:
+        assert not re.search(r"(?<!\\)\]\(javascript|(?<!\\)\*\*Admin|(?<!\\)<img", value), value
+
+
+def test_a_person_level_query_refused_on_the_command_line_is_no_view(demo_db, security_db):
+    accounts.add_user(security_db, "Panel Pat", "scrutiny", password="long enough password")
+    accounts.add_user(security_db, "PC One", "officer", officer_names=["Officer 1"],
+                      password="long enough password")
+    for user, params in (("Panel Pat", []), ("PC One", ["--param", "snapshot_id=1"])):
+        code, out, _ = run_cli("query", "referral_list", "--as-user", user, *params,
+                               "--db", str(demo_db))
+        assert code == 4 and not out
+    assert audit.read_log(security_db, action="view").empty
+
+
+def test_a_users_file_that_cannot_be_read_lets_nobody_in_and_says_so(app_as, monkeypatch):
+    app = app_as("steering", name="Steering Sam").run()
+
+    def unreadable(*args, **kwargs):
+        raise sqlite3.DatabaseError("file is not a database")
+    monkeypatch.setattr(accounts, "get_user", unreadable)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "cannot read its users and access log file" in app.error[0].value
+    assert not app.title and not app.dataframe and not app.get("vega_lite_chart")
+
+
+# --- demo accounts: one click, no password, for whoever reaches the sign-in page -----------
+
+def test_a_demo_administrator_can_neither_see_nor_change_the_real_accounts(app_as,
+                                                                          security_db):
+    accounts.add_user(security_db, "Admin Ann", "admin", password="the real admin password",
+                      email="ann@force.example")
+    accounts.sign_in(security_db, "Admin Ann", "the real admin password")
+    app = app_as("admin").run()  # the demo administrator
+    app.switch_page("../pages/users.py").run()
+    assert not app.exception and not app.dataframe
+    assert "cannot see or change" in app.info[0].value
+    assert not [b for b in app.button if b.key in ("reset_password", "revoke_user")]
+    demo = sign_in.DEMO_VIEWERS["admin"]
+    for change in (lambda: service.set_password(demo, "Admin Ann", "chosen by the visitor"),
+                   lambda: service.add_user(demo, "Visitor", "admin", "chosen by the visitor"),
+                   lambda: service.revoke_user(demo, "Admin Ann"),
+                   lambda: service.list_users(demo)):
+        with pytest.raises(service.DemoRefused):
+            change()
+    assert not accounts.sign_in(security_db, "Admin Ann", "chosen by the visitor").ok
+    assert [u.name for u in accounts.list_users(security_db)] == ["Admin Ann"]
+
+    app.switch_page("../pages/access_log.py").run()  # the real staff's entries are not shown
+    assert not app.exception
+    shown = app.dataframe[0].value.to_csv()
+    assert "Admin Ann" not in shown and "ann@force.example" not in shown
+
+
+def test_a_demo_account_cannot_set_the_programmes_targets(app_as, security_db):
+    from dashboard.analysis import targets
+
+    app = app_as("steering").run()  # the demo steering-group member, on the Overview
+    assert not app.exception
+    assert not [b for b in app.button if b.label == "Save the target"]
+    assert any("demo account cannot set them" in c.value for c in app.caption)
+    with pytest.raises(targets.TargetRefused, match="demo account"):
+        service.set_target(sign_in.DEMO_VIEWERS["steering"], "Referrals", 40)
+    assert not targets.current(security_db)
+
+
+def test_a_demo_administrator_cannot_sign_off_a_pack(app_as, demo_db):
+    app = app_as("admin").run()
+    app.switch_page("../pages/quarterly_pack.py").run()
+    assert not app.exception
+    assert not [b for b in app.button if b.key == "pack_sign_off"]
+    assert any("cannot sign off" in c.value for c in app.caption)
+    from dashboard import pack
+
+    issued = pack.issue(demo_db, sign_in.DEMO_VIEWERS["admin"], pack.parse_quarter("2022/23-Q1"),
+                        "financial", "controlled")
+    with pytest.raises(service.DemoRefused):
+        service.sign_off_pack(demo_db, sign_in.DEMO_VIEWERS["admin"], issued)
+    assert pack.issue(demo_db, sign_in.DEMO_VIEWERS["admin"], pack.parse_quarter("2022/23-Q1"),
+                      "financial", "controlled").signed_off_at is None
+
+
+# --- the lock-out ---------------------------------------------------------------------------
+
+def test_every_spelling_that_reaches_an_account_counts_against_its_one_lock(security_db,
+                                                                           monkeypatch):
+    monkeypatch.setenv("O2R_LOCKOUT_ATTEMPTS", "3")
+    accounts.add_user(security_db, "Admin Ann", "admin", password="the right password",
+                      email="ann@force.example")
+    for spelling in ("ADMIN ANN", "  admin ann\u00a0", "Ann@Force.Example"):
+        assert accounts.sign_in(security_db, spelling, "a guess").reason == \
+            "wrong name or password"
+    assert accounts.sign_in(security_db, "Admin Ann", "the right password").reason == "locked"
+    # and a name that only looks like it is another name: it cannot sign in to the account
+    assert accounts.sign_in(security_db, "Admin\u200bAnn", "the right password").reason == \
+        "wrong name or password"
+
+
+# --- a password reset ends the sessions signed in with the old password ---------------------
+
+def signed_in_through_the_page(app_as, name: str, password: str):
+    app = app_as(None).run()
+    app.text_input(key="sign_in_name").input(name)
+    app.text_input(key="sign_in_password").input(password)
+    app.get("form_submit_button")[0].click()
+    return app.run()
+
+
+def test_a_password_reset_ends_the_sessions_signed_in_with_the_old_one(app_as, security_db,
+                                                                       handed_over):
+    accounts.add_user(security_db, "Steering Sam", "steering", password="the old password")
+    app = signed_in_through_the_page(app_as, "Steering Sam", "the old password")
+    app.switch_page(REFERRALS)
+    app.run()
+    assert [t.value for t in app.title] == ["Referral list"]
+    download = handed_over[-1]
+    accounts.set_password(security_db, "Steering Sam", "a new password")
+    with pytest.raises(sign_in.SessionEnded, match="password was changed"):
+        download()
+    app.run()
+    assert "password has been changed" in shows_the_sign_in_page_in_words(app)
+
+
+def test_a_stronger_hash_made_at_sign_in_keeps_the_session(app_as, security_db):
+    from argon2 import PasswordHasher
+
+    accounts.add_user(security_db, "Steering Sam", "steering", password="the password")
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("the password")
+    with closing(sqlite3.connect(security_db)) as con, con:
+        con.execute("update users set password_hash = ? where name = 'Steering Sam'", (weak,))
+    app = signed_in_through_the_page(app_as, "Steering Sam", "the password")
+    app.run()  # the hash was made again with today's settings as they signed in
+    assert [t.value for t in app.title] == ["Offender to Rehab: at a glance"]
+
+
+def test_a_name_typed_at_sign_in_is_logged_without_its_control_characters(security_db,
+                                                                          monkeypatch):
+    monkeypatch.setenv("O2R_LOCKOUT_ATTEMPTS", "2")
+    typed = "Eve\x1b]0;owned\x07\r\n2026-12-01 admin sign-in ok\u202e"
+    for _ in range(2):
+        assert accounts.sign_in(security_db, typed, "a guess").reason == "wrong name or password"
+    assert accounts.sign_in(security_db, typed, "a guess").reason == "locked"  # one key still
+    whos = set(audit.read_log(security_db, action="sign-in")["who"])
+    assert whos == {"Eve\\u001b]0;owned\\u0007\\u000d\\u000a2026-12-01 admin sign-in ok\\u202e"}
