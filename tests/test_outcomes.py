@@ -190,23 +190,23 @@ TRACKER = (
     "Nominal ID,Referral Date,Officer,Referral Source,Status,First Contact Date,"
     "Assessment Date,Rehab Admission Date,Rehab Facility,Rehab Exit Date,Rehab Exit Reason\n"
     # completed; exit 01/03/2022, so 6 months after exit ends 30/08/2022: not yet followed
-    "LATE,01/10/2021,Officer 1,Custody,Active,02/10/2021,03/10/2021,01/12/2021,Seasons,"
+    "LATE_1,01/10/2021,Officer 1,Custody,Active,02/10/2021,03/10/2021,01/12/2021,Seasons,"
     "01/03/2022,Completed\n"
     # left early on 01/01/2022: followed to 02/07/2022 (exit + 182), within the Connect as-at
-    "EDGE,01/09/2021,Officer 1,Custody,Active,02/09/2021,03/09/2021,05/12/2021,Seasons,"
+    "EDGE_1,01/09/2021,Officer 1,Custody,Active,02/09/2021,03/09/2021,05/12/2021,Seasons,"
     "01/01/2022,Self-discharged\n"
-    "NOTADM,01/06/2021,Officer 2,Custody,Inactive,02/06/2021,03/06/2021,,,,\n")
+    "NOTADM_1,01/06/2021,Officer 2,Custody,Inactive,02/06/2021,03/06/2021,,,,\n")
 CONNECT = (
     "Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area,Value Stolen\n"
-    "R1,EDGE,01/09/2020,Shoplifting,City Centre,£10.00\n"    # referral - 365: before
-    "R2,EDGE,31/08/2020,Shoplifting,City Centre,£20.00\n"    # referral - 366: outside
-    "R3,EDGE,01/09/2021,Shoplifting,City Centre,£40.00\n"    # referral day: not before
-    "R4,EDGE,01/01/2022,Shoplifting,City Centre,£80.00\n"    # exit day: during, not after
-    "R5,EDGE,02/01/2022,Shoplifting,City Centre,£160.00\n"   # exit + 1: after
-    "R6,EDGE,02/07/2022,Assault,City Centre,\n"              # exit + 182: after
-    "R7,EDGE,03/07/2022,Shoplifting,City Centre,£320.00\n"   # exit + 183: outside
-    "R8,LATE,02/03/2022,Shoplifting,City Centre,£5.00\n"     # after exit, not followed up
-    "R9,NOTADM,01/07/2021,Shoplifting,City Centre,£1.50\n")  # after referral
+    "R1,EDGE_1,01/09/2020,Shoplifting,City Centre,£10.00\n"    # referral - 365: before
+    "R2,EDGE_1,31/08/2020,Shoplifting,City Centre,£20.00\n"    # referral - 366: outside
+    "R3,EDGE_1,01/09/2021,Shoplifting,City Centre,£40.00\n"    # referral day: not before
+    "R4,EDGE_1,01/01/2022,Shoplifting,City Centre,£80.00\n"    # exit day: during, not after
+    "R5,EDGE_1,02/01/2022,Shoplifting,City Centre,£160.00\n"   # exit + 1: after
+    "R6,EDGE_1,02/07/2022,Assault,City Centre,\n"              # exit + 182: after
+    "R7,EDGE_1,03/07/2022,Shoplifting,City Centre,£320.00\n"   # exit + 183: outside
+    "R8,LATE_1,02/03/2022,Shoplifting,City Centre,£5.00\n"     # after exit, not followed up
+    "R9,NOTADM_1,01/07/2021,Shoplifting,City Centre,£1.50\n")  # after referral
 
 
 @pytest.fixture(scope="module")
