@@ -49,6 +49,8 @@ def store_upload(db: Path, prepared: PreparedUpload, actor: Actor,
     is stored before it is recorded (the two files cannot share a transaction), so an entry
     never names an upload that did not happen; if the entry cannot be written, AccessLogError
     is raised with the upload stored."""
+    if getattr(actor, "is_demo", False):
+        raise DemoRefused(DEMO_STORE)
     upload_id = database.store_upload(db, prepared, actor.name, allow_shrink=allow_shrink)
     report = prepared.report
     try:
@@ -131,6 +133,8 @@ def ingest_path(db: Path, kind: str, path: Path, **kwargs) -> IngestReport:
 def withdraw_snapshot(db: Path, actor: Actor, snapshot_id: int, reason: str) -> None:
     """Withdraws a tracker snapshot found to be wrong (kept, but no figure uses it) and
     records why; ValueError, changing nothing, for no reason or no such snapshot."""
+    if getattr(actor, "is_demo", False):
+        raise DemoRefused(DEMO_WITHDRAW)
     database.withdraw_snapshot(db, snapshot_id, actor.name, reason)
     try:
         audit.record(actor, Action.SNAPSHOT_WITHDRAW, target=f"snapshot {snapshot_id}",
@@ -183,6 +187,16 @@ def set_target(actor: Actor, measure: str, quarterly_target: int | None,
 
 class DemoRefused(PermissionError):
     """A demo account asked for something that outlives the demo."""
+
+
+# A demo account is one click, with no password, for whoever reaches the sign-in page while
+# the data is the demo: the first file it stored would make that the dashboard's real data.
+DEMO_STORE = ("A demo account can check a file but not store it: the first file stored makes "
+              "it the dashboard's real data, for everyone. An administrator with an account of "
+              "their own stores it (accounts are added on the server: python -m dashboard users "
+              "add).")
+DEMO_WITHDRAW = ("A demo account cannot withdraw a snapshot: everyone trying the demo shares "
+                 "it.")
 
 
 def real_accounts_only(actor: Actor) -> None:

@@ -188,6 +188,9 @@ def store_button(held: dict) -> None:
         st.info(f"This exact file was already uploaded as upload {first['upload_id']} on "
                 f"{first['uploaded_at']:%d/%m/%Y}; storing it again would change nothing.")
         return
+    if data_access.current_viewer().is_demo:
+        st.info(service.DEMO_STORE)
+        return
     shrink = held["shrink"]
     if shrink is None:
         if not st.button("Store this upload", type="primary"):
@@ -235,6 +238,9 @@ def withdraw_form(snapshots: pd.DataFrame) -> None:
     """Withdraw a snapshot found to be wrong: it is kept on record, but no figure uses it."""
     in_force = snapshots[~snapshots["is_withdrawn"]]
     if in_force.empty:
+        return
+    if data_access.current_viewer().is_demo:
+        st.caption(service.DEMO_WITHDRAW)
         return
     with st.expander("Withdraw a snapshot"), st.form("withdraw_snapshot"):
         choice = st.selectbox("Snapshot", list(in_force["snapshot_id"]), format_func=lambda i: (

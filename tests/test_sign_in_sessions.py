@@ -366,3 +366,30 @@ def test_a_name_typed_at_sign_in_is_logged_without_its_control_characters(securi
     assert accounts.sign_in(security_db, typed, "a guess").reason == "locked"  # one key still
     whos = set(audit.read_log(security_db, action="sign-in")["who"])
     assert whos == {"Eve\\u001b]0;owned\\u0007\\u000d\\u000a2026-12-01 admin sign-in ok\\u202e"}
+
+
+def test_a_demo_administrator_can_check_a_file_but_neither_store_it_nor_withdraw(app_as,
+                                                                              demo_db):
+    # One click with no password while the data is the demo: the first file it stored became
+    # the dashboard's real data for everyone (and ended the demo), and a withdrawal changed the
+    # demo everyone shares.
+    before = demo_db.read_bytes()
+    app = app_as("admin").run()
+    app.switch_page("../pages/data.py").run()
+    app.file_uploader[0].set_value((
+        "tracker.csv", b"Nominal ID,Referral Date,Referral Source,Status\n"
+                       b"AUG1,01/08/2022,Custody,Active\n", "text/csv")).run()
+    assert not app.exception
+    assert any("The file is valid" in s.value for s in app.success)  # checked, as anyone may
+    assert not [b for b in app.button if b.label == "Store this upload"]
+    assert any(service.DEMO_STORE == i.value for i in app.info)
+    assert not [f for f in app.get("form") if f.form_id == "withdraw_snapshot"]
+    assert any(service.DEMO_WITHDRAW == c.value for c in app.caption)
+    demo = sign_in.DEMO_VIEWERS["admin"]
+    with pytest.raises(service.DemoRefused):
+        service.withdraw_snapshot(demo_db, demo, 5, "trying the demo")
+    prepared = service.check_upload("tracker", "t.csv", b"Nominal ID,Referral Date,Referral "
+                                    b"Source,Status\nAUG1,01/08/2022,Custody,Active\n")
+    with pytest.raises(service.DemoRefused):
+        service.store_upload(demo_db, prepared, demo)
+    assert demo_db.read_bytes() == before
