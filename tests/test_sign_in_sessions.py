@@ -115,6 +115,21 @@ def test_a_single_sign_on_that_cannot_be_logged_does_not_sign_in(app_as, securit
     assert list(zip(log["who"], log["outcome"], strict=True)) == [("Sso Sam", "ok")]
 
 
+@pytest.mark.parametrize("claim", [42, ["sam@force.example"], {"value": "sam@force.example"}])
+def test_an_email_claim_that_is_not_text_is_refused_in_words(app_as, security_db, claim):
+    # A provider's email claim of another type gave Streamlit's error page.
+    accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
+    app = app_as(None)
+    app.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback",
+                           "cookie_secret": "not a secret", "client_id": "id",
+                           "client_secret": "not a secret",
+                           "server_metadata_url": "http://localhost/.well-known"}
+    app.user = {"is_logged_in": True, "email": claim, "sub": "subject-1"}
+    app.run()
+    assert "did not share an email address" in shows_the_sign_in_page_in_words(app)
+    assert sign_in.SESSION_KEY not in app.session_state
+
+
 def test_a_local_sign_in_that_cannot_be_logged_is_refused_in_words(app_as, security_db,
                                                                     monkeypatch):
     accounts.add_user(security_db, "Admin Ann", "admin", password="the right password")

@@ -77,6 +77,8 @@ def current_viewer(demo_allowed: bool) -> Viewer | None:
 def sign_in_single_sign_on() -> dict | None:
     """Match the force account st.login signed in to a dashboard user, by email alone."""
     email = st.user.get("email")
+    if not isinstance(email, str):  # a provider's claim of another type names no address
+        email = None
     user = accounts.get_user_by_email(security_db_path(), email) if email else None
     if user is None or not user.active:
         reason = ("Your force account did not share an email address with the dashboard."
