@@ -251,6 +251,15 @@ def run_pack(args: argparse.Namespace) -> int:
     db = config.db_path(args.db)
     service.ensure_database(db)
     issued = pack.issue(db, access.COMMAND_LINE, quarter, quarter.scheme, disclosure)
+    # An export like the pack page's download: logged first, or not written.
+    login = f"{accounts.COMMAND_LINE} ({accounts.login_name()})"
+    try:
+        audit.record(Who(login), Action.EXPORT, target=out.name,
+                     filters={"quarter": quarter.label, "disclosure": disclosure},
+                     detail=str(out))
+    except audit.AccessLogError as exc:
+        print(f"{exc} The pack was not written.", file=sys.stderr)
+        return 3
     writer = pack_export.write_pdf if fmt == "pdf" else pack_export.write_xlsx
     writer(issued, out)
     if issued.pack_id is None:

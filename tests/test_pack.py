@@ -15,6 +15,7 @@ import dashboard
 from dashboard import __main__ as cli
 from dashboard import pack, service
 from dashboard.pack import Quarter, parse_quarter, quarter_containing
+from dashboard.security import audit
 from dashboard.security.access import COMMAND_LINE, AccessDenied, Viewer
 from dashboard.store import database, queries
 
@@ -456,6 +457,24 @@ def test_the_command_line_writes_a_fresh_controlled_pack(demo_db, tmp_path, writ
     assert (kind, path, built.quarter, built.disclosure) == ("xlsx", out, Q1, "controlled")
     assert built.pack_id is None
     assert "not signed off" in capsys.readouterr().out
+
+
+def test_the_command_line_logs_a_pack_it_writes_and_writes_none_it_cannot_log(
+        demo_db, tmp_path, written, capsys, security_db, monkeypatch):
+    # The pack page's downloads are logged exports; the command line wrote packs unlogged.
+    out = tmp_path / "pack.pdf"
+    assert cli.main(["pack", "--quarter", "2022/23-Q1", "--exact", "--out", str(out),
+                     "--db", str(demo_db)]) == 0
+    log = audit.read_log(security_db, action="export")
+    assert log["target"].tolist() == ["pack.pdf"] and "exact" in log["filters"].iloc[0]
+    assert log["who"].iloc[0].startswith("command line")
+
+    def unwritable(*args, **kwargs):
+        raise audit.AccessLogError("The access log could not be written (disk full).")
+    monkeypatch.setattr(audit, "record", unwritable)
+    assert cli.main(["pack", "--quarter", "2022/23-Q1", "--out", str(tmp_path / "p2.pdf"),
+                     "--db", str(demo_db)]) == 3
+    assert len(written) == 1 and "was not written" in capsys.readouterr().err
 
 
 def test_the_command_line_issues_the_signed_off_pack(demo_db, tmp_path, written, capsys):
