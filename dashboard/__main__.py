@@ -118,9 +118,13 @@ def run_ingest(args: argparse.Namespace) -> int:
               "path", file=sys.stderr)
         return 2
     try:
+        # --uploader names whom the upload is for; who ran the command is kept beside it
+        # (any name may be typed there).
+        uploader = (f"{args.uploader} (command line: {accounts.login_name()})"
+                    if args.uploader else None)
         report = service.ingest_bytes(db, args.kind, args.file.name, args.file,
                                       as_at=args.as_at,
-                                      uploaded_by=args.uploader,
+                                      uploaded_by=uploader,
                                       allow_shrink=args.allow_shrink)
     except UploadRejected as rejected:
         print_rejection(rejected.report, args.errors_csv)

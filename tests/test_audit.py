@@ -11,7 +11,7 @@ from contextlib import closing
 import pytest
 
 from dashboard import service
-from dashboard.security import audit, security_file
+from dashboard.security import accounts, audit, security_file
 from dashboard.security.access import Viewer
 from dashboard.security.audit import Action
 
@@ -81,7 +81,9 @@ def test_an_upload_from_the_command_line_is_recorded(tmp_path, security_db):
     code, _, err = run_cli("ingest", "tracker", str(path), "--as-at", "2022-08-31",
                            "--uploader", "Clerk Cal", "--db", str(tmp_path / "o2r.duckdb"))
     assert code == 0, err
-    assert entries(security_db) == [("Clerk Cal", "", "upload", "tracker.csv")]
+    # Whoever ran the command is kept beside the name typed (any name may be typed there).
+    assert entries(security_db) == [(f"Clerk Cal (command line: {accounts.login_name()})", "",
+                                     "upload", "tracker.csv")]
 
 
 def test_the_entry_for_restored_protection_is_a_declared_action(security_db):
