@@ -191,6 +191,10 @@ def store_button(held: dict) -> None:
     if data_access.current_viewer().is_demo:
         st.info(service.DEMO_STORE)
         return
+    if data_access.demo_only() and not uploads.empty:
+        st.warning("The database holds only the synthetic demo data. Storing this file removes "
+                   "it (its snapshots, Connect records and signed-off packs), in the same step, "
+                   "so that no demo figure is ever counted with real ones.")
     shrink = held["shrink"]
     if shrink is None:
         if not st.button("Store this upload", type="primary"):

@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:
 
 import datetime as dt  # noqa: E402
 
+import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
@@ -123,6 +124,21 @@ def demo_db(demo_db_template, tmp_path) -> Path:
     db = tmp_path / "o2r.duckdb"
     shutil.copyfile(demo_db_template, db)
     return db
+
+
+def mark_real(db: Path) -> Path:
+    """The demo data in db as if uploaded for real, for tests of what a real upload does to
+    the data before it: stored onto the demo data, the first real upload clears it instead."""
+    con = duckdb.connect(str(db))
+    con.execute("update uploads set is_demo = false")
+    con.close()
+    return db
+
+
+@pytest.fixture
+def real_history_db(demo_db) -> Path:
+    """demo_db, its uploads marked real (mark_real)."""
+    return mark_real(demo_db)
 
 
 @pytest.fixture

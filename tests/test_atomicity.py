@@ -18,7 +18,7 @@ import pytest
 
 from dashboard import service
 
-from conftest import ROOT
+from conftest import ROOT, mark_real
 
 CONNECT_HEADER = "Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area,Value Stolen\n"
 
@@ -62,7 +62,8 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("stage", ["merge_crimes", "assign_labels"])
-def test_kill_mid_ingest_leaves_previous_state(demo_db, tmp_path, stage):
+def test_kill_mid_ingest_leaves_previous_state(real_history_db, tmp_path, stage):
+    demo_db = real_history_db
     before, before_digest = contents(demo_db), digest(demo_db)
     csv = tmp_path / "connect.csv"
     csv.write_bytes(connect_csv(50_000))
@@ -86,7 +87,8 @@ def test_kill_mid_ingest_leaves_previous_state(demo_db, tmp_path, stage):
     assert len(contents(demo_db)["crimes"]) == len(before["crimes"]) + 50_000
 
 
-def test_kill_at_random_moments_never_half_writes(demo_db, tmp_path):
+def test_kill_at_random_moments_never_half_writes(real_history_db, tmp_path):
+    demo_db = real_history_db
     before = contents(demo_db)
     csv = tmp_path / "connect.csv"
     csv.write_bytes(connect_csv(200_000, prefix="RND"))
@@ -144,7 +146,7 @@ def test_kill_at_random_moments_leaves_no_upload_content_on_disk(demo_db_templat
         data.mkdir()
         temp.mkdir()
         db = data / "o2r.duckdb"
-        shutil.copyfile(demo_db_template, db)
+        mark_real(shutil.copyfile(demo_db_template, db))
         before = contents(db)
         source = sources / f"tracker-{encoding}.csv"
         source.write_bytes(files[encoding])

@@ -88,6 +88,9 @@ def test_valid_tracker_is_checked_then_stored(page, demo_db):
     preview = frame_with(page, "source_row", "nominal_id")
     assert list(preview["nominal_id"]) == ["NEW100", "NEW101"]
 
+    # The first real file replaces the demo data: the page says so before it is stored.
+    assert any("holds only the synthetic demo data. Storing this file removes it" in w.value
+               for w in page.warning)
     store_button = next(b for b in page.button if b.label == "Store this upload")
     store_button.click().run()
     assert not page.exception, page.exception
@@ -97,7 +100,7 @@ def test_valid_tracker_is_checked_then_stored(page, demo_db):
     snapshots = frame_with(page, "snapshot_id", "as_at_date")
     assert snapshots.iloc[0][["snapshot_id", "file_name"]].tolist() == [7, "tracker_august.csv"]
     uploads = frame_with(page, "upload_id", "row_count")
-    assert uploads.loc[uploads["upload_id"] == 7, "row_count"].tolist() == [2]
+    assert uploads[["upload_id", "row_count"]].values.tolist() == [[7, 2]]
 
     con = database.connect_read_only(demo_db)
     try:
@@ -341,7 +344,9 @@ def test_data_quality_finds_each_kind_of_issue_once(tmp_path):
     assert list(found["source_row"][found["nominal_id"] == "Q9"]) == [10, 10, 10]
 
 
-def test_an_older_connect_export_stored_on_the_page_says_what_it_left_as_it_was(page, demo_db):
+def test_an_older_connect_export_stored_on_the_page_says_what_it_left_as_it_was(
+        real_history_db, page):
+    demo_db = real_history_db
     # The demo's Connect upload is as at 31/07/2022: a June export must not undo it.
     upload(page, "connect_june.csv", b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
                                      b"20SYN/001005/19,NEW100,01/01/2019,Robbery\n"

@@ -389,6 +389,42 @@ def test_only_the_snapshot_in_force_before_it_is_compared(ten, tmp_path):
     assert ingest(demo, referrals(2)).upload_id == 2
 
 
+def test_the_first_real_upload_replaces_the_demo_data(demo_db):
+    """Left beside the real data, the demo's snapshots were the programme's history (the open
+    caseload over time, the pack's earlier quarters) and its crimes were counted as real."""
+    def table(sql):
+        con = database.connect_read_only(demo_db)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    demo_uploads = table("select max(upload_id), count(*), bool_and(is_demo) from uploads")[0]
+    assert demo_uploads[1] > 1 and demo_uploads[2]
+    assert table("select count(*) from crimes")[0][0] > 0
+    tracker = (b"Nominal ID,Referral Date,Officer,Referral Source,Status\n"
+               b"REAL1,15/05/2022,Officer 1,Custody,Active\n"
+               b"REAL2,01/08/2022,Officer 2,Probation,Active\n")
+    first = service.ingest_bytes(demo_db, "tracker", "august.csv", tracker,
+                                 as_at=dt.date(2022, 8, 31))
+    # Upload ids count on, so the access log's entries for the demo uploads name none of these.
+    assert first.upload_id == demo_uploads[0] + 1
+    assert table("select upload_id, is_demo from uploads") == [(first.upload_id, False)]
+    assert table("select distinct snapshot_id from referrals") == [(first.upload_id,)]
+    assert sorted(table("select nominal_id from referrals")) == [("REAL1",), ("REAL2",)]
+    for emptied in ("crimes", "crime_facts", "window_facts", "packs", "snapshot_withdrawals"):
+        assert table(f"select count(*) from {emptied}") == [(0,)], emptied
+    assert ("Livingstone House",) not in table("select label from labels")
+    # The real data is never cleared: the next real upload adds to it.
+    second = service.ingest_bytes(demo_db, "connect", "connect.csv",
+                                  b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
+                                  b"CR-1,REAL1,01/06/2022,Shoplifting\n",
+                                  as_at=dt.date(2022, 8, 31))
+    assert table("select upload_id from uploads order by 1") == [(first.upload_id,),
+                                                                 (second.upload_id,)]
+    assert table("select count(*) from referrals") == [(2,)]
+
+
 def test_allow_shrink_on_the_command_line(ten, tmp_path, capsys):
     path = tmp_path / "july.csv"
     path.write_bytes(referrals(3))

@@ -25,7 +25,7 @@ from dashboard.config import QUERIES_DIR
 from dashboard.ingest import fast_csv
 from dashboard.ingest.validation import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
 from dashboard.store.facts import facts_current, refresh_facts
-from dashboard.store.schema import SCHEMA
+from dashboard.store.schema import CLEAR_UPLOADED_DATA, SCHEMA
 from dashboard.store.sql import install_macros, install_text_functions, quote_ident
 
 MACROS_DIR = QUERIES_DIR / "macros"
@@ -178,6 +178,8 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
         con.begin()
         upload_id = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads"
                                 ).fetchall()[0][0]
+        if not prepared.is_demo:
+            clear_demo(con)
         con.execute(
             "insert into uploads values ($id, $kind, $file, $sha, $as_at, $rows, $at, $by, $demo)",
             {"id": upload_id, "kind": report.kind, "file": report.file_name,
@@ -203,6 +205,14 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
         con.commit()
     report.upload_id = upload_id
     return upload_id
+
+
+def clear_demo(con: duckdb.DuckDBPyConnection) -> None:
+    """Before the first real upload the synthetic demo data goes, in the same transaction: left,
+    its snapshots and crimes were counted with the real ones on every page and in the pack."""
+    if con.execute("select count(*) > 0 and bool_and(is_demo) from uploads").fetchall()[0][0]:
+        for statement in CLEAR_UPLOADED_DATA:
+            con.execute(statement)
 
 
 class DuplicateUpload(Exception):

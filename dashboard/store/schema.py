@@ -130,3 +130,9 @@ SCHEMA = [
         pack_json varchar not null
     )""",
 ]
+
+# Emptying what the uploads brought and everything built on them, uploads last (the others
+# name its rows): how the demo data is cleared when the first real file is stored.
+CLEAR_UPLOADED_DATA = ("delete from referrals", "delete from crimes",
+                       "delete from snapshot_withdrawals", "delete from labels",
+                       "delete from packs", "delete from uploads")
