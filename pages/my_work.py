@@ -37,7 +37,10 @@ if not own:
         st.info("No referrals match these filters.")
     else:
         st.dataframe(health, hide_index=True, width="stretch")
-        st.caption(f"Open caseload: referrals still waiting or active. \"Waiting over "
+        st.caption(f"Open caseload: referrals whose status is Referral/Waiting or Active. The "
+                   "lists count every referral not closed by its status (Inactive, Withdrawn) "
+                   "or outcome, so one whose status is not recorded is listed (and is a "
+                   "data-quality problem) but is not in the open caseload. \"Waiting over "
                    f"{reference} days\" uses the programme's {reference}-day reference for first "
                    "contact. How the caseload has changed is on Officer caseloads.")
         layout.csv_download(health, "caseload_health")

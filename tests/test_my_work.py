@@ -193,3 +193,18 @@ def test_caseload_health_follows_the_area_and_source_filters(app_as, demo_db, ar
     assert health["Waiting for first contact"].tolist() == counted["waiting"].tolist()
     assert len(waiting) == counted["waiting"].sum() and outside == 0
     assert f"**{counted['waiting'].sum():,}** waiting for first contact" in at.markdown[0].value
+
+
+def test_caseload_health_says_why_a_referral_with_no_status_is_listed_but_not_open(app_as):
+    # The demo's Former officer left five referrals with no status and no first contact: the
+    # row read "open caseload 0, 5 waiting for first contact" with nothing to reconcile them.
+    at = app_as("steering", name="Chair")
+    at.run()
+    at.switch_page("../pages/my_work.py")
+    at.run()
+    assert not at.exception
+    former = at.dataframe[0].value.set_index("Officer").loc["Former officer"]
+    assert (former["Open caseload"], former["Waiting for first contact"]) == (0, 5)
+    assert former["Data-quality problems"] >= 5
+    assert any("one whose status is not recorded is listed (and is a data-quality problem) but "
+               "is not in the open caseload" in caption.value for caption in at.caption)
