@@ -62,7 +62,7 @@ st.markdown("""
 - **Waiting time to first contact**: of referrals first contacted in the quarter, the share
   contacted within 21 days of referral (the programme's reference) and the median days waited.
 - **Data freshness**: a warning shows when the latest tracker or Connect upload is more than
-  45 days older than today.
+  45 days older than today (on the synthetic demo data, whose dates are fixed, a caption).
 - **My work / Caseload health**: from the latest snapshot. *Waiting for first contact*: open
   referrals (not Inactive or Withdrawn, no ending outcome) with no first contact date.
   *Assessed, no course or rehab admission yet*: open, assessed, no pre-admission course and no

@@ -62,6 +62,10 @@ for source in data_access.derived(glance.freshness, data_access.run("data_freshn
                                   dt.date.today()):
     if source["as_at"] is None:
         st.warning(f"No {source['name']} data has been uploaded.")
+    elif source["stale"] and data_access.demo_only():
+        # The synthetic data's dates are fixed: "old" says nothing about what anyone uploaded.
+        st.caption(f"{source['name']} demo data as at {source['as_at']:%d/%m/%Y}. On real data, "
+                   f"one more than {glance.STALE_AFTER_DAYS} days old is warned of here.")
     elif source["stale"]:
         st.warning(f"**{source['name']} data is {source['age_days']:,} days old** (as at "
                    f"{source['as_at']:%d/%m/%Y}): more than {glance.STALE_AFTER_DAYS} days. "

@@ -127,7 +127,9 @@ def test_overview_opens_on_the_latest_complete_quarter(app_as, security_db):
     assert "Target 60 a quarter: 🔴 below target" in captions
     changed = at.markdown[0].value
     assert changed.startswith("- Referrals fell from 41 in 2021/22 Q4 to 40 in 2022/23 Q1")
-    assert any("Tracker data is" in w.value and "days old" in w.value for w in at.warning)
+    # The demo's fixed dates are not warned of as stale data; real data that old is.
+    assert "Tracker demo data as at 31/07/2022." in captions
+    assert not any("days old" in w.value for w in at.warning)
     at.selectbox(key="overview_quarter").select("2022/23 Q2 (incomplete)").run()
     assert any("2022/23 Q2 is not over" in w.value for w in at.warning)
     assert "Target 60 a quarter (not rated yet)" in " ".join(c.value for c in at.caption)
@@ -163,3 +165,11 @@ def test_a_steering_member_sets_a_target_on_the_page(app_as, security_db):
     assert targets.current(security_db)["Assessed"].quarterly_target == 20
     assert [s.value for s in at.success] == ["Saved: Assessed target 20 a quarter."]
     assert "Target 20 a quarter: 🟢 target met" in " ".join(c.value for c in at.caption)
+
+
+def test_overview_warns_of_real_data_more_than_45_days_old(real_history_db, app_as):
+    at = app_as("steering", name="Chair")
+    at.run()
+    assert not at.exception and not at.error
+    assert any(w.value.startswith("**Tracker data is ") and "days old** (as at 31/07/2022)"
+               in w.value for w in at.warning)
