@@ -12,8 +12,13 @@ st.caption("One row per referral in the latest snapshot, to reconcile with your 
            f"({text.plain(chosen.describe())}). Each view of this list is recorded in the "
            "access log.")
 referrals = layout.stop_if_empty(data_access.filtered("referral_list", chosen))
+
+
+def heading(column: str) -> str:
+    return "Nominal ID" if column == "nominal_id" else column.replace("_", " ").capitalize()
+
+
 layout.person_table(referrals, hide_index=True, width="stretch", column_config={
-    column: st.column_config.DateColumn(column.replace("_", " ").capitalize(),
-                                        format="DD/MM/YYYY")
-    for column in referrals.columns if column.endswith("_date")})
+    column: st.column_config.DateColumn(heading(column), format="DD/MM/YYYY")
+    if column.endswith("_date") else heading(column) for column in referrals.columns})
 layout.csv_download(referrals, "referral_list")

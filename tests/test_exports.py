@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 
@@ -120,3 +121,16 @@ def test_the_referral_list_turns_the_grids_own_export_off_if_the_server_left_it_
         assert not app.exception and len(app.dataframe) == 1
     finally:
         config.set_option("client.disableDataExport", before)
+
+
+def test_the_referral_list_is_headed_in_words(app_as):
+    app = app_as("steering").run()
+    app.switch_page("../pages/referral_list.py")
+    app.run()
+    assert not app.exception
+    labels = {column: spec.get("label") for column, spec
+              in json.loads(app.dataframe[0].proto.columns).items() if column != "_index"}
+    assert labels["nominal_id"] == "Nominal ID"
+    assert labels["referral_source"] == "Referral source"
+    assert labels["rehab_admission_date"] == "Rehab admission date"
+    assert [column for column, label in labels.items() if not label or "_" in label] == []
