@@ -264,3 +264,19 @@ def test_officers_run_from_the_largest_caseload(frames):
     texts = svg_texts(charts.caseload_by_officer(caseload))
     shown = [t for t in texts if t in set(totals.index)]
     assert shown == totals.sort_values(ascending=False, kind="stable").index.tolist()
+
+
+def test_each_status_keeps_its_colour_whatever_the_filter_leaves(frames):
+    # Coloured in turn from the palette, Active took Referral/Waiting's blue when no one was
+    # waiting, and "Not recorded" a lighter blue read as Referral/Waiting's.
+    caseload = frames["officer_caseload"]
+
+    def colours(frame):
+        scale = charts.caseload_by_officer(frame).to_dict()["layer"][0]["encoding"]["color"]
+        return dict(zip(scale["scale"]["domain"], scale["scale"]["range"], strict=True))
+
+    everyone = colours(caseload)
+    assert everyone["Not recorded"] == charts.GREY
+    assert len(set(everyone.values())) == len(everyone)
+    no_waiting = colours(caseload[caseload["status"] != "Referral/Waiting"])
+    assert no_waiting == {s: c for s, c in everyone.items() if s != "Referral/Waiting"}

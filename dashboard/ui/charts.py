@@ -22,7 +22,14 @@ def date_axis(dates) -> alt.Axis:
     days = sorted({pd.Timestamp(d).date() for d in dates})
     return alt.Axis(format=UK_DATE, labelAngle=-40, values=[
         alt.DateTime(year=d.year, month=d.month, date=d.day) for d in days])
+
+
 STATUS_ORDER = ["Referral/Waiting", "Active", "Inactive", "Withdrawn", "Not recorded"]
+# One colour per status whichever statuses a filter leaves (taken in turn from the palette,
+# "Active" changed colour when no one was waiting), and grey for a status not recorded: the
+# palette's fifth colour is a lighter blue, read as Referral/Waiting's.
+STATUS_COLOURS = dict(zip(STATUS_ORDER, [OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[1],
+                                         OKABE_ITO[5], GREY], strict=True))
 
 
 def caseload_by_officer(frame: pd.DataFrame) -> alt.Chart:
@@ -38,7 +45,7 @@ def caseload_by_officer(frame: pd.DataFrame) -> alt.Chart:
     )
     bars = base.mark_bar().encode(
         alt.Color("status:N").title("Status").sort(statuses)
-        .scale(domain=statuses, range=OKABE_ITO[:len(statuses)]),
+        .scale(domain=statuses, range=[STATUS_COLOURS[status] for status in statuses]),
         alt.Order("status_rank:Q"),
         tooltip=[alt.Tooltip("officer:N", title="Officer"),
                  alt.Tooltip("status:N", title="Status"),
