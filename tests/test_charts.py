@@ -280,3 +280,16 @@ def test_each_status_keeps_its_colour_whatever_the_filter_leaves(frames):
     assert len(set(everyone.values())) == len(everyone)
     no_waiting = colours(caseload[caseload["status"] != "Referral/Waiting"])
     assert no_waiting == {s: c for s, c in everyone.items() if s != "Referral/Waiting"}
+
+
+def test_referral_sources_never_share_a_blue(frames):
+    # Coloured in palette order, the fifth source took the darkened sky blue: Custody and
+    # Probation were two near-identical blues on Referrals per quarter.
+    spec = charts.referrals_by_quarter(frames["referrals_by_quarter"]).to_dict()
+    colour = next(layer for layer in [spec, *spec.get("layer", [])]
+                  if "color" in layer.get("encoding", {}))["encoding"]["color"]
+    sources = frames["referrals_by_quarter"]["referral_source"].nunique()
+    assert 5 <= sources <= 7
+    used = colour["scale"]["range"][:sources]
+    assert len(set(used)) == sources
+    assert not {"#0072B2", "#3A88C0"} <= set(used)

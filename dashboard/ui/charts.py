@@ -12,6 +12,10 @@ from dashboard.analysis.periods import quarter_containing, shift_quarter
 # orange, sky blue and yellow are at 1.3 to 2.3:1, too faint to see for many readers.
 OKABE_ITO = ["#0072B2", "#9E6A00", "#007A5A", "#B0508A", "#3A88C0", "#D55E00", "#6A3D9A",
              "#000000"]
+# For categories coloured in turn: the darkened sky blue (index 4) is near the first blue, so
+# it comes last, and up to seven categories (the referral sources: Custody and Probation were
+# two near-identical blues) never share a blue.
+CATEGORY_COLOURS = [OKABE_ITO[i] for i in (0, 1, 2, 3, 5, 6, 7, 4)]
 GREY = "#767676"
 UK_DATE = "%d/%m/%Y"
 
@@ -68,8 +72,8 @@ def caseload_over_time(frame: pd.DataFrame) -> alt.Chart:
     date; frame from caseload_history. Past eight officers, colours repeat and line patterns
     tell them apart."""
     officers = sorted(frame["officer"].dropna().unique().tolist())
-    colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(officers))]
-    dashes = [DASHES[i // len(OKABE_ITO) % len(DASHES)] for i in range(len(officers))]
+    colours = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(officers))]
+    dashes = [DASHES[i // len(CATEGORY_COLOURS) % len(DASHES)] for i in range(len(officers))]
     return alt.Chart(frame).mark_line(point=True).encode(
         alt.X("as_at_date:T").title("Snapshot as at").axis(date_axis(frame["as_at_date"])),
         alt.Y("open_referrals:Q").title("Open referrals (waiting or active)")
@@ -185,7 +189,7 @@ def referrals_by_quarter(frame: pd.DataFrame) -> alt.Chart:
         alt.X("quarter:O").title("Financial-year quarter (Q1 = April to June)")
         .sort(quarters).scale(domain=quarters).axis(labelAngle=0),
         alt.Y("sum(referrals):Q").title("Referrals"),
-        alt.Color("referral_source:N").title("Referral source").scale(range=OKABE_ITO),
+        alt.Color("referral_source:N").title("Referral source").scale(range=CATEGORY_COLOURS),
         tooltip=[alt.Tooltip("quarter:O", title="Quarter"),
                  alt.Tooltip("referral_source:N", title="Source"),
                  alt.Tooltip("referrals:Q", title="Referrals")],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from dashboard.ui.charts import OKABE_ITO
+from dashboard.ui.charts import CATEGORY_COLOURS
 
 GROUP_ORDER = ["Completed 12 weeks", "Left rehab early", "In rehab", "Assessed, not admitted",
                "Referred, not assessed"]
@@ -16,7 +16,7 @@ def offending_rates(frame: pd.DataFrame) -> alt.Chart:
     """A dot per outcome group and window at its offences per person-year, with the exact 95%
     Poisson interval as a line; frame from outcomes.with_rates (rows with follow-up only)."""
     windows = list(dict.fromkeys(frame.sort_values("window_order")["window"]))
-    colours = OKABE_ITO[:len(windows)]
+    colours = CATEGORY_COLOURS[:len(windows)]
     groups = [g for g in GROUP_ORDER if g in set(frame["outcome_group"])]
     # The data is the layer's, not each mark's: Altair would otherwise compare the marks'
     # copies by printing each frame, and copy every mark, to move it up there itself.
@@ -53,7 +53,7 @@ def survival_curves(frame: pd.DataFrame, title: str, x_title: str, y_title: str,
     `marks` days; frame from outcomes.curves (day, survival, low, high, at_risk, group)."""
     groups = list(dict.fromkeys(frame["group"]))
     colour = alt.Color("group:N").title(None).sort(groups).scale(
-        domain=groups, range=OKABE_ITO[:len(groups)]).legend(orient="bottom")
+        domain=groups, range=CATEGORY_COLOURS[:len(groups)]).legend(orient="bottom")
     tooltip = [alt.Tooltip("group:N", title="Group"),
                alt.Tooltip("day:Q", title="Day", format=".0f"),
                alt.Tooltip("survival:Q", title="Share", format=".0%"),
