@@ -53,6 +53,9 @@ def test_scrutiny_gets_only_the_circulation_pack_with_small_counts_hidden(app_as
     for value in headline(app).values():
         assert value not in {"1", "2", "3", "4"}
     assert not [b for b in app.button if b.key == "pack_sign_off"]
+    # the trend's gaps are said to be withheld counts, as the PDF says under the same chart
+    assert any("A gap is a quarter whose figure was withheld (<5 or [c])" in c.value
+               for c in app.caption)
 
 
 def test_officers_have_no_pack_page(app_as):
