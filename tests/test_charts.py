@@ -293,3 +293,13 @@ def test_referral_sources_never_share_a_blue(frames):
     used = colour["scale"]["range"][:sources]
     assert len(set(used)) == sources
     assert not {"#0072B2", "#3A88C0"} <= set(used)
+
+
+def test_the_journey_colours_waiting_apart_from_leaving_early(demo_con):
+    # Both were amber on the journey from referral: "Not yet in rehab" beside "Left rehab early".
+    option = charts.journey_sankey(run(demo_con, "referral_journey"))
+    colour = {node["name"].rstrip("\u200b"): node["itemStyle"]["color"]
+              for node in option["series"][0]["data"]}
+    waiting = {colour[n] for n in colour if n.startswith(("Waiting", "Not yet"))}
+    early = {colour[n] for n in colour if "early" in n}
+    assert waiting and early and not waiting & early

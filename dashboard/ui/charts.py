@@ -105,18 +105,20 @@ def placements_by_facility(frame: pd.DataFrame) -> alt.Chart:
                  "bar labelled with its count.")
 
 
+# Amber is for waiting (not there yet); leaving rehab early is vermillion, so the two never
+# read as one on the same flow.
 NODE_COLOURS = {
     "Referrals": "#0072B2", "Being worked with": "#3A88C0", "Inactive/withdrawn": GREY,
     "Not interested": GREY, "Did not meet criteria": GREY, "Withdrawn": GREY,
     "Deceased": "#000000", "Diverted to other services": "#B0508A", "Partner agency": "#B0508A",
     "Prison": "#B0508A", "Residential rehab": "#007A5A", "In rehab": "#007A5A",
-    "Completed 12 weeks": "#005C44", "Discharged early": "#9E6A00",
+    "Completed 12 weeks": "#005C44", "Discharged early": "#D55E00",
     "Ongoing engagement": "#3A88C0", "Preparing for rehab": "#3A88C0",
     "Contacted": "#0072B2", "Assessed": "#0072B2", "Entered rehab": "#007A5A",
     "Waiting for contact": "#9E6A00", "Waiting for assessment": "#9E6A00",
     "Not yet in rehab": "#9E6A00", "Closed before contact": GREY,
     "Closed before assessment": GREY, "Closed before rehab": GREY,
-    "Still in rehab": "#007A5A", "Left rehab early": "#9E6A00",
+    "Still in rehab": "#007A5A", "Left rehab early": "#D55E00",
 }
 
 
