@@ -52,7 +52,11 @@ if data_access.current_viewer().is_demo:
     log = log[log["who"].isin({*(v.name for v in sign_in.DEMO_VIEWERS.values()),
                                service.DEMO_UPLOADER})]
     st.caption("A demo account sees only the entries of the demo accounts and the demo data.")
-st.dataframe(log, hide_index=True, width="stretch")
+st.dataframe(log, hide_index=True, width="stretch", column_config={
+    "id": st.column_config.NumberColumn("Entry", format="%d"),
+    "at": st.column_config.DatetimeColumn("When (UTC)", format="DD/MM/YYYY HH:mm:ss"),
+    "who": "Who", "role": "Role", "action": "Action", "target": "What",
+    "filters": "Filters", "outcome": "Outcome", "detail": "Detail"})
 layout.csv_download(log, "access_log")
 with st.expander("What each action means"):
     st.dataframe({"Action": [a.value for a in audit.Action],

@@ -103,3 +103,17 @@ def test_the_access_log_page_filters_by_exactly_the_declared_actions(app_as):
     at.selectbox(key="log_action").select("user-add").run()
     shown = next(d.value for d in at.dataframe if "action" in d.value.columns)
     assert set(shown["action"]) == {"user-add"}  # the account signed_in_as created
+
+
+def test_the_access_log_page_is_headed_in_words_with_uk_times(app_as):
+    import json
+
+    at = app_as("admin", name="Admin Ann").run()
+    at.switch_page("../pages/access_log.py").run()
+    assert not at.exception, at.exception
+    grid = next(d for d in at.dataframe if "action" in d.value.columns)
+    columns = json.loads(grid.proto.columns)
+    assert columns["at"]["label"] == "When (UTC)"
+    assert columns["at"]["type_config"]["format"] == "DD/MM/YYYY HH:mm:ss"
+    assert [name for name, spec in columns.items()
+            if name != "_index" and not spec.get("label", "")[:1].isupper()] == []
