@@ -37,7 +37,8 @@ else:
                        f"interval {stats.interval_text(row['rate_low'], row['rate_high'])}"
                        + (" (base under 10: treat with caution)" if row["small_base"] else ""))
     layout.chart(charts.rate_with_interval, both, "offending_area", "rate", "Offending area",
-                 "Share of assessed referrals entering rehab, by area", "Assessed")
+                 "Share of assessed referrals entering rehab, by area", "Assessed",
+                 first=(stats.CITY_CENTRE_GROUPS[False],))
     layout.csv_download(by_area, "area_progress")
 
 offences = data_access.filtered("offences_by_area", chosen)

@@ -303,3 +303,18 @@ def test_the_journey_colours_waiting_apart_from_leaving_early(demo_con):
     waiting = {colour[n] for n in colour if n.startswith(("Waiting", "Not yet"))}
     early = {colour[n] for n in colour if "early" in n}
     assert waiting and early and not waiting & early
+
+
+def test_the_neighbourhoods_total_heads_the_areas_instead_of_standing_among_them(demo_con):
+    from dashboard.analysis import stats
+
+    _, by_area, both = stats.area_progress_rates(run(demo_con, "area_progress"))
+    total = stats.CITY_CENTRE_GROUPS[False]
+    spec = charts.rate_with_interval(both, "offending_area", "rate", "Offending area", "t",
+                                     "Assessed", first=(total,)).to_dict()
+    order = spec["layer"][0]["encoding"]["y"]["sort"]
+    assert order[0] == total
+    areas = by_area.sort_values("rate", ascending=False, kind="stable")["offending_area"]
+    assert [a for a in order[1:] if a != "City Centre"] == \
+        [a for a in areas.drop_duplicates() if a != "City Centre"]
+    assert sorted(order) == sorted(set(both["offending_area"]))

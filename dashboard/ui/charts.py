@@ -217,13 +217,16 @@ BASE_SIZES = {False: "10 or more", True: "Fewer than 10 (less certain)"}
 
 
 def rate_with_interval(frame: pd.DataFrame, category: str, rate: str, axis_title: str,
-                       title: str, base_title: str) -> alt.Chart:
-    """A dot per group at its rate, with a 95% Wilson interval; hollow when the base is < 10."""
+                       title: str, base_title: str, first: tuple[str, ...] = ()) -> alt.Chart:
+    """A dot per group at its rate, with a 95% Wilson interval; hollow when the base is < 10.
+    The groups run from the highest rate, after any named in `first` (a total of the others,
+    which sorted among them read as one more group)."""
     # A legend in words, not "Base under 10: false / true".
     frame = frame.assign(base_size=frame["small_base"].map(BASE_SIZES))
+    by_rate = frame.sort_values(rate, ascending=False, kind="stable")[category].drop_duplicates()
+    order = [c for c in first if c in set(by_rate)] + [c for c in by_rate if c not in first]
     base = alt.Chart(frame).encode(
-        alt.Y(f"{category}:N").title(axis_title).sort(alt.SortField(rate, order="descending"))
-        .axis(labelLimit=240))
+        alt.Y(f"{category}:N").title(axis_title).sort(order).axis(labelLimit=240))
     tooltip = [alt.Tooltip(f"{category}:N", title=axis_title),
                alt.Tooltip(f"{rate}:Q", title="Rate", format=".0%"),
                alt.Tooltip(f"{rate}_low:Q", title="95% interval from", format=".0%"),
