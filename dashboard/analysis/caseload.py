@@ -18,15 +18,25 @@ def status_order(statuses: list[str]) -> list[str]:
 
 
 def table_one(rows: pd.DataFrame) -> pd.DataFrame:
-    """Officers (rows, biggest caseload first) by status (columns, journey order), each with
-    its total, from rows of officer, status, referrals (exact counts). A pair nobody has is 0."""
-    counts = rows.pivot_table(index="officer", columns="status", values="referrals",
-                              aggfunc="sum", fill_value=0).astype("int64")
-    counts = counts.reindex(columns=status_order(list(counts.columns)))
-    counts = counts.loc[counts.sum(axis=1).sort_index().sort_values(
-        ascending=False, kind="stable").index]
-    counts[TOTAL] = counts.sum(axis=1)
-    counts.loc[TOTAL] = counts.sum(axis=0)
-    counts.index.name = None
-    counts.columns.name = None
-    return counts
+    """Officers (rows, biggest caseload first, then by name) by status (columns, journey
+    order), each with its total, from rows of officer, status, referrals (exact counts); a
+    row with no officer or status is left out. A pair nobody has is 0."""
+    # Added up in plain Python: a pandas pivot_table was 7 ms a table, and the circulated
+    # pack builds one for every quarter since the first snapshot.
+    cells: dict[str, dict[str, int]] = {}
+    for officer, status, referrals in zip(rows["officer"].tolist(), rows["status"].tolist(),
+                                          rows["referrals"].tolist(), strict=True):
+        if pd.isna(officer) or pd.isna(status):
+            continue
+        by_status = cells.setdefault(officer, {})
+        by_status[status] = by_status.get(status, 0) + int(referrals)
+    if not cells:
+        return pd.DataFrame({TOTAL: [0.0]}, index=[TOTAL])
+    statuses = status_order(sorted({s for by_status in cells.values() for s in by_status}))
+    officers = sorted(sorted(cells), key=lambda officer: -sum(cells[officer].values()))
+    table = [[cells[officer].get(status, 0) for status in statuses] for officer in officers]
+    table = [[*row, sum(row)] for row in table]
+    table.append([sum(column) for column in zip(*table, strict=True)])
+    return pd.DataFrame(table, dtype="int64",
+                        index=pd.Index([*officers, TOTAL], dtype=rows["officer"].dtype),
+                        columns=pd.Index([*statuses, TOTAL]))

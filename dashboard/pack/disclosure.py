@@ -29,7 +29,7 @@ import pandas as pd
 
 from dashboard.analysis import stats
 from dashboard.pack import disclosure_audit
-from dashboard.pack.disclosure_audit import Side, terms
+from dashboard.pack.disclosure_audit import Side
 
 CONTROLLED = "controlled"
 EXACT = "exact"
@@ -162,11 +162,13 @@ class Publication:
         # withheld again), so widening looks only at the others: a publication carries every
         # earlier quarter's sums, and they would be walked again on every pass.
         lines = self._lines()
-        open_lines = [line for line in lines if any(k not in self.earlier for k in line)]
+        is_open = [any(k not in self.earlier for k in line) for line in lines]
+        open_lines = [line for line, opened in zip(lines, is_open, strict=True) if opened]
+        audited, candidates = self._audited(lines, is_open, withheld)
         while True:
             self._widen(withheld, open_lines)
-            determined = next(iter(_audit(self.values, self.sums, withheld, self.threshold,
-                                          self.earlier)
+            determined = next(iter(_audit(self.values, audited, withheld, self.threshold,
+                                          self.earlier, candidates)
                                    .pinned(skip=[*_not_available(withheld), *beyond_reach])),
                               None)
             if determined is None:
@@ -182,8 +184,43 @@ class Publication:
                 if not tied:  # pinned by earlier figures alone: nothing here can change it
                     beyond_reach.add(determined)
 
+    def _audited(self, lines: list[tuple[Hashable, ...]], is_open: list[bool],
+                 withheld: dict[Hashable, str]) -> tuple[list, list[Hashable]]:
+        """The sums the audit needs, in order, and the keys it may find withheld, in order.
+
+        What the audit answers depends only on the groups of withheld counts the open sums
+        (those with a count of this publication) reach; earlier counts elsewhere were audited
+        with the same sums before. Their markers never change here (a new marker is always
+        on this publication's counts), so the groups of earlier counts that earlier sums
+        join, and which of them an open sum reaches, are found once, not on every pass: a
+        publication carries every earlier quarter, and the audit walked all of them each
+        time. A sum with no withheld count is all constants to the audit."""
+        parent: dict[Hashable, Hashable] = {}
+
+        def root(key: Hashable) -> Hashable:
+            while parent.setdefault(key, key) != key:
+                parent[key] = parent[parent[key]]
+                key = parent[key]
+            return key
+
+        closed = []
+        for index, line in enumerate(lines):
+            hidden = [k for k in line if k in withheld] if not is_open[index] else None
+            if hidden:
+                first = root(hidden[0])
+                for other in hidden[1:]:
+                    parent[root(other)] = first
+                closed.append((index, first))
+        reached = {root(k) for line, opened in zip(lines, is_open, strict=True) if opened
+                   for k in line if k in self.earlier and k in withheld}
+        keep = set(i for i, opened in enumerate(is_open) if opened)
+        keep.update(index for index, first in closed if root(first) in reached)
+        audited = [self.sums[i] for i in sorted(keep)]
+        on_audited = {k for i in keep for k in lines[i]}
+        return audited, [k for k in self.values if k not in self.earlier or k in on_audited]
+
     def _lines(self) -> list[tuple[Hashable, ...]]:
-        return [tuple(k for k, _ in terms(parts, total)) for parts, total in self.sums]
+        return [keys_of(parts, total) for parts, total in self.sums]
 
     def _hide_smallest(self, line: tuple[Hashable, ...], withheld: dict) -> bool:
         candidates = [k for k in line
@@ -228,6 +265,11 @@ class Publication:
         return False
 
 
+def keys_of(parts: tuple[Hashable, ...], total: Hashable) -> tuple[Hashable, ...]:
+    """A sum's keys, as disclosure_audit.terms lists them (without their signs)."""
+    return (*parts, *total) if isinstance(total, Side) else (*parts, total)
+
+
 def content_key(publication: Publication) -> Hashable:
     """Everything a publication's protection depends on, in order."""
     return (publication.threshold, tuple(publication.values.items()), tuple(publication.sums),
@@ -258,9 +300,10 @@ def _limits(threshold: int) -> dict[str, tuple[int, int | None]]:
 
 
 def _audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
-           withheld: dict[Hashable, str], threshold: int,
-           earlier: Iterable[Hashable] = ()) -> disclosure_audit.Audit:
-    return disclosure_audit.Audit(values, sums, withheld, _limits(threshold), earlier)
+           withheld: dict[Hashable, str], threshold: int, earlier: Iterable[Hashable] = (),
+           candidates: Iterable[Hashable] | None = None) -> disclosure_audit.Audit:
+    return disclosure_audit.Audit(values, sums, withheld, _limits(threshold), earlier,
+                                  candidates)
 
 
 def _not_available(withheld: dict[Hashable, str]) -> list[Hashable]:

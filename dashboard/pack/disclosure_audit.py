@@ -118,9 +118,15 @@ class Audit:
 
     def __init__(self, values: dict[Hashable, int], sums: Sums,
                  withheld: dict[Hashable, str], limits: dict[str, Limits],
-                 earlier: Iterable[Hashable] = ()) -> None:
-        earlier = set(earlier)
-        self.hidden = [k for k in values if k in withheld]
+                 earlier: Iterable[Hashable] = (),
+                 candidates: Iterable[Hashable] | None = None) -> None:
+        """candidates: the keys, in the values' order, that may be withheld and matter here
+        (default: every key); an earlier count on none of the sums can be left out, since
+        it cannot be narrowed now (see untouched)."""
+        if not isinstance(earlier, (set, frozenset, dict)):
+            earlier = set(earlier)
+        self.hidden = [k for k in (values if candidates is None else candidates)
+                       if k in withheld]
         position = {k: i for i, k in enumerate(self.hidden)}
         parent = list(range(len(self.hidden)))
 

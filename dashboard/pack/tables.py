@@ -142,7 +142,7 @@ class History:
             return key if key in own.earlier else (quarter, key)
         # its own sums, and those tying it to earlier quarters
         for parts, total in own.sums[tied:]:
-            if any(k not in own.earlier for k, _ in rules.terms(parts, total)):
+            if any(k not in own.earlier for k in rules.keys_of(parts, total)):
                 self.publication.sums.append((
                     tuple(map(renamed, parts)),
                     Side(map(renamed, total)) if isinstance(total, Side) else renamed(total)))
