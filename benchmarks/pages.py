@@ -73,7 +73,6 @@ def child(db: Path, pages: list[str]) -> None:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from dashboard.pack import disclosure
     from dashboard.security import accounts, data_access, sign_in
     from dashboard.store import queries
 
@@ -109,15 +108,13 @@ def child(db: Path, pages: list[str]) -> None:
         at.switch_page(f"../pages/{'overview' if page == FLOOR else page}.py")
         StreamlitPage.run = (lambda self: None) if page == FLOOR else real_page_run
         st.cache_data.clear()
-        disclosure.forget_protected()  # quarters protected before would flatter the pack
-        data_access._pack_memo.clear()  # as would quarters gathered before
+        data_access._pack_memo.clear()  # quarters protected before would flatter the pack
         cold, bare = cpu_of(at.run)
         # A warm rerun is a few tens of ms on a shared machine: the mean of five.
         warm = sum(cpu_of(at.run)[0] for _ in range(WARM_RUNS)) / WARM_RUNS
         # Cold again: caches emptied, but the page's modules already imported (as on a
         # server where any viewer has opened the page before).
         st.cache_data.clear()
-        disclosure.forget_protected()
         data_access._pack_memo.clear()
         again, again_bare = cpu_of(at.run)
         periods = [o for o in at.selectbox(key="filter_period").options]

@@ -21,7 +21,6 @@ only where every count they rest on is shown. `docs/disclosure.md` explains the 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
@@ -30,6 +29,7 @@ import pandas as pd
 from dashboard.analysis import stats
 from dashboard.pack import disclosure_audit
 from dashboard.pack.disclosure_audit import Side
+from dashboard.pack.earlier_groups import EarlierGroups, keys_of
 
 CONTROLLED = "controlled"
 EXACT = "exact"
@@ -84,6 +84,10 @@ class Publication:
     # Counts an earlier publication printed, with their marker there (None: shown): a reader
     # holds them already, so they join the sums, but this publication cannot withhold them.
     earlier: dict[Hashable, str | None] = field(default_factory=dict)
+    # When the first `history_sums` sums are a history's, all of earlier counts: the groups
+    # their withheld counts form (tables.History keeps them), so the audit need not walk them.
+    earlier_groups: EarlierGroups | None = None
+    history_sums: int = 0
 
     def count(self, key: Hashable, value: object) -> Hashable:
         """Adds one exact count (the same key twice must carry the same value)."""
@@ -144,13 +148,15 @@ class Publication:
     def protect(self, disclosure: str = CONTROLLED) -> Protected:
         """What may be shown: nothing is withheld from an exact (internal) publication.
 
-        A controlled publication's markers are worked out once for its exact content (every
-        count, in order, and every sum): a pack's quarters, shown again as a later pack's
-        comparisons and trend, are not audited again."""
+        A pack's quarters are protected once per version of the data (build.QuarterMemo), so
+        a quarter shown again as a later pack's comparison or in its trend is not audited
+        again. (A cache keyed on the publication's whole content, as before the memo, cost
+        more to key than the audit: the content holds every earlier quarter.)"""
         check(disclosure, self.threshold)
         if disclosure == EXACT:
             return Protected(self, {})
-        return Protected(self, dict(_controlled_markers(content_key(self))))
+        with disclosure_audit.SOLVER_LOCK:  # the solver's models are freed under it too
+            return Protected(self, self._controlled())
 
     def _controlled(self) -> dict[Hashable, str]:
         withheld = {k: primary_marker(self.threshold) for k, v in self.values.items()
@@ -161,10 +167,10 @@ class Publication:
         # sum of earlier counts alone can never take a new marker (none of them may be
         # withheld again), so widening looks only at the others: a publication carries every
         # earlier quarter's sums, and they would be walked again on every pass.
-        lines = self._lines()
-        is_open = [any(k not in self.earlier for k in line) for line in lines]
-        open_lines = [line for line, opened in zip(lines, is_open, strict=True) if opened]
-        audited, candidates = self._audited(lines, is_open, withheld)
+        audited, open_lines = self._audited(withheld)
+        audited_lines = [keys_of(parts, total) for parts, total in audited]
+        on_audited = {k for line in audited_lines for k in line}
+        candidates = [k for k in self.values if k not in self.earlier or k in on_audited]
         while True:
             self._widen(withheld, open_lines)
             determined = next(iter(_audit(self.values, audited, withheld, self.threshold,
@@ -173,51 +179,48 @@ class Publication:
                               None)
             if determined is None:
                 return {k: m for k, m in withheld.items() if k not in self.earlier}
-            if not self._hide_beside(determined, withheld, lines):
+            # Every line with a withheld count tied to it is audited (_audited).
+            if not self._hide_beside(determined, withheld, audited_lines):
                 # Everything tied to it is withheld, yet the markers' own bounds pin it down
                 # (four "<5" cells under a total of 4 are each 1): withhold the whole group of
                 # figures tied to it as not available, saying nothing of their size.
-                tied = [k for k in self._tied_to(determined, lines)
+                tied = [k for k in self._tied_to(determined, self._lines())
                         if k not in self.earlier and withheld.get(k) != NOT_AVAILABLE]
                 for key in tied:
                     withheld[key] = NOT_AVAILABLE
                 if not tied:  # pinned by earlier figures alone: nothing here can change it
                     beyond_reach.add(determined)
 
-    def _audited(self, lines: list[tuple[Hashable, ...]], is_open: list[bool],
-                 withheld: dict[Hashable, str]) -> tuple[list, list[Hashable]]:
-        """The sums the audit needs, in order, and the keys it may find withheld, in order.
+    def _audited(self, withheld: dict[Hashable, str]
+                 ) -> tuple[list[tuple[tuple[Hashable, ...], Hashable]], list[tuple]]:
+        """The sums the audit needs, in order, and the keys of the open ones (those with a
+        count of this publication, which alone can take a new marker).
 
         What the audit answers depends only on the groups of withheld counts the open sums
-        (those with a count of this publication) reach; earlier counts elsewhere were audited
-        with the same sums before. Their markers never change here (a new marker is always
-        on this publication's counts), so the groups of earlier counts that earlier sums
-        join, and which of them an open sum reaches, are found once, not on every pass: a
-        publication carries every earlier quarter, and the audit walked all of them each
-        time. A sum with no withheld count is all constants to the audit."""
-        parent: dict[Hashable, Hashable] = {}
-
-        def root(key: Hashable) -> Hashable:
-            while parent.setdefault(key, key) != key:
-                parent[key] = parent[parent[key]]
-                key = parent[key]
-            return key
-
-        closed = []
-        for index, line in enumerate(lines):
-            hidden = [k for k in line if k in withheld] if not is_open[index] else None
-            if hidden:
-                first = root(hidden[0])
-                for other in hidden[1:]:
-                    parent[root(other)] = first
-                closed.append((index, first))
-        reached = {root(k) for line, opened in zip(lines, is_open, strict=True) if opened
-                   for k in line if k in self.earlier and k in withheld}
-        keep = set(i for i, opened in enumerate(is_open) if opened)
-        keep.update(index for index, first in closed if root(first) in reached)
-        audited = [self.sums[i] for i in sorted(keep)]
-        on_audited = {k for i in keep for k in lines[i]}
-        return audited, [k for k in self.values if k not in self.earlier or k in on_audited]
+        reach; earlier counts elsewhere were audited with the same sums before, and a sum
+        with no withheld count is all constants to it. The groups that sums of earlier counts
+        alone form never change here (a new marker is always on this publication's counts),
+        so they are found once, not on every pass, and taken from the history where it kept
+        them (earlier_groups.py), not by walking every earlier quarter's sums again."""
+        groups, start = self.earlier_groups, self.history_sums
+        if groups is None or groups.count != start:
+            groups, start = EarlierGroups(), 0
+            groups.extend(self.sums, self.earlier)
+        open_indices, open_lines = [], []
+        for index in range(start, len(self.sums)):
+            line = keys_of(*self.sums[index])
+            if any(k not in self.earlier for k in line):
+                open_indices.append(index)
+                open_lines.append(line)
+            elif start and any(self.earlier[k] for k in line):
+                # a sum of earlier counts after the history's: look at every sum afresh
+                self.earlier_groups = None
+                return self._audited(withheld)
+        reached = {groups.find(k) for line in open_lines for k in line
+                   if k in self.earlier and withheld.get(k)}
+        indices = sorted({*open_indices, *(i for root in reached
+                                           for i in groups.sums_of.get(root, ()))})
+        return [self.sums[i] for i in indices], open_lines
 
     def _lines(self) -> list[tuple[Hashable, ...]]:
         return [keys_of(parts, total) for parts, total in self.sums]
@@ -263,34 +266,6 @@ class Publication:
                     return True
             frontier = {k for line in near for k in line if k in withheld} - reached
         return False
-
-
-def keys_of(parts: tuple[Hashable, ...], total: Hashable) -> tuple[Hashable, ...]:
-    """A sum's keys, as disclosure_audit.terms lists them (without their signs)."""
-    return (*parts, *total) if isinstance(total, Side) else (*parts, total)
-
-
-def content_key(publication: Publication) -> Hashable:
-    """Everything a publication's protection depends on, in order."""
-    return (publication.threshold, tuple(publication.values.items()), tuple(publication.sums),
-            tuple(publication.earlier.items()))
-
-
-# A pack shows eight quarters; a few dozen cover a session's browsing of several packs.
-PROTECTED_CACHE_SIZE = 128
-
-
-@functools.lru_cache(maxsize=PROTECTED_CACHE_SIZE)
-def _controlled_markers(content: Hashable) -> tuple[tuple[Hashable, str], ...]:
-    threshold, values, sums, earlier = content
-    with disclosure_audit.SOLVER_LOCK:
-        return tuple(Publication(threshold, dict(values), list(sums), dict(earlier))
-                     ._controlled().items())
-
-
-def forget_protected() -> None:
-    """Empties the cache of protected publications (for benchmarks and tests)."""
-    _controlled_markers.cache_clear()
 
 
 def _limits(threshold: int) -> dict[str, tuple[int, int | None]]:

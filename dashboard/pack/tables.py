@@ -15,6 +15,7 @@ from dashboard.analysis import caseload as caseload_table
 from dashboard.analysis.measures import MEASURES, RATE_OF_COUNTS
 from dashboard.pack import disclosure as rules
 from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL, Side
+from dashboard.pack.earlier_groups import EarlierGroups
 from dashboard.pack.gathering import QuarterData
 from dashboard.pack.model import Table
 from dashboard.security import access
@@ -122,6 +123,8 @@ class History:
 
     publication: rules.Publication
     quarters: list[str] = field(default_factory=list)
+    # the groups the history's withheld counts form through its sums (earlier_groups.py)
+    groups: EarlierGroups = field(default_factory=EarlierGroups)
 
     def record(self, quarter: str, figures: QuarterFigures) -> None:
         own = figures.protected.publication
@@ -146,6 +149,7 @@ class History:
                 self.publication.sums.append((
                     tuple(map(renamed, parts)),
                     Side(map(renamed, total)) if isinstance(total, Side) else renamed(total)))
+        self.groups.extend(self.publication.sums, self.publication.earlier)
         self.quarters.append(quarter)
 
     def latest_with(self, measure: str) -> str | None:
@@ -164,6 +168,7 @@ def publication(data: QuarterData, threshold: int, history: History | None = Non
         out.values.update(history.publication.values)
         out.earlier.update(history.publication.earlier)
         out.sums.extend(history.publication.sums)
+        out.earlier_groups, out.history_sums = history.groups, len(history.publication.sums)
     for measure, value in data.counts.items():
         if value is not None:
             out.count(figure_key(measure), value)
