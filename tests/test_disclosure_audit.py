@@ -221,7 +221,10 @@ def test_the_groups_a_history_keeps_are_those_its_sums_give(demo_publications):
         fresh = EarlierGroups()
         fresh.extend(publication.sums[:publication.history_sums], publication.earlier)
         groups = publication.earlier_groups
+        assert publication.history() is groups  # the audit takes the history's groups
         assert groups.count == fresh.count == publication.history_sums
+        assert list(groups.position) == list(publication.values)[:publication.history_values]
+        assert groups.withheld == {k: m for k, m in publication.earlier.items() if m}
 
         def partition(found):
             return {frozenset(found.sums_of[root]) for root in found.sums_of}
@@ -231,3 +234,4 @@ def test_the_groups_a_history_keeps_are_those_its_sums_give(demo_publications):
         copied = copy.deepcopy(publication)
         copied.earlier_groups = None
         assert copied._audited(withheld) == with_history
+        assert copied._controlled() == publication._controlled()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 
 import pandas as pd
 
@@ -88,6 +89,7 @@ class Publication:
     # their withheld counts form (tables.History keeps them), so the audit need not walk them.
     earlier_groups: EarlierGroups | None = None
     history_sums: int = 0
+    history_values: int = 0
 
     def count(self, key: Hashable, value: object) -> Hashable:
         """Adds one exact count (the same key twice must carry the same value)."""
@@ -158,10 +160,24 @@ class Publication:
         with disclosure_audit.SOLVER_LOCK:  # the solver's models are freed under it too
             return Protected(self, self._controlled())
 
+    def history(self) -> EarlierGroups | None:
+        """The groups of the history this publication starts with, while they are still those
+        of exactly its first counts and sums (every earlier count, and sums of them alone)."""
+        groups = self.earlier_groups
+        if groups is not None and groups.count == self.history_sums \
+                and groups.values_count == self.history_values == len(self.earlier):
+            return groups
+        return None
+
     def _controlled(self) -> dict[Hashable, str]:
-        withheld = {k: primary_marker(self.threshold) for k, v in self.values.items()
+        history = self.history()
+        # The earlier counts are the first ones (publication() copies the history in first):
+        # where the history is known, only what follows is walked here.
+        own = islice(self.values.items(), self.history_values if history else 0, None)
+        withheld = {k: primary_marker(self.threshold) for k, v in own
                     if k not in self.earlier and is_primary(v, self.threshold)}
-        withheld.update({k: marker for k, marker in self.earlier.items() if marker})
+        withheld.update(history.withheld if history else
+                        {k: marker for k, marker in self.earlier.items() if marker})
         beyond_reach: set[Hashable] = set()
         # The sums do not change while the markers are chosen: their keys are listed once. A
         # sum of earlier counts alone can never take a new marker (none of them may be
@@ -170,7 +186,12 @@ class Publication:
         audited, open_lines = self._audited(withheld)
         audited_lines = [keys_of(parts, total) for parts, total in audited]
         on_audited = {k for line in audited_lines for k in line}
-        candidates = [k for k in self.values if k not in self.earlier or k in on_audited]
+        if history:  # in the counts' order, as the audit takes them
+            candidates = [*sorted((k for k in on_audited if k in self.earlier),
+                                  key=history.position.__getitem__),
+                          *islice(self.values, self.history_values, None)]
+        else:
+            candidates = [k for k in self.values if k not in self.earlier or k in on_audited]
         while True:
             self._widen(withheld, open_lines)
             determined = next(iter(_audit(self.values, audited, withheld, self.threshold,
@@ -202,8 +223,8 @@ class Publication:
         alone form never change here (a new marker is always on this publication's counts),
         so they are found once, not on every pass, and taken from the history where it kept
         them (earlier_groups.py), not by walking every earlier quarter's sums again."""
-        groups, start = self.earlier_groups, self.history_sums
-        if groups is None or groups.count != start:
+        groups, start = self.history(), self.history_sums
+        if groups is None:
             groups, start = EarlierGroups(), 0
             groups.extend(self.sums, self.earlier)
         open_indices, open_lines = [], []

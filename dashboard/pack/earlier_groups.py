@@ -12,8 +12,13 @@ only for the groups its own sums reach.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING
 
 from dashboard.pack.disclosure_audit import Side
+
+if TYPE_CHECKING:
+    from dashboard.pack.disclosure import Publication
 
 
 def keys_of(parts: tuple[Hashable, ...], total: Hashable) -> tuple[Hashable, ...]:
@@ -23,12 +28,25 @@ def keys_of(parts: tuple[Hashable, ...], total: Hashable) -> tuple[Hashable, ...
 
 class EarlierGroups:
     """Union-find over the withheld counts of a history's sums: for each group, the indices
-    of the sums that join it (a sum with no withheld count is in none)."""
+    of the sums that join it (a sum with no withheld count is in none); with the history's
+    withheld counts and each count's place among its counts, for the same reason."""
 
     def __init__(self) -> None:
         self.parent: dict[Hashable, Hashable] = {}
         self.sums_of: dict[Hashable, list[int]] = {}  # by each group's root
         self.count = 0  # how many of the history's sums have been looked at
+        self.values_count = 0  # and how many of its counts
+        self.withheld: dict[Hashable, str] = {}  # its counts' markers, where withheld
+        self.position: dict[Hashable, int] = {}  # each count's place, in order
+
+    def take_in(self, history: Publication) -> None:
+        """Takes in what the history's publication has gained since the last time."""
+        for key in islice(history.values, self.values_count, None):
+            self.position[key] = self.values_count
+            self.values_count += 1
+            if history.earlier.get(key):
+                self.withheld[key] = history.earlier[key]
+        self.extend(history.sums, history.earlier)
 
     def find(self, key: Hashable) -> Hashable:
         parent = self.parent

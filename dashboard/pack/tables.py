@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from itertools import islice
 
 import duckdb
 import numpy as np
@@ -131,12 +132,13 @@ class History:
         # A quarter's publication starts with this history (publication() copies it in first),
         # whose counts and sums are all earlier ones: only what follows is the quarter's own.
         # Anything built otherwise is looked at whole.
-        values = list(own.values.items())
         known, tied = len(self.publication.values), len(self.publication.sums)
-        if [k for k, _ in values[:known]] != list(self.publication.values) \
-                or own.sums[:tied] != self.publication.sums:
-            known = tied = 0
-        for key, value in values[known:]:
+        if own.history() is not self.groups or (own.history_values, own.history_sums) != (
+                known, tied):  # not built by publication() from this history as it stands
+            if [k for k, _ in islice(own.values.items(), known)] != list(
+                    self.publication.values) or own.sums[:tied] != self.publication.sums:
+                known = tied = 0
+        for key, value in islice(own.values.items(), known, None):
             if key not in own.earlier:
                 self.publication.printed_before((quarter, key), value,
                                                 figures.protected.withheld.get(key))
@@ -149,7 +151,7 @@ class History:
                 self.publication.sums.append((
                     tuple(map(renamed, parts)),
                     Side(map(renamed, total)) if isinstance(total, Side) else renamed(total)))
-        self.groups.extend(self.publication.sums, self.publication.earlier)
+        self.groups.take_in(self.publication)
         self.quarters.append(quarter)
 
     def latest_with(self, measure: str) -> str | None:
@@ -168,7 +170,9 @@ def publication(data: QuarterData, threshold: int, history: History | None = Non
         out.values.update(history.publication.values)
         out.earlier.update(history.publication.earlier)
         out.sums.extend(history.publication.sums)
-        out.earlier_groups, out.history_sums = history.groups, len(history.publication.sums)
+        out.earlier_groups = history.groups
+        out.history_sums = len(history.publication.sums)
+        out.history_values = len(history.publication.values)
     for measure, value in data.counts.items():
         if value is not None:
             out.count(figure_key(measure), value)
