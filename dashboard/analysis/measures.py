@@ -7,7 +7,7 @@ read this table: a new count is one more row here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -37,45 +37,48 @@ DISCLOSURE_RULES = {
 FLOWS_SNAPSHOT, STOCK_SNAPSHOT = "flows", "stock"
 
 
+# A query's result as a list per column (DataFrame.to_dict("list")), which the measures read:
+# a pack reads some fifty figures a quarter from results of a few rows, and reading a pandas
+# column (let alone a mask over a text column) cost more than the whole lookup.
+Rows = Mapping[str, list]
+
+
 def number(value: object) -> int:
     """A plain int from whatever a query returned (counts are read exact)."""
     return int(value)
 
 
-def first(rows: pd.DataFrame, column: str, **where: object) -> int:
-    """`column` in the first row whose columns hold `where`'s values; 0 if no row does.
-
-    Read from plain lists, not pandas masks: a pack reads some fifty figures a quarter from
-    results of a few rows, and a mask over a text column costs more than the whole lookup."""
-    wanted = [(rows[name].tolist(), value) for name, value in where.items()]
-    for i, found in enumerate(rows[column].tolist()):
+def first(rows: Rows, column: str, **where: object) -> int:
+    """`column` in the first row whose columns hold `where`'s values; 0 if no row does."""
+    wanted = [(rows[name], value) for name, value in where.items()]
+    for i, found in enumerate(rows[column]):
         if all(values[i] == value for values, value in wanted):
             return number(found)
     return 0
 
 
-def step(name: str) -> Callable[[pd.DataFrame], int]:
+def step(name: str) -> Callable[[Rows], int]:
     """A step's count from headline_figures (the Overview's own query)."""
     return lambda rows: first(rows, "referrals", step=name)
 
 
-def ending(group: str) -> Callable[[pd.DataFrame], int]:
+def ending(group: str) -> Callable[[Rows], int]:
     """A group of outcomes' count from quarter_case_endings."""
     return lambda rows: first(rows, "referrals", is_group_total=True, outcome_group=group)
 
 
-def rate(name: str) -> Callable[[pd.DataFrame], tuple[int, int]]:
+def rate(name: str) -> Callable[[Rows], tuple[int, int]]:
     """(reached, base) of a conversion from quarter_rates; (0, 0) when it has no row."""
-    def read(rows: pd.DataFrame) -> tuple[int, int]:
-        for rate_name, reached, base in zip(rows["rate"].tolist(), rows["n_reached"].tolist(),
-                                            rows["n_base"].tolist(), strict=True):
+    def read(rows: Rows) -> tuple[int, int]:
+        for rate_name, reached, base in zip(rows["rate"], rows["n_reached"], rows["n_base"],
+                                            strict=True):
             if rate_name == name:
                 return number(reached), number(base)
         return 0, 0
     return read
 
 
-def caseload(status: str | None) -> Callable[[pd.DataFrame], int]:
+def caseload(status: str | None) -> Callable[[Rows], int]:
     """quarter_caseload's total over every officer, for one status or (None) all."""
     if status is None:
         return lambda rows: first(rows, "referrals", is_all_officers=True,
@@ -92,7 +95,7 @@ class Measure:
     disclosure: str            # a key of DISCLOSURE_RULES
     definition: str            # one line: what is counted and by which date
     query: str | None = None   # queries/<query>.sql, run once a quarter for all its measures
-    read: Callable[[pd.DataFrame], object] | None = None  # the figure from the query's rows
+    read: Callable[[Rows], object] | None = None  # the figure from the query's rows
     snapshot: str = FLOWS_SNAPSHOT
     step: str | None = None    # the same count's step on the Overview (headline_figures)
     in_trend: bool = False     # drawn over eight quarters

@@ -19,6 +19,7 @@ from dashboard.analysis.measures import (
     MEASURES,
     RATE_OF_COUNTS,
     STOCK_SNAPSHOT,
+    Rows,
     by_query,
     first,
 )
@@ -82,6 +83,19 @@ def stock_snapshot_for(snapshots: list[Upload], quarter: Quarter) -> Upload | No
     return None
 
 
+class ColumnLists(dict):
+    """A query's rows as measures.Rows: each column a list, converted when first read (a
+    frame's to_dict converted every column, and cost more than the lookups it saved)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def __missing__(self, column: str) -> list:
+        self[column] = values = self.frame[column].tolist()
+        return values
+
+
 def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: Quarter,
                  snapshots: list[Upload], connect: Upload | None) -> QuarterData:
     flows = snapshots[0] if snapshots else None
@@ -100,19 +114,27 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
                 name: value for name, value in at[snapshot].items() if name in wanted})
         return frames[query]
 
+    columns: dict[str, Rows] = {}
+
+    def lists(query: str, snapshot: str = FLOWS_SNAPSHOT) -> Rows:
+        """The query's rows as the measures read them, each column converted once."""
+        if query not in columns:
+            columns[query] = ColumnLists(rows(query, snapshot))
+        return columns[query]
+
     for group in by_query(COUNTS).values():
         for measure in group:
             # Never run a stock query without its snapshot: null would mean the latest.
             missing = measure.snapshot == STOCK_SNAPSHOT and stock is None
             data.counts[measure.name] = None if missing else measure.read(
-                rows(measure.query, measure.snapshot))
+                lists(measure.query, measure.snapshot))
     for measure in MEASURES:
         if measure.disclosure == RATE_OF_COUNTS:
-            data.rates[measure.name] = measure.read(rows(measure.query))
+            data.rates[measure.name] = measure.read(lists(measure.query))
 
     data.area_flows = rows("quarter_area_flows")
     data.early_discharges = rows("quarter_early_discharges")
-    endings = rows("quarter_case_endings")
+    endings = lists("quarter_case_endings")
     data.diversions = pd.DataFrame({
         "outcome": [*DIVERSIONS, TOTAL], "is_total": [False, False, True],
         "referrals": [*(first(endings, "referrals", is_group_total=False, outcome=kind)
