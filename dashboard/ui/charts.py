@@ -14,8 +14,9 @@ OKABE_ITO = ["#0072B2", "#9E6A00", "#007A5A", "#B0508A", "#3A88C0", "#D55E00", "
              "#000000"]
 # For categories coloured in turn: the darkened sky blue (index 4) is near the first blue, so
 # it comes last, and up to seven categories (the referral sources: Custody and Probation were
-# two near-identical blues) never share a blue.
-CATEGORY_COLOURS = [OKABE_ITO[i] for i in (0, 1, 2, 3, 5, 6, 7, 4)]
+# two near-identical blues) never share a blue; purple before vermillion, which is near the
+# brown as a thin line (five officers' caseload lines).
+CATEGORY_COLOURS = [OKABE_ITO[i] for i in (0, 1, 2, 3, 6, 5, 7, 4)]
 GREY = "#767676"
 UK_DATE = "%d/%m/%Y"
 
