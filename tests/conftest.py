@@ -126,6 +126,19 @@ def demo_db(demo_db_template, tmp_path) -> Path:
     return db
 
 
+def fail_to_record(monkeypatch, action) -> None:
+    """The access log refuses entries of one action (a full disk, a locked security file);
+    every other action is recorded as usual."""
+    record = audit.record
+
+    def record_all_but(actor, logged, **kwargs):
+        if logged == action:
+            raise audit.AccessLogError("The access log could not be written (disk full)")
+        return record(actor, logged, **kwargs)
+
+    monkeypatch.setattr(audit, "record", record_all_but)
+
+
 def mark_real(db: Path) -> Path:
     """The demo data in db as if uploaded for real, for tests of what a real upload does to
     the data before it: stored onto the demo data, the first real upload clears it instead."""

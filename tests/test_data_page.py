@@ -14,6 +14,8 @@ from dashboard.security import security_file
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import database, queries
 
+from conftest import fail_to_record
+
 PAGE = "../pages/data.py"
 
 GOOD_TRACKER = (b"Nominal ID,Referral Date,Officer,Referral Source,Offending Area,Status\n"
@@ -120,14 +122,7 @@ def fail_to_record_uploads(monkeypatch) -> None:
     """The access log refuses upload entries (a full disk, a locked security file)."""
     from dashboard.security import audit
 
-    record = audit.record
-
-    def record_all_but_uploads(actor, action, **kwargs):
-        if action == audit.Action.UPLOAD:
-            raise audit.AccessLogError("The access log could not be written (disk full)")
-        return record(actor, action, **kwargs)
-
-    monkeypatch.setattr(audit, "record", record_all_but_uploads)
+    fail_to_record(monkeypatch, audit.Action.UPLOAD)
 
 
 def test_an_upload_the_access_log_cannot_record_is_said_to_be_stored(page, demo_db,
@@ -155,14 +150,7 @@ def test_a_withdrawal_the_access_log_cannot_record_is_said_to_be_made(page, demo
     exception on screen over a snapshot already withdrawn."""
     from dashboard.security import audit
 
-    record = audit.record
-
-    def record_all_but_withdrawals(actor, action, **kwargs):
-        if action == audit.Action.SNAPSHOT_WITHDRAW:
-            raise audit.AccessLogError("The access log could not be written (disk full)")
-        return record(actor, action, **kwargs)
-
-    monkeypatch.setattr(audit, "record", record_all_but_withdrawals)
+    fail_to_record(monkeypatch, audit.Action.SNAPSHOT_WITHDRAW)
     page.selectbox(key="withdraw_id").select(5)
     page.text_input(key="withdraw_reason").input("Uploaded with the wrong as-at date")
     next(b for b in page.get("form_submit_button")

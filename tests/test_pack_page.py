@@ -12,6 +12,8 @@ from dashboard.security import audit
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import database, queries
 
+from conftest import fail_to_record
+
 PAGE = "../pages/quarterly_pack.py"
 Q1 = {"from_date": dt.date(2022, 4, 1), "to_date": dt.date(2022, 6, 30)}
 
@@ -122,14 +124,7 @@ def test_a_sign_off_the_access_log_cannot_record_is_said_to_be_made(app_as, demo
                                                                     monkeypatch):
     # The page caught nothing: a failed entry after the sign-off was an exception over a pack
     # already signed off, and a failed sign-off one too.
-    record = audit.record
-
-    def record_all_but_sign_offs(actor, action, **kwargs):
-        if action == audit.Action.SIGN_OFF:
-            raise audit.AccessLogError("The access log could not be written (disk full)")
-        return record(actor, action, **kwargs)
-
-    monkeypatch.setattr(audit, "record", record_all_but_sign_offs)
+    fail_to_record(monkeypatch, audit.Action.SIGN_OFF)
     app = app_as("admin", name="Admin Ann")
     open_pack(app)
     app.button(key="pack_sign_off").click().run()

@@ -94,14 +94,17 @@ def shows_the_sign_in_page_in_words(app) -> str:
     return " ".join(e.value for e in (*app.error, *app.info))
 
 
+SSO_SECRETS = {"redirect_uri": "http://localhost:8501/oauth2callback",
+               "cookie_secret": "not a secret", "client_id": "id",
+               "client_secret": "not a secret",
+               "server_metadata_url": "http://localhost/.well-known"}
+
+
 def test_a_single_sign_on_that_cannot_be_logged_does_not_sign_in(app_as, security_db,
                                                                   monkeypatch):
     accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
     app = app_as(None)
-    app.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback",
-                           "cookie_secret": "not a secret", "client_id": "id",
-                           "client_secret": "not a secret",
-                           "server_metadata_url": "http://localhost/.well-known"}
+    app.secrets["auth"] = SSO_SECRETS
     app.user = {"is_logged_in": True, "email": "Sam@Force.Example"}  # case differs: matched
     with monkeypatch.context() as patch:
         log_broken(patch)
@@ -120,10 +123,7 @@ def test_an_email_claim_that_is_not_text_is_refused_in_words(app_as, security_db
     # A provider's email claim of another type gave Streamlit's error page.
     accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
     app = app_as(None)
-    app.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback",
-                           "cookie_secret": "not a secret", "client_id": "id",
-                           "client_secret": "not a secret",
-                           "server_metadata_url": "http://localhost/.well-known"}
+    app.secrets["auth"] = SSO_SECRETS
     app.user = {"is_logged_in": True, "email": claim, "sub": "subject-1"}
     app.run()
     assert "did not share an email address" in shows_the_sign_in_page_in_words(app)
