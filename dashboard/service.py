@@ -49,8 +49,7 @@ def store_upload(db: Path, prepared: PreparedUpload, actor: Actor,
     is stored before it is recorded (the two files cannot share a transaction), so an entry
     never names an upload that did not happen; if the entry cannot be written, AccessLogError
     is raised with the upload stored."""
-    if getattr(actor, "is_demo", False):
-        raise DemoRefused(DEMO_STORE)
+    refuse_demo(actor, DEMO_STORE)
     upload_id = database.store_upload(db, prepared, actor.name, allow_shrink=allow_shrink)
     report = prepared.report
     try:
@@ -133,8 +132,7 @@ def ingest_path(db: Path, kind: str, path: Path, **kwargs) -> IngestReport:
 def withdraw_snapshot(db: Path, actor: Actor, snapshot_id: int, reason: str) -> None:
     """Withdraws a tracker snapshot found to be wrong (kept, but no figure uses it) and
     records why; ValueError, changing nothing, for no reason or no such snapshot."""
-    if getattr(actor, "is_demo", False):
-        raise DemoRefused(DEMO_WITHDRAW)
+    refuse_demo(actor, DEMO_WITHDRAW)
     database.withdraw_snapshot(db, snapshot_id, actor.name, reason)
     try:
         audit.record(actor, Action.SNAPSHOT_WITHDRAW, target=f"snapshot {snapshot_id}",
@@ -152,9 +150,7 @@ def sign_off_pack(db: Path, actor: Actor, issued) -> int:
     """Freezes the pack as shown, signed off by `actor`, and records it; returns its pack id."""
     from dashboard import pack  # the pack pulls in the chart renderer: load it when asked
 
-    if getattr(actor, "is_demo", False):  # a signed-off pack is reissued as it was, for good
-        raise DemoRefused("A demo account cannot sign off a pack: it would be issued as "
-                          "signed off once real data arrives")
+    refuse_demo(actor, DEMO_SIGN_OFF)
     pack_id = pack.sign_off(db, issued, actor.name)
     try:
         audit.record(actor, Action.SIGN_OFF, target=f"pack {pack_id}",
@@ -175,9 +171,7 @@ def set_target(actor: Actor, measure: str, quarterly_target: int | None,
     one may not be set."""
     from dashboard.analysis import targets  # its measures need scipy: not for every command
 
-    if getattr(actor, "is_demo", False):  # kept in the security file, they outlive the demo
-        raise targets.TargetRefused("A demo account cannot set the programme's targets: they "
-                                    "would stand once real data arrives.")
+    refuse_demo(actor, DEMO_TARGETS, targets.TargetRefused)
     targets.set_target(path or security_db_path(), measure, quarterly_target, actor.name,
                        actor.role, targets.DEFAULT_AMBER_SHARE if amber_share is None
                        else amber_share)
@@ -197,17 +191,28 @@ DEMO_STORE = ("A demo account can check a file but not store it: the first file 
               "add).")
 DEMO_WITHDRAW = ("A demo account cannot withdraw a snapshot: everyone trying the demo shares "
                  "it.")
+# A signed-off pack is reissued as it was, for good; targets are kept in the security file.
+DEMO_SIGN_OFF = "A demo account cannot sign off a pack: it would stand once real data arrives."
+DEMO_TARGETS = ("The steering group and administrators set the programme's targets; a demo "
+                "account cannot set them, since they would stand once real data arrives.")
+DEMO_ACCOUNTS = ("A demo account cannot see or change the dashboard's accounts: they outlive "
+                 "the demo. An administrator adds them with `python -m dashboard users add` on "
+                 "the server, or here once signed in with a real administrator account.")
+
+
+def refuse_demo(actor: Actor, message: str, error: type[Exception] = DemoRefused) -> None:
+    """Raises `error` with `message` when the actor is a demo account: one click on the sign-in
+    page, with no password, for whoever reaches it while the data is the demo, so it may
+    change nothing that outlives the demo or that everyone trying it shares."""
+    if getattr(actor, "is_demo", False):
+        raise error(message)
 
 
 def real_accounts_only(actor: Actor) -> None:
-    """Demo accounts are one click on the sign-in page, with no password, for whoever reaches
-    it while the data is the demo: they may neither read nor change the real accounts, which
-    outlive the demo (a demo administrator could reset a real administrator's password and
-    read the new one, or add an account of their own, and keep it once real data arrives)."""
-    if getattr(actor, "is_demo", False):
-        raise DemoRefused("A demo account cannot see or change the dashboard's accounts: an "
-                          "administrator adds them with `python -m dashboard users add` on the "
-                          "server, or here once signed in with a real administrator account")
+    """Demo accounts may neither read nor change the real accounts, which outlive the demo (a
+    demo administrator could reset a real administrator's password and read the new one, or
+    add an account of their own, and keep it once real data arrives)."""
+    refuse_demo(actor, DEMO_ACCOUNTS)
 
 
 def list_users(actor: Actor, path: str | os.PathLike | None = None) -> list[accounts.User]:

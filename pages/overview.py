@@ -136,8 +136,7 @@ else:
                    + ("My work." if viewer.role == "officer" else "Caseload health."))
 
 if viewer.role in targets.SETTERS and viewer.is_demo:
-    st.caption("Targets are set here by the steering group and administrators; a demo account "
-               "cannot set them, since they would stand once real data arrives.")
+    st.caption(service.DEMO_TARGETS)
 elif viewer.role in targets.SETTERS:
     if "target_saved" in st.session_state:
         st.success(st.session_state.pop("target_saved"))

@@ -95,8 +95,7 @@ for column, label, kind, mime in (
         viewer.role, filters=layout.shown_filters()), file_name=name, mime=mime,
         key=f"pack_{kind}", where=column)
 if viewer.role == "admin" and not issued.signed_off_at and viewer.is_demo:
-    sign.caption("A demo account cannot sign off a pack: it would stand once real data "
-                 "arrives.")
+    sign.caption(service.DEMO_SIGN_OFF)
 elif viewer.role == "admin" and not issued.signed_off_at:
     if sign.button("Sign off these figures", type="primary", key="pack_sign_off"):
         try:

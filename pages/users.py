@@ -14,9 +14,7 @@ from dashboard.ui import text
 viewer = data_access.current_viewer()
 st.title("Users")
 if viewer.is_demo:
-    st.info("A demo account cannot see or change the dashboard's accounts: they outlive the demo. "
-            "An administrator adds them with `python -m dashboard users add` on the server, or "
-            "here once signed in with a real administrator account.")
+    st.info(service.DEMO_ACCOUNTS)
     st.stop()
 st.caption("Roles and officer names are re-read on every click, so a change here (a revoked "
            "account included) takes effect at once. Each change is recorded in the access log. "

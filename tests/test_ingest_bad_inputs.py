@@ -538,7 +538,6 @@ def test_who_referred_and_where_an_offence_happened_are_not_stored_under_other_n
         assert secret not in raw
 
 
-
 def test_a_nominal_column_of_names_is_refused_not_stored_as_ids(db):
     # A Connect export's "Nominal" column can show the person's name: it was stored as the ID.
     data = (b"Crime Reference,Nominal,Offence Date,Offence Type\n"

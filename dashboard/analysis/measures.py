@@ -37,7 +37,7 @@ DISCLOSURE_RULES = {
 FLOWS_SNAPSHOT, STOCK_SNAPSHOT = "flows", "stock"
 
 
-# A query's result as a list per column (DataFrame.to_dict("list")), which the measures read:
+# A query's result as a list per column (pack/gathering.ColumnLists), which the measures read:
 # a pack reads some fifty figures a quarter from results of a few rows, and reading a pandas
 # column (let alone a mask over a text column) cost more than the whole lookup.
 Rows = Mapping[str, list]

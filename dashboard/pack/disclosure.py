@@ -212,7 +212,7 @@ class Publication:
                 if not tied:  # pinned by earlier figures alone: nothing here can change it
                     beyond_reach.add(determined)
 
-    def _audited(self, withheld: dict[Hashable, str]
+    def _audited(self, withheld: dict[Hashable, str], afresh: bool = False
                  ) -> tuple[list[tuple[tuple[Hashable, ...], Hashable]], list[tuple]]:
         """The sums the audit needs, in order, and the keys of the open ones (those with a
         count of this publication, which alone can take a new marker).
@@ -223,7 +223,7 @@ class Publication:
         alone form never change here (a new marker is always on this publication's counts),
         so they are found once, not on every pass, and taken from the history where it kept
         them (earlier_groups.py), not by walking every earlier quarter's sums again."""
-        groups, start = self.history(), self.history_sums
+        groups, start = (None, 0) if afresh else (self.history(), self.history_sums)
         if groups is None:
             groups, start = EarlierGroups(), 0
             groups.extend(self.sums, self.earlier)
@@ -235,8 +235,7 @@ class Publication:
                 open_lines.append(line)
             elif start and any(self.earlier[k] for k in line):
                 # a sum of earlier counts after the history's: look at every sum afresh
-                self.earlier_groups = None
-                return self._audited(withheld)
+                return self._audited(withheld, afresh=True)
         reached = {groups.find(k) for line in open_lines for k in line
                    if k in self.earlier and withheld.get(k)}
         indices = sorted({*open_indices, *(i for root in reached
