@@ -168,11 +168,40 @@ def test_every_sign_in_attempt_is_logged(db, alice):
     accounts.sign_in(db, "Sam", "guess", now=T0 + dt.timedelta(seconds=3))
     accounts.revoke_user(db, "Alice")
     accounts.sign_in(db, "Alice", PASSWORD, now=T0 + dt.timedelta(seconds=4))
-    assert sign_ins(db) == [
+    logged = sign_ins(db)
+    assert logged[2][0].startswith("unknown name #")
+    assert logged == [
         ("Alice", "ok", ""), ("Alice", "failed", "wrong password"),
-        ("Nobody", "failed", "unknown name"),
+        (logged[2][0], "failed", "unknown name"),
         ("Sam", "failed", "no password (single sign-on only)"),
         ("Alice", "failed", "revoked")]
+
+
+def test_a_name_no_account_has_is_never_logged_as_typed(db, alice):
+    """People type their password into the name box: what they typed there must not reach the
+    access log (nor anywhere in the security file), yet repeated tries of one name still show
+    as one, whatever its case or spacing, and lock out together."""
+    typed = "Correct-Horse-Battery-9"
+    for when, spelling in enumerate((typed, f" {typed.lower()} ", "another guess")):
+        accounts.sign_in(db, spelling, "anything", now=T0 + dt.timedelta(seconds=when))
+    who = [entry[0] for entry in sign_ins(db)]
+    assert who[0] == who[1] != who[2]
+    assert all(w.startswith("unknown name #") and len(w) == len("unknown name #") + 12
+               for w in who)
+    stored = b"".join(p.read_bytes() for p in Path(db).parent.glob(Path(db).name + "*"))
+    assert stored and not any(text.encode() in stored.lower()
+                              for text in (typed.lower(), "horse", "another guess"))
+    other = Path(db).parent / "another installation" / "security.sqlite"
+    accounts.sign_in(other, typed, "anything", now=T0)
+    assert sign_ins(other)[0][0] != who[0]  # each installation's own key: not a plain hash
+
+
+def test_unknown_names_lock_out_by_their_tag(db, monkeypatch):
+    monkeypatch.setenv("O2R_LOCKOUT_ATTEMPTS", "2")
+    for when in range(2):
+        accounts.sign_in(db, "Nobody", "guess", now=T0 + dt.timedelta(seconds=when))
+    assert accounts.sign_in(db, " NOBODY", "guess", now=T0).reason == "locked"
+    assert accounts.sign_in(db, "Somebody else", "guess", now=T0).reason != "locked"
 
 
 def test_the_log_refuses_update_and_delete(db):

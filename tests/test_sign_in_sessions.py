@@ -372,15 +372,15 @@ def test_a_stronger_hash_made_at_sign_in_keeps_the_session(app_as, security_db):
     assert [t.value for t in app.title] == ["Offender to Rehab: at a glance"]
 
 
-def test_a_name_typed_at_sign_in_is_logged_without_its_control_characters(security_db,
-                                                                          monkeypatch):
+def test_a_hostile_name_typed_at_sign_in_never_reaches_the_log(security_db,
+                                                                monkeypatch):
     monkeypatch.setenv("O2R_LOCKOUT_ATTEMPTS", "2")
     typed = "Eve\x1b]0;owned\x07\r\n2026-12-01 admin sign-in ok\u202e"
     for _ in range(2):
         assert accounts.sign_in(security_db, typed, "a guess").reason == "wrong name or password"
     assert accounts.sign_in(security_db, typed, "a guess").reason == "locked"  # one key still
-    whos = set(audit.read_log(security_db, action="sign-in")["who"])
-    assert whos == {"Eve\\u001b]0;owned\\u0007\\u000d\\u000a2026-12-01 admin sign-in ok\\u202e"}
+    (who,) = set(audit.read_log(security_db, action="sign-in")["who"])
+    assert who.startswith("unknown name #") and who.isprintable()  # nothing of it as typed
 
 
 def test_a_demo_administrator_can_check_a_file_but_neither_store_it_nor_withdraw(app_as,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import hashlib
+import hmac
 import os
 import sqlite3
 import unicodedata
@@ -20,7 +21,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from dashboard import config
 from dashboard.security import audit
 from dashboard.security.audit import AccessLogError, Action, Actor, Who
-from dashboard.security.security_file import ROLES, connect, reading, transaction, utc_text
+from dashboard.security.security_file import (
+    ROLES,
+    connect,
+    install_key,
+    reading,
+    transaction,
+    utc_text,
+)
 
 MIN_PASSWORD_LENGTH = 8
 COMMAND_LINE = "command line"
@@ -299,7 +307,7 @@ def sign_in(path: str | os.PathLike, name: str, password: str,
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     with closing(connect(path)) as con:
         found = find_user(con, name)
-        key = found[0].name if found else printable((name or "").strip()[:254])
+        key = found[0].name if found else unknown_name_tag(con, name)
         if locked(con, key, now):  # skip the costly hash check while locked
             return record_sign_in(path, key, found, "locked", now)
     user, password_hash = found or (None, None)
@@ -313,11 +321,15 @@ def sign_in(path: str | os.PathLike, name: str, password: str,
     return record_sign_in(path, key, found, "ok", now, new_hash=rehashed(password_hash, password))
 
 
-def printable(typed: str) -> str:
-    """A name typed at sign-in as the access log keeps it: a line break, a terminal escape or
-    a right-to-left override (written by anyone who reaches the sign-in page) shown as its
-    code, so it cannot forge a line or run in the terminal of whoever reads the file."""
-    return "".join(c if c.isprintable() or c == " " else f"\\u{ord(c):04x}" for c in typed)
+def unknown_name_tag(con: sqlite3.Connection, typed: str) -> str:
+    """How the access log names a sign-in under a name no account has. Not as typed: people
+    type their password into the name box, and the log is read by every administrator. A
+    keyed digest instead (the key is this installation's own), so the tries of one name are
+    seen together and lock out together, and the text cannot be read back or guessed from the
+    log alone."""
+    folded = unicodedata.normalize("NFKC", (typed or "").strip()).casefold()
+    digest = hmac.new(install_key(con, "unknown sign-in names"), folded.encode(), "sha256")
+    return f"unknown name #{digest.hexdigest()[:12]}"
 
 
 def rehashed(password_hash: str, password: str) -> str | None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from dashboard import config
 
 BUSY_TIMEOUT_MS = 10_000
-SCHEMA_VERSION = 2  # 2: the access log is a hash chain
+SCHEMA_VERSION = 3  # 2: the access log is a hash chain; 3: install_keys
 ROLES = ("officer", "steering", "scrutiny", "admin")
 SYSTEM = "dashboard (log check)"
 PROTECTION_RESTORED = "log-protection-restored"  # declared in audit.Action like every action
@@ -63,6 +63,10 @@ create table if not exists access_log (
     entry_hash text
 );
 create index if not exists access_log_by_who on access_log (lower(who), action, at);
+create table if not exists install_keys (
+    purpose text primary key,
+    secret blob not null
+);
 create index if not exists access_log_by_at on access_log (at);
 """
 
@@ -204,6 +208,14 @@ def ensure_schema(con: sqlite3.Connection) -> None:
         con.rollback()
         raise
     con.commit()
+
+
+def install_key(con: sqlite3.Connection, purpose: str) -> bytes:
+    """This installation's random key for `purpose`, made the first time it is asked for."""
+    con.execute("insert or ignore into install_keys (purpose, secret) values (?, ?)",
+                (purpose, os.urandom(32)))
+    return con.execute("select secret from install_keys where purpose = ?",
+                       (purpose,)).fetchone()[0]
 
 
 def chain_existing_entries(con: sqlite3.Connection) -> None:
