@@ -129,9 +129,13 @@ def ingest_path(db: Path, kind: str, path: Path, **kwargs) -> IngestReport:
     return ingest_bytes(db, kind, path.name, path, **kwargs)
 
 
+WITHDRAWAL_REASONS = database.WITHDRAWAL_REASONS
+
+
 def withdraw_snapshot(db: Path, actor: Actor, snapshot_id: int, reason: str) -> None:
     """Withdraws a tracker snapshot found to be wrong (kept, but no figure uses it) and
-    records why; ValueError, changing nothing, for no reason or no such snapshot."""
+    records why, one of WITHDRAWAL_REASONS; ValueError, changing nothing, for any other
+    reason or no such snapshot."""
     refuse_demo(actor, DEMO_WITHDRAW)
     database.withdraw_snapshot(db, snapshot_id, actor.name, reason)
     try:

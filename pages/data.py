@@ -251,9 +251,14 @@ def withdraw_form(snapshots: pd.DataFrame) -> None:
             f"Snapshot {i}, as at "
             f"{in_force.loc[in_force['snapshot_id'] == i, 'as_at_date'].iloc[0]:%d/%m/%Y}"),
             key="withdraw_id")
-        reason = st.text_input("Why (recorded in the access log)", key="withdraw_reason")
+        reason = st.selectbox("Why (recorded in the access log)",
+                              service.WITHDRAWAL_REASONS, index=None, placeholder="Choose why",
+                              key="withdraw_reason")
         if not st.form_submit_button("Withdraw this snapshot"):
             return
+    if reason is None:
+        st.error("Choose why the snapshot is withdrawn: nothing was changed.")
+        return
     try:
         service.withdraw_snapshot(config.db_path(), data_access.current_viewer(), int(choice),
                                   reason)

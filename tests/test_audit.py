@@ -46,7 +46,7 @@ def test_each_change_through_the_service_records_one_entry(tmp_path, security_db
     stored = service.upload(db, checked, ADMIN)
     assert service.upload(db, checked, ADMIN) == service.UploadOutcome(
         repeat_of=stored.upload_id)  # a repeat changes nothing and is not recorded
-    service.withdraw_snapshot(db, ADMIN, stored.upload_id, "wrong as-at date")
+    service.withdraw_snapshot(db, ADMIN, stored.upload_id, "Wrong as-at date")
     service.add_user(ADMIN, "PC Jones", "officer", officer_names=["Officer 1"])
     service.revoke_user(ADMIN, "PC Jones")
     service.set_target(Viewer("Chair", "steering"), "Referrals", 40)
@@ -68,8 +68,9 @@ def test_a_refused_change_records_nothing(tmp_path, security_db):
     service.ingest_bytes(db, "tracker", "july.csv", TRACKER.replace(b"/08/", b"/07/"),
                          as_at=dt.date(2022, 7, 31))
     before = entries(security_db)
-    with pytest.raises(ValueError, match="Give a reason"):
-        service.withdraw_snapshot(db, ADMIN, 1, " ")
+    for typed in (" ", "Jo's file: she was arrested again on 3/3", "wrong as-at date"):
+        with pytest.raises(ValueError, match="Choose why the snapshot is withdrawn"):
+            service.withdraw_snapshot(db, ADMIN, 1, typed)  # chosen from the list, not typed
     with pytest.raises(ValueError, match="needs at least one officer name"):
         service.add_user(ADMIN, "PC Nobody", "officer")
     assert entries(security_db) == before

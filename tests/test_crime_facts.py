@@ -72,7 +72,7 @@ def test_facts_follow_the_snapshot_in_force(demo_db):
     con = database.connect_read_only(demo_db)
     latest = queries.latest_snapshot_id(con)
     con.close()
-    database.withdraw_snapshot(demo_db, latest, "pytest", "wrong export")
+    database.withdraw_snapshot(demo_db, latest, "pytest", "Wrong as-at date")
     con = database.connect_read_only(demo_db)
     try:
         assert queries.latest_snapshot_id(con) != latest

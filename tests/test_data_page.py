@@ -152,7 +152,7 @@ def test_a_withdrawal_the_access_log_cannot_record_is_said_to_be_made(page, demo
 
     fail_to_record(monkeypatch, audit.Action.SNAPSHOT_WITHDRAW)
     page.selectbox(key="withdraw_id").select(5)
-    page.text_input(key="withdraw_reason").input("Uploaded with the wrong as-at date")
+    page.selectbox(key="withdraw_reason").select("Wrong as-at date")
     next(b for b in page.get("form_submit_button")
          if b.label == "Withdraw this snapshot").click().run()
     assert not page.exception, page.exception
@@ -163,6 +163,21 @@ def test_a_withdrawal_the_access_log_cannot_record_is_said_to_be_made(page, demo
         assert con.execute("select snapshot_id from snapshot_withdrawals").fetchall() == [(5,)]
     finally:
         con.close()
+
+
+def test_a_withdrawal_reason_is_chosen_from_the_list_never_typed(page, demo_db):
+    """A typed reason was free text about people's records, kept in the database and the
+    access log for good."""
+    before = demo_db.read_bytes()
+    assert not [t for t in page.text_input if t.key == "withdraw_reason"]
+    reasons = page.selectbox(key="withdraw_reason")
+    assert reasons.options == list(service.WITHDRAWAL_REASONS) and reasons.value is None
+    page.selectbox(key="withdraw_id").select(5)
+    next(b for b in page.get("form_submit_button")
+         if b.label == "Withdraw this snapshot").click().run()
+    assert not page.exception, page.exception
+    assert page.error[0].value == "Choose why the snapshot is withdrawn: nothing was changed."
+    assert demo_db.read_bytes() == before
 
 
 def test_a_withdrawal_that_fails_says_so_without_an_exception(page, demo_db, monkeypatch):
@@ -176,7 +191,7 @@ def test_a_withdrawal_that_fails_says_so_without_an_exception(page, demo_db, mon
     monkeypatch.setattr(database, "withdraw_snapshot", full_disk)
     before = demo_db.read_bytes()
     page.selectbox(key="withdraw_id").select(5)
-    page.text_input(key="withdraw_reason").input("Uploaded with the wrong as-at date")
+    page.selectbox(key="withdraw_reason").select("Wrong as-at date")
     next(b for b in page.get("form_submit_button")
          if b.label == "Withdraw this snapshot").click().run()
     assert not page.exception, page.exception
@@ -191,7 +206,7 @@ def test_a_file_whose_snapshot_was_withdrawn_can_be_stored_again(page, demo_db):
     in the store, so the right snapshot could not be stored without editing the file."""
     service.ingest_bytes(demo_db, "tracker", "august.csv", GOOD_TRACKER,
                          as_at=dt.date(2022, 8, 5), uploaded_by="pytest")
-    service.withdraw_snapshot(demo_db, COMMAND_LINE, 7, "Uploaded with the wrong as-at date")
+    service.withdraw_snapshot(demo_db, COMMAND_LINE, 7, "Wrong as-at date")
     upload(page, "august.csv", GOOD_TRACKER)
     next(b for b in page.button if b.label == "Store this upload").click().run()
     assert not page.exception, page.exception

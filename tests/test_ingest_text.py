@@ -381,7 +381,7 @@ def test_only_the_snapshot_in_force_before_it_is_compared(ten, tmp_path):
     # An older snapshot filled in later is compared with what came before it, not after.
     assert ingest(ten, referrals(3, "OLD"), as_at=dt.date(2022, 4, 30)).upload_id == 2
     # A withdrawn snapshot is no longer the one before: the April one (3) is.
-    database.withdraw_snapshot(ten, 1, "pytest", "wrong export")
+    database.withdraw_snapshot(ten, 1, "pytest", "Wrong as-at date")
     assert ingest(ten, referrals(3, "NEW")).upload_id == 3
     # The first real snapshot is not compared with the demo data it replaces.
     demo = tmp_path / "demo.duckdb"

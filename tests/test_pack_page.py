@@ -97,7 +97,7 @@ def test_withdrawing_a_snapshot_falls_back_to_the_one_before_and_is_logged(app_a
     app.switch_page("../pages/data.py")
     app.run()
     app.selectbox(key="withdraw_id").select(5)
-    app.text_input(key="withdraw_reason").input("Uploaded with the wrong as-at date")
+    app.selectbox(key="withdraw_reason").select("Wrong as-at date")
     next(b for b in app.get("form_submit_button") if b.label == "Withdraw this snapshot").click()
     app.run()
     assert not app.exception

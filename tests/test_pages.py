@@ -347,7 +347,7 @@ def test_a_withdrawal_and_a_connect_upload_show_at_once_to_every_role(app_as, de
     people = [n for (n,) in con.execute("select distinct nominal_id from referrals where "
                                         "officer = 'Officer 1' limit 5").fetchall()]
     con.close()
-    service.withdraw_snapshot(demo_db, Who("Test admin"), latest, "wrong as-at date")
+    service.withdraw_snapshot(demo_db, Who("Test admin"), latest, "Wrong as-at date")
     service.ingest_bytes(demo_db, "connect", "late.csv", (
         "Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area,Value Stolen\n"
         + "".join(f"LATE/{i}-{day}/22,{person},{day:02d}/06/2022,Shoplifting,City Centre,10.00\n"
@@ -372,7 +372,7 @@ def test_every_snapshot_withdrawn_is_not_called_nothing_uploaded(app_as, demo_db
         "select upload_id from uploads where kind = 'tracker'").fetchall()]
     con.close()
     for snapshot in snapshots:
-        service.withdraw_snapshot(demo_db, Who("Test admin"), snapshot, "wrong export")
+        service.withdraw_snapshot(demo_db, Who("Test admin"), snapshot, "Wrong as-at date")
     at = app_as("admin", name="Test admin")
     at.run()
     for page in ("overview", "quarterly_pack"):

@@ -402,7 +402,7 @@ def test_a_demo_administrator_can_check_a_file_but_neither_store_it_nor_withdraw
     assert any(service.DEMO_WITHDRAW == c.value for c in app.caption)
     demo = sign_in.DEMO_VIEWERS["admin"]
     with pytest.raises(service.DemoRefused):
-        service.withdraw_snapshot(demo_db, demo, 5, "trying the demo")
+        service.withdraw_snapshot(demo_db, demo, 5, "Wrong as-at date")
     prepared = service.check_upload("tracker", "t.csv", b"Nominal ID,Referral Date,Referral "
                                     b"Source,Status\nAUG1,01/08/2022,Custody,Active\n")
     with pytest.raises(service.DemoRefused):

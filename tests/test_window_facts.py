@@ -136,7 +136,7 @@ def test_demo_after_a_withdrawal(demo_db):
     con = database.connect_read_only(demo_db)
     latest = queries.latest_snapshot_id(con)
     con.close()
-    database.withdraw_snapshot(demo_db, latest, "pytest", "wrong export")
+    database.withdraw_snapshot(demo_db, latest, "pytest", "Wrong as-at date")
     con = database.connect_read_only(demo_db)
     try:
         assert queries.latest_snapshot_id(con) != latest

@@ -363,10 +363,25 @@ def add_facts(path: Path) -> None:
         pass  # a writer adds the facts to a file that has none
 
 
+# Chosen, never typed: a typed reason is free text about a file of people's records, and
+# would be kept in the database and the access log for good.
+WITHDRAWAL_REASONS = (
+    "Wrong as-at date",
+    "Not the whole tracker (filtered, cut off or rows hidden)",
+    "Wrong file (not the O2R tracker)",
+    "Errors in the export, corrected in a later one",
+    "Holds data that should not have been uploaded",
+    "Another reason (ask the person who withdrew it)",
+)
+
+
 def withdraw_snapshot(path: Path, snapshot_id: int, who: str, reason: str) -> None:
-    """Withdraw a tracker snapshot: kept on record, but no figure reads it any more."""
-    if not reason.strip():
-        raise ValueError("Give a reason for withdrawing the snapshot")
+    """Withdraw a tracker snapshot: kept on record, but no figure reads it any more. `reason`
+    is one of WITHDRAWAL_REASONS."""
+    if reason not in WITHDRAWAL_REASONS:
+        raise ValueError("Choose why the snapshot is withdrawn, one of: "
+                         f"{'; '.join(WITHDRAWAL_REASONS)}. A reason is chosen, not typed, so "
+                         "that no free text is stored")
     with writing(path) as con:
         kind = con.execute("select kind from uploads where upload_id = $id",
                            {"id": snapshot_id}).fetchall()
@@ -377,7 +392,7 @@ def withdraw_snapshot(path: Path, snapshot_id: int, who: str, reason: str) -> No
             raise ValueError(f"Snapshot {snapshot_id} is already withdrawn")
         con.execute("insert into snapshot_withdrawals values ($id, $at, $who, $reason)",
                     {"id": snapshot_id, "at": dt.datetime.now().replace(microsecond=0),
-                     "who": who, "reason": reason.strip()})
+                     "who": who, "reason": reason})
         refresh_facts(con)  # the latest snapshot in force may have changed
 
 
