@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import logging
+import traceback
 
 import pandas as pd
 import streamlit as st
@@ -65,6 +66,19 @@ def column_config(frame: pd.DataFrame) -> dict:
     return config_
 
 
+def log_without_cell_values(what: str, failure: BaseException) -> None:
+    """Logs a failure with an upload by each exception's type and where it was raised, not
+    its message: a reader's or DuckDB's message can quote a cell of the file (a name, an
+    offence), and the server log is kept and read outside the dashboard's access rules."""
+    lines, seen = [f"{what} failed (messages withheld: they can quote the file's cells)"], set()
+    while failure is not None and id(failure) not in seen:
+        seen.add(id(failure))
+        lines += [f"{type(failure).__module__}.{type(failure).__qualname__}, raised:",
+                  *traceback.format_tb(failure.__traceback__)]
+        failure = failure.__cause__ or failure.__context__
+    log.error("\n".join(line.rstrip() for line in lines))
+
+
 def table(frame: pd.DataFrame) -> None:
     # A long hash would push the useful columns out of view: it goes last.
     order = [c for c in frame.columns if c != "sha256"] + (["sha256"] if "sha256" in frame else [])
@@ -86,8 +100,8 @@ def checked(kind: str, as_at: dt.date, file_name: str, data: bytes) -> dict:
         held["report"] = held["prepared"].report
     except UploadRejected as exc:
         held["report"] = exc.report
-    except Exception:  # never a traceback on screen; the server log has it
-        log.exception("validating an upload failed")
+    except Exception as exc:  # never a traceback on screen; the server log has it
+        log_without_cell_values("validating an upload", exc)
     st.session_state[STATE_KEY] = held  # only the latest file: a prepared upload can be large
     return held
 
@@ -207,12 +221,12 @@ def store_button(held: dict) -> None:
                                      data_access.current_viewer(),
                                      allow_shrink=shrink is not None)
     except service.UploadNotLogged as stored:  # stored all the same: never "nothing changed"
-        log.exception("recording an upload in the access log failed")
+        log_without_cell_values("recording an upload in the access log", stored)
         held["stored_as"] = stored.upload_id
         st.error(text.plain(stored))  # it names the file: shown, never read as Markdown
         return
-    except Exception:
-        log.exception("storing an upload failed")
+    except Exception as exc:
+        log_without_cell_values("storing an upload", exc)
         st.error(FAILED.format(what="storing the upload"))
         return
     if outcome.repeat_of is not None:

@@ -165,6 +165,38 @@ def test_a_withdrawal_the_access_log_cannot_record_is_said_to_be_made(page, demo
         con.close()
 
 
+def test_a_failed_check_or_store_logs_no_cell_of_the_file(page, demo_db, monkeypatch,
+                                                          caplog):
+    """The page logged each failure whole, and a reader's or DuckDB's message can quote a
+    cell (a name): the server log would keep it outside the dashboard's access rules."""
+    import duckdb
+
+    cell = "".join(("Ja", "ne R", "oe"))  # not on a line a traceback shows
+
+    def quoting(*args, **kwargs):
+        try:
+            raise KeyError(cell)
+        except KeyError as inner:
+            raise duckdb.ConversionException(f"Could not convert string {cell!r}") from inner
+
+    caplog.set_level("ERROR")
+    check_upload = service.check_upload
+    monkeypatch.setattr(service, "check_upload", quoting)
+    upload(page, "tracker.csv", GOOD_TRACKER)
+    assert page.error[0].value.startswith("Something went wrong while checking the file")
+    monkeypatch.setattr(service, "check_upload", check_upload)
+    monkeypatch.setattr(service, "upload", quoting)
+    upload(page, "august.csv", GOOD_TRACKER)
+    next(b for b in page.button if b.label == "Store this upload").click().run()
+    assert page.error[0].value.startswith("Something went wrong while storing the upload")
+    assert not page.exception, page.exception
+    logged = "\n".join(r.getMessage() + str(r.exc_info) for r in caplog.records)
+    assert "validating an upload failed" in logged and "storing an upload failed" in logged
+    assert logged.count("_duckdb.ConversionException, raised:") == 2
+    assert logged.count("builtins.KeyError, raised:") == 2 and "in quoting" in logged
+    assert "Jane" not in logged and "Roe" not in logged
+
+
 def test_a_withdrawal_reason_is_chosen_from_the_list_never_typed(page, demo_db):
     """A typed reason was free text about people's records, kept in the database and the
     access log for good."""
