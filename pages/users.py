@@ -79,8 +79,12 @@ if users:
             service.revoke_user(viewer, user.name)
             done(f"Revoked {text.plain(user.name)}: they can no longer sign in.")
     elif left.button("Re-activate", key="reactivate_user"):
-        service.reactivate_user(viewer, user.name)
-        done(f"Re-activated {text.plain(user.name)}.")
+        try:
+            service.reactivate_user(viewer, user.name)
+        except ValueError as exc:  # their officer names are now linked to someone else
+            st.error(f"Not re-activated: {text.plain(exc)}.")
+        else:
+            done(f"Re-activated {text.plain(user.name)}.")
     if right.button("Reset the password", key="reset_password"):
         password = secrets.token_urlsafe(12)
         service.set_password(viewer, user.name, password)

@@ -137,6 +137,29 @@ def test_failures_spread_over_more_than_the_window_do_not_lock(db, alice):
     assert accounts.sign_in(db, "Alice", PASSWORD, now=T0 + dt.timedelta(minutes=17)).ok
 
 
+def test_an_officer_name_is_linked_to_one_active_account_at_a_time(db, alice):
+    """Two accounts linked to one tracker name each saw the other's caseload: an officer is
+    to see their own people and nobody else's."""
+    before = len(audit.read_log(db))
+    for attempt in (lambda: accounts.add_user(db, "Bob", "officer", PASSWORD, [" officer 1 "]),
+                    lambda: accounts.add_user(db, "Bob", "officer", PASSWORD, ["Officer One"])):
+        with pytest.raises(ValueError, match="already linked to the account 'Alice'"):
+            attempt()
+    bob = accounts.add_user(db, "Bob", "officer", PASSWORD, ["Officer 2"])
+    with pytest.raises(ValueError, match="'Officer 1' is already linked to the account 'Alice'"):
+        accounts.set_officer_names(db, "Bob", ["Officer 2", "Officer 1"])
+    assert accounts.get_user(db, "Bob") == bob
+    assert len(audit.read_log(db)) == before + 1  # Bob's creation only
+    accounts.revoke_user(db, "Alice")  # e.g. moved on: her caseload passes to Bob
+    accounts.set_officer_names(db, "Bob", ["Officer 2", "Officer 1"])
+    with pytest.raises(ValueError, match="'Officer 1' is already linked to the account 'Bob'"):
+        accounts.reactivate_user(db, "Alice")
+    assert not accounts.get_user(db, "Alice").active
+    accounts.set_officer_names(db, "Alice", ["Officer 3"])  # revoked: nobody sees through it
+    accounts.reactivate_user(db, "Alice")
+    assert accounts.get_user(db, "Alice").officer_names == ("Officer 3",)
+
+
 def test_a_success_resets_the_count(db, alice):
     for i in range(4):
         accounts.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(seconds=i))

@@ -52,3 +52,35 @@ def test_an_officer_without_names_is_refused_in_words(app_as, security_db):
     next(b for b in at.button if b.label == "Add the user").click().run()
     assert at.error[0].value.startswith("Not added: Officer 'PC Nobody' needs at least one")
     assert accounts.get_user(security_db, "PC Nobody") is None
+
+
+def test_an_officer_name_already_linked_is_refused_in_words_on_every_form(app_as, security_db):
+    """Each of adding, linking and re-activating could give one officer's caseload to a
+    second account; the page says why, and nothing changes."""
+    accounts.add_user(security_db, "PC Jones", "officer", officer_names=["Officer 1"])
+    accounts.add_user(security_db, "PC Smith", "officer", officer_names=["Officer 2"])
+    at = app_as("admin", name="Admin Ann")
+    at.run()
+    at.switch_page("../pages/users.py").run()
+    at.text_input(key="add_name").input("PC New")
+    at.selectbox(key="add_role").select("officer")
+    at.text_input(key="add_officers").input("officer 1")
+    next(b for b in at.button if b.label == "Add the user").click().run()
+    assert at.error[0].value.startswith("Not added: The officer name 'officer 1' is already "
+                                        "linked to the account 'PC Jones'")
+    assert accounts.get_user(security_db, "PC New") is None
+
+    at.selectbox(key="change_user").select("PC Smith").run()
+    at.text_input(key="link_names").input("Officer 2, Officer 1")
+    next(b for b in at.button if b.label == "Save the officer names").click().run()
+    assert at.error[0].value.startswith("Not saved: The officer name 'Officer 1'")
+    assert accounts.get_user(security_db, "PC Smith").officer_names == ("Officer 2",)
+
+    accounts.revoke_user(security_db, "PC Jones")
+    accounts.set_officer_names(security_db, "PC Smith", ["Officer 2", "Officer 1"])
+    at.selectbox(key="change_user").select("PC Jones").run()
+    at.button(key="reactivate_user").click().run()
+    assert not at.exception, at.exception
+    assert at.error[0].value.startswith("Not re-activated: The officer name 'Officer 1' is "
+                                        "already linked to the account 'PC Smith'")
+    assert not accounts.get_user(security_db, "PC Jones").active

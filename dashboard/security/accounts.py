@@ -185,6 +185,7 @@ def add_user(path: str | os.PathLike, name: str, role: str, password: str | None
         for key in filter(None, (name, email)):
             if find_user(con, key) is not None:
                 raise ValueError(f"There is already a user with the name or email {key!r}")
+        refuse_shared_officer_names(con, name, officers)
         con.execute("insert into users (name, role, password_hash, email, active, created_at, "
                     "updated_at) values (?, ?, ?, ?, 1, ?, ?)",
                     (name, role, password_hash, email, now, now))
@@ -195,6 +196,22 @@ def add_user(path: str | os.PathLike, name: str, role: str, password: str | None
                         + ("password" if password_hash else "single sign-on")
                         + (f"; officer names {', '.join(officers)}" if officers else ""))
         return find_user(con, name)[0]
+
+
+def refuse_shared_officer_names(con: sqlite3.Connection, name: str,
+                                officers: Sequence[str]) -> None:
+    """ValueError if another active account is linked to one of `officers` (in any case):
+    an officer sees only their own caseload, and a name linked twice shows one officer's
+    people to another."""
+    wanted = {officer.casefold(): officer for officer in officers}
+    for holder, officer in con.execute(
+            "select o.name, o.officer_name from user_officers o join users u using (name) "
+            "where u.active and u.name <> ? order by o.name, o.rowid", (name,)):
+        if officer.casefold() in wanted:
+            raise ValueError(
+                f"The officer name {wanted[officer.casefold()]!r} is already linked to "
+                f"the account {holder!r}: an officer sees only their own caseload. Unlink it "
+                f"from {holder!r}, or revoke that account, first")
 
 
 def existing_name(con: sqlite3.Connection, name: str) -> str:
@@ -236,6 +253,8 @@ def _set_active(path: str | os.PathLike, name: str, active: bool,
     now = utc_text(moment)
     with transaction(path) as con:
         name = existing_name(con, name)
+        if active:  # their names may have been linked to someone else while revoked
+            refuse_shared_officer_names(con, name, find_user(con, name)[0].officer_names)
         con.execute("update users set active = ?, updated_at = ? where name = ?",
                     (int(active), now, name))
         audit.record_in(con, acting(con, actor),
@@ -251,6 +270,8 @@ def set_officer_names(path: str | os.PathLike, name: str, officer_names: Sequenc
     with transaction(path) as con:
         user = find_user(con, existing_name(con, name))[0]
         _, officers, _ = clean_user(user.name, user.role, officer_names, user.email)
+        if user.active:
+            refuse_shared_officer_names(con, user.name, officers)
         con.execute("delete from user_officers where name = ?", (user.name,))
         con.executemany("insert into user_officers (name, officer_name) values (?, ?)",
                         [(user.name, officer) for officer in officers])
