@@ -15,7 +15,9 @@ if sign_in.single_sign_on_configured():
         if st.button("Sign out of the force account and try another", key="sso_sign_out"):
             st.session_state.pop(sign_in.SSO_REFUSED, None)
             st.logout()
-    elif st.button("Sign in", type="primary", key="sso_sign_in"):
+    elif st.button("Sign in again" if st.session_state.get(sign_in.SSO_AGAIN) else "Sign in",
+                   type="primary", key="sso_sign_in"):
+        st.session_state.pop(sign_in.SSO_AGAIN, None)
         st.login()
     st.divider()
 

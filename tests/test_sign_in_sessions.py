@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import time
 from contextlib import closing
 
 import pytest
@@ -116,6 +117,45 @@ def test_a_single_sign_on_that_cannot_be_logged_does_not_sign_in(app_as, securit
     assert app.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
     log = audit.read_log(security_db, action="sign-in")
     assert list(zip(log["who"], log["outcome"], strict=True)) == [("Sso Sam", "ok")]
+
+
+def test_a_force_identity_from_before_the_last_sign_out_is_not_taken_again(app_as,
+                                                                             security_db):
+    """Streamlit's identity cookie lasts 30 days whatever the dashboard does: after the idle
+    timeout, a reload signed whoever was at the keyboard straight back in. An identity issued
+    before the account's last sign-out here now needs a fresh sign-in with the force."""
+    accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
+    issued = int(time.time()) - 60
+    sam = {"is_logged_in": True, "email": "sam@force.example", "iat": issued}
+    app = app_as(None)
+    app.secrets["auth"] = SSO_SECRETS
+    app.user = sam
+    app.run()
+    assert app.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
+    app.session_state[sign_in.SESSION_KEY]["last_activity"] -= dt.timedelta(hours=2)
+    app.run()  # idle past the timeout: signed out, and offered the force sign-in again
+    assert "period of inactivity" in shows_the_sign_in_page_in_words(app)
+    assert [b.label for b in app.button if b.key == "sso_sign_in"] == ["Sign in again"]
+
+    for claims in (sam, {**sam, "iat": None}, {**sam, "iat": "1e12"}):
+        reload = app_as(None)  # a reload: a new session, the same cookie
+        reload.secrets["auth"] = SSO_SECRETS
+        reload.user = claims
+        reload.run()
+        assert sign_in.SIGN_IN_AGAIN in shows_the_sign_in_page_in_words(reload)
+        assert sign_in.SESSION_KEY not in reload.session_state
+        reload.run()  # and asked once: no loop of refusals
+        assert sign_in.SESSION_KEY not in reload.session_state
+
+    fresh = app_as(None)  # signed in with the force again since: a newer identity
+    fresh.secrets["auth"] = SSO_SECRETS
+    fresh.user = {**sam, "iat": int(time.time()) + 1}
+    fresh.run()
+    assert fresh.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
+    log = audit.read_log(security_db)
+    assert list(zip(log["action"], log["outcome"], strict=True))[::-1] == [
+        ("user-add", "ok"), ("sign-in", "ok"), ("sign-out", "ok"),
+        *[("sign-in", "failed")] * 3, ("sign-in", "ok")]
 
 
 @pytest.mark.parametrize("claim", [42, ["sam@force.example"], {"value": "sam@force.example"}])

@@ -288,6 +288,16 @@ def get_user(path: str | os.PathLike, name_or_email: str) -> User | None:
     return found[0] if found else None
 
 
+def last_sign_out(path: str | os.PathLike, name: str) -> dt.datetime | None:
+    """When the account `name` last signed out or was signed out (timed out, revoked), or
+    None."""
+    with reading(path) as con:
+        (ended,) = con.execute(
+            "select max(at) from access_log where lower(who) = lower(?) and action = ?",
+            (name, Action.SIGN_OUT.value)).fetchone()
+    return dt.datetime.fromisoformat(ended) if ended else None
+
+
 def get_user_by_email(path: str | os.PathLike, email: str) -> User | None:
     """The user whose email this is (single sign-on matches on email alone), or None."""
     with reading(path) as con:

@@ -21,6 +21,11 @@ from dashboard.security.security_file import security_db_path
 T = TypeVar("T")
 SESSION_KEY = "signed_in"
 SSO_REFUSED = "single_sign_on_refused"
+# This session's force-account identity is older than the account's last sign-out here: the
+# sign-in page asks for a fresh one (st.login) instead of taking it.
+SSO_AGAIN = "single_sign_on_again"
+SIGN_IN_AGAIN = ("Your last session on this dashboard has ended (signed out, timed out or "
+                 "ended by an administrator): sign in with your force account again.")
 NOT_LOGGED = ("Signing in could not be recorded in the access log, so you are not signed in. "
               "Try again, and tell an administrator if it happens again.")
 DEMO_VIEWERS = {
@@ -49,12 +54,13 @@ def current_viewer(demo_allowed: bool) -> Viewer | None:
     """The signed-in viewer, or None (with the reason in session state for the sign-in page)."""
     session = st.session_state.get(SESSION_KEY)
     if session is None and single_sign_on_configured() and st.user.get("is_logged_in") \
-            and SSO_REFUSED not in st.session_state:
+            and SSO_REFUSED not in st.session_state and SSO_AGAIN not in st.session_state:
         session = sign_in_single_sign_on()
     if session is None:
         return None
     if accounts.session_expired(session["last_activity"], now()):
-        sign_out("Your session ended after a period of inactivity: please sign in again.")
+        sign_out("Your session ended after a period of inactivity: please sign in again.",
+                 again=True)
         return None
     if session.get("demo"):
         if not demo_allowed:
@@ -91,6 +97,16 @@ def sign_in_single_sign_on() -> dict | None:
             pass  # refused all the same
         refuse_single_sign_on(reason)
         return None
+    if identity_predates_sign_out(user.name):
+        try:  # someone reloading a browser left signed in: worth seeing in the log
+            audit.record(Who(user.name, user.role), Action.SIGN_IN, outcome="failed",
+                         detail="single sign-on: the force identity predates the last "
+                         "sign-out here; asked to sign in again")
+        except AccessLogError:
+            pass  # refused all the same
+        st.session_state[SSO_AGAIN] = True
+        st.session_state["sign_in_message"] = SIGN_IN_AGAIN
+        return None
     # Recorded before the session exists: a sign-in that cannot be logged does not happen
     # (the next click tries again).
     try:
@@ -102,6 +118,20 @@ def sign_in_single_sign_on() -> dict | None:
     session = {"name": user.name, "via": "sso", "last_activity": now()}
     st.session_state[SESSION_KEY] = session
     return session
+
+
+def identity_predates_sign_out(name: str) -> bool:
+    """Whether the force-account identity this browser holds (st.user) was issued before the
+    account's last sign-out here. Streamlit's identity cookie lasts 30 days whatever happens
+    here, so a reload after the idle timeout signed whoever was at the keyboard straight back
+    in; a sign-out here now ends that identity for this dashboard too."""
+    ended = accounts.last_sign_out(security_db_path(), name)
+    if ended is None:
+        return False
+    issued = st.user.get("iat")  # seconds: the ID token's issue time, a claim OIDC requires
+    if isinstance(issued, bool) or not isinstance(issued, int | float):
+        return True
+    return issued < int(ended.timestamp())
 
 
 def refuse_single_sign_on(reason: str) -> None:
@@ -189,7 +219,10 @@ def password_changed(session: dict, user: accounts.User) -> bool:
     return "password_stamp" in session and session["password_stamp"] != user.password_stamp
 
 
-def sign_out(message: str | None = None) -> None:
+def sign_out(message: str | None = None, *, again: bool = False) -> None:
+    """Ends the session, saying `message` on the sign-in page. `again`: a single sign-on
+    session is offered a fresh sign-in with the force account (a timeout), not a sign-out of
+    it (a refusal)."""
     session = st.session_state.pop(SESSION_KEY, None)
     if session:
         session["ended"] = True  # for anything offered before, still holding it (while_signed_in)
@@ -201,7 +234,9 @@ def sign_out(message: str | None = None) -> None:
     if message:
         st.session_state["sign_in_message"] = message
     if session and session.get("via") == "sso":
-        if message:  # refused or timed out: say why before leaving the force account
+        if again:
+            st.session_state[SSO_AGAIN] = True
+        elif message:  # refused: say why before leaving the force account
             refuse_single_sign_on(message)
         else:
             st.logout()
