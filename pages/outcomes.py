@@ -53,14 +53,17 @@ if has_follow_up:
 
     cards = [(g, after_label) for g in outcomes.EXITED_GROUPS] + \
         [(g, referral_label) for g in outcomes.COMPARISON_GROUPS]
+    # The measure once, above the cards: in each card's label it cut the group's name short.
+    st.markdown("**Recorded offences after ÷ before**, a person-year each (under 1: fewer "
+                "after)")
     for column, (group, window) in zip(st.columns(len(cards)), cards):
         row = rated[(rated["outcome_group"] == group) & (rated["window"] == window)]
         if row.empty or not row["referrals"].iloc[0]:
-            column.metric(f"{group}: after/before", "no one yet",
+            column.metric(group, "no one yet",
                           help="No one in this group has been followed up for the whole window")
             continue
         row = row.iloc[0]
-        column.metric(f"{group}: after/before", "no offences either side"
+        column.metric(group, "no offences either side"
                       if math.isnan(row.rate_ratio) else "∞" if math.isinf(row.rate_ratio)
                       else f"{row.rate_ratio:.2f}",
                       help="Offences a person-year in the window after, divided by the same "

@@ -318,3 +318,22 @@ def test_the_neighbourhoods_total_heads_the_areas_instead_of_standing_among_them
     assert [a for a in order[1:] if a != "City Centre"] == \
         [a for a in areas.drop_duplicates() if a != "City Centre"]
     assert sorted(order) == sorted(set(both["offending_area"]))
+
+
+# What Streamlit's chart theme sets that decides where a label is cut (its CustomTheme: axis
+# labels 12 px cut at 100 px, legend labels 14 px); a chart's own settings win over these.
+STREAMLIT_THEME = {"axis": {"labelFontSize": 12, "labelLimit": 100, "titleFontSize": 14},
+                   "legend": {"labelFontSize": 14, "titleFontSize": 14}}
+
+
+def test_no_chart_cuts_a_label_short(frames):
+    """Vega cuts axis and legend labels at a width limit, ending them in an ellipsis: the
+    quarterly chart's legend read "Neighbourhood policing …" on the page."""
+    cut = {}
+    for name, chart in every_chart(frames).items():
+        spec = chart.to_dict()
+        spec["config"] = {**STREAMLIT_THEME, **{k: {**STREAMLIT_THEME.get(k, {}), **v}
+                                                for k, v in spec.get("config", {}).items()}}
+        texts = map(html.unescape, TEXT.findall(vl_convert.vegalite_to_svg(spec)))
+        cut[name] = [t for t in texts if t.endswith("…")]
+    assert not {name: texts for name, texts in cut.items() if texts}

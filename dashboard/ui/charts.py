@@ -192,7 +192,9 @@ def referrals_by_quarter(frame: pd.DataFrame) -> alt.Chart:
         alt.X("quarter:O").title("Financial-year quarter (Q1 = April to June)")
         .sort(quarters).scale(domain=quarters).axis(labelAngle=0),
         alt.Y("sum(referrals):Q").title("Referrals"),
-        alt.Color("referral_source:N").title("Referral source").scale(range=CATEGORY_COLOURS),
+        # Vega cuts legend labels at 160 px: "Neighbourhood policing team" lost its last word.
+        alt.Color("referral_source:N").title("Referral source").scale(range=CATEGORY_COLOURS)
+        .legend(labelLimit=260),
         tooltip=[alt.Tooltip("quarter:O", title="Quarter"),
                  alt.Tooltip("referral_source:N", title="Source"),
                  alt.Tooltip("referrals:Q", title="Referrals")],
@@ -239,7 +241,8 @@ def rate_with_interval(frame: pd.DataFrame, category: str, rate: str, axis_title
         alt.X2(f"{rate}_high:Q"), tooltip=tooltip)
     dots = base.mark_point(size=90, filled=True, color=OKABE_ITO[5]).encode(
         alt.X(f"{rate}:Q"), alt.Shape("base_size:N").title("How many people")
-        .scale(domain=list(BASE_SIZES.values()), range=["circle", "triangle"]),
+        .scale(domain=list(BASE_SIZES.values()), range=["circle", "triangle"])
+        .legend(labelLimit=260),
         tooltip=tooltip)
     return (interval + dots).properties(
         title=title, height=alt.Step(30),
