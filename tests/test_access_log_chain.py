@@ -3,6 +3,7 @@ trigger or, once the triggers are gone, named by the verification, entry by entr
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import threading
 from contextlib import closing
@@ -254,6 +255,18 @@ def test_the_access_log_page_says_the_chain_is_intact(admin_page):
     assert not admin_page.exception
     assert [s.value for s in admin_page.success][0].startswith("The log is intact: all ")
     assert not admin_page.error
+
+
+def test_the_access_log_page_shows_a_views_filters_in_words(admin_page, security_db):
+    """The Filters column showed the JSON the log keeps: {"from_date": "2022-04-01", ...}."""
+    admin_page.run()
+    audit.record(Who("Demo administrator", "admin"), "view", path=security_db,
+                 target="referral_list", filters={"from_date": dt.date(2022, 4, 1),
+                                                  "officer": "Officer 1", "area": None})
+    admin_page.run()
+    shown = next(d.value for d in admin_page.dataframe if "filters" in d.value.columns)
+    assert shown["filters"].iloc[0] == "from date: 01/04/2022; officer: Officer 1"
+    assert "{" not in "".join(shown["filters"])  # "{}" and nulls are blank
 
 
 def test_the_access_log_page_says_where_the_chain_breaks(admin_page, security_db):
