@@ -31,7 +31,9 @@ viewer = data_access.current_viewer()
 st.title("Quarterly scrutiny pack")
 st.caption("The quarter's figures as the scrutiny panel receives them: flows by event date, "
            "stock at quarter end, rates with 95% intervals, each beside the previous quarter "
-           "and the same quarter a year before. The filters at the top do not apply here.")
+           "and the same quarter a year before."
+           # The scrutiny panel has no filters to be told about.
+           + (" The filters at the top do not apply here." if layout.shown_filters() else ""))
 
 span = data_access.run("referral_date_span")
 if span.empty or span["first_referral_date"].isna().all():
