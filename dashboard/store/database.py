@@ -25,7 +25,7 @@ from dashboard.config import QUERIES_DIR
 from dashboard.ingest import fast_csv
 from dashboard.ingest.validation import LABEL_GROUPS, PreparedUpload, refuse_if_shrinking
 from dashboard.store.facts import facts_current, refresh_facts
-from dashboard.store.schema import CLEAR_UPLOADED_DATA, SCHEMA
+from dashboard.store.schema import CLEAR_UPLOADED_DATA, SCHEMA, WITHDRAWAL_REASONS
 from dashboard.store.sql import install_macros, install_text_functions, quote_ident
 
 MACROS_DIR = QUERIES_DIR / "macros"
@@ -363,21 +363,8 @@ def add_facts(path: Path) -> None:
         pass  # a writer adds the facts to a file that has none
 
 
-# Chosen, never typed: a typed reason is free text about a file of people's records, and
-# would be kept in the database and the access log for good.
-WITHDRAWAL_REASONS = (
-    "Wrong as-at date",
-    "Not the whole tracker (filtered, cut off or rows hidden)",
-    "Wrong file (not the O2R tracker)",
-    "Errors in the export, corrected in a later one",
-    "Holds data that should not have been uploaded",
-    "Another reason (ask the person who withdrew it)",
-)
-
-
 def withdraw_snapshot(path: Path, snapshot_id: int, who: str, reason: str) -> None:
-    """Withdraw a tracker snapshot: kept on record, but no figure reads it any more. `reason`
-    is one of WITHDRAWAL_REASONS."""
+    """Withdraw a tracker snapshot, for one of WITHDRAWAL_REASONS: kept, but no figure uses it."""
     if reason not in WITHDRAWAL_REASONS:
         raise ValueError("Choose why the snapshot is withdrawn, one of: "
                          f"{'; '.join(WITHDRAWAL_REASONS)}. A reason is chosen, not typed, so "
@@ -394,8 +381,6 @@ def withdraw_snapshot(path: Path, snapshot_id: int, who: str, reason: str) -> No
                     {"id": snapshot_id, "at": dt.datetime.now().replace(microsecond=0),
                      "who": who, "reason": reason})
         refresh_facts(con)  # the latest snapshot in force may have changed
-
-
 
 
 def store_pack(path: Path, *, quarter: str, scheme: str, disclosure: str,

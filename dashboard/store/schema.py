@@ -1,5 +1,16 @@
 """The tables of the DuckDB file (database.py creates them in every writer)."""
 
+# Chosen, never typed: a typed reason is free text about a file of people's records, and
+# would be kept in the database and the access log for good.
+WITHDRAWAL_REASONS = (
+    "Wrong as-at date",
+    "Not the whole tracker (filtered, cut off or rows hidden)",
+    "Wrong file (not the O2R tracker)",
+    "Errors in the export, corrected in a later one",
+    "Holds data that should not have been uploaded",
+    "Another reason (ask the person who withdrew it)",
+)
+
 SCHEMA = [
     """create table if not exists uploads (
         upload_id integer primary key,
