@@ -2,7 +2,6 @@
 whether the log's hash chain shows any entry changed, removed or slipped in."""
 
 import datetime as dt
-import json
 
 import streamlit as st
 
@@ -10,27 +9,6 @@ from dashboard import service
 from dashboard.security import audit, data_access, sign_in
 from dashboard.security.security_file import security_db_path
 from dashboard.ui import layout
-
-
-def readable(filters: str | None) -> str:
-    """A view's filters as the log keeps them (JSON) in words: "period from: 01/04/2022;
-    officer: Officer 1". The CSV keeps the JSON."""
-    try:
-        values = json.loads(filters) if filters else {}
-    except ValueError:
-        return filters
-    if not isinstance(values, dict):
-        return filters
-    return "; ".join(f"{key.replace('_', ' ')}: {uk_date(value)}"
-                     for key, value in values.items() if value is not None)
-
-
-def uk_date(value: object) -> object:
-    try:
-        return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
-    except (TypeError, ValueError):
-        return value
-
 
 st.title("Access log")
 st.caption("Every sign-in (and failure), upload, export and view of person-level rows, as "
@@ -74,7 +52,7 @@ if data_access.current_viewer().is_demo:
     log = log[log["who"].isin({*(v.name for v in sign_in.DEMO_VIEWERS.values()),
                                service.DEMO_UPLOADER})]
     st.caption("A demo account sees only the entries of the demo accounts and the demo data.")
-st.dataframe(log.assign(filters=log["filters"].map(readable)), hide_index=True,
+st.dataframe(log.assign(filters=log["filters"].map(audit.filters_in_words)), hide_index=True,
              width="stretch", column_config={
     "id": st.column_config.NumberColumn("Entry", format="%d"),
     "at": st.column_config.DatetimeColumn("When (UTC)", format="DD/MM/YYYY HH:mm:ss"),

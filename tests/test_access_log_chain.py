@@ -269,6 +269,17 @@ def test_the_access_log_page_shows_a_views_filters_in_words(admin_page, security
     assert "{" not in "".join(shown["filters"])  # "{}" and nulls are blank
 
 
+def test_filters_in_words():
+    assert audit.filters_in_words('{"from_date": "2022-04-01", "officer": "Officer 1", '
+                                  '"area": null}') == "from date: 01/04/2022; officer: Officer 1"
+    for none in (None, float("nan"), "", "{}"):  # an all-null column is read as NaN
+        assert audit.filters_in_words(none) == ""
+    # only YYYY-MM-DD is a date; other text Python's fromisoformat takes is left alone
+    assert audit.filters_in_words('{"area": "20220401", "source": "2022-W14-5"}') == (
+        "area: 20220401; source: 2022-W14-5")
+    assert audit.filters_in_words("not json") == "not json"
+
+
 def test_the_access_log_page_says_where_the_chain_breaks(admin_page, security_db):
     admin_page.run()  # writes the demo sign-in and gives the log a few entries
     for number in range(3):

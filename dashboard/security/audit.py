@@ -5,6 +5,7 @@ removed or slipped in."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -234,3 +235,28 @@ def entry_problems(entry: Sequence[object], prev_hash: str | None, stored_hash: 
 
 def span(first: int, last: int) -> str:
     return f"entry {first}" if first == last else f"entries {first} to {last}"
+
+
+def filters_in_words(filters: object) -> str:
+    """A view's filters as the log keeps them (JSON text) in words, for the Access log page:
+    "from date: 01/04/2022; officer: Officer 1"; none (null, NaN, {}) is blank."""
+    if not isinstance(filters, str) or not filters:
+        return ""
+    try:
+        values = json.loads(filters)
+    except ValueError:
+        return filters
+    if not isinstance(values, dict):
+        return filters
+    return "; ".join(f"{key.replace('_', ' ')}: {_uk_date(value)}"
+                     for key, value in values.items() if value is not None)
+
+
+def _uk_date(value: object) -> object:
+    """A date the log keeps as YYYY-MM-DD in UK order; anything else as it is."""
+    if isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-":
+        try:
+            return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
+        except ValueError:
+            pass
+    return value
