@@ -106,7 +106,8 @@ def test_a_single_sign_on_that_cannot_be_logged_does_not_sign_in(app_as, securit
     accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
     app = app_as(None)
     app.secrets["auth"] = SSO_SECRETS
-    app.user = {"is_logged_in": True, "email": "Sam@Force.Example"}  # case differs: matched
+    app.user = {"is_logged_in": True, "email": "Sam@Force.Example",  # case differs: matched
+                "iat": int(time.time())}
     with monkeypatch.context() as patch:
         log_broken(patch)
         app.run()
@@ -119,43 +120,71 @@ def test_a_single_sign_on_that_cannot_be_logged_does_not_sign_in(app_as, securit
     assert list(zip(log["who"], log["outcome"], strict=True)) == [("Sso Sam", "ok")]
 
 
+def sso_session(app_as, claims: dict):
+    """A new session (a reload) in a browser holding a force identity with these claims."""
+    app = app_as(None)
+    app.secrets["auth"] = SSO_SECRETS
+    app.user = {"is_logged_in": True, "email": "sam@force.example", **claims}
+    return app.run()
+
+
 def test_a_force_identity_from_before_the_last_sign_out_is_not_taken_again(app_as,
                                                                              security_db):
     """Streamlit's identity cookie lasts 30 days whatever the dashboard does: after the idle
     timeout, a reload signed whoever was at the keyboard straight back in. An identity issued
     before the account's last sign-out here now needs a fresh sign-in with the force."""
     accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
-    issued = int(time.time()) - 60
-    sam = {"is_logged_in": True, "email": "sam@force.example", "iat": issued}
-    app = app_as(None)
-    app.secrets["auth"] = SSO_SECRETS
-    app.user = sam
-    app.run()
+    sam = {"iat": int(time.time()) - 60}
+    app = sso_session(app_as, sam)
     assert app.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
     app.session_state[sign_in.SESSION_KEY]["last_activity"] -= dt.timedelta(hours=2)
     app.run()  # idle past the timeout: signed out, and offered the force sign-in again
     assert "period of inactivity" in shows_the_sign_in_page_in_words(app)
     assert [b.label for b in app.button if b.key == "sso_sign_in"] == ["Sign in again"]
 
-    for claims in (sam, {**sam, "iat": None}, {**sam, "iat": "1e12"}):
-        reload = app_as(None)  # a reload: a new session, the same cookie
-        reload.secrets["auth"] = SSO_SECRETS
-        reload.user = claims
-        reload.run()
-        assert sign_in.SIGN_IN_AGAIN in shows_the_sign_in_page_in_words(reload)
-        assert sign_in.SESSION_KEY not in reload.session_state
-        reload.run()  # and asked once: no loop of refusals
-        assert sign_in.SESSION_KEY not in reload.session_state
+    reload = sso_session(app_as, sam)  # a reload: a new session, the same cookie
+    assert sign_in.SIGN_IN_AGAIN in shows_the_sign_in_page_in_words(reload)
+    assert sign_in.SESSION_KEY not in reload.session_state
+    reload.run()  # and asked once: no loop of refusals, no second entry
+    assert sign_in.SESSION_KEY not in reload.session_state
 
-    fresh = app_as(None)  # signed in with the force again since: a newer identity
-    fresh.secrets["auth"] = SSO_SECRETS
-    fresh.user = {**sam, "iat": int(time.time()) + 1}
-    fresh.run()
+    fresh = sso_session(app_as, {"iat": int(time.time()) + 1})  # signed in with the force again
     assert fresh.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
     log = audit.read_log(security_db)
-    assert list(zip(log["action"], log["outcome"], strict=True))[::-1] == [
-        ("user-add", "ok"), ("sign-in", "ok"), ("sign-out", "ok"),
-        *[("sign-in", "failed")] * 3, ("sign-in", "ok")]
+    assert list(zip(log["action"], log["outcome"], log["detail"].fillna(""), strict=True))[::-1] \
+        == [("user-add", "ok", "role steering; single sign-on"),
+            ("sign-in", "ok", "single sign-on (sam@force.example)"),
+            ("sign-out", "ok", "Your session ended after a period of inactivity: please sign "
+                               "in again."),
+            ("sign-in", "refused", "single sign-on: the force identity predates the last "
+                                   "sign-out here; asked to sign in again"),
+            ("sign-in", "ok", "single sign-on (sam@force.example)")]
+
+
+def test_a_force_identity_older_than_the_idle_timeout_starts_no_session(app_as, security_db):
+    """A tab left idle and then reloaded, without the timed-out session ever running again to
+    record its end (the review's case): the identity is older than the timeout, so it is not
+    taken, whatever the log says. Nor is one with no usable issue time."""
+    accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
+    idle = dt.timedelta(minutes=accounts.session_idle_minutes())
+    too_old = int(time.time() - idle.total_seconds()) - 5
+    for claims in ({"iat": too_old}, {}, {"iat": None}, {"iat": "1e12"}, {"iat": True},
+                   {"iat": 1e300}):
+        app = sso_session(app_as, claims)
+        assert sign_in.SIGN_IN_AGAIN in shows_the_sign_in_page_in_words(app), claims
+        assert sign_in.SESSION_KEY not in app.session_state
+    assert set(audit.read_log(security_db, action="sign-in")["outcome"]) == {"refused"}
+
+
+def test_refused_force_identities_never_lock_the_account(app_as, security_db, monkeypatch):
+    """Each refused reload was a failed sign-in, so five reloads of a stale tab locked the
+    person's password sign-in for 15 minutes."""
+    monkeypatch.delenv("O2R_LOCKOUT_ATTEMPTS", raising=False)
+    accounts.add_user(security_db, "Sso Sam", "steering", password="the right password",
+                      email="sam@force.example")
+    for _ in range(accounts.lockout_attempts() + 1):
+        sso_session(app_as, {"iat": 0})
+    assert accounts.sign_in(security_db, "Sso Sam", "the right password").ok
 
 
 @pytest.mark.parametrize("claim", [42, ["sam@force.example"], {"value": "sam@force.example"}])

@@ -33,8 +33,10 @@ class Action(StrEnum):
         return member
 
     SIGN_IN = ("sign-in", "an attempt to sign in: with a password, by single sign-on or to a "
-               "demo account", "who: the name typed or the email single sign-on gave; outcome: "
-               "ok, failed or locked; detail: why it failed, or how they signed in")
+               "demo account", "who: the account's name, 'unknown name #' and a digest for a "
+               "name no account has (never the text typed), or the email single sign-on gave; "
+               "outcome: ok, failed, locked, or refused (a force sign-in too old to start a "
+               "session: asked to sign in again); detail: why, or how they signed in")
     SIGN_OUT = ("sign-out", "a session ended: signed out, timed out or refused",
                 "detail: what they were told, if anything")
     VIEW = ("view", "rows about people were shown", "target: the query; filters: its "

@@ -24,8 +24,9 @@ SSO_REFUSED = "single_sign_on_refused"
 # This session's force-account identity is older than the account's last sign-out here: the
 # sign-in page asks for a fresh one (st.login) instead of taking it.
 SSO_AGAIN = "single_sign_on_again"
-SIGN_IN_AGAIN = ("Your last session on this dashboard has ended (signed out, timed out or "
-                 "ended by an administrator): sign in with your force account again.")
+SIGN_IN_AGAIN = ("Please sign in with your force account again: a session here starts only "
+                 "from a force sign-in made within the idle time-out, and after your last "
+                 "sign-out here.")
 NOT_LOGGED = ("Signing in could not be recorded in the access log, so you are not signed in. "
               "Try again, and tell an administrator if it happens again.")
 DEMO_VIEWERS = {
@@ -97,11 +98,12 @@ def sign_in_single_sign_on() -> dict | None:
             pass  # refused all the same
         refuse_single_sign_on(reason)
         return None
-    if identity_predates_sign_out(user.name):
-        try:  # someone reloading a browser left signed in: worth seeing in the log
-            audit.record(Who(user.name, user.role), Action.SIGN_IN, outcome="failed",
-                         detail="single sign-on: the force identity predates the last "
-                         "sign-out here; asked to sign in again")
+    stale = why_identity_is_stale(user.name)
+    if stale:
+        try:  # e.g. someone reloading a browser left signed in: worth seeing in the log
+            # "refused", not "failed": a reload is no guess, and must not lock the account.
+            audit.record(Who(user.name, user.role), Action.SIGN_IN, outcome="refused",
+                         detail=f"single sign-on: {stale}; asked to sign in again")
         except AccessLogError:
             pass  # refused all the same
         st.session_state[SSO_AGAIN] = True
@@ -120,18 +122,26 @@ def sign_in_single_sign_on() -> dict | None:
     return session
 
 
-def identity_predates_sign_out(name: str) -> bool:
-    """Whether the force-account identity this browser holds (st.user) was issued before the
-    account's last sign-out here. Streamlit's identity cookie lasts 30 days whatever happens
-    here, so a reload after the idle timeout signed whoever was at the keyboard straight back
-    in; a sign-out here now ends that identity for this dashboard too."""
-    ended = accounts.last_sign_out(security_db_path(), name)
-    if ended is None:
-        return False
-    issued = st.user.get("iat")  # seconds: the ID token's issue time, a claim OIDC requires
+def why_identity_is_stale(name: str) -> str | None:
+    """Why the force-account identity this browser holds (st.user, from Streamlit's cookie)
+    may not start a session for the account `name`, or None if it may. The cookie lasts 30
+    days whatever happens here, so a reload after the idle time-out signed whoever was at the
+    keyboard straight back in, even when the timed-out session never ran again to record its
+    end. An identity starts a session only if the force issued it (the ID token's `iat`)
+    within the idle time-out, and after the account's last sign-out here."""
+    issued = st.user.get("iat")  # seconds: a claim OpenID Connect requires in an ID token
     if isinstance(issued, bool) or not isinstance(issued, int | float):
-        return True
-    return issued < int(ended.timestamp())
+        return "the force identity has no issue time"
+    try:
+        issued_at = dt.datetime.fromtimestamp(issued, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return "the force identity's issue time is not a time"
+    if accounts.session_expired(issued_at, now()):
+        return "the force identity was issued longer ago than the idle time-out"
+    ended = accounts.last_sign_out(security_db_path(), name)
+    if ended is not None and issued < int(ended.timestamp()):
+        return "the force identity predates the last sign-out here"
+    return None
 
 
 def refuse_single_sign_on(reason: str) -> None:
