@@ -23,6 +23,7 @@ DEMO = ROOT / "data" / "demo"
     ("Tracker as of 5th March 2023", dt.date(2023, 3, 5)),
     ("as at 31 Sept 2022", None),  # no such day: no hint rather than a wrong one
     ("tracker 2022-07-31.csv", None),  # a date not said to be the as-at date
+    ("tracker as at 1 \u017fep 2022.csv", None),  # a long s: matched, names no month (raised)
 ])
 def test_as_at_dates_in_words_and_numbers(text, expected):
     assert upload_hints.as_at_date(text) == expected
@@ -61,3 +62,13 @@ def test_a_workbook_calamine_cannot_hold_gives_no_hint_and_the_server_carries_on
     assert done.returncode == 0, done.stderr[-300:]
     assert done.stdout.strip() == repr(upload_hints.Hints(dt.date(2022, 7, 31), "file name",
                                                           None))
+
+
+def test_reading_hints_never_raises(monkeypatch):
+    """The Data page reads the hints with no guard of its own: an exception was the page's
+    error instead of the file's check."""
+    def broken(*args):
+        raise RuntimeError("a bug in reading hints")
+
+    monkeypatch.setattr(upload_hints, "read_afresh", broken)
+    assert upload_hints.read("tracker.csv", b"anything") == upload_hints.Hints(None, None, None)

@@ -47,7 +47,10 @@ def read(file_name: str, data: bytes) -> Hints:
     with _RECENT_LOCK:
         known = _RECENT.get(key)
     if known is None:
-        known = read_afresh(file_name, data)
+        try:
+            known = read_afresh(file_name, data)
+        except Exception:  # a hint is optional: the page must open whatever the file holds
+            known = Hints(None, None, None)
         with _RECENT_LOCK:  # sessions run in threads of their own
             while len(_RECENT) >= RECENT_FILES:
                 del _RECENT[next(iter(_RECENT))]
@@ -119,7 +122,10 @@ def as_at_date(text: str) -> dt.date | None:
             return dt.date(int(parts["y"]), int(parts["m"]), int(parts["d"]))
         if parts["iy"]:
             return dt.date(int(parts["iy"]), int(parts["im"]), int(parts["id"]))
-        month = next(n for name, n in MONTHS.items() if name.startswith(parts["wm"].lower()[:3]))
-        return dt.date(int(parts["wy"]), month, int(parts["wd"]))
+        # The pattern ignores case the Unicode way: "ſep" (a long s) matches and names no
+        # month here.
+        month = next((n for name, n in MONTHS.items()
+                      if name.startswith(parts["wm"].lower()[:3])), None)
+        return dt.date(int(parts["wy"]), month, int(parts["wd"])) if month else None
     except ValueError:  # 31/02/2022: no such day, so no hint
         return None
