@@ -158,6 +158,13 @@ def test_an_officer_name_is_linked_to_one_active_account_at_a_time(db, alice):
     accounts.set_officer_names(db, "Alice", ["Officer 3"])  # revoked: nobody sees through it
     accounts.reactivate_user(db, "Alice")
     assert accounts.get_user(db, "Alice").officer_names == ("Officer 3",)
+    # the tracker's blank officer is stored as "Unallocated": every unallocated referral
+    for linking in (lambda: accounts.add_user(db, "Cy", "officer", PASSWORD, ["unallocated"]),
+                    lambda: accounts.set_officer_names(db, "Alice", ["Officer 3",
+                                                                     "Unallocated"])):
+        with pytest.raises(ValueError, match="'Unallocated' is not an officer"):
+            linking()
+    assert accounts.get_user(db, "Alice").officer_names == ("Officer 3",)
 
 
 def test_a_success_resets_the_count(db, alice):

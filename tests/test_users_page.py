@@ -84,3 +84,30 @@ def test_an_officer_name_already_linked_is_refused_in_words_on_every_form(app_as
     assert at.error[0].value.startswith("Not re-activated: The officer name 'Officer 1' is "
                                         "already linked to the account 'PC Smith'")
     assert not accounts.get_user(security_db, "PC Jones").active
+
+
+def test_an_officer_name_already_shared_is_flagged_on_the_page_and_the_command_line(
+        app_as, security_db):
+    """Accounts linked to one name before it was held to one account: each still sees the
+    other's caseload, so the administrator is told, by the page and by `users list`."""
+    from contextlib import closing
+
+    from dashboard.security import security_file
+
+    from conftest import run_cli
+
+    accounts.add_user(security_db, "PC Jones", "officer", officer_names=["Officer 1"])
+    accounts.add_user(security_db, "PC Smith", "officer", officer_names=["Officer 2"])
+    with closing(security_file.connect(security_db)) as con:  # as an older version allowed
+        con.execute("insert into user_officers values ('PC Smith', 'OFFICER 1')")
+    at = app_as("admin", name="Admin Ann")
+    at.run()
+    at.switch_page("../pages/users.py").run()
+    assert [w.value for w in at.warning if "officer name" in w.value] == [
+        "The officer name 'Officer 1' is linked to 2 active accounts (PC Jones, PC Smith), so "
+        "each sees the others' caseload: unlink it from all but one below."]
+    _, _, stderr = run_cli("users", "list", "--security-db", str(security_db))
+    assert "the officer name 'Officer 1' is linked to PC Jones, PC Smith" in stderr
+    accounts.revoke_user(security_db, "PC Smith")
+    at.run()
+    assert not [w for w in at.warning if "officer name" in w.value]

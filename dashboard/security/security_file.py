@@ -212,10 +212,13 @@ def ensure_schema(con: sqlite3.Connection) -> None:
 
 def install_key(con: sqlite3.Connection, purpose: str) -> bytes:
     """This installation's random key for `purpose`, made the first time it is asked for."""
-    con.execute("insert or ignore into install_keys (purpose, secret) values (?, ?)",
-                (purpose, os.urandom(32)))
-    return con.execute("select secret from install_keys where purpose = ?",
-                       (purpose,)).fetchone()[0]
+    query = "select secret from install_keys where purpose = ?"
+    found = con.execute(query, (purpose,)).fetchone()
+    if found is None:  # written once: a write on every call would take the file's write lock
+        con.execute("insert or ignore into install_keys (purpose, secret) values (?, ?)",
+                    (purpose, os.urandom(32)))
+        found = con.execute(query, (purpose,)).fetchone()
+    return found[0]
 
 
 def chain_existing_entries(con: sqlite3.Connection) -> None:
