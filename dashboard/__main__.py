@@ -373,7 +373,11 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     except Exception as exc:  # the user gets a message, never a traceback
-        print(f"Unexpected error ({type(exc).__name__}: {exc}). Nothing was changed; please "
+        # An ingest's message can quote a cell of the file, and an ingest run on a schedule
+        # writes its errors to a log kept outside the dashboard's access rules.
+        said = "its message withheld: it may quote the file" if args.command == "ingest" \
+            else str(exc)
+        print(f"Unexpected error ({type(exc).__name__}: {said}). Nothing was changed; please "
               "report this with the command you ran.", file=sys.stderr)
         return 3
 

@@ -126,6 +126,27 @@ def test_an_upload_the_access_log_cannot_record_is_said_to_be_stored(demo_db, tm
                           "record it. The upload is complete: do not upload it again")
 
 
+def test_an_unexpected_ingest_failure_does_not_quote_the_file(demo_db, tmp_path,
+                                                               monkeypatch):
+    """The catch-all printed the exception's message, which can quote a cell, to stderr: an
+    ingest run on a schedule keeps that in a log."""
+    import duckdb
+
+    from dashboard import service
+
+    cell = "".join(("Ja", "ne R", "oe"))
+
+    def quoting(*args, **kwargs):
+        raise duckdb.ConversionException(f"Could not convert string {cell!r} to DATE")
+
+    monkeypatch.setattr(service, "ingest_bytes", quoting)
+    export = tmp_path / "august.csv"
+    export.write_bytes(b"Nominal ID,Referral Date,Referral Source\nN1,01/08/2022,Probation\n")
+    code, _, err = run_cli("ingest", "tracker", str(export), "--as-at", "2022-08-31",
+                           "--db", str(demo_db))
+    assert code == 3 and "ConversionException" in err and cell not in err
+
+
 def test_an_errors_csv_that_cannot_be_written_is_named_and_the_exit_is_still_rejected(
         demo_db, tmp_path):
     """A folder that does not exist gave "Unexpected error (FileNotFoundError ...) please
