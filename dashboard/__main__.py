@@ -12,7 +12,7 @@ from pathlib import Path
 # Only what --help needs is imported here; each command imports the rest (DuckDB, pandas)
 # when it runs, so the command line starts in a fraction of a second.
 from dashboard import config
-from dashboard.security import access, accounts, audit
+from dashboard.security import access, accounts, audit, officer_links
 from dashboard.security.audit import Action, Who
 from dashboard.security.security_file import ROLES, security_db_path
 from dashboard.store import queries
@@ -354,7 +354,7 @@ def print_users(users: list[accounts.User]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    for officer, names in accounts.shared_officer_names(users).items():
+    for officer, names in officer_links.shared_officer_names(users).items():
         print(f"Warning: the officer name {officer!r} is linked to {', '.join(names)}: each "
               "sees the others' caseload. Unlink it from all but one.", file=sys.stderr)
 

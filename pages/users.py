@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import service
-from dashboard.security import accounts, data_access
+from dashboard.security import data_access, officer_links
 from dashboard.security.access import ROLES
 from dashboard.ui import text
 
@@ -45,7 +45,7 @@ if users:
                  hide_index=True, width="stretch")
 else:
     st.info("No accounts yet: add the first below.")
-for officer, names in accounts.shared_officer_names(users).items():
+for officer, names in officer_links.shared_officer_names(users).items():
     st.warning(f"The officer name '{text.plain(officer)}' is linked to {len(names)} active "
                f"accounts ({text.plain(', '.join(names))}), so each sees the others' "
                "caseload: unlink it from all but one below.", icon="⚠️")

@@ -19,9 +19,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from dashboard import config
-from dashboard.ingest.contract import UNALLOCATED
 from dashboard.security import audit
 from dashboard.security.audit import AccessLogError, Action, Actor, Who
+from dashboard.security.officer_links import refuse_shared_officer_names, refuse_unallocated
 from dashboard.security.security_file import (
     ROLES,
     connect,
@@ -128,10 +128,7 @@ def clean_user(name: str, role: str, officer_names: Sequence[str],
                          "tracker uses for them, e.g. --officer \"Officer 1\"")
     if role != "officer" and officers:
         raise ValueError(f"Only officers have officer names; {name!r} is {role}")
-    if any(o.casefold() == UNALLOCATED.casefold() for o in officers):
-        # The tracker's blank officer is stored as this: every unallocated referral.
-        raise ValueError(f"{UNALLOCATED!r} is not an officer: it stands for every referral "
-                         "with no officer, which is nobody's caseload")
+    refuse_unallocated(officers)
     email = (email or "").strip() or None
     if email is not None and ("@" not in email or any(c.isspace() for c in email)):
         raise ValueError(f"{email!r} is not an email address")
@@ -201,35 +198,6 @@ def add_user(path: str | os.PathLike, name: str, role: str, password: str | None
                         + ("password" if password_hash else "single sign-on")
                         + (f"; officer names {', '.join(officers)}" if officers else ""))
         return find_user(con, name)[0]
-
-
-def refuse_shared_officer_names(con: sqlite3.Connection, name: str,
-                                officers: Sequence[str]) -> None:
-    """ValueError if another active account is linked to one of `officers` (in any case):
-    an officer sees only their own caseload, and a name linked twice shows one officer's
-    people to another."""
-    wanted = {officer.casefold(): officer for officer in officers}
-    for holder, officer in con.execute(
-            "select o.name, o.officer_name from user_officers o join users u using (name) "
-            "where u.active and u.name <> ? order by o.name, o.rowid", (name,)):
-        if officer.casefold() in wanted:
-            raise ValueError(
-                f"The officer name {wanted[officer.casefold()]!r} is already linked to "
-                f"the account {holder!r}: an officer sees only their own caseload. Unlink it "
-                f"from {holder!r}, or revoke that account, first")
-
-
-def shared_officer_names(users: Sequence[User]) -> dict[str, list[str]]:
-    """Officer names (as first spelled) linked to more than one active account, with those
-    accounts: left from before one name was held to one account, each sees the other's
-    caseload until an administrator unlinks one."""
-    holders: dict[str, list[tuple[str, str]]] = {}
-    for user in users:
-        if user.active:
-            for officer in user.officer_names:
-                holders.setdefault(officer.casefold(), []).append((officer, user.name))
-    return {linked[0][0]: [name for _, name in linked]
-            for linked in holders.values() if len(linked) > 1}
 
 
 def existing_name(con: sqlite3.Connection, name: str) -> str:
