@@ -87,6 +87,23 @@ def test_an_officer_sees_only_their_own(db):
     assert listed(db, Viewer("Nobody", "officer")) == []
 
 
+def test_an_officer_gets_no_tracker_row_numbers(db):
+    """A flagged row's place in the whole tracker told an officer, by the gaps between their
+    own rows, how many referrals the other officers had in between (the review)."""
+    smith = Viewer("Smith", "officer", officer_names=("PC Smith",))
+    con = database.connect_read_only(db)
+    try:
+        theirs = queries.run(con, smith, "data_quality")
+        everyone = queries.run(con, COMMAND_LINE, "data_quality")
+        items = queries.run(con, smith, "my_work")
+    finally:
+        con.close()
+    assert len(theirs) and theirs["source_row"].isna().all()
+    assert everyone["source_row"].notna().all()  # the programme-wide view finds the rows
+    download = work.outstanding(items, theirs, by_officer=False).download
+    assert len(download) and "source_row" not in download.columns
+
+
 def test_health_by_officer_and_age_bands(db, monkeypatch):
     con = database.connect_read_only(db)
     try:

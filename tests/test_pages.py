@@ -270,6 +270,11 @@ def test_a_link_naming_a_choice_not_there_says_so_rather_than_show_all_without_a
     at.query_params.update({"period": "2021/22", "area": "Aston"})
     at.run()
     assert not [w for w in at.warning if "not among the choices" in w.value]
+    # the value comes from a link: shown as typed, never read as Markdown (a link, an image)
+    at.query_params.update({"area": "**Session expired** [sign in](https://x.example/)"})
+    at.run()
+    (said,) = [w.value for w in at.warning if "not among the choices" in w.value]
+    assert "“\\*\\*Session expired\\*\\* \\[sign in\\]\\(https" in said
 
 def test_custom_dates_the_wrong_way_round_in_a_link_read_as_the_same_dates(app_as, demo_con):
     # As given, 30/06/2022 to 01/04/2022 was a period no date falls in: every page said that no

@@ -184,6 +184,8 @@ def outstanding(items: pd.DataFrame, problems: pd.DataFrame, by_officer: bool) -
     problem_columns = ["nominal_id", "officer", "issue", "detail"] if by_officer else \
         ["nominal_id", "issue", "detail"]
     titles = np.array([w.title for w in WORK_LISTS], dtype=object)
+    if not by_officer:  # an officer's own list: the query gives them no tracker rows
+        problems = problems.drop(columns="source_row", errors="ignore")
     download = pd.concat([due_items.assign(work=titles[position]),
                           problems.assign(work="Data-quality problem")], ignore_index=True)
     return Outstanding(

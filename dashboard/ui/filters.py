@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard.analysis.periods import ALL_TIME, Period, quick_picks
 from dashboard.security import data_access
 from dashboard.store import queries
+from dashboard.ui import text
 
 ALL = "All"
 CUSTOM = "Custom dates"
@@ -62,7 +63,8 @@ def _url_default(key: str, choices: list[str], title: str, unavailable: list[str
     if value in choices:
         return choices.index(value)
     if value:
-        unavailable.append(f"{title} “{value}”")
+        # Shown as Markdown: text from a link, so never read as Markdown (a link or image).
+        unavailable.append(f"{title} “{text.plain(value)}”")
     return 0
 
 
