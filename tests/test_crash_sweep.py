@@ -6,10 +6,17 @@ One AppTest per role and data set, reused across pages and options, keeps it che
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import service
 from dashboard.security import access
+
+from conftest import DEMO
 
 # Every radio's options as the page's code knows them (AppTest shows only their labels); a
 # radio missing here fails the sweep, so a new one cannot go unswept.
@@ -104,3 +111,57 @@ def test_no_page_crashes_on_one_officer_one_quarter_and_no_connect(app_as, small
                 officers=("Officer 1",) if role == "officer" else ())
     at.run()
     assert sweep(at, role) > 3
+
+
+# Free-text values from the tracker written as Markdown: shown as Markdown, each would be a
+# link on the page (an officer's name in a caption, say), pointing wherever the text says.
+MARKDOWN = {"Officer": ("Officer 1", "Officer [1](https://x.example/o)"),
+            "Offending Area": ("Aston", "*Aston* [a](https://x.example/a)"),
+            "Rehab Facility": ("Seasons", "**Seasons** ![f](https://x.example/f.png)")}
+UNESCAPED_LINK = re.compile(r"(?<!\\)\]\(https://x\.example")
+
+
+@pytest.fixture(scope="module")
+def markdown_db(tmp_path_factory):
+    """The demo's last two tracker snapshots and its Connect export, with an officer, an area
+    and a facility renamed as Markdown."""
+    db = tmp_path_factory.mktemp("markdown") / "o2r.duckdb"
+    for as_at in ("2022-06-30", "2022-07-31"):
+        sheet = pd.read_excel(DEMO / f"o2r_tracker_synthetic_as_at_{as_at}.xlsx",
+                              engine="calamine", header=None, dtype=str)
+        header = next(i for i, row in sheet.iterrows() if "Nominal ID" in set(row))
+        frame = sheet.iloc[header + 1:].set_axis(sheet.iloc[header], axis=1)
+        for column, (plain, markdown) in MARKDOWN.items():
+            frame[column] = frame[column].replace(plain, markdown)
+        for column in frame.columns:
+            if "date" in str(column).lower() or str(column).lower() == "dob":
+                frame[column] = pd.to_datetime(frame[column]).dt.strftime("%d/%m/%Y")
+        service.ingest_bytes(db, "tracker", f"tracker {as_at}.csv",
+                             frame.to_csv(index=False).encode(),
+                             as_at=dt.date.fromisoformat(as_at))
+    connect = DEMO / "o2r_connect_synthetic.csv"
+    service.ingest_bytes(db, "connect", connect.name, connect.read_bytes(),
+                         as_at=dt.date(2022, 7, 31))
+    return db
+
+
+@pytest.mark.parametrize("role", ["steering", "officer", "admin"])
+def test_no_page_reads_a_value_from_the_data_as_markdown(app_as, markdown_db, role):
+    """Every page, with no filter and with the Markdown officer and area chosen, and every
+    text it shows (titles, headers, captions, notes, metric labels): a tracker value is shown
+    as written, never made a link or an image."""
+    at = app_as(role, name=f"Markdown {role}", db=markdown_db,
+                officers=(MARKDOWN["Officer"][1],) if role == "officer" else ())
+    at.run()
+    pages = [stem for stem in PAGE_ORDER if stem in access.CAPABILITIES[role].pages]
+    for page in pages:
+        at.switch_page(f"../pages/{page}.py")
+        for officer, area in (("All", "All"), (MARKDOWN["Officer"][1],
+                                                MARKDOWN["Offending Area"][1])):
+            at.selectbox(key="filter_officer").select(officer)
+            at.selectbox(key="filter_area").select(area)
+            run_clean(at, (role, page, officer))
+            shown = [e.value for kind in ("title", "header", "subheader", "markdown", "caption",
+                                           "info", "warning", "error", "success")
+                     for e in getattr(at, kind)] + [m.label for m in at.metric]
+            assert not [t for t in shown if UNESCAPED_LINK.search(t)], (role, page, officer)
