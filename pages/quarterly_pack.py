@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import config, pack, service
 from dashboard.pack import disclosure
 from dashboard.security import access, data_access
-from dashboard.ui import exports, layout
+from dashboard.ui import exports, layout, text
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,8 @@ else:
 issued = data_access.quarterly_pack(quarter, scheme, how)
 
 if issued.signed_off_at:
-    st.success(f"Signed off by {issued.signed_off_by} on {issued.signed_off_at:%d/%m/%Y}: "
+    st.success(f"Signed off by {text.plain(issued.signed_off_by)} on "
+               f"{issued.signed_off_at:%d/%m/%Y}: "
                "these are the figures as they were then.")
     if issued.differences:
         with st.expander(f"Current data would now differ in {len(issued.differences)} "
