@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard.analysis import work
 from dashboard.security import data_access
-from dashboard.ui import charts, filters, layout
+from dashboard.ui import charts, filters, layout, text
 
 chosen = filters.current()
 viewer = data_access.current_viewer()
@@ -60,7 +60,7 @@ lines = [f"- **{count:,}** {title[0].lower() + title[1:]}"
 if shown.longest:
     longest_days, longest_id = shown.longest
     lines[0] += (f": {shown.waiting_over:,} over the {reference}-day reference; the longest has "
-                 f"waited **{longest_days:,} days** ({longest_id})")
+                 f"waited **{longest_days:,} days** ({text.plain(longest_id)})")
 st.markdown("\n".join(lines))
 
 for work_list in work.WORK_LISTS:
