@@ -354,6 +354,9 @@ def print_users(users: list[accounts.User]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    for name in officer_links.unallocated_links(users):
+        print(f"Warning: {name} is linked to 'Unallocated', which no account may be: the link "
+              "is not used. Unlink it.", file=sys.stderr)
     for officer, names in officer_links.shared_officer_names(users).items():
         print(f"Warning: the officer name {officer!r} is linked to {', '.join(names)}: each "
               "sees the others' caseload. Unlink it from all but one.", file=sys.stderr)

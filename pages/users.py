@@ -45,6 +45,9 @@ if users:
                  hide_index=True, width="stretch")
 else:
     st.info("No accounts yet: add the first below.")
+for name in officer_links.unallocated_links(users):
+    st.warning(f"{text.plain(name)} is linked to 'Unallocated', the tracker's blank officer, "
+               "which no account may be: the link is not used. Unlink it below.", icon="⚠️")
 for officer, names in officer_links.shared_officer_names(users).items():
     st.warning(f"The officer name '{text.plain(officer)}' is linked to {len(names)} active "
                f"accounts ({text.plain(', '.join(names))}), so each sees the others' "

@@ -3,7 +3,10 @@ password; each change is in the access log."""
 
 from __future__ import annotations
 
+import pytest
+
 from dashboard.security import accounts, audit
+from dashboard.security.access import Viewer
 
 
 def test_an_admin_manages_users_and_each_change_is_logged(app_as, security_db):
@@ -100,14 +103,23 @@ def test_an_officer_name_already_shared_is_flagged_on_the_page_and_the_command_l
     accounts.add_user(security_db, "PC Smith", "officer", officer_names=["Officer 2"])
     with closing(security_file.connect(security_db)) as con:  # as an older version allowed
         con.execute("insert into user_officers values ('PC Smith', 'OFFICER 1')")
+        con.execute("insert into user_officers values ('PC Jones', 'Unallocated')")
     at = app_as("admin", name="Admin Ann")
     at.run()
     at.switch_page("../pages/users.py").run()
     assert [w.value for w in at.warning if "officer name" in w.value] == [
         "The officer name 'Officer 1' is linked to 2 active accounts (PC Jones, PC Smith), so "
         "each sees the others' caseload: unlink it from all but one below."]
+    assert any(w.value.startswith("PC Jones is linked to 'Unallocated'") for w in at.warning)
     _, _, stderr = run_cli("users", "list", "--security-db", str(security_db))
     assert "the officer name 'Officer 1' is linked to PC Jones, PC Smith" in stderr
+    assert "PC Jones is linked to 'Unallocated'" in stderr
+    jones = accounts.get_user(security_db, "PC Jones")
+    # unused: an officer's scope never holds it (every referral with no officer)
+    assert Viewer(jones.name, "officer", jones.officer_names).scope() == ("Officer 1",)
     accounts.revoke_user(security_db, "PC Smith")
     at.run()
     assert not [w for w in at.warning if "officer name" in w.value]
+    accounts.revoke_user(security_db, "PC Jones")
+    with pytest.raises(ValueError, match="'Unallocated' is not an officer"):
+        accounts.reactivate_user(security_db, "PC Jones")

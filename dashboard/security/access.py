@@ -16,6 +16,8 @@ import re
 from collections.abc import Container
 from dataclasses import dataclass
 
+from dashboard.ingest.contract import UNALLOCATED
+
 ROLES = ("officer", "steering", "scrutiny", "admin")
 LEVELS = ("programme", "referrals", "person", "admin")
 SCOPE_PARAMETER = "scope_officers"
@@ -81,8 +83,13 @@ class Viewer:
         return (self.role, CAPABILITIES[self.role], self.scope())
 
     def scope(self) -> tuple[str, ...]:
-        """The officer names bound as $scope_officers (sorted; empty for other roles)."""
-        return tuple(sorted(set(self.officer_names))) if self.role == "officer" else ()
+        """The officer names bound as $scope_officers (sorted; empty for other roles). Never
+        "Unallocated", the tracker's blank officer: every referral with no officer is nobody's
+        caseload (an account linked to it before that was refused keeps the link, unused)."""
+        if self.role != "officer":
+            return ()
+        return tuple(sorted({name for name in self.officer_names
+                             if name.casefold() != UNALLOCATED.casefold()}))
 
     def as_scope(self) -> Viewer:
         """A nameless viewer that sees exactly what this one sees (runs cached queries)."""
@@ -310,6 +317,5 @@ def authorise(viewer: Viewer, name: str, level: str, parameters: list[str],
     bound = dict(params)
     if level in ("referrals", "person"):
         # An officer with no tracker names mapped gets an empty list: they see nothing.
-        bound[SCOPE_PARAMETER] = list(viewer.officer_names) if viewer.role == "officer" \
-            else None
+        bound[SCOPE_PARAMETER] = list(viewer.scope()) if viewer.role == "officer" else None
     return bound

@@ -240,7 +240,9 @@ def _set_active(path: str | os.PathLike, name: str, active: bool,
     with transaction(path) as con:
         name = existing_name(con, name)
         if active:  # their names may have been linked to someone else while revoked
-            refuse_shared_officer_names(con, name, find_user(con, name)[0].officer_names)
+            officers = find_user(con, name)[0].officer_names
+            refuse_unallocated(officers)
+            refuse_shared_officer_names(con, name, officers)
         con.execute("update users set active = ?, updated_at = ? where name = ?",
                     (int(active), now, name))
         audit.record_in(con, acting(con, actor),

@@ -49,3 +49,10 @@ def shared_officer_names(users: Sequence[User]) -> dict[str, list[str]]:
                 holders.setdefault(officer.casefold(), []).append((officer, user.name))
     return {linked[0][0]: [name for _, name in linked]
             for linked in holders.values() if len(linked) > 1}
+
+
+def unallocated_links(users: Sequence[User]) -> list[str]:
+    """Active accounts linked to "Unallocated" from before that was refused (the link is
+    unused: access.Viewer.scope leaves it out), for an administrator to unlink."""
+    return [user.name for user in users if user.active and any(
+        o.casefold() == UNALLOCATED.casefold() for o in user.officer_names)]
