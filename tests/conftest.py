@@ -77,7 +77,8 @@ def signed_in_as(at, security_path: Path, name: str, role: str, officers=()):
         accounts.add_user(security_path, name, role, password="correct horse battery",
                           officer_names=officers)
     at.session_state[sign_in.SESSION_KEY] = {"name": name, "via": "local",
-                                          "last_activity": dt.datetime.now(dt.UTC)}
+                                          "last_activity": dt.datetime.now(dt.UTC),
+                                          "signed_in_at": dt.datetime.now(dt.UTC)}
     return at
 
 

@@ -176,6 +176,42 @@ def test_a_force_identity_older_than_the_idle_timeout_starts_no_session(app_as, 
     assert set(audit.read_log(security_db, action="sign-in")["outcome"]) == {"refused"}
 
 
+def test_signing_out_in_one_tab_ends_the_others_but_a_timeout_does_not(app_as, security_db):
+    """Each tab is a session of its own: after Sign out in one, the others stayed signed in,
+    so on a shared computer the next person could carry on in a tab left open (the review).
+    A tab that merely timed out must not end the ones in use."""
+    first = app_as("steering", name="Sam Steering").run()
+    second = app_as("steering", name="Sam Steering").run()
+    third = app_as("steering", name="Sam Steering").run()
+    third.session_state[sign_in.SESSION_KEY]["last_activity"] -= dt.timedelta(hours=2)
+    third.run()  # timed out: signed out with a message
+    second.run()
+    assert sign_in.SESSION_KEY in second.session_state
+    first.button(key="sign_out").click().run()
+    second.run()
+    assert "You signed out in another tab or window" in shows_the_sign_in_page_in_words(second)
+    assert sign_in.SESSION_KEY not in second.session_state
+    again = app_as("steering", name="Sam Steering").run()  # a new sign-in is not affected
+    assert sign_in.SESSION_KEY in again.session_state
+
+
+def test_a_chosen_sign_out_leaves_the_force_account_even_when_the_log_fails(app_as,
+                                                                           security_db,
+                                                                           monkeypatch):
+    """With the access log unwritable, Sign out kept the force cookie, so a reload signed the
+    next person straight back in (the review)."""
+    import streamlit
+
+    accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
+    app = sso_session(app_as, {"iat": int(time.time())})
+    assert app.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
+    left = []
+    monkeypatch.setattr(streamlit, "logout", lambda: left.append(True))
+    log_broken(monkeypatch)
+    app.button(key="sign_out").click().run()
+    assert left == [True] and sign_in.SESSION_KEY not in app.session_state
+
+
 def test_refused_force_identities_never_lock_the_account(app_as, security_db, monkeypatch):
     """Each refused reload was a failed sign-in, so five reloads of a stale tab locked the
     person's password sign-in for 15 minutes."""

@@ -276,13 +276,15 @@ def get_user(path: str | os.PathLike, name_or_email: str) -> User | None:
     return found[0] if found else None
 
 
-def last_sign_out(path: str | os.PathLike, name: str) -> dt.datetime | None:
+def last_sign_out(path: str | os.PathLike, name: str, *, chosen_only: bool = False
+                  ) -> dt.datetime | None:
     """When the account `name` last signed out or was signed out (timed out, revoked), or
-    None."""
+    None; `chosen_only`: only when they clicked Sign out (an entry with no detail)."""
     with reading(path) as con:
         (ended,) = con.execute(
-            "select max(at) from access_log where lower(who) = lower(?) and action = ?",
-            (name, Action.SIGN_OUT.value)).fetchone()
+            "select max(at) from access_log where lower(who) = lower(?) and action = ? "
+            "and (detail is null or not ?)", (name, Action.SIGN_OUT.value, chosen_only)
+        ).fetchone()
     return dt.datetime.fromisoformat(ended) if ended else None
 
 

@@ -76,6 +76,9 @@ def current_viewer(demo_allowed: bool) -> Viewer | None:
         if password_changed(session, user):
             sign_out("Your password has been changed: please sign in with the new one.")
             return None
+        if signed_out_elsewhere(session, user.name):
+            sign_out("You signed out in another tab or window: please sign in again.")
+            return None
         viewer = Viewer(user.name, user.role, tuple(user.officer_names))
     session["last_activity"] = now()
     return viewer
@@ -117,7 +120,7 @@ def sign_in_single_sign_on() -> dict | None:
     except AccessLogError:
         st.session_state["sign_in_message"] = NOT_LOGGED
         return None
-    session = {"name": user.name, "via": "sso", "last_activity": now()}
+    session = {"name": user.name, "via": "sso", "last_activity": now(), "signed_in_at": now()}
     st.session_state[SESSION_KEY] = session
     return session
 
@@ -164,7 +167,7 @@ def sign_in_local(name: str, password: str) -> str | None:
                 }.get(result.reason, "Wrong name or password.")
     st.session_state[SESSION_KEY] = {"name": result.user.name, "via": "local",
                                      "password_stamp": result.user.password_stamp,
-                                     "last_activity": now()}
+                                     "last_activity": now(), "signed_in_at": now()}
     return None
 
 
@@ -218,9 +221,20 @@ def why_not_still(session: dict | None, viewer: Viewer | None, path) -> str | No
         return "the account is not active"
     if password_changed(session, user):
         return "the account's password was changed"
+    if signed_out_elsewhere(session, user.name, path):
+        return "the account signed out in another tab or window"
     if Viewer(user.name, user.role, tuple(user.officer_names)) != viewer:
         return "the account's role or officer names changed"
     return None
+
+
+def signed_out_elsewhere(session: dict, name: str, path=None) -> bool:
+    """Whether the account clicked Sign out, in another tab or window, after this session
+    signed in: on a shared computer the next person could carry on in a tab left open. Only a
+    chosen sign-out counts; a tab that timed out ends no other."""
+    started = session.get("signed_in_at")
+    ended = accounts.last_sign_out(path or security_db_path(), name, chosen_only=True)
+    return started is not None and ended is not None and ended > started
 
 
 def password_changed(session: dict, user: accounts.User) -> bool:
@@ -230,9 +244,10 @@ def password_changed(session: dict, user: accounts.User) -> bool:
 
 
 def sign_out(message: str | None = None, *, again: bool = False) -> None:
-    """Ends the session, saying `message` on the sign-in page. `again`: a single sign-on
-    session is offered a fresh sign-in with the force account (a timeout), not a sign-out of
-    it (a refusal)."""
+    """Ends the session, saying `message` on the sign-in page; no message: the person chose
+    to sign out. `again`: a single sign-on session is offered a fresh sign-in with the force
+    account (a timeout), not a sign-out of it (a refusal)."""
+    chosen = message is None
     session = st.session_state.pop(SESSION_KEY, None)
     if session:
         session["ended"] = True  # for anything offered before, still holding it (while_signed_in)
@@ -246,7 +261,7 @@ def sign_out(message: str | None = None, *, again: bool = False) -> None:
     if session and session.get("via") == "sso":
         if again:
             st.session_state[SSO_AGAIN] = True
-        elif message:  # refused: say why before leaving the force account
-            refuse_single_sign_on(message)
-        else:
+        elif chosen:  # even when the log could not record it: the force cookie must go
             st.logout()
+        else:  # refused: say why before leaving the force account
+            refuse_single_sign_on(message)
