@@ -134,7 +134,7 @@ def test_a_force_identity_from_before_the_last_sign_out_is_not_taken_again(app_a
     timeout, a reload signed whoever was at the keyboard straight back in. An identity issued
     before the account's last sign-out here now needs a fresh sign-in with the force."""
     accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
-    sam = {"iat": int(time.time()) - 60}
+    sam = {"iat": int(time.time()) - 600}  # within the idle time-out, well before the sign-out
     app = sso_session(app_as, sam)
     assert app.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
     app.session_state[sign_in.SESSION_KEY]["last_activity"] -= dt.timedelta(hours=2)
@@ -148,7 +148,8 @@ def test_a_force_identity_from_before_the_last_sign_out_is_not_taken_again(app_a
     reload.run()  # and asked once: no loop of refusals, no second entry
     assert sign_in.SESSION_KEY not in reload.session_state
 
-    fresh = sso_session(app_as, {"iat": int(time.time()) + 1})  # signed in with the force again
+    # signed in with the force again since, by a clock a few seconds behind this server's
+    fresh = sso_session(app_as, {"iat": int(time.time()) - 5})
     assert fresh.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
     log = audit.read_log(security_db)
     assert list(zip(log["action"], log["outcome"], log["detail"].fillna(""), strict=True))[::-1] \
@@ -168,8 +169,9 @@ def test_a_force_identity_older_than_the_idle_timeout_starts_no_session(app_as, 
     accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
     idle = dt.timedelta(minutes=accounts.session_idle_minutes())
     too_old = int(time.time() - idle.total_seconds()) - 5
+    in_ten_years = int(time.time()) + 10 * 365 * 86400  # would pass for the cookie's 30 days
     for claims in ({"iat": too_old}, {}, {"iat": None}, {"iat": "1e12"}, {"iat": True},
-                   {"iat": 1e300}):
+                   {"iat": 1e300}, {"iat": in_ten_years}):
         app = sso_session(app_as, claims)
         assert sign_in.SIGN_IN_AGAIN in shows_the_sign_in_page_in_words(app), claims
         assert sign_in.SESSION_KEY not in app.session_state

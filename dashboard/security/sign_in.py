@@ -24,6 +24,11 @@ SSO_REFUSED = "single_sign_on_refused"
 # This session's force-account identity is older than the account's last sign-out here: the
 # sign-in page asks for a fresh one (st.login) instead of taking it.
 SSO_AGAIN = "single_sign_on_again"
+# How far the force's clock may differ from this server's: "Sign in again" just after a
+# time-out was refused while the force's clock ran a second behind. No stale identity is
+# this close to a sign-out here (a chosen sign-out removes the cookie; a time-out comes at
+# least the idle time-out after the last sign-in).
+CLOCK_LEEWAY = dt.timedelta(seconds=60)
 SIGN_IN_AGAIN = ("Please sign in with your force account again: a session here starts only "
                  "from a force sign-in made within the idle time-out, and after your last "
                  "sign-out here.")
@@ -139,10 +144,12 @@ def why_identity_is_stale(name: str) -> str | None:
         issued_at = dt.datetime.fromtimestamp(issued, dt.UTC)
     except (OverflowError, OSError, ValueError):
         return "the force identity's issue time is not a time"
+    if issued_at > now() + CLOCK_LEEWAY:
+        return "the force identity's issue time is in the future"
     if accounts.session_expired(issued_at, now()):
         return "the force identity was issued longer ago than the idle time-out"
     ended = accounts.last_sign_out(security_db_path(), name)
-    if ended is not None and issued < int(ended.timestamp()):
+    if ended is not None and issued_at < ended - CLOCK_LEEWAY:
         return "the force identity predates the last sign-out here"
     return None
 
