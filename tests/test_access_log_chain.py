@@ -245,9 +245,19 @@ def test_a_log_from_before_the_chain_is_chained_once_as_it_stands(tmp_path):
 
 @pytest.fixture
 def admin_page(app_as):
-    at = app_as().run()
+    at = app_as("admin", name="Log Admin").run()
     at.switch_page("../pages/access_log.py")
     return at
+
+
+def test_a_demo_administrator_is_not_shown_the_real_logs_size_or_last_entry(app_as):
+    """A demo account is whoever reaches the sign-in page: the chain check gave them the real
+    log's number of entries and its last entry's hash (the third review)."""
+    at = app_as("admin").run()
+    at.switch_page("../pages/access_log.py").run()
+    assert not at.exception and not at.success and not at.error
+    assert any("shown to the real administrators only" in i.value for i in at.info)
+    assert not [c for c in at.caption if c.value.startswith("Last entry")]
 
 
 def test_the_access_log_page_says_the_chain_is_intact(admin_page):
