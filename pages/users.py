@@ -34,7 +34,8 @@ def done(message: str, password: str | None = None) -> None:
 
 
 def officer_list(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
+    # One a line, not comma-separated: a tracker may write an officer "Smith, J".
+    return [name.strip() for name in text.splitlines() if name.strip()]
 
 
 users = service.list_users(viewer)
@@ -58,8 +59,8 @@ with st.form("add_user", clear_on_submit=True):
     name = st.text_input("Name", key="add_name")
     role = st.selectbox("Role", ROLES, key="add_role")
     email = st.text_input("Email (for single sign-on; optional)", key="add_email")
-    officers = st.text_input("Officer names on the tracker, comma-separated (officers only)",
-                             key="add_officers")
+    officers = st.text_area("Officer names on the tracker, one a line (officers only)",
+                            key="add_officers", height=100)
     with_password = st.checkbox("Give them a temporary password (otherwise single sign-on "
                                 "only)", value=True, key="add_with_password")
     if st.form_submit_button("Add the user"):
@@ -98,12 +99,14 @@ if users:
         done(f"Reset {text.plain(user.name)}'s password.", password)
     if user.role == "officer":
         with st.form("link_officer"):
-            names = st.text_input("Officer names on the tracker, comma-separated",
-                                  value=", ".join(user.officer_names), key="link_names")
+            names = st.text_area("Officer names on the tracker, one a line",
+                                 value="\n".join(user.officer_names), key="link_names",
+                                 height=100)
             if st.form_submit_button("Save the officer names"):
                 try:
                     service.set_officer_names(viewer, user.name, officer_list(names))
                 except ValueError as exc:
                     st.error(f"Not saved: {text.plain(exc)}.")
                 else:
-                    done(f"{text.plain(user.name)} now sees the referrals of: {text.plain(names)}.")
+                    done(f"{text.plain(user.name)} now sees the referrals of: "
+                         f"{text.plain('; '.join(officer_list(names)))}.")

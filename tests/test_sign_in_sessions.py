@@ -333,7 +333,7 @@ def test_names_on_the_users_page_are_shown_never_interpreted(app_as, security_db
     app.switch_page("../pages/users.py").run()
     app.text_input(key="add_name").input(HOSTILE_NAME)
     app.selectbox(key="add_role").select("officer")
-    app.text_input(key="add_officers").input("<img src=x onerror=alert(1)>")
+    app.text_area(key="add_officers").input("<img src=x onerror=alert(1)>")
     next(b for b in app.button if b.label == "Add the user").click().run()
     shown = shown_text(app)  # "Added ..."
     app.selectbox(key="change_user").select(HOSTILE_NAME).run()

@@ -17,7 +17,7 @@ def test_an_admin_manages_users_and_each_change_is_logged(app_as, security_db):
 
     at.text_input(key="add_name").input("PC Jones")
     at.selectbox(key="add_role").select("officer")
-    at.text_input(key="add_officers").input("Officer 1, Officer 2")
+    at.text_area(key="add_officers").input("Officer 1\nOfficer 2")
     next(b for b in at.button if b.label == "Add the user").click().run()
     assert at.success[0].value == "Added PC Jones (officer)."
     password = at.info[0].value.split("`")[1]
@@ -25,7 +25,10 @@ def test_an_admin_manages_users_and_each_change_is_logged(app_as, security_db):
     assert accounts.get_user(security_db, "PC Jones").officer_names == ("Officer 1", "Officer 2")
 
     at.selectbox(key="change_user").select("PC Jones").run()
-    at.text_input(key="link_names").input("Officer 2")
+    at.text_area(key="link_names").input("Officer 2\nJones, P")  # a comma is part of a name
+    next(b for b in at.button if b.label == "Save the officer names").click().run()
+    assert accounts.get_user(security_db, "PC Jones").officer_names == ("Officer 2", "Jones, P")
+    at.text_area(key="link_names").input("Officer 2")
     next(b for b in at.button if b.label == "Save the officer names").click().run()
     assert accounts.get_user(security_db, "PC Jones").officer_names == ("Officer 2",)
 
@@ -40,7 +43,8 @@ def test_an_admin_manages_users_and_each_change_is_logged(app_as, security_db):
     log = audit.read_log(security_db, who="Admin Ann")
     changes = log[log["action"] != "user-list"]
     assert list(reversed(changes["action"].tolist())) == [
-        "user-add", "user-link", "user-revoke", "user-reactivate", "user-set-password"]
+        "user-add", "user-link", "user-link", "user-revoke", "user-reactivate",
+        "user-set-password"]
     assert set(changes["target"]) == {"PC Jones"}
     assert password not in " ".join(log["detail"].fillna(""))
     assert audit.verify_log(security_db).intact
@@ -67,14 +71,14 @@ def test_an_officer_name_already_linked_is_refused_in_words_on_every_form(app_as
     at.switch_page("../pages/users.py").run()
     at.text_input(key="add_name").input("PC New")
     at.selectbox(key="add_role").select("officer")
-    at.text_input(key="add_officers").input("officer 1")
+    at.text_area(key="add_officers").input("officer 1")
     next(b for b in at.button if b.label == "Add the user").click().run()
     assert at.error[0].value.startswith("Not added: The officer name 'officer 1' is already "
                                         "linked to the account 'PC Jones'")
     assert accounts.get_user(security_db, "PC New") is None
 
     at.selectbox(key="change_user").select("PC Smith").run()
-    at.text_input(key="link_names").input("Officer 2, Officer 1")
+    at.text_area(key="link_names").input("Officer 2\nOfficer 1")
     next(b for b in at.button if b.label == "Save the officer names").click().run()
     assert at.error[0].value.startswith("Not saved: The officer name 'Officer 1'")
     assert accounts.get_user(security_db, "PC Smith").officer_names == ("Officer 2",)
