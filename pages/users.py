@@ -34,8 +34,11 @@ def done(message: str, password: str | None = None) -> None:
 
 
 def officer_list(text: str) -> list[str]:
-    # One a line, not comma-separated: a tracker may write an officer "Smith, J".
-    return [name.strip() for name in text.splitlines() if name.strip()]
+    # One a line, not comma-separated: a tracker may write an officer "Smith, J". Only line
+    # ends split (splitlines also splits at a vertical tab, a separator character and the
+    # like, which the account's check refuses instead).
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [name.strip() for name in lines if name.strip()]
 
 
 users = service.list_users(viewer)
@@ -104,9 +107,9 @@ if users:
                                  height=100)
             if st.form_submit_button("Save the officer names"):
                 try:
-                    service.set_officer_names(viewer, user.name, officer_list(names))
+                    saved = service.set_officer_names(viewer, user.name, officer_list(names))
                 except ValueError as exc:
                     st.error(f"Not saved: {text.plain(exc)}.")
                 else:
                     done(f"{text.plain(user.name)} now sees the referrals of: "
-                         f"{text.plain('; '.join(officer_list(names)))}.")
+                         + "; ".join(f"“{text.plain(o)}”" for o in saved.officer_names) + ".")

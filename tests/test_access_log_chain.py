@@ -250,14 +250,21 @@ def admin_page(app_as):
     return at
 
 
-def test_a_demo_administrator_is_not_shown_the_real_logs_size_or_last_entry(app_as):
+def test_a_demo_administrator_is_not_shown_the_real_logs_size_or_last_entry(app_as,
+                                                                            security_db):
     """A demo account is whoever reaches the sign-in page: the chain check gave them the real
-    log's number of entries and its last entry's hash (the third review)."""
+    log's number of entries and its last entry's hash (the third review), and the entries'
+    numbers gave its size too (the fourth)."""
+    for number in range(3):
+        audit.record(Who(f"Real user {number}", "steering"), "view", path=security_db)
+    audit.record(Who("Demo administrator", "admin"), "view", path=security_db)
     at = app_as("admin").run()
     at.switch_page("../pages/access_log.py").run()
     assert not at.exception and not at.success and not at.error
     assert any("shown to the real administrators only" in i.value for i in at.info)
     assert not [c for c in at.caption if c.value.startswith("Last entry")]
+    shown = next(d.value for d in at.dataframe if "who" in d.value.columns)
+    assert len(shown) and "id" not in shown.columns  # the highest is the real log's size
 
 
 def test_the_access_log_page_says_the_chain_is_intact(admin_page):

@@ -167,6 +167,13 @@ def test_an_officer_name_is_linked_to_one_active_account_at_a_time(db, alice):
     assert accounts.get_user(db, "Alice").officer_names == ("Officer 3",)
 
 
+def test_a_demo_accounts_name_is_reserved(db):
+    """A demo sign-out is logged under the demo account's name: a real account of that name
+    had its sessions ended by whoever used the demo (the fourth review)."""
+    with pytest.raises(ValueError, match="is a demo account's name"):
+        accounts.add_user(db, " demo ADMINISTRATOR ", "admin", PASSWORD)
+
+
 def test_a_success_resets_the_count(db, alice):
     for i in range(4):
         accounts.sign_in(db, "Alice", "wrong", now=T0 + dt.timedelta(seconds=i))

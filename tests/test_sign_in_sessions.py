@@ -197,6 +197,32 @@ def test_signing_out_in_one_tab_ends_the_others_but_a_timeout_does_not(app_as, s
     assert sign_in.SESSION_KEY in again.session_state
 
 
+def test_a_sign_out_chosen_on_another_computer_gets_no_clock_leeway(app_as, security_db):
+    """Sign out removes the force cookie only from the browser it is clicked in: a reload on
+    another computer, with an identity issued 20 s before, passed the 60 s leeway meant for
+    time-outs and signed back in (the fourth review)."""
+    accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
+    shared_pc = {"iat": int(time.time()) - 20}
+    tab = sso_session(app_as, shared_pc)
+    elsewhere = sso_session(app_as, {"iat": int(time.time())})
+    elsewhere.button(key="sign_out").click().run()
+    tab.run()  # the open tab ends, and is offered a fresh force sign-in
+    assert sign_in.SESSION_KEY not in tab.session_state
+    assert [b.label for b in tab.button if b.key == "sso_sign_in"] == ["Sign in again"]
+    reload = sso_session(app_as, shared_pc)
+    assert sign_in.SIGN_IN_AGAIN in shows_the_sign_in_page_in_words(reload)
+    assert sign_in.SESSION_KEY not in reload.session_state
+
+
+def test_a_session_from_before_sign_in_times_were_kept_ends_on_a_sign_out(app_as,
+                                                                          security_db):
+    old = app_as("steering", name="Sam Steering").run()
+    del old.session_state[sign_in.SESSION_KEY]["signed_in_at"]  # as sessions were before
+    app_as("steering", name="Sam Steering").run().button(key="sign_out").click().run()
+    old.run()
+    assert sign_in.SESSION_KEY not in old.session_state
+
+
 def test_a_chosen_sign_out_leaves_the_force_account_even_when_the_log_fails(app_as,
                                                                            security_db,
                                                                            monkeypatch):

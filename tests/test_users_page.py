@@ -28,9 +28,14 @@ def test_an_admin_manages_users_and_each_change_is_logged(app_as, security_db):
     at.text_area(key="link_names").input("Officer 2\nJones, P")  # a comma is part of a name
     next(b for b in at.button if b.label == "Save the officer names").click().run()
     assert accounts.get_user(security_db, "PC Jones").officer_names == ("Officer 2", "Jones, P")
-    at.text_area(key="link_names").input("Officer 2")
+    for hidden in ("\u2028", "\x0b", "\x85"):  # splitlines split at these: refused instead
+        at.text_area(key="link_names").input(f"Jones{hidden}P")
+        next(b for b in at.button if b.label == "Save the officer names").click().run()
+        assert at.error[0].value.startswith("Not saved: The officer name"), hidden
+    at.text_area(key="link_names").input("Officer 2\r\n\r\nOfficer 2\r")  # Windows, blank
     next(b for b in at.button if b.label == "Save the officer names").click().run()
     assert accounts.get_user(security_db, "PC Jones").officer_names == ("Officer 2",)
+    assert at.success[0].value == "PC Jones now sees the referrals of: “Officer 2”."
 
     at.button(key="revoke_user").click().run()
     assert not accounts.get_user(security_db, "PC Jones").active

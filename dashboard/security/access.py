@@ -98,6 +98,14 @@ class Viewer:
 
 # The command line is used by whoever holds the database file itself.
 COMMAND_LINE = Viewer("command line", "admin")
+# One-click accounts while the data is the demo's (security/sign_in.py). Their names are
+# reserved: a real account of the same name would share their entries in the access log.
+DEMO_VIEWERS = {
+    "steering": Viewer("Demo steering-group member", "steering", is_demo=True),
+    "officer": Viewer("Demo officer (Officer 1)", "officer", ("Officer 1",), is_demo=True),
+    "scrutiny": Viewer("Demo scrutiny-panel member", "scrutiny", is_demo=True),
+    "admin": Viewer("Demo administrator", "admin", is_demo=True),
+}
 # The quarterly pack reads exact programme-wide counts, then protects them for its reader.
 PUBLICATION = Viewer("quarterly pack", "steering")
 

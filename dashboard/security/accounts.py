@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from dashboard import config
 from dashboard.security import audit
+from dashboard.security.access import DEMO_VIEWERS
 from dashboard.security.audit import AccessLogError, Action, Actor, Who
 from dashboard.security.officer_links import refuse_shared_officer_names, refuse_unallocated
 from dashboard.security.security_file import (
@@ -118,6 +119,9 @@ def clean_user(name: str, role: str, officer_names: Sequence[str],
     name = (name or "").strip()
     if not name:
         raise ValueError("A user needs a name")
+    if name.casefold() in {v.name.casefold() for v in DEMO_VIEWERS.values()}:
+        # A demo sign-out, logged under this name, would end the real account's sessions.
+        raise ValueError(f"{name!r} is a demo account's name: choose another")
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}; roles are {', '.join(ROLES)}")
     if isinstance(officer_names, str):

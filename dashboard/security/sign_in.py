@@ -14,7 +14,7 @@ from typing import TypeVar
 import streamlit as st
 
 from dashboard.security import accounts, audit
-from dashboard.security.access import Viewer
+from dashboard.security.access import DEMO_VIEWERS, Viewer
 from dashboard.security.audit import AccessLogError, Action, Who
 from dashboard.security.security_file import security_db_path
 
@@ -24,22 +24,18 @@ SSO_REFUSED = "single_sign_on_refused"
 # This session's force-account identity is older than the account's last sign-out here: the
 # sign-in page asks for a fresh one (st.login) instead of taking it.
 SSO_AGAIN = "single_sign_on_again"
-# How far the force's clock may differ from this server's: "Sign in again" just after a
-# time-out was refused while the force's clock ran a second behind. No stale identity is
-# this close to a sign-out here (a chosen sign-out removes the cookie; a time-out comes at
-# least the idle time-out after the last sign-in).
+# How far the force's clock may differ from this server's, against a sign-out not chosen
+# (a time-out): "Sign in again" just after a time-out was refused while the force's clock ran
+# a second behind. No stale identity is this close to one (a time-out comes at least the idle
+# time-out after the last sign-in). A chosen sign-out gets no leeway: it removed the cookie
+# only from the browser it was made in.
 CLOCK_LEEWAY = dt.timedelta(seconds=60)
+EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
 SIGN_IN_AGAIN = ("Please sign in with your force account again: a session here starts only "
                  "from a force sign-in made within the idle time-out, and after your last "
                  "sign-out here.")
 NOT_LOGGED = ("Signing in could not be recorded in the access log, so you are not signed in. "
               "Try again, and tell an administrator if it happens again.")
-DEMO_VIEWERS = {
-    "steering": Viewer("Demo steering-group member", "steering", is_demo=True),
-    "officer": Viewer("Demo officer (Officer 1)", "officer", ("Officer 1",), is_demo=True),
-    "scrutiny": Viewer("Demo scrutiny-panel member", "scrutiny", is_demo=True),
-    "admin": Viewer("Demo administrator", "admin", is_demo=True),
-}
 
 
 def single_sign_on_configured() -> bool:
@@ -82,7 +78,8 @@ def current_viewer(demo_allowed: bool) -> Viewer | None:
             sign_out("Your password has been changed: please sign in with the new one.")
             return None
         if signed_out_elsewhere(session, user.name):
-            sign_out("You signed out in another tab or window: please sign in again.")
+            sign_out("You signed out in another tab or window: please sign in again.",
+                     again=True)
             return None
         viewer = Viewer(user.name, user.role, tuple(user.officer_names))
     session["last_activity"] = now()
@@ -148,7 +145,12 @@ def why_identity_is_stale(name: str) -> str | None:
         return "the force identity's issue time is in the future"
     if accounts.session_expired(issued_at, now()):
         return "the force identity was issued longer ago than the idle time-out"
-    ended = accounts.last_sign_out(security_db_path(), name)
+    path = security_db_path()
+    chosen = accounts.last_sign_out(path, name, chosen_only=True)
+    if chosen is not None and issued < int(chosen.timestamp()):
+        # No leeway: the cookie of a sign-out chosen on another computer is still on this one.
+        return "the force identity predates the last sign-out here"
+    ended = accounts.last_sign_out(path, name)
     if ended is not None and issued_at < ended - CLOCK_LEEWAY:
         return "the force identity predates the last sign-out here"
     return None
@@ -239,9 +241,9 @@ def signed_out_elsewhere(session: dict, name: str, path=None) -> bool:
     """Whether the account clicked Sign out, in another tab or window, after this session
     signed in: on a shared computer the next person could carry on in a tab left open. Only a
     chosen sign-out counts; a tab that timed out ends no other."""
-    started = session.get("signed_in_at")
     ended = accounts.last_sign_out(path or security_db_path(), name, chosen_only=True)
-    return started is not None and ended is not None and ended > started
+    # A session from before sessions kept this counts as the oldest: any sign-out ends it.
+    return ended is not None and ended > session.get("signed_in_at", EARLIEST)
 
 
 def password_changed(session: dict, user: accounts.User) -> bool:
