@@ -233,11 +233,14 @@ def test_a_chosen_sign_out_leaves_the_force_account_even_when_the_log_fails(app_
     accounts.add_user(security_db, "Sso Sam", "steering", email="sam@force.example")
     app = sso_session(app_as, {"iat": int(time.time())})
     assert app.session_state[sign_in.SESSION_KEY]["name"] == "Sso Sam"
+    other_tab = sso_session(app_as, {"iat": int(time.time())})
     left = []
     monkeypatch.setattr(streamlit, "logout", lambda: left.append(True))
     log_broken(monkeypatch)
     app.button(key="sign_out").click().run()
     assert left == [True] and sign_in.SESSION_KEY not in app.session_state
+    other_tab.run()  # ended too, though the log holds no sign-out (the fourth review)
+    assert sign_in.SESSION_KEY not in other_tab.session_state
 
 
 def test_refused_force_identities_never_lock_the_account(app_as, security_db, monkeypatch):

@@ -31,6 +31,9 @@ SSO_AGAIN = "single_sign_on_again"
 # only from the browser it was made in.
 CLOCK_LEEWAY = dt.timedelta(seconds=60)
 EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+# Chosen sign-outs the access log could not record (account name folded -> when), so the
+# account's other sessions in this server process end all the same.
+_UNLOGGED_SIGN_OUTS: dict[str, dt.datetime] = {}
 SIGN_IN_AGAIN = ("Please sign in with your force account again: a session here starts only "
                  "from a force sign-in made within the idle time-out, and after your last "
                  "sign-out here.")
@@ -241,9 +244,10 @@ def signed_out_elsewhere(session: dict, name: str, path=None) -> bool:
     """Whether the account clicked Sign out, in another tab or window, after this session
     signed in: on a shared computer the next person could carry on in a tab left open. Only a
     chosen sign-out counts; a tab that timed out ends no other."""
-    ended = accounts.last_sign_out(path or security_db_path(), name, chosen_only=True)
+    ended = max(accounts.last_sign_out(path or security_db_path(), name, chosen_only=True)
+                or EARLIEST, _UNLOGGED_SIGN_OUTS.get(name.casefold(), EARLIEST))
     # A session from before sessions kept this counts as the oldest: any sign-out ends it.
-    return ended is not None and ended > session.get("signed_in_at", EARLIEST)
+    return ended > session.get("signed_in_at", EARLIEST)
 
 
 def password_changed(session: dict, user: accounts.User) -> bool:
@@ -263,6 +267,8 @@ def sign_out(message: str | None = None, *, again: bool = False) -> None:
         try:
             audit.record(Who(session["name"]), Action.SIGN_OUT, outcome="ok", detail=message)
         except AccessLogError:  # signed out all the same: ending a session is the safe side
+            if chosen:  # the account's other tabs on this server end all the same
+                _UNLOGGED_SIGN_OUTS[session["name"].casefold()] = now()
             message = (message or "You are signed out.") + (
                 " The access log could not be written: please tell an administrator.")
     if message:
