@@ -291,9 +291,11 @@ def test_filters_in_words():
                                   '"area": null}') == "from date: 01/04/2022; officer: Officer 1"
     for none in (None, float("nan"), "", "{}"):  # an all-null column is read as NaN
         assert audit.filters_in_words(none) == ""
-    # only YYYY-MM-DD is a date; other text Python's fromisoformat takes is left alone
-    assert audit.filters_in_words('{"area": "20220401", "source": "2022-W14-5"}') == (
-        "area: 20220401; source: 2022-W14-5")
+    # only YYYY-MM-DD under a date's key is a date; other text Python's fromisoformat takes,
+    # or a name that looks like a date, is left alone; a nested value is JSON
+    assert audit.filters_in_words('{"to_date": "20220401", "from_date": "2022-W14-5", '
+                                  '"officer": "2022-04-01", "b": {"c": null}}') == (
+        'to date: 20220401; from date: 2022-W14-5; officer: 2022-04-01; b: {"c": null}')
     assert audit.filters_in_words("not json") == "not json"
 
 

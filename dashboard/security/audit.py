@@ -250,15 +250,19 @@ def filters_in_words(filters: object) -> str:
         return filters
     if not isinstance(values, dict):
         return filters
-    return "; ".join(f"{key.replace('_', ' ')}: {_uk_date(value)}"
+    return "; ".join(f"{key.replace('_', ' ')}: {_in_words(key, value)}"
                      for key, value in values.items() if value is not None)
 
 
-def _uk_date(value: object) -> object:
-    """A date the log keeps as YYYY-MM-DD in UK order; anything else as it is."""
-    if isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-":
+def _in_words(key: str, value: object) -> str:
+    """A date (a key ending in "date", kept as YYYY-MM-DD) in UK order; a list or mapping as
+    JSON, not as Python writes it; anything else as it is."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    if key.endswith("date") and isinstance(value, str) and len(value) == 10 \
+            and value[4] == value[7] == "-":
         try:
             return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
         except ValueError:
             pass
-    return value
+    return str(value)
