@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,16 @@ def test_a_demo_accounts_name_is_reserved(db):
     had its sessions ended by whoever used the demo (the fourth review)."""
     with pytest.raises(ValueError, match="is a demo account's name"):
         accounts.add_user(db, " demo ADMINISTRATOR ", "admin", PASSWORD)
+    # an account of such a name from before can still be managed
+    accounts.add_user(db, "Placeholder", "officer", PASSWORD, ["Officer 7"])
+    with closing(security_file.connect(db)) as con:
+        con.execute("pragma foreign_keys = off")
+        con.execute("update users set name = 'Demo officer (Officer 1)'")
+        con.execute("update user_officers set name = 'Demo officer (Officer 1)'")
+    accounts.set_officer_names(db, "Demo officer (Officer 1)", ["Officer 8"])
+    accounts.revoke_user(db, "Demo officer (Officer 1)")
+    accounts.reactivate_user(db, "Demo officer (Officer 1)")
+    assert accounts.get_user(db, "Demo officer (Officer 1)").officer_names == ("Officer 8",)
 
 
 def test_a_success_resets_the_count(db, alice):

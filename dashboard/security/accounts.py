@@ -119,9 +119,6 @@ def clean_user(name: str, role: str, officer_names: Sequence[str],
     name = (name or "").strip()
     if not name:
         raise ValueError("A user needs a name")
-    if name.casefold() in {v.name.casefold() for v in DEMO_VIEWERS.values()}:
-        # A demo sign-out, logged under this name, would end the real account's sessions.
-        raise ValueError(f"{name!r} is a demo account's name: choose another")
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}; roles are {', '.join(ROLES)}")
     if isinstance(officer_names, str):
@@ -184,6 +181,9 @@ def add_user(path: str | os.PathLike, name: str, role: str, password: str | None
              actor: str | Actor = COMMAND_LINE) -> User:
     """Creates a user and returns it. No password means single sign-on only."""
     name, officers, email = clean_user(name, role, officer_names, email)
+    if name.casefold() in {v.name.casefold() for v in DEMO_VIEWERS.values()}:
+        # A demo sign-out, logged under this name, would end the real account's sessions.
+        raise ValueError(f"{name!r} is a demo account's name: choose another")
     password_hash = None if password is None else hash_password(password)
     moment = dt.datetime.now(dt.UTC)
     now = utc_text(moment)
