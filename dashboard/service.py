@@ -25,12 +25,10 @@ from dashboard.ingest.validation import (
     prepare,
 )
 from dashboard.security import accounts, audit
+from dashboard.security.access import DEMO_UPLOADER
 from dashboard.security.audit import Action, Actor, Who
 from dashboard.security.security_file import security_db_path
 from dashboard.store import database
-
-DEMO_UPLOADER = "demo (synthetic data)"
-
 
 # Uploads and withdrawals -----------------------------------------------------------------
 

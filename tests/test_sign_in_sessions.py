@@ -236,11 +236,27 @@ def test_a_chosen_sign_out_leaves_the_force_account_even_when_the_log_fails(app_
     other_tab = sso_session(app_as, {"iat": int(time.time())})
     left = []
     monkeypatch.setattr(streamlit, "logout", lambda: left.append(True))
+    with monkeypatch.context() as patch:
+        log_broken(patch)
+        app.button(key="sign_out").click().run()
+        assert left == [True] and sign_in.SESSION_KEY not in app.session_state
+        other_tab.run()  # ended too, though the log holds no sign-out (the fourth review)
+        assert sign_in.SESSION_KEY not in other_tab.session_state
+    # the log works again; a reload elsewhere, on an identity from before the sign-out
+    reload = sso_session(app_as, {"iat": int(time.time()) - 20})
+    assert sign_in.SIGN_IN_AGAIN in shows_the_sign_in_page_in_words(reload)
+
+
+def test_an_unlogged_sign_out_ends_only_that_accounts_sessions(app_as, security_db,
+                                                                 monkeypatch):
+    """Kept by the name as stored: "Émile Roux" and "émile roux" are two accounts (the
+    users table folds only A-Z), and one's sign-out ended the other's sessions."""
+    first = app_as("steering", name="Émile Roux").run()
+    second = app_as("steering", name="émile roux").run()
     log_broken(monkeypatch)
-    app.button(key="sign_out").click().run()
-    assert left == [True] and sign_in.SESSION_KEY not in app.session_state
-    other_tab.run()  # ended too, though the log holds no sign-out (the fourth review)
-    assert sign_in.SESSION_KEY not in other_tab.session_state
+    first.button(key="sign_out").click().run()
+    second.run()
+    assert second.session_state[sign_in.SESSION_KEY]["name"] == "émile roux"
 
 
 def test_refused_force_identities_never_lock_the_account(app_as, security_db, monkeypatch):

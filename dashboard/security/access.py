@@ -98,8 +98,11 @@ class Viewer:
 
 # The command line is used by whoever holds the database file itself.
 COMMAND_LINE = Viewer("command line", "admin")
-# One-click accounts while the data is the demo's (security/sign_in.py). Their names are
-# reserved: a real account of the same name would share their entries in the access log.
+# Who the demo data's uploads are logged as (service.build_demo).
+DEMO_UPLOADER = "demo (synthetic data)"
+# One-click accounts while the data is the demo's (security/sign_in.py). Their names, and the
+# demo uploader's, are reserved: a real account of the same name would share their entries
+# in the access log.
 DEMO_VIEWERS = {
     "steering": Viewer("Demo steering-group member", "steering", is_demo=True),
     "officer": Viewer("Demo officer (Officer 1)", "officer", ("Officer 1",), is_demo=True),

@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from dashboard import config
 from dashboard.security import audit
-from dashboard.security.access import DEMO_VIEWERS
+from dashboard.security.access import DEMO_UPLOADER, DEMO_VIEWERS
 from dashboard.security.audit import AccessLogError, Action, Actor, Who
 from dashboard.security.officer_links import refuse_shared_officer_names, refuse_unallocated
 from dashboard.security.security_file import (
@@ -181,7 +181,8 @@ def add_user(path: str | os.PathLike, name: str, role: str, password: str | None
              actor: str | Actor = COMMAND_LINE) -> User:
     """Creates a user and returns it. No password means single sign-on only."""
     name, officers, email = clean_user(name, role, officer_names, email)
-    if name.casefold() in {v.name.casefold() for v in DEMO_VIEWERS.values()}:
+    if name.casefold() in {n.casefold() for n in (*(v.name for v in DEMO_VIEWERS.values()),
+                                                   DEMO_UPLOADER)}:
         # A demo sign-out, logged under this name, would end the real account's sessions.
         raise ValueError(f"{name!r} is a demo account's name: choose another")
     password_hash = None if password is None else hash_password(password)

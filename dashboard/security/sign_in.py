@@ -31,8 +31,9 @@ SSO_AGAIN = "single_sign_on_again"
 # only from the browser it was made in.
 CLOCK_LEEWAY = dt.timedelta(seconds=60)
 EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
-# Chosen sign-outs the access log could not record (account name folded -> when), so the
-# account's other sessions in this server process end all the same.
+# Chosen sign-outs the access log could not record (the account's name as stored -> when),
+# so the account's other sessions in this server process end all the same. Not folded:
+# accounts whose names differ beyond A-Z's case ("Émile", "émile") are two.
 _UNLOGGED_SIGN_OUTS: dict[str, dt.datetime] = {}
 SIGN_IN_AGAIN = ("Please sign in with your force account again: a session here starts only "
                  "from a force sign-in made within the idle time-out, and after your last "
@@ -149,8 +150,9 @@ def why_identity_is_stale(name: str) -> str | None:
     if accounts.session_expired(issued_at, now()):
         return "the force identity was issued longer ago than the idle time-out"
     path = security_db_path()
-    chosen = accounts.last_sign_out(path, name, chosen_only=True)
-    if chosen is not None and issued < int(chosen.timestamp()):
+    chosen = max(accounts.last_sign_out(path, name, chosen_only=True) or EARLIEST,
+                 _UNLOGGED_SIGN_OUTS.get(name, EARLIEST))
+    if chosen > EARLIEST and issued < int(chosen.timestamp()):
         # No leeway: the cookie of a sign-out chosen on another computer is still on this one.
         return "the force identity predates the last sign-out here"
     ended = accounts.last_sign_out(path, name)
@@ -245,7 +247,7 @@ def signed_out_elsewhere(session: dict, name: str, path=None) -> bool:
     signed in: on a shared computer the next person could carry on in a tab left open. Only a
     chosen sign-out counts; a tab that timed out ends no other."""
     ended = max(accounts.last_sign_out(path or security_db_path(), name, chosen_only=True)
-                or EARLIEST, _UNLOGGED_SIGN_OUTS.get(name.casefold(), EARLIEST))
+                or EARLIEST, _UNLOGGED_SIGN_OUTS.get(name, EARLIEST))
     # A session from before sessions kept this counts as the oldest: any sign-out ends it.
     return ended > session.get("signed_in_at", EARLIEST)
 
@@ -268,7 +270,7 @@ def sign_out(message: str | None = None, *, again: bool = False) -> None:
             audit.record(Who(session["name"]), Action.SIGN_OUT, outcome="ok", detail=message)
         except AccessLogError:  # signed out all the same: ending a session is the safe side
             if chosen:  # the account's other tabs on this server end all the same
-                _UNLOGGED_SIGN_OUTS[session["name"].casefold()] = now()
+                _UNLOGGED_SIGN_OUTS[session["name"]] = now()
             message = (message or "You are signed out.") + (
                 " The access log could not be written: please tell an administrator.")
     if message:
