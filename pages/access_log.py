@@ -42,7 +42,8 @@ st.caption("Every sign-in (and failure), upload, export and view of person-level
            "the Data Protection Act 2018 (s.62) requires. The log can only be added to, and "
            "each entry carries the hash of the one before it, so a change is seen below.")
 path = security_db_path()
-if data_access.current_viewer().is_demo:
+demo = data_access.current_viewer().is_demo
+if demo:
     # Anyone who reaches the sign-in page: the real log's size and last entry are not theirs.
     st.info("The log's own check (how many entries, their hash chain) is shown to the real "
             "administrators only.")
@@ -57,7 +58,7 @@ since = right.date_input("Since", value=dt.date.today() - dt.timedelta(days=30),
                          format="DD/MM/YYYY", key="log_since")
 log = audit.read_log(path, who=who, action=None if action == "All" else action,
                         since=dt.datetime.combine(since, dt.time()))
-if data_access.current_viewer().is_demo:
+if demo:
     # A demo account is whoever reached the sign-in page: not the real staff's names, emails
     # and sign-ins, which the log holds from before real data arrives.
     # Nor the entries' numbers: the highest is the real log's size, the gaps its activity.

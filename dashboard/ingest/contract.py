@@ -117,6 +117,12 @@ OUTCOMES = (
 STATUS_NOT_RECORDED = "Not recorded"
 UNALLOCATED = "Unallocated"
 
+
+def is_unallocated(officer: str) -> bool:
+    """Whether an officer name is the tracker's blank officer, in any case."""
+    return officer.casefold() == UNALLOCATED.casefold()
+
+
 TRACKER = (
     Column("nominal_id", "id", True, ("nominal", "nominal ref", "nominal reference", "person id",
                                        "nominal number", "nominal no")),

@@ -361,7 +361,7 @@ def staged_rows_stored(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("drop view if exists temp.clean")
     con.execute("drop view if exists temp.typed")
     con.execute("drop table if exists temp.typed_rows")
-    con.execute(f"set memory_limit = '{int(FACTS_MEMORY_MIB)}MiB'")
+    con.execute("set memory_limit = $limit", {"limit": f"{int(FACTS_MEMORY_MIB)}MiB"})
 
 
 def new_staging_folder() -> Path:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Container
 from dataclasses import dataclass
 
-from dashboard.ingest.contract import UNALLOCATED
+from dashboard.ingest.contract import is_unallocated
 
 ROLES = ("officer", "steering", "scrutiny", "admin")
 LEVELS = ("programme", "referrals", "person", "admin")
@@ -88,8 +88,7 @@ class Viewer:
         caseload (an account linked to it before that was refused keeps the link, unused)."""
         if self.role != "officer":
             return ()
-        return tuple(sorted({name for name in self.officer_names
-                             if name.casefold() != UNALLOCATED.casefold()}))
+        return tuple(sorted({name for name in self.officer_names if not is_unallocated(name)}))
 
     def as_scope(self) -> Viewer:
         """A nameless viewer that sees exactly what this one sees (runs cached queries)."""

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dashboard.ingest.contract import UNALLOCATED
+from dashboard.ingest.contract import UNALLOCATED, is_unallocated
 
 if TYPE_CHECKING:
     from dashboard.security.accounts import User
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def refuse_unallocated(officers: Sequence[str]) -> None:
     """ValueError if `officers` names "Unallocated", which stands for every referral with no
     officer: nobody's caseload."""
-    if any(o.casefold() == UNALLOCATED.casefold() for o in officers):
+    if any(map(is_unallocated, officers)):
         raise ValueError(f"{UNALLOCATED!r} is not an officer: it stands for every referral "
                          "with no officer, which is nobody's caseload")
 
@@ -54,5 +54,5 @@ def shared_officer_names(users: Sequence[User]) -> dict[str, list[str]]:
 def unallocated_links(users: Sequence[User]) -> list[str]:
     """Active accounts linked to "Unallocated" from before that was refused (the link is
     unused: access.Viewer.scope leaves it out), for an administrator to unlink."""
-    return [user.name for user in users if user.active and any(
-        o.casefold() == UNALLOCATED.casefold() for o in user.officer_names)]
+    return [user.name for user in users
+            if user.active and any(map(is_unallocated, user.officer_names))]

@@ -150,8 +150,7 @@ def why_identity_is_stale(name: str) -> str | None:
     if accounts.session_expired(issued_at, now()):
         return "the force identity was issued longer ago than the idle time-out"
     path = security_db_path()
-    chosen = max(accounts.last_sign_out(path, name, chosen_only=True) or EARLIEST,
-                 _UNLOGGED_SIGN_OUTS.get(name, EARLIEST))
+    chosen = last_chosen_sign_out(name, path)
     if chosen > EARLIEST and issued < int(chosen.timestamp()):
         # No leeway: the cookie of a sign-out chosen on another computer is still on this one.
         return "the force identity predates the last sign-out here"
@@ -246,10 +245,14 @@ def signed_out_elsewhere(session: dict, name: str, path=None) -> bool:
     """Whether the account clicked Sign out, in another tab or window, after this session
     signed in: on a shared computer the next person could carry on in a tab left open. Only a
     chosen sign-out counts; a tab that timed out ends no other."""
-    ended = max(accounts.last_sign_out(path or security_db_path(), name, chosen_only=True)
-                or EARLIEST, _UNLOGGED_SIGN_OUTS.get(name, EARLIEST))
     # A session from before sessions kept this counts as the oldest: any sign-out ends it.
-    return ended > session.get("signed_in_at", EARLIEST)
+    return last_chosen_sign_out(name, path) > session.get("signed_in_at", EARLIEST)
+
+
+def last_chosen_sign_out(name: str, path=None) -> dt.datetime:
+    """When the account last clicked Sign out, logged or not (EARLIEST if never)."""
+    return max(accounts.last_sign_out(path or security_db_path(), name, chosen_only=True)
+               or EARLIEST, _UNLOGGED_SIGN_OUTS.get(name, EARLIEST))
 
 
 def password_changed(session: dict, user: accounts.User) -> bool:
