@@ -44,7 +44,7 @@ def officer_list(text: str) -> list[str]:
 users = service.list_users(viewer)
 if users:
     st.dataframe(pd.DataFrame([{"Name": u.name, "Role": u.role, "Email": u.email or "",
-                                "Officer names": ", ".join(u.officer_names),
+                                "Officer names": "; ".join(u.officer_names),
                                 "Status": "active" if u.active else "revoked"} for u in users]),
                  hide_index=True, width="stretch")
 else:
@@ -81,7 +81,8 @@ if users:
     chosen = st.selectbox("User", [u.name for u in users], key="change_user")
     user = next(u for u in users if u.name == chosen)
     st.markdown(f"{'Active' if user.active else 'Revoked'}, role {user.role}"
-                + (f", officer names: {text.plain(', '.join(user.officer_names))}"
+                + (", officer names: " + "; ".join(f"“{text.plain(o)}”"
+                                                   for o in user.officer_names)
                    if user.officer_names else "") + ".")
     left, right = st.columns(2)
     if user.active:

@@ -28,6 +28,11 @@ def test_an_admin_manages_users_and_each_change_is_logged(app_as, security_db):
     at.text_area(key="link_names").input("Officer 2\nJones, P")  # a comma is part of a name
     next(b for b in at.button if b.label == "Save the officer names").click().run()
     assert accounts.get_user(security_db, "PC Jones").officer_names == ("Officer 2", "Jones, P")
+    # shown so that a name with a comma reads as one name
+    assert any("officer names: “Officer 2”; “Jones, P”." in m.value.replace("\\", "")
+               for m in at.markdown)
+    listed = next(d.value for d in at.dataframe if "Officer names" in d.value.columns)
+    assert "Officer 2; Jones, P" in set(listed["Officer names"])
     for hidden in ("\u2028", "\x0b", "\x85"):  # splitlines split at these: refused instead
         at.text_area(key="link_names").input(f"Jones{hidden}P")
         next(b for b in at.button if b.label == "Save the officer names").click().run()
