@@ -52,6 +52,9 @@ def serve_one() -> None:
     import pyarrow  # noqa: F401  (here, under the limits, before the workbook is read)
     import python_calamine  # noqa: F401
 
+    from dashboard.ingest.reader_sandbox import confine
+
+    confine()  # from here on, no file, network, new process or signal to another
     out = sys.stdout.buffer
     for part in read_first_sheet(sys.stdin.buffer.read(), int(sys.argv[3])):
         out.write(part)
