@@ -62,7 +62,11 @@ with st.sidebar:
     if st.button("Sign out", key="sign_out"):
         sign_in.sign_out()
         st.rerun()
-st.session_state["filters"] = filters.sidebar() if capability.filters else None
+# The page about to run, by its file stem: st.navigation hands back one of the pages given.
+stem = next(stem for (stem, *_), listed_page in zip(shown, st.session_state[
+    "navigation_pages"][1], strict=True) if listed_page is page)
+st.session_state["filters"] = filters.sidebar() \
+    if capability.filters and stem in access.FILTERED_PAGES else None
 layout.data_banner()
 try:
     page.run()

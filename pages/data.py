@@ -291,8 +291,7 @@ def withdraw_form(snapshots: pd.DataFrame) -> None:
 
 
 st.title("Data")
-st.caption("Upload a new export, see what is stored, and check the latest tracker snapshot. "
-           "The filters at the top do not apply on this page.")
+st.caption("Upload a new export, see what is stored, and check the latest tracker snapshot.")
 
 st.header("Upload an export")
 uploaded = st.file_uploader("Drag and drop the export here, or browse", type=["csv", "xlsx"],

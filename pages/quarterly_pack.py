@@ -31,9 +31,7 @@ viewer = data_access.current_viewer()
 st.title("Quarterly scrutiny pack")
 st.caption("The quarter's figures as the scrutiny panel receives them: flows by event date, "
            "stock at quarter end, rates with 95% intervals, each beside the previous quarter "
-           "and the same quarter a year before."
-           # The scrutiny panel has no filters to be told about.
-           + (" The filters at the top do not apply here." if layout.shown_filters() else ""))
+           "and the same quarter a year before.")
 
 span = data_access.run("referral_date_span")
 if span.empty or span["first_referral_date"].isna().all():

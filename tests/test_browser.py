@@ -10,6 +10,7 @@ Uses Debian's /usr/bin/chromium; no Playwright browser download is needed or wan
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -307,6 +308,21 @@ def test_steering_this_quarter_against_last_and_where_people_drop_out(app_server
     open_page(page, "Journey flow", "/journey-flow")
     wait_for_text(page, "Of 136 referred: 85 contacted, 60 assessed")
     assert not axe_violations(page)
+    # A year chosen, then a page without the filter bar: the bar is gone there, and the
+    # choice is still made when the steering member comes back.
+    period = page.locator('[data-testid="stSelectbox"]').filter(has_text="Period")
+    period.locator("input").click()
+    page.get_by_role("option", name="2021/22", exact=True).click()
+    wait_until_idle(page)
+    assert "period=2021%2F22" in page.url
+    chosen = re.search(r"Of [\d,]+ referred: [^\n]*", wait_for_text(page, "Of ")).group()
+    assert chosen.startswith("Of ") and not chosen.startswith("Of 136 ")
+    open_page(page, "Methodology", "/methodology")
+    assert period.count() == 0
+    open_page(page, "Journey flow", "/journey-flow")
+    assert "2021/22" in period.inner_text() + period.locator("input").input_value()
+    assert "period=2021%2F22" in page.url
+    wait_for_text(page, chosen)
     assert_no_errors(page, app_server)
 
 

@@ -256,6 +256,30 @@ def test_filters_persist_across_pages_and_come_from_the_url(app_as):
     assert list(at.dataframe[0].value.columns) == ["Officer 1", "Overall"]
 
 
+def test_the_filter_bar_shows_only_where_it_filters_and_keeps_its_choice_elsewhere(app_as):
+    # On the pack, the admin pages and the method it changed nothing, yet read as if it did.
+    at = app_as("admin")
+    at.run()
+    choose(at, {"filter_period": "2021/22", "filter_area": "Aston"})
+    stems = [stem for stem, *_ in navigation.PAGES]
+    for stem in [*stems, "overview", "methodology", "quarterly_pack", "referral_list"]:
+        at.switch_page(f"../pages/{stem}.py")
+        at.run()
+        assert_clean(at)
+        shown = {s.key for s in at.selectbox if s.key and s.key.startswith("filter_")}
+        if stem in access.FILTERED_PAGES:
+            assert shown == {"filter_period", "filter_officer", "filter_area", "filter_source"}
+            # kept through every page without the bar, and put back in the link
+            assert at.selectbox(key="filter_period").value == "2021/22", stem
+            assert at.selectbox(key="filter_area").value == "Aston", stem
+            assert (at.query_params["period"], at.query_params["area"]) == ("2021/22", "Aston")
+        else:
+            assert not shown, stem
+            at.query_params.clear()  # as a browser's move to another page drops them
+    assert access.FILTERED_PAGES >= access.CHART_PAGES
+    assert not access.FILTERED_PAGES & (access.ADMIN_PAGES | {"quarterly_pack", "methodology"})
+
+
 def test_a_link_naming_a_choice_not_there_says_so_rather_than_show_all_without_a_word(app_as):
     # A quarter gone with a withdrawn snapshot, or a link from someone who sees other data,
     # reset the filter to All time without a word, so the page read as the quarter's figures.

@@ -27,6 +27,9 @@ LEVEL_LINE = re.compile(r"^--\s*access:\s*([a-z]+)\s*$", re.MULTILINE)
 CHART_PAGES = frozenset({"overview", "referral_sources", "offending_areas", "officer_caseloads",
                          "journey_flow", "outcomes", "cost_savings"})
 ADMIN_PAGES = frozenset({"data", "access_log", "users"})
+# Pages that read the filter bar; the others (the pack, the admin pages, the method) do not
+# show it, as it would change nothing there.
+FILTERED_PAGES = CHART_PAGES | {"my_work", "referral_list"}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The sidebar filters: drawn once in the entry script, kept across pages and in the URL."""
+"""The filter bar: drawn by the entry script on the pages that read it, kept across pages
+(also those without it: the widgets' state is kept for the session) and in the URL."""
 
 from __future__ import annotations
 
@@ -84,14 +85,15 @@ def sidebar() -> Filters:
     with st.container(horizontal=True, key="filter_bar"):
         label = st.selectbox("Period", labels,
                              index=_url_default("period", labels, "Period", unavailable),
-                             key="filter_period", width=FILTER_WIDTH,
+                             key="filter_period", width=FILTER_WIDTH, persist_state="session",
                              help="UK financial years (April to March) and their quarters")
         if label == CUSTOM:
             # A link whose dates are the wrong way round means the same dates: as given, every
             # page read it as an empty period and said no referrals matched.
             start, end = sorted((_url_date("from", first), _url_date("to", last)))
             chosen = st.date_input("From and to", value=(start, end), format="DD/MM/YYYY",
-                                   key="filter_dates", width=FILTER_WIDTH)
+                                   key="filter_dates", width=FILTER_WIDTH,
+                                   persist_state="session")
             if isinstance(chosen, tuple) and len(chosen) == 2:
                 start, end = chosen
             period = Period(f"{start:%d/%m/%Y} to {end:%d/%m/%Y}", start, end)
@@ -116,7 +118,7 @@ def _choice(title: str, values: list[str], url_key: str, unavailable: list[str]
     choices = [ALL, *values]
     picked = st.selectbox(title, choices,
                           index=_url_default(url_key, choices, title, unavailable),
-                          key=f"filter_{url_key}", width=FILTER_WIDTH)
+                          key=f"filter_{url_key}", width=FILTER_WIDTH, persist_state="session")
     return None if picked == ALL else picked
 
 
