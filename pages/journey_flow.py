@@ -20,7 +20,7 @@ NODE_LABELS = {
 }
 
 chosen = filters.current()
-st.title("Client journey")
+st.title("Journey flow: the client journey")
 view = st.radio("Start the journey at", list(VIEWS), horizontal=True, key="journey_view",
                 format_func=lambda key: VIEWS[key][0])
 title, query, dated_by = VIEWS[view]
