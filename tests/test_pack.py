@@ -423,6 +423,19 @@ def test_a_signed_off_pack_is_issued_again_as_it_was(real_history_db, monkeypatc
     assert pack.issue(demo_db, COMMAND_LINE, Q1, disclosure="exact").pack_id is None
 
 
+def test_rows_in_another_order_are_no_difference_from_the_signed_off_pack(controlled_q1):
+    # Packs signed off before rows were listed by name had them largest first; saying "some
+    # cells differ" when only the order moved would rank the withheld ones.
+    reordered = dataclasses.replace(controlled_q1, tables=[
+        dataclasses.replace(t, frame=t.frame.iloc[::-1]) for t in controlled_q1.tables])
+    assert pack.compare(controlled_q1, reordered) == []
+    changed = dataclasses.replace(controlled_q1, tables=[
+        dataclasses.replace(t, frame=t.frame.replace({"Aston": "Astonia"}))
+        for t in controlled_q1.tables])
+    assert pack.compare(controlled_q1, changed) == [
+        "Table Flows by area: some cells differ on current data."]
+
+
 def test_a_later_sign_off_supersedes_and_a_nameless_one_is_refused(demo_db, controlled_q1):
     first = pack.sign_off(demo_db, controlled_q1, "First")
     second = pack.sign_off(demo_db, controlled_q1, "Second")

@@ -142,6 +142,7 @@ class QuarterMemo:
         self.sources: tuple[list[Upload], Upload | None] | None = None
         self.data: dict[Quarter, QuarterData] = {}
         self.chains: dict[tuple, _Chain] = {}
+        self.first_referral_read: tuple[dt.date | None] | None = None
 
     def data_sources(self, con: duckdb.DuckDBPyConnection, reader: access.Viewer
                      ) -> tuple[list[Upload], Upload | None]:
@@ -149,6 +150,17 @@ class QuarterMemo:
             if self.sources is None:
                 self.sources = data_sources(con, reader)
             return self.sources
+
+    def first_referral(self, con: duckdb.DuckDBPyConnection, reader: access.Viewer
+                       ) -> dt.date | None:
+        """The first referral date in the latest snapshot (the one flows are counted from)."""
+        with self.lock:
+            if self.first_referral_read is None:
+                span = queries.run(con, reader, "referral_date_span")
+                first = span["first_referral_date"].iloc[0] if len(span) else None
+                self.first_referral_read = (
+                    None if pd.isna(first) else pd.Timestamp(first).date(),)
+            return self.first_referral_read[0]
 
     def quarter_data(self, con: duckdb.DuckDBPyConnection, reader: access.Viewer,
                      quarter: Quarter, snapshots: list[Upload], connect: Upload | None
@@ -168,14 +180,19 @@ class QuarterMemo:
 def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
                       quarters: list[Quarter], snapshots: list[Upload], connect: Upload | None,
                       how: str, threshold: int, memo: QuarterMemo) -> list[QuarterFigures]:
-    """The quarters' figures, oldest first. For circulation, each quarter from the first with
-    a quarter-end snapshot on is protected after every one since then, as their packs printed
-    them (stock at one quarter end and the flows since give the next one's); a quarter before
-    it has no stock to tie it to another and is protected on its own, as is every quarter of
-    an exact pack. So a quarter's markers depend on the data alone, and it prints alike in
-    every pack, whichever quarters the pack shows. Keyed by each quarter's first day, so both
-    quarter schemes protect a period alike. What `memo` holds is not worked out again."""
-    first = (quarter_containing(min(s.as_at for s in snapshots), quarters[0].scheme)
+    """The quarters' figures, oldest first. For circulation, each quarter from the
+    programme's first referral (or first quarter-end snapshot, if earlier) on is protected
+    after every one since then, as their packs printed them (stock at one quarter end and the
+    flows since give the next one's, and the first stock is every flow before it); a quarter
+    before that, and every quarter of an exact pack, is protected on its own. So a quarter's
+    markers depend on the data alone, and it prints alike in every pack, whichever quarters
+    the pack shows. Keyed by each quarter's first day, so both quarter schemes protect a
+    period alike. What `memo` holds is not worked out again."""
+    # From the first referral: the tracker holds every referral, so the first quarter-end
+    # stock is every flow before it (tables.link_to_earlier), seen by whoever reads the packs.
+    first = (quarter_containing(min(min(s.as_at for s in snapshots),
+                                    memo.first_referral(con, reader) or dt.date.max),
+                                quarters[0].scheme)
              if how == CONTROLLED and snapshots else None)
 
     def protect(quarter: Quarter, history: History | None) -> QuarterFigures:

@@ -81,7 +81,10 @@ def caseload_counts(caseload: pd.DataFrame) -> pd.DataFrame:
     cells = caseload[~caseload["is_all_officers"] & ~caseload["is_all_statuses"]]
     if cells.empty:
         return pd.DataFrame({TOTAL: [0]}, index=[TOTAL])
-    return caseload_table.table_one(cells)
+    table = caseload_table.table_one(cells)
+    # Officers by name, not biggest caseload first as on the dashboard: the order of officers
+    # whose counts are withheld would rank them.
+    return table.loc[[*sorted(o for o in table.index if o != TOTAL), TOTAL]]
 
 
 def quality_counts(data: QuarterData) -> pd.DataFrame:
@@ -219,26 +222,32 @@ def link_to_earlier(out: rules.Publication, history: History) -> None:
     count plus the admissions since, less the completions and early discharges. Each joins
     the publication where the exact counts bear it out; where referrals were added late or
     removed it does not hold, and a reader's subtraction is then wrong."""
-    def since(measure: str, after: str) -> list[Hashable]:
-        later = history.quarters[history.quarters.index(after) + 1:]
+    def since(measure: str, after: str | None) -> list[Hashable]:
+        later = history.quarters[history.quarters.index(after) + 1:] if after is not None \
+            else history.quarters
         return [*((q, figure_key(measure)) for q in later), figure_key(measure)]
+
+    def stock(measure: str, after: str | None) -> list[Hashable]:
+        return [(after, figure_key(measure))] if after is not None else []
 
     def counted(*keys: Hashable) -> bool:
         return all(k in out.values for k in keys)
 
+    # With no stock taken before, the first is every flow since the history's first quarter
+    # (build.protected_history starts it at the programme's first referral): the tracker holds
+    # every referral, so the first caseload less the referrals printed gave back a withheld
+    # earlier quarter's.
     last = history.latest_with(CASELOAD)
-    if last is not None:
-        parts = [(last, figure_key(CASELOAD)), *since(RECEIVED, last)]
-        if counted(*parts, figure_key(CASELOAD)) and sum(out.values[k] for k in parts) \
-                == out.values[figure_key(CASELOAD)]:
-            out.total(parts, figure_key(CASELOAD))
+    parts = [*stock(CASELOAD, last), *since(RECEIVED, last)]
+    if counted(*parts, figure_key(CASELOAD)) and sum(out.values[k] for k in parts) \
+            == out.values[figure_key(CASELOAD)]:
+        out.total(parts, figure_key(CASELOAD))
     last = history.latest_with(IN_REHAB)
-    if last is not None:
-        came = [(last, figure_key(IN_REHAB)), *since(ADMISSIONS, last)]
-        went = [figure_key(IN_REHAB), *(k for measure in EXITS for k in since(measure, last))]
-        if counted(*came, *went) and sum(out.values[k] for k in came) \
-                == sum(out.values[k] for k in went):
-            out.balance(came, went)
+    came = [*stock(IN_REHAB, last), *since(ADMISSIONS, last)]
+    went = [figure_key(IN_REHAB), *(k for measure in EXITS for k in since(measure, last))]
+    if counted(*came, *went) and sum(out.values[k] for k in came) \
+            == sum(out.values[k] for k in went):
+        out.balance(came, went)
 
 
 def protect_quarter(data: QuarterData, how: str, threshold: int,
