@@ -8,6 +8,8 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -42,8 +44,13 @@ pytestmark = pytest.mark.skipif(
 # What the probe uses is imported before serve_one confines the process.
 PROBE = spreadsheet_guard.READER_COMMAND.replace("from dashboard.ingest.workbook_reader "
                                                  "import serve_one; serve_one()", """
-import json, os, socket, threading
+import ctypes, json, os, resource, socket, threading
 from dashboard.ingest import workbook_reader
+libc = ctypes.CDLL(None, use_errno=True)
+
+def c_call(result):
+    if result == -1:
+        raise OSError(ctypes.get_errno(), "refused")
 
 def attempt(action):
     try:
@@ -53,7 +60,7 @@ def attempt(action):
     return "allowed"
 
 def probe(data, max_columns):
-    secret, server = sys.argv[4], int(sys.argv[5])
+    secret, server, victim, mine = sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
     ran = []
     thread = threading.Thread(target=lambda: ran.append(True))
     thread.start()
@@ -69,6 +76,19 @@ def probe(data, max_columns):
         "leave its process group": attempt(os.setsid),
         "signal the server": attempt(lambda: os.kill(server, 0)),
         "exec": attempt(lambda: os.execv("/bin/true", ["true"])),
+        # a process and a file of the reader's own user, which it could otherwise change
+        "signal its user's process": attempt(lambda: os.kill(victim, 0)),
+        "limit its user's process": attempt(
+            lambda: resource.prlimit(victim, resource.RLIMIT_NOFILE, (16, 16))),
+        "reprioritise its user's process": attempt(
+            lambda: os.setpriority(os.PRIO_PROCESS, victim, 19)),
+        "chmod its user's file": attempt(lambda: os.chmod(mine, 0o666)),
+        "touch its user's file": attempt(lambda: os.utime(mine, (0, 0))),
+        "System V memory": attempt(lambda: c_call(libc.shmget(0, 1 << 20, 0o1600))),
+        "watch a folder": attempt(lambda: c_call(libc.inotify_init1(0))),
+        "its own limits": attempt(lambda: resource.setrlimit(
+            resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))),
+        "signal itself": attempt(lambda: os.kill(os.getpid(), 0)),
         "uid": os.getuid(),
         "thread ran": ran == [True],
         "workbook bytes": len(data),
@@ -80,6 +100,9 @@ workbook_reader.serve_one()
 """)
 
 
+READER_UID = 65534 if os.geteuid() == 0 else os.getuid()
+
+
 @pytest.fixture
 def secret(tmp_path):
     path = tmp_path / "security.sqlite"
@@ -88,20 +111,41 @@ def secret(tmp_path):
     return str(path)
 
 
+@pytest.fixture
+def reader_argv(secret, tmp_path):
+    """The reader's arguments, then what the probe tries to reach: a file, the server, and a
+    process and a file of the reader's own user."""
+    mine = tmp_path / "mine"
+    mine.write_bytes(b"")
+    os.chown(mine, READER_UID, -1) if os.geteuid() == 0 else None
+    victim = subprocess.Popen(["sleep", "60"],
+                              user=READER_UID if os.geteuid() == 0 else None)
+    try:
+        yield ["300", "7", "500", secret, str(os.getpid()), str(victim.pid), str(mine)]
+        limits = Path(f"/proc/{victim.pid}/limits").read_text()
+        assert re.search(r"Max open files\s+16\s", limits) is None
+        assert os.getpriority(os.PRIO_PROCESS, victim.pid) != 19
+        assert mine.stat().st_mode & 0o777 != 0o666 and mine.stat().st_mtime > 0
+    finally:
+        victim.kill()
+        victim.wait()
+
+
 def expected_report() -> dict:
     refused = {what: "refused: 13" for what in ("read a file", "write a file", "list a folder")}
     refused |= {what: "refused: 1" for what in (
         "UDP socket", "TCP socket", "Unix socket pair", "fork", "leave its process group",
-        "signal the server", "exec")}
-    return refused | {"uid": 65534 if os.geteuid() == 0 else os.getuid(), "thread ran": True,
-                      "workbook bytes": 7}
+        "signal the server", "exec", "signal its user's process", "limit its user's process",
+        "reprioritise its user's process", "chmod its user's file", "touch its user's file",
+        "System V memory", "watch a folder")}
+    return refused | {"uid": READER_UID, "thread ran": True, "workbook bytes": 7,
+                      "its own limits": "allowed", "signal itself": "allowed"}
 
 
-def test_a_reader_forked_by_the_zygote_reaches_nothing_but_its_own_input(secret):
+def test_a_reader_forked_by_the_zygote_reaches_nothing_but_its_own_input(secret, reader_argv):
     reader_zygote.stop()
     try:
-        ended, output = reader_zygote.run(
-            PROBE, ["300", "7", "500", secret, str(os.getpid())], b"xlsx...", 30)
+        ended, output = reader_zygote.run(PROBE, reader_argv, b"xlsx...", 30)
     finally:
         reader_zygote.stop()
     assert ended
@@ -110,12 +154,11 @@ def test_a_reader_forked_by_the_zygote_reaches_nothing_but_its_own_input(secret)
     assert not Path(secret + ".copy").exists()
 
 
-def test_a_fresh_reader_reaches_nothing_but_its_own_input(secret, monkeypatch):
+def test_a_fresh_reader_reaches_nothing_but_its_own_input(reader_argv, monkeypatch):
     monkeypatch.setattr(reader_zygote, "supported", lambda: False)
     monkeypatch.setattr(spreadsheet_guard, "READER_COMMAND", PROBE)
     reader_zygote.stop()
-    ended, output = spreadsheet_guard.run_reader(
-        ["300", "7", "500", secret, str(os.getpid())], b"xlsx...", 30)
+    ended, output = spreadsheet_guard.run_reader(reader_argv, b"xlsx...", 30)
     assert ended
     assert json.loads(bytes(output)) == expected_report()
 
@@ -132,3 +175,37 @@ def test_confined_readers_still_read_workbooks_both_ways(monkeypatch):
     finally:
         reader_zygote.stop()
 
+
+
+def test_a_reader_tells_the_server_what_confines_it(monkeypatch, caplog):
+    monkeypatch.setattr(reader_sandbox, "_confinement_noted", False)
+    reader_zygote.stop()
+    try:
+        sheet, _ = spreadsheet_guard.read_in_subprocess(small_workbook(), 30, 2048)
+    finally:
+        reader_zygote.stop()
+    applied = set(sheet.schema.metadata[b"confined"].decode().split(","))
+    assert applied == reader_sandbox.FULL_CONFINEMENT | (
+        {"nobody"} if os.geteuid() == 0 else set())
+    assert not caplog.records
+    # A machine without some layers is told once, not on every upload.
+    for _ in range(2):
+        reader_sandbox.note_confinement({b"confined": b"nobody,no_new_privs"})
+    assert [r.getMessage() for r in caplog.records] == [
+        "Workbook readers run without landlock, not_dumpable, seccomp (see README, Hostile "
+        "input): this kernel or libseccomp does not offer them; the readers' memory, CPU and "
+        "time limits hold."]
+
+
+def test_a_reader_with_a_second_thread_is_not_confined_half_way():
+    # Landlock and seccomp bind only the thread that applies them (and threads it starts).
+    root = str(Path(__file__).resolve().parents[1])
+    code = (f"import sys, threading, time; sys.path.insert(0, {root!r})\n"
+            "from dashboard.ingest.reader_sandbox import confine\n"
+            "threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\n"
+            "try:\n    confine()\nexcept RuntimeError as exc:\n    print(exc)\n"
+            "print(open('/etc/hostname').read() and 'files still open')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.splitlines() == [
+        "the reader has more than one thread: it cannot be confined", "files still open"]

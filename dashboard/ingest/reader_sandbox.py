@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import logging
 import os
 
 PR_SET_DUMPABLE = 4
@@ -39,9 +40,35 @@ FS_RIGHTS_BY_ABI = {1: (1 << 13) - 1, 2: 1 << 13, 3: 1 << 14, 5: 1 << 15}
 NET_RIGHTS, NET_ABI = 0b11, 4
 SCOPES, SCOPE_ABI = 0b11, 6
 CLONE_THREAD = 0x00010000
-REFUSED_CALLS = ("fork", "vfork", "execve", "execveat", "socket", "socketpair", "connect",
-                 "bind", "listen", "accept", "accept4", "ptrace", "process_vm_readv",
-                 "process_vm_writev", "io_uring_setup", "unshare", "setns", "setsid")
+# Refused outright. Landlock has no say over most of these: new processes and sockets; other
+# processes' memory; objects that outlive the reader (System V memory, message queues, keys);
+# the metadata of files it cannot open (a non-root server's own: mode, owner, times, extended
+# attributes); watching a folder; and the kernel's other ways in.
+REFUSED_CALLS = (
+    "fork", "vfork", "execve", "execveat", "setsid", "setpgid", "unshare", "setns",
+    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
+    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "kcmp",
+    "pidfd_open", "pidfd_getfd", "pidfd_send_signal", "tkill",
+    "shmget", "msgget", "semget", "mq_open", "add_key", "keyctl", "request_key",
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "utime", "utimes", "utimensat", "futimesat",
+    "setxattr", "lsetxattr", "fsetxattr", "setxattrat",
+    "removexattr", "lremovexattr", "fremovexattr", "removexattrat",
+    "inotify_init", "inotify_init1", "fanotify_init", "name_to_handle_at",
+    "open_by_handle_at", "mount", "umount2", "pivot_root", "chroot", "fsopen", "fsmount",
+    "open_tree", "move_mount", "quotactl", "personality", "perf_event_open", "bpf",
+    "userfaultfd", "io_uring_setup")
+# Allowed on the reader itself only (its first argument 0, or its own pid for signals): its
+# own limits and scheduling, never another process's of the same user (a non-root server's
+# open-file limit cut to 16, or its CPU limit, from a reader), and signals to itself alone.
+OWN_ONLY_CALLS = {"prlimit64": (0, 0), "sched_setaffinity": (0, 0),
+                  "sched_setscheduler": (0, 0), "sched_setparam": (0, 0),
+                  "sched_setattr": (0, 0), "migrate_pages": (0, 0), "move_pages": (0, 0),
+                  "setpriority": (1, 0), "ioprio_set": (1, 0)}
+OWN_PID_CALLS = {"kill": 0, "tgkill": 0, "rt_sigqueueinfo": 0, "rt_tgsigqueueinfo": 0}
+# Without these the filter is not worth the name: the layer is reported missing.
+ESSENTIAL_CALLS = ("fork", "vfork", "execve", "socket", "ptrace", "setsid", "prlimit64",
+                   "kill", "clone")
 NOBODY = 65534
 
 
@@ -54,6 +81,10 @@ class RulesetAttr(ctypes.Structure):
 def confine() -> list[str]:
     """Apply every layer this machine offers, in an order where each still can be; the
     names of those applied (the rest were not available here)."""
+    # Landlock and seccomp bind the thread that applies them and threads started after: a
+    # thread already running would stay free. Listed before files are refused.
+    if len(os.listdir("/proc/self/task")) != 1:
+        raise RuntimeError("the reader has more than one thread: it cannot be confined")
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     seccomp = load_seccomp()  # it reads files and runs ldconfig: before anything is refused
@@ -121,17 +152,57 @@ def load_seccomp():
 
 
 def refuse_calls_with_seccomp(seccomp) -> bool:
+    """Load the filter; False if it could not be, or lacks an essential rule. A call this
+    libseccomp does not know (one newer than it) is left out, not the whole filter."""
+    refuse, own = seccomp.ERRNO(errno.EPERM), os.getpid()
+    rules = seccomp.SyscallFilter(seccomp.ALLOW)
+    added = set()
+
+    def add(action: int, call: str, *conditions) -> None:
+        try:
+            rules.add_rule(action, call, *conditions)
+        except (OSError, ValueError):  # unknown to this libseccomp (or this architecture)
+            return
+        added.add(call)
+
+    for call in REFUSED_CALLS:
+        add(refuse, call)
+    for call, (argument, allowed) in OWN_ONLY_CALLS.items():
+        add(refuse, call, seccomp.Arg(argument, seccomp.NE, allowed))
+    for call, argument in OWN_PID_CALLS.items():
+        add(refuse, call, seccomp.Arg(argument, seccomp.NE, own))
+    # A thread is a clone with CLONE_THREAD; a process is one without. clone3 passes its
+    # flags in memory a filter cannot read: refused as unknown, so that the C library starts
+    # its threads with clone instead.
+    add(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
+    add(seccomp.ERRNO(errno.ENOSYS), "clone3")
+    if not set(ESSENTIAL_CALLS) <= added:
+        return False
     try:
-        rules = seccomp.SyscallFilter(seccomp.ALLOW)
-        for call in REFUSED_CALLS:
-            rules.add_rule(seccomp.ERRNO(errno.EPERM), call)
-        # A thread is a clone with CLONE_THREAD; a process is one without. clone3 passes its
-        # flags in memory a filter cannot read: refused as unknown, so that the C library
-        # starts its threads with clone instead.
-        rules.add_rule(seccomp.ERRNO(errno.EPERM), "clone",
-                       seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
-        rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
         rules.load()
     except OSError:
         return False
     return True
+
+
+# ---------------------------------------------------------------- the server's side
+
+# What confine applies on a Linux with Landlock and libseccomp (the change of
+# user only where the server is root).
+FULL_CONFINEMENT = frozenset({"no_new_privs", "not_dumpable", "landlock", "seccomp"})
+_confinement_noted = False
+
+
+def note_confinement(metadata: dict) -> None:
+    """Log, once per server, that readers run without some of the sandbox's layers (an older
+    kernel, or no libseccomp): they still have their memory, CPU and time limits. Told by the
+    reader itself, so it is for the administrator's notice, not a check."""
+    global _confinement_noted
+    applied = set(metadata.get(b"confined", b"").decode("utf-8", "replace").split(","))
+    missing = sorted(FULL_CONFINEMENT - applied)
+    if missing and not _confinement_noted:
+        _confinement_noted = True
+        logging.getLogger(__name__).warning(
+            "Workbook readers run without %s (see README, Hostile input): this kernel or "
+            "libseccomp does not offer them; the readers' memory, CPU and time limits hold.",
+            ", ".join(missing))

@@ -18,7 +18,7 @@ from defusedxml.ElementTree import DefusedXMLParser, ParseError
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from dashboard import config
-from dashboard.ingest import reader_zygote, workbook_reader
+from dashboard.ingest import reader_sandbox, reader_zygote, workbook_reader
 from dashboard.ingest.contract import visible
 
 MB = 1024 * 1024
@@ -395,4 +395,6 @@ def table_from_reader(stream: bytes | memoryview, max_columns: int) -> tuple[pa.
     if not 0 <= width <= MAX_SHEET_WIDTH or table.schema != sent:
         raise ValueError(f"the reader sent an unexpected table: {table.schema}")
     table.validate(full=True)
+    reader_sandbox.note_confinement(table.schema.metadata or {})
     return table, width
+

@@ -25,6 +25,9 @@ FAILED = b"E"  # calamine's message, UTF-8
 OUT_OF_MEMORY_SIGNS = ("MemError", "memory allocation", "capacity overflow", "out of memory")
 ERROR_CHARS = 500
 JEMALLOC_CONF, NO_JEMALLOC_THREAD = "JE_ARROW_MALLOC_CONF", "background_thread:false"
+# The sandbox's layers applied to this reader (reader_sandbox.confine), told to the server in
+# the stream's metadata so that a machine without some of them is noticed.
+CONFINED: tuple[str, ...] = ()
 
 
 class WithoutNumpyOrPandas:
@@ -54,7 +57,8 @@ def serve_one() -> None:
 
     from dashboard.ingest.reader_sandbox import confine
 
-    confine()  # from here on, no file, network, new process or signal to another
+    global CONFINED
+    CONFINED = tuple(confine())  # from here on, no file, network, new process or signal
     out = sys.stdout.buffer
     for part in read_first_sheet(sys.stdin.buffer.read(), int(sys.argv[3])):
         out.write(part)
@@ -102,7 +106,7 @@ def arrow_stream(rows: list[list[object]], max_columns: int):
     written: dict[dt.date, str] = {}  # one for the sheet: its date columns share their days
     columns = [text_column(column, written) for column in cells]
     schema = pa.schema([pa.field(f"c{i}", pa.string()) for i in range(kept)],
-                       metadata={"width": str(width)})
+                       metadata={"width": str(width), "confined": ",".join(CONFINED)})
     batch = pa.RecordBatch.from_arrays(columns, schema=schema)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, schema) as writer:
