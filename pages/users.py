@@ -81,8 +81,7 @@ if users:
     chosen = st.selectbox("User", [u.name for u in users], key="change_user")
     user = next(u for u in users if u.name == chosen)
     st.markdown(f"{'Active' if user.active else 'Revoked'}, role {user.role}"
-                + (", officer names: " + "; ".join(f"“{text.plain(o)}”"
-                                                   for o in user.officer_names)
+                + (", officer names: " + text.plain(officer_links.listed(user.officer_names))
                    if user.officer_names else "") + ".")
     left, right = st.columns(2)
     if user.active:
@@ -113,4 +112,4 @@ if users:
                     st.error(f"Not saved: {text.plain(exc)}.")
                 else:
                     done(f"{text.plain(user.name)} now sees the referrals of: "
-                         + "; ".join(f"“{text.plain(o)}”" for o in saved.officer_names) + ".")
+                         + text.plain(officer_links.listed(saved.officer_names)) + ".")

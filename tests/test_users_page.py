@@ -57,6 +57,9 @@ def test_an_admin_manages_users_and_each_change_is_logged(app_as, security_db):
         "user-set-password"]
     assert set(changes["target"]) == {"PC Jones"}
     assert password not in " ".join(log["detail"].fillna(""))
+    # officer names quoted, so a name with a comma in it reads as one
+    assert changes.loc[changes["action"] == "user-link", "detail"].tolist() == [
+        "officer names “Officer 2”", "officer names “Officer 2”; “Jones, P”"]
     assert audit.verify_log(security_db).intact
 
 

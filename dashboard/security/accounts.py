@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from dashboard import config
-from dashboard.security import audit
+from dashboard.security import audit, officer_links
 from dashboard.security.access import DEMO_UPLOADER, DEMO_VIEWERS
 from dashboard.security.audit import AccessLogError, Action, Actor, Who
 from dashboard.security.officer_links import refuse_shared_officer_names, refuse_unallocated
@@ -201,7 +201,8 @@ def add_user(path: str | os.PathLike, name: str, role: str, password: str | None
         audit.record_in(con, acting(con, actor), Action.USER_ADD, target=name, at=moment,
                         detail=f"role {role}; "
                         + ("password" if password_hash else "single sign-on")
-                        + (f"; officer names {', '.join(officers)}" if officers else ""))
+                        + (f"; officer names {officer_links.listed(officers)}" if officers
+                           else ""))
         return find_user(con, name)[0]
 
 
@@ -270,7 +271,7 @@ def set_officer_names(path: str | os.PathLike, name: str, officer_names: Sequenc
                         [(user.name, officer) for officer in officers])
         con.execute("update users set updated_at = ? where name = ?", (now, user.name))
         audit.record_in(con, acting(con, actor), Action.USER_LINK, target=user.name,
-                        detail=f"officer names {', '.join(officers)}", at=moment)
+                        detail=f"officer names {officer_links.listed(officers)}", at=moment)
         return find_user(con, user.name)[0]
 
 

@@ -22,6 +22,12 @@ def refuse_unallocated(officers: Sequence[str]) -> None:
                          "with no officer, which is nobody's caseload")
 
 
+def listed(officers: Sequence[str]) -> str:
+    """Officer names as the access log and the Users page list them: each quoted, with
+    semicolons between, so that "Jones, P" reads as one name."""
+    return "; ".join(f"“{officer}”" for officer in officers)
+
+
 def refuse_shared_officer_names(con: sqlite3.Connection, name: str,
                                 officers: Sequence[str]) -> None:
     """ValueError if another active account is linked to one of `officers` (in any case):
