@@ -232,7 +232,9 @@ def read_across_quarters(reader: Reader, quarters: list[str]) -> None:
         taken = [i for i, q in enumerate(quarters) if (q, stock) in reader.exact]
         # The tracker holds every referral, so the first stock taken is everything that came
         # in since the first quarter, less what went out (from before the first quarter: -1).
-        for before, now in zip([-1, *taken], taken):
+        # Every pair, not only the last stock before: a late referral or a mid-quarter
+        # snapshot breaks the link on both sides of one stock, not the link across it.
+        for before, now in ((b, n) for n in taken for b in [-1, *taken] if b < n):
             left = [*([(quarters[before], stock)] if before >= 0 else []),
                     *(k for m in came for k in flows(m, before, now))]
             right_side = [(quarters[now], stock),
@@ -354,6 +356,45 @@ def test_nor_from_the_first_stock_when_the_tracker_began_before_the_first_snapsh
     received, caseload = shown["Referrals received"], shown["Caseload at quarter end"]
     assert received.previous_display in WITHHELD
     assert received.display in WITHHELD or caseload.display in WITHHELD
+    reader = read_everything(db, built)
+    reader.check_exact_values_fit()
+    assert reader.disclosed() == []
+
+
+def referrals(prefix: str, date: str, count: int) -> list[list[str]]:
+    return [[f"{prefix}{i:02}", date, "Officer 1", "Custody", "Aston", "Referral/Waiting"]
+            for i in range(count)]
+
+
+# Two snapshots' caseloads apart whose link breaks on both sides of the one between: 10 in
+# 2021/22 Q2, a withheld few in Q3, 12 in Q4, and the Q4 caseload less the Q2 one and the
+# Q4 referrals gave Q3's back.
+BROKEN_CHAINS = {
+    "a snapshot taken mid-quarter": (
+        referrals("A", "10/08/2021", 10), referrals("B", "01/11/2021", 2),
+        referrals("C", "01/12/2021", 2), referrals("D", "10/02/2022", 12),
+        ("2021-09-30", "2021-11-15", "2022-03-31")),
+    "a referral recorded late": (
+        referrals("A", "10/08/2021", 10), referrals("B", "10/11/2021", 2),
+        referrals("L", "10/11/2021", 1), referrals("D", "10/02/2022", 12),
+        ("2021-09-30", "2021-12-31", "2022-03-31")),
+}
+
+
+@pytest.mark.parametrize("how", BROKEN_CHAINS)
+def test_nor_across_a_stock_whose_links_both_fail(tmp_path, how):
+    q2, q3_first, q3_later, q4, as_ats = BROKEN_CHAINS[how]
+    held = (q2, q2 + q3_first, q2 + q3_first + q3_later + q4)
+    columns = ["Nominal ID", "Referral Date", "Officer", "Referral Source", "Offending Area",
+               "Status"]
+    db = tmp_path / "o2r.duckdb"
+    for as_at, rows in zip(as_ats, held, strict=True):
+        service.ingest_bytes(db, "tracker", f"t-{as_at}.csv", pd.DataFrame(
+            rows, columns=columns).to_csv(index=False).encode(),
+            as_at=dt.date.fromisoformat(as_at))
+    built = every_pack(db)
+    assert {f.measure: f.display for f in built["2021/22 Q3"][0].figures}[
+        "Referrals received"] in WITHHELD
     reader = read_everything(db, built)
     reader.check_exact_values_fit()
     assert reader.disclosed() == []

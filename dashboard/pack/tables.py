@@ -237,17 +237,28 @@ def link_to_earlier(out: rules.Publication, history: History) -> None:
     # (build.protected_history starts it at the programme's first referral): the tracker holds
     # every referral, so the first caseload less the referrals printed gave back a withheld
     # earlier quarter's.
-    last = history.latest_with(CASELOAD)
-    parts = [*stock(CASELOAD, last), *since(RECEIVED, last)]
-    if counted(*parts, figure_key(CASELOAD)) and sum(out.values[k] for k in parts) \
-            == out.values[figure_key(CASELOAD)]:
-        out.total(parts, figure_key(CASELOAD))
-    last = history.latest_with(IN_REHAB)
-    came = [*stock(IN_REHAB, last), *since(ADMISSIONS, last)]
-    went = [figure_key(IN_REHAB), *(k for measure in EXITS for k in since(measure, last))]
-    if counted(*came, *went) and sum(out.values[k] for k in came) \
-            == sum(out.values[k] for k in went):
-        out.balance(came, went)
+    # Not only the last stock: a referral recorded late, or a snapshot taken mid-quarter,
+    # breaks the link on both sides of one stock, yet the stocks either side of it still
+    # differ by exactly the flows between (found by a review on 01/12). The newest earlier
+    # stock (or the start) that bears it out is enough: a link to an older one is then the
+    # sum of links already made, or does not hold.
+    def taken(measure: str) -> list[str | None]:
+        return [*(q for q in reversed(history.quarters)
+                  if (q, figure_key(measure)) in history.publication.values), None]
+
+    for last in taken(CASELOAD):
+        parts = [*stock(CASELOAD, last), *since(RECEIVED, last)]
+        if counted(*parts, figure_key(CASELOAD)) and sum(out.values[k] for k in parts) \
+                == out.values[figure_key(CASELOAD)]:
+            out.total(parts, figure_key(CASELOAD))
+            break
+    for last in taken(IN_REHAB):
+        came = [*stock(IN_REHAB, last), *since(ADMISSIONS, last)]
+        went = [figure_key(IN_REHAB), *(k for measure in EXITS for k in since(measure, last))]
+        if counted(*came, *went) and sum(out.values[k] for k in came) \
+                == sum(out.values[k] for k in went):
+            out.balance(came, went)
+            break
 
 
 def protect_quarter(data: QuarterData, how: str, threshold: int,
