@@ -101,9 +101,11 @@ def caveats(data: QuarterData, viewer_note: str | None, how: str, threshold: int
     elif stock.as_at < quarter.end:
         out.append(f"Stock figures are as at {stock.as_at:%d/%m/%Y}, "
                    f"{(quarter.end - stock.as_at).days} days before the quarter's end.")
-    for record in quality.itertuples(index=False):
-        out.append(f"Data quality: {record.Referrals} referral(s) with an event in the "
-                   f"quarter: {record.Issue.lower()}.")
+    for record in quality.to_dict("records"):
+        counted = f"{record['Referrals']} referral(s)" if "Referrals" in record \
+            else "some referrals"
+        out.append(f"Data quality: {counted} with an event in the quarter: "
+                   f"{record['Issue'].lower()}.")
     return out
 
 
@@ -264,13 +266,20 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
                             "then.", labelled(now.table(CASELOAD_TABLE), "Officer")))
     tables += outcome_tables(now)
     quality = labelled(now.table(QUALITY_TABLE), "Issue")
+    quality_note = "A referral can have more than one issue; the Data page lists them."
+    if how == CONTROLLED:
+        # Each count bounds withheld figures from above (every referral with no offending area
+        # is one, and the area table's Not recorded row counts some of them): printed beside
+        # a [c] of 5 or more, a count of 5 pinned that row, and the rest of the table with it.
+        quality = quality[["Issue"]]
+        quality_note = ("The issues found, without their counts, which could give withheld "
+                        "figures away; the internal pack and the Data page count them.")
     tables += [
         Table("Data coverage", "Where each group of figures comes from",
               "Flows use the latest snapshot when the pack was built; stock the latest taken "
               "in the quarter.", coverage_table(now.data)),
         Table("Data quality", "Data-quality warnings for referrals with an event in the "
-              "quarter", "A referral can have more than one issue; the Data page lists them.",
-              quality),
+              "quarter", quality_note, quality),
     ]
     if how == CONTROLLED:
         tables.append(Table("Symbols", "What the symbols in this pack mean",
