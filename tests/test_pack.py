@@ -436,6 +436,44 @@ def test_rows_in_another_order_are_no_difference_from_the_signed_off_pack(contro
         "Table Flows by area: some cells differ on current data."]
 
 
+def test_a_pack_signed_off_before_rows_went_by_name_is_issued_as_circulated_now(
+        demo_db, controlled_q1, exact_q1):
+    # Signed off with rows largest first and data-quality counts (before 01/12): issued with
+    # rows by name and the issues without counts, its figures the same, and no difference
+    # from a re-run on the same data.
+    def old_form(table: pack.Table) -> pack.Table:
+        if table.name == "Data quality":
+            counted = next(t for t in exact_q1.tables if t.name == "Data quality").frame
+            return dataclasses.replace(table, frame=counted)
+        if table.name in ("Flows by area", "Early discharges", "Caseload"):
+            rows, total = table.frame.iloc[:-1], table.frame.iloc[-1:]
+            return dataclasses.replace(table, frame=pd.concat([rows.iloc[::-1], total]))
+        return table
+
+    old = dataclasses.replace(controlled_q1, tables=[old_form(t) for t in controlled_q1.tables],
+                              caveats=[*controlled_q1.caveats, "Data quality: 7 referral(s) "
+                                       "with an event in the quarter: no offending area."])
+    pack.sign_off(demo_db, old, "Before today")
+    issued = pack.load_signed_off(demo_db, Q1)
+    for table in issued.tables:
+        if table.name in ("Flows by area", "Early discharges", "Caseload"):
+            labels = [str(v) for v in table.frame.iloc[:, 0]]
+            assert labels == [*sorted(labels[:-1]), "Total"], table.name
+        if table.name == "Data quality":
+            assert list(table.frame.columns) == ["Issue"]
+    assert issued.caveats[-1] == ("Data quality: some referrals with an event in the quarter: "
+                                  "no offending area.")
+    assert [f.display for f in issued.figures] == [f.display for f in controlled_q1.figures]
+    assert pack.compare(issued, dataclasses.replace(
+        controlled_q1, caveats=issued.caveats)) == []
+    # an issue found keeps its row, without its count
+    found = pack.circulated_now(dataclasses.replace(old, tables=[pack.Table(
+        "Data quality", "", "", pd.DataFrame({"Issue": ["No offending area"],
+                                              "Referrals": [7]}))]))
+    assert found.tables[0].frame.to_dict("list") == {"Issue": ["No offending area"]}
+    assert pack.circulated_now(exact_q1) is exact_q1  # the internal pack keeps its counts
+
+
 def test_a_later_sign_off_supersedes_and_a_nameless_one_is_refused(demo_db, controlled_q1):
     first = pack.sign_off(demo_db, controlled_q1, "First")
     second = pack.sign_off(demo_db, controlled_q1, "Second")

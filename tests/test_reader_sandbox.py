@@ -82,6 +82,9 @@ def probe(data, max_columns):
             lambda: resource.prlimit(victim, resource.RLIMIT_NOFILE, (16, 16))),
         "reprioritise its user's process": attempt(
             lambda: os.setpriority(os.PRIO_PROCESS, victim, 19)),
+        "reprioritise all its user's processes": attempt(
+            lambda: os.setpriority(os.PRIO_USER, 0, 19)),
+        "attach System V memory": attempt(lambda: c_call(libc.shmctl(0, 2, None))),
         "chmod its user's file": attempt(lambda: os.chmod(mine, 0o666)),
         "touch its user's file": attempt(lambda: os.utime(mine, (0, 0))),
         "System V memory": attempt(lambda: c_call(libc.shmget(0, 1 << 20, 0o1600))),
@@ -136,7 +139,8 @@ def expected_report() -> dict:
     refused |= {what: "refused: 1" for what in (
         "UDP socket", "TCP socket", "Unix socket pair", "fork", "leave its process group",
         "signal the server", "exec", "signal its user's process", "limit its user's process",
-        "reprioritise its user's process", "chmod its user's file", "touch its user's file",
+        "reprioritise its user's process", "reprioritise all its user's processes",
+        "attach System V memory", "chmod its user's file", "touch its user's file",
         "System V memory", "watch a folder")}
     return refused | {"uid": READER_UID, "thread ran": True, "workbook bytes": 7,
                       "its own limits": "allowed", "signal itself": "allowed"}
@@ -185,7 +189,7 @@ def test_a_reader_tells_the_server_what_confines_it(monkeypatch, caplog):
     finally:
         reader_zygote.stop()
     applied = set(sheet.schema.metadata[b"confined"].decode().split(","))
-    assert applied == reader_sandbox.FULL_CONFINEMENT | (
+    assert applied == reader_sandbox.full_confinement() == reader_sandbox.FULL_CONFINEMENT | (
         {"nobody"} if os.geteuid() == 0 else set())
     assert not caplog.records
     # A machine without some layers is told once, not on every upload.
@@ -195,6 +199,12 @@ def test_a_reader_tells_the_server_what_confines_it(monkeypatch, caplog):
         "Workbook readers run without landlock, not_dumpable, seccomp (see README, Hostile "
         "input): this kernel or libseccomp does not offer them; the readers' memory, CPU and "
         "time limits hold."]
+    # a root server's reader that could not become nobody is noticed too
+    monkeypatch.setattr(reader_sandbox, "_confinement_noted", False)
+    monkeypatch.setattr(reader_sandbox.os, "geteuid", lambda: 0)
+    caplog.clear()
+    reader_sandbox.note_confinement({b"confined": b"no_new_privs,not_dumpable,landlock,seccomp"})
+    assert "run without nobody" in caplog.records[0].getMessage()
 
 
 def test_a_reader_with_a_second_thread_is_not_confined_half_way():

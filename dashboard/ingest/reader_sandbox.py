@@ -49,7 +49,8 @@ REFUSED_CALLS = (
     "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
     "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "kcmp",
     "pidfd_open", "pidfd_getfd", "pidfd_send_signal", "tkill",
-    "shmget", "msgget", "semget", "mq_open", "add_key", "keyctl", "request_key",
+    "shmget", "shmat", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop",
+    "semtimedop", "semctl", "mq_open", "add_key", "keyctl", "request_key",
     "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
     "utime", "utimes", "utimensat", "futimesat",
     "setxattr", "lsetxattr", "fsetxattr", "setxattrat",
@@ -58,13 +59,16 @@ REFUSED_CALLS = (
     "open_by_handle_at", "mount", "umount2", "pivot_root", "chroot", "fsopen", "fsmount",
     "open_tree", "move_mount", "quotactl", "personality", "perf_event_open", "bpf",
     "userfaultfd", "io_uring_setup")
-# Allowed on the reader itself only (its first argument 0, or its own pid for signals): its
-# own limits and scheduling, never another process's of the same user (a non-root server's
-# open-file limit cut to 16, or its CPU limit, from a reader), and signals to itself alone.
-OWN_ONLY_CALLS = {"prlimit64": (0, 0), "sched_setaffinity": (0, 0),
-                  "sched_setscheduler": (0, 0), "sched_setparam": (0, 0),
-                  "sched_setattr": (0, 0), "migrate_pages": (0, 0), "move_pages": (0, 0),
-                  "setpriority": (1, 0), "ioprio_set": (1, 0)}
+# Allowed on the reader itself only (each argument listed has its value: the pid 0, or its
+# own pid for signals): its own limits and scheduling, never another process's of the same
+# user (a non-root server's open-file limit cut to 16, or its CPU limit, from a reader), and
+# signals to itself alone. setpriority and ioprio_set also name what `who` is: a process
+# (PRIO_PROCESS 0, IOPRIO_WHO_PROCESS 1), not every process of the user.
+OWN_ONLY_CALLS = {"prlimit64": ((0, 0),), "sched_setaffinity": ((0, 0),),
+                  "sched_setscheduler": ((0, 0),), "sched_setparam": ((0, 0),),
+                  "sched_setattr": ((0, 0),), "migrate_pages": ((0, 0),),
+                  "move_pages": ((0, 0),), "setpriority": ((0, 0), (1, 0)),
+                  "ioprio_set": ((0, 1), (1, 0))}
 OWN_PID_CALLS = {"kill": 0, "tgkill": 0, "rt_sigqueueinfo": 0, "rt_tgsigqueueinfo": 0}
 # Without these the filter is not worth the name: the layer is reported missing.
 ESSENTIAL_CALLS = ("fork", "vfork", "execve", "socket", "ptrace", "setsid", "prlimit64",
@@ -167,8 +171,9 @@ def refuse_calls_with_seccomp(seccomp) -> bool:
 
     for call in REFUSED_CALLS:
         add(refuse, call)
-    for call, (argument, allowed) in OWN_ONLY_CALLS.items():
-        add(refuse, call, seccomp.Arg(argument, seccomp.NE, allowed))
+    for call, arguments in OWN_ONLY_CALLS.items():
+        for argument, allowed in arguments:  # one rule each: refused if any differs
+            add(refuse, call, seccomp.Arg(argument, seccomp.NE, allowed))
     for call, argument in OWN_PID_CALLS.items():
         add(refuse, call, seccomp.Arg(argument, seccomp.NE, own))
     # A thread is a clone with CLONE_THREAD; a process is one without. clone3 passes its
@@ -187,10 +192,15 @@ def refuse_calls_with_seccomp(seccomp) -> bool:
 
 # ---------------------------------------------------------------- the server's side
 
-# What confine applies on a Linux with Landlock and libseccomp (the change of
-# user only where the server is root).
+# What confine applies on a Linux with Landlock and libseccomp, and for a root server (whose
+# readers start as root too) the change to nobody.
 FULL_CONFINEMENT = frozenset({"no_new_privs", "not_dumpable", "landlock", "seccomp"})
 _confinement_noted = False
+
+
+def full_confinement() -> frozenset[str]:
+    return FULL_CONFINEMENT | ({"nobody"} if hasattr(os, "geteuid") and os.geteuid() == 0
+                               else frozenset())
 
 
 def note_confinement(metadata: dict) -> None:
@@ -199,7 +209,7 @@ def note_confinement(metadata: dict) -> None:
     reader itself, so it is for the administrator's notice, not a check."""
     global _confinement_noted
     applied = set(metadata.get(b"confined", b"").decode("utf-8", "replace").split(","))
-    missing = sorted(FULL_CONFINEMENT - applied)
+    missing = sorted(full_confinement() - applied)
     if missing and not _confinement_noted:
         _confinement_noted = True
         logging.getLogger(__name__).warning(

@@ -2,8 +2,9 @@
 the cells go back to the server as Arrow IPC bytes, one text column per sheet column.
 
 The server side (starting this process, its limits, what its output may be) is in
-`spreadsheet_guard`. This module imports nothing from the project, so the process starts on
-little more than pyarrow and python-calamine.
+`spreadsheet_guard`. This module imports nothing from the project but `reader_sandbox`
+(itself only the standard library and pyseccomp), so the process starts on little more than
+pyarrow and python-calamine.
 """
 
 from __future__ import annotations

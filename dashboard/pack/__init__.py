@@ -24,6 +24,7 @@ from dashboard.analysis.measures import (
 from dashboard.pack.build import TREND_QUARTERS, QuarterMemo, build_pack
 from dashboard.pack.figures import direction
 from dashboard.pack.frozen import (
+    circulated_now,
     compare,
     issue,
     issue_on,
@@ -59,7 +60,7 @@ __all__ = [
     "HEADLINE_STEPS", "LEFT", "MEASURES", "NO_OFFENCE", "NOT_YET", "OFFENCE", "RATES",
     "RATE_MEASURES", "RETENTION_TABLE", "SCHEMES", "SECTION_OF", "STOCK", "TREND_MEASURES",
     "TREND_QUARTERS", "Figure", "Measure", "Pack", "Quarter", "QuarterMemo", "Table",
-    "build_pack", "compare", "comparison_quarters", "direction", "issue", "issue_on",
-    "load_signed_off", "newest_first", "pack_from_json", "pack_to_json", "parse_quarter",
-    "quarter_containing", "rate_keys", "sign_off",
+    "build_pack", "circulated_now", "compare", "comparison_quarters", "direction", "issue",
+    "issue_on", "load_signed_off", "newest_first", "pack_from_json", "pack_to_json",
+    "parse_quarter", "quarter_containing", "rate_keys", "sign_off",
 ]

@@ -68,6 +68,13 @@ def coverage_table(data: QuarterData) -> pd.DataFrame:
     ]).astype("str")
 
 
+CIRCULATED_QUALITY_NOTE = ("The issues found, without their counts, which could give "
+                           "withheld figures away; the internal pack and the Data page count "
+                           "them.")
+# Tables whose rows are listed by name (with the total last), never by size.
+ROWS_BY_NAME = ("Flows by area", "Early discharges", "Caseload")
+
+
 def caveats(data: QuarterData, viewer_note: str | None, how: str, threshold: int,
             quality: pd.DataFrame, demo: bool) -> list[str]:
     out = []
@@ -271,9 +278,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
         # Each count bounds withheld figures from above (every referral with no offending area
         # is one, and the area table's Not recorded row counts some of them): printed beside
         # a [c] of 5 or more, a count of 5 pinned that row, and the rest of the table with it.
-        quality = quality[["Issue"]]
-        quality_note = ("The issues found, without their counts, which could give withheld "
-                        "figures away; the internal pack and the Data page count them.")
+        quality, quality_note = quality[["Issue"]], CIRCULATED_QUALITY_NOTE
     tables += [
         Table("Data coverage", "Where each group of figures comes from",
               "Flows use the latest snapshot when the pack was built; stock the latest taken "

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import math
 import numbers
+import re
 from pathlib import Path
 
 import duckdb
@@ -15,7 +16,12 @@ import numpy as np
 import pandas as pd
 
 from dashboard.pack import disclosure as rules
-from dashboard.pack.build import QuarterMemo, build_pack
+from dashboard.pack.build import (
+    CIRCULATED_QUALITY_NOTE,
+    ROWS_BY_NAME,
+    QuarterMemo,
+    build_pack,
+)
 from dashboard.pack.disclosure import CONTROLLED
 from dashboard.pack.model import Figure, Pack, Table
 from dashboard.pack.quarters import FINANCIAL, Quarter, parse_quarter
@@ -116,7 +122,8 @@ def sign_off(db, pack: Pack, who: str) -> int:
 
 def load_signed_off(db, quarter: str | Quarter, scheme: str = FINANCIAL,
                     disclosure: str = CONTROLLED) -> Pack | None:
-    """The latest signed-off pack for the quarter, exactly as signed off; None if none."""
+    """The latest signed-off pack for the quarter, its figures as signed off (in today's
+    circulated form: circulated_now); None if none."""
     parse_quarter(quarter, scheme)  # a quarter it cannot read is refused, database or not
     if not Path(db).exists():
         return None
@@ -142,9 +149,37 @@ def signed_off(con: duckdb.DuckDBPyConnection, quarter: str | Quarter,
     if not rows:
         return None
     pack_id, who, when, text = rows[0]
-    frozen = pack_from_json(text)
+    frozen = circulated_now(pack_from_json(text))
     frozen.pack_id, frozen.signed_off_by, frozen.signed_off_at = pack_id, who, when
     return frozen
+
+
+DATA_QUALITY_CAVEAT = re.compile(r"^Data quality: \d+ referral\(s\) with an event")
+
+
+def circulated_now(frozen: Pack) -> Pack:
+    """A circulated pack signed off before 01/12 as it is circulated now, its figures the same:
+    rows listed by name (largest first, the order of withheld rows ranked them), and its
+    data-quality issues without their counts (which bounded withheld figures)."""
+    if frozen.disclosure != CONTROLLED:
+        return frozen
+
+    def now(table: Table) -> Table:
+        frame = table.frame
+        if table.name in ROWS_BY_NAME and len(frame):
+            label = frame.columns[0]
+            is_total = frame[label].astype(str) == "Total"
+            frame = pd.concat([frame[~is_total].sort_values(label, key=lambda c: c.astype(str)),
+                               frame[is_total]]).reset_index(drop=True)
+        elif table.name == "Data quality" and len(frame.columns) > 1:
+            return dataclasses.replace(table, note=CIRCULATED_QUALITY_NOTE,
+                                       frame=frame.iloc[:, :1].copy())
+        return dataclasses.replace(table, frame=frame)
+
+    return dataclasses.replace(
+        frozen, tables=[now(t) for t in frozen.tables],
+        caveats=[DATA_QUALITY_CAVEAT.sub("Data quality: some referrals with an event", c)
+                 for c in frozen.caveats])
 
 
 def compare(frozen: Pack, fresh: Pack) -> list[str]:

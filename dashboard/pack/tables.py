@@ -157,10 +157,6 @@ class History:
         self.groups.take_in(self.publication)
         self.quarters.append(quarter)
 
-    def latest_with(self, measure: str) -> str | None:
-        return next((q for q in reversed(self.quarters)
-                     if (q, figure_key(measure)) in self.publication.values), None)
-
 
 def publication(data: QuarterData, threshold: int, history: History | None = None
                 ) -> tuple[rules.Publication, dict[str, pd.DataFrame]]:
