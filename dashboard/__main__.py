@@ -56,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("--db", default=None, help=config.help_text("O2R_DB"))
 
     pack = sub.add_parser("pack", help="write the quarterly scrutiny pack (PDF or workbook); "
-                          "a signed-off pack is issued as it was signed off")
+                          "a signed-off pack is issued with the figures it was signed off with")
     pack.add_argument("--quarter", required=True,
                       help="e.g. 2022/23-Q1 (financial year, Q1 = April to June) or 2022-Q2 "
                       "(calendar year)")

@@ -451,8 +451,9 @@ def test_a_pack_signed_off_before_rows_went_by_name_is_issued_as_circulated_now(
         return table
 
     old = dataclasses.replace(controlled_q1, tables=[old_form(t) for t in controlled_q1.tables],
-                              caveats=[*controlled_q1.caveats, "Data quality: 7 referral(s) "
-                                       "with an event in the quarter: no offending area."])
+                              caveats=[*controlled_q1.caveats, *(
+                                  f"Data quality: {count} referral(s) with an event in the "
+                                  "quarter: no offending area." for count in ("7", "<5", "[c]"))])
     pack.sign_off(demo_db, old, "Before today")
     issued = pack.load_signed_off(demo_db, Q1)
     for table in issued.tables:
@@ -461,11 +462,10 @@ def test_a_pack_signed_off_before_rows_went_by_name_is_issued_as_circulated_now(
             assert labels == [*sorted(labels[:-1]), "Total"], table.name
         if table.name == "Data quality":
             assert list(table.frame.columns) == ["Issue"]
-    assert issued.caveats[-1] == ("Data quality: some referrals with an event in the quarter: "
-                                  "no offending area.")
+    assert issued.caveats[-3:] == 3 * ["Data quality: some referrals with an event in the "
+                                       "quarter: no offending area."]
     assert [f.display for f in issued.figures] == [f.display for f in controlled_q1.figures]
-    assert pack.compare(issued, dataclasses.replace(
-        controlled_q1, caveats=issued.caveats)) == []
+    assert pack.compare(issued, controlled_q1) == []  # no false difference either
     # an issue found keeps its row, without its count
     found = pack.circulated_now(dataclasses.replace(old, tables=[pack.Table(
         "Data quality", "", "", pd.DataFrame({"Issue": ["No offending area"],

@@ -84,7 +84,8 @@ def probe(data, max_columns):
             lambda: os.setpriority(os.PRIO_PROCESS, victim, 19)),
         "reprioritise all its user's processes": attempt(
             lambda: os.setpriority(os.PRIO_USER, 0, 19)),
-        "attach System V memory": attempt(lambda: c_call(libc.shmctl(0, 2, None))),
+        "attach System V memory": attempt(lambda: c_call(libc.shmat(0, None, 0))),
+        "control System V memory": attempt(lambda: c_call(libc.shmctl(0, 2, None))),
         "chmod its user's file": attempt(lambda: os.chmod(mine, 0o666)),
         "touch its user's file": attempt(lambda: os.utime(mine, (0, 0))),
         "System V memory": attempt(lambda: c_call(libc.shmget(0, 1 << 20, 0o1600))),
@@ -140,8 +141,8 @@ def expected_report() -> dict:
         "UDP socket", "TCP socket", "Unix socket pair", "fork", "leave its process group",
         "signal the server", "exec", "signal its user's process", "limit its user's process",
         "reprioritise its user's process", "reprioritise all its user's processes",
-        "attach System V memory", "chmod its user's file", "touch its user's file",
-        "System V memory", "watch a folder")}
+        "attach System V memory", "control System V memory", "chmod its user's file",
+        "touch its user's file", "System V memory", "watch a folder")}
     return refused | {"uid": READER_UID, "thread ran": True, "workbook bytes": 7,
                       "its own limits": "allowed", "signal itself": "allowed"}
 
@@ -197,8 +198,8 @@ def test_a_reader_tells_the_server_what_confines_it(monkeypatch, caplog):
         reader_sandbox.note_confinement({b"confined": b"nobody,no_new_privs"})
     assert [r.getMessage() for r in caplog.records] == [
         "Workbook readers run without landlock, not_dumpable, seccomp (see README, Hostile "
-        "input): this kernel or libseccomp does not offer them; the readers' memory, CPU and "
-        "time limits hold."]
+        "input): this kernel or libseccomp does not offer them, or a root server may not "
+        "change user; the readers' memory, CPU and time limits hold."]
     # a root server's reader that could not become nobody is noticed too
     monkeypatch.setattr(reader_sandbox, "_confinement_noted", False)
     monkeypatch.setattr(reader_sandbox.os, "geteuid", lambda: 0)

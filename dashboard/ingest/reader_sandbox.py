@@ -214,5 +214,6 @@ def note_confinement(metadata: dict) -> None:
         _confinement_noted = True
         logging.getLogger(__name__).warning(
             "Workbook readers run without %s (see README, Hostile input): this kernel or "
-            "libseccomp does not offer them; the readers' memory, CPU and time limits hold.",
+            "libseccomp does not offer them, or a root server may not change user; the "
+            "readers' memory, CPU and time limits hold.",
             ", ".join(missing))

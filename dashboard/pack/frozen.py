@@ -1,5 +1,6 @@
-"""Frozen packs: a signed-off pack stored exactly as printed, issued again as it was, with
-where a re-run on current data would now differ."""
+"""Frozen packs: a signed-off pack stored exactly as printed, issued again with the same
+figures (circulated ones in today's circulated form: circulated_now), with where a re-run on
+current data would now differ."""
 
 from __future__ import annotations
 
@@ -154,13 +155,14 @@ def signed_off(con: duckdb.DuckDBPyConnection, quarter: str | Quarter,
     return frozen
 
 
-DATA_QUALITY_CAVEAT = re.compile(r"^Data quality: \d+ referral\(s\) with an event")
+# The count as the circulated pack printed it: a number, or a marker (<5, [c], [x]).
+DATA_QUALITY_CAVEAT = re.compile(r"^Data quality: \S+ referral\(s\) with an event")
 
 
 def circulated_now(frozen: Pack) -> Pack:
     """A circulated pack signed off before 01/12 as it is circulated now, its figures the same:
-    rows listed by name (largest first, the order of withheld rows ranked them), and its
-    data-quality issues without their counts (which bounded withheld figures)."""
+    rows listed by name (listed largest first, as they were, the order of withheld rows ranked
+    them), and its data-quality issues without their counts (which bounded withheld figures)."""
     if frozen.disclosure != CONTROLLED:
         return frozen
 

@@ -128,7 +128,7 @@ SCHEMA = [
         primary key (label_group, key)
     )""",
     # Signed-off quarterly packs, frozen as JSON (dashboard/pack.py), so a pack can be issued
-    # again exactly as signed off after newer uploads; the latest per key is the current one.
+    # again with its signed-off figures after newer uploads; the latest per key is current.
     """create table if not exists packs (
         pack_id integer primary key,
         quarter varchar not null,           -- '2022/23 Q1' or '2022 Q2'
