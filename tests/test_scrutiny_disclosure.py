@@ -339,18 +339,25 @@ def test_nor_by_subtracting_one_quarter_end_stock_from_the_next(tmp_path, column
     assert reader.disclosed() == []
 
 
+def referrals(prefix: str, date: str, count: int, area: str = "Aston") -> list[list[str]]:
+    return [[f"{prefix}{i:02}", date, "Officer 1", "Custody", area, "Referral/Waiting"]
+            for i in range(count)]
+
+
+def store_tracker(db, rows: list[list[str]], as_at: str) -> None:
+    """A tracker snapshot of these rows (referrals' columns), as at that ISO date."""
+    columns = ["Nominal ID", "Referral Date", "Officer", "Referral Source", "Offending Area",
+               "Status"]
+    service.ingest_bytes(db, "tracker", f"t-{as_at}.csv", pd.DataFrame(
+        rows, columns=columns).to_csv(index=False).encode(), as_at=dt.date.fromisoformat(as_at))
+
+
 def test_nor_from_the_first_stock_when_the_tracker_began_before_the_first_snapshot(tmp_path):
     # The first snapshot (31/03/2022) holds every referral since 2021/22 Q3: its caseload,
     # 15, less 2021/22 Q4's 12 referrals gave back Q3's withheld 3.
-    rows = [[f"A{i}", "10/11/2021", "Officer 1", "Custody", "Aston", "Referral/Waiting"]
-            for i in range(3)]
-    rows += [[f"B{i:02}", "10/02/2022", "Officer 1", "Custody", "Aston", "Referral/Waiting"]
-             for i in range(12)]
-    tracker = pd.DataFrame(rows, columns=["Nominal ID", "Referral Date", "Officer",
-                                          "Referral Source", "Offending Area", "Status"])
     db = tmp_path / "o2r.duckdb"
-    service.ingest_bytes(db, "tracker", "t.csv", tracker.to_csv(index=False).encode(),
-                         as_at=dt.date(2022, 3, 31))
+    store_tracker(db, [*referrals("A", "10/11/2021", 3), *referrals("B", "10/02/2022", 12)],
+                  "2022-03-31")
     built = every_pack(db)
     shown = {f.measure: f for f in built["2021/22 Q4"][0].figures}
     received, caseload = shown["Referrals received"], shown["Caseload at quarter end"]
@@ -361,9 +368,6 @@ def test_nor_from_the_first_stock_when_the_tracker_began_before_the_first_snapsh
     assert reader.disclosed() == []
 
 
-def referrals(prefix: str, date: str, count: int) -> list[list[str]]:
-    return [[f"{prefix}{i:02}", date, "Officer 1", "Custody", "Aston", "Referral/Waiting"]
-            for i in range(count)]
 
 
 # Two snapshots' caseloads apart whose link breaks on both sides of the one between: 10 in
@@ -385,13 +389,9 @@ BROKEN_CHAINS = {
 def test_nor_across_a_stock_whose_links_both_fail(tmp_path, how):
     q2, q3_first, q3_later, q4, as_ats = BROKEN_CHAINS[how]
     held = (q2, q2 + q3_first, q2 + q3_first + q3_later + q4)
-    columns = ["Nominal ID", "Referral Date", "Officer", "Referral Source", "Offending Area",
-               "Status"]
     db = tmp_path / "o2r.duckdb"
     for as_at, rows in zip(as_ats, held, strict=True):
-        service.ingest_bytes(db, "tracker", f"t-{as_at}.csv", pd.DataFrame(
-            rows, columns=columns).to_csv(index=False).encode(),
-            as_at=dt.date.fromisoformat(as_at))
+        store_tracker(db, rows, as_at)
     built = every_pack(db)
     assert {f.measure: f.display for f in built["2021/22 Q3"][0].figures}[
         "Referrals received"] in WITHHELD
@@ -404,13 +404,9 @@ def test_the_circulated_data_quality_table_names_issues_without_counts(tmp_path,
     # 'No offending area' counts every blank-area referral with an event in the quarter, the
     # area table's Not recorded row among them: its 5 beside that row's [c] (5 or more)
     # pinned the row at 5, and the table's total then gave Aston's withheld 3.
-    rows = [*referrals("A", "10/02/2022", 3), *referrals("C", "10/11/2021", 20)]
-    rows += [[f"B{i}", "10/02/2022", "Officer 1", "Custody", "", "Referral/Waiting"]
-             for i in range(5)]
     db = tmp_path / "o2r.duckdb"
-    service.ingest_bytes(db, "tracker", "t.csv", pd.DataFrame(rows, columns=[
-        "Nominal ID", "Referral Date", "Officer", "Referral Source", "Offending Area",
-        "Status"]).to_csv(index=False).encode(), as_at=dt.date(2022, 3, 31))
+    store_tracker(db, [*referrals("A", "10/02/2022", 3), *referrals("C", "10/11/2021", 20),
+                       *referrals("B", "10/02/2022", 5, area="")], "2022-03-31")
     controlled, exact = every_pack(db)["2021/22 Q4"]
     tables = {t.name: t.frame for t in controlled.tables}
     assert tables["Flows by area"].set_index("Offending area").loc[

@@ -397,4 +397,3 @@ def table_from_reader(stream: bytes | memoryview, max_columns: int) -> tuple[pa.
     table.validate(full=True)
     reader_sandbox.note_confinement(table.schema.metadata or {})
     return table, width
-

@@ -211,13 +211,16 @@ def publication(data: QuarterData, threshold: int, history: History | None = Non
 
 
 def link_to_earlier(out: rules.Publication, history: History) -> None:
-    """Stock at quarter end is the last stock taken plus what came in since, less what went
-    out, and a reader who sees that hold where every figure is shown uses it where one is not
-    (one quarter-end caseload less the last gave back a withheld referrals figure): the
-    caseload is the last one plus the referrals received since; the people in rehab, the last
-    count plus the admissions since, less the completions and early discharges. Each joins
-    the publication where the exact counts bear it out; where referrals were added late or
-    removed it does not hold, and a reader's subtraction is then wrong."""
+    """Stock at quarter end is an earlier stock plus what came in since, less what went out,
+    and a reader who sees that hold where every figure is shown uses it where one is not (one
+    quarter-end caseload less the last gave back a withheld referrals figure): the caseload
+    is an earlier one plus the referrals received since; the people in rehab, an earlier
+    count plus the admissions since, less the completions and early discharges. With no
+    stock taken before, the first is every flow since the history's first quarter
+    (build.protected_history starts it at the programme's first referral, and the tracker
+    holds every referral). Each joins the publication where the exact counts bear it out;
+    where referrals were added late or removed it does not hold, and a reader's subtraction
+    is then wrong."""
     def since(measure: str, after: str | None) -> list[Hashable]:
         later = history.quarters[history.quarters.index(after) + 1:] if after is not None \
             else history.quarters
@@ -229,10 +232,6 @@ def link_to_earlier(out: rules.Publication, history: History) -> None:
     def counted(*keys: Hashable) -> bool:
         return all(k in out.values for k in keys)
 
-    # With no stock taken before, the first is every flow since the history's first quarter
-    # (build.protected_history starts it at the programme's first referral): the tracker holds
-    # every referral, so the first caseload less the referrals printed gave back a withheld
-    # earlier quarter's.
     # Not only the last stock: a referral recorded late, or a snapshot taken mid-quarter,
     # breaks the link on both sides of one stock, yet the stocks either side of it still
     # differ by exactly the flows between (found by a review on 01/12). The newest earlier
