@@ -44,7 +44,11 @@ if st.session_state.get("overview_follows") != chosen.period.label:
     st.session_state["overview_follows"] = chosen.period.label
     if any(q.label == chosen.period.label for q in choices):
         st.session_state["overview_quarter"] = labels[default]
-picked = st.selectbox("Quarter", labels, index=default, key="overview_quarter",
+if st.session_state.get("overview_quarter") not in labels:
+    # The choice is set through the session state alone (Streamlit warns when a widget is
+    # given a default as well): first here, or after new data relabels the quarters.
+    st.session_state["overview_quarter"] = labels[default]
+picked = st.selectbox("Quarter", labels, key="overview_quarter",
                       help="UK financial-year quarters (Q1 = April to June)")
 quarter = choices[labels.index(picked)]
 previous, last_year = periods.shift_quarter(quarter, -1), periods.shift_quarter(quarter, -4)
