@@ -1,8 +1,8 @@
 """Browser tests: the real Streamlit server driven by headless Chromium (Playwright).
 
-Each page is opened in a fresh browser page, left to finish its script run, checked
-for errors and for key published figures, and screenshotted to
-test-artifacts/screenshots/ (git-ignored) so a person can eyeball the renders.
+Each page is reached by its sidebar link, left to finish its script run, checked for errors,
+accessibility and key published figures, and screenshotted to test-artifacts/screenshots/
+(git-ignored) so a person can eyeball the renders.
 
 Uses Debian's /usr/bin/chromium; no Playwright browser download is needed or wanted.
 """
@@ -217,48 +217,55 @@ def test_each_demo_role_sees_its_pages(app_server, page, role, visible, hidden):
     assert_no_errors(page, app_server)
 
 
-@pytest.mark.parametrize(("path", "title", "expected"), PAGES,
-                         ids=[_screenshot_name(p) for p, _, _ in PAGES])
-def test_page_renders(app_server, page, path, title, expected):
-    sign_in_demo(page, app_server.url, "admin")
-    open_page(page, title, path)
-    # Grid cells can be filled in just after loading ends; give them a short grace period.
-    missing: list[str] = []
+def expected_texts_missing(pg, expected: list[str]) -> list[str]:
+    """Which texts the page lacks, after a short grace period: grid cells can be filled in
+    just after loading ends."""
     deadline = time.monotonic() + 3
     while True:
-        body = page_text(page)
+        body = page_text(pg)
         missing = [t for t in expected if t not in body]
         if not missing or time.monotonic() > deadline:
-            break
+            return missing
         time.sleep(0.25)
-    full_page_screenshot(page, SCREENSHOTS / f"{_screenshot_name(path)}.png")
-    assert_no_errors(page, app_server)
-    assert not missing, f"{title} ({path}) is missing {missing!r}"
-    assert not axe_violations(page), (title, axe_violations(page))
 
 
-def test_sidebar_navigation(app_server, page):
+def test_every_page_renders_reached_by_its_sidebar_link(app_server, page):
+    # One administrator's session walks the whole sidebar, as a person would, rather than
+    # signing in afresh for each page: every page's figures, errors, accessibility and
+    # screenshot, and the link marked current; every page is checked before any failure is
+    # reported.
     sign_in_demo(page, app_server.url, "admin")
-    links = page.locator('[data-testid="stSidebarNav"] a')
-    titles = [links.nth(i).inner_text() for i in range(links.count())]
-    missing = [t for _, t, _ in PAGES if not any(t in link for link in titles)]
-    assert not missing, (f"no sidebar link for {missing}; sidebar links: {titles}\n"
-                         f"--- server log (tail) ---\n{app_server.log_tail()}")
-
-    # Visit every page by clicking its sidebar link (skip the first: we are on it), then back.
-    order = PAGES[1:] + PAGES[:1]
-    for path, title, _ in order:
+    titles = sidebar_titles(page)
+    missing_links = [t for _, t, _ in PAGES if t not in titles]
+    assert not missing_links, (f"no sidebar link for {missing_links}; sidebar links: {titles}"
+                               f"\n--- server log (tail) ---\n{app_server.log_tail()}")
+    problems: dict[str, list[str]] = {}
+    # Overview is where signing in lands; it is checked there and again on the way back.
+    for path, title, expected in [*PAGES, PAGES[0]]:
         link = page.locator('[data-testid="stSidebarNav"] a').filter(
             has=page.get_by_text(title, exact=True))
         assert link.count() == 1, f"no single sidebar link titled {title!r}"
-        link.click()
-        page.wait_for_url(lambda url, p=path: urlparse(url).path == p, timeout=PAGE_TIMEOUT_MS)
+        if urlparse(page.url).path != path:
+            link.click()
+            page.wait_for_url(lambda url, p=path: urlparse(url).path == p,
+                              timeout=PAGE_TIMEOUT_MS)
         wait_until_idle(page)
-        assert urlparse(page.url).path == path
+        found = []
         active = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
-        assert active.count() == 1 and title in active.inner_text(), (
-            f"after clicking {title!r} the sidebar marks "
-            f"{[active.nth(i).inner_text() for i in range(active.count())]} as current")
+        if active.count() != 1 or title not in active.inner_text():
+            marked = [active.nth(i).inner_text() for i in range(active.count())]
+            found.append(f"the sidebar marks {marked} as current")
+        missing = expected_texts_missing(page, expected)
+        if missing:
+            found.append(f"missing {missing!r}")
+        if page.locator('[data-testid="stException"]').count() or \
+                "Traceback" in page.inner_text("body"):
+            found.append(f"an error on the page; server log (tail):\n{app_server.log_tail()}")
+        found += axe_violations(page)
+        full_page_screenshot(page, SCREENSHOTS / f"{_screenshot_name(path)}.png")
+        if found:
+            problems.setdefault(f"{title} ({path})", []).extend(found)
+    assert not problems, problems
 
 
 # ------------------------------------------------------------------ each role's main task
