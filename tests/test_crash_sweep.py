@@ -1,6 +1,6 @@
 """No page crashes: for each role, every page in its navigation under every Period entry,
-every officer and every area it is offered, and every option of each radio, on the demo data
-and on a data set of another shape (one officer, one quarter, no Connect upload).
+every officer, area and referral source it is offered, and every option of each radio, on the
+demo data and on a data set of another shape (one officer, one quarter, no Connect upload).
 
 One AppTest per role and data set, reused across pages and options, keeps it cheap."""
 
@@ -59,6 +59,7 @@ def sweep(at: AppTest, role: str) -> int:
             period = at.selectbox(key="filter_period")
             officers = at.selectbox(key="filter_officer").options
             areas = at.selectbox(key="filter_area").options
+            sources = at.selectbox(key="filter_source").options
             for label in period.options:
                 if label == "Custom dates":
                     continue
@@ -66,16 +67,18 @@ def sweep(at: AppTest, role: str) -> int:
                 run_clean(at, (role, page, label))
                 runs += 1
             at.selectbox(key="filter_period").select(period.options[0])
-            count = max(len(officers), len(areas))
+            count = max(len(officers), len(areas), len(sources))
             for index in range(count):
-                # each officer and each area at least once, and pairs of the two
-                at.selectbox(key="filter_officer").select(officers[index % len(officers)])
-                at.selectbox(key="filter_area").select(areas[index % len(areas)])
-                run_clean(at, (role, page, officers[index % len(officers)],
-                               areas[index % len(areas)]))
+                # each officer, area and referral source at least once, and sets of the three
+                chosen = (officers[index % len(officers)], areas[index % len(areas)],
+                          sources[index % len(sources)])
+                at.selectbox(key="filter_officer").select(chosen[0])
+                at.selectbox(key="filter_area").select(chosen[1])
+                at.selectbox(key="filter_source").select(chosen[2])
+                run_clean(at, (role, page, *chosen))
                 runs += 1
-            at.selectbox(key="filter_officer").select("All")
-            at.selectbox(key="filter_area").select("All")
+            for key in ("filter_officer", "filter_area", "filter_source"):
+                at.selectbox(key=key).select("All")
             at.run()
         # The Data page's file-kind radio only changes the upload form (test_data_page.py).
         for key in [r.key for r in at.radio if r.label != "What is the file?"]:
