@@ -18,38 +18,13 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from dashboard import config
+from machine_load import SLOWNESS
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium tries to reach the internet at every start.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-# A quiet core does this fixed piece of work in about this long (measured on the 2-core
-# machine the suite is run on, alone).
-CALIBRATION_SECONDS = 0.015
-
-
-def machine_slowness() -> float:
-    """How much slower than a quiet machine this one is now: the fixed work's wall time
-    against its quiet time, the run queue per core (other engineers' jobs) or the test
-    workers per core, from 1 to 10; O2R_TEST_SLOWNESS sets it outright."""
-    chosen = config.setting("O2R_TEST_SLOWNESS")
-    if chosen:
-        return chosen
-    start = time.perf_counter()
-    sum(i * i for i in range(300_000))
-    measured = (time.perf_counter() - start) / CALIBRATION_SECONDS
-    cores = os.cpu_count() or 1
-    queue = os.getloadavg()[0] / cores
-    # Measured as a worker starts, before the others are busy: a browser test's server and
-    # Chromium share the cores with every other pytest-xdist worker's tests from then on.
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    shared = 2.0 * workers / cores if workers > 1 else 1.0
-    return min(10.0, max(1.0, measured, queue, shared))
-
-
 # Waits scale with how busy the machine is, not a fixed 30 s that a loaded machine misses.
-SLOWNESS = machine_slowness()
 SERVER_START_TIMEOUT_S = 60 * SLOWNESS
 PAGE_TIMEOUT_MS = int(30_000 * SLOWNESS)
 

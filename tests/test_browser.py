@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
 from browser_support import (
@@ -245,11 +246,15 @@ def test_every_page_renders_reached_by_its_sidebar_link(app_server, page):
         link = page.locator('[data-testid="stSidebarNav"] a').filter(
             has=page.get_by_text(title, exact=True))
         assert link.count() == 1, f"no single sidebar link titled {title!r}"
-        if urlparse(page.url).path != path:
-            link.click()
-            page.wait_for_url(lambda url, p=path: urlparse(url).path == p,
-                              timeout=PAGE_TIMEOUT_MS)
-        wait_until_idle(page)
+        try:
+            if urlparse(page.url).path != path:
+                link.click()
+                page.wait_for_url(lambda url, p=path: urlparse(url).path == p,
+                                  timeout=PAGE_TIMEOUT_MS)
+            wait_until_idle(page)
+        except PlaywrightTimeoutError as exc:  # reported with the rest; the walk goes on
+            problems[f"{title} ({path})"] = [f"not reached or still loading: {exc}"]
+            continue
         found = []
         active = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
         if active.count() != 1 or title not in active.inner_text():
@@ -258,9 +263,10 @@ def test_every_page_renders_reached_by_its_sidebar_link(app_server, page):
         missing = expected_texts_missing(page, expected)
         if missing:
             found.append(f"missing {missing!r}")
-        if page.locator('[data-testid="stException"]').count() or \
-                "Traceback" in page.inner_text("body"):
-            found.append(f"an error on the page; server log (tail):\n{app_server.log_tail()}")
+        exceptions = page.locator('[data-testid="stException"]')
+        if exceptions.count() or "Traceback" in page.inner_text("body"):
+            shown = exceptions.first.inner_text() if exceptions.count() else "a traceback"
+            found.append(f"{shown}\n--- server log (tail) ---\n{app_server.log_tail()}")
         found += axe_violations(page)
         full_page_screenshot(page, SCREENSHOTS / f"{_screenshot_name(path)}.png")
         if found:
