@@ -162,13 +162,20 @@ def full_page_screenshot(pg, path: Path) -> None:
         pg.screenshot(path=str(path), full_page=True)
 
 
-def assert_no_errors(pg, server: Server) -> None:
+def errors_shown(pg, server: Server) -> str | None:
+    """A Streamlit exception or a traceback on the page, with the server log's tail."""
     exceptions = pg.locator('[data-testid="stException"]')
     if exceptions.count():
-        pytest.fail(f"Streamlit exception on {pg.url}:\n{exceptions.first.inner_text()}\n"
-                    f"--- server log (tail) ---\n{server.log_tail()}")
+        return (f"Streamlit exception on {pg.url}:\n{exceptions.first.inner_text()}\n"
+                f"--- server log (tail) ---\n{server.log_tail()}")
     body = pg.inner_text("body")
-    assert "Traceback" not in body, body[:2000]
+    return body[:2000] if "Traceback" in body else None
+
+
+def assert_no_errors(pg, server: Server) -> None:
+    shown = errors_shown(pg, server)
+    if shown:
+        pytest.fail(shown)
 
 
 def sidebar_titles(pg) -> list[str]:
@@ -218,15 +225,15 @@ def test_each_demo_role_sees_its_pages(app_server, page, role, visible, hidden):
     assert_no_errors(page, app_server)
 
 
-def expected_texts_missing(pg, expected: list[str]) -> list[str]:
-    """Which texts the page lacks, after a short grace period: grid cells can be filled in
-    just after loading ends."""
-    deadline = time.monotonic() + 3
+def texts_missing(pg, texts, seconds: float) -> tuple[list[str], str]:
+    """Which of `texts` the page still lacks once all are in it or `seconds` have passed,
+    and the page's text then."""
+    deadline = time.monotonic() + seconds
     while True:
         body = page_text(pg)
-        missing = [t for t in expected if t not in body]
+        missing = [t for t in texts if t not in body]
         if not missing or time.monotonic() > deadline:
-            return missing
+            return missing, body
         time.sleep(0.25)
 
 
@@ -260,13 +267,13 @@ def test_every_page_renders_reached_by_its_sidebar_link(app_server, page):
         if active.count() != 1 or title not in active.inner_text():
             marked = [active.nth(i).inner_text() for i in range(active.count())]
             found.append(f"the sidebar marks {marked} as current")
-        missing = expected_texts_missing(page, expected)
+        # a short grace period: grid cells can be filled in just after loading ends
+        missing, _ = texts_missing(page, expected, seconds=3)
         if missing:
             found.append(f"missing {missing!r}")
-        exceptions = page.locator('[data-testid="stException"]')
-        if exceptions.count() or "Traceback" in page.inner_text("body"):
-            shown = exceptions.first.inner_text() if exceptions.count() else "a traceback"
-            found.append(f"{shown}\n--- server log (tail) ---\n{app_server.log_tail()}")
+        shown = errors_shown(page, app_server)
+        if shown:
+            found.append(shown)
         found += axe_violations(page)
         full_page_screenshot(page, SCREENSHOTS / f"{_screenshot_name(path)}.png")
         if found:
@@ -279,14 +286,9 @@ def test_every_page_renders_reached_by_its_sidebar_link(app_server, page):
 
 def wait_for_text(pg, *texts: str, seconds: float = 20) -> str:
     """The page's text once every one of `texts` is in it (a loaded machine may be slow)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        body = page_text(pg)
-        if all(t in body for t in texts) or time.monotonic() > deadline:
-            missing = [t for t in texts if t not in body]
-            assert not missing, f"{pg.url} is missing {missing!r}"
-            return body
-        time.sleep(0.25)
+    missing, body = texts_missing(pg, texts, seconds)
+    assert not missing, f"{pg.url} is missing {missing!r}"
+    return body
 
 
 FOCUSED_WIDGET_JS = """() => {

@@ -113,7 +113,7 @@ HARMLESS_LOG = ("missing ScriptRunContext",)
 
 
 @pytest.fixture
-def streamlit_warnings():
+def streamlit_warnings(monkeypatch):
     """Warnings Streamlit logged meanwhile: a widget given a default and a Session State
     value too, say, which the page shows nothing of. Streamlit's loggers do not propagate,
     so each is listened to."""
@@ -137,15 +137,12 @@ def streamlit_warnings():
 
     # and every logger Streamlit makes meanwhile (a module imported on the first run)
     set_up = streamlit_logger.setup_formatter
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(streamlit_logger, "setup_formatter", set_up_and_listen)
-        for logger in streamlit_loggers():
-            logger.addHandler(handler)
-        try:
-            yield caught
-        finally:
-            for logger in streamlit_loggers():
-                logger.removeHandler(handler)
+    monkeypatch.setattr(streamlit_logger, "setup_formatter", set_up_and_listen)
+    for logger in streamlit_loggers():
+        logger.addHandler(handler)
+    yield caught
+    for logger in streamlit_loggers():
+        logger.removeHandler(handler)
 
 
 def test_the_sweeps_hear_a_streamlit_logger_made_after_they_start(streamlit_warnings):

@@ -40,9 +40,12 @@ def choose(at: AppTest, filters: dict[str, str]) -> None:
     at.run()
 
 
+def errors_shown(at: AppTest) -> list[str]:
+    return [e.message for e in at.exception] + [e.value for e in at.error]
+
+
 def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not errors_shown(at), errors_shown(at)
 
 
 def test_every_page_file_is_in_the_navigation_and_every_role_page_is_a_file():
@@ -62,7 +65,7 @@ def test_every_page_renders_without_error(app, combination):
     for page in PAGE_FILES:
         app.switch_page(f"../pages/{page}")
         app.run()
-        found = [e.message for e in app.exception] + [e.value for e in app.error]
+        found = errors_shown(app)
         if not app.title:
             found.append("no title: every page has one")
         if found:
