@@ -22,11 +22,25 @@ import datetime as dt  # noqa: E402
 
 import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.runtime.scriptrunner.script_cache import ScriptCache  # noqa: E402
+from streamlit.testing.v1 import AppTest, app_test, local_script_runner  # noqa: E402
 
 from dashboard import service  # noqa: E402
 from dashboard.security import accounts, audit, sign_in  # noqa: E402
 from dashboard.store import database  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scripts_compiled_once():
+    """AppTest compiles the entry script and the page afresh on every run (a new ScriptCache
+    each time, with Streamlit's magic rewriting the syntax tree first): about a tenth of a
+    crash sweep's CPU. A server compiles each script once and keeps it; the sources do not
+    change while the tests run, so one cache serves every run here too."""
+    shared = ScriptCache()
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (app_test, local_script_runner):
+            patch.setattr(module, "ScriptCache", lambda: shared)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
