@@ -200,6 +200,20 @@ def test_the_block_scan_agrees_with_the_strict_readers_checks(text, monkeypatch)
                                                body.splitlines(keepends=True)), (text, size)
 
 
+def test_the_block_scan_judges_every_character_of_the_two_byte_and_punctuation_ranges(
+        monkeypatch):
+    # Each character from U+0080 to U+07FF (two bytes in UTF-8: the C1 controls among them)
+    # and of General Punctuation (U+2000-U+206F: separators, text-direction marks), alone in
+    # a cell, with the first block ending inside it and not: FORBIDDEN's verdict exactly.
+    for code in [*range(0x80, 0x800), *range(0x2000, 0x2070)]:
+        text = f"a,b\nx{chr(code)},y\n"
+        body = text.encode()
+        for size in (5, 6, 7, len(body)):
+            monkeypatch.setattr(fast_csv, "CHUNK_BYTES", size)
+            found = fast_csv.scan(body, ",", "utf-8").may_hold_forbidden
+            assert found == bool(FORBIDDEN.search(text)), (hex(code), size)
+
+
 @pytest.mark.parametrize("text", [
     "a,b\nx,y\n", "a,b\r\nx\t,y\r\n", "a,b\nx\x1b,y\n", "a,b\nx,y\x7f\n", "a,\u00a3b\nx,y\n",
     "a,b\nx\u0085,y\n", "a,b\nx,\u2019y\u2028\n", "a,b\n\u2066x,y\n", "a,\u20acb\nx,\u2069\n",

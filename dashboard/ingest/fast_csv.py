@@ -83,8 +83,12 @@ class Scan:
 
 # contract.FORBIDDEN's characters as UTF-8 bytes (C1 controls, the line and paragraph
 # separators and the text-direction characters); in cp1252 only the C0 controls and DEL can
-# occur, as the Python codec refuses its five undefined bytes.
-FORBIDDEN_UTF8 = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]")
+# occur, as the Python codec refuses its five undefined bytes. Two patterns, each starting with
+# a fixed byte, which re finds by a fast scan: as one pattern of alternatives it tried every
+# position, 8x slower, and a file with a pound sign in every block paid that throughout (0.6
+# CPU-s at a million rows).
+FORBIDDEN_UTF8 = (re.compile(rb"\xc2[\x80-\x9f]"),
+                  re.compile(rb"\xe2(?:\x80[\xa8-\xae]|\x81[\xa6-\xa9])"))
 
 
 def chunks(source: bytes | Path) -> Iterator[bytes | memoryview]:
@@ -142,9 +146,8 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
                 controls = np.count_nonzero(octets < 32) - int(ends.size) - block_returns
                 forbidden = bool(controls and controls - chunk.count(b"\t")) or (
                     b"\x7f" in chunk) or (
-                    encoding == "utf-8" and any(lead in text for text in (previous, chunk)
-                                                for lead in (b"\xc2", b"\xe2"))
-                    and FORBIDDEN_UTF8.search(previous + chunk) is not None)
+                    encoding == "utf-8" and any(pattern.search(previous + chunk)
+                                                for pattern in FORBIDDEN_UTF8))
             if block_returns or previous.endswith(b"\r"):
                 pairs += chunk.count(b"\r\n") + (previous.endswith(b"\r")
                                                   and chunk.startswith(b"\n"))
