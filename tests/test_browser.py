@@ -394,7 +394,7 @@ def test_admin_uploads_a_tracker_and_sees_it_stored(demo_db, browser_context, tm
 
 # The administrator sees every page (the walk above checks each link); the others:
 @pytest.mark.parametrize(("role", "visible", "hidden"), [
-    ("officer", ["Overview", "Journey flow", "Referrals"],
+    ("officer", ["Overview", "Journey flow", "Referrals", "Officer caseloads"],
      ["Quarterly pack", "Data", "Access log", "Users"]),
     ("steering", ["Overview", "Journey flow", "Referrals", "Quarterly pack"],
      ["Data", "Access log", "Users"]),
@@ -412,12 +412,17 @@ def test_each_role_walks_its_own_pages_and_axe_finds_nothing(app_server, page, r
     assert all(v in titles for v in visible), titles
     assert not [h for h in hidden if h in titles], titles
     if role == "scrutiny":
-        # The pack is the panel's first page, so it is served at the root.
+        # The pack is the panel's first page, so signing in lands on it, at the root.
+        wait_until_idle(page)
         assert urlparse(page.url).path == "/", page.url
+        wait_for_text(page, "Quarterly scrutiny pack")
     problems = {}
     for title in titles:
         page.locator('[data-testid="stSidebarNav"] a').filter(
             has=page.get_by_text(title, exact=True)).click()
+        # the page clicked is the one read, not the last one still on screen
+        page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]').filter(
+            has=page.get_by_text(title, exact=True)).wait_for(timeout=PAGE_TIMEOUT_MS)
         wait_until_idle(page)
         assert_no_errors(page, app_server)
         if role == "officer" and title == "Officer caseloads":
