@@ -4,7 +4,7 @@ assessment (the evaluation's Figure 3)."""
 import streamlit as st
 
 from dashboard.security import data_access
-from dashboard.ui import charts, filters, layout
+from dashboard.ui import charts, filters, layout, sankey
 
 VIEWS = {
     "referrals": ("From referral: every referral received in the period",
@@ -36,7 +36,7 @@ if flow.empty:
             + " in this period with these filters.")
     st.stop()
 
-st.echarts_chart(charts.journey_sankey(flow, NODE_LABELS[view]), height=560,
+st.echarts_chart(sankey.journey_sankey(flow, NODE_LABELS[view]), height=560,
                  alt="Flow diagram of the client journey; the same numbers are in the table "
                  "below")
 if view == "referrals":

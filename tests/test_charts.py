@@ -14,7 +14,7 @@ import vl_convert
 from dashboard.analysis import funnel, outcomes, work
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import queries
-from dashboard.ui import charts, outcome_charts
+from dashboard.ui import charts, outcome_charts, sankey
 
 HEX = re.compile(r"#[0-9a-fA-F]{6}\b")
 TEXT = re.compile(r"<text[^>]*>(.*?)</text>", re.DOTALL)
@@ -112,7 +112,8 @@ def every_chart(frames) -> dict:
 
 
 def test_every_builder_is_covered():
-    builders = {name for module in (charts, outcome_charts) for name, value in vars(module).items()
+    builders = {name for module in (charts, outcome_charts, sankey)
+                for name, value in vars(module).items()
                 if callable(value) and getattr(value, "__module__", "") == module.__name__
                 and not name.startswith("_") and name not in ("date_axis",)}
     covered = {"caseload_by_officer", "caseload_over_time", "placements_by_facility",
@@ -137,7 +138,7 @@ def test_every_chart_compiles_and_describes_itself(frames):
 
 def test_chart_colours_reach_3_to_1_against_white(frames):
     for name, chart in [*every_chart(frames).items(),
-                        ("journey_sankey", charts.journey_sankey(frames["journey_flow"]))]:
+                        ("journey_sankey", sankey.journey_sankey(frames["journey_flow"]))]:
         text = str(chart if isinstance(chart, dict) else chart.to_dict())
         faint = {c for c in HEX.findall(text) if contrast_with_white(c) < 3}
         assert not faint, (name, faint)
@@ -219,7 +220,7 @@ def test_waiting_bands_run_shortest_wait_first(frames):
 
 def test_the_sankey_labels_every_node_with_its_count(frames):
     flow = frames["journey_flow"]
-    option = charts.journey_sankey(flow)
+    option = sankey.journey_sankey(flow)
     labels = [node["label"]["formatter"] for node in option["series"][0]["data"]]
     total = int(flow.loc[flow["source"] == "Referrals", "referrals"].sum())
     assert labels[0] == f"Referrals ({total:,})"
@@ -228,7 +229,7 @@ def test_the_sankey_labels_every_node_with_its_count(frames):
 
 def test_the_journey_from_referral_says_what_each_count_is(demo_con):
     flow = run(demo_con, "referral_journey")
-    option = charts.journey_sankey(flow, {"Referrals": "Referred in the period",
+    option = sankey.journey_sankey(flow, {"Referrals": "Referred in the period",
                                           "Contacted": "First contacted"})
     labels = [node["label"]["formatter"] for node in option["series"][0]["data"]]
     referred = int(flow.loc[flow["source"] == "Referrals", "referrals"].sum())
@@ -297,7 +298,7 @@ def test_referral_sources_never_share_a_blue(frames):
 
 def test_the_journey_colours_waiting_apart_from_leaving_early(demo_con):
     # Both were amber on the journey from referral: "Not yet in rehab" beside "Left rehab early".
-    option = charts.journey_sankey(run(demo_con, "referral_journey"))
+    option = sankey.journey_sankey(run(demo_con, "referral_journey"))
     colour = {node["name"].rstrip("\u200b"): node["itemStyle"]["color"]
               for node in option["series"][0]["data"]}
     waiting = {colour[n] for n in colour if n.startswith(("Waiting", "Not yet"))}

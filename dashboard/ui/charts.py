@@ -7,6 +7,11 @@ import pandas as pd
 
 from dashboard.analysis.periods import quarter_containing, shift_quarter
 
+# Channel options are keyword arguments (alt.X("a:N", title=..., axis=alt.Axis(...))), not
+# Altair's chained methods (alt.X("a:N").title(...).axis(...)): Altair builds each chained
+# method's docstring and signature whenever it is looked up, about 1 ms a call, and a chart
+# of several channels spent a fifth to a third of its building there. The spec is the same.
+
 # Okabe-Ito's hues (distinguishable with the common forms of colour blindness), each darkened
 # where needed to reach 3:1 contrast against the white background (WCAG 1.4.11): the original
 # orange, sky blue and yellow are at 1.3 to 2.3:1, too faint to see for many readers.
@@ -44,20 +49,21 @@ def caseload_by_officer(frame: pd.DataFrame) -> alt.Chart:
     # totals share the axis, and the officers fell back into alphabetical order.
     totals = frame.groupby("officer", sort=False)["referrals"].sum()
     order = sorted(totals.index, key=lambda officer: (-totals[officer], officer))
-    base = alt.Chart(frame).encode(
-        alt.X("officer:N").title("Officer").sort(order),
-        alt.Y("sum(referrals):Q").title("Referrals"),
+    base = alt.Chart().encode(
+        alt.X("officer:N", title="Officer", sort=order),
+        alt.Y("sum(referrals):Q", title="Referrals"),
     )
     bars = base.mark_bar().encode(
-        alt.Color("status:N").title("Status").sort(statuses)
-        .scale(domain=statuses, range=[STATUS_COLOURS[status] for status in statuses]),
+        alt.Color("status:N", title="Status", sort=statuses,
+                  scale=alt.Scale(domain=statuses,
+                                  range=[STATUS_COLOURS[status] for status in statuses])),
         alt.Order("status_rank:Q"),
         tooltip=[alt.Tooltip("officer:N", title="Officer"),
                  alt.Tooltip("status:N", title="Status"),
                  alt.Tooltip("referrals:Q", title="Referrals", format=",")],
     ).transform_calculate(status_rank=f"indexof({statuses!r}, datum.status)")
     totals = base.mark_text(dy=-8, fontWeight="bold").encode(text=alt.Text("sum(referrals):Q"))
-    return (bars + totals).properties(
+    return alt.layer(bars, totals, data=frame).properties(
         title="Referrals by officer and current status", height=440,
         description="Stacked bar chart: each officer's referrals split by current status, "
         "with the total above each bar.")
@@ -76,13 +82,14 @@ def caseload_over_time(frame: pd.DataFrame) -> alt.Chart:
     colours = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(officers))]
     dashes = [DASHES[i // len(CATEGORY_COLOURS) % len(DASHES)] for i in range(len(officers))]
     return alt.Chart(frame).mark_line(point=True).encode(
-        alt.X("as_at_date:T").title("Snapshot as at").axis(date_axis(frame["as_at_date"])),
-        alt.Y("open_referrals:Q").title("Open referrals (waiting or active)")
-        .axis(tickMinStep=1, format=",d"),
+        alt.X("as_at_date:T", title="Snapshot as at", axis=date_axis(frame["as_at_date"])),
+        alt.Y("open_referrals:Q", title="Open referrals (waiting or active)",
+              axis=alt.Axis(tickMinStep=1, format=",d")),
         # The legend draws each officer's line as it is, pattern and all (not a dot).
-        alt.Color("officer:N").title("Officer").scale(domain=officers, range=colours)
-        .legend(symbolType="stroke", symbolStrokeWidth=2, symbolSize=300),
-        alt.StrokeDash("officer:N").title("Officer").scale(domain=officers, range=dashes),
+        alt.Color("officer:N", title="Officer", scale=alt.Scale(domain=officers, range=colours),
+                  legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2, symbolSize=300)),
+        alt.StrokeDash("officer:N", title="Officer",
+                       scale=alt.Scale(domain=officers, range=dashes)),
         tooltip=[alt.Tooltip("as_at_date:T", title="As at", format=UK_DATE),
                  alt.Tooltip("officer:N", title="Officer"),
                  alt.Tooltip("open_referrals:Q", title="Open referrals")],
@@ -93,89 +100,32 @@ def caseload_over_time(frame: pd.DataFrame) -> alt.Chart:
 
 def placements_by_facility(frame: pd.DataFrame) -> alt.Chart:
     """Bars: rehab admissions by facility, with direct counts."""
-    base = alt.Chart(frame).encode(
-        alt.Y("rehab_facility:N").title("Rehab facility").sort("-x"),
-        alt.X("referrals:Q").title("Admissions").axis(tickMinStep=1, format="d"),
+    base = alt.Chart().encode(
+        alt.Y("rehab_facility:N", title="Rehab facility", sort="-x"),
+        alt.X("referrals:Q", title="Admissions", axis=alt.Axis(tickMinStep=1, format="d")),
     )
-    return (base.mark_bar(color=OKABE_ITO[0]).encode(
-        tooltip=[alt.Tooltip("rehab_facility:N", title="Facility"),
-                 alt.Tooltip("referrals:Q", title="Admissions")])
-        + base.mark_text(align="left", dx=4).encode(text="referrals:Q")
+    return alt.layer(
+        base.mark_bar(color=OKABE_ITO[0]).encode(
+            tooltip=[alt.Tooltip("rehab_facility:N", title="Facility"),
+                     alt.Tooltip("referrals:Q", title="Admissions")]),
+        base.mark_text(align="left", dx=4).encode(text="referrals:Q"), data=frame,
     ).properties(title="Rehab placements by facility", height=alt.Step(32),
                  description="Bar chart: admissions to residential rehab by facility, each "
                  "bar labelled with its count.")
 
 
-# Amber is for waiting (not there yet); leaving rehab early is vermillion, so the two never
-# read as one on the same flow.
-NODE_COLOURS = {
-    "Referrals": "#0072B2", "Being worked with": "#3A88C0", "Inactive/withdrawn": GREY,
-    "Not interested": GREY, "Did not meet criteria": GREY, "Withdrawn": GREY,
-    "Deceased": "#000000", "Diverted to other services": "#B0508A", "Partner agency": "#B0508A",
-    "Prison": "#B0508A", "Residential rehab": "#007A5A", "In rehab": "#007A5A",
-    "Completed 12 weeks": "#005C44", "Discharged early": "#D55E00",
-    "Ongoing engagement": "#3A88C0", "Preparing for rehab": "#3A88C0",
-    "Contacted": "#0072B2", "Assessed": "#0072B2", "Entered rehab": "#007A5A",
-    "Waiting for contact": "#9E6A00", "Waiting for assessment": "#9E6A00",
-    "Not yet in rehab": "#9E6A00", "Closed before contact": GREY,
-    "Closed before assessment": GREY, "Closed before rehab": GREY,
-    "Still in rehab": "#007A5A", "Left rehab early": "#D55E00",
-}
-
-
-def journey_sankey(flow: pd.DataFrame, labels: dict[str, str] | None = None) -> dict:
-    """An ECharts Sankey option for the journey; every node is labelled with its count, and
-    with what that count is where `labels` says (e.g. the root "Referrals" of the flow from
-    assessment is "Assessed in the period")."""
-    labels = labels or {}
-    # Withdrawn and Deceased appear at two stages; a node is a name at a depth, and the
-    # deeper copy gets invisible zero-width spaces so ECharts keeps the two apart.
-    depth = {"Referrals": 0}
-    order = {"Referrals": (0,)}
-    ids = {("Referrals", 0): "Referrals"}
-    totals: dict[str, int] = {
-        "Referrals": int(flow.loc[flow["source"] == "Referrals", "referrals"].sum())}
-    links = []
-    for position, row in enumerate(flow.itertuples(index=False)):
-        source = next(ids[key] for key in ids if key[0] == row.source)
-        level = depth[source] + 1
-        target = ids.setdefault((row.target, level), row.target + "\u200b" * sum(
-            1 for name, _ in ids if name == row.target))
-        depth[target] = level
-        # Children sit in their parents' order, so the bands do not cross.
-        order.setdefault(target, (*order[source], position))
-        totals[target] = totals.get(target, 0) + int(row.referrals)
-        links.append({"source": source, "target": target, "value": int(row.referrals)})
-    nodes = [{"name": node, "depth": depth[node],
-              "itemStyle": {"color": NODE_COLOURS.get(node.rstrip("\u200b"), GREY)},
-              "label": {"formatter": f"{labels.get(name, name)} ({totals[node]:,})"}}
-             for node in sorted(depth, key=lambda n: (depth[n], order[n]))
-             for name in [node.rstrip("\u200b")]]
-    return {
-        "tooltip": {"trigger": "item"},
-        "series": [{
-            "type": "sankey", "data": nodes, "links": links, "nodeAlign": "left",
-            "layoutIterations": 0, "nodeGap": 14,
-            "emphasis": {"focus": "adjacency"},
-            "lineStyle": {"color": "gradient", "opacity": 0.35},
-            "label": {"fontSize": 13, "color": "#31333F"},
-            "left": 10, "right": 220, "top": 20, "bottom": 20,
-        }],
-    }
-
-
 def count_bars(frame: pd.DataFrame, category: str, title: str, axis_title: str,
                count: str = "referrals", count_title: str = "Referrals") -> alt.Chart:
     """Horizontal bars, largest first, each with its count at the end."""
-    base = alt.Chart(frame).encode(
-        alt.Y(f"{category}:N").title(axis_title).sort("-x").axis(labelLimit=240),
-        alt.X(f"{count}:Q").title(count_title).axis(tickMinStep=1, format=",d"),
+    base = alt.Chart().encode(
+        alt.Y(f"{category}:N", title=axis_title, sort="-x", axis=alt.Axis(labelLimit=240)),
+        alt.X(f"{count}:Q", title=count_title, axis=alt.Axis(tickMinStep=1, format=",d")),
     )
     bars = base.mark_bar(color=OKABE_ITO[0]).encode(
         tooltip=[alt.Tooltip(f"{category}:N", title=axis_title),
                  alt.Tooltip(f"{count}:Q", title=count_title, format=",")])
     labels = base.mark_text(align="left", dx=4).encode(text=alt.Text(f"{count}:Q", format=","))
-    return (bars + labels).properties(
+    return alt.layer(bars, labels, data=frame).properties(
         title=title, height=alt.Step(28),
         description=f"Bar chart: {count_title.lower()} by {axis_title.lower()}, largest first, "
         "each bar labelled with its count.")
@@ -189,12 +139,12 @@ def referrals_by_quarter(frame: pd.DataFrame) -> alt.Chart:
     # dropped from the axis (the bars either side of it read as consecutive quarters).
     quarters = _every_quarter(frame["quarter_start"])
     return alt.Chart(frame).mark_bar().encode(
-        alt.X("quarter:O").title("Financial-year quarter (Q1 = April to June)")
-        .sort(quarters).scale(domain=quarters).axis(labelAngle=0),
-        alt.Y("sum(referrals):Q").title("Referrals"),
+        alt.X("quarter:O", title="Financial-year quarter (Q1 = April to June)", sort=quarters,
+              scale=alt.Scale(domain=quarters), axis=alt.Axis(labelAngle=0)),
+        alt.Y("sum(referrals):Q", title="Referrals"),
         # Vega cuts legend labels at 160 px: "Neighbourhood policing team" lost its last word.
-        alt.Color("referral_source:N").title("Referral source").scale(range=CATEGORY_COLOURS)
-        .legend(labelLimit=260),
+        alt.Color("referral_source:N", title="Referral source",
+                  scale=alt.Scale(range=CATEGORY_COLOURS), legend=alt.Legend(labelLimit=260)),
         tooltip=[alt.Tooltip("quarter:O", title="Quarter"),
                  alt.Tooltip("referral_source:N", title="Source"),
                  alt.Tooltip("referrals:Q", title="Referrals")],
@@ -228,23 +178,24 @@ def rate_with_interval(frame: pd.DataFrame, category: str, rate: str, axis_title
     frame = frame.assign(base_size=frame["small_base"].map(BASE_SIZES))
     by_rate = frame.sort_values(rate, ascending=False, kind="stable")[category].drop_duplicates()
     order = [c for c in first if c in set(by_rate)] + [c for c in by_rate if c not in first]
-    base = alt.Chart(frame).encode(
-        alt.Y(f"{category}:N").title(axis_title).sort(order).axis(labelLimit=240))
+    base = alt.Chart().encode(
+        alt.Y(f"{category}:N", title=axis_title, sort=order, axis=alt.Axis(labelLimit=240)))
     tooltip = [alt.Tooltip(f"{category}:N", title=axis_title),
                alt.Tooltip(f"{rate}:Q", title="Rate", format=".0%"),
                alt.Tooltip(f"{rate}_low:Q", title="95% interval from", format=".0%"),
                alt.Tooltip(f"{rate}_high:Q", title="95% interval to", format=".0%"),
                alt.Tooltip("base:Q", title=base_title)]
     interval = base.mark_rule(strokeWidth=2, color=GREY).encode(
-        alt.X(f"{rate}_low:Q").title("Rate (dot) with 95% interval (line)")
-        .axis(format="%").scale(domain=[0, 1]),
+        alt.X(f"{rate}_low:Q", title="Rate (dot) with 95% interval (line)",
+              axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         alt.X2(f"{rate}_high:Q"), tooltip=tooltip)
     dots = base.mark_point(size=90, filled=True, color=OKABE_ITO[5]).encode(
-        alt.X(f"{rate}:Q"), alt.Shape("base_size:N").title("How many people")
-        .scale(domain=list(BASE_SIZES.values()), range=["circle", "triangle"])
-        .legend(labelLimit=260),
+        alt.X(f"{rate}:Q"),
+        alt.Shape("base_size:N", title="How many people",
+                  scale=alt.Scale(domain=list(BASE_SIZES.values()), range=["circle", "triangle"]),
+                  legend=alt.Legend(labelLimit=260)),
         tooltip=tooltip)
-    return (interval + dots).properties(
+    return alt.layer(interval, dots, data=frame).properties(
         title=title, height=alt.Step(30),
         description=f"Dot chart: {title}. Each dot is a group's rate; its line is the likely "
         "range (95% interval); a triangle marks a group of fewer than 10 people.")
@@ -259,13 +210,13 @@ def offences_heatmap(frame: pd.DataFrame) -> alt.Chart:
         return list(frame.groupby(field)["offences"].sum().sort_values(
             ascending=False, kind="stable").index)
 
-    base = alt.Chart(frame).encode(
-        alt.X("offence_type:N").title("Offence type").sort(busiest("offence_type"))
-        .axis(labelAngle=-30, labelLimit=160),
-        alt.Y("offence_area:N").title("Offence area").sort(busiest("offence_area")),
+    base = alt.Chart().encode(
+        alt.X("offence_type:N", title="Offence type", sort=busiest("offence_type"),
+              axis=alt.Axis(labelAngle=-30, labelLimit=160)),
+        alt.Y("offence_area:N", title="Offence area", sort=busiest("offence_area")),
     )
     cells = base.mark_rect().encode(
-        alt.Color("offences:Q").title("Offences").scale(scheme="blues"),
+        alt.Color("offences:Q", title="Offences", scale=alt.Scale(scheme="blues")),
         tooltip=[alt.Tooltip("offence_area:N", title="Area"),
                  alt.Tooltip("offence_type:N", title="Offence type"),
                  alt.Tooltip("offences:Q", title="Offences", format=","),
@@ -273,7 +224,7 @@ def offences_heatmap(frame: pd.DataFrame) -> alt.Chart:
     text = base.mark_text(fontSize=11).encode(
         alt.Text("offences:Q", format=","),
         color=alt.condition("datum.offences > 300", alt.value("white"), alt.value("black")))
-    return (cells + text).properties(
+    return alt.layer(cells, text, data=frame).properties(
         title="Recorded offences by area and type (Connect)", height=alt.Step(28),
         description="Heat map: recorded offences for each offence area and offence type, the "
         "count written in each cell, darker for more offences.")
@@ -287,11 +238,11 @@ def weeks_in_rehab(frame: pd.DataFrame) -> alt.Chart:
     """Bars: whole weeks spent in rehab before leaving, by way of leaving; the detox marked."""
     ways = [w for w in EXIT_COLOURS if w in set(frame["way_of_leaving"])]
     bars = alt.Chart(frame).mark_bar().encode(
-        alt.X("weeks:O").title("Whole weeks in rehab before leaving (12 = 12 or more)")
-        .scale(domain=list(range(13))).axis(labelAngle=0),
-        alt.Y("sum(referrals):Q").title("People leaving rehab").axis(tickMinStep=1),
-        alt.Color("way_of_leaving:N").title("How they left")
-        .scale(domain=ways, range=[EXIT_COLOURS[w] for w in ways]),
+        alt.X("weeks:O", title="Whole weeks in rehab before leaving (12 = 12 or more)",
+              scale=alt.Scale(domain=list(range(13))), axis=alt.Axis(labelAngle=0)),
+        alt.Y("sum(referrals):Q", title="People leaving rehab", axis=alt.Axis(tickMinStep=1)),
+        alt.Color("way_of_leaving:N", title="How they left",
+                  scale=alt.Scale(domain=ways, range=[EXIT_COLOURS[w] for w in ways])),
         tooltip=[alt.Tooltip("weeks:O", title="Whole weeks"),
                  alt.Tooltip("way_of_leaving:N", title="How they left"),
                  alt.Tooltip("referrals:Q", title="People")],
@@ -308,8 +259,9 @@ def weeks_in_rehab(frame: pd.DataFrame) -> alt.Chart:
 
 def journey_durations(frame: pd.DataFrame) -> alt.Chart:
     """Interquartile range bars with the median marked, in days, for each journey interval."""
-    base = alt.Chart(frame).encode(
-        alt.Y("interval_name:N").title(None).sort(alt.SortField("order")).axis(labelLimit=260))
+    base = alt.Chart().encode(
+        alt.Y("interval_name:N", title=None, sort=alt.SortField("order"),
+              axis=alt.Axis(labelLimit=260)))
     tooltip = [alt.Tooltip("interval_name:N", title="Interval"),
                alt.Tooltip("referrals:Q", title="Referrals"),
                alt.Tooltip("days_q1:Q", title="Quarter took at most (days)", format=".0f"),
@@ -317,13 +269,14 @@ def journey_durations(frame: pd.DataFrame) -> alt.Chart:
                alt.Tooltip("days_q3:Q", title="Three-quarters took at most (days)",
                            format=".0f")]
     band = base.mark_bar(color=OKABE_ITO[4], height=18).encode(
-        alt.X("days_q1:Q").title("Days (bar: middle half of people; tick: median)"),
+        alt.X("days_q1:Q", title="Days (bar: middle half of people; tick: median)"),
         alt.X2("days_q3:Q"), tooltip=tooltip)
     tick = base.mark_tick(color="#000000", thickness=3, size=24).encode(
         alt.X("days_median:Q"), tooltip=tooltip)
     label = base.mark_text(align="left", dx=6, dy=-16).encode(
         alt.X("days_median:Q"), text=alt.Text("days_median:Q", format=".0f"))
-    return (band + tick + label).transform_window(order="row_number()").properties(
+    layers = alt.layer(band, tick, label, data=frame)
+    return layers.transform_window(order="row_number()").properties(
         title="How long each step of the journey takes (days)", height=alt.Step(48),
         description="Range chart: for each step of the journey, the days the middle half of "
         "people took (bar) and the median (tick, with its number).")
@@ -339,12 +292,12 @@ def waiting_age_bands(frame: pd.DataFrame) -> alt.Chart:
     how long they have waited; frame from work.waiting_age_bands."""
     bands = list(AGE_BAND_COLOURS)
     return alt.Chart(frame).mark_bar().encode(
-        alt.Y("officer:N").title("Officer").sort("-x"),
-        alt.X("sum(referrals):Q").title("Referrals waiting for first contact")
-        .axis(tickMinStep=1, format=",d"),
-        alt.Color("age_band:N").title("Waiting").sort(bands)
-        .scale(domain=bands, range=list(AGE_BAND_COLOURS.values()))
-        .legend(orient="bottom", columns=3),
+        alt.Y("officer:N", title="Officer", sort="-x"),
+        alt.X("sum(referrals):Q", title="Referrals waiting for first contact",
+              axis=alt.Axis(tickMinStep=1, format=",d")),
+        alt.Color("age_band:N", title="Waiting", sort=bands,
+                  scale=alt.Scale(domain=bands, range=list(AGE_BAND_COLOURS.values())),
+                  legend=alt.Legend(orient="bottom", columns=3)),
         alt.Order("band_order:Q"),
         tooltip=[alt.Tooltip("officer:N", title="Officer"),
                  alt.Tooltip("age_band:N", title="Waiting"),
@@ -359,15 +312,15 @@ def trend_sparkline(frame: pd.DataFrame, step: str) -> alt.Chart:
     quarter marked; frame has quarter and referrals. Axes are left off: the numbers are
     written beside it and in the chart's description."""
     quarters = list(frame["quarter"])
-    base = alt.Chart(frame).encode(
-        alt.X("quarter:O").sort(quarters).axis(None),
-        alt.Y("referrals:Q").axis(None).scale(zero=True),
+    base = alt.Chart().encode(
+        alt.X("quarter:O", sort=quarters, axis=None),
+        alt.Y("referrals:Q", axis=None, scale=alt.Scale(zero=True)),
         tooltip=[alt.Tooltip("quarter:O", title="Quarter"),
                  alt.Tooltip("referrals:Q", title=step)])
     line = base.mark_line(color=OKABE_ITO[0], strokeWidth=2)
     latest = base.transform_filter(alt.datum.quarter == quarters[-1]).mark_point(
         color=OKABE_ITO[0], filled=True, size=40)
-    return (line + latest).properties(
+    return alt.layer(line, latest, data=frame).properties(
         height=48, description=f"Trend of {step.lower()} over the last {len(frame)} quarters, "
         f"oldest first: " + ", ".join(f"{q} {n:,}" for q, n in zip(
             quarters, frame["referrals"], strict=True)) + ".").configure_view(stroke=None)
@@ -381,19 +334,22 @@ def cohort_funnel(frame: pd.DataFrame) -> alt.Chart:
                      people=frame["reached"] - frame["in_progress"]),
         frame.assign(part="Stopped here, case still open", people=frame["in_progress"]),
     ])[["step", "step_order", "part", "people", "reached", "share_text"]]
-    base = alt.Chart(long).encode(alt.Y("step:N").title(None).sort(list(frame["step"]))
-                                  .axis(labelLimit=200))
+    base = alt.Chart().encode(alt.Y("step:N", title=None, sort=list(frame["step"]),
+                                        axis=alt.Axis(labelLimit=200)))
     bars = base.mark_bar().encode(
-        alt.X("sum(people):Q").title("People in the cohort").axis(tickMinStep=1, format=",d"),
-        alt.Color("part:N").title(None).scale(
-            domain=["Went further, or case closed here", "Stopped here, case still open"],
-            range=[OKABE_ITO[0], OKABE_ITO[1]]).legend(orient="bottom", labelLimit=400),
+        alt.X("sum(people):Q", title="People in the cohort",
+              axis=alt.Axis(tickMinStep=1, format=",d")),
+        alt.Color("part:N", title=None,
+                  scale=alt.Scale(domain=["Went further, or case closed here",
+                                          "Stopped here, case still open"],
+                                  range=[OKABE_ITO[0], OKABE_ITO[1]]),
+                  legend=alt.Legend(orient="bottom", labelLimit=400)),
         alt.Order("part:N", sort="descending"),
         tooltip=[alt.Tooltip("step:N", title="Step"), alt.Tooltip("part:N", title="Part"),
                  alt.Tooltip("people:Q", title="People", format=",")])
     labels = base.transform_filter(alt.datum.part == "Went further, or case closed here").mark_text(
         align="left", dx=4).encode(alt.X("reached:Q"), text="share_text:N")
-    return (bars + labels).properties(
+    return alt.layer(bars, labels, data=long).properties(
         title="How far the cohort has got", height=alt.Step(34),
         description="Bar chart: for each journey step, how many of the cohort got at least that "
         "far, with the share written at the end of each bar; the part whose case is still "

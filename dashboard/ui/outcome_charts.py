@@ -1,5 +1,6 @@
 """Chart builders for the Outcomes page: offence rates before and after, with their intervals,
-and retention curves. Plain functions of a small frame, like charts.py."""
+and retention curves. Plain functions of a small frame, like charts.py, and like it giving
+channel options as keyword arguments, not Altair's slower chained methods."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ def offending_rates(frame: pd.DataFrame) -> alt.Chart:
     # The data is the layer's, not each mark's: Altair would otherwise compare the marks'
     # copies by printing each frame, and copy every mark, to move it up there itself.
     base = alt.Chart().encode(
-        alt.Y("outcome_group:N").title(None).sort(groups).axis(labelLimit=220),
-        alt.YOffset("window:N").sort(windows),
-        alt.Color("window:N").title("Window").sort(windows)
-        .scale(domain=windows, range=colours).legend(orient="bottom", columns=2))
+        alt.Y("outcome_group:N", title=None, sort=groups, axis=alt.Axis(labelLimit=220)),
+        alt.YOffset("window:N", sort=windows),
+        alt.Color("window:N", title="Window", sort=windows,
+                  scale=alt.Scale(domain=windows, range=colours),
+                  legend=alt.Legend(orient="bottom", columns=2)))
     tooltip = [alt.Tooltip("outcome_group:N", title="Group"),
                alt.Tooltip("window:N", title="Window"),
                alt.Tooltip("referrals:Q", title="People followed up", format=","),
@@ -34,7 +36,7 @@ def offending_rates(frame: pd.DataFrame) -> alt.Chart:
                alt.Tooltip("rate_low:Q", title="95% interval from", format=".2f"),
                alt.Tooltip("rate_high:Q", title="95% interval to", format=".2f")]
     interval = base.mark_rule(strokeWidth=2).encode(
-        alt.X("rate_low:Q").title("Police-recorded offences a person-year (dot), "
+        alt.X("rate_low:Q", title="Police-recorded offences a person-year (dot), "
                                   "exact 95% interval (line)"),
         alt.X2("rate_high:Q"), tooltip=tooltip)
     dots = base.mark_point(size=80, filled=True, opacity=1).encode(
@@ -52,8 +54,9 @@ def survival_curves(frame: pd.DataFrame, title: str, x_title: str, y_title: str,
     """Kaplan-Meier step curves, one per group, each with its 95% band; dashed rules at
     `marks` days; frame from outcomes.curves (day, survival, low, high, at_risk, group)."""
     groups = list(dict.fromkeys(frame["group"]))
-    colour = alt.Color("group:N").title(None).sort(groups).scale(
-        domain=groups, range=CATEGORY_COLOURS[:len(groups)]).legend(orient="bottom")
+    colour = alt.Color("group:N", title=None, sort=groups,
+                       scale=alt.Scale(domain=groups, range=CATEGORY_COLOURS[:len(groups)]),
+                       legend=alt.Legend(orient="bottom"))
     tooltip = [alt.Tooltip("group:N", title="Group"),
                alt.Tooltip("day:Q", title="Day", format=".0f"),
                alt.Tooltip("survival:Q", title="Share", format=".0%"),
@@ -61,11 +64,12 @@ def survival_curves(frame: pd.DataFrame, title: str, x_title: str, y_title: str,
                alt.Tooltip("high:Q", title="95% band to", format=".0%"),
                alt.Tooltip("at_risk:Q", title="Still followed")]
     base = alt.Chart(frame).encode(
-        alt.X("day:Q").title(x_title).scale(zero=True), colour)
+        alt.X("day:Q", title=x_title, scale=alt.Scale(zero=True)), colour)
     band = base.mark_area(interpolate="step-after", opacity=0.18).encode(
         alt.Y("low:Q"), alt.Y2("high:Q"))
     line = base.mark_line(interpolate="step-after", strokeWidth=2).encode(
-        alt.Y("survival:Q").title(y_title).axis(format="%").scale(domain=[0, 1]),
+        alt.Y("survival:Q", title=y_title, axis=alt.Axis(format="%"),
+              scale=alt.Scale(domain=[0, 1])),
         tooltip=tooltip)
     layers = [band, line]
     if marks:
