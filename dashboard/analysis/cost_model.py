@@ -153,9 +153,9 @@ def goods_not_stolen_chart(frame: pd.DataFrame) -> alt.Chart:
             high_label="'£' + format(datum.high_gbp, ',.0f')",
         )
         .encode(
-            alt.X("year:O").title("Year of the programme").axis(labelAngle=0),
-            alt.Y("low_gbp:Q").title("Goods not stolen in the year").scale(zero=True)
-            .axis(labelExpr=_GBP_AXIS),
+            alt.X("year:O", title="Year of the programme", axis=alt.Axis(labelAngle=0)),
+            alt.Y("low_gbp:Q", title="Goods not stolen in the year", scale=alt.Scale(zero=True),
+                  axis=alt.Axis(labelExpr=_GBP_AXIS)),
             alt.Y2("high_gbp:Q"),
             tooltip=[
                 alt.Tooltip("year:O", title="Year"),
