@@ -10,7 +10,8 @@ from dashboard.analysis.periods import quarter_containing, shift_quarter
 # Channel options are keyword arguments (alt.X("a:N", title=..., axis=alt.Axis(...))), not
 # Altair's chained methods (alt.X("a:N").title(...).axis(...)): Altair builds each chained
 # method's docstring and signature whenever it is looked up, about 1 ms a call, and a chart
-# of several channels spent a fifth to a third of its building there. The spec is the same.
+# of several channels spent a fifth to a third of its building there. The spec is the same
+# (its keys in another order).
 
 # Okabe-Ito's hues (distinguishable with the common forms of colour blindness), each darkened
 # where needed to reach 3:1 contrast against the white background (WCAG 1.4.11): the original

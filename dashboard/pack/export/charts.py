@@ -86,9 +86,9 @@ def trend_chart(pack: Pack) -> alt.ConcatChart | None:
     for measure, rows in measures:
         scale, axis = _panel_scales(pack, measure, rows)
         base = alt.Chart(alt.InlineData(values=rows)).encode(
-            alt.X("quarter:O", title=None, sort=quarters, scale=alt.Scale(domain=quarters),
-                  axis=alt.Axis(labelAngle=-45, labelFontSize=9)),
-            alt.Y("value:Q", title=None, scale=alt.Scale(**scale), axis=alt.Axis(**axis)),
+            alt.X("quarter:O").title(None).sort(quarters).scale(domain=quarters)
+            .axis(labelAngle=-45, labelFontSize=9),
+            alt.Y("value:Q").title(None).scale(**scale).axis(**axis),
         )
         panels.append((base.mark_line(color=OKABE_ITO[0], strokeWidth=2)
                        + base.mark_point(color=OKABE_ITO[0], filled=True, size=30))
@@ -144,9 +144,9 @@ def journey_chart(pack: Pack) -> alt.LayerChart | None:
         "label": [f.display or "n/a" for f in flows],
     })
     base = alt.Chart(frame).encode(
-        alt.Y("step:N", title=None, sort=frame["step"].tolist(),
-              axis=alt.Axis(labelLimit=260, labelFontSize=11)),
-        alt.X("people:Q", title="People in the quarter", axis=alt.Axis(tickMinStep=1, format=",d")),
+        alt.Y("step:N").title(None).sort(frame["step"].tolist()).axis(labelLimit=260,
+                                                                        labelFontSize=11),
+        alt.X("people:Q").title("People in the quarter").axis(tickMinStep=1, format=",d"),
     )
     bars = base.mark_bar(color=OKABE_ITO[0], height=20)
     labels = base.mark_text(align="left", dx=4, fontSize=11).encode(text="label:N")
