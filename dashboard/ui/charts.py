@@ -11,7 +11,9 @@ from dashboard.analysis.periods import quarter_containing, shift_quarter
 # Altair's chained methods (alt.X("a:N").title(...).axis(...)): Altair builds each chained
 # method's docstring and signature whenever it is looked up, about 1 ms a call, and a chart
 # of several channels spent a fifth to a third of its building there. The spec is the same
-# (its keys in another order).
+# (its keys in another order). For the same reason layered charts take their frame on the
+# layer (alt.layer(a, b, data=frame)), not on each mark: moving it up there itself, Altair
+# copies every mark and hashes each by printing it, frame included.
 
 # Okabe-Ito's hues (distinguishable with the common forms of colour blindness), each darkened
 # where needed to reach 3:1 contrast against the white background (WCAG 1.4.11): the original
@@ -336,7 +338,7 @@ def cohort_funnel(frame: pd.DataFrame) -> alt.Chart:
         frame.assign(part="Stopped here, case still open", people=frame["in_progress"]),
     ])[["step", "step_order", "part", "people", "reached", "share_text"]]
     base = alt.Chart().encode(alt.Y("step:N", title=None, sort=list(frame["step"]),
-                                        axis=alt.Axis(labelLimit=200)))
+                                    axis=alt.Axis(labelLimit=200)))
     bars = base.mark_bar().encode(
         alt.X("sum(people):Q", title="People in the cohort",
               axis=alt.Axis(tickMinStep=1, format=",d")),
