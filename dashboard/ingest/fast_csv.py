@@ -130,6 +130,7 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
                 cut = min(mark, len(chunk))
                 chunk, mark = chunk[cut:], mark - cut
             decoder.decode(chunk)
+            window = previous + chunk  # with the bytes before it, for what spans the edge
             octets = np.frombuffer(chunk, dtype=np.uint8)
             ends = np.flatnonzero(octets == 10)
             if ends.size:
@@ -146,20 +147,19 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
                 controls = np.count_nonzero(octets < 32) - int(ends.size) - block_returns
                 forbidden = bool(controls and controls - chunk.count(b"\t")) or (
                     b"\x7f" in chunk) or (
-                    encoding == "utf-8" and any(pattern.search(previous + chunk)
+                    encoding == "utf-8" and any(pattern.search(window)
                                                 for pattern in FORBIDDEN_UTF8))
             if block_returns or previous.endswith(b"\r"):
                 pairs += chunk.count(b"\r\n") + (previous.endswith(b"\r")
                                                   and chunk.startswith(b"\n"))
             if not untrimmed:
                 untrimmed = int(octets.max(initial=0)) > 127 or spaces_at_edges_in(
-                    previous + chunk, len(previous), bounds, at_start=offset == 0)
+                    window, len(previous), bounds, at_start=offset == 0)
             found = chunk.count(b'"')
             quotes += found
             # A quote in the last byte before this block is judged now, with its neighbour.
             if simple and (found or previous.endswith(b'"')):
-                simple = quotes_simple_in(previous + chunk, len(previous), bounds,
-                                          at_start=offset == 0)
+                simple = quotes_simple_in(window, len(previous), bounds, at_start=offset == 0)
             previous = (previous + chunk[:2])[-2:] if len(chunk) < 2 else chunk[-2:]
             offset += len(chunk)
         decoder.decode(b"", final=True)
