@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Container
 from dataclasses import dataclass
 
@@ -162,6 +163,19 @@ def code_only(sql: str) -> str:
 READS_FROM_TEXT = frozenset({"query", "query_table"})
 
 
+# One in-memory database parses every query and macro: opening one cost about 35 times the
+# parse, paid for each of some 35 queries and macros the first time a process ran them (a
+# third of a command-line query's CPU). A connection is not for two threads at once.
+_PARSER_LOCK = threading.Lock()
+
+
+@functools.cache
+def _parser():
+    import duckdb  # here, not at the top: the command line imports this module without DuckDB
+
+    return duckdb.connect()
+
+
 def reads_referrals(select_sql: str) -> bool:
     """Whether a SELECT reads the referrals table itself, by DuckDB's own parser
     (json_serialize_sql): a table named in quotes or a string, in a comma join, a sub-query or
@@ -169,11 +183,9 @@ def reads_referrals(select_sql: str) -> bool:
     as a SELECT is taken to read it."""
     import json
 
-    import duckdb  # here, not at the top: the command line imports this module without DuckDB
-
-    with duckdb.connect() as con:
-        tree = json.loads(con.execute("select json_serialize_sql(?::varchar)",
-                                      [select_sql]).fetchone()[0])
+    with _PARSER_LOCK:
+        tree = json.loads(_parser().execute("select json_serialize_sql(?::varchar)",
+                                            [select_sql]).fetchone()[0])
     if tree.get("error"):
         return True
     nodes = [tree]
