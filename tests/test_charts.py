@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 
+import altair as alt
 import pandas as pd
 import pytest
 import vl_convert
@@ -338,3 +339,20 @@ def test_no_chart_cuts_a_label_short(frames):
         texts = map(html.unescape, TEXT.findall(vl_convert.vegalite_to_svg(spec)))
         cut[name] = [t for t in texts if t.endswith("…")]
     assert not {name: texts for name, texts in cut.items() if texts}
+
+
+def test_a_bad_option_is_refused_when_the_chart_is_drawn():
+    """Option objects are not checked against the Vega-Lite schema as they are made
+    (charts.py turns that off: it doubled the checking); the whole chart still is, as
+    Streamlit is handed it, so a bad option never reaches the page."""
+    from altair.utils.schemapi import SchemaValidationError
+    from streamlit.elements import vega_charts
+
+    bad_axis = alt.Axis(labelAngle="sideways")  # made without complaint
+    frame = pd.DataFrame({"offending_area": ["Aston", "Selly Oak"], "referrals": [3, 5]})
+    good = charts.count_bars(frame, "offending_area", "Referrals by area", "Area")
+    assert vega_charts._convert_altair_to_vega_lite_spec(good)["layer"]
+    bad = good.copy()
+    bad.layer[0].encoding.y.axis = bad_axis
+    with pytest.raises(SchemaValidationError, match="sideways"):
+        vega_charts._convert_altair_to_vega_lite_spec(bad)

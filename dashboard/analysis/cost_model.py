@@ -8,6 +8,10 @@ import math
 import altair as alt
 import pandas as pd
 
+# Each option object is checked when the chart is drawn, not also as it is made (see
+# dashboard/ui/charts.py, which this module does not import).
+alt.utils.schemapi.disable_debug_mode()
+
 EVALUATION = "O2R process evaluation (2022), section 5.7 'Retail sector savings', p. 25"
 BLACK_2020 = ("Black, D.C. (2020), Review of Drugs: evidence relating to drug use, supply and "
               "effects, as quoted there")

@@ -7,6 +7,14 @@ import pandas as pd
 
 from dashboard.analysis.periods import quarter_containing, shift_quarter
 
+# Altair checks each option object (alt.Axis, alt.Scale, alt.MarkDef...) against the Vega-Lite
+# schema as it is made, then the whole chart again when it is drawn. The second check covers
+# every object the first did (the first only points a traceback at the line that made a bad
+# one) and stays: every chart is still checked whole before it is sent. The first was about
+# half of all the checking a page's charts did. Process-wide, so set where charts are built:
+# here (outcome_charts and the pack's charts import this module) and in cost_model.
+alt.utils.schemapi.disable_debug_mode()
+
 # Channel options are keyword arguments (alt.X("a:N", title=..., axis=alt.Axis(...))), not
 # Altair's chained methods (alt.X("a:N").title(...).axis(...)): Altair builds each chained
 # method's docstring and signature whenever it is looked up, about 1 ms a call, and a chart
