@@ -21,7 +21,9 @@ alt.utils.schemapi.disable_debug_mode()
 # of several channels spent a fifth to a third of its building there. The spec is the same
 # (its keys in another order). For the same reason layered charts take their frame on the
 # layer (alt.layer(a, b, data=frame)), not on each mark: moving it up there itself, Altair
-# copies every mark and hashes each by printing it, frame included.
+# copies every mark and hashes each by printing it, frame included. They take their title,
+# height and description there too, not from .properties(): Altair makes a layered chart
+# again for each such copy, deep-copying every layer twice (about 1.5 ms a chart).
 
 # Okabe-Ito's hues (distinguishable with the common forms of colour blindness), each darkened
 # where needed to reach 3:1 contrast against the white background (WCAG 1.4.11): the original
@@ -74,7 +76,8 @@ def caseload_by_officer(frame: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("referrals:Q", title="Referrals", format=",")],
     ).transform_calculate(status_rank=f"indexof({statuses!r}, datum.status)")
     totals = base.mark_text(dy=-8, fontWeight="bold").encode(text=alt.Text("sum(referrals):Q"))
-    return alt.layer(bars, totals, data=frame).properties(
+    return alt.layer(
+        bars, totals, data=frame,
         title="Referrals by officer and current status", height=440,
         description="Stacked bar chart: each officer's referrals split by current status, "
         "with the total above each bar.")
@@ -120,9 +123,9 @@ def placements_by_facility(frame: pd.DataFrame) -> alt.Chart:
             tooltip=[alt.Tooltip("rehab_facility:N", title="Facility"),
                      alt.Tooltip("referrals:Q", title="Admissions")]),
         base.mark_text(align="left", dx=4).encode(text="referrals:Q"), data=frame,
-    ).properties(title="Rehab placements by facility", height=alt.Step(32),
-                 description="Bar chart: admissions to residential rehab by facility, each "
-                 "bar labelled with its count.")
+        title="Rehab placements by facility", height=alt.Step(32),
+        description="Bar chart: admissions to residential rehab by facility, each bar labelled "
+        "with its count.")
 
 
 def count_bars(frame: pd.DataFrame, category: str, title: str, axis_title: str,
@@ -136,7 +139,8 @@ def count_bars(frame: pd.DataFrame, category: str, title: str, axis_title: str,
         tooltip=[alt.Tooltip(f"{category}:N", title=axis_title),
                  alt.Tooltip(f"{count}:Q", title=count_title, format=",")])
     labels = base.mark_text(align="left", dx=4).encode(text=alt.Text(f"{count}:Q", format=","))
-    return alt.layer(bars, labels, data=frame).properties(
+    return alt.layer(
+        bars, labels, data=frame,
         title=title, height=alt.Step(28),
         description=f"Bar chart: {count_title.lower()} by {axis_title.lower()}, largest first, "
         "each bar labelled with its count.")
@@ -206,7 +210,8 @@ def rate_with_interval(frame: pd.DataFrame, category: str, rate: str, axis_title
                   scale=alt.Scale(domain=list(BASE_SIZES.values()), range=["circle", "triangle"]),
                   legend=alt.Legend(labelLimit=260)),
         tooltip=tooltip)
-    return alt.layer(interval, dots, data=frame).properties(
+    return alt.layer(
+        interval, dots, data=frame,
         title=title, height=alt.Step(30),
         description=f"Dot chart: {title}. Each dot is a group's rate; its line is the likely "
         "range (95% interval); a triangle marks a group of fewer than 10 people.")
@@ -235,7 +240,8 @@ def offences_heatmap(frame: pd.DataFrame) -> alt.Chart:
     text = base.mark_text(fontSize=11).encode(
         alt.Text("offences:Q", format=","),
         color=alt.condition("datum.offences > 300", alt.value("white"), alt.value("black")))
-    return alt.layer(cells, text, data=frame).properties(
+    return alt.layer(
+        cells, text, data=frame,
         title="Recorded offences by area and type (Connect)", height=alt.Step(28),
         description="Heat map: recorded offences for each offence area and offence type, the "
         "count written in each cell, darker for more offences.")
@@ -262,8 +268,8 @@ def weeks_in_rehab(frame: pd.DataFrame) -> alt.Chart:
         alt.X("weeks:O"))
     marker = detox.mark_rule(strokeDash=[4, 4], color="#000000").encode() + detox.mark_text(
         align="left", baseline="top", dx=4, fontSize=12).encode(text="label:N", y=alt.value(4))
-    return (bars + marker).properties(
-        title="When people leave rehab, by whole weeks there and how they left",
+    return alt.layer(
+        bars, marker, title="When people leave rehab, by whole weeks there and how they left",
         height=380, description="Stacked bar chart: people leaving rehab by whole weeks spent "
         "there, split by how they left; a dashed line marks the end of the 3-week detox.")
 
@@ -286,11 +292,12 @@ def journey_durations(frame: pd.DataFrame) -> alt.Chart:
         alt.X("days_median:Q"), tooltip=tooltip)
     label = base.mark_text(align="left", dx=6, dy=-16).encode(
         alt.X("days_median:Q"), text=alt.Text("days_median:Q", format=".0f"))
-    layers = alt.layer(band, tick, label, data=frame)
-    return layers.transform_window(order="row_number()").properties(
+    return alt.layer(
+        band, tick, label, data=frame,
         title="How long each step of the journey takes (days)", height=alt.Step(48),
         description="Range chart: for each step of the journey, the days the middle half of "
-        "people took (bar) and the median (tick, with its number).")
+        "people took (bar) and the median (tick, with its number).",
+    ).transform_window(order="row_number()")
 
 
 AGE_BAND_COLOURS = {"Up to 1 week": "#3A88C0", "1 to 3 weeks": "#0072B2",
@@ -331,7 +338,8 @@ def trend_sparkline(frame: pd.DataFrame, step: str) -> alt.Chart:
     line = base.mark_line(color=OKABE_ITO[0], strokeWidth=2)
     latest = base.transform_filter(alt.datum.quarter == quarters[-1]).mark_point(
         color=OKABE_ITO[0], filled=True, size=40)
-    return alt.layer(line, latest, data=frame).properties(
+    return alt.layer(
+        line, latest, data=frame,
         height=48, description=f"Trend of {step.lower()} over the last {len(frame)} quarters, "
         f"oldest first: " + ", ".join(f"{q} {n:,}" for q, n in zip(
             quarters, frame["referrals"], strict=True)) + ".").configure_view(stroke=None)
@@ -360,7 +368,8 @@ def cohort_funnel(frame: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("people:Q", title="People", format=",")])
     labels = base.transform_filter(alt.datum.part == "Went further, or case closed here").mark_text(
         align="left", dx=4).encode(alt.X("reached:Q"), text="share_text:N")
-    return alt.layer(bars, labels, data=long).properties(
+    return alt.layer(
+        bars, labels, data=long,
         title="How far the cohort has got", height=alt.Step(34),
         description="Bar chart: for each journey step, how many of the cohort got at least that "
         "far, with the share written at the end of each bar; the part whose case is still "

@@ -41,7 +41,8 @@ def offending_rates(frame: pd.DataFrame) -> alt.Chart:
         alt.X2("rate_high:Q"), tooltip=tooltip)
     dots = base.mark_point(size=80, filled=True, opacity=1).encode(
         alt.X("rate:Q"), tooltip=tooltip)
-    return alt.layer(interval, dots, data=frame).properties(
+    return alt.layer(
+        interval, dots, data=frame,
         title="Recorded offences a person-year, before and after, by outcome group",
         height=alt.Step(14),
         description="Dot chart: for each outcome group and window, police-recorded offences "
@@ -76,8 +77,8 @@ def survival_curves(frame: pd.DataFrame, title: str, x_title: str, y_title: str,
         rules = alt.Chart(pd.DataFrame({"day": list(marks)})).mark_rule(
             strokeDash=[4, 4], color="#555555").encode(alt.X("day:Q"))
         layers.append(rules)
-    return alt.layer(*layers).properties(
-        title=title, height=360,
+    return alt.layer(
+        *layers, title=title, height=360,
         description=f"Step chart: {y_title.lower()} against {x_title.lower()}, one line per "
         "group with its 95% band shaded; the shares at the marked days are in the table "
         "below the chart.")
