@@ -97,7 +97,7 @@ assumptions = cost_model.Assumptions(
     annual_drug_spend_gbp=spend, realised_share_high=float(share_high),
     realised_share_low=float(share_low), people_per_year=people, years=years,
     abstinent_share_each_year=abstinent / 100)
-result = cost_model.goods_not_stolen(assumptions)
+result = data_access.derived(cost_model.goods_not_stolen, assumptions)
 gbp = cost_model.gbp
 
 st.subheader("Goods not stolen from shops")
@@ -153,14 +153,14 @@ before_label = next(iter(windows.loc[windows["window_order"] == 1, "window"]), N
 # an exit, and with them their offences avoided.
 windows_by_type = data_access.filtered("offending_windows_by_type", chosen)
 types = sorted(set(windows_by_type.loc[windows_by_type["offences"] > 0, "offence_type"]))
-shipped = value_lenses.unit_costs().set_index("offence_type")
+shipped = data_access.derived(value_lenses.unit_costs_by_type)
 st.caption(f"Unit costs: {value_lenses.HEEKS}; 2015/16 prices. The dashboard ships the "
            "report's categories but no figure it could not check against the report: enter "
            "each unit cost from the report's table (the file data/reference/"
            "unit_costs_of_crime.csv says which category each offence type maps to).")
 costs = {}
 for column, offence_type in zip(st.columns(max(1, len(types))), types):
-    row = shipped.loc[offence_type] if offence_type in shipped.index else None
+    row = shipped.get(offence_type)
     verified = row is not None and bool(row["is_verified"])
     default = float(row["unit_cost_gbp"]) if verified else 0.0
     value = column.number_input(f"{text.plain(offence_type)} (£, 2015/16)", min_value=0.0,
@@ -183,8 +183,8 @@ elif not costs:
     st.info("Enter at least one unit cost above to see this lens. Offences avoided are "
             "estimated below without their cost.")
 if after_label is not None and referral_label is not None and types:
-    by_type = value_lenses.split_by_type(windows_by_type, types)
-    avoided = value_lenses.offences_avoided(by_type, after_label, referral_label)
+    avoided = data_access.derived(value_lenses.offences_avoided_by_type, windows_by_type, types,
+                                  after_label, referral_label)
     result = value_lenses.social_cost(
         avoided, costs, price_uplift if price_uplift == price_uplift else 1.0)
     if costs:

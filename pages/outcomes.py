@@ -98,7 +98,8 @@ if has_follow_up:
         "referrals_not_followed_up": "Not yet followed up"})
     layout.csv_download(rated, "offending_windows")
 
-    net = outcomes.net_change(rated, after_label, referral_label) if after_label else None
+    net = (data_access.derived(outcomes.net_change, rated, after_label, referral_label)
+           if after_label else None)
     if net and net["admitted_people"] and net["comparison_people"]:
         st.markdown(
             f"**Net of the comparison.** People who left rehab went from "
@@ -129,7 +130,8 @@ else:
                "staying until then and no further. Dashed lines: 21 days (end of the detox), "
                "42 and 84 days (12 weeks).")
     retention = data_access.derived(outcomes.retention_table, stays, by)
-    st.dataframe(outcomes.retention_display(retention), hide_index=True, width="stretch")
+    st.dataframe(data_access.derived(outcomes.retention_display, retention), hide_index=True,
+                 width="stretch")
     layout.csv_download(retention, "retention")
     measure = outcomes.retained_or_completed(stays)
     st.metric("Retained 12 weeks or completed (NDTMS-aligned)",
@@ -143,7 +145,8 @@ else:
                    + (" Base under 10: treat with caution." if measure["base"] < 10 else ""))
 
 st.header("Six months without a recorded offence after leaving rehab")
-sustained = outcomes.sustained_table(rated, after_label) if rated is not None else None
+sustained = (data_access.derived(outcomes.sustained_table, rated, after_label)
+             if rated is not None else None)
 if sustained is None or sustained.empty:
     st.info("No one who left rehab has been followed up for the whole window yet.")
 else:
@@ -183,7 +186,8 @@ else:
     if not stays.empty:
         by_course = data_access.derived(outcomes.retention_table, stays,
                                         "pre_admission_course")
-        st.dataframe(outcomes.retention_display(by_course), hide_index=True, width="stretch")
+        st.dataframe(data_access.derived(outcomes.retention_display, by_course), hide_index=True,
+                     width="stretch")
         st.caption("Retention of admissions with and without the course (admissions in the "
                    "period). The course began in January 2022, so the two groups were admitted "
                    "at different times; small numbers: read the intervals.")

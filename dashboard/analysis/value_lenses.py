@@ -29,6 +29,12 @@ def unit_costs() -> pd.DataFrame:
     return frame
 
 
+def unit_costs_by_type() -> dict[str, dict]:
+    """unit_costs as a dict of each offence type's columns (the page reads one type at a time:
+    a pandas lookup per type cost more than the rest of the lens)."""
+    return unit_costs().set_index("offence_type").to_dict("index")
+
+
 def deflators() -> pd.DataFrame:
     """The shipped GDP deflators by financial year (blank where not yet verified)."""
     frame = pd.read_csv(DEFLATORS_FILE, dtype={"gdp_deflator_index": "float64"})
@@ -75,6 +81,12 @@ def offences_avoided(by_type: dict[str, pd.DataFrame], after_window: str,
                      "offences_avoided": avoided})
     return pd.DataFrame(rows, columns=["offence_type", "net_fall_per_person_year",
                                        "person_years_after_exit", "offences_avoided"])
+
+
+def offences_avoided_by_type(rows: pd.DataFrame, types: list[str], after_window: str,
+                             comparison_window: str) -> pd.DataFrame:
+    """offences_avoided from offending_windows_by_type's rows, for the types listed."""
+    return offences_avoided(split_by_type(rows, types), after_window, comparison_window)
 
 
 def social_cost(avoided: pd.DataFrame, costs: dict[str, float], price_uplift: float) -> dict:
