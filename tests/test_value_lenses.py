@@ -160,3 +160,27 @@ def test_the_cost_of_offences_counts_every_type_the_windows_hold(app_as, demo_co
              if n.key.startswith("unit_cost_")}
     before = {t for (t,) in demo_con.execute(TYPES_BEFORE_REFERRAL, period).fetchall()}
     assert before and before <= shown
+
+
+def test_a_unit_cost_entered_in_the_file_is_offered_at_once(app_as, tmp_path, monkeypatch):
+    """The unit costs are read once per version of their file, not once per server: a figure
+    an administrator enters (and marks verified) is the next session's default, not an hour
+    later; a type listed twice keeps its first row rather than breaking the page."""
+    rows = pd.read_csv(value_lenses.UNIT_COSTS_FILE, dtype=str, keep_default_na=False)
+    edited = tmp_path / "unit_costs_of_crime.csv"
+    rows.to_csv(edited, index=False)
+    monkeypatch.setattr(value_lenses, "UNIT_COSTS_FILE", edited)
+
+    def shoplifting_default() -> float:
+        at = app_as("steering")
+        at.run()
+        at.switch_page("../pages/cost_savings.py")
+        at.run()
+        assert not at.exception
+        return at.number_input(key="unit_cost_Shoplifting").value
+
+    assert shoplifting_default() == 0.0
+    shoplifting = rows["offence_type"] == "Shoplifting"
+    rows.loc[shoplifting, ["unit_cost_gbp", "status"]] = ["512", "verified against table 2"]
+    pd.concat([rows, rows[shoplifting].assign(unit_cost_gbp="7")]).to_csv(edited, index=False)
+    assert shoplifting_default() == 512.0
