@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard.analysis import cost_model, outcomes, value_lenses
 from dashboard.security import data_access
+from dashboard.store import database
 from dashboard.ui import filters, layout, text
 
 DEFAULTS = cost_model.Assumptions()
@@ -153,8 +154,10 @@ before_label = next(iter(windows.loc[windows["window_order"] == 1, "window"]), N
 # an exit, and with them their offences avoided.
 windows_by_type = data_access.filtered("offending_windows_by_type", chosen)
 types = sorted(set(windows_by_type.loc[windows_by_type["offences"] > 0, "offence_type"]))
+# Keyed on the file's version: an administrator fills in the unit costs there
+# (data/reference/README.md), and the next session offers them.
 shipped = data_access.derived(value_lenses.unit_costs_by_type,
-                              keyed_on=value_lenses.unit_costs_version())
+                              keyed_on=database.data_version(value_lenses.UNIT_COSTS_FILE))
 st.caption(f"Unit costs: {value_lenses.HEEKS}; 2015/16 prices. The dashboard ships the "
            "report's categories but no figure it could not check against the report: enter "
            "each unit cost from the report's table (the file data/reference/"

@@ -29,13 +29,6 @@ def unit_costs() -> pd.DataFrame:
     return frame
 
 
-def unit_costs_version() -> tuple[int, int]:
-    """Changes whenever the unit costs file is edited (as data/reference/README.md asks an
-    administrator to), so what is worked out from it is worked out again."""
-    stat = UNIT_COSTS_FILE.stat()
-    return (stat.st_mtime_ns, stat.st_size)
-
-
 def unit_costs_by_type() -> dict[str, dict]:
     """unit_costs as a dict of each offence type's columns (the page reads one type at a time:
     a pandas lookup per type cost more than the rest of the lens). A type listed twice keeps
