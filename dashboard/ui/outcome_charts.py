@@ -19,8 +19,7 @@ def offending_rates(frame: pd.DataFrame) -> alt.Chart:
     windows = list(dict.fromkeys(frame.sort_values("window_order")["window"]))
     colours = CATEGORY_COLOURS[:len(windows)]
     groups = [g for g in GROUP_ORDER if g in set(frame["outcome_group"])]
-    # The data is the layer's, not each mark's: moving a shared frame up to the layer
-    # itself, Altair copies every mark and hashes each by printing it, frame included.
+    # The data is the layer's, not each mark's (why: charts.py's opening comment).
     base = alt.Chart().encode(
         alt.Y("outcome_group:N", title=None, sort=groups, axis=alt.Axis(labelLimit=220)),
         alt.YOffset("window:N", sort=windows),
