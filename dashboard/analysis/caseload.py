@@ -17,10 +17,11 @@ def status_order(statuses: list[str]) -> list[str]:
     return known + sorted(s for s in statuses if s not in known)
 
 
-def table_one(rows: pd.DataFrame) -> pd.DataFrame:
-    """Officers (rows, biggest caseload first, then by name) by status (columns, journey
-    order), each with its total, from rows of officer, status, referrals (exact counts); a
-    row with no officer or status is left out. A pair nobody has is 0."""
+def table_one_cells(rows: pd.DataFrame
+                    ) -> tuple[list[str], list[str], list[list[int]]] | None:
+    """Table 1's officers (biggest caseload first, then by name), statuses (journey order) and
+    rows of counts, each row and the last (totals) row ending with its total; None if no row
+    has both an officer and a status."""
     # Added up in plain Python: a pandas pivot_table was 7 ms a table, and the circulated
     # pack builds one for every quarter since the first snapshot.
     cells: dict[str, dict[str, int]] = {}
@@ -31,12 +32,23 @@ def table_one(rows: pd.DataFrame) -> pd.DataFrame:
         by_status = cells.setdefault(officer, {})
         by_status[status] = by_status.get(status, 0) + int(referrals)
     if not cells:
-        return pd.DataFrame({TOTAL: [0.0]}, index=[TOTAL])
+        return None
     statuses = status_order(sorted({s for by_status in cells.values() for s in by_status}))
     officers = sorted(sorted(cells), key=lambda officer: -sum(cells[officer].values()))
     table = [[cells[officer].get(status, 0) for status in statuses] for officer in officers]
     table = [[*row, sum(row)] for row in table]
     table.append([sum(column) for column in zip(*table, strict=True)])
+    return officers, statuses, table
+
+
+def table_one(rows: pd.DataFrame) -> pd.DataFrame:
+    """Officers (rows, biggest caseload first, then by name) by status (columns, journey
+    order), each with its total, from rows of officer, status, referrals (exact counts); a
+    row with no officer or status is left out. A pair nobody has is 0."""
+    found = table_one_cells(rows)
+    if found is None:
+        return pd.DataFrame({TOTAL: [0.0]}, index=[TOTAL])
+    officers, statuses, table = found
     return pd.DataFrame(table, dtype="int64",
                         index=pd.Index([*officers, TOTAL], dtype=rows["officer"].dtype),
                         columns=pd.Index([*statuses, TOTAL]))

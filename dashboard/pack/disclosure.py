@@ -135,11 +135,17 @@ class Publication:
               total_column: bool = False) -> None:
         """Adds a table of counts (labels in its index and columns) under keys
         (name, row, column); with totals, the last row / column holds them."""
-        cells = counts.to_numpy()  # one array, not a pandas lookup per cell
-        for i, row in enumerate(counts.index):
-            for j, column in enumerate(counts.columns):
-                self.count((name, row, column), cells[i, j])
-        rows, columns = list(counts.index), list(counts.columns)
+        self.grid(name, list(counts.index), list(counts.columns),
+                  counts.to_numpy().tolist(),  # one array, not a pandas lookup per cell
+                  total_row=total_row, total_column=total_column)
+
+    def grid(self, name: str, rows: list[Hashable], columns: list[Hashable],
+             cells: list[list[int]], *, total_row: bool = False,
+             total_column: bool = False) -> None:
+        """table() for counts given as labels and a list of numbers per row."""
+        for row, values in zip(rows, cells, strict=True):
+            for column, value in zip(columns, values, strict=True):
+                self.count((name, row, column), value)
         if total_column:
             for row in rows:
                 self.total([(name, row, c) for c in columns[:-1]], (name, row, columns[-1]))

@@ -4,17 +4,18 @@ protected once (disclosure.py), so every pack that shows the quarter shows it al
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from itertools import islice
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from dashboard.analysis import caseload as caseload_table
 from dashboard.analysis.measures import MEASURES, RATE_OF_COUNTS
 from dashboard.pack import disclosure as rules
+from dashboard.pack.counts import Counts, counts_of, counts_table
 from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL, Side
 from dashboard.pack.earlier_groups import EarlierGroups
 from dashboard.pack.gathering import QuarterData
@@ -37,17 +38,6 @@ def rate_keys(rate: str) -> tuple[tuple, tuple, tuple]:
     return ("rate", rate, "reached"), ("rate", rate, "not reached"), ("rate", rate, "base")
 
 
-def counts_table(labels: list, columns: dict[str, list[int]], index_name: str | None = None
-                 ) -> pd.DataFrame:
-    """A table of exact counts: rows labelled (as text), whole-number columns in order.
-
-    Built in one step from plain lists: pandas filtering, concatenating and casting the
-    queries' small results cost 2-6 ms a table, and a pack builds about fifty."""
-    cells = np.array(list(columns.values()), dtype="int64").reshape(len(columns), len(labels))
-    return pd.DataFrame(cells.T, index=pd.Index(labels, dtype="str", name=index_name),
-                        columns=pd.Index(list(columns), dtype="str"))
-
-
 def _with_totals_last(labels: list, totals: list[bool]) -> tuple[list, list[int]]:
     """Row labels with the total rows (labelled Total) moved last, and the rows' positions."""
     order = [i for i, total in enumerate(totals) if not total]
@@ -55,7 +45,7 @@ def _with_totals_last(labels: list, totals: list[bool]) -> tuple[list, list[int]
     return [TOTAL if totals[i] else labels[i] for i in order], order
 
 
-def area_counts(data: QuarterData) -> pd.DataFrame:
+def area_counts(data: QuarterData) -> Counts:
     rows = data.area_flows
     labels, order = _with_totals_last(rows["offending_area"].tolist(),
                                       rows["is_total"].tolist())
@@ -65,7 +55,7 @@ def area_counts(data: QuarterData) -> pd.DataFrame:
                               for column, shown in AREA_COLUMNS.items())})
 
 
-def one_way_counts(rows: pd.DataFrame, label_column: str, column: str) -> pd.DataFrame:
+def one_way_counts(rows: pd.DataFrame, label_column: str, column: str) -> Counts:
     """A list of counts with its total row (is_total) last, as the query counted it."""
     totals = rows["is_total"].tolist()
     labels, order = _with_totals_last(rows[label_column].tolist(), totals)
@@ -76,8 +66,23 @@ def one_way_counts(rows: pd.DataFrame, label_column: str, column: str) -> pd.Dat
     return counts_table(labels, {column: values})
 
 
-def caseload_counts(caseload: pd.DataFrame) -> pd.DataFrame:
+def caseload_counts(caseload: pd.DataFrame) -> Counts:
     """Table 1 at quarter end, from quarter_caseload's rows (its own totals left aside)."""
+    make = functools.partial(caseload_frame, caseload)
+    # quarter_caseload's total rows lack an officer or a status, which table_one leaves out.
+    found = caseload_table.table_one_cells(caseload)
+    if found is None:
+        return Counts([TOTAL], [TOTAL], [[0]], make)
+    officers, statuses, table = found
+    if TOTAL in officers:  # an officer named Total: as the frame has it
+        return counts_of(make())
+    order = sorted(range(len(officers)), key=officers.__getitem__)
+    return Counts([*(officers[i] for i in order), TOTAL], [*statuses, TOTAL],
+                  [*(table[i] for i in order), table[-1]], make)
+
+
+def caseload_frame(caseload: pd.DataFrame) -> pd.DataFrame:
+    """caseload_counts' table as the pack prints it."""
     cells = caseload[~caseload["is_all_officers"] & ~caseload["is_all_statuses"]]
     if cells.empty:
         return pd.DataFrame({TOTAL: [0]}, index=[TOTAL])
@@ -87,7 +92,7 @@ def caseload_counts(caseload: pd.DataFrame) -> pd.DataFrame:
     return table.loc[[*sorted(o for o in table.index if o != TOTAL), TOTAL]]
 
 
-def quality_counts(data: QuarterData) -> pd.DataFrame:
+def quality_counts(data: QuarterData) -> Counts:
     rows = data.data_quality
     return counts_table(rows["issue"].tolist(),
                         {"Referrals": [int(v) for v in rows["referrals"].tolist()]}, "issue")
@@ -99,11 +104,11 @@ class QuarterFigures:
     a later one as a comparison or in its trend) shows them exactly so."""
 
     data: QuarterData
-    counts: dict[str, pd.DataFrame]      # count tables by name (exact)
+    counts: dict[str, Counts]            # count tables by name (exact)
     protected: rules.Protected
 
     def table(self, name: str) -> pd.DataFrame:
-        return self.protected.table(name, self.counts[name])
+        return self.protected.table(name, self.counts[name].frame)
 
     def count(self, measure: str) -> tuple[float | None, str]:
         if self.data.counts.get(measure) is None:
@@ -159,7 +164,7 @@ class History:
 
 
 def publication(data: QuarterData, threshold: int, history: History | None = None
-                ) -> tuple[rules.Publication, dict[str, pd.DataFrame]]:
+                ) -> tuple[rules.Publication, dict[str, Counts]]:
     """Every count a quarter's pack shows, and the sums a reader can rely on between them,
     with every earlier quarter as its own pack printed it (`history`)."""
     out = rules.Publication(threshold)
@@ -183,7 +188,8 @@ def publication(data: QuarterData, threshold: int, history: History | None = Non
         counts[CASELOAD_TABLE] = caseload_counts(data.caseload)
     for name, table in counts.items():
         totals = name != QUALITY_TABLE  # issues overlap: no total to protect
-        out.table(name, table, total_row=totals, total_column=name == CASELOAD_TABLE)
+        out.grid(name, table.rows, table.columns, table.cells, total_row=totals,
+                 total_column=name == CASELOAD_TABLE)
     for column in AREA_COLUMNS.values():
         out.same((AREA_TABLE, TOTAL, column), figure_key(column))
     out.same((EARLY_TABLE, TOTAL, EARLY_TABLE), figure_key("Early discharges"))
@@ -274,7 +280,7 @@ ADMITTED_ROW, EXITED_ROW = "Admitted in the quarter", "Left rehab in the quarter
 
 
 def outcome_counts(con: duckdb.DuckDBPyConnection, data: QuarterData
-                   ) -> dict[str, pd.DataFrame]:
+                   ) -> dict[str, Counts]:
     """The quarter's exits by way of leaving, followed up for six months or not, with or
     without a police-recorded offence; and its admissions by whether they stayed 12 weeks."""
     params = {"snapshot_id": data.flows_snapshot.upload_id if data.flows_snapshot else None,
@@ -303,18 +309,21 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, data: QuarterData
     return {EXIT_OUTCOMES_TABLE: table, RETENTION_TABLE: retention}
 
 
-def add_outcomes(out: rules.Publication, counts: dict[str, pd.DataFrame]) -> None:
+def add_outcomes(out: rules.Publication, counts: dict[str, Counts]) -> None:
     """Puts the outcome tables in the quarter's publication with every sum a reader knows:
     a row's exits are followed up or not, the followed up did or did not offend, the rows add
     up to Total, and the exits and admissions are the quarter's headline figures."""
-    out.table(EXIT_OUTCOMES_TABLE, counts[EXIT_OUTCOMES_TABLE])
+    exits = counts[EXIT_OUTCOMES_TABLE]
+    out.grid(EXIT_OUTCOMES_TABLE, exits.rows, exits.columns, exits.cells)
 
     def key(column: str) -> tuple:
         return (EXIT_OUTCOMES_TABLE, EXITED_ROW, column)
     out.total([key(FOLLOWED), key(NOT_YET)], key(LEFT))
     out.total([key(NO_OFFENCE), key(OFFENCE)], key(FOLLOWED))
     out.total([figure_key("Completions of 12 weeks"), figure_key("Early discharges")], key(LEFT))
-    out.table(RETENTION_TABLE, counts[RETENTION_TABLE], total_column=True)
+    retention = counts[RETENTION_TABLE]
+    out.grid(RETENTION_TABLE, retention.rows, retention.columns, retention.cells,
+             total_column=True)
     if figure_key("Rehab admissions") in out.values:
         out.same((RETENTION_TABLE, ADMITTED_ROW, TOTAL), figure_key("Rehab admissions"))
 
