@@ -17,7 +17,7 @@ from dashboard import config
 from dashboard.pack import export as pack_export
 from dashboard.security import audit, data_access
 from dashboard.security.access import Viewer
-from dashboard.store import queries
+from dashboard.store import database, queries
 from dashboard.ui import charts, exports, layout
 
 
@@ -292,3 +292,37 @@ def test_the_panel_moving_between_quarters_gathers_each_quarter_once(app_as, mon
     assert len(choices) >= 4 and gathered
     assert len(gathered) == len(set(gathered)), "a quarter was gathered again"
     st.cache_data.clear()
+
+
+def test_the_latest_snapshot_is_looked_up_once_per_version_of_the_data(demo_db, monkeypatch):
+    monkeypatch.setenv("O2R_DB", str(demo_db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    lookups = []
+    real_lookup = queries.latest_snapshot_id
+
+    def counting_lookup(con):
+        lookups.append(real_lookup(con))
+        return lookups[-1]
+
+    monkeypatch.setattr(queries, "latest_snapshot_id", counting_lookup)
+    steering = Viewer("Steering one", "steering")
+    officer = Viewer("PC One", "officer", ("Officer 1",))
+    for viewer in (steering, officer):
+        for name in ("officer_caseload", "referral_list", "headline_figures"):
+            data_access.run(name, viewer=viewer)
+    assert len(lookups) == 1
+    latest = lookups[0]
+    earlier = int(queries.run(database.connect_read_only(demo_db), steering, "snapshots")
+                  .query("snapshot_id != @latest")["snapshot_id"].max())
+
+    # A withdrawal lands as a new version of the file: the next view reads the snapshot now
+    # in force, looked up once more.
+    database.withdraw_snapshot(demo_db, latest, "pytest", "Wrong as-at date")
+    shown = data_access.run("officer_caseload", viewer=steering)
+    assert lookups == [latest, earlier]
+    expected = queries.run(database.connect_read_only(demo_db), steering, "officer_caseload",
+                           snapshot_id=earlier)
+    pd.testing.assert_frame_equal(shown, expected)
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -72,11 +72,24 @@ def _cached_query(key: str, _path: str, _version: tuple[int, int, int], _name: s
     path, version, name, params = _path, _version, _name, _params
     cursor = database.read_cursor(_connection(path, version))  # one per thread's run
     try:
-        result = queries.run(cursor, _viewer, name, **dict(params))
+        result = queries.run(cursor, _viewer, name, **dict(params),
+                             latest_snapshot=_latest_snapshot(path, version))
     finally:
         cursor.close()
     _worked_out.here = True
     return result
+
+
+# The latest snapshot in force, once per version of the file (a version's file never changes:
+# an upload or a withdrawal lands as a new one): looking it up was a query of its own for
+# every query that reads the latest snapshot, two thirds of a page's queries.
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _latest_snapshot(path: str, version: tuple[int, int, int]) -> int | None:
+    cursor = database.read_cursor(_connection(path, version))
+    try:
+        return queries.latest_snapshot_id(cursor)
+    finally:
+        cursor.close()
 
 
 # Set on this thread when a cached function above or below really ran (a miss).

@@ -96,9 +96,16 @@ def access_level(name: str) -> str:
     return access.level_of(sql_text(name), name)
 
 
-def run(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, name: str,
-        **params: object) -> pd.DataFrame:
-    """Result of queries/NAME.sql as `viewer` may see it; unspecified parameters are null."""
+# run()'s latest_snapshot when the caller does not know it: looked up on the connection.
+LOOK_UP = object()
+
+
+def run(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, name: str, *,
+        latest_snapshot: int | None | object = LOOK_UP, **params: object) -> pd.DataFrame:
+    """Result of queries/NAME.sql as `viewer` may see it; unspecified parameters are null.
+
+    A snapshot left unspecified is the latest: `latest_snapshot` where the caller knows it for
+    the data `con` holds (data_access keeps it per version of the file), else looked up."""
     wanted = parameters(name)
     level = access_level(name)
     _check(name)
@@ -108,7 +115,8 @@ def run(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, name: str,
         raise TypeError(f"Query {name!r} takes {wanted}, not {sorted(unknown)}")
     bound = {p: params.get(p) for p in wanted}
     if "snapshot_id" in bound and bound["snapshot_id"] is None:
-        bound["snapshot_id"] = latest_snapshot_id(con)
+        bound["snapshot_id"] = (latest_snapshot_id(con) if latest_snapshot is LOOK_UP
+                                else latest_snapshot)
     for key in ("from_date", "to_date"):
         if isinstance(bound.get(key), str):
             bound[key] = dt.date.fromisoformat(bound[key])
