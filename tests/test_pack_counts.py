@@ -4,6 +4,7 @@ shaped as quarter_caseload returns them and on every demo snapshot."""
 
 from __future__ import annotations
 
+import pickle
 import random
 
 import numpy as np
@@ -17,7 +18,8 @@ from dashboard.security.access import COMMAND_LINE
 from dashboard.store import queries
 
 STATUSES = ["Referral/Waiting", "Active", "Inactive", "Withdrawn", "Not recorded", None]
-OFFICERS = ["Officer 1", "Officer 2", "Officer 10", "New recruit", "Unallocated", None]
+# names whose order by text differs from their order ignoring case or accents
+OFFICERS = ["Officer 1", "Officer 2", "Officer 10", "new recruit", "Ólafur", "Unallocated", None]
 
 
 def as_listed(counts) -> tuple:
@@ -72,8 +74,10 @@ def test_caseload_is_keyed_as_printed_on_every_demo_snapshot(demo_con):
     [np.str_("Aston"), "Erdington", TOTAL],        # not plain text: as the frame has it
 ])
 def test_a_count_table_is_keyed_as_its_frame(labels):
-    columns = {"Referrals received": [float(i) for i in range(len(labels))],
-               "Rehab admissions": [np.int64(2 * i) for i in range(len(labels))]}
+    # columns not in alphabetical order: their order is the keys' order
+    columns = {"Rehab admissions": [np.int64(2 * i) for i in range(len(labels))],
+               "Referrals received": [float(i) for i in range(len(labels))],
+               "Police assessments": [True] * len(labels)}
     counts = counts_table(labels, columns, "area")
     frame = counts_frame(labels, columns, "area")
     got, expected = as_listed(counts), as_printed(frame)
@@ -81,6 +85,25 @@ def test_a_count_table_is_keyed_as_its_frame(labels):
     assert (repr(got[0]), got[1:]) == (repr(expected[0]), expected[1:])
     assert all(type(value) is int for row in counts.cells for value in row)
     pd.testing.assert_frame_equal(counts.frame, frame)
+
+
+def test_a_total_row_is_never_counted_as_an_officer_s_caseload():
+    # Were quarter_caseload to label its total rows, they would still be left out.
+    rows = pd.DataFrame([("A", "Active", False, False, 3), ("A", "Active", False, True, 3),
+                         ("A", "Active", True, False, 3), ("A", "Active", True, True, 3)],
+                        columns=["officer", "status", "is_all_officers", "is_all_statuses",
+                                 "referrals"])
+    counts = caseload_counts(rows)
+    assert as_listed(counts) == (["A", TOTAL], ["Active", TOTAL], [[3, 3], [3, 3]])
+    assert as_listed(counts) == as_printed(caseload_frame(rows))
+
+
+def test_count_tables_pickle_whichever_way_they_were_made():
+    for counts in (counts_table(["Aston", TOTAL], {"Referrals received": [1, 1]}),
+                   counts_table(["Aston", None], {"Referrals received": [1, 1]})):
+        again = pickle.loads(pickle.dumps(counts))
+        assert repr(as_listed(again)) == repr(as_listed(counts))  # NaN: compared as text
+        pd.testing.assert_frame_equal(again.frame, counts.frame)
 
 
 def test_a_count_table_of_the_wrong_shape_is_refused():

@@ -17,17 +17,18 @@ def status_order(statuses: list[str]) -> list[str]:
     return known + sorted(s for s in statuses if s not in known)
 
 
-def table_one_cells(rows: pd.DataFrame
+def table_one_cells(rows: pd.DataFrame, keep: list[bool] | None = None
                     ) -> tuple[list[str], list[str], list[list[int]]] | None:
     """Table 1's officers (biggest caseload first, then by name), statuses (journey order) and
-    rows of counts, each row and the last (totals) row ending with its total; None if no row
-    has both an officer and a status."""
+    rows of counts, each row and the last (totals) row ending with its total, from the rows
+    `keep` marks (default: all); None if no such row has both an officer and a status."""
     # Added up in plain Python: a pandas pivot_table was 7 ms a table, and the circulated
     # pack builds one for every quarter since the first snapshot.
     cells: dict[str, dict[str, int]] = {}
-    for officer, status, referrals in zip(rows["officer"].tolist(), rows["status"].tolist(),
-                                          rows["referrals"].tolist(), strict=True):
-        if pd.isna(officer) or pd.isna(status):
+    for officer, status, referrals, kept in zip(
+            rows["officer"].tolist(), rows["status"].tolist(), rows["referrals"].tolist(),
+            [True] * len(rows) if keep is None else keep, strict=True):
+        if not kept or pd.isna(officer) or pd.isna(status):
             continue
         by_status = cells.setdefault(officer, {})
         by_status[status] = by_status.get(status, 0) + int(referrals)

@@ -31,14 +31,18 @@ class Counts:
 def counts_of(frame: pd.DataFrame) -> Counts:
     """The table of counts a frame holds, keyed by its labels as they come out of it."""
     return Counts(list(frame.index), list(frame.columns), frame.to_numpy().tolist(),
-                  lambda: frame)
+                  functools.partial(_as_made, frame))  # a partial pickles; a lambda does not
+
+
+def _as_made(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
 
 
 def counts_table(labels: list, columns: dict[str, list[int]], index_name: str | None = None
                  ) -> Counts:
     """A table of exact counts: rows labelled (as text), whole-number columns in order."""
     make = functools.partial(counts_frame, labels, columns, index_name)
-    if not all(type(label) is str for label in labels) or any(
+    if not all(type(label) is str for label in (*labels, *columns)) or any(
             len(values) != len(labels) for values in columns.values()):
         return counts_of(make())  # labels as the frame makes them text (or refuses the shape)
     names = list(columns)

@@ -67,10 +67,14 @@ def one_way_counts(rows: pd.DataFrame, label_column: str, column: str) -> Counts
 
 
 def caseload_counts(caseload: pd.DataFrame) -> Counts:
-    """Table 1 at quarter end, from quarter_caseload's rows (its own totals left aside)."""
+    """Table 1 at quarter end, from quarter_caseload's rows (its own totals left aside), with
+    officers by name, not biggest caseload first as on the dashboard: the order of officers
+    whose counts are withheld would rank them."""
     make = functools.partial(caseload_frame, caseload)
-    # quarter_caseload's total rows lack an officer or a status, which table_one leaves out.
-    found = caseload_table.table_one_cells(caseload)
+    found = caseload_table.table_one_cells(caseload, keep=[
+        not (all_officers or all_statuses) for all_officers, all_statuses in zip(
+            caseload["is_all_officers"].tolist(), caseload["is_all_statuses"].tolist(),
+            strict=True)])
     if found is None:
         return Counts([TOTAL], [TOTAL], [[0]], make)
     officers, statuses, table = found
@@ -87,8 +91,6 @@ def caseload_frame(caseload: pd.DataFrame) -> pd.DataFrame:
     if cells.empty:
         return pd.DataFrame({TOTAL: [0]}, index=[TOTAL])
     table = caseload_table.table_one(cells)
-    # Officers by name, not biggest caseload first as on the dashboard: the order of officers
-    # whose counts are withheld would rank them.
     return table.loc[[*sorted(o for o in table.index if o != TOTAL), TOTAL]]
 
 
