@@ -264,7 +264,10 @@ def sign_out_of_force_account(page, server: Server) -> None:
     page.get_by_role("button", name="Sign out of the force account and try another").click()
     wait_until(lambda: identity_cookie(page) is None, "the identity cookie to be cleared",
                page, server)
-    assert "/logout" in server.provider.paths()
+    # The dashboard's response clears the cookie and sends the browser on to the provider's
+    # logout, which a loaded machine may reach a moment later.
+    wait_until(lambda: "/logout" in server.provider.paths(),
+               "the provider to be asked to sign the force account out", page, server)
     wait_for_sign_in_page(page, server)
 
 
