@@ -1,6 +1,8 @@
--- grain: one row per recorded outcome, plus one total row per outcome group (is_group_total;
---   the two diversions, partner agency and prison, form the group 'Diversions'): referrals
---   whose latest dated event falls in the period.
+-- grain: one row per quarter of the period (quarter_start; a period left open runs from or to the
+--   first or last quarter with a date counted) per recorded outcome, plus one total row per quarter
+--   per outcome group (is_group_total; the two diversions, partner agency and prison, form the
+--   group 'Diversions'): referrals whose latest dated event falls in the quarter (a quarter with
+--   none has no rows).
 -- params: $snapshot_id, $scope_officers, $from_date, $to_date
 -- access: referrals
 -- The tracker gives outcomes no date, so the latest of a referral's journey dates stands in.
@@ -16,22 +18,27 @@ with dated as (
 
 in_period as (
     select
-        outcome,
-        case when outcome in ('Diverted - partner agency', 'Diverted - prison')
-             then 'Diversions' else outcome end as outcome_group
-    from dated
-    where in_period(latest_event_date, $from_date, $to_date)
+        q.quarter_start,
+        d.outcome,
+        case when d.outcome in ('Diverted - partner agency', 'Diverted - prison')
+             then 'Diversions' else d.outcome end as outcome_group
+    from dated d
+    inner join period_quarters($from_date, $to_date, (select min(latest_event_date) from dated),
+                               (select max(latest_event_date) from dated)) q
+        on in_period(d.latest_event_date, q.from_date, q.to_date)
 ),
 
 final as (
     select
+        quarter_start,
         outcome_group,
         outcome,
         grouping(outcome) = 1 as is_group_total,
         count(*) as referrals
     from in_period
-    group by grouping sets ((outcome_group, outcome), (outcome_group))
+    group by grouping sets ((quarter_start, outcome_group, outcome),
+                            (quarter_start, outcome_group))
 )
 
 select * from final
-order by outcome_group, is_group_total, outcome
+order by quarter_start, outcome_group, is_group_total, outcome

@@ -1,5 +1,7 @@
--- grain: one row per data-quality issue: referrals in the snapshot with a dated event in the
---   period that show it (the rules of data_quality.sql, counted: no nominal IDs).
+-- grain: one row per quarter of the period (quarter_start; a period left open runs from or to the
+--   first or last quarter with a date counted) per data-quality issue: referrals in the snapshot
+--   with a dated event in the quarter that show it (the rules of data_quality.sql, counted: no
+--   nominal IDs; a quarter with none has no rows).
 -- params: $snapshot_id, $scope_officers, $from_date, $to_date
 -- access: referrals
 with events as (
@@ -10,17 +12,19 @@ with events as (
 ),
 
 touched as (
-    select distinct nominal_id, referral_date
-    from events
-    where in_period(event_date, $from_date, $to_date)
+    select distinct q.quarter_start, e.nominal_id, e.referral_date
+    from events e
+    inner join period_quarters($from_date, $to_date, (select min(event_date) from events),
+                               (select max(event_date) from events)) q
+        on in_period(e.event_date, q.from_date, q.to_date)
 ),
 
 final as (
-    select issue, count(*) as referrals
-    from data_quality_issues($snapshot_id, $scope_officers, null, null, null)
-    semi join touched using (nominal_id, referral_date)
-    group by issue
+    select t.quarter_start, i.issue, count(*) as referrals
+    from data_quality_issues($snapshot_id, $scope_officers, null, null, null) i
+    inner join touched t using (nominal_id, referral_date)
+    group by t.quarter_start, i.issue
 )
 
 select * from final
-order by issue
+order by quarter_start, issue

@@ -1,7 +1,9 @@
--- grain: one row per conversion: its base (n_base) and how many of the base reached the next
---   step (n_reached). Assessed to admitted: referrals assessed in the period (by assessment
---   date), of them those admitted to rehab by the snapshot date. Admitted to completed: rehab
---   stays that ended in the period (by exit date), of them those completing 12 weeks.
+-- grain: one row per quarter of the period (quarter_start; a period left open runs from or to the
+--   first or last quarter with a date counted) per conversion: its base (n_base) and how many of
+--   the base reached the next step (n_reached). Assessed to admitted: referrals assessed in the
+--   quarter (by assessment date), of them those admitted to rehab by the snapshot date. Admitted to
+--   completed: rehab stays that ended in the quarter (by exit date), of them those completing 12
+--   weeks.
 -- params: $snapshot_id, $scope_officers, $from_date, $to_date
 -- access: referrals
 with scoped as (
@@ -9,32 +11,41 @@ with scoped as (
     from scoped_referrals($snapshot_id, $scope_officers, null, null, null)
 ),
 
+quarters as (
+    select *
+    from period_quarters($from_date, $to_date,
+                         (select min(least(assessment_date, rehab_exit_date)) from scoped),
+                         (select max(greatest(assessment_date, rehab_exit_date)) from scoped))
+),
+
 assessed as (
-    select rehab_admission_date
-    from scoped
-    where in_period(assessment_date, $from_date, $to_date)
+    select q.quarter_start, count(s.assessment_date) as n_base,
+           count(s.rehab_admission_date) as n_reached
+    from quarters q
+    left join scoped s on in_period(s.assessment_date, q.from_date, q.to_date)
+    group by q.quarter_start
 ),
 
 exited as (
-    select rehab_exit_reason
-    from scoped
-    where in_period(rehab_exit_date, $from_date, $to_date)
+    select q.quarter_start, count(s.rehab_exit_date) as n_base,
+           count(*) filter (where s.rehab_exit_reason = 'Completed') as n_reached
+    from quarters q
+    left join scoped s on in_period(s.rehab_exit_date, q.from_date, q.to_date)
+    group by q.quarter_start
 ),
 
 rates as (
-    select 1 as rate_order, 'Assessed to admitted' as rate,
-           count(*) as n_base, count(rehab_admission_date) as n_reached
+    select quarter_start, 1 as rate_order, 'Assessed to admitted' as rate, n_base, n_reached
     from assessed
     union all
-    select 2, 'Admitted to completed',
-           count(*), count(*) filter (where rehab_exit_reason = 'Completed')
+    select quarter_start, 2, 'Admitted to completed', n_base, n_reached
     from exited
 ),
 
 final as (
-    select rate, n_base, n_reached
+    select quarter_start, rate, n_base, n_reached
     from rates
-    order by rate_order
+    order by quarter_start, rate_order
 )
 
 select * from final

@@ -94,7 +94,7 @@ class Measure:
     unit: str                  # COUNT, RATE, POUNDS or UPLOAD
     disclosure: str            # a key of DISCLOSURE_RULES
     definition: str            # one line: what is counted and by which date
-    query: str | None = None   # queries/<query>.sql, run once a quarter for all its measures
+    query: str | None = None   # queries/<query>.sql, run once for all its measures
     read: Callable[[Rows], object] | None = None  # the figure from the query's rows
     snapshot: str = FLOWS_SNAPSHOT
     step: str | None = None    # the same count's step on the Overview (headline_figures)

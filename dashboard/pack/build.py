@@ -16,9 +16,21 @@ from dashboard.analysis.measures import DEFINITIONS
 from dashboard.pack import disclosure as rules
 from dashboard.pack.disclosure import CONTROLLED
 from dashboard.pack.figures import figures, shown_figures, stock_source, trend
-from dashboard.pack.gathering import QuarterData, Upload, data_sources, quarter_data
+from dashboard.pack.gathering import (
+    FlowRows,
+    QuarterData,
+    Upload,
+    data_sources,
+    quarter_data,
+)
 from dashboard.pack.model import Pack, Table
-from dashboard.pack.quarters import FINANCIAL, Quarter, parse_quarter, quarter_containing
+from dashboard.pack.quarters import (
+    FINANCIAL,
+    Quarter,
+    newest_first,
+    parse_quarter,
+    quarter_containing,
+)
 from dashboard.pack.tables import (
     AREA_TABLE,
     CASELOAD_TABLE,
@@ -152,6 +164,7 @@ class QuarterMemo:
         self.data: dict[Quarter, QuarterData] = {}
         self.chains: dict[tuple, _Chain] = {}
         self.first_referral_read: tuple[dt.date | None] | None = None
+        self.flow_rows: FlowRows | None = None
 
     def data_sources(self, con: duckdb.DuckDBPyConnection, reader: access.Viewer
                      ) -> tuple[list[Upload], Upload | None]:
@@ -176,8 +189,18 @@ class QuarterMemo:
                      ) -> QuarterData:
         """(With the lock held.)"""
         if quarter not in self.data:
-            self.data[quarter] = quarter_data(con, reader, quarter, snapshots, connect)
+            self.data[quarter] = quarter_data(con, reader, quarter, snapshots, connect,
+                                              self.flow_rows)
         return self.data[quarter]
+
+    def gather_flows(self, con: duckdb.DuckDBPyConnection, reader: access.Viewer,
+                     first: Quarter, last: Quarter, snapshots: list[Upload]) -> None:
+        """(With the lock held.) Before the quarters from `first` to `last` are gathered, the
+        flows of those not held yet, read at once (gathering.FlowRows)."""
+        missing = [q for q in newest_first(first, last) if q not in self.data]
+        if missing and not (self.flow_rows and all(map(self.flow_rows.covers, missing))):
+            self.flow_rows = FlowRows(con, reader, snapshots[0] if snapshots else None,
+                                      missing[-1], missing[0])
 
     def chain(self, key: tuple, history: History | None, first: Quarter | None) -> _Chain:
         """(With the lock held.)"""
@@ -210,6 +233,10 @@ def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
             history)
 
     with memo.lock:
+        # From far enough back that the trend of any pack from the first quarter on is read
+        # in the same run (quarters with nothing in them cost the queries almost nothing).
+        memo.gather_flows(con, reader, min(quarters[0], first.shift(1 - TREND_QUARTERS))
+                          if first is not None else quarters[0], quarters[-1], snapshots)
         alone = memo.chain((how, threshold, None), None, None)
         chained = None
         if first is not None and quarters[-1] >= first:

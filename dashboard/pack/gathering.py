@@ -3,7 +3,8 @@
 Flows (referrals received, admissions, completions...) are counted by event date in the
 latest tracker snapshot, exactly as the dashboard counts them; stock (caseload, people in
 rehab) comes from the latest snapshot taken on or before the quarter's last day. Every count
-is read exact and programme-wide, each measures.py query once a quarter."""
+is read exact and programme-wide: the pack's own flows queries (BY_QUARTER) once for every
+quarter a pack needs (FlowRows), the rest of measures.py's once a quarter."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from dashboard.analysis.measures import (
@@ -55,6 +57,7 @@ class QuarterData:
     diversions: pd.DataFrame | None = None
     caseload: pd.DataFrame | None = None
     data_quality: pd.DataFrame | None = None
+    exit_outcomes: pd.DataFrame | None = None
 
 
 def data_sources(con: duckdb.DuckDBPyConnection, viewer: access.Viewer
@@ -83,6 +86,39 @@ def stock_snapshot_for(snapshots: list[Upload], quarter: Quarter) -> Upload | No
     return None
 
 
+# The pack's flows queries, which count each quarter from $from_date's to $to_date's apart (one
+# group of rows per quarter_start): a circulated pack protects every quarter since the first,
+# and running each once a quarter cost some 29 runs of each, most of a first pack's queries.
+BY_QUARTER = ("quarter_area_flows", "quarter_case_endings", "quarter_early_discharges",
+              "quarter_rates", "quarter_data_quality", "quarter_exit_outcomes")
+
+
+class FlowRows:
+    """BY_QUARTER's rows for the quarters from `first` to `last`, each query run once over
+    them all by the flows snapshot; a quarter's rows are handed out as the query run for that
+    quarter alone returns them (but that a text column none of them fills is pandas text,
+    NaN, rather than objects, None: the pack reads such a row by its flags)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, viewer: access.Viewer,
+                 flows: Upload | None, first: Quarter, last: Quarter) -> None:
+        # Every query now: a memo's FlowRows outlives the cursor (and thread) that made it.
+        self.first, self.last = first, last
+        self.frames: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        for query in BY_QUARTER:
+            frame = queries.run(con, viewer, query, from_date=first.start, to_date=last.end,
+                                snapshot_id=flows.upload_id if flows else None)
+            self.frames[query] = frame, frame["quarter_start"].to_numpy()
+
+    def covers(self, quarter: Quarter) -> bool:
+        return self.first.start <= quarter.start and quarter.end <= self.last.end
+
+    def rows(self, query: str, quarter: Quarter) -> pd.DataFrame:
+        frame, starts = self.frames[query]
+        day = np.datetime64(quarter.start, "us")
+        begin, end = np.searchsorted(starts, day, "left"), np.searchsorted(starts, day, "right")
+        return frame.iloc[begin:end, 1:].reset_index(drop=True)
+
+
 class ColumnLists(dict):
     """A query's rows as measures.Rows: each column a list, converted when first read (a
     frame's to_dict converted every column, and cost more than the lookups it saved)."""
@@ -97,8 +133,13 @@ class ColumnLists(dict):
 
 
 def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: Quarter,
-                 snapshots: list[Upload], connect: Upload | None) -> QuarterData:
+                 snapshots: list[Upload], connect: Upload | None,
+                 flow_rows: FlowRows | None = None) -> QuarterData:
+    """The quarter's counts; BY_QUARTER's rows from `flow_rows` where it covers the quarter
+    (it must read the same flows snapshot, snapshots[0])."""
     flows = snapshots[0] if snapshots else None
+    if flow_rows is None or not flow_rows.covers(quarter):
+        flow_rows = FlowRows(con, viewer, flows, quarter, quarter)
     data = QuarterData(quarter, flows, stock_snapshot_for(snapshots, quarter), connect)
     stock = data.stock_snapshot
     at = {FLOWS_SNAPSHOT: {"snapshot_id": flows.upload_id if flows else None,
@@ -109,9 +150,12 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
 
     def rows(query: str, snapshot: str = FLOWS_SNAPSHOT) -> pd.DataFrame:
         if query not in frames:
-            wanted = queries.parameters(query)
-            frames[query] = queries.run(con, viewer, query, **{
-                name: value for name, value in at[snapshot].items() if name in wanted})
+            if query in BY_QUARTER:
+                frames[query] = flow_rows.rows(query, quarter)
+            else:
+                wanted = queries.parameters(query)
+                frames[query] = queries.run(con, viewer, query, **{
+                    name: value for name, value in at[snapshot].items() if name in wanted})
         return frames[query]
 
     columns: dict[str, Rows] = {}
@@ -140,6 +184,7 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
         "referrals": [*(first(endings, "referrals", is_group_total=False, outcome=kind)
                         for kind in DIVERSIONS), data.counts["Diversions"]]})
     data.data_quality = rows("quarter_data_quality")
+    data.exit_outcomes = rows("quarter_exit_outcomes")
     if stock is not None:
         data.caseload = rows("quarter_caseload", STOCK_SNAPSHOT)
     return data

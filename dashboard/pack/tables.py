@@ -287,7 +287,7 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, data: QuarterData
     without a police-recorded offence; and its admissions by whether they stayed 12 weeks."""
     params = {"snapshot_id": data.flows_snapshot.upload_id if data.flows_snapshot else None,
               "from_date": data.quarter.start, "to_date": data.quarter.end}
-    exits = queries.run(con, access.PUBLICATION, "quarter_exit_outcomes", **params)
+    exits = data.exit_outcomes
     # Both ways of leaving together: split by way of leaving, the cells pin each other down.
     left, followed, without = (sum(int(v) for v in exits[column].tolist())
                                for column in ("exits", "followed_up", "without_offence"))

@@ -1,0 +1,128 @@
+"""The pack runs its own flows queries (gathering.BY_QUARTER) once for every quarter it needs,
+each quarter a group of rows (quarter_start). Each quarter's rows must be the rows the query
+gives for that quarter alone, whatever the data, and a first pack must run each query once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from dashboard import pack
+from dashboard.pack import gathering
+from dashboard.pack.gathering import BY_QUARTER, FlowRows, Upload
+from dashboard.security.access import COMMAND_LINE, Viewer
+from dashboard.store import database, queries
+
+# The queries that give each quarter rows however little happened in it (a total row, a row
+# per rate or way of leaving rehab); the others, none for a quarter with nothing to count.
+EVERY_QUARTER = ("quarter_area_flows", "quarter_early_discharges", "quarter_rates",
+                 "quarter_exit_outcomes")
+
+
+def cells(frame: pd.DataFrame) -> tuple[list, list]:
+    """Column names and rows, every missing value as None (a text column no row fills is
+    objects from a query alone, pandas text from a slice of a longer result)."""
+    values = frame.astype(object).where(frame.notna(), None)
+    return list(frame.columns), values.to_numpy().tolist()
+
+
+def span(con, scheme: str) -> list[pack.Quarter]:
+    """From the quarter before the first referral to the quarter after the last."""
+    first, last = con.execute("select min(referral_date), max(referral_date) from referrals"
+                              ).fetchall()[0]
+    return pack.newest_first(pack.quarter_containing(first, scheme).shift(-1),
+                             pack.quarter_containing(last, scheme).shift(1))[::-1]
+
+
+def snapshots(con) -> list[int]:
+    ids = [row[0] for row in con.execute(
+        "select upload_id from uploads where kind = 'tracker' order by upload_id").fetchall()]
+    return [ids[0], ids[-1], max(ids) + 1000]  # the first, the latest, one holding nobody
+
+
+@pytest.mark.parametrize("scheme", [pack.FINANCIAL, pack.CALENDAR])
+def test_each_quarter_of_one_run_is_that_quarter_run_alone(demo_con, scheme):
+    quarters = span(demo_con, scheme)
+    assert len(quarters) >= 6
+    for snapshot_id in snapshots(demo_con):
+        read = FlowRows(demo_con, COMMAND_LINE, Upload(snapshot_id, dt.date(2022, 7, 31)),
+                        quarters[0], quarters[-1])
+        for quarter in quarters:
+            for query in BY_QUARTER:
+                alone = queries.run(demo_con, COMMAND_LINE, query, snapshot_id=snapshot_id,
+                                    from_date=quarter.start, to_date=quarter.end)
+                assert (alone.pop("quarter_start").dt.date == quarter.start).all()
+                assert cells(read.rows(query, quarter)) == cells(alone), (query, quarter)
+
+
+def test_a_period_cut_mid_quarter_counts_each_quarter_within_the_period(demo_con):
+    """period_quarters: the first and last quarters count only their days in the period."""
+    start, end, cut = dt.date(2021, 11, 15), dt.date(2022, 5, 10), dt.date(2022, 4, 1)
+    for query in BY_QUARTER:
+        whole = queries.run(demo_con, COMMAND_LINE, query, from_date=start, to_date=end)
+        quarters = set(whole["quarter_start"].dt.date)
+        if query in EVERY_QUARTER:
+            assert quarters == {dt.date(2021, 10, 1), dt.date(2022, 1, 1), dt.date(2022, 4, 1)}
+        else:
+            assert quarters <= {dt.date(2021, 10, 1), dt.date(2022, 1, 1), dt.date(2022, 4, 1)}
+        parts = [queries.run(demo_con, COMMAND_LINE, query, from_date=a, to_date=b)
+                 for a, b in ((start, cut - dt.timedelta(days=1)), (cut, end))]
+        assert cells(whole) == cells(pd.concat(parts, ignore_index=True)), query
+    areas = queries.run(demo_con, COMMAND_LINE, "quarter_area_flows", from_date=start,
+                        to_date=end)
+    totals = areas[areas["is_total"]]
+    total = dict(zip(totals["quarter_start"].dt.date, totals["referrals"], strict=True))
+    referred = demo_con.execute(
+        "select count(*) filter (where referral_date between ? and ?), "
+        "count(*) filter (where referral_date between ? and ?) from referrals "
+        "where snapshot_id = (select max(upload_id) from uploads where kind = 'tracker')",
+        [start, dt.date(2021, 12, 31), cut, end]).fetchall()[0]
+    assert (total[dt.date(2021, 10, 1)], total[dt.date(2022, 4, 1)]) == referred
+
+
+def test_a_snapshot_holding_nobody_still_gives_each_quarter_its_total_rows(demo_con):
+    nobody = snapshots(demo_con)[-1]
+    quarter = pack.parse_quarter("2022/23 Q1")
+    runs = {query: queries.run(demo_con, COMMAND_LINE, query, snapshot_id=nobody,
+                               from_date=quarter.shift(-1).start, to_date=quarter.end)
+            for query in BY_QUARTER}
+    assert {q: len(runs[q]) for q in BY_QUARTER} == {
+        "quarter_area_flows": 2, "quarter_case_endings": 0, "quarter_early_discharges": 2,
+        "quarter_rates": 4, "quarter_data_quality": 0, "quarter_exit_outcomes": 4}
+    for query in ("quarter_area_flows", "quarter_early_discharges"):
+        assert runs[query]["is_total"].all() and (runs[query]["referrals"] == 0).all()
+    assert (runs["quarter_rates"][["n_base", "n_reached"]] == 0).all().all()
+    assert runs["quarter_exit_outcomes"]["outcome_group"].tolist() == \
+        ["Completed 12 weeks", "Left rehab early"] * 2
+
+
+def test_a_first_pack_runs_each_flows_query_once_and_later_packs_none(demo_db_template,
+                                                                       monkeypatch):
+    run, asked = queries.run, []
+
+    def counted(con, viewer, name, **params):
+        asked.append(name)
+        return run(con, viewer, name, **params)
+
+    monkeypatch.setattr(gathering.queries, "run", counted)
+    con = database.connect_read_only(demo_db_template)
+    try:
+        memo, panel = pack.QuarterMemo(), Viewer("Panel member", "scrutiny")
+        pack.build_pack(con, panel, "2022/23 Q1", memo=memo)
+        assert len(memo.data) >= 8  # its history and trend: one run for all of them
+        assert sorted(name for name in asked if name in BY_QUARTER) == sorted(BY_QUARTER)
+        asked.clear()
+        for label in ("2021/22 Q4", "2022/23 Q1"):  # every quarter they show is held
+            pack.build_pack(con, panel, label, memo=memo)
+            pack.build_pack(con, COMMAND_LINE, label, disclosure="exact", memo=memo)
+        assert not [name for name in asked if name in BY_QUARTER]
+        # Quarters not held, later (two quarters on) or earlier (a trend reaching back before
+        # the first referral): one run more each time, for all of them.
+        for label in ("2022/23 Q3", "2020/21 Q1"):
+            pack.build_pack(con, panel, label, memo=memo)
+            assert sorted(name for name in asked if name in BY_QUARTER) == sorted(BY_QUARTER)
+            asked.clear()
+    finally:
+        con.close()
