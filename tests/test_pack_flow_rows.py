@@ -17,8 +17,10 @@ from dashboard.store import database, queries
 
 # The queries that give each quarter rows however little happened in it (a total row, a row
 # per rate or way of leaving rehab); the others, none for a quarter with nothing to count.
-EVERY_QUARTER = ("quarter_area_flows", "quarter_early_discharges", "quarter_rates",
-                 "quarter_exit_outcomes")
+EVERY_QUARTER = ("pre_admission_course", "quarter_area_flows", "quarter_early_discharges",
+                 "quarter_rates", "quarter_exit_outcomes")
+# The queries given a period (quarterly_headlines counts every quarter there is).
+PERIOD_QUERIES = [query for query in BY_QUARTER if query != "quarterly_headlines"]
 
 
 def cells(frame: pd.DataFrame) -> tuple[list, list]:
@@ -50,17 +52,26 @@ def test_each_quarter_of_one_run_is_that_quarter_run_alone(demo_con, scheme):
         read = FlowRows(demo_con, COMMAND_LINE, Upload(snapshot_id, dt.date(2022, 7, 31)),
                         quarters[0], quarters[-1])
         for quarter in quarters:
-            for query in BY_QUARTER:
+            for query in PERIOD_QUERIES:
                 alone = queries.run(demo_con, COMMAND_LINE, query, snapshot_id=snapshot_id,
                                     from_date=quarter.start, to_date=quarter.end)
                 assert (alone.pop("quarter_start").dt.date == quarter.start).all()
                 assert cells(read.rows(query, quarter)) == cells(alone), (query, quarter)
+            # The Overview's counts by quarter are its headline figures for the quarter.
+            steps = read.rows("quarterly_headlines", quarter)
+            headline = queries.run(demo_con, COMMAND_LINE, "headline_figures",
+                                   snapshot_id=snapshot_id, from_date=quarter.start,
+                                   to_date=quarter.end)
+            assert dict(zip(steps["step"], steps["referrals"], strict=True)) == {
+                step: count for step, count in zip(headline["step"], headline["referrals"],
+                                                   strict=True)
+                if count and step != "Active caseload"}, quarter
 
 
 def test_a_period_cut_mid_quarter_counts_each_quarter_within_the_period(demo_con):
     """period_quarters: the first and last quarters count only their days in the period."""
     start, end, cut = dt.date(2021, 11, 15), dt.date(2022, 5, 10), dt.date(2022, 4, 1)
-    for query in BY_QUARTER:
+    for query in PERIOD_QUERIES:
         whole = queries.run(demo_con, COMMAND_LINE, query, from_date=start, to_date=end)
         quarters = set(whole["quarter_start"].dt.date)
         if query in EVERY_QUARTER:
@@ -87,10 +98,13 @@ def test_a_snapshot_holding_nobody_still_gives_each_quarter_its_total_rows(demo_
     quarter = pack.parse_quarter("2022/23 Q1")
     runs = {query: queries.run(demo_con, COMMAND_LINE, query, snapshot_id=nobody,
                                from_date=quarter.shift(-1).start, to_date=quarter.end)
-            for query in BY_QUARTER}
-    assert {q: len(runs[q]) for q in BY_QUARTER} == {
-        "quarter_area_flows": 2, "quarter_case_endings": 0, "quarter_early_discharges": 2,
-        "quarter_rates": 4, "quarter_data_quality": 0, "quarter_exit_outcomes": 4}
+            for query in PERIOD_QUERIES}
+    assert {q: len(runs[q]) for q in PERIOD_QUERIES} == {
+        "pre_admission_course": 2, "quarter_area_flows": 2, "quarter_case_endings": 0,
+        "quarter_early_discharges": 2, "quarter_rates": 4, "quarter_data_quality": 0,
+        "quarter_exit_outcomes": 4}
+    assert (runs["pre_admission_course"][["attendees", "admitted_after_course"]] == 0
+            ).all().all()
     for query in ("quarter_area_flows", "quarter_early_discharges"):
         assert runs[query]["is_total"].all() and (runs[query]["referrals"] == 0).all()
     assert (runs["quarter_rates"][["n_base", "n_reached"]] == 0).all().all()

@@ -58,7 +58,8 @@ def first(rows: Rows, column: str, **where: object) -> int:
 
 
 def step(name: str) -> Callable[[Rows], int]:
-    """A step's count from headline_figures (the Overview's own query)."""
+    """A step's count in the quarter from quarterly_headlines (the Overview's own counts, by
+    quarter: the same as its headline_figures for that quarter)."""
     return lambda rows: first(rows, "referrals", step=name)
 
 
@@ -116,7 +117,7 @@ def _stock(name: str, definition: str, query: str, read: Callable, **more: objec
 
 
 def _headline(name: str, definition: str, overview_step: str, on_the_dashboard: str) -> Measure:
-    return _flow(name, definition, "headline_figures", step(overview_step), step=overview_step,
+    return _flow(name, definition, "quarterly_headlines", step(overview_step), step=overview_step,
                  in_trend=True, dashboard_step=overview_step,
                  dashboard_definition=on_the_dashboard)
 

@@ -86,11 +86,13 @@ def stock_snapshot_for(snapshots: list[Upload], quarter: Quarter) -> Upload | No
     return None
 
 
-# The pack's flows queries, which count each quarter from $from_date's to $to_date's apart (one
-# group of rows per quarter_start): a circulated pack protects every quarter since the first,
-# and running each once a quarter cost some 29 runs of each, most of a first pack's queries.
-BY_QUARTER = ("quarter_area_flows", "quarter_case_endings", "quarter_early_discharges",
-              "quarter_rates", "quarter_data_quality", "quarter_exit_outcomes")
+# The flows queries that count each quarter of a period apart, in quarter_start order: the
+# Overview's counts by quarter and the pack's own. A circulated pack protects every quarter
+# since the first, and running a query once a quarter cost some 29 runs of each, most of a
+# first pack's queries.
+BY_QUARTER = ("quarterly_headlines", "pre_admission_course", "quarter_area_flows",
+              "quarter_case_endings", "quarter_early_discharges", "quarter_rates",
+              "quarter_data_quality", "quarter_exit_outcomes")
 
 
 class FlowRows:
@@ -104,10 +106,16 @@ class FlowRows:
         # Every query now: a memo's FlowRows outlives the cursor (and thread) that made it.
         self.first, self.last = first, last
         self.frames: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        period = {"snapshot_id": flows.upload_id if flows else None,
+                  "from_date": first.start, "to_date": last.end}
         for query in BY_QUARTER:
-            frame = queries.run(con, viewer, query, from_date=first.start, to_date=last.end,
-                                snapshot_id=flows.upload_id if flows else None)
-            self.frames[query] = frame, frame["quarter_start"].to_numpy()
+            wanted = queries.parameters(query)  # quarterly_headlines counts every quarter
+            frame = queries.run(con, viewer, query, **{
+                name: value for name, value in period.items() if name in wanted})
+            starts = frame["quarter_start"].to_numpy()
+            if (starts[1:] < starts[:-1]).any():
+                raise ValueError(f"{query} must list its rows in quarter_start order")
+            self.frames[query] = frame.drop(columns="quarter_start"), starts
 
     def covers(self, quarter: Quarter) -> bool:
         return self.first.start <= quarter.start and quarter.end <= self.last.end
@@ -116,7 +124,7 @@ class FlowRows:
         frame, starts = self.frames[query]
         day = np.datetime64(quarter.start, "us")
         begin, end = np.searchsorted(starts, day, "left"), np.searchsorted(starts, day, "right")
-        return frame.iloc[begin:end, 1:].reset_index(drop=True)
+        return frame.iloc[begin:end].reset_index(drop=True)
 
 
 class ColumnLists(dict):
