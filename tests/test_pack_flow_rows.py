@@ -18,7 +18,7 @@ from dashboard.store import database, queries
 # The queries that give each quarter rows however little happened in it (a total row, a row
 # per rate or way of leaving rehab); the others, none for a quarter with nothing to count.
 EVERY_QUARTER = ("pre_admission_course", "quarter_area_flows", "quarter_early_discharges",
-                 "quarter_rates", "quarter_exit_outcomes")
+                 "quarter_rates", "quarter_exit_outcomes", "quarter_retention")
 # The queries given a period (quarterly_headlines counts every quarter there is).
 PERIOD_QUERIES = [query for query in BY_QUARTER if query != "quarterly_headlines"]
 
@@ -57,6 +57,14 @@ def test_each_quarter_of_one_run_is_that_quarter_run_alone(demo_con, scheme):
                                     from_date=quarter.start, to_date=quarter.end)
                 assert (alone.pop("quarter_start").dt.date == quarter.start).all()
                 assert cells(read.rows(query, quarter)) == cells(alone), (query, quarter)
+            # The Retention table's split is the Outcomes page's stays, read by its rule.
+            stays = queries.run(demo_con, COMMAND_LINE, "rehab_stays", snapshot_id=snapshot_id,
+                                from_date=quarter.start, to_date=quarter.end)
+            split = [0, 0, 0]
+            for stay in stays.itertuples():
+                split[0 if stay.is_completed or stay.days >= 84 else
+                      1 if stay.has_left else 2] += stay.admissions
+            assert read.rows("quarter_retention", quarter).iloc[0].tolist() == split, quarter
             # The Overview's counts by quarter are its headline figures for the quarter.
             steps = read.rows("quarterly_headlines", quarter)
             headline = queries.run(demo_con, COMMAND_LINE, "headline_figures",
@@ -102,9 +110,10 @@ def test_a_snapshot_holding_nobody_still_gives_each_quarter_its_total_rows(demo_
     assert {q: len(runs[q]) for q in PERIOD_QUERIES} == {
         "pre_admission_course": 2, "quarter_area_flows": 2, "quarter_case_endings": 0,
         "quarter_early_discharges": 2, "quarter_rates": 4, "quarter_data_quality": 0,
-        "quarter_exit_outcomes": 4}
-    assert (runs["pre_admission_course"][["attendees", "admitted_after_course"]] == 0
-            ).all().all()
+        "quarter_exit_outcomes": 4, "quarter_retention": 2}
+    for query, counts in (("pre_admission_course", ["attendees", "admitted_after_course"]),
+                          ("quarter_retention", ["retained", "left_early", "still_in"])):
+        assert (runs[query][counts] == 0).all().all(), query
     for query in ("quarter_area_flows", "quarter_early_discharges"):
         assert runs[query]["is_total"].all() and (runs[query]["referrals"] == 0).all()
     assert (runs["quarter_rates"][["n_base", "n_reached"]] == 0).all().all()
@@ -140,3 +149,34 @@ def test_a_first_pack_runs_each_flows_query_once_and_later_packs_none(demo_db_te
             asked.clear()
     finally:
         con.close()
+
+
+def test_retention_counts_a_short_completion_as_retained_and_a_short_stay_as_left(tmp_path):
+    from dashboard import service
+    tracker = (
+        "Nominal ID,Referral Date,Officer,Referral Source,Status,First Contact Date,"
+        "Assessment Date,Rehab Admission Date,Rehab Facility,Rehab Exit Date,Rehab Exit Reason\n"
+        # completed after 30 days: retained, as recorded
+        "A1,01/03/2022,Officer 1,Custody,Inactive,02/03/2022,03/03/2022,04/04/2022,Seasons,"
+        "04/05/2022,Completed\n"
+        # left after 83 days, and after 84
+        "A2,01/03/2022,Officer 1,Custody,Inactive,02/03/2022,03/03/2022,04/04/2022,Seasons,"
+        "26/06/2022,Self-discharged\n"
+        "A3,01/03/2022,Officer 1,Custody,Inactive,02/03/2022,03/03/2022,04/04/2022,Seasons,"
+        "27/06/2022,Self-discharged\n"
+        # still in on the as-at date: 57 days (still under 12 weeks), and 85 (retained)
+        "A4,01/03/2022,Officer 1,Custody,Active,02/03/2022,03/03/2022,04/06/2022,Seasons,,\n"
+        "A5,01/03/2022,Officer 1,Custody,Active,02/03/2022,03/03/2022,07/05/2022,Seasons,,\n"
+        # admitted the quarter before
+        "A6,01/03/2022,Officer 1,Custody,Active,02/03/2022,03/03/2022,31/03/2022,Seasons,,\n")
+    db = tmp_path / "o2r.duckdb"
+    service.ingest_bytes(db, "tracker", "stays.csv", tracker.encode(), as_at=dt.date(2022, 7, 31))
+    con = database.connect_read_only(db)
+    try:
+        rows = queries.run(con, COMMAND_LINE, "quarter_retention",
+                           from_date=dt.date(2022, 1, 1), to_date=dt.date(2022, 6, 30))
+    finally:
+        con.close()
+    assert rows["quarter_start"].dt.date.tolist() == [dt.date(2022, 1, 1), dt.date(2022, 4, 1)]
+    assert rows[["retained", "left_early", "still_in"]].to_numpy().tolist() == [
+        [1, 0, 0], [3, 1, 1]]

@@ -229,8 +229,7 @@ def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
 
     def protect(quarter: Quarter, history: History | None) -> QuarterFigures:
         return protect_quarter_with_outcomes(
-            con, memo.quarter_data(con, reader, quarter, snapshots, connect), how, threshold,
-            history)
+            memo.quarter_data(con, reader, quarter, snapshots, connect), how, threshold, history)
 
     with memo.lock:
         # From far enough back that the trend of any pack from the first quarter on is read

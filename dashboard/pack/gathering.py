@@ -58,6 +58,7 @@ class QuarterData:
     caseload: pd.DataFrame | None = None
     data_quality: pd.DataFrame | None = None
     exit_outcomes: pd.DataFrame | None = None
+    retention: pd.DataFrame | None = None
 
 
 def data_sources(con: duckdb.DuckDBPyConnection, viewer: access.Viewer
@@ -92,7 +93,7 @@ def stock_snapshot_for(snapshots: list[Upload], quarter: Quarter) -> Upload | No
 # first pack's queries.
 BY_QUARTER = ("quarterly_headlines", "pre_admission_course", "quarter_area_flows",
               "quarter_case_endings", "quarter_early_discharges", "quarter_rates",
-              "quarter_data_quality", "quarter_exit_outcomes")
+              "quarter_data_quality", "quarter_exit_outcomes", "quarter_retention")
 
 
 class FlowRows:
@@ -193,6 +194,7 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
                         for kind in DIVERSIONS), data.counts["Diversions"]]})
     data.data_quality = rows("quarter_data_quality")
     data.exit_outcomes = rows("quarter_exit_outcomes")
+    data.retention = rows("quarter_retention")
     if stock is not None:
         data.caseload = rows("quarter_caseload", STOCK_SNAPSHOT)
     return data

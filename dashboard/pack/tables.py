@@ -9,7 +9,6 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from itertools import islice
 
-import duckdb
 import pandas as pd
 
 from dashboard.analysis import caseload as caseload_table
@@ -20,8 +19,6 @@ from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL, Side
 from dashboard.pack.earlier_groups import EarlierGroups
 from dashboard.pack.gathering import QuarterData
 from dashboard.pack.model import Table
-from dashboard.security import access
-from dashboard.store import queries
 
 AREA_COLUMNS = {"referrals": "Referrals received", "assessed": "Police assessments",
                 "entered_rehab": "Rehab admissions"}
@@ -281,12 +278,9 @@ RETAINED, LEFT_BEFORE, STILL_IN = ("Stayed 12 weeks or completed", "Left before 
 ADMITTED_ROW, EXITED_ROW = "Admitted in the quarter", "Left rehab in the quarter"
 
 
-def outcome_counts(con: duckdb.DuckDBPyConnection, data: QuarterData
-                   ) -> dict[str, Counts]:
+def outcome_counts(data: QuarterData) -> dict[str, Counts]:
     """The quarter's exits by way of leaving, followed up for six months or not, with or
     without a police-recorded offence; and its admissions by whether they stayed 12 weeks."""
-    params = {"snapshot_id": data.flows_snapshot.upload_id if data.flows_snapshot else None,
-              "from_date": data.quarter.start, "to_date": data.quarter.end}
     exits = data.exit_outcomes
     # Both ways of leaving together: split by way of leaving, the cells pin each other down.
     left, followed, without = (sum(int(v) for v in exits[column].tolist())
@@ -294,17 +288,8 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, data: QuarterData
     table = counts_table([EXITED_ROW], {
         LEFT: [left], FOLLOWED: [followed], NO_OFFENCE: [without],
         OFFENCE: [followed - without], NOT_YET: [left - followed]})
-    stays = queries.run(con, access.PUBLICATION, "rehab_stays", **params)
-    retained = left_before = still = 0
-    for completed, days, has_left, admissions in zip(
-            stays["is_completed"].tolist(), stays["days"].tolist(), stays["has_left"].tolist(),
-            stays["admissions"].tolist(), strict=True):
-        if completed or days >= 84:
-            retained += int(admissions)
-        elif has_left:
-            left_before += int(admissions)
-        else:
-            still += int(admissions)
+    retained, left_before, still = (int(data.retention[column].iloc[0])  # a row a quarter
+                                    for column in ("retained", "left_early", "still_in"))
     retention = counts_table([ADMITTED_ROW], {
         RETAINED: [retained], LEFT_BEFORE: [left_before], STILL_IN: [still],
         TOTAL: [retained + left_before + still]})
@@ -330,13 +315,12 @@ def add_outcomes(out: rules.Publication, counts: dict[str, Counts]) -> None:
         out.same((RETENTION_TABLE, ADMITTED_ROW, TOTAL), figure_key("Rehab admissions"))
 
 
-def protect_quarter_with_outcomes(con: duckdb.DuckDBPyConnection, data: QuarterData, how: str,
-                                  threshold: int, history: History | None = None
-                                  ) -> QuarterFigures:
+def protect_quarter_with_outcomes(data: QuarterData, how: str, threshold: int,
+                                  history: History | None = None) -> QuarterFigures:
     """One quarter's figures and its outcome tables, protected together, once (after every
     quarter before it: `history`)."""
     published, counts = publication(data, threshold, history)
-    extra = outcome_counts(con, data)
+    extra = outcome_counts(data)
     add_outcomes(published, extra)
     return QuarterFigures(data, {**counts, **extra}, published.protect(how))
 
