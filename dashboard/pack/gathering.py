@@ -52,13 +52,14 @@ class QuarterData:
     connect: Upload | None
     counts: dict[str, object] = field(default_factory=dict)
     rates: dict[str, tuple[object, object]] = field(default_factory=dict)
-    area_flows: pd.DataFrame | None = None
-    early_discharges: pd.DataFrame | None = None
-    diversions: pd.DataFrame | None = None
+    # The pack's flows tables, as its queries' columns (measures.Rows), and stock's frame.
+    area_flows: Rows | None = None
+    early_discharges: Rows | None = None
+    diversions: Rows | None = None
     caseload: pd.DataFrame | None = None
-    data_quality: pd.DataFrame | None = None
-    exit_outcomes: pd.DataFrame | None = None
-    retention: pd.DataFrame | None = None
+    data_quality: Rows | None = None
+    exit_outcomes: Rows | None = None
+    retention: Rows | None = None
 
 
 def data_sources(con: duckdb.DuckDBPyConnection, viewer: access.Viewer
@@ -99,14 +100,16 @@ BY_QUARTER = ("quarterly_headlines", "pre_admission_course", "quarter_area_flows
 class FlowRows:
     """BY_QUARTER's rows for the quarters from `first` to `last`, each query run once over
     them all by the flows snapshot; a quarter's rows are handed out as the query run for that
-    quarter alone returns them (but that a text column none of them fills is pandas text,
-    NaN, rather than objects, None: the pack reads such a row by its flags)."""
+    quarter alone returns them, each column a list (measures.Rows; but a text column none of
+    them fills holds NaN rather than None: the pack reads such a row by its flags). Each
+    column is made a list once for all the quarters: column by column for each quarter cost
+    more than the lookups."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, viewer: access.Viewer,
                  flows: Upload | None, first: Quarter, last: Quarter) -> None:
         # Every query now: a memo's FlowRows outlives the cursor (and thread) that made it.
         self.first, self.last = first, last
-        self.frames: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        self.columns: dict[str, tuple[dict[str, list], np.ndarray]] = {}
         period = {"snapshot_id": flows.upload_id if flows else None,
                   "from_date": first.start, "to_date": last.end}
         for query in BY_QUARTER:
@@ -116,16 +119,17 @@ class FlowRows:
             starts = frame["quarter_start"].to_numpy()
             if (starts[1:] < starts[:-1]).any():
                 raise ValueError(f"{query} must list its rows in quarter_start order")
-            self.frames[query] = frame.drop(columns="quarter_start"), starts
+            self.columns[query] = ({column: frame[column].tolist() for column in frame.columns
+                                    if column != "quarter_start"}, starts)
 
     def covers(self, quarter: Quarter) -> bool:
         return self.first.start <= quarter.start and quarter.end <= self.last.end
 
-    def rows(self, query: str, quarter: Quarter) -> pd.DataFrame:
-        frame, starts = self.frames[query]
+    def rows(self, query: str, quarter: Quarter) -> Rows:
+        columns, starts = self.columns[query]
         day = np.datetime64(quarter.start, "us")
         begin, end = np.searchsorted(starts, day, "left"), np.searchsorted(starts, day, "right")
-        return frame.iloc[begin:end].reset_index(drop=True)
+        return {column: values[begin:end] for column, values in columns.items()}
 
 
 class ColumnLists(dict):
@@ -159,12 +163,9 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
 
     def rows(query: str, snapshot: str = FLOWS_SNAPSHOT) -> pd.DataFrame:
         if query not in frames:
-            if query in BY_QUARTER:
-                frames[query] = flow_rows.rows(query, quarter)
-            else:
-                wanted = queries.parameters(query)
-                frames[query] = queries.run(con, viewer, query, **{
-                    name: value for name, value in at[snapshot].items() if name in wanted})
+            wanted = queries.parameters(query)
+            frames[query] = queries.run(con, viewer, query, **{
+                name: value for name, value in at[snapshot].items() if name in wanted})
         return frames[query]
 
     columns: dict[str, Rows] = {}
@@ -172,7 +173,8 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
     def lists(query: str, snapshot: str = FLOWS_SNAPSHOT) -> Rows:
         """The query's rows as the measures read them, each column converted once."""
         if query not in columns:
-            columns[query] = ColumnLists(rows(query, snapshot))
+            columns[query] = flow_rows.rows(query, quarter) if query in BY_QUARTER \
+                else ColumnLists(rows(query, snapshot))
         return columns[query]
 
     for group in by_query(COUNTS).values():
@@ -185,16 +187,16 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
         if measure.disclosure == RATE_OF_COUNTS:
             data.rates[measure.name] = measure.read(lists(measure.query))
 
-    data.area_flows = rows("quarter_area_flows")
-    data.early_discharges = rows("quarter_early_discharges")
+    data.area_flows = lists("quarter_area_flows")
+    data.early_discharges = lists("quarter_early_discharges")
     endings = lists("quarter_case_endings")
-    data.diversions = pd.DataFrame({
+    data.diversions = {
         "outcome": [*DIVERSIONS, TOTAL], "is_total": [False, False, True],
         "referrals": [*(first(endings, "referrals", is_group_total=False, outcome=kind)
-                        for kind in DIVERSIONS), data.counts["Diversions"]]})
-    data.data_quality = rows("quarter_data_quality")
-    data.exit_outcomes = rows("quarter_exit_outcomes")
-    data.retention = rows("quarter_retention")
+                        for kind in DIVERSIONS), data.counts["Diversions"]]}
+    data.data_quality = lists("quarter_data_quality")
+    data.exit_outcomes = lists("quarter_exit_outcomes")
+    data.retention = lists("quarter_retention")
     if stock is not None:
         data.caseload = rows("quarter_caseload", STOCK_SNAPSHOT)
     return data

@@ -12,7 +12,7 @@ from itertools import islice
 import pandas as pd
 
 from dashboard.analysis import caseload as caseload_table
-from dashboard.analysis.measures import MEASURES, RATE_OF_COUNTS
+from dashboard.analysis.measures import MEASURES, RATE_OF_COUNTS, Rows
 from dashboard.pack import disclosure as rules
 from dashboard.pack.counts import Counts, counts_of, counts_table
 from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL, Side
@@ -44,19 +44,16 @@ def _with_totals_last(labels: list, totals: list[bool]) -> tuple[list, list[int]
 
 def area_counts(data: QuarterData) -> Counts:
     rows = data.area_flows
-    labels, order = _with_totals_last(rows["offending_area"].tolist(),
-                                      rows["is_total"].tolist())
-    return counts_table(labels, {
-        shown: [int(values[i]) for i in order]
-        for shown, values in ((shown, rows[column].tolist())
-                              for column, shown in AREA_COLUMNS.items())})
+    labels, order = _with_totals_last(rows["offending_area"], rows["is_total"])
+    return counts_table(labels, {shown: [int(rows[column][i]) for i in order]
+                                 for column, shown in AREA_COLUMNS.items()})
 
 
-def one_way_counts(rows: pd.DataFrame, label_column: str, column: str) -> Counts:
+def one_way_counts(rows: Rows, label_column: str, column: str) -> Counts:
     """A list of counts with its total row (is_total) last, as the query counted it."""
-    totals = rows["is_total"].tolist()
-    labels, order = _with_totals_last(rows[label_column].tolist(), totals)
-    counts = rows["referrals"].tolist()
+    totals = rows["is_total"]
+    labels, order = _with_totals_last(rows[label_column], totals)
+    counts = rows["referrals"]
     values = [int(counts[i]) for i in order]
     if not any(totals):
         labels, values = [*labels, TOTAL], [*values, 0]
@@ -93,8 +90,8 @@ def caseload_frame(caseload: pd.DataFrame) -> pd.DataFrame:
 
 def quality_counts(data: QuarterData) -> Counts:
     rows = data.data_quality
-    return counts_table(rows["issue"].tolist(),
-                        {"Referrals": [int(v) for v in rows["referrals"].tolist()]}, "issue")
+    return counts_table(rows["issue"], {"Referrals": [int(v) for v in rows["referrals"]]},
+                        "issue")
 
 
 @dataclass
@@ -283,12 +280,12 @@ def outcome_counts(data: QuarterData) -> dict[str, Counts]:
     without a police-recorded offence; and its admissions by whether they stayed 12 weeks."""
     exits = data.exit_outcomes
     # Both ways of leaving together: split by way of leaving, the cells pin each other down.
-    left, followed, without = (sum(int(v) for v in exits[column].tolist())
+    left, followed, without = (sum(int(v) for v in exits[column])
                                for column in ("exits", "followed_up", "without_offence"))
     table = counts_table([EXITED_ROW], {
         LEFT: [left], FOLLOWED: [followed], NO_OFFENCE: [without],
         OFFENCE: [followed - without], NOT_YET: [left - followed]})
-    retained, left_before, still = (int(data.retention[column].iloc[0])  # a row a quarter
+    retained, left_before, still = (int(data.retention[column][0])  # a row a quarter
                                     for column in ("retained", "left_early", "still_in"))
     retention = counts_table([ADMITTED_ROW], {
         RETAINED: [retained], LEFT_BEFORE: [left_before], STILL_IN: [still],
