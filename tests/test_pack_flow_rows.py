@@ -77,10 +77,19 @@ def test_each_quarter_of_one_run_is_that_quarter_run_alone(demo_con, scheme):
             headline = queries.run(demo_con, COMMAND_LINE, "headline_figures",
                                    snapshot_id=snapshot_id, from_date=quarter.start,
                                    to_date=quarter.end)
+            counted = dict(zip(headline["step"], headline["referrals"], strict=True))
             assert dict(zip(steps["step"], steps["referrals"], strict=True)) == {
-                step: count for step, count in zip(headline["step"], headline["referrals"],
-                                                   strict=True)
+                step: count for step, count in counted.items()
                 if count and step != "Active caseload"}, quarter
+            # The pack's own queries agree with the Overview's counts for the quarter.
+            areas = read.rows("quarter_area_flows", quarter)
+            total = areas["is_total"].index(True)
+            assert [areas[column][total] for column in ("referrals", "assessed",
+                                                        "entered_rehab")] == \
+                [counted["Referrals"], counted["Assessed"], counted["Entered rehab"]], quarter
+            rates = read.rows("quarter_rates", quarter)
+            assert rates["n_base"][0] == counted["Assessed"], quarter
+            assert rates["n_reached"][1] == counted["Completed 12 weeks"], quarter
 
 
 def test_a_period_cut_mid_quarter_counts_each_quarter_within_the_period(demo_con):
@@ -106,6 +115,15 @@ def test_a_period_cut_mid_quarter_counts_each_quarter_within_the_period(demo_con
         "where snapshot_id = (select max(upload_id) from uploads where kind = 'tracker')",
         [start, dt.date(2021, 12, 31), cut, end]).fetchall()[0]
     assert (total[dt.date(2021, 10, 1)], total[dt.date(2022, 4, 1)]) == referred
+
+
+@pytest.mark.parametrize("period", [{"from_date": dt.date(2031, 1, 1)},
+                                    {"to_date": dt.date(2001, 1, 1)}])
+def test_a_period_open_at_one_end_beyond_the_data_is_its_quarter_of_zeros(demo_con, period):
+    for query in EVERY_QUARTER:
+        rows = queries.run(demo_con, COMMAND_LINE, query, **period)
+        assert set(rows["quarter_start"].dt.date) == {next(iter(period.values()))}, query
+        assert (rows.select_dtypes("number") == 0).all().all(), query
 
 
 def test_a_snapshot_holding_nobody_still_gives_each_quarter_its_total_rows(demo_con):

@@ -19,11 +19,15 @@ create or replace macro month_in_period(p_day, p_from_date, p_to_date) as
 -- January, April, July and October) and the part of it in the period (from_date to to_date,
 -- both included), so one query counts every quarter of a pack's history. A period left open
 -- at either end runs from the query's first_day or to its last_day (its earliest and latest
--- dates counted; none, no quarters).
+-- dates counted), or from or to the end given if that reaches further; left open at both ends
+-- with nothing counted, no quarters.
 create or replace macro period_quarters(p_from_date, p_to_date, p_first_day, p_last_day) as table
     with bounds as (
-        select coalesce(p_from_date::date, p_first_day::date) as period_from,
-               coalesce(p_to_date::date, p_last_day::date) as period_to
+        -- an end given with nothing counted beyond it still has its quarter (of zeros)
+        select coalesce(p_from_date::date, least(p_first_day::date, p_to_date::date))
+                   as period_from,
+               coalesce(p_to_date::date, greatest(p_last_day::date, p_from_date::date))
+                   as period_to
     ),
 
     quarters as (
