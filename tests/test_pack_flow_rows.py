@@ -205,3 +205,20 @@ def test_retention_counts_a_short_completion_as_retained_and_a_short_stay_as_lef
     assert rows["quarter_start"].dt.date.tolist() == [dt.date(2022, 1, 1), dt.date(2022, 4, 1)]
     assert rows[["retained", "left_early", "still_in"]].to_numpy().tolist() == [
         [1, 0, 0], [3, 1, 1]]
+
+
+def test_rows_read_from_another_snapshot_or_by_another_viewer_are_not_used(demo_con):
+    snapshots, connect = gathering.data_sources(demo_con, COMMAND_LINE)
+    quarter = pack.parse_quarter("2022/23 Q1")
+    alone = gathering.quarter_data(demo_con, COMMAND_LINE, quarter, snapshots, connect)
+    assert alone.counts["Referrals received"] > 0
+    nobody = Upload(snapshots[0].upload_id + 1000, snapshots[0].as_at)
+    other_snapshot = FlowRows(demo_con, COMMAND_LINE, nobody, quarter, quarter)
+    other_viewer = FlowRows(demo_con, COMMAND_LINE, nobody, quarter, quarter)
+    other_viewer.flows = snapshots[0]  # as if the latest had been read by someone else
+    other_viewer.viewer = Viewer("Officer 1", "officer", ("Officer 1",))
+    for flow_rows in (other_snapshot, other_viewer):
+        read = gathering.quarter_data(demo_con, COMMAND_LINE, quarter, snapshots, connect,
+                                      flow_rows)
+        assert (read.counts, read.rates, read.area_flows) == \
+            (alone.counts, alone.rates, alone.area_flows)

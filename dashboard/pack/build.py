@@ -198,9 +198,10 @@ class QuarterMemo:
         """(With the lock held.) Before the quarters from `first` to `last` are gathered, the
         flows of those not held yet, read at once (gathering.FlowRows)."""
         missing = [q for q in newest_first(first, last) if q not in self.data]
-        if missing and not (self.flow_rows and all(map(self.flow_rows.covers, missing))):
-            self.flow_rows = FlowRows(con, reader, snapshots[0] if snapshots else None,
-                                      missing[-1], missing[0])
+        flows = snapshots[0] if snapshots else None
+        if missing and not (self.flow_rows and all(
+                self.flow_rows.serves(reader, flows, q) for q in missing)):
+            self.flow_rows = FlowRows(con, reader, flows, missing[-1], missing[0])
 
     def chain(self, key: tuple, history: History | None, first: Quarter | None) -> _Chain:
         """(With the lock held.)"""

@@ -108,7 +108,7 @@ class FlowRows:
     def __init__(self, con: duckdb.DuckDBPyConnection, viewer: access.Viewer,
                  flows: Upload | None, first: Quarter, last: Quarter) -> None:
         # Every query now: a memo's FlowRows outlives the cursor (and thread) that made it.
-        self.first, self.last = first, last
+        self.viewer, self.flows, self.first, self.last = viewer, flows, first, last
         self.columns: dict[str, tuple[dict[str, list], np.ndarray]] = {}
         period = {"snapshot_id": flows.upload_id if flows else None,
                   "from_date": first.start, "to_date": last.end}
@@ -124,6 +124,10 @@ class FlowRows:
 
     def covers(self, quarter: Quarter) -> bool:
         return self.first.start <= quarter.start and quarter.end <= self.last.end
+
+    def serves(self, viewer: access.Viewer, flows: Upload | None, quarter: Quarter) -> bool:
+        """Whether it holds the quarter's rows as `viewer` may see them in `flows`."""
+        return viewer == self.viewer and flows == self.flows and self.covers(quarter)
 
     def rows(self, query: str, quarter: Quarter) -> Rows:
         columns, starts = self.columns[query]
@@ -148,10 +152,10 @@ class ColumnLists(dict):
 def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: Quarter,
                  snapshots: list[Upload], connect: Upload | None,
                  flow_rows: FlowRows | None = None) -> QuarterData:
-    """The quarter's counts; BY_QUARTER's rows from `flow_rows` where it covers the quarter
-    (it must read the same flows snapshot, snapshots[0])."""
+    """The quarter's counts; BY_QUARTER's rows from `flow_rows` where it serves the quarter
+    (read as `viewer` from the same flows snapshot, snapshots[0]), else run for it alone."""
     flows = snapshots[0] if snapshots else None
-    if flow_rows is None or not flow_rows.covers(quarter):
+    if flow_rows is None or not flow_rows.serves(viewer, flows, quarter):
         flow_rows = FlowRows(con, viewer, flows, quarter, quarter)
     data = QuarterData(quarter, flows, stock_snapshot_for(snapshots, quarter), connect)
     stock = data.stock_snapshot
