@@ -6,23 +6,11 @@
 --   counts them (the Outcomes page draws the same stays, rehab_stays.sql, as a curve).
 -- params: $snapshot_id, $scope_officers, $from_date, $to_date
 -- access: referrals
-with snapshot as (
-    select as_at_date
-    from uploads
-    where upload_id = $snapshot_id
-),
-
-admitted as (
-    select
-        r.rehab_admission_date,
-        coalesce(date_diff('day', r.rehab_admission_date,
-                           coalesce(r.rehab_exit_date, s.as_at_date)) >= 84
-                 or r.rehab_exit_reason = 'Completed', false) as is_retained,
-        r.rehab_exit_date is not null as has_left
-    from scoped_referrals($snapshot_id, $scope_officers, null, null, null) r
-    cross join snapshot s
-    where r.rehab_admission_date is not null
-      and in_period(r.rehab_admission_date, $from_date, $to_date)
+with admitted as (
+    select rehab_admission_date, coalesce(days >= 84 or is_completed, false) as is_retained,
+           has_left
+    from rehab_admissions($snapshot_id, $scope_officers, null, null, null, $from_date,
+                          $to_date)
 ),
 
 final as (

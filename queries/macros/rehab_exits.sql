@@ -50,3 +50,29 @@ create or replace macro exit_offences(
        and c.offence_date > e.rehab_exit_date
        and c.offence_date <= e.window_end
     group by e.nominal_id, e.rehab_exit_date, e.outcome_group, e.window_end;
+
+-- rehab_admissions(snapshot, scope_officers, officer, area, referral_source, from_date,
+-- to_date): one row per scoped referral admitted to rehab in the period (by admission date):
+-- its admission date and facility, whether it took the pre-admission course first, its days
+-- in rehab (to its exit or, still in, to the snapshot's as-at date), whether it has left and
+-- whether it completed 12 weeks (exit reason Completed). The Outcomes page's retention curve
+-- (rehab_stays.sql) and the pack's Retention table (quarter_retention.sql) both read it.
+create or replace macro rehab_admissions(
+    p_snapshot_id, p_scope_officers, p_officer, p_area, p_referral_source, p_from_date, p_to_date
+) as table
+    select
+        r.rehab_admission_date,
+        r.rehab_facility,
+        case when r.pre_admission_start_date is not null
+                  and r.pre_admission_start_date <= r.rehab_admission_date
+             then 'Took the pre-admission course' else 'No pre-admission course' end
+            as pre_admission_course,
+        date_diff('day', r.rehab_admission_date,
+                  coalesce(r.rehab_exit_date, u.as_at_date)) as days,
+        r.rehab_exit_date is not null as has_left,
+        coalesce(r.rehab_exit_reason = 'Completed', false) as is_completed
+    from scoped_referrals(p_snapshot_id, p_scope_officers, p_officer, p_area,
+                          p_referral_source) r
+    inner join o2r.uploads u on u.upload_id = r.snapshot_id
+    where r.rehab_admission_date is not null
+      and in_period(r.rehab_admission_date, p_from_date, p_to_date);
