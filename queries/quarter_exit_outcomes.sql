@@ -10,7 +10,6 @@
 -- access: referrals
 with exits as (
     select
-        date_trunc('quarter', rehab_exit_date)::date as quarter_start,
         rehab_exit_date,
         outcome_group,
         offences,
@@ -35,7 +34,9 @@ final as (
     from period_quarters($from_date, $to_date, (select min(rehab_exit_date) from exits),
                          (select max(rehab_exit_date) from exits)) q
     cross join groups g
-    left join exits o using (quarter_start, outcome_group)
+    left join exits o
+        on o.outcome_group = g.outcome_group
+       and in_period(o.rehab_exit_date, q.from_date, q.to_date)
     group by q.quarter_start, g.outcome_group, g.group_order
 )
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from dashboard import pack
+from dashboard import pack, service
 from dashboard.pack import gathering
 from dashboard.pack.gathering import BY_QUARTER, FlowRows, Upload
 from dashboard.security.access import COMMAND_LINE, Viewer
@@ -177,7 +177,6 @@ def test_a_first_pack_runs_each_flows_query_once_and_later_packs_none(demo_db_te
 
 
 def test_retention_counts_a_short_completion_as_retained_and_a_short_stay_as_left(tmp_path):
-    from dashboard import service
     tracker = (
         "Nominal ID,Referral Date,Officer,Referral Source,Status,First Contact Date,"
         "Assessment Date,Rehab Admission Date,Rehab Facility,Rehab Exit Date,Rehab Exit Reason\n"

@@ -122,12 +122,10 @@ class FlowRows:
             self.columns[query] = ({column: frame[column].tolist() for column in frame.columns
                                     if column != "quarter_start"}, starts)
 
-    def covers(self, quarter: Quarter) -> bool:
-        return self.first.start <= quarter.start and quarter.end <= self.last.end
-
     def serves(self, viewer: access.Viewer, flows: Upload | None, quarter: Quarter) -> bool:
         """Whether it holds the quarter's rows as `viewer` may see them in `flows`."""
-        return viewer == self.viewer and flows == self.flows and self.covers(quarter)
+        return (viewer == self.viewer and flows == self.flows
+                and self.first.start <= quarter.start and quarter.end <= self.last.end)
 
     def rows(self, query: str, quarter: Quarter) -> Rows:
         columns, starts = self.columns[query]
