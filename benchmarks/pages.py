@@ -117,14 +117,21 @@ def child(db: Path, pages: list[str]) -> None:
         st.cache_data.clear()
         data_access._pack_memo.clear()
         again, again_bare = cpu_of(at.run)
-        periods = [o for o in at.selectbox(key="filter_period").options]
-        changed, changed_queries = cpu_of(
-            lambda periods=periods: at.selectbox(key="filter_period").select(periods[1]).run())
-        at.selectbox(key="filter_period").select(periods[0]).run()
+        # The filter bar is drawn only on the pages it filters (access.FILTERED_PAGES).
+        changed = changed_queries = None
+        if any(box.key == "filter_period" for box in at.selectbox):
+            periods = [o for o in at.selectbox(key="filter_period").options]
+            changed, changed_queries = cpu_of(
+                lambda periods=periods: at.selectbox(key="filter_period").select(periods[1]).run())
+            at.selectbox(key="filter_period").select(periods[0]).run()
         print(json.dumps({"page": page, "cold": cold, "bare": bare, "warm": warm,
                           "cold_again": again, "cold_again_bare": again_bare,
                           "filter_change": changed, "filter_change_queries": changed_queries}),
               flush=True)
+
+
+def changed(row: dict) -> str:
+    return "no filter bar" if row["filter_change"] is None else f"{row['filter_change']:.2f}"
 
 
 def table(rows: list[dict]) -> str:
@@ -134,7 +141,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         lines.append(f"| {r['page']} | {r['cold']:.2f} | {r['bare']:.2f} | "
                      f"{r['cold'] - r['bare']:.2f} | {r['warm'] * 1000:.0f} | "
-                     f"{r['filter_change']:.2f} | {r['cold_again']:.2f} | "
+                     f"{changed(r)} | {r['cold_again']:.2f} | "
                      f"{r['cold_again_bare']:.2f} |")
     return "\n".join(lines)
 
