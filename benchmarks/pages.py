@@ -130,7 +130,7 @@ def child(db: Path, pages: list[str]) -> None:
               flush=True)
 
 
-def changed(row: dict) -> str:
+def filter_change_cell(row: dict) -> str:
     return "no filter bar" if row["filter_change"] is None else f"{row['filter_change']:.2f}"
 
 
@@ -141,7 +141,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         lines.append(f"| {r['page']} | {r['cold']:.2f} | {r['bare']:.2f} | "
                      f"{r['cold'] - r['bare']:.2f} | {r['warm'] * 1000:.0f} | "
-                     f"{changed(r)} | {r['cold_again']:.2f} | "
+                     f"{filter_change_cell(r)} | {r['cold_again']:.2f} | "
                      f"{r['cold_again_bare']:.2f} |")
     return "\n".join(lines)
 
