@@ -19,8 +19,9 @@ st.caption(("Your referrals" if own else "Each officer's referrals")
 
 # The Officer, Offending area and Referral source filters apply to the lists and the caseload
 # alike, so each officer's row of the health table counts the same referrals throughout.
-items = data_access.filtered("my_work", chosen)
-problems = data_access.filtered("data_quality", chosen)
+# Read inside the worked-out lists, not here: the page shows only what they make of the rows.
+items = data_access.query("my_work", chosen)
+problems = data_access.query("data_quality", chosen)
 reference = work.contact_reference()
 # Each list's threshold is a setting: a change there works the lists out again.
 thresholds = (reference, *(w.listed_after() for w in work.WORK_LISTS))

@@ -20,6 +20,8 @@ from dashboard.security.access import Viewer
 from dashboard.store import database, queries
 from dashboard.ui import charts, exports, layout
 
+from conftest import fail_to_record
+
 
 @pytest.fixture
 def counted_runs(demo_db, monkeypatch):
@@ -228,6 +230,54 @@ def test_work_on_a_result_is_found_again_from_the_first_rerun(counted_runs, monk
         data_access.derived(per_officer, data_access.derived(due, items))
     assert worked == ["due", "per officer"]
     assert [name for _, name in counted_runs] == ["my_work"]
+
+
+def test_work_on_a_query_reads_it_only_when_worked_out_and_logs_every_view(
+        counted_runs, security_db, monkeypatch):
+    # Keyed by the query it reads, not by its rows: a warm rerun neither pickles the rows to
+    # key the work nor reads them back, yet every view is still logged for its viewer.
+    worked: list[str] = []
+
+    def per_officer(items: pd.DataFrame) -> pd.DataFrame:
+        worked.append(items["officer"].iloc[0] if len(items) else "nobody")
+        return items.groupby("officer", as_index=False).size()
+
+    def as_viewer(viewer: Viewer) -> pd.DataFrame:
+        monkeypatch.setattr(data_access, "current_viewer", lambda: viewer)
+        return data_access.derived(per_officer, data_access.query("my_work"))
+
+    version = data_access.current_version()
+    first = as_viewer(Viewer("Steering one", "steering"))
+    as_viewer(Viewer("Steering one", "steering"))
+    again = as_viewer(Viewer("Steering two", "steering"))
+    assert [name for _, name in counted_runs] == ["my_work"] and len(worked) == 1
+    assert first.equals(again) and len(first) > 1
+    mine = as_viewer(Viewer("PC One", "officer", ("Officer 1",)))
+    theirs = as_viewer(Viewer("PC Two", "officer", ("Officer 2",)))
+    assert set(mine["officer"]) == {"Officer 1"} and set(theirs["officer"]) == {"Officer 2"}
+    assert len(worked) == 3
+    views = audit.read_log(security_db, action="view")  # newest first
+    assert views["who"].tolist() == ["PC Two", "PC One", "Steering two", "Steering one",
+                                     "Steering one"]
+    assert set(views["target"]) == {"my_work"}
+    # New data (an upload lands as a new file version) is read and worked out again.
+    monkeypatch.setattr(data_access, "current_version",
+                        lambda: (version[0], version[1] + 1, version[2]))
+    as_viewer(Viewer("Steering one", "steering"))
+    assert len(worked) == 4 and [n for _, n in counted_runs].count("my_work") == 4
+
+
+def test_my_work_shows_nothing_person_level_when_its_view_cannot_be_logged(app_as, monkeypatch):
+    # My work's lists are worked out from queries it does not read itself (Query arguments
+    # of data_access.derived): a view that cannot be logged still stops the page first.
+    app = app_as("steering").run()
+    app.switch_page("../pages/my_work.py").run()
+    assert not app.exception and len(app.dataframe) > 1  # the lists, when logged
+    fail_to_record(monkeypatch, audit.Action.VIEW)
+    app.run()
+    assert not app.exception
+    assert "could not be recorded in the access log" in app.error[0].value
+    assert not app.dataframe
 
 
 def test_the_server_does_not_collect_all_garbage_after_every_run():

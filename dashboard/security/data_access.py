@@ -9,6 +9,7 @@ import hashlib
 import pickle
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -115,30 +116,55 @@ def current_viewer() -> Viewer:
     return viewer
 
 
+@dataclass(frozen=True)
+class Query:
+    """A query and its parameters, not yet read. Passed to `derived`, it is keyed by what it
+    asks, not by its rows, and read only when the derived work is worked out: pickling a
+    100,000-row frame to key the work, and unpickling a cached copy the page never shows, were
+    a third of a warm rerun of My work at national scale."""
+    name: str
+    params: tuple  # (parameter, value) pairs, sorted by parameter
+
+
+def query(name: str, filters=None, **overrides: object) -> Query:
+    """The named query with every sidebar filter it takes (and any overrides), as `filtered`
+    would read it, for `derived` to read when it needs the rows."""
+    params = {**(filters.for_query(name) if filters is not None else {}), **overrides}
+    return Query(name, tuple(sorted(params.items())))
+
+
 def run(name: str, viewer: Viewer | None = None, **params: object):
     """The named query's result on the current data, as the signed-in viewer may see it."""
     viewer = viewer or current_viewer()
     if access.is_logged(viewer, queries.access_level(name)):
         log_view(viewer, name, params)
     path, version = str(config.db_path()), current_version()
-    bound = tuple(sorted(params.items()))
-    key = key_digest(path, version, scope_digest(viewer.cache_key()), name, bound)
-    return as_cached(functools.partial(
-        _cached_query, key=key, _path=path, _version=version, _name=name, _params=bound,
-        _viewer=viewer.as_scope()))
+    return as_cached(functools.partial(_lookup, Query(name, tuple(sorted(params.items()))),
+                                       viewer, path, version))
+
+
+def _lookup(read: Query, viewer: Viewer, path: str, version: tuple[int, int, int]):
+    """The cached result of the query for viewers with these rights, with no access log entry:
+    the caller has logged the view already."""
+    key = key_digest(path, version, scope_digest(viewer.cache_key()), read.name, read.params)
+    return _cached_query(key=key, _path=path, _version=version, _name=read.name,
+                         _params=read.params, _viewer=viewer.as_scope())
 
 
 def filtered(name: str, filters, **overrides: object):
     """The named query with every sidebar filter it takes applied (and any overrides)."""
-    return run(name, **{**filters.for_query(name), **overrides})
+    return run(name, **dict(query(name, filters, **overrides).params))
 
 
 # Pure work on frames already read (rates with exact intervals, survival curves, a table per
 # officer) was most of what some pages still cost on a warm rerun, in every session.
 @st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
-def _derived(key: str, _compute: Callable, _args: tuple, _options: dict):
+def _derived(key: str, _compute: Callable, _args: tuple, _options: dict, _viewer: Viewer,
+             _data: tuple[str, tuple[int, int, int]]):
     # Only `key` is hashed: key_digest of everything below and the viewer's cache key.
-    result = _compute(*_args, **_options)
+    args = tuple(_lookup(arg, _viewer, *_data) if isinstance(arg, Query) else arg
+                 for arg in _args)
+    result = _compute(*args, **_options)
     _worked_out.here = True
     return result
 
@@ -146,13 +172,23 @@ def _derived(key: str, _compute: Callable, _args: tuple, _options: dict):
 def derived(compute: Callable, *args: object, keyed_on: tuple = (), **options: object):
     """compute(*args, **options), a pure function of frames already read, worked out once
     per inputs for viewers with the same rights (a copy each call, like a query's result).
+    An argument may be a `Query` instead of its frame: its view is logged here as `run` would
+    log it, and its rows are read only if the work is not cached already.
     `keyed_on` names anything else it reads (a setting), so a change there recomputes it.
     compute is known by its module and name: a module-level function, never a closure whose
     captured values would change what it returns."""
-    key = key_digest(scope_digest(current_viewer().cache_key()), compute.__module__,
-                     compute.__qualname__, args, sorted(options.items()), keyed_on)
+    viewer = current_viewer()
+    reads = [arg for arg in args if isinstance(arg, Query)]
+    for read in reads:
+        if access.is_logged(viewer, queries.access_level(read.name)):
+            log_view(viewer, read.name, dict(read.params))
+    # A query's rows change with the data: the work is keyed on the version it read.
+    data = (str(config.db_path()), current_version()) if reads else ()
+    key = key_digest(scope_digest(viewer.cache_key()), compute.__module__,
+                     compute.__qualname__, args, sorted(options.items()), keyed_on, data)
     return as_cached(functools.partial(_derived, key=key, _compute=compute, _args=args,
-                                       _options=options))
+                                       _options=options, _viewer=viewer.as_scope(),
+                                       _data=data))
 
 
 # What every page shows around its figures (the data banner, the filters' choices, whether the
