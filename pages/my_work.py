@@ -71,6 +71,7 @@ for work_list in work.WORK_LISTS:
     if not rows.num_rows:
         st.markdown("Nothing on this list.")
         continue
+    rows = layout.in_blocks(rows, f"my_work_rows_{work_list.key}", "longest wait first")
     layout.person_table(rows, hide_index=True, width="stretch", column_config={
         "nominal_id": "Nominal ID", "officer": "Officer",
         "days_waiting": st.column_config.NumberColumn("Days", format="%d"),
@@ -84,7 +85,9 @@ st.caption("Rows the tracker should correct; fix them there and the next upload 
 if not shown.problems.num_rows:
     st.markdown("None found.")
 else:
-    layout.person_table(shown.problems, hide_index=True, width="stretch",
+    problems = layout.in_blocks(shown.problems, "my_work_rows_problems",
+                                "by problem, then oldest referral")
+    layout.person_table(problems, hide_index=True, width="stretch",
                         column_config={"nominal_id": "Nominal ID", "officer": "Officer",
                                        "issue": "Problem", "detail": "Detail"})
 if not shown.download.empty:

@@ -18,8 +18,10 @@ def heading(column: str) -> str:
     return "Nominal ID" if column == "nominal_id" else column.replace("_", " ").capitalize()
 
 
+shown = layout.in_blocks(referrals, "referral_list_rows", "newest referral first")
+
 # About sixteen rows at a time, not Streamlit's ten: the list is for reading down.
-layout.person_table(referrals, hide_index=True, width="stretch", height=600, column_config={
+layout.person_table(shown, hide_index=True, width="stretch", height=600, column_config={
     column: st.column_config.DateColumn(heading(column), format="DD/MM/YYYY")
     if column.endswith("_date") else heading(column) for column in referrals.columns})
 layout.csv_download(referrals, "referral_list")

@@ -12,6 +12,7 @@ from dashboard.analysis import work
 from dashboard.security import audit
 from dashboard.security.access import COMMAND_LINE, Viewer
 from dashboard.store import database, queries
+from dashboard.ui import exports, layout
 
 AS_AT = dt.date(2022, 7, 31)
 # Days are counted to the as-at date, 31/07/2022.
@@ -225,3 +226,36 @@ def test_caseload_health_says_why_a_referral_with_no_status_is_listed_but_not_op
     assert former["Data-quality problems"] >= 5
     assert any("one whose status is not recorded is listed (and is a data-quality problem) but "
                "is not in the open caseload" in caption.value for caption in at.caption)
+
+
+def test_long_lists_are_shown_in_blocks(app_as, demo_db, monkeypatch):
+    # At national scale a list can hold tens of thousands of referrals: each is sent a block
+    # at a time, in the list's own order, and the download keeps every row.
+    monkeypatch.setattr(layout, "GRID_BLOCK_ROWS", 4)
+    downloads = {}
+    real_logged_csv = exports.logged_csv
+    monkeypatch.setattr(exports, "logged_csv", lambda frame, name, *args, **kwargs:
+                        downloads.update({name: frame}) or real_logged_csv(frame, name, *args,
+                                                                           **kwargs))
+    con = database.connect_read_only(demo_db)
+    try:
+        expected = work.outstanding(queries.run(con, COMMAND_LINE, "my_work"),
+                                    queries.run(con, COMMAND_LINE, "data_quality"),
+                                    by_officer=True)
+    finally:
+        con.close()
+    at = app_as("steering").run()
+    at.switch_page("../pages/my_work.py").run()
+    long_lists = {w.key: expected.lists[w.key].column("nominal_id").to_pylist()
+                  for w in work.WORK_LISTS if expected.lists[w.key].num_rows > 4}
+    long_lists |= {"problems": expected.problems.column("nominal_id").to_pylist()}
+    assert len(long_lists) >= 2
+    for key, ids in long_lists.items():
+        blocks = at.selectbox(key=f"my_work_rows_{key}")
+        assert len(blocks.options) == -(-len(ids) // 4)
+        blocks.set_value(4).run()
+        assert not at.exception
+        assert any(grid.value["nominal_id"].tolist() == ids[4:8] for grid in at.dataframe
+                   if "nominal_id" in grid.value.columns), key
+    assert not any(len(grid.value) > 4 for grid in at.dataframe[1:])  # the health table first
+    assert len(downloads["my_work"]) == len(expected.download)

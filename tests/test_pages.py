@@ -13,7 +13,7 @@ from dashboard.analysis import periods
 from dashboard.security import access
 from dashboard.security.access import COMMAND_LINE
 from dashboard.store import database, queries
-from dashboard.ui import navigation
+from dashboard.ui import exports, layout, navigation
 
 from conftest import ROOT
 
@@ -99,6 +99,31 @@ def test_overview_metrics_equal_the_query(app, demo_db):
     assert {m.label: m.value for m in app.metric} == {s: f"{counts[s]:,}" for s in steps}
     assert {m.label: m.delta for m in app.metric} == {s: str(counts[s] - prior[s])
                                                       for s in steps}
+
+
+def test_a_long_referral_list_is_shown_in_blocks_and_downloaded_whole(app_as, demo_db,
+                                                                      monkeypatch):
+    downloads: list = []
+    real_logged_csv = exports.logged_csv
+    monkeypatch.setattr(exports, "logged_csv", lambda frame, *args, **kwargs:
+                        downloads.append(frame) or real_logged_csv(frame, *args, **kwargs))
+    monkeypatch.setattr(layout, "GRID_BLOCK_ROWS", 50)
+    con = database.connect_read_only(demo_db)
+    whole = queries.run(con, COMMAND_LINE, "referral_list")
+    con.close()
+    assert 100 < len(whole) < 150  # three blocks, the last one short
+    app = app_as("steering").run()
+    app.switch_page("../pages/referral_list.py").run()
+    blocks = app.selectbox(key="referral_list_rows")
+    assert blocks.options == [f"1 to 50 of {len(whole)}", f"51 to 100 of {len(whole)}",
+                              f"101 to {len(whole)} of {len(whole)}"]
+    for first in (0, 100, 50):
+        app.selectbox(key="referral_list_rows").set_value(first).run()
+        assert not app.exception
+        shown = app.dataframe[0].value
+        assert shown["nominal_id"].tolist() == whole["nominal_id"].iloc[first:first + 50].tolist()
+        assert downloads[-1]["nominal_id"].tolist() == whole["nominal_id"].tolist()
+    assert any(f"the download has all {len(whole)}." in c.value for c in app.caption)
 
 
 def test_officer_caseloads_shows_table_1(app):
