@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+import altair as alt
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
@@ -127,7 +128,24 @@ def _chart_spec(key: str, _build: Callable, _frame: pd.DataFrame, _args: tuple,
                 _options: dict) -> dict:
     # Only `key` is hashed by Streamlit: data_access.key_digest of everything below and the
     # viewer's cache key (hashing the frame the Streamlit way cost more than the rest).
-    return vega_charts._convert_altair_to_vega_lite_spec(_build(_frame, *_args, **_options))
+    return vega_spec(_build(_frame, *_args, **_options))
+
+
+def vega_spec(chart: alt.TopLevelMixin) -> dict:
+    """The chart in the form st.altair_chart sends it, without Altair's check of the spec
+    against the Vega-Lite schema: that check was about 45 ms of each chart drawn afresh, and
+    tests/test_charts.py makes it (and compiles the spec) for every chart builder."""
+    return vega_charts._convert_altair_to_vega_lite_spec(_Unchecked(chart))
+
+
+class _Unchecked:
+    """A chart whose to_dict skips the schema check (all Streamlit's conversion calls)."""
+
+    def __init__(self, chart: alt.TopLevelMixin):
+        self.chart = chart
+
+    def to_dict(self) -> dict:
+        return self.chart.to_dict(validate=False)
 
 
 def chart(build: Callable, frame: pd.DataFrame, *args: object, **options: object) -> None:
