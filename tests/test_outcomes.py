@@ -296,6 +296,24 @@ def test_rate_ratio_interval_contains_the_ratio_and_is_symmetric_on_the_log_scal
     assert all(math.isnan(x) for x in outcomes.rate_ratio_interval(0, 1.0, 0, 1.0))
 
 
+def test_exact_intervals_are_scipys_found_without_its_root_search():
+    from scipy import stats as sps
+
+    from dashboard.analysis import stats
+
+    for trials in [*range(1, 41), 97, 250, 1000]:
+        for successes in range(0, trials + 1, max(1, trials // 40)):
+            found = sps.binomtest(successes, trials).proportion_ci(0.95, method="exact")
+            low, high = stats.exact_binomial_interval(successes, trials)
+            assert math.isclose(low, found.low, abs_tol=1e-11), (successes, trials)
+            assert math.isclose(high, found.high, abs_tol=1e-11), (successes, trials)
+    for events in [*range(0, 60), 250, 1000]:
+        low, high = stats.exact_poisson_interval(events)
+        assert math.isclose(low, sps.chi2.ppf(0.025, 2 * events) / 2 if events else 0.0,
+                            rel_tol=1e-12, abs_tol=1e-15), events
+        assert math.isclose(high, sps.chi2.ppf(0.975, 2 * events + 2) / 2, rel_tol=1e-12), events
+
+
 def test_with_rates_adds_rates_ratios_and_the_sustained_share(demo_con):
     rated = outcomes.with_rates(queries.run(demo_con, COMMAND_LINE, "offending_windows"))
     followed = rated[rated["person_years"] > 0]

@@ -8,9 +8,9 @@ import functools
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from dashboard.analysis.periods import Period, quarter_containing, shift_quarter
+from dashboard.analysis.stats import exact_binomial_interval
 
 STEPS = ("Referrals", "Contacted", "Assessed", "Entered rehab", "Completed 12 weeks")
 CONTACT_REFERENCE_DAYS = 21
@@ -87,8 +87,7 @@ def change_interval(now: int, before: int, confidence: float = 0.95) -> tuple[fl
     total = now + before
     if not total:
         return (0.0, float("inf"))
-    interval = scipy_stats.binomtest(now, total).proportion_ci(confidence, method="exact")
-    low, high = interval.low, interval.high
+    low, high = exact_binomial_interval(now, total, confidence)
     return (low / (1 - low) if low < 1 else float("inf"),
             high / (1 - high) if high < 1 else float("inf"))
 

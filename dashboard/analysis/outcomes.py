@@ -10,7 +10,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from dashboard.analysis.stats import wilson_interval
+from dashboard.analysis.stats import (
+    exact_binomial_interval,
+    exact_poisson_interval,
+    wilson_interval,
+)
 
 CONFIDENCE = 0.95
 RETENTION_DAYS = (21, 42, 84)  # end of the 3-week detox, six weeks, the full 12 weeks
@@ -27,9 +31,7 @@ def poisson_rate_interval(events: int, person_years: float,
     """Exact (Garwood) interval for a Poisson rate per person-year; nan without exposure."""
     if not person_years or pd.isna(events):
         return (math.nan, math.nan)
-    alpha = 1 - confidence
-    low = sps.chi2.ppf(alpha / 2, 2 * events) / 2 if events > 0 else 0.0
-    high = sps.chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2
+    low, high = exact_poisson_interval(int(events), confidence)
     return (low / person_years, high / person_years)
 
 
@@ -49,12 +51,12 @@ def rate_ratio_interval(events: int, person_years: float, baseline_events: int,
         return (math.nan, math.nan, math.nan)
     scale = baseline_person_years / person_years
     ratio = math.inf if baseline_events == 0 else events / baseline_events * scale
-    ci = sps.binomtest(events, total).proportion_ci(confidence, method="exact")
+    low, high = exact_binomial_interval(events, total, confidence)
 
     def to_ratio(p: float) -> float:
         return math.inf if p >= 1 else p / (1 - p) * scale
 
-    return (ratio, to_ratio(ci.low), to_ratio(ci.high))
+    return (ratio, to_ratio(low), to_ratio(high))
 
 
 def with_rates(windows: pd.DataFrame) -> pd.DataFrame:
