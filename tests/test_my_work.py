@@ -3,7 +3,9 @@ their own only; steering and admins see it by officer; every view is logged."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 
@@ -70,6 +72,27 @@ def test_each_list_holds_what_waits_too_long_oldest_first(db):
         ("rehab_no_exit", "R1", 91),
         ("left_rehab_no_outcome", "L1", 11),
     ]
+
+
+def test_the_download_names_each_row_s_list_and_keeps_whole_numbers_whole(db):
+    con = database.connect_read_only(db)
+    try:
+        shown = work.outstanding(queries.run(con, COMMAND_LINE, "my_work"),
+                                 queries.run(con, COMMAND_LINE, "data_quality"), by_officer=True)
+    finally:
+        con.close()
+    rows = list(csv.DictReader(io.StringIO(exports.safe_csv(shown.download).decode("utf-8-sig"))))
+    listed = [(r["work"], r["nominal_id"], r["days_waiting"]) for r in rows
+              if r["work"] != "Data-quality problem"]
+    assert listed == [("Waiting for first contact", "W2", "100"),
+                      ("Waiting for first contact", "S1", "60"),
+                      ("Waiting for first contact", "W1", "30"),
+                      ("Assessed, no course or rehab admission yet", "A1", "61"),
+                      ("In rehab too long with no exit recorded", "R1", "91"),
+                      ("Left rehab, no outcome recorded", "L1", "11")]
+    problems = [r for r in rows if r["work"] == "Data-quality problem"]
+    assert problems and all(r["days_waiting"] == "" and r["source_row"].isdigit()
+                            for r in problems)
 
 
 def test_thresholds_are_configurable(db, monkeypatch):

@@ -183,16 +183,27 @@ def outstanding(items: pd.DataFrame, problems: pd.DataFrame, by_officer: bool) -
         if len(waiting) else None
     problem_columns = ["nominal_id", "officer", "issue", "detail"] if by_officer else \
         ["nominal_id", "issue", "detail"]
-    titles = np.array([w.title for w in WORK_LISTS], dtype=object)
     if not by_officer:  # an officer's own list: the query gives them no tracker rows
         problems = problems.drop(columns="source_row", errors="ignore")
-    download = pd.concat([due_items.assign(work=titles[position]),
-                          problems.assign(work="Data-quality problem")], ignore_index=True)
     return Outstanding(
         lists=lists, counts=counts(due_items, problems),
         waiting_over=int((waiting["days_waiting"] > contact_reference()).sum()),
         longest=longest,
         problems=pa.Table.from_pandas(problems[problem_columns], preserve_index=False),
-        download=download,
+        download=download_rows(due_items, position, problems),
         tallies=officer_tallies(due_items, problems) if by_officer else None,
         bands=waiting_age_bands(due_items) if by_officer else None)
+
+
+def download_rows(due_items: pd.DataFrame, position: np.ndarray,
+                  problems: pd.DataFrame) -> pd.DataFrame:
+    """Every list's rows and every problem, each named by its list, as the download has them.
+    The list names are a category (not 76,000 strings made at national scale), and the
+    whole-number columns stay whole where the other kind of row leaves them blank."""
+    names = pd.CategoricalDtype([*(w.title for w in WORK_LISTS), "Data-quality problem"])
+    download = pd.concat([
+        due_items.assign(work=pd.Categorical.from_codes(position, dtype=names)),
+        problems.assign(work=pd.Categorical.from_codes(
+            np.full(len(problems), len(WORK_LISTS)), dtype=names))], ignore_index=True)
+    whole = [c for c in ("days_waiting", "source_row") if c in download.columns]
+    return download.astype(dict.fromkeys(whole, "Int64"))
