@@ -44,6 +44,17 @@ def _scripts_compiled_once():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _chart_specs_checked():
+    """The server sends chart specs without Altair's check against the Vega-Lite schema (45 ms
+    a chart); every spec a test draws is checked, so a bad option fails the tests."""
+    from dashboard.ui import layout
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(layout, "CHECK_SPECS_AGAINST_SCHEMA", True)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _session_security_db(tmp_path_factory):
     """Databases built once per run (demo_db_template, small_db) record their uploads in a log
     of their own, never in the repository's data/ folder."""

@@ -131,11 +131,17 @@ def _chart_spec(key: str, _build: Callable, _frame: pd.DataFrame, _args: tuple,
     return vega_spec(_build(_frame, *_args, **_options))
 
 
+# Altair's check of a whole spec against the Vega-Lite schema was about 45 ms of each chart
+# drawn afresh. The server skips it; the tests turn it on (tests/conftest.py), so every spec
+# any test draws, the crash sweeps' included, is still checked.
+CHECK_SPECS_AGAINST_SCHEMA = False
+
+
 def vega_spec(chart: alt.TopLevelMixin) -> dict:
-    """The chart in the form st.altair_chart sends it, without Altair's check of the spec
-    against the Vega-Lite schema: that check was about 45 ms of each chart drawn afresh, and
-    tests/test_charts.py makes it (and compiles the spec) for every chart builder."""
-    return vega_charts._convert_altair_to_vega_lite_spec(_Unchecked(chart))
+    """The chart in the form st.altair_chart sends it (Streamlit's own conversion), checked
+    against the Vega-Lite schema only where CHECK_SPECS_AGAINST_SCHEMA is on."""
+    return vega_charts._convert_altair_to_vega_lite_spec(
+        chart if CHECK_SPECS_AGAINST_SCHEMA else _Unchecked(chart))
 
 
 class _Unchecked:
