@@ -85,9 +85,9 @@ st.caption("Rows the tracker should correct; fix them there and the next upload 
 if not shown.problems.num_rows:
     st.markdown("None found.")
 else:
-    problems = layout.in_blocks(shown.problems, "my_work_rows_problems",
-                                "by problem, then oldest referral")
-    layout.person_table(problems, hide_index=True, width="stretch",
+    problem_rows = layout.in_blocks(shown.problems, "my_work_rows_problems",
+                                    "by problem, then oldest referral")
+    layout.person_table(problem_rows, hide_index=True, width="stretch",
                         column_config={"nominal_id": "Nominal ID", "officer": "Officer",
                                        "issue": "Problem", "detail": "Detail"})
 if not shown.download.empty:

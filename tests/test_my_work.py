@@ -74,7 +74,7 @@ def test_each_list_holds_what_waits_too_long_oldest_first(db):
     ]
 
 
-def test_the_download_names_each_row_s_list_and_keeps_whole_numbers_whole(db):
+def test_the_download_names_each_rows_list_and_keeps_whole_numbers_whole(db):
     con = database.connect_read_only(db)
     try:
         shown = work.outstanding(queries.run(con, COMMAND_LINE, "my_work"),
