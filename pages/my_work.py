@@ -20,20 +20,19 @@ st.caption(("Your referrals" if own else "Each officer's referrals")
 # The Officer, Offending area and Referral source filters apply to the lists and the caseload
 # alike, so each officer's row of the health table counts the same referrals throughout.
 # Read inside the worked-out lists, not here: the page shows only what they make of the rows.
-items = data_access.query("my_work", chosen)
+# Each list's threshold is a setting, bound into the query: a change there reads it again.
+items = data_access.query("my_work", chosen, **work.thresholds())
 problems = data_access.query("data_quality", chosen)
 reference = work.contact_reference()
-# Each list's threshold is a setting: a change there works the lists out again.
-thresholds = (reference, *(w.listed_after() for w in work.WORK_LISTS))
 shown = data_access.derived(work.outstanding, items, problems, by_officer=not own,
-                            keyed_on=thresholds)
+                            keyed_on=(reference,))
 
 if not own:
     st.header("By officer")
     history = data_access.filtered("caseload_history", chosen)
     latest = history[history["as_at_date"] == history["as_at_date"].max()] \
         if not history.empty else history
-    health = data_access.derived(work.health_table, shown.tallies, latest, keyed_on=thresholds)
+    health = data_access.derived(work.health_table, shown.tallies, latest, keyed_on=(reference,))
     if health.empty:
         st.info("No referrals match these filters.")
     else:
@@ -64,8 +63,9 @@ if shown.longest:
                  f"waited **{longest_days:,} days** ({text.plain(longest_id)})")
 st.markdown("\n".join(lines))
 
+lists = shown.lists
 for work_list in work.WORK_LISTS:
-    rows = shown.lists[work_list.key]
+    rows = lists[work_list.key]
     st.header(f"{work_list.title} ({rows.num_rows:,})")
     st.caption(work_list.explanation())
     if not rows.num_rows:
@@ -80,15 +80,16 @@ for work_list in work.WORK_LISTS:
         "referral_date": st.column_config.DateColumn("Referred", format="DD/MM/YYYY"),
         "status": "Status"})
 
-st.header(f"Data-quality problems ({shown.problems.num_rows:,})")
+problems_shown = shown.problems
+st.header(f"Data-quality problems ({problems_shown.num_rows:,})")
 st.caption("Rows the tracker should correct; fix them there and the next upload clears them.")
-if not shown.problems.num_rows:
+if not problems_shown.num_rows:
     st.markdown("None found.")
 else:
-    problem_rows = layout.in_blocks(shown.problems, "my_work_rows_problems",
+    problem_rows = layout.in_blocks(problems_shown, "my_work_rows_problems",
                                     "by problem, then oldest referral")
     layout.person_table(problem_rows, hide_index=True, width="stretch",
                         column_config={"nominal_id": "Nominal ID", "officer": "Officer",
                                        "issue": "Problem", "detail": "Detail"})
-if not shown.download.empty:
+if shown.due.num_rows or problems_shown.num_rows:
     layout.csv_download(shown.download, "my_work")

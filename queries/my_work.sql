@@ -1,7 +1,10 @@
 -- grain: one row per referral per piece of outstanding work in the snapshot (the latest unless
---   $snapshot_id), with the days it has waited by the snapshot's as-at date. The thresholds
---   (how long is too long) are applied by dashboard/work.py, so they stay configurable.
--- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source
+--   $snapshot_id) that has waited long enough to be listed, with the days it has waited by
+--   the snapshot's as-at date; list by list in dashboard/work.py's order (list_order), each
+--   longest wait first. A list is listed once its days pass its threshold (the settings
+--   dashboard/work.py binds: $assessed_stall_days, $rehab_days); a list with no threshold, or
+--   a threshold left null, lists every referral from day 0.
+-- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $assessed_stall_days, $rehab_days
 -- access: person
 with snapshot as (
     select r.*, uploads.as_at_date,
@@ -13,37 +16,39 @@ with snapshot as (
 ),
 
 items as (
-    select 'awaiting_contact' as work, nominal_id, officer, referral_date, status,
-           referral_date as waiting_since, as_at_date
+    select 1 as list_order, 'awaiting_contact' as work, nominal_id, officer, referral_date,
+           status, referral_date as waiting_since, as_at_date, null::integer as listed_after
     from snapshot
     where is_open and first_contact_date is null
 
     union all
-    select 'assessed_no_next_step', nominal_id, officer, referral_date, status,
-           assessment_date, as_at_date
+    select 2, 'assessed_no_next_step', nominal_id, officer, referral_date, status,
+           assessment_date, as_at_date, $assessed_stall_days::integer
     from snapshot
     where is_open and assessment_date is not null
       and pre_admission_start_date is null and rehab_admission_date is null
 
     union all
-    select 'rehab_no_exit', nominal_id, officer, referral_date, status,
-           rehab_admission_date, as_at_date
+    select 3, 'rehab_no_exit', nominal_id, officer, referral_date, status,
+           rehab_admission_date, as_at_date, $rehab_days::integer
     from snapshot
     where rehab_admission_date is not null and rehab_exit_date is null
       and rehab_exit_reason is null
 
     union all
-    select 'left_rehab_no_outcome', nominal_id, officer, referral_date, status,
-           rehab_exit_date, as_at_date
+    select 4, 'left_rehab_no_outcome', nominal_id, officer, referral_date, status,
+           rehab_exit_date, as_at_date, null::integer
     from snapshot
     where rehab_exit_date is not null and outcome is null
 ),
 
 final as (
-    select work, nominal_id, officer, referral_date, status, waiting_since,
+    select list_order, work, nominal_id, officer, referral_date, status, waiting_since,
            (as_at_date - waiting_since) as days_waiting, as_at_date
     from items
+    -- a wait that starts after the as-at date is a data error, not work outstanding
+    where (as_at_date - waiting_since) > coalesce(listed_after, -1)
 )
 
 select * from final
-order by work, days_waiting desc, nominal_id
+order by list_order, days_waiting desc, nominal_id

@@ -69,7 +69,7 @@ def frames(demo_db_template):
         "journey_durations": run(con, "journey_durations"),
         "journey_flow": run(con, "journey_flow"),
         "cohort_funnel": funnel.funnel_table(cohort),
-        "waiting_age_bands": work.waiting_age_bands(work.due(run(con, "my_work"))),
+        "waiting_age_bands": work.waiting_age_bands(run(con, "my_work")),
         "offending_windows": outcomes.with_rates(run(con, "offending_windows")),
         "rehab_stays": run(con, "rehab_stays"),
     }

@@ -57,10 +57,9 @@ def db(tmp_path_factory):
 def listed(db, viewer=COMMAND_LINE) -> list[tuple[str, str, int]]:
     con = database.connect_read_only(db)
     try:
-        items = queries.run(con, viewer, "my_work")
+        due = queries.run(con, viewer, "my_work", **work.thresholds())
     finally:
         con.close()
-    due = work.due(items)
     return list(zip(due["work"], due["nominal_id"], due["days_waiting"], strict=True))
 
 
@@ -77,11 +76,12 @@ def test_each_list_holds_what_waits_too_long_oldest_first(db):
 def test_the_download_names_each_rows_list_and_keeps_whole_numbers_whole(db):
     con = database.connect_read_only(db)
     try:
-        shown = work.outstanding(queries.run(con, COMMAND_LINE, "my_work"),
+        shown = work.outstanding(queries.run(con, COMMAND_LINE, "my_work", **work.thresholds()),
                                  queries.run(con, COMMAND_LINE, "data_quality"), by_officer=True)
     finally:
         con.close()
-    rows = list(csv.DictReader(io.StringIO(exports.safe_csv(shown.download).decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(
+        exports.safe_csv(shown.download()).decode("utf-8-sig"))))
     listed = [(r["work"], r["nominal_id"], r["days_waiting"]) for r in rows
               if r["work"] != "Data-quality problem"]
     assert listed == [("Waiting for first contact", "W2", "100"),
@@ -119,19 +119,19 @@ def test_an_officer_gets_no_tracker_row_numbers(db):
     try:
         theirs = queries.run(con, smith, "data_quality")
         everyone = queries.run(con, COMMAND_LINE, "data_quality")
-        items = queries.run(con, smith, "my_work")
+        items = queries.run(con, smith, "my_work", **work.thresholds())
     finally:
         con.close()
     assert len(theirs) and theirs["source_row"].isna().all()
     assert everyone["source_row"].notna().all()  # the programme-wide view finds the rows
-    download = work.outstanding(items, theirs, by_officer=False).download
+    download = work.outstanding(items, theirs, by_officer=False).download()
     assert len(download) and "source_row" not in download.columns
 
 
 def test_health_by_officer_and_age_bands(db, monkeypatch):
     con = database.connect_read_only(db)
     try:
-        due = work.due(queries.run(con, COMMAND_LINE, "my_work"))
+        due = queries.run(con, COMMAND_LINE, "my_work", **work.thresholds())
         problems = queries.run(con, COMMAND_LINE, "data_quality")
         caseload = queries.run(con, COMMAND_LINE, "caseload_history")
     finally:
@@ -262,7 +262,8 @@ def test_long_lists_are_shown_in_blocks(app_as, demo_db, monkeypatch):
                                                                            **kwargs))
     con = database.connect_read_only(demo_db)
     try:
-        expected = work.outstanding(queries.run(con, COMMAND_LINE, "my_work"),
+        expected = work.outstanding(queries.run(con, COMMAND_LINE, "my_work",
+                                                **work.thresholds()),
                                     queries.run(con, COMMAND_LINE, "data_quality"),
                                     by_officer=True)
     finally:
@@ -281,4 +282,50 @@ def test_long_lists_are_shown_in_blocks(app_as, demo_db, monkeypatch):
         assert any(grid.value["nominal_id"].tolist() == ids[4:8] for grid in at.dataframe
                    if "nominal_id" in grid.value.columns), key
     assert not any(len(grid.value) > 4 for grid in at.dataframe[1:])  # the health table first
-    assert len(downloads["my_work"]) == len(expected.download)
+    assert len(downloads["my_work"]()) == len(expected.download())
+
+
+def test_the_query_gives_the_lists_in_the_pages_order(db):
+    # The page cuts the rows into its lists where list_order steps up; a list the query put
+    # in another place would be shown under the wrong title.
+    con = database.connect_read_only(db)
+    try:
+        rows = queries.run(con, COMMAND_LINE, "my_work")
+    finally:
+        con.close()
+    assert rows["list_order"].is_monotonic_increasing
+    assert set(zip(rows["list_order"], rows["work"])) == {
+        (at, w.key) for at, w in enumerate(work.WORK_LISTS, start=1)}
+    shown = work.outstanding(rows, rows.iloc[:0].assign(issue=[], detail=[]), by_officer=True)
+    for w in work.WORK_LISTS:
+        assert shown.lists[w.key].num_rows == (rows["work"] == w.key).sum() > 0
+
+
+def test_tallies_and_bands_match_a_plain_count(demo_db):
+    con = database.connect_read_only(demo_db)
+    try:
+        due = queries.run(con, COMMAND_LINE, "my_work", **work.thresholds())
+        problems = queries.run(con, COMMAND_LINE, "data_quality")
+    finally:
+        con.close()
+    tallies = work.officer_tallies(due, problems)
+    counted = due.groupby(["officer", "work"]).size().unstack(fill_value=0).reindex(
+        index=tallies.index, columns=[w.key for w in work.WORK_LISTS], fill_value=0)
+    assert tallies[counted.columns].to_dict() == counted.to_dict()
+    waiting = due[due["work"] == "awaiting_contact"]
+    assert tallies["longest"].dropna().to_dict() == \
+        waiting.groupby("officer")["days_waiting"].max().astype(float).to_dict()
+    assert tallies["over_reference"].to_dict() == (
+        waiting["days_waiting"] > work.contact_reference()).groupby(waiting["officer"]).sum() \
+        .reindex(tallies.index, fill_value=0).to_dict()
+    assert tallies["problems"].to_dict() == problems.groupby("officer").size().reindex(
+        tallies.index, fill_value=0).to_dict()
+    bands = work.waiting_age_bands(due)
+    labels = [label for _, label in work.AGE_BANDS]
+    by_hand = waiting.assign(age_band=[
+        next(label for upper, label in work.AGE_BANDS if upper is None or days <= upper)
+        for days in waiting["days_waiting"]]).groupby(["officer", "age_band"]).size()
+    assert {(o, b): n for o, b, n in bands[["officer", "age_band", "referrals"]].itertuples(
+        index=False)} == by_hand.to_dict()
+    assert list(zip(bands["officer"], bands["band_order"], strict=True)) == sorted(
+        zip(bands["officer"], bands["age_band"].map(labels.index), strict=True))

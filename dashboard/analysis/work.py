@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dashboard import config
 
@@ -18,6 +17,7 @@ class WorkList:
     title: str
     since: str             # what the days are counted from
     threshold: str | None  # config setting: listed only when waiting longer than this
+    parameter: str | None  # my_work.sql's parameter that takes the threshold
 
     def listed_after(self) -> int:
         return config.work_threshold(self.threshold) if self.threshold else -1
@@ -28,13 +28,15 @@ class WorkList:
                 + (f"; listed once over {after} days." if after >= 0 else "."))
 
 
+# In my_work.sql's list_order: its rows come list by list in this order.
 WORK_LISTS = (
-    WorkList("awaiting_contact", "Waiting for first contact", "referral date", None),
+    WorkList("awaiting_contact", "Waiting for first contact", "referral date", None, None),
     WorkList("assessed_no_next_step", "Assessed, no course or rehab admission yet",
-             "police assessment", "O2R_ASSESSED_STALL_DAYS"),
+             "police assessment", "O2R_ASSESSED_STALL_DAYS", "assessed_stall_days"),
     WorkList("rehab_no_exit", "In rehab too long with no exit recorded",
-             "rehab admission", "O2R_REHAB_DAYS"),
-    WorkList("left_rehab_no_outcome", "Left rehab, no outcome recorded", "rehab exit", None),
+             "rehab admission", "O2R_REHAB_DAYS", "rehab_days"),
+    WorkList("left_rehab_no_outcome", "Left rehab, no outcome recorded", "rehab exit", None,
+             None),
 )
 BY_KEY = {work.key: work for work in WORK_LISTS}
 # Waiting-list age bands, in days waited for first contact (upper bounds, inclusive).
@@ -46,51 +48,31 @@ def contact_reference() -> int:
     return config.work_threshold("O2R_CONTACT_REFERENCE_DAYS")
 
 
-def due(items: pd.DataFrame) -> pd.DataFrame:
-    """my_work's rows that are due on today's thresholds, each list oldest first."""
-    # Vectorised, and sorted by Arrow (stable, like pandas' stable sort; UTF-8 byte order is
-    # code point order): a Python-level map and pandas' sort of 76,000 referrals at national
-    # scale took most of a cold My work page.
-    position = list_position(items["work"])
-    limits = np.array([w.listed_after() for w in WORK_LISTS] + [0])
-    listed = (position >= 0) & (items["days_waiting"].to_numpy() > limits[position])
-    out = items[listed]
-    order = pc.sort_indices(pa.table({
-        "list": position[listed], "days": out["days_waiting"].to_numpy(),
-        "nominal_id": pa.array(out["nominal_id"], type=pa.string())}),
-        sort_keys=[("list", "ascending"), ("days", "descending"),
-                   ("nominal_id", "ascending")])
-    return out.take(order.to_numpy()).reset_index(drop=True)
+def thresholds() -> dict[str, int]:
+    """my_work.sql's threshold parameters on today's settings: it lists only what is due."""
+    return {w.parameter: w.listed_after() for w in WORK_LISTS if w.parameter}
 
 
-def list_position(work: pd.Series) -> np.ndarray:
-    """Each row's place in WORK_LISTS (-1 for a `work` value no list has)."""
-    return np.select([(work == w.key).to_numpy(dtype=bool) for w in WORK_LISTS],
-                     range(len(WORK_LISTS)), -1)
-
-
-def counts(due_items: pd.DataFrame, problems: pd.DataFrame) -> dict[str, int]:
-    """How many referrals are on each list, and how many data-quality problems there are."""
-    out = {w.title: int((due_items["work"] == w.key).sum()) for w in WORK_LISTS}
-    out["Data-quality problems"] = len(problems)
-    return out
-
-
-def age_bands(days: pd.Series) -> np.ndarray:
-    """Each number of days' band: the first whose upper bound it does not pass."""
-    uppers = [upper for upper, _ in AGE_BANDS if upper is not None]
-    labels = np.array([label for _, label in AGE_BANDS], dtype=object)
-    return labels[np.searchsorted(uppers, days.to_numpy(dtype=float), side="left")]
+def band_positions(days: np.ndarray) -> np.ndarray:
+    """Each number of days' place in AGE_BANDS."""
+    return np.searchsorted([upper for upper, _ in AGE_BANDS if upper is not None], days,
+                           side="left")
 
 
 def waiting_age_bands(due_items: pd.DataFrame) -> pd.DataFrame:
-    """One row per officer per age band: referrals waiting for first contact that long."""
-    waiting = due_items[due_items["work"] == "awaiting_contact"]
-    labels = [label for _, label in AGE_BANDS]
-    banded = waiting.assign(age_band=age_bands(waiting["days_waiting"]))
-    table = banded.groupby(["officer", "age_band"]).size().rename("referrals").reset_index()
-    table["band_order"] = table["age_band"].map(labels.index)
-    return table.sort_values(["officer", "band_order"]).reset_index(drop=True)
+    """One row per officer per age band that anyone waits in: referrals waiting for first
+    contact that long, by officer and then from the shortest wait."""
+    waiting = due_items[(due_items["work"] == WORK_LISTS[0].key).to_numpy(dtype=bool)]
+    at, officers = pd.factorize(waiting["officer"], sort=True)
+    known = at >= 0  # an officer left blank is no one's
+    bands = band_positions(waiting["days_waiting"].to_numpy(dtype=float)[known])
+    grid = np.bincount(at[known] * len(AGE_BANDS) + bands,
+                       minlength=len(officers) * len(AGE_BANDS)).reshape(-1, len(AGE_BANDS))
+    officer_at, band_at = np.nonzero(grid)  # by officer, then band
+    labels = np.array([label for _, label in AGE_BANDS], dtype=object)
+    return pd.DataFrame({"officer": officers.take(officer_at), "age_band": labels[band_at],
+                         "referrals": grid[officer_at, band_at].astype("int64"),
+                         "band_order": band_at.astype("int64")})
 
 
 def health_by_officer(due_items: pd.DataFrame, problems: pd.DataFrame,
@@ -103,18 +85,35 @@ def health_by_officer(due_items: pd.DataFrame, problems: pd.DataFrame,
 def officer_tallies(due_items: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame:
     """By officer with anything listed: each list's count (by key), how many wait for first
     contact longer than the reference (over_reference), the longest such wait (longest) and
-    data-quality problems (problems). Small, so the caseload of any period joins it cheaply."""
-    waiting = due_items[due_items["work"] == "awaiting_contact"]
-    officers = pd.Index(sorted(set().union(*(frame["officer"].unique() for frame in
-                                             (due_items, problems)))), name="officer")
-    tallies = due_items.groupby(["officer", "work"]).size().unstack(fill_value=0).reindex(
-        index=officers, columns=[w.key for w in WORK_LISTS], fill_value=0)
-    tallies["over_reference"] = (waiting["days_waiting"] > contact_reference()).groupby(
-        waiting["officer"]).sum().reindex(officers, fill_value=0).astype("int64")
-    tallies["longest"] = waiting.groupby("officer")["days_waiting"].max().reindex(officers)
-    tallies["problems"] = problems.groupby("officer").size().reindex(officers, fill_value=0)
-    tallies.columns.name = None
+    data-quality problems (problems). Small, so the caseload of any period joins it cheaply.
+    Counted with numpy over the rows the page holds already: pandas' grouping of 76,000 rows
+    at national scale was a tenth of My work drawn afresh."""
+    (due_at, due_names), (problem_at, problem_names) = (
+        pd.factorize(frame["officer"]) for frame in (due_items, problems))
+    officers = pd.Index(sorted({*due_names, *problem_names}), name="officer")
+    lists = len(WORK_LISTS)
+    at = officer_codes(due_at, due_names, officers)
+    position = due_items["list_order"].to_numpy() - 1
+    known = at >= 0  # an officer left blank is no one's
+    tallies = pd.DataFrame(
+        np.bincount(at[known] * lists + position[known], minlength=len(officers) * lists)
+        .reshape(-1, lists), index=officers, columns=[w.key for w in WORK_LISTS])
+    waiting = known & (position == 0)
+    days = due_items["days_waiting"].to_numpy(dtype=float)
+    tallies["over_reference"] = np.bincount(at[waiting & (days > contact_reference())],
+                                            minlength=len(officers))
+    longest = np.full(len(officers), np.nan)
+    np.fmax.at(longest, at[waiting], days[waiting])
+    tallies["longest"] = longest
+    problem_at = officer_codes(problem_at, problem_names, officers)
+    tallies["problems"] = np.bincount(problem_at[problem_at >= 0], minlength=len(officers))
     return tallies
+
+
+def officer_codes(codes: np.ndarray, names: pd.Index, officers: pd.Index) -> np.ndarray:
+    """pd.factorize's codes of some names as places in `officers` (-1 for a blank name):
+    matching 60 names, not 76,000 rows."""
+    return np.append(officers.get_indexer(names), -1)[codes]
 
 
 def health_table(tallies: pd.DataFrame, open_caseload: pd.DataFrame) -> pd.DataFrame:
@@ -152,47 +151,67 @@ def health_table(tallies: pd.DataFrame, open_caseload: pd.DataFrame) -> pd.DataF
 @dataclass(frozen=True)
 class Outstanding:
     """What the My work page shows, worked out once per data and per what the viewer may see
-    (data_access.derived), so a rerun only draws it: each list's rows as the Arrow table the
-    grid is sent (converting 76,000 rows from pandas on every rerun was most of a warm run)."""
-    lists: dict[str, pa.Table]          # by WorkList.key: the rows shown, oldest first
-    counts: dict[str, int]              # counts()
+    (data_access.derived), so a rerun only draws it. The rows are held once, as the Arrow
+    table the grid is sent (converting 76,000 rows from pandas on every rerun was most of a
+    warm run); each list is a slice of it, and the download is built from it on the click
+    (held ready-made, it was two thirds of what the cache stored and copied at national
+    scale)."""
+    due: pa.Table                       # my_work's rows: list by list, each oldest first
+    list_ends: tuple[int, ...]          # where each list's rows end in `due`
+    by_officer: bool                    # shown by officer (steering, admins)
+    counts: dict[str, int]              # how many on each list (by title) and problems
     waiting_over: int                   # waiting for first contact longer than the reference
     longest: tuple[int, str] | None     # the longest wait for first contact, and its nominal ID
-    problems: pa.Table                  # the data-quality problems shown
-    download: pd.DataFrame              # every list and problem, as the CSV download has them
+    problem_rows: pa.Table              # data_quality's rows, as the viewer may have them
     tallies: pd.DataFrame | None        # officer_tallies, when shown by officer
     bands: pd.DataFrame | None          # waiting_age_bands, when shown by officer
 
+    @property
+    def lists(self) -> dict[str, pa.Table]:
+        """Each list's rows as the grid shows them, by WorkList.key."""
+        shown = ["nominal_id", "days_waiting", "waiting_since", "referral_date", "status"]
+        if self.by_officer:
+            shown.insert(1, "officer")
+        starts = (0, *self.list_ends[:-1])
+        return {w.key: self.due.slice(start, end - start).select(
+                    [c for c in shown if not (c == "referral_date" and w.since == "referral date")])
+                for w, start, end in zip(WORK_LISTS, starts, self.list_ends, strict=True)}
+
+    @property
+    def problems(self) -> pa.Table:
+        """The data-quality problems as the grid shows them."""
+        return self.problem_rows.select(["nominal_id", "officer", "issue", "detail"]
+                                        if self.by_officer else ["nominal_id", "issue", "detail"])
+
+    def download(self) -> pd.DataFrame:
+        """Every list's rows and every problem, as the CSV download has them."""
+        due = self.due.to_pandas()
+        return download_rows(due.drop(columns="list_order"),
+                             due["list_order"].to_numpy() - 1, self.problem_rows.to_pandas())
+
 
 def outstanding(items: pd.DataFrame, problems: pd.DataFrame, by_officer: bool) -> Outstanding:
-    """The page's content from my_work's rows and the data-quality problems. The period's
-    caseload is joined on later (health_table), so a period change leaves this as it is."""
-    due_items = due(items)
-    position = list_position(due_items["work"])
-    shown = ["nominal_id", "days_waiting", "waiting_since", "referral_date", "status"]
-    if by_officer:
-        shown.insert(1, "officer")
-    lists = {}
-    for at, work_list in enumerate(WORK_LISTS):
-        columns = [c for c in shown
-                   if not (c == "referral_date" and work_list.since == "referral date")]
-        lists[work_list.key] = pa.Table.from_pandas(
-            due_items.loc[position == at, columns], preserve_index=False)
-    waiting = due_items[position == 0]
-    longest = (int(waiting["days_waiting"].max()), str(waiting["nominal_id"].iloc[0])) \
-        if len(waiting) else None
-    problem_columns = ["nominal_id", "officer", "issue", "detail"] if by_officer else \
-        ["nominal_id", "issue", "detail"]
+    """The page's content from my_work's rows (read with thresholds(): only what is due, list
+    by list) and the data-quality problems. The period's caseload is joined on later
+    (health_table), so a period change leaves this as it is."""
+    list_order = items["list_order"].to_numpy()
+    list_ends = tuple(int(end) for end in
+                      np.searchsorted(list_order, range(1, len(WORK_LISTS) + 1), side="right"))
+    waiting = items.iloc[:list_ends[0]]
     if not by_officer:  # an officer's own list: the query gives them no tracker rows
         problems = problems.drop(columns="source_row", errors="ignore")
     return Outstanding(
-        lists=lists, counts=counts(due_items, problems),
+        due=pa.Table.from_pandas(items, preserve_index=False), list_ends=list_ends,
+        by_officer=by_officer,
+        counts={**{w.title: end - start for w, start, end in
+                   zip(WORK_LISTS, (0, *list_ends[:-1]), list_ends, strict=True)},
+                "Data-quality problems": len(problems)},
         waiting_over=int((waiting["days_waiting"] > contact_reference()).sum()),
-        longest=longest,
-        problems=pa.Table.from_pandas(problems[problem_columns], preserve_index=False),
-        download=download_rows(due_items, position, problems),
-        tallies=officer_tallies(due_items, problems) if by_officer else None,
-        bands=waiting_age_bands(due_items) if by_officer else None)
+        longest=(int(waiting["days_waiting"].iloc[0]), str(waiting["nominal_id"].iloc[0]))
+        if len(waiting) else None,
+        problem_rows=pa.Table.from_pandas(problems, preserve_index=False),
+        tallies=officer_tallies(items, problems) if by_officer else None,
+        bands=waiting_age_bands(items) if by_officer else None)
 
 
 def download_rows(due_items: pd.DataFrame, position: np.ndarray,

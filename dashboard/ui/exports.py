@@ -51,11 +51,13 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
     return neutralised(frame).to_csv(index=False).encode("utf-8-sig")
 
 
-def logged_csv(frame: pd.DataFrame, name: str, who: str, role: str | None,
-               filters: object = None) -> Callable[[], bytes]:
-    """The CSV of the frame, to be given out by calling the returned function (logged_file):
-    built on the click, not on every rerun of the page that shows the button."""
-    return logged_file(lambda: safe_csv(frame), f"{name}.csv", who, role, filters)
+def logged_csv(frame: pd.DataFrame | Callable[[], pd.DataFrame], name: str, who: str,
+               role: str | None, filters: object = None) -> Callable[[], bytes]:
+    """The CSV of the frame (or of the frame a function makes), to be given out by calling the
+    returned function (logged_file): built on the click, not on every rerun of the page that
+    shows the button."""
+    return logged_file(lambda: safe_csv(frame() if callable(frame) else frame), f"{name}.csv",
+                       who, role, filters)
 
 
 def logged_file(make: Callable[[], bytes], file_name: str, who: str, role: str | None,

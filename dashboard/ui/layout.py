@@ -58,9 +58,11 @@ def _banner_notes(viewer, read) -> tuple[tuple[str, str], ...]:
     return tuple(notes)
 
 
-def csv_download(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:
-    """A download button for the frame. The file is handed over only when the button is
-    clicked, and only once that export is in the access log (exports.logged_csv)."""
+def csv_download(frame: pd.DataFrame | Callable[[], pd.DataFrame], name: str,
+                 label: str = "Download the data (CSV)") -> None:
+    """A download button for the frame, or for the frame a function makes on the click. The
+    file is handed over only when the button is clicked, and only once that export is in the
+    access log (exports.logged_csv)."""
     viewer = data_access.current_viewer()
     logged_download(label, exports.logged_csv(frame, name, viewer.name, viewer.role,
                                               filters=shown_filters()),
