@@ -277,9 +277,11 @@ def test_each_role_gets_its_pages_and_not_the_others(app_as, role, visible, hidd
 
 def test_an_officer_sees_no_other_officer_anywhere(app_as, officer_1_nominals, monkeypatch):
     downloads: list[pd.DataFrame] = []
-    real_logged_csv = exports.logged_csv  # each frame a page offers for download
+    # each frame a page offers for download (made now where the page makes it on the click)
+    real_logged_csv = exports.logged_csv
     monkeypatch.setattr(exports, "logged_csv", lambda frame, *args, **kwargs:
-                        downloads.append(frame) or real_logged_csv(frame, *args, **kwargs))
+                        downloads.append(frame() if callable(frame) else frame)
+                        or real_logged_csv(frame, *args, **kwargs))
     app = app_as("officer")
     app.query_params["officer"] = "Officer 2"  # a link made by someone else
     app.run()
@@ -299,9 +301,11 @@ def test_an_officer_sees_no_other_officer_anywhere(app_as, officer_1_nominals, m
 
 def test_scrutiny_sees_no_nominal_id_on_any_page_or_download(app_as, monkeypatch):
     downloads: list[pd.DataFrame] = []
-    real_logged_csv = exports.logged_csv  # each frame a page offers for download
+    # each frame a page offers for download (made now where the page makes it on the click)
+    real_logged_csv = exports.logged_csv
     monkeypatch.setattr(exports, "logged_csv", lambda frame, *args, **kwargs:
-                        downloads.append(frame) or real_logged_csv(frame, *args, **kwargs))
+                        downloads.append(frame() if callable(frame) else frame)
+                        or real_logged_csv(frame, *args, **kwargs))
     app = app_as("scrutiny").run()
     for page in ("quarterly_pack.py", "methodology.py"):
         app.switch_page(f"../pages/{page}")

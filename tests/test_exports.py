@@ -65,6 +65,16 @@ def test_a_download_is_logged_when_given_out_not_when_offered(security_db):
         ["Alice", "steering", "export", "referral_list.csv", '{"filters": "all"}']] * 2
 
 
+def test_a_download_made_on_the_click_is_made_then_and_only_once_logged(security_db):
+    frame = pd.DataFrame({"nominal_id": ["SYN0001"], "detail": ["=HYPERLINK(1)"]})
+    made = []
+    give_out = exports.logged_csv(lambda: made.append(1) or frame, "my_work", "Alice",
+                                  "steering")
+    assert not made and audit.read_log(security_db).empty
+    assert give_out() == safe_csv(frame) and made == [1]
+    assert audit.read_log(security_db)["target"].tolist() == ["my_work.csv"]
+
+
 def test_a_download_that_cannot_be_logged_is_not_given_out(tmp_path, monkeypatch):
     blocker = tmp_path / "a file"
     blocker.write_text("")
