@@ -95,12 +95,15 @@ class _Group:
         return model
 
     def extreme(self, index: int, sign: float) -> tuple[float | None, list[float] | None]:
-        """The least (sign 1) or greatest (sign -1) value of one count, and the solution found;
-        (None, None) where the solver finds no optimum (no greatest value: unbounded)."""
+        """The least (sign 1) or greatest (sign -1) value of one count, and a solution that
+        reaches it where one was found (None where the value was worked out without one);
+        (None, None) where there is no optimum (no greatest value: unbounded)."""
         if not self.rows:  # a count on no sum with another withheld one: its marker's range
             low, high = self.limits[index]
             value = low if sign > 0 else high
             return (None, None) if value is None else (float(value), [float(value)])
+        if len(self.rows) == 1:
+            return self._on_one_sum(index, sign), None
         if self._model is None:
             self._model = self._highs()
         objective = np.zeros(len(self.keys))
@@ -111,6 +114,33 @@ class _Group:
             return None, None
         return (sign * self._model.getInfo().objective_function_value,
                 list(self._model.getSolution().col_value))
+
+    def _on_one_sum(self, index: int, sign: float) -> float | None:
+        """extreme()'s value where the group is one sum: the count's range is what the sum
+        leaves once every other count takes any value in its own range, within its own range;
+        None where that has no greatest value (or no value at all, as for the solver). Most
+        groups of a pack's tables are one row or column and its total; a program built and
+        solved for each of them was half of what the audit cost."""
+        (row, target), = self.rows
+        low, high = self.limits[index]
+        low, high = float(low), math.inf if high is None else float(high)
+        own = row.get(index, 0.0)
+        if own:
+            least = greatest = 0.0  # of the other counts' part of the sum
+            for other, coefficient in row.items():
+                if other == index or not coefficient:
+                    continue
+                other_low, other_high = self.limits[other]
+                ends = (coefficient * other_low,
+                        coefficient * (math.inf if other_high is None else other_high))
+                least += min(ends)
+                greatest += max(ends)
+            ends = ((target - greatest) / own, (target - least) / own)
+            low, high = max(low, min(ends)), min(high, max(ends))
+        if low > high + TOLERANCE:
+            return None
+        value = low if sign > 0 else high
+        return None if math.isinf(value) else value
 
 
 class Audit:
@@ -203,15 +233,16 @@ class Audit:
             return False
         group, index = self.group_of[key]
         high, solution = group.extreme(index, -1.0)
-        if solution is None:  # no greatest value
+        if high is None:  # no greatest value
             return False
-        self._saw(group, solution)
-        if self._shown_open(key):
-            return False
+        if solution is not None:
+            self._saw(group, solution)
+            if self._shown_open(key):
+                return False
         low, solution = group.extreme(index, 1.0)
-        if solution is None:
+        if low is None:
             low = group.limits[index][0]
-        else:
+        elif solution is not None:
             self._saw(group, solution)
         return one_whole_number(low, high)
 
