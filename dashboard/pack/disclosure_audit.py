@@ -68,6 +68,7 @@ class _Group:
         self.rows = rows
         self.limits = limits
         self._model = None
+        self._ranges: list[tuple[float, float]] | None = None
 
     def _highs(self):
         import highspy  # only a circulated publication needs the solver
@@ -116,31 +117,50 @@ class _Group:
                 list(self._model.getSolution().col_value))
 
     def _on_one_sum(self, index: int, sign: float) -> float | None:
-        """extreme()'s value where the group is one sum: the count's range is what the sum
-        leaves once every other count takes any value in its own range, within its own range;
-        None where that has no greatest value (or no value at all, as for the solver). Most
-        groups of a pack's tables are one row or column and its total; a program built and
-        solved for each of them was half of what the audit cost."""
-        (row, target), = self.rows
-        low, high = self.limits[index]
-        low, high = float(low), math.inf if high is None else float(high)
-        own = row.get(index, 0.0)
-        if own:
-            least = greatest = 0.0  # of the other counts' part of the sum
-            for other, coefficient in row.items():
-                if other == index or not coefficient:
-                    continue
-                other_low, other_high = self.limits[other]
-                ends = (coefficient * other_low,
-                        coefficient * (math.inf if other_high is None else other_high))
-                least += min(ends)
-                greatest += max(ends)
-            ends = ((target - greatest) / own, (target - least) / own)
-            low, high = max(low, min(ends)), min(high, max(ends))
+        """extreme()'s value where the group is one sum (see _ranges_on_one_sum); None where
+        there is no greatest value, or no value at all, as for the solver."""
+        if self._ranges is None:
+            self._ranges = self._ranges_on_one_sum()
+        low, high = self._ranges[index]
         if low > high + TOLERANCE:
             return None
         value = low if sign > 0 else high
         return None if math.isinf(value) else value
+
+    def _ranges_on_one_sum(self) -> list[tuple[float, float]]:
+        """Each count's least and greatest value where the group is one sum: what the sum
+        leaves once every other count takes any value in its own range, within the count's own
+        range. Most groups of a pack's tables are one row or column and its total; a program
+        built and solved for each of them was half of what the audit cost."""
+        (row, target), = self.rows
+        # Each count's own part of the sum at its least and greatest (an unbounded count's
+        # part is infinite on one side); the others' part is the whole less its own.
+        parts = {}
+        for at, coefficient in row.items():
+            if coefficient:
+                low, high = self.limits[at]
+                ends = (coefficient * low, coefficient * (math.inf if high is None else high))
+                parts[at] = (min(ends), max(ends))
+        finite_least = sum(least for least, _ in parts.values() if not math.isinf(least))
+        finite_greatest = sum(greatest for _, greatest in parts.values()
+                              if not math.isinf(greatest))
+        unbounded_below = sum(math.isinf(least) for least, _ in parts.values())
+        unbounded_above = sum(math.isinf(greatest) for _, greatest in parts.values())
+        ranges = []
+        for at, (low, high) in enumerate(self.limits):
+            low, high = float(low), math.inf if high is None else float(high)
+            if at in parts:
+                own_least, own_greatest = parts[at]
+                others_least = -math.inf if unbounded_below - math.isinf(own_least) else \
+                    finite_least - (0.0 if math.isinf(own_least) else own_least)
+                others_greatest = math.inf if unbounded_above - math.isinf(own_greatest) else \
+                    finite_greatest - (0.0 if math.isinf(own_greatest) else own_greatest)
+                coefficient = row[at]
+                ends = ((target - others_greatest) / coefficient,
+                        (target - others_least) / coefficient)
+                low, high = max(low, min(ends)), min(high, max(ends))
+            ranges.append((low, high))
+        return ranges
 
 
 class Audit:
