@@ -62,7 +62,7 @@ def band_positions(days: np.ndarray) -> np.ndarray:
 def waiting_age_bands(due_items: pd.DataFrame) -> pd.DataFrame:
     """One row per officer per age band that anyone waits in: referrals waiting for first
     contact that long, by officer and then from the shortest wait."""
-    waiting = due_items[(due_items["work"] == WORK_LISTS[0].key).to_numpy(dtype=bool)]
+    waiting = due_items[due_items["list_order"].to_numpy() == 1]  # WORK_LISTS[0]
     at, officers = pd.factorize(waiting["officer"], sort=True)
     known = at >= 0  # an officer left blank is no one's
     bands = band_positions(waiting["days_waiting"].to_numpy(dtype=float)[known])
