@@ -1,8 +1,8 @@
 -- grain: one row per referral per piece of outstanding work in the snapshot (the latest unless
 --   $snapshot_id) that has waited long enough to be listed, with the days it has waited by
---   the snapshot's as-at date; list by list in dashboard/work.py's order (list_order), each
---   longest wait first. A list is listed once its days pass its threshold (the settings
---   dashboard/work.py binds: $assessed_stall_days, $rehab_days); a list with no threshold, or
+--   the snapshot's as-at date; list by list in dashboard/analysis/work.py's order (list_order),
+--   each longest wait first. A list is listed once its days pass its threshold (the settings
+--   work.thresholds() binds: $assessed_stall_days, $rehab_days); a list with no threshold, or
 --   a threshold left null, lists every referral from day 0.
 -- params: $snapshot_id, $scope_officers, $officer, $area, $referral_source, $assessed_stall_days, $rehab_days
 -- access: person
