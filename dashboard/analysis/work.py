@@ -38,7 +38,6 @@ WORK_LISTS = (
     WorkList("left_rehab_no_outcome", "Left rehab, no outcome recorded", "rehab exit", None,
              None),
 )
-BY_KEY = {work.key: work for work in WORK_LISTS}
 # Waiting-list age bands, in days waited for first contact (upper bounds, inclusive).
 AGE_BANDS = ((7, "Up to 1 week"), (21, "1 to 3 weeks"), (42, "3 to 6 weeks"),
              (91, "6 to 13 weeks"), (None, "Over 13 weeks"))
