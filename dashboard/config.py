@@ -87,8 +87,9 @@ SETTINGS = [
     Setting("O2R_LOCKOUT_MINUTES", 15, "how long a lock lasts", whole_number),
     Setting("O2R_SESSION_IDLE_MINUTES", 30, "minutes without a click that end a session",
             whole_number),
-    Setting("O2R_DOWNLOAD_URL_SECONDS", 30, "seconds after a download before its `/media` "
-            "address stops working", whole_number),
+    Setting("O2R_DOWNLOAD_URL_SECONDS", 30, "seconds after a download is made by which its "
+            "`/media` address has stopped working (it works for at least half that)",
+            whole_number),
     Setting("O2R_MAX_COLUMNS", 500, "most columns an upload may have", whole_number, True),
     Setting("O2R_MAX_CELL_KB", 128, "largest cell an upload may have, in KB", whole_number,
             True),

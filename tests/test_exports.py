@@ -144,3 +144,77 @@ def test_the_referral_list_is_headed_in_words(app_as):
     assert labels["referral_source"] == "Referral source"
     assert labels["rehab_admission_date"] == "Rehab admission date"
     assert [column for column, label in labels.items() if not label or "_" in label] == []
+
+
+class FakeTime:
+    """A clock that moves only when slept on, running the clicks due on the way."""
+
+    def __init__(self, clicks):
+        self.now, self.clicks = 0.0, sorted(clicks)
+
+    def sleep(self, seconds):
+        end = self.now + seconds
+        while self.clicks and self.clicks[0] <= end:
+            self.now = self.clicks.pop(0)
+            self.click()
+        self.now = end
+
+    def click(self):
+        raise NotImplementedError  # set by the test
+
+
+def lapse_ages(clicks, lifetime, monkeypatch, sweep_passes=1):
+    """Runs downloads made at the given times through a Lapse driving a real Streamlit media
+    store; returns each file's age when a pass deleted it, and how many were never deleted."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    monkeypatch.setenv("O2R_DOWNLOAD_URL_SECONDS", str(lifetime))
+    store = MediaFileManager(MemoryMediaFileStorage("/media"))
+    clock = FakeTime(clicks)
+    runs = []
+
+    def sweep():
+        for _ in range(sweep_passes):
+            store.remove_orphaned_files()
+        for file_id, made in list(alive.items()):
+            if store.read_file(file_id) is None:
+                ages.append(clock.now - made)
+                del alive[file_id]
+
+    lapse = exports.Lapse(sweep, clock=lambda: clock.now, sleep=clock.sleep, start=runs.append)
+    alive, ages = {}, []
+
+    def click():
+        # What Streamlit does on a click: run give_out, then store what it returns.
+        content = f"file made at {clock.now}".encode()
+        give_out = exports.logged_file(lambda: content, "pack.pdf", "Alice", "steering")
+        placeholder = store.add_deferred(give_out, "application/pdf", f"c{clock.now}")
+        monkeypatch.setattr(exports, "HANDED_OVER_FILES", lapse)
+        url = store.execute_deferred(placeholder)
+        alive[url.rsplit("/", 1)[-1].split(".")[0]] = clock.now
+
+    clock.click = click
+    while clock.clicks or runs:
+        if runs:
+            runs.pop(0)()  # the sweeper, run in this thread until it stops
+        else:
+            clock.sleep(clock.clicks[0] - clock.now)
+    return ages, len(alive)
+
+
+@pytest.mark.parametrize("clicks", [[0.0], [0.0, 14.9], [0.0, 15.1], [0.0, 29.99, 30.0],
+                                    [0.0, 100.0, 100.5], [i * 7.3 for i in range(12)]])
+def test_a_download_lasts_from_half_its_lifetime_to_all_of_it(security_db, monkeypatch,
+                                                               clicks):
+    ages, never_deleted = lapse_ages(clicks, 30, monkeypatch)
+    assert never_deleted == 0 and len(ages) == len(clicks)
+    assert all(15 <= age <= 30 for age in ages), ages
+
+
+def test_the_lapse_check_catches_a_clean_up_that_deletes_a_new_download(security_db,
+                                                                        monkeypatch):
+    # Both passes at once, as a timer per download once ran them: the file clicked just
+    # before the first download's clean-up is deleted straight away.
+    ages, _ = lapse_ages([0.0, 14.9], 30, monkeypatch, sweep_passes=2)
+    assert min(ages) < 1

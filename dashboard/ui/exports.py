@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import unicodedata
 from collections.abc import Callable
 
@@ -12,6 +14,8 @@ from dashboard import config
 from dashboard.security import audit
 from dashboard.security.audit import Action, Who
 from dashboard.security.security_file import security_db_path
+
+log = logging.getLogger(__name__)
 
 # What Excel, LibreOffice and Google Sheets start a formula with (OWASP's list). NFKC folds the
 # full-width and small forms (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫) onto these; U+2212 is the minus sign.
@@ -70,32 +74,72 @@ def logged_file(make: Callable[[], bytes], file_name: str, who: str, role: str |
     log_path = security_db_path()
 
     def give_out() -> bytes:
-        lifetime = config.setting("O2R_DOWNLOAD_URL_SECONDS")
         audit.record(Who(who, role), Action.EXPORT, target=file_name, filters=filters,
                      path=log_path)
-        forget_downloads_later(lifetime)
-        return make()
+        made = make()
+        # Counted from now, when the file exists: a pack can take seconds to make.
+        HANDED_OVER_FILES.lapse_within(config.setting("O2R_DOWNLOAD_URL_SECONDS"))
+        return made
 
     return give_out
 
 
-def forget_downloads_later(seconds: float) -> None:
-    """Deletes the file behind a download's /media/... URL a little after it was made.
+class Lapse:
+    """Makes the files behind downloads' /media/... URLs lapse.
 
-    Streamlit serves that URL to anyone who has it, with no session or sign-in, and keeps the
-    file until two of its clean-ups (the end of any script run, the end of any session) have
-    passed since no session showed it; on a quiet server that can be hours, well after the
-    session that made it ended. Running both clean-ups ourselves bounds it."""
-    timer = threading.Timer(seconds, forget_handed_over_files)
-    timer.daemon = True
-    timer.start()
+    Streamlit serves such a URL to anyone who has it, with no session or sign-in, and keeps
+    the file until two of its clean-up passes (the end of any script run, the end of any
+    session) have passed since no session showed it; on a quiet server that can be hours,
+    well after the session that made it ended. So while a file handed over in the last
+    `lifetime` seconds may still be stored, this runs one pass every half lifetime. A pass
+    marks a file that no session shows and deletes it at the next pass, so a file lasts from
+    half a lifetime (time for a busy browser to fetch it) to a whole one after it was made.
+    Running both passes at once, a timer per download, would also delete a file another
+    click had made a moment before. Streamlit's own passes still run as well, and can take
+    a file sooner, as they would without this."""
+
+    def __init__(self, sweep: Callable[[], None], clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep,
+                 start: Callable[[Callable[[], None]], None] | None = None) -> None:
+        self._sweep, self._clock, self._sleep = sweep, clock, sleep
+        self._start = start or (lambda run: threading.Thread(target=run, daemon=True).start())
+        self._lock = threading.Lock()
+        self._sweeping = False
+        self._period = 0.0
+        self._until = 0.0
+
+    def lapse_within(self, lifetime: float) -> None:
+        """A file was just handed over: it must be gone within `lifetime` seconds."""
+        with self._lock:
+            # One more period: Streamlit stores the file just after give_out returns.
+            self._until = max(self._until, self._clock() + lifetime + lifetime / 2)
+            self._period = lifetime / 2
+            if self._sweeping:
+                return
+            self._sweeping = True
+        self._start(self._run)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                period = self._period
+            self._sleep(period)
+            try:
+                self._sweep()
+            except Exception:  # the next pass tries again; the server log has this one
+                log.exception("a clean-up pass over handed-over downloads failed")
+            with self._lock:
+                if self._clock() >= self._until:
+                    self._sweeping = False
+                    return
 
 
-def forget_handed_over_files() -> None:
+def sweep_handed_over_files() -> None:
+    """One of Streamlit's clean-up passes over its stored media files."""
     from streamlit import runtime  # only in the app: the command line has no Streamlit runtime
 
     if runtime.exists():
-        files = runtime.get_instance().media_file_mgr
-        # The first clean-up only marks a download no session shows; the second deletes it.
-        files.remove_orphaned_files()
-        files.remove_orphaned_files()
+        runtime.get_instance().media_file_mgr.remove_orphaned_files()
+
+
+HANDED_OVER_FILES = Lapse(sweep_handed_over_files)
