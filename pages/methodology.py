@@ -133,7 +133,7 @@ st.markdown("""
 - **Net of the comparison**: the fall in rate (before referral to after rehab exit) of people
   who left rehab, minus the fall (before referral to after referral) of the groups not
   admitted. An indication only: the groups differ in more than rehab.
-- **Retention in rehab**: Kaplan-Meier estimate (`scipy.stats.ecdf` with `CensoredData`) of
+- **Retention in rehab**: Kaplan-Meier estimate (as `scipy.stats.ecdf` of `CensoredData`) of
   days from admission to exit, for admissions in the period; stays still going are censored at
   the tracker snapshot's as-at date. 95% band: log-log. *Still in rehab at 21, 42, 84 days* is
   the estimated share that stayed at least that many days; *still followed* is how many were

@@ -124,7 +124,7 @@ else:
     layout.chart(outcome_charts.survival_curves, data_access.derived(outcomes.curves, stays, by),
                  outcomes.retention_headline(overall), "Days since admission", "Still in rehab",
                  outcomes.RETENTION_DAYS)
-    st.caption("Kaplan-Meier estimate (scipy.stats.ecdf) of the share still in rehab each day "
+    st.caption("Kaplan-Meier estimate of the share still in rehab each day "
                "after admission, for admissions in the period, with its 95% band (log-log). "
                "People still in rehab are censored at the tracker's as-at date: they count as "
                "staying until then and no further. Dashed lines: 21 days (end of the detox), "

@@ -9,6 +9,7 @@ import io
 import math
 import subprocess
 import sys
+import warnings
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -352,6 +353,46 @@ def test_survival_curve_is_the_product_limit_estimate():
     doubled = outcomes.survival_curve(pd.DataFrame({"days": [21], "is_event": [True],
                                                     "n": [2]}))
     assert doubled["survival"].tolist() == [1.0, 0.0]
+
+
+def scipy_curve(counts):
+    """The curve from scipy.stats.ecdf itself, one entry per person, as the page once drew it."""
+    import numpy as np
+    from scipy import stats as sps
+
+    days = np.repeat(counts["days"].to_numpy(dtype=float), counts["n"].to_numpy(dtype=int))
+    ended = np.repeat(counts["is_event"].to_numpy(dtype=bool), counts["n"].to_numpy(dtype=int))
+    sf = sps.ecdf(sps.CensoredData(uncensored=days[ended], right=days[~ended])).sf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        band = sf.confidence_interval(0.95, method="log-log")
+    return sf.quantiles, sf.probabilities, band.low.probabilities, band.high.probabilities
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_survival_curve_is_what_scipy_ecdf_gives(seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(1, 40))
+    counts = pd.DataFrame({
+        # few distinct days, so ties of ended and censored stays at one day are common
+        "days": rng.integers(0, int(rng.integers(1, 120)), rows),
+        # all censored, none censored, and everything between
+        "is_event": rng.random(rows) < [0.0, 1.0, rng.random()][seed % 3],
+        "n": rng.integers(0 if seed % 5 else 1, 6, rows)})
+    counts.loc[0, "is_event"] = seed % 3 != 0 or counts["n"].sum() == 0  # one event at least
+    curve = outcomes.survival_curve(counts)
+    if counts["n"].sum() == 0:
+        assert curve.empty
+        return
+    times, survival, low, high = scipy_curve(counts)
+    assert curve["day"].tolist() == [0.0, *times]
+    for ours, theirs in ((curve["survival"], survival), (curve["low"], low),
+                         (curve["high"], high)):
+        assert np.allclose(ours.to_numpy()[1:], theirs, rtol=0, atol=1e-12, equal_nan=True)
+    followed = np.repeat(counts["days"].to_numpy(), counts["n"].to_numpy())
+    assert curve["at_risk"].tolist() == [len(followed), *((followed >= t).sum() for t in times)]
 
 
 def test_retention_in_the_demo_follows_the_stays(demo_con):
