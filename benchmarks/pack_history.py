@@ -13,6 +13,13 @@ own queries (`queries.run`), for the circulated pack as the panel's page builds 
   (the page before pack.QuarterMemo);
 - through one memo, as the page now builds them: the latest quarter, the quarter before it,
   the same quarter a year before, then the exact (internal) pack of the latest quarter.
+
+With --instructions (needs valgrind), the first circulated pack of the latest quarter is also
+counted in instructions, which the machine's speed does not move: three processes under
+callgrind, DuckDB on one thread, each making the same connection; one stops there, one builds
+the pack, recording the queries it runs, and one runs just those queries. The pack's count
+less the first is the pack's, the third's less the first its queries', and the difference
+the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -134,12 +143,66 @@ def measure(db: Path, memo: bool, steps: list[tuple[int, str]]) -> list:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+COUNTED = """
+import pickle, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from dashboard import pack
+from dashboard.security.access import Viewer
+from dashboard.store import database, queries
+import dashboard.pack.disclosure_audit, highspy  # what a server has imported before a pack
+con = database.connect_read_only(Path({db!r}))
+con.execute("set threads = 1")  # one thread: the same instructions, run to run
+latest = pack.quarter_containing(__import__("datetime").date.fromisoformat({as_at!r}))
+if {what!r} == "pack":
+    asked, run = [], queries.run
+    def recorded(*args, **kwargs):
+        asked.append((args[1:], kwargs))
+        return run(*args, **kwargs)
+    queries.run = recorded
+    pack.build_pack(con, Viewer("Panel member", "scrutiny"), latest, disclosure="controlled")
+    Path({asked!r}).write_bytes(pickle.dumps(asked))
+elif {what!r} == "queries":
+    for args, kwargs in pickle.loads(Path({asked!r}).read_bytes()):
+        queries.run(con, *args, **kwargs)
+"""
+
+
+def instructions(db: Path, what: str, asked: Path) -> int:
+    """Instructions (callgrind) of a process that connects and then does `what`."""
+    code = COUNTED.format(root=str(ROOT), db=str(db), as_at=generate.AS_AT.isoformat(),
+                          what=what, asked=str(asked))
+    with tempfile.TemporaryDirectory() as folder:
+        result = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/out",
+             sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode or not found:
+        raise RuntimeError(result.stderr[-3000:])
+    return int(found.group(1))
+
+
+def count_instructions(db: Path) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        asked = Path(folder) / "asked.pickle"
+        base = instructions(db, "connect", asked)
+        whole = instructions(db, "pack", asked) - base
+        queried = instructions(db, "queries", asked) - base
+    print(f"\nThe first circulated pack of the latest quarter, in millions of instructions "
+          f"(callgrind, DuckDB on one thread): {whole / 1e6:,.0f}, of which its queries "
+          f"{queried / 1e6:,.0f} and the rest {(whole - queried) / 1e6:,.0f}.")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--referrals", type=int, default=10_000)
     parser.add_argument("--crimes", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "out")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count the first pack's instructions (needs valgrind)")
     options = parser.parse_args()
+    if options.instructions and not shutil.which("valgrind"):
+        parser.error("--instructions needs valgrind")
     db, snapshots = build(options.dir, options.referrals, options.crimes)
     print(f"{options.referrals:,} referrals, {options.crimes:,} crimes, {snapshots} quarterly "
           "tracker snapshots")
@@ -152,6 +215,8 @@ def main() -> int:
     for how, (label, disclosure, cpu, queried) in rows:
         print(f"| {how} | {label} {disclosure} | {cpu:.2f} | {queried:.2f} | "
               f"{cpu - queried:.2f} |")
+    if options.instructions:
+        count_instructions(db)
     return 0
 
 
