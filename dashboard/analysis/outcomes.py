@@ -140,12 +140,12 @@ def survival_curve(counts: pd.DataFrame, duration: str = "days", event: str = "i
     ended = counts[event].to_numpy(dtype=bool)
     if people.sum() == 0:
         return pd.DataFrame(columns=["day", "survival", "low", "high", "at_risk"])
-    if np.isnan(days[people > 0]).any():
+    someone = people > 0
+    if np.isnan(days[someone]).any():
         raise ValueError(f"{duration} has blanks: every row needs a duration")
-    times, at = np.unique(days[people > 0], return_inverse=True)
-    with_time = people[people > 0]
-    followed = np.bincount(at, weights=with_time, minlength=len(times))
-    died = np.bincount(at, weights=with_time * ended[people > 0], minlength=len(times))
+    times, at = np.unique(days[someone], return_inverse=True)
+    followed = np.bincount(at, weights=people[someone], minlength=len(times))
+    died = np.bincount(at, weights=people[someone] * ended[someone], minlength=len(times))
     # at risk at each time: everyone whose duration is that time or later
     at_risk = np.cumsum(followed[::-1])[::-1]
     everyone = np.concatenate([[at_risk[0]], at_risk]).astype("int64")
