@@ -48,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
     query = sub.add_parser("query", help="run a named query from queries/")
     query.add_argument("name", help="one of: " + ", ".join(queries.names()))
     query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                       help="a query parameter, e.g. --param from_date=2021-06-01")
+                       help="a query parameter, e.g. --param from_date=2021-06-01; a list "
+                            "with commas, e.g. --param snapshot_ids=3,5")
     query.add_argument("--format", choices=["csv", "json"], default="csv")
     query.add_argument("--as-user", default=None, metavar="NAME",
                        help="see only what this dashboard user may see (default: everything, "
@@ -189,7 +190,10 @@ def run_query(args: argparse.Namespace) -> int:
         if not sep:
             print(f"--param {item!r}: write it as NAME=VALUE", file=sys.stderr)
             return 2
-        params[name.strip()] = parse_value(value.strip())
+        name, value = name.strip(), value.strip()
+        params[name] = [parse_value(v.strip()) for v in value.split(",")] \
+            if name in queries.LIST_PARAMETERS and value.lower() not in ("", "null", "none") \
+            else parse_value(value)
     viewer = access.COMMAND_LINE
     if args.as_user:
         user = accounts.get_user(security_db_path(), args.as_user)

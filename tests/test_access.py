@@ -56,7 +56,8 @@ def test_an_officer_filtering_for_someone_else_gets_nothing(demo_con, name):
 def test_an_officer_with_no_tracker_name_sees_nothing(demo_con, name):
     result = queries.run(demo_con, UNMAPPED, name)
     counts = result.select_dtypes("number").drop(columns=["weeks", "days_q1", "days_median",
-                                                          "days_q3"], errors="ignore")
+                                                          "days_q3", "snapshot_id"],
+                                                 errors="ignore")
     assert result.empty or counts.fillna(0).to_numpy().sum() == 0 or name == "filter_options"
     if name == "filter_options":
         assert set(result["field"]) <= {"first_referral_date", "last_referral_date"}
@@ -229,6 +230,24 @@ def test_an_officer_cannot_ask_for_an_earlier_snapshot(demo_con):
             queries.run(demo_con, OFFICER_1, name, snapshot_id=earlier)
         queries.run(demo_con, OFFICER_1, name)  # the latest, as every page asks
         queries.run(demo_con, STEERING, name, snapshot_id=earlier)
+
+
+def test_an_officer_cannot_ask_for_earlier_snapshots_in_a_list(demo_con):
+    """The stock queries that read several snapshots in one run (the pack's) keep the rule:
+    an officer may not name one, and left out, the list is the latest snapshot alone."""
+    listed = queries.run(demo_con, COMMAND_LINE, "snapshots")["snapshot_id"].tolist()
+    latest, earlier = int(listed[0]), int(listed[-1])
+    assert latest != earlier
+    for name in ("quarter_end_caseloads", "quarter_end_in_rehab"):
+        for asked in ([earlier], [latest], [latest, earlier]):
+            with pytest.raises(AccessDenied, match="latest tracker snapshot only"):
+                queries.run(demo_con, OFFICER_1, name, snapshot_ids=asked)
+        mine = queries.run(demo_con, OFFICER_1, name)
+        assert set(mine["snapshot_id"]) == {latest}
+        assert set(queries.run(demo_con, STEERING, name, snapshot_ids=[earlier])[
+            "snapshot_id"]) == {earlier}
+    mine = queries.run(demo_con, OFFICER_1, "quarter_end_caseloads")
+    assert set(mine["officer"].dropna()) == {"Officer 1"}
 
 
 def test_every_query_declares_its_access_level():

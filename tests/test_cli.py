@@ -53,6 +53,23 @@ def test_query_params_and_csv_output(demo_db):
         "Officer 2,Referral/Waiting,19", "Officer 2,Withdrawn,9"]
 
 
+def test_a_list_parameter_takes_values_separated_by_commas(demo_db):
+    snapshots = json.loads(cli("query", "snapshots", "--format", "json", "--db",
+                               str(demo_db)).stdout)
+    ids = sorted(row["snapshot_id"] for row in snapshots)[:2]
+    result = cli("query", "quarter_end_in_rehab", "--format", "json", "--param",
+                 f"snapshot_ids={ids[0]},{ids[1]}", "--param", "to_dates=2022-03-31,2022-06-30",
+                 "--db", str(demo_db))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(row["snapshot_id"], row["to_date"][:10]) for row in rows] == [
+        (ids[0], "2022-03-31"), (ids[1], "2022-06-30")]
+    one = cli("query", "quarter_end_caseloads", "--param", f"snapshot_ids={ids[0]}", "--db",
+              str(demo_db))
+    assert one.returncode == 0, one.stderr
+    assert {line.split(",")[0] for line in one.stdout.splitlines()[1:]} == {str(ids[0])}
+
+
 def test_bad_query_name_and_parameter_give_a_message_not_a_traceback(demo_db):
     for args in (["query", "nope"], ["query", "officer_caseload", "--param", "bogus=1"],
                  ["query", "officer_caseload", "--param", "from_date=31/13/2022"]):

@@ -1,6 +1,8 @@
 """The pack runs its own flows queries (gathering.BY_QUARTER) once for every quarter it needs,
-each quarter a group of rows (quarter_start). Each quarter's rows must be the rows the query
-gives for that quarter alone, whatever the data, and a first pack must run each query once."""
+each quarter a group of rows (quarter_start), and its stock queries once for every quarter end
+(gathering.StockRows), each on its own snapshot. Each quarter's rows must be the rows the
+query gives for that quarter alone, whatever the data, and a first pack must run each query
+once."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 
 from dashboard import pack, service
 from dashboard.pack import gathering
-from dashboard.pack.gathering import BY_QUARTER, FlowRows, Upload
+from dashboard.pack.gathering import BY_QUARTER, STOCK_AT_ENDS, FlowRows, StockRows, Upload
 from dashboard.security.access import COMMAND_LINE, Viewer
 from dashboard.store import database, queries
 
@@ -221,3 +223,55 @@ def test_rows_read_from_another_snapshot_or_by_another_viewer_are_not_used(demo_
                                       flow_rows)
         assert (read.counts, read.rates, read.area_flows) == \
             (alone.counts, alone.rates, alone.area_flows)
+
+
+def test_each_quarter_end_of_one_stock_run_is_that_quarter_run_alone(demo_con):
+    """Every snapshot (and one holding nobody) at every quarter end from the quarter before
+    the first referral's to the one after the last, both schemes: what StockRows hands out is
+    what the stock query gives alone (Table 1's frame, the people in rehab as column lists),
+    or nothing, and then the query is run alone."""
+    ids = [*dict.fromkeys(queries.run(demo_con, COMMAND_LINE, "snapshots")[
+        "snapshot_id"].astype(int).tolist())]
+    nobody = snapshots(demo_con)[-1]
+    assert len(ids) >= 2
+    ends = sorted({q.end for scheme in (pack.FINANCIAL, pack.CALENDAR)
+                   for q in span(demo_con, scheme)})
+    asked = [(Upload(snapshot_id, end), end) for snapshot_id in [*ids, nobody] for end in ends]
+    held = StockRows(demo_con, COMMAND_LINE, asked)
+    for snapshot, end in asked:
+        caseload = queries.run(demo_con, COMMAND_LINE, "quarter_caseload",
+                               snapshot_id=snapshot.upload_id)
+        in_rehab = queries.run(demo_con, COMMAND_LINE, "quarter_in_rehab",
+                               snapshot_id=snapshot.upload_id, to_date=end)
+        if snapshot.upload_id == nobody:
+            assert held.caseload(COMMAND_LINE, snapshot) is None
+        else:
+            pd.testing.assert_frame_equal(held.caseload(COMMAND_LINE, snapshot), caseload,
+                                          obj=f"caseload {snapshot}")
+        assert held.people_in_rehab(COMMAND_LINE, snapshot, end) == {
+            "n_in_rehab": in_rehab["n_in_rehab"].tolist()}, (snapshot, end)
+    panel = Viewer("Panel member", "scrutiny")
+    assert held.caseload(panel, asked[0][0]) is None
+    assert held.people_in_rehab(panel, *asked[0]) is None
+    assert set(STOCK_AT_ENDS) == {"quarter_caseload", "quarter_in_rehab"}
+
+
+def test_a_first_pack_runs_each_stock_query_once_and_none_alone(demo_db_template, monkeypatch):
+    run, asked = queries.run, []
+
+    def counted(con, viewer, name, **params):
+        asked.append(name)
+        return run(con, viewer, name, **params)
+
+    monkeypatch.setattr(gathering.queries, "run", counted)
+    con = database.connect_read_only(demo_db_template)
+    try:
+        memo, panel = pack.QuarterMemo(), Viewer("Panel member", "scrutiny")
+        pack.build_pack(con, panel, "2022/23 Q1", memo=memo)
+        stock = [name for name in asked if name in STOCK_AT_ENDS or name in
+                 STOCK_AT_ENDS.values()]
+        assert sorted(stock) == sorted(STOCK_AT_ENDS.values())
+        assert any(data.stock_snapshot is not None and data.caseload is not None
+                   for data in memo.data.values())
+    finally:
+        con.close()

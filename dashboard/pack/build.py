@@ -19,9 +19,11 @@ from dashboard.pack.figures import figures, shown_figures, stock_source, trend
 from dashboard.pack.gathering import (
     FlowRows,
     QuarterData,
+    StockRows,
     Upload,
     data_sources,
     quarter_data,
+    stock_snapshot_for,
 )
 from dashboard.pack.model import Pack, Table
 from dashboard.pack.quarters import (
@@ -165,6 +167,7 @@ class QuarterMemo:
         self.chains: dict[tuple, _Chain] = {}
         self.first_referral_read: tuple[dt.date | None] | None = None
         self.flow_rows: FlowRows | None = None
+        self.stock_rows: StockRows | None = None
 
     def data_sources(self, con: duckdb.DuckDBPyConnection, reader: access.Viewer
                      ) -> tuple[list[Upload], Upload | None]:
@@ -190,18 +193,23 @@ class QuarterMemo:
         """(With the lock held.)"""
         if quarter not in self.data:
             self.data[quarter] = quarter_data(con, reader, quarter, snapshots, connect,
-                                              self.flow_rows)
+                                              self.flow_rows, self.stock_rows)
         return self.data[quarter]
 
     def gather_flows(self, con: duckdb.DuckDBPyConnection, reader: access.Viewer,
                      first: Quarter, last: Quarter, snapshots: list[Upload]) -> None:
         """(With the lock held.) Before the quarters from `first` to `last` are gathered, the
-        flows of those not held yet, read at once (gathering.FlowRows)."""
+        flows of those not held yet, read at once (gathering.FlowRows), and their stock at
+        each quarter end (gathering.StockRows)."""
         missing = [q for q in newest_first(first, last) if q not in self.data]
         flows = snapshots[0] if snapshots else None
         if missing and not (self.flow_rows and all(
                 self.flow_rows.serves(reader, flows, q) for q in missing)):
             self.flow_rows = FlowRows(con, reader, flows, missing[-1], missing[0])
+        ends = [(stock, q.end) for q in missing
+                if (stock := stock_snapshot_for(snapshots, q)) is not None]
+        if ends:
+            self.stock_rows = StockRows(con, reader, ends)
 
     def chain(self, key: tuple, history: History | None, first: Quarter | None) -> _Chain:
         """(With the lock held.)"""

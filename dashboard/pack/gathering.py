@@ -134,6 +134,53 @@ class FlowRows:
         return {column: values[begin:end] for column, values in columns.items()}
 
 
+# The stock queries, each with the query that runs it for every quarter end at once (each on
+# its own quarter's snapshot): a circulated pack reads the stock at every quarter end since the
+# first, and two runs a quarter were half of a first pack's queries.
+STOCK_AT_ENDS = {"quarter_caseload": "quarter_end_caseloads",
+                 "quarter_in_rehab": "quarter_end_in_rehab"}
+
+
+class StockRows:
+    """STOCK_AT_ENDS' rows for the given quarter ends, each query run once over them all, on
+    each quarter's stock snapshot, and handed out as the stock query run for that quarter
+    alone returns them: Table 1's frame (quarter_caseload), the people in rehab as column
+    lists (quarter_in_rehab; tests/test_pack_flow_rows.py holds both to the queries alone)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, viewer: access.Viewer,
+                 ends: list[tuple[Upload, dt.date]]) -> None:
+        self.viewer = viewer
+        self.caseloads: dict[int, pd.DataFrame] = {}
+        self.in_rehab: dict[tuple[int, dt.date], Rows] = {}
+        if not ends:
+            return
+        ids, dates = [s.upload_id for s, _ in ends], [end for _, end in ends]
+        caseloads = queries.run(con, viewer, STOCK_AT_ENDS["quarter_caseload"],
+                                snapshot_ids=ids)
+        listed = caseloads.pop("snapshot_id").to_numpy()  # in snapshot order
+        for snapshot_id in dict.fromkeys(ids):
+            begin, end = (np.searchsorted(listed, snapshot_id, side) for side in ("left", "right"))
+            if begin < end:  # a snapshot with no rows: the query alone says what it gives
+                self.caseloads[snapshot_id] = caseloads.iloc[begin:end].reset_index(drop=True)
+        counted = queries.run(con, viewer, STOCK_AT_ENDS["quarter_in_rehab"],
+                              snapshot_ids=ids, to_dates=dates)
+        for snapshot_id, day, n in zip(counted["snapshot_id"].tolist(),
+                                       counted["to_date"].tolist(),
+                                       counted["n_in_rehab"].tolist(), strict=True):
+            if not pd.isna(day):
+                self.in_rehab[snapshot_id, day.date()] = {"n_in_rehab": [n]}
+
+    def caseload(self, viewer: access.Viewer, snapshot: Upload) -> pd.DataFrame | None:
+        """quarter_caseload's frame for the snapshot as `viewer` may see it, or None where
+        these rows do not hold it."""
+        return self.caseloads.get(snapshot.upload_id) if viewer == self.viewer else None
+
+    def people_in_rehab(self, viewer: access.Viewer, snapshot: Upload, end: dt.date
+                        ) -> Rows | None:
+        """quarter_in_rehab's columns for the snapshot at the end of `end`, or None."""
+        return self.in_rehab.get((snapshot.upload_id, end)) if viewer == self.viewer else None
+
+
 class ColumnLists(dict):
     """A query's rows as measures.Rows: each column a list, converted when first read (a
     frame's to_dict converted every column, and cost more than the lookups it saved)."""
@@ -149,9 +196,11 @@ class ColumnLists(dict):
 
 def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: Quarter,
                  snapshots: list[Upload], connect: Upload | None,
-                 flow_rows: FlowRows | None = None) -> QuarterData:
+                 flow_rows: FlowRows | None = None, stock_rows: StockRows | None = None
+                 ) -> QuarterData:
     """The quarter's counts; BY_QUARTER's rows from `flow_rows` where it serves the quarter
-    (read as `viewer` from the same flows snapshot, snapshots[0]), else run for it alone."""
+    (read as `viewer` from the same flows snapshot, snapshots[0]), STOCK_AT_ENDS' from
+    `stock_rows` where it holds them, else run for it alone."""
     flows = snapshots[0] if snapshots else None
     if flow_rows is None or not flow_rows.serves(viewer, flows, quarter):
         flow_rows = FlowRows(con, viewer, flows, quarter, quarter)
@@ -162,6 +211,14 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
           STOCK_SNAPSHOT: {"snapshot_id": stock.upload_id if stock else None,
                            "to_date": quarter.end}}
     frames: dict[str, pd.DataFrame] = {}
+    columns: dict[str, Rows] = {}
+    if stock_rows is not None and stock is not None:
+        caseload = stock_rows.caseload(viewer, stock)
+        if caseload is not None:
+            frames["quarter_caseload"] = caseload
+        in_rehab = stock_rows.people_in_rehab(viewer, stock, quarter.end)
+        if in_rehab is not None:
+            columns["quarter_in_rehab"] = in_rehab
 
     def rows(query: str, snapshot: str = FLOWS_SNAPSHOT) -> pd.DataFrame:
         if query not in frames:
@@ -169,8 +226,6 @@ def quarter_data(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter:
             frames[query] = queries.run(con, viewer, query, **{
                 name: value for name, value in at[snapshot].items() if name in wanted})
         return frames[query]
-
-    columns: dict[str, Rows] = {}
 
     def lists(query: str, snapshot: str = FLOWS_SNAPSHOT) -> Rows:
         """The query's rows as the measures read them, each column converted once."""

@@ -334,11 +334,12 @@ def authorise(viewer: Viewer, name: str, level: str, parameters: list[str],
         raise AccessDenied(f"The {viewer.role} role may not see {name.replace('_', ' ')}")
     if SCOPE_PARAMETER in params:
         raise AccessDenied(f"{SCOPE_PARAMETER} is set by access rules, not by callers")
-    if viewer.role == "officer" and params.get("snapshot_id") is not None:
+    chosen = [name for name in ("snapshot_id", "snapshot_ids") if params.get(name) is not None]
+    if viewer.role == "officer" and chosen:
         # An earlier snapshot would show referrals that were theirs then and have moved since,
         # with those people's later offences (crimes join on the person, not on who had them).
         raise AccessDenied("An officer sees the latest tracker snapshot only: leave out "
-                           "snapshot_id")
+                           f"{chosen[0]}")
     bound = dict(params)
     if level in ("referrals", "person"):
         # An officer with no tracker names mapped gets an empty list: they see nothing.

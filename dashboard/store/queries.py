@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # the command line lists query names without loading DuckDB o
 PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 COMMON_PARAMETERS = ("from_date", "to_date", "officer", "area", "referral_source",
                      "snapshot_id")
+# Parameters that take a list (the pack's stock at several quarter ends in one run).
+LIST_PARAMETERS = ("snapshot_ids", "to_dates")
 
 
 class UnknownQuery(KeyError):
@@ -104,8 +106,9 @@ def run(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, name: str, *,
         latest_snapshot: int | None | object = LOOK_UP, **params: object) -> pd.DataFrame:
     """Result of queries/NAME.sql as `viewer` may see it; unspecified parameters are null.
 
-    A snapshot left unspecified is the latest: `latest_snapshot` where the caller knows it for
-    the data `con` holds (data_access keeps it per version of the file), else looked up."""
+    A snapshot left unspecified is the latest (a list of them, the latest alone):
+    `latest_snapshot` where the caller knows it for the data `con` holds (data_access keeps it
+    per version of the file), else looked up."""
     wanted = parameters(name)
     level = access_level(name)
     _check(name)
@@ -114,9 +117,11 @@ def run(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, name: str, *,
     if unknown:
         raise TypeError(f"Query {name!r} takes {wanted}, not {sorted(unknown)}")
     bound = {p: params.get(p) for p in wanted}
-    if "snapshot_id" in bound and bound["snapshot_id"] is None:
-        bound["snapshot_id"] = (latest_snapshot_id(con) if latest_snapshot is LOOK_UP
-                                else latest_snapshot)
+    for key in ("snapshot_id", "snapshot_ids"):
+        if key in bound and bound[key] is None:
+            latest = (latest_snapshot_id(con) if latest_snapshot is LOOK_UP
+                      else latest_snapshot)
+            bound[key] = latest if key == "snapshot_id" else [latest]
     for key in ("from_date", "to_date"):
         if isinstance(bound.get(key), str):
             bound[key] = dt.date.fromisoformat(bound[key])
