@@ -150,7 +150,9 @@ def test_a_snapshot_holding_nobody_still_gives_each_quarter_its_total_rows(demo_
 
 def test_a_first_pack_runs_each_flows_query_once_and_later_packs_none(demo_db_template,
                                                                        monkeypatch):
+    """And each stock query once over every quarter end, none for a quarter alone."""
     run, asked = queries.run, []
+    stock = [*STOCK_AT_ENDS, *STOCK_AT_ENDS.values()]
 
     def counted(con, viewer, name, **params):
         asked.append(name)
@@ -163,11 +165,13 @@ def test_a_first_pack_runs_each_flows_query_once_and_later_packs_none(demo_db_te
         pack.build_pack(con, panel, "2022/23 Q1", memo=memo)
         assert len(memo.data) >= 8  # its history and trend: one run for all of them
         assert sorted(name for name in asked if name in BY_QUARTER) == sorted(BY_QUARTER)
+        assert sorted(name for name in asked if name in stock) == sorted(STOCK_AT_ENDS.values())
+        assert any(data.caseload is not None for data in memo.data.values())
         asked.clear()
         for label in ("2021/22 Q4", "2022/23 Q1"):  # every quarter they show is held
             pack.build_pack(con, panel, label, memo=memo)
             pack.build_pack(con, COMMAND_LINE, label, disclosure="exact", memo=memo)
-        assert not [name for name in asked if name in BY_QUARTER]
+        assert not [name for name in asked if name in BY_QUARTER or name in stock]
         # Quarters not held, later (two quarters on) or earlier (a trend reaching back before
         # the first referral): one run more each time, for all of them.
         for label in ("2022/23 Q3", "2020/21 Q1"):
@@ -254,24 +258,3 @@ def test_each_quarter_end_of_one_stock_run_is_that_quarter_run_alone(demo_con):
     assert held.caseload(panel, asked[0][0]) is None
     assert held.people_in_rehab(panel, *asked[0]) is None
     assert set(STOCK_AT_ENDS) == {"quarter_caseload", "quarter_in_rehab"}
-
-
-def test_a_first_pack_runs_each_stock_query_once_and_none_alone(demo_db_template, monkeypatch):
-    run, asked = queries.run, []
-
-    def counted(con, viewer, name, **params):
-        asked.append(name)
-        return run(con, viewer, name, **params)
-
-    monkeypatch.setattr(gathering.queries, "run", counted)
-    con = database.connect_read_only(demo_db_template)
-    try:
-        memo, panel = pack.QuarterMemo(), Viewer("Panel member", "scrutiny")
-        pack.build_pack(con, panel, "2022/23 Q1", memo=memo)
-        stock = [name for name in asked if name in STOCK_AT_ENDS or name in
-                 STOCK_AT_ENDS.values()]
-        assert sorted(stock) == sorted(STOCK_AT_ENDS.values())
-        assert any(data.stock_snapshot is not None and data.caseload is not None
-                   for data in memo.data.values())
-    finally:
-        con.close()
