@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import config, pack, service
 from dashboard.pack import disclosure
+from dashboard.pack.export import formatting
 from dashboard.security import access, data_access
 from dashboard.ui import exports, layout, text
 
@@ -69,6 +70,12 @@ else:
                       format_func=labels.get)
 
 issued = data_access.quarterly_pack(quarter, scheme, how)
+if not any(q.label == quarter for q in complete):
+    # Said at the top, not only among the caveats at the foot: a reader skimming the
+    # headline figures would otherwise take the part quarter for a whole one.
+    st.warning(f"{quarter} is not over in the data: the latest tracker snapshot runs to "
+               f"{as_at:%d/%m/%Y}. Its flows, rates and cost savings count only that far, so "
+               "they are not rated against the previous quarter.")
 
 if issued.signed_off_at:
     st.success(f"Signed off by {text.plain(issued.signed_off_by)} on "
@@ -115,7 +122,7 @@ st.header("Headline figures")
 st.dataframe(pd.DataFrame([{
     "Section": f.section, "Measure": f.measure, "This quarter": f.display,
     "Previous quarter": f.previous_display, "Same quarter last year": f.year_ago_display,
-    "Direction": {"up": "↑ up", "down": "↓ down", "same": "→ same"}.get(f.direction, "n/a"),
+    "Direction": formatting.direction_text(f.direction),
     "Definition": f.definition} for f in issued.figures]), hide_index=True, width="stretch")
 
 trend = data_access.quarterly_pack_trend(quarter, scheme, how)  # built once per pack

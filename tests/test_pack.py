@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import subprocess
 import sys
 import types
 
@@ -193,6 +194,29 @@ def test_every_figure_has_a_one_line_definition_and_a_source(exact_q1):
         "tracker snapshot 5 (as at 31/07/2022)"
     assert figure(exact_q1, "Caseload at quarter end").source == \
         "tracker snapshot 4 (as at 30/06/2022)"
+
+
+def test_a_part_quarter_rates_its_stock_but_not_its_flows(demo_db_template, tmp_path):
+    # The demo's latest snapshot is as at 31/07/2022, a month into 2022/23 Q2.
+    from dashboard.pack import export as pack_export
+    con = database.connect_read_only(demo_db_template)
+    part = pack.build_pack(con, COMMAND_LINE, "2022/23-Q2", disclosure="exact")
+    con.close()
+    for f in part.figures:
+        if f.section == "Stock at quarter end":
+            assert f.direction == pack.direction(f.value, f.previous), f.measure
+        elif f.section != "Data coverage":
+            assert f.direction == "incomplete", f.measure
+    referrals = figure(part, "Referrals received")
+    assert referrals.value < referrals.previous  # the fall the arrow would have shown
+    assert any("its flows are incomplete" in c for c in part.caveats)
+    path = tmp_path / "part.pdf"
+    path.write_bytes(pack_export.pdf_bytes(part))
+    printed = " ".join(subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True,
+                                      capture_output=True, text=True).stdout.split())
+    assert f"Referrals received {referrals.display} {referrals.previous_display} " in printed
+    assert "n/a (part quarter)" in printed and "\u2193 down" not in printed.split(
+        "Stock at quarter end")[0]
 
 
 def test_the_figures_are_the_measures_table_in_its_order(exact_q1):

@@ -144,3 +144,21 @@ def test_a_sign_off_the_access_log_cannot_record_is_said_to_be_made(app_as, demo
     assert not app.exception, app.exception
     assert "nothing was changed" in app.error[0].value
     assert "No space" not in app.error[0].value
+
+
+def test_a_part_quarter_is_flagged_at_the_top_and_its_flows_are_not_rated(app_as):
+    # 2022/23 Q2 runs to 30/09/2022; the demo's latest snapshot is as at 31/07/2022. A fall in
+    # its referrals against the whole of Q1 would be missing data, not fewer referrals.
+    app = open_pack(app_as("scrutiny"), "2022/23 Q2")
+    assert any("2022/23 Q2 is not over in the data: the latest tracker snapshot runs to "
+               "31/07/2022" in w.value for w in app.warning)
+    frame = next(d.value for d in app.dataframe if "Measure" in d.value.columns)
+    rated = dict(zip(frame["Measure"], frame["Direction"], strict=True))
+    assert rated["Referrals received"] == "n/a (part quarter)"
+    assert rated["Assessed to admitted"] == "n/a (part quarter)"
+    assert rated["Goods not stolen, low estimate"] == "n/a (part quarter)"
+    assert rated["Caseload at quarter end"][0] in "↑↓→"  # stock is a count at one date
+    complete = open_pack(app_as("scrutiny"))
+    assert not any("not over in the data" in w.value for w in complete.warning)
+    frame = next(d.value for d in complete.dataframe if "Measure" in d.value.columns)
+    assert not frame["Direction"].str.contains("part quarter").any()

@@ -15,7 +15,7 @@ from dashboard.analysis import cost_model
 from dashboard.analysis.measures import DEFINITIONS
 from dashboard.pack import disclosure as rules
 from dashboard.pack.disclosure import CONTROLLED
-from dashboard.pack.figures import figures, shown_figures, stock_source, trend
+from dashboard.pack.figures import figures, flows_incomplete, shown_figures, stock_source, trend
 from dashboard.pack.gathering import (
     FlowRows,
     QuarterData,
@@ -335,7 +335,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
         connect_upload_id=connect.upload_id if connect else None,
         generated_at=dt.datetime.now().replace(microsecond=0),
         disclosure=how, threshold=threshold,
-        figures=figures(shown[-1], shown[-2], shown[-5]),
+        figures=figures(shown[-1], shown[-2], shown[-5], flows_incomplete(now.data)),
         tables=tables, trend=trend(shown, quarters),
         assumptions=assumptions(shown[-1].values["Completions of 12 weeks"][1]),
         caveats=caveats(now.data, None, how, threshold, quality, demo))

@@ -13,6 +13,7 @@ from dashboard.analysis.measures import (
     CONNECT_UPLOAD,
     COUNTED,
     COVERAGE,
+    FLOWS_SNAPSHOT,
     FLOWS_UPLOAD,
     HIGH_COST,
     LOW_COST,
@@ -29,11 +30,19 @@ from dashboard.pack.model import Figure
 from dashboard.pack.quarters import Quarter
 from dashboard.pack.tables import QuarterFigures, rate_keys
 
+# A quarter the latest tracker snapshot does not reach the end of: its flows are counted only
+# to the snapshot's date, so a fall against a whole previous quarter would be missing data.
+INCOMPLETE = "incomplete"
+
 
 def direction(value: float | None, previous: float | None) -> str:
     if value is None or previous is None:
         return "n/a"
     return "up" if value > previous else "down" if value < previous else "same"
+
+
+def flows_incomplete(data: QuarterData) -> bool:
+    return data.flows_snapshot is not None and data.flows_snapshot.as_at < data.quarter.end
 
 
 def quarter_cost(completions: tuple[float | None, str]) -> dict[str, tuple[float | None, str]]:
@@ -93,18 +102,27 @@ def shown_figures(quarter: QuarterFigures) -> Shown:
     return Shown(values, sources)
 
 
-def figures(now: Shown, previous: Shown, year_ago: Shown) -> list[Figure]:
+def figures(now: Shown, previous: Shown, year_ago: Shown, incomplete: bool = False
+            ) -> list[Figure]:
+    """`incomplete`: the quarter's flows are counted only part of the way through it (see
+    flows_incomplete), so its flows, rates and costs are not rated against the quarter before;
+    stock is, being a count at one date like the previous quarter's."""
     out = []
     for measure in MEASURES:
         name, section = measure.name, measure.section
         value, display = now.values[name]
         prior, prior_display = previous.values[name]
         then, then_display = year_ago.values[name]
+        if section == COVERAGE:
+            rated = "n/a"
+        elif incomplete and measure.snapshot == FLOWS_SNAPSHOT:
+            rated = INCOMPLETE
+        else:
+            rated = direction(value, prior)
         out.append(Figure(section=section, measure=name, definition=measure.definition,
                           value=value, display=display, previous=prior,
                           previous_display=prior_display, year_ago=then,
-                          year_ago_display=then_display,
-                          direction=direction(value, prior) if section != COVERAGE else "n/a",
+                          year_ago_display=then_display, direction=rated,
                           source=now.sources[name]))
     return out
 

@@ -23,7 +23,9 @@ class Figure:
     previous_display: str
     year_ago: float | None    # the same quarter a year before
     year_ago_display: str
-    direction: str            # "up", "down", "same" or "n/a" (against the previous quarter)
+    # Against the previous quarter: "up", "down", "same", "n/a", or "incomplete" (flows counted
+    # only part of the way through the quarter, figures.INCOMPLETE).
+    direction: str
     source: str               # e.g. "tracker snapshot 5 (as at 31/07/2022)"
 
 

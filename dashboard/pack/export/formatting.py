@@ -16,7 +16,8 @@ FORCE = "West Midlands Police"
 DISCLOSURE_LABELS = {"controlled": "For circulation: counts under {threshold} read <{threshold}, "
                                    "counts withheld to protect them [c]",
                      "exact": "Internal: exact counts"}
-DIRECTION_WORDS = {"up": "up", "down": "down", "same": "same", "n/a": "n/a"}
+DIRECTION_WORDS = {"up": "up", "down": "down", "same": "same", "n/a": "n/a",
+                   "incomplete": "n/a (part quarter)"}
 ARROWS = {"up": "\u2191", "down": "\u2193", "same": "\u2192"}
 
 # A TTF with £, the en dash and the arrows (fpdf2's core fonts are latin-1 only), shipped in
