@@ -321,6 +321,28 @@ def test_trend_chart_draws_a_panel_per_measure_in_its_own_unit():
     assert panels["Referrals received"]["format"] == ",d"
 
 
+def y_axis_labels(panel_svg: str) -> list[str]:
+    y_axis = panel_svg.split('aria-label="Y-axis', 1)[1].split("role-axis-label", 1)[1]
+    return re.findall(r"<text[^>]*>([^<]*)</text>", y_axis.split("role-axis-domain", 1)[0])
+
+
+@pytest.mark.parametrize("counts", [[0, 1, 0, 1, 0, 0, 1, 1], [1] * 8, [0, 2, 1, 2, 0, 1, 1, 2],
+                                    [0, 3, 1, 0, 2, 3, 1, 0], [0] * 8, [5, 7, 2, 6, 3, 4, 7, 7],
+                                    [27, 31, 29, 29, 33, 36, 38, 42]])
+def test_a_count_panel_labels_each_tick_once_however_small_the_counts(counts):
+    # Four ticks over 0 to 1 read "0, 1, 1" in whole numbers: a reader sees a broken axis.
+    import vl_convert
+    trend = pd.DataFrame([{"quarter": q, "quarter_start": start, "measure": "Completions",
+                           "value": counts[i], "display": str(counts[i])}
+                          for i, (q, start) in enumerate(QUARTERS)])
+    spec = pack_export.trend_spec(sample_pack(trend=trend))
+    (panel,) = spec["concat"]
+    labels = y_axis_labels(vl_convert.vegalite_to_svg({**panel, "datasets": spec["datasets"]}))
+    numbers = [int(label.replace(",", "")) for label in labels]
+    assert len(numbers) >= 2 and numbers[0] == 0, labels
+    assert numbers == sorted(set(numbers)), labels
+
+
 def odd_trend() -> pd.DataFrame:
     """Panels in every unit and shape: all gaps, all zeros, large counts, rates, no dates."""
     trend = sample_trend()

@@ -43,7 +43,10 @@ def _axis_format(pack: Pack, measure: str, values: list[float]) -> dict:
         return {"labelExpr": "'£' + format(datum.value, '~s')"}
     if max(values, default=math.nan) >= 10_000:
         return {"format": "~s"}
-    return {"format": ",d", "tickMinStep": 1}
+    # Vega asks for tickCount ticks however small the counts (and ignores tickMinStep when a
+    # count is given): four ticks over 0 to 1 are labelled 0, 1, 1 in whole numbers.
+    top = max(values, default=0)
+    return {"format": ",d", "tickMinStep": 1, "tickCount": min(4, max(1, math.ceil(top)))}
 
 
 def _trend_panels(pack: Pack) -> tuple[list[str], list[tuple[str, list[dict]]]]:
