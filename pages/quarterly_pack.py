@@ -123,7 +123,8 @@ st.dataframe(pd.DataFrame([{
     "Section": f.section, "Measure": f.measure, "This quarter": f.display,
     "Previous quarter": f.previous_display, "Same quarter last year": f.year_ago_display,
     "Direction": formatting.direction_text(f.direction),
-    "Definition": f.definition} for f in issued.figures]), hide_index=True, width="stretch")
+    "Definition": f.definition} for f in issued.figures]), hide_index=True, width="stretch",
+    height="content")  # every figure in view: at ten rows the stock and rates hid below
 
 trend = data_access.quarterly_pack_trend(quarter, scheme, how)  # built once per pack
 if trend is not None:
@@ -137,7 +138,10 @@ for table in issued.tables:
     st.subheader(table.title)
     if table.note:
         st.caption(table.note)
-    st.dataframe(shown(table.frame), hide_index=True, width="stretch")
+    if table.frame.empty:
+        st.text("No rows for this quarter.")  # as the PDF says; an empty grid looks broken
+    else:
+        st.dataframe(shown(table.frame), hide_index=True, width="stretch", height="content")
 
 st.subheader("Caveats")
 for caveat in issued.caveats:

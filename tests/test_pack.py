@@ -219,6 +219,11 @@ def test_a_part_quarter_rates_its_stock_but_not_its_flows(demo_db_template, tmp_
         "Stock at quarter end")[0]
 
 
+def test_no_table_note_sends_the_reader_to_the_table_itself(exact_q1, controlled_q1):
+    for table in exact_q1.tables + controlled_q1.tables:
+        assert table.note and f"the {table.name} table" not in table.note, table.name
+
+
 def test_the_figures_are_the_measures_table_in_its_order(exact_q1):
     assert [(f.section, f.measure, f.definition) for f in exact_q1.figures] == [
         (m.section, m.name, m.definition) for m in pack.MEASURES]

@@ -162,3 +162,27 @@ def test_a_part_quarter_is_flagged_at_the_top_and_its_flows_are_not_rated(app_as
     assert not any("not over in the data" in w.value for w in complete.warning)
     frame = next(d.value for d in complete.dataframe if "Measure" in d.value.columns)
     assert not frame["Direction"].str.contains("part quarter").any()
+
+
+@pytest.mark.parametrize("role", ["steering", "scrutiny"])
+def test_no_pack_table_is_an_empty_grid(app_as, role):
+    # An empty grid reads as a table that failed to load; the PDF says "No rows" and so does
+    # the page. Every quarter offered, in each disclosure the role may have.
+    app = open_pack(app_as(role))
+    said_empty = 0
+    quarters = [q.split(" (")[0] for q in app.selectbox(key="pack_quarter").options]
+    modes = ["controlled", "exact"] if [r for r in app.radio if r.key == "pack_disclosure"] \
+        else [None]
+    for quarter, mode in [(q, m) for q in quarters for m in modes]:
+        open_pack(app, quarter)
+        if mode:
+            app.radio(key="pack_disclosure").set_value(mode).run()
+        assert all(len(d.value) for d in app.dataframe), quarter
+        said = [t.value for t in app.text]
+        titles = [s.value for s in app.subheader]
+        tables = len(titles) - 3  # the subheaders less the trend, caveats and assumptions
+        # each table a grid or said to be empty, beside the headline and assumptions grids
+        assert len(app.dataframe) + said.count("No rows for this quarter.") == tables + 2, \
+            (quarter, titles)
+        said_empty += said.count("No rows for this quarter.")
+    assert said_empty  # the sweep met an empty table

@@ -298,7 +298,9 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
               "none of the three are left out.", labelled(now.table(AREA_TABLE),
                                                            "Offending area")),
         Table("Early discharges", "Early discharges from rehab in the quarter by reason",
-              DEFINITIONS["Early discharges"], labelled(now.table(EARLY_TABLE), "Reason")),
+              # Not the measure's definition, which points the reader to this very table.
+              "Rehab exits in the quarter with any reason but Completed (or none recorded), "
+              "by exit date.", labelled(now.table(EARLY_TABLE), "Reason")),
         Table("Diversions", "Diversions in the quarter by kind", DEFINITIONS["Diversions"],
               labelled(now.table(DIVERSION_TABLE), "Outcome")),
     ]
