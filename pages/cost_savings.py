@@ -194,15 +194,19 @@ if after_label is not None and referral_label is not None and types:
     if costs:
         st.metric(f"Cost of offences avoided, at {prices}", gbp(result["total_gbp"])
                   if result["total_gbp"] == result["total_gbp"] else "not available")
-    st.dataframe(result["table"], hide_index=True, width="stretch", column_config={
+    # Streamlit prints a missing number as "None": say why each is missing instead.
+    table = result["table"]
+    st.dataframe(table.assign(
+        unit_cost_gbp=[gbp(c) if c == c else "not entered" for c in table["unit_cost_gbp"]],
+        value_gbp=[gbp(v) if v == v else "left out" for v in table["value_gbp"]]),
+        hide_index=True, width="stretch", column_config={
         "offence_type": "Offence type",
         "net_fall_per_person_year": st.column_config.NumberColumn(
             "Net fall a person-year", format="%.2f"),
         "person_years_after_exit": st.column_config.NumberColumn(
             "Person-years after exit", format="%.1f"),
         "offences_avoided": st.column_config.NumberColumn("Offences avoided", format="%.1f"),
-        "unit_cost_gbp": st.column_config.NumberColumn("Unit cost (£)", format="£%.0f"),
-        "value_gbp": st.column_config.NumberColumn("Value (£)", format="£%.0f")})
+        "unit_cost_gbp": "Unit cost", "value_gbp": "Value"})
     layout.csv_download(result["table"], "offences_avoided")
     st.caption(f"Offences avoided = (fall in offences a person-year of people who left rehab, "
                f"{before_label} to "

@@ -128,6 +128,12 @@ def test_the_cost_page_shows_the_lenses_apart(app_as):
     assert not at.exception and not at.error
     labels = {m.label: m.value for m in at.metric}
     assert "Cost of offences avoided, at 2015/16 prices" in labels
+    avoided = next(d.value for d in at.dataframe if "unit_cost_gbp" in d.value.columns)
+    costed = dict(zip(avoided["offence_type"], avoided["unit_cost_gbp"], strict=True))
+    assert costed.pop("Shoplifting") == "£100"
+    assert costed and set(costed.values()) == {"not entered"}  # never Streamlit's "None"
+    assert set(avoided.loc[avoided["offence_type"] != "Shoplifting", "value_gbp"]) == {
+        "left out"}
     assert labels["Programme cost for the period"] == "£100,000"
     assert "Sustained outcomes needed to break even" in labels
 
