@@ -202,6 +202,35 @@ def test_a_punctuation_only_area_is_refused_not_taken_as_blank():
         "fix": "Enter the offending area, or leave the cell empty if it is not known"}]
 
 
+@pytest.mark.parametrize("spelt", ["Total", "TOTAL ", "total", "Ｔｏｔａｌ"])
+def test_an_area_or_officer_called_total_is_refused_as_a_total_row(db, spelt):
+    # The dashboard and the quarterly pack label their total rows Total: an area of that name
+    # stopped every pack of a quarter it had referrals in ("is 0 and 41").
+    data = (b"Nominal ID,Referral Date,Officer,Referral Source,Offending Area\n"
+            b"N1,03/04/2022,PC Jones,Probation,Erdington\n"
+            + f"N2,03/04/2022,{spelt},Probation,{spelt}\n".encode())
+    before = db_state(db)
+    with pytest.raises(UploadRejected) as info:
+        ingest(db, data, allow_shrink=True)
+    shown = spelt.strip()
+    fix = "If this is a spreadsheet's total line, delete the row; if the {} is really " \
+          "called that, give it a fuller name"
+    assert info.value.report.problems.to_dict("records") == [{
+        "row": 3, "column": column, "value": shown,
+        "problem": f"'{shown}' is what the dashboard calls its total rows: as the {label} it "
+                   "would be read as a total", "fix": fix.format(label)}
+        for column, label in (("Officer", "officer"), ("Offending Area", "offending area"))]
+    assert db_state(db) == before
+
+
+def test_a_connect_offence_area_called_total_is_refused():
+    found = problems(b"Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area\n"
+                     b"CR1,N1,03/04/2022,Shoplifting,Total\n"
+                     b"CR2,N1,04/04/2022,Shoplifting,Totals\n", kind="connect")
+    assert [(p["row"], p["column"], p["value"]) for p in found] == [
+        (2, "Offence Area", "Total")]
+
+
 # ---------------------------------------------------------------- control characters
 
 @pytest.mark.parametrize("raw, shown", [

@@ -62,6 +62,15 @@ def checks_for(contract: Contract, positions: dict[str, int],
             checks.append(Check(name, f"{raw} is not null and {nothing}",
                                 f"'{{value}}' has no letters or digits, so it names no "
                                 f"{label(name)}", nameless_fix(col)))
+        if col.kind == "category" and not col.vocabulary:
+            # The dashboard and the pack label their total rows Total: an area or officer of
+            # that name would print as a second total, and the pack could not tell the two
+            # apart (it refused to build).
+            checks.append(Check(name, f"{name} is not null and norm_key({name}) = 'total'",
+                                "'{value}' is what the dashboard calls its total rows: as "
+                                f"the {label(name)} it would be read as a total",
+                                "If this is a spreadsheet's total line, delete the row; if the "
+                                f"{label(name)} is really called that, give it a fuller name"))
         if col.name == "nominal_id":
             # A person's ID has a number in it; a name has none, and would be stored as the
             # ID (an export whose "Nominal" column shows people's names).
