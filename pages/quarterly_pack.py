@@ -130,9 +130,7 @@ trend = data_access.quarterly_pack_trend(quarter, scheme, how)  # built once per
 if trend is not None:
     st.subheader("The last eight quarters")
     st.vega_lite_chart(trend)
-    # As the PDF says under the same chart: a missing point otherwise reads as no data at all.
-    st.caption("Each panel has its own scale. A gap is a quarter whose figure was withheld "
-               "(<5 or [c]) or is not available.")
+    st.caption(formatting.TREND_NOTE)  # as the PDF says under the same chart
 
 for table in issued.tables:
     st.subheader(table.title)

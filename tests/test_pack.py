@@ -209,6 +209,13 @@ def test_a_part_quarter_rates_its_stock_but_not_its_flows(demo_db_template, tmp_
             assert f.direction == "incomplete", f.measure
     referrals = figure(part, "Referrals received")
     assert referrals.value < referrals.previous  # the fall the arrow would have shown
+    # The trend leaves the part quarter out (a line falling to it reads as a collapse), and
+    # says why where its value would be; the quarters before it are whole and drawn.
+    last = part.trend[part.trend["quarter"] == "2022/23 Q2"]
+    assert len(last) == len(pack.TREND_MEASURES) and last["value"].isna().all()
+    assert last.set_index("measure").loc["Referrals received", "display"] == \
+        f"{referrals.display} (part quarter)"
+    assert part.trend.loc[part.trend["quarter"] == "2022/23 Q1", "value"].notna().all()
     assert any("its flows are incomplete" in c for c in part.caveats)
     path = tmp_path / "part.pdf"
     path.write_bytes(pack_export.pdf_bytes(part))

@@ -32,7 +32,7 @@ from dashboard.pack.tables import QuarterFigures, rate_keys
 
 # A quarter the latest tracker snapshot does not reach the end of: its flows are counted only
 # to the snapshot's date, so a fall against a whole previous quarter would be missing data.
-INCOMPLETE = "incomplete"
+INCOMPLETE, PART_QUARTER = "incomplete", "part quarter"
 
 
 def direction(value: float | None, previous: float | None) -> str:
@@ -127,13 +127,18 @@ def figures(now: Shown, previous: Shown, year_ago: Shown, incomplete: bool = Fal
     return out
 
 
-def trend(history: list[Shown], quarters: list[Quarter]) -> pd.DataFrame:
+def trend(history: list[Shown], quarters: list[Quarter], incomplete: list[bool]
+          ) -> pd.DataFrame:
     """Long form: quarter, quarter_start, measure, value (NaN when withheld), display; each
-    quarter printed exactly as its own pack prints it."""
+    quarter printed exactly as its own pack prints it. The trend's measures are flows: a
+    quarter counted only part of the way through (`incomplete`) is a gap, its display marked,
+    since a line falling to it would read as a collapse."""
     rows = []
-    for shown, quarter in zip(history, quarters, strict=True):
+    for shown, quarter, part in zip(history, quarters, incomplete, strict=True):
         for measure in TREND_MEASURES:
             value, display = shown.values[measure]
+            if part:
+                value, display = None, f"{display} ({PART_QUARTER})"
             rows.append({"quarter": quarter.label, "quarter_start": pd.Timestamp(quarter.start),
                          "measure": measure, "value": math.nan if value is None else value,
                          "display": display})

@@ -18,6 +18,10 @@ DISCLOSURE_LABELS = {"controlled": "For circulation: counts under {threshold} re
                      "exact": "Internal: exact counts"}
 DIRECTION_WORDS = {"up": "up", "down": "down", "same": "same", "n/a": "n/a",
                    "incomplete": "n/a (part quarter)"}
+# Under the trend, in the PDF and on the page: a missing point otherwise reads as no data.
+TREND_NOTE = ("Each panel has its own scale. A gap is a quarter whose figure was withheld "
+              "(<5 or [c]), is not available, or is counted only part of the way through "
+              "(a quarter not yet over in the data).")
 ARROWS = {"up": "\u2191", "down": "\u2193", "same": "\u2192"}
 
 # A TTF with £, the en dash and the arrows (fpdf2's core fonts are latin-1 only), shipped in

@@ -17,6 +17,7 @@ from dashboard.pack.export.formatting import (
     FONT_FILES,
     FORCE,
     PROGRAMME,
+    TREND_NOTE,
     cell_text,
     direction_text,
     disclosure_label,
@@ -281,8 +282,7 @@ def _charts(pdf: PackPDF, pack: Pack) -> None:
         tall = pdf.eph - 30
         pdf.heading("Trends over the last eight quarters",
                     need=pdf.picture_height(trend_png, tall) + 22)
-        pdf.para("Each panel has its own scale. A gap is a quarter whose figure was "
-                 "withheld (<5 or [c]) or is not available.", colour=GREY)
+        pdf.para(TREND_NOTE, colour=GREY)
         pdf.picture(trend_png, "Line charts of each headline measure over eight quarters",
                     max_height=tall)
 
