@@ -70,12 +70,13 @@ else:
                       format_func=labels.get)
 
 issued = data_access.quarterly_pack(quarter, scheme, how)
-if not any(q.label == quarter for q in complete):
+if issued.part_quarter_to:
     # Said at the top, not only among the caveats at the foot: a reader skimming the
     # headline figures would otherwise take the part quarter for a whole one.
     st.warning(f"{quarter} is not over in the data: the latest tracker snapshot runs to "
-               f"{as_at:%d/%m/%Y}. Its flows, rates and cost savings count only that far, so "
-               "they are not rated against the previous quarter.")
+               f"{issued.part_quarter_to:%d/%m/%Y}. Its flows, rates and cost savings count "
+               "only that far, so they are not rated against the previous quarter, and the "
+               "trend leaves it out.")
 
 if issued.signed_off_at:
     st.success(f"Signed off by {text.plain(issued.signed_off_by)} on "

@@ -412,10 +412,21 @@ def assert_same_pack(left: pack.Pack, right: pack.Pack) -> None:
             assert a == b, item.name
 
 
+@pytest.mark.parametrize("quarter", [Q1, "2022/23-Q2"])
 @pytest.mark.parametrize("how", ["exact", "controlled"])
-def test_a_pack_survives_its_json(demo_con, how):
-    built = pack.build_pack(demo_con, COMMAND_LINE, Q1, disclosure=how)
+def test_a_pack_survives_its_json(demo_con, how, quarter):
+    built = pack.build_pack(demo_con, COMMAND_LINE, quarter, disclosure=how)
+    assert built.demo
+    assert built.part_quarter_to == (None if quarter == Q1 else dt.date(2022, 7, 31))
     assert_same_pack(pack.pack_from_json(pack.pack_to_json(built)), built)
+
+
+def test_a_pack_stored_before_it_said_part_quarter_or_demo_still_loads(demo_con):
+    import json
+    stored = json.loads(pack.pack_to_json(pack.build_pack(demo_con, COMMAND_LINE, Q1)))
+    del stored["part_quarter_to"], stored["demo"]
+    loaded = pack.pack_from_json(json.dumps(stored))
+    assert loaded.part_quarter_to is None and loaded.demo is False
 
 
 NEWER_TRACKER = (b"Nominal ID,Referral Date,Officer,Referral Source,Status\n"

@@ -240,6 +240,26 @@ def test_pdf_cover_says_what_the_pack_is(pdf, tmp_path):
         assert expected in cover
 
 
+def test_what_to_read_first_is_on_the_cover_and_at_the_top_of_the_notes(tmp_path):
+    part = sample_pack(part_quarter_to=dt.date(2022, 5, 31), demo=True, disclosure="exact")
+    cover = " ".join(pdf_text(pack_export.pdf_bytes(part), tmp_path)[0].split())
+    warnings = ["Synthetic demo data: these figures are not about real people.",
+                "Part quarter: the data runs only to 31/05/2022. Flows, rates and cost "
+                "savings count only that far, so they are not rated against the previous "
+                "quarter, and the trend leaves this quarter out.",
+                "Internal only: this pack shows exact counts, including counts under 5. Do "
+                "not circulate."]
+    for warning in warnings:
+        assert warning in cover
+    notes = sheets(pack_export.xlsx_bytes(part))["Notes"]
+    assert [row[1] for row in notes if row[0] == "Read first"] == warnings
+    assert notes[1][0] == "Programme" and notes[4][0] == "Read first"
+    whole = " ".join(pdf_text(pack_export.pdf_bytes(sample_pack()), tmp_path)[0].split())
+    assert "Part quarter" not in whole and "Synthetic" not in whole
+    assert not [row for row in sheets(pack_export.xlsx_bytes(sample_pack()))["Notes"]
+                if row[0] == "Read first"]
+
+
 def test_pdf_headline_table_carries_figures_pounds_and_arrows(pdf, tmp_path):
     text = " ".join(" ".join(pdf_text(pdf, tmp_path)[1:3]).split())
     assert "Referrals received 42 38 29 \u2191 up" in text

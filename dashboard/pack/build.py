@@ -340,4 +340,6 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
         figures=figures(shown[-1], shown[-2], shown[-5], flows_incomplete(now.data)),
         tables=tables, trend=trend(shown, quarters, [flows_incomplete(q.data) for q in history]),
         assumptions=assumptions(shown[-1].values["Completions of 12 weeks"][1]),
-        caveats=caveats(now.data, None, how, threshold, quality, demo))
+        caveats=caveats(now.data, None, how, threshold, quality, demo),
+        part_quarter_to=now.data.flows_snapshot.as_at if flows_incomplete(now.data) else None,
+        demo=demo)

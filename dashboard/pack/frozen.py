@@ -88,6 +88,7 @@ def pack_to_json(pack: Pack) -> str:
                     "frame": frame_to_json(t.frame)} for t in pack.tables],
         "trend": frame_to_json(pack.trend),
         "assumptions": pack.assumptions, "caveats": pack.caveats,
+        "part_quarter_to": _encode(pack.part_quarter_to), "demo": pack.demo,
     }, ensure_ascii=False)
 
 
@@ -106,7 +107,10 @@ def pack_from_json(text: str) -> Pack:
         tables=[Table(t["name"], t["title"], t["note"], frame_from_json(t["frame"]))
                 for t in stored["tables"]],
         trend=frame_from_json(stored["trend"]),
-        assumptions=stored["assumptions"], caveats=stored["caveats"])
+        assumptions=stored["assumptions"], caveats=stored["caveats"],
+        # packs signed off before these were kept said them only among the caveats
+        part_quarter_to=_decode(stored.get("part_quarter_to")),
+        demo=stored.get("demo", False))
 
 
 def sign_off(db, pack: Pack, who: str) -> int:

@@ -60,4 +60,8 @@ class Pack:
     signed_off_by: str | None = None
     signed_off_at: dt.datetime | None = None
     pack_id: int | None = None            # set once signed off and stored
+    # The tracker snapshot the flows are counted from, when it is before the quarter's end
+    # (the quarter is not over in the data); None when the quarter is whole.
+    part_quarter_to: dt.date | None = None
+    demo: bool = False                    # built from the synthetic demo data
     differences: list[str] = field(default_factory=list)  # frozen vs a re-run on current data

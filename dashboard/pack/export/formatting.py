@@ -102,6 +102,22 @@ def direction_text(direction: str) -> str:
     return f"{ARROWS[direction]} {word}" if direction in ARROWS else word
 
 
+def read_first(pack: Pack) -> list[str]:
+    """What a reader must know before any figure: the PDF's cover and the workbook's notes
+    say it first, not only among the caveats at the end."""
+    out = []
+    if pack.demo:
+        out.append("Synthetic demo data: these figures are not about real people.")
+    if pack.part_quarter_to is not None:
+        out.append(f"Part quarter: the data runs only to {uk_date(pack.part_quarter_to)}. "
+                   "Flows, rates and cost savings count only that far, so they are not rated "
+                   "against the previous quarter, and the trend leaves this quarter out.")
+    if pack.disclosure == "exact":
+        out.append("Internal only: this pack shows exact counts, including counts under "
+                   f"{pack.threshold}. Do not circulate.")
+    return out
+
+
 def ordered_figures(pack: Pack) -> list[tuple[str, list[Figure]]]:
     """Figures grouped by section, sections in SECTIONS order, then any others."""
     sections = list(SECTIONS) + [f.section for f in pack.figures if f.section not in SECTIONS]

@@ -25,6 +25,7 @@ from dashboard.pack.export.formatting import (
     is_money,
     ordered_figures,
     quarter_heading,
+    read_first,
     uk_date,
     uk_datetime,
 )
@@ -220,13 +221,13 @@ def _cover(pdf: PackPDF, pack: Pack) -> None:
         pdf.font(10.5)
         pdf.multi_cell(0, 7, pdf.t(value), align="L", new_x="LMARGIN", new_y="NEXT")
 
-    if pack.disclosure == "exact":
+    # What a reader must know before any figure, not only among the caveats at the end.
+    for warning in read_first(pack):
         pdf.ln(8)
         pdf.set_fill_color(253, 236, 206)
         pdf.font(10, "B", (120, 60, 0))
-        pdf.multi_cell(0, 6, pdf.t("Internal only: this pack shows exact counts, including "
-                                   f"counts under {pack.threshold}. Do not circulate."),
-                       fill=True, padding=3, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, pdf.t(warning), fill=True, padding=3, align="L",
+                       new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_y(-40)
     pdf.font(8.5, colour=GREY)

@@ -200,6 +200,7 @@ def _notes_sheet(book, formats, pack: Pack) -> None:
         ("Signed off at", pack.signed_off_at),
         ("Pack reference", pack.pack_id),
     ]
+    rows[3:3] = [("Read first", warning) for warning in formatting.read_first(pack)]
     rows.append(())
     rows.append(("Assumptions",))
     rows += [("", key, value) for key, value in pack.assumptions.items()]
