@@ -120,12 +120,24 @@ elif viewer.role == "admin" and not issued.signed_off_at:
             st.rerun()
 
 st.header("Headline figures")
-st.dataframe(pd.DataFrame([{
-    "Section": f.section, "Measure": f.measure, "This quarter": f.display,
-    "Previous quarter": f.previous_display, "Same quarter last year": f.year_ago_display,
-    "Direction": formatting.direction_text(f.direction),
-    "Definition": f.definition} for f in issued.figures]), hide_index=True, width="stretch",
-    height="content")  # every figure in view: at ten rows the stock and rates hid below
+# A grid per section, as the PDF prints them, and the definitions below: one grid holding
+# both was wider than the page, cutting off the definitions and the rates' intervals.
+WIDTHS = {"Measure": 250, "This quarter": 175, "Previous quarter": 175,
+          "Same quarter last year": 175, "Direction": 150}
+for section, members in formatting.ordered_figures(issued):
+    if section == pack.COVERAGE:
+        continue  # the Data coverage table below says where each figure comes from
+    st.markdown(f"**{section}**")
+    st.dataframe(pd.DataFrame([{
+        "Measure": f.measure, "This quarter": f.display,
+        "Previous quarter": f.previous_display, "Same quarter last year": f.year_ago_display,
+        "Direction": formatting.direction_text(f.direction)} for f in members]),
+        hide_index=True, height="content",
+        column_config={name: st.column_config.TextColumn(name, width=width)
+                       for name, width in WIDTHS.items()})
+with st.expander("What each figure counts"):
+    st.markdown("\n".join(f"- **{f.measure}**: {f.definition}" for f in issued.figures
+                          if f.section != pack.COVERAGE))
 
 trend = data_access.quarterly_pack_trend(quarter, scheme, how)  # built once per pack
 if trend is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -28,8 +29,14 @@ def open_pack(at: AppTest, quarter: str = "2022/23 Q1") -> AppTest:
     return at
 
 
+def headline_grid(at: AppTest) -> pd.DataFrame:
+    """The headline figures, one grid per section on the page, as one frame."""
+    return pd.concat([d.value for d in at.dataframe if "This quarter" in d.value.columns],
+                     ignore_index=True)
+
+
 def headline(at: AppTest) -> dict[str, str]:
-    frame = next(d.value for d in at.dataframe if "Measure" in d.value.columns)
+    frame = headline_grid(at)
     return dict(zip(frame["Measure"], frame["This quarter"], strict=True))
 
 
@@ -152,7 +159,7 @@ def test_a_part_quarter_is_flagged_at_the_top_and_its_flows_are_not_rated(app_as
     app = open_pack(app_as("scrutiny"), "2022/23 Q2")
     assert any("2022/23 Q2 is not over in the data: the latest tracker snapshot runs to "
                "31/07/2022" in w.value for w in app.warning)
-    frame = next(d.value for d in app.dataframe if "Measure" in d.value.columns)
+    frame = headline_grid(app)
     rated = dict(zip(frame["Measure"], frame["Direction"], strict=True))
     assert rated["Referrals received"] == "n/a (part quarter)"
     assert rated["Assessed to admitted"] == "n/a (part quarter)"
@@ -160,7 +167,7 @@ def test_a_part_quarter_is_flagged_at_the_top_and_its_flows_are_not_rated(app_as
     assert rated["Caseload at quarter end"][0] in "↑↓→"  # stock is a count at one date
     complete = open_pack(app_as("scrutiny"))
     assert not any("not over in the data" in w.value for w in complete.warning)
-    frame = next(d.value for d in complete.dataframe if "Measure" in d.value.columns)
+    frame = headline_grid(complete)
     assert not frame["Direction"].str.contains("part quarter").any()
 
 
@@ -181,8 +188,20 @@ def test_no_pack_table_is_an_empty_grid(app_as, role):
         said = [t.value for t in app.text]
         titles = [s.value for s in app.subheader]
         tables = len(titles) - 3  # the subheaders less the trend, caveats and assumptions
-        # each table a grid or said to be empty, beside the headline and assumptions grids
-        assert len(app.dataframe) + said.count("No rows for this quarter.") == tables + 2, \
+        # each table a grid or said to be empty, beside the assumptions grid
+        grids = [d for d in app.dataframe if "This quarter" not in d.value.columns]
+        assert len(grids) + said.count("No rows for this quarter.") == tables + 1, \
             (quarter, titles)
         said_empty += said.count("No rows for this quarter.")
     assert said_empty  # the sweep met an empty table
+
+
+def test_every_headline_figure_is_in_a_section_grid_with_its_definition_below(app_as):
+    app = open_pack(app_as("scrutiny"))
+    shown = [m for m in pack.MEASURES if m.section != pack.COVERAGE]
+    assert list(headline_grid(app)["Measure"]) == [m.name for m in shown]
+    assert [m.value for m in app.markdown if m.value.startswith("**")][:4] == [
+        f"**{section}**" for section in dict.fromkeys(m.section for m in shown)]
+    definitions = next(e for e in app.expander if e.label == "What each figure counts")
+    text = " ".join(m.value for m in definitions.markdown)
+    assert all(f"**{m.name}**: {m.definition}" in text for m in shown)
