@@ -546,3 +546,13 @@ def test_the_workbook_is_written_without_temporary_files(monkeypatch):
     for name in ("mkstemp", "TemporaryFile", "NamedTemporaryFile", "SpooledTemporaryFile"):
         monkeypatch.setattr(tempfile, name, no_temporary_files)
     assert zipfile.is_zipfile(io.BytesIO(pack_export.xlsx_bytes(sample_pack())))
+
+
+@pytest.mark.parametrize("cells, numeric", [
+    ([5, "<5", "[c]", 0], True), ([12, "[c]", "[x]"], True), (["<5", "[z]"], True),
+    (["Officer 1", "[c]"], False), (["n/a", 3], False), ([None, None], False)])
+def test_a_count_column_with_withheld_cells_is_aligned_as_numbers(cells, numeric):
+    # A circulated caseload column holding [c] was left-aligned beside right-aligned ones, so
+    # neighbouring counts ran together ("10 6").
+    from dashboard.pack.export import pdf as pack_pdf
+    assert pack_pdf._mostly_numbers(pd.Series(cells, dtype=object)) is numeric

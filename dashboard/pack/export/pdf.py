@@ -310,12 +310,13 @@ def _tables(pdf: PackPDF, pack: Pack) -> None:
 
 
 def _mostly_numbers(column: pd.Series) -> bool:
-    """Count columns with "<5" cells are object columns; they still read as numbers."""
+    """Count columns with "<5" or a symbol ("[c]", "[x]", "[z]") in some cells are object
+    columns; they still read as numbers, aligned right with the numbers."""
     values = [v for v in column if not is_missing(v)]
     if not values:
         return False
     numbers = sum(1 for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
-                  or pd.api.types.is_number(v) or re.fullmatch(r"<\d+", str(v)))
+                  or pd.api.types.is_number(v) or re.fullmatch(r"<\d+|\[[a-z]\]", str(v)))
     return numbers == len(values)
 
 
