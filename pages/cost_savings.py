@@ -206,7 +206,8 @@ if after_label is not None and referral_label is not None and types:
         "person_years_after_exit": st.column_config.NumberColumn(
             "Person-years after exit", format="%.1f"),
         "offences_avoided": st.column_config.NumberColumn("Offences avoided", format="%.1f"),
-        "unit_cost_gbp": "Unit cost", "value_gbp": "Value"})
+        "unit_cost_gbp": st.column_config.TextColumn("Unit cost", alignment="right"),
+        "value_gbp": st.column_config.TextColumn("Value", alignment="right")})
     layout.csv_download(result["table"], "offences_avoided")
     st.caption(f"Offences avoided = (fall in offences a person-year of people who left rehab, "
                f"{before_label} to "

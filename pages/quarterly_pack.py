@@ -133,8 +133,9 @@ for section, members in formatting.ordered_figures(issued):
         "Previous quarter": f.previous_display, "Same quarter last year": f.year_ago_display,
         "Direction": formatting.direction_text(f.direction)} for f in members]),
         hide_index=True, height="content",
-        column_config={name: st.column_config.TextColumn(name, width=width)
-                       for name, width in WIDTHS.items()})
+        column_config={name: st.column_config.TextColumn(
+            name, width=width, alignment="left" if name in ("Measure", "Direction") else "right")
+            for name, width in WIDTHS.items()})
 with st.expander("What each figure counts"):
     st.markdown("\n".join(f"- **{f.measure}**: {f.definition}" for f in issued.figures
                           if f.section != pack.COVERAGE))
