@@ -611,3 +611,25 @@ def test_a_new_database_can_keep_a_signed_off_pack(tmp_path):
         assert con.execute("select count(*) from packs").fetchall() == [(0,)]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("quarter", [Q1, "2022/23-Q2", "2021/22-Q3"])
+@pytest.mark.parametrize("how", ["exact", "controlled"])
+def test_no_short_table_is_split_across_pages_of_the_pdf(demo_con, how, quarter, tmp_path):
+    # Split, a table's last rows (its total) sat alone on the next page under a repeated
+    # header; a table that fits a page now starts on a new one rather than break.
+    from dashboard.pack import export as pack_export
+    built = pack.build_pack(demo_con, COMMAND_LINE, quarter, disclosure=how)
+    path = tmp_path / "pack.pdf"
+    path.write_bytes(pack_export.pdf_bytes(built))
+    pages = [" ".join(page.split()) for page in subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True,
+        text=True).stdout.split("\f")[:-1]]
+    for table in built.tables:
+        if table.frame.empty or len(table.frame) > 20:
+            continue
+        title = " ".join(table.title.split())
+        (page,) = [p for p in pages if title in p]
+        after = page.split(title, 1)[1]
+        last = table.frame.iloc[-1, 0]
+        assert str(last) in after, (table.title, last)

@@ -290,23 +290,36 @@ def _charts(pdf: PackPDF, pack: Pack) -> None:
 
 def _tables(pdf: PackPDF, pack: Pack) -> None:
     for table in pack.tables:
-        pdf.heading(table.title or table.name, need=45)
-        if table.note:
-            pdf.para(table.note, size=9, colour=GREY)
-            pdf.ln(1.5)
-        frame = table.frame
-        if frame is None or frame.empty or len(frame.columns) == 0:
-            pdf.para("No rows for this quarter.", colour=GREY)
-            continue
-        header = [str(c) for c in frame.columns]
-        money = [is_money(c) for c in frame.columns]
-        numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
-            frame[c]) or _mostly_numbers(frame[c]) for c in frame.columns]
-        rows = [[cell_text(v, m) for v, m in zip(record, money)]
-                for record in frame.itertuples(index=False, name=None)]
-        size = 8.5 if len(header) <= 7 else 7.5 if len(header) <= 10 else 6.5
-        pdf.grid(header, rows, numeric, size=size)
-        pdf.ln(2)
+        # A table that would break across a page starts on the next one instead, where it
+        # may fit whole: split, its last rows (a total, say) sat alone under a repeated header.
+        # Drawn once to see is a quarter of the PDF's time, so only where it may not fit.
+        rows = 0 if table.frame is None else len(table.frame)
+        if pdf.will_page_break(40 + 2 * 7 * (rows + 1)):
+            with pdf.offset_rendering() as trial:
+                _table(trial, table)
+            if trial.page_break_triggered and pdf.get_y() > pdf.t_margin + 1:
+                pdf.add_page()
+        _table(pdf, table)
+
+
+def _table(pdf: PackPDF, table) -> None:
+    pdf.heading(table.title or table.name, need=45)
+    if table.note:
+        pdf.para(table.note, size=9, colour=GREY)
+        pdf.ln(1.5)
+    frame = table.frame
+    if frame is None or frame.empty or len(frame.columns) == 0:
+        pdf.para("No rows for this quarter.", colour=GREY)
+        return
+    header = [str(c) for c in frame.columns]
+    money = [is_money(c) for c in frame.columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
+        frame[c]) or _mostly_numbers(frame[c]) for c in frame.columns]
+    rows = [[cell_text(v, m) for v, m in zip(record, money)]
+            for record in frame.itertuples(index=False, name=None)]
+    size = 8.5 if len(header) <= 7 else 7.5 if len(header) <= 10 else 6.5
+    pdf.grid(header, rows, numeric, size=size)
+    pdf.ln(2)
 
 
 def _mostly_numbers(column: pd.Series) -> bool:
