@@ -450,3 +450,19 @@ def test_the_demo_tells_the_story_its_generator_states(demo_con):
     comparison = [rated[(g, "6 months after referral")] for g in outcomes.COMPARISON_GROUPS]
     # a fall for everyone (regression to the mean), largest for completers
     assert completers < early < min(comparison) and max(comparison) < 1
+
+
+def test_retention_after_everyone_has_left_is_zero_not_unknown():
+    # Three admitted, all gone by day 32: at 42 and 84 days the share still in rehab is known
+    # (0%), though nobody was followed that long. The table said "not yet known" beside a
+    # curve at 0%, and the chart's title left the 12-week figure out.
+    gone = pd.DataFrame({"days": [10, 20, 32], "has_left": [True] * 3, "admissions": [1] * 3})
+    table = outcomes.retention_table(gone, None)
+    assert [table[f"retained_{day}"].iloc[0] for day in outcomes.RETENTION_DAYS] == [
+        pytest.approx(1 / 3), 0.0, 0.0]
+    assert outcomes.retention_headline(table).endswith("0% after 12 weeks")
+    shown = outcomes.retention_display(table)
+    assert shown["Still in rehab at 84 days (95% band)"].iloc[0] == "0%"
+    # one still in rehab at day 32: what happens to them after is not known yet
+    staying = gone.assign(has_left=[True, True, False])
+    assert math.isnan(outcomes.retention_table(staying, None)["retained_42"].iloc[0])

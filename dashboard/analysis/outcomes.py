@@ -172,8 +172,14 @@ def survival_curve(counts: pd.DataFrame, duration: str = "days", event: str = "i
 
 def survival_at(curve: pd.DataFrame, day: float) -> tuple[float, float, float, int]:
     """(survival, low, high, still at risk) just before `day`: the share whose time was at
-    least `day` days. nan when no one was followed that long (the curve cannot say)."""
-    if curve.empty or curve["day"].max() < day - 1:
+    least `day` days. nan when no one was followed that long (the curve cannot say), unless
+    everyone had already left: then it is known to be 0."""
+    if curve.empty:
+        return (math.nan, math.nan, math.nan, 0)
+    if curve["day"].max() < day - 1:
+        last = curve.iloc[-1]
+        if last["survival"] == 0:
+            return (0.0, float(last["low"]), float(last["high"]), 0)
         return (math.nan, math.nan, math.nan, 0)
     before = curve[curve["day"] < day]
     row = before.iloc[-1]
