@@ -96,11 +96,15 @@ with st.container(horizontal=True):
         status = glance.rag(figure.value, target.quarterly_target if target else None,
                             target.amber_share if target else 0, complete and whole_programme)
         with st.container(border=True, width=250):
-            st.metric(figure.step, f"{figure.value:,}", delta=figure.value - figure.previous,
-                      delta_description=f"on {previous.label}",
+            # A part quarter's fall on a whole one is missing data: no red delta for it.
+            st.metric(figure.step, f"{figure.value:,}",
+                      delta=figure.value - figure.previous if complete else None,
+                      delta_description=f"on {previous.label}" if complete else None,
                       help=measures.DASHBOARD_DEFINITIONS[figure.step])
             layout.chart(charts.trend_sparkline, trend, figure.step)
-            lines = [f"{last_year.label}: {figure.last_year:,}",
+            lines = ([] if complete else [f"{previous.label}: {figure.previous:,} (whole "
+                                          "quarter; not compared)"]) + [
+                     f"{last_year.label}: {figure.last_year:,}",
                      "Last 8 quarters: " + ", ".join(f"{n:,}" for n in figure.trend)]
             if target and not whole_programme:
                 lines.append(f"Programme target {target.quarterly_target:,} a quarter (for "

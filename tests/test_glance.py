@@ -133,6 +133,10 @@ def test_overview_opens_on_the_latest_complete_quarter(app_as, security_db):
     at.selectbox(key="overview_quarter").select("2022/23 Q2 (incomplete)").run()
     assert any("2022/23 Q2 is not over" in w.value for w in at.warning)
     assert "Target 60 a quarter (not rated yet)" in " ".join(c.value for c in at.caption)
+    # a month against a whole quarter is not a fall: no delta, the whole quarter beside it
+    assert {m.label: m.delta for m in at.metric} == {step: "" for step in glance.STEPS}
+    assert "2022/23 Q1: 40 (whole quarter; not compared)" in " ".join(
+        c.value for c in at.caption)
 
 
 def test_a_part_of_the_programme_is_not_rated_against_its_targets(app_as, security_db):
