@@ -368,3 +368,29 @@ def test_a_bad_option_is_refused_when_a_test_draws_the_chart(monkeypatch):
         layout.vega_spec(bad)
     monkeypatch.setattr(layout, "CHECK_SPECS_AGAINST_SCHEMA", False)  # as the server runs
     assert layout.vega_spec(bad)["layer"][0]["encoding"]["y"]["axis"]["labelAngle"] == "sideways"
+
+
+def _quantitative_axes(spec: dict, name: str):
+    """(chart, channel, field, axis) of every quantitative x or y in a spec, layers included."""
+    for key in ("layer", "concat", "hconcat", "vconcat"):
+        for part in spec.get(key, []):
+            yield from _quantitative_axes(part, name)
+    for channel in ("x", "y"):
+        encoding = spec.get("encoding", {}).get(channel)
+        if encoding and encoding.get("type") == "quantitative":
+            yield name, channel, str(encoding.get("field", "")), encoding.get("axis", {})
+
+
+COUNTED = re.compile(r"referrals|people|admissions|offences|count", re.IGNORECASE)
+
+
+def test_every_count_axis_ticks_whole_numbers(frames):
+    # With counts of one or two, a count axis left to itself ticked 0, 0.5, 1 (read "0.0, 0.1
+    # ... 1.0", or "0, 1, 1" once formatted as whole numbers).
+    checked = set()
+    for name, chart in every_chart(frames).items():
+        for chart_name, channel, field, axis in _quantitative_axes(chart.to_dict(), name):
+            if COUNTED.search(field) and axis is not None and "%" not in axis.get("format", ""):
+                assert axis.get("tickMinStep") == 1, (chart_name, channel, field)
+                checked.add(chart_name)
+    assert {"caseload_by_officer", "referrals_by_quarter", "count_bars"} <= checked

@@ -64,7 +64,7 @@ def caseload_by_officer(frame: pd.DataFrame) -> alt.Chart:
     order = sorted(totals.index, key=lambda officer: (-totals[officer], officer))
     base = alt.Chart().encode(
         alt.X("officer:N", title="Officer", sort=order),
-        alt.Y("sum(referrals):Q", title="Referrals"),
+        alt.Y("sum(referrals):Q", title="Referrals", axis=alt.Axis(tickMinStep=1, format=",d")),
     )
     bars = base.mark_bar().encode(
         alt.Color("status:N", title="Status", sort=statuses,
@@ -156,7 +156,7 @@ def referrals_by_quarter(frame: pd.DataFrame) -> alt.Chart:
     return alt.Chart(frame).mark_bar().encode(
         alt.X("quarter:O", title="Financial-year quarter (Q1 = April to June)", sort=quarters,
               scale=alt.Scale(domain=quarters), axis=alt.Axis(labelAngle=0)),
-        alt.Y("sum(referrals):Q", title="Referrals"),
+        alt.Y("sum(referrals):Q", title="Referrals", axis=alt.Axis(tickMinStep=1, format=",d")),
         # Vega cuts legend labels at 160 px: "Neighbourhood policing team" lost its last word.
         alt.Color("referral_source:N", title="Referral source",
                   scale=alt.Scale(range=CATEGORY_COLOURS), legend=alt.Legend(labelLimit=260)),
