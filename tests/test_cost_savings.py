@@ -131,6 +131,8 @@ def test_page_shows_the_evaluations_figures_and_follows_its_inputs(app_as):
     assert not at.exception, at.exception
     assert [m.value for m in at.metric][:2] == ["£380,000 to £570,000",
                                                 "£760,000 to £1,140,000"]
+    # the note on the evaluation's own figure is not set beside other inputs' figures
+    assert "£1.5m to £2.2m" not in page_text(at)
 
     at.radio(key="people_basis").set_value("n_completions")
     at.run()
