@@ -199,18 +199,26 @@ if after_label is not None and referral_label is not None and types:
                   if result["total_gbp"] == result["total_gbp"] else "not available")
     # Streamlit prints a missing number as "None": say why each is missing instead.
     table = result["table"]
+
+    def shown(values, places: int, missing: str) -> list[str]:
+        return [f"{v:,.{places}f}" if v == v else missing for v in values]
+    uplifted = price_uplift == price_uplift
     st.dataframe(table.assign(
+        net_fall_per_person_year=shown(table["net_fall_per_person_year"], 2, "not measured"),
+        person_years_after_exit=shown(table["person_years_after_exit"], 1, "not measured"),
+        offences_avoided=shown(table["offences_avoided"], 1, "not measured"),
         unit_cost_gbp=[gbp(c) if c == c else "not entered" for c in table["unit_cost_gbp"]],
         value_gbp=[gbp(v) if v == v else "left out" for v in table["value_gbp"]]),
         hide_index=True, width="stretch", column_config={
         "offence_type": "Offence type",
-        "net_fall_per_person_year": st.column_config.NumberColumn(
-            "Net fall a person-year", format="%.2f"),
-        "person_years_after_exit": st.column_config.NumberColumn(
-            "Person-years after exit", format="%.1f"),
-        "offences_avoided": st.column_config.NumberColumn("Offences avoided", format="%.1f"),
-        "unit_cost_gbp": st.column_config.TextColumn("Unit cost", alignment="right"),
-        "value_gbp": st.column_config.TextColumn("Value", alignment="right")})
+        **{column: st.column_config.TextColumn(label, alignment="right") for column, label in (
+            ("net_fall_per_person_year", "Net fall a person-year"),
+            ("person_years_after_exit", "Person-years after exit"),
+            ("offences_avoided", "Offences avoided"),
+            ("unit_cost_gbp", "Unit cost (2015/16)"),
+            # the value is at the chosen year's prices: say so, or it does not add up
+            ("value_gbp", f"Value (× {price_uplift:.3g} price uplift)" if uplifted
+             else "Value"))}})
     layout.csv_download(result["table"], "offences_avoided")
     st.caption(f"Offences avoided = (fall in offences a person-year of people who left rehab, "
                f"{before_label} to "

@@ -3,6 +3,7 @@ unverified figure, and the cost page shows the lenses apart and never adds them.
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -134,6 +135,14 @@ def test_the_cost_page_shows_the_lenses_apart(app_as):
     assert costed and set(costed.values()) == {"not entered"}  # never Streamlit's "None"
     assert set(avoided.loc[avoided["offence_type"] != "Shoplifting", "value_gbp"]) == {
         "left out"}
+    assert not avoided.isin(["None", "nan"]).any().any() and avoided.notna().all().all()
+    # with a price uplift the value is no longer offences × unit cost: the header says so
+    at.number_input(key="deflator_from").set_value(100.0)
+    at.number_input(key="deflator_to").set_value(120.0)
+    at.run()
+    grid = next(d for d in at.dataframe if "unit_cost_gbp" in d.value.columns)
+    headers = {c.get("label") for c in json.loads(grid.proto.columns).values()}
+    assert "Value (× 1.2 price uplift)" in headers
     assert labels["Programme cost for the period"] == "£100,000"
     assert "Sustained outcomes needed to break even" in labels
 
