@@ -2,9 +2,10 @@
 
 import math
 
+import pandas as pd
 import streamlit as st
 
-from dashboard.analysis import outcomes, stats
+from dashboard.analysis import cost_model, outcomes, stats
 from dashboard.security import data_access
 from dashboard.ui import filters, layout, outcome_charts, text
 
@@ -77,11 +78,19 @@ if has_follow_up:
     st.caption("A ratio under 1 means fewer recorded offences a person-year after than before. "
                "Intervals are exact (Poisson for rates; conditional binomial for ratios). £ value "
                "stolen is as recorded in Connect (blank for offences with no property taken).")
+    def pounds(values, missing: str) -> list[str]:
+        return [missing if pd.isna(v) else cost_model.gbp(v) for v in values]
+    # Streamlit prints a missing number as "None": each says why it is missing instead. The
+    # window before referral is its own "before", and an offence may have no value recorded.
     table = rated.assign(
         rate_text=[outcomes.rate_text(r, lo, hi) for r, lo, hi in
                    zip(rated["rate"], rated["rate_low"], rated["rate_high"])],
         ratio_text=[outcomes.ratio_text(r, lo, hi) for r, lo, hi in
                     zip(rated["rate_ratio"], rated["rate_ratio_low"], rated["rate_ratio_high"])],
+        value_stolen_gbp=pounds(rated["value_stolen_gbp"], "none recorded"),
+        baseline_offences=["this window" if pd.isna(v) else f"{int(v):,}"
+                           for v in rated["baseline_offences"]],
+        baseline_value_stolen_gbp=pounds(rated["baseline_value_stolen_gbp"], "this window"),
     )
     st.dataframe(table, hide_index=True, width="stretch", column_order=[
         "outcome_group", "window", "referrals", "person_years", "offences", "rate_text",
@@ -90,10 +99,10 @@ if has_follow_up:
         "outcome_group": "Group", "window": "Window", "referrals": "Referrals followed up",
         "person_years": st.column_config.NumberColumn("Person-years", format="%.1f"),
         "offences": "Offences", "rate_text": "Offences a person-year",
-        "value_stolen_gbp": st.column_config.NumberColumn("Value stolen (£)", format="£%.0f"),
-        "baseline_offences": "Same people: offences before referral",
-        "baseline_value_stolen_gbp": st.column_config.NumberColumn(
-            "Same people: value stolen before (£)", format="£%.0f"),
+        **{column: st.column_config.TextColumn(label, alignment="right") for column, label in (
+            ("value_stolen_gbp", "Value stolen"),
+            ("baseline_offences", "Same people: offences before referral"),
+            ("baseline_value_stolen_gbp", "Same people: value stolen before"))},
         "ratio_text": "After/before rate ratio (95% CI)",
         "referrals_not_followed_up": "Not yet followed up"})
     layout.csv_download(rated, "offending_windows")

@@ -3,6 +3,7 @@ what they are, and follows the chosen windows; an officer sees only their own re
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.analysis import outcomes
@@ -83,3 +84,18 @@ def test_without_connect_records_retention_is_still_shown(app_as, tmp_path):
     text = page_text(at)
     assert "No Connect crime records cover these referrals yet" in text
     assert "Retained 12 weeks or completed (NDTMS-aligned)" in text
+
+
+@pytest.mark.parametrize("role", ["steering", "officer"])
+def test_no_outcome_grid_leaves_a_cell_for_streamlit_to_print_as_none(app_as, role):
+    # The browser prints a missing number as "None": the window before referral has no
+    # "before" of its own, and said None on every row.
+    at = open_page(app_as(role))
+    shown = [d.value for d in at.dataframe]
+    assert shown
+    for grid, frame in zip(at.dataframe, shown, strict=True):
+        columns = list(grid.proto.column_order) or list(frame.columns)  # those on screen
+        assert not frame[columns].isna().any().any(), frame[columns].isna().sum()
+    windows = next(f for f in shown if "baseline_offences" in f.columns)
+    assert (windows.loc[windows["window"].str.contains("before"), "baseline_offences"]
+            == "this window").all()
