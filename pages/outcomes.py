@@ -113,10 +113,15 @@ if has_follow_up:
         st.markdown(
             f"**Net of the comparison.** People who left rehab went from "
             f"{net['admitted_before']:.1f} to {net['admitted_after']:.1f} recorded offences a "
-            f"person-year ({net['admitted_people']} people); the groups not admitted went from "
-            f"{net['comparison_before']:.1f} to {net['comparison_after']:.1f} "
-            f"({net['comparison_people']} people). The fall beyond the comparison's is "
-            f"{net['net_fall']:.1f} offences a person-year. The groups differ in more than rehab "
+            f"person-year ({text.counted(net['admitted_people'], 'person', 'people')}); the "
+            f"groups not admitted went from {net['comparison_before']:.1f} to "
+            f"{net['comparison_after']:.1f} "
+            f"({text.counted(net['comparison_people'], 'person', 'people')}). "
+            "The fall beyond the comparison's is "
+            f"{net['net_fall']:.1f} offences a person-year"
+            + (" (negative: their offending fell less, or rose more, than the comparison's)"
+               if net["net_fall"] < 0 else "")
+            + ". The groups differ in more than rehab "
             "(motivation, need, timing), so this is an indication, not a measured effect.")
 
 st.header("Staying in rehab")

@@ -134,7 +134,9 @@ if wait is None:
     st.info(f"Nobody was first contacted in {quarter.label} with these filters.")
 else:
     st.markdown(
-        f"Of the **{wait['contacted']:,}** referrals first contacted in {quarter.label}, "
+        f"Of the **{wait['contacted']:,}** "
+        f"{'referral' if wait['contacted'] == 1 else 'referrals'} first contacted in "
+        f"{quarter.label}, "
         f"**{wait['within_reference']:,}** "
         f"({wait['within_reference'] / wait['contacted']:.0%}) were contacted within the "
         f"{wait['reference']}-day reference; half waited **{wait['median_days']:.0f} days** or "

@@ -218,3 +218,9 @@ def test_the_lapse_check_catches_a_clean_up_that_deletes_a_new_download(security
     # before the first download's clean-up is deleted straight away.
     ages, _ = lapse_ages([0.0, 14.9], 30, monkeypatch, sweep_passes=2)
     assert min(ages) < 1
+
+
+def test_a_count_of_one_takes_the_singular():
+    from dashboard.ui import text
+    assert [text.counted(n, "person", "people") for n in (0, 1, 2, 1234)] == [
+        "0 people", "1 person", "2 people", "1,234 people"]

@@ -11,3 +11,8 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
 def plain(value: object) -> str:
     """The value with Markdown's special characters escaped: shown, never interpreted."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value)).replace("\n", " ")
+
+
+def counted(n: int, one: str, many: str) -> str:
+    """'1 person', '3 people': a count with its noun in the right number."""
+    return f"{n:,} {one if n == 1 else many}"
