@@ -61,8 +61,10 @@ if not placements.empty:
 st.header("How long the journey takes")
 durations = data_access.filtered("journey_durations", chosen)
 if durations.empty:
-    st.info("No referrals were assessed in this period with these filters, so there is no "
-            "time between steps to show.")
+    # Said by which date: the flow above can show people assessed who were referred in the
+    # period and assessed after it.
+    st.info("No police assessment is dated in this period with these filters (this part goes "
+            "by assessment date), so there is no time between steps to show.")
 else:
     layout.chart(charts.journey_durations, durations)
     st.caption("For referrals assessed in the period. The bar spans the middle half of people "
@@ -71,7 +73,7 @@ else:
 
 weeks = data_access.filtered("days_in_rehab", chosen)
 if weeks.empty:
-    st.info("Nobody admitted in this period has left rehab yet.")
+    st.info("Nobody admitted to rehab in this period (by admission date) has left rehab yet.")
 else:
     layout.chart(charts.weeks_in_rehab, weeks)
     st.caption("For admissions in the period that have ended. Clients describe finishing the "

@@ -131,7 +131,8 @@ split = st.radio("Show the curve", ["none", "rehab_facility", "pre_admission_cou
                  horizontal=True, key="retention_split")
 stays = data_access.filtered("rehab_stays", chosen)
 if stays.empty:
-    st.info("No one was admitted to rehab in this period with these filters.")
+    st.info("No rehab admission is dated in this period with these filters (this part goes "
+            "by admission date; the offending table above, by referral date).")
 else:
     by = None if split == "none" else split
     overall = data_access.derived(outcomes.retention_table, stays, None)

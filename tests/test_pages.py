@@ -214,7 +214,8 @@ def test_journey_times_say_so_when_nobody_was_assessed_in_the_period(app_as, dem
     at.run()
     assert not at.exception and not at.error
     assert not any("How long each step" in c.proto.spec for c in at.get("vega_lite_chart"))
-    assert any("No referrals were assessed in this period" in i.value for i in at.info)
+    assert any("No police assessment is dated in this period" in i.value and
+               "by assessment date" in i.value for i in at.info)
 
 
 def test_journey_flow_shows_figure_3(app, demo_db):
