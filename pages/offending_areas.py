@@ -25,7 +25,12 @@ if progress.empty:
     st.info("No referrals were assessed in this period with these filters.")
 else:
     comparison, by_area, both = data_access.derived(stats.area_progress_rates, progress)
-    if comparison.empty:
+    if chosen.area:
+        # One area chosen: "all other areas" would be that area alone, under the wrong name.
+        st.info("The City Centre comparison needs every area: clear the Offending area filter "
+                "to see it. The chosen area's own rate is below.")
+        comparison, both = comparison.iloc[0:0], by_area
+    elif comparison.empty:
         st.info("No referral assessed in this period has an offending area recorded.")
     columns = st.columns(len(comparison)) if len(comparison) else []
     # Rows as dicts: itertuples built a named tuple class on every rerun.

@@ -242,6 +242,12 @@ def test_offending_areas_compares_city_centre_with_intervals(app):
     captions = " ".join(c.value for c in app.caption)
     assert "3 of 15 assessed; 95% interval 7% to 45%" in captions
     assert "24 of 45 assessed; 95% interval 39% to 67%" in captions
+    # one area chosen: no "all other areas" that are that one area under the wrong name
+    app.selectbox(key="filter_area").select("Aston").run()
+    assert not app.metric and not app.exception
+    assert any("needs every area" in i.value for i in app.info)
+    rates = next(c for c in app.get("vega_lite_chart") if "entering rehab" in c.proto.spec)
+    assert "Neighbourhoods" not in rates.proto.spec and "Aston" in rates.proto.spec
 
 
 def test_referrals_with_no_offending_area_are_not_counted_as_neighbourhoods(app_as, tmp_path):
