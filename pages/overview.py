@@ -53,6 +53,13 @@ picked = st.selectbox("Quarter", labels, key="overview_quarter",
 quarter = choices[labels.index(picked)]
 previous, last_year = periods.shift_quarter(quarter, -1), periods.shift_quarter(quarter, -4)
 complete = glance.is_complete(quarter, as_at)
+
+
+def before_data(other: periods.Period) -> bool:
+    return other.end < choices[-1].start  # choices are newest first
+
+
+compared = complete and not before_data(previous)
 others = text.plain(chosen.describe()).split("; ")[1:]
 st.caption(f"{quarter.label}: {quarter.start:%d/%m/%Y} to {quarter.end:%d/%m/%Y}"
            + (f"; {'; '.join(others)}" if others else "")
@@ -96,15 +103,17 @@ with st.container(horizontal=True):
         status = glance.rag(figure.value, target.quarterly_target if target else None,
                             target.amber_share if target else 0, complete and whole_programme)
         with st.container(border=True, width=250):
-            # A part quarter's fall on a whole one is missing data: no red delta for it.
+            # A part quarter's fall on a whole one is missing data, and a rise on a quarter
+            # before the data began is no rise: no delta for either.
             st.metric(figure.step, f"{figure.value:,}",
-                      delta=figure.value - figure.previous if complete else None,
-                      delta_description=f"on {previous.label}" if complete else None,
+                      delta=figure.value - figure.previous if compared else None,
+                      delta_description=f"on {previous.label}" if compared else None,
                       help=measures.DASHBOARD_DEFINITIONS[figure.step])
             layout.chart(charts.trend_sparkline, trend, figure.step)
-            lines = ([] if complete else [f"{previous.label}: {figure.previous:,} (whole "
-                                          "quarter; not compared)"]) + [
-                     f"{last_year.label}: {figure.last_year:,}",
+            lines = ([] if complete or before_data(previous) else [
+                f"{previous.label}: {figure.previous:,} (whole quarter; not compared)"]) + [
+                     f"{last_year.label}: " + ("before the data" if before_data(last_year)
+                                               else f"{figure.last_year:,}"),
                      "Last 8 quarters: " + ", ".join(f"{n:,}" for n in figure.trend)]
             if target and not whole_programme:
                 lines.append(f"Programme target {target.quarterly_target:,} a quarter (for "
@@ -115,7 +124,10 @@ with st.container(horizontal=True):
             st.caption("  \n".join(lines))
 
 st.header("What changed")
-if complete:
+if before_data(previous):
+    st.markdown(f"{quarter.label} is the first quarter in the data: there is no earlier "
+                "quarter to compare it with.")
+elif complete:
     st.markdown("\n".join(
         f"- {glance.change_sentence(f.step, f.value, f.previous, quarter.label, previous.label)}"
         for f in figures))

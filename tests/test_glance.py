@@ -137,6 +137,13 @@ def test_overview_opens_on_the_latest_complete_quarter(app_as, security_db):
     assert {m.label: m.delta for m in at.metric} == {step: "" for step in glance.STEPS}
     assert "2022/23 Q1: 40 (whole quarter; not compared)" in " ".join(
         c.value for c in at.caption)
+    # the first quarter in the data has nothing before it to rise from
+    first = at.selectbox(key="overview_quarter").options[-1]
+    at.selectbox(key="overview_quarter").select(first).run()
+    assert not at.exception
+    assert {m.label: m.delta for m in at.metric} == {step: "" for step in glance.STEPS}
+    assert "is the first quarter in the data" in " ".join(m.value for m in at.markdown)
+    assert "before the data" in " ".join(c.value for c in at.caption)
 
 
 def test_a_part_of_the_programme_is_not_rated_against_its_targets(app_as, security_db):
