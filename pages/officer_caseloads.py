@@ -29,7 +29,7 @@ if len(history["as_at_date"].unique()) > 1:
                "date: unlike the table above, this chart is not limited by the Period filter. "
                "At the latest snapshot "
                f"({latest['as_at_date'].max():%d/%m/%Y}): " + "; ".join(
-                   f"{text.plain(row.officer)} {row.open_referrals:,}"
+                   f"{text.plain(row.officer)}: {row.open_referrals:,}"
                    for row in latest.sort_values("open_referrals", ascending=False)
                    .itertuples()) + ".")
     layout.csv_download(history, "caseload_history")

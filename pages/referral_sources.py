@@ -39,10 +39,12 @@ measure = st.radio("Rate to compare", ["Entered rehab", "Assessed", "Completed 1
                    horizontal=True, key="source_rate")
 column = {"Entered rehab": "entered_rehab", "Assessed": "assessed",
           "Completed 12 weeks": "completed"}[measure]
+RATE_TITLES = {"Entered rehab": "that entered rehab", "Assessed": "that were assessed",
+               "Completed 12 weeks": "that completed 12 weeks"}
 rates = data_access.derived(stats.with_rates, progress.assign(base=progress["referrals"]),
                             column, "referrals", "rate")
 layout.chart(charts.rate_with_interval, rates, "referral_source", "rate", "Referral source",
-             f"Share of each source's referrals that {measure.lower()}", "Referrals")
+             f"Share of each source's referrals {RATE_TITLES[measure]}", "Referrals")
 st.dataframe(progress.rename(columns={
     "referral_source": "Referral source", "referrals": "Referrals", "assessed": "Assessed",
     "entered_rehab": "Entered rehab", "completed": "Completed 12 weeks"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -453,3 +454,19 @@ def test_every_snapshot_withdrawn_is_not_called_nothing_uploaded(app_as, demo_db
         notices = [i.value for i in at.info]
         assert len(notices) == 2 and all("withdrawn" in n for n in notices), (page, notices)
         assert not any("yet" in n for n in notices), (page, notices)
+
+
+def test_rate_titles_and_caseload_counts_read_as_sentences(app):
+    app.run()
+    app.switch_page("../pages/referral_sources.py").run()
+    titles = {}
+    for measure in ("Entered rehab", "Assessed", "Completed 12 weeks"):
+        app.radio(key="source_rate").set_value(measure).run()
+        titles[measure] = next(c.proto.spec for c in app.get("vega_lite_chart")
+                               if "Share of each source" in c.proto.spec)
+    assert "referrals that were assessed" in titles["Assessed"]
+    assert "referrals that entered rehab" in titles["Entered rehab"]
+    assert "referrals that completed 12 weeks" in titles["Completed 12 weeks"]
+    app.switch_page("../pages/officer_caseloads.py").run()
+    said = " ".join(c.value for c in app.caption if "At the latest snapshot" in c.value)
+    assert re.search(r"Officer 1: \d+;", said), said  # not "Officer 1 22"
