@@ -166,6 +166,17 @@ def test_the_heatmap_draws_every_cell_busiest_area_first(frames):
     assert sorted(t for t in texts if t in set(counts)) == sorted(counts)
 
 
+def test_the_heatmap_legend_prints_whole_numbers_however_few_values(frames):
+    # One area and one month: the browser's legend printed its only value as "6.000000"
+    # (vl-convert's did not, so the spec is held to a whole-number format).
+    one = frames["offences_by_area"].head(1).assign(offences=6)
+    chart = charts.offences_heatmap(one)
+    colour = next(layer["encoding"]["color"] for layer in chart.to_dict().get("layer", [
+        chart.to_dict()]) if "color" in layer.get("encoding", {}))
+    assert colour["legend"]["format"] == ",d"
+    assert "6" in svg_texts(chart)
+
+
 def test_quarters_run_oldest_first_whatever_the_row_order(frames):
     quarters = frames["referrals_by_quarter"]
     shuffled = quarters.sample(frac=1, random_state=3).reset_index(drop=True)

@@ -232,7 +232,9 @@ def offences_heatmap(frame: pd.DataFrame) -> alt.Chart:
         alt.Y("offence_area:N", title="Offence area", sort=busiest("offence_area")),
     )
     cells = base.mark_rect().encode(
-        alt.Color("offences:Q", title="Offences", scale=alt.Scale(scheme="blues")),
+        # whole numbers: with one value in the data, the legend printed it as "6.000000"
+        alt.Color("offences:Q", title="Offences", scale=alt.Scale(scheme="blues"),
+                  legend=alt.Legend(format=",d", tickMinStep=1)),
         tooltip=[alt.Tooltip("offence_area:N", title="Area"),
                  alt.Tooltip("offence_type:N", title="Offence type"),
                  alt.Tooltip("offences:Q", title="Offences", format=","),
