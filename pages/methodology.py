@@ -31,11 +31,15 @@ st.markdown("""
   Data page's data-quality list so it can be checked and corrected at source.
 - **Period**: quick picks are UK financial years (1 April to 31 March) and their quarters
   (Q1 = April to June). Each measure is counted by its own event date, as stated beside it.
-- **Journey flow (the client journey)**: referrals that reached a police (WMP) assessment in
-  the period, by assessment date. Entering residential rehab outranks any outcome; a person
-  who entered rehab is *in rehab* (no exit date), *completed 12 weeks* (exit reason Completed)
-  or *discharged early* (any other exit reason). After an early discharge their outcome is
-  shown as recorded.
+- **Journey flow (the client journey)** opens on every referral received in the period (by
+  referral date), followed step by step to the snapshot date: a later step's date counts as
+  having passed the earlier ones; a referral that stopped is *waiting* if its case is open,
+  *closed* if its status or outcome ended it; someone who entered rehab is *still in rehab*
+  (no exit date), has *completed 12 weeks* (exit reason Completed) or *left rehab early* (any
+  other exit reason). Its second view is the 2022 evaluation's Figure 3: referrals that
+  reached a police (WMP) assessment in the period, by assessment date, where entering
+  residential rehab outranks any outcome and, after an early discharge, the outcome is shown
+  as recorded.
 - **Progression to rehab by area or source**: of the referrals assessed (or referred) in the
   period, the share that has entered rehab by the snapshot date.
 - **Rates on small numbers** carry a 95% Wilson score interval, which stays within 0-100% and
