@@ -156,7 +156,7 @@ def test_the_caseload_over_time_says_the_period_does_not_limit_it(app, demo_con)
         "'tracker') group by officer").fetchall())
     below = next(c.value for c in app.caption if c.value.startswith("Open caseload"))
     assert "not limited by the Period filter" in below
-    assert all(f"{officer} {count:,}" in below for officer, count in open_now.items())
+    assert all(f"{officer}: {count:,}" in below for officer, count in open_now.items())
 
 
 def test_referrals_per_quarter_keep_a_quarter_with_none_on_the_axis(app, demo_con):
