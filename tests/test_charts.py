@@ -177,6 +177,14 @@ def test_the_heatmap_legend_prints_whole_numbers_however_few_values(frames):
     assert "6" in svg_texts(chart)
 
 
+def test_the_detox_line_sits_between_weeks_and_its_label_above_the_bars(frames):
+    # In the middle of week 3's band, at the top of the plot, the label lay over the bar.
+    spec = charts.weeks_in_rehab(frames["days_in_rehab"]).to_dict()
+    rule, label = (layer for layer in spec["layer"][1]["layer"])
+    assert rule["encoding"]["x"]["bandPosition"] == 0
+    assert label["encoding"]["y"] == {"value": 0} and label["mark"]["baseline"] == "bottom"
+
+
 def test_quarters_run_oldest_first_whatever_the_row_order(frames):
     quarters = frames["referrals_by_quarter"]
     shuffled = quarters.sample(frac=1, random_state=3).reset_index(drop=True)

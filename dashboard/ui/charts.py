@@ -266,10 +266,13 @@ def weeks_in_rehab(frame: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("way_of_leaving:N", title="How they left"),
                  alt.Tooltip("referrals:Q", title="People")],
     )
+    # The line at the start of week 3's bar, its label above the bars: in the middle of the
+    # band and at the top of the plot, the label was drawn over the week's bar.
     detox = alt.Chart(pd.DataFrame({"weeks": [3], "label": ["3-week detox ends"]})).encode(
-        alt.X("weeks:O"))
+        alt.X("weeks:O", bandPosition=0))
     marker = detox.mark_rule(strokeDash=[4, 4], color="#000000").encode() + detox.mark_text(
-        align="left", baseline="top", dx=4, fontSize=12).encode(text="label:N", y=alt.value(4))
+        align="left", baseline="bottom", dx=4, dy=-4, fontSize=12).encode(
+        text="label:N", y=alt.value(0))
     return alt.layer(
         bars, marker, title="When people leave rehab, by whole weeks there and how they left",
         height=380, description="Stacked bar chart: people leaving rehab by whole weeks spent "
