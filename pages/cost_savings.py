@@ -199,16 +199,16 @@ if after_label is not None and referral_label is not None and types:
                   if result["total_gbp"] == result["total_gbp"] else "not available")
     # Streamlit prints a missing number as "None": say why each is missing instead.
     table = result["table"]
-
-    def shown(values, places: int, missing: str) -> list[str]:
-        return [f"{v:,.{places}f}" if v == v else missing for v in values]
     uplifted = price_uplift == price_uplift
     st.dataframe(table.assign(
-        net_fall_per_person_year=shown(table["net_fall_per_person_year"], 2, "not measured"),
-        person_years_after_exit=shown(table["person_years_after_exit"], 1, "not measured"),
-        offences_avoided=shown(table["offences_avoided"], 1, "not measured"),
-        unit_cost_gbp=[gbp(c) if c == c else "not entered" for c in table["unit_cost_gbp"]],
-        value_gbp=[gbp(v) if v == v else "left out" for v in table["value_gbp"]]),
+        net_fall_per_person_year=text.each_or(table["net_fall_per_person_year"],
+                                              "{:,.2f}".format, "not measured"),
+        person_years_after_exit=text.each_or(table["person_years_after_exit"],
+                                             "{:,.1f}".format, "not measured"),
+        offences_avoided=text.each_or(table["offences_avoided"], "{:,.1f}".format,
+                                      "not measured"),
+        unit_cost_gbp=text.each_or(table["unit_cost_gbp"], gbp, "not entered"),
+        value_gbp=text.each_or(table["value_gbp"], gbp, "left out")),
         hide_index=True, width="stretch", column_config={
         "offence_type": "Offence type",
         **{column: st.column_config.TextColumn(label, alignment="right") for column, label in (

@@ -2,7 +2,6 @@
 
 import math
 
-import pandas as pd
 import streamlit as st
 
 from dashboard.analysis import cost_model, outcomes, stats
@@ -78,8 +77,6 @@ if has_follow_up:
     st.caption("A ratio under 1 means fewer recorded offences a person-year after than before. "
                "Intervals are exact (Poisson for rates; conditional binomial for ratios). £ value "
                "stolen is as recorded in Connect (blank for offences with no property taken).")
-    def pounds(values, missing: str) -> list[str]:
-        return [missing if pd.isna(v) else cost_model.gbp(v) for v in values]
     # Streamlit prints a missing number as "None": each says why it is missing instead. The
     # window before referral is its own "before", and an offence may have no value recorded.
     table = rated.assign(
@@ -87,10 +84,12 @@ if has_follow_up:
                    zip(rated["rate"], rated["rate_low"], rated["rate_high"])],
         ratio_text=[outcomes.ratio_text(r, lo, hi) for r, lo, hi in
                     zip(rated["rate_ratio"], rated["rate_ratio_low"], rated["rate_ratio_high"])],
-        value_stolen_gbp=pounds(rated["value_stolen_gbp"], "none recorded"),
-        baseline_offences=["this window" if pd.isna(v) else f"{int(v):,}"
-                           for v in rated["baseline_offences"]],
-        baseline_value_stolen_gbp=pounds(rated["baseline_value_stolen_gbp"], "this window"),
+        value_stolen_gbp=text.each_or(rated["value_stolen_gbp"], cost_model.gbp,
+                                      "none recorded"),
+        baseline_offences=text.each_or(rated["baseline_offences"],
+                                       lambda n: f"{int(n):,}", "this window"),
+        baseline_value_stolen_gbp=text.each_or(rated["baseline_value_stolen_gbp"],
+                                               cost_model.gbp, "this window"),
     )
     st.dataframe(table, hide_index=True, width="stretch", column_order=[
         "outcome_group", "window", "referrals", "person_years", "offences", "rate_text",

@@ -151,7 +151,7 @@ for table in issued.tables:
     if table.note:
         st.caption(table.note)
     if table.frame.empty:
-        st.text("No rows for this quarter.")  # as the PDF says; an empty grid looks broken
+        st.text(formatting.NO_ROWS)  # as the PDF says; an empty grid looks broken
     else:
         st.dataframe(shown(table.frame), hide_index=True, width="stretch", height="content")
 

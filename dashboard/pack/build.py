@@ -291,6 +291,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
     history = protected_history(con, reader, quarters, snapshots, connect, how, threshold,
                                 memo)
     shown = [shown_figures(q) for q in history]
+    part = [flows_incomplete(q.data) for q in history]  # quarters not over in the data
     now = history[-1]
     tables = [
         Table("Flows by area", "Referrals, police assessments and rehab admissions in the "
@@ -337,9 +338,9 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
         connect_upload_id=connect.upload_id if connect else None,
         generated_at=dt.datetime.now().replace(microsecond=0),
         disclosure=how, threshold=threshold,
-        figures=figures(shown[-1], shown[-2], shown[-5], flows_incomplete(now.data)),
-        tables=tables, trend=trend(shown, quarters, [flows_incomplete(q.data) for q in history]),
+        figures=figures(shown[-1], shown[-2], shown[-5], part[-1]),
+        tables=tables, trend=trend(shown, quarters, part),
         assumptions=assumptions(shown[-1].values["Completions of 12 weeks"][1]),
         caveats=caveats(now.data, None, how, threshold, quality, demo),
-        part_quarter_to=now.data.flows_snapshot.as_at if flows_incomplete(now.data) else None,
+        part_quarter_to=now.data.flows_snapshot.as_at if part[-1] else None,
         demo=demo)

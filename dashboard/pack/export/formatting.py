@@ -23,6 +23,7 @@ TREND_NOTE = ("Each panel has its own scale. A gap is a quarter whose figure was
               "(<5 or [c]), is not available, or is counted only part of the way through "
               "(a quarter not yet over in the data).")
 ARROWS = {"up": "\u2191", "down": "\u2193", "same": "\u2192"}
+NO_ROWS = "No rows for this quarter."  # an empty table, in the PDF and on the page
 
 # A TTF with £, the en dash and the arrows (fpdf2's core fonts are latin-1 only), shipped in
 # the repository so every machine draws the pack the same way (DejaVu's licence allows it:

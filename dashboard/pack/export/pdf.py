@@ -16,6 +16,7 @@ from dashboard.pack.export.formatting import (
     FONT_DIR,
     FONT_FILES,
     FORCE,
+    NO_ROWS,
     PROGRAMME,
     TREND_NOTE,
     cell_text,
@@ -309,7 +310,7 @@ def _table(pdf: PackPDF, table) -> None:
         pdf.ln(1.5)
     frame = table.frame
     if frame is None or frame.empty or len(frame.columns) == 0:
-        pdf.para("No rows for this quarter.", colour=GREY)
+        pdf.para(NO_ROWS, colour=GREY)
         return
     header = [str(c) for c in frame.columns]
     money = [is_money(c) for c in frame.columns]

@@ -159,7 +159,7 @@ def _table_sheet(book, formats, table: Table, name: str) -> None:
         for c, value in enumerate(record):
             sheet.write(r, c, value, money=money[c])
     if frame.empty:
-        sheet.write(4, 0, "No rows for this quarter.")
+        sheet.write(4, 0, formatting.NO_ROWS)
     sheet.fit()
 
 
