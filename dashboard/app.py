@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -33,8 +34,14 @@ except (AccessLogError, sqlite3.Error):  # the security file cannot be read: nob
     st.stop()
 if viewer is None:
     st.session_state.pop("viewer", None)
-    st.navigation([st.Page(ROOT / "pages" / "sign_in.py", title="Sign in",
-                           icon=":material/login:")], position="hidden").run()
+    # Every page's address also opens the sign-in form, so a link someone was sent (to
+    # /referral-sources, say) is not met by "Page not found", and signing in keeps the address:
+    # the rerun lands on that page if the role may open it.
+    sign_in_page = ROOT / "pages" / "sign_in.py"
+    st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:"),
+                   *(st.Page(sign_in_page, title="Sign in", url_path=url_path,
+                             visibility="hidden") for *_, url_path in PAGES)],
+                  position="hidden").run()
     st.stop()
 st.session_state["viewer"] = viewer
 
@@ -50,24 +57,32 @@ titles = {"my_work": "My work" if viewer.role == "officer" else "Caseload health
 # (a path resolved and checked per page) was a millisecond of every rerun. Never shared
 # between sessions: st.navigation marks on them which page this run may call.
 listed = (viewer.role, tuple(shown))
-if st.session_state.get("navigation_pages", (None, None))[0] != listed:
+if st.session_state.get("navigation_pages", (None,))[0] != listed:
     st.session_state["navigation_pages"] = (listed, [
         st.Page(ROOT / "pages" / f"{stem}.py", title=titles.get(stem, title),
                 icon=f":material/{icon}:", url_path=url_path, default=index == 0)
-        for index, (stem, title, icon, url_path) in enumerate(shown)])
-page = st.navigation(st.session_state["navigation_pages"][1],
+        for index, (stem, title, icon, url_path) in enumerate(shown)], [
+        # A link to a page this role may not open (a colleague's, say) says so rather than
+        # "Page not found"; the page's own script is never registered, so never run.
+        st.Page(partial(layout.page_not_open, title, viewer.role),
+                title=title, url_path=url_path, visibility="hidden")
+        for stem, title, _, url_path in PAGES if stem not in capability.pages])
+page = st.navigation([*st.session_state["navigation_pages"][1],
+                      *st.session_state["navigation_pages"][2]],
                      expanded=True)  # every page listed: no "View more" hiding admin pages
 with st.sidebar:
     st.text(f"Signed in as {viewer.name} ({viewer.role})")
     if st.button("Sign out", key="sign_out"):
         sign_in.sign_out()
         st.rerun()
-# The page about to run, by its file stem: st.navigation hands back one of the pages given.
-stem = next(stem for (stem, *_), listed_page in zip(shown, st.session_state[
-    "navigation_pages"][1], strict=True) if listed_page is page)
+# The page about to run, by its file stem (None for a page not open to the role):
+# st.navigation hands back one of the pages given.
+stem = next((stem for (stem, *_), listed_page in zip(shown, st.session_state[
+    "navigation_pages"][1], strict=True) if listed_page is page), None)
 st.session_state["filters"] = filters.sidebar() \
     if capability.filters and stem in access.FILTERED_PAGES else None
-layout.data_banner()
+if stem is not None:
+    layout.data_banner()
 try:
     page.run()
 except (AccessLogError, sqlite3.Error):  # the security file: the access log or the users table

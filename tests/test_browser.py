@@ -197,6 +197,33 @@ def test_sign_in_page_offers_demo_accounts_and_says_it_is_demo_data(app_server, 
     full_page_screenshot(page, SCREENSHOTS / "sign-in.png")
 
 
+def test_a_link_to_a_page_signs_in_there_or_says_the_role_may_not_open_it(app_server,
+                                                                           browser_context):
+    # A link someone was sent, opened signed out: the sign-in form at that address (not
+    # Streamlit's "Page not found"), and signing in lands on the page asked for.
+    for role, path, title, expected in [
+            ("steering", "/referral-sources", "Referral sources", "Referrals by source"),
+            ("officer", "/quarterly-pack", "Quarterly pack",
+             "Quarterly pack is not open to officers")]:
+        pg = browser_context.new_page()  # its own session, signed out
+        try:
+            pg.goto(app_server.url + path)
+            wait_until_idle(pg)
+            assert "Page not found" not in pg.inner_text("body"), (role, path)
+            pg.get_by_role("button", name=DEMO_BUTTONS[role]).click()
+            pg.wait_for_selector('[data-testid="stSidebarNav"]', state="attached",
+                                 timeout=PAGE_TIMEOUT_MS)
+            body = wait_for_text(pg, expected)
+            assert urlparse(pg.url).path == path
+            assert pg.locator("h1").first.inner_text() == title
+            assert "Page not found" not in pg.inner_text("body"), (role, path)
+            if role == "officer":  # nothing of the pack: no quarter to choose, no figure
+                assert "Headline figures" not in body and "Caveats" not in body, body
+            assert_no_errors(pg, app_server)
+        finally:
+            pg.close()
+
+
 def texts_missing(pg, texts, seconds: float) -> tuple[list[str], str]:
     """Which of `texts` the page still lacks once all are in it or `seconds` have passed,
     and the page's text then."""

@@ -198,12 +198,14 @@ def single_sign_on(pg, server: Server, email: str, name: str) -> None:
 
 def wait_for_sign_in_page(pg, server: Server) -> None:
     """After st.logout the browser goes /auth/logout -> provider /logout -> /oauth2callback ->
-    /: wait until it has come back to a settled sign-in page."""
+    /: wait until it has come back to a settled sign-in page. A session ended on a page (a
+    revoked account's next click) shows the sign-in form at that page's address."""
     deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
     while True:
         wait_until_idle(pg)
         if (pg.get_by_text("Sign in with your force account", exact=True).count() == 1
-                and urlparse(pg.url).path == "/"):
+                and urlparse(pg.url).netloc == urlparse(server.url).netloc
+                and not urlparse(pg.url).path.startswith(("/auth", "/oauth2callback"))):
             wait_until_idle(pg, stable_s=1.0)  # a redirect may still be on its way
             if pg.get_by_text("Sign in with your force account", exact=True).count() == 1:
                 return

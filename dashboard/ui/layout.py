@@ -15,6 +15,16 @@ from streamlit.elements import vega_charts
 from dashboard.security import access, data_access, sign_in
 from dashboard.ui import exports
 
+ROLE_PLURALS = {"officer": "officers", "steering": "steering-group members",
+                "scrutiny": "scrutiny-panel members", "admin": "administrators"}
+
+
+def page_not_open(title: str, role: str) -> None:
+    """What a link to a page the viewer's role may not open shows, in place of the page."""
+    st.title(title)
+    st.info(f"{title} is not open to {ROLE_PLURALS[role]}, so it is not shown. The pages you "
+            "can open are listed in the menu; if you need this one, ask an administrator.")
+
 
 def data_banner() -> None:
     """The as-at date of the data shown, and a banner whenever it is the synthetic demo data."""
