@@ -236,14 +236,15 @@ def test_the_block_scan_sees_every_refused_character(text, monkeypatch):
 @pytest.mark.parametrize("text", [
     "a,b\nx,y\n", "a,b\nx ,y\n", "a,b\n x,y\n", "a,b\nx,y \r\n", "a,b\nx,y ", " a,b\nx,y\n",
     'a,b\n"x ",y\n', 'a,b\n" x",y\n', "a,b\nx y,z w\n", "a,b\nx,\u00a0y\n", "a, b\nx,y\n",
-    "a,b\r\nx y,z\r\n", "a,b\nx,y\n\n", "a,b\nx,\u00e9\n",
+    "a,b\r\nx y,z\r\n", "a,b\nx,y\n\n", "a,b\nx,\u00e9\n", "a,b\nx\t,y\n", "a,b\n\tx,y\n",
+    "a,b\nx,y\t", "a,b\nx\ty,z\n", 'a,b\n"x\t",y\n',
 ])
 def test_the_block_scan_sees_every_cell_trimming_would_change(text, monkeypatch):
     """A file the scan calls free of cells to trim has none that trimming changes (ASCII text
-    with no cell starting or ending with a space): typing then skips trimming."""
+    with no cell starting or ending with a space or tab): typing then skips trimming."""
     body = text.encode()
     cells = [cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row]
-    expected = not text.isascii() or any(cell != cell.strip(" ") for cell in cells)
+    expected = not text.isascii() or any(cell != cell.strip(" \t") for cell in cells)
     for size in range(1, len(body) + 2):
         monkeypatch.setattr(fast_csv, "CHUNK_BYTES", size)
         for source in (body, b"\xef\xbb\xbf" + body):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from malformed_corpus import xlsx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import __main__ as cli
@@ -255,6 +256,47 @@ def test_a_tab_inside_a_name_is_whitespace_not_refused(db):
     ingest(db, tracker([("N1", "PC\tJones"), ("N2", "PC Jones")]))
     assert query(db, "select distinct officer from referrals where snapshot_id = 2") == [
         ("PC Jones",)]
+
+
+EDGES = ["\t{}", "{}\t", "{}\r", "{}\n", "\u00a0{}\t", " {}\u2003"]
+
+
+@pytest.mark.parametrize("form", ["csv", "xlsx"])
+def test_white_space_at_a_cells_edges_is_not_part_of_an_id_or_a_name(db, form):
+    # A tab pasted in, an Alt+Enter line end or a no-break space copied from a web page must
+    # not make a second person, a second crime or a second officer: the joins between the
+    # tracker and Connect, and the repeat checks, depend on one stored form.
+    # (A line end inside a CSV cell is refused: there it means a stray quote joined rows.)
+    edges = [edge for edge in EDGES if form == "xlsx" or not {"\r", "\n"} & set(edge)]
+    rows = [(edge.format(f"N{i}"), edge.format("PC Jones")) for i, edge in enumerate(edges)]
+    crimes = [(edge.format(f"CR/{i}"), edge.format(f"N{i}")) for i, edge in enumerate(edges)]
+    if form == "csv":
+        tracker_file = tracker([(n, f'"{o}"') for n, o in rows])
+        connect_file = ("Crime Reference,Nominal ID,Offence Date,Offence Type\n" + "".join(
+            f'"{ref}","{nominal}",03/04/2022,Theft\n' for ref, nominal in crimes)).encode()
+    else:
+        tracker_file = xlsx([HEADER.strip().split(","), *[
+            [n, f"{dt.date(2022, 4, 1) + dt.timedelta(days=i):%d/%m/%Y}", o, "Probation",
+             "Active"] for i, (n, o) in enumerate(rows)]])
+        connect_file = xlsx([["Crime Reference", "Nominal ID", "Offence Date", "Offence Type"],
+                             *[[ref, nominal, "03/04/2022", "Theft"] for ref, nominal in crimes]])
+    ingest(db, tracker_file, file_name=f"tracker.{form}")
+    service.ingest_bytes(db, "connect", f"connect.{form}", connect_file, as_at=AS_AT,
+                         use_column_map=False)
+    assert query(db, "select distinct officer from referrals where snapshot_id = 2") == [
+        ("PC Jones",)]
+    assert query(db, "select nominal_id from referrals where snapshot_id = 2 order by 1") == [
+        (f"N{i}",) for i in range(len(edges))]
+    assert query(db, "select c.crime_reference, r.nominal_id from crimes c join referrals r "
+                     "using (nominal_id) where r.snapshot_id = 2 and c.crime_reference like "
+                     "'CR/%' order by 1") == [(f"CR/{i}", f"N{i}") for i in range(len(edges))]
+    # the same crimes again, clean: the same crimes, not new ones
+    service.ingest_bytes(db, "connect", "connect_again.csv", (
+        "Crime Reference,Nominal ID,Offence Date,Offence Type\n" + "".join(
+            f"CR/{i},N{i},03/04/2022,Theft\n" for i in range(len(edges)))).encode(),
+        as_at=AS_AT + dt.timedelta(days=1), use_column_map=False)
+    assert query(db, "select count(*) from crimes where crime_reference like 'CR/%'") == [
+        (len(edges),)]
 
 
 def test_control_characters_in_an_id_a_date_or_a_header_are_refused():

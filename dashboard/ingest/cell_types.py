@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import duckdb
 
-from dashboard.ingest.contract import Column, Contract
+from dashboard.ingest.contract import EDGE_WHITESPACE, Column, Contract
 from dashboard.store.sql import install_text_functions, quote_ident, quote_literal_list
 
 DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S",
@@ -108,10 +108,17 @@ def install_typing(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     # Why a cell shaped like a date is not one, for the problem list (only its rows ask).
     con.execute(DATE_PARTS_MACRO)
     con.execute(WHY_NOT_A_DATE_MACRO)
-    # trim removes only spaces from ASCII text (tabs and line ends stay): most cells need
-    # no trimming, and skipping trim for them halves the cost of reading every cell.
-    con.execute("create or replace temp macro trimmed(v) as case when starts_with(v, ' ') "
-                "or ends_with(v, ' ') or strlen(v) <> length(v) then trim(v) else v end")
+    # White space at a cell's edges (spaces, and the tabs and line ends a pasted or Alt+Enter
+    # cell carries) is not part of the value: "SYN0002<tab>" is SYN0002. Below 32 only tab,
+    # line feed and carriage return get this far (other controls are refused), so a first or
+    # last character at or below 32 is white space. Most cells need no trimming, and skipping
+    # trim for them halves the cost of reading every cell.
+    # Text beyond ASCII may also carry Unicode's spaces (a no-break space from a web page).
+    edge_whitespace = " || ".join(f"chr({ord(c)})" for c in EDGE_WHITESPACE)
+    con.execute("create or replace temp macro trimmed(v) as case when strlen(v) <> length(v) "
+                r"then regexp_replace(v, '^[\s\pZ]+|[\s\pZ]+$', '', 'g') "
+                "when ascii(v) <= 32 or ascii(right(v, 1)) <= 32 "
+                f"then trim(v, {edge_whitespace}) else v end")
     vocab = [(col.name, key, label) for col in contract.columns if col.vocabulary
              for key, label in contract.value_lookup(col).items()]
     con.execute("create or replace temp table vocab (field varchar, key varchar, label varchar)")

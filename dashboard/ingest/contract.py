@@ -52,13 +52,18 @@ def names_nothing(text: object) -> bool:
     return not any(unicodedata.category(char)[0] in "LN" for char in header_key(text))
 
 
+# What a cell may start or end with that is not part of its value: the only white space a
+# cell can hold (other control characters are refused).
+EDGE_WHITESPACE = " \t\n\r"
+
+
 def id_form(text: object) -> str:
     """The stored form of a nominal ID or crime reference: NFKC, one case (capitals), trimmed.
 
     IDs that differ only in case or width ("n100", "N100", "Ｎ１００") are the same person;
     punctuation and inner spaces are kept, as they may be part of the reference.
     """
-    return unicodedata.normalize("NFKC", str(text)).casefold().upper().strip(" ")
+    return unicodedata.normalize("NFKC", str(text)).casefold().upper().strip(EDGE_WHITESPACE)
 
 
 # Characters refused in any header or cell, before anything is stored: C0 and C1 controls

@@ -170,9 +170,12 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
     longest = max(longest, offset - 1 - last_line_end)
     lines = newlines + (1 if offset and last_line_end != offset - 1 else 0)
     # The last byte's quote was left to the next block; at the end of the file it is fine.
-    untrimmed = untrimmed or previous.endswith(b" ")  # the last cell's end
+    untrimmed = untrimmed or previous.endswith((b" ", b"\t"))  # the last cell's end
     return Scan(digest.hexdigest(), lines, longest, simple and quotes % 2 == 0, forbidden,
                 untrimmed)
+
+
+BLANKS = np.frombuffer(b" \t", dtype=np.uint8)  # white space a cell's edge may hold in a line
 
 
 def quotes_simple_in(window: bytes, start: int, bounds: np.ndarray, at_start: bool) -> bool:
@@ -190,10 +193,12 @@ def quotes_simple_in(window: bytes, start: int, bounds: np.ndarray, at_start: bo
 
 
 def spaces_at_edges_in(window: bytes, start: int, bounds: np.ndarray, at_start: bool) -> bool:
-    """A space from `start` on (the last byte's aside, as for quotes_simple_in) next to a
-    delimiter, quote or line end, or first in the file: a cell may start or end with it."""
+    """A space or tab (not the delimiter) from `start` on (the last byte's aside, as for
+    quotes_simple_in) next to a delimiter, quote or line end, or first in the file: a cell may
+    start or end with it."""
     octets = np.frombuffer(window, dtype=np.uint8)
-    spaces = np.flatnonzero(octets == ord(" "))
+    blanks = np.setdiff1d(BLANKS, bounds)
+    spaces = np.flatnonzero(np.isin(octets, blanks))
     spaces = spaces[spaces >= max(start - 1, 0)] if start else spaces
     if not spaces.size:
         return False
