@@ -213,7 +213,7 @@ def store_button(held: dict) -> None:
     if shrink is None:
         if not st.button("Store this upload", type="primary"):
             return
-    elif not shrink_confirmed(shrink, held["sha256"]):
+    elif not shrink_confirmed(shrink, held["sha256"], held["report"].file_name):
         return
     try:
         with st.spinner("Storing…"):
@@ -239,17 +239,14 @@ def store_button(held: dict) -> None:
     st.rerun()
 
 
-def shrink_confirmed(shrink: SnapshotShrinks, sha256: str) -> bool:
-    """A much smaller snapshot is stored only once the uploader has seen both counts and ticked."""
-    st.warning(f"Not stored yet: this snapshot has {shrink.new_rows:,} referrals, but snapshot "
-               f"{shrink.previous_id} before it (as at {shrink.previous_as_at:%d/%m/%Y}) has "
-               f"{shrink.previous_rows:,}. That is under {shrink.threshold:.0%} of it: a tracker "
-               "lists every referral, so this usually means a cut-off or filtered export. Check "
-               "that the export is the whole tracker (no filter, hidden rows or cut-off file).",
-               icon="⚠️")
-    confirmed = st.checkbox(f"The programme really has {shrink.new_rows:,} referrals now: store "
-                            "this smaller snapshot", key=f"confirm_shrink_{sha256[:16]}")
-    return st.button("Store the smaller snapshot", type="primary", disabled=not confirmed)
+def shrink_confirmed(shrink: SnapshotShrinks, sha256: str, file_name: str) -> bool:
+    """A snapshot holding much less than the one before is stored only once the uploader has
+    seen both and ticked."""
+    st.warning(f"Not stored yet: {shrink.reason(file_name)}. {shrink.checks()}", icon="⚠️")
+    when = shrink.confirm_when()
+    confirmed = st.checkbox(f"{when[0].upper()}{when[1:]}: store this snapshot",
+                            key=f"confirm_shrink_{sha256[:16]}")
+    return st.button("Store this snapshot", type="primary", disabled=not confirmed)
 
 
 def withdraw_form(snapshots: pd.DataFrame) -> None:

@@ -411,7 +411,7 @@ def test_admin_uploads_a_tracker_and_sees_it_stored(demo_db, browser_context, tm
                 page.locator('[data-testid="stCheckbox"]').filter(
                     has_text="really has 1 referrals").locator("label").click()
                 wait_until_idle(page)
-                page.get_by_role("button", name="Store the smaller snapshot").click()
+                page.get_by_role("button", name="Store this snapshot").click()
                 wait_until_idle(page)
             wait_for_text(page, "Stored: 1 referrals as at 31/08/2022 (tracker snapshot")
             assert_no_errors(page, server)

@@ -521,21 +521,36 @@ def test_who_referred_and_where_an_offence_happened_are_not_stored_under_other_n
     # "Referrer" (a column of who referred: people's names) was read as the referral source's
     # detail, and Connect's "Location" (an address) as the offence area; "Tel. No" and
     # "Mobile No." were listed as unknown rather than as identifying.
-    tracker = (b"Nominal ID,Referrer,Tel. No,Mobile No.,Referral Date,Referral Source,Status\n"
+    # Nor the tracker's "Offending Location" (addresses) as its area, nor Connect's "Offence
+    # Description" (the free-text account, with names) as the offence type.
+    tracker = (b"Nominal ID,Referrer,Tel. No,Mobile No.,Referral Date,Referral Source,Status,"
+               b"Offending Location\n"
                b"N1,Mrs Jane Doe (mother),0121 496 0000,07700 900000,03/04/2022,Probation,"
-               b"Active\n")
+               b"Active,12 Elm Road B23 4QT\n")
     report = ingest(db, "tracker", tracker)
-    assert report.dropped_identifying == ["Referrer", "Tel. No", "Mobile No."]
-    assert query(db, "select referral_source_detail from referrals where snapshot_id = 2") == [
-        (None,)]
-    connect = (b"Crime Reference,Nominal ID,Offence Date,Offence Type,Location\n"
-               b"CR1,N1,03/04/2022,Theft,14 Acacia Avenue B1 1AA\n")
+    assert report.dropped_identifying == ["Referrer", "Tel. No", "Mobile No.",
+                                          "Offending Location"]
+    assert query(db, "select referral_source_detail, offending_area from referrals "
+                     "where snapshot_id = 2") == [(None, None)]
+    connect = (b"Crime Reference,Nominal ID,Offence Date,Offence Type,Location,"
+               b"Offence Description\n"
+               b"CR1,N1,03/04/2022,Theft,14 Acacia Avenue B1 1AA,Suspect Ann Roe took razors\n")
     report = ingest(db, "connect", connect)
-    assert "Location" in report.ignored_unknown
-    assert query(db, "select offence_area from crimes") == [(None,)]
+    assert report.dropped_identifying == ["Location", "Offence Description"]
+    assert query(db, "select offence_area, offence_type from crimes") == [(None, "Theft")]
     raw = db.read_bytes()
-    for secret in (b"Jane Doe", b"0121 496", b"07700", b"Acacia"):
+    for secret in (b"Jane Doe", b"0121 496", b"07700", b"Acacia", b"Elm Road", b"Ann Roe"):
         assert secret not in raw
+
+
+def test_a_merged_rehab_heading_is_not_taken_for_the_facility(db):
+    # A workbook's one "Rehab" heading over the rehab columns took its first column (a date)
+    # as the facility; the columns beneath it are now ignored, and listed as such.
+    data = (b"Nominal ID,Referral Date,Referral Source,Status,Rehab,,\n"
+            b"N1,03/04/2022,Probation,Active,19/07/2022,02/08/2022,Livingstone House\n")
+    report = ingest(db, "tracker", data)
+    assert "Rehab" in report.ignored_unknown
+    assert query(db, "select rehab_facility from referrals where snapshot_id = 2") == [(None,)]
 
 
 def test_a_nominal_column_of_names_is_refused_not_stored_as_ids(db):

@@ -149,8 +149,8 @@ TRACKER = (
     # Not "referrer": a column of who referred holds people's names (see IDENTIFYING_KEYS).
     Column("referral_source_detail", "category", aliases=("source detail", "referral detail",
                                                            "npt retailer")),
-    Column("offending_area", "category", aliases=("primary offending area", "area",
-                                                   "offending location")),
+    # Not "offending location": a location is an address (see offence_area below).
+    Column("offending_area", "category", aliases=("primary offending area", "area")),
     Column("status", "category", aliases=("current status", "nominal status",
                                            "current nominal status"),
            vocabulary=STATUSES, blank_as=STATUS_NOT_RECORDED,
@@ -168,7 +168,9 @@ TRACKER = (
     Column("rehab_assessment_date", "date", aliases=("rehab assessment",)),
     Column("rehab_admission_date", "date", aliases=("rehab admission", "admission date",
                                                      "date admitted", "rehab start date")),
-    Column("rehab_facility", "category", aliases=("facility", "rehab", "rehab centre",
+    # Not "rehab": a workbook's merged heading over all the rehab columns reads so, and would
+    # take the first of them (a date) as the facility.
+    Column("rehab_facility", "category", aliases=("facility", "rehab centre",
                                                    "rehabilitation facility")),
     Column("rehab_exit_date", "date", aliases=("rehab exit", "exit date", "discharge date",
                                                 "date discharged")),
@@ -201,8 +203,9 @@ CONNECT = (
                                        "nominal number", "nominal no")),
     Column("offence_date", "date", True, ("date of offence", "committed date", "offence date from",
                                            "date committed")),
-    Column("offence_type", "category", True, ("offence", "crime type", "offence description",
-                                               "type")),
+    # Not "offence description": a records system's description is the free-text account of
+    # what happened, with names in it (see IDENTIFYING_FRAGMENTS).
+    Column("offence_type", "category", True, ("offence", "crime type", "type")),
     # Not "location": a records system's offence location is an address (a home's, for some
     # offences), not an area; a force whose export has only that maps it knowingly.
     Column("offence_area", "category", aliases=("area", "neighbourhood")),
@@ -225,7 +228,8 @@ IDENTIFYING_KEYS = {
     "referrer", "referredby",
 }
 IDENTIFYING_FRAGMENTS = ("name", "address", "postcode", "phone", "email", "pnc", "nationalins",
-                         "note", "comment", "birth", "dob")
+                         "note", "comment", "birth", "dob", "description", "narrative",
+                         "location")
 
 
 @dataclass
