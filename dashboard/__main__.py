@@ -149,6 +149,9 @@ def describe(report) -> list[str]:
     lines += [f"Warning: {w}" for w in report.warnings]
     if report.kept_later:
         lines.append(KEPT_LATER.format(n=report.kept_later))
+    unmatched = report.tracker_match_warning()
+    if unmatched:
+        lines.append(f"Warning: {unmatched}")
     return lines
 
 

@@ -190,6 +190,9 @@ def store_button(held: dict) -> None:
             st.info(f"{report.kept_later:,} of these crime references were already stored from "
                     "a Connect export taken later (a later as-at date): those records were kept "
                     "as that export has them.")
+        unmatched = report.tracker_match_warning()
+        if unmatched:
+            st.warning(text.plain(unmatched))  # it names the file: never read as Markdown
         return
     uploads = data_access.run("uploads")
     history = data_access.run("snapshot_history")
@@ -242,7 +245,9 @@ def store_button(held: dict) -> None:
 def shrink_confirmed(shrink: SnapshotShrinks, sha256: str, file_name: str) -> bool:
     """A snapshot holding much less than the one before is stored only once the uploader has
     seen both and ticked."""
-    st.warning(f"Not stored yet: {shrink.reason(file_name)}. {shrink.checks()}", icon="⚠️")
+    # It names the file: shown, never read as Markdown.
+    st.warning(text.plain(f"Not stored yet: {shrink.reason(file_name)}. {shrink.checks()}"),
+               icon="⚠️")
     when = shrink.confirm_when()
     confirmed = st.checkbox(f"{when[0].upper()}{when[1:]}: store this snapshot",
                             key=f"confirm_shrink_{sha256[:16]}")

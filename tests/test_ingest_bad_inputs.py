@@ -567,6 +567,28 @@ def test_a_nominal_column_of_names_is_refused_not_stored_as_ids(db):
     assert b"SMITH" not in db.read_bytes()
 
 
+@pytest.mark.parametrize("nominal", ["SMITH, John (SYN0048)", "SMITH JOHN SYN0048",
+                                     "SYN0048 - Smith", "Smith, J 48"])
+def test_a_nominal_column_of_names_with_ids_is_refused_too(db, nominal):
+    # With the ID beside the name there are digits, so the rule above let the name through.
+    data = ("Crime Reference,Nominal,Offence Date,Offence Type\n"
+            f'CR1,"{nominal}",03/04/2022,Theft\nCR2,NAT0001082,04/04/2022,Theft\n').encode()
+    error = assert_rejected_and_unchanged(db, "connect", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 2, "column": "Nominal", "value": nominal,
+        "problem": f"'{nominal}' has a name in it, so it is not stored as a nominal ID (is "
+                   "this column the nominal's name and ID together?)",
+        "fix": "Upload the column that holds each person's nominal ID alone (such as "
+               "SYN0048), never their name"}]
+
+
+@pytest.mark.parametrize("nominal", ["SYN 0048", "WMP ABC123", "N/100/22", "Syn0048"])
+def test_ids_with_spaces_or_letters_are_not_taken_for_names(db, nominal):
+    data = ("Crime Reference,Nominal,Offence Date,Offence Type\n"
+            f"CR1,{nominal},03/04/2022,Theft\n").encode()
+    assert ingest(db, "connect", data).rows == 1
+
+
 # ---------------------------------------------------------------- files that are not data
 
 NOT_DATA = {

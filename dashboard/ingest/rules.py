@@ -45,6 +45,11 @@ class Check:
     detail: str = "null"
 
 
+# A word such as "John" (a capital, then lower case) or two words of letters only ("SMITH
+# JOHN", "SMITH, J"), each standing apart from any digits.
+NAME_IN_AN_ID = (r"(^|[^0-9A-Za-z])([A-Z][a-z]{2,}|[A-Za-z]{2,}[ ,]+[A-Za-z]+)([^0-9A-Za-z]|$)")
+
+
 def checks_for(contract: Contract, positions: dict[str, int],
                forbidden_found: bool = True) -> list[Check]:
     checks: list[Check] = []
@@ -80,6 +85,17 @@ def checks_for(contract: Contract, positions: dict[str, int],
                                 "column people's names?)",
                                 "Upload the column that holds each person's nominal ID (a "
                                 "reference with numbers in it), never their name"))
+            # A records system's "Nominal" column can show the name with the ID ("SMITH, John
+            # (SYN0048)"): digits, but a name. A word like "John", or two words of letters
+            # only, standing apart from the reference. (The space or comma test first: most
+            # IDs have neither, and it costs far less than the pattern.)
+            checks.append(Check(name, f"(contains({raw}, ' ') or contains({raw}, ',')) and "
+                                f"regexp_matches({raw}, '{NAME_IN_AN_ID}') and "
+                                f"regexp_matches({name}, '[0-9]')",  # else the rule above
+                                "'{value}' has a name in it, so it is not stored as a nominal "
+                                "ID (is this column the nominal's name and ID together?)",
+                                "Upload the column that holds each person's nominal ID alone "
+                                "(such as SYN0048), never their name"))
         if col.kind == "date":
             checks.append(Check(name, f"{raw} is not null and {name} is null",
                                 "'{value}' is not a date we can read{detail}",

@@ -85,6 +85,22 @@ class IngestReport:
     held_back: bool = False  # checked, but held back until confirmed (SnapshotShrinks)
     # Connect: crimes of the file already stored from an export taken later, kept as it has them
     kept_later: int = 0
+    # Connect, once stored: the people in the file, and how many a tracker snapshot refers
+    people: int | None = None
+    people_on_tracker: int | None = None
+
+    def tracker_match_warning(self) -> str | None:
+        """Said when fewer than half the people in a stored Connect upload are on a tracker
+        snapshot in force: their crimes count in no figure."""
+        if self.people is None or self.people_on_tracker is None \
+                or 2 * self.people_on_tracker >= self.people:
+            return None
+        return (f"Only {self.people_on_tracker:,} of the {self.people:,} people in "
+                f"{self.file_name} are on a tracker snapshot, so the crimes of the other "
+                f"{self.people - self.people_on_tracker:,} count in no figure. If the "
+                "nominal IDs are written differently in the two exports (a prefix, a name "
+                "beside the ID), correct the Connect export and upload it again; if the "
+                "tracker is not uploaded yet, upload it.")
 
     @property
     def ok(self) -> bool:

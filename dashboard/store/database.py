@@ -195,6 +195,8 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
             insert_referrals(con, upload_id)
         else:
             report.kept_later = merge_crimes(con, upload_id)
+            report.people, report.people_on_tracker = con.execute(
+                PEOPLE_ON_A_TRACKER_SQL).fetchall()[0]
         drop_spellings(con)
         if prepared.staged is None:
             con.unregister("incoming")
@@ -293,6 +295,17 @@ def insert_referrals(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
 
 CRIME_COLUMNS = ["crime_reference", "nominal_id", "offence_date", "offence_type", "offence_area",
                  "value_stolen"]
+
+
+# A Connect upload's people, and how many of them a tracker snapshot in force refers: the
+# crimes of anyone else count in no figure (an export whose IDs are written another way).
+PEOPLE_ON_A_TRACKER_SQL = """
+    select count(*), count(r.nominal_id)
+    from (select distinct nominal_id from incoming) i
+    left join (select distinct nominal_id from referrals
+               where snapshot_id not in (select snapshot_id from snapshot_withdrawals)) r
+      on r.nominal_id = i.nominal_id
+"""
 
 
 def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> int:
