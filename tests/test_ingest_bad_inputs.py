@@ -546,11 +546,26 @@ def test_who_referred_and_where_an_offence_happened_are_not_stored_under_other_n
 def test_a_merged_rehab_heading_is_not_taken_for_the_facility(db):
     # A workbook's one "Rehab" heading over the rehab columns took its first column (a date)
     # as the facility; the columns beneath it are now ignored, and listed as such.
-    data = (b"Nominal ID,Referral Date,Referral Source,Status,Rehab,,\n"
-            b"N1,03/04/2022,Probation,Active,19/07/2022,02/08/2022,Livingstone House\n")
+    data = (b"Nominal ID,Referral Date,Referral Source,Status,Rehab,,,Outcome\n"
+            b"N1,03/04/2022,Probation,Active,19/07/2022,02/08/2022,Livingstone House,\n")
     report = ingest(db, "tracker", data)
     assert "Rehab" in report.ignored_unknown
     assert query(db, "select rehab_facility from referrals where snapshot_id = 2") == [(None,)]
+    assert ("Not read, as they have no header: columns F (after 'Rehab'), G. If one holds a "
+            "column the dashboard reads (a date, the facility…), give it its header and upload "
+            "again") in report.warnings
+
+
+def test_a_column_whose_header_cell_is_empty_is_named_as_not_read(db):
+    # Its values (85 first-contact dates, in the case found) were dropped without a word.
+    data = (b"Nominal ID,Referral Date,Referral Source,,Status,,\n"
+            b"N1,03/04/2022,Probation,05/05/2022,Active,,\n")
+    report = ingest(db, "tracker", data)
+    # the empty header cells after the last header are only the sheet's edge
+    assert [w for w in report.warnings if w.startswith("Not read")] == [
+        "Not read, as it has no header: column D (after 'Referral Source'). If one holds a "
+        "column the dashboard reads (a date, the facility…), give it its header and upload "
+        "again"]
 
 
 def test_a_nominal_column_of_names_is_refused_not_stored_as_ids(db):

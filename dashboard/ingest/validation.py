@@ -22,6 +22,7 @@ from dashboard.ingest.contract import (
     ColumnMapError,
     Contract,
     classify_header,
+    header_key,
     load_contract,
     visible,
 )
@@ -514,6 +515,29 @@ def match_headers(contract: Contract, headers: list[str], header_row: int,
     if report.ignored_unknown:
         report.warnings.append("Ignored columns not in the data contract: "
                                + ", ".join(report.ignored_unknown))
+    # A header cell left empty inside the table (a deleted header, or the columns under one
+    # merged heading) hides its column; empty ones after the last header are only the sheet's
+    # edge.
+    named = [index for index, header in enumerate(headers) if header_key(header)]
+    unnamed = [index for index in range(named[-1]) if index not in named] if named else []
+    if unnamed:
+        where = ", ".join(f"{spreadsheet_column(index)} (after '{visible(headers[index - 1])}')"
+                          if header_key(headers[index - 1]) else spreadsheet_column(index)
+                          for index in unnamed)
+        report.warnings.append(
+            f"Not read, as {'it has' if len(unnamed) == 1 else 'they have'} no header: "
+            f"column{'s' if len(unnamed) > 1 else ''} {where}. If one holds a column the "
+            "dashboard reads (a date, the facility…), give it its header and upload again")
     return positions, problems
+
+
+def spreadsheet_column(index: int) -> str:
+    """A column's letters as a spreadsheet shows them: 0 is A, 26 is AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
