@@ -205,10 +205,13 @@ def build() -> list[Case]:
         data = line_with_raw_cell(header, rows, picks[1], notes, "@@").encode("cp1252")
         add("encoding-junk", "csv", data.replace(b"@@", b"Caf" + junk),
             message=r"not readable text in UTF-8 or Windows-1252")
-    for junk in ("Café", "naïve", "Zoë"):  # Latin-1 bytes in an otherwise UTF-8 file
+    # Latin-1 bytes in an otherwise UTF-8 file: read as Windows-1252 for them, the file's
+    # accented names were stored garbled, so it is refused with the line to retype.
+    for junk in ("Café", "naïve", "Zoë"):
         data = line_with_raw_cell(header, rows, picks[2], notes, "@@").encode("utf-8")
         add("encoding-latin1-in-utf8", "csv", data.replace(b"@@", junk.encode("latin-1")),
-            rows=stored)
+            message=r"mixes two text encodings: it is UTF-8 text, but byte 0x[0-9A-F]{2} on "
+                    r"line \d+ of the file is not UTF-8")
     utf16 = tabbed.encode("utf-16")
     add("encoding-damaged", "txt", utf16[:-1], message=r"is not UTF-16 text")
     add("encoding-damaged", "txt", tabbed.encode("utf-16-le"), message=NOT_TEXT)

@@ -416,6 +416,29 @@ def test_cp1252_csv_with_pound_and_en_dash(db):
         ("Town Centre – £5 zone",)]
 
 
+@pytest.mark.parametrize("kind", ["tracker", "connect"])
+def test_utf8_text_with_one_windows_byte_is_refused_not_read_as_windows_text(db, kind):
+    # Read as Windows-1252 for the one stray byte, every accented name was stored garbled
+    # ("PC ZoÃ« Oâ€™Brien"), and split from its earlier spelling.
+    if kind == "tracker":
+        data = ("Nominal ID,Referral Date,Officer,Referral Source,Status,Notes\n"
+                "N1,03/04/2022,PC Zoë O’Brien,Probation,Active,\n"
+                "N2,04/04/2022,PC Zoë O’Brien,Probation,Active,paid £5\n").encode()
+    else:  # the fast path, which reads Connect exports, is declined and the reader says why
+        data = ("Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area\n"
+                "CR1,N1,03/04/2022,Theft,Acocks Green\nCR2,N2,04/04/2022,Theft,Sélly Oak £\n"
+                ).encode()
+    data = data.replace("£".encode(), b"\xa3")
+    error = assert_rejected_and_unchanged(db, kind, data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": None, "column": "", "value": "",
+        "problem": "bad.csv mixes two text encodings: it is UTF-8 text, but byte 0xA3 on line "
+                   "3 of the file is not UTF-8 (a character such as £ or an accented letter "
+                   "pasted in from another program)",
+        "fix": "Retype that character on line 3, or open the file in Excel and save it as "
+               "'CSV UTF-8 (Comma delimited)', then upload again"}]
+
+
 def test_utf8_bom_header_is_recognised():
     prepared = accepted("tracker", b"\xef\xbb\xbf" + TRACKER_HEADER
                         + b"N1,03/04/2022,Probation,Active\n")

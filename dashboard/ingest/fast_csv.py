@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 
 from dashboard import config
 from dashboard.ingest.contract import classify_header
-from dashboard.ingest.file_kinds import BYTE_ORDER_MARKS, sniff_kind
+from dashboard.ingest.file_kinds import BYTE_ORDER_MARKS, first_utf8_sequence, sniff_kind
 from dashboard.ingest.readers import HEAD_CHARS, best_delimiter
 from dashboard.ingest.spreadsheet_guard import UnreadableFile
 
@@ -131,6 +131,8 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
                 chunk, mark = chunk[cut:], mark - cut
             decoder.decode(chunk)
             window = previous + chunk  # with the bytes before it, for what spans the edge
+            if encoding == "cp1252" and first_utf8_sequence(window) is not None:
+                raise Declined("UTF-8 in places: the strict reader says where")
             octets = np.frombuffer(chunk, dtype=np.uint8)
             ends = np.flatnonzero(octets == 10)
             if ends.size:

@@ -81,8 +81,18 @@ def decode_text(file_name: str, data: bytes) -> tuple[str, bytes | None]:
                     "that") from exc
     try:
         return data.decode("utf-8"), data
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        not_utf8 = exc.start
+    if first_utf8_sequence(data) is not None:
+        # Mostly UTF-8, with a byte from elsewhere (a £ pasted from a Windows program): read as
+        # cp1252, every accented letter of the file would be stored garbled ("ZoÃ«").
+        line = data.count(b"\n", 0, not_utf8) + 1
+        raise UnreadableFile(
+            f"{file_name} mixes two text encodings: it is UTF-8 text, but byte "
+            f"0x{data[not_utf8]:02X} on line {line:,} of the file is not UTF-8 (a character "
+            "such as £ or an accented letter pasted in from another program)",
+            f"Retype that character on line {line:,}, or open the file in Excel and save it "
+            "as 'CSV UTF-8 (Comma delimited)', then upload again")
     try:
         return data.decode("cp1252"), None
     except UnicodeDecodeError as exc:
@@ -90,3 +100,20 @@ def decode_text(file_name: str, data: bytes) -> tuple[str, bytes | None]:
             f"{file_name} is not readable text in UTF-8 or Windows-1252 (byte "
             f"0x{data[exc.start]:02X} at position {exc.start:,})",
             "Save it from Excel as 'CSV UTF-8 (Comma delimited)' and upload again") from exc
+
+
+def first_utf8_sequence(data: bytes) -> int | None:
+    """Where the first character written in UTF-8 beyond ASCII (a lead byte and its
+    continuation bytes) is, or None. Windows-1252 text has such pairs only where an accented
+    capital meets a symbol ("Ã©"): a file with them that is not UTF-8 throughout mixes the
+    two."""
+    import numpy as np  # only for text that is not UTF-8 throughout
+
+    octets = np.frombuffer(data, dtype=np.uint8)
+    if octets.size < 2:
+        return None
+    follows = (octets[1:] & 0xC0) == 0x80
+    found = (octets[:-1] >= 0xC2) & (octets[:-1] <= 0xDF) & follows
+    found[:-1] |= (octets[:-2] >= 0xE0) & (octets[:-2] <= 0xEF) & follows[:-1] & follows[1:]
+    hits = np.flatnonzero(found)
+    return int(hits[0]) if hits.size else None
