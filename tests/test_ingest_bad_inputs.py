@@ -416,6 +416,44 @@ def test_cp1252_csv_with_pound_and_en_dash(db):
         ("Town Centre – £5 zone",)]
 
 
+ERROR_PROBLEM = ("'{error}' is a spreadsheet error: the formula that should give the {what} "
+                 "here failed")
+ERROR_FIX = "Correct the formula (or type the value) in the spreadsheet, then export and " \
+    "upload again"
+
+
+@pytest.mark.parametrize("form", ["csv", "xlsx"])
+def test_a_formulas_error_is_refused_once_where_it_is_read(db, form):
+    # A lookup that found nothing shows #N/A: saved as CSV it was stored as an area or an
+    # officer called "#N/A"; in a workbook it came over as an empty cell, the value lost.
+    header = ["Nominal ID", "Referral Date", "Officer", "Referral Source", "Offending Area",
+              "First Contact Date", "Notes"]
+    rows = [["N1", "03/04/2022", "#N/A", "Probation", "Aston", "#VALUE!", "#REF!"],
+            ["N2", "04/04/2022", "PC Jones", "Probation", "#REF!", "05/04/2022", ""]]
+    if form == "csv":
+        data = "\n".join(",".join(row) for row in [header, *rows]).encode()
+    else:
+        buffer = io.BytesIO()
+        book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+        sheet = book.add_worksheet()
+        for r, row in enumerate([header, *rows]):
+            for c, value in enumerate(row):
+                if value.startswith("#"):  # a formula whose saved result is the error
+                    sheet.write_formula(r, c, "=VLOOKUP(1,Z:Z,2,FALSE)", None, value)
+                else:
+                    sheet.write_string(r, c, value)
+        book.close()
+        data = buffer.getvalue()
+    error = assert_rejected_and_unchanged(db, "tracker", data, f"bad.{form}")
+    assert [(p["row"], p["column"], p["value"], p["problem"], p["fix"])
+            for p in error.report.problems.to_dict("records")] == [
+        (2, "Officer", "#N/A", ERROR_PROBLEM.format(error="#N/A", what="officer"), ERROR_FIX),
+        (2, "First Contact Date", "#VALUE!",
+         ERROR_PROBLEM.format(error="#VALUE!", what="first contact date"), ERROR_FIX),
+        (3, "Offending Area", "#REF!",
+         ERROR_PROBLEM.format(error="#REF!", what="offending area"), ERROR_FIX)]
+
+
 @pytest.mark.parametrize("kind", ["tracker", "connect"])
 def test_utf8_text_with_one_windows_byte_is_refused_not_read_as_windows_text(db, kind):
     # Read as Windows-1252 for the one stray byte, every accented name was stored garbled

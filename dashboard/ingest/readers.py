@@ -11,6 +11,7 @@ import io
 import re
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -124,9 +125,17 @@ def check_width(file_name: str, headers: list[str], header_row: int) -> None:
 
 # ---------------------------------------------------------------- workbooks
 
-def first_sheet(file_name: str, data: bytes) -> tuple[pa.Table, int, str | None]:
+class Sheet(NamedTuple):
+    cells: pa.Table  # text columns, as column_text makes them
+    width: int
+    name: str | None
+    errors: dict[tuple[int, int], str]  # (row as Excel numbers it, column) -> "#N/A"…
+
+
+def first_sheet(file_name: str, data: bytes) -> Sheet:
     """The first sheet's cells as text columns (as column_text would make them), in Arrow,
-    its width and its name; UnreadableFile if it cannot be read safely.
+    its width, its name and its cells holding a formula's error (which calamine hands over
+    empty); UnreadableFile if it cannot be read safely.
 
     Hostile archives and XML are refused before calamine sees the bytes, and calamine runs
     in a separate process with a memory and time limit, so no workbook can take the server.
@@ -134,14 +143,15 @@ def first_sheet(file_name: str, data: bytes) -> tuple[pa.Table, int, str | None]
     check_xlsx_archive(file_name, data)
     check_xlsx_xml(file_name, data)
     name = check_first_sheet_shown(file_name, data)
-    check_xlsx_rows(file_name, data)
-    return *read_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
-                               config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name), name
+    errors = check_xlsx_rows(file_name, data)
+    cells, width = read_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
+                                      config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name)
+    return Sheet(cells, width, name, errors)
 
 
 def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
               lookup: dict[str, str]) -> RawTable:
-    sheet, width, sheet_name = first_sheet(file_name, data)
+    sheet, width, sheet_name, errors = first_sheet(file_name, data)
     head = [list(row) for row in zip(*(column.to_pylist() for column in
                                        sheet.slice(0, HEADER_SEARCH_ROWS).columns))]
     header_index = find_header([[cell_text(c) or "" for c in row] for row in head], lookup)
@@ -150,10 +160,28 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
     # The header is as wide as the sheet, though columns past the cap were not sent.
     check_width(file_name, range(width), header_index + 1)
     headers = [(cell_text(h) or "").strip() for h in head[header_index]]
-    table = sheet.slice(header_index + 1)
+    table = with_errors_shown(sheet.slice(header_index + 1), errors, header_index + 2)
     check_cells(file_name, table, headers, header_index + 2, lookup)
     stage(con, table, headers, lookup)
     return RawTable(headers, header_index + 1, table.num_rows)
+
+
+def with_errors_shown(table: pa.Table, errors: dict[tuple[int, int], str],
+                      first_row: int) -> pa.Table:
+    """`table` (rows from Excel's row `first_row` on) with each error cell holding the error
+    Excel shows, so the rules refuse it where it is read."""
+    by_column: dict[int, dict[int, str]] = {}
+    for (row, column), error in errors.items():
+        if row >= first_row and column < table.num_columns:
+            by_column.setdefault(column, {})[row - first_row] = error
+    for column, shown in by_column.items():
+        values = table.column(column).to_pylist()
+        for index, error in shown.items():
+            if index < len(values):
+                values[index] = error
+        table = table.set_column(column, table.column_names[column],
+                                 pa.array(values, pa.string()))
+    return table
 
 
 def column_text(values: list[object]) -> list[str | None]:

@@ -3,6 +3,7 @@ problems and warnings they give, in the user's terms."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,14 @@ class Check:
 NAME_IN_AN_ID = (r"(^|[^0-9A-Za-z])([A-Z][a-z]{2,}|[A-Za-z]{2,}[ ,]+[A-Za-z]+)([^0-9A-Za-z]|$)")
 
 
+# The errors Excel shows in a cell whose formula failed.
+SPREADSHEET_ERRORS = ("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!",
+                      "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!",
+                      "#UNKNOWN!", "#GETTING_DATA", "#N/A!")
+ERRORS_RE2 = "|".join(re.escape(error) for error in SPREADSHEET_ERRORS)
+SHEET_ERROR = "'{value}' is a spreadsheet error: "
+
+
 def checks_for(contract: Contract, positions: dict[str, int],
                forbidden_found: bool = True) -> list[Check]:
     checks: list[Check] = []
@@ -61,6 +70,16 @@ def checks_for(contract: Contract, positions: dict[str, int],
         if col.required:
             checks.append(Check(name, f"{raw} is null", "Required value is missing",
                                 f"Enter the {label(name)} on this row"))
+        if col.name in positions:
+            # What Excel shows where a formula failed (a lookup that found nothing): in a CSV
+            # it would be stored as an area or an officer called "#N/A"; in a workbook it came
+            # over as an empty cell (readers.read_xlsx puts it back).
+            checks.append(Check(name, f"starts_with({raw}, '#') and "
+                                f"regexp_full_match({raw}, '{ERRORS_RE2}')",
+                                SHEET_ERROR + f"the formula that should give the {label(name)} "
+                                "here failed",
+                                "Correct the formula (or type the value) in the spreadsheet, "
+                                "then export and upload again"))
         if col.kind == "id" or (col.kind == "category" and not col.vocabulary):
             # Only punctuation or symbols ("-", "?", "😈"): it names no one and nothing.
             nothing = f"names_nothing({raw})" if col.kind == "id" else f"{name} is null"
@@ -115,6 +134,7 @@ def checks_for(contract: Contract, positions: dict[str, int],
             checks.append(Check(name, f"{raw} is not null and ({name} is null or {name} < 0)",
                                 "'{value}' is not an amount in pounds",
                                 "Write amounts as numbers, e.g. 1234.50 or £1,234.50"))
+
     for later, earlier in DATE_ORDER[contract.kind]:
         if later in positions and earlier in positions:
             checks.append(Check(later, f"{later} < {earlier}",
@@ -245,6 +265,11 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
                 "row": source_row, "column": header, "value": shown,
                 "problem": check.problem.format(value=shown, detail=visible(detail or "")),
                 "fix": check.fix})
+    # An error cell is named once, as the error it is (not also as "not a date").
+    errors = {(p["row"], p["column"]) for p in problems
+              if p["problem"].startswith(SHEET_ERROR.format(value=p["value"]))}
+    problems = [p for p in problems if (p["row"], p["column"]) not in errors
+                or p["problem"].startswith(SHEET_ERROR.format(value=p["value"]))]
     if contract.kind == "tracker" and "officer" in positions:
         people = officer_column_problem(con, report, headers[positions["officer"]])
         if people is not None:

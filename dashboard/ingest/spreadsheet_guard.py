@@ -206,15 +206,39 @@ def count_row_tags(xml: bytes) -> int:
         else rows
 
 
-def check_xlsx_rows(file_name: str, data: bytes) -> None:
+# A cell holding a formula's error (t="e"): Excel shows its value (#N/A, #REF!…), which
+# calamine hands over as an empty cell, so the value the formula failed to find would be lost
+# without a word.
+# (No "/" in the attributes: an empty cell, <c r="A1"/>, must not take the next cell's value.)
+ERROR_CELL = re.compile(rb'<c\b([^>/]*)>(?:(?!</c>).)*?<v>([^<]*)</v>', re.DOTALL)
+CELL_REFERENCE = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
+ERROR_TYPE = re.compile(rb'\bt="e"')
+MAX_ERROR_CELLS = 1000  # enough to name every one a person would correct by hand
+
+
+def error_cells_in(xml: bytes, found: dict[tuple[int, int], str]) -> None:
+    """Add the error cells of whole <c> elements in `xml` to `found`: (row as Excel numbers
+    it, column from 0) -> the error Excel shows."""
+    for attributes, value in ERROR_CELL.findall(xml):
+        reference = CELL_REFERENCE.search(attributes)
+        if ERROR_TYPE.search(attributes) and reference and len(found) < MAX_ERROR_CELLS:
+            column = 0
+            for letter in reference.group(1):
+                column = column * 26 + letter - ord("A") + 1
+            found[(int(reference.group(2)), column - 1)] = value.decode("utf-8", "replace")
+
+
+def check_xlsx_rows(file_name: str, data: bytes) -> dict[tuple[int, int], str]:
     """Refuse a workbook whose first sheet has more rows than we read, counting its row tags
-    as the XML is unpacked (without parsing it), and stopping as soon as the limit is passed."""
+    as the XML is unpacked (without parsing it), and stopping as soon as the limit is passed;
+    return its cells holding a formula's error (see error_cells_in)."""
     max_rows = config.setting("O2R_XLSX_MAX_ROWS")
+    errors: dict[tuple[int, int], str] = {}
     with open_archive(file_name, data) as archive:
         part = first_sheet_part(archive)
         if part is None:
-            return  # calamine will say the workbook has no sheet
-        rows, tail = 0, b""
+            return errors  # calamine will say the workbook has no sheet
+        rows, tail, unfinished = 0, b"", b""
         try:
             with archive.open(part) as stream:
                 reader = CappedReader(stream, config.setting("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB,
@@ -226,6 +250,12 @@ def check_xlsx_rows(file_name: str, data: bytes) -> None:
                     tail = window[-16:]
                     if rows > max_rows:
                         break
+                    # Most sheets have no error cell: one search for the type finds that.
+                    if unfinished or b't="e"' in chunk:
+                        cells = unfinished + chunk
+                        end = cells.rfind(b"</c>") + len(b"</c>")
+                        error_cells_in(cells[:end], errors)
+                        unfinished = cells[end:][-MB:] if b't="e"' in cells[end:] else b""
         except UnreadableFile:
             raise
         except Exception as exc:  # zlib.error, BadZipFile (bad CRC), EOFError on damage
@@ -236,6 +266,7 @@ def check_xlsx_rows(file_name: str, data: bytes) -> None:
             "workbook upload may have, so it was not read",
             "Save the sheet as CSV (a CSV upload has no row limit) or split the export into "
             "smaller date ranges, and upload that")
+    return errors
 
 
 def check_first_sheet_shown(file_name: str, data: bytes) -> str | None:

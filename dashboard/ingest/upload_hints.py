@@ -78,7 +78,7 @@ def head_rows(file_name: str, data: bytes) -> list[list[str]]:
         # workbook with a cell at Excel's last row and column made calamine abort the server.
         from dashboard.ingest.readers import first_sheet
 
-        sheet, _, _ = first_sheet(file_name, data)
+        sheet = first_sheet(file_name, data).cells
         head = sheet.slice(0, HEAD_ROWS)
         return [[cell or "" for cell in row]
                 for row in zip(*(column.to_pylist() for column in head.columns))]
