@@ -35,7 +35,8 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("kind", choices=["tracker", "connect"])
     ingest.add_argument("file", type=Path)
     ingest.add_argument("--as-at", type=uk_or_iso_date, default=None,
-                        help="the date the export was taken (default: today)")
+                        help="the date the export was taken (default: the date its title "
+                        "lines or file name give, as the Data page reads them, else today)")
     ingest.add_argument("--uploader", default=None, help="who is uploading (default: login name)")
     ingest.add_argument("--errors-csv", type=Path, default=None,
                         help="if rejected, also write the problems listed (the first "
@@ -118,13 +119,17 @@ def run_ingest(args: argparse.Namespace) -> int:
         print(f"Cannot read {args.file}: not a file. Save the export as a file and give its "
               "path", file=sys.stderr)
         return 2
+    as_at = args.as_at
+    if as_at is None:  # the date the file gives in its title lines or name, as the Data page
+        as_at, said = as_at_from_file(args.file)
+        print(said)
     try:
         # --uploader names whom the upload is for; who ran the command is kept beside it
         # (any name may be typed there).
         uploader = (f"{args.uploader} (command line: {accounts.login_name()})"
                     if args.uploader else None)
         report = service.ingest_bytes(db, args.kind, args.file.name, args.file,
-                                      as_at=args.as_at,
+                                      as_at=as_at,
                                       uploaded_by=uploader,
                                       allow_shrink=args.allow_shrink)
     except UploadRejected as rejected:
@@ -138,8 +143,32 @@ def run_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def as_at_from_file(path: Path) -> tuple[dt.date, str]:
+    """The as-at date a file gives (title lines or name), else today; and a line saying which.
+    An export stored as at today though taken earlier would win over a later export's
+    records of the same crimes."""
+    from dashboard.ingest import upload_hints
+
+    with open(path, "rb") as readable:  # a text file's head is enough; a workbook is read whole
+        head = readable.read(upload_hints.HEAD_BYTES)
+        if head[:2] == b"PK":
+            head += readable.read()
+    hints = upload_hints.read_afresh(path.name, head)
+    if hints.as_at is not None:
+        return hints.as_at, (f"As at {hints.as_at:%d/%m/%Y}, read from the file's "
+                             f"{hints.as_at_from} (give --as-at to use another date).")
+    today = dt.date.today()
+    return today, (f"Warning: no --as-at given and the file does not say when it was taken, so "
+                   f"it is stored as at today, {today:%d/%m/%Y}. If the export was taken "
+                   "earlier, give --as-at with that date: a Connect export dated later than it "
+                   "was taken would win over a later export's records of the same crimes.")
+
+
 def describe(report) -> list[str]:
     lines = [report.summary()]
+    if report.replaced_demo:
+        lines.append("This was the first real upload: the synthetic demo data was removed in "
+                     "the same step (its snapshots, Connect records and signed-off packs).")
     if report.matched:
         lines.append("Columns matched: " + "; ".join(f"{theirs} -> {ours}"
                                                      for theirs, ours in report.matched.items()))

@@ -367,6 +367,40 @@ def test_a_connect_upload_whose_people_are_mostly_not_on_the_tracker_says_so(db,
     assert "Warning: Only" not in capsys.readouterr().out  # two of three: most are
 
 
+def test_the_command_line_takes_the_files_own_date_and_says_when_it_has_none(db, tmp_path,
+                                                                          capsys):
+    dated = tmp_path / "connect as at 31-07-2022.csv"
+    dated.write_bytes(b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
+                      b"CR1,OLD0,03/04/2022,Theft\n")
+    assert cli.main(["ingest", "connect", str(dated), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("As at 31/07/2022, read from the file's file name (give --as-at to "
+                          "use another date).")
+    assert query(db, "select as_at_date from uploads where kind = 'connect'") == [
+        (dt.date(2022, 7, 31),)]
+    undated = tmp_path / "connect.csv"
+    undated.write_bytes(b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
+                        b"CR2,OLD0,03/04/2022,Theft\n")
+    assert cli.main(["ingest", "connect", str(undated), "--db", str(db)]) == 0
+    assert capsys.readouterr().out.startswith(
+        "Warning: no --as-at given and the file does not say when it was taken, so it is "
+        f"stored as at today, {dt.date.today():%d/%m/%Y}.")
+
+
+def test_the_first_real_upload_on_the_command_line_says_the_demo_data_went(demo_db, tmp_path,
+                                                                           capsys):
+    path = tmp_path / "tracker.csv"
+    path.write_bytes(referrals(3))
+    assert cli.main(["ingest", "tracker", str(path), "--as-at", "2022-07-31",
+                     "--db", str(demo_db)]) == 0
+    assert ("This was the first real upload: the synthetic demo data was removed in the same "
+            "step") in capsys.readouterr().out
+    path.write_bytes(referrals(4))
+    assert cli.main(["ingest", "tracker", str(path), "--as-at", "2022-08-31",
+                     "--db", str(demo_db)]) == 0
+    assert "demo data was removed" not in capsys.readouterr().out
+
+
 def test_crime_references_differing_only_in_case_are_one_crime():
     data = (b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
             b"20/123/22,N1,03/04/2022,Theft\n20/123/22,N1,03/04/2022,Theft\n"

@@ -84,6 +84,7 @@ class IngestReport:
     upload_id: int | None = None
     duplicate_of: int | None = None
     held_back: bool = False  # checked, but held back until confirmed (SnapshotShrinks)
+    replaced_demo: bool = False  # stored as the first real upload, the demo data removed
     # Connect: crimes of the file already stored from an export taken later, kept as it has them
     kept_later: int = 0
     # Connect, once stored: the people in the file, and how many a tracker snapshot refers

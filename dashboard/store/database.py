@@ -179,7 +179,7 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
         upload_id = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads"
                                 ).fetchall()[0][0]
         if not prepared.is_demo:
-            clear_demo(con)
+            report.replaced_demo = clear_demo(con)
         con.execute(
             "insert into uploads values ($id, $kind, $file, $sha, $as_at, $rows, $at, $by, $demo)",
             {"id": upload_id, "kind": report.kind, "file": report.file_name,
@@ -209,12 +209,15 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
     return upload_id
 
 
-def clear_demo(con: duckdb.DuckDBPyConnection) -> None:
+def clear_demo(con: duckdb.DuckDBPyConnection) -> bool:
     """Before the first real upload the synthetic demo data goes, in the same transaction: left,
-    its snapshots and crimes were counted with the real ones on every page and in the pack."""
+    its snapshots and crimes were counted with the real ones on every page and in the pack.
+    Whether there was demo data to clear."""
     if con.execute("select count(*) > 0 and bool_and(is_demo) from uploads").fetchall()[0][0]:
         for statement in CLEAR_UPLOADED_DATA:
             con.execute(statement)
+        return True
+    return False
 
 
 class DuplicateUpload(Exception):
