@@ -454,6 +454,23 @@ def test_a_formulas_error_is_refused_once_where_it_is_read(db, form):
          ERROR_PROBLEM.format(error="#REF!", what="offending area"), ERROR_FIX)]
 
 
+def test_a_date_cell_with_fractions_of_a_second_is_read_as_its_date(db):
+    # =NOW() or a system's timestamp, formatted to show the date: Excel shows 11/06/2021, and
+    # the file was refused 523 times over ("'2021-06-11 14:41:46.667000' is not a date").
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet, dates = book.add_worksheet(), book.add_format({"num_format": "dd/mm/yyyy"})
+    for c, value in enumerate(["Nominal ID", "Referral Date", "Referral Source", "Status"]):
+        sheet.write_string(0, c, value)
+    sheet.write_row(1, 0, ["N1"])
+    sheet.write_datetime(1, 1, dt.datetime(2021, 6, 11, 14, 41, 46, 667000), dates)
+    sheet.write_row(1, 2, ["Probation", "Active"])
+    book.close()
+    ingest(db, "tracker", buffer.getvalue(), "tracker.xlsx")
+    assert query(db, "select referral_date from referrals where snapshot_id = 2") == [
+        (dt.date(2021, 6, 11),)]
+
+
 @pytest.mark.parametrize("kind", ["tracker", "connect"])
 def test_utf8_text_with_one_windows_byte_is_refused_not_read_as_windows_text(db, kind):
     # Read as Windows-1252 for the one stray byte, every accented name was stored garbled

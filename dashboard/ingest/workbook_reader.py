@@ -144,7 +144,10 @@ def cell_text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+        # To the second: a time with fractions of a second (=NOW(), a system's timestamp)
+        # would read as no date at all, though Excel shows the cell as a plain date.
+        return value.date().isoformat() if value.time() == dt.time() \
+            else value.isoformat(" ", timespec="seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):
