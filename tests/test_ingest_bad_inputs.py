@@ -454,6 +454,30 @@ def test_a_formulas_error_is_refused_once_where_it_is_read(db, form):
          ERROR_PROBLEM.format(error="#REF!", what="offending area"), ERROR_FIX)]
 
 
+def test_a_date_of_birth_is_never_repeated_back_in_the_problem_list():
+    # The list is shown on the Data page and downloaded as a CSV; a date of birth is read
+    # only for the age band, and never stored or shown.
+    data = (b"Nominal ID,Referral Date,Referral Source,Status,Date of Birth\n"
+            b"N1,03/04/2022,Probation,Active,3/12/91\n"
+            b"N2,03/04/2022,Probation,Active,31/12/2023\n")
+    found = problems("tracker", data)
+    assert [(p["row"], p["column"], p["value"], p["problem"]) for p in found] == [
+        (2, "Date of Birth", "", "The cell is not a date we can read"),
+        (3, "Referral Date", "03/04/2022", "Referral date 03/04/2022 is before the date of "
+                                           "birth"),
+        (3, "Date of Birth", "", "The date is after the upload's as-at date")]
+    assert not any("91" in str(p) or "2023" in str(p) for p in found)
+
+
+def test_a_hint_in_brackets_does_not_hide_a_header_unless_it_names_someone():
+    data = (b"Nominal ID,Referral Date (dd/mm/yyyy),Referral Source,Status,Officer [O2R],"
+            b"Nominal (name)\nN1,03/04/2022,Probation,Active,PC Jones,Jane Doe\n")
+    prepared = accepted("tracker", data)
+    assert prepared.report.matched["Referral Date (dd/mm/yyyy)"] == "referral_date"
+    assert prepared.report.matched["Officer [O2R]"] == "officer"
+    assert prepared.report.dropped_identifying == ["Nominal (name)"]
+
+
 def test_a_date_cell_with_fractions_of_a_second_is_read_as_its_date(db):
     # =NOW() or a system's timestamp, formatted to show the date: Excel shows 11/06/2021, and
     # the file was refused 523 times over ("'2021-06-11 14:41:46.667000' is not a date").

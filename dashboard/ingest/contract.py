@@ -264,6 +264,9 @@ class Contract:
         return lookup
 
 
+BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+
+
 def classify_header(header: str, lookup: dict[str, str]) -> tuple[str, str | None]:
     """('column', name), ('identifying', None), ('blank', None) or ('unknown', None)."""
     key = header_key(header)
@@ -271,9 +274,20 @@ def classify_header(header: str, lookup: dict[str, str]) -> tuple[str, str | Non
         return "blank", None
     if key in lookup:
         return "column", lookup[key]
-    if key in IDENTIFYING_KEYS or any(fragment in key for fragment in IDENTIFYING_FRAGMENTS):
+    # A hint in brackets is not part of the name: "Referral Date (dd/mm/yyyy)", "Value (£)";
+    # unless the hint says the column identifies someone ("Nominal (name)").
+    bare = header_key(BRACKETED.sub("", str(header)))
+    hint = header_key("".join(BRACKETED.findall(str(header))))
+    if bare in lookup and not is_identifying(hint):
+        return "column", lookup[bare]
+    if is_identifying(key):
         return "identifying", None
     return "unknown", None
+
+
+def is_identifying(key: str) -> bool:
+    """Whether a header's key names a column that identifies someone or holds free text."""
+    return key in IDENTIFYING_KEYS or any(fragment in key for fragment in IDENTIFYING_FRAGMENTS)
 
 
 class ColumnMapError(ValueError):

@@ -230,6 +230,7 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
         f"select count(*) from typed where has_forbidden(concat({cells}))"  # noqa: S608 (identifiers from code, values bound)
         ).fetchall()[0][0] > 0
     checks = checks_for(contract, positions, forbidden_found)
+    unstored = {col.name for col in contract.columns if not col.stored}
     # One pass counts every check and the repeated keys; only checks that fail are then
     # listed row by row.
     con.execute("create or replace temp view checked as "
@@ -259,12 +260,19 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
             f"select source_row, {quote_ident('raw_' + check.column)}, ({check.detail})::varchar "  # noqa: S608 (identifiers from code, values bound)
             f"from checked where {check.condition} order by source_row",
             {"as_at": report.as_at} if "$as_at" in check.condition else None).fetchall()
+        # A date of birth is never repeated back, as the cell or as the detail of another's.
+        personal = check.column in unstored
+        template = check.problem
+        if any(name in check.detail for name in unstored):
+            template = template.replace(" ({detail})", "").replace("{detail}", "")
         for source_row, value, detail in rows:
             shown = visible(value or "")  # a control character is named, never sent on
-            problems.append({
-                "row": source_row, "column": header, "value": shown,
-                "problem": check.problem.format(value=shown, detail=visible(detail or "")),
-                "fix": check.fix})
+            problem = template.format(value=shown, detail=visible(detail or ""))
+            if personal:
+                shown, problem = "", " ".join(template.replace("'{value}'", "The cell")
+                                              .replace("{detail}", "").split())
+            problems.append({"row": source_row, "column": header, "value": shown,
+                             "problem": problem, "fix": check.fix})
     # An error cell is named once, as the error it is (not also as "not a date").
     errors = {(p["row"], p["column"]) for p in problems
               if p["problem"].startswith(SHEET_ERROR.format(value=p["value"]))}
