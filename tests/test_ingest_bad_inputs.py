@@ -11,7 +11,9 @@ import datetime as dt
 import hashlib
 import io
 import random
+import re
 import sys
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -493,6 +495,44 @@ def test_a_date_cell_with_fractions_of_a_second_is_read_as_its_date(db):
     ingest(db, "tracker", buffer.getvalue(), "tracker.xlsx")
     assert query(db, "select referral_date from referrals where snapshot_id = 2") == [
         (dt.date(2021, 6, 11),)]
+
+
+def uncalculated(workbook: bytes) -> bytes:
+    """The workbook with its formulas' saved results taken out, as a program that does not
+    calculate saves them (xlsxwriter saves 0)."""
+    source, out = zipfile.ZipFile(io.BytesIO(workbook)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            part = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                part = re.sub(rb"(</f>)<v>[^<]*</v>", rb"\1", part)
+            target.writestr(item, part)
+    return out.getvalue()
+
+
+def test_a_formula_never_calculated_is_refused_where_it_is_read(db):
+    # Its value is not in the file: 85 first-contact dates were stored as blank.
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    for r, row in enumerate([["Nominal ID", "Referral Date", "Referral Source", "Status",
+                              "First Contact Date", "Notes"],
+                             ["N1", "03/04/2022", "Probation", "Active", None, None]]):
+        for c, value in enumerate(row):
+            if value is not None:
+                sheet.write_string(r, c, value)
+    sheet.write_formula(1, 4, '=B2&""')
+    sheet.write_formula(1, 5, '="see "&A2')  # a column not read: no matter
+    book.close()
+    error = assert_rejected_and_unchanged(db, "tracker", uncalculated(buffer.getvalue()),
+                                          "bad.xlsx")
+    assert error.report.problems.to_dict("records") == [{
+        "row": 2, "column": "First Contact Date", "value": "",
+        "problem": "The cell holds a formula whose result was never worked out (the workbook "
+                   "was saved by a program that does not calculate), so its value is not in "
+                   "the file",
+        "fix": "Open the workbook in Excel, let it calculate (Formulas > Calculate Now), save "
+               "it and upload again"}]
 
 
 @pytest.mark.parametrize("kind", ["tracker", "connect"])

@@ -129,7 +129,8 @@ class Sheet(NamedTuple):
     cells: pa.Table  # text columns, as column_text makes them
     width: int
     name: str | None
-    errors: dict[tuple[int, int], str]  # (row as Excel numbers it, column) -> "#N/A"…
+    # (Excel row, column) -> the error shown ("#N/A"…), or None for a formula never calculated
+    errors: dict[tuple[int, int], str | None]
 
 
 def first_sheet(file_name: str, data: bytes) -> Sheet:
@@ -160,19 +161,38 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
     # The header is as wide as the sheet, though columns past the cap were not sent.
     check_width(file_name, range(width), header_index + 1)
     headers = [(cell_text(h) or "").strip() for h in head[header_index]]
+    refuse_uncalculated(errors, headers, header_index + 2, lookup)
     table = with_errors_shown(sheet.slice(header_index + 1), errors, header_index + 2)
     check_cells(file_name, table, headers, header_index + 2, lookup)
     stage(con, table, headers, lookup)
     return RawTable(headers, header_index + 1, table.num_rows)
 
 
-def with_errors_shown(table: pa.Table, errors: dict[tuple[int, int], str],
+def refuse_uncalculated(errors: dict[tuple[int, int], str | None], headers: list[str],
+                        first_row: int, lookup: dict[str, str]) -> None:
+    """RowProblems for each formula never calculated (no value saved) in a column that is
+    read: its value is not in the file, and it would be taken as empty."""
+    found = sorted((row, column) for (row, column), error in errors.items()
+                   if error is None and row >= first_row and column < len(headers)
+                   and classify_header(headers[column], lookup)[0] == "column")
+    if found:
+        raise RowProblems([{
+            "row": row, "column": headers[column], "value": "",
+            "problem": "The cell holds a formula whose result was never worked out (the "
+                       "workbook was saved by a program that does not calculate), so its "
+                       "value is not in the file",
+            "fix": "Open the workbook in Excel, let it calculate (Formulas > Calculate Now), "
+                   "save it and upload again"} for row, column in found[:MAX_PROBLEMS_LISTED]],
+            len(found))
+
+
+def with_errors_shown(table: pa.Table, errors: dict[tuple[int, int], str | None],
                       first_row: int) -> pa.Table:
     """`table` (rows from Excel's row `first_row` on) with each error cell holding the error
     Excel shows, so the rules refuse it where it is read."""
     by_column: dict[int, dict[int, str]] = {}
     for (row, column), error in errors.items():
-        if row >= first_row and column < table.num_columns:
+        if error is not None and row >= first_row and column < table.num_columns:
             by_column.setdefault(column, {})[row - first_row] = error
     for column, shown in by_column.items():
         values = table.column(column).to_pylist()

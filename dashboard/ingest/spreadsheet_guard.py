@@ -210,30 +210,45 @@ def count_row_tags(xml: bytes) -> int:
 # calamine hands over as an empty cell, so the value the formula failed to find would be lost
 # without a word.
 # (No "/" in the attributes: an empty cell, <c r="A1"/>, must not take the next cell's value.)
-ERROR_CELL = re.compile(rb'<c\b([^>/]*)>(?:(?!</c>).)*?<v>([^<]*)</v>', re.DOTALL)
+# Each attempt stops at the next "<c" or "<" in the attributes, so hostile XML (a million
+# "<c" and no "</c>") costs one pass, not one per cell.
+ERROR_CELL = re.compile(rb'<c\b([^>/<]*)>(?:(?!</c>|<c\b).)*?<v>([^<]*)</v>', re.DOTALL)
 CELL_REFERENCE = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
 ERROR_TYPE = re.compile(rb'\bt="e"')
 MAX_ERROR_CELLS = 1000  # enough to name every one a person would correct by hand
 
 
-def error_cells_in(xml: bytes, found: dict[tuple[int, int], str]) -> None:
+# A formula cell with no value saved (no <v>, or an empty one not typed as text, which is
+# how Excel saves a formula that gives ""): a workbook written by a program that does not
+# calculate (a script, some exports). calamine hands it over empty.
+UNCALCULATED_CELL = re.compile(
+    rb'<c\b([^>/<]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>')
+TEXT_TYPE = re.compile(rb'\bt="(?:str|inlineStr|s)"')
+
+
+def error_cells_in(xml: bytes, found: dict[tuple[int, int], str | None]) -> None:
     """Add the error cells of whole <c> elements in `xml` to `found`: (row as Excel numbers
-    it, column from 0) -> the error Excel shows."""
-    for attributes, value in ERROR_CELL.findall(xml):
+    it, column from 0) -> the error Excel shows, or None for a formula never calculated."""
+    marked = [(attributes, value.decode("utf-8", "replace"))
+              for attributes, value in ERROR_CELL.findall(xml) if ERROR_TYPE.search(attributes)]
+    if b"<f" in xml:
+        marked += [(attributes, None) for attributes in UNCALCULATED_CELL.findall(xml)
+                   if not TEXT_TYPE.search(attributes)]
+    for attributes, value in marked:
         reference = CELL_REFERENCE.search(attributes)
-        if ERROR_TYPE.search(attributes) and reference and len(found) < MAX_ERROR_CELLS:
+        if reference and len(found) < MAX_ERROR_CELLS:
             column = 0
             for letter in reference.group(1):
                 column = column * 26 + letter - ord("A") + 1
-            found[(int(reference.group(2)), column - 1)] = value.decode("utf-8", "replace")
+            found[(int(reference.group(2)), column - 1)] = value
 
 
-def check_xlsx_rows(file_name: str, data: bytes) -> dict[tuple[int, int], str]:
+def check_xlsx_rows(file_name: str, data: bytes) -> dict[tuple[int, int], str | None]:
     """Refuse a workbook whose first sheet has more rows than we read, counting its row tags
     as the XML is unpacked (without parsing it), and stopping as soon as the limit is passed;
     return its cells holding a formula's error (see error_cells_in)."""
     max_rows = config.setting("O2R_XLSX_MAX_ROWS")
-    errors: dict[tuple[int, int], str] = {}
+    errors: dict[tuple[int, int], str | None] = {}
     with open_archive(file_name, data) as archive:
         part = first_sheet_part(archive)
         if part is None:
@@ -250,12 +265,14 @@ def check_xlsx_rows(file_name: str, data: bytes) -> dict[tuple[int, int], str]:
                     tail = window[-16:]
                     if rows > max_rows:
                         break
-                    # Most sheets have no error cell: one search for the type finds that.
-                    if unfinished or b't="e"' in chunk:
+                    # Most sheets have no error cell and no formula: one search for each
+                    # finds that.
+                    if unfinished or b't="e"' in chunk or b"<f" in chunk:
                         cells = unfinished + chunk
                         end = cells.rfind(b"</c>") + len(b"</c>")
                         error_cells_in(cells[:end], errors)
-                        unfinished = cells[end:][-MB:] if b't="e"' in cells[end:] else b""
+                        rest = cells[end:]
+                        unfinished = rest[-MB:] if b't="e"' in rest or b"<f" in rest else b""
         except UnreadableFile:
             raise
         except Exception as exc:  # zlib.error, BadZipFile (bad CRC), EOFError on damage
