@@ -17,10 +17,10 @@ from pathlib import Path
 
 from dashboard import config
 from dashboard.ingest import fast_csv
+from dashboard.ingest.snapshot_checks import SnapshotShrinks
 from dashboard.ingest.validation import (
     IngestReport,
     PreparedUpload,
-    SnapshotShrinks,
     UploadRejected,
     prepare,
 )

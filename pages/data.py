@@ -10,7 +10,8 @@ import streamlit as st
 
 from dashboard import config, service
 from dashboard.ingest import upload_hints
-from dashboard.ingest.validation import IngestReport, SnapshotShrinks, UploadRejected
+from dashboard.ingest.snapshot_checks import SnapshotShrinks
+from dashboard.ingest.validation import IngestReport, UploadRejected
 from dashboard.security import data_access
 from dashboard.ui import layout, text
 

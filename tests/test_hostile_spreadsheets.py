@@ -22,7 +22,7 @@ import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import config
-from dashboard.ingest import readers, spreadsheet_guard
+from dashboard.ingest import readers, sheet_cells, spreadsheet_guard
 from dashboard.ingest.validation import UploadRejected, prepare
 from dashboard.ingest.workbook_reader import cell_text
 
@@ -425,7 +425,7 @@ def test_demo_tracker_reads_exactly_as_calamine_reads_it_in_process(monkeypatch)
     assert [sheet.column(i).to_pylist() for i in range(width)] == [
         [v if type(v) is str else cell_text(v) for v in column] for column in zip(*in_process)]
     guarded = accepted_rows(DEMO_TRACKER.name, data)
-    monkeypatch.setattr(readers, "read_in_subprocess", lambda *a, **k: (
+    monkeypatch.setattr(sheet_cells, "read_in_subprocess", lambda *a, **k: (
         pa.table({f"c{i}": [v if type(v) is str else cell_text(v) for v in column]
                   for i, column in enumerate(zip(*in_process))}), width))
     assert accepted_rows(DEMO_TRACKER.name, data) == guarded

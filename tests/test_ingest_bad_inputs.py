@@ -23,8 +23,8 @@ import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import service
-from dashboard.__main__ import describe
 from dashboard.ingest.validation import PROBLEM_COLUMNS, UploadRejected, prepare
+from dashboard.ingest_command import describe
 
 AS_AT = dt.date(2022, 7, 31)
 D = dt.date

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 
 from dashboard import service
-from dashboard.ingest import cell_checks, file_kinds, readers, spreadsheet_guard
+from dashboard.ingest import cell_checks, file_kinds, readers, sheet_cells, spreadsheet_guard
 from dashboard.ingest.contract import load_contract
 from dashboard.ingest.validation import UploadRejected, prepare
 
@@ -286,10 +286,10 @@ def test_workbook_rows_are_counted_exactly_across_chunks(monkeypatch):
              b'spreadsheetml/2006/main"><sheetData>' + rows + b"</sheetData></worksheet>")
     data = corpus.hostile.replace_parts(spreadsheet_guard_tracker(), {corpus.hostile.SHEET: sheet})
     monkeypatch.setenv("O2R_XLSX_MAX_ROWS", "70000")
-    spreadsheet_guard.check_xlsx_rows("t.xlsx", data)
+    sheet_cells.check_xlsx_rows("t.xlsx", data)
     monkeypatch.setenv("O2R_XLSX_MAX_ROWS", "69999")
     with pytest.raises(spreadsheet_guard.UnreadableFile, match="more than 69,999 rows"):
-        spreadsheet_guard.check_xlsx_rows("t.xlsx", data)
+        sheet_cells.check_xlsx_rows("t.xlsx", data)
 
 
 @pytest.mark.parametrize("encoding,mark", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),

@@ -32,7 +32,8 @@ from dashboard.ingest.contract import (
     unicode_key,
     visible,
 )
-from dashboard.ingest.validation import SnapshotShrinks, UploadRejected, prepare
+from dashboard.ingest.snapshot_checks import SnapshotShrinks
+from dashboard.ingest.validation import UploadRejected, prepare
 from dashboard.security.access import Viewer
 from dashboard.store import database, queries
 from dashboard.store.sql import install_text_functions

@@ -15,7 +15,7 @@ import pytest
 import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dashboard.ingest import spreadsheet_guard, workbook_reader
+from dashboard.ingest import sheet_cells, spreadsheet_guard, workbook_reader
 from dashboard.ingest.validation import UploadRejected, prepare
 from dashboard.ingest.workbook_reader import cell_text, text_column
 
@@ -132,6 +132,6 @@ def test_a_reader_that_fails_is_named_and_its_password_error_is_clear(monkeypatc
                                  b"<ns.1-a:row\n>", b"<rowBreaks>", b"<x:rows>", b"<brow >",
                                  b'<c r="A1"><v>row </v></c>'])
 def test_row_tags_are_counted_as_the_one_pattern_counted_them(xml):
-    one_pattern = spreadsheet_guard.re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+    one_pattern = sheet_cells.re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
     sample = (xml + b"<sheetData>") * 3
-    assert spreadsheet_guard.count_row_tags(sample) == len(one_pattern.findall(sample))
+    assert sheet_cells.count_row_tags(sample) == len(one_pattern.findall(sample))

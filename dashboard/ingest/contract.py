@@ -360,3 +360,13 @@ def would_store_a_person(contract: Contract, header: str, name: str) -> bool:
     key = header_key(header)
     return not (name == "officer" and "officer" in key
                 and classify_header(key.replace("name", ""), {})[0] != "identifying")
+
+
+def spreadsheet_column(index: int) -> str:
+    """A column's letters as a spreadsheet shows them: 0 is A, 26 is AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters

@@ -11,7 +11,6 @@ import io
 import re
 import threading
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -22,14 +21,8 @@ from dashboard import config
 from dashboard.ingest.cell_checks import MAX_PROBLEMS_LISTED, RowProblems, check_cells
 from dashboard.ingest.contract import classify_header, visible
 from dashboard.ingest.file_kinds import decode_text, sniff_kind
-from dashboard.ingest.spreadsheet_guard import (
-    UnreadableFile,
-    check_first_sheet_shown,
-    check_xlsx_archive,
-    check_xlsx_rows,
-    check_xlsx_xml,
-    read_in_subprocess,
-)
+from dashboard.ingest.sheet_cells import first_sheet, refuse_uncalculated, with_errors_shown
+from dashboard.ingest.spreadsheet_guard import UnreadableFile
 from dashboard.ingest.workbook_reader import cell_text
 from dashboard.store.sql import install_text_functions
 
@@ -125,31 +118,6 @@ def check_width(file_name: str, headers: list[str], header_row: int) -> None:
 
 # ---------------------------------------------------------------- workbooks
 
-class Sheet(NamedTuple):
-    cells: pa.Table  # text columns, as column_text makes them
-    width: int
-    name: str | None
-    # (Excel row, column) -> the error shown ("#N/A"…), or None for a formula never calculated
-    errors: dict[tuple[int, int], str | None]
-
-
-def first_sheet(file_name: str, data: bytes) -> Sheet:
-    """The first sheet's cells as text columns (as column_text would make them), in Arrow,
-    its width, its name and its cells holding a formula's error (which calamine hands over
-    empty); UnreadableFile if it cannot be read safely.
-
-    Hostile archives and XML are refused before calamine sees the bytes, and calamine runs
-    in a separate process with a memory and time limit, so no workbook can take the server.
-    Every read of an uploaded workbook comes here (upload_hints too)."""
-    check_xlsx_archive(file_name, data)
-    check_xlsx_xml(file_name, data)
-    name = check_first_sheet_shown(file_name, data)
-    errors = check_xlsx_rows(file_name, data)
-    cells, width = read_in_subprocess(data, config.setting("O2R_XLSX_TIMEOUT_S"),
-                                      config.setting("O2R_XLSX_MEMORY_MB"), file_name=file_name)
-    return Sheet(cells, width, name, errors)
-
-
 def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
               lookup: dict[str, str]) -> RawTable:
     sheet, width, sheet_name, errors = first_sheet(file_name, data)
@@ -166,42 +134,6 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
     check_cells(file_name, table, headers, header_index + 2, lookup)
     stage(con, table, headers, lookup)
     return RawTable(headers, header_index + 1, table.num_rows)
-
-
-def refuse_uncalculated(errors: dict[tuple[int, int], str | None], headers: list[str],
-                        first_row: int, lookup: dict[str, str]) -> None:
-    """RowProblems for each formula never calculated (no value saved) in a column that is
-    read: its value is not in the file, and it would be taken as empty."""
-    found = sorted((row, column) for (row, column), error in errors.items()
-                   if error is None and row >= first_row and column < len(headers)
-                   and classify_header(headers[column], lookup)[0] == "column")
-    if found:
-        raise RowProblems([{
-            "row": row, "column": headers[column], "value": "",
-            "problem": "The cell holds a formula whose result was never worked out (the "
-                       "workbook was saved by a program that does not calculate), so its "
-                       "value is not in the file",
-            "fix": "Open the workbook in Excel, let it calculate (Formulas > Calculate Now), "
-                   "save it and upload again"} for row, column in found[:MAX_PROBLEMS_LISTED]],
-            len(found))
-
-
-def with_errors_shown(table: pa.Table, errors: dict[tuple[int, int], str | None],
-                      first_row: int) -> pa.Table:
-    """`table` (rows from Excel's row `first_row` on) with each error cell holding the error
-    Excel shows, so the rules refuse it where it is read."""
-    by_column: dict[int, dict[int, str]] = {}
-    for (row, column), error in errors.items():
-        if error is not None and row >= first_row and column < table.num_columns:
-            by_column.setdefault(column, {})[row - first_row] = error
-    for column, shown in by_column.items():
-        values = table.column(column).to_pylist()
-        for index, error in shown.items():
-            if index < len(values):
-                values[index] = error
-        table = table.set_column(column, table.column_names[column],
-                                 pa.array(values, pa.string()))
-    return table
 
 
 def column_text(values: list[object]) -> list[str | None]:

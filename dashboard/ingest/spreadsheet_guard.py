@@ -5,7 +5,6 @@ from __future__ import annotations
 import encodings.cp437  # noqa: F401  (zipfile decodes part names with it: not on the first upload)
 import io
 import math
-import re
 import subprocess
 import sys
 import zipfile
@@ -190,100 +189,6 @@ def check_xlsx_xml(file_name: str, data: bytes) -> None:
             raise
         except Exception as exc:  # zlib.error, BadZipFile (bad CRC), EOFError on damage
             raise damaged(file_name) from exc
-
-
-ROW_TAG = re.compile(rb"<row[\s>/]")
-PREFIXED_ROW_TAG = re.compile(rb"<[A-Za-z_][\w.-]*:row[\s>/]")  # <x:row>, rarely written
-
-
-def count_row_tags(xml: bytes) -> int:
-    """Row tags, with or without a namespace prefix. Two searches, each led by a literal,
-    are several times faster than one pattern that tries every '<' of the sheet, and the
-    prefixed one runs only when a prefix can be there. Looking for ':' (one byte, memchr)
-    first spares most chunks the search for ':row', which costs as much as the count."""
-    rows = len(ROW_TAG.findall(xml))
-    return rows + len(PREFIXED_ROW_TAG.findall(xml)) if b":" in xml and b":row" in xml \
-        else rows
-
-
-# A cell holding a formula's error (t="e"): Excel shows its value (#N/A, #REF!…), which
-# calamine hands over as an empty cell, so the value the formula failed to find would be lost
-# without a word.
-# (No "/" in the attributes: an empty cell, <c r="A1"/>, must not take the next cell's value.)
-# Each attempt stops at the next "<c" or "<" in the attributes, so hostile XML (a million
-# "<c" and no "</c>") costs one pass, not one per cell.
-ERROR_CELL = re.compile(rb'<c\b([^>/<]*)>(?:(?!</c>|<c\b).)*?<v>([^<]*)</v>', re.DOTALL)
-CELL_REFERENCE = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
-ERROR_TYPE = re.compile(rb'\bt="e"')
-MAX_ERROR_CELLS = 1000  # enough to name every one a person would correct by hand
-
-
-# A formula cell with no value saved (no <v>, or an empty one not typed as text, which is
-# how Excel saves a formula that gives ""): a workbook written by a program that does not
-# calculate (a script, some exports). calamine hands it over empty.
-UNCALCULATED_CELL = re.compile(
-    rb'<c\b([^>/<]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>')
-TEXT_TYPE = re.compile(rb'\bt="(?:str|inlineStr|s)"')
-
-
-def error_cells_in(xml: bytes, found: dict[tuple[int, int], str | None]) -> None:
-    """Add the error cells of whole <c> elements in `xml` to `found`: (row as Excel numbers
-    it, column from 0) -> the error Excel shows, or None for a formula never calculated."""
-    marked = [(attributes, value.decode("utf-8", "replace"))
-              for attributes, value in ERROR_CELL.findall(xml) if ERROR_TYPE.search(attributes)]
-    if b"<f" in xml:
-        marked += [(attributes, None) for attributes in UNCALCULATED_CELL.findall(xml)
-                   if not TEXT_TYPE.search(attributes)]
-    for attributes, value in marked:
-        reference = CELL_REFERENCE.search(attributes)
-        if reference and len(found) < MAX_ERROR_CELLS:
-            column = 0
-            for letter in reference.group(1):
-                column = column * 26 + letter - ord("A") + 1
-            found[(int(reference.group(2)), column - 1)] = value
-
-
-def check_xlsx_rows(file_name: str, data: bytes) -> dict[tuple[int, int], str | None]:
-    """Refuse a workbook whose first sheet has more rows than we read, counting its row tags
-    as the XML is unpacked (without parsing it), and stopping as soon as the limit is passed;
-    return its cells holding a formula's error (see error_cells_in)."""
-    max_rows = config.setting("O2R_XLSX_MAX_ROWS")
-    errors: dict[tuple[int, int], str | None] = {}
-    with open_archive(file_name, data) as archive:
-        part = first_sheet_part(archive)
-        if part is None:
-            return errors  # calamine will say the workbook has no sheet
-        rows, tail, unfinished = 0, b"", b""
-        try:
-            with archive.open(part) as stream:
-                reader = CappedReader(stream, config.setting("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB,
-                                      file_name, part)
-                while chunk := reader.read(MB):
-                    window = tail + chunk
-                    # Tags wholly inside the carried tail were counted with the last chunk.
-                    rows += count_row_tags(window) - count_row_tags(tail)
-                    tail = window[-16:]
-                    if rows > max_rows:
-                        break
-                    # Most sheets have no error cell and no formula: one search for each
-                    # finds that.
-                    if unfinished or b't="e"' in chunk or b"<f" in chunk:
-                        cells = unfinished + chunk
-                        end = cells.rfind(b"</c>") + len(b"</c>")
-                        error_cells_in(cells[:end], errors)
-                        rest = cells[end:]
-                        unfinished = rest[-MB:] if b't="e"' in rest or b"<f" in rest else b""
-        except UnreadableFile:
-            raise
-        except Exception as exc:  # zlib.error, BadZipFile (bad CRC), EOFError on damage
-            raise damaged(file_name) from exc
-    if rows > max_rows:
-        raise UnreadableFile(
-            f"{file_name} has more than {max_rows:,} rows in its first sheet, more than a "
-            "workbook upload may have, so it was not read",
-            "Save the sheet as CSV (a CSV upload has no row limit) or split the export into "
-            "smaller date ranges, and upload that")
-    return errors
 
 
 def check_first_sheet_shown(file_name: str, data: bytes) -> str | None:

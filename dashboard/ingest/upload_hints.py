@@ -76,7 +76,7 @@ def head_rows(file_name: str, data: bytes) -> list[list[str]]:
     if file_name.lower().endswith(".xlsx") or data[:2] == b"PK":
         # Read as the full check reads it, never by calamine in this process: a 5 KB
         # workbook with a cell at Excel's last row and column made calamine abort the server.
-        from dashboard.ingest.readers import first_sheet
+        from dashboard.ingest.sheet_cells import first_sheet
 
         sheet = first_sheet(file_name, data).cells
         head = sheet.slice(0, HEAD_ROWS)

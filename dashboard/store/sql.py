@@ -86,3 +86,8 @@ def quote_ident(name: str) -> str:
     if not _SAFE.match(name):
         raise ValueError(f"Unexpected identifier {name!r}")
     return '"' + name + '"'
+
+
+def spellings_table(column: str) -> str:
+    """The staging table of an upload's spellings of one labelled column."""
+    return quote_ident(f"spellings_{column}")
