@@ -392,6 +392,13 @@ def test_an_older_connect_export_stored_on_the_page_says_what_it_left_as_it_was(
     assert not page.exception, page.exception
     assert any("1 of these crime references were already stored from a Connect export taken "
                "later" in info.value for info in page.info)
+    # NEW100 is on no tracker snapshot: its crimes count in no figure, and the page says so
+    # (the file's name escaped, never read as Markdown)
+    assert [w.value.replace("\\", "") for w in page.warning if "Only" in w.value] == [
+        "Only 0 of the 1 people in connect_june.csv are on a tracker snapshot, so the crimes "
+        "of the other 1 count in no figure. If the nominal IDs are written differently in the "
+        "two exports (a prefix, a name beside the ID), correct the Connect export and upload "
+        "it again; if the tracker is not uploaded yet, upload it."]
     con = database.connect_read_only(demo_db)
     try:
         assert con.execute("select offence_type from crimes "
