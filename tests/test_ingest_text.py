@@ -528,14 +528,8 @@ def test_which_emptied_columns_hold_a_snapshot_back(ten, dated_before, dated_now
 
 def test_the_data_page_holds_back_an_emptied_column_until_confirmed(app_as, ten):
     ingest(ten, with_contact_dates(10, 6), as_at=dt.date(2022, 7, 15))
-    at = app_as("admin", name="Test admin", db=ten).run()
-    at.switch_page("../pages/data.py").run()
     # (not the fixture's own file, which would be a repeat)
-    at.file_uploader[0].set_value(("july.csv", referrals(11), "text/csv")).run()
-    next(b for b in at.button if b.label == "Store this upload").click().run()
-    assert not at.exception, at.exception
-    # (the Markdown source: the file's name is escaped, never read as Markdown)
-    warning = next(w.value for w in at.warning if "Not stored yet" in w.value).replace("\\", "")
+    at, warning = held_back_on_the_page(app_as, ten, referrals(11))
     assert "july.csv has nothing at all in First contact date" in warning
     assert at.checkbox[0].label == ("The tracker really no longer records First contact "
                                     "date: store this snapshot")
@@ -630,15 +624,21 @@ def test_allow_shrink_on_the_command_line(ten, tmp_path, capsys):
     assert "3 tracker rows accepted" in capsys.readouterr().out
 
 
-def test_the_data_page_stores_a_smaller_snapshot_only_once_confirmed(app_as, ten):
-    at = app_as("admin", name="Test admin", db=ten).run()
+def held_back_on_the_page(app_as, db: Path, data: bytes):
+    """An administrator's Data page after uploading july.csv and asking to store it, and the
+    "Not stored yet" warning it shows (its Markdown source with the escapes taken out: the
+    file's name is escaped, never read as Markdown)."""
+    at = app_as("admin", name="Test admin", db=db).run()
     at.switch_page("../pages/data.py").run()
-    at.file_uploader[0].set_value(("july.csv", referrals(7), "text/csv")).run()
+    at.file_uploader[0].set_value(("july.csv", data, "text/csv")).run()
     next(b for b in at.button if b.label == "Store this upload").click().run()
     assert not at.exception, at.exception
-    # (another warning says the file gives no as-at date: the date chosen above is used)
-    # (the Markdown source: the file's name is escaped, never read as Markdown)
-    warning = next(w.value for w in at.warning if "Not stored yet" in w.value).replace("\\", "")
+    # (another warning says the file gives no as-at date: the date chosen is used)
+    return at, next(w.value for w in at.warning if "Not stored yet" in w.value).replace("\\", "")
+
+
+def test_the_data_page_stores_a_smaller_snapshot_only_once_confirmed(app_as, ten):
+    at, warning = held_back_on_the_page(app_as, ten, referrals(7))
     assert "july.csv has 7 referrals, fewer than 80% of the 10 in snapshot 1 (as at " \
         "30/06/2022)" in warning
     assert at.checkbox[0].label == ("The programme really has 7 referrals now: store this "
