@@ -693,21 +693,28 @@ def test_a_merged_rehab_heading_is_not_taken_for_the_facility(db):
     report = ingest(db, "tracker", data)
     assert "Rehab" in report.ignored_unknown
     assert query(db, "select rehab_facility from referrals where snapshot_id = 2") == [(None,)]
-    assert ("Not read, as they have no header: columns F (after 'Rehab'), G. If one holds a "
-            "column the dashboard reads (a date, the facility…), give it its header and upload "
-            "again") in report.warnings
+    assert ("Not read, as they have no header: columns F (after 'Rehab', 1 row), G (1 row). "
+            "If one holds a column the dashboard reads (a date, the facility…), give it its "
+            "header and upload again") in report.warnings
 
 
-def test_a_column_whose_header_cell_is_empty_is_named_as_not_read(db):
+@pytest.mark.parametrize("kind", ["tracker", "connect"])
+def test_a_column_whose_header_cell_is_empty_is_named_as_not_read(db, kind):
     # Its values (85 first-contact dates, in the case found) were dropped without a word.
-    data = (b"Nominal ID,Referral Date,Referral Source,,Status,,\n"
-            b"N1,03/04/2022,Probation,05/05/2022,Active,,\n")
-    report = ingest(db, "tracker", data)
-    # the empty header cells after the last header are only the sheet's edge
+    # Empty columns under empty header cells are only the sheet's edge; the last one here
+    # holds something.
+    data = {"tracker": b"Nominal ID,Referral Date,Referral Source,,Status,,,\n"
+                       b"N1,03/04/2022,Probation,05/05/2022,Active,,,x\n"
+                       b"N2,04/04/2022,Probation,06/05/2022,Active,, ,\n",
+            "connect": b"Crime Reference,Nominal ID,Offence Date,,Offence Type,,,\n"
+                       b"CR1,N1,03/04/2022,05/05/2022,Theft,,,x\n"
+                       b"CR2,N2,04/04/2022,06/05/2022,Theft,, ,\n"}[kind]
+    report = ingest(db, kind, data)
     assert [w for w in report.warnings if w.startswith("Not read")] == [
-        "Not read, as it has no header: column D (after 'Referral Source'). If one holds a "
-        "column the dashboard reads (a date, the facility…), give it its header and upload "
-        "again"]
+        "Not read, as they have no header: columns D (after 'Referral Source', 2 rows), H (1 "
+        "row). If one holds a column the dashboard reads (a date, the facility…), give it its "
+        "header and upload again"
+        .replace("Referral Source", "Offence Date" if kind == "connect" else "Referral Source")]
 
 
 def test_a_nominal_column_of_names_is_refused_not_stored_as_ids(db):

@@ -10,11 +10,12 @@ import csv
 import io
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from dashboard import config
@@ -82,6 +83,8 @@ class RawTable:
     # False only where the file's bytes were seen to hold no refused character (contract
     # FORBIDDEN), so no cell can: the rules then need not look for one cell by cell.
     may_hold_forbidden: bool = True
+    # Columns with an empty header cell: position -> rows holding something in it
+    unnamed_filled: dict[int, int] = field(default_factory=dict)
 
     @property
     def first_data_row(self) -> int:
@@ -132,8 +135,8 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
     refuse_uncalculated(errors, headers, header_index + 2, lookup)
     table = with_errors_shown(sheet.slice(header_index + 1), errors, header_index + 2)
     check_cells(file_name, table, headers, header_index + 2, lookup)
-    stage(con, table, headers, lookup)
-    return RawTable(headers, header_index + 1, table.num_rows)
+    unnamed = stage(con, table, headers, lookup)
+    return RawTable(headers, header_index + 1, table.num_rows, unnamed_filled=unnamed)
 
 
 def column_text(values: list[object]) -> list[str | None]:
@@ -153,16 +156,21 @@ def rows_table(rows: list[list[object]], width: int) -> pa.Table:
 
 
 def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, headers: list[str],
-          lookup: dict[str, str]) -> None:
+          lookup: dict[str, str]) -> dict[int, int]:
     """Copy into `raw` only the columns the contract reads; the rest (names, notes, unknown
-    columns) become null, so they never reach DuckDB, whose memory may spill to disk."""
-    columns = [table.column(i) if classify_header(header, lookup)[0] == "column"
-               else pa.nulls(table.num_rows, pa.string())
-               for i, header in enumerate(headers)]
+    columns) become null, so they never reach DuckDB, whose memory may spill to disk. Returns,
+    for each column whose header cell is empty, how many rows hold something in it."""
+    kinds = [classify_header(header, lookup)[0] for header in headers]
+    columns = [table.column(i) if kind == "column" else pa.nulls(table.num_rows, pa.string())
+               for i, kind in enumerate(kinds)]
+    unnamed = {i: pc.sum(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(table.column(i))),
+                                    0)).as_py() or 0
+               for i, kind in enumerate(kinds) if kind == "blank" and i < table.num_columns}
     staged = pa.table(columns, names=[f"c{i}" for i in range(len(headers))])
     con.register("raw_frame", staged)
     con.execute("create or replace temp table raw as select * from raw_frame")
     con.unregister("raw_frame")
+    return {i: filled for i, filled in unnamed.items() if filled}
 
 
 # ---------------------------------------------------------------- text (CSV, tab-delimited)
@@ -185,8 +193,8 @@ def read_csv(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
     records = header_index + 1 + table.num_rows
     check_cells(file_name, table, headers, header_index + 2, lookup,
                 delimiter if count_lines(body) > records else None)
-    stage(con, table, headers, lookup)
-    return RawTable(headers, header_index + 1, table.num_rows)
+    unnamed = stage(con, table, headers, lookup)
+    return RawTable(headers, header_index + 1, table.num_rows, unnamed_filled=unnamed)
 
 
 def count_lines(body: bytes) -> int:

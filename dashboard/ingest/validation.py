@@ -253,6 +253,9 @@ def prepare_fast(contract: Contract, report: IngestReport, source: bytes | Path,
     positions, problems = match_headers(contract, layout.headers, FAST_HEADER_ROW, report)
     if problems:
         raise fast_csv.Declined("a problem with the header")
+    if not all(header_key(header) for header in layout.headers):
+        raise fast_csv.Declined("a column without a header: the strict reader says if it holds "
+                                "anything")
     folder = staging or fast_csv.new_staging_folder()
     con = fast_csv.staging_connection(
         folder, source.stat().st_size if isinstance(source, Path) else len(source))
@@ -316,6 +319,8 @@ def check_staged(con: duckdb.DuckDBPyConnection, contract: Contract, report: Ing
     UploadRejected listing every problem found."""
     report.header_row = raw.header_row
     positions, problems = match_headers(contract, raw.headers, raw.header_row, report)
+    if raw.unnamed_filled:
+        report.warnings.append(unnamed_columns_warning(raw.headers, raw.unnamed_filled))
     if problems:
         raise reject(report, problems)
     build_typed(con, contract, positions, raw.first_data_row)
@@ -330,6 +335,19 @@ def check_staged(con: duckdb.DuckDBPyConnection, contract: Contract, report: Ing
     if problems:
         raise reject(report, problems)
     report.warnings += collect_warnings(con, contract, positions)
+
+
+def unnamed_columns_warning(headers: list[str], filled: dict[int, int]) -> str:
+    """Columns holding values under an empty header cell (a deleted header, or the columns
+    under one merged heading): not read, so named."""
+    where = ", ".join(
+        f"{spreadsheet_column(index)} ("
+        + (f"after '{visible(headers[index - 1])}', " if index and header_key(headers[index - 1])
+           else "") + f"{rows:,} row{'s' if rows != 1 else ''})"
+        for index, rows in sorted(filled.items()))
+    return (f"Not read, as {'it has' if len(filled) == 1 else 'they have'} no header: "
+            f"column{'s' if len(filled) > 1 else ''} {where}. If one holds a column the "
+            "dashboard reads (a date, the facility…), give it its header and upload again")
 
 
 def match_headers(contract: Contract, headers: list[str], header_row: int,
@@ -375,19 +393,6 @@ def match_headers(contract: Contract, headers: list[str], header_row: int,
     if report.ignored_unknown:
         report.warnings.append("Ignored columns not in the data contract: "
                                + ", ".join(report.ignored_unknown))
-    # A header cell left empty inside the table (a deleted header, or the columns under one
-    # merged heading) hides its column; empty ones after the last header are only the sheet's
-    # edge.
-    named = [index for index, header in enumerate(headers) if header_key(header)]
-    unnamed = [index for index in range(named[-1]) if index not in named] if named else []
-    if unnamed:
-        where = ", ".join(f"{spreadsheet_column(index)} (after '{visible(headers[index - 1])}')"
-                          if header_key(headers[index - 1]) else spreadsheet_column(index)
-                          for index in unnamed)
-        report.warnings.append(
-            f"Not read, as {'it has' if len(unnamed) == 1 else 'they have'} no header: "
-            f"column{'s' if len(unnamed) > 1 else ''} {where}. If one holds a column the "
-            "dashboard reads (a date, the facility…), give it its header and upload again")
     return positions, problems
 
 
