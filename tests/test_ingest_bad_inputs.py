@@ -198,6 +198,8 @@ def test_missing_required_value(db):
     ("12/31/2021", ": dates are read day first, and there is no month 31; if it is written "
                    "month first (US order), the date is 31/12/2021"),
     ("03/04/22", ": its year has two digits, and the century cannot be guessed"),
+    ("03-Apr-22", ": its year has two digits, and the century cannot be guessed"),  # Excel's
+    ("3 April 22", ": its year has two digits, and the century cannot be guessed"),
     ("03/04/1850", ": the year 1850 is not between 1900 and 2100"),
     ("44562", ": it looks like an Excel date serial number (the date cell was saved as text or "
               "as a number)"),

@@ -23,6 +23,7 @@ create or replace temp macro why_not_a_date(v) as case
         then ': it looks like an Excel date serial number (the date cell was saved as text '
              || 'or as a number)'
     when regexp_full_match(trim(v), '\d{1,2}[/.-]\d{1,2}[/.-]\d{2}')
+        or regexp_full_match(trim(v), '\d{1,2}[ /.-][A-Za-z]{3,9}[ /.-]\d{2}')
         then ': its year has two digits, and the century cannot be guessed'
     when dmy(v, 3) is null then null
     when dmy(v, 3) not between 1900 and 2100
