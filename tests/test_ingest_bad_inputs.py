@@ -547,7 +547,7 @@ def test_utf8_text_with_one_windows_byte_is_refused_not_read_as_windows_text(db,
                 "N2,04/04/2022,PC Zoë O’Brien,Probation,Active,paid £5\n").encode()
     else:  # the fast path, which reads Connect exports, is declined and the reader says why
         data = ("Crime Reference,Nominal ID,Offence Date,Offence Type,Offence Area\n"
-                "CR1,N1,03/04/2022,Theft,Acocks Green\nCR2,N2,04/04/2022,Theft,Sélly Oak £\n"
+                "CR1,N1,03/04/2022,Théft,Acocks Green\nCR2,N2,04/04/2022,Theft,Sélly Oak £\n"
                 ).encode()
     data = data.replace("£".encode(), b"\xa3")
     error = assert_rejected_and_unchanged(db, kind, data)
@@ -558,6 +558,17 @@ def test_utf8_text_with_one_windows_byte_is_refused_not_read_as_windows_text(db,
                    "pasted in from another program)",
         "fix": "Retype that character on line 3, or open the file in Excel and save it as "
                "'CSV UTF-8 (Comma delimited)', then upload again"}]
+
+
+def test_windows_text_where_an_accented_capital_meets_a_symbol_is_still_windows_text(db):
+    # "É’" reads as a UTF-8 character: taken as a sign of mixed encodings, it refused genuine
+    # Windows-1252 files (every en dash and £ in them not UTF-8).
+    data = ("Nominal ID,Referral Date,Referral Source,Referral Source Detail,Status,Notes\n"
+            "N1,03/04/2022,Retail business,CAFÉ’S – Bull Street,Active,paid £5\n"
+            "N2,04/04/2022,Probation,Probation – Aston,Active,\n").encode("cp1252")
+    ingest(db, "tracker", data)
+    assert query(db, "select referral_source_detail from referrals where snapshot_id = 2 "
+                     "order by 1") == [("CAFÉ’S – Bull Street",), ("Probation – Aston",)]
 
 
 def test_utf8_bom_header_is_recognised():

@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 
 from dashboard import config
 from dashboard.ingest.contract import classify_header
-from dashboard.ingest.file_kinds import BYTE_ORDER_MARKS, first_utf8_sequence, sniff_kind
+from dashboard.ingest.file_kinds import BYTE_ORDER_MARKS, sniff_kind, utf8_evidence
 from dashboard.ingest.readers import HEAD_CHARS, best_delimiter
 from dashboard.ingest.spreadsheet_guard import UnreadableFile
 
@@ -119,6 +119,7 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
     newlines = returns = pairs = 0
     previous = b""  # the last two bytes before this block, for quotes on a block's edge
     simple, forbidden, untrimmed = True, False, False
+    utf8_characters = cp1252_bytes = 0
     # The byte-order mark is not part of the text (it may span blocks, if they are tiny).
     mark = len(UTF8_MARK) if encoding == "utf-8" and head_of(source).startswith(UTF8_MARK) \
         else 0
@@ -131,8 +132,9 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
                 chunk, mark = chunk[cut:], mark - cut
             decoder.decode(chunk)
             window = previous + chunk  # with the bytes before it, for what spans the edge
-            if encoding == "cp1252" and first_utf8_sequence(window) is not None:
-                raise Declined("UTF-8 in places: the strict reader says where")
+            if encoding == "cp1252":  # mostly UTF-8 after all? (file_kinds.mostly_utf8)
+                characters, stray = utf8_evidence(chunk)  # (a pair across blocks: no matter)
+                utf8_characters, cp1252_bytes = utf8_characters + characters, cp1252_bytes + stray
             octets = np.frombuffer(chunk, dtype=np.uint8)
             ends = np.flatnonzero(octets == 10)
             if ends.size:
@@ -165,6 +167,8 @@ def scan(source: bytes | Path, delimiter: str, encoding: str) -> Scan:
             previous = (previous + chunk[:2])[-2:] if len(chunk) < 2 else chunk[-2:]
             offset += len(chunk)
         decoder.decode(b"", final=True)
+        if utf8_characters > cp1252_bytes:
+            raise Declined("UTF-8 but for a few bytes: the strict reader says where")
     except UnicodeDecodeError as exc:
         raise Declined(f"not {encoding} text throughout") from exc
     if returns != pairs:

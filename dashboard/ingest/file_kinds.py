@@ -83,7 +83,7 @@ def decode_text(file_name: str, data: bytes) -> tuple[str, bytes | None]:
         return data.decode("utf-8"), data
     except UnicodeDecodeError as exc:
         not_utf8 = exc.start
-    if first_utf8_sequence(data) is not None:
+    if mostly_utf8(data):
         # Mostly UTF-8, with a byte from elsewhere (a £ pasted from a Windows program): read as
         # cp1252, every accented letter of the file would be stored garbled ("ZoÃ«").
         line = data.count(b"\n", 0, not_utf8) + 1
@@ -102,18 +102,29 @@ def decode_text(file_name: str, data: bytes) -> tuple[str, bytes | None]:
             "Save it from Excel as 'CSV UTF-8 (Comma delimited)' and upload again") from exc
 
 
-def first_utf8_sequence(data: bytes) -> int | None:
-    """Where the first character written in UTF-8 beyond ASCII (a lead byte and its
-    continuation bytes) is, or None. Windows-1252 text has such pairs only where an accented
-    capital meets a symbol ("Ã©"): a file with them that is not UTF-8 throughout mixes the
-    two."""
+def utf8_evidence(data: bytes) -> tuple[int, int]:
+    """(characters written in UTF-8 beyond ASCII: a lead byte and its continuation bytes;
+    bytes beyond ASCII that are part of none). Windows-1252 text has such pairs only where an
+    accented capital meets a symbol ("É’"), so in it the second count is far the larger; in
+    UTF-8 text with a stray byte pasted in, the first is."""
     import numpy as np  # only for text that is not UTF-8 throughout
 
     octets = np.frombuffer(data, dtype=np.uint8)
     if octets.size < 2:
-        return None
+        return 0, int(np.count_nonzero(octets >= 0x80))
     follows = (octets[1:] & 0xC0) == 0x80
-    found = (octets[:-1] >= 0xC2) & (octets[:-1] <= 0xDF) & follows
-    found[:-1] |= (octets[:-2] >= 0xE0) & (octets[:-2] <= 0xEF) & follows[:-1] & follows[1:]
-    hits = np.flatnonzero(found)
-    return int(hits[0]) if hits.size else None
+    two = (octets[:-1] >= 0xC2) & (octets[:-1] <= 0xDF) & follows
+    three = np.zeros_like(two)
+    three[:-1] = (octets[:-2] >= 0xE0) & (octets[:-2] <= 0xEF) & follows[:-1] & follows[1:]
+    covered = np.zeros(octets.size, dtype=bool)
+    for width, starts in ((2, np.flatnonzero(two)), (3, np.flatnonzero(three))):
+        for offset in range(width):
+            covered[starts + offset] = True
+    characters = int(np.count_nonzero(two) + np.count_nonzero(three))
+    return characters, int(np.count_nonzero((octets >= 0x80) & ~covered))
+
+
+def mostly_utf8(data: bytes) -> bool:
+    """Whether text that is not UTF-8 throughout is UTF-8 but for a few stray bytes."""
+    characters, stray = utf8_evidence(data)
+    return characters > stray
