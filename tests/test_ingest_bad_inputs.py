@@ -744,8 +744,8 @@ def test_a_nominal_column_of_names_is_refused_not_stored_as_ids(db):
     assert b"SMITH" not in db.read_bytes()
 
 
-@pytest.mark.parametrize("nominal", ["SMITH, John (SYN0048)", "SMITH JOHN SYN0048",
-                                     "SYN0048 - Smith", "Smith, J 48"])
+@pytest.mark.parametrize("nominal", ["SMITH, John (SYN0048)", "SMITH (SYN0048)",
+                                     "(SYN0048) Smith", "Smith, J 48"])
 def test_a_nominal_column_of_names_with_ids_is_refused_too(db, nominal):
     # With the ID beside the name there are digits, so the rule above let the name through.
     data = ("Crime Reference,Nominal,Offence Date,Offence Type\n"
@@ -759,11 +759,48 @@ def test_a_nominal_column_of_names_with_ids_is_refused_too(db, nominal):
                "SYN0048), never their name"}]
 
 
-@pytest.mark.parametrize("nominal", ["SYN 0048", "WMP ABC123", "N/100/22", "Syn0048"])
+@pytest.mark.parametrize("nominal", ["SYN 0048", "WMP ABC123", "N/100/22", "Syn0048",
+                                     "Nat 0001083", "Niche 1234567", "Custody 12365",
+                                     "NOM ID 12345", "WMP NOM 12346", "SYN0051 (old)",
+                                     "PNC 99/731602Y", "ID: 12349"])
 def test_ids_with_spaces_or_letters_are_not_taken_for_names(db, nominal):
     data = ("Crime Reference,Nominal,Offence Date,Offence Type\n"
-            f"CR1,{nominal},03/04/2022,Theft\n").encode()
+            f'CR1,"{nominal}",03/04/2022,Theft\n').encode()
     assert ingest(db, "connect", data).rows == 1
+
+
+SURNAMES = ["SMITH", "JONES", "TAYLOR", "BROWN", "KHAN", "PATEL", "WILLIAMS", "DAVIES",
+            "EVANS", "THOMAS", "JOHNSON", "ROBERTS", "WALKER", "WRIGHT", "ROBINSON",
+            "THOMPSON", "WHITE", "HUGHES", "EDWARDS", "GREEN", "HALL", "WOOD", "HARRIS",
+            "LEWIS", "MARTIN"]
+
+
+@pytest.mark.parametrize(("form", "refused"), [
+    ("SYN{i:04d} {surname}", True),      # a name beside each reference, differing row to row
+    ("{surname} SYN{i:04d}", True),
+    ("NICHE {i:07d}", False),            # a records system's prefix, the same on every row
+    ("WM/{i:05d}/22", False),
+])
+def test_a_nominal_column_with_names_beside_the_references_is_refused_as_a_whole(
+        db, form, refused):
+    # Row by row a surname in capitals beside the reference looks like a prefix; the column
+    # as a whole tells them apart: a prefix repeats, names differ.
+    rows = "".join(f"CR{i},{form.format(i=i, surname=surname)},03/04/2022,Theft\n"
+                   for i, surname in enumerate(SURNAMES))
+    data = ("Crime Reference,Nominal,Offence Date,Offence Type\n" + rows).encode()
+    if not refused:
+        assert ingest(db, "connect", data).rows == len(SURNAMES)
+        return
+    error = assert_rejected_and_unchanged(db, "connect", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": None, "column": "Nominal", "value": "",
+        "problem": "In bad.csv, 25 nominal IDs in the column 'Nominal' carry words beside "
+                   "their references, 25 different words in all. A records system's prefix is "
+                   "the same from row to row; words that differ are people's names, so nothing "
+                   "in it was stored",
+        "fix": "Upload the column that holds each person's nominal ID alone (such as "
+               "SYN0048), never their name"}]
+    assert b"WILLIAMS" not in db.read_bytes()
 
 
 # ---------------------------------------------------------------- files that are not data

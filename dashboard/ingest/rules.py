@@ -46,9 +46,10 @@ class Check:
     detail: str = "null"
 
 
-# A word such as "John" (a capital, then lower case) or two words of letters only ("SMITH
-# JOHN", "SMITH, J"), each standing apart from any digits.
-NAME_IN_AN_ID = (r"(^|[^0-9A-Za-z])([A-Z][a-z]{2,}|[A-Za-z]{2,}[ ,]+[A-Za-z]+)([^0-9A-Za-z]|$)")
+# "SMITH, John" (a word, a comma, a word), or "SMITH (SYN0048)" (a word beside a reference in
+# brackets, either way round).
+NAME_IN_AN_ID = (r"[A-Za-z]{2,}\s*,\s*[A-Za-z]"
+                 r"|[A-Za-z]{2,}[^()]*\([^()]*[0-9][^()]*\)|\([^()]*[0-9][^()]*\)[^()]*[A-Za-z]{2,}")
 
 
 # The errors Excel shows in a cell whose formula failed.
@@ -104,11 +105,12 @@ def checks_for(contract: Contract, positions: dict[str, int],
                                 "column people's names?)",
                                 "Upload the column that holds each person's nominal ID (a "
                                 "reference with numbers in it), never their name"))
-            # A records system's "Nominal" column can show the name with the ID ("SMITH, John
-            # (SYN0048)"): digits, but a name. A word like "John", or two words of letters
-            # only, standing apart from the reference. (The space or comma test first: most
-            # IDs have neither, and it costs far less than the pattern.)
-            checks.append(Check(name, f"(contains({raw}, ' ') or contains({raw}, ',')) and "
+            # A records system's "Nominal" column can show the name with the ID: "SMITH, John
+            # (SYN0048)" has digits, but a name. Here the sure forms, row by row: a word, a
+            # comma and a word ("SMITH, John"), or a reference in brackets beside a word
+            # ("SMITH (SYN0048)"); nominal_names_problem looks at the column as a whole. (The
+            # comma or bracket test first: most IDs have neither.)
+            checks.append(Check(name, f"(contains({raw}, ',') or contains({raw}, '(')) and "
                                 f"regexp_matches({raw}, '{NAME_IN_AN_ID}') and "
                                 f"regexp_matches({name}, '[0-9]')",  # else the rule above
                                 "'{value}' has a name in it, so it is not stored as a nominal "
@@ -278,14 +280,21 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
               if p["problem"].startswith(SHEET_ERROR.format(value=p["value"]))}
     problems = [p for p in problems if (p["row"], p["column"]) not in errors
                 or p["problem"].startswith(SHEET_ERROR.format(value=p["value"]))]
-    if contract.kind == "tracker" and "officer" in positions:
-        people = officer_column_problem(con, report, headers[positions["officer"]])
-        if people is not None:
-            # The column's values are not repeated back: they may be people's names.
-            problems = [p for p in problems if p["column"] != people["column"]] + [people]
+    for whole in column_problems(con, contract, report, headers, positions):
+        # The column's values are not repeated back: they may be people's names.
+        problems = [p for p in problems if p["column"] != whole["column"]] + [whole]
     problems.sort(key=lambda p: (p["row"] or 0, headers.index(p["column"])
                                  if p["column"] in headers else len(headers)))
     return problems
+
+
+def column_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report: IngestReport,
+                    headers: list[str], positions: dict[str, int]) -> list[dict]:
+    """The problems of whole columns: names beside the nominal IDs, people as the officer."""
+    found = [nominal_names_problem(con, report, headers[positions["nominal_id"]])]
+    if contract.kind == "tracker" and "officer" in positions:
+        found.append(officer_column_problem(con, report, headers[positions["officer"]]))
+    return [problem for problem in found if problem is not None]
 
 
 # An O2R team is a handful of officers, each holding many referrals. A column taken as the
@@ -312,6 +321,39 @@ def officer_column_problem(con: duckdb.DuckDBPyConnection, report: IngestReport,
                    "it or rename its header, then upload again (people's names are never "
                    "stored). The officer column should hold the O2R officer allocated to each "
                    "referral"}
+
+
+# Words standing apart from the digits in nominal IDs ("NAT 0001082", "SMITH SYN0048"): a
+# records system's prefix is one word, or a few, the same from row to row; people's names
+# differ from row to row. Once enough IDs carry a word to tell, more different words than this
+# share of them is a column of names beside the IDs.
+NOMINAL_WORDS_MIN_IDS = 20
+NOMINAL_WORDS_MAX_SHARE = 0.2
+NOMINAL_WORDS_SQL = """
+    select count(distinct nominal_id), count(distinct word) filter (
+        where regexp_full_match(word, '[A-Z]{2,}'))
+    from (select nominal_id, unnest(string_split_regex(nominal_id, '[^0-9A-Z]+')) as word
+          from (select distinct nominal_id from typed
+                where contains(nominal_id, ' ') or contains(nominal_id, ',')
+                   or contains(nominal_id, '(') or contains(nominal_id, '/')
+                   or contains(nominal_id, '-')))
+    where regexp_full_match(word, '[A-Z]{2,}')
+"""
+
+
+def nominal_names_problem(con: duckdb.DuckDBPyConnection, report: IngestReport,
+                          header: str) -> dict | None:
+    """A file-level problem if the nominal ID column carries names beside its references."""
+    ids, words = con.execute(NOMINAL_WORDS_SQL).fetchall()[0]
+    if ids < NOMINAL_WORDS_MIN_IDS or words <= max(NOMINAL_WORDS_MAX_SHARE * ids, 5):
+        return None
+    return {"row": None, "column": header, "value": "",
+            "problem": f"In {report.file_name}, {ids:,} nominal IDs in the column '{header}' "
+                       f"carry words beside their references, {words:,} different words in "
+                       "all. A records system's prefix is the same from row to row; words "
+                       "that differ are people's names, so nothing in it was stored",
+            "fix": "Upload the column that holds each person's nominal ID alone (such as "
+                   "SYN0048), never their name"}
 
 
 def collect_warnings(con: duckdb.DuckDBPyConnection, contract: Contract,

@@ -33,7 +33,7 @@ from dashboard.ingest.rules import (
     FORBIDDEN_PROBLEM,
     collect_problems,
     collect_warnings,
-    officer_column_problem,
+    column_problems,
     repeats_counted,
     row_rules,
 )
@@ -277,9 +277,8 @@ def prepare_fast(contract: Contract, report: IngestReport, source: bytes | Path,
         # One line per row, so no cell holds a line break (the strict reader checks those).
         if layout.scanned.lines != data_rows + 1:
             raise fast_csv.Declined("a line break inside a cell, or a blank line")
-        if bad or repeats or not report.rows_read or (
-                contract.kind == "tracker" and "officer" in positions and officer_column_problem(
-                    con, report, layout.headers[positions["officer"]]) is not None):
+        if bad or repeats or not report.rows_read or column_problems(
+                con, contract, report, layout.headers, positions):
             raise fast_csv.Declined("a problem to report")
         report.warnings += collect_warnings(con, contract, positions)
         if staging is None:
