@@ -60,14 +60,27 @@ UNCALCULATED_CELL = re.compile(
 TEXT_TYPE = re.compile(rb'\bt="(?:str|inlineStr|s)"')
 
 
-def error_cells_in(xml: bytes, found: dict[tuple[int, int], str | None]) -> None:
+# A formula whose saved value is a plain 0: what XlsxWriter saves for a formula it never
+# calculated, in a workbook it marks to be calculated when opened (fullCalcOnLoad).
+ZERO_FORMULA_CELL = re.compile(
+    rb'<c\b([^>/<]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*<v>0</v>\s*</c>')
+CALCULATE_ON_LOAD = re.compile(rb'fullCalcOnLoad="(?:1|true)"')
+
+
+def error_cells_in(xml: bytes, found: dict[tuple[int, int], str | None],
+                   values_untrusted: bool = False) -> None:
     """Add the error cells of whole <c> elements in `xml` to `found`: (row as Excel numbers
-    it, column from 0) -> the error Excel shows, or None for a formula never calculated."""
+    it, column from 0) -> the error Excel shows, or None for a formula never calculated
+    (`values_untrusted`: the workbook asks to be calculated when opened, so a formula's saved
+    0 is no result)."""
     marked = [(attributes, value.decode("utf-8", "replace"))
               for attributes, value in ERROR_CELL.findall(xml) if ERROR_TYPE.search(attributes)]
     if b"<f" in xml:
         marked += [(attributes, None) for attributes in UNCALCULATED_CELL.findall(xml)
                    if not TEXT_TYPE.search(attributes)]
+        if values_untrusted:
+            marked += [(attributes, None) for attributes in ZERO_FORMULA_CELL.findall(xml)
+                       if not TEXT_TYPE.search(attributes)]
     for attributes, value in marked:
         reference = CELL_REFERENCE.search(attributes)
         if reference and len(found) < MAX_ERROR_CELLS:
@@ -89,6 +102,10 @@ def check_xlsx_rows(file_name: str, data: bytes) -> dict[tuple[int, int], str | 
             return errors  # calamine will say the workbook has no sheet
         rows, tail, unfinished = 0, b"", b""
         try:
+            untrusted = bool(CALCULATE_ON_LOAD.search(archive.read("xl/workbook.xml")))
+        except KeyError:  # no workbook part: calamine will say so
+            untrusted = False
+        try:
             with archive.open(part) as stream:
                 reader = CappedReader(stream, config.setting("O2R_XLSX_MAX_UNCOMPRESSED_MB") * MB,
                                       file_name, part)
@@ -104,7 +121,7 @@ def check_xlsx_rows(file_name: str, data: bytes) -> dict[tuple[int, int], str | 
                     if unfinished or b't="e"' in chunk or b"<f" in chunk:
                         cells = unfinished + chunk
                         end = cells.rfind(b"</c>") + len(b"</c>")
-                        error_cells_in(cells[:end], errors)
+                        error_cells_in(cells[:end], errors, untrusted)
                         rest = cells[end:]
                         unfinished = rest[-MB:] if b't="e"' in rest or b"<f" in rest else b""
         except UnreadableFile:
