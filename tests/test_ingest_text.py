@@ -509,8 +509,24 @@ def test_a_snapshot_leaving_empty_a_column_the_one_before_fills_is_held_back(ten
     assert problem["fix"].endswith(
         "If the tracker really no longer records Officer and First contact date, confirm it: "
         "tick the confirmation on the Data page, or add --allow-shrink to the ingest command")
-    assert refusal.report.summary().startswith("july.csv was not stored yet")
+    assert refusal.report.summary() == ("july.csv was not stored yet: it is stored only once "
+                                        "confirmed (see below). Rows read: 10. Nothing was "
+                                        "stored.")
     assert ingest(ten, emptied, allow_shrink=True).upload_id == 3
+
+
+def test_held_back_on_the_command_line_it_says_what_the_check_found(ten, tmp_path, capsys):
+    # The header of the column that was filled before is empty: the one clue, which the
+    # command line printed only once the snapshot was stored anyway.
+    ingest(ten, with_contact_dates(10, 6), as_at=dt.date(2022, 7, 15))
+    path = tmp_path / "july.csv"
+    path.write_bytes(with_contact_dates(10, 6).replace(b",First Contact Date", b","))
+    assert cli.main(["ingest", "tracker", str(path), "--as-at", "2022-07-31",
+                     "--db", str(ten)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("july.csv was not stored yet: it is stored only once confirmed")
+    assert "Warning: Not read, as it has no header: column F (after 'Status', 6 rows)" in err
+    assert "july.csv has nothing at all in First contact date" in err
 
 
 @pytest.mark.parametrize("dated_before, dated_now, held", [

@@ -119,9 +119,8 @@ class IngestReport:
 
     def summary(self) -> str:
         if self.held_back:
-            return (f"{self.file_name} was not stored yet: it holds much less than the "
-                    "snapshot before it, so it is stored only once confirmed (see below). "
-                    f"Rows read: {self.rows_read or 0:,}. Nothing was stored.")
+            return (f"{self.file_name} was not stored yet: it is stored only once confirmed "
+                    f"(see below). Rows read: {self.rows_read or 0:,}. Nothing was stored.")
         if not self.ok:
             listed = (f" (the first {len(self.problem_list):,} are listed)"
                       if self.problems_total > len(self.problem_list) else "")
