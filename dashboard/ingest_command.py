@@ -99,9 +99,10 @@ KEPT_LATER = ("{n:,} of these crime references were already stored from a Connec
 
 def print_rejection(report, errors_csv: Path | None) -> None:
     print(report.summary(), file=sys.stderr)
-    if report.held_back:  # checked and held back: what the check found says what to look at
-        for warning in report.warnings:
-            print(f"Warning: {warning}", file=sys.stderr)
+    # What the checks found beside the problems (a column not read for want of a header)
+    # can be their cause.
+    for warning in report.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
     problems = report.problems
     for record in problems.itertuples(index=False):
         where = f"row {int(record.row)}" if record.row == record.row and record.row is not None \

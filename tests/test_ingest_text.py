@@ -529,6 +529,21 @@ def test_held_back_on_the_command_line_it_says_what_the_check_found(ten, tmp_pat
     assert "july.csv has nothing at all in First contact date" in err
 
 
+def test_refused_on_the_command_line_it_names_a_column_not_read_too(db, tmp_path, capsys):
+    # The admission dates sit under an empty header: refused for "an exit date but no
+    # admission date", the cause named only once stored.
+    path = tmp_path / "july.csv"
+    path.write_bytes(b"Nominal ID,Referral Date,Referral Source,Status,Rehab Facility,,"
+                     b"Rehab Exit Date\nN1,01/04/2022,Probation,Active,Seasons,02/05/2022,"
+                     b"03/06/2022\n")
+    assert cli.main(["ingest", "tracker", str(path), "--as-at", "2022-07-31",
+                     "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "Warning: Not read, as it has no header: column F (after 'Rehab Facility', 1 row)" \
+        in err
+    assert "A rehab exit date is given but no rehab admission date" in err
+
+
 @pytest.mark.parametrize("dated_before, dated_now, held", [
     (5, 0, True), (4, 0, False),  # a column used for fewer than five may just have stopped
     (6, 1, False),                # not empty: one referral still has it
