@@ -60,7 +60,9 @@ def check_cells(file_name: str, table: pa.Table, headers: list[str], first_data_
         if delimiter is None:
             continue
         if classify_header(header, lookup)[0] == "column":
-            add(header, pc.match_substring_regex(column, "[\r\n]"), column, shown,
+            # Only a break between text: one at the cell's edge (Excel's Alt+Enter after the
+            # value) is white space, trimmed like a space.
+            add(header, pc.match_substring_regex(column, r"\S\s*[\r\n]\s*\S"), column, shown,
                 lambda _: "A line break inside the cell: this column holds one line per row, "
                           "so a quote (\") that opens the cell and is closed rows later has "
                           "joined rows together",
