@@ -109,12 +109,12 @@ def install_typing(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     # Why a cell shaped like a date is not one, for the problem list (only its rows ask).
     con.execute(DATE_PARTS_MACRO)
     con.execute(WHY_NOT_A_DATE_MACRO)
-    # White space at a cell's edges (spaces, and the tabs and line ends a pasted or Alt+Enter
-    # cell carries) is not part of the value: "SYN0002<tab>" is SYN0002. Below 32 only tab,
-    # line feed and carriage return get this far (other controls are refused), so a first or
-    # last character at or below 32 is white space. Most cells need no trimming, and skipping
-    # trim for them halves the cost of reading every cell.
-    # Text beyond ASCII may also carry Unicode's spaces (a no-break space from a web page).
+    # White space at a cell's edges (spaces, the tabs and line ends a pasted or Alt+Enter cell
+    # carries, and in text beyond ASCII Unicode's spaces, such as a no-break space from a web
+    # page) is not part of the value: "SYN0002<tab>" is SYN0002. Below 32 only tab, line feed
+    # and carriage return get this far (other controls are refused), so a first or last
+    # character at or below 32 is white space. Most cells need no trimming, and skipping trim
+    # for them halves the cost of reading every cell.
     edge_whitespace = " || ".join(f"chr({ord(c)})" for c in EDGE_WHITESPACE)
     con.execute("create or replace temp macro trimmed(v) as case when strlen(v) <> length(v) "
                 r"then regexp_replace(v, '^[\s\pZ]+|[\s\pZ]+$', '', 'g') "

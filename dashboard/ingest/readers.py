@@ -283,15 +283,14 @@ def read_carefully(file_name: str, text: str, delimiter: str, header_index: int,
         # The cells past the header's last column show where the row split: most often a
         # delimiter inside a cell that is not quoted ("Ladywood, Birmingham").
         raise RowProblems([{
-            "row": header_index + 2 + index, "column": "",
-            "value": visible(delimiter.join(row[width:]))[:200],
+            "row": header_index + 2 + index, "column": "", "value": beyond,
             "problem": f"The row has {len(row):,} cells but the header has {width:,}, so its "
                        "cells may be shifted (a stray quote or delimiter in it or just above "
-                       f"it); past the last column it has "
-                       f"'{visible(delimiter.join(row[width:]))[:200]}'",
+                       f"it); past the last column it has '{beyond}'",
             "fix": "Check the row in a text editor: remove the stray quote or delimiter, or "
                    "quote the cell that contains it"}
-            for index, row in too_wide[:MAX_PROBLEMS_LISTED]], len(too_wide))
+            for index, row in too_wide[:MAX_PROBLEMS_LISTED]
+            for beyond in [visible(delimiter.join(row[width:]))[:200]]], len(too_wide))
     return rows_table(rows, width)
 
 

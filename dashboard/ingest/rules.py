@@ -74,7 +74,7 @@ def checks_for(contract: Contract, positions: dict[str, int],
         if col.name in positions:
             # What Excel shows where a formula failed (a lookup that found nothing): in a CSV
             # it would be stored as an area or an officer called "#N/A"; in a workbook it came
-            # over as an empty cell (readers.read_xlsx puts it back).
+            # over as an empty cell (sheet_cells.with_errors_shown puts it back).
             checks.append(Check(name, f"starts_with({raw}, '#') and "
                                 f"regexp_full_match({raw}, '{ERRORS_RE2}')",
                                 SHEET_ERROR + f"the formula that should give the {label(name)} "
@@ -136,7 +136,6 @@ def checks_for(contract: Contract, positions: dict[str, int],
             checks.append(Check(name, f"{raw} is not null and ({name} is null or {name} < 0)",
                                 "'{value}' is not an amount in pounds",
                                 "Write amounts as numbers, e.g. 1234.50 or £1,234.50"))
-
     for later, earlier in DATE_ORDER[contract.kind]:
         if later in positions and earlier in positions:
             checks.append(Check(later, f"{later} < {earlier}",
@@ -233,6 +232,7 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
         ).fetchall()[0][0] > 0
     checks = checks_for(contract, positions, forbidden_found)
     unstored = {col.name for col in contract.columns if not col.stored}
+    error_cells: set[tuple[int, str]] = set()  # (row, header) of cells showing a formula error
     # One pass counts every check and the repeated keys; only checks that fail are then
     # listed row by row.
     con.execute("create or replace temp view checked as "
@@ -262,6 +262,8 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
             f"select source_row, {quote_ident('raw_' + check.column)}, ({check.detail})::varchar "  # noqa: S608 (identifiers from code, values bound)
             f"from checked where {check.condition} order by source_row",
             {"as_at": report.as_at} if "$as_at" in check.condition else None).fetchall()
+        if check.problem.startswith(SHEET_ERROR):
+            error_cells.update((source_row, header) for source_row, _, _ in rows)
         # A date of birth is never repeated back, as the cell or as the detail of another's.
         personal = check.column in unstored
         template = check.problem
@@ -276,9 +278,7 @@ def collect_problems(con: duckdb.DuckDBPyConnection, contract: Contract, report:
             problems.append({"row": source_row, "column": header, "value": shown,
                              "problem": problem, "fix": check.fix})
     # An error cell is named once, as the error it is (not also as "not a date").
-    errors = {(p["row"], p["column"]) for p in problems
-              if p["problem"].startswith(SHEET_ERROR.format(value=p["value"]))}
-    problems = [p for p in problems if (p["row"], p["column"]) not in errors
+    problems = [p for p in problems if (p["row"], p["column"]) not in error_cells
                 or p["problem"].startswith(SHEET_ERROR.format(value=p["value"]))]
     for whole in column_problems(con, contract, report, headers, positions):
         # The column's values are not repeated back: they may be people's names.
@@ -330,8 +330,7 @@ def officer_column_problem(con: duckdb.DuckDBPyConnection, report: IngestReport,
 NOMINAL_WORDS_MIN_IDS = 20
 NOMINAL_WORDS_MAX_SHARE = 0.2
 NOMINAL_WORDS_SQL = """
-    select count(distinct nominal_id), count(distinct word) filter (
-        where regexp_full_match(word, '[A-Z]{2,}'))
+    select count(distinct nominal_id), count(distinct word)
     from (select nominal_id, unnest(string_split_regex(nominal_id, '[^0-9A-Z]+')) as word
           from (select distinct nominal_id from typed
                 where contains(nominal_id, ' ') or contains(nominal_id, ',')

@@ -74,7 +74,8 @@ def error_cells_in(xml: bytes, found: dict[tuple[int, int], str | None],
     (`values_untrusted`: the workbook asks to be calculated when opened, so a formula's saved
     0 is no result)."""
     marked = [(attributes, value.decode("utf-8", "replace"))
-              for attributes, value in ERROR_CELL.findall(xml) if ERROR_TYPE.search(attributes)]
+              for attributes, value in ERROR_CELL.findall(xml) if ERROR_TYPE.search(attributes)
+              ] if b't="e"' in xml else []
     if b"<f" in xml:
         marked += [(attributes, None) for attributes in UNCALCULATED_CELL.findall(xml)
                    if not TEXT_TYPE.search(attributes)]

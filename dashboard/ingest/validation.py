@@ -392,6 +392,3 @@ def match_headers(contract: Contract, headers: list[str], header_row: int,
         report.warnings.append("Ignored columns not in the data contract: "
                                + ", ".join(report.ignored_unknown))
     return positions, problems
-
-
-
