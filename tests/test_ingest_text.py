@@ -346,6 +346,15 @@ def test_ids_are_stored_in_one_form_so_tracker_and_connect_agree(db):
         ("CR/1", "N100"), ("CR/2", "N101")]
 
 
+def command_line_ingest(capsys, kind: str, path: Path, db: Path,
+                        *options: str) -> tuple[int, str, str]:
+    """`python -m dashboard ingest` of the file into `db`: its exit code, and what it printed
+    (standard output, standard error)."""
+    code = cli.main(["ingest", kind, str(path), *options, "--db", str(db)])
+    printed = capsys.readouterr()
+    return code, printed.out, printed.err
+
+
 def test_a_connect_upload_whose_people_are_mostly_not_on_the_tracker_says_so(db, tmp_path,
                                                                             capsys):
     # An export whose nominal IDs are written another way joins no referral: every outcome
@@ -354,17 +363,16 @@ def test_a_connect_upload_whose_people_are_mostly_not_on_the_tracker_says_so(db,
     path.write_bytes(b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
                      b"CR1,OLD0,03/04/2022,Theft\nCR2,X-OLD1,04/04/2022,Theft\n"
                      b"CR3,X-OLD2,04/04/2022,Theft\n")
-    assert cli.main(["ingest", "connect", str(path), "--as-at", "2022-07-31",
-                     "--db", str(db)]) == 0
-    out = capsys.readouterr().out
+    code, out, _ = command_line_ingest(capsys, "connect", path, db, "--as-at", "2022-07-31")
+    assert code == 0
     assert ("Warning: Only 1 of the 3 people in connect.csv are on a tracker snapshot, so the "
             "crimes of the other 2 count in no figure.") in out
     path.write_bytes(b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
                      b"CR1,OLD0,03/04/2022,Theft\nCR2,OLD1,04/04/2022,Theft\n"
                      b"CR3,X-OLD2,04/04/2022,Theft\n")
-    assert cli.main(["ingest", "connect", str(path), "--as-at", "2022-08-01",
-                     "--db", str(db)]) == 0
-    assert "Warning: Only" not in capsys.readouterr().out  # two of three: most are
+    code, out, _ = command_line_ingest(capsys, "connect", path, db, "--as-at", "2022-08-01")
+    assert code == 0
+    assert "Warning: Only" not in out  # two of three: most are
 
 
 def test_the_command_line_takes_the_files_own_date_and_says_when_it_has_none(db, tmp_path,
@@ -372,8 +380,8 @@ def test_the_command_line_takes_the_files_own_date_and_says_when_it_has_none(db,
     dated = tmp_path / "connect as at 31-07-2022.csv"
     dated.write_bytes(b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
                       b"CR1,OLD0,03/04/2022,Theft\n")
-    assert cli.main(["ingest", "connect", str(dated), "--db", str(db)]) == 0
-    out = capsys.readouterr().out
+    code, out, _ = command_line_ingest(capsys, "connect", dated, db)
+    assert code == 0
     assert out.startswith("As at 31/07/2022, read from the file's file name (give --as-at to "
                           "use another date).")
     assert query(db, "select as_at_date from uploads where kind = 'connect'") == [
@@ -381,8 +389,9 @@ def test_the_command_line_takes_the_files_own_date_and_says_when_it_has_none(db,
     undated = tmp_path / "connect.csv"
     undated.write_bytes(b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
                         b"CR2,OLD0,03/04/2022,Theft\n")
-    assert cli.main(["ingest", "connect", str(undated), "--db", str(db)]) == 0
-    assert capsys.readouterr().out.startswith(
+    code, out, _ = command_line_ingest(capsys, "connect", undated, db)
+    assert code == 0
+    assert out.startswith(
         "Warning: no --as-at given and the file does not say when it was taken, so it is "
         f"stored as at today, {dt.date.today():%d/%m/%Y}.")
 
@@ -391,14 +400,16 @@ def test_the_first_real_upload_on_the_command_line_says_the_demo_data_went(demo_
                                                                            capsys):
     path = tmp_path / "tracker.csv"
     path.write_bytes(referrals(3))
-    assert cli.main(["ingest", "tracker", str(path), "--as-at", "2022-07-31",
-                     "--db", str(demo_db)]) == 0
+    code, out, _ = command_line_ingest(capsys, "tracker", path, demo_db, "--as-at",
+                                       "2022-07-31")
+    assert code == 0
     assert ("This was the first real upload: the synthetic demo data was removed in the same "
-            "step") in capsys.readouterr().out
+            "step") in out
     path.write_bytes(referrals(4))
-    assert cli.main(["ingest", "tracker", str(path), "--as-at", "2022-08-31",
-                     "--db", str(demo_db)]) == 0
-    assert "demo data was removed" not in capsys.readouterr().out
+    code, out, _ = command_line_ingest(capsys, "tracker", path, demo_db, "--as-at",
+                                       "2022-08-31")
+    assert code == 0
+    assert "demo data was removed" not in out
 
 
 def test_crime_references_differing_only_in_case_are_one_crime():
@@ -520,9 +531,8 @@ def test_held_back_on_the_command_line_it_says_what_the_check_found(ten, tmp_pat
     ingest(ten, with_contact_dates(10, 6), as_at=dt.date(2022, 7, 15))
     path = tmp_path / "july.csv"
     path.write_bytes(with_contact_dates(10, 6).replace(b",First Contact Date", b","))
-    assert cli.main(["ingest", "tracker", str(path), "--as-at", "2022-07-31",
-                     "--db", str(ten)]) == 1
-    err = capsys.readouterr().err
+    code, _, err = command_line_ingest(capsys, "tracker", path, ten, "--as-at", "2022-07-31")
+    assert code == 1
     assert err.startswith("july.csv was not stored yet: it is stored only once confirmed")
     assert "Warning: Not read, as it has no header: column F (after 'Status', 6 rows)" in err
     assert "july.csv has nothing at all in First contact date" in err
@@ -535,9 +545,8 @@ def test_refused_on_the_command_line_it_names_a_column_not_read_too(db, tmp_path
     path.write_bytes(b"Nominal ID,Referral Date,Referral Source,Status,Rehab Facility,,"
                      b"Rehab Exit Date\nN1,01/04/2022,Probation,Active,Seasons,02/05/2022,"
                      b"03/06/2022\n")
-    assert cli.main(["ingest", "tracker", str(path), "--as-at", "2022-07-31",
-                     "--db", str(db)]) == 1
-    err = capsys.readouterr().err
+    code, _, err = command_line_ingest(capsys, "tracker", path, db, "--as-at", "2022-07-31")
+    assert code == 1
     assert "Warning: Not read, as it has no header: column F (after 'Rehab Facility', 1 row)" \
         in err
     assert "A rehab exit date is given but no rehab admission date" in err
