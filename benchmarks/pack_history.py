@@ -89,7 +89,7 @@ def build(folder: Path, referrals: int, crimes: int) -> tuple[Path, int]:
                 con.sql(SNAPSHOT_SQL, params={"tracker": str(files["tracker"]), "as_at": as_at}
                         ).write_csv(str(csv), header=True)
                 service.ingest_path(partial, "tracker", csv, as_at=as_at,
-                                    uploaded_by="benchmark", allow_shrink=True)
+                                    uploaded_by="benchmark", confirmed=True)
                 csv.unlink()
         finally:
             con.close()

@@ -41,9 +41,12 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--errors-csv", type=Path, default=None,
                         help="if rejected, also write the problems listed (the first "
                         "200) to this CSV")
-    ingest.add_argument("--allow-shrink", action="store_true",
-                        help="store a tracker snapshot even though it has fewer referrals than "
-                        "O2R_SHRINK_THRESHOLD (default 80%%) of the snapshot before it")
+    ingest.add_argument("--confirm", "--allow-shrink", dest="confirmed", action="store_true",
+                        help="store an upload that would be held back to be looked at first: "
+                        "a tracker snapshot with fewer referrals than O2R_SHRINK_THRESHOLD "
+                        "(default 80%%) of the snapshot before it, or leaving empty a column it "
+                        "fills; a Connect export fewer than half of whose people are on the "
+                        "tracker")
     ingest.add_argument("--db", default=None, help=config.help_text("O2R_DB"))
 
     query = sub.add_parser("query", help="run a named query from queries/")

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         report = service.ingest_bytes(db, args.kind, args.file.name, args.file,
                                       as_at=as_at,
                                       uploaded_by=uploader,
-                                      allow_shrink=args.allow_shrink)
+                                      confirmed=args.confirmed)
     except UploadRejected as rejected:
         print_rejection(rejected.report, args.errors_csv)
         return 1

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dashboard import config
 from dashboard.ingest import fast_csv
-from dashboard.ingest.snapshot_checks import SnapshotShrinks
+from dashboard.ingest.held_back import HeldBack
 from dashboard.ingest.validation import (
     IngestReport,
     PreparedUpload,
@@ -40,15 +40,15 @@ def check_upload(kind: str, file_name: str, data: bytes, as_at: dt.date | None =
 
 
 def store_upload(db: Path, prepared: PreparedUpload, actor: Actor,
-                 allow_shrink: bool = False) -> int:
+                 confirmed: bool = False) -> int:
     """Stores a checked upload as uploaded by `actor` and records it; returns its upload id.
 
-    Raises database.DuplicateUpload or ingest.SnapshotShrinks, having changed nothing. The data
-    is stored before it is recorded (the two files cannot share a transaction), so an entry
+    Raises database.DuplicateUpload or a HeldBack (unless confirmed), having changed nothing.
+    The data is stored before it is recorded (the two files cannot share a transaction), so an entry
     never names an upload that did not happen; if the entry cannot be written, AccessLogError
     is raised with the upload stored."""
     refuse_demo(actor, DEMO_STORE)
-    upload_id = database.store_upload(db, prepared, actor.name, allow_shrink=allow_shrink)
+    upload_id = database.store_upload(db, prepared, actor.name, confirmed=confirmed)
     report = prepared.report
     try:
         audit.record(actor, Action.UPLOAD, target=report.file_name,
@@ -77,31 +77,32 @@ class UploadNotLogged(ChangeNotLogged):
 class UploadOutcome:
     """What came of asking to store a checked upload: one of the three is set."""
 
-    upload_id: int | None = None            # stored now, as this upload
-    repeat_of: int | None = None            # this exact file was stored before: nothing changed
-    shrinks: SnapshotShrinks | None = None  # far smaller than the snapshot before: not stored
-                                            # until the uploader confirms (allow_shrink)
+    upload_id: int | None = None       # stored now, as this upload
+    repeat_of: int | None = None       # this exact file was stored before: nothing changed
+    held_back: HeldBack | None = None  # to be looked at first: stored only once confirmed
 
 
 def upload(db: Path, prepared: PreparedUpload, actor: Actor,
-           allow_shrink: bool = False) -> UploadOutcome:
-    """Stores a checked upload, unless it repeats one or shrinks unconfirmed, and records it."""
+           confirmed: bool = False) -> UploadOutcome:
+    """Stores a checked upload, unless it repeats one or is held back unconfirmed, and records
+    it."""
     try:
-        return UploadOutcome(upload_id=store_upload(db, prepared, actor, allow_shrink))
+        return UploadOutcome(upload_id=store_upload(db, prepared, actor, confirmed))
     except database.DuplicateUpload as exc:
         return UploadOutcome(repeat_of=exc.upload_id)
-    except SnapshotShrinks as exc:
-        return UploadOutcome(shrinks=exc)
+    except HeldBack as exc:
+        return UploadOutcome(held_back=exc)
 
 
 def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes | Path,
                  as_at: dt.date | None = None, uploaded_by: str | None = None,
                  map_file: Path | None = None, use_column_map: bool = True,
-                 is_demo: bool = False, allow_shrink: bool = False) -> IngestReport:
+                 is_demo: bool = False, confirmed: bool = False) -> IngestReport:
     """Validate and store one export (its bytes, or the file on disk); raises UploadRejected
     (nothing changed) with the report.
 
-    allow_shrink: the uploader confirmed a tracker snapshot much smaller than the one before.
+    confirmed: the uploader confirmed an upload held back (a tracker snapshot much smaller than
+    the one before, a Connect export whose people are mostly not on the tracker).
     A clean file read by the fast path is staged (its contract columns only) in a private
     folder, removed when the upload is stored or refused.
     """
@@ -112,7 +113,7 @@ def ingest_bytes(db: Path, kind: str, file_name: str, data: bytes | Path,
         prepared.is_demo = is_demo
         try:
             store_upload(db, prepared, Who(uploaded_by or accounts.login_name()),
-                         allow_shrink=allow_shrink)
+                         confirmed=confirmed)
         except database.DuplicateUpload:
             pass  # the report says which upload it repeats
         return prepared.report

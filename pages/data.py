@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import config, service
 from dashboard.ingest import upload_hints
-from dashboard.ingest.snapshot_checks import SnapshotShrinks
+from dashboard.ingest.held_back import HeldBack
 from dashboard.ingest.validation import IngestReport, UploadRejected
 from dashboard.security import data_access
 from dashboard.ui import layout, text
@@ -94,7 +94,7 @@ def checked(kind: str, as_at: dt.date, file_name: str, data: bytes) -> dict:
     if held is not None and held["key"] == key:
         return held
     held = {"key": key, "sha256": key[0], "prepared": None, "report": None, "stored_as": None,
-            "shrink": None}
+            "held_back": None}
     try:
         with st.spinner("Checking the file…"):
             held["prepared"] = service.check_upload(kind, file_name, data, as_at=as_at)
@@ -213,17 +213,17 @@ def store_button(held: dict) -> None:
         st.warning("The database holds only the synthetic demo data. Storing this file removes "
                    "it (its snapshots, Connect records and signed-off packs), in the same step, "
                    "so that no demo figure is ever counted with real ones.")
-    shrink = held["shrink"]
-    if shrink is None:
+    held_back = held["held_back"]
+    if held_back is None:
         if not st.button("Store this upload", type="primary"):
             return
-    elif not shrink_confirmed(shrink, held["sha256"], held["report"].file_name):
+    elif not confirmed_after_looking(held_back, held["sha256"], held["report"].file_name):
         return
     try:
         with st.spinner("Storing…"):
             outcome = service.upload(config.db_path(), held["prepared"],
                                      data_access.current_viewer(),
-                                     allow_shrink=shrink is not None)
+                                     confirmed=held_back is not None)
     except service.UploadNotLogged as stored:  # stored all the same: never "nothing changed"
         log_without_cell_values("recording an upload in the access log", stored)
         held["stored_as"] = stored.upload_id
@@ -237,22 +237,23 @@ def store_button(held: dict) -> None:
         st.info(f"This file was already uploaded as upload {outcome.repeat_of}; nothing "
                 "changed.")
         return
-    # Stored, or far smaller than the snapshot before and so not stored: the next run says
-    # which (and the sidebar filters and the data banner show any new data).
-    held["stored_as"], held["shrink"] = outcome.upload_id, outcome.shrinks
+    # Stored, or held back to be looked at and so not stored: the next run says which (and
+    # the sidebar filters and the data banner show any new data).
+    held["stored_as"], held["held_back"] = outcome.upload_id, outcome.held_back
     st.rerun()
 
 
-def shrink_confirmed(shrink: SnapshotShrinks, sha256: str, file_name: str) -> bool:
-    """A snapshot holding much less than the one before is stored only once the uploader has
-    seen both and ticked."""
+def confirmed_after_looking(held_back: HeldBack, sha256: str, file_name: str) -> bool:
+    """An upload held back to be looked at (a snapshot holding much less than the one before,
+    a Connect export whose people are mostly not on the tracker) is stored only once the
+    uploader has read why and ticked."""
     # It names the file: shown, never read as Markdown.
-    st.warning(text.plain(f"Not stored yet: {shrink.reason(file_name)}. {shrink.checks()}"),
-               icon="⚠️")
-    when = shrink.confirm_when()
-    confirmed = st.checkbox(f"{when[0].upper()}{when[1:]}: store this snapshot",
-                            key=f"confirm_shrink_{sha256[:16]}")
-    return st.button("Store this snapshot", type="primary", disabled=not confirmed)
+    st.warning(text.plain(f"Not stored yet: {held_back.reason(file_name)}. "
+                          f"{held_back.checks()}"), icon="⚠️")
+    when = held_back.confirm_when()
+    confirmed = st.checkbox(f"{when[0].upper()}{when[1:]}: store this {held_back.stores}",
+                            key=f"confirm_held_back_{sha256[:16]}")
+    return st.button(f"Store this {held_back.stores}", type="primary", disabled=not confirmed)
 
 
 def withdraw_form(snapshots: pd.DataFrame) -> None:

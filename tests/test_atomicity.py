@@ -151,9 +151,9 @@ def test_kill_at_random_moments_leaves_no_upload_content_on_disk(demo_db_templat
         source = sources / f"tracker-{encoding}.csv"
         source.write_bytes(files[encoding])
         child = subprocess.Popen(
-            # (--allow-shrink: the canary tracker leaves empty columns the demo's fills)
+            # (--confirm: the canary tracker leaves empty columns the demo's fills)
             [sys.executable, "-m", "dashboard", "ingest", "tracker", str(source), "--as-at",
-             "2022-07-31", "--db", str(db), "--allow-shrink"], cwd=ROOT,
+             "2022-07-31", "--db", str(db), "--confirm"], cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(temp)})
         started = time.monotonic()

@@ -147,7 +147,7 @@ def test_what_both_accept_is_stored_identically(demo_db_template, tmp_path, monk
             source = tmp_path / case.file_name
             source.write_bytes(case.data)
             service.ingest_path(db, case.upload, source, as_at=AS_AT, uploaded_by="test",
-                                allow_shrink=True)
+                                confirmed=True)
         stored[len(kinds)] = contents(db)
     assert len(accepted) >= 6
     assert stored[2] == stored[0]

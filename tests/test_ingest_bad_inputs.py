@@ -77,7 +77,7 @@ def ingest(db: Path, kind: str, data: bytes, file_name: str = "upload.csv", **kw
     kwargs.setdefault("use_column_map", False)
     # These tests store small snapshots over the fixture's; tests/test_ingest_text.py has the
     # tests of the check that refuses a much smaller snapshot.
-    kwargs.setdefault("allow_shrink", True)
+    kwargs.setdefault("confirmed", True)
     kwargs.setdefault("as_at", AS_AT)
     return service.ingest_bytes(db, kind, file_name, data, uploaded_by="pytest", **kwargs)
 

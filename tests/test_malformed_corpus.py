@@ -15,14 +15,12 @@ from collections import Counter
 import malformed_corpus as corpus
 import pytest
 
-from dashboard.__main__ import parser
-
 from conftest import digest, run_cli
 
 CASES = corpus.build()
 # Another change refuses a snapshot much smaller than the last unless confirmed; the corpus
 # is about reading files, so it confirms where the command line offers that.
-CONFIRM_SHRINK = ["--allow-shrink"] if "--allow-shrink" in parser().format_help() else []
+CONFIRM = ["--confirm"]
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +54,7 @@ def test_malformed_export_ends_as_its_kind_says(case, corpus_folder, demo_db_tem
     before = digest(db)
     code, out, err = run_cli("ingest", case.upload, str(corpus_folder / case.file_name),
                              "--as-at", "2022-08-01", "--uploader", "corpus", "--db", str(db),
-                             *CONFIRM_SHRINK)
+                             *CONFIRM)
     for text in (out, err):
         assert "Traceback" not in text and 'File "' not in text
         assert "Unexpected error" not in text and "See the message" not in text

@@ -89,7 +89,7 @@ def test_signed_off_pack_is_reissued_unchanged_after_new_data(real_history_db, a
                          b"Nominal ID,Referral Date,Referral Source\n"
                          b"L1,10/05/2022,Custody\nL2,11/05/2022,Custody\n"
                          b"L3,12/05/2022,Custody\n", as_at=dt.date(2022, 8, 31),
-                         allow_shrink=True)
+                         confirmed=True)
     open_pack(app)
     assert headline(app) == before
     assert "would now differ" in app.expander[0].label

@@ -310,7 +310,7 @@ def cut_database(target, column: str, value: str, as_ats: tuple[str, ...] | None
         if len(frame):
             service.ingest_bytes(target, "tracker", f"cut-{as_at}.csv",
                                  frame.to_csv(index=False).encode(), as_at=as_at,
-                                 allow_shrink=True)
+                                 confirmed=True)
     return target
 
 

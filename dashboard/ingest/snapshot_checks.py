@@ -5,23 +5,20 @@ back until the uploader confirms it."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 import duckdb
 
 from dashboard import config
 from dashboard.ingest.contract import load_contract
-from dashboard.ingest.validation import (
-    IngestReport,
-    PreparedUpload,
-    UploadRejected,
-    file_problem,
-)
+from dashboard.ingest.held_back import HeldBack, text_list
+from dashboard.ingest.validation import IngestReport, PreparedUpload
 
 
-class SnapshotShrinks(UploadRejected):
+class SnapshotShrinks(HeldBack):
     """A tracker snapshot holding much less than the one before it (far fewer referrals, or a
     column the one before fills left empty throughout): stored only once confirmed."""
+
+    stores = "snapshot"
 
     def __init__(self, report: IngestReport, previous_id: int, previous_as_at: dt.date,
                  previous_rows: int, threshold: float,
@@ -30,13 +27,7 @@ class SnapshotShrinks(UploadRejected):
         self.previous_rows, self.new_rows, self.threshold = previous_rows, report.rows, threshold
         self.fewer = report.rows < threshold * previous_rows
         self.emptied = emptied  # (column, referrals the snapshot before fills it for)
-        # A copy carries the problem: the prepared upload itself stays valid, to be stored
-        # when the uploader confirms.
-        refused = replace(report, held_back=True, problems_total=1, problem_list=[
-            file_problem(self.reason(report.file_name), f"{self.checks()} If "
-                         f"{self.confirm_when()}, confirm it: tick the confirmation on the Data "
-                         "page, or add --allow-shrink to the ingest command")])
-        super().__init__(refused)
+        super().__init__(report)
 
     def reason(self, file_name: str) -> str:
         """Why the snapshot is held back, naming the snapshot it was compared with."""
@@ -79,11 +70,6 @@ class SnapshotShrinks(UploadRejected):
             really.append("the tracker really no longer records "
                           + text_list([name for name, _ in self.emptied]))
         return " and ".join(really)
-
-
-def text_list(names: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 # The snapshot a new one is compared with: the latest still in force as at the same date or

@@ -12,17 +12,6 @@ CRIME_COLUMNS = ["crime_reference", "nominal_id", "offence_date", "offence_type"
                  "value_stolen"]
 
 
-# A Connect upload's people, and how many of them a tracker snapshot in force refers: the
-# crimes of anyone else count in no figure (an export whose IDs are written another way).
-PEOPLE_ON_A_TRACKER_SQL = """
-    select count(*), count(r.nominal_id)
-    from (select distinct nominal_id from incoming) i
-    left join (select distinct nominal_id from referrals
-               where snapshot_id not in (select snapshot_id from snapshot_withdrawals)) r
-      on r.nominal_id = i.nominal_id
-"""
-
-
 def merge_crimes(con: duckdb.DuckDBPyConnection, upload_id: int) -> int:
     """Store the upload's crimes; returns how many were left as stored from a later export.
 

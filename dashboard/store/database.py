@@ -23,9 +23,10 @@ import duckdb
 
 from dashboard.config import QUERIES_DIR
 from dashboard.ingest import fast_csv
+from dashboard.ingest.connect_checks import count_people_on_a_tracker
 from dashboard.ingest.snapshot_checks import refuse_if_shrinking
 from dashboard.ingest.validation import LABEL_GROUPS, PreparedUpload
-from dashboard.store.crime_merge import PEOPLE_ON_A_TRACKER_SQL, merge_crimes
+from dashboard.store.crime_merge import merge_crimes
 from dashboard.store.facts import facts_current, refresh_facts
 from dashboard.store.schema import CLEAR_UPLOADED_DATA, SCHEMA, WITHDRAWAL_REASONS
 from dashboard.store.sql import install_macros, install_text_functions, quote_ident, spellings_table
@@ -163,11 +164,12 @@ def find_duplicate(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> in
 
 
 def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None = None,
-                 allow_shrink: bool = False) -> int:
+                 confirmed: bool = False) -> int:
     """Store a validated upload in one transaction; returns its upload id (existing if repeated).
 
-    A tracker snapshot much smaller than the one before it raises ingest.SnapshotShrinks
-    (nothing changed) unless allow_shrink says the uploader confirmed it.
+    An upload to be looked at first (a tracker snapshot much smaller than the one before, a
+    Connect export whose people are mostly not on the tracker) raises a HeldBack (nothing
+    changed) unless `confirmed` says the uploader confirmed it.
     """
     report = prepared.report
     with writing(path, prepared.staged) as con:
@@ -175,8 +177,15 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
         if duplicate is not None:
             report.duplicate_of = duplicate
             raise DuplicateUpload(duplicate)
-        if report.kind == "tracker" and not allow_shrink:
-            refuse_if_shrinking(con, prepared)  # under the writer lock: no upload slips between
+        if prepared.staged is None:
+            con.register("incoming", prepared.clean)
+        else:
+            con.execute("create or replace temp view incoming as select * from clean")
+        # Held back unless confirmed; checked under the writer lock, so no upload slips between.
+        if report.kind == "tracker" and not confirmed:
+            refuse_if_shrinking(con, prepared)
+        elif report.kind == "connect":
+            count_people_on_a_tracker(con, prepared, confirmed)
         con.begin()
         upload_id = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads"
                                 ).fetchall()[0][0]
@@ -188,17 +197,11 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
              "sha": report.sha256, "as_at": report.as_at, "rows": report.rows,
              "at": dt.datetime.now().replace(microsecond=0),
              "by": uploaded_by or getpass.getuser(), "demo": prepared.is_demo})
-        if prepared.staged is None:
-            con.register("incoming", prepared.clean)
-        else:
-            con.execute("create or replace temp view incoming as select * from clean")
         assign_labels(con, con.sql("select * from incoming").columns)
         if report.kind == "tracker":
             insert_referrals(con, upload_id)
         else:
             report.kept_later = merge_crimes(con, upload_id)
-            report.people, report.people_on_tracker = con.execute(
-                PEOPLE_ON_A_TRACKER_SQL).fetchall()[0]
         drop_spellings(con)
         if prepared.staged is None:
             con.unregister("incoming")

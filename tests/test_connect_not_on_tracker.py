@@ -1,0 +1,153 @@
+"""A Connect export whose people are mostly not on the tracker is held back until confirmed.
+
+Its nominal IDs written another way (a prefix, a name beside the ID) join no referral: every
+outcome and offending figure of those people would go blank, and the crimes it shares with
+those stored would move to IDs on no tracker. Stored, that could not be withdrawn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from dashboard import __main__ as cli
+from dashboard import service
+from dashboard.ingest.connect_checks import PeopleNotOnTracker
+
+CONNECT_HEADER = b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
+TRACKER = (b"Nominal ID,Referral Date,Officer,Referral Source,Status\n"
+           b"OLD0,01/04/2022,PC Jones,Probation,Active\n"
+           b"OLD1,02/04/2022,PC Jones,Probation,Active\n")
+
+
+def connect(*rows: tuple[str, str]) -> bytes:
+    """A Connect CSV: one (crime reference, nominal ID) per row."""
+    return CONNECT_HEADER + b"".join(f"{crime},{nominal},03/04/2022,Theft\n".encode()
+                                     for crime, nominal in rows)
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def state(db: Path) -> tuple[str, list[tuple]]:
+    return hashlib.sha256(db.read_bytes()).hexdigest(), query(db, "select * from uploads")
+
+
+def ingest(db: Path, kind: str, data: bytes, as_at: dt.date, **kwargs):
+    return service.ingest_bytes(db, kind, f"{kind}.csv", data, as_at=as_at,
+                                use_column_map=False, **kwargs)
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    """A real tracker snapshot (as at 30/06/2022) of OLD0 and OLD1, and their two crimes."""
+    path = tmp_path / "o2r.duckdb"
+    ingest(path, "tracker", TRACKER, dt.date(2022, 6, 30))
+    ingest(path, "connect", connect(("CR1", "OLD0"), ("CR2", "OLD1")), dt.date(2022, 6, 30))
+    return path
+
+
+def test_held_back_on_the_command_line_until_confirmed(db, tmp_path, capsys):
+    path = tmp_path / "connect.csv"
+    path.write_bytes(connect(("CR3", "OLD0"), ("CR4", "X-OLD1"), ("CR5", "X-OLD2")))
+    before = state(db)
+    command = ["ingest", "connect", str(path), "--as-at", "2022-07-31", "--db", str(db)]
+    assert cli.main(command) == 1
+    err = capsys.readouterr().err
+    assert ("Only 1 of the 3 people in connect.csv are on the tracker (snapshot 1, as at "
+            "30/06/2022, and the snapshots in force before it), so the crimes of the other 2 "
+            "would count in no figure") in err
+    assert "Check that the export writes the nominal IDs as the tracker does" in err
+    assert ("If these people really are not on the tracker, confirm it: tick the confirmation "
+            "on the Data page, or add --confirm to the ingest command") in err
+    assert state(db) == before
+    assert not list(db.parent.glob("*.writing-*"))
+
+    assert cli.main([*command, "--confirm"]) == 0
+    out = capsys.readouterr().out
+    assert "3 connect rows accepted" in out
+    assert ("Warning: Only 1 of the 3 people in connect.csv are on a tracker snapshot, so the "
+            "crimes of the other 2 count in no figure.") in out
+    assert query(db, "select count(*) from crimes") == [(5,)]
+
+
+def test_most_people_on_the_tracker_is_stored_without_a_word(db):
+    report = ingest(db, "connect", connect(("CR3", "OLD0"), ("CR4", "OLD1"), ("CR5", "X-OLD2")),
+                    dt.date(2022, 7, 31))
+    assert report.upload_id == 3
+    assert (report.people, report.people_on_tracker) == (3, 2)
+    assert report.tracker_match_warning() is None
+
+
+def test_crimes_an_export_would_move_to_other_ids_are_counted(db):
+    # The same crimes exported again with prefixed IDs: stored, they would leave the
+    # figures of the two people on the tracker.
+    before = state(db)
+    with pytest.raises(PeopleNotOnTracker) as info:
+        ingest(db, "connect", connect(("CR1", "WMP-OLD0"), ("CR2", "WMP-OLD1")),
+               dt.date(2022, 7, 31))
+    assert state(db) == before
+    problem = info.value.report.problem_list[0]["problem"]
+    assert problem.startswith("Only 0 of the 2 people in connect.csv are on the tracker")
+    assert problem.endswith("2 crimes already stored have another nominal ID in this file: "
+                            "storing it moves them to this file's IDs")
+    assert info.value.report.held_back
+    assert query(db, "select crime_reference, nominal_id from crimes order by 1") == [
+        ("CR1", "OLD0"), ("CR2", "OLD1")]
+
+
+def test_crimes_kept_from_a_later_export_are_not_counted_as_moved(db):
+    # An older export's record of a crime never replaces a later export's (merge_crimes).
+    with pytest.raises(PeopleNotOnTracker) as info:
+        ingest(db, "connect", connect(("CR1", "WMP-OLD0"), ("CR9", "WMP-OLD1")),
+               dt.date(2022, 5, 31))
+    assert "already stored" not in info.value.report.problem_list[0]["problem"]
+
+
+def test_with_no_tracker_yet_it_is_stored_and_the_warning_says_to_upload_one(tmp_path):
+    path = tmp_path / "o2r.duckdb"
+    report = ingest(path, "connect", connect(("CR1", "OLD0")), dt.date(2022, 6, 30))
+    assert report.upload_id == 1
+    assert "if the tracker is not uploaded yet, upload it" in report.tracker_match_warning()
+
+
+def test_a_withdrawn_snapshot_is_not_the_tracker(db, security_db):
+    ingest(db, "tracker", TRACKER.replace(b"OLD", b"NEW"), dt.date(2022, 7, 31), confirmed=True)
+    service.withdraw_snapshot(db, service.Who("Test admin"), 1, service.WITHDRAWAL_REASONS[0])
+    with pytest.raises(PeopleNotOnTracker) as info:
+        ingest(db, "connect", connect(("CR3", "OLD0")), dt.date(2022, 7, 31))
+    assert "on the tracker (snapshot 3, as at 31/07/2022" in \
+        info.value.report.problem_list[0]["problem"]
+
+
+def test_the_data_page_stores_it_only_once_confirmed(app_as, db):
+    at = app_as("admin", name="Test admin", db=db).run()
+    at.switch_page("../pages/data.py").run()
+    at.file_uploader[0].set_value(
+        ("connect.csv", connect(("CR3", "X-OLD0"), ("CR4", "X-OLD1")), "text/csv")).run()
+    at.radio[0].set_value("Connect export").run()
+    next(b for b in at.button if b.label == "Store this upload").click().run()
+    assert not at.exception, at.exception
+    warning = next(w.value for w in at.warning if "Not stored yet" in w.value).replace("\\", "")
+    assert "Only 0 of the 2 people in connect.csv are on the tracker (snapshot 1" in warning
+    assert at.checkbox[0].label == ("These people really are not on the tracker: store this "
+                                    "upload")
+    assert next(b for b in at.button if b.label == "Store this upload").disabled
+    assert query(db, "select count(*) from uploads") == [(2,)]
+    at.checkbox[0].check().run()
+    next(b for b in at.button if b.label == "Store this upload").click().run()
+    assert not at.exception, at.exception
+    assert any("Stored: 2 crime records" in s.value for s in at.success)
+    assert any("Only 0 of the 2 people" in w.value for w in at.warning)
+    assert query(db, "select count(*) from crimes") == [(4,)]
