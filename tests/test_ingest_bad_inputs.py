@@ -176,6 +176,17 @@ def test_connect_without_crime_reference_is_rejected_on_the_header_row(db):
                "'Crime No'), or map your own header to it in the column map file"}]
 
 
+def test_two_headers_meaning_one_column_are_named_with_their_letters(db):
+    data = (b"Nominal ID,Referral Date,Officer,Referral Source,Status,Crime Ref,Source\n"
+            b"N1,03/04/2022,PC Jones,Probation,Active,,Custody\n")
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 1, "column": "Source", "value": "Source",
+        "problem": "Two columns both mean 'referral_source': column D ('Referral Source') and "
+                   "column G ('Source')",
+        "fix": "Delete or rename one of them"}]
+
+
 def test_one_problem_per_missing_required_column():
     found = problems("connect", b"Nominal ID,Value\nN1,5\n")
     assert [(p["row"], p["column"]) for p in found] == [

@@ -365,8 +365,10 @@ def match_headers(contract: Contract, headers: list[str], header_row: int,
             if name in positions:
                 problems.append({
                     "row": header_row, "column": header, "value": header,
-                    "problem": f"Two columns both mean '{name}' "
-                               f"('{visible(headers[positions[name]])}' and '{header}')",
+                    "problem": f"Two columns both mean '{name}': column "
+                               f"{spreadsheet_column(positions[name])} "
+                               f"('{visible(headers[positions[name]])}') and column "
+                               f"{spreadsheet_column(index)} ('{header}')",
                     "fix": "Delete or rename one of them"})
                 continue
             positions[name] = index
