@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shutil
 import subprocess
 import sys
 import types
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -164,6 +166,34 @@ def test_the_area_table_adds_up_to_the_headline_figures(exact_q1):
     for column in ("Referrals received", "Police assessments", "Rehab admissions"):
         assert areas.loc["Total", column] == figure(exact_q1, column).value
         assert areas.drop(index="Total")[column].sum() == areas.loc["Total", column]
+
+
+def test_an_area_or_officer_stored_as_total_prints_as_its_own_row(demo_db_template, tmp_path,
+                                                                  exact_q1):
+    # Stored before the ingest refused the name, it stopped the quarter's packs with
+    # "Unexpected error ... please report" (two rows called Total).
+    db = tmp_path / "o2r.duckdb"
+    shutil.copyfile(demo_db_template, db)
+    con = duckdb.connect(str(db))
+    con.execute("update referrals set offending_area = 'Total' where offending_area = 'Erdington'")
+    con.execute("update referrals set officer = 'total' where officer = 'Officer 2'")
+    con.close()
+    con = database.connect_read_only(db)
+    try:
+        built = {how: pack.build_pack(con, COMMAND_LINE, "2022/23-Q1", disclosure=how)
+                 for how in ("exact", "controlled")}
+    finally:
+        con.close()
+    areas = table(built["exact"], "Flows by area").set_index("Offending area")
+    before = table(exact_q1, "Flows by area").set_index("Offending area")
+    assert list(areas.index[-2:]) == ["Total (as recorded)", "Total"]
+    assert areas.loc["Total (as recorded)"].tolist() == before.loc["Erdington"].tolist()
+    assert areas.loc["Total"].tolist() == before.loc["Total"].tolist()
+    officers = table(built["exact"], "Caseload").set_index("Officer")
+    assert officers.loc["total (as recorded)"].tolist() == \
+        table(exact_q1, "Caseload").set_index("Officer").loc["Officer 2"].tolist()
+    circulated = table(built["controlled"], "Flows by area")["Offending area"].tolist()
+    assert circulated.count("Total") == 1 and "Total (as recorded)" in circulated
 
 
 def test_flows_rates_and_cost_for_the_demo_quarter(demo_con, exact_q1):
@@ -442,7 +472,7 @@ def test_a_signed_off_pack_is_issued_again_as_it_was(real_history_db, monkeypatc
     pack_id = pack.sign_off(demo_db, built, "Chief Inspector Test")
     assert pack.load_signed_off(demo_db, Q1, "financial", "exact") is None
     service.ingest_bytes(demo_db, "tracker", "august.csv", NEWER_TRACKER,
-                         as_at=dt.date(2022, 8, 31), allow_shrink=True)
+                         as_at=dt.date(2022, 8, 31), confirmed=True)
 
     frozen = pack.load_signed_off(demo_db, "2022/23-Q1", "financial", "controlled")
     assert (frozen.pack_id, frozen.signed_off_by) == (pack_id, "Chief Inspector Test")
@@ -583,7 +613,7 @@ def test_the_command_line_issues_the_signed_off_pack(real_history_db, tmp_path, 
     con.close()
     pack_id = pack.sign_off(demo_db, built, "Steering chair")
     service.ingest_bytes(demo_db, "tracker", "august.csv", NEWER_TRACKER,
-                         as_at=dt.date(2022, 8, 31), allow_shrink=True)
+                         as_at=dt.date(2022, 8, 31), confirmed=True)
     assert cli.main(["pack", "--quarter", "2022/23 Q1", "--exact", "--format", "pdf",
                      "--out", str(tmp_path / "p.pdf"), "--db", str(demo_db)]) == 0
     (kind, issued, _), = written

@@ -11,6 +11,14 @@ from dashboard.ingest import contract
 TOTAL = "Total"
 
 
+def not_a_total(label):
+    """A stored name that would print as a second total row (an officer or area called
+    "Total", stored before the ingest refused the name) marked as the tracker's own."""
+    if isinstance(label, str) and label.strip().casefold() == TOTAL.casefold():
+        return f"{label} (as recorded)"
+    return label
+
+
 def status_order(statuses: list[str]) -> list[str]:
     """The tracker's statuses in journey order, then any others alphabetically."""
     known = [s for s in (*contract.STATUSES, contract.STATUS_NOT_RECORDED) if s in statuses]
@@ -30,7 +38,7 @@ def table_one_cells(rows: pd.DataFrame, keep: list[bool] | None = None
             [True] * len(rows) if keep is None else keep, strict=True):
         if not kept or pd.isna(officer) or pd.isna(status):
             continue
-        by_status = cells.setdefault(officer, {})
+        by_status = cells.setdefault(not_a_total(officer), {})
         by_status[status] = by_status.get(status, 0) + int(referrals)
     if not cells:
         return None

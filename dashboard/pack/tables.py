@@ -14,7 +14,7 @@ import pandas as pd
 from dashboard.analysis import caseload as caseload_table
 from dashboard.analysis.measures import MEASURES, RATE_OF_COUNTS, Rows
 from dashboard.pack import disclosure as rules
-from dashboard.pack.counts import Counts, counts_of, counts_table
+from dashboard.pack.counts import Counts, counts_table
 from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL, Side
 from dashboard.pack.earlier_groups import EarlierGroups
 from dashboard.pack.gathering import QuarterData
@@ -39,7 +39,7 @@ def _with_totals_last(labels: list, totals: list[bool]) -> tuple[list, list[int]
     """Row labels with the total rows (labelled Total) moved last, and the rows' positions."""
     order = [i for i, total in enumerate(totals) if not total]
     order += [i for i, total in enumerate(totals) if total]
-    return [TOTAL if totals[i] else labels[i] for i in order], order
+    return [TOTAL if totals[i] else caseload_table.not_a_total(labels[i]) for i in order], order
 
 
 def area_counts(data: QuarterData) -> Counts:
@@ -72,8 +72,6 @@ def caseload_counts(caseload: pd.DataFrame) -> Counts:
     if found is None:
         return Counts([TOTAL], [TOTAL], [[0]], make)
     officers, statuses, table = found
-    if TOTAL in officers:  # an officer named Total: as the frame has it
-        return counts_of(make())
     order = sorted(range(len(officers)), key=officers.__getitem__)
     return Counts([*(officers[i] for i in order), TOTAL], [*statuses, TOTAL],
                   [*(table[i] for i in order), table[-1]], make)
