@@ -88,9 +88,12 @@ for source in data_access.derived(glance.freshness, data_access.run("data_freshn
 by_quarter = data_access.run("quarterly_headlines", officer=chosen.officer, area=chosen.area,
                              referral_source=chosen.referral_source)
 figures = data_access.derived(glance.headlines, by_quarter, quarter)
-trend_labels = tuple(periods.shift_quarter(quarter, -back).label
-                     for back in range(glance.TREND_QUARTERS - 1, -1, -1))
+# The trend starts where the data does: a quarter before it would read as a count of none.
+trend_labels = tuple(q.label for back in range(glance.TREND_QUARTERS - 1, -1, -1)
+                     if not before_data(q := periods.shift_quarter(quarter, -back)))
 trends = data_access.derived(glance.trend_frames, figures, trend_labels)
+trend_named = (f"Last {len(trend_labels)} quarters" if len(trend_labels) == glance.TREND_QUARTERS
+               else f"Since the data began ({trend_labels[0]})")
 set_targets = targets.current(security_db_path())
 # Targets are the programme's: a part of it (an officer's own caseload, one area, one source)
 # is not rated against them, or a fair share would read "below target".
@@ -114,7 +117,8 @@ with st.container(horizontal=True):
                 f"{previous.label}: {figure.previous:,} (whole quarter; not compared)"]) + [
                      f"{last_year.label}: " + ("before the data" if before_data(last_year)
                                                else f"{figure.last_year:,}"),
-                     "Last 8 quarters: " + ", ".join(f"{n:,}" for n in figure.trend)]
+                     f"{trend_named}: " + ", ".join(
+                         f"{n:,}" for n in figure.trend[-len(trend_labels):])]
             if target and not whole_programme:
                 lines.append(f"Programme target {target.quarterly_target:,} a quarter (for "
                              "the whole programme: not rated here)")

@@ -143,7 +143,38 @@ def test_overview_opens_on_the_latest_complete_quarter(app_as, security_db):
     assert not at.exception
     assert {m.label: m.delta for m in at.metric} == {step: "" for step in glance.STEPS}
     assert "is the first quarter in the data" in " ".join(m.value for m in at.markdown)
-    assert "before the data" in " ".join(c.value for c in at.caption)
+    captions = " ".join(c.value for c in at.caption)
+    assert "before the data" in captions
+    # Its trend is that one quarter, never seven quarters of none before it.
+    assert f"Since the data began ({first}): " in captions and "Last 8 quarters" not in captions
+    assert [chart_data(chart)["quarter"].tolist() for chart in sparklines(at)] == \
+        [[first]] * len(glance.STEPS)
+    at.selectbox(key="overview_quarter").select("2022/23 Q1").run()
+    # The demo's fifth quarter: its trend has those five.
+    assert f"Since the data began ({first}): " in " ".join(c.value for c in at.caption)
+    drawn = [chart_data(chart) for chart in sparklines(at)]
+    assert [len(frame) for frame in drawn] == [5] * len(glance.STEPS)
+    assert drawn[0]["referrals"].iloc[-2:].tolist() == [41, 40]  # 2021/22 Q4, 2022/23 Q1
+
+
+def test_a_trend_keeps_the_latest_quarters_it_is_labelled_for():
+    figure = glance.Headline("Referrals", 5, 2, 0, [0, 0, 0, 0, 0, 1, 2, 5])
+    assert [frame.to_dict("list") for frame in glance.trend_frames([figure], ("a", "b", "c"))] \
+        == [{"quarter": ["a", "b", "c"], "referrals": [1, 2, 5]}]
+    assert len(glance.trend_frames([figure], tuple("abcdefgh"))[0]) == 8
+
+
+def sparklines(at) -> list:
+    return [chart for chart in at.get("vega_lite_chart") if "Trend of" in chart.proto.spec]
+
+
+def chart_data(chart) -> pd.DataFrame:
+    """The rows a chart draws, as Streamlit hands them to the browser beside its spec."""
+    import pyarrow as pa
+
+    frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas()
+              for d in chart.proto.datasets if d.data.data]
+    return pd.concat(frames) if frames else pd.DataFrame()
 
 
 def test_a_part_of_the_programme_is_not_rated_against_its_targets(app_as, security_db):

@@ -75,8 +75,9 @@ def headlines(by_quarter: pd.DataFrame, quarter: Period) -> list[Headline]:
 
 
 def trend_frames(figures: list[Headline], labels: tuple[str, ...]) -> list[pd.DataFrame]:
-    """Each headline's recent trend as a frame of quarter label and count (a sparkline's)."""
-    return [pd.DataFrame({"quarter": list(labels), "referrals": figure.trend})
+    """Each headline's recent trend, its last len(labels) quarters, as a frame of quarter
+    label and count (a sparkline's)."""
+    return [pd.DataFrame({"quarter": list(labels), "referrals": figure.trend[-len(labels):]})
             for figure in figures]
 
 

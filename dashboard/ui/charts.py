@@ -345,7 +345,8 @@ def trend_sparkline(frame: pd.DataFrame, step: str) -> alt.Chart:
         color=OKABE_ITO[0], filled=True, size=40)
     return alt.layer(
         line, latest, data=frame,
-        height=48, description=f"Trend of {step.lower()} over the last {len(frame)} quarters, "
+        height=48, description=f"Trend of {step.lower()} over {len(frame)} "
+        f"quarter{'s' if len(frame) != 1 else ''}, "
         f"oldest first: " + ", ".join(f"{q} {n:,}" for q, n in zip(
             quarters, frame["referrals"], strict=True)) + ".").configure_view(stroke=None)
 
