@@ -231,6 +231,22 @@ def test_uk_date_is_read_day_first(db):
         == [("N1", D(2022, 4, 3))]
 
 
+@pytest.mark.parametrize("written", [
+    # A records system's timestamps: the date is the day it names, whatever the time.
+    "03/04/2022 10:15", "03/04/2022 10:15:00", "03/04/2022 10:15:00.250", "03/04/2022 10:15 PM",
+    "03/04/2022 10:15:00 am", "2022-04-03 10:15", "2022-04-03 23:59:59", "2022-04-03T10:15",
+    "2022-04-03T10:15:00", "2022-04-03 10:15:00.000", "2022-04-03T10:15:00.123456",
+])
+def test_a_date_with_a_time_of_day_is_read_as_its_date(db, written):
+    ingest(db, "tracker", TRACKER_HEADER + f"N1,{written},Probation,Active\n".encode())
+    # and by the strict reader, as text in a workbook cell
+    ingest(db, "tracker", xlsx_bytes([TRACKER_HEADER.decode().strip().split(","),
+                                      ["N1", written, "Probation", "Active"]]),
+           file_name="upload.xlsx")
+    assert query(db, "select snapshot_id, referral_date from referrals where snapshot_id > 1") \
+        == [(2, D(2022, 4, 3)), (3, D(2022, 4, 3))]
+
+
 # ---------------------------------------------------------------- vocabularies
 
 def test_values_outside_a_vocabulary_are_rejected(db):

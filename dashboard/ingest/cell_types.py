@@ -9,9 +9,13 @@ import duckdb
 from dashboard.ingest.contract import EDGE_WHITESPACE, Column, Contract
 from dashboard.store.sql import install_text_functions, quote_ident, quote_literal_list
 
+# A time of day after the date (a records system's timestamp, with or without seconds and
+# their fractions, or with AM/PM) is read as that date.
 DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S",
                 "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %b %Y",
-                "%d %B %Y", "%d-%b-%Y"]
+                "%d %B %Y", "%d-%b-%Y", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
+                "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%d/%m/%Y %H:%M:%S.%f",
+                "%d/%m/%Y %I:%M %p", "%d/%m/%Y %I:%M:%S %p"]
 
 
 # Day, month and year (i = 1, 2, 3) of text written d/m/yyyy (or with . or -).
