@@ -225,6 +225,36 @@ def test_unparseable_dates_are_rejected_saying_why(db, bad_date, why):
         "problem": f"'{bad_date}' is not a date we can read{why}", "fix": DATE_FIX}]
 
 
+LONE_RETURN = ("a carriage return on its own (a line break typed or pasted into the cell, not "
+               "in quotes) splits the row in two, so the next row holds the rest of it")
+
+
+def test_a_lone_carriage_return_inside_a_cell_is_named_not_read_as_two_rows(db):
+    # Before: "'Prob' is not a recognised referral source", "'ation' has no digits",
+    # "'Active' is not a date" and "Required value is missing", never the cause.
+    data = (b"Nominal ID,Referral Date,Referral Source,Status,Notes\r\n"
+            b"N1,03/04/2022,Probation,Active,\r\nN2,04/04/2022,Prob\ration,Active,\r\n")
+    error = assert_rejected_and_unchanged(db, "tracker", data)
+    assert error.report.problems.to_dict("records") == [{
+        "row": 3, "column": "Referral Source", "value": "",
+        "problem": f"bad.csv: row 3 ends inside its 'Referral Source' cell, after 'Prob': "
+                   f"{LONE_RETURN}",
+        "fix": "Open the file in a text editor and join the two halves of the row (delete the "
+               "line break inside the cell), or put that cell in double quotes; if the file "
+               "came from a system, export it again"}]
+
+
+def test_a_lone_carriage_return_in_free_text_is_placed_but_not_quoted(db):
+    # One inside quotes is the cell's own (row 2), and no row break.
+    data = (b"Nominal ID,Referral Date,Referral Source,Status,Notes\n"
+            b'N1,03/04/2022,Probation,Active,"Mr X\rsaid"\n'
+            b"N2,04/04/2022,Probation,Active,Mr Y\rrang\n")
+    [problem] = assert_rejected_and_unchanged(db, "tracker", data).report.problem_list
+    assert (problem["row"], problem["column"]) == (3, "Notes")
+    assert problem["problem"] == f"bad.csv: row 3 ends inside its 'Notes' cell: {LONE_RETURN}"
+    assert "Mr Y" not in str(problem)
+
+
 def test_uk_date_is_read_day_first(db):
     ingest(db, "tracker", TRACKER_HEADER + b"N1,03/04/2022,Probation,Active\n")
     assert query(db, "select nominal_id, referral_date from referrals where snapshot_id = 2") \

@@ -8,7 +8,7 @@ import re
 import pyarrow as pa
 
 from dashboard import config
-from dashboard.ingest.contract import classify_header
+from dashboard.ingest.contract import classify_header, visible
 
 # Problems listed, per kind of reading problem and in a rejection's report; the rest counted.
 MAX_PROBLEMS_LISTED = 200
@@ -84,3 +84,60 @@ def shown(value: str, width: int = 60) -> str:
     """A cell as a problem list shows it: on one line, and no longer than a line."""
     flat = value.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
     return flat if len(flat) <= width else flat[:width] + "…"
+
+
+# A quoted cell, passed over whole (a line break inside quotes is the cell's), or a line end:
+# a carriage return on its own is group 1.
+QUOTED_OR_LINE_END = re.compile(r'"(?:[^"]|"")*"?|\r\n|\n|(\r)')
+LINE_END = re.compile(r"\r\n|\r|\n")
+
+FIX_LONE_RETURN = ("Open the file in a text editor and join the two halves of the row (delete "
+                   "the line break inside the cell), or put that cell in double quotes; if the "
+                   "file came from a system, export it again")
+
+
+def refuse_lone_return(file_name: str, text: str, delimiter: str, headers: list[str],
+                       header_row: int, lookup: dict[str, str]) -> None:
+    """In a file whose lines end in line feeds, a carriage return on its own outside quotes
+    that cuts a row short is a line break typed or pasted into a cell. Read as a line end
+    it splits the row in two, and the halves are refused as missing and shifted values that
+    never name the cause: refused here, by its row. One between whole rows is a line end (a
+    file put together from an old Mac's lines and others')."""
+    if "\n" not in text or text.count("\r") == text.count("\r\n"):
+        return
+    row, line_start = 1, 0  # rows as Excel counts them (it splits the row there too)
+    for found in QUOTED_OR_LINE_END.finditer(text):
+        if not found.group().startswith(("\r", "\n")):
+            continue  # a quoted cell
+        if found.group(1) and row > header_row and cuts_a_row_short(
+                text, line_start, found.start(), delimiter, len(headers)):
+            break
+        row, line_start = row + 1, found.end()
+    else:
+        return
+    position = found.start()
+    column = text.count(delimiter, line_start, position)  # (a quoted delimiter aside)
+    header = headers[column] if column < len(headers) else ""
+    name = f"'{header}'" if header else f"column {column + 1}"
+    if header and classify_header(header, lookup)[0] == "column":
+        before = text[line_start:position].rsplit(delimiter, 1)[-1]
+        where = f"its {name} cell, after '{visible(before)[:100]}'"
+    else:  # free text or a column not read: not repeated back
+        where = f"its {name} cell"
+    raise RowProblems([{
+        "row": row, "column": header, "value": "",
+        "problem": f"{file_name}: row {row:,} ends inside {where}: a carriage return on its "
+                   "own (a line break typed or pasted into the cell, not in quotes) splits the "
+                   "row in two, so the next row holds the rest of it",
+        "fix": FIX_LONE_RETURN}])
+
+
+def cuts_a_row_short(text: str, line_start: int, position: int, delimiter: str,
+                     width: int) -> bool:
+    """Whether the line before `position` (a carriage return) or the one after it, if not
+    blank, has fewer cells than the header: a row split in two, not two rows."""
+    if text.count(delimiter, line_start, position) < width - 1:
+        return True
+    next_end = LINE_END.search(text, position + 1)
+    after = text[position + 1:next_end.start() if next_end else len(text)]
+    return bool(after.strip()) and after.count(delimiter) < width - 1

@@ -19,7 +19,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from dashboard import config
-from dashboard.ingest.cell_checks import MAX_PROBLEMS_LISTED, RowProblems, check_cells
+from dashboard.ingest.cell_checks import (
+    MAX_PROBLEMS_LISTED,
+    RowProblems,
+    check_cells,
+    refuse_lone_return,
+)
 from dashboard.ingest.contract import classify_header, visible
 from dashboard.ingest.file_kinds import decode_text, sniff_kind
 from dashboard.ingest.sheet_cells import first_sheet, refuse_uncalculated, with_errors_shown
@@ -183,6 +188,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, file_name: str, data: bytes,
         raise UnreadableFile(*no_header_message(file_name))
     check_width(file_name, head_rows[header_index], header_index + 1)
     headers = [h.strip() for h in head_rows[header_index]]
+    refuse_lone_return(file_name, text, delimiter, headers, header_index + 1, lookup)
     body = utf8 if utf8 is not None else text.encode("utf-8")
     table = None
     if header_index == 0 and quotes_are_simple(body, delimiter):
