@@ -123,6 +123,8 @@ def test_a_long_referral_list_is_shown_in_blocks_and_downloaded_whole(app_as, de
         assert not app.exception
         shown = app.dataframe[0].value
         assert shown["nominal_id"].tolist() == whole["nominal_id"].iloc[first:first + 50].tolist()
+        # a date not reached yet is an empty cell, not "None"
+        assert shown["rehab_exit_date"].isna().any() and app.dataframe[0].proto.placeholder == ""
         assert downloads[-1]["nominal_id"].tolist() == whole["nominal_id"].tolist()
     assert any(f"the download has all {len(whole)}." in c.value for c in app.caption)
 

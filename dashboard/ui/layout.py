@@ -105,7 +105,8 @@ def person_table(frame: pd.DataFrame | pa.Table, **options) -> None:
     if not st.get_option("client.disableDataExport"):
         st.set_option("client.disableDataExport", True)
         st.rerun()
-    st.dataframe(frame, **options)
+    # A date not reached yet is an empty cell, as in the tracker, not the grid's "None".
+    st.dataframe(frame, **{"placeholder": "", **options})
 
 
 # Streamlit's work to send a grid grows with its rows on every rerun (about 130 ms for 100,000:
