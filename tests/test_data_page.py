@@ -391,7 +391,7 @@ def test_an_older_connect_export_stored_on_the_page_says_what_it_left_as_it_was(
     next(b for b in page.button if b.label == "Store this upload").click().run()
     assert not page.exception, page.exception
     # NEW100 is on no tracker snapshot: held back until confirmed (test_connect_not_on_tracker)
-    assert any("Not stored yet: Only 0 of the 1 people" in w.value.replace("\\", "")
+    assert any("Not stored yet: None of the 1 person" in w.value.replace("\\", "")
                for w in page.warning)
     page.checkbox[0].check().run()
     next(b for b in page.button if b.label == "Store this upload").click().run()
@@ -400,11 +400,12 @@ def test_an_older_connect_export_stored_on_the_page_says_what_it_left_as_it_was(
                "later" in info.value for info in page.info)
     # NEW100 is on no tracker snapshot: its crimes count in no figure, and the page says so
     # (the file's name escaped, never read as Markdown)
-    assert [w.value.replace("\\", "") for w in page.warning if "Only" in w.value] == [
-        "Only 0 of the 1 people in connect_june.csv are on a tracker snapshot, so the crimes "
-        "of the other 1 count in no figure. If the nominal IDs are written differently in the "
-        "two exports (a prefix, a name beside the ID), correct the Connect export and upload "
-        "it again; if the tracker is not uploaded yet, upload it."]
+    assert [w.value.replace("\\", "") for w in page.warning if "count in no figure" in w.value] == [
+        "None of the 1 person in connect_june.csv is on the tracker (its latest snapshot in "
+        "force), so the crimes of the other 1 count in no figure. If the nominal IDs are "
+        "written differently in the two exports (a prefix, a name beside the ID), correct the "
+        "Connect export and upload it again; if no tracker snapshot is in force (none "
+        "uploaded, or all withdrawn), upload the tracker."]
     con = database.connect_read_only(demo_db)
     try:
         assert con.execute("select offence_type from crimes "

@@ -1,7 +1,7 @@
-"""Whether a Connect upload's people are on the tracker. An export whose nominal IDs are
-written another way (a prefix, a name beside the ID) joins nobody: its crimes would count in
-no figure, and the crimes it shares with those stored would move to IDs on no tracker. Such
-an upload is held back until the uploader confirms it."""
+"""Whether a Connect upload fits the tracker. An export whose nominal IDs are written another
+way (a prefix, a name beside the ID) joins nobody: its crimes would count in no figure, and
+the crimes it shares with those stored would move to IDs on no tracker. Once stored, a Connect
+upload cannot be withdrawn, so such an upload is held back until the uploader confirms it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import duckdb
 from dashboard.ingest.held_back import HeldBack
 from dashboard.ingest.validation import IngestReport, PreparedUpload
 
-# The latest tracker snapshot in force of the upload's provenance (a real upload is not
-# matched against demo data, which storing it removes).
+# The tracker: the latest snapshot in force of the upload's provenance (a real upload is not
+# matched against demo data, which storing it removes), as the figures use it.
 LATEST_TRACKER_SQL = """
     select upload_id, as_at_date
     from uploads
@@ -23,22 +23,22 @@ LATEST_TRACKER_SQL = """
     limit 1
 """
 
-# The upload's people, and how many of them a tracker snapshot in force refers: the crimes of
-# anyone else count in no figure.
-PEOPLE_ON_A_TRACKER_SQL = """
+# The upload's people, and how many of them the tracker refers.
+PEOPLE_ON_THE_TRACKER_SQL = """
     select count(*), count(r.nominal_id)
     from (select distinct nominal_id from incoming) i
-    left join (select distinct nominal_id from referrals
-               where snapshot_id in (select upload_id from uploads
-                                     where kind = 'tracker' and is_demo = $is_demo)
-                 and snapshot_id not in (select snapshot_id from snapshot_withdrawals)) r
+    left join (select distinct nominal_id from referrals where snapshot_id = $tracker) r
       on r.nominal_id = i.nominal_id
 """
 
-# Stored crimes the upload would give another nominal ID: its record replaces one from an
-# export taken as at the same date or earlier (merge_crimes).
+# Stored crimes the upload would give another nominal ID (its record replaces one from an
+# export taken as at the same date or earlier: merge_crimes), and of those how many leave a
+# person on the tracker for an ID not on it.
 CRIMES_GIVEN_ANOTHER_ID_SQL = """
-    select count(*)
+    with tracker as (select distinct nominal_id from referrals where snapshot_id = $tracker)
+    select count(*),
+           count(*) filter (where c.nominal_id in (select nominal_id from tracker)
+                              and i.nominal_id not in (select nominal_id from tracker))
     from incoming i
     join crimes c on c.crime_reference = i.crime_reference
     join uploads u on u.upload_id = c.upload_id
@@ -46,47 +46,74 @@ CRIMES_GIVEN_ANOTHER_ID_SQL = """
 """
 
 
-class PeopleNotOnTracker(HeldBack):
-    """A Connect upload fewer than half of whose people are on a tracker snapshot in force."""
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {words or word + 's'}"
 
-    def __init__(self, report: IngestReport, tracker_id: int, tracker_as_at: dt.date,
-                 given_another_id: int):
+
+def share_on_the_tracker(on: int, people: int, file_name: str) -> str:
+    """'Only 2 of the 5 people in F are on the tracker', 'None of the 1 person in F is …'."""
+    everyone = plural(people, "person", "people")
+    if on == 0:
+        return f"None of the {everyone} in {file_name} {'is' if people == 1 else 'are'}"
+    return f"Only {on:,} of the {everyone} in {file_name} {'is' if on == 1 else 'are'}"
+
+
+class ConnectDoesNotFit(HeldBack):
+    """A Connect upload fewer than half of whose people are on the tracker, or that would move
+    stored crimes off people on it (or, with no tracker in force, give any stored crime
+    another nominal ID)."""
+
+    def __init__(self, report: IngestReport, tracker: tuple[int, dt.date] | None,
+                 given_another_id: int, moved_off: int):
         self.people, self.on_tracker = report.people, report.people_on_tracker
-        self.tracker_id, self.tracker_as_at = tracker_id, tracker_as_at
-        self.given_another_id = given_another_id
+        self.tracker, self.given_another_id, self.moved_off = tracker, given_another_id, moved_off
         super().__init__(report)
 
     def reason(self, file_name: str) -> str:
-        said = (f"Only {self.on_tracker:,} of the {self.people:,} people in {file_name} are on "
-                f"the tracker (snapshot {self.tracker_id}, as at {self.tracker_as_at:%d/%m/%Y}, "
-                "and the snapshots in force before it), so the crimes of the other "
-                f"{self.people - self.on_tracker:,} would count in no figure")
-        if self.given_another_id:
-            said += (f". {self.given_another_id:,} crimes already stored have another nominal "
-                     "ID in this file: storing it moves them to this file's IDs")
-        return said
+        if self.tracker is None:
+            return (f"{plural(self.given_another_id, 'crime')} already stored "
+                    f"{'has' if self.given_another_id == 1 else 'have'} another nominal ID in "
+                    f"{file_name}: storing it moves them to this file's IDs, and no tracker "
+                    "snapshot is in force to check those IDs against")
+        snapshot, as_at = self.tracker
+        parts = []
+        if 2 * self.on_tracker < self.people:
+            parts.append(f"{share_on_the_tracker(self.on_tracker, self.people, file_name)} on "
+                         f"the tracker (snapshot {snapshot}, as at {as_at:%d/%m/%Y}, which the "
+                         "figures use), so the crimes of the other "
+                         f"{self.people - self.on_tracker:,} would count in no figure")
+        if self.moved_off:
+            parts.append(f"{plural(self.moved_off, 'crime')} already stored against people on "
+                         f"the tracker{'' if parts else f' (snapshot {snapshot})'} would move "
+                         f"to nominal IDs in {file_name} that are not on it, and leave their "
+                         "figures")
+        return ". ".join(parts)
 
     def checks(self) -> str:
         return ("Check that the export writes the nominal IDs as the tracker does (no prefix "
-                "or suffix, no name beside the ID), and that the tracker listing these people "
-                "is uploaded first.")
+                "or suffix, no name beside the ID), and that the latest tracker is uploaded "
+                "first.")
 
     def confirm_when(self) -> str:
-        return "these people really are not on the tracker"
+        if self.tracker is None:
+            return "the nominal IDs in this file really are right"
+        return "these nominal IDs really are not on the tracker"
 
 
-def count_people_on_a_tracker(con: duckdb.DuckDBPyConnection, prepared: PreparedUpload,
-                              confirmed: bool) -> None:
-    """Set the report's count of people and of those on a tracker snapshot in force; raise
-    PeopleNotOnTracker, unless confirmed, if there is a tracker and fewer than half are on it.
-    Reads the upload as the view or table `incoming`."""
+def check_fits_the_tracker(con: duckdb.DuckDBPyConnection, prepared: PreparedUpload,
+                           confirmed: bool) -> None:
+    """Set the report's count of people and of those on the tracker; unless confirmed, raise
+    ConnectDoesNotFit if the upload would leave most of its people out of the figures, or move
+    stored crimes out of them. Reads the upload as the view or table `incoming`."""
     report = prepared.report
-    params = {"is_demo": prepared.is_demo}
-    report.people, report.people_on_tracker = con.execute(PEOPLE_ON_A_TRACKER_SQL,
-                                                          params).fetchall()[0]
-    if confirmed or 2 * report.people_on_tracker >= report.people:
+    latest = con.execute(LATEST_TRACKER_SQL, {"is_demo": prepared.is_demo}).fetchall()
+    tracker = latest[0] if latest else None
+    report.people, report.people_on_tracker = con.execute(
+        PEOPLE_ON_THE_TRACKER_SQL, {"tracker": tracker[0] if tracker else None}).fetchall()[0]
+    if confirmed:
         return
-    latest = con.execute(LATEST_TRACKER_SQL, params).fetchall()
-    if latest:  # with no tracker yet, the warning after storing says to upload one
-        moved = con.execute(CRIMES_GIVEN_ANOTHER_ID_SQL, {"as_at": report.as_at}).fetchall()[0][0]
-        raise PeopleNotOnTracker(report, *latest[0], moved)
+    few = tracker is not None and 2 * report.people_on_tracker < report.people
+    given_another_id, moved_off = con.execute(CRIMES_GIVEN_ANOTHER_ID_SQL, {
+        "tracker": tracker[0] if tracker else None, "as_at": report.as_at}).fetchall()[0]
+    if few or (moved_off if tracker else given_another_id):
+        raise ConnectDoesNotFit(report, tracker, given_another_id, moved_off)

@@ -84,26 +84,28 @@ class IngestReport:
     rows_refused: int = 0  # rows with at least one problem (if rejected, all are refused)
     upload_id: int | None = None
     duplicate_of: int | None = None
-    held_back: bool = False  # checked, but held back until confirmed (SnapshotShrinks)
+    held_back: bool = False  # checked, but held back until confirmed (held_back.HeldBack)
     replaced_demo: bool = False  # stored as the first real upload, the demo data removed
     # Connect: crimes of the file already stored from an export taken later, kept as it has them
     kept_later: int = 0
-    # Connect, once stored: the people in the file, and how many a tracker snapshot refers
+    # Connect, as stored (or held back): its people, and how many are on the tracker
     people: int | None = None
     people_on_tracker: int | None = None
 
     def tracker_match_warning(self) -> str | None:
-        """Said when fewer than half the people in a stored Connect upload are on a tracker
-        snapshot in force: their crimes count in no figure."""
-        if self.people is None or self.people_on_tracker is None \
-                or 2 * self.people_on_tracker >= self.people:
+        """Said when fewer than half the people in a stored Connect upload are on the tracker
+        (its latest snapshot in force): their crimes count in no figure."""
+        from dashboard.ingest.connect_checks import share_on_the_tracker
+
+        on, people = self.people_on_tracker, self.people
+        if people is None or on is None or 2 * on >= people:
             return None
-        return (f"Only {self.people_on_tracker:,} of the {self.people:,} people in "
-                f"{self.file_name} are on a tracker snapshot, so the crimes of the other "
-                f"{self.people - self.people_on_tracker:,} count in no figure. If the "
-                "nominal IDs are written differently in the two exports (a prefix, a name "
-                "beside the ID), correct the Connect export and upload it again; if the "
-                "tracker is not uploaded yet, upload it.")
+        return (f"{share_on_the_tracker(on, people, self.file_name)} on the tracker (its "
+                f"latest snapshot in force), so the crimes of the other {people - on:,} count "
+                "in no figure. If the nominal IDs are written differently in the two exports (a "
+                "prefix, a name beside the ID), correct the Connect export and upload it "
+                "again; if no tracker snapshot is in force (none uploaded, or all withdrawn), "
+                "upload the tracker.")
 
     @property
     def ok(self) -> bool:

@@ -23,7 +23,7 @@ import duckdb
 
 from dashboard.config import QUERIES_DIR
 from dashboard.ingest import fast_csv
-from dashboard.ingest.connect_checks import count_people_on_a_tracker
+from dashboard.ingest.connect_checks import check_fits_the_tracker
 from dashboard.ingest.snapshot_checks import refuse_if_shrinking
 from dashboard.ingest.validation import LABEL_GROUPS, PreparedUpload
 from dashboard.store.crime_merge import merge_crimes
@@ -185,7 +185,7 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
         if report.kind == "tracker" and not confirmed:
             refuse_if_shrinking(con, prepared)
         elif report.kind == "connect":
-            count_people_on_a_tracker(con, prepared, confirmed)
+            check_fits_the_tracker(con, prepared, confirmed)
         con.begin()
         upload_id = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads"
                                 ).fetchall()[0][0]
