@@ -505,6 +505,35 @@ def test_a_snapshot_leaving_empty_a_column_the_one_before_fills_is_held_back(ten
     assert ingest(ten, emptied, confirmed=True).upload_id == 3
 
 
+def test_a_snapshot_keeping_few_of_the_people_before_is_held_back(tmp_path):
+    # The same referrals, their nominal IDs now written with a prefix: every stored crime
+    # would leave the figures, which use the latest snapshot.
+    db = tmp_path / "o2r.duckdb"
+    ingest(db, referrals(25), as_at=dt.date(2022, 6, 30))
+    before = db_state(db)
+    with pytest.raises(SnapshotShrinks) as info:
+        ingest(db, referrals(25, prefix="WMP-N"), file_name="july.csv")
+    assert db_state(db) == before
+    assert (info.value.fewer, info.value.emptied, info.value.people_kept) == (False, (), (0, 25))
+    [problem] = info.value.report.problem_list
+    assert problem["problem"] == (
+        "july.csv keeps only 0 of the 25 people (nominal IDs) in snapshot 1 (as at 30/06/2022), "
+        "the snapshot in force before it. A tracker keeps every referral, so their IDs are "
+        "most likely written another way now (a prefix, a new format), and their crimes would "
+        "leave the figures")
+    assert problem["fix"].startswith("Check that the nominal IDs are written as in the "
+                                     "snapshot before")
+    assert "If the tracker really no longer lists those people, confirm it" in problem["fix"]
+    # 20 of the 25 people kept (80%), and five more: stored.
+    kept = tracker([(f"N{i}", "PC Jones") for i in range(20)]
+                   + [(f"M{i}", "PC Jones") for i in range(5)])
+    assert ingest(db, kept, file_name="july.csv").upload_id == 2
+    # Fewer than 20 people before say little: not compared.
+    assert ingest(db, referrals(19), file_name="august.csv", as_at=dt.date(2022, 8, 31),
+                  confirmed=True).upload_id == 3
+    assert ingest(db, referrals(19, prefix="X"), as_at=dt.date(2022, 9, 30)).upload_id == 4
+
+
 def test_held_back_on_the_command_line_it_says_what_the_check_found(ten, tmp_path, capsys):
     # The header of the column that was filled before is empty: the one clue, which the
     # command line printed only once the snapshot was stored anyway.

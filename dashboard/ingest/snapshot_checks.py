@@ -1,6 +1,6 @@
 """Whether a new tracker snapshot holds much less than the one in force before it (far fewer
-referrals, or a column the one before fills left empty throughout): such a snapshot is held
-back until the uploader confirms it."""
+referrals, few of its people, or a column the one before fills left empty throughout): such a
+snapshot is held back until the uploader confirms it."""
 
 from __future__ import annotations
 
@@ -15,18 +15,21 @@ from dashboard.ingest.validation import IngestReport, PreparedUpload
 
 
 class SnapshotShrinks(HeldBack):
-    """A tracker snapshot holding much less than the one before it (far fewer referrals, or a
-    column the one before fills left empty throughout): stored only once confirmed."""
+    """A tracker snapshot holding much less than the one before it (far fewer referrals or
+    people, or a column the one before fills left empty throughout): stored only once
+    confirmed."""
 
     stores = "snapshot"
 
     def __init__(self, report: IngestReport, previous_id: int, previous_as_at: dt.date,
                  previous_rows: int, threshold: float,
-                 emptied: tuple[tuple[str, int], ...] = ()):
+                 emptied: tuple[tuple[str, int], ...] = (),
+                 people_kept: tuple[int, int] | None = None):
         self.previous_id, self.previous_as_at = previous_id, previous_as_at
         self.previous_rows, self.new_rows, self.threshold = previous_rows, report.rows, threshold
         self.fewer = report.rows < threshold * previous_rows
         self.emptied = emptied  # (column, referrals the snapshot before fills it for)
+        self.people_kept = people_kept  # (people kept, people in the snapshot before)
         super().__init__(report)
 
     def reason(self, file_name: str) -> str:
@@ -47,6 +50,12 @@ class SnapshotShrinks(HeldBack):
                          f"{filled}. A column renamed, merged under one heading, left without "
                          "a header or filled by formulas that were never calculated is read as "
                          "empty, and those figures would drop to nothing")
+        if self.people_kept:
+            kept, was = self.people_kept
+            parts.append(f"{file_name} keeps only {kept:,} of the {was:,} people (nominal IDs) "
+                         f"in {before if not parts else 'that snapshot'}. A tracker keeps "
+                         "every referral, so their IDs are most likely written another way now "
+                         "(a prefix, a new format), and their crimes would leave the figures")
         return ". ".join(parts)
 
     def checks(self) -> str:
@@ -59,6 +68,10 @@ class SnapshotShrinks(HeldBack):
             checks.append("Check that those columns are in the file under their own headers "
                           "(the upload's report lists the headers it matched) and hold their "
                           "values.")
+        if self.people_kept:
+            checks.append("Check that the nominal IDs are written as in the snapshot before "
+                          "(the same prefix and format), and as the Connect exports write "
+                          "them.")
         return " ".join(checks)
 
     def confirm_when(self) -> str:
@@ -69,6 +82,8 @@ class SnapshotShrinks(HeldBack):
         if self.emptied:
             really.append("the tracker really no longer records "
                           + text_list([name for name, _ in self.emptied]))
+        if self.people_kept:
+            really.append("the tracker really no longer lists those people")
         return " and ".join(really)
 
 
@@ -115,33 +130,41 @@ def filled_counts_sql(table: str) -> str:
     return f"select {', '.join(counts)} from {table}"  # noqa: S608 (identifiers and words from code)
 
 
-def emptied_columns(con: duckdb.DuckDBPyConnection, prepared: PreparedUpload,
-                    previous_id: int) -> tuple[tuple[str, int], ...]:
-    """Columns the snapshot before fills for EMPTIED_FROM referrals or more and this upload
-    leaves empty in every row: (name, referrals filled before)."""
+def emptied_columns(con: duckdb.DuckDBPyConnection, previous_id: int
+                    ) -> tuple[tuple[str, int], ...]:
+    """Columns the snapshot before fills for EMPTIED_FROM referrals or more and the upload
+    (`incoming`) leaves empty in every row: (name, referrals filled before)."""
     before = con.execute(filled_counts_sql("referrals") + " where snapshot_id = $id",
                          {"id": previous_id}).fetchall()[0]
-    if prepared.staged is None:
-        con.register("incoming_check", prepared.clean)
-        try:
-            now = con.execute(filled_counts_sql("incoming_check")).fetchall()[0]
-        finally:
-            con.unregister("incoming_check")
-    else:
-        now = prepared.staged.execute(filled_counts_sql("clean")).fetchall()[0]
+    now = con.execute(filled_counts_sql("incoming")).fetchall()[0]
     return tuple((title, was) for title, was, filled in zip(
         COMPARED_COLUMNS.values(), before, now, strict=True) if was >= EMPTIED_FROM and not filled)
 
 
+# The people of the snapshot before, and how many of them the upload (`incoming`) still has.
+PEOPLE_KEPT_SQL = """
+    select count(*), count(i.nominal_id)
+    from (select distinct nominal_id from referrals where snapshot_id = $id) p
+    left join (select distinct nominal_id from incoming) i on i.nominal_id = p.nominal_id
+"""
+
+# The people kept are compared from this many in the snapshot before: fewer say little.
+PEOPLE_KEPT_FROM = 20
+
+
 def refuse_if_shrinking(con: duckdb.DuckDBPyConnection, prepared: PreparedUpload) -> None:
-    """Raise SnapshotShrinks if this snapshot has under O2R_SHRINK_THRESHOLD of the previous
-    one's referrals, or leaves empty a column the previous one fills."""
+    """Raise SnapshotShrinks if this snapshot (read as `incoming`) has under
+    O2R_SHRINK_THRESHOLD of the previous one's referrals, or of its people, or leaves empty a
+    column the previous one fills."""
     threshold = config.shrink_threshold()
     report = prepared.report
     previous = con.execute(PREVIOUS_SNAPSHOT_SQL, {"is_demo": prepared.is_demo,
                                                    "as_at": report.as_at}).fetchall()
     if not previous:
         return
-    emptied = emptied_columns(con, prepared, previous[0][0])
-    if report.rows < threshold * previous[0][2] or emptied:
-        raise SnapshotShrinks(report, *previous[0], threshold, emptied)
+    emptied = emptied_columns(con, previous[0][0])
+    before, kept = con.execute(PEOPLE_KEPT_SQL, {"id": previous[0][0]}).fetchall()[0]
+    people_gone = before >= PEOPLE_KEPT_FROM and kept < threshold * before
+    if report.rows < threshold * previous[0][2] or emptied or people_gone:
+        raise SnapshotShrinks(report, *previous[0], threshold, emptied,
+                              (kept, before) if people_gone else None)
