@@ -31,18 +31,26 @@ PEOPLE_ON_THE_TRACKER_SQL = """
       on r.nominal_id = i.nominal_id
 """
 
-# Stored crimes the upload would give another nominal ID (its record replaces one from an
-# export taken as at the same date or earlier: merge_crimes), and of those how many leave a
-# person on the tracker for an ID not on it.
+# Stored crimes the upload would give another nominal ID: its record replaces one from an
+# export taken as at the same date or earlier (merge_crimes). With no tracker in force, all of
+# them; with one, those that leave a person on it for an ID not on it (the upload's rows with
+# such IDs first, so an export that fits joins next to nothing).
 CRIMES_GIVEN_ANOTHER_ID_SQL = """
-    with tracker as (select distinct nominal_id from referrals where snapshot_id = $tracker)
-    select count(*),
-           count(*) filter (where c.nominal_id in (select nominal_id from tracker)
-                              and i.nominal_id not in (select nominal_id from tracker))
+    select count(*)
     from incoming i
     join crimes c on c.crime_reference = i.crime_reference
     join uploads u on u.upload_id = c.upload_id
     where c.nominal_id <> i.nominal_id and u.as_at_date <= $as_at
+"""
+CRIMES_MOVED_OFF_THE_TRACKER_SQL = """
+    with tracker as (select distinct nominal_id from referrals where snapshot_id = $tracker),
+    off_it as (select crime_reference from incoming
+               where nominal_id not in (select nominal_id from tracker))
+    select count(*)
+    from off_it i
+    join crimes c on c.crime_reference = i.crime_reference
+    join uploads u on u.upload_id = c.upload_id
+    where c.nominal_id in (select nominal_id from tracker) and u.as_at_date <= $as_at
 """
 
 
@@ -112,8 +120,13 @@ def check_fits_the_tracker(con: duckdb.DuckDBPyConnection, prepared: PreparedUpl
         PEOPLE_ON_THE_TRACKER_SQL, {"tracker": tracker[0] if tracker else None}).fetchall()[0]
     if confirmed:
         return
-    few = tracker is not None and 2 * report.people_on_tracker < report.people
-    given_another_id, moved_off = con.execute(CRIMES_GIVEN_ANOTHER_ID_SQL, {
-        "tracker": tracker[0] if tracker else None, "as_at": report.as_at}).fetchall()[0]
-    if few or (moved_off if tracker else given_another_id):
-        raise ConnectDoesNotFit(report, tracker, given_another_id, moved_off)
+    if tracker is None:
+        given_another_id = con.execute(CRIMES_GIVEN_ANOTHER_ID_SQL,
+                                       {"as_at": report.as_at}).fetchall()[0][0]
+        if given_another_id:
+            raise ConnectDoesNotFit(report, None, given_another_id, 0)
+        return
+    moved_off = con.execute(CRIMES_MOVED_OFF_THE_TRACKER_SQL, {
+        "tracker": tracker[0], "as_at": report.as_at}).fetchall()[0][0]
+    if moved_off or 2 * report.people_on_tracker < report.people:
+        raise ConnectDoesNotFit(report, tracker, 0, moved_off)
