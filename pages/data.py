@@ -171,7 +171,13 @@ def show_valid(held: dict, kind: str) -> None:
         st.success(f"The file is valid: {report.rows:,} crime rows. Storing it adds them; a "
                    "stored crime with the same crime reference is replaced by this file's row, "
                    "unless it came from a Connect export taken later (a later as-at date).")
-    st.caption(report.row_counts())
+    # The checks against what is stored need the writer's lock, so they run as it is stored.
+    st.caption(f"{report.row_counts()} Storing compares it with what is stored first: "
+               + ("a snapshot with far fewer referrals or people than the one before, or "
+                  "leaving a column empty that it fills," if kind == "tracker" else
+                  "an export most of whose people are not on the tracker, or that would move "
+                  "stored crimes off it,")
+               + " is held back for you to confirm.")
     preview = prepared.clean.slice(0, PREVIEW_ROWS).to_pandas(date_as_object=False)
     st.markdown(f"**Preview: the first {len(preview)} of {report.rows:,} rows as they would be "
                 "stored** (identifying columns are already removed)")

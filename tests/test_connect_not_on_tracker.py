@@ -190,6 +190,10 @@ def test_the_data_page_stores_it_only_once_confirmed(app_as, db):
     at.file_uploader[0].set_value(
         ("connect.csv", connect(("CR3", "X-OLD0"), ("CR4", "X-OLD1")), "text/csv")).run()
     at.radio[0].set_value("Connect export").run()
+    # Said before the click: the check needs the writer's lock, so it runs as it is stored.
+    assert any("an export most of whose people are not on the tracker, or that would move "
+               "stored crimes off it, is held back for you to confirm" in c.value
+               for c in at.caption)
     next(b for b in at.button if b.label == "Store this upload").click().run()
     assert not at.exception, at.exception
     warning = next(w.value for w in at.warning if "Not stored yet" in w.value).replace("\\", "")
