@@ -208,6 +208,15 @@ def small_db(tmp_path_factory) -> Path:
     return db
 
 
+def query(db: Path, sql: str) -> list[tuple]:
+    """Rows of `sql` over a database file, read-only."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def digest(path: Path) -> str:
     """The SHA-256 of a file: a database's content, to show a refused upload changed nothing."""
     return hashlib.sha256(path.read_bytes()).hexdigest()

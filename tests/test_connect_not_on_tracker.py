@@ -15,13 +15,14 @@ import hashlib
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import __main__ as cli
 from dashboard import service
 from dashboard.ingest.connect_checks import ConnectDoesNotFit
+
+from conftest import query
 
 CONNECT_HEADER = b"Crime Reference,Nominal ID,Offence Date,Offence Type\n"
 TRACKER = (b"Nominal ID,Referral Date,Officer,Referral Source,Status\n"
@@ -33,14 +34,6 @@ def connect(*rows: tuple[str, str]) -> bytes:
     """A Connect CSV: one (crime reference, nominal ID) per row."""
     return CONNECT_HEADER + b"".join(f"{crime},{nominal},03/04/2022,Theft\n".encode()
                                      for crime, nominal in rows)
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def state(db: Path) -> tuple[str, list[tuple]]:

@@ -26,6 +26,8 @@ from dashboard import service
 from dashboard.ingest.validation import PROBLEM_COLUMNS, UploadRejected, prepare
 from dashboard.ingest_command import describe
 
+from conftest import query
+
 AS_AT = dt.date(2022, 7, 31)
 D = dt.date
 
@@ -80,14 +82,6 @@ def ingest(db: Path, kind: str, data: bytes, file_name: str = "upload.csv", **kw
     kwargs.setdefault("confirmed", True)
     kwargs.setdefault("as_at", AS_AT)
     return service.ingest_bytes(db, kind, file_name, data, uploaded_by="pytest", **kwargs)
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def db_state(db: Path) -> tuple[str, dict[str, list[tuple]]]:

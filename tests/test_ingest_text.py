@@ -38,6 +38,8 @@ from dashboard.security.access import Viewer
 from dashboard.store import database, queries
 from dashboard.store.sql import install_text_functions
 
+from conftest import query
+
 AS_AT = dt.date(2022, 7, 31)
 HEADER = "Nominal ID,Referral Date,Officer,Referral Source,Status\n"
 FORBIDDEN_FIX = ("Delete the cell's text and type it again by hand: such characters come from "
@@ -74,14 +76,6 @@ def ingest(db: Path, data: bytes, as_at: dt.date = AS_AT, file_name: str = "uplo
            **kwargs):
     return service.ingest_bytes(db, "tracker", file_name, data, as_at=as_at,
                                 uploaded_by="pytest", use_column_map=False, **kwargs)
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def db_state(db: Path) -> tuple[str, list[tuple]]:
