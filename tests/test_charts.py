@@ -272,6 +272,19 @@ def test_the_journey_from_referral_says_what_each_count_is(demo_con):
             assert total == int(flow.loc[flow["target"] == node, "referrals"].sum()), node
 
 
+def test_in_each_column_the_node_the_journey_goes_on_from_sits_first(demo_con):
+    # Stacked from the top, the next column's nodes then sit beside it: a waiting node's
+    # label ("Not yet in rehab") overlapped the rehab outcomes beside it.
+    flow = run(demo_con, "referral_journey")
+    nodes = sankey.journey_sankey(flow)["series"][0]["data"]
+    goes_on = set(flow["source"])
+    for depth in {node["depth"] for node in nodes}:
+        names = [node["name"] for node in nodes if node["depth"] == depth]
+        onward = [name in goes_on for name in names]
+        assert onward == sorted(onward, reverse=True), names
+    assert next(n["name"] for n in nodes if n["depth"] == 3) == "Entered rehab"
+
+
 def test_every_officer_has_a_line_of_their_own_past_the_eight_colours(frames):
     # The palette has eight colours: a ninth officer's line looked like the first's.
     history = frames["caseload_history"]

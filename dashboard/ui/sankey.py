@@ -37,6 +37,10 @@ def journey_sankey(flow: pd.DataFrame, labels: dict[str, str] | None = None) -> 
     totals: dict[str, int] = {
         "Referrals": int(flow.loc[flow["source"] == "Referrals", "referrals"].sum())}
     links = []
+    # A node the journey goes on from sits above the ones it stops at in its column, so the
+    # next column's nodes (stacked from the top) sit beside it: a stopping node's label then
+    # has nothing beside it to overlap.
+    goes_on = set(flow["source"])
     for position, row in enumerate(flow.itertuples(index=False)):
         source = next(ids[key] for key in ids if key[0] == row.source)
         level = depth[source] + 1
@@ -44,7 +48,7 @@ def journey_sankey(flow: pd.DataFrame, labels: dict[str, str] | None = None) -> 
             1 for name, _ in ids if name == row.target))
         depth[target] = level
         # Children sit in their parents' order, so the bands do not cross.
-        order.setdefault(target, (*order[source], position))
+        order.setdefault(target, (*order[source], row.target not in goes_on, position))
         totals[target] = totals.get(target, 0) + int(row.referrals)
         links.append({"source": source, "target": target, "value": int(row.referrals)})
     nodes = [{"name": node, "depth": depth[node],
