@@ -109,15 +109,17 @@ if has_follow_up:
     net = (data_access.derived(outcomes.net_change, rated, after_label, referral_label)
            if after_label else None)
     if net and net["admitted_people"] and net["comparison_people"]:
+        figure = outcomes.rate_figure
         st.markdown(
             f"**Net of the comparison.** People who left rehab went from "
-            f"{net['admitted_before']:.1f} to {net['admitted_after']:.1f} recorded offences a "
-            f"person-year ({text.counted(net['admitted_people'], 'person', 'people')}); the "
-            f"groups not admitted went from {net['comparison_before']:.1f} to "
-            f"{net['comparison_after']:.1f} "
+            f"{figure(net['admitted_before'])} to {figure(net['admitted_after'])} recorded "
+            f"offences a person-year "
+            f"({text.counted(net['admitted_people'], 'person', 'people')}); the groups not "
+            f"admitted went from {figure(net['comparison_before'])} to "
+            f"{figure(net['comparison_after'])} "
             f"({text.counted(net['comparison_people'], 'person', 'people')}). "
             "The fall beyond the comparison's is "
-            f"{net['net_fall']:.1f} offences a person-year"
+            f"{figure(net['net_fall'])} offences a person-year"
             + (" (negative: their offending fell less, or rose more, than the comparison's)"
                if net["net_fall"] < 0 else "")
             + ". The groups differ in more than rehab "

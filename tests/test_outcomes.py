@@ -466,3 +466,20 @@ def test_retention_after_everyone_has_left_is_zero_not_unknown():
     # one still in rehab at day 32: what happens to them after is not known yet
     staying = gone.assign(has_left=[True, True, False])
     assert math.isnan(outcomes.retention_table(staying, None)["retained_42"].iloc[0])
+
+
+@pytest.mark.parametrize(("rate", "shown"), [
+    (7.6, "7.6"), (25.31, "25.3"), (1.0, "1.0"), (0.0, "0.0"), (0.25, "0.25"),
+    (0.0161, "0.016"), (0.000123, "0.00012"), (-0.043, "-0.043"), (-2.04, "-2.0"),
+])
+def test_a_small_rate_keeps_two_significant_figures(rate, shown):
+    # Completers who offend rarely read "0.0 a person-year (95% CI 0.0 to 0.0)" with 6
+    # offences recorded: a rate below 1 keeps two significant figures.
+    assert outcomes.rate_figure(rate) == shown
+
+
+def test_a_rate_and_its_interval_are_written_alike():
+    assert outcomes.rate_text(0.0161, 0.0059, 0.035) == \
+        "0.016 a person-year (95% CI 0.0059 to 0.035)"
+    assert outcomes.rate_text(7.6, 5.94, 9.71) == "7.6 a person-year (95% CI 5.9 to 9.7)"
+    assert outcomes.rate_text(math.nan, math.nan, math.nan) == "no one followed up yet"

@@ -82,11 +82,20 @@ def with_rates(windows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def rate_figure(rate: float) -> str:
+    """A rate a person-year: one decimal from 1 up ('7.6'); below 1, two significant figures
+    ('0.016'), so that a group with recorded offences never reads as 0.0."""
+    if rate == 0 or not math.isfinite(rate) or abs(rate) >= 1:
+        return f"{rate:.1f}"
+    return f"{rate:.{1 - math.floor(math.log10(abs(rate)))}f}"
+
+
 def rate_text(rate: float, low: float, high: float) -> str:
     """'7.6 a person-year (95% CI 5.9 to 9.7)'."""
     if math.isnan(rate):
         return "no one followed up yet"
-    return f"{rate:.1f} a person-year (95% CI {low:.1f} to {high:.1f})"
+    return (f"{rate_figure(rate)} a person-year (95% CI {rate_figure(low)} to "
+            f"{rate_figure(high)})")
 
 
 def ratio_text(ratio: float, low: float, high: float) -> str:
