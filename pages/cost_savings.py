@@ -202,7 +202,7 @@ if after_label is not None and referral_label is not None and types:
     uplifted = price_uplift == price_uplift
     st.dataframe(table.assign(
         net_fall_per_person_year=text.each_or(table["net_fall_per_person_year"],
-                                              "{:,.2f}".format, "not measured"),
+                                              outcomes.rate_figure, "not measured"),
         person_years_after_exit=text.each_or(table["person_years_after_exit"],
                                              "{:,.1f}".format, "not measured"),
         offences_avoided=text.each_or(table["offences_avoided"], "{:,.1f}".format,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -136,6 +137,9 @@ def test_the_cost_page_shows_the_lenses_apart(app_as):
     assert set(avoided.loc[avoided["offence_type"] != "Shoplifting", "value_gbp"]) == {
         "left out"}
     assert not avoided.isin(["None", "nan"]).any().any() and avoided.notna().all().all()
+    # a net fall below 1 keeps two significant figures ("0.016"), never "0.00" or "-0.00"
+    falls = [v for v in avoided["net_fall_per_person_year"] if v != "not measured"]
+    assert falls and all(re.fullmatch(r"-?\d+\.\d|-?0\.0*[1-9]\d|0\.0", v) for v in falls), falls
     # with a price uplift the value is no longer offences × unit cost: the header says so
     at.number_input(key="deflator_from").set_value(100.0)
     at.number_input(key="deflator_to").set_value(120.0)
