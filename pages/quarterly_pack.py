@@ -54,6 +54,12 @@ in_force = snapshots[~snapshots["is_withdrawn"]]
 as_at = in_force["as_at_date"].iloc[0].date() if len(in_force) else dt.date.max
 # A quarter the data does not yet cover to its end would show falls that are only missing data.
 complete = [q for q in quarters if q.end <= as_at]
+if pack.whole_quarters_only(viewer):  # circulated packs only: whole quarters only (build.py)
+    quarters = complete
+    if not quarters:
+        st.info(f"No quarter is over in the data yet (the latest tracker snapshot is as at "
+                f"{as_at:%d/%m/%Y}): the first pack is here once one is.")
+        st.stop()
 quarter = middle.selectbox(
     "Quarter", [q.label for q in quarters], key="pack_quarter",
     index=quarters.index(complete[0]) if complete else 0,

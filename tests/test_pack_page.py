@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import pack, service
 from dashboard.security import audit
-from dashboard.security.access import COMMAND_LINE
+from dashboard.security.access import COMMAND_LINE, AccessDenied, Viewer
 from dashboard.store import database, queries
 
 from conftest import fail_to_record
@@ -120,13 +120,29 @@ def test_withdrawing_a_snapshot_falls_back_to_the_one_before_and_is_logged(app_a
 
 
 def test_the_pack_opens_on_the_latest_complete_quarter(app_as):
-    # The demo data runs to 31/07/2022: 2022/23 Q2 is offered but marked incomplete.
-    app = app_as("scrutiny").run()
-    assert not app.exception
-    quarter = app.selectbox(key="pack_quarter")
-    assert quarter.value == "2022/23 Q1"
-    assert quarter.options[0] == "2022/23 Q2 (incomplete: data to 31/07/2022)"
-    assert headline(app)["Referrals received"] == "40"
+    # The demo data runs to 31/07/2022: 2022/23 Q2 is offered to the steering group, marked
+    # incomplete, and never to the panel (its counts beside the whole quarter's, later, would
+    # give away those of August and September).
+    for role in ("steering", "scrutiny"):
+        app = app_as(role).run()
+        if role == "steering":
+            app.switch_page("../pages/quarterly_pack.py").run()
+        assert not app.exception
+        quarter = app.selectbox(key="pack_quarter")
+        assert quarter.value == "2022/23 Q1"
+        assert quarter.options[0] == ("2022/23 Q2 (incomplete: data to 31/07/2022)"
+                                      if role == "steering" else "2022/23 Q1")
+        assert headline(app)["Referrals received"] == "40"
+
+
+def test_the_panel_never_has_a_part_quarter_pack(demo_db_template):
+    con = database.connect_read_only(demo_db_template)
+    try:
+        with pytest.raises(AccessDenied, match="2022/23 Q2 is not over in the data"):
+            pack.build_pack(con, Viewer("Panel member", "scrutiny"), "2022/23 Q2")
+        assert pack.build_pack(con, Viewer("Chair", "steering"), "2022/23 Q2").part_quarter_to
+    finally:
+        con.close()
 
 
 def test_a_sign_off_the_access_log_cannot_record_is_said_to_be_made(app_as, demo_db,
@@ -156,7 +172,7 @@ def test_a_sign_off_the_access_log_cannot_record_is_said_to_be_made(app_as, demo
 def test_a_part_quarter_is_flagged_at_the_top_and_its_flows_are_not_rated(app_as):
     # 2022/23 Q2 runs to 30/09/2022; the demo's latest snapshot is as at 31/07/2022. A fall in
     # its referrals against the whole of Q1 would be missing data, not fewer referrals.
-    app = open_pack(app_as("scrutiny"), "2022/23 Q2")
+    app = open_pack(app_as("steering"), "2022/23 Q2")
     assert any("2022/23 Q2 is not over in the data: the latest tracker snapshot runs to "
                "31/07/2022" in w.value for w in app.warning)
     frame = headline_grid(app)

@@ -139,6 +139,13 @@ def check_viewer(viewer: access.Viewer, how: str) -> None:
             "have one")
 
 
+def whole_quarters_only(viewer: access.Viewer) -> bool:
+    """Whether the viewer has circulated packs only, and so only of quarters the data covers
+    to their end: a part quarter's protected counts beside the same quarter's once whole
+    give away the counts of the weeks between, which no pack protects as a period."""
+    return rules.EXACT not in access.capability(viewer).pack_modes
+
+
 @dataclass
 class _Chain:
     """Quarters protected one after another from the first, each after every one before it
@@ -287,6 +294,11 @@ def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: s
     reader = access.PUBLICATION
     memo = memo or QuarterMemo()
     snapshots, connect = memo.data_sources(con, reader)
+    if whole_quarters_only(viewer) and snapshots and snapshots[0].as_at < quarter.end:
+        raise access.AccessDenied(
+            f"{quarter.label} is not over in the data (the latest tracker snapshot is as at "
+            f"{snapshots[0].as_at:%d/%m/%Y}): the {viewer.role} role has a quarter's pack "
+            "once the data covers all of it")
     quarters = [quarter.shift(k - TREND_QUARTERS + 1) for k in range(TREND_QUARTERS)]
     history = protected_history(con, reader, quarters, snapshots, connect, how, threshold,
                                 memo)
