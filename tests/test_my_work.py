@@ -329,3 +329,20 @@ def test_tallies_and_bands_match_a_plain_count(demo_db):
         index=False)} == by_hand.to_dict()
     assert list(zip(bands["officer"], bands["band_order"], strict=True)) == sorted(
         zip(bands["officer"], bands["age_band"].map(labels.index), strict=True))
+
+
+def test_officers_are_listed_as_people_read_their_names(db):
+    # Text order put Officer 10 and Officer 11 between Officer 1 and Officer 2.
+    names = ["Officer 10", "Officer 2", "Former officer", "Officer 1", "officer 11", "PC Ali"]
+    assert sorted(names, key=work.as_people_read_it) == [
+        "Former officer", "Officer 1", "Officer 2", "Officer 10", "officer 11", "PC Ali"]
+    con = database.connect_read_only(db)
+    try:
+        frames = [queries.run(con, COMMAND_LINE, "my_work", **work.thresholds()),
+                  queries.run(con, COMMAND_LINE, "data_quality"),
+                  queries.run(con, COMMAND_LINE, "caseload_history")]
+    finally:
+        con.close()
+    renamed = {"PC Jones": "Officer 10", "PC Smith": "Officer 2"}
+    frames = [f.assign(officer=f["officer"].replace(renamed)) for f in frames]
+    assert work.health_by_officer(*frames)["Officer"].tolist() == ["Officer 2", "Officer 10"]

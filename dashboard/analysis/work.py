@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,10 +116,16 @@ def officer_codes(codes: np.ndarray, names: pd.Index, officers: pd.Index) -> np.
     return np.append(officers.get_indexer(names), -1)[codes]
 
 
+def as_people_read_it(name: str) -> tuple:
+    """A sort key putting numbers in names in their order: Officer 2 before Officer 10."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+                 for part in re.split(r"(\d+)", str(name)) if part)
+
+
 def health_table(tallies: pd.DataFrame, open_caseload: pd.DataFrame) -> pd.DataFrame:
     """health_by_officer from officer_tallies and the open caseload."""
-    officers = pd.Index(sorted(set(tallies.index) | set(open_caseload["officer"].unique())),
-                        name="officer")
+    officers = pd.Index(sorted(set(tallies.index) | set(open_caseload["officer"].unique()),
+                               key=as_people_read_it), name="officer")
     if officers.empty:
         return pd.DataFrame()
     mine = tallies.reindex(officers)
