@@ -201,3 +201,12 @@ def test_the_data_page_stores_it_only_once_confirmed(app_as, db):
     assert any("Stored: 2 crime records" in s.value for s in at.success)
     assert any("None of the 2 people" in w.value for w in at.warning)
     assert query(db, "select count(*) from crimes") == [(4,)]
+
+
+def test_the_first_real_export_is_not_held_back_by_the_demo_crimes_it_removes(demo_db):
+    # A crime reference the demo data also has, under a real person's ID: the demo goes in the
+    # same step, so nothing of it is "moved".
+    report = ingest(demo_db, "connect", connect(("20SYN/001005/19", "REAL1")),
+                    dt.date(2022, 8, 31))
+    assert report.replaced_demo and report.upload_id is not None
+    assert crimes(demo_db) == [("20SYN/001005/19", "REAL1")]

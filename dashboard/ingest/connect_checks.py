@@ -34,13 +34,14 @@ PEOPLE_ON_THE_TRACKER_SQL = """
 # Stored crimes the upload would give another nominal ID: its record replaces one from an
 # export taken as at the same date or earlier (merge_crimes). With no tracker in force, all of
 # them; with one, those that leave a person on it for an ID not on it (the upload's rows with
-# such IDs first, so an export that fits joins next to nothing).
+# such IDs first, so an export that fits joins next to nothing). Demo crimes, which a real
+# upload removes, are not counted for it.
 CRIMES_GIVEN_ANOTHER_ID_SQL = """
     select count(*)
     from incoming i
     join crimes c on c.crime_reference = i.crime_reference
     join uploads u on u.upload_id = c.upload_id
-    where c.nominal_id <> i.nominal_id and u.as_at_date <= $as_at
+    where c.nominal_id <> i.nominal_id and u.as_at_date <= $as_at and u.is_demo = $is_demo
 """
 CRIMES_MOVED_OFF_THE_TRACKER_SQL = """
     with tracker as (select distinct nominal_id from referrals where snapshot_id = $tracker),
@@ -51,6 +52,7 @@ CRIMES_MOVED_OFF_THE_TRACKER_SQL = """
     join crimes c on c.crime_reference = i.crime_reference
     join uploads u on u.upload_id = c.upload_id
     where c.nominal_id in (select nominal_id from tracker) and u.as_at_date <= $as_at
+      and u.is_demo = $is_demo
 """
 
 
@@ -121,12 +123,13 @@ def check_fits_the_tracker(con: duckdb.DuckDBPyConnection, prepared: PreparedUpl
     if confirmed:
         return
     if tracker is None:
-        given_another_id = con.execute(CRIMES_GIVEN_ANOTHER_ID_SQL,
-                                       {"as_at": report.as_at}).fetchall()[0][0]
+        given_another_id = con.execute(CRIMES_GIVEN_ANOTHER_ID_SQL, {
+            "as_at": report.as_at, "is_demo": prepared.is_demo}).fetchall()[0][0]
         if given_another_id:
             raise ConnectDoesNotFit(report, None, given_another_id, 0)
         return
     moved_off = con.execute(CRIMES_MOVED_OFF_THE_TRACKER_SQL, {
-        "tracker": tracker[0], "as_at": report.as_at}).fetchall()[0][0]
+        "tracker": tracker[0], "as_at": report.as_at, "is_demo": prepared.is_demo}
+        ).fetchall()[0][0]
     if moved_off or 2 * report.people_on_tracker < report.people:
         raise ConnectDoesNotFit(report, tracker, 0, moved_off)

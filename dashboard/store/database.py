@@ -167,9 +167,9 @@ def store_upload(path: Path, prepared: PreparedUpload, uploaded_by: str | None =
                  confirmed: bool = False) -> int:
     """Store a validated upload in one transaction; returns its upload id (existing if repeated).
 
-    An upload to be looked at first (a tracker snapshot much smaller than the one before, a
-    Connect export whose people are mostly not on the tracker) raises a HeldBack (nothing
-    changed) unless `confirmed` says the uploader confirmed it.
+    An upload to be looked at first (a tracker snapshot holding much less than the one before,
+    a Connect export that does not fit the tracker) raises a HeldBack (nothing changed) unless
+    `confirmed` says the uploader confirmed it.
     """
     report = prepared.report
     with writing(path, prepared.staged) as con:
