@@ -111,6 +111,10 @@ for column, label, kind, mime in (
         key=f"pack_{kind}", where=column)
 if viewer.role == "admin" and not issued.signed_off_at and viewer.is_demo:
     sign.caption(service.DEMO_SIGN_OFF)
+elif viewer.role == "admin" and not issued.signed_off_at and issued.part_quarter_to \
+        and how == disclosure.CONTROLLED:
+    sign.caption("A pack for circulation is signed off once the data covers the whole "
+                 "quarter.")
 elif viewer.role == "admin" and not issued.signed_off_at:
     if sign.button("Sign off these figures", type="primary", key="pack_sign_off"):
         try:

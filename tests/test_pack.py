@@ -663,3 +663,18 @@ def test_no_short_table_is_split_across_pages_of_the_pdf(demo_con, how, quarter,
         after = page.split(title, 1)[1]
         last = table.frame.iloc[-1, 0]
         assert str(last) in after, (table.title, last)
+
+
+def test_a_part_quarter_pack_for_circulation_is_not_signed_off(real_history_db):
+    # Frozen, its figures beside the whole quarter's later (the panel sees how current data
+    # differs) would give away the counts of the weeks between.
+    con = database.connect_read_only(real_history_db)
+    try:
+        circulated = pack.build_pack(con, Viewer("Chair", "steering"), "2022/23 Q2")
+        internal = pack.build_pack(con, COMMAND_LINE, "2022/23 Q2", disclosure="exact")
+    finally:
+        con.close()
+    with pytest.raises(ValueError, match=r"2022/23 Q2 is not over in the data \(to 31/07/2022\)"):
+        pack.sign_off(real_history_db, circulated, "Chair")
+    assert pack.load_signed_off(real_history_db, "2022/23 Q2") is None
+    assert pack.sign_off(real_history_db, internal, "Chair")

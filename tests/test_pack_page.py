@@ -13,7 +13,7 @@ from dashboard.security import audit
 from dashboard.security.access import COMMAND_LINE, AccessDenied, Viewer
 from dashboard.store import database, queries
 
-from conftest import fail_to_record
+from conftest import fail_to_record, mark_real
 
 PAGE = "../pages/quarterly_pack.py"
 Q1 = {"from_date": dt.date(2022, 4, 1), "to_date": dt.date(2022, 6, 30)}
@@ -133,6 +133,16 @@ def test_the_pack_opens_on_the_latest_complete_quarter(app_as):
         assert quarter.options[0] == ("2022/23 Q2 (incomplete: data to 31/07/2022)"
                                       if role == "steering" else "2022/23 Q1")
         assert headline(app)["Referrals received"] == "40"
+
+
+def test_an_administrator_signs_off_a_circulated_pack_once_its_quarter_is_over(app_as,
+                                                                             demo_db):
+    app = open_pack(app_as("admin", name="Admin Ann", db=mark_real(demo_db)), "2022/23 Q2")
+    assert not [b for b in app.button if b.key == "pack_sign_off"]
+    assert any("signed off once the data covers the whole quarter" in c.value
+               for c in app.caption)
+    app.selectbox(key="pack_quarter").select("2022/23 Q1").run()
+    assert [b for b in app.button if b.key == "pack_sign_off"]
 
 
 def test_the_panel_never_has_a_part_quarter_pack(demo_db_template):

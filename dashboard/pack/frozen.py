@@ -119,6 +119,12 @@ def sign_off(db, pack: Pack, who: str) -> int:
     A later sign-off of the same quarter, scheme and disclosure supersedes it (both kept)."""
     if not who or not who.strip():
         raise ValueError("Say who is signing the pack off")
+    if pack.part_quarter_to and pack.disclosure == CONTROLLED:
+        # Frozen part-quarter figures beside the whole quarter's later (the panel sees how
+        # current data differs) would give away the counts of the weeks between.
+        raise ValueError(f"{pack.quarter} is not over in the data (to "
+                         f"{pack.part_quarter_to:%d/%m/%Y}): a pack for circulation is signed "
+                         "off once the data covers the whole quarter")
     return database.store_pack(db, quarter=pack.quarter, scheme=pack.scheme,
                             disclosure=pack.disclosure, snapshot_id=pack.snapshot_id,
                             connect_upload_id=pack.connect_upload_id,
