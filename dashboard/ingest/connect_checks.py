@@ -11,6 +11,7 @@ import duckdb
 
 from dashboard.ingest.held_back import HeldBack
 from dashboard.ingest.validation import IngestReport, PreparedUpload
+from dashboard.ui.text import counted
 
 # The tracker: the latest snapshot in force of the upload's provenance (a real upload is not
 # matched against demo data, which storing it removes), as the figures use it.
@@ -56,13 +57,9 @@ CRIMES_MOVED_OFF_THE_TRACKER_SQL = """
 """
 
 
-def plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count:,} {word}" if count == 1 else f"{count:,} {words or word + 's'}"
-
-
 def share_on_the_tracker(on: int, people: int, file_name: str) -> str:
     """'Only 2 of the 5 people in F are on the tracker', 'None of the 1 person in F is …'."""
-    everyone = plural(people, "person", "people")
+    everyone = counted(people, "person", "people")
     if on == 0:
         return f"None of the {everyone} in {file_name} {'is' if people == 1 else 'are'}"
     return f"Only {on:,} of the {everyone} in {file_name} {'is' if on == 1 else 'are'}"
@@ -81,7 +78,7 @@ class ConnectDoesNotFit(HeldBack):
 
     def reason(self, file_name: str) -> str:
         if self.tracker is None:
-            return (f"{plural(self.given_another_id, 'crime')} already stored "
+            return (f"{counted(self.given_another_id, 'crime', 'crimes')} already stored "
                     f"{'has' if self.given_another_id == 1 else 'have'} another nominal ID in "
                     f"{file_name}: storing it moves them to this file's IDs, and no tracker "
                     "snapshot is in force to check those IDs against")
@@ -93,10 +90,10 @@ class ConnectDoesNotFit(HeldBack):
                          "figures use), so the crimes of the other "
                          f"{self.people - self.on_tracker:,} would count in no figure")
         if self.moved_off:
-            parts.append(f"{plural(self.moved_off, 'crime')} already stored against people on "
-                         f"the tracker{'' if parts else f' (snapshot {snapshot})'} would move "
-                         f"to nominal IDs in {file_name} that are not on it, and leave their "
-                         "figures")
+            which = "" if parts else f" (snapshot {snapshot})"
+            parts.append(f"{counted(self.moved_off, 'crime', 'crimes')} already stored against "
+                         f"people on the tracker{which} would move to nominal IDs in "
+                         f"{file_name} that are not on it, and leave their figures")
         return ". ".join(parts)
 
     def checks(self) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-import pandas as pd
-
 # Every character Markdown (or Streamlit's extensions: colours, icons, maths) could act on.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
 
@@ -24,4 +22,6 @@ def counted(n: int, one: str, many: str) -> str:
 def each_or(values: Iterable, show: Callable[[object], str], missing: str) -> list[str]:
     """Each value as `show` writes it, a missing one as `missing` (why it is missing): a grid
     otherwise prints a missing number as "None"."""
+    import pandas as pd  # here, not above: the ingest words its counts with counted()
+
     return [missing if pd.isna(v) else show(v) for v in values]
