@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 
 from dashboard import config
 from dashboard.ingest.cell_checks import (
+    LINE_END,
     MAX_PROBLEMS_LISTED,
     RowProblems,
     check_cells,
@@ -336,7 +337,6 @@ def line_offset(text: str, lines: int) -> int:
     return offset
 
 
-LINE_END = re.compile(r"\r\n|\r|\n")
 QUOTED = re.compile(r'"(?:[^"]|"")*(")?')
 
 
