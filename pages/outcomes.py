@@ -64,7 +64,7 @@ if has_follow_up:
             continue
         row = row.iloc[0]
         column.metric(group, "no offences either side"
-                      if math.isnan(row.rate_ratio) else "none before, some after"
+                      if math.isnan(row.rate_ratio) else "none before"
                       if math.isinf(row.rate_ratio)
                       else f"{row.rate_ratio:.2f}",
                       help="Offences a person-year in the window after, divided by the same "
