@@ -118,8 +118,13 @@ def timed_run(*args, **kwargs):
 queries.run = timed_run
 con = database.connect_read_only(Path({db!r}))
 panel = Viewer("Panel member", "scrutiny")
-generate_as_at = __import__("datetime").date.fromisoformat({as_at!r})
-latest = pack.quarter_containing(generate_as_at)
+# The panel's latest quarter: the last its data covers to the end (generate.py's last
+# snapshot repeats the one before and is not stored, so that is the quarter before as_at's).
+from dashboard.pack.gathering import data_sources
+from dashboard.security.access import COMMAND_LINE as _ANY
+newest = data_sources(con, _ANY)[0][0].as_at
+latest = pack.quarter_containing(newest)
+latest = latest if newest >= latest.end else latest.shift(-1)
 memo = pack.QuarterMemo() if {memo!r} else None
 steps = {steps!r}
 out = []
@@ -153,7 +158,13 @@ from dashboard.store import database, queries
 import dashboard.pack.disclosure_audit, highspy  # what a server has imported before a pack
 con = database.connect_read_only(Path({db!r}))
 con.execute("set threads = 1")  # one thread: the same instructions, run to run
-latest = pack.quarter_containing(__import__("datetime").date.fromisoformat({as_at!r}))
+# The panel's latest quarter: the last its data covers to the end (generate.py's last
+# snapshot repeats the one before and is not stored, so that is the quarter before as_at's).
+from dashboard.pack.gathering import data_sources
+from dashboard.security.access import COMMAND_LINE as _ANY
+newest = data_sources(con, _ANY)[0][0].as_at
+latest = pack.quarter_containing(newest)
+latest = latest if newest >= latest.end else latest.shift(-1)
 if {what!r} == "pack":
     asked, run = [], queries.run
     def recorded(*args, **kwargs):
