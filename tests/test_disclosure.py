@@ -125,3 +125,56 @@ def test_small_counts_that_pin_each_other_are_withheld_in_full():
     assert disclosure.audit(publication.values, publication.sums, protected.withheld, 5) == []
     assert {protected.text(k) for k in publication.values} == {disclosure.NOT_AVAILABLE}
     assert "[x]" in disclosure.legend(5)
+
+
+def test_what_a_reader_knows_without_a_sum_is_given_to_the_audit():
+    # The red-team review of 03/12: four areas listed (each has something in its row) with
+    # their referrals "[x]" beside printed zeros come to 4 or more; the next quarter's stock of
+    # 9 less its own referrals ("[c]", 5 or more) left 4 at most: every withheld figure was
+    # pinned. Told that each listed row comes to 1 or more, the engine withholds the stock too.
+    publication = Publication()
+    rows = "abcd"
+    for row in rows:
+        publication.printed_before(("t", row, "referrals"), 1, disclosure.NOT_AVAILABLE)
+        publication.printed_before(("t", row, "admissions"), 0, None)
+    publication.printed_before(("t", TOTAL, "referrals"), 4, disclosure.NOT_AVAILABLE)
+    publication.sums.append(((*(("t", r, "referrals") for r in rows),), ("t", TOTAL, "referrals")))
+    for row in rows:
+        publication.no_less_than(1, [("t", row, "referrals"), ("t", row, "admissions")])
+    publication.count("referrals since", 5)
+    publication.count("stock", 9)
+    publication.total([("t", TOTAL, "referrals"), "referrals since"], "stock")
+    protected = publication.protect()
+    assert protected.text("referrals since") == SECONDARY
+    assert protected.text("stock") in (SECONDARY, disclosure.NOT_AVAILABLE)
+    assert disclosure.audit(publication.values, publication.sums, protected.withheld, 5) == []
+    # the stock printed, as it was before, pins them
+    printed = {k: m for k, m in protected.withheld.items() if k != "stock"}
+    assert disclosure.audit(publication.values, publication.sums, printed, 5) != []
+
+
+def test_a_floor_is_never_printed_and_must_hold():
+    publication = Publication()
+    publication.count("a", 0)
+    publication.count("b", 3)
+    with pytest.raises(ValueError, match="under 1"):
+        publication.no_less_than(1, ["a"])
+    with pytest.raises(ValueError, match="floor must be"):
+        publication.no_less_than(2, ["b"])
+    floor = publication.no_less_than(0, ["b"], ["a"])
+    protected = publication.protect()
+    assert protected.text("b") == "<5"
+    assert protected.withheld[floor] in disclosure.FLOORS
+    assert set(disclosure.legend(5)).isdisjoint(disclosure.FLOORS)
+
+
+def test_a_rate_whose_base_is_not_available_says_nothing_of_it():
+    # "[z]" says the base is 0 and "[c]" that it is not: beside a base withheld as "[x]",
+    # which may be any number, 0 too, either would size it.
+    for base in (0, 3):
+        publication = Publication()
+        for key, value in (("reached", 0), ("not reached", base), ("base", base)):
+            publication.count(key, value)
+        publication.total(["reached", "not reached"], "base")
+        protected = disclosure.Protected(publication, {"base": disclosure.NOT_AVAILABLE})
+        assert protected.rate("reached", "not reached", "base") == (None, "[x]")

@@ -16,6 +16,7 @@ from scipy.optimize import linprog
 from dashboard import pack
 from dashboard.pack import disclosure
 from dashboard.pack.disclosure import (
+    FLOORS,
     NOT_AVAILABLE,
     SECONDARY,
     Protected,
@@ -49,7 +50,7 @@ def reference_bounds(values, sums, withheld, threshold):
         rows.append(row)
         targets.append(-constant)
     known = {primary_marker(threshold): (1, threshold - 1), SECONDARY: (threshold, None),
-             NOT_AVAILABLE: (0, None)}
+             NOT_AVAILABLE: (0, None), **FLOORS}
     limits = [known[withheld[k]] for k in hidden]
     out = {}
     for key, index in column.items():
@@ -70,28 +71,36 @@ def reference_audit(values, sums, withheld, threshold):
         return not math.isinf(high) and math.ceil(low - 1e-6) >= math.floor(high + 1e-6)
     if not any(k in withheld for k in values):
         return []
+    # a floor is never printed; a cell withheld as not available matters pinned above 0
     return [k for k, (low, high) in reference_bounds(values, sums, withheld, threshold).items()
-            if one_whole_number(low, high) and withheld[k] != NOT_AVAILABLE]
+            if one_whole_number(low, high) and withheld[k] not in FLOORS
+            and (withheld[k] != NOT_AVAILABLE or high >= 1 - 1e-6)]
 
 
 def reference_protect(publication: Publication) -> dict:
     """Publication.protect(CONTROLLED) as it was: the whole audit rerun after each change."""
     earlier = publication.earlier  # printed by the last quarter's pack: never withheld here
     withheld = {k: primary_marker(publication.threshold) for k, v in publication.values.items()
-                if k not in earlier and disclosure.is_primary(v, publication.threshold)}
+                if k not in earlier and k not in publication.floors
+                and disclosure.is_primary(v, publication.threshold)}
     withheld.update({k: marker for k, marker in earlier.items() if marker})
+    withheld.update(publication.floors)
     beyond_reach = set()
     lines = publication._lines()  # every sum, those of earlier counts alone too
+    without_floors = [line for line in lines if not any(withheld.get(k) in FLOORS
+                                                        for k in line)]
     while True:
-        publication._widen(withheld, lines)
+        publication._widen(withheld, without_floors)
         determined = [k for k in reference_audit(publication.values, publication.sums,
                                                  withheld, publication.threshold)
                       if k not in beyond_reach]
         if not determined:
             return {k: marker for k, marker in withheld.items() if k not in earlier}
         if not publication._hide_beside(determined[0], withheld, lines):
-            tied = [k for k in publication._tied_to(determined[0], lines)
-                    if k not in earlier and withheld.get(k) != NOT_AVAILABLE]
+            tied = [k for k in publication._tied_to(determined[0], without_floors)
+                    if k not in earlier and withheld.get(k) not in (NOT_AVAILABLE, *FLOORS)
+                    ] or [k for k in publication._tied_to(determined[0], lines)
+                          if k not in earlier and withheld.get(k) not in (NOT_AVAILABLE, *FLOORS)]
             for key in tied:
                 withheld[key] = NOT_AVAILABLE
             if not tied:

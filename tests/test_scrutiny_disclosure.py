@@ -94,6 +94,9 @@ class Reader:
         self.printed: dict[tuple, str] = {}
         self.exact: dict[tuple, int] = {}
         self.sums: list[tuple[list[tuple], tuple]] = []
+        # What a reader knows beyond the sums: these cells, less those, come to at least n.
+        self.at_least: list[tuple[list[tuple], list[tuple], int]] = []
+        self.listed: dict[str, dict[str, list[str]]] = {}  # table: quarter: rows listed
 
     def see(self, key: tuple, printed: object, exact: object) -> None:
         printed = str(printed)
@@ -109,6 +112,10 @@ class Reader:
         """The left cells add up to the same as the right ones."""
         self.sums.append((left, tuple(right)))
 
+    def no_less_than(self, least: int, cells: list[tuple], less: list[tuple] = ()) -> None:
+        """The cells, less those in `less`, add up to `least` or more."""
+        self.at_least.append((list(cells), list(less), least))
+
     def unknown(self) -> list[tuple]:
         return [k for k, text in self.printed.items() if text in BOUNDS]
 
@@ -116,6 +123,9 @@ class Reader:
         for parts, total in self.sums:
             assert sum(self.exact[p] for p in parts) == sum(self.exact[t] for t in right(total)), \
                 (parts, total)
+        for cells, less, least in self.at_least:
+            assert sum(self.exact[k] for k in cells) - sum(self.exact[k] for k in less) \
+                >= least, (cells, less, least)
         for key in self.unknown():
             low, high = BOUNDS[self.printed[key]]
             assert low <= self.exact[key] and (high is None or self.exact[key] <= high), key
@@ -125,18 +135,20 @@ class Reader:
         unknown = self.unknown()
         column = {k: i for i, k in enumerate(unknown)}
         rows, targets = [], []
-        for parts, total in self.sums:
+        lines = [(parts, right(total), 0, 0) for parts, total in self.sums]
+        lines += [(cells, less, least, None) for cells, less, least in self.at_least]
+        for plus, minus, low, high in lines:
             row, constant = [0.0] * len(unknown), 0.0
-            for key, sign in [*((p, 1.0) for p in parts), *((t, -1.0) for t in right(total))]:
+            for key, sign in [*((p, 1.0) for p in plus), *((t, -1.0) for t in minus)]:
                 if key in column:
                     row[column[key]] += sign
                 else:
                     constant += sign * number(self.printed[key])
             if any(row):
                 rows.append(row)
-                targets.append(-constant)
+                targets.append((low - constant, None if high is None else high - constant))
             else:
-                assert constant == 0, (parts, total)
+                assert low <= constant and (high is None or constant <= high), (plus, minus)
         limits = [BOUNDS[self.printed[k]] for k in unknown]
         extreme = Extremes(rows, targets, limits)
         found = []
@@ -155,7 +167,7 @@ class Extremes:
     built once, whose objective alone changes from solve to solve (scipy's linprog builds it
     afresh each time, several times slower over a few hundred solves a reader)."""
 
-    def __init__(self, rows: list[list[float]], targets: list[float],
+    def __init__(self, rows: list[list[float]], targets: list[tuple[float, float | None]],
                  limits: list[tuple[int, int | None]]) -> None:
         self.model = highspy.Highs()
         self.model.setOptionValue("output_flag", False)
@@ -163,9 +175,10 @@ class Extremes:
         self.indices = np.arange(size, dtype=np.int32)
         self.model.addVars(size, np.array([float(low) for low, _ in limits]),
                            np.array([inf if high is None else float(high) for _, high in limits]))
-        for row, target in zip(rows, targets, strict=True):
+        for row, (low, high) in zip(rows, targets, strict=True):
             used = [i for i, value in enumerate(row) if value]
-            self.model.addRow(target, target, len(used), np.array(used, dtype=np.int32),
+            self.model.addRow(low, inf if high is None else high, len(used),
+                              np.array(used, dtype=np.int32),
                               np.array([row[i] for i in used]))
 
     def __call__(self, index: int, sign: float) -> float:
@@ -199,6 +212,7 @@ def read_pack(reader: Reader, controlled: pack.Pack, exact: pack.Pack,
         label = shown.frame.columns[0]
         frame = shown.frame.set_index(label)
         truth = full.frame.set_index(label)
+        reader.listed.setdefault(shown.name, {})[q] = [r for r in frame.index if r != "Total"]
         for row in frame.index:
             for column in frame.columns:
                 reader.see((q, shown.name, row, column), frame.at[row, column],
@@ -240,6 +254,8 @@ def read_pack(reader: Reader, controlled: pack.Pack, exact: pack.Pack,
         for part, value in (("reached", reached), ("not reached", base - reached),
                             ("base", base)):
             reader.see((q, rate, part), UNSEEN if display in WITHHELD else value, value)
+        if display == "[c]":  # withheld, not "[z]": there is something to divide by
+            reader.no_less_than(1, [(q, rate, "base")])
         reader.add_up([(q, rate, "reached"), (q, rate, "not reached")], (q, rate, "base"))
     reader.add_up([(q, "Assessed to admitted", "base")], (q, "Police assessments"))
     reader.add_up([(q, "Admitted to completed", "reached")], (q, "Completions of 12 weeks"))
@@ -280,6 +296,35 @@ def read_across_quarters(reader: Reader, quarters: list[str]) -> None:
                     reader.balance(left, right_side)
 
 
+def read_what_is_listed(reader: Reader, quarters: list[str]) -> None:
+    """What the rows a table lists say beyond their cells.
+
+    Flows by area leaves out areas with none of its three flows (its note says so), and
+    Early discharges lists only the reasons someone left for: every row listed has something
+    in it. A caseload lists an officer or status only with a referral held: each such row and
+    column totals at least 1. And a reader may take an officer's caseload never to shrink:
+    written down wherever the exact values bear it out, between any two quarters."""
+    for table in ("Flows by area", "Early discharges"):
+        for q, rows in reader.listed.get(table, {}).items():
+            for row in rows:
+                reader.no_less_than(1, [k for k in reader.printed if k[:3] == (q, table, row)])
+    caseload = reader.listed.get("Caseload", {})
+    for q, officers in caseload.items():
+        for officer in officers:
+            reader.no_less_than(1, [(q, "Caseload", officer, "Total")])
+        for key in reader.printed:
+            if key[:3] == (q, "Caseload", "Total") and key[3] != "Total":
+                reader.no_less_than(1, [key])
+    held = [q for q in quarters if q in caseload]
+    for at, later in enumerate(held):
+        for earlier in held[:at]:
+            for officer in set(caseload[earlier]) & set(caseload[later]):
+                grown = [(later, "Caseload", officer, "Total")]
+                less = [(earlier, "Caseload", officer, "Total")]
+                if reader.exact[grown[0]] >= reader.exact[less[0]]:
+                    reader.no_less_than(0, grown, less)
+
+
 def read_everything(db, packs) -> Reader:
     """Every pack read into one Reader, with the exact rate counts (for checking only)."""
     con = database.connect_read_only(db)
@@ -293,6 +338,7 @@ def read_everything(db, packs) -> Reader:
     finally:
         con.close()
     read_across_quarters(out, list(packs))
+    read_what_is_listed(out, list(packs))
     return out
 
 
@@ -361,6 +407,20 @@ def test_the_attack_finds_what_the_sums_pin_and_only_that():
     # a withheld cell with nothing tying it down is not disclosed either
     reader.see(("e", "Aston"), "[c]", 7)
     assert (("e", "Aston"), 7) not in reader.disclosed()
+    # What a table lists is read too: an area listed only with something in its row, "[x]"
+    # beside a printed 0, has 1 or more; under a next quarter's stock of 6 less its own
+    # referrals ("[c]", 5 or more), it is 1 and they are 5.
+    for key, printed, exact in [
+            (("f", "Aston", "referrals"), "[x]", 1), (("f", "Aston", "admissions"), 0, 0),
+            (("f", "Total"), "[x]", 1), (("g", "referrals"), "[c]", 5), (("g", "stock"), 6, 6)]:
+        reader.see(key, printed, exact)
+    reader.add_up([("f", "Aston", "referrals")], ("f", "Total"))
+    reader.add_up([("f", "Total"), ("g", "referrals")], ("g", "stock"))
+    assert (("g", "referrals"), 5) not in reader.disclosed()
+    reader.no_less_than(1, [("f", "Aston", "referrals"), ("f", "Aston", "admissions")])
+    reader.check_exact_values_fit()
+    assert {(("f", "Aston", "referrals"), 1), (("g", "referrals"), 5)} <= set(
+        reader.disclosed())
 
 
 def test_the_sums_written_down_hold_for_the_exact_values(reader):

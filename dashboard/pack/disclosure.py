@@ -40,6 +40,10 @@ SECONDARY = "[c]"
 NOT_APPLICABLE = "[z]"
 NOT_AVAILABLE = "[x]"
 TOTAL = "Total"
+# Never printed: a count a reader knows to be at least so much without seeing it (a row a table
+# lists only when something is in it; a caseload taken never to shrink). Each is a sum's total,
+# withheld from the start, that the audit bounds from below like a marker.
+FLOORS = {"(at least 0)": (0, None), "(at least 1)": (1, None)}
 
 
 def primary_marker(threshold: int = DEFAULT_THRESHOLD) -> str:
@@ -90,6 +94,9 @@ class Publication:
     earlier_groups: EarlierGroups | None = None
     history_sums: int = 0
     history_values: int = 0
+    # this publication's floors (no_less_than), with their markers
+    floors: dict[Hashable, str] = field(default_factory=dict)
+    floor_terms: dict[Hashable, tuple[int, tuple, tuple]] = field(default_factory=dict)
 
     def count(self, key: Hashable, value: object) -> Hashable:
         """Adds one exact count (the same key twice must carry the same value)."""
@@ -126,6 +133,29 @@ class Publication:
         if sum(self.values[k] for k in left) != sum(self.values[k] for k in right):
             raise ValueError(f"{left} and {tuple(right)} do not balance")
         self.sums.append((left, right))
+
+    def no_less_than(self, least: int, keys: Iterable[Hashable],
+                     less: Iterable[Hashable] = ()) -> Hashable:
+        """Declares what a reader knows without a sum: the keys, less those in `less`, come to
+        `least` (0 or 1) or more. Given to the audit as a further count, never printed."""
+        keys, less = tuple(keys), tuple(less)
+        marker = f"(at least {least})"
+        if marker not in FLOORS:
+            raise ValueError(f"A floor must be one of {', '.join(FLOORS)}, not {least!r}")
+        # Numbered, not named by its keys: every look-up hashes a key, and a history holds
+        # thousands of floors (as (quarter, key)), so a nested tuple cost more than the audit.
+        floor = ("at least", len(self.floors))
+        difference = sum(self.values[k] for k in keys) - sum(self.values[k] for k in less)
+        if difference < least:
+            raise ValueError(f"{keys} less {less} come to {difference}, under {least}")
+        self.count(floor, difference)
+        self.floors[floor] = marker
+        self.floor_terms[floor] = (least, keys, less)
+        if less:
+            self.balance(keys, (*less, floor))
+        else:
+            self.total(keys, floor)
+        return floor
 
     def same(self, one: Hashable, other: Hashable) -> None:
         """Declares two keys to be the same number shown in two places."""
@@ -181,9 +211,11 @@ class Publication:
         # where the history is known, only what follows is walked here.
         own = islice(self.values.items(), self.history_values if history else 0, None)
         withheld = {k: primary_marker(self.threshold) for k, v in own
-                    if k not in self.earlier and is_primary(v, self.threshold)}
+                    if k not in self.earlier and k not in self.floors
+                    and is_primary(v, self.threshold)}
         withheld.update(history.withheld if history else
                         {k: marker for k, marker in self.earlier.items() if marker})
+        withheld.update(self.floors)
         beyond_reach: set[Hashable] = set()
         # The sums do not change while the markers are chosen: their keys are listed once. A
         # sum of earlier counts alone can never take a new marker (none of them may be
@@ -198,11 +230,16 @@ class Publication:
                           *islice(self.values, self.history_values, None)]
         else:
             candidates = [k for k in self.values if k not in self.earlier or k in on_audited]
+        # A floor only says what the keys it bounds add up to, so a sum with one wholly
+        # withheld key beside a floor pins nothing: floors are left out of widening.
+        open_lines = [line for line in open_lines if not any(k in withheld and withheld[k]
+                                                             in FLOORS for k in line)]
         while True:
             self._widen(withheld, open_lines)
             determined = next(iter(_audit(self.values, audited, withheld, self.threshold,
                                           self.earlier, candidates)
-                                   .pinned(skip=[*_not_available(withheld), *beyond_reach])),
+                                   .pinned(skip=beyond_reach,
+                                           unless_zero=_not_available(withheld))),
                               None)
             if determined is None:
                 return {k: m for k, m in withheld.items() if k not in self.earlier}
@@ -210,13 +247,26 @@ class Publication:
             if not self._hide_beside(determined, withheld, audited_lines):
                 # Everything tied to it is withheld, yet the markers' own bounds pin it down
                 # (four "<5" cells under a total of 4 are each 1): withhold the whole group of
-                # figures tied to it as not available, saying nothing of their size.
-                tied = [k for k in self._tied_to(determined, self._lines())
-                        if k not in self.earlier and withheld.get(k) != NOT_AVAILABLE]
+                # figures tied to it as not available, saying nothing of their size. Tied by
+                # the sums first; where that is done and a floor still pins it (a row listed
+                # because it has something in it), the keys beside it under the floor too.
+                tied = self._not_yet_unavailable(determined, withheld, with_floors=False) or \
+                    self._not_yet_unavailable(determined, withheld, with_floors=True)
                 for key in tied:
                     withheld[key] = NOT_AVAILABLE
                 if not tied:  # pinned by earlier figures alone: nothing here can change it
                     beyond_reach.add(determined)
+
+    def _not_yet_unavailable(self, key: Hashable, withheld: dict[Hashable, str],
+                             with_floors: bool) -> list[Hashable]:
+        """The keys of this publication tied to `key` (through floors too, or not) that are
+        not yet withheld as not available (floors aside: they are never printed)."""
+        lines = self._lines()
+        if not with_floors:
+            lines = [line for line in lines
+                     if not any(withheld.get(k) in FLOORS for k in line)]
+        return [k for k in self._tied_to(key, lines) if k not in self.earlier
+                and withheld.get(k) not in (NOT_AVAILABLE, *FLOORS)]
 
     def _audited(self, withheld: dict[Hashable, str], afresh: bool = False
                  ) -> tuple[list[tuple[tuple[Hashable, ...], Hashable]], list[tuple]]:
@@ -303,19 +353,19 @@ class Publication:
 def _limits(threshold: int) -> dict[str, tuple[int, int | None]]:
     """What a reader knows of a withheld count from its marker."""
     return {primary_marker(threshold): (1, threshold - 1), SECONDARY: (threshold, None),
-            NOT_AVAILABLE: (0, None)}
+            NOT_AVAILABLE: (0, None), **FLOORS}
 
 
 def _audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
            withheld: dict[Hashable, str], threshold: int, earlier: Iterable[Hashable] = (),
            candidates: Iterable[Hashable] | None = None) -> disclosure_audit.Audit:
     return disclosure_audit.Audit(values, sums, withheld, _limits(threshold), earlier,
-                                  candidates)
+                                  candidates, FLOORS)
 
 
 def _not_available(withheld: dict[Hashable, str]) -> list[Hashable]:
-    # A group withheld in full ([x]) has no size a reader can hold on to: only a true zero
-    # that its own sums force can be pinned, and that says nothing about anyone.
+    # A group withheld in full ([x]) may still be pinned at a true zero its own sums force,
+    # which says nothing about anyone; pinned above zero (by a floor), it says how many.
     return [k for k, marker in withheld.items() if marker == NOT_AVAILABLE]
 
 
@@ -325,7 +375,7 @@ def audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Ha
     what the markers say (primary 1..threshold-1, secondary threshold or more)."""
     with disclosure_audit.SOLVER_LOCK:  # the solver's models are freed under the lock too
         found = list(_audit(values, sums, withheld, threshold)
-                     .pinned(skip=_not_available(withheld)))
+                     .pinned(unless_zero=_not_available(withheld)))
     return found
 
 
@@ -363,6 +413,9 @@ class Protected:
         """(proportion or None, text): shown only where its base, reached and not-reached
         counts are all shown, since any of them with the rate gives the others back."""
         n_reached, n_base = self.publication.values[reached], self.publication.values[base]
+        if self.withheld.get(base) == NOT_AVAILABLE:
+            # "[z]" would say the base is 0 and "[c]" that it is not: either sizes it
+            return None, NOT_AVAILABLE
         if n_base == 0:
             return None, NOT_APPLICABLE
         if any(k in self.withheld for k in (reached, not_reached, base)):

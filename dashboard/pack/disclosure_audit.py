@@ -169,14 +169,26 @@ class Audit:
     def __init__(self, values: dict[Hashable, int], sums: Sums,
                  withheld: dict[Hashable, str], limits: dict[str, Limits],
                  earlier: Iterable[Hashable] = (),
-                 candidates: Iterable[Hashable] | None = None) -> None:
+                 candidates: Iterable[Hashable] | None = None,
+                 floors: Iterable[str] = ()) -> None:
         """candidates: the keys, in the values' order, that may be withheld and matter here
         (default: every key); an earlier count on none of the sums can be left out, since
-        it cannot be narrowed now (see untouched)."""
+        it cannot be narrowed now (see untouched). floors: the markers of keys that are never
+        printed, each the total of one sum that a reader knows only to be at least so much
+        (disclosure.FLOORS); they are never reported as pinned."""
         if not isinstance(earlier, (set, frozenset, dict)):
             earlier = set(earlier)
-        self.hidden = [k for k in (values if candidates is None else candidates)
-                       if k in withheld]
+        hidden = [k for k in (values if candidates is None else candidates) if k in withheld]
+        self.floors = {k for k in hidden if withheld[k] in floors} if floors else set()
+        signed_sums = [terms(parts, total) for parts, total in sums]
+        if self.floors:
+            left_out = _implied_floors(signed_sums, self.floors, set(hidden), values,
+                                       withheld, limits)
+            if left_out:
+                hidden = [k for k in hidden if k not in left_out]
+                signed_sums = [signed for signed in signed_sums
+                               if not any(k in left_out for k, _ in signed)]
+        self.hidden = hidden
         position = {k: i for i, k in enumerate(self.hidden)}
         parent = list(range(len(self.hidden)))
 
@@ -187,9 +199,8 @@ class Audit:
             return i
 
         equations, touching = [], []
-        for parts, total in sums:
+        for signed in signed_sums:
             row, constant = {}, 0.0
-            signed = terms(parts, total)
             for key, sign in signed:
                 if key in position:
                     row[position[key]] = row.get(position[key], 0.0) + sign
@@ -247,13 +258,16 @@ class Audit:
                          (float("inf") if sign < 0 else group.limits[index][0]))
         return found[0], found[1]
 
-    def is_pinned(self, key: Hashable) -> bool:
-        """Whether a reader can narrow the count to one whole number."""
+    def is_pinned(self, key: Hashable, unless_zero: bool = False) -> bool:
+        """Whether a reader can narrow the count to one whole number (unless_zero: to one
+        above 0)."""
         if self._shown_open(key):
             return False
         group, index = self.group_of[key]
         high, solution = group.extreme(index, -1.0)
         if high is None:  # no greatest value
+            return False
+        if unless_zero and high < 1 - TOLERANCE:
             return False
         if solution is not None:
             self._saw(group, solution)
@@ -266,7 +280,46 @@ class Audit:
             self._saw(group, solution)
         return one_whole_number(low, high)
 
-    def pinned(self, skip: Iterable[Hashable] = ()) -> Iterable[Hashable]:
-        """The pinned counts in the publication's order, found one at a time."""
-        skip = set(skip) | self.untouched
-        return (k for k in self.hidden if k not in skip and self.is_pinned(k))
+    def pinned(self, skip: Iterable[Hashable] = (), unless_zero: Iterable[Hashable] = ()
+               ) -> Iterable[Hashable]:
+        """The pinned counts in the publication's order, found one at a time; those in
+        `unless_zero` only where pinned above 0."""
+        skip, unless_zero = set(skip) | self.untouched | self.floors, set(unless_zero)
+        return (k for k in self.hidden
+                if k not in skip and self.is_pinned(k, k in unless_zero))
+
+
+def _implied_floors(signed_sums: list[list[tuple[Hashable, float]]], floors: set[Hashable],
+                    hidden: set[Hashable], values: dict[Hashable, int],
+                    withheld: dict[Hashable, str], limits: dict[str, Limits]) -> set[Hashable]:
+    """The floors whose one sum says nothing the other keys' own bounds do not: a row listed
+    with a "<5" in it has at least 1 anyway. Their sums are left out of the reader's system,
+    so most groups stay one sum each (solved without the solver); a floor on more than one
+    sum is kept."""
+    seen: dict[Hashable, int] = {}
+    for signed in signed_sums:
+        for key, _ in signed:
+            if key in floors:
+                seen[key] = seen.get(key, 0) + 1
+    implied = set()
+    for signed in signed_sums:
+        floor = next((k for k, _ in signed if k in floors), None)
+        if floor is None or seen[floor] != 1:
+            continue
+        own = sum(sign for key, sign in signed if key == floor)
+        least = 0.0  # the floor's least value, from the others' bounds
+        for key, sign in signed:
+            if key == floor:
+                continue
+            weight = -sign / own
+            if key not in hidden:
+                least += weight * values[key]
+                continue
+            low, high = limits[withheld[key]]
+            if weight < 0 and high is None:
+                break
+            least += weight * (low if weight > 0 else high)
+        else:
+            if least >= limits[withheld[floor]][0] - TOLERANCE:
+                implied.add(floor)
+    return implied

@@ -128,6 +128,8 @@ class History:
     quarters: list[str] = field(default_factory=list)
     # the groups the history's withheld counts form through its sums (earlier_groups.py)
     groups: EarlierGroups = field(default_factory=EarlierGroups)
+    # (officer, quarter): the earlier quarters its caseload is tied to as never shrinking
+    grown_from: dict[tuple[Hashable, str], set[str]] = field(default_factory=dict)
 
     def record(self, quarter: str, figures: QuarterFigures) -> None:
         own = figures.protected.publication
@@ -153,14 +155,20 @@ class History:
                 self.publication.sums.append((
                     tuple(map(renamed, parts)),
                     Side(map(renamed, total)) if isinstance(total, Side) else renamed(total)))
+        for least, (now, *_), less in own.floor_terms.values():
+            if least == 0 and len(less) == 1 and now[0] == CASELOAD_TABLE:
+                earlier, officer = less[0][0], now[1]
+                self.grown_from.setdefault((officer, quarter), set()).update(
+                    {earlier, *self.grown_from.get((officer, earlier), ())})
         self.groups.take_in(self.publication)
         self.quarters.append(quarter)
 
 
-def publication(data: QuarterData, threshold: int, history: History | None = None
-                ) -> tuple[rules.Publication, dict[str, Counts]]:
+def publication(data: QuarterData, threshold: int, history: History | None = None,
+                floors: bool = True) -> tuple[rules.Publication, dict[str, Counts]]:
     """Every count a quarter's pack shows, and the sums a reader can rely on between them,
-    with every earlier quarter as its own pack printed it (`history`)."""
+    with every earlier quarter as its own pack printed it (`history`); and, for a pack that
+    withholds (`floors`), what its listed rows tell a reader (add_floors)."""
     out = rules.Publication(threshold)
     if history is not None:
         # As printed_before would put them, one by one: History.record checked each (every
@@ -194,6 +202,8 @@ def publication(data: QuarterData, threshold: int, history: History | None = Non
         if "Active" in table.columns:
             out.same((CASELOAD_TABLE, TOTAL, "Active"),
                      figure_key("Active caseload at quarter end"))
+    if floors:
+        add_floors(out, counts, history)
     if history is not None:
         link_to_earlier(out, history)
     # A rate printed with its interval gives back its base and reached counts exactly.
@@ -208,6 +218,41 @@ def publication(data: QuarterData, threshold: int, history: History | None = Non
         for part, other in measure.same_as:
             out.same(parts[part], figure_key(other))
     return out, counts
+
+
+def add_floors(out: rules.Publication, counts: dict[str, Counts],
+               history: History | None) -> None:
+    """What the rows a table lists tell a reader without a sum (the red-team review of 03/12
+    pinned four areas' withheld referrals, "[x]" beside printed zeros, at 1 each). Flows by
+    area lists an area only with something in its row, Early discharges a reason only with
+    someone who left for it, and the caseload an officer or status only with a referral held;
+    and a reader may take an officer's caseload never to shrink, which is true wherever the
+    exact counts bear it out."""
+    for name in (AREA_TABLE, EARLY_TABLE):
+        table = counts[name]
+        for row in table.rows[:-1]:  # the Total row is always there
+            cells = [(name, row, column) for column in table.columns]
+            if sum(out.values[k] for k in cells) >= 1:
+                out.no_less_than(1, cells)
+    if CASELOAD_TABLE not in counts:
+        return
+    table = counts[CASELOAD_TABLE]
+    for key in [*((CASELOAD_TABLE, officer, TOTAL) for officer in table.rows[:-1]),
+                *((CASELOAD_TABLE, TOTAL, status) for status in table.columns[:-1])]:
+        if out.values[key] >= 1:
+            out.no_less_than(1, [key])
+    if history is None:
+        return
+    for officer in table.rows[:-1]:
+        now = (CASELOAD_TABLE, officer, TOTAL)
+        implied: set[str] = set()  # quarters a caseload not shrinking already ties it to
+        for quarter in reversed(history.quarters):
+            before = (quarter, now)
+            if quarter in implied or before not in out.values:
+                continue
+            if out.values[now] >= out.values[before]:
+                out.no_less_than(0, [now], [before])
+                implied |= {quarter, *history.grown_from.get((officer, quarter), ())}
 
 
 def link_to_earlier(out: rules.Publication, history: History) -> None:
@@ -258,7 +303,7 @@ def link_to_earlier(out: rules.Publication, history: History) -> None:
 
 def protect_quarter(data: QuarterData, how: str, threshold: int,
                     history: History | None = None) -> QuarterFigures:
-    published, counts = publication(data, threshold, history)
+    published, counts = publication(data, threshold, history, how == rules.CONTROLLED)
     return QuarterFigures(data, counts, published.protect(how))
 
 
@@ -314,7 +359,7 @@ def protect_quarter_with_outcomes(data: QuarterData, how: str, threshold: int,
                                   history: History | None = None) -> QuarterFigures:
     """One quarter's figures and its outcome tables, protected together, once (after every
     quarter before it: `history`)."""
-    published, counts = publication(data, threshold, history)
+    published, counts = publication(data, threshold, history, how == rules.CONTROLLED)
     extra = outcome_counts(data)
     add_outcomes(published, extra)
     return QuarterFigures(data, {**counts, **extra}, published.protect(how))
