@@ -178,3 +178,22 @@ def test_a_rate_whose_base_is_not_available_says_nothing_of_it():
         publication.total(["reached", "not reached"], "base")
         protected = disclosure.Protected(publication, {"base": disclosure.NOT_AVAILABLE})
         assert protected.rate("reached", "not reached", "base") == (None, "[x]")
+
+
+def test_cells_withheld_in_full_yet_pinned_by_a_floor_take_the_cells_beside_them():
+    # Four areas' "<5" referrals under a total an earlier pack printed as 4 are each 1: the
+    # group is withheld in full ("[x]"), yet each area, listed with its admissions printed
+    # 0, has 1 or more, so each would still be 1. The admissions are withheld too; the
+    # total alone stays pinned, at the 4 already printed.
+    publication = Publication()
+    publication.printed_before("stock", 4, None)
+    frame = pd.DataFrame({"x": [1, 1, 1, 1, 4], "y": [0] * 5}, index=[*"abcd", TOTAL])
+    publication.table("t", frame, total_row=True)
+    publication.same(("t", TOTAL, "x"), "stock")
+    for row in "abcd":
+        publication.no_less_than(1, [("t", row, "x"), ("t", row, "y")])
+    protected = publication.protect()
+    assert {protected.text(("t", row, column)) for row in "abcd" for column in "xy"} == {
+        disclosure.NOT_AVAILABLE}
+    assert disclosure.audit(publication.values, publication.sums, protected.withheld, 5) == [
+        ("t", TOTAL, "x")]

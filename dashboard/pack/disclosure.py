@@ -157,6 +157,21 @@ class Publication:
             self.total(keys, floor)
         return floor
 
+    def implied_floors(self, withheld: dict[Hashable, str]) -> set[Hashable]:
+        """This publication's floors that the markers of the keys on them already imply, as
+        protected (`withheld`: this publication's markers; the earlier ones it holds): a
+        reader learns nothing from them."""
+        markers = dict(self.floors)
+        for _, keys, less in self.floor_terms.values():
+            for key in (*keys, *less):
+                marker = self.earlier[key] if key in self.earlier else withheld.get(key)
+                if marker:
+                    markers[key] = marker
+        return disclosure_audit._implied_floors(
+            ([*((k, 1.0) for k in keys), *((k, -1.0) for k in less), (floor, -1.0)]
+             for floor, (_, keys, less) in self.floor_terms.items()),
+            set(self.floors), markers, self.values, markers, _limits(self.threshold))
+
     def same(self, one: Hashable, other: Hashable) -> None:
         """Declares two keys to be the same number shown in two places."""
         self.total([one], other)

@@ -289,28 +289,22 @@ class Audit:
                 if k not in skip and self.is_pinned(k, k in unless_zero))
 
 
-def _implied_floors(signed_sums: list[list[tuple[Hashable, float]]], floors: set[Hashable],
-                    hidden: set[Hashable], values: dict[Hashable, int],
-                    withheld: dict[Hashable, str], limits: dict[str, Limits]) -> set[Hashable]:
-    """The floors whose one sum says nothing the other keys' own bounds do not: a row listed
-    with a "<5" in it has at least 1 anyway. Their sums are left out of the reader's system,
-    so most groups stay one sum each (solved without the solver); a floor on more than one
-    sum is kept."""
-    seen: dict[Hashable, int] = {}
-    for signed in signed_sums:
-        for key, _ in signed:
-            if key in floors:
-                seen[key] = seen.get(key, 0) + 1
+def _implied_floors(signed_sums: Iterable[list[tuple[Hashable, float]]],
+                    floors: set[Hashable], hidden: set[Hashable] | dict,
+                    values: dict[Hashable, int], withheld: dict[Hashable, str],
+                    limits: dict[str, Limits]) -> set[Hashable]:
+    """The floors whose sum says nothing the other keys' own bounds do not (a row listed
+    with a "<5" in it has at least 1 anyway; every key shown, the floor is a sum of shown
+    counts). A floor is the last key of its one sum (disclosure.Publication.no_less_than), so
+    leaving such sums out of a reader's system changes no other count's bounds, and most
+    groups stay one sum each (solved without the solver)."""
     implied = set()
     for signed in signed_sums:
-        floor = next((k for k, _ in signed if k in floors), None)
-        if floor is None or seen[floor] != 1:
+        floor, own = signed[-1]
+        if floor not in floors:
             continue
-        own = sum(sign for key, sign in signed if key == floor)
         least = 0.0  # the floor's least value, from the others' bounds
-        for key, sign in signed:
-            if key == floor:
-                continue
+        for key, sign in signed[:-1]:
             weight = -sign / own
             if key not in hidden:
                 least += weight * values[key]

@@ -142,15 +142,20 @@ class History:
             if [k for k, _ in islice(own.values.items(), known)] != list(
                     self.publication.values) or own.sums[:tied] != self.publication.sums:
                 known = tied = 0
+        # A floor its keys' markers already imply tells no later quarter anything: most do
+        # (their cells shown), and kept, they were most of a long history's sums.
+        withheld = figures.protected.withheld
+        implied = own.implied_floors(withheld) if own.floors else set()
         for key, value in islice(own.values.items(), known, None):
-            if key not in own.earlier:
-                self.publication.printed_before((quarter, key), value,
-                                                figures.protected.withheld.get(key))
+            if key not in own.earlier and key not in implied:
+                self.publication.printed_before((quarter, key), value, withheld.get(key))
 
         def renamed(key: Hashable) -> Hashable:
             return key if key in own.earlier else (quarter, key)
         # its own sums, and those tying it to earlier quarters
         for parts, total in own.sums[tied:]:
+            if implied and (total[-1] if isinstance(total, Side) else total) in implied:
+                continue
             if any(k not in own.earlier for k in rules.keys_of(parts, total)):
                 self.publication.sums.append((
                     tuple(map(renamed, parts)),
