@@ -325,6 +325,29 @@ def read_what_is_listed(reader: Reader, quarters: list[str]) -> None:
                     reader.no_less_than(0, grown, less)
 
 
+def read_retention(reader: Reader, quarters: list[str]) -> None:
+    """Everyone who completed was retained in their admission quarter (that quarter or one
+    before), and everyone who left before 12 weeks (84 days) was an early discharge in their
+    admission quarter or the next: since the first quarter, the retained are at least the
+    completions, and the early discharges at least those who left before 12 weeks up to the
+    quarter before (written down wherever the exact values bear it out)."""
+    def cells(column: str, upto: int) -> list[tuple]:
+        return [key for q in quarters[:upto + 1]
+                for key in [(q, pack.RETENTION_TABLE, "Admitted in the quarter", column)]
+                if key in reader.exact]
+
+    def figures(measure: str, upto: int) -> list[tuple]:
+        return [(q, measure) for q in quarters[:upto + 1] if (q, measure) in reader.exact]
+
+    for at in range(len(quarters)):
+        for more, fewer in ((cells("Stayed 12 weeks or completed", at),
+                             figures("Completions of 12 weeks", at)),
+                            (figures("Early discharges", at),
+                             cells("Left before 12 weeks", at - 1))):
+            if sum(reader.exact[k] for k in more) >= sum(reader.exact[k] for k in fewer):
+                reader.no_less_than(0, more, fewer)
+
+
 def read_everything(db, packs) -> Reader:
     """Every pack read into one Reader, with the exact rate counts (for checking only)."""
     con = database.connect_read_only(db)
@@ -339,6 +362,7 @@ def read_everything(db, packs) -> Reader:
         con.close()
     read_across_quarters(out, list(packs))
     read_what_is_listed(out, list(packs))
+    read_retention(out, list(packs))
     return out
 
 
@@ -511,6 +535,40 @@ def test_nor_across_a_stock_whose_links_both_fail(tmp_path, how):
     built = every_pack(db)
     assert {f.measure: f.display for f in built["2021/22 Q3"][0].figures}[
         "Referrals received"] in WITHHELD
+    reader = read_everything(db, built)
+    reader.check_exact_values_fit()
+    assert reader.disclosed() == []
+
+
+def rehab(prefix: str, count: int, admitted: str, left: str, reason: str) -> list[list[str]]:
+    """Referrals admitted to rehab on one day and leaving on another (tracker columns)."""
+    return [[f"{prefix}{i:02}", "01/09/2021", "Officer 1", "Custody", "Aston", "Inactive",
+             "02/09/2021", "03/09/2021", admitted, "Seasons", left, reason]
+            for i in range(count)]
+
+
+def test_nor_the_retained_from_the_completions_of_later_quarters(tmp_path):
+    # The review of 01/12: 2021/22 Q3's 7 admissions, Stayed "[c]" and Left before "<5"
+    # beside a Total of 7; Q4's 6 completions were all retained in Q3 (Q4's own admissions
+    # left early or are still in), so Stayed was 6 and Left before 1. Now Q4's completions
+    # are withheld instead.
+    rows = [*rehab("C", 6, "15/10/2021", "20/01/2022", "Completed"),
+            *rehab("E", 1, "15/10/2021", "05/01/2022", "Self-discharged"),
+            *rehab("F", 5, "10/01/2022", "01/02/2022", "Self-discharged"),
+            *rehab("G", 10, "15/02/2022", "", ""),
+            *referrals("A", "10/11/2021", 12)]
+    columns = ["Nominal ID", "Referral Date", "Officer", "Referral Source", "Offending Area",
+               "Status", "First Contact Date", "Assessment Date", "Rehab Admission Date",
+               "Rehab Facility", "Rehab Exit Date", "Rehab Exit Reason"]
+    rows = [row + [""] * (len(columns) - len(row)) for row in rows]
+    db = tmp_path / "o2r.duckdb"
+    service.ingest_bytes(db, "tracker", "t.csv", pd.DataFrame(rows, columns=columns).to_csv(
+        index=False).encode(), as_at=dt.date(2022, 3, 31))
+    built = every_pack(db)
+    retention = next(t for t in built["2021/22 Q3"][0].tables
+                     if t.name == pack.RETENTION_TABLE).frame.iloc[0]
+    assert retention["Left before 12 weeks"] in WITHHELD
+    assert retention["Stayed 12 weeks or completed"] in WITHHELD
     reader = read_everything(db, built)
     reader.check_exact_values_fit()
     assert reader.disclosed() == []

@@ -1,7 +1,8 @@
 """The quarterly scrutiny pack: a quarter's figures built fresh, protected, signed off, frozen.
 
 quarters.py (financial and calendar quarters), analysis/measures.py (the table of measures),
-gathering.py (a quarter's exact counts), tables.py (its one protected publication),
+gathering.py (a quarter's exact counts), tables.py (its one protected publication, with
+outcome_tables.py),
 figures.py (figures and trend as printed), build.py (the pack), frozen.py (signed-off packs),
 model.py (the pack as data), disclosure.py (what a circulated pack may show). The names other
 code uses are gathered here; `dashboard.pack.export` (PDF and workbook) is imported only when a
@@ -34,6 +35,15 @@ from dashboard.pack.frozen import (
     sign_off,
 )
 from dashboard.pack.model import Figure, Pack, Table
+from dashboard.pack.outcome_tables import (
+    EXIT_OUTCOMES_TABLE,
+    FOLLOWED,
+    LEFT,
+    NO_OFFENCE,
+    NOT_YET,
+    OFFENCE,
+    RETENTION_TABLE,
+)
 from dashboard.pack.quarters import (
     CALENDAR,
     FINANCIAL,
@@ -44,16 +54,7 @@ from dashboard.pack.quarters import (
     parse_quarter,
     quarter_containing,
 )
-from dashboard.pack.tables import (
-    EXIT_OUTCOMES_TABLE,
-    FOLLOWED,
-    LEFT,
-    NO_OFFENCE,
-    NOT_YET,
-    OFFENCE,
-    RETENTION_TABLE,
-    rate_keys,
-)
+from dashboard.pack.tables import rate_keys
 
 __all__ = [
     "CALENDAR", "COST", "COVERAGE", "EXIT_OUTCOMES_TABLE", "FINANCIAL", "FLOWS", "FOLLOWED",

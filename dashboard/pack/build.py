@@ -26,6 +26,7 @@ from dashboard.pack.gathering import (
     stock_snapshot_for,
 )
 from dashboard.pack.model import Pack, Table
+from dashboard.pack.outcome_tables import labelled, outcome_tables, protect_quarter_with_outcomes
 from dashboard.pack.quarters import (
     FINANCIAL,
     Quarter,
@@ -41,9 +42,6 @@ from dashboard.pack.tables import (
     QUALITY_TABLE,
     History,
     QuarterFigures,
-    labelled,
-    outcome_tables,
-    protect_quarter_with_outcomes,
 )
 from dashboard.security import access
 from dashboard.store import queries

@@ -27,56 +27,34 @@ from itertools import islice
 
 import pandas as pd
 
-from dashboard.analysis import stats
 from dashboard.pack import disclosure_audit
 from dashboard.pack.disclosure_audit import Side
 from dashboard.pack.earlier_groups import EarlierGroups, keys_of
+from dashboard.pack.markers import (
+    CONTROLLED,
+    DEFAULT_THRESHOLD,
+    DISCLOSURES,
+    EXACT,
+    FLOORS,
+    NOT_APPLICABLE,
+    NOT_AVAILABLE,
+    SECONDARY,
+    TOTAL,
+    check,
+    count_text,
+    is_primary,
+    legend,
+    primary_marker,
+)
+from dashboard.pack.protected import Protected
 
-CONTROLLED = "controlled"
-EXACT = "exact"
-DISCLOSURES = (CONTROLLED, EXACT)
-DEFAULT_THRESHOLD = 5
-SECONDARY = "[c]"
-NOT_APPLICABLE = "[z]"
-NOT_AVAILABLE = "[x]"
-TOTAL = "Total"
-# Never printed: a count a reader knows to be at least so much without seeing it (a row a table
-# lists only when something is in it; a caseload taken never to shrink). Each is a sum's total,
-# withheld from the start, that the audit bounds from below like a marker.
-FLOORS = {"(at least 0)": (0, None), "(at least 1)": (1, None)}
-
-
-def primary_marker(threshold: int = DEFAULT_THRESHOLD) -> str:
-    """How a count from 1 to threshold-1 is printed: '<5'."""
-    return f"<{threshold}"
-
-
-def legend(threshold: int = DEFAULT_THRESHOLD) -> dict[str, str]:
-    """Every marker a controlled figure can carry, and what it means (printed with each pack)."""
-    return {
-        primary_marker(threshold): f"a count from 1 to {threshold - 1}, not shown exactly",
-        SECONDARY: f"confidential: a count of {threshold} or more (or a rate) withheld so that a "
-                   f"hidden count cannot be worked out from the totals",
-        NOT_APPLICABLE: "not applicable (for example a rate with nothing to divide by)",
-        NOT_AVAILABLE: "not available: no data for it (for example no tracker snapshot for "
-                       "the quarter), or withheld with the figures tied to it because their "
-                       "small counts could otherwise be worked out; it may be any number, 0 too",
-    }
-
-
-def check(disclosure: str, threshold: int) -> None:
-    if disclosure not in DISCLOSURES:
-        raise ValueError(f"Disclosure must be one of {', '.join(DISCLOSURES)}, not {disclosure!r}")
-    if int(threshold) != threshold or threshold < 2:
-        raise ValueError(f"The threshold must be a whole number of at least 2, not {threshold!r}")
-
-
-def is_primary(value: int, threshold: int = DEFAULT_THRESHOLD) -> bool:
-    return 0 < value < threshold
-
-
-def count_text(value: int) -> str:
-    return f"{int(value):,}"
+# The markers (markers.py) and a protected publication (protected.py) are read from here, as
+# every caller has read them: this module decides, they describe.
+__all__ = [
+    "CONTROLLED", "DEFAULT_THRESHOLD", "DISCLOSURES", "EXACT", "FLOORS", "NOT_APPLICABLE",
+    "NOT_AVAILABLE", "SECONDARY", "TOTAL", "Protected", "Publication", "Side", "audit",
+    "bounds", "check", "count_text", "is_primary", "legend", "primary_marker",
+]
 
 
 @dataclass
@@ -403,45 +381,3 @@ def bounds(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], H
         found = {k: system.bounds(k) for k in system.hidden}
         del system  # its models freed under the lock
     return found
-
-
-@dataclass
-class Protected:
-    """A publication after protection: what each count, total and rate may show."""
-
-    publication: Publication
-    withheld: dict[Hashable, str]
-
-    def is_withheld(self, key: Hashable) -> bool:
-        return key in self.withheld
-
-    def value(self, key: Hashable) -> int | None:
-        """The count as shown, or None where it is withheld."""
-        return None if key in self.withheld else self.publication.values[key]
-
-    def text(self, key: Hashable) -> str:
-        """The count as printed: '42', '0', '<5' or '[c]'."""
-        return self.withheld.get(key) or count_text(self.publication.values[key])
-
-    def rate(self, reached: Hashable, not_reached: Hashable, base: Hashable
-             ) -> tuple[float | None, str]:
-        """(proportion or None, text): shown only where its base, reached and not-reached
-        counts are all shown, since any of them with the rate gives the others back."""
-        n_reached, n_base = self.publication.values[reached], self.publication.values[base]
-        if self.withheld.get(base) == NOT_AVAILABLE:
-            # "[z]" would say the base is 0 and "[c]" that it is not: either sizes it
-            return None, NOT_AVAILABLE
-        if n_base == 0:
-            return None, NOT_APPLICABLE
-        if any(k in self.withheld for k in (reached, not_reached, base)):
-            return None, SECONDARY
-        return n_reached / n_base, stats.describe_rate(n_reached, n_base)
-
-    def table(self, name: str, counts: pd.DataFrame) -> pd.DataFrame:
-        """The table as printed: whole numbers, withheld cells as their markers."""
-        shown = counts.astype(object).copy()
-        cells = counts.to_numpy()
-        for j, column in enumerate(counts.columns):
-            shown[column] = [self.withheld.get((name, row, column), int(cells[i, j]))
-                             for i, row in enumerate(counts.index)]
-        return shown

@@ -18,7 +18,6 @@ from dashboard.pack.counts import Counts, counts_table
 from dashboard.pack.disclosure import NOT_AVAILABLE, TOTAL, Side
 from dashboard.pack.earlier_groups import EarlierGroups
 from dashboard.pack.gathering import QuarterData
-from dashboard.pack.model import Table
 
 AREA_COLUMNS = {"referrals": "Referrals received", "assessed": "Police assessments",
                 "entered_rehab": "Rehab admissions"}
@@ -160,9 +159,9 @@ class History:
                 self.publication.sums.append((
                     tuple(map(renamed, parts)),
                     Side(map(renamed, total)) if isinstance(total, Side) else renamed(total)))
-        for least, (now, *_), less in own.floor_terms.values():
-            if least == 0 and len(less) == 1 and now[0] == CASELOAD_TABLE:
-                earlier, officer = less[0][0], now[1]
+        for least, keys, less in own.floor_terms.values():  # add_floors' caseload growth
+            if least == 0 and len(keys) == len(less) == 1 and keys[0][0] == CASELOAD_TABLE:
+                earlier, officer = less[0][0], keys[0][1]
                 self.grown_from.setdefault((officer, quarter), set()).update(
                     {earlier, *self.grown_from.get((officer, earlier), ())})
         self.groups.take_in(self.publication)
@@ -310,85 +309,3 @@ def protect_quarter(data: QuarterData, how: str, threshold: int,
                     history: History | None = None) -> QuarterFigures:
     published, counts = publication(data, threshold, history, how == rules.CONTROLLED)
     return QuarterFigures(data, counts, published.protect(how))
-
-
-# --- outcomes (issue 10): the same measures as the Outcomes page, in the same publication ------
-
-EXIT_OUTCOMES_TABLE, RETENTION_TABLE = "Outcomes after rehab", "Retention"
-LEFT, FOLLOWED, NO_OFFENCE, OFFENCE, NOT_YET = (
-    "Left rehab", "Followed up 6 months", "No recorded offence", "Recorded offence",
-    "Not yet followed up")
-RETAINED, LEFT_BEFORE, STILL_IN = ("Stayed 12 weeks or completed", "Left before 12 weeks",
-                                   "Still in rehab, under 12 weeks")
-ADMITTED_ROW, EXITED_ROW = "Admitted in the quarter", "Left rehab in the quarter"
-
-
-def outcome_counts(data: QuarterData) -> dict[str, Counts]:
-    """The quarter's exits by way of leaving, followed up for six months or not, with or
-    without a police-recorded offence; and its admissions by whether they stayed 12 weeks."""
-    exits = data.exit_outcomes
-    # Both ways of leaving together: split by way of leaving, the cells pin each other down.
-    left, followed, without = (sum(int(v) for v in exits[column])
-                               for column in ("exits", "followed_up", "without_offence"))
-    table = counts_table([EXITED_ROW], {
-        LEFT: [left], FOLLOWED: [followed], NO_OFFENCE: [without],
-        OFFENCE: [followed - without], NOT_YET: [left - followed]})
-    retained, left_before, still = (int(data.retention[column][0])  # a row a quarter
-                                    for column in ("retained", "left_early", "still_in"))
-    retention = counts_table([ADMITTED_ROW], {
-        RETAINED: [retained], LEFT_BEFORE: [left_before], STILL_IN: [still],
-        TOTAL: [retained + left_before + still]})
-    return {EXIT_OUTCOMES_TABLE: table, RETENTION_TABLE: retention}
-
-
-def add_outcomes(out: rules.Publication, counts: dict[str, Counts]) -> None:
-    """Puts the outcome tables in the quarter's publication with every sum a reader knows:
-    a row's exits are followed up or not, the followed up did or did not offend, the rows add
-    up to Total, and the exits and admissions are the quarter's headline figures."""
-    exits = counts[EXIT_OUTCOMES_TABLE]
-    out.grid(EXIT_OUTCOMES_TABLE, exits.rows, exits.columns, exits.cells)
-
-    def key(column: str) -> tuple:
-        return (EXIT_OUTCOMES_TABLE, EXITED_ROW, column)
-    out.total([key(FOLLOWED), key(NOT_YET)], key(LEFT))
-    out.total([key(NO_OFFENCE), key(OFFENCE)], key(FOLLOWED))
-    out.total([figure_key("Completions of 12 weeks"), figure_key("Early discharges")], key(LEFT))
-    retention = counts[RETENTION_TABLE]
-    out.grid(RETENTION_TABLE, retention.rows, retention.columns, retention.cells,
-             total_column=True)
-    if figure_key("Rehab admissions") in out.values:
-        out.same((RETENTION_TABLE, ADMITTED_ROW, TOTAL), figure_key("Rehab admissions"))
-
-
-def protect_quarter_with_outcomes(data: QuarterData, how: str, threshold: int,
-                                  history: History | None = None) -> QuarterFigures:
-    """One quarter's figures and its outcome tables, protected together, once (after every
-    quarter before it: `history`)."""
-    published, counts = publication(data, threshold, history, how == rules.CONTROLLED)
-    extra = outcome_counts(data)
-    add_outcomes(published, extra)
-    return QuarterFigures(data, {**counts, **extra}, published.protect(how))
-
-
-def outcome_tables(now: QuarterFigures) -> list[Table]:
-    """The outcome tables as printed in the pack."""
-    return [
-        Table(EXIT_OUTCOMES_TABLE, "Rehab exits in the quarter: police-recorded offending in "
-              "the 6 months after", "By exit date. Followed up: the whole 6 months after exit "
-              "(exit + 1 to exit + 182 days) falls on or before the latest Connect upload's "
-              "as-at date; the others are not counted yet, never as no offence. Police-"
-              "recorded offending in Connect, not proven reoffending; this programme's own "
-              "measure, aligned with NDTMS but not the same.",
-              labelled(now.table(EXIT_OUTCOMES_TABLE), "Exits")),
-        Table(RETENTION_TABLE, "Rehab admissions in the quarter: retained 12 weeks or "
-              "completed", "By admission date: stayed at least 84 days or left with exit "
-              "reason Completed (NDTMS-aligned); still in rehab under 84 days are not yet "
-              "known.", labelled(now.table(RETENTION_TABLE), "Admissions")),
-    ]
-
-
-def labelled(shown: pd.DataFrame, label: str) -> pd.DataFrame:
-    """A shown table with its row labels as its first column, as the pack prints it."""
-    frame = shown.rename_axis(label).reset_index()
-    frame[label] = frame[label].astype("str")
-    return frame
