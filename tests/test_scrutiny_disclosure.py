@@ -156,8 +156,10 @@ class Reader:
             ends = [extreme(index, 1.0), extreme(index, -1.0)]
             pinned = not math.isinf(ends[1]) and \
                 math.ceil(ends[0] - 1e-6) >= math.floor(ends[1] + 1e-6)
-            # A withheld rate's own count matters only if it is a small one.
-            if pinned and (self.printed[key] != UNSEEN or 1 <= self.exact[key] <= 4):
+            # A withheld rate's own count matters only if it is a small one; a cell withheld
+            # as not available ("[x]") only above 0 (a zero is printed wherever it stands).
+            if pinned and self.exact[key] >= 1 and (self.printed[key] != UNSEEN
+                                                     or self.exact[key] <= 4):
                 found.append((key, self.exact[key]))
         return found
 
@@ -302,8 +304,9 @@ def read_what_is_listed(reader: Reader, quarters: list[str]) -> None:
     Flows by area leaves out areas with none of its three flows (its note says so), and
     Early discharges lists only the reasons someone left for: every row listed has something
     in it. A caseload lists an officer or status only with a referral held: each such row and
-    column totals at least 1. And a reader may take an officer's caseload never to shrink:
-    written down wherever the exact values bear it out, between any two quarters."""
+    column totals at least 1. And a reader may take an officer's caseload, and their closed
+    cases, never to shrink, and an area's pathway to narrow (written down wherever the exact
+    values bear it out, between any two quarters)."""
     for table in ("Flows by area", "Early discharges"):
         for q, rows in reader.listed.get(table, {}).items():
             for row in rows:
@@ -319,10 +322,24 @@ def read_what_is_listed(reader: Reader, quarters: list[str]) -> None:
     for at, later in enumerate(held):
         for earlier in held[:at]:
             for officer in set(caseload[earlier]) & set(caseload[later]):
-                grown = [(later, "Caseload", officer, "Total")]
-                less = [(earlier, "Caseload", officer, "Total")]
-                if reader.exact[grown[0]] >= reader.exact[less[0]]:
-                    reader.no_less_than(0, grown, less)
+                for column in ("Total", "Inactive", "Withdrawn"):  # closed cases stay closed
+                    grown = [(later, "Caseload", officer, column)]
+                    less = [(earlier, "Caseload", officer, column)]
+                    if grown[0] in reader.exact and less[0] in reader.exact and \
+                            reader.exact[grown[0]] >= reader.exact[less[0]]:
+                        reader.no_less_than(0, grown, less)
+    # Since the programme began, an area's assessments are no more than its referrals, and
+    # its admissions no more than its assessments.
+    areas = reader.listed.get("Flows by area", {})
+    for at, q in enumerate(quarters):
+        for area in areas.get(q, []):
+            since = [[(p, "Flows by area", area, column) for p in quarters[:at + 1]
+                      if area in areas.get(p, [])]
+                     for column in ("Referrals received", "Police assessments",
+                                    "Rehab admissions")]
+            for more, fewer in zip(since, since[1:]):
+                if sum(reader.exact[k] for k in more) >= sum(reader.exact[k] for k in fewer):
+                    reader.no_less_than(0, more, fewer)
 
 
 def read_retention(reader: Reader, quarters: list[str]) -> None:

@@ -127,7 +127,7 @@ class History:
     quarters: list[str] = field(default_factory=list)
     # the groups the history's withheld counts form through its sums (earlier_groups.py)
     groups: EarlierGroups = field(default_factory=EarlierGroups)
-    # (officer, quarter): the earlier quarters its caseload is tied to as never shrinking
+    # (count, quarter): the earlier quarters the count is tied to as never shrinking
     grown_from: dict[tuple[Hashable, str], set[str]] = field(default_factory=dict)
 
     def record(self, quarter: str, figures: QuarterFigures) -> None:
@@ -159,11 +159,11 @@ class History:
                 self.publication.sums.append((
                     tuple(map(renamed, parts)),
                     Side(map(renamed, total)) if isinstance(total, Side) else renamed(total)))
-        for least, keys, less in own.floor_terms.values():  # add_floors' caseload growth
+        for least, keys, less in own.floor_terms.values():  # never_shrinks' ties
             if least == 0 and len(keys) == len(less) == 1 and keys[0][0] == CASELOAD_TABLE:
-                earlier, officer = less[0][0], keys[0][1]
-                self.grown_from.setdefault((officer, quarter), set()).update(
-                    {earlier, *self.grown_from.get((officer, earlier), ())})
+                earlier, now = less[0][0], keys[0]
+                self.grown_from.setdefault((now, quarter), set()).update(
+                    {earlier, *self.grown_from.get((now, earlier), ())})
         self.groups.take_in(self.publication)
         self.quarters.append(quarter)
 
@@ -224,20 +224,34 @@ def publication(data: QuarterData, threshold: int, history: History | None = Non
     return out, counts
 
 
+# Closed cases stay closed: a reader may take an officer's count in these never to fall (the
+# red-team review of 03/12 pinned an officer's "<5" Inactive on the demo data so).
+CLOSED_STATUSES = ("Inactive", "Withdrawn")
+
+
 def add_floors(out: rules.Publication, counts: dict[str, Counts],
                history: History | None) -> None:
-    """What the rows a table lists tell a reader without a sum (the red-team review of 03/12
-    pinned four areas' withheld referrals, "[x]" beside printed zeros, at 1 each). Flows by
-    area lists an area only with something in its row, Early discharges a reason only with
-    someone who left for it, and the caseload an officer or status only with a referral held;
-    and a reader may take an officer's caseload never to shrink, which is true wherever the
-    exact counts bear it out."""
+    """What a reader knows beyond the sums (the red-team review of 03/12 pinned whole quarters
+    without it), each declared wherever the exact counts bear it out. Flows by area lists an
+    area only with something in its row, Early discharges a reason only with someone who left
+    for it, and the caseload an officer or status only with a referral held; since the
+    programme began, an area's assessments are no more than its referrals and its admissions
+    no more than its assessments; and an officer's caseload, and their closed cases, never
+    shrink."""
     for name in (AREA_TABLE, EARLY_TABLE):
         table = counts[name]
         for row in table.rows[:-1]:  # the Total row is always there
             cells = [(name, row, column) for column in table.columns]
             if sum(out.values[k] for k in cells) >= 1:
                 out.no_less_than(1, cells)
+    if history is not None:
+        for area in counts[AREA_TABLE].rows[:-1]:
+            since = [[k for k in (*((q, (AREA_TABLE, area, column)) for q in history.quarters),
+                                  (AREA_TABLE, area, column)) if k in out.values]
+                     for column in AREA_COLUMNS.values()]
+            for more, fewer in zip(since, since[1:]):  # referred, then assessed, then admitted
+                if sum(out.values[k] for k in more) >= sum(out.values[k] for k in fewer):
+                    out.no_less_than(0, more, fewer)
     if CASELOAD_TABLE not in counts:
         return
     table = counts[CASELOAD_TABLE]
@@ -248,15 +262,22 @@ def add_floors(out: rules.Publication, counts: dict[str, Counts],
     if history is None:
         return
     for officer in table.rows[:-1]:
-        now = (CASELOAD_TABLE, officer, TOTAL)
-        implied: set[str] = set()  # quarters a caseload not shrinking already ties it to
-        for quarter in reversed(history.quarters):
-            before = (quarter, now)
-            if quarter in implied or before not in out.values:
-                continue
-            if out.values[now] >= out.values[before]:
-                out.no_less_than(0, [now], [before])
-                implied |= {quarter, *history.grown_from.get((officer, quarter), ())}
+        for column in (TOTAL, *(s for s in CLOSED_STATUSES if s in table.columns)):
+            never_shrinks(out, history, (CASELOAD_TABLE, officer, column))
+
+
+def never_shrinks(out: rules.Publication, history: History, now: tuple) -> None:
+    """The count is no less than in any earlier quarter that shows it, wherever that holds:
+    tied to the newest such quarter, and to older ones only where the ties already made do
+    not imply it (History.grown_from)."""
+    implied: set[str] = set()
+    for quarter in reversed(history.quarters):
+        before = (quarter, now)
+        if quarter in implied or before not in out.values:
+            continue
+        if out.values[now] >= out.values[before]:
+            out.no_less_than(0, [now], [before])
+            implied |= {quarter, *history.grown_from.get((now, quarter), ())}
 
 
 def link_to_earlier(out: rules.Publication, history: History) -> None:
