@@ -136,19 +136,19 @@ class Publication:
         return floor
 
     def implied_floors(self, withheld: dict[Hashable, str]) -> set[Hashable]:
-        """This publication's floors that the markers of the keys on them already imply, as
+        """This publication's floors that its own sums and the markers already imply, as
         protected (`withheld`: this publication's markers; the earlier ones it holds): a
         reader learns nothing from them."""
-        markers = dict(self.floors)
-        for _, keys, less in self.floor_terms.values():
-            for key in (*keys, *less):
+        own = [disclosure_audit.terms(parts, total)
+               for parts, total in self.sums[self.history_sums:]]
+        markers = {}
+        for signed in own:
+            for key, _ in signed:
                 marker = self.earlier[key] if key in self.earlier else withheld.get(key)
                 if marker:
                     markers[key] = marker
-        return disclosure_audit._implied_floors(
-            ([*((k, 1.0) for k in keys), *((k, -1.0) for k in less), (floor, -1.0)]
-             for floor, (_, keys, less) in self.floor_terms.items()),
-            set(self.floors), markers, self.values, markers, _limits(self.threshold))
+        return disclosure_audit._implied_floors(own, set(self.floors), markers, self.values,
+                                                markers, _limits(self.threshold))
 
     def same(self, one: Hashable, other: Hashable) -> None:
         """Declares two keys to be the same number shown in two places."""
@@ -227,10 +227,11 @@ class Publication:
         # withheld key beside a floor pins nothing: floors are left out of widening.
         open_lines = [line for line in open_lines if not any(k in withheld and withheld[k]
                                                              in FLOORS for k in line)]
+        signed = [disclosure_audit.terms(parts, total) for parts, total in audited]
         while True:
             self._widen(withheld, open_lines)
             determined = next(iter(_audit(self.values, audited, withheld, self.threshold,
-                                          self.earlier, candidates)
+                                          self.earlier, candidates, signed)
                                    .pinned(skip=beyond_reach,
                                            unless_zero=_not_available(withheld))),
                               None)
@@ -351,9 +352,10 @@ def _limits(threshold: int) -> dict[str, tuple[int, int | None]]:
 
 def _audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
            withheld: dict[Hashable, str], threshold: int, earlier: Iterable[Hashable] = (),
-           candidates: Iterable[Hashable] | None = None) -> disclosure_audit.Audit:
+           candidates: Iterable[Hashable] | None = None,
+           signed: list | None = None) -> disclosure_audit.Audit:
     return disclosure_audit.Audit(values, sums, withheld, _limits(threshold), earlier,
-                                  candidates, FLOORS)
+                                  candidates, FLOORS, signed)
 
 
 def _not_available(withheld: dict[Hashable, str]) -> list[Hashable]:

@@ -128,39 +128,45 @@ class _Group:
         return None if math.isinf(value) else value
 
     def _ranges_on_one_sum(self) -> list[tuple[float, float]]:
-        """Each count's least and greatest value where the group is one sum: what the sum
-        leaves once every other count takes any value in its own range, within the count's own
-        range. Most groups of a pack's tables are one row or column and its total; a program
-        built and solved for each of them was half of what the audit cost."""
+        """Each count's least and greatest value where the group is one sum (one_sum_ranges).
+        Most groups of a pack's tables are one row or column and its total; a program built
+        and solved for each of them was half of what the audit cost."""
         (row, target), = self.rows
-        # Each count's own part of the sum at its least and greatest (an unbounded count's
-        # part is infinite on one side); the others' part is the whole less its own.
-        parts = {}
-        for at, coefficient in row.items():
-            if coefficient:
-                low, high = self.limits[at]
-                ends = (coefficient * low, coefficient * (math.inf if high is None else high))
-                parts[at] = (min(ends), max(ends))
-        finite_least = sum(least for least, _ in parts.values() if not math.isinf(least))
-        finite_greatest = sum(greatest for _, greatest in parts.values()
-                              if not math.isinf(greatest))
-        unbounded_below = sum(math.isinf(least) for least, _ in parts.values())
-        unbounded_above = sum(math.isinf(greatest) for _, greatest in parts.values())
-        ranges = []
-        for at, (low, high) in enumerate(self.limits):
-            low, high = float(low), math.inf if high is None else float(high)
-            if at in parts:
-                own_least, own_greatest = parts[at]
-                others_least = -math.inf if unbounded_below - math.isinf(own_least) else \
-                    finite_least - (0.0 if math.isinf(own_least) else own_least)
-                others_greatest = math.inf if unbounded_above - math.isinf(own_greatest) else \
-                    finite_greatest - (0.0 if math.isinf(own_greatest) else own_greatest)
-                coefficient = row[at]
-                ends = ((target - others_greatest) / coefficient,
-                        (target - others_least) / coefficient)
-                low, high = max(low, min(ends)), min(high, max(ends))
-            ranges.append((low, high))
-        return ranges
+        return one_sum_ranges(row, target, self.limits)
+
+
+def one_sum_ranges(row: dict[int, float], target: float, limits: Sequence[Limits]
+                   ) -> list[tuple[float, float]]:
+    """Each count's least and greatest value under one sum (row . x = target): what the sum
+    leaves once every other count takes any value in its own range, within its own range."""
+    # Each count's own part of the sum at its least and greatest (an unbounded count's
+    # part is infinite on one side); the others' part is the whole less its own.
+    parts = {}
+    for at, coefficient in row.items():
+        if coefficient:
+            low, high = limits[at]
+            ends = (coefficient * low, coefficient * (math.inf if high is None else high))
+            parts[at] = (min(ends), max(ends))
+    finite_least = sum(least for least, _ in parts.values() if not math.isinf(least))
+    finite_greatest = sum(greatest for _, greatest in parts.values()
+                          if not math.isinf(greatest))
+    unbounded_below = sum(math.isinf(least) for least, _ in parts.values())
+    unbounded_above = sum(math.isinf(greatest) for _, greatest in parts.values())
+    ranges = []
+    for at, (low, high) in enumerate(limits):
+        low, high = float(low), math.inf if high is None else float(high)
+        if at in parts:
+            own_least, own_greatest = parts[at]
+            others_least = -math.inf if unbounded_below - math.isinf(own_least) else \
+                finite_least - (0.0 if math.isinf(own_least) else own_least)
+            others_greatest = math.inf if unbounded_above - math.isinf(own_greatest) else \
+                finite_greatest - (0.0 if math.isinf(own_greatest) else own_greatest)
+            coefficient = row[at]
+            ends = ((target - others_greatest) / coefficient,
+                    (target - others_least) / coefficient)
+            low, high = max(low, min(ends)), min(high, max(ends))
+        ranges.append((low, high))
+    return ranges
 
 
 class Audit:
@@ -170,17 +176,20 @@ class Audit:
                  withheld: dict[Hashable, str], limits: dict[str, Limits],
                  earlier: Iterable[Hashable] = (),
                  candidates: Iterable[Hashable] | None = None,
-                 floors: Iterable[str] = ()) -> None:
+                 floors: Iterable[str] = (),
+                 signed: list[list[tuple[Hashable, float]]] | None = None) -> None:
         """candidates: the keys, in the values' order, that may be withheld and matter here
         (default: every key); an earlier count on none of the sums can be left out, since
         it cannot be narrowed now (see untouched). floors: the markers of keys that are never
         printed, each the total of one sum that a reader knows only to be at least so much
-        (disclosure.FLOORS); they are never reported as pinned."""
+        (disclosure.FLOORS); they are never reported as pinned. signed: the sums' terms, where
+        the caller keeps them from one audit to the next."""
         if not isinstance(earlier, (set, frozenset, dict)):
             earlier = set(earlier)
         hidden = [k for k in (values if candidates is None else candidates) if k in withheld]
         self.floors = {k for k in hidden if withheld[k] in floors} if floors else set()
-        signed_sums = [terms(parts, total) for parts, total in sums]
+        signed_sums = signed if signed is not None else [terms(parts, total)
+                                                         for parts, total in sums]
         if self.floors:
             left_out = _implied_floors(signed_sums, self.floors, set(hidden), values,
                                        withheld, limits)
@@ -289,31 +298,64 @@ class Audit:
                 if k not in skip and self.is_pinned(k, k in unless_zero))
 
 
-def _implied_floors(signed_sums: Iterable[list[tuple[Hashable, float]]],
+def _implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]],
                     floors: set[Hashable], hidden: set[Hashable] | dict,
                     values: dict[Hashable, int], withheld: dict[Hashable, str],
                     limits: dict[str, Limits]) -> set[Hashable]:
-    """The floors whose sum says nothing the other keys' own bounds do not (a row listed
-    with a "<5" in it has at least 1 anyway; every key shown, the floor is a sum of shown
-    counts). A floor is the last key of its one sum (disclosure.Publication.no_less_than), so
-    leaving such sums out of a reader's system changes no other count's bounds, and most
-    groups stay one sum each (solved without the solver)."""
+    """The floors whose sum says nothing that the other sums, taken one at a time, and the
+    markers do not: a row listed with a "<5" in it has at least 1 anyway; an area's referrals
+    since the first quarter, every column total shown, are far more than its assessments
+    however its withheld cells lie. A floor is the last key of its one sum
+    (disclosure.Publication.no_less_than), so leaving such sums out of a reader's system
+    changes no count's bounds, and most groups stay one sum each (solved without the
+    solver)."""
+    ranges = _ranges_each_sum_allows(signed_sums, floors, hidden, values, withheld, limits)
     implied = set()
     for signed in signed_sums:
         floor, own = signed[-1]
         if floor not in floors:
             continue
-        least = 0.0  # the floor's least value, from the others' bounds
+        least = 0.0  # the floor's least value, from the others' ranges
         for key, sign in signed[:-1]:
             weight = -sign / own
             if key not in hidden:
                 least += weight * values[key]
                 continue
-            low, high = limits[withheld[key]]
-            if weight < 0 and high is None:
-                break
+            low, high = ranges[key]
             least += weight * (low if weight > 0 else high)
-        else:
-            if least >= limits[withheld[floor]][0] - TOLERANCE:
-                implied.add(floor)
+        if least >= limits[withheld[floor]][0] - TOLERANCE:
+            implied.add(floor)
     return implied
+
+
+def _ranges_each_sum_allows(signed_sums: Sequence[list[tuple[Hashable, float]]],
+                            floors: set[Hashable], hidden: set[Hashable] | dict,
+                            values: dict[Hashable, int], withheld: dict[Hashable, str],
+                            limits: dict[str, Limits]) -> dict[Hashable, tuple[float, float]]:
+    """Each withheld count's range: its marker's, narrowed by every sum without a floor, each
+    taken alone (a cell is no more than its shown total less the least of the others)."""
+    ranges: dict[Hashable, tuple[float, float]] = {}
+
+    def marker_range(key: Hashable) -> tuple[float, float]:
+        low, high = limits[withheld[key]]
+        return float(low), math.inf if high is None else float(high)
+
+    for signed in signed_sums:
+        if signed[-1][0] in floors:
+            continue
+        keys, row, constant = {}, {}, 0.0
+        for key, sign in signed:
+            if key in hidden:
+                at = keys.setdefault(key, len(keys))
+                row[at] = row.get(at, 0.0) + sign
+            else:
+                constant += sign * values[key]
+        if not keys:
+            continue
+        own = [limits[withheld[key]] for key in keys]
+        for key, (low, high) in zip(keys, one_sum_ranges(row, -constant, own), strict=True):
+            was_low, was_high = ranges.get(key) or marker_range(key)
+            ranges[key] = (max(was_low, low), min(was_high, high))
+    for key in {k for signed in signed_sums for k, _ in signed[:-1] if k in hidden} - ranges.keys():
+        ranges[key] = marker_range(key)
+    return ranges
