@@ -296,6 +296,10 @@ def read_across_quarters(reader: Reader, quarters: list[str]) -> None:
                     reader.add_up(left, right_side[0])
                 else:
                     reader.balance(left, right_side)
+            # however the links break, no one leaves rehab without being in it
+            gone = right_side[1:]
+            if went and sum(reader.exact[k] for k in left) >= sum(reader.exact[k] for k in gone):
+                reader.no_less_than(0, left, gone)
 
 
 def read_what_is_listed(reader: Reader, quarters: list[str]) -> None:
@@ -356,13 +360,37 @@ def read_retention(reader: Reader, quarters: list[str]) -> None:
     def figures(measure: str, upto: int) -> list[tuple]:
         return [(q, measure) for q in quarters[:upto + 1] if (q, measure) in reader.exact]
 
-    for at in range(len(quarters)):
-        for more, fewer in ((cells("Stayed 12 weeks or completed", at),
-                             figures("Completions of 12 weeks", at)),
-                            (figures("Early discharges", at),
-                             cells("Left before 12 weeks", at - 1))):
-            if sum(reader.exact[k] for k in more) >= sum(reader.exact[k] for k in fewer):
-                reader.no_less_than(0, more, fewer)
+    def holds(more: list[tuple], fewer: list[tuple]) -> None:
+        if more and all(k in reader.exact for k in (*more, *fewer)) and \
+                sum(reader.exact[k] for k in more) >= sum(reader.exact[k] for k in fewer):
+            reader.no_less_than(0, more, fewer)
+
+    row = "Admitted in the quarter"
+    for at, q in enumerate(quarters):
+        holds(cells("Stayed 12 weeks or completed", at), figures("Completions of 12 weeks", at))
+        holds(figures("Early discharges", at), cells("Left before 12 weeks", at - 1))
+        # quarter by quarter: in the admission quarter's early discharges or the next's; in
+        # the last quarter's alone, where the data ends with it (Data coverage says so)
+        following = quarters[at + 1:at + 2]
+        holds([(p, "Early discharges") for p in (q, *following)],
+              [(q, pack.RETENTION_TABLE, row, "Left before 12 weeks")])
+    # Since the programme began, each step of the journey has had no more people than the one
+    # before; no more have left than were referred; the Withdrawn cases at a quarter end are
+    # at least the withdrawals so far, and the active caseload at least the people in rehab.
+    steps = [("Referrals received", ["First contacts"]),
+             ("First contacts", ["Police assessments"]),
+             ("Police assessments", ["Pre-admission course starts"]),
+             ("Referrals received", ["Withdrawals", "Diversions", "Deaths"])]
+    for at, q in enumerate(quarters):
+        for more, fewer in steps:
+            holds(figures(more, at), [k for m in fewer for k in figures(m, at)])
+        holds([(q, "Caseload", "Total", "Withdrawn")], figures("Withdrawals", at))
+        holds([(q, "Active caseload at quarter end")], [(q, "People in rehab at quarter end")])
+        # within the quarter: those referred are held at its end; those admitted are still in
+        # rehab or left in it
+        holds([(q, "Caseload at quarter end")], [(q, "Referrals received")])
+        holds([(q, m) for m in ("People in rehab at quarter end", "Early discharges",
+                                "Completions of 12 weeks")], [(q, "Rehab admissions")])
 
 
 def read_everything(db, packs) -> Reader:

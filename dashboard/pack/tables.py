@@ -209,7 +209,7 @@ def publication(data: QuarterData, threshold: int, history: History | None = Non
     if floors:
         add_floors(out, counts, history)
     if history is not None:
-        link_to_earlier(out, history)
+        link_to_earlier(out, history, floors)
     # A rate printed with its interval gives back its base and reached counts exactly.
     for measure in MEASURES:
         if measure.disclosure != RATE_OF_COUNTS:
@@ -252,6 +252,8 @@ def add_floors(out: rules.Publication, counts: dict[str, Counts],
             for more, fewer in zip(since, since[1:]):  # referred, then assessed, then admitted
                 if sum(out.values[k] for k in more) >= sum(out.values[k] for k in fewer):
                     out.no_less_than(0, more, fewer)
+    if history is not None:
+        since_start_floors(out, counts, history)
     if CASELOAD_TABLE not in counts:
         return
     table = counts[CASELOAD_TABLE]
@@ -264,6 +266,47 @@ def add_floors(out: rules.Publication, counts: dict[str, Counts],
     for officer in table.rows[:-1]:
         for column in (TOTAL, *(s for s in CLOSED_STATUSES if s in table.columns)):
             never_shrinks(out, history, (CASELOAD_TABLE, officer, column))
+
+
+# Since the programme began, each step of the journey has had no more people than the one
+# before it, and no more have left the programme than were referred (a third review, 03/12,
+# pinned a quarter's referrals "<5" at 4 from the first contacts so far).
+STEPS_SINCE_START = (("Referrals received", "First contacts"),
+                     ("First contacts", "Police assessments"),
+                     ("Police assessments", "Pre-admission course starts"),
+                     ("Referrals received", ("Withdrawals", "Diversions", "Deaths")))
+
+
+def since_start_floors(out: rules.Publication, counts: dict[str, Counts],
+                       history: History) -> None:
+    """The journey since the first quarter (STEPS_SINCE_START); at quarter end, the Withdrawn
+    cases are at least the withdrawals so far, the active caseload at least the people in
+    rehab, and the stock at least what came in during the quarter and is not gone; each
+    wherever the exact counts bear it out."""
+    def since(*measures: str) -> list[Hashable]:
+        keys = [k for m in measures for k in (*((q, figure_key(m)) for q in history.quarters),
+                                              figure_key(m))]
+        return [k for k in keys if k in out.values]
+
+    def at_least(more: list[Hashable], fewer: list[Hashable]) -> None:
+        if more and sum(out.values[k] for k in more) >= sum(out.values[k] for k in fewer):
+            out.no_less_than(0, more, fewer)
+
+    for more, fewer in STEPS_SINCE_START:
+        at_least(since(more), since(*fewer) if isinstance(fewer, tuple) else since(fewer))
+    withdrawn = (CASELOAD_TABLE, TOTAL, "Withdrawn")
+    if CASELOAD_TABLE in counts and withdrawn in out.values:
+        at_least([withdrawn], since("Withdrawals"))
+    active, in_rehab = figure_key("Active caseload at quarter end"), figure_key(IN_REHAB)
+    if active in out.values and in_rehab in out.values:
+        at_least([active], [in_rehab])
+    # Within the quarter, though the stock before is not known (a snapshot taken mid-quarter
+    # breaks link_to_earlier): those referred in it are held at its end, and those admitted
+    # in it are still in rehab or left in it (a review's fuzzing pinned early discharges so).
+    if figure_key(CASELOAD) in out.values:
+        at_least([figure_key(CASELOAD)], [figure_key(RECEIVED)])
+    if in_rehab in out.values:
+        at_least([in_rehab, *(figure_key(m) for m in EXITS)], [figure_key(ADMISSIONS)])
 
 
 def never_shrinks(out: rules.Publication, history: History, now: tuple) -> None:
@@ -280,7 +323,7 @@ def never_shrinks(out: rules.Publication, history: History, now: tuple) -> None:
             implied |= {quarter, *history.grown_from.get((now, quarter), ())}
 
 
-def link_to_earlier(out: rules.Publication, history: History) -> None:
+def link_to_earlier(out: rules.Publication, history: History, floors: bool = False) -> None:
     """Stock at quarter end is an earlier stock plus what came in since, less what went out,
     and a reader who sees that hold where every figure is shown uses it where one is not (one
     quarter-end caseload less the last gave back a withheld referrals figure): the caseload
@@ -324,6 +367,17 @@ def link_to_earlier(out: rules.Publication, history: History) -> None:
                 == sum(out.values[k] for k in went):
             out.balance(came, went)
             break
+    if floors:
+        # However the links break, no one leaves rehab without being in it: from every
+        # earlier count (or the start), the count plus the admissions since, less the exits
+        # since, is 0 or more (a review's fuzzing on 03/12 pinned a quarter's early discharges
+        # through a mid-quarter snapshot without it).
+        for last in taken(IN_REHAB):
+            came = [*stock(IN_REHAB, last), *since(ADMISSIONS, last)]
+            went = [k for measure in EXITS for k in since(measure, last)]
+            if counted(*came, *went) and sum(out.values[k] for k in came) >= sum(
+                    out.values[k] for k in went):
+                out.no_less_than(0, came, went)
 
 
 def protect_quarter(data: QuarterData, how: str, threshold: int,
