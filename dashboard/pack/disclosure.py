@@ -225,8 +225,7 @@ class Publication:
             candidates = [k for k in self.values if k not in self.earlier or k in on_audited]
         # A floor only says what the keys it bounds add up to, so a sum with one wholly
         # withheld key beside a floor pins nothing: floors are left out of widening.
-        open_lines = [line for line in open_lines if not any(k in withheld and withheld[k]
-                                                             in FLOORS for k in line)]
+        open_lines = [line for line in open_lines if not _on_a_floor(line, withheld)]
         signed = [disclosure_audit.terms(parts, total) for parts, total in audited]
         while True:
             self._widen(withheld, open_lines)
@@ -257,8 +256,7 @@ class Publication:
         not yet withheld as not available (floors aside: they are never printed)."""
         lines = self._lines()
         if not with_floors:
-            lines = [line for line in lines
-                     if not any(withheld.get(k) in FLOORS for k in line)]
+            lines = [line for line in lines if not _on_a_floor(line, withheld)]
         return [k for k in self._tied_to(key, lines) if k not in self.earlier
                 and withheld.get(k) not in (NOT_AVAILABLE, *FLOORS)]
 
@@ -356,6 +354,10 @@ def _audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], H
            signed: list | None = None) -> disclosure_audit.Audit:
     return disclosure_audit.Audit(values, sums, withheld, _limits(threshold), earlier,
                                   candidates, FLOORS, signed)
+
+
+def _on_a_floor(line: tuple[Hashable, ...], withheld: dict[Hashable, str]) -> bool:
+    return any(withheld.get(k) in FLOORS for k in line)
 
 
 def _not_available(withheld: dict[Hashable, str]) -> list[Hashable]:

@@ -12,7 +12,13 @@ from dashboard.pack.counts import Counts, counts_table
 from dashboard.pack.disclosure import TOTAL
 from dashboard.pack.gathering import QuarterData
 from dashboard.pack.model import Table
-from dashboard.pack.tables import History, QuarterFigures, figure_key, publication
+from dashboard.pack.tables import (
+    History,
+    QuarterFigures,
+    at_least_where_it_holds,
+    figure_key,
+    publication,
+)
 
 EXIT_OUTCOMES_TABLE, RETENTION_TABLE = "Outcomes after rehab", "Retention"
 LEFT, FOLLOWED, NO_OFFENCE, OFFENCE, NOT_YET = (
@@ -86,9 +92,7 @@ def retention_floors(out: rules.Publication, history: History) -> None:
     if last is not None:
         windows.append(([(last, early_now), early_now], [(last, left_now)]))
     for more, fewer in ((retained, completed), (discharged, left_early), *windows):
-        if all(k in out.values for k in (*more, *fewer)) and \
-                sum(out.values[k] for k in more) >= sum(out.values[k] for k in fewer):
-            out.no_less_than(0, more, fewer)
+        at_least_where_it_holds(out, more, fewer)
 
 
 def protect_quarter_with_outcomes(data: QuarterData, how: str, threshold: int,

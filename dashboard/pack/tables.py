@@ -246,13 +246,10 @@ def add_floors(out: rules.Publication, counts: dict[str, Counts],
                 out.no_less_than(1, cells)
     if history is not None:
         for area in counts[AREA_TABLE].rows[:-1]:
-            since = [[k for k in (*((q, (AREA_TABLE, area, column)) for q in history.quarters),
-                                  (AREA_TABLE, area, column)) if k in out.values]
+            since = [since_start(out, history, (AREA_TABLE, area, column))
                      for column in AREA_COLUMNS.values()]
             for more, fewer in zip(since, since[1:]):  # referred, then assessed, then admitted
-                if sum(out.values[k] for k in more) >= sum(out.values[k] for k in fewer):
-                    out.no_less_than(0, more, fewer)
-    if history is not None:
+                at_least_where_it_holds(out, more, fewer)
         since_start_floors(out, counts, history)
     if CASELOAD_TABLE not in counts:
         return
@@ -284,13 +281,10 @@ def since_start_floors(out: rules.Publication, counts: dict[str, Counts],
     rehab, and the stock at least what came in during the quarter and is not gone; each
     wherever the exact counts bear it out."""
     def since(*measures: str) -> list[Hashable]:
-        keys = [k for m in measures for k in (*((q, figure_key(m)) for q in history.quarters),
-                                              figure_key(m))]
-        return [k for k in keys if k in out.values]
+        return [k for m in measures for k in since_start(out, history, figure_key(m))]
 
     def at_least(more: list[Hashable], fewer: list[Hashable]) -> None:
-        if more and sum(out.values[k] for k in more) >= sum(out.values[k] for k in fewer):
-            out.no_less_than(0, more, fewer)
+        at_least_where_it_holds(out, more, fewer)
 
     for more, fewer in STEPS_SINCE_START:
         at_least(since(more), since(*fewer) if isinstance(fewer, tuple) else since(fewer))
@@ -318,9 +312,24 @@ def never_shrinks(out: rules.Publication, history: History, now: tuple) -> None:
         before = (quarter, now)
         if quarter in implied or before not in out.values:
             continue
-        if out.values[now] >= out.values[before]:
-            out.no_less_than(0, [now], [before])
+        if at_least_where_it_holds(out, [now], [before]):
             implied |= {quarter, *history.grown_from.get((now, quarter), ())}
+
+
+def since_start(out: rules.Publication, history: History, key: Hashable) -> list[Hashable]:
+    """The count in every quarter since the first that has it, this one last."""
+    return [k for k in (*((q, key) for q in history.quarters), key) if k in out.values]
+
+
+def at_least_where_it_holds(out: rules.Publication, more: list[Hashable],
+                            fewer: list[Hashable]) -> bool:
+    """Declares that `more` come to no less than `fewer` (a floor), where every key is counted
+    and the exact counts bear it out; whether it did."""
+    if more and all(k in out.values for k in (*more, *fewer)) and \
+            sum(out.values[k] for k in more) >= sum(out.values[k] for k in fewer):
+        out.no_less_than(0, more, fewer)
+        return True
+    return False
 
 
 def link_to_earlier(out: rules.Publication, history: History, floors: bool = False) -> None:
@@ -375,9 +384,7 @@ def link_to_earlier(out: rules.Publication, history: History, floors: bool = Fal
         for last in taken(IN_REHAB):
             came = [*stock(IN_REHAB, last), *since(ADMISSIONS, last)]
             went = [k for measure in EXITS for k in since(measure, last)]
-            if counted(*came, *went) and sum(out.values[k] for k in came) >= sum(
-                    out.values[k] for k in went):
-                out.no_less_than(0, came, went)
+            at_least_where_it_holds(out, came, went)
 
 
 def protect_quarter(data: QuarterData, how: str, threshold: int,
