@@ -214,8 +214,11 @@ class Publication:
         # sum of earlier counts alone can never take a new marker (none of them may be
         # withheld again), so widening looks only at the others: a publication carries every
         # earlier quarter's sums, and they would be walked again on every pass.
-        audited, open_lines = self._audited(withheld)
-        audited_lines = [keys_of(parts, total) for parts, total in audited]
+        audited, signed, open_lines, settled = self._audited(withheld)
+        # what the history's own sums allow each of its withheld counts, kept as it grew
+        known = history.ranges(self.values, _limits(self.threshold), FLOORS) \
+            if history and settled else None
+        audited_lines = [tuple(k for k, _ in line) for line in signed]
         on_audited = {k for line in audited_lines for k in line}
         if history:  # in the counts' order, as the audit takes them
             candidates = [*sorted((k for k in on_audited if k in self.earlier),
@@ -226,11 +229,10 @@ class Publication:
         # A floor only says what the keys it bounds add up to, so a sum with one wholly
         # withheld key beside a floor pins nothing: floors are left out of widening.
         open_lines = [line for line in open_lines if not _on_a_floor(line, withheld)]
-        signed = [disclosure_audit.terms(parts, total) for parts, total in audited]
         while True:
             self._widen(withheld, open_lines)
             determined = next(iter(_audit(self.values, audited, withheld, self.threshold,
-                                          self.earlier, candidates, signed)
+                                          self.earlier, candidates, signed, known, settled)
                                    .pinned(skip=beyond_reach,
                                            unless_zero=_not_available(withheld))),
                               None)
@@ -261,9 +263,11 @@ class Publication:
                 and withheld.get(k) not in (NOT_AVAILABLE, *FLOORS)]
 
     def _audited(self, withheld: dict[Hashable, str], afresh: bool = False
-                 ) -> tuple[list[tuple[tuple[Hashable, ...], Hashable]], list[tuple]]:
-        """The sums the audit needs, in order, and the keys of the open ones (those with a
-        count of this publication, which alone can take a new marker).
+                 ) -> tuple[list[tuple[tuple[Hashable, ...], Hashable]], list[list],
+                            list[tuple], int]:
+        """The sums the audit needs, in order, with their terms (disclosure_audit.terms), the
+        keys of the open ones (those with a count of this publication, which alone can take
+        a new marker), and how many of the first are the history's (0 when walked afresh).
 
         What the audit answers depends only on the groups of withheld counts the open sums
         reach; earlier counts elsewhere were audited with the same sums before, and a sum
@@ -288,7 +292,10 @@ class Publication:
                    if k in self.earlier and withheld.get(k)}
         indices = sorted({*open_indices, *(i for root in reached
                                            for i in groups.sums_of.get(root, ()))})
-        return [self.sums[i] for i in indices], open_lines
+        known = len(groups.terms)  # the history's sums' terms, worked out as it grew
+        return ([self.sums[i] for i in indices],
+                [groups.terms[i] if i < known else disclosure_audit.terms(*self.sums[i])
+                 for i in indices], open_lines, sum(i < start for i in indices))
 
     def _lines(self) -> list[tuple[Hashable, ...]]:
         return [keys_of(parts, total) for parts, total in self.sums]
@@ -350,10 +357,10 @@ def _limits(threshold: int) -> dict[str, tuple[int, int | None]]:
 
 def _audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
            withheld: dict[Hashable, str], threshold: int, earlier: Iterable[Hashable] = (),
-           candidates: Iterable[Hashable] | None = None,
-           signed: list | None = None) -> disclosure_audit.Audit:
+           candidates: Iterable[Hashable] | None = None, signed: list | None = None,
+           known: dict | None = None, settled: int = 0) -> disclosure_audit.Audit:
     return disclosure_audit.Audit(values, sums, withheld, _limits(threshold), earlier,
-                                  candidates, FLOORS, signed)
+                                  candidates, FLOORS, signed, known, settled)
 
 
 def _on_a_floor(line: tuple[Hashable, ...], withheld: dict[Hashable, str]) -> bool:

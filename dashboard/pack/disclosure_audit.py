@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Container, Hashable, Iterable, Sequence
 
 import numpy as np
 
@@ -39,6 +39,12 @@ TOLERANCE = 1e-6
 # thread, so every audit (its models built, solved and freed) holds this lock. A whole pack's
 # audit takes a few tens of milliseconds, so sessions hardly wait.
 SOLVER_LOCK = threading.RLock()
+# HiGHS's simplex_strategy values
+CHOOSE_SIMPLEX, PRIMAL_SIMPLEX = 0, 4
+# Solves with random signs, before each count's own (_Group.spread_solutions)
+SPREAD_SOLVES = 8
+# ... in a group of at least so many counts (fewer are opened as cheaply one by one)
+SPREAD_FROM = 24
 
 
 class Side(tuple):
@@ -48,8 +54,12 @@ class Side(tuple):
 
 def terms(parts: tuple[Hashable, ...], total: Hashable) -> list[tuple[Hashable, float]]:
     """A sum's keys with their signs in the equation parts - total = 0."""
-    right = list(total) if isinstance(total, Side) else [total]
-    return [*((k, 1.0) for k in parts), *((k, -1.0) for k in right)]
+    signed = [(k, 1.0) for k in parts]  # lists, not generators: a pack takes tens of thousands
+    if isinstance(total, Side):
+        signed += [(k, -1.0) for k in total]
+    else:
+        signed.append((total, -1.0))
+    return signed
 
 
 def one_whole_number(low: float, high: float) -> bool:
@@ -69,12 +79,20 @@ class _Group:
         self.limits = limits
         self._model = None
         self._ranges: list[tuple[float, float]] | None = None
+        self.spread = False
+        # the least and greatest value each count has been seen to take (Audit._saw)
+        self.seen_low = self.seen_high = np.array([])
 
     def _highs(self):
         import highspy  # only a circulated publication needs the solver
 
         model = highspy.Highs()
         model.setOptionValue("output_flag", False)
+        # Only the objective changes between solves, so the last basis stays feasible: primal
+        # simplex goes on from it in a few iterations, where the default (dual, after a
+        # presolve) took about ten times as many; the same optima, at a third of the time.
+        model.setOptionValue("presolve", "off")
+        model.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
         inf = highspy.kHighsInf
         size = len(self.keys)
         lower = np.array([float(low) for low, _ in self.limits])
@@ -93,6 +111,8 @@ class _Group:
                       np.array(coefficients, dtype=float))
         self._indices = np.arange(size, dtype=np.int32)
         self._optimal = highspy.HighsModelStatus.kOptimal
+        self._unbounded = (highspy.HighsModelStatus.kUnbounded,
+                           highspy.HighsModelStatus.kUnboundedOrInfeasible)
         return model
 
     def extreme(self, index: int, sign: float) -> tuple[float | None, list[float] | None]:
@@ -102,7 +122,7 @@ class _Group:
         if not self.rows:  # a count on no sum with another withheld one: its marker's range
             low, high = self.limits[index]
             value = low if sign > 0 else high
-            return (None, None) if value is None else (float(value), [float(value)])
+            return (None, None) if value is None else (float(value), np.array([float(value)]))
         if len(self.rows) == 1:
             return self._on_one_sum(index, sign), None
         if self._model is None:
@@ -111,10 +131,37 @@ class _Group:
         objective[index] = sign
         self._model.changeColsCost(len(self.keys), self._indices, objective)
         self._model.run()
-        if self._model.getModelStatus() != self._optimal:
+        status = self._model.getModelStatus()
+        if status != self._optimal and status not in self._unbounded:
+            # Anything else (the solver gave up) is not taken as "no greatest value", which
+            # would call the count safe: solved again from scratch with the default method.
+            self._model.clearSolver()
+            self._model.setOptionValue("simplex_strategy", CHOOSE_SIMPLEX)
+            self._model.run()
+            self._model.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
+            status = self._model.getModelStatus()
+        if status != self._optimal:
             return None, None
         return (sign * self._model.getInfo().objective_function_value,
-                list(self._model.getSolution().col_value))
+                np.asarray(self._model.getSolution().col_value))
+
+    def spread_solutions(self) -> Iterable[np.ndarray]:
+        """Solutions far apart, found before any count's own solves: each moves many counts
+        at once, so most are seen open without solves of their own (a group spanning a long
+        history took a thousand solves, most of them to open one count each). Which counts
+        are pinned does not depend on them, only how many solves it takes to tell."""
+        self.spread = True
+        if len(self.rows) < 2 or len(self.keys) < SPREAD_FROM:  # few counts: each its own
+            return
+        if self._model is None:
+            self._model = self._highs()
+        signs = np.random.default_rng(0)  # the same solves, run to run
+        size = len(self.keys)
+        for _ in range(SPREAD_SOLVES):
+            self._model.changeColsCost(size, self._indices, signs.choice((-1.0, 1.0), size))
+            self._model.run()
+            if self._model.getModelStatus() == self._optimal:
+                yield np.asarray(self._model.getSolution().col_value)
 
     def _on_one_sum(self, index: int, sign: float) -> float | None:
         """extreme()'s value where the group is one sum (see _ranges_on_one_sum); None where
@@ -177,13 +224,16 @@ class Audit:
                  earlier: Iterable[Hashable] = (),
                  candidates: Iterable[Hashable] | None = None,
                  floors: Iterable[str] = (),
-                 signed: list[list[tuple[Hashable, float]]] | None = None) -> None:
+                 signed: list[list[tuple[Hashable, float]]] | None = None,
+                 known: dict[Hashable, tuple[float, float]] | None = None,
+                 settled: int = 0) -> None:
         """candidates: the keys, in the values' order, that may be withheld and matter here
         (default: every key); an earlier count on none of the sums can be left out, since
         it cannot be narrowed now (see untouched). floors: the markers of keys that are never
         printed, each the total of one sum that a reader knows only to be at least so much
         (disclosure.FLOORS); they are never reported as pinned. signed: the sums' terms, where
-        the caller keeps them from one audit to the next."""
+        the caller keeps them from one audit to the next. known, settled: see
+        _implied_floors."""
         if not isinstance(earlier, (set, frozenset, dict)):
             earlier = set(earlier)
         hidden = [k for k in (values if candidates is None else candidates) if k in withheld]
@@ -192,7 +242,7 @@ class Audit:
                                                          for parts, total in sums]
         if self.floors:
             left_out = _implied_floors(signed_sums, self.floors, set(hidden), values,
-                                       withheld, limits)
+                                       withheld, limits, known, settled)
             if left_out:
                 hidden = [k for k in hidden if k not in left_out]
                 signed_sums = [signed for signed in signed_sums
@@ -243,17 +293,22 @@ class Audit:
             root(i) for i, k in enumerate(self.hidden) if k not in earlier}
         self.untouched = {k for i, k in enumerate(self.hidden) if root(i) not in touched}
         # The exact counts are themselves values a reader cannot rule out.
-        self.seen = {k: (float(values[k]), float(values[k])) for k in self.hidden}
+        for group in {id(g): g for g, _ in self.group_of.values()}.values():
+            group.seen_low = np.array([float(values[k]) for k in group.keys])
+            group.seen_high = group.seen_low.copy()
 
-    def _saw(self, group: _Group, solution: list[float]) -> None:
-        for key, value in zip(group.keys, solution, strict=True):
-            low, high = self.seen[key]
-            self.seen[key] = (min(low, value), max(high, value))
+    @staticmethod
+    def _saw(group: _Group, solution: np.ndarray) -> None:
+        np.minimum(group.seen_low, solution, out=group.seen_low)
+        np.maximum(group.seen_high, solution, out=group.seen_high)
 
     def _shown_open(self, key: Hashable) -> bool:
         """Two whole numbers lie between values the count has been seen to take."""
-        low, high = self.seen[key]
-        return not one_whole_number(low, high)
+        group, index = self.group_of[key]
+        if not group.spread and group.rows:
+            for solution in group.spread_solutions():
+                self._saw(group, solution)
+        return not one_whole_number(group.seen_low[index], group.seen_high[index])
 
     def bounds(self, key: Hashable) -> tuple[float, float]:
         """The least and greatest value of a withheld count consistent with what is shown."""
@@ -301,15 +356,29 @@ class Audit:
 def _implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]],
                     floors: set[Hashable], hidden: set[Hashable] | dict,
                     values: dict[Hashable, int], withheld: dict[Hashable, str],
-                    limits: dict[str, Limits]) -> set[Hashable]:
+                    limits: dict[str, Limits],
+                    known: dict[Hashable, tuple[float, float]] | None = None,
+                    settled: int = 0) -> set[Hashable]:
     """The floors whose sum says nothing that the other sums, taken one at a time, and the
     markers do not: a row listed with a "<5" in it has at least 1 anyway; an area's referrals
     since the first quarter, every column total shown, are far more than its assessments
     however its withheld cells lie. A floor is the last key of its one sum
     (disclosure.Publication.no_less_than), so leaving such sums out of a reader's system
     changes no count's bounds, and most groups stay one sum each (solved without the
-    solver)."""
-    ranges = _ranges_each_sum_allows(signed_sums, floors, hidden, values, withheld, limits)
+    solver). `known`: the ranges the first `settled` sums allow (those of a history, which
+    every later quarter would otherwise work out again; earlier_groups.EarlierGroups)."""
+    ranges = ranges_each_sum_allows(signed_sums[settled:], floors, hidden, values, withheld,
+                                     limits)
+    known = known or {}
+
+    def range_of(key: Hashable) -> tuple[float, float]:
+        now, before = ranges.get(key), known.get(key)
+        if now is None:
+            return before or marker_range(limits, withheld, key)
+        if before is None:
+            return now
+        return max(now[0], before[0]), min(now[1], before[1])
+
     implied = set()
     for signed in signed_sums:
         floor, own = signed[-1]
@@ -321,25 +390,30 @@ def _implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]],
             if key not in hidden:
                 least += weight * values[key]
                 continue
-            low, high = ranges[key]
+            low, high = range_of(key)
             least += weight * (low if weight > 0 else high)
         if least >= limits[withheld[floor]][0] - TOLERANCE:
             implied.add(floor)
     return implied
 
 
-def _ranges_each_sum_allows(signed_sums: Sequence[list[tuple[Hashable, float]]],
-                            floors: set[Hashable], hidden: set[Hashable] | dict,
+def marker_range(limits: dict[str, Limits], withheld: dict[Hashable, str], key: Hashable
+                 ) -> tuple[float, float]:
+    """What a withheld count's marker alone allows."""
+    low, high = limits[withheld[key]]
+    return float(low), math.inf if high is None else float(high)
+
+
+def ranges_each_sum_allows(signed_sums: Sequence[list[tuple[Hashable, float]]],
+                            floors: Container[Hashable], hidden: set[Hashable] | dict,
                             values: dict[Hashable, int], withheld: dict[Hashable, str],
-                            limits: dict[str, Limits]) -> dict[Hashable, tuple[float, float]]:
-    """Each withheld count's range: its marker's, narrowed by every sum without a floor, each
-    taken alone (a cell is no more than its shown total less the least of the others)."""
-    ranges: dict[Hashable, tuple[float, float]] = {}
-
-    def marker_range(key: Hashable) -> tuple[float, float]:
-        low, high = limits[withheld[key]]
-        return float(low), math.inf if high is None else float(high)
-
+                            limits: dict[str, Limits],
+                            ranges: dict[Hashable, tuple[float, float]] | None = None
+                            ) -> dict[Hashable, tuple[float, float]]:
+    """The range of each withheld count on a sum without a floor: its marker's, narrowed by
+    each such sum taken alone (a cell is no more than its shown total less the least of the
+    others); into `ranges` where given (a count not on any is left to its marker)."""
+    ranges = {} if ranges is None else ranges
     for signed in signed_sums:
         if signed[-1][0] in floors:
             continue
@@ -354,8 +428,6 @@ def _ranges_each_sum_allows(signed_sums: Sequence[list[tuple[Hashable, float]]],
             continue
         own = [limits[withheld[key]] for key in keys]
         for key, (low, high) in zip(keys, one_sum_ranges(row, -constant, own), strict=True):
-            was_low, was_high = ranges.get(key) or marker_range(key)
+            was_low, was_high = ranges.get(key) or marker_range(limits, withheld, key)
             ranges[key] = (max(was_low, low), min(was_high, high))
-    for key in {k for signed in signed_sums for k, _ in signed[:-1] if k in hidden} - ranges.keys():
-        ranges[key] = marker_range(key)
     return ranges

@@ -11,11 +11,11 @@ only for the groups its own sums reach.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Container, Hashable, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from dashboard.pack.disclosure_audit import Side
+from dashboard.pack.disclosure_audit import Limits, Side, ranges_each_sum_allows, terms
 
 if TYPE_CHECKING:
     from dashboard.pack.disclosure import Publication
@@ -38,6 +38,12 @@ class EarlierGroups:
         self.values_count = 0  # and how many of its counts
         self.withheld: dict[Hashable, str] = {}  # its counts' markers, where withheld
         self.position: dict[Hashable, int] = {}  # each count's place, in order
+        # each sum's keys with their signs (disclosure_audit.terms), in the sums' order: every
+        # later quarter's audit reads the history's again
+        self.terms: list[list[tuple[Hashable, float]]] = []
+        # by the markers' limits: how many sums were narrowed by, and each withheld count's
+        # range so far (ranges)
+        self._ranges: dict[frozenset, tuple[int, dict]] = {}
 
     def take_in(self, history: Publication) -> None:
         """Takes in what the history's publication has gained since the last time."""
@@ -47,6 +53,21 @@ class EarlierGroups:
             if history.earlier.get(key):
                 self.withheld[key] = history.earlier[key]
         self.extend(history.sums, history.earlier)
+
+    def ranges(self, values: dict[Hashable, int], limits: dict[str, Limits],
+               floors: Container[str]) -> dict[Hashable, tuple[float, float]]:
+        """Each withheld count's range as the history's sums, each taken alone, allow
+        (disclosure_audit._implied_floors); `values` hold the history's counts, `floors` the
+        floors' markers. Worked out once, and for what each later quarter adds."""
+        by = frozenset(limits.items())
+        done, found = self._ranges.get(by, (0, {}))
+        if done < self.count:
+            new = self.terms[done:self.count]
+            ranges_each_sum_allows(new, {line[-1][0] for line in new
+                                          if self.withheld.get(line[-1][0]) in floors},
+                                    self.withheld, values, self.withheld, limits, found)
+            self._ranges[by] = (self.count, found)
+        return found
 
     def find(self, key: Hashable) -> Hashable:
         parent = self.parent
@@ -61,6 +82,7 @@ class EarlierGroups:
         count's marker (None where it was shown); a sum with any other count is passed over
         (it is not one of earlier counts alone)."""
         for index in range(self.count, len(sums)):
+            self.terms.append(terms(*sums[index]))
             line = keys_of(*sums[index])
             if not all(k in markers for k in line):
                 continue
