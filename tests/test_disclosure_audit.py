@@ -23,7 +23,7 @@ from dashboard.pack.disclosure import (
     Publication,
     primary_marker,
 )
-from dashboard.pack.disclosure_audit import SOLVER_LOCK, _Group, terms
+from dashboard.pack.disclosure_audit import SOLVER_LOCK, _Group, ranges_each_sum_allows, terms
 from dashboard.security.access import Viewer
 from dashboard.store import database
 from tests.test_scrutiny_disclosure import demo_quarters
@@ -249,6 +249,15 @@ def test_the_groups_a_history_keeps_are_those_its_sums_give(demo_publications):
         copied.earlier_groups = None
         assert copied._audited(withheld)[:3] == with_history[:3]  # the sums, not how found
         assert copied._controlled() == publication._controlled()
+        # The terms and single-sum ranges it kept as it grew are those of its sums afresh.
+        history_terms = [terms(*line) for line in publication.sums[:publication.history_sums]]
+        assert groups.terms == history_terms
+        limits = disclosure._limits(publication.threshold)
+        floors = {line[-1][0] for line in history_terms
+                  if groups.withheld.get(line[-1][0]) in disclosure.FLOORS}
+        assert groups.ranges(publication.values, limits, disclosure.FLOORS) == \
+            ranges_each_sum_allows(history_terms, floors, groups.withheld, publication.values,
+                                   groups.withheld, limits)
 
 
 def test_a_group_of_one_sum_has_the_range_the_solver_finds():
@@ -283,3 +292,48 @@ def test_a_group_of_one_sum_has_the_range_the_solver_finds():
                         compared += 1
             del by_solver  # its model freed under the lock
     assert compared > 1000 and unbounded > 100
+
+
+class _GivingUpOnce:
+    """A solver that reports it gave up on its next solve, as HiGHS may (kUnknown)."""
+
+    def __init__(self, model) -> None:
+        self.model, self.gave_up, self.cleared = model, False, 0
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def getModelStatus(self):
+        import highspy
+
+        if not self.gave_up:
+            self.gave_up = True
+            return highspy.HighsModelStatus.kUnknown
+        return self.model.getModelStatus()
+
+    def clearSolver(self):
+        self.cleared += 1
+        return self.model.clearSolver()
+
+
+def test_a_solve_the_solver_gives_up_on_is_solved_again_not_taken_as_no_bound():
+    # "No greatest value" would call the count safe: a solve that neither found an optimum nor
+    # showed there is none is run again from scratch.
+    rows = [({0: 1.0, 1: 1.0, 2: 1.0}, 7.0), ({0: 1.0, 1: -1.0}, 0.0)]
+    limits = [(1, 4), (1, 4), (0, None)]
+    with SOLVER_LOCK:
+        plain = _Group(["a", "b", "c"], rows, limits)
+        expected = [plain.extreme(index, sign) for index in range(3) for sign in (1.0, -1.0)]
+        shaky = _Group(["a", "b", "c"], rows, limits)
+        shaky.extreme(0, 1.0)  # builds its model
+        found = []
+        for index in range(3):
+            for sign in (1.0, -1.0):
+                shaky._model = _GivingUpOnce(shaky._model.model if isinstance(
+                    shaky._model, _GivingUpOnce) else shaky._model)
+                found.append(shaky.extreme(index, sign))
+                assert shaky._model.cleared == 1
+        assert [value for value, _ in found] == pytest.approx(
+            [value for value, _ in expected])
+        assert expected[1][0] == pytest.approx(3.5) and expected[4][0] == pytest.approx(0.0)
+        del plain, shaky
