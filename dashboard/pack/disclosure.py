@@ -138,9 +138,14 @@ class Publication:
     def implied_floors(self, withheld: dict[Hashable, str]) -> set[Hashable]:
         """This publication's floors that its own sums and the markers already imply, as
         protected (`withheld`: this publication's markers; the earlier ones it holds): a
-        reader learns nothing from them."""
+        reader learns nothing from them. Where the history this publication starts with is
+        known, what its sums allow the earlier counts is taken too: a floor they imply stays
+        implied, since the history's sums joining its keys are audited with it."""
         own = [disclosure_audit.terms(parts, total)
                for parts, total in self.sums[self.history_sums:]]
+        history = self.history()
+        known = history.ranges(self.values, _limits(self.threshold), FLOORS) if history \
+            else None
         markers = {}
         for signed in own:
             for key, _ in signed:
@@ -148,7 +153,7 @@ class Publication:
                 if marker:
                     markers[key] = marker
         return disclosure_audit._implied_floors(own, set(self.floors), markers, self.values,
-                                                markers, _limits(self.threshold))
+                                                markers, _limits(self.threshold), known)
 
     def same(self, one: Hashable, other: Hashable) -> None:
         """Declares two keys to be the same number shown in two places."""
