@@ -13,11 +13,13 @@ of it set-up, and a pack's eight quarters need a few thousand. Here, with the sa
   usually): a group's least and greatest values do not depend on any other group, so each
   group is its own small program;
 - each group's program is built once and kept; only the objective changes between solves,
-  and HiGHS starts each solve from the last one's basis;
+  and HiGHS starts each solve from the last one's basis (primal simplex, which that basis
+  suits);
 - every solution found is a set of values a reader cannot rule out, for every count of its
   group at once, as are the exact counts themselves: a count seen at two values far enough
   apart that two whole numbers lie between them cannot be pinned, so its own solves are
-  skipped;
+  skipped; a large group is first solved a few times towards random directions, which sees
+  most of its counts open at once;
 - `first_pinned` stops at the first pinned count, which is all `Publication.protect` needs
   to choose what to withhold next.
 """
