@@ -23,7 +23,13 @@ from dashboard.pack.disclosure import (
     Publication,
     primary_marker,
 )
-from dashboard.pack.disclosure_audit import SOLVER_LOCK, _Group, ranges_each_sum_allows, terms
+from dashboard.pack.disclosure_audit import (
+    SOLVER_LOCK,
+    Audit,
+    _Group,
+    ranges_each_sum_allows,
+    terms,
+)
 from dashboard.security.access import Viewer
 from dashboard.store import database
 from tests.test_scrutiny_disclosure import demo_quarters
@@ -295,10 +301,11 @@ def test_a_group_of_one_sum_has_the_range_the_solver_finds():
 
 
 class _GivingUpOnce:
-    """A solver that reports it gave up on its next solve, as HiGHS may (kUnknown)."""
+    """A solver that reports it gave up on its next solve, as HiGHS may (kUnknown); with
+    `always`, on every solve."""
 
-    def __init__(self, model) -> None:
-        self.model, self.gave_up, self.cleared = model, False, 0
+    def __init__(self, model, always: bool = False) -> None:
+        self.model, self.gave_up, self.cleared, self.always = model, False, 0, always
 
     def __getattr__(self, name):
         return getattr(self.model, name)
@@ -306,7 +313,7 @@ class _GivingUpOnce:
     def getModelStatus(self):
         import highspy
 
-        if not self.gave_up:
+        if self.always or not self.gave_up:
             self.gave_up = True
             return highspy.HighsModelStatus.kUnknown
         return self.model.getModelStatus()
@@ -337,3 +344,23 @@ def test_a_solve_the_solver_gives_up_on_is_solved_again_not_taken_as_no_bound():
             [value for value, _ in expected])
         assert expected[1][0] == pytest.approx(3.5) and expected[4][0] == pytest.approx(0.0)
         del plain, shaky
+
+
+def test_a_count_the_solver_cannot_bound_is_taken_as_pinned():
+    # Four withheld cells under shown totals, tied by two sums: were a failed solve read as
+    # "no greatest value", the count would be called safe. It is taken as pinned instead, so
+    # the caller withholds more; its bounds are the widest its marker allows.
+    values = {"a": 2, "b": 3, "c": 9, "d": 8, "ab": 5, "cd": 17, "ac": 11, "bd": 11}
+    sums = [(("a", "b"), "ab"), (("c", "d"), "cd"), (("a", "c"), "ac"), (("b", "d"), "bd")]
+    withheld = {"a": "<5", "b": "<5", "c": "[c]", "d": "[c]"}
+    limits = {"<5": (1, 4), "[c]": (5, None)}
+    with SOLVER_LOCK:
+        audit = Audit(values, sums, withheld, limits)
+        group, _ = audit.group_of["a"]
+        assert len(group.rows) > 1  # solved by HiGHS, not worked out from one sum
+        group.extreme(0, 1.0)  # builds its model
+        group._model = _GivingUpOnce(group._model, always=True)
+        group.spread = True  # no spreading solves: the count's own solves decide
+        assert audit.is_pinned("a")
+        assert audit.bounds("a") == (1.0, math.inf)
+        del audit, group

@@ -49,6 +49,10 @@ SPREAD_SOLVES = 8
 SPREAD_FROM = 24
 
 
+class SolverGaveUp(RuntimeError):
+    """HiGHS neither found a count's least or greatest value nor showed there is none."""
+
+
 class Side(tuple):
     """The other side of a balance: keys whose sum equals the parts' sum (in a sum, where a
     total key usually stands)."""
@@ -142,6 +146,8 @@ class _Group:
             self._model.run()
             self._model.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
             status = self._model.getModelStatus()
+            if status != self._optimal and status not in self._unbounded:
+                raise SolverGaveUp(f"{self.keys[index]!r}: {status}")
         if status != self._optimal:
             return None, None
         return (sign * self._model.getInfo().objective_function_value,
@@ -317,7 +323,10 @@ class Audit:
         group, index = self.group_of[key]
         found = []
         for sign in (1.0, -1.0):
-            value, solution = group.extreme(index, sign)
+            try:
+                value, solution = group.extreme(index, sign)
+            except SolverGaveUp:  # no bound found: the widest its marker allows
+                value, solution = None, None
             if solution is not None:
                 self._saw(group, solution)
             found.append(value if value is not None else
@@ -326,7 +335,14 @@ class Audit:
 
     def is_pinned(self, key: Hashable, unless_zero: bool = False) -> bool:
         """Whether a reader can narrow the count to one whole number (unless_zero: to one
-        above 0)."""
+        above 0). A count the solver gives up on is taken as pinned: more is withheld, never
+        less."""
+        try:
+            return self._pinned(key, unless_zero)
+        except SolverGaveUp:
+            return True
+
+    def _pinned(self, key: Hashable, unless_zero: bool) -> bool:
         if self._shown_open(key):
             return False
         group, index = self.group_of[key]
