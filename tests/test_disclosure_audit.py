@@ -14,7 +14,7 @@ import pytest
 from scipy.optimize import linprog
 
 from dashboard import pack
-from dashboard.pack import disclosure
+from dashboard.pack import disclosure, disclosure_audit
 from dashboard.pack.disclosure import (
     FLOORS,
     NOT_AVAILABLE,
@@ -23,13 +23,9 @@ from dashboard.pack.disclosure import (
     Publication,
     primary_marker,
 )
-from dashboard.pack.disclosure_audit import (
-    SOLVER_LOCK,
-    Audit,
-    _Group,
-    ranges_each_sum_allows,
-    terms,
-)
+from dashboard.pack.disclosure_audit import SOLVER_LOCK, Audit, SolverGaveUp, _Group, terms
+from dashboard.pack.earlier_groups import keys_of
+from dashboard.pack.sum_ranges import implied_floors, ranges_each_sum_allows
 from dashboard.security.access import Viewer
 from dashboard.store import database
 from tests.test_scrutiny_disclosure import demo_quarters
@@ -347,9 +343,9 @@ def test_a_solve_the_solver_gives_up_on_is_solved_again_not_taken_as_no_bound():
 
 
 def test_a_count_the_solver_cannot_bound_is_taken_as_pinned():
-    # Four withheld cells under shown totals, tied by two sums: were a failed solve read as
+    # Four withheld cells under shown totals, tied by four sums: were a failed solve read as
     # "no greatest value", the count would be called safe. It is taken as pinned instead, so
-    # the caller withholds more; its bounds are the widest its marker allows.
+    # the caller withholds more.
     values = {"a": 2, "b": 3, "c": 9, "d": 8, "ab": 5, "cd": 17, "ac": 11, "bd": 11}
     sums = [(("a", "b"), "ab"), (("c", "d"), "cd"), (("a", "c"), "ac"), (("b", "d"), "bd")]
     withheld = {"a": "<5", "b": "<5", "c": "[c]", "d": "[c]"}
@@ -362,5 +358,85 @@ def test_a_count_the_solver_cannot_bound_is_taken_as_pinned():
         group._model = _GivingUpOnce(group._model, always=True)
         group.spread = True  # no spreading solves: the count's own solves decide
         assert audit.is_pinned("a")
-        assert audit.bounds("a") == (1.0, math.inf)
+        with pytest.raises(SolverGaveUp):  # no bounds to report, rather than the widest
+            audit.bounds("a")
         del audit, group
+
+
+def least_of(publication: Publication, markers: dict, plus: tuple, minus: tuple) -> float:
+    """The least the `plus` counts less the `minus` ones can come to, under every sum of the
+    publication without a floor and what each marker says (a reader's system, floors aside)."""
+    limits = disclosure._limits(publication.threshold)
+    sums = [terms(parts, total) for parts, total in publication.sums
+            if not any(markers.get(k) in disclosure.FLOORS for k in keys_of(parts, total))]
+    hidden = sorted({k for signed in sums for k, _ in signed if k in markers}
+                    | {k for k in (*plus, *minus) if k in markers}, key=repr)
+    column = {k: i for i, k in enumerate(hidden)}
+    rows, targets = [], []
+    for signed in sums:
+        row, constant = [0.0] * len(hidden), 0.0
+        for key, sign in signed:
+            if key in column:
+                row[column[key]] += sign
+            else:
+                constant += sign * publication.values[key]
+        if any(row):
+            rows.append(row)
+            targets.append(-constant)
+    objective, constant = [0.0] * len(hidden), 0.0
+    for keys, sign in ((plus, 1.0), (minus, -1.0)):
+        for key in keys:
+            if key in column:
+                objective[column[key]] += sign
+            else:
+                constant += sign * publication.values[key]
+    result = linprog(objective, A_eq=rows or None, b_eq=targets or None,
+                     bounds=[limits[markers[k]] for k in hidden], method="highs")
+    assert result.status == 0, result.message
+    return result.fun + constant
+
+
+def test_floors_the_history_leaves_out_are_implied_by_what_it_keeps(demo_publications):
+    # A quarter's floor is left out of the history where the history's own sums already imply
+    # it: the least its keys can come to under every other sum (no floor) is at its floor.
+    checked = 0
+    for publication in demo_publications:
+        if publication.history() is None or not publication.floors:
+            continue
+        withheld = publication.protect().withheld
+        left_out = publication.implied_floors(withheld)
+        copied = copy.deepcopy(publication)
+        copied.earlier_groups = None  # the quarter's own sums alone, as before 03/12
+        assert copied.implied_floors(withheld) <= left_out
+        markers = {**{k: m for k, m in publication.earlier.items() if m}, **withheld}
+        for floor in left_out:
+            least, keys, less = publication.floor_terms[floor]
+            assert least_of(publication, markers, keys, less) >= least - 1e-6, floor
+            checked += 1
+        # the audit's own look at the floors, with the history's ranges, is the same as
+        # working every sum out again
+        audited, signed, _, settled = publication._audited(dict(markers))
+        hidden = {k for line in signed for k, _ in line if k in markers}
+        floors = {k for k in hidden if markers[k] in disclosure.FLOORS}
+        limits = disclosure._limits(publication.threshold)
+        known = publication.history().ranges(publication.values, limits, disclosure.FLOORS)
+        assert implied_floors(signed, floors, hidden, publication.values, markers, limits,
+                              known, settled) == \
+            implied_floors(signed, floors, hidden, publication.values, markers, limits)
+    assert checked > 20
+
+
+def test_random_tables_withhold_what_the_plain_audit_withheld_with_spreading_solves(
+        monkeypatch):
+    # The random tables' groups are small: solved towards random directions first all the
+    # same, they must withhold what the plain audit withheld.
+    monkeypatch.setattr(disclosure_audit, "SPREAD_FROM", 2)
+    spread, real_spread = [], _Group.spread_solutions
+
+    def counted(self):
+        for solution in real_spread(self):
+            spread.append(len(solution))
+            yield solution
+    monkeypatch.setattr(_Group, "spread_solutions", counted)
+    assert_same_markers([random_publication(seed) for seed in range(30)])
+    assert len(spread) > 50

@@ -27,7 +27,7 @@ from itertools import islice
 
 import pandas as pd
 
-from dashboard.pack import disclosure_audit
+from dashboard.pack import disclosure_audit, sum_ranges
 from dashboard.pack.disclosure_audit import Side
 from dashboard.pack.earlier_groups import EarlierGroups, keys_of
 from dashboard.pack.markers import (
@@ -136,13 +136,13 @@ class Publication:
         return floor
 
     def implied_floors(self, withheld: dict[Hashable, str]) -> set[Hashable]:
-        """This publication's floors that its own sums and the markers already imply, as
-        protected (`withheld`: this publication's markers; the earlier ones it holds): a
-        reader learns nothing from them. Where the history this publication starts with is
-        known, what its sums allow the earlier counts is taken too: a floor they imply stays
-        implied, since the history's sums joining its keys are audited with it."""
-        own = [disclosure_audit.terms(parts, total)
-               for parts, total in self.sums[self.history_sums:]]
+        """This publication's floors that its own sums (but those of earlier counts alone,
+        which History.record does not keep) and the markers already imply, as protected
+        (`withheld`: its own markers): a reader learns nothing from them. What the history's
+        sums allow its counts is taken too, where known: they are audited with the floor."""
+        own = [disclosure_audit.terms(parts, total) for parts, total
+               in self.sums[self.history_sums:]
+               if any(k not in self.earlier for k in keys_of(parts, total))]
         history = self.history()
         known = history.ranges(self.values, _limits(self.threshold), FLOORS) if history \
             else None
@@ -152,8 +152,8 @@ class Publication:
                 marker = self.earlier[key] if key in self.earlier else withheld.get(key)
                 if marker:
                     markers[key] = marker
-        return disclosure_audit._implied_floors(own, set(self.floors), markers, self.values,
-                                                markers, _limits(self.threshold), known)
+        return sum_ranges.implied_floors(own, set(self.floors), markers, self.values, markers,
+                                         _limits(self.threshold), known)
 
     def same(self, one: Hashable, other: Hashable) -> None:
         """Declares two keys to be the same number shown in two places."""

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Container, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 
+from dashboard.pack.sum_ranges import TOLERANCE, Limits, implied_floors, one_sum_ranges
+
 Sums = Sequence[tuple[tuple[Hashable, ...], Hashable]]
-Limits = tuple[float, float | None]
-# What "narrowed to one whole number" allows for the solver's rounding.
-TOLERANCE = 1e-6
 # HiGHS shares one task scheduler between its instances, and instances run from several
 # threads at once have been reported to crash it; Streamlit serves each session from its own
 # thread, so every audit (its models built, solved and freed) holds this lock. A whole pack's
@@ -121,7 +120,7 @@ class _Group:
                            highspy.HighsModelStatus.kUnboundedOrInfeasible)
         return model
 
-    def extreme(self, index: int, sign: float) -> tuple[float | None, list[float] | None]:
+    def extreme(self, index: int, sign: float) -> tuple[float | None, np.ndarray | None]:
         """The least (sign 1) or greatest (sign -1) value of one count, and a solution that
         reaches it where one was found (None where the value was worked out without one);
         (None, None) where there is no optimum (no greatest value: unbounded)."""
@@ -137,21 +136,28 @@ class _Group:
         objective[index] = sign
         self._model.changeColsCost(len(self.keys), self._indices, objective)
         self._model.run()
-        status = self._model.getModelStatus()
-        if status != self._optimal and status not in self._unbounded:
-            # Anything else (the solver gave up) is not taken as "no greatest value", which
-            # would call the count safe: solved again from scratch with the default method.
+        # The exact counts satisfy every sum, so the program always has a solution, and it
+        # can lack an optimum only where the count has no upper limit and is maximised. Any
+        # other answer is the solver giving up, never "no greatest value", which would call
+        # the count safe: it is solved again from scratch by the default method.
+        may_be_unbounded = sign < 0 and self.limits[index][1] is None
+        if not self._answered(may_be_unbounded):
             self._model.clearSolver()
             self._model.setOptionValue("simplex_strategy", CHOOSE_SIMPLEX)
+            self._model.setOptionValue("presolve", "choose")
             self._model.run()
             self._model.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
-            status = self._model.getModelStatus()
-            if status != self._optimal and status not in self._unbounded:
-                raise SolverGaveUp(f"{self.keys[index]!r}: {status}")
-        if status != self._optimal:
+            self._model.setOptionValue("presolve", "off")
+            if not self._answered(may_be_unbounded):
+                raise SolverGaveUp(f"{self.keys[index]!r}: {self._model.getModelStatus()}")
+        if self._model.getModelStatus() != self._optimal:
             return None, None
         return (sign * self._model.getInfo().objective_function_value,
                 np.asarray(self._model.getSolution().col_value))
+
+    def _answered(self, may_be_unbounded: bool) -> bool:
+        status = self._model.getModelStatus()
+        return status == self._optimal or (may_be_unbounded and status in self._unbounded)
 
     def spread_solutions(self) -> Iterable[np.ndarray]:
         """Solutions far apart, found before any count's own solves: each moves many counts
@@ -190,40 +196,6 @@ class _Group:
         return one_sum_ranges(row, target, self.limits)
 
 
-def one_sum_ranges(row: dict[int, float], target: float, limits: Sequence[Limits]
-                   ) -> list[tuple[float, float]]:
-    """Each count's least and greatest value under one sum (row . x = target): what the sum
-    leaves once every other count takes any value in its own range, within its own range."""
-    # Each count's own part of the sum at its least and greatest (an unbounded count's
-    # part is infinite on one side); the others' part is the whole less its own.
-    parts = {}
-    for at, coefficient in row.items():
-        if coefficient:
-            low, high = limits[at]
-            ends = (coefficient * low, coefficient * (math.inf if high is None else high))
-            parts[at] = (min(ends), max(ends))
-    finite_least = sum(least for least, _ in parts.values() if not math.isinf(least))
-    finite_greatest = sum(greatest for _, greatest in parts.values()
-                          if not math.isinf(greatest))
-    unbounded_below = sum(math.isinf(least) for least, _ in parts.values())
-    unbounded_above = sum(math.isinf(greatest) for _, greatest in parts.values())
-    ranges = []
-    for at, (low, high) in enumerate(limits):
-        low, high = float(low), math.inf if high is None else float(high)
-        if at in parts:
-            own_least, own_greatest = parts[at]
-            others_least = -math.inf if unbounded_below - math.isinf(own_least) else \
-                finite_least - (0.0 if math.isinf(own_least) else own_least)
-            others_greatest = math.inf if unbounded_above - math.isinf(own_greatest) else \
-                finite_greatest - (0.0 if math.isinf(own_greatest) else own_greatest)
-            coefficient = row[at]
-            ends = ((target - others_greatest) / coefficient,
-                    (target - others_least) / coefficient)
-            low, high = max(low, min(ends)), min(high, max(ends))
-        ranges.append((low, high))
-    return ranges
-
-
 class Audit:
     """The reader's linear system for one publication with one set of withheld counts."""
 
@@ -241,7 +213,7 @@ class Audit:
         printed, each the total of one sum that a reader knows only to be at least so much
         (disclosure.FLOORS); they are never reported as pinned. signed: the sums' terms, where
         the caller keeps them from one audit to the next. known, settled: see
-        _implied_floors."""
+        sum_ranges.implied_floors."""
         if not isinstance(earlier, (set, frozenset, dict)):
             earlier = set(earlier)
         hidden = [k for k in (values if candidates is None else candidates) if k in withheld]
@@ -249,7 +221,7 @@ class Audit:
         signed_sums = signed if signed is not None else [terms(parts, total)
                                                          for parts, total in sums]
         if self.floors:
-            left_out = _implied_floors(signed_sums, self.floors, set(hidden), values,
+            left_out = implied_floors(signed_sums, self.floors, set(hidden), values,
                                        withheld, limits, known, settled)
             if left_out:
                 hidden = [k for k in hidden if k not in left_out]
@@ -323,10 +295,7 @@ class Audit:
         group, index = self.group_of[key]
         found = []
         for sign in (1.0, -1.0):
-            try:
-                value, solution = group.extreme(index, sign)
-            except SolverGaveUp:  # no bound found: the widest its marker allows
-                value, solution = None, None
+            value, solution = group.extreme(index, sign)  # SolverGaveUp: no bound to give
             if solution is not None:
                 self._saw(group, solution)
             found.append(value if value is not None else
@@ -369,83 +338,3 @@ class Audit:
         skip, unless_zero = set(skip) | self.untouched | self.floors, set(unless_zero)
         return (k for k in self.hidden
                 if k not in skip and self.is_pinned(k, k in unless_zero))
-
-
-def _implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]],
-                    floors: set[Hashable], hidden: set[Hashable] | dict,
-                    values: dict[Hashable, int], withheld: dict[Hashable, str],
-                    limits: dict[str, Limits],
-                    known: dict[Hashable, tuple[float, float]] | None = None,
-                    settled: int = 0) -> set[Hashable]:
-    """The floors whose sum says nothing that the other sums, taken one at a time, and the
-    markers do not: a row listed with a "<5" in it has at least 1 anyway; an area's referrals
-    since the first quarter, every column total shown, are far more than its assessments
-    however its withheld cells lie. A floor is the last key of its one sum
-    (disclosure.Publication.no_less_than), so leaving such sums out of a reader's system
-    changes no count's bounds, and most groups stay one sum each (solved without the
-    solver). `known`: the ranges the first `settled` sums allow (those of a history, which
-    every later quarter would otherwise work out again; earlier_groups.EarlierGroups)."""
-    ranges = ranges_each_sum_allows(signed_sums[settled:], floors, hidden, values, withheld,
-                                     limits)
-    known = known or {}
-
-    def range_of(key: Hashable) -> tuple[float, float]:
-        now, before = ranges.get(key), known.get(key)
-        if now is None:
-            return before or marker_range(limits, withheld, key)
-        if before is None:
-            return now
-        return max(now[0], before[0]), min(now[1], before[1])
-
-    implied = set()
-    for signed in signed_sums:
-        floor, own = signed[-1]
-        if floor not in floors:
-            continue
-        least = 0.0  # the floor's least value, from the others' ranges
-        for key, sign in signed[:-1]:
-            weight = -sign / own
-            if key not in hidden:
-                least += weight * values[key]
-                continue
-            low, high = range_of(key)
-            least += weight * (low if weight > 0 else high)
-        if least >= limits[withheld[floor]][0] - TOLERANCE:
-            implied.add(floor)
-    return implied
-
-
-def marker_range(limits: dict[str, Limits], withheld: dict[Hashable, str], key: Hashable
-                 ) -> tuple[float, float]:
-    """What a withheld count's marker alone allows."""
-    low, high = limits[withheld[key]]
-    return float(low), math.inf if high is None else float(high)
-
-
-def ranges_each_sum_allows(signed_sums: Sequence[list[tuple[Hashable, float]]],
-                            floors: Container[Hashable], hidden: set[Hashable] | dict,
-                            values: dict[Hashable, int], withheld: dict[Hashable, str],
-                            limits: dict[str, Limits],
-                            ranges: dict[Hashable, tuple[float, float]] | None = None
-                            ) -> dict[Hashable, tuple[float, float]]:
-    """The range of each withheld count on a sum without a floor: its marker's, narrowed by
-    each such sum taken alone (a cell is no more than its shown total less the least of the
-    others); into `ranges` where given (a count not on any is left to its marker)."""
-    ranges = {} if ranges is None else ranges
-    for signed in signed_sums:
-        if signed[-1][0] in floors:
-            continue
-        keys, row, constant = {}, {}, 0.0
-        for key, sign in signed:
-            if key in hidden:
-                at = keys.setdefault(key, len(keys))
-                row[at] = row.get(at, 0.0) + sign
-            else:
-                constant += sign * values[key]
-        if not keys:
-            continue
-        own = [limits[withheld[key]] for key in keys]
-        for key, (low, high) in zip(keys, one_sum_ranges(row, -constant, own), strict=True):
-            was_low, was_high = ranges.get(key) or marker_range(limits, withheld, key)
-            ranges[key] = (max(was_low, low), min(was_high, high))
-    return ranges

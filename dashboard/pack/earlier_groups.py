@@ -15,7 +15,8 @@ from collections.abc import Container, Hashable, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from dashboard.pack.disclosure_audit import Limits, Side, ranges_each_sum_allows, terms
+from dashboard.pack.disclosure_audit import Side, terms
+from dashboard.pack.sum_ranges import Limits, ranges_each_sum_allows
 
 if TYPE_CHECKING:
     from dashboard.pack.disclosure import Publication
@@ -57,8 +58,10 @@ class EarlierGroups:
     def ranges(self, values: dict[Hashable, int], limits: dict[str, Limits],
                floors: Container[str]) -> dict[Hashable, tuple[float, float]]:
         """Each withheld count's range as the history's sums, each taken alone, allow
-        (disclosure_audit._implied_floors); `values` hold the history's counts, `floors` the
-        floors' markers. Worked out once, and for what each later quarter adds."""
+        (sum_ranges.implied_floors); `values` hold the history's counts, `floors` the
+        floors' markers. Worked out once, and for what each later quarter adds: a history's
+        counts and markers never change once recorded (tables.History), so the ranges are
+        kept by the markers' limits alone."""
         by = frozenset(limits.items())
         done, found = self._ranges.get(by, (0, {}))
         if done < self.count:
