@@ -89,12 +89,16 @@ class Publication:
     def total(self, parts: Iterable[Hashable], total: Hashable) -> None:
         """Declares that the parts add up to the total (all already counted)."""
         parts = tuple(parts)
-        missing = [k for k in (*parts, total) if k not in self.values]
-        if missing:
-            raise KeyError(f"Count these first: {missing}")
-        if sum(self.values[p] for p in parts) != self.values[total]:
+        if self._sum_of(parts) != self._sum_of((total,)):
             raise ValueError(f"{parts} do not add up to {total!r}")
         self.sums.append((parts, total))
+
+    def _sum_of(self, keys: tuple[Hashable, ...]) -> int:
+        try:  # one pass: a pack declares thousands of sums, some over every quarter so far
+            return sum(map(self.values.__getitem__, keys))
+        except KeyError:
+            raise KeyError(f"Count these first: {[k for k in keys if k not in self.values]}"
+                           ) from None
 
     def printed_before(self, key: Hashable, value: object, marker: str | None) -> Hashable:
         """Adds a count an earlier publication printed, as it printed it (marker or None)."""
@@ -105,10 +109,7 @@ class Publication:
     def balance(self, left: Iterable[Hashable], right: Iterable[Hashable]) -> None:
         """Declares that the left keys add up to the same as the right ones (all counted)."""
         left, right = tuple(left), Side(right)
-        missing = [k for k in (*left, *right) if k not in self.values]
-        if missing:
-            raise KeyError(f"Count these first: {missing}")
-        if sum(self.values[k] for k in left) != sum(self.values[k] for k in right):
+        if self._sum_of(left) != self._sum_of(right):
             raise ValueError(f"{left} and {tuple(right)} do not balance")
         self.sums.append((left, right))
 
@@ -123,16 +124,14 @@ class Publication:
         # Numbered, not named by its keys: every look-up hashes a key, and a history holds
         # thousands of floors (as (quarter, key)), so a nested tuple cost more than the audit.
         floor = ("at least", len(self.floors))
-        difference = sum(self.values[k] for k in keys) - sum(self.values[k] for k in less)
+        difference = self._sum_of(keys) - self._sum_of(less)
         if difference < least:
             raise ValueError(f"{keys} less {less} come to {difference}, under {least}")
         self.count(floor, difference)
         self.floors[floor] = marker
         self.floor_terms[floor] = (least, keys, less)
-        if less:
-            self.balance(keys, (*less, floor))
-        else:
-            self.total(keys, floor)
+        # the floor is the difference: its sum holds as made, and needs no checking again
+        self.sums.append((keys, Side((*less, floor))) if less else (keys, floor))
         return floor
 
     def implied_floors(self, withheld: dict[Hashable, str]) -> set[Hashable]:
