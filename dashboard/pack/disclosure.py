@@ -222,7 +222,7 @@ class Publication:
         # what the history's own sums allow each of its withheld counts, kept as it grew
         known = history.ranges(self.values, _limits(self.threshold), FLOORS) \
             if history and settled else None
-        audited_lines = [tuple(k for k, _ in line) for line in signed]
+        audited_lines = [keys_of(parts, total) for parts, total in audited]
         on_audited = {k for line in audited_lines for k in line}
         if history:  # in the counts' order, as the audit takes them
             candidates = [*sorted((k for k in on_audited if k in self.earlier),

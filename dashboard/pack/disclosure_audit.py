@@ -225,8 +225,9 @@ class Audit:
                                        withheld, limits, known, settled)
             if left_out:
                 hidden = [k for k in hidden if k not in left_out]
+                # a floor is the last key of its one sum (sum_ranges.implied_floors)
                 signed_sums = [signed for signed in signed_sums
-                               if not any(k in left_out for k, _ in signed)]
+                               if signed[-1][0] not in left_out]
         self.hidden = hidden
         position = {k: i for i, k in enumerate(self.hidden)}
         parent = list(range(len(self.hidden)))
