@@ -142,9 +142,6 @@ class Publication:
         own = [disclosure_audit.terms(parts, total) for parts, total
                in self.sums[self.history_sums:]
                if any(k not in self.earlier for k in keys_of(parts, total))]
-        history = self.history()
-        known = history.ranges(self.values, _limits(self.threshold), FLOORS) if history \
-            else None
         markers = {}
         for signed in own:
             for key, _ in signed:
@@ -152,7 +149,12 @@ class Publication:
                 if marker:
                     markers[key] = marker
         return sum_ranges.implied_floors(own, set(self.floors), markers, self.values, markers,
-                                         _limits(self.threshold), known)
+                                         _limits(self.threshold), self._history_ranges())
+
+    def _history_ranges(self) -> dict[Hashable, tuple[float, float]] | None:
+        """What the history's own sums allow each of its withheld counts, kept as it grew."""
+        history = self.history()
+        return history.ranges(self.values, _limits(self.threshold), FLOORS) if history else None
 
     def same(self, one: Hashable, other: Hashable) -> None:
         """Declares two keys to be the same number shown in two places."""
@@ -219,9 +221,7 @@ class Publication:
         # withheld again), so widening looks only at the others: a publication carries every
         # earlier quarter's sums, and they would be walked again on every pass.
         audited, signed, open_lines, settled = self._audited(withheld)
-        # what the history's own sums allow each of its withheld counts, kept as it grew
-        known = history.ranges(self.values, _limits(self.threshold), FLOORS) \
-            if history and settled else None
+        known = self._history_ranges() if settled else None
         audited_lines = [keys_of(parts, total) for parts, total in audited]
         on_audited = {k for line in audited_lines for k in line}
         if history:  # in the counts' order, as the audit takes them

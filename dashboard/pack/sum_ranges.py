@@ -54,11 +54,11 @@ def one_sum_ranges(row: dict[int, float], target: float, limits: Sequence[Limits
 
 
 def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]],
-                    floors: set[Hashable], hidden: set[Hashable] | dict,
-                    values: dict[Hashable, int], withheld: dict[Hashable, str],
-                    limits: dict[str, Limits],
-                    known: dict[Hashable, tuple[float, float]] | None = None,
-                    settled: int = 0) -> set[Hashable]:
+                   floors: set[Hashable], hidden: set[Hashable] | dict,
+                   values: dict[Hashable, int], withheld: dict[Hashable, str],
+                   limits: dict[str, Limits],
+                   known: dict[Hashable, tuple[float, float]] | None = None,
+                   settled: int = 0) -> set[Hashable]:
     """The floors whose sum says nothing that the other sums, taken one at a time, and the
     markers do not: a row listed with a "<5" in it has at least 1 anyway; an area's referrals
     since the first quarter, every column total shown, are far more than its assessments
@@ -68,7 +68,7 @@ def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]],
     solver). `known`: the ranges the first `settled` sums allow (those of a history, which
     every later quarter would otherwise work out again; earlier_groups.EarlierGroups)."""
     ranges = ranges_each_sum_allows(signed_sums[settled:], floors, hidden, values, withheld,
-                                     limits)
+                                    limits)
     known = known or {}
 
     def range_of(key: Hashable) -> tuple[float, float]:
@@ -105,11 +105,11 @@ def marker_range(limits: dict[str, Limits], withheld: dict[Hashable, str], key: 
 
 
 def ranges_each_sum_allows(signed_sums: Sequence[list[tuple[Hashable, float]]],
-                            floors: Container[Hashable], hidden: set[Hashable] | dict,
-                            values: dict[Hashable, int], withheld: dict[Hashable, str],
-                            limits: dict[str, Limits],
-                            ranges: dict[Hashable, tuple[float, float]] | None = None
-                            ) -> dict[Hashable, tuple[float, float]]:
+                           floors: Container[Hashable], hidden: set[Hashable] | dict,
+                           values: dict[Hashable, int], withheld: dict[Hashable, str],
+                           limits: dict[str, Limits],
+                           ranges: dict[Hashable, tuple[float, float]] | None = None
+                           ) -> dict[Hashable, tuple[float, float]]:
     """The range of each withheld count on a sum without a floor: its marker's, narrowed by
     each such sum taken alone (a cell is no more than its shown total less the least of the
     others); into `ranges` where given (a count not on any is left to its marker)."""

@@ -283,24 +283,23 @@ def since_start_floors(out: rules.Publication, counts: dict[str, Counts],
     def since(*measures: str) -> list[Hashable]:
         return [k for m in measures for k in since_start(out, history, figure_key(m))]
 
-    def at_least(more: list[Hashable], fewer: list[Hashable]) -> None:
-        at_least_where_it_holds(out, more, fewer)
-
     for more, fewer in STEPS_SINCE_START:
-        at_least(since(more), since(*fewer) if isinstance(fewer, tuple) else since(fewer))
+        at_least_where_it_holds(out, since(more),
+                                since(*fewer) if isinstance(fewer, tuple) else since(fewer))
     withdrawn = (CASELOAD_TABLE, TOTAL, "Withdrawn")
     if CASELOAD_TABLE in counts and withdrawn in out.values:
-        at_least([withdrawn], since("Withdrawals"))
+        at_least_where_it_holds(out, [withdrawn], since("Withdrawals"))
     active, in_rehab = figure_key("Active caseload at quarter end"), figure_key(IN_REHAB)
     if active in out.values and in_rehab in out.values:
-        at_least([active], [in_rehab])
+        at_least_where_it_holds(out, [active], [in_rehab])
     # Within the quarter, though the stock before is not known (a snapshot taken mid-quarter
     # breaks link_to_earlier): those referred in it are held at its end, and those admitted
     # in it are still in rehab or left in it (a review's fuzzing pinned early discharges so).
     if figure_key(CASELOAD) in out.values:
-        at_least([figure_key(CASELOAD)], [figure_key(RECEIVED)])
+        at_least_where_it_holds(out, [figure_key(CASELOAD)], [figure_key(RECEIVED)])
     if in_rehab in out.values:
-        at_least([in_rehab, *(figure_key(m) for m in EXITS)], [figure_key(ADMISSIONS)])
+        at_least_where_it_holds(out, [in_rehab, *(figure_key(m) for m in EXITS)],
+                                [figure_key(ADMISSIONS)])
 
 
 def never_shrinks(out: rules.Publication, history: History, now: tuple) -> None:
