@@ -35,15 +35,15 @@ from tests.test_scrutiny_disclosure import demo_quarters
 CIRCULATED = Viewer("Chair", "steering")
 
 
-def reference_bounds(values, sums, withheld, threshold):
-    hidden = [k for k in values if k in withheld]
-    column = {k: i for i, k in enumerate(hidden)}
+def equations(values, sums, column):
+    """The sums touching the withheld keys (`column`: each one's place), as rows and targets
+    of a linear program; every other key is a constant."""
     rows, targets = [], []
     for parts, total in sums:
         signed = terms(parts, total)  # a balance has cells on both sides
         if not any(k in column for k, _ in signed):
             continue
-        row, constant = [0.0] * len(hidden), 0.0
+        row, constant = [0.0] * len(column), 0.0
         for key, sign in signed:
             if key in column:
                 row[column[key]] += sign
@@ -51,6 +51,13 @@ def reference_bounds(values, sums, withheld, threshold):
                 constant += sign * values[key]
         rows.append(row)
         targets.append(-constant)
+    return rows, targets
+
+
+def reference_bounds(values, sums, withheld, threshold):
+    hidden = [k for k in values if k in withheld]
+    column = {k: i for i, k in enumerate(hidden)}
+    rows, targets = equations(values, sums, column)
     known = {primary_marker(threshold): (1, threshold - 1), SECONDARY: (threshold, None),
              NOT_AVAILABLE: (0, None), **FLOORS}
     limits = [known[withheld[k]] for k in hidden]
@@ -367,22 +374,12 @@ def least_of(publication: Publication, markers: dict, plus: tuple, minus: tuple)
     """The least the `plus` counts less the `minus` ones can come to, under every sum of the
     publication without a floor and what each marker says (a reader's system, floors aside)."""
     limits = disclosure._limits(publication.threshold)
-    sums = [terms(parts, total) for parts, total in publication.sums
+    sums = [(parts, total) for parts, total in publication.sums
             if not any(markers.get(k) in disclosure.FLOORS for k in keys_of(parts, total))]
-    hidden = sorted({k for signed in sums for k, _ in signed if k in markers}
+    hidden = sorted({k for line in sums for k in keys_of(*line) if k in markers}
                     | {k for k in (*plus, *minus) if k in markers}, key=repr)
     column = {k: i for i, k in enumerate(hidden)}
-    rows, targets = [], []
-    for signed in sums:
-        row, constant = [0.0] * len(hidden), 0.0
-        for key, sign in signed:
-            if key in column:
-                row[column[key]] += sign
-            else:
-                constant += sign * publication.values[key]
-        if any(row):
-            rows.append(row)
-            targets.append(-constant)
+    rows, targets = equations(publication.values, sums, column)
     objective, constant = [0.0] * len(hidden), 0.0
     for keys, sign in ((plus, 1.0), (minus, -1.0)):
         for key in keys:
