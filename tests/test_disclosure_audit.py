@@ -437,3 +437,41 @@ def test_random_tables_withhold_what_the_plain_audit_withheld_with_spreading_sol
     monkeypatch.setattr(_Group, "spread_solutions", counted)
     assert_same_markers([random_publication(seed) for seed in range(30)])
     assert len(spread) > 50
+
+
+def test_counts_seen_open_in_a_pass_stay_open_in_every_later_pass(monkeypatch,
+                                                                  demo_publications):
+    # Publication.protect does not look again at a count seen open in an earlier pass
+    # (Audit.seen_open): withholding more only lets a reader's values range further. Each
+    # count so carried is open, by the plain audit's own linear programs, under the markers
+    # of the pass that saw it and of every pass after; and the carrying happens.
+    monkeypatch.setattr(disclosure_audit, "SPREAD_FROM", 2)
+    passes, real_audit, real_seen_open = [], disclosure._audit, Audit.seen_open
+
+    def audit_recorded(values, sums, withheld, *args):
+        passes.append([dict(withheld), set()])
+        return real_audit(values, sums, withheld, *args)
+
+    def seen_open_recorded(self):
+        passes[-1][1] = real_seen_open(self)
+        return passes[-1][1]
+    monkeypatch.setattr(disclosure, "_audit", audit_recorded)
+    monkeypatch.setattr(Audit, "seen_open", seen_open_recorded)
+    publications = [random_publication(seed) for seed in range(30)]
+    publications += sorted(demo_publications, key=lambda p: len(p.values))[-3:]
+    checked = 0
+    for publication in publications:
+        passes.clear()
+        publication.protect()
+        carried: set = set()
+        for withheld, opened in passes:
+            carried |= opened
+            if not carried:
+                continue
+            ranges = reference_bounds(publication.values, publication.sums, withheld,
+                                      publication.threshold)
+            for key in carried:
+                low, high = ranges[key]
+                assert math.isinf(high) or math.ceil(low - 1e-6) < math.floor(high + 1e-6), key
+                checked += 1
+    assert checked > 100

@@ -233,15 +233,16 @@ class Publication:
         # A floor only says what the keys it bounds add up to, so a sum with one wholly
         # withheld key beside a floor pins nothing: floors are left out of widening.
         open_lines = [line for line in open_lines if not _on_a_floor(line, withheld)]
+        opened: set[Hashable] = set()  # open in a pass, so in every later one (seen_open)
         while True:
             self._widen(withheld, open_lines)
-            determined = next(iter(_audit(self.values, audited, withheld, self.threshold,
-                                          self.earlier, candidates, signed, known, settled)
-                                   .pinned(skip=beyond_reach,
-                                           unless_zero=_not_available(withheld))),
-                              None)
+            system = _audit(self.values, audited, withheld, self.threshold, self.earlier,
+                            candidates, signed, known, settled)
+            determined = next(iter(system.pinned(skip=beyond_reach | opened,
+                                                 unless_zero=_not_available(withheld))), None)
             if determined is None:
                 return {k: m for k, m in withheld.items() if k not in self.earlier}
+            opened |= system.seen_open()
             # Every line with a withheld count tied to it is audited (_audited).
             if not self._hide_beside(determined, withheld, audited_lines):
                 # Everything tied to it is withheld, yet the markers' own bounds pin it down

@@ -19,7 +19,9 @@ of it set-up, and a pack's eight quarters need a few thousand. Here, with the sa
   group at once, as are the exact counts themselves: a count seen at two values far enough
   apart that two whole numbers lie between them cannot be pinned, so its own solves are
   skipped; a large group is first solved a few times towards random directions, which sees
-  most of its counts open at once;
+  most of its counts open at once (where enough of them are still to be looked at);
+- withholding more only widens the values a reader cannot rule out, so a count seen open in
+  one of `Publication.protect`'s passes is not looked at in the passes after (`Audit.seen_open`);
 - `first_pinned` stops at the first pinned count, which is all `Publication.protect` needs
   to choose what to withhold next.
 """
@@ -85,6 +87,7 @@ class _Group:
         self._model = None
         self._ranges: list[tuple[float, float]] | None = None
         self.spread = False
+        self.to_look_at = 0  # its counts a pass of Audit.pinned looks at
         # the least and greatest value each count has been seen to take (Audit._saw)
         self.seen_low = self.seen_high = np.array([])
 
@@ -165,7 +168,7 @@ class _Group:
         history took a thousand solves, most of them to open one count each). Which counts
         are pinned does not depend on them, only how many solves it takes to tell."""
         self.spread = True
-        if len(self.rows) < 2 or len(self.keys) < SPREAD_FROM:  # few counts: each its own
+        if len(self.rows) < 2 or self.to_look_at < SPREAD_FROM:  # few: each its own solves
             return
         if self._model is None:
             self._model = self._highs()
@@ -291,6 +294,18 @@ class Audit:
                 self._saw(group, solution)
         return not one_whole_number(group.seen_low[index], group.seen_high[index])
 
+    def seen_open(self) -> set[Hashable]:
+        """The counts seen open so far (_shown_open). They stay open whatever is withheld
+        next: a count withheld, or a marker widened to "[x]", only lets a reader's values
+        range further (every solution seen still fits, the newly withheld count at its exact
+        value), so Publication.protect does not look at them again in the passes after."""
+        opened = set()
+        for group in {id(g): g for g, _ in self.group_of.values()}.values():
+            two_numbers = np.ceil(group.seen_low - TOLERANCE) < np.floor(
+                group.seen_high + TOLERANCE)
+            opened.update(k for k, is_open in zip(group.keys, two_numbers) if is_open)
+        return opened
+
     def bounds(self, key: Hashable) -> tuple[float, float]:
         """The least and greatest value of a withheld count consistent with what is shown."""
         group, index = self.group_of[key]
@@ -337,5 +352,7 @@ class Audit:
         """The pinned counts in the publication's order, found one at a time; those in
         `unless_zero` only where pinned above 0."""
         skip, unless_zero = set(skip) | self.untouched | self.floors, set(unless_zero)
-        return (k for k in self.hidden
-                if k not in skip and self.is_pinned(k, k in unless_zero))
+        looked_at = [k for k in self.hidden if k not in skip]
+        for key in looked_at:  # a group with few left to look at is not worth spreading
+            self.group_of[key][0].to_look_at += 1
+        return (k for k in looked_at if self.is_pinned(k, k in unless_zero))
