@@ -14,7 +14,7 @@ import pytest
 from scipy.optimize import linprog
 
 from dashboard import pack
-from dashboard.pack import disclosure, disclosure_audit
+from dashboard.pack import disclosure, disclosure_audit, secondary
 from dashboard.pack.disclosure import (
     FLOORS,
     NOT_AVAILABLE,
@@ -99,16 +99,17 @@ def reference_protect(publication: Publication) -> dict:
     without_floors = [line for line in lines if not any(withheld.get(k) in FLOORS
                                                         for k in line)]
     while True:
-        publication._widen(withheld, without_floors)
+        secondary.widen(publication.values, earlier, withheld, without_floors)
         determined = [k for k in reference_audit(publication.values, publication.sums,
                                                  withheld, publication.threshold)
                       if k not in beyond_reach]
         if not determined:
             return {k: marker for k, marker in withheld.items() if k not in earlier}
-        if not publication._hide_beside(determined[0], withheld, lines):
-            tied = [k for k in publication._tied_to(determined[0], without_floors)
+        if not secondary.hide_beside(publication.values, earlier, determined[0], withheld,
+                                     lines):
+            tied = [k for k in secondary.tied_to(determined[0], without_floors)
                     if k not in earlier and withheld.get(k) not in (NOT_AVAILABLE, *FLOORS)
-                    ] or [k for k in publication._tied_to(determined[0], lines)
+                    ] or [k for k in secondary.tied_to(determined[0], lines)
                           if k not in earlier and withheld.get(k) not in (NOT_AVAILABLE, *FLOORS)]
             for key in tied:
                 withheld[key] = NOT_AVAILABLE

@@ -27,7 +27,7 @@ from itertools import islice
 
 import pandas as pd
 
-from dashboard.pack import disclosure_audit, sum_ranges
+from dashboard.pack import disclosure_audit, secondary, sum_ranges
 from dashboard.pack.disclosure_audit import Side
 from dashboard.pack.earlier_groups import EarlierGroups, keys_of
 from dashboard.pack.markers import (
@@ -235,7 +235,7 @@ class Publication:
         open_lines = [line for line in open_lines if not _on_a_floor(line, withheld)]
         opened: set[Hashable] = set()  # open in a pass, so in every later one (seen_open)
         while True:
-            self._widen(withheld, open_lines)
+            secondary.widen(self.values, self.earlier, withheld, open_lines)
             system = _audit(self.values, audited, withheld, self.threshold, self.earlier,
                             candidates, signed, known, settled)
             determined = next(iter(system.pinned(skip=beyond_reach | opened,
@@ -244,7 +244,8 @@ class Publication:
                 return {k: m for k, m in withheld.items() if k not in self.earlier}
             opened |= system.seen_open()
             # Every line with a withheld count tied to it is audited (_audited).
-            if not self._hide_beside(determined, withheld, audited_lines):
+            if not secondary.hide_beside(self.values, self.earlier, determined, withheld,
+                                        audited_lines):
                 # Everything tied to it is withheld, yet the markers' own bounds pin it down
                 # (four "<5" cells under a total of 4 are each 1): withhold the whole group of
                 # figures tied to it as not available, saying nothing of their size. Tied by
@@ -264,7 +265,7 @@ class Publication:
         lines = self._lines()
         if not with_floors:
             lines = [line for line in lines if not _on_a_floor(line, withheld)]
-        return [k for k in self._tied_to(key, lines) if k not in self.earlier
+        return [k for k in secondary.tied_to(key, lines) if k not in self.earlier
                 and withheld.get(k) not in (NOT_AVAILABLE, *FLOORS)]
 
     def _audited(self, withheld: dict[Hashable, str], afresh: bool = False
@@ -304,54 +305,6 @@ class Publication:
 
     def _lines(self) -> list[tuple[Hashable, ...]]:
         return [keys_of(parts, total) for parts, total in self.sums]
-
-    def _hide_smallest(self, line: tuple[Hashable, ...], withheld: dict) -> bool:
-        candidates = [k for k in line
-                      if k not in withheld and k not in self.earlier and self.values[k] > 0]
-        if not candidates:
-            return False
-        # The smallest keeps most information; the key's text breaks ties, so the choice
-        # never depends on the order figures were added in.
-        pick = min(candidates, key=lambda k: (self.values[k], repr(k)))
-        withheld[pick] = SECONDARY
-        return True
-
-    def _widen(self, withheld: dict, lines: list[tuple[Hashable, ...]]) -> None:
-        changed = True
-        while changed:
-            changed = False
-            for line in lines:
-                if sum(k in withheld for k in line) == 1 and self._hide_smallest(line, withheld):
-                    changed = True
-
-    def _tied_to(self, key: Hashable, lines: list[tuple[Hashable, ...]]) -> set[Hashable]:
-        """Every key joined to `key` through the sums (`lines`, their keys)."""
-        # Each key's lines, found once: a publication carries every earlier quarter's sums,
-        # and walking all of them for each step outwards was a tenth of a first pack's audit.
-        lines_of: dict[Hashable, list[tuple[Hashable, ...]]] = {}
-        for line in lines:
-            for k in line:
-                lines_of.setdefault(k, []).append(line)
-        found, frontier = {key}, [key]
-        while frontier:
-            reached = {k for f in frontier for line in lines_of.get(f, ()) for k in line}
-            frontier = list(reached - found)
-            found.update(frontier)
-        return found
-
-    def _hide_beside(self, key: Hashable, withheld: dict,
-                     lines: list[tuple[Hashable, ...]]) -> bool:
-        """Withholds one more cell near `key`: on its own lines if any is left, else on the
-        lines of the withheld cells it is tied to, and so on outwards."""
-        reached, frontier = set(), {key}
-        while frontier:
-            reached |= frontier
-            near = [line for line in lines if any(k in frontier for k in line)]
-            for line in sorted(near, key=len):
-                if self._hide_smallest(line, withheld):
-                    return True
-            frontier = {k for line in near for k in line if k in withheld} - reached
-        return False
 
 
 def _limits(threshold: int) -> dict[str, tuple[int, int | None]]:

@@ -1,0 +1,72 @@
+"""Secondary suppression: which further cell to withhold beside one that could be worked out.
+
+`disclosure.Publication.protect` withholds small counts, then, while a line of a sum has
+exactly one withheld cell, its smallest non-zero shown cell (`widen`, the GSS rule of thumb);
+where the audit still pins a cell, one more cell on its lines, or on the lines of the
+withheld cells tied to it (`hide_beside`). A cell an earlier quarter printed is never
+withheld again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Hashable
+
+from dashboard.pack.markers import SECONDARY
+
+Line = tuple[Hashable, ...]
+
+
+def hide_smallest(values: dict[Hashable, int], earlier: Container[Hashable], line: Line,
+                  withheld: dict) -> bool:
+    """Withholds the line's smallest non-zero shown cell, if it has one."""
+    candidates = [k for k in line if k not in withheld and k not in earlier and values[k] > 0]
+    if not candidates:
+        return False
+    # The smallest keeps most information; the key's text breaks ties, so the choice
+    # never depends on the order figures were added in.
+    pick = min(candidates, key=lambda k: (values[k], repr(k)))
+    withheld[pick] = SECONDARY
+    return True
+
+
+def widen(values: dict[Hashable, int], earlier: Container[Hashable], withheld: dict,
+          lines: list[Line]) -> None:
+    """Until no line has exactly one withheld cell (where another can be withheld)."""
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            if sum(k in withheld for k in line) == 1 and \
+                    hide_smallest(values, earlier, line, withheld):
+                changed = True
+
+
+def tied_to(key: Hashable, lines: list[Line]) -> set[Hashable]:
+    """Every key joined to `key` through the sums (`lines`, their keys)."""
+    # Each key's lines, found once: a publication carries every earlier quarter's sums,
+    # and walking all of them for each step outwards was a tenth of a first pack's audit.
+    lines_of: dict[Hashable, list[Line]] = {}
+    for line in lines:
+        for k in line:
+            lines_of.setdefault(k, []).append(line)
+    found, frontier = {key}, [key]
+    while frontier:
+        reached = {k for f in frontier for line in lines_of.get(f, ()) for k in line}
+        frontier = list(reached - found)
+        found.update(frontier)
+    return found
+
+
+def hide_beside(values: dict[Hashable, int], earlier: Container[Hashable], key: Hashable,
+                withheld: dict, lines: list[Line]) -> bool:
+    """Withholds one more cell near `key`: on its own lines if any is left, else on the
+    lines of the withheld cells it is tied to, and so on outwards."""
+    reached, frontier = set(), {key}
+    while frontier:
+        reached |= frontier
+        near = [line for line in lines if any(k in frontier for k in line)]
+        for line in sorted(near, key=len):
+            if hide_smallest(values, earlier, line, withheld):
+                return True
+        frontier = {k for line in near for k in line if k in withheld} - reached
+    return False
