@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import pytest
 from scipy.optimize import linprog
 
@@ -476,3 +477,90 @@ def test_counts_seen_open_in_a_pass_stay_open_in_every_later_pass(monkeypatch,
                 assert math.isinf(high) or math.ceil(low - 1e-6) < math.floor(high + 1e-6), key
                 checked += 1
     assert checked > 100
+
+
+def test_a_carried_solution_is_used_only_where_every_sum_holds():
+    # Counts a (earlier, withheld "<5") and b (this quarter's) with a + b = 6 and a = e, e an
+    # earlier count also withheld: a solution carried from the last quarter moves a and e
+    # together, or a alone (no longer a solution: a = e fails whatever b is).
+    from dashboard.pack.carried_solutions import completed
+
+    keys = ["a", "e", "b"]
+    rows = [({0: 1.0, 2: 1.0}, 6.0), ({0: 1.0, 1: -1.0}, 0.0)]
+    group = _Group(keys, rows, [(1, 4), (1, 4), (0, None)])
+    group.exact = np.array([2.0, 2.0, 4.0])
+    place = {"a": 0, "e": 1}  # the history's counts
+    together = (np.array([0, 1]), np.array([4.0, 4.0]))
+    a_alone = (np.array([0]), np.array([3.0]))
+    with SOLVER_LOCK:
+        found = list(completed(group, [a_alone, together], place))
+    assert len(found) == 1
+    assert found[0] == pytest.approx([4.0, 4.0, 2.0])
+
+
+def test_solutions_carried_from_the_last_quarter_are_solutions_of_this_one(
+        monkeypatch, demo_publications):
+    # Every carried solution the audit uses is, by the plain audit's own equations, values a
+    # reader cannot rule out under the markers of that pass: every sum holds and every count
+    # is within what its marker says. And carrying saves solving.
+    from dashboard.pack import carried_solutions
+
+    used, passes, real_audit = [], [], disclosure._audit
+    real_completed = disclosure_audit.completed
+
+    def audit_recorded(values, sums, withheld, *args):
+        passes.append(dict(withheld))
+        return real_audit(values, sums, withheld, *args)
+
+    def completed_recorded(group, carried, place):
+        for solution in real_completed(group, carried, place):
+            used.append((passes[-1], dict(zip(group.keys, solution.tolist(), strict=True))))
+            yield solution
+    monkeypatch.setattr(disclosure, "_audit", audit_recorded)
+    monkeypatch.setattr(disclosure_audit, "completed", completed_recorded)
+    publications = [p for p in demo_publications if p.history() is not None]
+    for publication in publications:
+        used.clear()
+        passes.clear()
+        publication.protect()
+        limits = {primary_marker(publication.threshold): (1, publication.threshold - 1),
+                  SECONDARY: (publication.threshold, None), NOT_AVAILABLE: (0, None), **FLOORS}
+        for withheld, moved in used:
+            values = {**publication.values, **moved}
+            for parts, total in publication.sums:
+                signed = terms(parts, total)
+                floor = signed[-1][0]  # a floor is the last key of its one sum
+                if withheld.get(floor) in FLOORS and floor not in moved:
+                    # left out of the audit, implied: it holds at some value in its range
+                    rest = sum(sign * values[k] for k, sign in signed[:-1])
+                    assert rest >= limits[withheld[floor]][0] - 1e-6, (parts, total)
+                    continue
+                assert sum(sign * values[k] for k, sign in signed) == \
+                    pytest.approx(0, abs=1e-6), (parts, total)
+            for key, value in moved.items():
+                low, high = limits[withheld[key]]
+                assert low - 1e-6 <= value and (high is None or value <= high + 1e-6), key
+        if len(used) > 10:
+            break
+    assert len(used) > 10
+    # the same publication without carrying solves the whole group's program more often
+    solves, real_extreme, real_spread = [], _Group.extreme, _Group.spread_solutions
+
+    def extreme_counted(self, index, sign):
+        solves.append(index)
+        return real_extreme(self, index, sign)
+
+    def spread_counted(self):
+        for solution in real_spread(self):
+            solves.append(None)
+            yield solution
+    monkeypatch.setattr(_Group, "extreme", extreme_counted)
+    monkeypatch.setattr(_Group, "spread_solutions", spread_counted)
+    monkeypatch.setattr(disclosure_audit, "completed", real_completed)
+    carrying = publication.protect().withheld
+    with_carried = len(solves)
+    solves.clear()
+    monkeypatch.setattr(carried_solutions, "MOST_KEPT", 0)
+    monkeypatch.setattr(disclosure_audit, "completed", lambda *args: iter(()))
+    assert publication.protect().withheld == carrying
+    assert len(solves) > with_carried

@@ -75,6 +75,9 @@ class Publication:
     # this publication's floors (no_less_than), with their markers
     floors: dict[Hashable, str] = field(default_factory=dict)
     floor_terms: dict[Hashable, tuple[int, tuple, tuple]] = field(default_factory=dict)
+    # once protected: its audits' solutions and the counts of the groups they looked at, for
+    # the next quarter's audit (carried_solutions; History.record keeps them)
+    solutions: list[tuple[list, list]] = field(default_factory=list, repr=False, compare=False)
 
     def count(self, key: Hashable, value: object) -> Hashable:
         """Adds one exact count (the same key twice must carry the same value)."""
@@ -234,12 +237,15 @@ class Publication:
         # withheld key beside a floor pins nothing: floors are left out of widening.
         open_lines = [line for line in open_lines if not _on_a_floor(line, withheld)]
         opened: set[Hashable] = set()  # open in a pass, so in every later one (seen_open)
+        self.solutions = []  # each pass's, all of them solutions once more is withheld
         while True:
             secondary.widen(self.values, self.earlier, withheld, open_lines)
             system = _audit(self.values, audited, withheld, self.threshold, self.earlier,
-                            candidates, signed, known, settled)
+                            candidates, signed, known, settled,
+                            *((history.carried, history.position) if history else ()))
             determined = next(iter(system.pinned(skip=beyond_reach | opened,
                                                  unless_zero=_not_available(withheld))), None)
+            self.solutions += system.solutions_to_carry()
             if determined is None:
                 return {k: m for k, m in withheld.items() if k not in self.earlier}
             opened |= system.seen_open()
@@ -316,9 +322,10 @@ def _limits(threshold: int) -> dict[str, tuple[int, int | None]]:
 def _audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
            withheld: dict[Hashable, str], threshold: int, earlier: Iterable[Hashable] = (),
            candidates: Iterable[Hashable] | None = None, signed: list | None = None,
-           known: dict | None = None, settled: int = 0) -> disclosure_audit.Audit:
+           known: dict | None = None, settled: int = 0, carried: list = (),
+           place: dict | None = None) -> disclosure_audit.Audit:
     return disclosure_audit.Audit(values, sums, withheld, _limits(threshold), earlier,
-                                  candidates, FLOORS, signed, known, settled)
+                                  candidates, FLOORS, signed, known, settled, carried, place)
 
 
 def _on_a_floor(line: tuple[Hashable, ...], withheld: dict[Hashable, str]) -> bool:

@@ -34,6 +34,7 @@ from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 
+from dashboard.pack.carried_solutions import Solution, completed, kept_solutions
 from dashboard.pack.sum_ranges import TOLERANCE, Limits, implied_floors, one_sum_ranges
 
 Sums = Sequence[tuple[tuple[Hashable, ...], Hashable]]
@@ -87,9 +88,11 @@ class _Group:
         self._model = None
         self._ranges: list[tuple[float, float]] | None = None
         self.spread = False
-        self.to_look_at = 0  # its counts a pass of Audit.pinned looks at
-        # the least and greatest value each count has been seen to take (Audit._saw)
-        self.seen_low = self.seen_high = np.array([])
+        self.looked_at: list[int] = []  # its counts a pass of Audit.pinned looks at
+        # the least and greatest value each count has been seen to take, and the solutions
+        # seen (Audit._saw)
+        self.exact = self.seen_low = self.seen_high = np.array([])
+        self.solutions: list[np.ndarray] = []
 
     def _highs(self):
         import highspy  # only a circulated publication needs the solver
@@ -168,7 +171,9 @@ class _Group:
         history took a thousand solves, most of them to open one count each). Which counts
         are pinned does not depend on them, only how many solves it takes to tell."""
         self.spread = True
-        if len(self.rows) < 2 or self.to_look_at < SPREAD_FROM:  # few: each its own solves
+        still = np.ceil(self.seen_low[self.looked_at] - TOLERANCE) >= np.floor(
+            self.seen_high[self.looked_at] + TOLERANCE)
+        if len(self.rows) < 2 or np.count_nonzero(still) < SPREAD_FROM:  # few: one by one
             return
         if self._model is None:
             self._model = self._highs()
@@ -209,16 +214,19 @@ class Audit:
                  floors: Iterable[str] = (),
                  signed: list[list[tuple[Hashable, float]]] | None = None,
                  known: dict[Hashable, tuple[float, float]] | None = None,
-                 settled: int = 0) -> None:
+                 settled: int = 0, carried: Sequence[Solution] = (),
+                 place: dict[Hashable, int] | None = None) -> None:
         """candidates: the keys, in the values' order, that may be withheld and matter here
         (default: every key); an earlier count on none of the sums can be left out, since
         it cannot be narrowed now (see untouched). floors: the markers of keys that are never
         printed, each the total of one sum that a reader knows only to be at least so much
         (disclosure.FLOORS); they are never reported as pinned. signed: the sums' terms, where
         the caller keeps them from one audit to the next. known, settled: see
-        sum_ranges.implied_floors."""
+        sum_ranges.implied_floors. carried, place: solutions of the last quarter's audit,
+        placed by the history's counts (carried_solutions)."""
         if not isinstance(earlier, (set, frozenset, dict)):
             earlier = set(earlier)
+        self.carried, self.place = carried, place or {}
         hidden = [k for k in (values if candidates is None else candidates) if k in withheld]
         self.floors = {k for k in hidden if withheld[k] in floors} if floors else set()
         signed_sums = signed if signed is not None else [terms(parts, total)
@@ -278,11 +286,12 @@ class Audit:
         self.untouched = {k for i, k in enumerate(self.hidden) if root(i) not in touched}
         # The exact counts are themselves values a reader cannot rule out.
         for group in {id(g): g for g, _ in self.group_of.values()}.values():
-            group.seen_low = np.array([float(values[k]) for k in group.keys])
-            group.seen_high = group.seen_low.copy()
+            group.exact = np.array([float(values[k]) for k in group.keys])
+            group.seen_low, group.seen_high = group.exact.copy(), group.exact.copy()
 
     @staticmethod
     def _saw(group: _Group, solution: np.ndarray) -> None:
+        group.solutions.append(solution)
         np.minimum(group.seen_low, solution, out=group.seen_low)
         np.maximum(group.seen_high, solution, out=group.seen_high)
 
@@ -290,6 +299,8 @@ class Audit:
         """Two whole numbers lie between values the count has been seen to take."""
         group, index = self.group_of[key]
         if not group.spread and group.rows:
+            for solution in completed(group, self.carried, self.place):
+                self._saw(group, solution)
             for solution in group.spread_solutions():
                 self._saw(group, solution)
         return not one_whole_number(group.seen_low[index], group.seen_high[index])
@@ -305,6 +316,13 @@ class Audit:
                 group.seen_high + TOLERANCE)
             opened.update(k for k, is_open in zip(group.keys, two_numbers) if is_open)
         return opened
+
+    def solutions_to_carry(self) -> list[tuple[list[Hashable], list[Solution]]]:
+        """For each group looked at, its counts and the solutions to carry into the next
+        quarter's audit (carried_solutions.kept_solutions)."""
+        return [(group.keys, kept_solutions(group))
+                for group in {id(g): g for g, _ in self.group_of.values()}.values()
+                if group.spread]
 
     def bounds(self, key: Hashable) -> tuple[float, float]:
         """The least and greatest value of a withheld count consistent with what is shown."""
@@ -354,5 +372,6 @@ class Audit:
         skip, unless_zero = set(skip) | self.untouched | self.floors, set(unless_zero)
         looked_at = [k for k in self.hidden if k not in skip]
         for key in looked_at:  # a group with few left to look at is not worth spreading
-            self.group_of[key][0].to_look_at += 1
+            group, index = self.group_of[key]
+            group.looked_at.append(index)
         return (k for k in looked_at if self.is_pinned(k, k in unless_zero))

@@ -11,10 +11,13 @@ only for the groups its own sums reach.
 
 from __future__ import annotations
 
-from collections.abc import Container, Hashable, Sequence
+from collections.abc import Callable, Container, Hashable, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from dashboard.pack.carried_solutions import Solution, in_history
 from dashboard.pack.disclosure_audit import Side, terms
 from dashboard.pack.sum_ranges import Limits, ranges_each_sum_allows
 
@@ -45,6 +48,21 @@ class EarlierGroups:
         # by the markers' limits: how many sums were narrowed by, and each withheld count's
         # range so far (ranges)
         self._ranges: dict[frozenset, tuple[int, dict]] = {}
+        # solutions of the last audits of each group, as the history names its counts, for
+        # the next quarter's audit (carried_solutions)
+        self.carried: list[Solution] = []
+
+    def carry(self, groups: list[tuple[list[Hashable], list[Solution]]],
+              name: Callable[[Hashable], Hashable]) -> None:
+        """Takes the solutions a quarter's audit kept (Publication.solutions: each group it
+        looked at, with its counts, under their names there: `name` gives the history's),
+        in place of those that move a count of those groups; the others' are kept."""
+        solutions, looked_at = [], np.zeros(self.values_count, dtype=bool)
+        for keys, kept in groups:
+            placed, places = in_history([name(k) for k in keys], kept, self.position)
+            solutions += placed
+            looked_at[places] = True
+        self.carried = [s for s in self.carried if not looked_at[s[0]].any()] + solutions
 
     def take_in(self, history: Publication) -> None:
         """Takes in what the history's publication has gained since the last time."""

@@ -165,6 +165,7 @@ class History:
                 self.grown_from.setdefault((now, quarter), set()).update(
                     {earlier, *self.grown_from.get((now, earlier), ())})
         self.groups.take_in(self.publication)
+        self.groups.carry(own.solutions, renamed)
         self.quarters.append(quarter)
 
 
