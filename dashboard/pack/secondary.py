@@ -61,10 +61,16 @@ def hide_beside(values: dict[Hashable, int], earlier: Container[Hashable], key: 
                 withheld: dict, lines: list[Line]) -> bool:
     """Withholds one more cell near `key`: on its own lines if any is left, else on the
     lines of the withheld cells it is tied to, and so on outwards."""
+    # Each key's lines, found once, in the lines' order (a long history's lines were walked
+    # whole for each step outwards)
+    lines_of: dict[Hashable, list[int]] = {}
+    for index, line in enumerate(lines):
+        for k in line:
+            lines_of.setdefault(k, []).append(index)
     reached, frontier = set(), {key}
     while frontier:
         reached |= frontier
-        near = [line for line in lines if any(k in frontier for k in line)]
+        near = [lines[i] for i in sorted({i for k in frontier for i in lines_of.get(k, ())})]
         for line in sorted(near, key=len):
             if hide_smallest(values, earlier, line, withheld):
                 return True
