@@ -166,6 +166,7 @@ class History:
                     {earlier, *self.grown_from.get((now, earlier), ())})
         self.groups.take_in(self.publication)
         self.groups.carry(own.solutions, renamed)
+        own.solutions = []  # carried now; a memo keeps every quarter's publication
         self.quarters.append(quarter)
 
 
