@@ -497,9 +497,9 @@ def test_a_carried_solution_is_used_only_where_every_sum_holds():
     rows = [({0: 1.0, 2: 1.0}, 6.0), ({0: 1.0, 1: -1.0}, 0.0)]
     group = _Group(keys, rows, [(1, 4), (1, 4), (0, None)])
     group.exact = np.array([2.0, 2.0, 4.0])
-    place = {"a": 0, "e": 1}  # the history's counts
-    together = (np.array([0, 1]), np.array([4.0, 4.0]))
-    a_alone = (np.array([0]), np.array([3.0]))
+    place = {"e": 2, "a": 5}  # the history's counts, in another order than the group's
+    together = (np.array([5, 2]), np.array([4.0, 4.0]))
+    a_alone = (np.array([5]), np.array([3.0]))
     with SOLVER_LOCK:
         found = list(completed(group, [a_alone, together], place))
     assert len(found) == 1
