@@ -76,7 +76,7 @@ def completed(group: _Group, carried: Sequence[Solution], place: dict[Hashable, 
     """Each carried solution (placed by the history's counts, `place`) that moves a count of
     `group`, with values for the group's counts the history does not hold, where some fit:
     every sum of the group and every limit checked."""
-    if not carried or not group.rows:
+    if not carried or len(group.rows) < 2:  # one sum is worked out without the solver
         return
     at = np.array([place.get(k, -1) for k in group.keys], dtype=np.int64)
     free = at < 0

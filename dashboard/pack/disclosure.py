@@ -75,8 +75,8 @@ class Publication:
     # this publication's floors (no_less_than), with their markers
     floors: dict[Hashable, str] = field(default_factory=dict)
     floor_terms: dict[Hashable, tuple[int, tuple, tuple]] = field(default_factory=dict)
-    # once protected: its audits' solutions and the counts of the groups they looked at, for
-    # the next quarter's audit (carried_solutions; History.record keeps them)
+    # once protected after a history: each group its audits looked at, with the solutions
+    # kept of it, for the next quarter's audit (carried_solutions; History.record takes them)
     solutions: list[tuple[list, list]] = field(default_factory=list, repr=False, compare=False)
 
     def count(self, key: Hashable, value: object) -> Hashable:
@@ -245,7 +245,8 @@ class Publication:
                             *((history.carried, history.position) if history else ()))
             determined = next(iter(system.pinned(skip=beyond_reach | opened,
                                                  unless_zero=_not_available(withheld))), None)
-            self.solutions += system.solutions_to_carry()
+            if history:  # only a history carries them on
+                self.solutions += system.solutions_to_carry()
             if determined is None:
                 return {k: m for k, m in withheld.items() if k not in self.earlier}
             opened |= system.seen_open()

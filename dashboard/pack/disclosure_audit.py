@@ -285,9 +285,12 @@ class Audit:
             root(i) for i, k in enumerate(self.hidden) if k not in earlier}
         self.untouched = {k for i, k in enumerate(self.hidden) if root(i) not in touched}
         # The exact counts are themselves values a reader cannot rule out.
-        for group in {id(g): g for g, _ in self.group_of.values()}.values():
+        for group in self._groups():
             group.exact = np.array([float(values[k]) for k in group.keys])
             group.seen_low, group.seen_high = group.exact.copy(), group.exact.copy()
+
+    def _groups(self) -> list[_Group]:
+        return list({id(g): g for g, _ in self.group_of.values()}.values())
 
     @staticmethod
     def _saw(group: _Group, solution: np.ndarray) -> None:
@@ -311,7 +314,7 @@ class Audit:
         range further (every solution seen still fits, the newly withheld count at its exact
         value), so Publication.protect does not look at them again in the passes after."""
         opened = set()
-        for group in {id(g): g for g, _ in self.group_of.values()}.values():
+        for group in self._groups():
             two_numbers = np.ceil(group.seen_low - TOLERANCE) < np.floor(
                 group.seen_high + TOLERANCE)
             opened.update(k for k, is_open in zip(group.keys, two_numbers) if is_open)
@@ -320,9 +323,7 @@ class Audit:
     def solutions_to_carry(self) -> list[tuple[list[Hashable], list[Solution]]]:
         """For each group looked at, its counts and the solutions to carry into the next
         quarter's audit (carried_solutions.kept_solutions)."""
-        return [(group.keys, kept_solutions(group))
-                for group in {id(g): g for g, _ in self.group_of.values()}.values()
-                if group.spread]
+        return [(group.keys, kept_solutions(group)) for group in self._groups() if group.spread]
 
     def bounds(self, key: Hashable) -> tuple[float, float]:
         """The least and greatest value of a withheld count consistent with what is shown."""
