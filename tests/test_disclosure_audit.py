@@ -26,6 +26,7 @@ from dashboard.pack.disclosure import (
 )
 from dashboard.pack.disclosure_audit import SOLVER_LOCK, Audit, SolverGaveUp, _Group, terms
 from dashboard.pack.earlier_groups import keys_of
+from dashboard.pack.reader_system import parts_of_rows
 from dashboard.pack.sum_ranges import implied_floors, ranges_each_sum_allows
 from dashboard.security.access import Viewer
 from dashboard.store import database
@@ -291,8 +292,8 @@ def test_a_group_of_one_sum_has_the_range_the_solver_finds():
         limits = [(low, high) if low <= value and (high is None or value <= high)
                   else (0, None) for (low, high), value in zip(limits, values, strict=True)]
         keys = [f"k{i}" for i in range(size)]
-        by_sum = _Group(keys, [(row, target)], limits)
-        by_solver = _Group(keys, [(row, target), (dict(row), target)], limits)
+        by_sum = _Group(keys, parts_of_rows([(row, target)]), limits)
+        by_solver = _Group(keys, parts_of_rows([(row, target), (dict(row), target)]), limits)
         with SOLVER_LOCK:
             for index in range(size):
                 for sign in (1.0, -1.0):
@@ -337,9 +338,9 @@ def test_a_solve_the_solver_gives_up_on_is_solved_again_not_taken_as_no_bound():
     rows = [({0: 1.0, 1: 1.0, 2: 1.0}, 7.0), ({0: 1.0, 1: -1.0}, 0.0)]
     limits = [(1, 4), (1, 4), (0, None)]
     with SOLVER_LOCK:
-        plain = _Group(["a", "b", "c"], rows, limits)
+        plain = _Group(["a", "b", "c"], parts_of_rows(rows), limits)
         expected = [plain.extreme(index, sign) for index in range(3) for sign in (1.0, -1.0)]
-        shaky = _Group(["a", "b", "c"], rows, limits)
+        shaky = _Group(["a", "b", "c"], parts_of_rows(rows), limits)
         shaky.extreme(0, 1.0)  # builds its model
         found = []
         for index in range(3):
@@ -495,7 +496,7 @@ def test_a_carried_solution_is_used_only_where_every_sum_holds():
 
     keys = ["a", "e", "b"]
     rows = [({0: 1.0, 2: 1.0}, 6.0), ({0: 1.0, 1: -1.0}, 0.0)]
-    group = _Group(keys, rows, [(1, 4), (1, 4), (0, None)])
+    group = _Group(keys, parts_of_rows(rows), [(1, 4), (1, 4), (0, None)])
     group.exact = np.array([2.0, 2.0, 4.0])
     place = {"e": 2, "a": 5}  # the history's counts, in another order than the group's
     together = (np.array([5, 2]), np.array([4.0, 4.0]))
@@ -520,8 +521,8 @@ def test_solutions_carried_from_the_last_quarter_are_solutions_of_this_one(
         passes.append(dict(withheld))
         return real_audit(values, sums, withheld, *args)
 
-    def completed_recorded(group, carried, place):
-        for solution in real_completed(group, carried, place):
+    def completed_recorded(group, carried, place, seen_open=None):
+        for solution in real_completed(group, carried, place, seen_open):
             used.append((passes[-1], dict(zip(group.keys, solution.tolist(), strict=True))))
             yield solution
     monkeypatch.setattr(disclosure, "_audit", audit_recorded)

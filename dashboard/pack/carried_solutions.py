@@ -71,12 +71,14 @@ def in_history(keys: Sequence[Hashable], kept: list[Solution], place: dict[Hasha
     return placed, at[at >= 0]
 
 
-def completed(group: _Group, carried: Sequence[Solution], place: dict[Hashable, int]
-              ) -> Iterable[np.ndarray]:
+def completed(group: _Group, carried: Sequence[Solution], place: dict[Hashable, int],
+              seen_open: np.ndarray | None = None) -> Iterable[np.ndarray]:
     """Each carried solution (placed by the history's counts, `place`) that moves a count of
     `group`, with values for the group's counts the history does not hold, where some fit:
-    every sum of the group and every limit checked."""
-    if not carried or len(group.rows) < 2:  # one sum is worked out without the solver
+    every sum of the group and every limit checked. `seen_open`: which of the group's counts
+    an earlier pass saw open; a solution moving only those is passed over (it was completed
+    in that pass, and would show open what it showed then)."""
+    if not carried or group.row_count() < 2:  # one sum is worked out without the solver
         return
     at = np.array([place.get(k, -1) for k in group.keys], dtype=np.int64)
     free = at < 0
@@ -84,27 +86,23 @@ def completed(group: _Group, carried: Sequence[Solution], place: dict[Hashable, 
         return
     index_of = np.full(max(len(place), int(at.max()) + 1), -1, dtype=np.int64)
     index_of[at[~free]] = np.nonzero(~free)[0]
-    rows_at = np.repeat(np.arange(len(group.rows)), [len(row) for row, _ in group.rows])
-    columns = np.fromiter((i for row, _ in group.rows for i in row), dtype=np.int64,
-                          count=len(rows_at))
-    coefficients = np.fromiter((c for row, _ in group.rows for c in row.values()),
-                               dtype=float, count=len(rows_at))
-    targets = np.array([target for _, target in group.rows], dtype=float)
+    rows_at = np.repeat(np.arange(group.row_count()), np.diff(group.row_starts))
+    columns, coefficients, targets = group.columns, group.coefficients, group.targets
     lower = np.array([float(low) for low, _ in group.limits])
     upper = np.array([np.inf if high is None else float(high) for _, high in group.limits])
     on_free = free[columns]
-    with_free = np.zeros(len(group.rows), dtype=bool)
+    with_free = np.zeros(group.row_count(), dtype=bool)
     with_free[rows_at[on_free]] = True
     program = None
     for places, moved_to in carried:
         index = index_of[places[places < len(index_of)]]
         mine = index >= 0
-        if not mine.any():
+        if not mine.any() or (seen_open is not None and seen_open[index[mine]].all()):
             continue
         values = group.exact.copy()
         values[index[mine]] = moved_to[places < len(index_of)][mine]
         if free.any():
-            program = program or _FreeCounts(group, free, with_free)
+            program = program or _FreeCounts(group, free, with_free, rows_at)
             fixed_part = np.bincount(rows_at, coefficients * values[columns] * ~on_free,
                                      minlength=len(targets))
             found = program.solve(targets - fixed_part)
@@ -123,7 +121,8 @@ class _FreeCounts:
     """The group's program over the counts that are not earlier ones, the others fixed: the
     sums with such a count, their targets less what the fixed counts give."""
 
-    def __init__(self, group: _Group, free: np.ndarray, with_free: np.ndarray) -> None:
+    def __init__(self, group: _Group, free: np.ndarray, with_free: np.ndarray,
+                 rows_at: np.ndarray) -> None:
         import highspy
 
         self.model = model = highspy.Highs()
@@ -140,18 +139,15 @@ class _FreeCounts:
         model.addCols(size, np.zeros(size), np.array(lower), np.array(upper), 0, none, none,
                       np.array([]))
         self.rows = np.nonzero(with_free)[0]
-        starts, columns, coefficients = [], [], []
-        for r in self.rows:
-            row, _ = group.rows[r]
-            starts.append(len(columns))
-            for i, c in row.items():
-                if free[i]:
-                    columns.append(int(free_at[i]))
-                    coefficients.append(c)
+        # the entries on a free count, in the sums' order (each sum's in its own order)
+        entry = free[group.columns] & with_free[rows_at]
+        columns = free_at[group.columns[entry]].astype(np.int32)
+        coefficients = group.coefficients[entry].astype(float)
+        per_row = np.bincount(rows_at[entry], minlength=group.row_count())[self.rows]
+        starts = (np.cumsum(per_row) - per_row).astype(np.int32)
         zeros = np.zeros(len(self.rows))
-        model.addRows(len(self.rows), zeros, zeros, len(columns),
-                      np.array(starts, dtype=np.int32), np.array(columns, dtype=np.int32),
-                      np.array(coefficients, dtype=float))
+        model.addRows(len(self.rows), zeros, zeros, len(columns), starts, columns,
+                      coefficients)
         self.indices = np.arange(len(self.rows), dtype=np.int32)
         self.optimal = highspy.HighsModelStatus.kOptimal
 

@@ -35,6 +35,7 @@ from collections.abc import Hashable, Iterable, Sequence
 import numpy as np
 
 from dashboard.pack.carried_solutions import Solution, completed, kept_solutions
+from dashboard.pack.reader_system import GroupParts, SumTerms, split
 from dashboard.pack.sum_ranges import TOLERANCE, Limits, implied_floors, one_sum_ranges
 
 Sums = Sequence[tuple[tuple[Hashable, ...], Hashable]]
@@ -78,21 +79,36 @@ def one_whole_number(low: float, high: float) -> bool:
 
 
 class _Group:
-    """Withheld counts joined by sums, and the equations between them (built on first use)."""
+    """Withheld counts joined by sums, and the equations between them (compressed rows, as
+    reader_system.split gives them; the solver's model built on first use)."""
 
-    def __init__(self, keys: list[Hashable], rows: list[tuple[dict[int, float], float]],
-                 limits: list[Limits]) -> None:
+    def __init__(self, keys: list[Hashable], parts: GroupParts, limits: list[Limits]) -> None:
         self.keys = keys
-        self.rows = rows
+        self.row_starts, self.columns = parts.row_starts, parts.columns
+        self.coefficients, self.targets = parts.coefficients, parts.targets
         self.limits = limits
         self._model = None
         self._ranges: list[tuple[float, float]] | None = None
+        self._rows: list[tuple[dict[int, float], float]] | None = None
         self.spread = False
         self.looked_at: list[int] = []  # its counts a pass of Audit.pinned looks at
         # the least and greatest value each count has been seen to take, and the solutions
         # seen (Audit._saw)
         self.exact = self.seen_low = self.seen_high = np.array([])
         self.solutions: list[np.ndarray] = []
+
+    @property
+    def rows(self) -> list[tuple[dict[int, float], float]]:
+        """Each sum as its counts' coefficients and its target."""
+        if self._rows is None:
+            starts, columns, coefficients = (self.row_starts.tolist(), self.columns.tolist(),
+                                             self.coefficients.tolist())
+            self._rows = [(dict(zip(columns[a:b], coefficients[a:b])), target)
+                          for a, b, target in zip(starts, starts[1:], self.targets.tolist())]
+        return self._rows
+
+    def row_count(self) -> int:
+        return len(self.targets)
 
     def _highs(self):
         import highspy  # only a circulated publication needs the solver
@@ -110,16 +126,10 @@ class _Group:
         upper = np.array([inf if high is None else float(high) for _, high in self.limits])
         none = np.array([], dtype=np.int32)
         model.addCols(size, np.zeros(size), lower, upper, 0, none, none, np.array([]))
-        starts, columns, coefficients, targets = [], [], [], []
-        for row, target in self.rows:
-            starts.append(len(columns))
-            columns += list(row)
-            coefficients += list(row.values())
-            targets.append(target)
-        targets = np.array(targets, dtype=float)
-        model.addRows(len(self.rows), targets, targets, len(columns),
-                      np.array(starts, dtype=np.int32), np.array(columns, dtype=np.int32),
-                      np.array(coefficients, dtype=float))
+        targets = self.targets.astype(float)
+        model.addRows(len(targets), targets, targets, len(self.columns),
+                      self.row_starts[:-1].astype(np.int32), self.columns.astype(np.int32),
+                      self.coefficients.astype(float))
         self._indices = np.arange(size, dtype=np.int32)
         self._optimal = highspy.HighsModelStatus.kOptimal
         self._unbounded = (highspy.HighsModelStatus.kUnbounded,
@@ -130,11 +140,11 @@ class _Group:
         """The least (sign 1) or greatest (sign -1) value of one count, and a solution that
         reaches it where one was found (None where the value was worked out without one);
         (None, None) where there is no optimum (no greatest value: unbounded)."""
-        if not self.rows:  # a count on no sum with another withheld one: its marker's range
+        if not self.row_count():  # a count on no sum with another withheld one: its marker's range
             low, high = self.limits[index]
             value = low if sign > 0 else high
             return (None, None) if value is None else (float(value), np.array([float(value)]))
-        if len(self.rows) == 1:
+        if self.row_count() == 1:
             return self._on_one_sum(index, sign), None
         if self._model is None:
             self._model = self._highs()
@@ -173,7 +183,7 @@ class _Group:
         self.spread = True
         still = np.ceil(self.seen_low[self.looked_at] - TOLERANCE) >= np.floor(
             self.seen_high[self.looked_at] + TOLERANCE)
-        if len(self.rows) < 2 or np.count_nonzero(still) < SPREAD_FROM:  # few: one by one
+        if self.row_count() < 2 or np.count_nonzero(still) < SPREAD_FROM:  # few: one by one
             return
         if self._model is None:
             self._model = self._highs()
@@ -227,63 +237,31 @@ class Audit:
         if not isinstance(earlier, (set, frozenset, dict)):
             earlier = set(earlier)
         self.carried, self.place = carried, place or {}
+        self.seen_before: set[Hashable] = set()  # pinned()'s skip: seen open in an earlier pass
         hidden = [k for k in (values if candidates is None else candidates) if k in withheld]
         self.floors = {k for k in hidden if withheld[k] in floors} if floors else set()
-        signed_sums = signed if signed is not None else [terms(parts, total)
-                                                         for parts, total in sums]
+        if not isinstance(signed, SumTerms):
+            signed = [terms(parts, total) for parts, total in sums] if signed is None else signed
+            signed = SumTerms(signed, values, earlier)
+        sum_terms, left_out = signed, set()
         if self.floors:
-            left_out = implied_floors(signed_sums, self.floors, set(hidden), values,
-                                       withheld, limits, known, settled)
-            if left_out:
+            left_out = implied_floors(sum_terms.signed, self.floors, set(hidden), values,
+                                      withheld, limits, known, settled)
+            if left_out:  # each the last key of its one sum, left out with it
                 hidden = [k for k in hidden if k not in left_out]
-                # a floor is the last key of its one sum (sum_ranges.implied_floors)
-                signed_sums = [signed for signed in signed_sums
-                               if signed[-1][0] not in left_out]
         self.hidden = hidden
-        position = {k: i for i, k in enumerate(self.hidden)}
-        parent = list(range(len(self.hidden)))
-
-        def root(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        equations, touching = [], []
-        for signed in signed_sums:
-            row, constant = {}, 0.0
-            for key, sign in signed:
-                if key in position:
-                    row[position[key]] = row.get(position[key], 0.0) + sign
-                else:
-                    constant += sign * values[key]
-            if row:
-                equations.append((row, -constant))
-                first, *others = (root(i) for i in row)
-                for other in others:
-                    parent[other] = first
-                if any(k not in earlier for k, _ in signed):
-                    touching.append(next(iter(row)))
-        members: dict[int, list[int]] = {}
-        for i in range(len(self.hidden)):
-            members.setdefault(root(i), []).append(i)
-        rows_of: dict[int, list] = {}
-        for row, target in equations:
-            rows_of.setdefault(root(next(iter(row))), []).append((row, target))
         self.group_of: dict[Hashable, tuple[_Group, int]] = {}
-        for group_root, indices in members.items():
-            local = {i: n for n, i in enumerate(indices)}
-            group = _Group([self.hidden[i] for i in indices],
-                           [({local[i]: c for i, c in row.items()}, target)
-                            for row, target in rows_of.get(group_root, [])],
-                           [limits[withheld[self.hidden[i]]] for i in indices])
-            for i in indices:
-                self.group_of[self.hidden[i]] = (group, local[i])
-        # Counts printed earlier whose sums this publication leaves as they were were audited
-        # with those sums before: only groups this publication touches can be narrowed now.
-        touched = {root(i) for i in touching} | {
-            root(i) for i, k in enumerate(self.hidden) if k not in earlier}
-        self.untouched = {k for i, k in enumerate(self.hidden) if root(i) not in touched}
+        self.untouched = set()
+        for parts in split(sum_terms, hidden, left_out,
+                           np.array([k in earlier for k in hidden], dtype=bool)):
+            keys = [hidden[i] for i in parts.members]
+            group = _Group(keys, parts, [limits[withheld[k]] for k in keys])
+            for local, key in enumerate(keys):
+                self.group_of[key] = (group, local)
+            # Counts printed earlier whose sums this publication leaves as they were were
+            # audited with those sums before: only groups it touches can be narrowed now.
+            if not parts.touched:
+                self.untouched.update(keys)
         # The exact counts are themselves values a reader cannot rule out.
         for group in self._groups():
             group.exact = np.array([float(values[k]) for k in group.keys])
@@ -301,8 +279,10 @@ class Audit:
     def _shown_open(self, key: Hashable) -> bool:
         """Two whole numbers lie between values the count has been seen to take."""
         group, index = self.group_of[key]
-        if not group.spread and group.rows:
-            for solution in completed(group, self.carried, self.place):
+        if not group.spread and group.row_count():
+            seen_open = np.array([k in self.seen_before for k in group.keys]) \
+                if self.seen_before else None
+            for solution in completed(group, self.carried, self.place, seen_open):
                 self._saw(group, solution)
             for solution in group.spread_solutions():
                 self._saw(group, solution)
@@ -370,7 +350,8 @@ class Audit:
                ) -> Iterable[Hashable]:
         """The pinned counts in the publication's order, found one at a time; those in
         `unless_zero` only where pinned above 0."""
-        skip, unless_zero = set(skip) | self.untouched | self.floors, set(unless_zero)
+        self.seen_before = skip = set(skip)
+        skip, unless_zero = skip | self.untouched | self.floors, set(unless_zero)
         looked_at = [k for k in self.hidden if k not in skip]
         for key in looked_at:  # a group with few left to look at is not worth spreading
             group, index = self.group_of[key]

@@ -57,20 +57,27 @@ def tied_to(key: Hashable, lines: list[Line]) -> set[Hashable]:
     return found
 
 
-def hide_beside(values: dict[Hashable, int], earlier: Container[Hashable], key: Hashable,
-                withheld: dict, lines: list[Line]) -> bool:
-    """Withholds one more cell near `key`: on its own lines if any is left, else on the
-    lines of the withheld cells it is tied to, and so on outwards."""
-    # Each key's lines, found once, in the lines' order (a long history's lines were walked
-    # whole for each step outwards)
-    lines_of: dict[Hashable, list[int]] = {}
+def lines_of(lines: list[Line]) -> dict[Hashable, list[int]]:
+    """Each key's lines, by their places in `lines`, in order."""
+    found: dict[Hashable, list[int]] = {}
     for index, line in enumerate(lines):
         for k in line:
-            lines_of.setdefault(k, []).append(index)
+            found.setdefault(k, []).append(index)
+    return found
+
+
+def hide_beside(values: dict[Hashable, int], earlier: Container[Hashable], key: Hashable,
+                withheld: dict, lines: list[Line],
+                index: dict[Hashable, list[int]] | None = None) -> bool:
+    """Withholds one more cell near `key`: on its own lines if any is left, else on the
+    lines of the withheld cells it is tied to, and so on outwards. `index`: lines_of(lines),
+    where the caller keeps it (a long history's lines were walked whole for each step
+    outwards, and indexed again for each cell withheld)."""
+    index = lines_of(lines) if index is None else index
     reached, frontier = set(), {key}
     while frontier:
         reached |= frontier
-        near = [lines[i] for i in sorted({i for k in frontier for i in lines_of.get(k, ())})]
+        near = [lines[i] for i in sorted({i for k in frontier for i in index.get(k, ())})]
         for line in sorted(near, key=len):
             if hide_smallest(values, earlier, line, withheld):
                 return True
