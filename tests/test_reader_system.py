@@ -1,12 +1,17 @@
-"""reader_system.split against the system worked out term by term, as the audit built it
-before: the same groups, in the same order, with the same sums over the same counts."""
+"""The disclosure audit's arrays against the plain walks they replaced: reader_system.split
+finds the same groups, in the same order, with the same sums over the same counts; and
+sum_ranges.implied_floors the same floors."""
 
+import math
 import random
 
 import numpy as np
 
 from dashboard.pack.disclosure_audit import terms
+from dashboard.pack.earlier_groups import keys_of
 from dashboard.pack.reader_system import SumTerms, split
+from dashboard.pack.secondary import lines_of
+from dashboard.pack.sum_ranges import implied_floors, marker_range, ranges_each_sum_allows
 
 
 def plain_split(signed_sums, values, hidden, left_out, earlier):
@@ -78,5 +83,73 @@ def test_split_finds_the_groups_and_sums_of_the_plain_walk():
         hidden = [k for k in hidden if k not in left_out]
         plain = plain_split(signed, values, hidden, left_out, earlier)
         assert arrays_split(signed, values, hidden, left_out, earlier) == plain
+        # each key's sums, as hide_beside looks them up
+        index, by_walk = SumTerms(signed, values), lines_of([keys_of(*one) for one in sums])
+        assert {k: list(index.get(k)) for k in keys} == {k: by_walk.get(k, []) for k in keys}
         compared += sum(len(rows) > 1 for _, rows, _ in plain)
     assert compared > 100  # groups of several sums, not only single ones
+
+
+def plain_implied_floors(signed_sums, floors, hidden, values, withheld, limits, known, settled):
+    """sum_ranges.implied_floors as it was written, a term at a time."""
+    ranges = ranges_each_sum_allows(signed_sums[settled:], floors, hidden, values, withheld,
+                                    limits)
+
+    def range_of(key):
+        now, before = ranges.get(key), known.get(key)
+        if now is None:
+            return before or marker_range(limits, withheld, key)
+        if before is None:
+            return now
+        return max(now[0], before[0]), min(now[1], before[1])
+
+    implied = set()
+    for signed in signed_sums:
+        floor, own = signed[-1]
+        if floor not in floors:
+            continue
+        least = 0.0
+        for key, sign in signed[:-1]:
+            weight = -sign / own
+            if key not in hidden:
+                least += weight * values[key]
+                continue
+            low, high = range_of(key)
+            least += weight * (low if weight > 0 else high)
+        if least >= limits[withheld[floor]][0] - 1e-6:
+            implied.add(floor)
+    return implied
+
+
+def test_implied_floors_are_those_of_the_plain_walk():
+    limits = {"<5": (1, 4), "[c]": (5, None), "[x]": (0, None), "listed": (1, None),
+              "held": (0, None)}
+    chance = random.Random(5)
+    found = 0
+    for _ in range(400):
+        keys = [f"k{i}" for i in range(chance.randint(2, 30))]
+        values = {k: chance.randint(0, 12) for k in keys}
+        signed, floors = [], set()
+        for n in range(chance.randint(1, 15)):
+            parts = [chance.choice(keys) for _ in range(chance.randint(1, 5))]
+            if chance.random() < 0.5:  # a floor: the last key of its one sum
+                floor = f"f{n}"
+                values[floor] = sum(values[k] for k in parts)
+                floors.add(floor)
+                signed.append(terms(tuple(parts), floor))
+            else:
+                signed.append(terms(tuple(parts[:-1]) or (parts[0],), parts[-1]))
+        hidden = {k for k in keys if chance.random() < 0.6} | floors
+        withheld = {k: chance.choice(["<5", "[c]", "[x]"]) for k in hidden - floors}
+        withheld.update({f: chance.choice(["listed", "held"]) for f in floors})
+        known = {k: (chance.randint(0, 3), chance.choice([4, 8, math.inf]))
+                 for k in hidden if chance.random() < 0.3}
+        settled = chance.randint(0, len(signed))
+        plain = plain_implied_floors(signed, floors, hidden, values, withheld, limits, known,
+                                     settled)
+        assert implied_floors(signed, floors, hidden, values, withheld, limits, known,
+                              settled) == plain
+        assert implied_floors(SumTerms(signed, values), floors, hidden, values, withheld,
+                              limits, known, settled) == plain
+        found += len(plain)
+    assert found > 200

@@ -224,10 +224,10 @@ class Publication:
         # withheld again), so widening looks only at the others: a publication carries every
         # earlier quarter's sums, and they would be walked again on every pass.
         audited, signed, open_lines, settled = self._audited(withheld)
-        signed = SumTerms(signed, self.values, self.earlier)  # laid out once for every pass
+        # laid out once for every pass; each key's sums are those of audited_lines too
+        signed = SumTerms(signed, self.values, self.earlier)
         known = self._history_ranges() if settled else None
         audited_lines = [keys_of(parts, total) for parts, total in audited]
-        lines_of = secondary.lines_of(audited_lines)
         on_audited = {k for line in audited_lines for k in line}
         if history:  # in the counts' order, as the audit takes them
             candidates = [*sorted((k for k in on_audited if k in self.earlier),
@@ -254,7 +254,7 @@ class Publication:
             opened |= system.seen_open()
             # Every line with a withheld count tied to it is audited (_audited).
             if not secondary.hide_beside(self.values, self.earlier, determined, withheld,
-                                        audited_lines, lines_of):
+                                        audited_lines, signed):
                 # Everything tied to it is withheld, yet the markers' own bounds pin it down
                 # (four "<5" cells under a total of 4 are each 1): withhold the whole group of
                 # figures tied to it as not available, saying nothing of their size. Tied by

@@ -245,7 +245,7 @@ class Audit:
             signed = SumTerms(signed, values, earlier)
         sum_terms, left_out = signed, set()
         if self.floors:
-            left_out = implied_floors(sum_terms.signed, self.floors, set(hidden), values,
+            left_out = implied_floors(sum_terms, self.floors, set(hidden), values,
                                       withheld, limits, known, settled)
             if left_out:  # each the last key of its one sum, left out with it
                 hidden = [k for k in hidden if k not in left_out]

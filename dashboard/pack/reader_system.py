@@ -24,6 +24,7 @@ class SumTerms:
     def __init__(self, signed: Sequence[list[tuple[Hashable, float]]],
                  values: dict[Hashable, int], earlier: Container[Hashable] = ()) -> None:
         self.signed = signed
+        self._by_key: np.ndarray | None = None  # the terms in their keys' order (get)
         self.index: dict[Hashable, int] = {}
         index = self.index
         count = sum(len(one) for one in signed)
@@ -33,7 +34,10 @@ class SumTerms:
                                      count=count)
         lengths = np.fromiter((len(one) for one in signed), dtype=np.int64, count=len(signed))
         self.term_sum = np.repeat(np.arange(len(signed)), lengths)
-        self.last_key = self.term_key[np.cumsum(lengths) - 1] if count else self.term_key
+        self.last_term = np.cumsum(lengths) - 1  # each sum's (a sum has at least its total)
+        self.last_key = self.term_key[self.last_term]
+        self.is_last = np.zeros(count, dtype=bool)
+        self.is_last[self.last_term] = True
         self.value = np.array([float(values[k]) for k in index])
         earlier_key = np.array([k in earlier for k in index], dtype=bool)
         self.touching = np.bincount(self.term_sum, weights=~earlier_key[self.term_key],
@@ -41,6 +45,20 @@ class SumTerms:
 
     def __len__(self) -> int:
         return len(self.signed)
+
+    def get(self, key: Hashable, default: Sequence[int] = ()) -> Sequence[int]:
+        """The places of the sums `key` stands on, in order (once for each time it stands
+        there), as secondary.lines_of gives them: looked up for the few cells
+        secondary.hide_beside starts from, not listed for every key."""
+        if self._by_key is None:
+            self._by_key = np.argsort(self.term_key, kind="stable")
+            self._key_starts = np.searchsorted(self.term_key[self._by_key],
+                                               np.arange(len(self.index) + 1))
+        at = self.index.get(key)
+        if at is None:
+            return default
+        return self.term_sum[self._by_key[self._key_starts[at]:self._key_starts[at + 1]]
+                             ].tolist()
 
 
 @dataclass

@@ -9,7 +9,7 @@ withheld again.
 
 from __future__ import annotations
 
-from collections.abc import Container, Hashable
+from collections.abc import Container, Hashable, Mapping, Sequence
 
 from dashboard.pack.markers import SECONDARY
 
@@ -68,11 +68,11 @@ def lines_of(lines: list[Line]) -> dict[Hashable, list[int]]:
 
 def hide_beside(values: dict[Hashable, int], earlier: Container[Hashable], key: Hashable,
                 withheld: dict, lines: list[Line],
-                index: dict[Hashable, list[int]] | None = None) -> bool:
+                index: Mapping[Hashable, Sequence[int]] | None = None) -> bool:
     """Withholds one more cell near `key`: on its own lines if any is left, else on the
     lines of the withheld cells it is tied to, and so on outwards. `index`: lines_of(lines),
-    where the caller keeps it (a long history's lines were walked whole for each step
-    outwards, and indexed again for each cell withheld)."""
+    or anything that answers get() alike, where the caller keeps it (a long history's lines
+    were walked whole for each step outwards, and indexed again for each cell withheld)."""
     index = lines_of(lines) if index is None else index
     reached, frontier = set(), {key}
     while frontier:

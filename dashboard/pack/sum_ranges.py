@@ -14,6 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Container, Hashable, Sequence
 
+import numpy as np
+
+from dashboard.pack.reader_system import SumTerms
+
 Limits = tuple[float, float | None]
 # What "narrowed to one whole number" allows for the solver's rounding.
 TOLERANCE = 1e-6
@@ -53,7 +57,7 @@ def one_sum_ranges(row: dict[int, float], target: float, limits: Sequence[Limits
     return ranges
 
 
-def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]],
+def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]] | SumTerms,
                    floors: set[Hashable], hidden: set[Hashable] | dict,
                    values: dict[Hashable, int], withheld: dict[Hashable, str],
                    limits: dict[str, Limits],
@@ -66,8 +70,11 @@ def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]],
     (disclosure.Publication.no_less_than), so leaving such sums out of a reader's system
     changes no count's bounds, and most groups stay one sum each (solved without the
     solver). `known`: the ranges the first `settled` sums allow (those of a history, which
-    every later quarter would otherwise work out again; earlier_groups.EarlierGroups)."""
-    ranges = ranges_each_sum_allows(signed_sums[settled:], floors, hidden, values, withheld,
+    every later quarter would otherwise work out again; earlier_groups.EarlierGroups).
+    signed_sums: the sums' terms, or laid out as arrays (reader_system.SumTerms) where the
+    caller keeps them from one audit to the next."""
+    sums = signed_sums if isinstance(signed_sums, SumTerms) else SumTerms(signed_sums, values)
+    ranges = ranges_each_sum_allows(sums.signed[settled:], floors, hidden, values, withheld,
                                     limits)
     known = known or {}
 
@@ -79,20 +86,25 @@ def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]],
             return now
         return max(now[0], before[0]), min(now[1], before[1])
 
+    # Each floor's least value: its sum's other terms, each at its end that makes the floor
+    # least (a shown count at its value), added in the sum's order.
+    is_floor = np.array([k in floors for k in sums.index], dtype=bool)
+    on_floor = is_floor[sums.last_key][sums.term_sum] & ~sums.is_last
+    if not on_floor.any():
+        return set()
+    weight = -sums.term_sign / sums.term_sign[sums.last_term][sums.term_sum]
+    low, high = sums.value.copy(), sums.value.copy()
+    for at, key in enumerate(sums.index):
+        if key in hidden:
+            low[at], high[at] = range_of(key)
+    term_key = sums.term_key
+    with np.errstate(invalid="ignore"):  # a shown count is never unbounded
+        part = np.where(weight > 0, weight * low[term_key], weight * high[term_key])
+    least = np.bincount(sums.term_sum[on_floor], weights=part[on_floor], minlength=len(sums))
     implied = set()
-    for signed in signed_sums:
-        floor, own = signed[-1]
-        if floor not in floors:
-            continue
-        least = 0.0  # the floor's least value, from the others' ranges
-        for key, sign in signed[:-1]:
-            weight = -sign / own
-            if key not in hidden:
-                least += weight * values[key]
-                continue
-            low, high = range_of(key)
-            least += weight * (low if weight > 0 else high)
-        if least >= limits[withheld[floor]][0] - TOLERANCE:
+    for at in np.nonzero(is_floor[sums.last_key])[0].tolist():
+        floor = sums.signed[at][-1][0]
+        if least[at] >= limits[withheld[floor]][0] - TOLERANCE:
             implied.add(floor)
     return implied
 
