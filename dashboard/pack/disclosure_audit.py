@@ -178,22 +178,35 @@ class _Group:
     def spread_solutions(self) -> Iterable[np.ndarray]:
         """Solutions far apart, found before any count's own solves: each moves many counts
         at once, so most are seen open without solves of their own (a group spanning a long
-        history took a thousand solves, most of them to open one count each). Which counts
-        are pinned does not depend on them, only how many solves it takes to tell."""
+        history took a thousand solves, most of them to open one count each). Each pushes
+        only the counts still to be seen open, each a random way (pushing every count of the
+        group took more iterations to open fewer of them), and they stop once few are left:
+        the caller sees each solution (Audit._saw) before the next is asked for. Which
+        counts are pinned does not depend on them, only how many solves it takes to tell."""
         self.spread = True
-        still = np.ceil(self.seen_low[self.looked_at] - TOLERANCE) >= np.floor(
-            self.seen_high[self.looked_at] + TOLERANCE)
-        if self.row_count() < 2 or np.count_nonzero(still) < SPREAD_FROM:  # few: one by one
+        looked_at = np.array(self.looked_at, dtype=np.int64)
+
+        def still_closed() -> np.ndarray:
+            return looked_at[np.ceil(self.seen_low[looked_at] - TOLERANCE) >= np.floor(
+                self.seen_high[looked_at] + TOLERANCE)]
+
+        still = still_closed()
+        if self.row_count() < 2 or len(still) < SPREAD_FROM:  # few: one by one
             return
         if self._model is None:
             self._model = self._highs()
         signs = np.random.default_rng(0)  # the same solves, run to run
         size = len(self.keys)
         for _ in range(SPREAD_SOLVES):
-            self._model.changeColsCost(size, self._indices, signs.choice((-1.0, 1.0), size))
+            objective = np.zeros(size)
+            objective[still] = signs.choice((-1.0, 1.0), len(still))
+            self._model.changeColsCost(size, self._indices, objective)
             self._model.run()
             if self._model.getModelStatus() == self._optimal:
                 yield np.asarray(self._model.getSolution().col_value)
+            still = still_closed()
+            if len(still) < SPREAD_FROM:
+                return
 
     def _on_one_sum(self, index: int, sign: float) -> float | None:
         """extreme()'s value where the group is one sum (see _ranges_on_one_sum); None where
