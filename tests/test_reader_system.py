@@ -6,6 +6,7 @@ import math
 import random
 
 import numpy as np
+import pytest
 
 from dashboard.pack.disclosure_audit import terms
 from dashboard.pack.earlier_groups import keys_of
@@ -60,7 +61,8 @@ def arrays_split(signed_sums, values, hidden, left_out, earlier):
         starts = parts.row_starts.tolist()
         rows = [({keys[c]: v for c, v in zip(parts.columns[a:b].tolist(),
                                                parts.coefficients[a:b].tolist(), strict=True)},
-                 target) for a, b, target in zip(starts, starts[1:], parts.targets.tolist())]
+                 target) for a, b, target in zip(starts, starts[1:], parts.lower.tolist())]
+        assert parts.upper.tolist() == parts.lower.tolist()  # no floors: every sum an equation
         found.append((keys, rows, parts.touched))
     return found
 
@@ -153,3 +155,94 @@ def test_implied_floors_are_those_of_the_plain_walk():
                               limits, known, settled) == plain
         found += len(plain)
     assert found > 200
+
+
+def test_floors_taken_out_of_their_sums_leave_every_other_count_its_range():
+    # A floor (a never-printed count a reader knows only to be at least 0 or 1, the last key
+    # of its one sum) is taken out of the audit's programs, its sum keeping the range it
+    # leaves the others. Every other withheld count's least and greatest are those of the
+    # program with the floor as a count of its own (scipy, from scratch).
+    from scipy.optimize import linprog
+
+    from dashboard.pack.disclosure_audit import SOLVER_LOCK, Audit
+    from dashboard.pack.markers import FLOORS
+
+    limits = {"<5": (1, 4), "[c]": (5, None), "[x]": (0, None), **FLOORS}
+    at_least_0, at_least_1 = FLOORS
+    chance = random.Random(3)
+    compared = taken_out = 0
+    for _ in range(80):
+        rows, columns = chance.randint(2, 4), chance.randint(2, 4)
+        cells = {(r, c): chance.choice([0, 1, 2, 3, 6, 9]) for r in range(rows)
+                 for c in range(columns)}
+        values, sums = dict(cells), []
+        for r in range(rows):
+            values[("row", r)] = sum(cells[r, c] for c in range(columns))
+            sums.append((tuple((r, c) for c in range(columns)), ("row", r)))
+        for c in range(columns):
+            values[("column", c)] = sum(cells[r, c] for r in range(rows))
+            sums.append((tuple((r, c) for r in range(rows)), ("column", c)))
+        # "[x]" says nothing of a count's size: a floor above such counts alone says more
+        withheld = {k: "[x]" if v == 0 or chance.random() < 0.5 else "<5" if v <= 4 else "[c]"
+                    for k, v in cells.items() if chance.random() < 0.7}
+        unsized = sorted(k for k, marker in withheld.items() if marker == "[x]")
+        floors = []
+        for n in range(chance.randint(1, 4)):
+            pool = unsized if len(unsized) >= 2 and chance.random() < 0.8 else sorted(cells)
+            parts = tuple(chance.sample(pool, chance.randint(2, min(4, len(pool)))))
+            values[("floor", n)] = sum(values[k] for k in parts)
+            sums.append((parts, ("floor", n)))
+            floors.append(("floor", n))
+        withheld.update({f: at_least_1 if values[f] >= 1 and chance.random() < 0.8
+                         else at_least_0 for f in floors})
+        if not any(k not in floors for k in withheld):
+            continue
+        hidden = [k for k in values if k in withheld]
+        column = {k: i for i, k in enumerate(hidden)}
+        equations, targets = [], []
+        for parts, total in sums:
+            row, constant = [0.0] * len(hidden), 0.0
+            for key, sign in terms(parts, total):
+                if key in column:
+                    row[column[key]] += sign
+                else:
+                    constant += sign * values[key]
+            if any(row):
+                equations.append(row)
+                targets.append(-constant)
+        bounds = [limits[withheld[k]] for k in hidden]
+        with SOLVER_LOCK:
+            audit = Audit(values, sums, withheld, limits, floors=FLOORS)
+            implied = implied_floors([terms(*one) for one in sums], set(floors), set(hidden),
+                                     values, withheld, limits)
+            # neither left out (implied by the other sums) nor a count of any group
+            taken_out += sum(f not in implied and f not in audit.group_of for f in floors)
+            for key in hidden:
+                if key in floors:
+                    continue
+                expected = []
+                for sign in (1.0, -1.0):
+                    objective = [0.0] * len(hidden)
+                    objective[column[key]] = sign
+                    result = linprog(objective, A_eq=equations, b_eq=targets, bounds=bounds,
+                                     method="highs")
+                    expected.append(sign * result.fun if result.status == 0 else math.inf)
+                assert audit.bounds(key) == (pytest.approx(expected[0]),
+                                             pytest.approx(expected[1])), key
+                compared += 1
+            del audit
+    assert compared > 200 and taken_out > 20
+
+
+def test_a_floor_on_a_second_sum_stays_a_count():
+    # Outside what Publication.no_less_than makes, but split must not take such a floor out.
+    values = {"a": 2, "b": 3, "f": 5, "g": 7}
+    signed = [terms(("a", "b"), "f"), terms(("f", "a"), "g")]
+    hidden = ["a", "b", "f"]
+    parts, = split(SumTerms(signed, values), hidden, floors={"f": (1, None)})
+    assert parts.members.tolist() == [0, 1, 2] and len(parts.lower) == 2
+    assert parts.lower.tolist() == parts.upper.tolist() == [0.0, 7.0]
+    # on its one sum alone, it is taken out: the sum keeps a + b >= 1, f is in no group
+    first, = split(SumTerms(signed[:1], values), hidden, floors={"f": (1, None)})
+    assert first.members.tolist() == [0, 1]
+    assert first.lower.tolist() == [1.0] and first.upper.tolist() == [math.inf]

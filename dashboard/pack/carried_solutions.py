@@ -87,7 +87,7 @@ def completed(group: _Group, carried: Sequence[Solution], place: dict[Hashable, 
     index_of = np.full(max(len(place), int(at.max()) + 1), -1, dtype=np.int64)
     index_of[at[~free]] = np.nonzero(~free)[0]
     rows_at = np.repeat(np.arange(group.row_count()), np.diff(group.row_starts))
-    columns, coefficients, targets = group.columns, group.coefficients, group.targets
+    columns, coefficients = group.columns, group.coefficients
     lower = np.array([float(low) for low, _ in group.limits])
     upper = np.array([np.inf if high is None else float(high) for _, high in group.limits])
     on_free = free[columns]
@@ -104,16 +104,19 @@ def completed(group: _Group, carried: Sequence[Solution], place: dict[Hashable, 
         if free.any():
             program = program or _FreeCounts(group, free, with_free, rows_at)
             fixed_part = np.bincount(rows_at, coefficients * values[columns] * ~on_free,
-                                     minlength=len(targets))
-            found = program.solve(targets - fixed_part)
+                                     minlength=group.row_count())
+            found = program.solve(group.lower - fixed_part, group.upper - fixed_part)
             if found is None:
                 continue
             values[free] = found
         # Trusted only once checked: every sum of the group holds and every count is within
         # what its marker says.
-        sums = np.bincount(rows_at, coefficients * values[columns], minlength=len(targets))
-        if np.all(np.abs(sums - targets) <= TOLERANCE) and \
-                np.all(values >= lower - TOLERANCE) and np.all(values <= upper + TOLERANCE):
+        sums = np.bincount(rows_at, coefficients * values[columns],
+                           minlength=group.row_count())
+        every_sum = np.all(sums >= group.lower - TOLERANCE) and \
+            np.all(sums <= group.upper + TOLERANCE)
+        if every_sum and np.all(values >= lower - TOLERANCE) and \
+                np.all(values <= upper + TOLERANCE):
             yield values
 
 
@@ -151,11 +154,11 @@ class _FreeCounts:
         self.indices = np.arange(len(self.rows), dtype=np.int32)
         self.optimal = highspy.HighsModelStatus.kOptimal
 
-    def solve(self, targets: np.ndarray) -> np.ndarray | None:
-        """Values of the free counts meeting the sums' targets (those left for them), or None
-        where there are none."""
-        wanted = targets[self.rows]
-        self.model.changeRowsBounds(len(self.rows), self.indices, wanted, wanted)
+    def solve(self, lower: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
+        """Values of the free counts meeting the sums' targets (what is left of them for
+        those counts: from lower to upper), or None where there are none."""
+        self.model.changeRowsBounds(len(self.rows), self.indices, lower[self.rows],
+                                    upper[self.rows])
         self.model.run()
         if self.model.getModelStatus() != self.optimal:
             return None

@@ -85,11 +85,10 @@ class _Group:
     def __init__(self, keys: list[Hashable], parts: GroupParts, limits: list[Limits]) -> None:
         self.keys = keys
         self.row_starts, self.columns = parts.row_starts, parts.columns
-        self.coefficients, self.targets = parts.coefficients, parts.targets
+        self.coefficients, self.lower, self.upper = parts.coefficients, parts.lower, parts.upper
         self.limits = limits
         self._model = None
         self._ranges: list[tuple[float, float]] | None = None
-        self._rows: list[tuple[dict[int, float], float]] | None = None
         self.spread = False
         self.looked_at: list[int] = []  # its counts a pass of Audit.pinned looks at
         # the least and greatest value each count has been seen to take, and the solutions
@@ -97,18 +96,8 @@ class _Group:
         self.exact = self.seen_low = self.seen_high = np.array([])
         self.solutions: list[np.ndarray] = []
 
-    @property
-    def rows(self) -> list[tuple[dict[int, float], float]]:
-        """Each sum as its counts' coefficients and its target."""
-        if self._rows is None:
-            starts, columns, coefficients = (self.row_starts.tolist(), self.columns.tolist(),
-                                             self.coefficients.tolist())
-            self._rows = [(dict(zip(columns[a:b], coefficients[a:b])), target)
-                          for a, b, target in zip(starts, starts[1:], self.targets.tolist())]
-        return self._rows
-
     def row_count(self) -> int:
-        return len(self.targets)
+        return len(self.lower)
 
     def _highs(self):
         import highspy  # only a circulated publication needs the solver
@@ -126,8 +115,8 @@ class _Group:
         upper = np.array([inf if high is None else float(high) for _, high in self.limits])
         none = np.array([], dtype=np.int32)
         model.addCols(size, np.zeros(size), lower, upper, 0, none, none, np.array([]))
-        targets = self.targets.astype(float)
-        model.addRows(len(targets), targets, targets, len(self.columns),
+        model.addRows(self.row_count(), self.lower.astype(float), self.upper.astype(float),
+                      len(self.columns),
                       self.row_starts[:-1].astype(np.int32), self.columns.astype(np.int32),
                       self.coefficients.astype(float))
         self._indices = np.arange(size, dtype=np.int32)
@@ -223,8 +212,8 @@ class _Group:
         """Each count's least and greatest value where the group is one sum (one_sum_ranges).
         Most groups of a pack's tables are one row or column and its total; a program built
         and solved for each of them was half of what the audit cost."""
-        (row, target), = self.rows
-        return one_sum_ranges(row, target, self.limits)
+        row = dict(zip(self.columns.tolist(), self.coefficients.tolist()))
+        return one_sum_ranges(row, float(self.lower[0]), self.limits, float(self.upper[0]))
 
 
 class Audit:
@@ -262,11 +251,11 @@ class Audit:
                                       withheld, limits, known, settled)
             if left_out:  # each the last key of its one sum, left out with it
                 hidden = [k for k in hidden if k not in left_out]
-        self.hidden = hidden
         self.group_of: dict[Hashable, tuple[_Group, int]] = {}
         self.untouched = set()
         for parts in split(sum_terms, hidden, left_out,
-                           np.array([k in earlier for k in hidden], dtype=bool)):
+                           np.array([k in earlier for k in hidden], dtype=bool),
+                           {k: limits[withheld[k]] for k in self.floors if k not in left_out}):
             keys = [hidden[i] for i in parts.members]
             group = _Group(keys, parts, [limits[withheld[k]] for k in keys])
             for local, key in enumerate(keys):
@@ -275,6 +264,8 @@ class Audit:
             # audited with those sums before: only groups it touches can be narrowed now.
             if not parts.touched:
                 self.untouched.update(keys)
+        # the floors split took out of their sums are in no group, as those left out above
+        self.hidden = [k for k in hidden if k in self.group_of]
         # The exact counts are themselves values a reader cannot rule out.
         for group in self._groups():
             group.exact = np.array([float(values[k]) for k in group.keys])

@@ -38,6 +38,7 @@ class SumTerms:
         self.last_key = self.term_key[self.last_term]
         self.is_last = np.zeros(count, dtype=bool)
         self.is_last[self.last_term] = True
+        self.keys = list(index)
         self.value = np.array([float(values[k]) for k in index])
         earlier_key = np.array([k in earlier for k in index], dtype=bool)
         self.touching = np.bincount(self.term_sum, weights=~earlier_key[self.term_key],
@@ -65,24 +66,36 @@ class SumTerms:
 class GroupParts:
     """One group of withheld counts: their places among the hidden ones (ascending), and its
     sums over them (compressed rows: row_starts into columns, the counts' places in the
-    group, and coefficients; each sum's target)."""
+    group, and coefficients; the least and greatest each sum's terms may add up to: both
+    its target, but where a floor was taken out of it)."""
 
     members: np.ndarray
     row_starts: np.ndarray
     columns: np.ndarray
     coefficients: np.ndarray
-    targets: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
     touched: bool
 
 
 def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hashable] = (),
-          hidden_earlier: np.ndarray | None = None) -> list[GroupParts]:
+          hidden_earlier: np.ndarray | None = None,
+          floors: dict[Hashable, tuple[float, float | None]] | None = None
+          ) -> list[GroupParts]:
     """The system of the sums (but those whose last key is in `left_out`) over the `hidden`
     counts, every other count at its exact value, split into groups no sum joins: in the
     order of each group's first count, each group's counts and sums in their own order (a
     key twice on one sum is one term, its signs added). `hidden_earlier`: which hidden counts
     are earlier ones; a group is touched where one of its counts is not, or one of its sums
-    has a key that is not."""
+    has a key that is not.
+
+    `floors`: hidden counts a reader knows only to lie within limits (low, high or None),
+    each the last key of its one sum. Such a count says no more than that its sum's other
+    terms add up to within the limits it leaves them, so it is taken out of its sum, which
+    keeps those as its least and greatest, and the floor is in no group: the groups'
+    programs lose a column each (at 1,000 referrals over seven years, two in five of the
+    largest group's), and every other count keeps the same least and greatest value. A
+    floor that stands on another sum too stays a column."""
     # only a circulated publication's audit needs them (a page that never builds one is
     # spared the import)
     from scipy.sparse import coo_matrix
@@ -102,9 +115,27 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
         kept = ~dropped[terms.last_key] if len(terms.last_key) else kept
     term_place = place[terms.term_key]
     on_hidden = (term_place >= 0) & kept[terms.term_sum]
+    bounded = np.zeros(len(terms), dtype=bool)  # the sums whose floor is taken out
+    if floors:
+        is_floor = np.array([k in floors for k in terms.index], dtype=bool)
+        standing = np.bincount(terms.term_key[kept[terms.term_sum]], minlength=len(is_floor))
+        bounded = kept & is_floor[terms.last_key] & (standing[terms.last_key] == 1)
+        on_hidden[terms.last_term[bounded]] = False
+    on_floor = np.zeros(len(terms.term_key), dtype=bool)
+    on_floor[terms.last_term[bounded]] = True
     # what the shown counts give each sum, moved to its other side as the target
     targets = -np.bincount(terms.term_sum, weights=np.where(
-        on_hidden, 0.0, terms.term_sign * terms.value[terms.term_key]), minlength=len(terms))
+        on_hidden | on_floor, 0.0, terms.term_sign * terms.value[terms.term_key]),
+        minlength=len(terms))
+    lower, upper = targets.copy(), targets.copy()
+    if bounded.any():  # the rest of the sum = target - sign * floor, floor within its limits
+        sign = terms.term_sign[terms.last_term[bounded]]
+        limits = [floors[terms.keys[k]] for k in terms.last_key[bounded].tolist()]
+        least = np.array([low for low, _ in limits], dtype=float)
+        most = np.array([np.inf if high is None else high for _, high in limits], dtype=float)
+        with np.errstate(invalid="ignore"):  # never inf - inf: a floor's least is finite
+            ends = (targets[bounded] - sign * least, targets[bounded] - sign * most)
+        lower[bounded], upper[bounded] = np.minimum(*ends), np.maximum(*ends)
     entry_sum, entry_place = terms.term_sum[on_hidden], term_place[on_hidden]
     combined = entry_sum * max(size, 1) + entry_place
     unique, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
@@ -144,15 +175,20 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
     entry_counts = np.bincount(entry_group, minlength=len(first_count))
     parts = []
     member_at = row_at = entry_at = 0
+    taken_out = np.zeros(size, dtype=bool)
+    taken_out[place[terms.last_key[bounded]]] = True
     for g in range(len(first_count)):
         members = members_in_order[member_at:member_at + sizes[g]]
         its_rows = rows_by_group[row_at:row_at + row_counts[g]]
         entries = entries_by_group[entry_at:entry_at + entry_counts[g]]
         member_at, row_at, entry_at = (member_at + sizes[g], row_at + row_counts[g],
                                        entry_at + entry_counts[g])
+        if len(members) == 1 and taken_out[members[0]]:  # on no sum now
+            continue
         parts.append(GroupParts(members, np.concatenate(([0], np.cumsum(row_lengths[its_rows]))),
                                 local[entry_place[entries]], coefficients[entries],
-                                targets[rows[its_rows]], bool(touched[g])))
+                                lower[rows[its_rows]], upper[rows[its_rows]],
+                                bool(touched[g])))
     return parts
 
 
@@ -162,4 +198,5 @@ def parts_of_rows(rows: Sequence[tuple[dict[int, float], float]]) -> GroupParts:
     return GroupParts(np.array([], dtype=np.int64), np.concatenate(([0], np.cumsum(lengths))),
                       np.array([i for row, _ in rows for i in row], dtype=np.int64),
                       np.array([c for row, _ in rows for c in row.values()], dtype=float),
+                      np.array([target for _, target in rows], dtype=float),
                       np.array([target for _, target in rows], dtype=float), True)

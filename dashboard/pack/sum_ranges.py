@@ -23,10 +23,12 @@ Limits = tuple[float, float | None]
 TOLERANCE = 1e-6
 
 
-def one_sum_ranges(row: dict[int, float], target: float, limits: Sequence[Limits]
-                   ) -> list[tuple[float, float]]:
-    """Each count's least and greatest value under one sum (row . x = target): what the sum
-    leaves once every other count takes any value in its own range, within its own range."""
+def one_sum_ranges(row: dict[int, float], target: float, limits: Sequence[Limits],
+                   most: float | None = None) -> list[tuple[float, float]]:
+    """Each count's least and greatest value under one sum (row . x = target, or from target
+    to `most` where a floor was taken out of it: reader_system.split): what the sum leaves
+    once every other count takes any value in its own range, within its own range."""
+    most = target if most is None else most
     # Each count's own part of the sum at its least and greatest (an unbounded count's
     # part is infinite on one side); the others' part is the whole less its own.
     parts = {}
@@ -51,7 +53,7 @@ def one_sum_ranges(row: dict[int, float], target: float, limits: Sequence[Limits
                 finite_greatest - (0.0 if math.isinf(own_greatest) else own_greatest)
             coefficient = row[at]
             ends = ((target - others_greatest) / coefficient,
-                    (target - others_least) / coefficient)
+                    (most - others_least) / coefficient)
             low, high = max(low, min(ends)), min(high, max(ends))
         ranges.append((low, high))
     return ranges
