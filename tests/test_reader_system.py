@@ -246,3 +246,29 @@ def test_a_floor_on_a_second_sum_stays_a_count():
     first, = split(SumTerms(signed[:1], values), hidden, floors={"f": (1, None)})
     assert first.members.tolist() == [0, 1]
     assert first.lower.tolist() == [1.0] and first.upper.tolist() == [math.inf]
+
+
+def test_components_are_scipys_connected_components():
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from dashboard.pack.reader_system import components
+
+    chance = np.random.default_rng(2)
+    for _ in range(300):
+        size = int(chance.integers(1, 200))
+        links = int(chance.integers(0, 2 * size))
+        one, other = chance.integers(0, size, links), chance.integers(0, size, links)
+        if chance.random() < 0.3:  # long chains, as a history's floors make
+            one = np.arange(size - 1)
+            other = one + 1
+            keep = chance.random(size - 1) < 0.9
+            order = chance.permutation(int(keep.sum()))  # the links in any order
+            one, other = one[keep][order], other[keep][order]
+        found = components(size, one, other)
+        _, expected = connected_components(coo_matrix(
+            (np.ones(len(one)), (one, other)), shape=(size, size)), directed=False)
+        # the same partition (labels may be numbered otherwise)
+        pairs = set(zip(found.tolist(), expected.tolist(), strict=True))
+        assert len(pairs) == len(set(found.tolist())) == len(set(expected.tolist()))
+        assert sorted(set(found.tolist())) == list(range(len(set(found.tolist()))))

@@ -254,7 +254,8 @@ class Audit:
         self.group_of: dict[Hashable, tuple[_Group, int]] = {}
         self.untouched = set()
         for parts in split(sum_terms, hidden, left_out,
-                           np.array([k in earlier for k in hidden], dtype=bool),
+                           np.fromiter((k in earlier for k in hidden), dtype=bool,
+                                       count=len(hidden)),
                            {k: limits[withheld[k]] for k in self.floors if k not in left_out}):
             keys = [hidden[i] for i in parts.members]
             group = _Group(keys, parts, [limits[withheld[k]] for k in keys])
@@ -268,7 +269,8 @@ class Audit:
         self.hidden = [k for k in hidden if k in self.group_of]
         # The exact counts are themselves values a reader cannot rule out.
         for group in self._groups():
-            group.exact = np.array([float(values[k]) for k in group.keys])
+            group.exact = np.fromiter((values[k] for k in group.keys), dtype=float,
+                                      count=len(group.keys))
             group.seen_low, group.seen_high = group.exact.copy(), group.exact.copy()
 
     def _groups(self) -> list[_Group]:

@@ -39,13 +39,19 @@ class SumTerms:
         self.is_last = np.zeros(count, dtype=bool)
         self.is_last[self.last_term] = True
         self.keys = list(index)
-        self.value = np.array([float(values[k]) for k in index])
-        earlier_key = np.array([k in earlier for k in index], dtype=bool)
+        self.value = np.fromiter((values[k] for k in index), dtype=float, count=len(index))
+        earlier_key = np.fromiter((k in earlier for k in index), dtype=bool, count=len(index))
         self.touching = np.bincount(self.term_sum, weights=~earlier_key[self.term_key],
                                     minlength=len(signed)) > 0
 
     def __len__(self) -> int:
         return len(self.signed)
+
+    def marks(self, keys: Container[Hashable] | dict) -> np.ndarray:
+        """Which of the keys (in their numbering) are among `keys`."""
+        found = np.zeros(len(self.index), dtype=bool)
+        found[[self.index[k] for k in keys if k in self.index]] = True
+        return found
 
     def get(self, key: Hashable, default: Sequence[int] = ()) -> Sequence[int]:
         """The places of the sums `key` stands on, in order (once for each time it stands
@@ -58,8 +64,8 @@ class SumTerms:
         at = self.index.get(key)
         if at is None:
             return default
-        return self.term_sum[self._by_key[self._key_starts[at]:self._key_starts[at + 1]]
-                             ].tolist()
+        start, end = self._key_starts[at:at + 2].tolist()
+        return self.term_sum[self._by_key[start:end]].tolist()
 
 
 @dataclass
@@ -96,11 +102,6 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
     programs lose a column each (at 1,000 referrals over seven years, two in five of the
     largest group's), and every other count keeps the same least and greatest value. A
     floor that stands on another sum too stays a column."""
-    # only a circulated publication's audit needs them (a page that never builds one is
-    # spared the import)
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     size = len(hidden)
     if not size:
         return []
@@ -111,13 +112,12 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
             place[found] = at
     kept = np.ones(len(terms), dtype=bool)
     if left_out:
-        dropped = np.array([k in left_out for k in terms.index], dtype=bool)
-        kept = ~dropped[terms.last_key] if len(terms.last_key) else kept
+        kept = ~terms.marks(left_out)[terms.last_key]
     term_place = place[terms.term_key]
     on_hidden = (term_place >= 0) & kept[terms.term_sum]
     bounded = np.zeros(len(terms), dtype=bool)  # the sums whose floor is taken out
     if floors:
-        is_floor = np.array([k in floors for k in terms.index], dtype=bool)
+        is_floor = terms.marks(floors)
         standing = np.bincount(terms.term_key[kept[terms.term_sum]], minlength=len(is_floor))
         bounded = kept & is_floor[terms.last_key] & (standing[terms.last_key] == 1)
         on_hidden[terms.last_term[bounded]] = False
@@ -146,9 +146,7 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
     rows, row_first = np.unique(entry_sum, return_index=True)
     # every count of a sum joined to its first
     first_place = entry_place[row_first][np.searchsorted(rows, entry_sum)]
-    graph = coo_matrix((np.ones(len(entry_place)), (entry_place, first_place)),
-                       shape=(size, size))
-    _, label = connected_components(graph, directed=False)
+    label = components(size, entry_place, first_place)
     # groups in the order of their first count
     first_count = np.full(label.max() + 1, size, dtype=np.int64)
     np.minimum.at(first_count, label, np.arange(size))
@@ -173,23 +171,49 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
     entry_group = row_group[np.searchsorted(rows, entry_sum)]
     entries_by_group = np.argsort(entry_group, kind="stable")  # each sum's entries in order
     entry_counts = np.bincount(entry_group, minlength=len(first_count))
+    # everything in the groups' order once, so that each group takes slices
+    row_ids = rows[rows_by_group]
+    row_lower, row_upper = lower[row_ids], upper[row_ids]
+    entry_starts = np.concatenate(([0], np.cumsum(row_lengths[rows_by_group])))
+    entry_columns = local[entry_place[entries_by_group]]
+    entry_coefficients = coefficients[entries_by_group]
     parts = []
     member_at = row_at = entry_at = 0
-    taken_out = np.zeros(size, dtype=bool)
-    taken_out[place[terms.last_key[bounded]]] = True
+    taken_out = set(place[terms.last_key[bounded]].tolist())
+    # plain numbers for the loop (a numpy scalar a step costs more than the step)
+    sizes, row_counts, entry_counts = sizes.tolist(), row_counts.tolist(), entry_counts.tolist()
+    touched = touched.tolist()
     for g in range(len(first_count)):
         members = members_in_order[member_at:member_at + sizes[g]]
-        its_rows = rows_by_group[row_at:row_at + row_counts[g]]
-        entries = entries_by_group[entry_at:entry_at + entry_counts[g]]
-        member_at, row_at, entry_at = (member_at + sizes[g], row_at + row_counts[g],
-                                       entry_at + entry_counts[g])
-        if len(members) == 1 and taken_out[members[0]]:  # on no sum now
-            continue
-        parts.append(GroupParts(members, np.concatenate(([0], np.cumsum(row_lengths[its_rows]))),
-                                local[entry_place[entries]], coefficients[entries],
-                                lower[rows[its_rows]], upper[rows[its_rows]],
-                                bool(touched[g])))
+        row_end, entry_end = row_at + row_counts[g], entry_at + entry_counts[g]
+        if sizes[g] > 1 or int(members[0]) not in taken_out:  # else on no sum now
+            parts.append(GroupParts(members, entry_starts[row_at:row_end + 1] - entry_at,
+                                    entry_columns[entry_at:entry_end],
+                                    entry_coefficients[entry_at:entry_end],
+                                    row_lower[row_at:row_end], row_upper[row_at:row_end],
+                                    touched[g]))
+        member_at, row_at, entry_at = member_at + sizes[g], row_end, entry_end
     return parts
+
+
+def components(size: int, one: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """A label for each of `size` points (0, 1, ...), the same for two exactly where a chain of
+    the links one[i]-other[i] joins them: each link's two roots hooked onto the smaller, then
+    every point pointed at its root, until every link's ends share one (a few rounds, each
+    over every link at once). As scipy's connected_components, whose import alone cost a
+    first pack 0.08 CPU-s."""
+    label = np.arange(size)
+    while True:
+        low = np.minimum(label[one], label[other])
+        np.minimum.at(label, label[one], low)
+        np.minimum.at(label, label[other], low)
+        while True:  # each point to its root
+            root = label[label]
+            if np.array_equal(root, label):
+                break
+            label = root
+        if np.array_equal(label[one], label[other]):
+            return np.unique(label, return_inverse=True)[1]  # numbered from 0, no gaps
 
 
 def parts_of_rows(rows: Sequence[tuple[dict[int, float], float]]) -> GroupParts:

@@ -90,15 +90,18 @@ def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]] | SumTerm
 
     # Each floor's least value: its sum's other terms, each at its end that makes the floor
     # least (a shown count at its value), added in the sum's order.
-    is_floor = np.array([k in floors for k in sums.index], dtype=bool)
+    is_floor = sums.marks(floors)
     on_floor = is_floor[sums.last_key][sums.term_sum] & ~sums.is_last
     if not on_floor.any():
         return set()
     weight = -sums.term_sign / sums.term_sign[sums.last_term][sums.term_sum]
     low, high = sums.value.copy(), sums.value.copy()
-    for at, key in enumerate(sums.index):
-        if key in hidden:
-            low[at], high[at] = range_of(key)
+    # the withheld counts on a floor's sum, each at the ends of its range
+    keys = [sums.keys[at] for at in np.unique(sums.term_key[on_floor]).tolist()]
+    withheld_here = [k for k in keys if k in hidden]
+    if withheld_here:
+        at = [sums.index[k] for k in withheld_here]
+        low[at], high[at] = np.array([range_of(k) for k in withheld_here], dtype=float).T
     term_key = sums.term_key
     with np.errstate(invalid="ignore"):  # a shown count is never unbounded
         part = np.where(weight > 0, weight * low[term_key], weight * high[term_key])
