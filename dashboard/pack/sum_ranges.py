@@ -12,7 +12,7 @@ so the audit can leave it out of the programs it solves.
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Hashable, Sequence
+from collections.abc import Callable, Container, Hashable, Sequence
 
 import numpy as np
 
@@ -75,9 +75,8 @@ def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]] | SumTerm
     every later quarter would otherwise work out again; earlier_groups.EarlierGroups).
     signed_sums: the sums' terms, or laid out as arrays (reader_system.SumTerms) where the
     caller keeps them from one audit to the next."""
-    sums = signed_sums if isinstance(signed_sums, SumTerms) else SumTerms(signed_sums, values)
-    ranges = ranges_each_sum_allows(sums.signed[settled:], floors, hidden, values, withheld,
-                                    limits)
+    signed = signed_sums.signed if isinstance(signed_sums, SumTerms) else signed_sums
+    ranges = ranges_each_sum_allows(signed[settled:], floors, hidden, values, withheld, limits)
     known = known or {}
 
     def range_of(key: Hashable) -> tuple[float, float]:
@@ -88,8 +87,13 @@ def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]] | SumTerm
             return now
         return max(now[0], before[0]), min(now[1], before[1])
 
+    if not isinstance(signed_sums, SumTerms):  # a quarter's own sums: too few for arrays
+        return {signed[-1][0] for signed in signed
+                if signed[-1][0] in floors and _least_of_floor(signed, hidden, values, range_of)
+                >= limits[withheld[signed[-1][0]]][0] - TOLERANCE}
     # Each floor's least value: its sum's other terms, each at its end that makes the floor
-    # least (a shown count at its value), added in the sum's order.
+    # least (a shown count at its value), added in the sum's order (as _least_of_floor).
+    sums = signed_sums
     is_floor = sums.marks(floors)
     on_floor = is_floor[sums.last_key][sums.term_sum] & ~sums.is_last
     if not on_floor.any():
@@ -112,6 +116,22 @@ def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]] | SumTerm
         if least[at] >= limits[withheld[floor]][0] - TOLERANCE:
             implied.add(floor)
     return implied
+
+
+def _least_of_floor(signed: list[tuple[Hashable, float]], hidden: Container[Hashable],
+                    values: dict[Hashable, int],
+                    range_of: Callable[[Hashable], tuple[float, float]]) -> float:
+    """A floor's least value: the other terms of its sum (it is the last), each at its end
+    that makes the floor least, a shown count at its value."""
+    least, (_, own) = 0.0, signed[-1]
+    for key, sign in signed[:-1]:
+        weight = -sign / own
+        if key not in hidden:
+            least += weight * values[key]
+            continue
+        low, high = range_of(key)
+        least += weight * (low if weight > 0 else high)
+    return least
 
 
 def marker_range(limits: dict[str, Limits], withheld: dict[Hashable, str], key: Hashable
