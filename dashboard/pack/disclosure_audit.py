@@ -239,7 +239,8 @@ class Audit:
         if not isinstance(earlier, (set, frozenset, dict)):
             earlier = set(earlier)
         self.carried, self.place = carried, place or {}
-        self.seen_before: set[Hashable] = set()  # pinned()'s skip: seen open in an earlier pass
+        # pinned()'s skip: counts an earlier pass saw open (or found beyond reach)
+        self.seen_before: set[Hashable] = set()
         hidden = [k for k in (values if candidates is None else candidates) if k in withheld]
         self.floors = {k for k in hidden if withheld[k] in floors} if floors else set()
         if not isinstance(signed, SumTerms):
