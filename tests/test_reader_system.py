@@ -103,7 +103,13 @@ def test_implied_floors_are_those_of_the_plain_walk():
         signed, floors = [], set()
         for n in range(chance.randint(1, 15)):
             parts = [chance.choice(keys) for _ in range(chance.randint(1, 5))]
-            if chance.random() < 0.5:  # a floor: the last key of its one sum
+            if chance.random() < 0.05:  # a balance of nothing (0 = 0)
+                signed.append([])
+            elif chance.random() < 0.05:  # a floor alone on its sum
+                values[f"f{n}"] = 0
+                floors.add(f"f{n}")
+                signed.append([(f"f{n}", -1.0)])
+            elif chance.random() < 0.5:  # a floor: the last key of its one sum
                 floor = f"f{n}"
                 values[floor] = sum(values[k] for k in parts)
                 floors.add(floor)
@@ -122,6 +128,10 @@ def test_implied_floors_are_those_of_the_plain_walk():
                               limits, known, settled) == plain
         found += len(plain)
     assert found > 200
+    # a floor alone on its sum, at least 0: implied by nothing at all, as the walk has it
+    alone = [[("f", -1.0)]]
+    for sums in (alone, SumTerms(alone, {"f": 0})):
+        assert implied_floors(sums, {"f"}, {"f"}, {"f": 0}, {"f": "held"}, limits) == {"f"}
 
 
 def test_floors_taken_out_of_their_sums_leave_every_other_count_its_range():
@@ -239,3 +249,20 @@ def test_components_are_scipys_connected_components():
         pairs = set(zip(found.tolist(), expected.tolist(), strict=True))
         assert len(pairs) == len(set(found.tolist())) == len(set(expected.tolist()))
         assert sorted(set(found.tolist())) == list(range(len(set(found.tolist()))))
+
+
+def test_a_balance_of_nothing_is_no_sum():
+    # Publication.balance([], []) is accepted (0 = 0): the audit reads it as saying nothing.
+    from dashboard.pack.disclosure_audit import SOLVER_LOCK, Audit, Side
+    from dashboard.pack.markers import FLOORS
+
+    at_least_1 = list(FLOORS)[1]
+    limits = {"<5": (1, 4), **FLOORS}
+    values = {"a": 2, "b": 3, "f": 5, "t": 5}
+    for sums in ([((), Side(()))], [((), Side(())), (("a", "b"), "t")],
+                 [(("a", "b"), "f"), ((), Side(())), (("a", "b"), "t")]):
+        with SOLVER_LOCK:
+            audit = Audit(values, sums, {"a": "<5", "b": "<5", "f": at_least_1}, limits,
+                          floors=FLOORS)
+            assert list(audit.pinned()) == []
+            del audit

@@ -354,7 +354,8 @@ def audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Ha
 def bounds(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], Hashable]],
            withheld: dict[Hashable, str], threshold: int
            ) -> dict[Hashable, tuple[float, float]]:
-    """For each withheld key, the least and greatest value consistent with what is shown."""
+    """For each withheld key, the least and greatest value consistent with what is shown;
+    floors (never printed) only where the audit keeps them as counts (Audit.hidden)."""
     with disclosure_audit.SOLVER_LOCK:
         system = _audit(values, sums, withheld, threshold)
         found = {k: system.bounds(k) for k in system.hidden}

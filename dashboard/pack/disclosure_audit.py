@@ -266,7 +266,8 @@ class Audit:
             # audited with those sums before: only groups it touches can be narrowed now.
             if not parts.touched:
                 self.untouched.update(keys)
-        # the floors split took out of their sums are in no group, as those left out above
+        # the floors split took out of their sums are in no group, as those left out above:
+        # neither is among the counts whose bounds the audit answers
         self.hidden = [k for k in hidden if k in self.group_of]
         # The exact counts are themselves values a reader cannot rule out.
         for group in self._groups():

@@ -85,7 +85,7 @@ class EarlierGroups:
         if done < self.count:
             new = self.terms[done:self.count]
             ranges_each_sum_allows(new, {line[-1][0] for line in new
-                                          if self.withheld.get(line[-1][0]) in floors},
+                                          if line and self.withheld.get(line[-1][0]) in floors},
                                     self.withheld, values, self.withheld, limits, found)
             self._ranges[by] = (self.count, found)
         return found

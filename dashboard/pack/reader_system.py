@@ -34,10 +34,14 @@ class SumTerms:
                                      count=count)
         lengths = np.fromiter((len(one) for one in signed), dtype=np.int64, count=len(signed))
         self.term_sum = np.repeat(np.arange(len(signed)), lengths)
-        self.last_term = np.cumsum(lengths) - 1  # each sum's (a sum has at least its total)
-        self.last_key = self.term_key[self.last_term]
+        # Each sum's last term and key. A sum with no terms (a balance of nothing, 0 = 0) has
+        # none: its last key is one past the keys (NO_KEY), which no mark ever holds.
+        has_terms = lengths > 0
+        self.last_term = np.maximum(np.cumsum(lengths) - 1, 0)
+        self.last_key = np.full(len(signed), len(index), dtype=np.int64)
+        self.last_key[has_terms] = self.term_key[self.last_term[has_terms]]
         self.is_last = np.zeros(count, dtype=bool)
-        self.is_last[self.last_term] = True
+        self.is_last[self.last_term[has_terms]] = True
         self.keys = list(index)
         self.value = np.fromiter((values[k] for k in index), dtype=float, count=len(index))
         earlier_key = np.fromiter((k in earlier for k in index), dtype=bool, count=len(index))
@@ -48,8 +52,9 @@ class SumTerms:
         return len(self.signed)
 
     def marks(self, keys: Container[Hashable] | dict) -> np.ndarray:
-        """Which of the keys (in their numbering) are among `keys`."""
-        found = np.zeros(len(self.index), dtype=bool)
+        """Which of the keys (in their numbering, and one more for a sum with no last key)
+        are among `keys`."""
+        found = np.zeros(len(self.index) + 1, dtype=bool)
         found[[self.index[k] for k in keys if k in self.index]] = True
         return found
 

@@ -88,17 +88,16 @@ def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]] | SumTerm
         return max(now[0], before[0]), min(now[1], before[1])
 
     if not isinstance(signed_sums, SumTerms):  # a quarter's own sums: too few for arrays
-        return {signed[-1][0] for signed in signed
-                if signed[-1][0] in floors and _least_of_floor(signed, hidden, values, range_of)
-                >= limits[withheld[signed[-1][0]]][0] - TOLERANCE}
+        return {one[-1][0] for one in signed
+                if one and one[-1][0] in floors
+                and _least_of_floor(one, hidden, values, range_of)
+                >= limits[withheld[one[-1][0]]][0] - TOLERANCE}
     # Each floor's least value: its sum's other terms, each at its end that makes the floor
     # least (a shown count at its value), added in the sum's order (as _least_of_floor).
     sums = signed_sums
     is_floor = sums.marks(floors)
     on_floor = is_floor[sums.last_key][sums.term_sum] & ~sums.is_last
-    if not on_floor.any():
-        return set()
-    weight = -sums.term_sign / sums.term_sign[sums.last_term][sums.term_sum]
+    weight = -sums.term_sign / sums.term_sign[sums.last_term[sums.term_sum]]
     low, high = sums.value.copy(), sums.value.copy()
     # the withheld counts on a floor's sum, each at the ends of its range
     keys = [sums.keys[at] for at in np.unique(sums.term_key[on_floor]).tolist()]
@@ -152,7 +151,7 @@ def ranges_each_sum_allows(signed_sums: Sequence[list[tuple[Hashable, float]]],
     others); into `ranges` where given (a count not on any is left to its marker)."""
     ranges = {} if ranges is None else ranges
     for signed in signed_sums:
-        if signed[-1][0] in floors:
+        if not signed or signed[-1][0] in floors:  # a balance of nothing says nothing
             continue
         keys, row, constant = {}, {}, 0.0
         for key, sign in signed:
