@@ -76,8 +76,8 @@ def completed(group: _Group, carried: Sequence[Solution], place: dict[Hashable, 
     """Each carried solution (placed by the history's counts, `place`) that moves a count of
     `group`, with values for the group's counts the history does not hold, where some fit:
     every sum of the group and every limit checked. `seen_open`: which of the group's counts
-    an earlier pass saw open; a solution moving only those is passed over (it was completed
-    in that pass, and would show open what it showed then)."""
+    an earlier pass saw open; a solution moving only those is passed over (it could show
+    open only this quarter's counts beside them, which the counts' own solves look at)."""
     if not carried or group.row_count() < 2:  # one sum is worked out without the solver
         return
     at = np.array([place.get(k, -1) for k in group.keys], dtype=np.int64)

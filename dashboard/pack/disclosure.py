@@ -225,7 +225,7 @@ class Publication:
         # earlier quarter's sums, and they would be walked again on every pass.
         audited, signed, open_lines, settled = self._audited(withheld)
         # laid out once for every pass; each key's sums are those of audited_lines too
-        signed = SumTerms(signed, self.values, self.earlier)
+        sum_terms = SumTerms(signed, self.values, self.earlier)
         known = self._history_ranges() if settled else None
         audited_lines = [keys_of(parts, total) for parts, total in audited]
         on_audited = {k for line in audited_lines for k in line}
@@ -243,7 +243,7 @@ class Publication:
         while True:
             secondary.widen(self.values, self.earlier, withheld, open_lines)
             system = _audit(self.values, audited, withheld, self.threshold, self.earlier,
-                            candidates, signed, known, settled,
+                            candidates, sum_terms, known, settled,
                             *((history.carried, history.position) if history else ()))
             determined = next(iter(system.pinned(skip=beyond_reach | opened,
                                                  unless_zero=_not_available(withheld))), None)
@@ -254,7 +254,7 @@ class Publication:
             opened |= system.seen_open()
             # Every line with a withheld count tied to it is audited (_audited).
             if not secondary.hide_beside(self.values, self.earlier, determined, withheld,
-                                        audited_lines, signed):
+                                        audited_lines, sum_terms):
                 # Everything tied to it is withheld, yet the markers' own bounds pin it down
                 # (four "<5" cells under a total of 4 are each 1): withhold the whole group of
                 # figures tied to it as not available, saying nothing of their size. Tied by

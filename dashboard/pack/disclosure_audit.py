@@ -224,7 +224,7 @@ class Audit:
                  earlier: Iterable[Hashable] = (),
                  candidates: Iterable[Hashable] | None = None,
                  floors: Iterable[str] = (),
-                 signed: list[list[tuple[Hashable, float]]] | None = None,
+                 signed: list[list[tuple[Hashable, float]]] | SumTerms | None = None,
                  known: dict[Hashable, tuple[float, float]] | None = None,
                  settled: int = 0, carried: Sequence[Solution] = (),
                  place: dict[Hashable, int] | None = None) -> None:
@@ -232,8 +232,9 @@ class Audit:
         (default: every key); an earlier count on none of the sums can be left out, since
         it cannot be narrowed now (see untouched). floors: the markers of keys that are never
         printed, each the total of one sum that a reader knows only to be at least so much
-        (disclosure.FLOORS); they are never reported as pinned. signed: the sums' terms, where
-        the caller keeps them from one audit to the next. known, settled: see
+        (disclosure.FLOORS); they are never reported as pinned. signed: the sums' terms, laid
+        out as arrays (reader_system.SumTerms) where the caller keeps them from one audit to
+        the next. known, settled: see
         sum_ranges.implied_floors. carried, place: solutions of the last quarter's audit,
         placed by the history's counts (carried_solutions)."""
         if not isinstance(earlier, (set, frozenset, dict)):

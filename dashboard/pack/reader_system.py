@@ -35,7 +35,7 @@ class SumTerms:
         lengths = np.fromiter((len(one) for one in signed), dtype=np.int64, count=len(signed))
         self.term_sum = np.repeat(np.arange(len(signed)), lengths)
         # Each sum's last term and key. A sum with no terms (a balance of nothing, 0 = 0) has
-        # none: its last key is one past the keys (NO_KEY), which no mark ever holds.
+        # none: its last key is one past the keys, which no mark ever holds (marks).
         has_terms = lengths > 0
         self.last_term = np.maximum(np.cumsum(lengths) - 1, 0)
         self.last_key = np.full(len(signed), len(index), dtype=np.int64)
@@ -142,11 +142,11 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
             ends = (targets[bounded] - sign * least, targets[bounded] - sign * most)
         lower[bounded], upper[bounded] = np.minimum(*ends), np.maximum(*ends)
     entry_sum, entry_place = terms.term_sum[on_hidden], term_place[on_hidden]
-    combined = entry_sum * max(size, 1) + entry_place
+    combined = entry_sum * size + entry_place
     unique, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     coefficients = np.bincount(inverse, weights=terms.term_sign[on_hidden])
     in_order = np.argsort(first, kind="stable")  # each key where it first stands on its sum
-    entry_sum, entry_place = unique[in_order] // max(size, 1), unique[in_order] % max(size, 1)
+    entry_sum, entry_place = unique[in_order] // size, unique[in_order] % size
     coefficients = coefficients[in_order]
     rows, row_first = np.unique(entry_sum, return_index=True)
     # every count of a sum joined to its first

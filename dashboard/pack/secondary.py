@@ -9,9 +9,10 @@ withheld again.
 
 from __future__ import annotations
 
-from collections.abc import Container, Hashable, Mapping, Sequence
+from collections.abc import Container, Hashable
 
 from dashboard.pack.markers import SECONDARY
+from dashboard.pack.reader_system import SumTerms
 
 Line = tuple[Hashable, ...]
 
@@ -68,11 +69,12 @@ def lines_of(lines: list[Line]) -> dict[Hashable, list[int]]:
 
 def hide_beside(values: dict[Hashable, int], earlier: Container[Hashable], key: Hashable,
                 withheld: dict, lines: list[Line],
-                index: Mapping[Hashable, Sequence[int]] | None = None) -> bool:
+                index: dict[Hashable, list[int]] | SumTerms | None = None) -> bool:
     """Withholds one more cell near `key`: on its own lines if any is left, else on the
     lines of the withheld cells it is tied to, and so on outwards. `index`: lines_of(lines),
-    or anything that answers get() alike, where the caller keeps it (a long history's lines
-    were walked whole for each step outwards, and indexed again for each cell withheld)."""
+    or the same sums as arrays (SumTerms.get answers alike), where the caller keeps it (a
+    long history's lines were walked whole for each step outwards, and indexed again for
+    each cell withheld)."""
     index = lines_of(lines) if index is None else index
     reached, frontier = set(), {key}
     while frontier:
