@@ -12,7 +12,11 @@ own queries (`queries.run`), for the circulated pack as the panel's page builds 
 - afresh: the latest quarter, then the quarter before it, each built with nothing kept
   (the page before pack.QuarterMemo);
 - through one memo, as the page now builds them: the latest quarter, the quarter before it,
-  the same quarter a year before, then the exact (internal) pack of the latest quarter.
+  the same quarter a year before, then the exact (internal) pack of the latest quarter;
+- after an upload: the latest quarter's pack on the database as it was before its latest
+  snapshot (a copy with that snapshot withdrawn), then, through what that version's memo kept
+  (pack.KeptChains, as the page keeps it from version to version), the latest quarter's pack
+  once the snapshot is in, and how many quarters it protected again.
 
 With --instructions (needs valgrind), the first circulated pack of the latest quarter is also
 counted in instructions, which the machine's speed does not move: three processes under
@@ -138,6 +142,76 @@ print(json.dumps(out))
 """
 
 
+AFTER_UPLOAD = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from dashboard import pack
+from dashboard.pack import build
+from dashboard.security.access import COMMAND_LINE, Viewer
+from dashboard.store import database, queries
+
+spent, again = [0.0], []
+run, protect = queries.run, build.protect_quarter_with_outcomes
+def timed_run(*args, **kwargs):
+    start = time.process_time()
+    try:
+        return run(*args, **kwargs)
+    finally:
+        spent[0] += time.process_time() - start
+def counted(data, how, threshold, history=None):
+    if history is not None:
+        again.append(data.quarter.label)
+    return protect(data, how, threshold, history)
+queries.run, build.protect_quarter_with_outcomes = timed_run, counted
+from dashboard.pack.gathering import data_sources
+panel, kept, out = Viewer("Panel member", "scrutiny"), pack.KeptChains(), []
+for db in ({before!r}, {db!r}):
+    con = database.connect_read_only(Path(db))
+    newest = data_sources(con, COMMAND_LINE)[0][0].as_at
+    latest = pack.quarter_containing(newest)
+    latest = latest if newest >= latest.end else latest.shift(-1)
+    spent[0], again[:], start = 0.0, [], time.process_time()
+    pack.build_pack(con, panel, latest, memo=pack.QuarterMemo(kept))
+    out.append((latest.label, time.process_time() - start, spent[0], len(again)))
+    con.close()
+print(json.dumps(out))
+"""
+
+
+def before_latest_snapshot(db: Path) -> Path:
+    """A copy of the database with its latest tracker snapshot withdrawn: the data as they
+    stood before that upload."""
+    from dashboard import service
+    from dashboard.security.access import COMMAND_LINE
+
+    copy = db.with_name(f"{db.stem}_before_latest.duckdb")
+    shutil.copyfile(db, copy)
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        latest = con.execute("select upload_id from uploads where kind = 'tracker' "
+                             "order by as_at_date desc, upload_id desc limit 1").fetchone()[0]
+    finally:
+        con.close()
+    service.withdraw_snapshot(copy, COMMAND_LINE, latest,
+                              "Another reason (ask the person who withdrew it)")
+    return copy
+
+
+def measure_after_upload(db: Path) -> list:
+    before = before_latest_snapshot(db)
+    try:
+        code = AFTER_UPLOAD.format(root=str(ROOT), db=str(db), before=str(before))
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=False)
+    finally:
+        for leftover in (before, before.with_name(f"{before.name}.lock")):
+            leftover.unlink(missing_ok=True)
+    if result.returncode:
+        raise RuntimeError(result.stderr[-3000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def measure(db: Path, memo: bool, steps: list[tuple[int, str]]) -> list:
     code = CHILD.format(root=str(ROOT), db=str(db), memo=memo, steps=steps,
                         as_at=generate.AS_AT.isoformat())
@@ -226,6 +300,12 @@ def main() -> int:
     for how, (label, disclosure, cpu, queried) in rows:
         print(f"| {how} | {label} {disclosure} | {cpu:.2f} | {queried:.2f} | "
               f"{cpu - queried:.2f} |")
+    (label_before, *before), (label, *after) = measure_after_upload(db)
+    for how, shown, (cpu, queried, again) in (
+            ("before the latest snapshot, kept", label_before, before),
+            ("its latest snapshot uploaded, through what was kept", label, after)):
+        print(f"| {how} ({again} quarters protected) | {shown} controlled | {cpu:.2f} | "
+              f"{queried:.2f} | {cpu - queried:.2f} |")
     if options.instructions:
         count_instructions(db)
     return 0

@@ -34,6 +34,7 @@ from dashboard.pack.frozen import (
     pack_to_json,
     sign_off,
 )
+from dashboard.pack.kept_chains import KeptChains
 from dashboard.pack.model import Figure, Pack, Table
 from dashboard.pack.outcome_tables import (
     EXIT_OUTCOMES_TABLE,
@@ -60,7 +61,8 @@ __all__ = [
     "CALENDAR", "COST", "COVERAGE", "EXIT_OUTCOMES_TABLE", "FINANCIAL", "FLOWS", "FOLLOWED",
     "HEADLINE_STEPS", "LEFT", "MEASURES", "NO_OFFENCE", "NOT_YET", "OFFENCE", "RATES",
     "RATE_MEASURES", "RETENTION_TABLE", "SCHEMES", "SECTION_OF", "STOCK", "TREND_MEASURES",
-    "TREND_QUARTERS", "Figure", "Measure", "Pack", "Quarter", "QuarterMemo", "Table",
+    "TREND_QUARTERS", "Figure", "KeptChains", "Measure", "Pack", "Quarter", "QuarterMemo",
+    "Table",
     "build_pack", "circulated_now", "compare", "comparison_quarters", "direction", "issue",
     "issue_on", "load_signed_off", "newest_first", "pack_from_json", "pack_to_json",
     "parse_quarter", "quarter_containing", "rate_keys", "sign_off", "whole_quarters_only",

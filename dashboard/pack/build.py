@@ -25,6 +25,7 @@ from dashboard.pack.gathering import (
     quarter_data,
     stock_snapshot_for,
 )
+from dashboard.pack.kept_chains import KeptChains, Run
 from dashboard.pack.model import Pack, Table
 from dashboard.pack.outcome_tables import labelled, outcome_tables, protect_quarter_with_outcomes
 from dashboard.pack.quarters import (
@@ -152,6 +153,7 @@ class _Chain:
     history: History | None
     next: Quarter | None = None  # a chain's first quarter not yet protected
     protected: dict[Quarter, QuarterFigures] = field(default_factory=dict)
+    run: Run | None = None  # what `kept` keeps of it for the next version (kept_chains.py)
 
 
 class QuarterMemo:
@@ -163,10 +165,14 @@ class QuarterMemo:
     Whoever holds one keys it by the version of the data (data_access keeps one per database
     file version); packs read as access.PUBLICATION, so one memo serves every viewer. Safe to
     share between threads. tests/test_pack_memo.py holds every pack built through one memo,
-    in any order, to the pack built afresh."""
+    in any order, to the pack built afresh.
 
-    def __init__(self) -> None:
+    `kept` (kept_chains.KeptChains, one per database) carries the protected quarters over to
+    the memo of the next version, where their data has not changed."""
+
+    def __init__(self, kept: KeptChains | None = None) -> None:
         self.lock = threading.Lock()
+        self.kept = kept
         self.sources: tuple[list[Upload], Upload | None] | None = None
         self.data: dict[Quarter, QuarterData] = {}
         self.chains: dict[tuple, _Chain] = {}
@@ -245,22 +251,34 @@ def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
         return protect_quarter_with_outcomes(
             memo.quarter_data(con, reader, quarter, snapshots, connect), how, threshold, history)
 
+    key, kept = (how, threshold, first), memo.kept
     with memo.lock:
+        # A new chain compares every quarter a kept run holds (kept_chains.py): read them too.
+        last = max(quarters[-1], kept.end(key) or quarters[-1]) \
+            if kept is not None and first is not None and key not in memo.chains \
+            else quarters[-1]
         # From far enough back that the trend of any pack from the first quarter on is read
         # in the same run (quarters with nothing in them cost the queries almost nothing).
         memo.gather_flows(con, reader, min(quarters[0], first.shift(1 - TREND_QUARTERS))
-                          if first is not None else quarters[0], quarters[-1], snapshots)
+                          if first is not None else quarters[0], last, snapshots)
         alone = memo.chain((how, threshold, None), None, None)
         chained = None
         if first is not None and quarters[-1] >= first:
-            key = (how, threshold, first)
             chained = memo.chain(key, History(rules.Publication(threshold)), first)
+            latest = quarter_containing(snapshots[0].as_at, first.scheme)
             try:
+                if kept is not None and chained.run is None:
+                    kept.resume(key, chained, lambda q: memo.quarter_data(
+                        con, reader, q, snapshots, connect))
                 while chained.next <= quarters[-1]:
                     quarter = chained.next
+                    if kept is not None:
+                        kept.before(chained, latest)
                     figures = protect(quarter, chained.history)
                     chained.history.record(quarter.start.isoformat(), figures)
                     chained.protected[quarter], chained.next = figures, quarter.shift(1)
+                    if kept is not None:
+                        kept.after(chained, figures)
             except BaseException:
                 del memo.chains[key]  # a history half recorded is not one to build on
                 raise

@@ -249,7 +249,16 @@ def _demo_only(viewer: Viewer, read: Callable) -> bool:
 def _pack_memo(path: str, version: tuple[int, int, int]):
     from dashboard import pack
 
-    return pack.QuarterMemo()
+    return pack.QuarterMemo(_kept_chains(path))
+
+
+# What the packs of one version protected, for the next version's memo: after an upload, the
+# first pack protects again only the quarters from the first whose data changed.
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _kept_chains(path: str):
+    from dashboard import pack
+
+    return pack.KeptChains()
 
 
 # The pack reads programme-wide counts whoever asks; the role decides only which disclosures

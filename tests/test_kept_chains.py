@@ -1,0 +1,155 @@
+"""Quarters protected on one version of the data and taken over by the next
+(pack.KeptChains) change no pack: after each kind of change, every pack built through the
+kept chains is the pack built afresh on the new data, its every quarter's counts and markers
+too, and only the quarters from the first whose data changed are protected again."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+import threading
+
+import duckdb
+import pytest
+from test_pack_memo import CIRCULATED, assert_same_pack
+
+from dashboard import pack
+from dashboard.pack import build
+from dashboard.pack.gathering import Upload
+from dashboard.store import database
+
+# The demo data's chain runs from 2021/22 Q1 to its latest quarter, 2022/23 Q2 (as at
+# 31/07/2022); copies of the history are taken before 2021/22 Q2, Q4 and 2022/23 Q1 and Q2.
+CHAIN = ["2021/22 Q1", "2021/22 Q2", "2021/22 Q3", "2021/22 Q4", "2022/23 Q1", "2022/23 Q2"]
+
+# Each change is made to the latest snapshot (the one every quarter's flows are read from).
+CHANGES = {
+    # A referral of the latest quarter withdrawn: only that quarter's data change.
+    "latest quarter": ("delete from referrals where snapshot_id = 5 and nominal_id = 'SYN0136'",
+                       ["2022/23 Q2"]),
+    # An exit recorded late, after 44 days: the referral's quarters gain a data-quality issue
+    # (completed in under 84 days) back to its referral in 2021/22 Q4.
+    "late exit": ("update referrals set rehab_exit_date = date '2022-07-20', "
+                  "rehab_exit_reason = 'Completed', status = 'Inactive' "
+                  "where snapshot_id = 5 and nominal_id = 'SYN0076'",
+                  ["2021/22 Q4", "2022/23 Q1", "2022/23 Q2"]),
+    # The first referral withdrawn: before any copy of the history, so all again.
+    "first quarter": ("delete from referrals where snapshot_id = 5 and "
+                      "referral_date = (select min(referral_date) from referrals "
+                      "where snapshot_id = 5)", CHAIN),
+    # Nothing changed (a new upload of the same data): from the latest copy.
+    "nothing": ("select 1", ["2022/23 Q2"]),
+}
+
+
+def changed_copy(template, folder, sql: str):
+    db = folder / "changed.duckdb"
+    shutil.copyfile(template, db)
+    con = duckdb.connect(str(db))
+    try:
+        assert con.execute(sql).fetchall() != [(0,)], "the change changed nothing"
+    finally:
+        con.close()
+    return db
+
+
+def packs_of(db, memo: pack.QuarterMemo) -> dict[str, pack.Pack]:
+    con = database.connect_read_only(db)
+    try:
+        return {label: pack.build_pack(con, CIRCULATED, label, memo=memo) for label in CHAIN}
+    finally:
+        con.close()
+
+
+def chained_quarters(memo: pack.QuarterMemo) -> dict:
+    [chain] = [c for c in memo.chains.values() if c.history is not None]
+    return chain.protected
+
+
+def assert_same_quarters(kept: pack.QuarterMemo, fresh: pack.QuarterMemo) -> None:
+    taken, expected = chained_quarters(kept), chained_quarters(fresh)
+    assert list(taken) == list(expected)
+    for quarter, figures in expected.items():
+        assert taken[quarter].protected.withheld == figures.protected.withheld, quarter
+        assert taken[quarter].protected.publication.values == \
+            figures.protected.publication.values, quarter
+        assert taken[quarter].data is kept.data[quarter]  # the new version's own data
+
+
+@pytest.fixture
+def protected_again(monkeypatch) -> list[str]:
+    """The quarters protected after a history (in a chain), in order."""
+    done, protect = [], build.protect_quarter_with_outcomes
+
+    def counted(data, how, threshold, history=None):
+        if history is not None:
+            done.append(data.quarter.label)
+        return protect(data, how, threshold, history)
+
+    monkeypatch.setattr(build, "protect_quarter_with_outcomes", counted)
+    return done
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_new_version_takes_over_the_quarters_whose_data_did_not_change(
+        demo_db_template, tmp_path, protected_again, change):
+    sql, again = CHANGES[change]
+    kept = pack.KeptChains()
+    packs_of(demo_db_template, pack.QuarterMemo(kept))
+    assert protected_again == CHAIN
+    db = changed_copy(demo_db_template, tmp_path, sql)
+    protected_again.clear()
+    memo = pack.QuarterMemo(kept)
+    through_kept, done = packs_of(db, memo), list(protected_again)
+    fresh_memo = pack.QuarterMemo()
+    fresh = packs_of(db, fresh_memo)
+    for label in CHAIN:
+        assert_same_pack(through_kept[label], fresh[label])
+    assert_same_quarters(memo, fresh_memo)
+    assert done == again
+
+
+def test_two_versions_built_at_once_share_kept_chains_and_agree(demo_db_template, tmp_path):
+    db = changed_copy(demo_db_template, tmp_path, CHANGES["late exit"][0])
+    fresh = {path: packs_of(path, pack.QuarterMemo()) for path in (demo_db_template, db)}
+    kept, errors = pack.KeptChains(), []
+
+    def build_all(path) -> None:
+        try:
+            for label, built in packs_of(path, pack.QuarterMemo(kept)).items():
+                assert_same_pack(built, fresh[path][label])
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    for _ in range(2):
+        threads = [threading.Thread(target=build_all, args=(path,))
+                   for path in (demo_db_template, db, demo_db_template, db)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+
+
+def test_protection_reads_nothing_of_the_uploads(demo_db_template, monkeypatch):
+    """The fingerprint leaves the uploads out: every quarter protected with other uploads
+    (other numbers and dates) has the same counts and markers."""
+    protect = build.protect_quarter_with_outcomes
+    other = Upload(999, dt.date(2030, 1, 1))
+
+    def other_uploads(data, how, threshold, history=None):
+        return protect(dataclasses.replace(data, flows_snapshot=other, stock_snapshot=other,
+                                           connect=other), how, threshold, history)
+
+    fresh_memo = pack.QuarterMemo()
+    packs_of(demo_db_template, fresh_memo)
+    monkeypatch.setattr(build, "protect_quarter_with_outcomes", other_uploads)
+    memo = pack.QuarterMemo()
+    packs_of(demo_db_template, memo)
+    taken, expected = chained_quarters(memo), chained_quarters(fresh_memo)
+    assert list(taken) == list(expected)
+    for quarter, figures in expected.items():
+        assert taken[quarter].protected.withheld == figures.protected.withheld, quarter
+        assert taken[quarter].protected.publication.values == \
+            figures.protected.publication.values, quarter
