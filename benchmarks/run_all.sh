@@ -3,7 +3,7 @@
 # on one machine, with the machine's speed read before each (a fixed piece of work against its
 # time on the Xeon of 30/11). Run by hand on a quiet machine, from the project folder:
 #     benchmarks/run_all.sh [DIR]  > run.log     (DIR: data and databases, default benchmarks/out)
-# About 15 minutes once the data is built (the first run generates and ingests 10,000,000
+# About 20 minutes once the data is built (the first run generates and ingests 10,000,000
 # crimes: a few minutes more); needs valgrind for the instruction count, Debian's chromium for
 # the viewers.
 set -u
@@ -34,6 +34,7 @@ for scale in "1000 100000" "10000 1000000" "100000 10000000"; do
   done
 done
 step "pack history"; $PY benchmarks/pack_history.py --dir "$DIR" --instructions
+step "pack history, 1,000 referrals"; $PY benchmarks/pack_history.py --referrals 1000 --crimes 100000 --dir "$DIR"
 step "crime growth"; $PY benchmarks/crime_growth.py --dir "$DIR"
 step "viewers"; $PY benchmarks/viewers.py --referrals 10000 --crimes 1000000 --dir "$DIR"
 step "end"

@@ -153,3 +153,12 @@ def test_protection_reads_nothing_of_the_uploads(demo_db_template, monkeypatch):
         assert taken[quarter].protected.withheld == figures.protected.withheld, quarter
         assert taken[quarter].protected.publication.values == \
             figures.protected.publication.values, quarter
+
+
+def test_the_page_keeps_one_kept_chains_per_database_across_versions():
+    from dashboard.security import data_access
+
+    first, next_version = (data_access._pack_memo("a.duckdb", (1, 2, 3)),
+                           data_access._pack_memo("a.duckdb", (1, 2, 4)))
+    assert first is not next_version and first.kept is next_version.kept
+    assert data_access._pack_memo("b.duckdb", (1, 2, 3)).kept is not first.kept
