@@ -42,6 +42,9 @@ if viewer is None:
                    *(st.Page(sign_in_page, title="Sign in", url_path=url_path,
                              visibility="hidden") for *_, url_path in PAGES)],
                   position="hidden").run()
+    # Someone is signing in: the pack's quarters are protected while they do (once per
+    # version of the data, whoever opens the form, so opening it again adds nothing).
+    data_access.protect_pack_ahead()
     st.stop()
 st.session_state["viewer"] = viewer
 
@@ -88,3 +91,5 @@ try:
 except (AccessLogError, sqlite3.Error):  # the security file: the access log or the users table
     st.error("This could not be recorded in the access log, so it may not have been done: "
              "please tell an administrator.")
+# After the page is drawn, so that its own run does not share the processor with the pack.
+data_access.protect_pack_ahead()

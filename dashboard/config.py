@@ -51,6 +51,13 @@ def path(text: str) -> Path:
     return Path(text).expanduser()
 
 
+def yes_no(text: str) -> bool:
+    answer = text.casefold()
+    if answer not in ("yes", "no"):
+        raise ValueError("set it to yes or no")
+    return answer == "yes"
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -62,7 +69,9 @@ class Setting:
     lenient: bool = False
 
     def shown_default(self) -> str:
-        if isinstance(self.default, int) and not isinstance(self.default, bool):
+        if isinstance(self.default, bool):
+            return "yes" if self.default else "no"
+        if isinstance(self.default, int):
             return f"{self.default:,}"
         return str(self.default)
 
@@ -104,6 +113,9 @@ SETTINGS = [
             True),
     Setting("O2R_XLSX_MEMORY_MB", 2048, "memory the workbook reader may use, in MB",
             whole_number, True),
+    Setting("O2R_PACK_AHEAD", True, "build the latest quarter's circulated pack in the "
+            "background when new data is first opened, so the first viewer of the pack does not "
+            "wait for it (yes or no)", yes_no),
     Setting("O2R_TEST_SLOWNESS", "measured", "tests only: a factor for the browser tests' "
             "waits (default: measured from the machine's load)", positive_number),
 ]

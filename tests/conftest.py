@@ -64,6 +64,15 @@ def _session_security_db(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_pack_ahead():
+    """No background pack builds while tests run (tests/test_pack_ahead.py turns them on):
+    a thread left protecting a test's database would outlive the test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("O2R_PACK_AHEAD", "no")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def security_db(tmp_path, monkeypatch) -> Path:
     """Each test gets its own users table and access log; every action the test wrote to it

@@ -96,8 +96,9 @@ def app_server(demo_db_template, tmp_path_factory):
     shutil.copyfile(demo_db_template, db)
     log_path = workdir / "streamlit.log"
     server = Server("", log_path)
+    # As a real server runs: the pack's quarters protected in the background from the form on.
     with streamlit_server(ROOT / "dashboard" / "app.py", free_port(), ROOT,
-                          {**os.environ, "O2R_DB": str(db)}, log_path,
+                          {**os.environ, "O2R_DB": str(db), "O2R_PACK_AHEAD": "yes"}, log_path,
                           server.log_tail) as base:
         yield Server(base, log_path)
 
@@ -277,6 +278,9 @@ def test_every_page_renders_reached_by_its_sidebar_link(app_server, page):
         full_page_screenshot(page, SCREENSHOTS / f"{_screenshot_name(path)}.png")
         if found:
             problems.setdefault(f"{title} ({path})", []).extend(found)
+    # The pack was protected ahead from the sign-in form on (by the Quarterly pack's turn in
+    # the walk at the latest); a failure there is logged, never shown.
+    assert "could not be built ahead" not in app_server.log_tail(100_000), app_server.log_tail()
     assert not problems, problems
 
 
@@ -381,7 +385,9 @@ def test_admin_uploads_a_tracker_and_sees_it_stored(demo_db, browser_context, tm
     security_path = tmp_path / "security.sqlite"
     accounts.add_user(security_path, "Ada Admin", "admin", password="correct horse battery")
     log_path = tmp_path / "streamlit.log"
-    env = {**os.environ, "O2R_DB": str(demo_db), "O2R_SECURITY_DB": str(security_path)}
+    # As a real server runs: the pack's quarters protected in the background from the form on.
+    env = {**os.environ, "O2R_DB": str(demo_db), "O2R_SECURITY_DB": str(security_path),
+           "O2R_PACK_AHEAD": "yes"}
     with streamlit_server(ROOT / "dashboard" / "app.py", free_port(), ROOT, env, log_path,
                           lambda: log_path.read_text(errors="replace")[-4000:]) as base:
         server = Server(base, log_path)

@@ -22,7 +22,13 @@ from dashboard.analysis.measures import (
     TREND_MEASURES,
     Measure,
 )
-from dashboard.pack.build import TREND_QUARTERS, QuarterMemo, build_pack, whole_quarters_only
+from dashboard.pack.build import (
+    TREND_QUARTERS,
+    QuarterMemo,
+    build_pack,
+    protect_ahead,
+    whole_quarters_only,
+)
 from dashboard.pack.figures import direction
 from dashboard.pack.frozen import (
     circulated_now,
@@ -65,5 +71,6 @@ __all__ = [
     "Table",
     "build_pack", "circulated_now", "compare", "comparison_quarters", "direction", "issue",
     "issue_on", "load_signed_off", "newest_first", "pack_from_json", "pack_to_json",
-    "parse_quarter", "quarter_containing", "rate_keys", "sign_off", "whole_quarters_only",
+    "parse_quarter", "protect_ahead", "quarter_containing", "rate_keys", "sign_off",
+    "whole_quarters_only",
 ]

@@ -293,6 +293,15 @@ def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
         return out
 
 
+def protect_ahead(con: duckdb.DuckDBPyConnection, memo: QuarterMemo) -> None:
+    """Protects, into `memo`, every quarter up to the data's latest (of the financial year,
+    the pack's default), as the first circulated pack of it would: what the panel's and
+    steering's first packs of this version then take from the memo."""
+    snapshots, _ = memo.data_sources(con, access.PUBLICATION)
+    if snapshots:
+        build_pack(con, access.PUBLICATION, quarter_containing(snapshots[0].as_at), memo=memo)
+
+
 def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: str | Quarter,
                scheme: str = FINANCIAL, disclosure: str = CONTROLLED,
                threshold: int = rules.DEFAULT_THRESHOLD, memo: QuarterMemo | None = None

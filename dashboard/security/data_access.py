@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import pickle
 import threading
 from collections.abc import Callable
@@ -259,6 +260,41 @@ def _kept_chains(path: str):
     from dashboard import pack
 
     return pack.KeptChains()
+
+
+# A version's first circulated pack protects every quarter from the first: about 10 CPU-s at
+# O2R's size with a tracker snapshot each quarter. It is started in the background by the
+# first page anyone opens on a new version (as a rule the upload's own), so the first viewer
+# of the pack finds its quarters protected; a pack asked for meanwhile waits on the memo's
+# lock and takes what it did. Once per version and server process.
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _pack_ahead(path: str, version: tuple[int, int, int]) -> threading.Thread:
+    # The connection and memo are fetched here, in the script's thread: Streamlit's caches
+    # are the script's to call.
+    thread = threading.Thread(target=_protect_ahead, name="o2r-pack-ahead", daemon=True,
+                              args=(_connection(path, version), _pack_memo(path, version)))
+    thread.start()
+    return thread
+
+
+def _protect_ahead(connection, memo) -> None:
+    from dashboard import pack
+
+    try:
+        cursor = database.read_cursor(connection)  # one cursor a thread
+        try:
+            pack.protect_ahead(cursor, memo)
+        finally:
+            cursor.close()
+    except Exception:  # the page builds the pack itself when asked, and says why not
+        logging.getLogger(__name__).exception("The pack could not be built ahead")
+
+
+def protect_pack_ahead() -> None:
+    """Starts protecting the data's quarters for the pack in the background, once per version
+    of the data (O2R_PACK_AHEAD)."""
+    if config.setting("O2R_PACK_AHEAD"):
+        _pack_ahead(str(config.db_path()), current_version())
 
 
 # The pack reads programme-wide counts whoever asks; the role decides only which disclosures
