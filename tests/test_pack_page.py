@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -133,6 +134,28 @@ def test_the_pack_opens_on_the_latest_complete_quarter(app_as):
         assert quarter.options[0] == ("2022/23 Q2 (incomplete: data to 31/07/2022)"
                                       if role == "steering" else "2022/23 Q1")
         assert headline(app)["Referrals received"] == "40"
+
+
+def test_quarters_after_the_last_referral_are_offered_up_to_the_latest_snapshot(app_as,
+                                                                               demo_db):
+    # No referral after 2021/22 Q4 in the latest snapshot (as at 31/07/2022): admissions,
+    # exits and stock go on, and 2022/23 Q1 is the panel's to have, Q2 steering's, marked.
+    con = duckdb.connect(str(demo_db))
+    try:
+        con.execute("delete from referrals where snapshot_id = 5 "
+                    "and referral_date > date '2022-03-31'")
+    finally:
+        con.close()
+    for role, top in (("steering", "2022/23 Q2 (incomplete: data to 31/07/2022)"),
+                      ("scrutiny", "2022/23 Q1")):
+        app = app_as(role).run()
+        if role == "steering":
+            app.switch_page(PAGE).run()
+        assert not app.exception, [e.message for e in app.exception]
+        quarter = app.selectbox(key="pack_quarter")
+        assert quarter.options[0] == top
+        assert quarter.value == "2022/23 Q1"
+        assert headline(app)["Referrals received"] == "0"
 
 
 def test_an_administrator_signs_off_a_circulated_pack_once_its_quarter_is_over(app_as,
