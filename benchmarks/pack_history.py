@@ -103,7 +103,8 @@ def build(folder: Path, referrals: int, crimes: int) -> tuple[Path, int]:
     return db, len(ends)
 
 
-CHILD = """
+# What both children start with: the pack's queries timed as they run.
+TIMED_QUERIES = """
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
@@ -120,6 +121,9 @@ def timed_run(*args, **kwargs):
     finally:
         spent[0] += time.process_time() - start
 queries.run = timed_run
+"""
+
+CHILD = TIMED_QUERIES + """
 con = database.connect_read_only(Path({db!r}))
 panel = Viewer("Panel member", "scrutiny")
 # The panel's latest quarter: the last its data covers to the end (generate.py's last
@@ -142,28 +146,15 @@ print(json.dumps(out))
 """
 
 
-AFTER_UPLOAD = """
-import json, sys, time
-from pathlib import Path
-sys.path.insert(0, {root!r})
-from dashboard import pack
+AFTER_UPLOAD = TIMED_QUERIES + """
 from dashboard.pack import build
-from dashboard.security.access import COMMAND_LINE, Viewer
-from dashboard.store import database, queries
 
-spent, again = [0.0], []
-run, protect = queries.run, build.protect_quarter_with_outcomes
-def timed_run(*args, **kwargs):
-    start = time.process_time()
-    try:
-        return run(*args, **kwargs)
-    finally:
-        spent[0] += time.process_time() - start
+again, protect = [], build.protect_quarter_with_outcomes
 def counted(data, how, threshold, history=None):
     if history is not None:
         again.append(data.quarter.label)
     return protect(data, how, threshold, history)
-queries.run, build.protect_quarter_with_outcomes = timed_run, counted
+build.protect_quarter_with_outcomes = counted
 from dashboard.pack.gathering import data_sources
 panel, kept, out = Viewer("Panel member", "scrutiny"), pack.KeptChains(), []
 for db in ({before!r}, {db!r}):

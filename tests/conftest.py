@@ -26,6 +26,7 @@ from streamlit.runtime.scriptrunner.script_cache import ScriptCache  # noqa: E40
 from streamlit.testing.v1 import AppTest, app_test, local_script_runner  # noqa: E402
 
 from dashboard import service  # noqa: E402
+from dashboard.pack import build  # noqa: E402
 from dashboard.security import accounts, audit, sign_in  # noqa: E402
 from dashboard.store import database  # noqa: E402
 
@@ -82,6 +83,22 @@ def security_db(tmp_path, monkeypatch) -> Path:
     yield path
     assert not undeclared_actions(path), f"undeclared actions in the access log: " \
         f"{undeclared_actions(path)}; declare them in audit.Action"
+
+
+@pytest.fixture
+def protected_again(monkeypatch) -> list[str]:
+    """The quarters protected after a history (in a chain), in order, whoever asked; a
+    quarter before the programme's first is protected alone, for a few ms, by the pack whose
+    trend reaches it."""
+    done, protect = [], build.protect_quarter_with_outcomes
+
+    def counted(data, how, threshold, history=None):
+        if history is not None:
+            done.append(data.quarter.label)
+        return protect(data, how, threshold, history)
+
+    monkeypatch.setattr(build, "protect_quarter_with_outcomes", counted)
+    return done
 
 
 def undeclared_actions(path: Path) -> set[str]:

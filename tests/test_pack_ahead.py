@@ -6,29 +6,11 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from test_kept_chains import assert_same_quarters, packs_of
 from test_pack_page import open_pack
 
 from dashboard import config, pack
-from dashboard.pack import build
 from dashboard.security import data_access
-
-
-@pytest.fixture
-def protected(monkeypatch) -> list[str]:
-    """The quarters protected after a history (in a chain), in order, whoever asked; a
-    quarter before the programme's first is protected alone, for a few ms, by the pack whose
-    trend reaches it."""
-    done, protect = [], build.protect_quarter_with_outcomes
-
-    def counted(data, how, threshold, history=None):
-        if history is not None:
-            done.append(data.quarter.label)
-        return protect(data, how, threshold, history)
-
-    monkeypatch.setattr(build, "protect_quarter_with_outcomes", counted)
-    return done
 
 
 def finish_ahead() -> None:
@@ -39,28 +21,28 @@ def finish_ahead() -> None:
 
 
 def test_the_sign_in_form_protects_the_packs_quarters_while_someone_signs_in(
-        app_as, demo_db_template, monkeypatch, protected):
+        app_as, demo_db_template, monkeypatch, protected_again):
     monkeypatch.setenv("O2R_PACK_AHEAD", "yes")
     form = app_as(None)
     form.run()
     assert not form.exception and form.text_input  # the form, drawn before the pack
     finish_ahead()
-    assert "2022/23 Q2" in protected  # the data's latest quarter, a part one
-    protected.clear()
+    assert "2022/23 Q2" in protected_again  # the data's latest quarter, a part one
+    protected_again.clear()
     steering = open_pack(app_as("steering"), "2022/23 Q2")
     assert not steering.exception
     panel = open_pack(app_as("scrutiny"), "2022/23 Q1")
     assert not panel.exception
-    assert protected == []  # both first packs took every quarter from what was done ahead
+    assert protected_again == []  # both first packs took every quarter from what was done ahead
     memo = data_access._pack_memo(str(config.db_path()), data_access.current_version())
     fresh = pack.QuarterMemo()
     packs_of(demo_db_template, fresh)  # the page's data: a copy of it
     assert_same_quarters(memo, fresh)
 
 
-def test_nothing_is_protected_ahead_with_the_setting_off(app_as, monkeypatch, protected):
+def test_nothing_is_protected_ahead_with_the_setting_off(app_as, monkeypatch, protected_again):
     monkeypatch.setenv("O2R_PACK_AHEAD", "no")
     app_as(None).run()
     app_as("steering").run()  # the Overview, signed in
     finish_ahead()
-    assert protected == []
+    assert protected_again == []
