@@ -53,9 +53,9 @@ def path(text: str) -> Path:
 
 def yes_no(text: str) -> bool:
     answer = text.casefold()
-    if answer not in ("yes", "no"):
+    if answer not in ("yes", "no", "true", "false", "on", "off", "1", "0"):
         raise ValueError("set it to yes or no")
-    return answer == "yes"
+    return answer in ("yes", "true", "on", "1")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ class Setting:
     meaning: str
     read: Callable[[str], object] = str
     # An upload limit set to nonsense falls back on its default rather than refuse every
-    # upload; every other mistyped setting fails loudly, naming itself.
+    # upload, and building the pack ahead on its default rather than stop every page; every
+    # other mistyped setting fails loudly, naming itself.
     lenient: bool = False
 
     def shown_default(self) -> str:
@@ -115,7 +116,7 @@ SETTINGS = [
             whole_number, True),
     Setting("O2R_PACK_AHEAD", True, "build the latest quarter's circulated pack in the "
             "background when new data is first opened, so the first viewer of the pack does not "
-            "wait for it (yes or no)", yes_no),
+            "wait for it (yes or no)", yes_no, True),
     Setting("O2R_TEST_SLOWNESS", "measured", "tests only: a factor for the browser tests' "
             "waits (default: measured from the machine's load)", positive_number),
 ]

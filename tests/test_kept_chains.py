@@ -15,7 +15,7 @@ import pytest
 from test_pack_memo import CIRCULATED, assert_same_pack
 
 from dashboard import pack
-from dashboard.pack import build
+from dashboard.pack import build, kept_chains
 from dashboard.pack.gathering import Upload
 from dashboard.store import database
 
@@ -102,9 +102,11 @@ def test_a_new_version_takes_over_the_quarters_whose_data_did_not_change(
     assert done == again
 
 
-def test_two_versions_built_at_once_share_kept_chains_and_agree(demo_db_template, tmp_path):
+def test_two_versions_built_at_once_share_kept_chains_and_agree(demo_db_template, tmp_path,
+                                                                protected_again):
     db = changed_copy(demo_db_template, tmp_path, CHANGES["late exit"][0])
     fresh = {path: packs_of(path, pack.QuarterMemo()) for path in (demo_db_template, db)}
+    protected_again.clear()
     kept, errors = pack.KeptChains(), []
 
     def build_all(path) -> None:
@@ -122,24 +124,26 @@ def test_two_versions_built_at_once_share_kept_chains_and_agree(demo_db_template
         for thread in threads:
             thread.join()
     assert errors == []
+    # Eight memos of two versions; alone, each would protect the whole chain.
+    assert len(protected_again) < 8 * len(CHAIN)
 
 
 def test_protection_reads_nothing_of_the_uploads(demo_db_template, monkeypatch):
     """The fingerprint leaves the uploads out: every quarter protected with other uploads
     (other numbers and dates) has the same counts and markers."""
     protect = build.protect_quarter_with_outcomes
-    other = Upload(999, dt.date(2030, 1, 1))
-
-    def other_uploads(data, how, threshold, history=None):
-        return protect(dataclasses.replace(data, flows_snapshot=other, stock_snapshot=other,
-                                           connect=other), how, threshold, history)
-
     fresh_memo = pack.QuarterMemo()
     packs_of(demo_db_template, fresh_memo)
-    monkeypatch.setattr(build, "protect_quarter_with_outcomes", other_uploads)
-    memo = pack.QuarterMemo()
-    packs_of(demo_db_template, memo)
-    assert_same_protection(memo, fresh_memo)
+    for other in (Upload(999, dt.date(2030, 1, 1)), Upload(1, dt.date(2000, 1, 1)), None):
+        def other_uploads(data, how, threshold, history=None, other=other):
+            return protect(dataclasses.replace(data, flows_snapshot=other,
+                                               stock_snapshot=other, connect=other),
+                           how, threshold, history)
+
+        monkeypatch.setattr(build, "protect_quarter_with_outcomes", other_uploads)
+        memo = pack.QuarterMemo()
+        packs_of(demo_db_template, memo)
+        assert_same_protection(memo, fresh_memo)
 
 
 def test_the_page_keeps_one_kept_chains_per_database_across_versions():
@@ -149,3 +153,26 @@ def test_the_page_keeps_one_kept_chains_per_database_across_versions():
                            data_access._pack_memo("a.duckdb", (1, 2, 4)))
     assert first is not next_version and first.kept is next_version.kept
     assert data_access._pack_memo("b.duckdb", (1, 2, 3)).kept is not first.kept
+
+
+def test_copies_of_the_history_follow_the_latest_quarter(demo_db_template, tmp_path,
+                                                         monkeypatch):
+    """As at 30/06/2022 (the latest snapshot withdrawn) the latest quarter is 2022/23 Q1;
+    once the snapshot of 31/07/2022 is in, 2022/23 Q2. With copies taken 0 and 1 quarters
+    before the latest, the one taken before 2021/22 Q4 for the first is let go for the
+    second, so they never pile up."""
+    monkeypatch.setattr(kept_chains, "CHECKPOINTS", (0, 1))
+    before = changed_copy(demo_db_template, tmp_path, (
+        "insert into snapshot_withdrawals values "
+        "(5, now(), 'test', 'Another reason (ask the person who withdrew it)')"))
+    kept = pack.KeptChains()
+    con = database.connect_read_only(before)
+    try:
+        pack.build_pack(con, CIRCULATED, "2022/23 Q1", memo=pack.QuarterMemo(kept))
+    finally:
+        con.close()
+    [run] = kept.runs.values()
+    assert sorted(run.checkpoints) == [3, 4]  # before 2021/22 Q4 and 2022/23 Q1
+    packs_of(demo_db_template, pack.QuarterMemo(kept))
+    [run] = kept.runs.values()
+    assert sorted(run.checkpoints) == [4, 5]  # before 2022/23 Q1 and Q2

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import threading
 
-from test_kept_chains import assert_same_quarters, packs_of
+from test_kept_chains import CHANGES, assert_same_quarters, changed_copy, packs_of
 from test_pack_page import open_pack
 
 from dashboard import config, pack
 from dashboard.security import data_access
+from dashboard.store import database
 
 
 def finish_ahead() -> None:
@@ -46,3 +47,22 @@ def test_nothing_is_protected_ahead_with_the_setting_off(app_as, monkeypatch, pr
     app_as("steering").run()  # the Overview, signed in
     finish_ahead()
     assert protected_again == []
+
+
+def test_ahead_on_the_next_version_takes_over_what_the_one_before_kept(
+        demo_db_template, tmp_path, protected_again):
+    kept = pack.KeptChains()
+    for db in (demo_db_template, changed_copy(demo_db_template, tmp_path,
+                                              CHANGES["late exit"][0])):
+        protected_again.clear()
+        memo, con = pack.QuarterMemo(kept), database.connect_read_only(db)
+        try:
+            pack.protect_ahead(con, memo)
+        finally:
+            con.close()
+        done = list(protected_again)
+        fresh = pack.QuarterMemo()
+        packs_of(db, fresh)
+        assert_same_quarters(memo, fresh)
+    # the exit recorded late changed 2021/22 Q4 and after, kept before it
+    assert done == ["2021/22 Q4", "2022/23 Q1", "2022/23 Q2"]

@@ -37,3 +37,9 @@ def test_an_upload_limit_set_to_nonsense_keeps_its_default(monkeypatch):
     assert config.setting("O2R_MAX_COLUMNS") == 500
     monkeypatch.setenv("O2R_MAX_COLUMNS", "40")
     assert config.setting("O2R_MAX_COLUMNS") == 40
+
+
+def test_a_mistyped_pack_ahead_setting_keeps_building_ahead(monkeypatch):
+    for text, expected in (("no", False), ("off", False), ("YES", True), ("maybe", True)):
+        monkeypatch.setenv("O2R_PACK_AHEAD", text)
+        assert config.setting("O2R_PACK_AHEAD") is expected, text

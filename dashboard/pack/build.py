@@ -269,7 +269,7 @@ def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
             try:
                 if kept is not None and chained.run is None:
                     kept.resume(key, chained, lambda q: memo.quarter_data(
-                        con, reader, q, snapshots, connect))
+                        con, reader, q, snapshots, connect), latest)
                 while chained.next <= quarters[-1]:
                     quarter = chained.next
                     if kept is not None:
@@ -296,10 +296,18 @@ def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
 def protect_ahead(con: duckdb.DuckDBPyConnection, memo: QuarterMemo) -> None:
     """Protects, into `memo`, every quarter up to the data's latest (of the financial year,
     the pack's default), as the first circulated pack of it would: what the panel's and
-    steering's first packs of this version then take from the memo."""
-    snapshots, _ = memo.data_sources(con, access.PUBLICATION)
-    if snapshots:
-        build_pack(con, access.PUBLICATION, quarter_containing(snapshots[0].as_at), memo=memo)
+    steering's first packs of this version then take from the memo. A quarter at a time,
+    each pack taking the memo's lock once, so a pack asked for meanwhile (an exact one, or
+    one whose quarters are done) waits for one quarter, not the whole history."""
+    reader = access.PUBLICATION
+    snapshots, _ = memo.data_sources(con, reader)
+    if not snapshots:
+        return
+    quarter = quarter_containing(min(min(s.as_at for s in snapshots),
+                                     memo.first_referral(con, reader) or dt.date.max))
+    while quarter <= quarter_containing(snapshots[0].as_at):
+        build_pack(con, reader, quarter, memo=memo)
+        quarter = quarter.shift(1)
 
 
 def build_pack(con: duckdb.DuckDBPyConnection, viewer: access.Viewer, quarter: str | Quarter,

@@ -55,22 +55,27 @@ def fingerprint(data: QuarterData) -> bytes:
 UPLOADS = ("flows_snapshot", "stock_snapshot", "connect")
 
 
-def _plain(value: object) -> object:
+def _plain(value: object, in_rows: bool = False) -> object:
     """`value` as plain Python values, alike however a quarter's rows were read: the same
     quarter read in another batch of quarters can hold a missing label as None or as NaN,
-    a count as 3 or 3.0, and protection reads them alike (pd.isna, int)."""
+    and a count as 3 or 3.0, and protection reads them alike (pd.isna, int). Only within
+    rows (`in_rows`: a query's columns, a frame's cells) is a missing value one value: a
+    quarter's own count of None is left out of its pack, where NaN would stop it."""
     if isinstance(value, pd.DataFrame):
-        return ("frame", tuple(map(_plain, value.columns)), tuple(map(_plain, value.index)),
-                tuple(tuple(map(_plain, row))
+        return ("frame", tuple(_plain(v, True) for v in value.columns),
+                tuple(_plain(v, True) for v in value.index),
+                tuple(tuple(_plain(v, True) for v in row)
                       for row in value.itertuples(index=False, name=None)))
     if isinstance(value, Mapping):
-        return ("map", tuple((_plain(k), _plain(v)) for k, v in value.items()))
+        return ("map", tuple((_plain(k, in_rows), _plain(v, in_rows))
+                             for k, v in value.items()))
     if isinstance(value, (list, tuple, np.ndarray)):
-        return ("sequence", tuple(map(_plain, value)))
+        return ("sequence", tuple(_plain(v, True) for v in value))
     if isinstance(value, np.generic):
         value = value.item()
-    if value is None or value is pd.NA or value is pd.NaT or (
-            isinstance(value, float) and math.isnan(value)):
+    if isinstance(value, float) and math.isnan(value):
+        return None if in_rows else ("NaN",)
+    if in_rows and (value is pd.NA or value is pd.NaT):
         return None
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -79,10 +84,11 @@ def _plain(value: object) -> object:
 
 @dataclass
 class Run:
-    """One chain's quarters from its first, on one version of the data: each quarter's
-    fingerprint and figures (its exact counts and protected publication), and copies of the
-    history after the first n of them (`checkpoints`, keyed by n). Only its chain adds to it,
-    so everything in it is of one version."""
+    """One chain's quarters from its first, as one version of the data protects them: each
+    quarter's fingerprint and figures (its exact counts and protected publication), and
+    copies of the history after the first n of them (`checkpoints`, keyed by n). Only its
+    chain adds to it; what it took over from an earlier version's run is for quarters whose
+    data that version held alike, so all of it holds for this version."""
 
     fingerprints: list[bytes] = field(default_factory=list)
     figures: list[tuple[dict, Protected]] = field(default_factory=list)
@@ -104,14 +110,15 @@ class KeptChains:
             return key[2].shift(len(kept.fingerprints) - 1) if kept and kept.fingerprints \
                 else None
 
-    def resume(self, key: tuple, chain: _Chain, data_of: Callable[[Quarter], QuarterData]
-               ) -> None:
+    def resume(self, key: tuple, chain: _Chain, data_of: Callable[[Quarter], QuarterData],
+               latest: Quarter) -> None:
         """Starts `chain` (new, nothing protected yet) where the kept run of `key` stops
         holding the same data: the quarters before are taken over, with the history after
         them, up to the latest copy of it taken within them. Every quarter the run holds is
         compared, whichever the pack asks for, so a first pack of an early quarter takes
         over the later ones too. The chain's run is kept from now on, in place of the one
-        before."""
+        before, with the copies of the history within CHECKPOINTS of `latest` (the data's
+        latest quarter)."""
         with self.lock:
             kept = self.runs.get(key)
             fingerprints, figures, checkpoints = (
@@ -123,7 +130,8 @@ class KeptChains:
             same += 1
         start = max((n for n in checkpoints if n <= same), default=0)
         run = Run(fingerprints[:start], figures[:start],
-                  {n: copy for n, copy in checkpoints.items() if n <= start})
+                  {n: copy for n, copy in checkpoints.items()
+                   if n <= start and _in_reach(first.shift(n), latest)})
         if start:
             # Pickled by this process from its own objects, never read from outside it; a
             # round trip costs a tenth of copy.deepcopy.
@@ -140,7 +148,7 @@ class KeptChains:
         """Before `chain` protects its next quarter: a copy of the history so far, if that
         quarter is CHECKPOINTS quarters before the data's latest (`latest`)."""
         run, n = chain.run, len(chain.run.fingerprints)
-        if any(chain.next == latest.shift(-k) for k in CHECKPOINTS) and n not in run.checkpoints:
+        if _wanted(chain.next, latest) and n not in run.checkpoints:
             copy = pickle.dumps(chain.history, protocol=pickle.HIGHEST_PROTOCOL)
             with self.lock:
                 run.checkpoints[n] = copy
@@ -152,3 +160,15 @@ class KeptChains:
             chain.run.fingerprints.append(kept)
             chain.run.figures.append((figures.counts, figures.protected))
 
+
+def _wanted(quarter: Quarter, latest: Quarter) -> bool:
+    """Whether a copy of the history is taken before `quarter` (CHECKPOINTS before
+    `latest`)."""
+    return any(quarter == latest.shift(-k) for k in CHECKPOINTS)
+
+
+def _in_reach(quarter: Quarter, latest: Quarter) -> bool:
+    """Whether a copy taken before `quarter` is kept as the latest quarter moves on: only
+    within CHECKPOINTS of it, or a long-running server would come to hold one for every
+    quarter (at most max(CHECKPOINTS) + 1 are kept)."""
+    return latest.shift(-max(CHECKPOINTS)) <= quarter <= latest
