@@ -50,10 +50,10 @@ snapshots = data_access.run("snapshots")
 in_force = snapshots[~snapshots["is_withdrawn"]]
 as_at = in_force["as_at_date"].iloc[0].date() if len(in_force) else dt.date.max
 first = pack.quarter_containing(span["first_referral_date"].iloc[0].date(), scheme)
-# To the latest snapshot's quarter: admissions, exits and stock go on in quarters with no new
-# referral, whose packs the panel must be able to have.
-last = max(pack.quarter_containing(span["last_referral_date"].iloc[0].date(), scheme),
-           *([pack.quarter_containing(as_at, scheme)] if len(in_force) else []))
+last = pack.quarter_containing(span["last_referral_date"].iloc[0].date(), scheme)
+if len(in_force):  # to the latest snapshot's quarter: admissions, exits and stock go on in
+    # quarters with no new referral, whose packs the panel must be able to have
+    last = max(last, pack.quarter_containing(as_at, scheme))
 quarters = pack.newest_first(first, last)
 # A quarter the data does not yet cover to its end would show falls that are only missing data.
 complete = [q for q in quarters if q.end <= as_at]

@@ -229,6 +229,14 @@ class QuarterMemo:
         return self.chains[key]
 
 
+def chain_start(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
+                snapshots: list[Upload], memo: QuarterMemo, scheme: str) -> Quarter:
+    """The first quarter a circulated pack protects after every one before it: the first
+    referral's, or the first quarter-end snapshot's if that is earlier."""
+    return quarter_containing(min(min(s.as_at for s in snapshots),
+                                  memo.first_referral(con, reader) or dt.date.max), scheme)
+
+
 def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
                       quarters: list[Quarter], snapshots: list[Upload], connect: Upload | None,
                       how: str, threshold: int, memo: QuarterMemo) -> list[QuarterFigures]:
@@ -242,9 +250,7 @@ def protected_history(con: duckdb.DuckDBPyConnection, reader: access.Viewer,
     period alike. What `memo` holds is not worked out again."""
     # From the first referral: the tracker holds every referral, so the first quarter-end
     # stock is every flow before it (tables.link_to_earlier), seen by whoever reads the packs.
-    first = (quarter_containing(min(min(s.as_at for s in snapshots),
-                                    memo.first_referral(con, reader) or dt.date.max),
-                                quarters[0].scheme)
+    first = (chain_start(con, reader, snapshots, memo, quarters[0].scheme)
              if how == CONTROLLED and snapshots else None)
 
     def protect(quarter: Quarter, history: History | None) -> QuarterFigures:
@@ -303,9 +309,9 @@ def protect_ahead(con: duckdb.DuckDBPyConnection, memo: QuarterMemo) -> None:
     snapshots, _ = memo.data_sources(con, reader)
     if not snapshots:
         return
-    quarter = quarter_containing(min(min(s.as_at for s in snapshots),
-                                     memo.first_referral(con, reader) or dt.date.max))
-    while quarter <= quarter_containing(snapshots[0].as_at):
+    quarter, latest = (chain_start(con, reader, snapshots, memo, FINANCIAL),
+                       quarter_containing(snapshots[0].as_at))
+    while quarter <= latest:
         build_pack(con, reader, quarter, memo=memo)
         quarter = quarter.shift(1)
 
