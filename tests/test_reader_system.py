@@ -11,7 +11,7 @@ import pytest
 from dashboard.pack.disclosure_audit import terms
 from dashboard.pack.earlier_groups import keys_of
 from dashboard.pack.reader_system import SumTerms, split
-from dashboard.pack.secondary import lines_of
+from dashboard.pack.secondary import hide_beside, lines_of
 from dashboard.pack.sum_ranges import implied_floors
 
 
@@ -90,6 +90,27 @@ def test_split_finds_the_groups_and_sums_of_the_plain_walk():
         assert {k: list(index.get(k)) for k in keys} == {k: by_walk.get(k, []) for k in keys}
         compared += sum(len(rows) > 1 for _, rows, _ in plain)
     assert compared > 100  # groups of several sums, not only single ones
+
+
+def test_hide_beside_on_the_arrays_withholds_the_cell_the_plain_walk_withholds():
+    chance = random.Random(17)
+    outcomes = {True: 0, False: 0}
+    for _ in range(400):
+        keys = [f"k{i}" for i in range(chance.randint(1, 40))]
+        values = {k: chance.choice((0, 0, 1, 2, 3, 7, 12)) for k in keys}
+        sums = [(tuple(chance.choice(keys) for _ in range(chance.randint(1, 5))),
+                 chance.choice(keys)) for _ in range(chance.randint(1, 30))]
+        lines = [keys_of(*one) for one in sums]
+        earlier = {k for k in keys if chance.random() < 0.3}
+        withheld = {k: "<5" for k in keys if chance.random() < chance.choice((0.3, 0.7, 0.95))}
+        arrays = SumTerms([terms(*one) for one in sums], values, earlier)
+        start = chance.choice([*withheld, *keys])
+        by_walk, by_arrays = dict(withheld), dict(withheld)
+        found = hide_beside(values, earlier, start, by_walk, lines)
+        assert hide_beside(values, earlier, start, by_arrays, lines, arrays) == found
+        assert by_arrays == by_walk
+        outcomes[found] += 1
+    assert min(outcomes.values()) > 50  # cells found near and far, and none left to take
 
 
 def test_implied_floors_are_those_of_the_plain_walk():

@@ -47,6 +47,8 @@ class SumTerms:
         earlier_key = np.fromiter((k in earlier for k in index), dtype=bool, count=len(index))
         self.touching = np.bincount(self.term_sum, weights=~earlier_key[self.term_key],
                                     minlength=len(signed)) > 0
+        self.earlier_key = earlier_key
+        self.sum_starts = np.concatenate(([0], np.cumsum(lengths)))
 
     def __len__(self) -> int:
         return len(self.signed)
@@ -62,15 +64,35 @@ class SumTerms:
         """The places of the sums `key` stands on, in order (once for each time it stands
         there), as secondary.lines_of gives them: looked up for the few cells
         secondary.hide_beside starts from, not listed for every key."""
+        at = self.index.get(key)
+        if at is None:
+            return default
+        self._by_key_laid_out()
+        start, end = self._key_starts[at:at + 2].tolist()
+        return self.term_sum[self._by_key[start:end]].tolist()
+
+    def _by_key_laid_out(self) -> None:
         if self._by_key is None:
             self._by_key = np.argsort(self.term_key, kind="stable")
             self._key_starts = np.searchsorted(self.term_key[self._by_key],
                                                np.arange(len(self.index) + 1))
-        at = self.index.get(key)
-        if at is None:
-            return default
-        start, end = self._key_starts[at:at + 2].tolist()
-        return self.term_sum[self._by_key[start:end]].tolist()
+
+    def sums_on(self, keys: np.ndarray) -> np.ndarray:
+        """The places of the sums any of `keys` (in their numbering) stands on, ascending."""
+        self._by_key_laid_out()
+        return np.unique(self.term_sum[self._by_key[_ranges(self._key_starts, keys)]])
+
+    def keys_on(self, sums: np.ndarray) -> np.ndarray:
+        """The keys (in their numbering) of the terms of `sums`, a key once for each term."""
+        return self.term_key[_ranges(self.sum_starts, sums)]
+
+
+def _ranges(starts: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The positions from starts[i] up to starts[i + 1] for each i in `at`, one after the
+    other."""
+    first, lengths = starts[at], starts[at + 1] - starts[at]
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(first, lengths) + offsets
 
 
 @dataclass
