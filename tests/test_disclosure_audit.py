@@ -573,3 +573,37 @@ def test_solutions_carried_from_the_last_quarter_are_solutions_of_this_one(
     monkeypatch.setattr(disclosure_audit, "completed", lambda *args: iter(()))
     assert publication.protect().withheld == carrying
     assert len(solves) > with_carried
+
+
+def test_solutions_moving_many_counts_are_looked_for_in_the_first_pass_only(
+        monkeypatch, demo_publications):
+    # Carried and spread solutions are looked for in a publication's first pass; the passes
+    # after look at the counts left closed by their own solves (the markers are the plain
+    # audit's all the same: test_demo_quarters_withhold_what_the_plain_audit_withheld).
+    monkeypatch.setattr(disclosure_audit, "SPREAD_FROM", 2)
+    passes, explored = [], []
+    real_audit, real_completed = disclosure._audit, disclosure_audit.completed
+    real_spread = _Group.spread_solutions
+
+    def audit_counted(*args):
+        passes.append(len(passes))
+        return real_audit(*args)
+
+    def completed_counted(group, carried, place, seen_open=None):
+        explored.append(passes[-1])
+        yield from real_completed(group, carried, place, seen_open)
+
+    def spread_counted(self):
+        explored.append(passes[-1])
+        yield from real_spread(self)
+    monkeypatch.setattr(disclosure, "_audit", audit_counted)
+    monkeypatch.setattr(disclosure_audit, "completed", completed_counted)
+    monkeypatch.setattr(_Group, "spread_solutions", spread_counted)
+    several = 0
+    for publication in demo_publications:
+        passes.clear()
+        explored.clear()
+        publication.protect()
+        assert set(explored) <= {0}
+        several += len(passes) > 1 and bool(explored)
+    assert several > 3

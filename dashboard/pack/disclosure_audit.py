@@ -21,7 +21,9 @@ of it set-up, and a pack's eight quarters need a few thousand. Here, with the sa
   skipped; a large group is first solved a few times towards random directions, which sees
   most of its counts open at once (where enough of them are still to be looked at);
 - withholding more only widens the values a reader cannot rule out, so a count seen open in
-  one of `Publication.protect`'s passes is not looked at in the passes after (`Audit.seen_open`);
+  one of `Publication.protect`'s passes is not looked at in the passes after (`Audit.seen_open`),
+  and solutions that move many counts at once are looked for in its first pass only
+  (`explore`);
 - `first_pinned` stops at the first pinned count, which is all `Publication.protect` needs
   to choose what to withhold next.
 """
@@ -89,7 +91,7 @@ class _Group:
         self.limits = limits
         self._model = None
         self._ranges: list[tuple[float, float]] | None = None
-        self.spread = False
+        self.spread = False  # looked at in an audit (its solutions then carried on)
         self.looked_at: list[int] = []  # its counts a pass of Audit.pinned looks at
         # the least and greatest value each count has been seen to take, and the solutions
         # seen (Audit._saw)
@@ -227,7 +229,7 @@ class Audit:
                  signed: list[list[tuple[Hashable, float]]] | SumTerms | None = None,
                  known: dict[Hashable, tuple[float, float]] | None = None,
                  settled: int = 0, carried: Sequence[Solution] = (),
-                 place: dict[Hashable, int] | None = None) -> None:
+                 place: dict[Hashable, int] | None = None, explore: bool = True) -> None:
         """candidates: the keys, in the values' order, that may be withheld and matter here
         (default: every key); an earlier count on none of the sums can be left out, since
         it cannot be narrowed now (see untouched). floors: the markers of keys that are never
@@ -236,10 +238,13 @@ class Audit:
         out as arrays (reader_system.SumTerms) where the caller keeps them from one audit to
         the next. known, settled: see
         sum_ranges.implied_floors. carried, place: solutions of the last quarter's audit,
-        placed by the history's counts (carried_solutions)."""
+        placed by the history's counts (carried_solutions). explore: whether a group is first
+        looked at through solutions that move many of its counts at once (the carried ones,
+        completed, then spread ones: _shown_open), or through its counts' own solves alone."""
         if not isinstance(earlier, (set, frozenset, dict)):
             earlier = set(earlier)
         self.carried, self.place = carried, place or {}
+        self.explore = explore
         # pinned()'s skip: counts an earlier pass saw open (or found beyond reach)
         self.seen_before: set[Hashable] = set()
         hidden = [k for k in (values if candidates is None else candidates) if k in withheld]
@@ -289,12 +294,14 @@ class Audit:
         """Two whole numbers lie between values the count has been seen to take."""
         group, index = self.group_of[key]
         if not group.spread and group.row_count():
-            seen_open = np.array([k in self.seen_before for k in group.keys]) \
-                if self.seen_before else None
-            for solution in completed(group, self.carried, self.place, seen_open):
-                self._saw(group, solution)
-            for solution in group.spread_solutions():
-                self._saw(group, solution)
+            if self.explore:
+                seen_open = np.array([k in self.seen_before for k in group.keys]) \
+                    if self.seen_before else None
+                for solution in completed(group, self.carried, self.place, seen_open):
+                    self._saw(group, solution)
+                for solution in group.spread_solutions():
+                    self._saw(group, solution)
+            group.spread = True
         return not one_whole_number(group.seen_low[index], group.seen_high[index])
 
     def seen_open(self) -> set[Hashable]:
