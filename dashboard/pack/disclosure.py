@@ -238,7 +238,8 @@ class Publication:
         # A floor only says what the keys it bounds add up to, so a sum with one wholly
         # withheld key beside a floor pins nothing: floors are left out of widening.
         open_lines = [line for line in open_lines if not _on_a_floor(line, withheld)]
-        opened: set[Hashable] = set()  # open in a pass, so in every later one (seen_open)
+        # open, or not pinned, in a pass, so in every later one (seen_open, not_pinned)
+        opened: set[Hashable] = set()
         self.solutions = []  # each pass's, all of them solutions once more is withheld
         # Solutions that open many counts at once (carried from the last quarter, spread)
         # are looked for in the first pass only. The counts a later pass looks at are those
@@ -259,7 +260,7 @@ class Publication:
                 self.solutions += system.solutions_to_carry()
             if determined is None:
                 return {k: m for k, m in withheld.items() if k not in self.earlier}
-            opened |= system.seen_open()
+            opened |= system.seen_open() | system.not_pinned
             # Every line with a withheld count tied to it is audited (_audited).
             if not secondary.hide_beside(self.values, self.earlier, determined, withheld,
                                         audited_lines, sum_terms):

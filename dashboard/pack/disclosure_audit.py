@@ -247,6 +247,11 @@ class Audit:
         self.explore = explore
         # pinned()'s skip: counts an earlier pass saw open (or found beyond reach)
         self.seen_before: set[Hashable] = set()
+        # Counts pinned() found not pinned. Withholding more only lets a reader's values
+        # range further, so they stay so in Publication.protect's passes after: as with
+        # seen_open, but counts no solution shows open too (pinned at 0 where that is
+        # allowed, without a greatest value, alone on one sum).
+        self.not_pinned: set[Hashable] = set()
         hidden = [k for k in (values if candidates is None else candidates) if k in withheld]
         self.floors = {k for k in hidden if withheld[k] in floors} if floors else set()
         if not isinstance(signed, SumTerms):
@@ -365,11 +370,16 @@ class Audit:
     def pinned(self, skip: Iterable[Hashable] = (), unless_zero: Iterable[Hashable] = ()
                ) -> Iterable[Hashable]:
         """The pinned counts in the publication's order, found one at a time; those in
-        `unless_zero` only where pinned above 0."""
+        `unless_zero` only where pinned above 0. Those found not pinned are kept
+        (not_pinned)."""
         self.seen_before = skip = set(skip)
         skip, unless_zero = skip | self.untouched | self.floors, set(unless_zero)
         looked_at = [k for k in self.hidden if k not in skip]
         for key in looked_at:  # a group with few left to look at is not worth spreading
             group, index = self.group_of[key]
             group.looked_at.append(index)
-        return (k for k in looked_at if self.is_pinned(k, k in unless_zero))
+        for key in looked_at:
+            if self.is_pinned(key, key in unless_zero):
+                yield key
+            else:
+                self.not_pinned.add(key)
