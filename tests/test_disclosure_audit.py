@@ -640,3 +640,25 @@ def test_counts_found_not_pinned_in_a_pass_are_not_pinned_in_the_last_pass(
             assert two_numbers or (last[key] == NOT_AVAILABLE and high < 1 - 1e-6), key
         checked += len(found)
     assert checked > 100
+
+
+def test_each_pass_starts_from_the_last_pass_basis(monkeypatch, demo_publications):
+    # The demo's chained quarters, protected with each pass's programs started from the last
+    # pass's basis and from HiGHS's own: the same markers (the plain audit's:
+    # test_demo_quarters_withhold_what_the_plain_audit_withheld), in fewer simplex
+    # iterations.
+    import highspy
+
+    iterations, real_run = [0], highspy.Highs.run
+
+    def counted(model):
+        status = real_run(model)
+        iterations[0] += model.getInfo().simplex_iteration_count
+        return status
+    monkeypatch.setattr(highspy.Highs, "run", counted)
+    chained = [p for p in demo_publications if p.history() is not None]
+    warm = [p.protect().withheld for p in chained]
+    warm_iterations, iterations[0] = iterations[0], 0
+    monkeypatch.setattr(disclosure_audit, "start_from", lambda *_: None)
+    assert [p.protect().withheld for p in chained] == warm
+    assert warm_iterations < 0.85 * iterations[0]

@@ -27,7 +27,7 @@ from itertools import islice
 
 import pandas as pd
 
-from dashboard.pack import disclosure_audit, secondary, sum_ranges
+from dashboard.pack import disclosure_audit, secondary, sum_ranges, warm_start
 from dashboard.pack.disclosure_audit import Side, SumTerms
 from dashboard.pack.earlier_groups import EarlierGroups, keys_of
 from dashboard.pack.markers import (
@@ -246,13 +246,13 @@ class Publication:
         # they left closed, and more rarely opened there (at 1,000 referrals over seven
         # years, later passes' 3,100 such solves opened 1,340 counts; their own solves open
         # about one each): a fifth of a first pack's audit.
-        explore = True
+        explore, start = True, None
         while True:
             secondary.widen(self.values, self.earlier, withheld, open_lines)
             system = _audit(self.values, audited, withheld, self.threshold, self.earlier,
                             candidates, sum_terms, known, settled,
                             *((history.carried, history.position) if history else ((), None)),
-                            explore)
+                            explore, start)
             explore = False
             determined = next(iter(system.pinned(skip=beyond_reach | opened,
                                                  unless_zero=_not_available(withheld))), None)
@@ -261,6 +261,7 @@ class Publication:
             if determined is None:
                 return {k: m for k, m in withheld.items() if k not in self.earlier}
             opened |= system.seen_open() | system.not_pinned
+            start = warm_start.last_basis(system._groups())
             # Every line with a withheld count tied to it is audited (_audited).
             if not secondary.hide_beside(self.values, self.earlier, determined, withheld,
                                         audited_lines, sum_terms):
@@ -335,10 +336,11 @@ def _audit(values: dict[Hashable, int], sums: list[tuple[tuple[Hashable, ...], H
            withheld: dict[Hashable, str], threshold: int, earlier: Iterable[Hashable] = (),
            candidates: Iterable[Hashable] | None = None, signed: list | None = None,
            known: dict | None = None, settled: int = 0, carried: list = (),
-           place: dict | None = None, explore: bool = True) -> disclosure_audit.Audit:
+           place: dict | None = None, explore: bool = True,
+           start: warm_start.LastBasis | None = None) -> disclosure_audit.Audit:
     return disclosure_audit.Audit(values, sums, withheld, _limits(threshold), earlier,
                                   candidates, FLOORS, signed, known, settled, carried, place,
-                                  explore)
+                                  explore, start)
 
 
 def _on_a_floor(line: tuple[Hashable, ...], withheld: dict[Hashable, str]) -> bool:

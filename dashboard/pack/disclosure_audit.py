@@ -39,6 +39,7 @@ import numpy as np
 from dashboard.pack.carried_solutions import Solution, completed, kept_solutions
 from dashboard.pack.reader_system import GroupParts, SumTerms, split
 from dashboard.pack.sum_ranges import TOLERANCE, Limits, implied_floors, one_sum_ranges
+from dashboard.pack.warm_start import LastBasis, start_from
 
 Sums = Sequence[tuple[tuple[Hashable, ...], Hashable]]
 # HiGHS shares one task scheduler between its instances, and instances run from several
@@ -90,6 +91,8 @@ class _Group:
         self.coefficients, self.lower, self.upper = parts.coefficients, parts.lower, parts.upper
         self.limits = limits
         self._model = None
+        self.sums = parts.sums
+        self.start: LastBasis | None = None  # the last pass's basis (warm_start)
         self._ranges: list[tuple[float, float]] | None = None
         self.spread = False  # looked at in an audit (its solutions then carried on)
         self.looked_at: list[int] = []  # its counts a pass of Audit.pinned looks at
@@ -121,6 +124,7 @@ class _Group:
                       len(self.columns),
                       self.row_starts[:-1].astype(np.int32), self.columns.astype(np.int32),
                       self.coefficients.astype(float))
+        start_from(model, self, self.start)
         self._indices = np.arange(size, dtype=np.int32)
         self._optimal = highspy.HighsModelStatus.kOptimal
         self._unbounded = (highspy.HighsModelStatus.kUnbounded,
@@ -229,7 +233,8 @@ class Audit:
                  signed: list[list[tuple[Hashable, float]]] | SumTerms | None = None,
                  known: dict[Hashable, tuple[float, float]] | None = None,
                  settled: int = 0, carried: Sequence[Solution] = (),
-                 place: dict[Hashable, int] | None = None, explore: bool = True) -> None:
+                 place: dict[Hashable, int] | None = None, explore: bool = True,
+                 start: LastBasis | None = None) -> None:
         """candidates: the keys, in the values' order, that may be withheld and matter here
         (default: every key); an earlier count on none of the sums can be left out, since
         it cannot be narrowed now (see untouched). floors: the markers of keys that are never
@@ -240,7 +245,8 @@ class Audit:
         sum_ranges.implied_floors. carried, place: solutions of the last quarter's audit,
         placed by the history's counts (carried_solutions). explore: whether a group is first
         looked at through solutions that move many of its counts at once (the carried ones,
-        completed, then spread ones: _shown_open), or through its counts' own solves alone."""
+        completed, then spread ones: _shown_open), or through its counts' own solves alone.
+        start: the last pass's basis, which its programs start from (warm_start)."""
         if not isinstance(earlier, (set, frozenset, dict)):
             earlier = set(earlier)
         self.carried, self.place = carried, place or {}
@@ -271,6 +277,7 @@ class Audit:
                            {k: limits[withheld[k]] for k in self.floors if k not in left_out}):
             keys = [hidden[i] for i in parts.members]
             group = _Group(keys, parts, [limits[withheld[k]] for k in keys])
+            group.start = start
             for local, key in enumerate(keys):
                 self.group_of[key] = (group, local)
             # Counts printed earlier whose sums this publication leaves as they were were

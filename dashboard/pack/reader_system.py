@@ -109,6 +109,7 @@ class GroupParts:
     lower: np.ndarray
     upper: np.ndarray
     touched: bool
+    sums: np.ndarray | None = None  # the places of its sums among all of them
 
 
 def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hashable] = (),
@@ -218,7 +219,7 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
                                     entry_columns[entry_at:entry_end],
                                     entry_coefficients[entry_at:entry_end],
                                     row_lower[row_at:row_end], row_upper[row_at:row_end],
-                                    touched[g]))
+                                    touched[g], row_ids[row_at:row_end]))
         member_at, row_at, entry_at = member_at + sizes[g], row_end, entry_end
     return parts
 
