@@ -662,3 +662,35 @@ def test_each_pass_starts_from_the_last_pass_basis(monkeypatch, demo_publication
     monkeypatch.setattr(disclosure_audit, "start_from", lambda *_: None)
     assert [p.protect().withheld for p in chained] == warm
     assert warm_iterations < 0.85 * iterations[0]
+
+
+def test_a_pass_starts_each_count_and_sum_where_the_last_pass_left_it():
+    # Counts and sums the last pass had keep their places in its basis; a new count starts
+    # at its least value, a new sum basic, and a count the last pass left at its greatest
+    # value whose marker now has none ("[x]") at its least.
+    import highspy
+
+    from dashboard.pack.warm_start import LastBasis, start_from
+
+    status = highspy.HighsBasisStatus
+    rows = [({0: 1.0, 1: 1.0, 2: 1.0}, 9.0), ({1: 1.0, 3: -1.0}, 0.0)]
+    parts = parts_of_rows(rows)
+    parts.sums = np.array([7, 3])
+    group = _Group(["a", "b", "c", "d"], parts, [(1, 4), (5, None), (0, None), (1, 4)])
+    def read(at):  # as a model's getBasis gives them: equal to, not the same as, the names
+        return status(int(at))
+    last = LastBasis({"a": read(status.kUpper), "b": read(status.kBasic),
+                      "c": read(status.kUpper)}, {7: read(status.kLower)})
+
+    class Model:
+        def setBasis(self, basis):
+            self.basis = basis
+    model = Model()
+    start_from(model, group, last)
+    assert model.basis.col_status == [status.kUpper, status.kBasic, status.kLower,
+                                      status.kLower]
+    assert model.basis.row_status == [status.kLower, status.kBasic]
+    assert model.basis.alien
+    untouched = Model()
+    start_from(untouched, group, LastBasis({"z": status.kBasic}, {}))
+    assert not hasattr(untouched, "basis")  # nothing of the group stood there: its own

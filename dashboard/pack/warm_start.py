@@ -54,13 +54,16 @@ def start_from(model, group: _Group, last: LastBasis | None) -> None:
     if last is None or group.sums is None or not any(k in last.counts for k in group.keys):
         return
     status = highspy.HighsBasisStatus
+    least, greatest = status.kLower, status.kUpper
+    counts = list(map(last.counts.get, group.keys))
+    for at, (count, (_, high)) in enumerate(zip(counts, group.limits)):
+        # new here, or at its greatest value where its marker now has none ("[x]")
+        if count is None or (count == greatest and high is None):
+            counts[at] = least
     basis = highspy.HighsBasis()
-    # a count at its greatest value whose marker now has none ("[x]") starts at its least
-    basis.col_status = [
-        status.kLower if at is None or (at == status.kUpper and high is None) else at
-        for at, (_, high) in ((last.counts.get(k), limits)
-                              for k, limits in zip(group.keys, group.limits))]
-    basis.row_status = [last.sums.get(s, status.kBasic) for s in group.sums.tolist()]
+    basis.col_status = counts
+    basic = status.kBasic
+    basis.row_status = [last.sums.get(s, basic) for s in group.sums.tolist()]
     basis.alien = True  # HiGHS completes it where it has too many or too few basic
     basis.valid = True
     model.setBasis(basis)  # where HiGHS refuses it, it starts from its own
