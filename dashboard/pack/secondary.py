@@ -97,7 +97,8 @@ def _hide_beside_on_terms(values: dict[Hashable, int], earlier: Container[Hashab
     """hide_beside, each step outwards taken over the sums' arrays at once: in a long
     history's largest group a step reaches hundreds of sums, and looking at them a key at a
     time was a sixth of a first pack's audit. The same cell is withheld: the nearest sums
-    first, the shortest of them first, then the first in order."""
+    first, the shortest of them first, then the first in order. `terms` is laid out from
+    `lines` with the same values and earlier counts (which cells it may take)."""
     at = terms.index.get(key)
     if at is None:
         return False
