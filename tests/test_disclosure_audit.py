@@ -369,7 +369,7 @@ def test_a_count_the_solver_cannot_bound_is_taken_as_pinned():
         assert group.row_count() > 1  # solved by HiGHS, not worked out from one sum
         group.extreme(0, 1.0)  # builds its model
         group._model = _GivingUpOnce(group._model, always=True)
-        group.spread = True  # no spreading solves: the count's own solves decide
+        group.looked_over = True  # no spreading solves: the count's own solves decide
         assert audit.is_pinned("a")
         with pytest.raises(SolverGaveUp):  # no bounds to report, rather than the widest
             audit.bounds("a")

@@ -24,7 +24,7 @@ of it set-up, and a pack's eight quarters need a few thousand. Here, with the sa
   one of `Publication.protect`'s passes is not looked at in the passes after (`Audit.seen_open`),
   and solutions that move many counts at once are looked for in its first pass only
   (`explore`);
-- `first_pinned` stops at the first pinned count, which is all `Publication.protect` needs
+- `Audit.pinned` stops at the first pinned count, which is all `Publication.protect` needs
   to choose what to withhold next.
 """
 
@@ -39,7 +39,7 @@ import numpy as np
 from dashboard.pack.carried_solutions import Solution, completed, kept_solutions
 from dashboard.pack.reader_system import GroupParts, SumTerms, split
 from dashboard.pack.sum_ranges import TOLERANCE, Limits, implied_floors, one_sum_ranges
-from dashboard.pack.warm_start import LastBasis, start_from
+from dashboard.pack.warm_start import LastBasis, last_basis, start_from
 
 Sums = Sequence[tuple[tuple[Hashable, ...], Hashable]]
 # HiGHS shares one task scheduler between its instances, and instances run from several
@@ -94,7 +94,7 @@ class _Group:
         self.sums = parts.sums
         self.start: LastBasis | None = None  # the last pass's basis (warm_start)
         self._ranges: list[tuple[float, float]] | None = None
-        self.spread = False  # looked at in an audit (its solutions then carried on)
+        self.looked_over = False  # looked at in this audit (its solutions then carried on)
         self.looked_at: list[int] = []  # its counts a pass of Audit.pinned looks at
         # the least and greatest value each count has been seen to take, and the solutions
         # seen (Audit._saw)
@@ -112,6 +112,8 @@ class _Group:
         # Only the objective changes between solves, so the last basis stays feasible: primal
         # simplex goes on from it in a few iterations, where the default (dual, after a
         # presolve) took about ten times as many; the same optima, at a third of the time.
+        # (The first solve starts from the last pass's basis, warm_start, which the changes
+        # between passes may have left infeasible: the simplex's first phase mends it.)
         model.setOptionValue("presolve", "off")
         model.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
         inf = highspy.kHighsInf
@@ -178,7 +180,7 @@ class _Group:
         group took more iterations to open fewer of them), and they stop once few are left:
         the caller sees each solution (Audit._saw) before the next is asked for. Which
         counts are pinned does not depend on them, only how many solves it takes to tell."""
-        self.spread = True
+        self.looked_over = True
         looked_at = np.array(self.looked_at, dtype=np.int64)
 
         def still_closed() -> np.ndarray:
@@ -305,7 +307,7 @@ class Audit:
     def _shown_open(self, key: Hashable) -> bool:
         """Two whole numbers lie between values the count has been seen to take."""
         group, index = self.group_of[key]
-        if not group.spread and group.row_count():
+        if not group.looked_over and group.row_count():
             if self.explore:
                 seen_open = np.array([k in self.seen_before for k in group.keys]) \
                     if self.seen_before else None
@@ -313,7 +315,7 @@ class Audit:
                     self._saw(group, solution)
                 for solution in group.spread_solutions():
                     self._saw(group, solution)
-            group.spread = True
+            group.looked_over = True
         return not one_whole_number(group.seen_low[index], group.seen_high[index])
 
     def seen_open(self) -> set[Hashable]:
@@ -328,10 +330,16 @@ class Audit:
             opened.update(k for k, is_open in zip(group.keys, two_numbers) if is_open)
         return opened
 
+    def basis(self) -> LastBasis:
+        """The final basis of each program this audit built, for the next pass to start
+        from (warm_start)."""
+        return last_basis(self._groups())
+
     def solutions_to_carry(self) -> list[tuple[list[Hashable], list[Solution]]]:
         """For each group looked at, its counts and the solutions to carry into the next
         quarter's audit (carried_solutions.kept_solutions)."""
-        return [(group.keys, kept_solutions(group)) for group in self._groups() if group.spread]
+        return [(group.keys, kept_solutions(group)) for group in self._groups()
+                if group.looked_over]
 
     def bounds(self, key: Hashable) -> tuple[float, float]:
         """The least and greatest value of a withheld count consistent with what is shown."""

@@ -8,7 +8,9 @@ The passes' systems differ in a few counts and sums, so where a group's counts a
 in the last pass, their places in its final basis (at a limit, or basic) are a good start:
 HiGHS takes it as an "alien" basis, completing or repairing it where counts or sums are new
 (a new count at its least value, a new sum basic). The basis decides only where the simplex
-starts: every least and greatest value is the same, so no marker can depend on it.
+starts: every least and greatest value is the same (to the solver's tolerance, as from any
+start; a solve that fails is solved again from scratch, disclosure_audit._Group.extreme), so
+no marker can depend on it.
 
 A sum is known by its place in the publication's audited sums, which do not change from pass
 to pass (Publication._audited); a count by its key.
