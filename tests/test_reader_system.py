@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from dashboard.pack.disclosure_audit import terms
+from dashboard.pack.disclosure_audit import Side, terms
 from dashboard.pack.earlier_groups import keys_of
 from dashboard.pack.reader_system import SumTerms, split
 from dashboard.pack.secondary import hide_beside, lines_of
@@ -100,6 +100,11 @@ def test_hide_beside_on_the_arrays_withholds_the_cell_the_plain_walk_withholds()
         values = {k: chance.choice((0, 0, 1, 2, 3, 7, 12)) for k in keys}
         sums = [(tuple(chance.choice(keys) for _ in range(chance.randint(1, 5))),
                  chance.choice(keys)) for _ in range(chance.randint(1, 30))]
+        # balances (keys on either side) and a balance of nothing (0 = 0) too
+        sums += [((chance.choice(keys),), Side((chance.choice(keys), chance.choice(keys))))
+                 for _ in range(chance.randint(0, 3))]
+        sums += [((), Side(()))] * chance.randint(0, 1)
+        chance.shuffle(sums)
         lines = [keys_of(*one) for one in sums]
         earlier = {k for k in keys if chance.random() < 0.3}
         withheld = {k: "<5" for k in keys if chance.random() < chance.choice((0.3, 0.7, 0.95))}
