@@ -180,7 +180,6 @@ class _Group:
         group took more iterations to open fewer of them), and they stop once few are left:
         the caller sees each solution (Audit._saw) before the next is asked for. Which
         counts are pinned does not depend on them, only how many solves it takes to tell."""
-        self.looked_over = True
         looked_at = np.array(self.looked_at, dtype=np.int64)
 
         def still_closed() -> np.ndarray:

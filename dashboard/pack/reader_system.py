@@ -62,8 +62,8 @@ class SumTerms:
 
     def get(self, key: Hashable, default: Sequence[int] = ()) -> Sequence[int]:
         """The places of the sums `key` stands on, in order (once for each time it stands
-        there), as secondary.lines_of gives them: looked up for the few cells
-        secondary.hide_beside starts from, not listed for every key."""
+        there), as secondary.lines_of gives them, from the same layout by key that sums_on
+        reads."""
         at = self.index.get(key)
         if at is None:
             return default

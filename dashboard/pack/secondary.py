@@ -74,9 +74,9 @@ def hide_beside(values: dict[Hashable, int], earlier: Container[Hashable], key: 
                 index: dict[Hashable, list[int]] | SumTerms | None = None) -> bool:
     """Withholds one more cell near `key`: on its own lines if any is left, else on the
     lines of the withheld cells it is tied to, and so on outwards. `index`: lines_of(lines),
-    or the same sums as arrays (SumTerms.get answers alike), where the caller keeps it (a
-    long history's lines were walked whole for each step outwards, and indexed again for
-    each cell withheld)."""
+    or the same sums as arrays (SumTerms, walked a step at a time over its arrays:
+    _hide_beside_on_terms), where the caller keeps it (a long history's lines were walked
+    whole for each step outwards, and indexed again for each cell withheld)."""
     if isinstance(index, SumTerms):
         return _hide_beside_on_terms(values, earlier, key, withheld, lines, index)
     index = lines_of(lines) if index is None else index
