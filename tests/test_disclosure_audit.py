@@ -15,7 +15,7 @@ import pytest
 from scipy.optimize import linprog
 
 from dashboard import pack
-from dashboard.pack import disclosure, disclosure_audit, secondary
+from dashboard.pack import disclosure, disclosure_audit, group_program, secondary
 from dashboard.pack.disclosure import (
     FLOORS,
     NOT_AVAILABLE,
@@ -24,8 +24,9 @@ from dashboard.pack.disclosure import (
     Publication,
     primary_marker,
 )
-from dashboard.pack.disclosure_audit import SOLVER_LOCK, Audit, SolverGaveUp, _Group, terms
+from dashboard.pack.disclosure_audit import SOLVER_LOCK, Audit, SolverGaveUp, terms
 from dashboard.pack.earlier_groups import keys_of
+from dashboard.pack.group_program import GroupProgram
 from dashboard.pack.reader_system import parts_of_rows
 from dashboard.pack.sum_ranges import implied_floors, ranges_each_sum_allows
 from dashboard.security.access import Viewer
@@ -292,8 +293,8 @@ def test_a_group_of_one_sum_has_the_range_the_solver_finds():
         limits = [(low, high) if low <= value and (high is None or value <= high)
                   else (0, None) for (low, high), value in zip(limits, values, strict=True)]
         keys = [f"k{i}" for i in range(size)]
-        by_sum = _Group(keys, parts_of_rows([(row, target)]), limits)
-        by_solver = _Group(keys, parts_of_rows([(row, target), (dict(row), target)]), limits)
+        by_sum = GroupProgram(keys, parts_of_rows([(row, target)]), limits)
+        by_solver = GroupProgram(keys, parts_of_rows([(row, target), (dict(row), target)]), limits)
         with SOLVER_LOCK:
             for index in range(size):
                 for sign in (1.0, -1.0):
@@ -338,9 +339,9 @@ def test_a_solve_the_solver_gives_up_on_is_solved_again_not_taken_as_no_bound():
     rows = [({0: 1.0, 1: 1.0, 2: 1.0}, 7.0), ({0: 1.0, 1: -1.0}, 0.0)]
     limits = [(1, 4), (1, 4), (0, None)]
     with SOLVER_LOCK:
-        plain = _Group(["a", "b", "c"], parts_of_rows(rows), limits)
+        plain = GroupProgram(["a", "b", "c"], parts_of_rows(rows), limits)
         expected = [plain.extreme(index, sign) for index in range(3) for sign in (1.0, -1.0)]
-        shaky = _Group(["a", "b", "c"], parts_of_rows(rows), limits)
+        shaky = GroupProgram(["a", "b", "c"], parts_of_rows(rows), limits)
         shaky.extreme(0, 1.0)  # builds its model
         found = []
         for index in range(3):
@@ -433,14 +434,14 @@ def test_random_tables_withhold_what_the_plain_audit_withheld_with_spreading_sol
         monkeypatch):
     # The random tables' groups are small: solved towards random directions first all the
     # same, they must withhold what the plain audit withheld.
-    monkeypatch.setattr(disclosure_audit, "SPREAD_FROM", 2)
-    spread, real_spread = [], _Group.spread_solutions
+    monkeypatch.setattr(group_program, "SPREAD_FROM", 2)
+    spread, real_spread = [], GroupProgram.spread_solutions
 
     def counted(self):
         for solution in real_spread(self):
             spread.append(len(solution))
             yield solution
-    monkeypatch.setattr(_Group, "spread_solutions", counted)
+    monkeypatch.setattr(GroupProgram, "spread_solutions", counted)
     assert_same_markers([random_publication(seed) for seed in range(30)])
     assert len(spread) > 50
 
@@ -452,7 +453,7 @@ def test_counts_seen_open_in_a_pass_are_open_then_and_in_the_last_pass(
     # count so carried is open, by the plain audit's own linear programs, under the markers
     # of the pass that saw it and under the last pass's (the widest); and the carrying
     # happens.
-    monkeypatch.setattr(disclosure_audit, "SPREAD_FROM", 2)
+    monkeypatch.setattr(group_program, "SPREAD_FROM", 2)
     passes, real_audit, real_seen_open = [], disclosure._audit, Audit.seen_open
 
     def audit_recorded(values, sums, withheld, *args):
@@ -496,7 +497,7 @@ def test_a_carried_solution_is_used_only_where_every_sum_holds():
 
     keys = ["a", "e", "b"]
     rows = [({0: 1.0, 2: 1.0}, 6.0), ({0: 1.0, 1: -1.0}, 0.0)]
-    group = _Group(keys, parts_of_rows(rows), [(1, 4), (1, 4), (0, None)])
+    group = GroupProgram(keys, parts_of_rows(rows), [(1, 4), (1, 4), (0, None)])
     group.exact = np.array([2.0, 2.0, 4.0])
     place = {"e": 2, "a": 5}  # the history's counts, in another order than the group's
     together = (np.array([5, 2]), np.array([4.0, 4.0]))
@@ -553,7 +554,7 @@ def test_solutions_carried_from_the_last_quarter_are_solutions_of_this_one(
             break
     assert len(used) > 10
     # the same publication without carrying solves the whole group's program more often
-    solves, real_extreme, real_spread = [], _Group.extreme, _Group.spread_solutions
+    solves, real_extreme, real_spread = [], GroupProgram.extreme, GroupProgram.spread_solutions
 
     def extreme_counted(self, index, sign):
         solves.append(index)
@@ -563,8 +564,8 @@ def test_solutions_carried_from_the_last_quarter_are_solutions_of_this_one(
         for solution in real_spread(self):
             solves.append(None)
             yield solution
-    monkeypatch.setattr(_Group, "extreme", extreme_counted)
-    monkeypatch.setattr(_Group, "spread_solutions", spread_counted)
+    monkeypatch.setattr(GroupProgram, "extreme", extreme_counted)
+    monkeypatch.setattr(GroupProgram, "spread_solutions", spread_counted)
     monkeypatch.setattr(disclosure_audit, "completed", real_completed)
     carrying = publication.protect().withheld
     with_carried = len(solves)
@@ -580,10 +581,10 @@ def test_solutions_moving_many_counts_are_looked_for_in_the_first_pass_only(
     # Carried and spread solutions are looked for in a publication's first pass; the passes
     # after look at the counts left closed by their own solves (the markers are the plain
     # audit's all the same: test_demo_quarters_withhold_what_the_plain_audit_withheld).
-    monkeypatch.setattr(disclosure_audit, "SPREAD_FROM", 2)
+    monkeypatch.setattr(group_program, "SPREAD_FROM", 2)
     passes, explored = [], []
     real_audit, real_completed = disclosure._audit, disclosure_audit.completed
-    real_spread = _Group.spread_solutions
+    real_spread = GroupProgram.spread_solutions
 
     def audit_counted(*args):
         passes.append(len(passes))
@@ -598,7 +599,7 @@ def test_solutions_moving_many_counts_are_looked_for_in_the_first_pass_only(
         yield from real_spread(self)
     monkeypatch.setattr(disclosure, "_audit", audit_counted)
     monkeypatch.setattr(disclosure_audit, "completed", completed_counted)
-    monkeypatch.setattr(_Group, "spread_solutions", spread_counted)
+    monkeypatch.setattr(GroupProgram, "spread_solutions", spread_counted)
     several = 0
     for publication in demo_publications:
         passes.clear()
@@ -659,7 +660,7 @@ def test_each_pass_starts_from_the_last_pass_basis(monkeypatch, demo_publication
     chained = [p for p in demo_publications if p.history() is not None]
     warm = [p.protect().withheld for p in chained]
     warm_iterations, iterations[0] = iterations[0], 0
-    monkeypatch.setattr(disclosure_audit, "start_from", lambda *_: None)
+    monkeypatch.setattr(group_program, "start_from", lambda *_: None)
     assert [p.protect().withheld for p in chained] == warm
     assert warm_iterations < 0.85 * iterations[0]
 
@@ -676,7 +677,7 @@ def test_a_pass_starts_each_count_and_sum_where_the_last_pass_left_it():
     rows = [({0: 1.0, 1: 1.0, 2: 1.0}, 9.0), ({1: 1.0, 3: -1.0}, 0.0)]
     parts = parts_of_rows(rows)
     parts.sums = np.array([7, 3])
-    group = _Group(["a", "b", "c", "d"], parts, [(1, 4), (5, None), (0, None), (1, 4)])
+    group = GroupProgram(["a", "b", "c", "d"], parts, [(1, 4), (5, None), (0, None), (1, 4)])
     def read(at):  # as a model's getBasis gives them: equal to, not the same as, the names
         return status(int(at))
     last = LastBasis({"a": read(status.kUpper), "b": read(status.kBasic),

@@ -27,7 +27,7 @@ import numpy as np
 from dashboard.pack.sum_ranges import TOLERANCE
 
 if TYPE_CHECKING:
-    from dashboard.pack.disclosure_audit import _Group
+    from dashboard.pack.group_program import GroupProgram
 
 # A solution: the places of the counts it moves from their exact values, and their values
 # there (every other count of the publication at its exact value). An audit's are placed by
@@ -37,7 +37,7 @@ DUAL_SIMPLEX = 1  # HiGHS's simplex_strategy: only the targets change between so
 MOST_KEPT = 16  # solutions kept of a group's audit: each carried one costs a solve
 
 
-def kept_solutions(group: _Group) -> list[Solution]:
+def kept_solutions(group: GroupProgram) -> list[Solution]:
     """A few of the group's solutions (Audit._saw) that, each beside the exact counts, show
     open as many counts as the solutions do, chosen greedily."""
     if not group.solutions:
@@ -71,7 +71,7 @@ def in_history(keys: Sequence[Hashable], kept: list[Solution], place: dict[Hasha
     return placed, at[at >= 0]
 
 
-def completed(group: _Group, carried: Sequence[Solution], place: dict[Hashable, int],
+def completed(group: GroupProgram, carried: Sequence[Solution], place: dict[Hashable, int],
               seen_open: np.ndarray | None = None) -> Iterable[np.ndarray]:
     """Each carried solution (placed by the history's counts, `place`) that moves a count of
     `group`, with values for the group's counts the history does not hold, where some fit:
@@ -124,7 +124,7 @@ class _FreeCounts:
     """The group's program over the counts that are not earlier ones, the others fixed: the
     sums with such a count, their targets less what the fixed counts give."""
 
-    def __init__(self, group: _Group, free: np.ndarray, with_free: np.ndarray,
+    def __init__(self, group: GroupProgram, free: np.ndarray, with_free: np.ndarray,
                  rows_at: np.ndarray) -> None:
         import highspy
 

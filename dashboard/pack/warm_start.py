@@ -9,8 +9,8 @@ in the last pass, their places in its final basis (at a limit, or basic) are a g
 HiGHS takes it as an "alien" basis, completing or repairing it where counts or sums are new
 (a new count at its least value, a new sum basic). The basis decides only where the simplex
 starts: every least and greatest value is the same (to the solver's tolerance, as from any
-start; a solve that fails is solved again from scratch, disclosure_audit._Group.extreme), so
-no marker can depend on it.
+start; a solve that fails is solved again from scratch, GroupProgram.extreme), so no marker
+can depend on it.
 
 A sum is known by its place in the publication's audited sums, which do not change from pass
 to pass (Publication._audited); a count by its key.
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dashboard.pack.disclosure_audit import _Group
+    from dashboard.pack.group_program import GroupProgram
 
 
 @dataclass
@@ -34,7 +34,7 @@ class LastBasis:
     sums: dict[int, object] = field(default_factory=dict)
 
 
-def last_basis(groups: Iterable[_Group]) -> LastBasis:
+def last_basis(groups: Iterable[GroupProgram]) -> LastBasis:
     """The final basis of every group a pass built a model for."""
     found = LastBasis()
     for group in groups:
@@ -48,7 +48,7 @@ def last_basis(groups: Iterable[_Group]) -> LastBasis:
     return found
 
 
-def start_from(model, group: _Group, last: LastBasis | None) -> None:
+def start_from(model, group: GroupProgram, last: LastBasis | None) -> None:
     """Sets the model's starting basis from the last pass's, where any of its counts stood
     there (else HiGHS starts from its own, all sums basic)."""
     import highspy
