@@ -10,8 +10,9 @@ system is worked out from them (`split`).
 
 from __future__ import annotations
 
-from collections.abc import Container, Hashable, Sequence
+from collections.abc import Collection, Container, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -57,8 +58,17 @@ class SumTerms:
         """Which of the keys (in their numbering, and one more for a sum with no last key)
         are among `keys`."""
         found = np.zeros(len(self.index) + 1, dtype=bool)
-        found[[self.index[k] for k in keys if k in self.index]] = True
+        numbered = self.numbers(keys)
+        found[numbered[numbered >= 0]] = True
         return found
+
+    def numbers(self, keys: Iterable[Hashable]) -> np.ndarray:
+        """Each key's number, -1 for a key on none of the sums (dictionary lookups in C:
+        a pass numbers a few thousand keys, several times)."""
+        if not isinstance(keys, Collection):
+            keys = list(keys)
+        return np.fromiter(map(self.index.get, keys, repeat(-1)), dtype=np.int64,
+                           count=len(keys))
 
     def get(self, key: Hashable, default: Sequence[int] = ()) -> Sequence[int]:
         """The places of the sums `key` stands on, in order (once for each time it stands
@@ -134,10 +144,9 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
     if not size:
         return []
     place = np.full(len(terms.index), -1, dtype=np.int64)
-    for at, key in enumerate(hidden):
-        found = terms.index.get(key)
-        if found is not None:
-            place[found] = at
+    numbered = terms.numbers(hidden)
+    on_sums = numbered >= 0  # a hidden count on no sum is a group of its own
+    place[numbered[on_sums]] = np.nonzero(on_sums)[0]
     kept = np.ones(len(terms), dtype=bool)
     if left_out:
         kept = ~terms.marks(left_out)[terms.last_key]
@@ -205,22 +214,28 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
     entry_starts = np.concatenate(([0], np.cumsum(row_lengths[rows_by_group])))
     entry_columns = local[entry_place[entries_by_group]]
     entry_coefficients = coefficients[entries_by_group]
+    # A floor taken out of its one sum is on no sum now, a group of its own with nothing to
+    # solve: most of a long history's groups (a thousand a pass), so they are dropped here,
+    # with arrays, before the loop.
+    member_starts, row_starts = np.cumsum(sizes) - sizes, np.cumsum(row_counts) - row_counts
+    entry_group_starts = np.cumsum(entry_counts) - entry_counts
+    taken_out = np.zeros(size, dtype=bool)
+    floor_places = place[terms.last_key[bounded]]
+    taken_out[floor_places[floor_places >= 0]] = True
+    kept = (sizes > 1) | ~taken_out[members_in_order[member_starts]]
     parts = []
-    member_at = row_at = entry_at = 0
-    taken_out = set(place[terms.last_key[bounded]].tolist())
     # plain numbers for the loop (a numpy scalar a step costs more than the step)
-    sizes, row_counts, entry_counts = sizes.tolist(), row_counts.tolist(), entry_counts.tolist()
-    touched = touched.tolist()
-    for g in range(len(first_count)):
-        members = members_in_order[member_at:member_at + sizes[g]]
-        row_end, entry_end = row_at + row_counts[g], entry_at + entry_counts[g]
-        if sizes[g] > 1 or int(members[0]) not in taken_out:  # else on no sum now
-            parts.append(GroupParts(members, entry_starts[row_at:row_end + 1] - entry_at,
-                                    entry_columns[entry_at:entry_end],
-                                    entry_coefficients[entry_at:entry_end],
-                                    row_lower[row_at:row_end], row_upper[row_at:row_end],
-                                    touched[g], row_ids[row_at:row_end]))
-        member_at, row_at, entry_at = member_at + sizes[g], row_end, entry_end
+    for member_at, count, row_at, rows_here, entry_at, entries_here, is_touched in zip(
+            *(column[kept].tolist() for column in (
+                member_starts, sizes, row_starts, row_counts, entry_group_starts, entry_counts,
+                touched)), strict=True):
+        row_end, entry_end = row_at + rows_here, entry_at + entries_here
+        parts.append(GroupParts(members_in_order[member_at:member_at + count],
+                                entry_starts[row_at:row_end + 1] - entry_at,
+                                entry_columns[entry_at:entry_end],
+                                entry_coefficients[entry_at:entry_end],
+                                row_lower[row_at:row_end], row_upper[row_at:row_end],
+                                is_touched, row_ids[row_at:row_end]))
     return parts
 
 

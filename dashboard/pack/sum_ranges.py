@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Container, Hashable, Sequence
+from itertools import compress
 
 import numpy as np
 
@@ -100,21 +101,20 @@ def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]] | SumTerm
     weight = -sums.term_sign / sums.term_sign[sums.last_term[sums.term_sum]]
     low, high = sums.value.copy(), sums.value.copy()
     # the withheld counts on a floor's sum, each at the ends of its range
-    keys = [sums.keys[at] for at in np.unique(sums.term_key[on_floor]).tolist()]
-    withheld_here = [k for k in keys if k in hidden]
-    if withheld_here:
-        at = [sums.index[k] for k in withheld_here]
-        low[at], high[at] = np.array([range_of(k) for k in withheld_here], dtype=float).T
+    on_a_floor_sum = np.unique(sums.term_key[on_floor])
+    at = on_a_floor_sum[sums.marks(hidden)[on_a_floor_sum]]
+    if len(at):
+        low[at], high[at] = np.array([range_of(sums.keys[k]) for k in at.tolist()],
+                                     dtype=float).T
     term_key = sums.term_key
     with np.errstate(invalid="ignore"):  # a shown count is never unbounded
         part = np.where(weight > 0, weight * low[term_key], weight * high[term_key])
     least = np.bincount(sums.term_sum[on_floor], weights=part[on_floor], minlength=len(sums))
-    implied = set()
-    for at in np.nonzero(is_floor[sums.last_key])[0].tolist():
-        floor = sums.signed[at][-1][0]
-        if least[at] >= limits[withheld[floor]][0] - TOLERANCE:
-            implied.add(floor)
-    return implied
+    floor_sums = np.nonzero(is_floor[sums.last_key])[0]
+    floors_here = [sums.keys[k] for k in sums.last_key[floor_sums].tolist()]
+    floors_least = np.fromiter((limits[withheld[k]][0] for k in floors_here), dtype=float,
+                               count=len(floors_here))
+    return set(compress(floors_here, (least[floor_sums] >= floors_least - TOLERANCE).tolist()))
 
 
 def _least_of_floor(signed: list[tuple[Hashable, float]], hidden: Container[Hashable],
