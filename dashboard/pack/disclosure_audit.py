@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Hashable, Iterable, Sequence
+from itertools import compress, filterfalse, repeat
 
 import numpy as np
 
@@ -106,8 +107,11 @@ class Audit:
         # seen_open, but counts no solution shows open too (pinned at 0 where that is
         # allowed, without a greatest value, alone on one sum).
         self.not_pinned: set[Hashable] = set()
-        hidden = [k for k in (values if candidates is None else candidates) if k in withheld]
-        self.floors = {k for k in hidden if withheld[k] in floors} if floors else set()
+        # (filter and map: each pass of Publication.protect walks a few thousand keys so)
+        hidden = list(filter(withheld.__contains__, values if candidates is None else candidates))
+        floors = set(floors)
+        self.floors = set(compress(hidden, map(floors.__contains__, map(
+            withheld.__getitem__, hidden)))) if floors else set()
         if not isinstance(signed, SumTerms):
             signed = [terms(parts, total) for parts, total in sums] if signed is None else signed
             signed = SumTerms(signed, values, earlier)
@@ -116,33 +120,31 @@ class Audit:
             left_out = implied_floors(sum_terms, self.floors, set(hidden), values,
                                       withheld, limits, known, settled)
             if left_out:  # each the last key of its one sum, left out with it
-                hidden = [k for k in hidden if k not in left_out]
+                hidden = list(filterfalse(left_out.__contains__, hidden))
         self.group_of: dict[Hashable, tuple[GroupProgram, int]] = {}
         self.untouched = set()
+        self.groups: list[GroupProgram] = []
         for parts in split(sum_terms, hidden, left_out,
-                           np.fromiter((k in earlier for k in hidden), dtype=bool,
+                           np.fromiter(map(earlier.__contains__, hidden), dtype=bool,
                                        count=len(hidden)),
                            {k: limits[withheld[k]] for k in self.floors if k not in left_out}):
-            keys = [hidden[i] for i in parts.members]
-            group = GroupProgram(keys, parts, [limits[withheld[k]] for k in keys])
+            keys = [hidden[i] for i in parts.members.tolist()]
+            group = GroupProgram(keys, parts,
+                                 list(map(limits.__getitem__, map(withheld.__getitem__, keys))))
             group.start = start
-            for local, key in enumerate(keys):
-                self.group_of[key] = (group, local)
+            self.groups.append(group)
+            self.group_of.update(zip(keys, zip(repeat(group), range(len(keys)))))
             # Counts printed earlier whose sums this publication leaves as they were were
             # audited with those sums before: only groups it touches can be narrowed now.
             if not parts.touched:
                 self.untouched.update(keys)
+            # The exact counts are themselves values a reader cannot rule out.
+            group.exact = np.fromiter(map(values.__getitem__, keys), dtype=float,
+                                      count=len(keys))
+            group.seen_low, group.seen_high = group.exact.copy(), group.exact.copy()
         # the floors split took out of their sums are in no group, as those left out above:
         # neither is among the counts whose bounds the audit answers
-        self.hidden = [k for k in hidden if k in self.group_of]
-        # The exact counts are themselves values a reader cannot rule out.
-        for group in self._groups():
-            group.exact = np.fromiter((values[k] for k in group.keys), dtype=float,
-                                      count=len(group.keys))
-            group.seen_low, group.seen_high = group.exact.copy(), group.exact.copy()
-
-    def _groups(self) -> list[GroupProgram]:
-        return list({id(g): g for g, _ in self.group_of.values()}.values())
+        self.hidden = list(filter(self.group_of.__contains__, hidden))
 
     @staticmethod
     def _saw(group: GroupProgram, solution: np.ndarray) -> None:
@@ -170,7 +172,7 @@ class Audit:
         range further (every solution seen still fits, the newly withheld count at its exact
         value), so Publication.protect does not look at them again in the passes after."""
         opened = set()
-        for group in self._groups():
+        for group in self.groups:
             two_numbers = np.ceil(group.seen_low - TOLERANCE) < np.floor(
                 group.seen_high + TOLERANCE)
             opened.update(k for k, is_open in zip(group.keys, two_numbers) if is_open)
@@ -179,12 +181,12 @@ class Audit:
     def basis(self) -> LastBasis:
         """The final basis of each program this audit built, for the next pass to start
         from (warm_start)."""
-        return last_basis(self._groups())
+        return last_basis(self.groups)
 
     def solutions_to_carry(self) -> list[tuple[list[Hashable], list[Solution]]]:
         """For each group looked at, its counts and the solutions to carry into the next
         quarter's audit (carried_solutions.kept_solutions)."""
-        return [(group.keys, kept_solutions(group)) for group in self._groups()
+        return [(group.keys, kept_solutions(group)) for group in self.groups
                 if group.looked_over]
 
     def bounds(self, key: Hashable) -> tuple[float, float]:
