@@ -26,6 +26,7 @@ class SumTerms:
                  values: dict[Hashable, int], earlier: Container[Hashable] = ()) -> None:
         self.signed = signed
         self._by_key: np.ndarray | None = None  # the terms in their keys' order (get)
+        self._by_number: tuple[dict, tuple[np.ndarray, np.ndarray]] | None = None
         self.index: dict[Hashable, int] = {}
         index = self.index
         count = sum(len(one) for one in signed)
@@ -69,6 +70,23 @@ class SumTerms:
             keys = list(keys)
         return np.fromiter(map(self.index.get, keys, repeat(-1)), dtype=np.int64,
                            count=len(keys))
+
+    def by_number(self, ranges: dict[Hashable, tuple[float, float]], keep: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Each key's least and greatest in `ranges`, by its number (NaN where it has
+        none). keep: kept for the next call with the same dictionary (a quarter's passes ask
+        for the history's ranges, the same dictionary, never changed, every pass)."""
+        if self._by_number is not None and self._by_number[0] is ranges:
+            return self._by_number[1]
+        low, high = np.full(len(self.index), np.nan), np.full(len(self.index), np.nan)
+        numbered = self.numbers(ranges)
+        if len(numbered):
+            ends = np.array(list(ranges.values()), dtype=float)
+            on_sums = numbered >= 0
+            low[numbered[on_sums]], high[numbered[on_sums]] = ends[on_sums].T
+        if keep:
+            self._by_number = (ranges, (low, high))
+        return low, high
 
     def get(self, key: Hashable, default: Sequence[int] = ()) -> Sequence[int]:
         """The places of the sums `key` stands on, in order (once for each time it stands

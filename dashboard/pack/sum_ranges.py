@@ -100,12 +100,17 @@ def implied_floors(signed_sums: Sequence[list[tuple[Hashable, float]]] | SumTerm
     on_floor = is_floor[sums.last_key][sums.term_sum] & ~sums.is_last
     weight = -sums.term_sign / sums.term_sign[sums.last_term[sums.term_sum]]
     low, high = sums.value.copy(), sums.value.copy()
-    # the withheld counts on a floor's sum, each at the ends of its range
+    # the withheld counts on a floor's sum, each at the ends of its range (range_of: the
+    # history's, narrowed by this publication's sums; its marker's where neither has one)
     on_a_floor_sum = np.unique(sums.term_key[on_floor])
     at = on_a_floor_sum[sums.marks(hidden)[on_a_floor_sum]]
     if len(at):
-        low[at], high[at] = np.array([range_of(sums.keys[k]) for k in at.tolist()],
-                                     dtype=float).T
+        known_low, known_high = sums.by_number(known, keep=True)
+        now_low, now_high = sums.by_number(ranges)
+        low[at], high[at] = np.fmax(known_low[at], now_low[at]), np.fmin(known_high[at],
+                                                                         now_high[at])
+        for k in at[np.isnan(low[at])].tolist():
+            low[k], high[k] = marker_range(limits, withheld, sums.keys[k])
     term_key = sums.term_key
     with np.errstate(invalid="ignore"):  # a shown count is never unbounded
         part = np.where(weight > 0, weight * low[term_key], weight * high[term_key])
