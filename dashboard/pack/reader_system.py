@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Container, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, count, repeat
 
 import numpy as np
 
@@ -27,14 +27,17 @@ class SumTerms:
         self.signed = signed
         self._by_key: np.ndarray | None = None  # the terms in their keys' order (get)
         self._by_number: tuple[dict, tuple[np.ndarray, np.ndarray]] | None = None
-        self.index: dict[Hashable, int] = {}
+        # (each quarter lays out some 20,000 terms at 1,000 referrals over seven years: as
+        # lists and lookups in C, not a generator a term)
+        pairs = list(chain.from_iterable(signed))
+        term_keys = [k for k, _ in pairs]
+        # numbered in the order each key first stands on a sum
+        self.index: dict[Hashable, int] = dict(zip(dict.fromkeys(term_keys), count()))
         index = self.index
-        count = sum(len(one) for one in signed)
-        self.term_key = np.fromiter((index.setdefault(k, len(index)) for one in signed
-                                     for k, _ in one), dtype=np.int64, count=count)
-        self.term_sign = np.fromiter((sign for one in signed for _, sign in one), dtype=float,
-                                     count=count)
-        lengths = np.fromiter((len(one) for one in signed), dtype=np.int64, count=len(signed))
+        self.term_key = np.fromiter(map(index.__getitem__, term_keys), dtype=np.int64,
+                                    count=len(pairs))
+        self.term_sign = np.array([sign for _, sign in pairs], dtype=float)
+        lengths = np.fromiter(map(len, signed), dtype=np.int64, count=len(signed))
         self.term_sum = np.repeat(np.arange(len(signed)), lengths)
         # Each sum's last term and key. A sum with no terms (a balance of nothing, 0 = 0) has
         # none: its last key is one past the keys, which no mark ever holds (marks).
@@ -42,11 +45,13 @@ class SumTerms:
         self.last_term = np.maximum(np.cumsum(lengths) - 1, 0)
         self.last_key = np.full(len(signed), len(index), dtype=np.int64)
         self.last_key[has_terms] = self.term_key[self.last_term[has_terms]]
-        self.is_last = np.zeros(count, dtype=bool)
+        self.is_last = np.zeros(len(pairs), dtype=bool)
         self.is_last[self.last_term[has_terms]] = True
         self.keys = list(index)
-        self.value = np.fromiter((values[k] for k in index), dtype=float, count=len(index))
-        earlier_key = np.fromiter((k in earlier for k in index), dtype=bool, count=len(index))
+        self.value = np.fromiter(map(values.__getitem__, self.keys), dtype=float,
+                                 count=len(index))
+        earlier_key = np.fromiter(map(earlier.__contains__, self.keys), dtype=bool,
+                                  count=len(index))
         self.touching = np.bincount(self.term_sum, weights=~earlier_key[self.term_key],
                                     minlength=len(signed)) > 0
         self.earlier_key = earlier_key
@@ -243,12 +248,12 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
     kept = (sizes > 1) | ~taken_out[members_in_order[member_starts]]
     parts = []
     # plain numbers for the loop (a numpy scalar a step costs more than the step)
-    for member_at, count, row_at, rows_here, entry_at, entries_here, is_touched in zip(
+    for member_at, members_here, row_at, rows_here, entry_at, entries_here, is_touched in zip(
             *(column[kept].tolist() for column in (
                 member_starts, sizes, row_starts, row_counts, entry_group_starts, entry_counts,
                 touched)), strict=True):
         row_end, entry_end = row_at + rows_here, entry_at + entries_here
-        parts.append(GroupParts(members_in_order[member_at:member_at + count],
+        parts.append(GroupParts(members_in_order[member_at:member_at + members_here],
                                 entry_starts[row_at:row_end + 1] - entry_at,
                                 entry_columns[entry_at:entry_end],
                                 entry_coefficients[entry_at:entry_end],
