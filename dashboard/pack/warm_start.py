@@ -60,7 +60,7 @@ def start_from(model, group: GroupProgram, last: LastBasis | None) -> None:
     counts = list(map(last.counts.get, group.keys))
     for at, (count, (_, high)) in enumerate(zip(counts, group.limits)):
         # new here, or at its greatest value where its marker now has none ("[x]")
-        if count is None or (count == greatest and high is None):
+        if count is None or (high is None and count == greatest):  # (an enum's == costs)
             counts[at] = least
     basis = highspy.HighsBasis()
     basis.col_status = counts
