@@ -292,3 +292,22 @@ def test_a_balance_of_nothing_is_no_sum():
                           floors=FLOORS)
             assert list(audit.pinned()) == []
             del audit
+
+
+def test_keys_are_numbered_as_they_first_stand_on_a_sum_and_ranges_laid_out_by_number():
+    values = {"a": 1, "b": 2, "c": 3, "z": 0}
+    sums = SumTerms([terms(("b", "a"), "c"), terms(("a",), "a")], values)
+    assert sums.index == {"b": 0, "a": 1, "c": 2}
+    # a key on no sum is -1; any iterable of keys
+    assert sums.numbers(k for k in ("c", "z", "b")).tolist() == [2, -1, 0]
+    assert sums.marks({"a", "z"}).tolist() == [False, True, False, False]
+    known = {"a": (0.0, 4.0), "z": (1.0, 2.0)}
+    low, high = sums.by_number(known, keep=True)
+    assert (low[1], high[1]) == (0.0, 4.0) and np.isnan(low[[0, 2]]).all()
+    now_low, now_high = sums.by_number({"b": (5.0, math.inf)})
+    assert (now_low[0], now_high[0]) == (5.0, math.inf) and np.isnan(now_high[1:]).all()
+    # the kept layout is the same dictionary's, never another's with other ranges
+    assert sums.by_number(known, keep=True)[0] is low
+    other_low, _ = sums.by_number({"a": (2.0, 3.0)}, keep=True)
+    again, _ = sums.by_number(known)
+    assert other_low[1] == 2.0 and again is not low and again[1] == 0.0
