@@ -311,3 +311,8 @@ def test_keys_are_numbered_as_they_first_stand_on_a_sum_and_ranges_laid_out_by_n
     other_low, _ = sums.by_number({"a": (2.0, 3.0)}, keep=True)
     again, _ = sums.by_number(known)
     assert other_low[1] == 2.0 and again is not low and again[1] == 0.0
+    # ranges that grow in place (as the history's do) are laid out again, never stale
+    kept, _ = sums.by_number(known, keep=True)
+    known["b"] = (1.0, 3.0)
+    grown_low, grown_high = sums.by_number(known, keep=True)
+    assert grown_low is not kept and (grown_low[0], grown_high[0]) == (1.0, 3.0)

@@ -109,7 +109,7 @@ class Audit:
         self.not_pinned: set[Hashable] = set()
         # (filter and map: each pass of Publication.protect walks a few thousand keys so)
         hidden = list(filter(withheld.__contains__, values if candidates is None else candidates))
-        floors = set(floors)
+        floors = set(floors or ())
         self.floors = set(compress(hidden, map(floors.__contains__, map(
             withheld.__getitem__, hidden)))) if floors else set()
         if not isinstance(signed, SumTerms):

@@ -79,9 +79,11 @@ class SumTerms:
     def by_number(self, ranges: dict[Hashable, tuple[float, float]], keep: bool = False
                   ) -> tuple[np.ndarray, np.ndarray]:
         """Each key's least and greatest in `ranges`, by its number (NaN where it has
-        none). keep: kept for the next call with the same dictionary (a quarter's passes ask
-        for the history's ranges, the same dictionary, never changed, every pass)."""
-        if self._by_number is not None and self._by_number[0] is ranges:
+        none). keep: kept, with a copy of `ranges`, for the next call with equal ranges (a
+        quarter's passes ask for the history's, every pass). Compared by content, not by
+        identity: the history's ranges are one dictionary that grows in place
+        (EarlierGroups.ranges), and arrays laid out before would be stale."""
+        if self._by_number is not None and self._by_number[0] == ranges:
             return self._by_number[1]
         low, high = np.full(len(self.index), np.nan), np.full(len(self.index), np.nan)
         numbered = self.numbers(ranges)
@@ -90,7 +92,7 @@ class SumTerms:
             on_sums = numbered >= 0
             low[numbered[on_sums]], high[numbered[on_sums]] = ends[on_sums].T
         if keep:
-            self._by_number = (ranges, (low, high))
+            self._by_number = (dict(ranges), (low, high))
         return low, high
 
     def get(self, key: Hashable, default: Sequence[int] = ()) -> Sequence[int]:
