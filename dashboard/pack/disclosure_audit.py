@@ -12,9 +12,9 @@ of it set-up, and a pack's eight quarters need a few thousand. Here, with the sa
 - the withheld counts are split into groups that no sum joins (each table with its totals,
   usually): a group's least and greatest values do not depend on any other group, so each
   group is its own small program;
-- each group's program is built once and kept; only the objective changes between solves,
-  and HiGHS starts each solve from the last one's basis (primal simplex, which that basis
-  suits);
+- each group's program (`group_program.GroupProgram`) is built once and kept; only the
+  objective changes between solves, and HiGHS starts each solve from the last one's basis
+  (primal simplex, which that basis suits);
 - every solution found is a set of values a reader cannot rule out, for every count of its
   group at once, as are the exact counts themselves: a count seen at two values far enough
   apart that two whole numbers lie between them cannot be pinned, so its own solves are
@@ -49,6 +49,8 @@ Sums = Sequence[tuple[tuple[Hashable, ...], Hashable]]
 # thread, so every audit (its models built, solved and freed) holds this lock. A whole pack's
 # audit takes a few tens of milliseconds, so sessions hardly wait.
 SOLVER_LOCK = threading.RLock()
+
+
 class Side(tuple):
     """The other side of a balance: keys whose sum equals the parts' sum (in a sum, where a
     total key usually stands)."""
