@@ -247,11 +247,11 @@ def split(terms: SumTerms, hidden: Sequence[Hashable], left_out: Container[Hasha
     taken_out = np.zeros(size, dtype=bool)
     floor_places = place[terms.last_key[bounded]]
     taken_out[floor_places[floor_places >= 0]] = True
-    kept = (sizes > 1) | ~taken_out[members_in_order[member_starts]]
+    groups_kept = (sizes > 1) | ~taken_out[members_in_order[member_starts]]
     parts = []
     # plain numbers for the loop (a numpy scalar a step costs more than the step)
     for member_at, members_here, row_at, rows_here, entry_at, entries_here, is_touched in zip(
-            *(column[kept].tolist() for column in (
+            *(column[groups_kept].tolist() for column in (
                 member_starts, sizes, row_starts, row_counts, entry_group_starts, entry_counts,
                 touched)), strict=True):
         row_end, entry_end = row_at + rows_here, entry_at + entries_here
