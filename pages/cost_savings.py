@@ -29,7 +29,7 @@ st.info("**What this figure is, and is not.** It is the retail value of goods *n
         "from shops*: a saving to retailers, not cash saved by West Midlands Police or any "
         "budget. It leaves out police time, court costs, prison and community sentences, "
         "and the harm to victims and communities. It assumes each person counted would "
-        "otherwise have funded all their drug use by shop theft.", icon="ℹ️")
+        "otherwise have funded all their drug use by shop theft.", icon=":material/info:")
 
 st.header("Assumptions")
 left, middle, right = st.columns(3)
@@ -132,7 +132,7 @@ st.header("Other lenses: side by side, never added together")
 st.info("Each lens below answers a different question, in different units, from different "
         "sources: the retail value of goods not stolen (above, and while in rehab), the cost "
         "to society of offences, and what the programme costs. Adding them would count the "
-        "same theft twice, so they are never summed.", icon="ℹ️")
+        "same theft twice, so they are never summed.", icon=":material/info:")
 chosen = filters.current()
 stays = data_access.filtered("rehab_stays", chosen)
 days_in_rehab = float((stays["days"] * stays["admissions"]).sum()) if not stays.empty else 0.0

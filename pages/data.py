@@ -129,7 +129,8 @@ def show_matching(report: IngestReport) -> None:
     # The ignored columns already have their own table above.
     warnings = [w for w in report.warnings if not w.startswith("Ignored columns")]
     if warnings:
-        st.warning(f"{len(warnings)} warning(s): these do not stop the upload.", icon="⚠️")
+        st.warning(f"{len(warnings)} warning(s): these do not stop the upload.",
+                   icon=":material/warning:")
         st.dataframe(pd.DataFrame({"Warning": warnings}), hide_index=True, width="stretch")
 
 
@@ -255,7 +256,7 @@ def confirmed_after_looking(held_back: HeldBack, sha256: str, file_name: str) ->
     uploader has read why and ticked."""
     # It names the file: shown, never read as Markdown.
     st.warning(text.plain(f"Not stored yet: {held_back.reason(file_name)}. "
-                          f"{held_back.checks()}"), icon="⚠️")
+                          f"{held_back.checks()}"), icon=":material/warning:")
     when = held_back.confirm_when()
     confirmed = st.checkbox(f"{when[0].upper()}{when[1:]}: store this {held_back.stores}",
                             key=f"confirm_held_back_{sha256[:16]}")

@@ -17,7 +17,8 @@ st.warning(
     "near a peak of their offending, so their recorded offending would be expected to fall "
     "afterwards even without the programme (regression to the mean). The groups not admitted "
     "to rehab are shown beside the admitted ones as the comparison: the programme's effect is, "
-    "at most, the difference between the two falls, not the fall itself.", icon="⚠️")
+    "at most, the difference between the two falls, not the fall itself.",
+    icon=":material/warning:")
 
 st.header("Offending before and after")
 MONTHS = list(outcomes.WINDOW_MONTHS)

@@ -37,7 +37,8 @@ if data_access.demo_only():
     st.divider()
     st.header("Or try it with a demo account")
     st.warning("This dashboard holds only SYNTHETIC demo data, made to match the 2022 "
-               "evaluation's published figures. No real person's data is shown.", icon="⚠️")
+               "evaluation's published figures. No real person's data is shown.",
+               icon=":material/warning:")
     columns = st.columns(len(sign_in.DEMO_VIEWERS))
     for column, (role, viewer) in zip(columns, sign_in.DEMO_VIEWERS.items(), strict=True):
         if column.button(viewer.name, key=f"demo_{role}", width="stretch"):

@@ -51,11 +51,12 @@ else:
     st.info("No accounts yet: add the first below.")
 for name in officer_links.unallocated_links(users):
     st.warning(f"{text.plain(name)} is linked to 'Unallocated', the tracker's blank officer, "
-               "which no account may be: the link is not used. Unlink it below.", icon="⚠️")
+               "which no account may be: the link is not used. Unlink it below.",
+               icon=":material/warning:")
 for officer, names in officer_links.shared_officer_names(users).items():
     st.warning(f"The officer name '{text.plain(officer)}' is linked to {len(names)} active "
                f"accounts ({text.plain(', '.join(names))}), so each sees the others' "
-               "caseload: unlink it from all but one below.", icon="⚠️")
+               "caseload: unlink it from all but one below.", icon=":material/warning:")
 
 st.header("Add a user")
 with st.form("add_user", clear_on_submit=True):

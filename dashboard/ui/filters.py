@@ -107,7 +107,7 @@ def sidebar() -> Filters:
         st.warning(f"{' and '.join(unavailable)} {'is' if len(unavailable) == 1 else 'are'} "
                    "not among the choices now (a tracker snapshot may have been withdrawn, or "
                    "the link came from someone who sees other data), so the filters above "
-                   "show All time or All instead.", icon="⚠️")
+                   "show All time or All instead.", icon=":material/warning:")
     filters = Filters(period, officer, area, source)
     _to_url(label, filters)
     return filters

@@ -30,7 +30,7 @@ def data_banner() -> None:
     """The as-at date of the data shown, and a banner whenever it is the synthetic demo data."""
     for kind, text in data_access.per_data(_banner_notes):
         if kind == "demo":
-            st.warning(text, icon="⚠️")
+            st.warning(text, icon=":material/warning:")
         else:
             getattr(st, kind)(text)
 
